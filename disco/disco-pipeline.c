@@ -1,0 +1,1786 @@
+/* disco-pipeline.c
+ *
+ * The scheduler is deliberately synchronous: one tick runs every node once,
+ * in a topological order, before the next tick starts. That is what makes
+ * training correct: the weight update of minibatch k lands before the
+ * forward pass of minibatch k+1 (a threaded dataflow host would run ahead
+ * with stale weights).
+ *
+ * Links between two dynamical nodes are state couplings that an integrator
+ * resolves within a tick, so they are left out of the tick order; every other
+ * link orders ticks and must not close a loop (an "algebraic loop").
+ */
+
+/**
+ * SECTION:disco-pipeline
+ * @title: DiscoPipeline
+ * @short_description: nodes, links, and the tick loop
+ *
+ * A pipeline holds named nodes and the links between their ports, loads
+ * both from a pipeline file (GKeyFile syntax: one `[group]` per node, `node =`
+ * its type, every other key a property or an input link; a `[pipeline]`
+ * group for run-wide settings; `#` starts a comment, also after a value),
+ * and runs them tick by tick until a source reaches end of stream.
+ *
+ * Every error in a file is reported before the first tick, as
+ * `file:line: message` naming the node, property or port.
+ */
+
+#include "disco-pipeline.h"
+#include "disco-error.h"
+#include "disco-private.h"
+#include "disco-registry.h"
+#include "disco-enum-types.h"
+#include "disco-backend.h"
+
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+
+#define DEFAULT_SEED 0
+#define DEFAULT_DEVICE DISCO_DEVICE_AUTO
+#define DEFAULT_MAX_TICKS 0
+
+struct _DiscoPipeline
+{
+  GObject parent_instance;
+
+  GPtrArray *nodes;             /* DiscoNode, in insertion order */
+  GHashTable *nodes_by_name;    /* name -> DiscoNode (borrowed from nodes) */
+  GHashTable *node_locations;   /* name -> "file:line" of its group */
+  GPtrArray *tick_order;        /* DiscoNode, valid when validated */
+  gboolean validated;
+  gboolean running;
+
+  guint64 seed;
+  DiscoDevice device;
+  DiscoDevice active_device;
+  char *output_dir;
+  char *source_file;
+  guint64 max_ticks;
+  GCancellable *cancellable;
+};
+
+G_DEFINE_FINAL_TYPE (DiscoPipeline, disco_pipeline, G_TYPE_OBJECT)
+
+enum
+{
+  PROP_0,
+  PROP_SEED,
+  PROP_DEVICE,
+  PROP_ACTIVE_DEVICE,
+  PROP_OUTPUT_DIR,
+  PROP_SOURCE_FILE,
+  PROP_MAX_TICKS,
+  N_PROPERTIES
+};
+
+enum
+{
+  SIGNAL_STARTED,
+  SIGNAL_TICK,
+  SIGNAL_EPOCH_FINISHED,
+  SIGNAL_FINISHED,
+  N_SIGNALS
+};
+
+static GParamSpec *properties[N_PROPERTIES];
+static guint signals[N_SIGNALS];
+
+static void
+disco_pipeline_finalize (GObject *object)
+{
+  DiscoPipeline *self = DISCO_PIPELINE (object);
+
+  /* Nodes hold no reference to us; make sure none outlives us pointing here. */
+  for (guint i = 0; i < self->nodes->len; i++)
+    _disco_node_set_pipeline (g_ptr_array_index (self->nodes, i), NULL);
+  g_ptr_array_unref (self->nodes);
+  g_hash_table_unref (self->nodes_by_name);
+  g_hash_table_unref (self->node_locations);
+  g_clear_pointer (&self->tick_order, g_ptr_array_unref);
+  g_free (self->output_dir);
+  g_free (self->source_file);
+
+  G_OBJECT_CLASS (disco_pipeline_parent_class)->finalize (object);
+}
+
+static void
+disco_pipeline_get_property (GObject *object, guint prop_id, GValue *value,
+                             GParamSpec *pspec)
+{
+  DiscoPipeline *self = DISCO_PIPELINE (object);
+
+  switch (prop_id)
+    {
+    case PROP_SEED:
+      g_value_set_uint64 (value, self->seed);
+      break;
+    case PROP_DEVICE:
+      g_value_set_enum (value, self->device);
+      break;
+    case PROP_ACTIVE_DEVICE:
+      g_value_set_enum (value, self->active_device);
+      break;
+    case PROP_OUTPUT_DIR:
+      g_value_set_string (value, self->output_dir);
+      break;
+    case PROP_SOURCE_FILE:
+      g_value_set_string (value, self->source_file);
+      break;
+    case PROP_MAX_TICKS:
+      g_value_set_uint64 (value, self->max_ticks);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+disco_pipeline_set_property (GObject *object, guint prop_id, const GValue *value,
+                             GParamSpec *pspec)
+{
+  DiscoPipeline *self = DISCO_PIPELINE (object);
+
+  switch (prop_id)
+    {
+    case PROP_SEED:
+      self->seed = g_value_get_uint64 (value);
+      break;
+    case PROP_DEVICE:
+      self->device = g_value_get_enum (value);
+      self->validated = FALSE;
+      break;
+    case PROP_OUTPUT_DIR:
+      g_free (self->output_dir);
+      self->output_dir = g_value_dup_string (value);
+      break;
+    case PROP_MAX_TICKS:
+      self->max_ticks = g_value_get_uint64 (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+disco_pipeline_class_init (DiscoPipelineClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = disco_pipeline_finalize;
+  object_class->get_property = disco_pipeline_get_property;
+  object_class->set_property = disco_pipeline_set_property;
+
+  properties[PROP_SEED] =
+    g_param_spec_uint64 ("seed", "Seed",
+                         "Seed of every random number in the run (weight init, shuffling); "
+                         "each node derives its own stream from it and its name",
+                         0, G_MAXUINT64, DEFAULT_SEED,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_DEVICE] =
+    g_param_spec_enum ("device", "Device",
+                       "Where tensors live and kernels run: cpu, cuda, or auto (CUDA when a "
+                       "GPU is usable, else the CPU)",
+                       DISCO_TYPE_DEVICE, DEFAULT_DEVICE,
+                       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_ACTIVE_DEVICE] =
+    g_param_spec_enum ("active-device", "Active device",
+                       "The device the run uses, resolved from \"device\" at validation",
+                       DISCO_TYPE_DEVICE, DISCO_DEVICE_CPU,
+                       G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_OUTPUT_DIR] =
+    g_param_spec_string ("output-dir", "Output folder",
+                         "Folder the run writes results, checkpoints and images into; "
+                         "created when the run starts (NULL: nothing is written)",
+                         NULL, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_SOURCE_FILE] =
+    g_param_spec_string ("source-file", "Source file",
+                         "The pipeline file the pipeline was loaded from, if any",
+                         NULL, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_MAX_TICKS] =
+    g_param_spec_uint64 ("max-ticks", "Maximum ticks",
+                         "Stop the run after this many ticks (0: run until end of stream)",
+                         0, G_MAXUINT64, DEFAULT_MAX_TICKS,
+                         G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPERTIES, properties);
+
+  /**
+   * DiscoPipeline::started:
+   * @pipeline: the pipeline
+   *
+   * Emitted when every node is prepared, before the first tick.
+   */
+  signals[SIGNAL_STARTED] =
+    g_signal_new ("started", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 0);
+
+  /**
+   * DiscoPipeline::tick:
+   * @pipeline: the pipeline
+   * @tick: what the tick was about (epoch, batch, phase, expected total)
+   *
+   * Emitted after every node has processed a tick. Use it to show progress.
+   */
+  signals[SIGNAL_TICK] =
+    g_signal_new ("tick", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 1,
+                  DISCO_TYPE_TICK | G_SIGNAL_TYPE_STATIC_SCOPE);
+
+  /**
+   * DiscoPipeline::epoch-finished:
+   * @pipeline: the pipeline
+   * @epoch: the epoch that ended
+   *
+   * Emitted after every node's end_epoch hook has run for @epoch.
+   */
+  signals[SIGNAL_EPOCH_FINISHED] =
+    g_signal_new ("epoch-finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_UINT);
+
+  /**
+   * DiscoPipeline::finished:
+   * @pipeline: the pipeline
+   * @ticks: how many ticks ran
+   *
+   * Emitted at the end of a successful run.
+   */
+  signals[SIGNAL_FINISHED] =
+    g_signal_new ("finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_UINT64);
+}
+
+static void
+disco_pipeline_init (DiscoPipeline *self)
+{
+  self->nodes = g_ptr_array_new_with_free_func (g_object_unref);
+  self->nodes_by_name = g_hash_table_new (g_str_hash, g_str_equal);
+  self->node_locations = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  self->seed = DEFAULT_SEED;
+  self->device = DEFAULT_DEVICE;
+  self->active_device = DISCO_DEVICE_CPU;
+  self->max_ticks = DEFAULT_MAX_TICKS;
+}
+
+/**
+ * disco_pipeline_new:
+ *
+ * Returns: (transfer full): an empty pipeline
+ */
+DiscoPipeline *
+disco_pipeline_new (void)
+{
+  return g_object_new (DISCO_TYPE_PIPELINE, NULL);
+}
+
+guint64
+_disco_pipeline_get_seed (DiscoPipeline *self)
+{
+  return self->seed;
+}
+
+/* ----- names ------------------------------------------------------------ */
+
+static gboolean
+is_valid_name (const char *name)
+{
+  if (name == NULL || *name == '\0')
+    return FALSE;
+  for (const char *c = name; *c; c++)
+    if (!g_ascii_isalnum (*c) && *c != '-' && *c != '_')
+      return FALSE;
+  return TRUE;
+}
+
+/* "file:line: " or "" — the prefix every located message starts with. */
+static char *
+prefix (const char *where)
+{
+  return where != NULL ? g_strdup_printf ("%s: ", where) : g_strdup ("");
+}
+
+static const char *
+node_type_label (DiscoNode *node)
+{
+  const char *name = disco_registry_get_name_for_type (G_OBJECT_TYPE (node));
+
+  return name != NULL ? name : G_OBJECT_TYPE_NAME (node);
+}
+
+/* ----- nodes ------------------------------------------------------------- */
+
+static gboolean
+add_node_at (DiscoPipeline *self, DiscoNode *node, const char *where, GError **error)
+{
+  const char *name = disco_node_get_name (node);
+  g_autofree char *at = prefix (where);
+
+  if (!is_valid_name (name) || strcmp (name, "pipeline") == 0)
+    {
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE,
+                   "%sinvalid node name \"%s\": use letters, digits, '-' and '_' "
+                   "(and not \"pipeline\", which names the run-wide settings)",
+                   at, name != NULL ? name : "");
+      return FALSE;
+    }
+  if (g_hash_table_contains (self->nodes_by_name, name))
+    {
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE,
+                   "%sa node named \"%s\" already exists (%s)", at, name,
+                   (const char *) g_hash_table_lookup (self->node_locations, name));
+      return FALSE;
+    }
+  if (disco_node_get_pipeline (node) != NULL)
+    {
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE,
+                   "%snode \"%s\" is already in a pipeline", at, name);
+      return FALSE;
+    }
+  g_ptr_array_add (self->nodes, g_object_ref_sink (node));
+  g_hash_table_insert (self->nodes_by_name, (gpointer) name, node);
+  g_hash_table_insert (self->node_locations, g_strdup (name),
+                       g_strdup (where != NULL ? where : name));
+  _disco_node_set_pipeline (node, self);
+  self->validated = FALSE;
+  return TRUE;
+}
+
+/**
+ * disco_pipeline_add_node:
+ * @self: a pipeline
+ * @node: a node with a name unique in the pipeline
+ * @error: return location for a #GError
+ *
+ * Adds a node (for example one of a type written in Python).
+ *
+ * Returns: %TRUE on success, %FALSE with @error set when the name is
+ *   invalid or taken
+ */
+gboolean
+disco_pipeline_add_node (DiscoPipeline *self, DiscoNode *node, GError **error)
+{
+  g_return_val_if_fail (DISCO_IS_PIPELINE (self), FALSE);
+  g_return_val_if_fail (DISCO_IS_NODE (node), FALSE);
+  g_return_val_if_fail (!self->running, FALSE);
+  return add_node_at (self, node, NULL, error);
+}
+
+static DiscoNode *
+make_node_at (DiscoPipeline *self, const char *type_name, const char *name,
+              const char *where, GError **error)
+{
+  GType type = disco_registry_lookup (type_name);
+  g_autofree char *at = prefix (where);
+  g_autoptr (DiscoNode) node = NULL;
+
+  if (type == G_TYPE_INVALID)
+    {
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_NO_SUCH_NODE_TYPE,
+                   "%sno node type \"%s\" for node \"%s\" (disco-inspect lists the types)",
+                   at, type_name, name);
+      return NULL;
+    }
+  node = g_object_new (type, "name", name, NULL);
+  if (!add_node_at (self, node, where, error))
+    return NULL;
+  return node;
+}
+
+/**
+ * disco_pipeline_make_node:
+ * @self: a pipeline
+ * @type_name: a registered node type name, e.g. "microcircuit"
+ * @name: the new node's name, unique in the pipeline
+ * @error: return location for a #GError
+ *
+ * Creates a node of a registered type and adds it.
+ *
+ * Returns: (transfer none) (nullable): the node, or %NULL with @error set
+ */
+DiscoNode *
+disco_pipeline_make_node (DiscoPipeline *self, const char *type_name, const char *name,
+                          GError **error)
+{
+  g_return_val_if_fail (DISCO_IS_PIPELINE (self), NULL);
+  g_return_val_if_fail (type_name != NULL && name != NULL, NULL);
+  g_return_val_if_fail (!self->running, NULL);
+  return make_node_at (self, type_name, name, NULL, error);
+}
+
+/**
+ * disco_pipeline_get_node:
+ * @self: a pipeline
+ * @name: a node name
+ *
+ * Returns: (transfer none) (nullable): the node called @name
+ */
+DiscoNode *
+disco_pipeline_get_node (DiscoPipeline *self, const char *name)
+{
+  g_return_val_if_fail (DISCO_IS_PIPELINE (self), NULL);
+  g_return_val_if_fail (name != NULL, NULL);
+  return g_hash_table_lookup (self->nodes_by_name, name);
+}
+
+/**
+ * disco_pipeline_list_nodes:
+ * @self: a pipeline
+ *
+ * Returns: (transfer full) (array zero-terminated=1): the node names in the
+ *   order they were added
+ */
+char **
+disco_pipeline_list_nodes (DiscoPipeline *self)
+{
+  char **names;
+
+  g_return_val_if_fail (DISCO_IS_PIPELINE (self), NULL);
+  names = g_new0 (char *, self->nodes->len + 1);
+  for (guint i = 0; i < self->nodes->len; i++)
+    names[i] = g_strdup (disco_node_get_name (g_ptr_array_index (self->nodes, i)));
+  return names;
+}
+
+/**
+ * disco_pipeline_get_node_location:
+ * @self: a pipeline
+ * @name: a node name
+ *
+ * Returns: (nullable): where the node was defined ("file:line"), or its
+ *   name when it was added from code
+ */
+const char *
+disco_pipeline_get_node_location (DiscoPipeline *self, const char *name)
+{
+  g_return_val_if_fail (DISCO_IS_PIPELINE (self), NULL);
+  return g_hash_table_lookup (self->node_locations, name);
+}
+
+/* ----- links ------------------------------------------------------------- */
+
+static gboolean
+link_at (DiscoPipeline *self, DiscoNode *consumer, const char *port,
+         const char *producer_spec, const char *where, GError **error)
+{
+  g_autofree char *at = prefix (where);
+  g_autofree char *producer_name = NULL;
+  const char *producer_port;
+  const char *dot = strchr (producer_spec, '.');
+  DiscoNode *producer;
+  DiscoPortDirection direction;
+
+  if (!disco_node_type_get_port_info (G_OBJECT_TYPE (consumer), port, &direction, NULL, NULL))
+    {
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_NO_SUCH_PORT,
+                   "%sno input port \"%s\" in node \"%s\" (%s)", at, port,
+                   disco_node_get_name (consumer), node_type_label (consumer));
+      return FALSE;
+    }
+  if (direction != DISCO_PORT_INPUT)
+    {
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_LINK,
+                   "%s\"%s.%s\" is an output port; links are written on the consumer's "
+                   "input (consumer-input = %s.%s)", at, disco_node_get_name (consumer), port,
+                   disco_node_get_name (consumer), port);
+      return FALSE;
+    }
+
+  producer_name = dot != NULL ? g_strndup (producer_spec, dot - producer_spec)
+                              : g_strdup (producer_spec);
+  producer = g_hash_table_lookup (self->nodes_by_name, producer_name);
+  if (producer == NULL)
+    {
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_NO_SUCH_NODE,
+                   "%sinput \"%s.%s\" links to \"%s\", but there is no node \"%s\"", at,
+                   disco_node_get_name (consumer), port, producer_spec, producer_name);
+      return FALSE;
+    }
+  if (dot != NULL)
+    {
+      producer_port = dot + 1;
+      if (!disco_node_type_get_port_info (G_OBJECT_TYPE (producer), producer_port,
+                                          &direction, NULL, NULL))
+        {
+          g_set_error (error, DISCO_ERROR, DISCO_ERROR_NO_SUCH_PORT,
+                       "%sno output port \"%s\" in node \"%s\" (%s), linked from \"%s.%s\"",
+                       at, producer_port, producer_name, node_type_label (producer),
+                       disco_node_get_name (consumer), port);
+          return FALSE;
+        }
+      if (direction != DISCO_PORT_OUTPUT)
+        {
+          g_set_error (error, DISCO_ERROR, DISCO_ERROR_LINK,
+                       "%s\"%s.%s\" is an input port, it cannot feed \"%s.%s\"", at,
+                       producer_name, producer_port, disco_node_get_name (consumer), port);
+          return FALSE;
+        }
+    }
+  else
+    {
+      producer_port = disco_node_type_get_default_output (G_OBJECT_TYPE (producer));
+      if (producer_port == NULL)
+        {
+          g_set_error (error, DISCO_ERROR, DISCO_ERROR_LINK,
+                       "%snode \"%s\" (%s) has no output port to feed \"%s.%s\"", at,
+                       producer_name, node_type_label (producer),
+                       disco_node_get_name (consumer), port);
+          return FALSE;
+        }
+    }
+  if (!_disco_node_link_input (consumer, port, producer, producer_port,
+                               where != NULL ? where : "code", error))
+    return FALSE;
+  self->validated = FALSE;
+  return TRUE;
+}
+
+/**
+ * disco_pipeline_link:
+ * @self: a pipeline
+ * @consumer: the input to feed, as "node.port"
+ * @producer: the output feeding it, as "node.port", or "node" for its
+ *   default (first) output
+ * @error: return location for a #GError
+ *
+ * Links an output port to an input port, e.g.
+ * `disco_pipeline_link (p, "h1.input", "data.images", &error)`.
+ *
+ * Returns: %TRUE on success, %FALSE with @error set
+ */
+gboolean
+disco_pipeline_link (DiscoPipeline *self, const char *consumer, const char *producer,
+                     GError **error)
+{
+  const char *dot;
+  g_autofree char *consumer_name = NULL;
+  DiscoNode *node;
+
+  g_return_val_if_fail (DISCO_IS_PIPELINE (self), FALSE);
+  g_return_val_if_fail (consumer != NULL && producer != NULL, FALSE);
+  g_return_val_if_fail (!self->running, FALSE);
+
+  dot = strchr (consumer, '.');
+  if (dot == NULL)
+    {
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_SYNTAX,
+                   "the consumer \"%s\" must name a port: \"node.port\"", consumer);
+      return FALSE;
+    }
+  consumer_name = g_strndup (consumer, dot - consumer);
+  node = g_hash_table_lookup (self->nodes_by_name, consumer_name);
+  if (node == NULL)
+    {
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_NO_SUCH_NODE,
+                   "no node \"%s\" to link \"%s\" to", consumer_name, producer);
+      return FALSE;
+    }
+  return link_at (self, node, dot + 1, producer, NULL, error);
+}
+
+/* ----- property values from text ----------------------------------------- */
+
+static char *
+describe_range (GParamSpec *pspec)
+{
+#define RANGE(T, fmt, cast)                                                   \
+  if (G_IS_PARAM_SPEC_##T (pspec))                                            \
+    return g_strdup_printf (fmt " … " fmt, cast G_PARAM_SPEC_##T (pspec)->minimum, \
+                            cast G_PARAM_SPEC_##T (pspec)->maximum);
+  RANGE (INT, "%d", (int));
+  RANGE (UINT, "%u", (guint));
+  RANGE (LONG, "%ld", (long));
+  RANGE (ULONG, "%lu", (gulong));
+  RANGE (INT64, "%" G_GINT64_FORMAT, (gint64));
+  RANGE (UINT64, "%" G_GUINT64_FORMAT, (guint64));
+  RANGE (FLOAT, "%g", (double));
+  RANGE (DOUBLE, "%g", (double));
+#undef RANGE
+  return NULL;
+}
+
+static char *
+enum_choices (GType type)
+{
+  g_autoptr (GEnumClass) klass = g_type_class_ref (type);
+  GString *s = g_string_new (NULL);
+
+  for (guint i = 0; i < klass->n_values; i++)
+    g_string_append_printf (s, "%s%s", i ? ", " : "", klass->values[i].value_nick);
+  return g_string_free (s, FALSE);
+}
+
+static gboolean
+parse_value (GParamSpec *pspec, const char *text, GValue *value, const char *what,
+             GError **error)
+{
+  GType type = G_PARAM_SPEC_VALUE_TYPE (pspec);
+  GType fundamental = G_TYPE_FUNDAMENTAL (type);
+  g_autoptr (GError) parse_error = NULL;
+
+  g_value_init (value, type);
+  switch (fundamental)
+    {
+    case G_TYPE_STRING:
+      g_value_set_string (value, text);
+      return TRUE;
+
+    case G_TYPE_BOOLEAN:
+      if (g_ascii_strcasecmp (text, "true") == 0 || g_ascii_strcasecmp (text, "yes") == 0 ||
+          g_ascii_strcasecmp (text, "on") == 0 || strcmp (text, "1") == 0)
+        g_value_set_boolean (value, TRUE);
+      else if (g_ascii_strcasecmp (text, "false") == 0 || g_ascii_strcasecmp (text, "no") == 0 ||
+               g_ascii_strcasecmp (text, "off") == 0 || strcmp (text, "0") == 0)
+        g_value_set_boolean (value, FALSE);
+      else
+        break;
+      return TRUE;
+
+    case G_TYPE_INT:
+    case G_TYPE_LONG:
+    case G_TYPE_INT64:
+      {
+        gint64 v;
+        if (!g_ascii_string_to_signed (text, 10, G_MININT64, G_MAXINT64, &v, &parse_error))
+          break;
+        if (fundamental == G_TYPE_INT && (v < G_MININT || v > G_MAXINT))
+          goto out_of_range;
+        if (fundamental == G_TYPE_INT)
+          g_value_set_int (value, v);
+        else if (fundamental == G_TYPE_LONG)
+          g_value_set_long (value, v);
+        else
+          g_value_set_int64 (value, v);
+        goto check_range;
+      }
+
+    case G_TYPE_UINT:
+    case G_TYPE_ULONG:
+    case G_TYPE_UINT64:
+      {
+        guint64 v;
+        if (text[0] == '-')
+          goto out_of_range;
+        if (!g_ascii_string_to_unsigned (text, 10, 0, G_MAXUINT64, &v, &parse_error))
+          break;
+        if (fundamental == G_TYPE_UINT && v > G_MAXUINT)
+          goto out_of_range;
+        if (fundamental == G_TYPE_UINT)
+          g_value_set_uint (value, v);
+        else if (fundamental == G_TYPE_ULONG)
+          g_value_set_ulong (value, v);
+        else
+          g_value_set_uint64 (value, v);
+        goto check_range;
+      }
+
+    case G_TYPE_FLOAT:
+    case G_TYPE_DOUBLE:
+      {
+        char *end = NULL;
+        double v;
+
+        errno = 0;
+        v = g_ascii_strtod (text, &end);
+        if (*text == '\0' || end == NULL || *end != '\0' || !isfinite (v))
+          break;
+        if (fundamental == G_TYPE_FLOAT)
+          g_value_set_float (value, v);
+        else
+          g_value_set_double (value, v);
+        goto check_range;
+      }
+
+    case G_TYPE_ENUM:
+      {
+        g_autoptr (GEnumClass) klass = g_type_class_ref (type);
+        GEnumValue *ev = g_enum_get_value_by_nick (klass, text);
+
+        if (ev == NULL)
+          ev = g_enum_get_value_by_name (klass, text);
+        if (ev == NULL)
+          {
+            g_autofree char *choices = enum_choices (type);
+            g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE,
+                         "%s: \"%s\" is not one of: %s", what, text, choices);
+            return FALSE;
+          }
+        g_value_set_enum (value, ev->value);
+        return TRUE;
+      }
+
+    case G_TYPE_FLAGS:
+      {
+        g_autoptr (GFlagsClass) klass = g_type_class_ref (type);
+        g_auto (GStrv) parts = g_strsplit_set (text, "|,+", -1);
+        guint flags = 0;
+
+        for (guint i = 0; parts[i] != NULL; i++)
+          {
+            GFlagsValue *fv;
+            g_strstrip (parts[i]);
+            if (*parts[i] == '\0')
+              continue;
+            fv = g_flags_get_value_by_nick (klass, parts[i]);
+            if (fv == NULL)
+              {
+                g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE,
+                             "%s: unknown flag \"%s\"", what, parts[i]);
+                return FALSE;
+              }
+            flags |= fv->value;
+          }
+        g_value_set_flags (value, flags);
+        return TRUE;
+      }
+
+    default:
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE,
+                   "%s: a property of type %s cannot be set from text", what,
+                   g_type_name (type));
+      return FALSE;
+    }
+
+  g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE,
+               "%s: \"%s\" is not a valid %s", what, text, g_type_name (type));
+  return FALSE;
+
+check_range:
+  {
+    GValue copy = G_VALUE_INIT;
+    gboolean changed;
+
+    g_value_init (&copy, type);
+    g_value_copy (value, &copy);
+    changed = g_param_value_validate (pspec, &copy);
+    g_value_unset (&copy);
+    if (!changed)
+      return TRUE;
+  }
+out_of_range:
+  {
+    g_autofree char *range = describe_range (pspec);
+    g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE,
+                 "%s: value %s is out of range (%s)", what, text,
+                 range != NULL ? range : "?");
+    return FALSE;
+  }
+}
+
+static gboolean
+set_property_at (GObject *object, const char *object_label, const char *key,
+                 const char *text, const char *where, GError **error)
+{
+  GParamSpec *pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (object), key);
+  g_autofree char *at = prefix (where);
+  g_autofree char *what = NULL;
+  GValue value = G_VALUE_INIT;
+
+  if (pspec == NULL || strcmp (key, "name") == 0)
+    {
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_NO_SUCH_PROPERTY,
+                   "%sno property \"%s\" in %s", at, key, object_label);
+      return FALSE;
+    }
+  if (!(pspec->flags & G_PARAM_WRITABLE) || (pspec->flags & G_PARAM_CONSTRUCT_ONLY))
+    {
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_NO_SUCH_PROPERTY,
+                   "%sproperty \"%s\" of %s is read-only", at, key, object_label);
+      return FALSE;
+    }
+  what = g_strdup_printf ("%sproperty \"%s\" of %s", at, key, object_label);
+  if (!parse_value (pspec, text, &value, what, error))
+    {
+      g_value_unset (&value);
+      return FALSE;
+    }
+  g_object_set_property (object, key, &value);
+  g_value_unset (&value);
+  return TRUE;
+}
+
+static char *
+node_label (DiscoNode *node)
+{
+  return g_strdup_printf ("node \"%s\" (%s)", disco_node_get_name (node),
+                          node_type_label (node));
+}
+
+/* A key of a node group: an input port (a link) or a property. */
+static gboolean
+apply_node_key (DiscoPipeline *self, DiscoNode *node, const char *key, const char *value,
+                const char *where, gboolean links, GError **error)
+{
+  DiscoPortDirection direction;
+  gboolean is_port = disco_node_type_get_port_info (G_OBJECT_TYPE (node), key, &direction,
+                                                    NULL, NULL);
+
+  if (is_port && direction == DISCO_PORT_INPUT)
+    return links ? link_at (self, node, key, value, where, error) : TRUE;
+  if (links)
+    return TRUE;
+  if (is_port)
+    {
+      g_autofree char *at = prefix (where);
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_LINK,
+                   "%s\"%s.%s\" is an output port; write the link on the consumer's input",
+                   at, disco_node_get_name (node), key);
+      return FALSE;
+    }
+  {
+    g_autofree char *label = node_label (node);
+    return set_property_at (G_OBJECT (node), label, key, value, where, error);
+  }
+}
+
+/**
+ * disco_pipeline_set_node_property:
+ * @self: a pipeline
+ * @target: "node.property" (or "pipeline.property" for run-wide settings)
+ * @value: the value as text, as a pipeline file would write it
+ * @error: return location for a #GError
+ *
+ * Sets a property from text, checking type and range, or makes a link when
+ * the key is an input port.
+ *
+ * Returns: %TRUE on success, %FALSE with @error set
+ */
+gboolean
+disco_pipeline_set_node_property (DiscoPipeline *self, const char *target, const char *value,
+                                  GError **error)
+{
+  const char *dot;
+  g_autofree char *name = NULL;
+  DiscoNode *node;
+
+  g_return_val_if_fail (DISCO_IS_PIPELINE (self), FALSE);
+  g_return_val_if_fail (target != NULL && value != NULL, FALSE);
+  g_return_val_if_fail (!self->running, FALSE);
+
+  dot = strchr (target, '.');
+  if (dot == NULL || dot == target || dot[1] == '\0')
+    {
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_SYNTAX,
+                   "\"%s\" must read \"node.property\"", target);
+      return FALSE;
+    }
+  name = g_strndup (target, dot - target);
+  if (strcmp (name, "pipeline") == 0)
+    return set_property_at (G_OBJECT (self), "the pipeline", dot + 1, value, NULL, error);
+  node = g_hash_table_lookup (self->nodes_by_name, name);
+  if (node == NULL)
+    {
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_NO_SUCH_NODE, "no node \"%s\" (in \"%s\")",
+                   name, target);
+      return FALSE;
+    }
+  return apply_node_key (self, node, dot + 1, value, NULL, FALSE, error) &&
+         apply_node_key (self, node, dot + 1, value, NULL, TRUE, error);
+}
+
+/**
+ * disco_pipeline_set:
+ * @self: a pipeline
+ * @assignment: "node.property=value", as on disco-run's command line
+ * @error: return location for a #GError
+ *
+ * Returns: %TRUE on success, %FALSE with @error set
+ */
+gboolean
+disco_pipeline_set (DiscoPipeline *self, const char *assignment, GError **error)
+{
+  const char *eq;
+  g_autofree char *target = NULL;
+
+  g_return_val_if_fail (assignment != NULL, FALSE);
+  eq = strchr (assignment, '=');
+  if (eq == NULL)
+    {
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_SYNTAX,
+                   "\"%s\" must read \"node.property=value\"", assignment);
+      return FALSE;
+    }
+  target = g_strstrip (g_strndup (assignment, eq - assignment));
+  return disco_pipeline_set_node_property (self, target, eq + 1, error);
+}
+
+/* ----- pipeline files ----------------------------------------------------- */
+
+typedef struct
+{
+  char *key;
+  char *value;
+  char *where;
+} FileEntry;
+
+typedef struct
+{
+  char *name;
+  char *where;
+  GPtrArray *entries;   /* FileEntry */
+} FileGroup;
+
+static void
+file_entry_free (gpointer data)
+{
+  FileEntry *e = data;
+  g_free (e->key);
+  g_free (e->value);
+  g_free (e->where);
+  g_free (e);
+}
+
+static void
+file_group_free (gpointer data)
+{
+  FileGroup *g = data;
+  g_free (g->name);
+  g_free (g->where);
+  g_ptr_array_unref (g->entries);
+  g_free (g);
+}
+
+static FileGroup *
+find_group (GPtrArray *groups, const char *name)
+{
+  for (guint i = 0; i < groups->len; i++)
+    {
+      FileGroup *g = g_ptr_array_index (groups, i);
+      if (strcmp (g->name, name) == 0)
+        return g;
+    }
+  return NULL;
+}
+
+static FileEntry *
+find_entry (FileGroup *group, const char *key)
+{
+  for (guint i = 0; i < group->entries->len; i++)
+    {
+      FileEntry *e = g_ptr_array_index (group->entries, i);
+      if (strcmp (e->key, key) == 0)
+        return e;
+    }
+  return NULL;
+}
+
+/* GKeyFile's syntax, parsed here because GKeyFile keeps no line numbers and
+ * takes a '#' after a value as part of the value. */
+static GPtrArray *
+parse_pipeline_text (const char *text, const char *file_label, GError **error)
+{
+  g_autoptr (GPtrArray) groups = g_ptr_array_new_with_free_func (file_group_free);
+  g_auto (GStrv) lines = NULL;
+  FileGroup *current = NULL;
+
+  if (!g_utf8_validate (text, -1, NULL))
+    {
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_SYNTAX, "%s: not valid UTF-8 text",
+                   file_label);
+      return NULL;
+    }
+  lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      char *line = g_strstrip (lines[i]);
+      g_autofree char *where = g_strdup_printf ("%s:%u", file_label, i + 1);
+
+      if (*line == '\0' || *line == '#' || *line == ';')
+        continue;
+      if (*line == '[')
+        {
+          char *end = strchr (line, ']');
+          g_autofree char *name = NULL;
+          FileGroup *existing;
+
+          if (end == NULL || end[1] != '\0')
+            {
+              g_set_error (error, DISCO_ERROR, DISCO_ERROR_SYNTAX,
+                           "%s: a group header reads [name], not \"%s\"", where, line);
+              return NULL;
+            }
+          name = g_strstrip (g_strndup (line + 1, end - line - 1));
+          if (!is_valid_name (name))
+            {
+              g_set_error (error, DISCO_ERROR, DISCO_ERROR_SYNTAX,
+                           "%s: invalid node name \"%s\": use letters, digits, '-' and '_'",
+                           where, name);
+              return NULL;
+            }
+          existing = find_group (groups, name);
+          if (existing != NULL)
+            {
+              g_set_error (error, DISCO_ERROR, DISCO_ERROR_SYNTAX,
+                           "%s: group [%s] is already defined at %s", where, name,
+                           existing->where);
+              return NULL;
+            }
+          current = g_new0 (FileGroup, 1);
+          current->name = g_steal_pointer (&name);
+          current->where = g_steal_pointer (&where);
+          current->entries = g_ptr_array_new_with_free_func (file_entry_free);
+          g_ptr_array_add (groups, current);
+          continue;
+        }
+      {
+        char *eq = strchr (line, '=');
+        g_autofree char *key = NULL;
+        char *value, *hash;
+        FileEntry *entry, *existing;
+
+        if (eq == NULL)
+          {
+            g_set_error (error, DISCO_ERROR, DISCO_ERROR_SYNTAX,
+                         "%s: expected \"[group]\" or \"key = value\", found \"%s\"", where,
+                         line);
+            return NULL;
+          }
+        key = g_strstrip (g_strndup (line, eq - line));
+        if (!is_valid_name (key))
+          {
+            g_set_error (error, DISCO_ERROR, DISCO_ERROR_SYNTAX,
+                         "%s: invalid key \"%s\": use letters, digits, '-' and '_'", where,
+                         key);
+            return NULL;
+          }
+        if (current == NULL)
+          {
+            g_set_error (error, DISCO_ERROR, DISCO_ERROR_SYNTAX,
+                         "%s: key \"%s\" comes before any [group]", where, key);
+            return NULL;
+          }
+        value = eq + 1;
+        /* A comment after a value starts with '#' after white space. */
+        for (hash = strchr (value, '#'); hash != NULL; hash = strchr (hash + 1, '#'))
+          if (hash > value && g_ascii_isspace (hash[-1]))
+            {
+              *hash = '\0';
+              break;
+            }
+        g_strstrip (value);
+        existing = find_entry (current, key);
+        if (existing != NULL)
+          {
+            g_set_error (error, DISCO_ERROR, DISCO_ERROR_SYNTAX,
+                         "%s: key \"%s\" of [%s] is already set at %s", where, key,
+                         current->name, existing->where);
+            return NULL;
+          }
+        entry = g_new0 (FileEntry, 1);
+        entry->key = g_steal_pointer (&key);
+        entry->value = g_strdup (value);
+        entry->where = g_steal_pointer (&where);
+        g_ptr_array_add (current->entries, entry);
+      }
+    }
+  return g_steal_pointer (&groups);
+}
+
+static gboolean
+apply_overrides (GPtrArray *groups, const char * const *overrides, GError **error)
+{
+  for (guint i = 0; overrides != NULL && overrides[i] != NULL; i++)
+    {
+      const char *o = overrides[i];
+      const char *eq = strchr (o, '=');
+      const char *dot = strchr (o, '.');
+      g_autofree char *where = g_strdup_printf ("override \"%s\"", o);
+      g_autofree char *group_name = NULL;
+      g_autofree char *key = NULL;
+      FileGroup *group;
+      FileEntry *entry;
+
+      if (eq == NULL || dot == NULL || dot > eq || dot == o || dot + 1 == eq)
+        {
+          g_set_error (error, DISCO_ERROR, DISCO_ERROR_SYNTAX,
+                       "%s: an override reads node.property=value", where);
+          return FALSE;
+        }
+      group_name = g_strndup (o, dot - o);
+      key = g_strstrip (g_strndup (dot + 1, eq - dot - 1));
+      group = find_group (groups, group_name);
+      if (group == NULL && strcmp (group_name, "pipeline") == 0)
+        {
+          group = g_new0 (FileGroup, 1);
+          group->name = g_strdup ("pipeline");
+          group->where = g_strdup (where);
+          group->entries = g_ptr_array_new_with_free_func (file_entry_free);
+          g_ptr_array_insert (groups, 0, group);
+        }
+      if (group == NULL)
+        {
+          g_set_error (error, DISCO_ERROR, DISCO_ERROR_NO_SUCH_NODE,
+                       "%s: the pipeline has no node \"%s\"", where, group_name);
+          return FALSE;
+        }
+      if (strcmp (key, "node") == 0)
+        {
+          g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE,
+                       "%s: an override cannot change the type of node \"%s\"", where,
+                       group_name);
+          return FALSE;
+        }
+      entry = find_entry (group, key);
+      if (entry == NULL)
+        {
+          entry = g_new0 (FileEntry, 1);
+          entry->key = g_strdup (key);
+          g_ptr_array_add (group->entries, entry);
+        }
+      g_free (entry->value);
+      g_free (entry->where);
+      entry->value = g_strdup (eq + 1);
+      entry->where = g_strdup (where);
+    }
+  return TRUE;
+}
+
+static gboolean
+build_from_groups (DiscoPipeline *self, GPtrArray *groups, GError **error)
+{
+  /* Nodes first, so links may name nodes defined further down. */
+  for (guint i = 0; i < groups->len; i++)
+    {
+      FileGroup *group = g_ptr_array_index (groups, i);
+      FileEntry *type_entry;
+
+      if (strcmp (group->name, "pipeline") == 0)
+        {
+          for (guint j = 0; j < group->entries->len; j++)
+            {
+              FileEntry *e = g_ptr_array_index (group->entries, j);
+              if (!set_property_at (G_OBJECT (self), "[pipeline]", e->key, e->value, e->where,
+                                    error))
+                return FALSE;
+            }
+          continue;
+        }
+      type_entry = find_entry (group, "node");
+      if (type_entry == NULL)
+        {
+          g_set_error (error, DISCO_ERROR, DISCO_ERROR_SYNTAX,
+                       "%s: group [%s] has no \"node = <type>\" line", group->where,
+                       group->name);
+          return FALSE;
+        }
+      if (make_node_at (self, type_entry->value, group->name, type_entry->where, error) == NULL)
+        return FALSE;
+      g_hash_table_insert (self->node_locations, g_strdup (group->name),
+                           g_strdup (group->where));
+    }
+  /* Then properties, then links: a link error then never hides a typo. */
+  for (int pass = 0; pass < 2; pass++)
+    for (guint i = 0; i < groups->len; i++)
+      {
+        FileGroup *group = g_ptr_array_index (groups, i);
+        DiscoNode *node = g_hash_table_lookup (self->nodes_by_name, group->name);
+
+        if (node == NULL)
+          continue;
+        for (guint j = 0; j < group->entries->len; j++)
+          {
+            FileEntry *e = g_ptr_array_index (group->entries, j);
+            if (strcmp (e->key, "node") == 0)
+              continue;
+            if (!apply_node_key (self, node, e->key, e->value, e->where, pass == 1, error))
+              return FALSE;
+          }
+      }
+  return TRUE;
+}
+
+static DiscoPipeline *
+new_from_text (const char *text, const char *label, const char *source_file,
+               const char * const *overrides, GError **error)
+{
+  g_autoptr (GPtrArray) groups = parse_pipeline_text (text, label, error);
+  g_autoptr (DiscoPipeline) self = NULL;
+
+  if (groups == NULL || !apply_overrides (groups, overrides, error))
+    return NULL;
+  self = disco_pipeline_new ();
+  self->source_file = g_strdup (source_file);
+  if (!build_from_groups (self, groups, error) || !disco_pipeline_validate (self, error))
+    return NULL;
+  return g_steal_pointer (&self);
+}
+
+/**
+ * disco_pipeline_new_from_file:
+ * @path: a pipeline file
+ * @overrides: (array zero-terminated=1) (nullable): "node.property=value"
+ *   assignments applied over the file's values
+ * @error: return location for a #GError
+ *
+ * Loads, builds and validates a pipeline. Every error — syntax, unknown
+ * node type, property or port, bad value, bad link, algebraic loop — is
+ * reported here, before anything runs, as "file:line: message".
+ *
+ * Returns: (transfer full) (nullable): the pipeline, or %NULL with @error set
+ */
+DiscoPipeline *
+disco_pipeline_new_from_file (const char *path, const char * const *overrides,
+                              GError **error)
+{
+  g_autofree char *text = NULL;
+  g_autoptr (GError) read_error = NULL;
+
+  g_return_val_if_fail (path != NULL, NULL);
+  if (!g_file_get_contents (path, &text, NULL, &read_error))
+    {
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_IO, "%s: cannot read pipeline file: %s",
+                   path, read_error->message);
+      return NULL;
+    }
+  return new_from_text (text, path, path, overrides, error);
+}
+
+/**
+ * disco_pipeline_new_from_string:
+ * @text: a pipeline description in pipeline-file syntax
+ * @overrides: (array zero-terminated=1) (nullable): "node.property=value"
+ *   assignments applied over the text's values
+ * @error: return location for a #GError
+ *
+ * Like disco_pipeline_new_from_file(); messages name the text "<string>".
+ *
+ * Returns: (transfer full) (nullable): the pipeline, or %NULL with @error set
+ */
+DiscoPipeline *
+disco_pipeline_new_from_string (const char *text, const char * const *overrides,
+                                GError **error)
+{
+  g_return_val_if_fail (text != NULL, NULL);
+  return new_from_text (text, "<string>", NULL, overrides, error);
+}
+
+/* ----- validation --------------------------------------------------------- */
+
+/* Whether the link into @consumer from @producer orders ticks. */
+static gboolean
+orders_ticks (DiscoNode *producer, DiscoNode *consumer)
+{
+  return !(disco_node_is_dynamical (producer) && disco_node_is_dynamical (consumer));
+}
+
+static char *
+describe_loop (DiscoPipeline *self, GHashTable *remaining, const char **where)
+{
+  /* Every remaining node has a remaining producer; walk producers until a
+   * node repeats, then print the loop in data-flow order. */
+  g_autoptr (GPtrArray) path = g_ptr_array_new ();
+  DiscoNode *node = NULL;
+  GHashTableIter iter;
+  GString *s;
+  guint start;
+
+  for (guint i = 0; i < self->nodes->len && node == NULL; i++)
+    if (g_hash_table_contains (remaining, g_ptr_array_index (self->nodes, i)))
+      node = g_ptr_array_index (self->nodes, i);
+
+  while (!g_ptr_array_find (path, node, &start))
+    {
+      GList *ports = _disco_node_get_linked_ports (node);
+      DiscoNode *next = NULL;
+
+      g_ptr_array_add (path, node);
+      for (GList *l = ports; l != NULL && next == NULL; l = l->next)
+        {
+          const DiscoLink *link = _disco_node_get_link (node, l->data);
+          if (g_hash_table_contains (remaining, link->producer) &&
+              orders_ticks (link->producer, node))
+            {
+              next = link->producer;
+              *where = link->where;
+            }
+        }
+      g_list_free (ports);
+      g_assert_nonnull (next);
+      node = next;
+    }
+  s = g_string_new (NULL);
+  for (guint i = path->len; i > start; i--)
+    g_string_append_printf (s, "%s → ", disco_node_get_name (g_ptr_array_index (path, i - 1)));
+  g_string_append (s, disco_node_get_name (g_ptr_array_index (path, path->len - 1)));
+  (void) iter;
+  return g_string_free (s, FALSE);
+}
+
+static gboolean
+check_required_inputs (DiscoPipeline *self, GError **error)
+{
+  for (guint i = 0; i < self->nodes->len; i++)
+    {
+      DiscoNode *node = g_ptr_array_index (self->nodes, i);
+      g_auto (GStrv) inputs = disco_node_type_get_port_names (G_OBJECT_TYPE (node),
+                                                             DISCO_PORT_INPUT);
+
+      for (guint j = 0; inputs[j] != NULL; j++)
+        {
+          DiscoPortFlags flags;
+
+          disco_node_type_get_port_info (G_OBJECT_TYPE (node), inputs[j], NULL, &flags, NULL);
+          if (!(flags & DISCO_PORT_FLAG_OPTIONAL) && !disco_node_is_linked (node, inputs[j]))
+            {
+              g_autofree char *label = node_label (node);
+              g_set_error (error, DISCO_ERROR, DISCO_ERROR_LINK,
+                           "%s: input \"%s\" of %s is not linked (add \"%s = <node>.<port>\")",
+                           disco_pipeline_get_node_location (self, disco_node_get_name (node)),
+                           inputs[j], label, inputs[j]);
+              return FALSE;
+            }
+        }
+    }
+  return TRUE;
+}
+
+static gboolean
+resolve_device (DiscoPipeline *self, GError **error)
+{
+  gboolean cuda_usable = disco_backend_get (DISCO_DEVICE_CUDA) != NULL;
+
+  switch (self->device)
+    {
+    case DISCO_DEVICE_CUDA:
+      if (!cuda_usable)
+        {
+          g_set_error (error, DISCO_ERROR, DISCO_ERROR_DEVICE,
+                       "%s%sdevice \"cuda\" was requested, but no CUDA device is usable "
+                       "(this build has no CUDA backend, or no GPU was found); "
+                       "use device=cpu or device=auto",
+                       self->source_file ? self->source_file : "",
+                       self->source_file ? ": " : "");
+          return FALSE;
+        }
+      self->active_device = DISCO_DEVICE_CUDA;
+      break;
+    case DISCO_DEVICE_AUTO:
+      self->active_device = cuda_usable ? DISCO_DEVICE_CUDA : DISCO_DEVICE_CPU;
+      break;
+    case DISCO_DEVICE_CPU:
+    default:
+      self->active_device = DISCO_DEVICE_CPU;
+    }
+  return TRUE;
+}
+
+/**
+ * disco_pipeline_validate:
+ * @self: a pipeline
+ * @error: return location for a #GError
+ *
+ * Checks that every required input is linked, that the links that order
+ * ticks form no loop (links between two dynamical nodes may), that there is
+ * a source, and that the requested device is usable; computes the tick
+ * order. disco_pipeline_run() validates when needed.
+ *
+ * Returns: %TRUE when the pipeline can run, %FALSE with @error set
+ */
+gboolean
+disco_pipeline_validate (DiscoPipeline *self, GError **error)
+{
+  g_autoptr (GHashTable) remaining = NULL;
+  g_autoptr (GPtrArray) order = NULL;
+  gboolean has_source = FALSE;
+
+  g_return_val_if_fail (DISCO_IS_PIPELINE (self), FALSE);
+
+  if (self->validated)
+    return TRUE;
+  if (!check_required_inputs (self, error))
+    return FALSE;
+
+  /* Kahn's algorithm, taking the earliest-added ready node each time so
+   * the order is the file's order wherever the links allow it. */
+  remaining = g_hash_table_new (g_direct_hash, g_direct_equal);
+  for (guint i = 0; i < self->nodes->len; i++)
+    g_hash_table_add (remaining, g_ptr_array_index (self->nodes, i));
+  order = g_ptr_array_new_with_free_func (g_object_unref);
+  while (g_hash_table_size (remaining) > 0)
+    {
+      DiscoNode *ready = NULL;
+
+      for (guint i = 0; i < self->nodes->len && ready == NULL; i++)
+        {
+          DiscoNode *node = g_ptr_array_index (self->nodes, i);
+          GList *ports;
+          gboolean blocked = FALSE;
+
+          if (!g_hash_table_contains (remaining, node))
+            continue;
+          ports = _disco_node_get_linked_ports (node);
+          for (GList *l = ports; l != NULL && !blocked; l = l->next)
+            {
+              const DiscoLink *link = _disco_node_get_link (node, l->data);
+              blocked = g_hash_table_contains (remaining, link->producer) &&
+                        orders_ticks (link->producer, node);
+            }
+          g_list_free (ports);
+          if (!blocked)
+            ready = node;
+        }
+      if (ready == NULL)
+        {
+          const char *where = NULL;
+          g_autofree char *loop = describe_loop (self, remaining, &where);
+          g_set_error (error, DISCO_ERROR, DISCO_ERROR_ALGEBRAIC_LOOP,
+                       "%s: algebraic loop %s: a loop must pass through a link between "
+                       "two dynamical nodes (whose state an integrator advances)",
+                       where, loop);
+          return FALSE;
+        }
+      g_hash_table_remove (remaining, ready);
+      g_ptr_array_add (order, g_object_ref (ready));
+    }
+
+  for (guint i = 0; i < self->nodes->len && !has_source; i++)
+    {
+      DiscoNode *node = g_ptr_array_index (self->nodes, i);
+      GList *ports = _disco_node_get_linked_ports (node);
+
+      has_source = ports == NULL && !disco_node_is_dynamical (node);
+      g_list_free (ports);
+    }
+  if (!has_source)
+    {
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_LINK,
+                   "%s%sthe pipeline has no source (a node without linked inputs that "
+                   "emits ticks), so it would never end",
+                   self->source_file ? self->source_file : "", self->source_file ? ": " : "");
+      return FALSE;
+    }
+  if (!resolve_device (self, error))
+    return FALSE;
+
+  g_clear_pointer (&self->tick_order, g_ptr_array_unref);
+  self->tick_order = g_steal_pointer (&order);
+  self->validated = TRUE;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ACTIVE_DEVICE]);
+  return TRUE;
+}
+
+/**
+ * disco_pipeline_get_tick_order:
+ * @self: a validated pipeline
+ *
+ * Returns: (transfer full) (array zero-terminated=1) (nullable): the node
+ *   names in the order a tick runs them, or %NULL when not validated
+ */
+char **
+disco_pipeline_get_tick_order (DiscoPipeline *self)
+{
+  char **names;
+
+  g_return_val_if_fail (DISCO_IS_PIPELINE (self), NULL);
+  if (!self->validated)
+    return NULL;
+  names = g_new0 (char *, self->tick_order->len + 1);
+  for (guint i = 0; i < self->tick_order->len; i++)
+    names[i] = g_strdup (disco_node_get_name (g_ptr_array_index (self->tick_order, i)));
+  return names;
+}
+
+/* ----- running ------------------------------------------------------------ */
+
+static void
+prefix_node_error (GError **error, DiscoNode *node, const char *hook)
+{
+  if (error != NULL && *error == NULL)
+    g_set_error (error, DISCO_ERROR, DISCO_ERROR_FAILED, "%s failed without a message",
+                 hook);
+  if (error != NULL && *error != NULL && (*error)->domain == DISCO_ERROR &&
+      strstr ((*error)->message, disco_node_get_name (node)) == NULL)
+    g_prefix_error (error, "node \"%s\" (%s): ", disco_node_get_name (node),
+                    node_type_label (node));
+}
+
+static gboolean
+end_epoch (DiscoPipeline *self, guint epoch, GError **error)
+{
+  for (guint i = 0; i < self->tick_order->len; i++)
+    {
+      DiscoNode *node = g_ptr_array_index (self->tick_order, i);
+      DiscoNodeClass *klass = DISCO_NODE_GET_CLASS (node);
+
+      if (klass->end_epoch != NULL && !klass->end_epoch (node, epoch, error))
+        {
+          prefix_node_error (error, node, "end_epoch");
+          return FALSE;
+        }
+    }
+  g_signal_emit (self, signals[SIGNAL_EPOCH_FINISHED], 0, epoch);
+  return TRUE;
+}
+
+static gboolean
+run_ticks (DiscoPipeline *self, GCancellable *cancellable, guint64 *n_ticks, GError **error)
+{
+  DiscoTick tick = { 0 };
+  gboolean epoch_open = FALSE;
+  guint last_epoch = 0;
+
+  for (guint64 index = 0; self->max_ticks == 0 || index < self->max_ticks; index++)
+    {
+      gboolean eos = FALSE;
+
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        return FALSE;
+
+      memset (&tick, 0, sizeof tick);
+      tick.index = index;
+      for (guint i = 0; i < self->tick_order->len && !eos; i++)
+        {
+          DiscoNode *node = g_ptr_array_index (self->tick_order, i);
+          DiscoFlowReturn ret = DISCO_NODE_GET_CLASS (node)->process (node, &tick, error);
+
+          if (ret == DISCO_FLOW_EOS)
+            eos = TRUE;
+          else if (ret != DISCO_FLOW_OK)
+            {
+              prefix_node_error (error, node, "process");
+              return FALSE;
+            }
+        }
+      if (eos)
+        break;
+
+      *n_ticks = index + 1;
+      epoch_open = TRUE;
+      last_epoch = tick.epoch;
+      g_signal_emit (self, signals[SIGNAL_TICK], 0, &tick);
+      if (tick.flags & DISCO_TICK_FLAG_EPOCH_END)
+        {
+          epoch_open = FALSE;
+          if (!end_epoch (self, tick.epoch, error))
+            return FALSE;
+        }
+    }
+  if (epoch_open && !end_epoch (self, last_epoch, error))
+    return FALSE;
+  return TRUE;
+}
+
+/**
+ * disco_pipeline_run:
+ * @self: a pipeline
+ * @cancellable: (nullable): cancels the run between ticks
+ * @error: return location for a #GError
+ *
+ * Validates the pipeline, prepares every node (checking shapes and
+ * configuration), creates the output folder, then runs ticks until a source
+ * reaches end of stream, "max-ticks" is reached or @cancellable is
+ * cancelled. Each tick runs every node once in tick order; then
+ * #DiscoPipeline::tick is emitted, and after an epoch's last tick every
+ * node's end_epoch hook runs and #DiscoPipeline::epoch-finished is emitted.
+ *
+ * Returns: %TRUE when the run ended normally, %FALSE with @error set
+ *   (%G_IO_ERROR_CANCELLED after a cancellation)
+ */
+gboolean
+disco_pipeline_run (DiscoPipeline *self, GCancellable *cancellable, GError **error)
+{
+  guint64 n_ticks = 0;
+  guint n_prepared = 0;
+  gboolean ok = FALSE;
+
+  g_return_val_if_fail (DISCO_IS_PIPELINE (self), FALSE);
+  g_return_val_if_fail (!self->running, FALSE);
+
+  if (!disco_pipeline_validate (self, error))
+    return FALSE;
+
+  self->running = TRUE;
+  self->cancellable = cancellable;
+  g_object_ref (self);
+
+  for (guint i = 0; i < self->tick_order->len; i++)
+    _disco_node_reset_run_state (g_ptr_array_index (self->tick_order, i));
+  for (; n_prepared < self->tick_order->len; n_prepared++)
+    {
+      DiscoNode *node = g_ptr_array_index (self->tick_order, n_prepared);
+      DiscoNodeClass *klass = DISCO_NODE_GET_CLASS (node);
+
+      if (klass->prepare != NULL && !klass->prepare (node, error))
+        {
+          prefix_node_error (error, node, "prepare");
+          g_prefix_error (error, "%s: ",
+                          disco_pipeline_get_node_location (self, disco_node_get_name (node)));
+          goto out;
+        }
+    }
+  if (self->output_dir != NULL &&
+      g_mkdir_with_parents (self->output_dir, 0755) != 0)
+    {
+      int saved = errno;
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_IO, "%s: cannot create output folder: %s",
+                   self->output_dir, g_strerror (saved));
+      goto out;
+    }
+
+  g_signal_emit (self, signals[SIGNAL_STARTED], 0);
+  ok = run_ticks (self, cancellable, &n_ticks, error);
+
+out:
+  /* finish runs on every prepared node, also after an error; the first
+   * error is the one reported. */
+  for (guint i = 0; i < n_prepared; i++)
+    {
+      DiscoNode *node = g_ptr_array_index (self->tick_order, i);
+      DiscoNodeClass *klass = DISCO_NODE_GET_CLASS (node);
+      g_autoptr (GError) finish_error = NULL;
+
+      if (klass->finish != NULL && !klass->finish (node, &finish_error) && ok)
+        {
+          prefix_node_error (&finish_error, node, "finish");
+          g_propagate_error (error, g_steal_pointer (&finish_error));
+          ok = FALSE;
+        }
+    }
+  self->running = FALSE;
+  self->cancellable = NULL;
+  if (ok)
+    g_signal_emit (self, signals[SIGNAL_FINISHED], 0, n_ticks);
+  g_object_unref (self);
+  return ok;
+}
+
+/* ----- accessors ------------------------------------------------------------ */
+
+/**
+ * disco_pipeline_get_seed:
+ * @self: a pipeline
+ *
+ * Returns: the run's seed
+ */
+guint64
+disco_pipeline_get_seed (DiscoPipeline *self)
+{
+  g_return_val_if_fail (DISCO_IS_PIPELINE (self), 0);
+  return self->seed;
+}
+
+/**
+ * disco_pipeline_get_active_device:
+ * @self: a validated pipeline
+ *
+ * Returns: the device the run uses (never %DISCO_DEVICE_AUTO)
+ */
+DiscoDevice
+disco_pipeline_get_active_device (DiscoPipeline *self)
+{
+  g_return_val_if_fail (DISCO_IS_PIPELINE (self), DISCO_DEVICE_CPU);
+  return self->active_device;
+}
+
+/**
+ * disco_pipeline_get_output_dir:
+ * @self: a pipeline
+ *
+ * Returns: (nullable): the output folder, or %NULL when the run writes nothing
+ */
+const char *
+disco_pipeline_get_output_dir (DiscoPipeline *self)
+{
+  g_return_val_if_fail (DISCO_IS_PIPELINE (self), NULL);
+  return self->output_dir;
+}
+
+/**
+ * disco_pipeline_build_output_path:
+ * @self: a pipeline
+ * @relative: a path relative to the output folder, e.g. "activity/h1-00001.png"
+ * @error: return location for a #GError
+ *
+ * Makes the path of an output file and creates its parent folders. An
+ * absolute @relative is returned as it is.
+ *
+ * Returns: (transfer full) (nullable): the path, or %NULL with @error set
+ *   when the run has no output folder or a folder cannot be created
+ */
+char *
+disco_pipeline_build_output_path (DiscoPipeline *self, const char *relative, GError **error)
+{
+  g_autofree char *path = NULL;
+  g_autofree char *parent = NULL;
+
+  g_return_val_if_fail (DISCO_IS_PIPELINE (self), NULL);
+  g_return_val_if_fail (relative != NULL, NULL);
+
+  if (g_path_is_absolute (relative))
+    path = g_strdup (relative);
+  else if (self->output_dir != NULL)
+    path = g_build_filename (self->output_dir, relative, NULL);
+  else
+    {
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_IO,
+                   "%s: the pipeline has no output folder (set pipeline.output-dir, "
+                   "or disco-run -o DIR)", relative);
+      return NULL;
+    }
+  parent = g_path_get_dirname (path);
+  if (g_mkdir_with_parents (parent, 0755) != 0)
+    {
+      int saved = errno;
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_IO, "%s: cannot create folder: %s",
+                   parent, g_strerror (saved));
+      return NULL;
+    }
+  return g_steal_pointer (&path);
+}
+
+/**
+ * disco_pipeline_get_source_file:
+ * @self: a pipeline
+ *
+ * Returns: (nullable): the file the pipeline was loaded from
+ */
+const char *
+disco_pipeline_get_source_file (DiscoPipeline *self)
+{
+  g_return_val_if_fail (DISCO_IS_PIPELINE (self), NULL);
+  return self->source_file;
+}
+
+/**
+ * disco_pipeline_get_cancellable:
+ * @self: a pipeline
+ *
+ * Lets a long-running node check for cancellation inside a tick.
+ *
+ * Returns: (transfer none) (nullable): the cancellable of the current run
+ */
+GCancellable *
+disco_pipeline_get_cancellable (DiscoPipeline *self)
+{
+  g_return_val_if_fail (DISCO_IS_PIPELINE (self), NULL);
+  return self->cancellable;
+}
+
+/**
+ * disco_write_file_atomically:
+ * @path: the file to write
+ * @data: (array length=size) (element-type guint8): the contents
+ * @size: number of bytes
+ * @error: return location for a #GError
+ *
+ * Writes to a temporary file beside @path, then renames it over @path, so a
+ * reader never sees a half-written file and a failed write leaves the old one.
+ *
+ * Returns: %TRUE on success, %FALSE with @error set
+ */
+gboolean
+disco_write_file_atomically (const char *path, const guint8 *data, gsize size,
+                             GError **error)
+{
+  g_autoptr (GError) write_error = NULL;
+
+  g_return_val_if_fail (path != NULL, FALSE);
+  /* g_file_set_contents writes "path.XXXXXX" and renames it. */
+  if (!g_file_set_contents_full (path, (const char *) data, size,
+                                 G_FILE_SET_CONTENTS_CONSISTENT, 0644, &write_error))
+    {
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_IO, "%s: cannot write: %s", path,
+                   write_error->message);
+      return FALSE;
+    }
+  return TRUE;
+}

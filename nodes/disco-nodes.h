@@ -1,0 +1,26 @@
+/* disco-nodes.h: registration of the node types in this plugin
+ *
+ * Each node file defines its own registration with DISCO_NODE_REGISTER_DEFINE;
+ * plugin/disco-plugin.c holds the one list of calls.
+ */
+#pragma once
+
+#include <disco/disco.h>
+
+G_BEGIN_DECLS
+
+#define DISCO_NODE_REGISTER_DEFINE(func, name, type)                         \
+  gboolean disco_node_register_##func (void);                                \
+  gboolean disco_node_register_##func (void)                                 \
+  {                                                                          \
+    return disco_registry_register (name, type);                             \
+  }
+
+#define DISCO_NODE_REGISTER_DECLARE(func) gboolean disco_node_register_##func (void)
+#define DISCO_NODE_REGISTER(func) disco_node_register_##func ()
+
+DISCO_NODE_REGISTER_DECLARE (constant_source);
+DISCO_NODE_REGISTER_DECLARE (affine);
+DISCO_NODE_REGISTER_DECLARE (recorder);
+
+G_END_DECLS

@@ -1,0 +1,24 @@
+/* disco-plugin.c: the entry point of the disco-nodes plugin module */
+#include "nodes/disco-nodes.h"
+
+#include <gmodule.h>
+
+G_MODULE_EXPORT gboolean disco_plugin_init (GError **error);
+
+/**
+ * disco_plugin_init:
+ * @error: return location for a #GError
+ *
+ * Registers every node type of nodes/. The registry calls it once when it
+ * loads this module.
+ *
+ * Returns: %TRUE
+ */
+G_MODULE_EXPORT gboolean
+disco_plugin_init (GError **error)
+{
+  DISCO_NODE_REGISTER (constant_source);
+  DISCO_NODE_REGISTER (affine);
+  DISCO_NODE_REGISTER (recorder);
+  return TRUE;
+}

@@ -1,0 +1,281 @@
+/* disco-inspect.c: what node types exist, and what each one takes
+ *
+ *   disco-inspect             list every node type
+ *   disco-inspect NODE        ports and properties of one type, like gst-inspect
+ *   disco-inspect --json      every type as JSON (docs/nodes.json is this output)
+ */
+#include <disco/disco.h>
+
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static gint
+compare_pspecs (gconstpointer a, gconstpointer b)
+{
+  return strcmp ((*(GParamSpec *const *) a)->name, (*(GParamSpec *const *) b)->name);
+}
+
+/* Properties a user sets: the node's own and its ancestors', but not "name". */
+static GPtrArray *
+user_properties (GType type)
+{
+  g_autoptr (GTypeClass) klass = g_type_class_ref (type);
+  guint n = 0;
+  g_autofree GParamSpec **pspecs = g_object_class_list_properties (G_OBJECT_CLASS (klass), &n);
+  GPtrArray *out = g_ptr_array_new ();
+
+  for (guint i = 0; i < n; i++)
+    if (strcmp (pspecs[i]->name, "name") != 0)
+      g_ptr_array_add (out, pspecs[i]);
+  g_ptr_array_sort (out, compare_pspecs);
+  return out;
+}
+
+static char *
+value_to_text (const GValue *value)
+{
+  GType fundamental = G_TYPE_FUNDAMENTAL (G_VALUE_TYPE (value));
+
+  switch (fundamental)
+    {
+    case G_TYPE_STRING:
+      return g_strdup (g_value_get_string (value) ? g_value_get_string (value) : "NULL");
+    case G_TYPE_BOOLEAN:
+      return g_strdup (g_value_get_boolean (value) ? "true" : "false");
+    case G_TYPE_FLOAT:
+      return g_strdup_printf ("%g", g_value_get_float (value));
+    case G_TYPE_DOUBLE:
+      return g_strdup_printf ("%g", g_value_get_double (value));
+    case G_TYPE_ENUM:
+      {
+        g_autoptr (GEnumClass) klass = g_type_class_ref (G_VALUE_TYPE (value));
+        GEnumValue *ev = g_enum_get_value (klass, g_value_get_enum (value));
+        return g_strdup (ev ? ev->value_nick : "?");
+      }
+    default:
+      return g_strdup_value_contents (value);
+    }
+}
+
+static char *
+range_text (GParamSpec *pspec)
+{
+#define RANGE(T, fmt, cast)                                                    \
+  if (G_IS_PARAM_SPEC_##T (pspec))                                             \
+    return g_strdup_printf (fmt " … " fmt, cast G_PARAM_SPEC_##T (pspec)->minimum, \
+                            cast G_PARAM_SPEC_##T (pspec)->maximum);
+  RANGE (INT, "%d", (int));
+  RANGE (UINT, "%u", (guint));
+  RANGE (INT64, "%" G_GINT64_FORMAT, (gint64));
+  RANGE (UINT64, "%" G_GUINT64_FORMAT, (guint64));
+  RANGE (FLOAT, "%g", (double));
+  RANGE (DOUBLE, "%g", (double));
+#undef RANGE
+  if (G_IS_PARAM_SPEC_ENUM (pspec))
+    {
+      GEnumClass *klass = G_PARAM_SPEC_ENUM (pspec)->enum_class;
+      GString *s = g_string_new (NULL);
+      for (guint i = 0; i < klass->n_values; i++)
+        g_string_append_printf (s, "%s%s", i ? ", " : "", klass->values[i].value_nick);
+      return g_string_free (s, FALSE);
+    }
+  return NULL;
+}
+
+static void
+list_types (void)
+{
+  g_auto (GStrv) names = disco_registry_list_names ();
+  guint n = g_strv_length (names);
+
+  for (guint i = 0; i < n; i++)
+    {
+      GType type = disco_registry_lookup (names[i]);
+      g_print ("%-20s %s%s — %s\n", names[i], disco_node_type_get_long_name (type),
+               disco_node_type_is_dynamical (type) ? " (dynamical)" : "",
+               disco_node_type_get_description (type));
+    }
+  g_print ("\n%u node types\n", n);
+}
+
+static void
+print_type (const char *name, GType type)
+{
+  g_autoptr (GPtrArray) pspecs = user_properties (type);
+
+  g_print ("Node type: %s\n", name);
+  g_print ("  Long name     %s\n", disco_node_type_get_long_name (type));
+  g_print ("  Category      %s\n", disco_node_type_get_category (type));
+  g_print ("  Description   %s\n", disco_node_type_get_description (type));
+  g_print ("  GType         %s\n", g_type_name (type));
+  g_print ("  Dynamical     %s\n", disco_node_type_is_dynamical (type)
+             ? "yes: holds continuous state advanced by an integrator" : "no");
+
+  for (int d = 0; d < 2; d++)
+    {
+      DiscoPortDirection direction = d == 0 ? DISCO_PORT_INPUT : DISCO_PORT_OUTPUT;
+      g_auto (GStrv) ports = disco_node_type_get_port_names (type, direction);
+
+      g_print ("\n%s ports:\n", d == 0 ? "Input" : "Output");
+      if (ports[0] == NULL)
+        g_print ("  none\n");
+      for (guint i = 0; ports[i] != NULL; i++)
+        {
+          DiscoPortFlags flags;
+          const char *blurb;
+
+          disco_node_type_get_port_info (type, ports[i], NULL, &flags, &blurb);
+          g_print ("  %-18s: %s%s\n", ports[i], blurb,
+                   (flags & DISCO_PORT_FLAG_OPTIONAL) ? " (optional)" : "");
+        }
+    }
+
+  g_print ("\nProperties:\n");
+  if (pspecs->len == 0)
+    g_print ("  none\n");
+  for (guint i = 0; i < pspecs->len; i++)
+    {
+      GParamSpec *pspec = g_ptr_array_index (pspecs, i);
+      g_autofree char *range = range_text (pspec);
+      g_autofree char *def = value_to_text (g_param_spec_get_default_value (pspec));
+
+      g_print ("  %-18s: %s\n", pspec->name, g_param_spec_get_blurb (pspec));
+      g_print ("  %-18s  flags: %s%s\n", "",
+               (pspec->flags & G_PARAM_READABLE) ? "readable" : "",
+               (pspec->flags & G_PARAM_WRITABLE) ? ", writable" : "");
+      g_print ("  %-18s  %s%s%s. Default: %s\n", "", g_type_name (pspec->value_type),
+               range ? ". Range: " : "", range ? range : "", def);
+    }
+}
+
+static void
+json_string (GString *out, const char *s)
+{
+  g_string_append_c (out, '"');
+  for (const char *c = s ? s : ""; *c; c++)
+    {
+      if (*c == '"' || *c == '\\')
+        g_string_append_printf (out, "\\%c", *c);
+      else if ((guchar) *c < 0x20)
+        g_string_append_printf (out, "\\u%04x", *c);
+      else
+        g_string_append_c (out, *c);
+    }
+  g_string_append_c (out, '"');
+}
+
+static void
+print_json (void)
+{
+  g_auto (GStrv) names = disco_registry_list_names ();
+  GString *out = g_string_new ("{\n");
+
+  for (guint i = 0; names[i] != NULL; i++)
+    {
+      GType type = disco_registry_lookup (names[i]);
+      g_autoptr (GPtrArray) pspecs = user_properties (type);
+
+      g_string_append (out, "  ");
+      json_string (out, names[i]);
+      g_string_append (out, ": {\n    \"long-name\": ");
+      json_string (out, disco_node_type_get_long_name (type));
+      g_string_append (out, ",\n    \"category\": ");
+      json_string (out, disco_node_type_get_category (type));
+      g_string_append (out, ",\n    \"description\": ");
+      json_string (out, disco_node_type_get_description (type));
+      g_string_append_printf (out, ",\n    \"dynamical\": %s,\n    \"ports\": [",
+                              disco_node_type_is_dynamical (type) ? "true" : "false");
+      for (int d = 0, first = 1; d < 2; d++)
+        {
+          DiscoPortDirection direction = d == 0 ? DISCO_PORT_INPUT : DISCO_PORT_OUTPUT;
+          g_auto (GStrv) ports = disco_node_type_get_port_names (type, direction);
+
+          for (guint j = 0; ports[j] != NULL; j++, first = 0)
+            {
+              DiscoPortFlags flags;
+              const char *blurb;
+
+              disco_node_type_get_port_info (type, ports[j], NULL, &flags, &blurb);
+              g_string_append_printf (out, "%s\n      {\"name\": ", first ? "" : ",");
+              json_string (out, ports[j]);
+              g_string_append_printf (out, ", \"direction\": \"%s\", \"optional\": %s, "
+                                      "\"blurb\": ", d == 0 ? "input" : "output",
+                                      (flags & DISCO_PORT_FLAG_OPTIONAL) ? "true" : "false");
+              json_string (out, blurb);
+              g_string_append (out, "}");
+            }
+        }
+      g_string_append (out, "\n    ],\n    \"properties\": [");
+      for (guint j = 0; j < pspecs->len; j++)
+        {
+          GParamSpec *pspec = g_ptr_array_index (pspecs, j);
+          g_autofree char *range = range_text (pspec);
+          g_autofree char *def = value_to_text (g_param_spec_get_default_value (pspec));
+
+          g_string_append_printf (out, "%s\n      {\"name\": ", j ? "," : "");
+          json_string (out, pspec->name);
+          g_string_append (out, ", \"type\": ");
+          json_string (out, g_type_name (pspec->value_type));
+          g_string_append (out, ", \"default\": ");
+          json_string (out, def);
+          g_string_append (out, ", \"range\": ");
+          json_string (out, range ? range : "");
+          g_string_append_printf (out, ", \"writable\": %s, \"blurb\": ",
+                                  (pspec->flags & G_PARAM_WRITABLE) ? "true" : "false");
+          json_string (out, g_param_spec_get_blurb (pspec));
+          g_string_append (out, "}");
+        }
+      g_string_append_printf (out, "\n    ]\n  }%s\n", names[i + 1] ? "," : "");
+    }
+  g_string_append (out, "}\n");
+  fputs (out->str, stdout);
+  g_string_free (out, TRUE);
+}
+
+int
+main (int argc, char **argv)
+{
+  gboolean json = FALSE;
+  g_autoptr (GOptionContext) context = NULL;
+  g_autoptr (GError) error = NULL;
+  GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print every node type as JSON", NULL },
+    G_OPTION_ENTRY_NULL
+  };
+
+  setlocale (LC_ALL, "");
+  context = g_option_context_new ("[NODE] - list Disco node types, or describe one");
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      g_printerr ("disco-inspect: %s\n", error->message);
+      return 2;
+    }
+  if (json)
+    {
+      print_json ();
+      return 0;
+    }
+  if (argc < 2)
+    {
+      list_types ();
+      return 0;
+    }
+  for (int i = 1; i < argc; i++)
+    {
+      GType type = disco_registry_lookup (argv[i]);
+
+      if (type == G_TYPE_INVALID)
+        {
+          g_printerr ("disco-inspect: no node type \"%s\" (run disco-inspect to list them)\n",
+                      argv[i]);
+          return 1;
+        }
+      print_type (argv[i], type);
+      if (i + 1 < argc)
+        g_print ("\n");
+    }
+  return 0;
+}

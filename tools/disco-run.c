@@ -1,0 +1,170 @@
+/* disco-run.c: run a pipeline file
+ *
+ *   disco-run [-o OUTDIR] [-q] FILE [node.property=value ...]
+ *
+ * Progress goes to stderr: one self-updating line on a terminal, plain
+ * lines (at each epoch's end and at most every 10 s) otherwise. Exit status
+ * 0 on success, 1 on any error (the message names file, line and node),
+ * 2 on a usage error, 130 when interrupted.
+ */
+#include <disco/disco.h>
+
+#include <locale.h>
+#include <signal.h>
+#include <stdio.h>
+#include <unistd.h>
+
+typedef struct
+{
+  gboolean tty;
+  gboolean quiet;
+  gint64 start_us;
+  gint64 last_print_us;
+  GCancellable *cancellable;
+} Progress;
+
+static volatile sig_atomic_t interrupted;
+
+static void
+on_sigint (int signum)
+{
+  interrupted = 1;
+}
+
+static char *
+format_duration (double seconds)
+{
+  guint s = seconds > 0 ? (guint) (seconds + 0.5) : 0;
+
+  if (s >= 3600)
+    return g_strdup_printf ("%u:%02u:%02u", s / 3600, s / 60 % 60, s % 60);
+  return g_strdup_printf ("%u:%02u", s / 60, s % 60);
+}
+
+static void
+on_tick (DiscoPipeline *pipeline, DiscoTick *tick, Progress *progress)
+{
+  gint64 now = g_get_monotonic_time ();
+  double elapsed = (now - progress->start_us) / 1e6;
+  double rate = elapsed > 0 ? (tick->index + 1) / elapsed : 0;
+  g_autofree char *eta = NULL;
+  g_autofree char *spent = format_duration (elapsed);
+  GString *line;
+
+  /* The signal handler cannot cancel (not async-signal-safe); the run can. */
+  if (interrupted)
+    g_cancellable_cancel (progress->cancellable);
+  if (progress->quiet)
+    return;
+  if (!progress->tty && !(tick->flags & DISCO_TICK_FLAG_EPOCH_END) &&
+      now - progress->last_print_us < 10 * G_USEC_PER_SEC)
+    return;
+  if (progress->tty && now - progress->last_print_us < 100000 &&
+      !(tick->flags & DISCO_TICK_FLAG_EPOCH_END))
+    return;
+  progress->last_print_us = now;
+
+  line = g_string_new (NULL);
+  if (tick->epoch > 0)
+    {
+      if (tick->n_epochs > 0)
+        g_string_append_printf (line, "epoch %u/%u · ", tick->epoch, tick->n_epochs);
+      else
+        g_string_append_printf (line, "epoch %u · ", tick->epoch);
+    }
+  if (tick->phase != DISCO_PHASE_NONE)
+    g_string_append_printf (line, "%s ", disco_phase_to_string (tick->phase));
+  g_string_append_printf (line, "batch %u · tick %" G_GUINT64_FORMAT, tick->batch,
+                          tick->index + 1);
+  if (tick->n_ticks > 0)
+    g_string_append_printf (line, "/%" G_GUINT64_FORMAT, tick->n_ticks);
+  g_string_append_printf (line, " · %.1f ticks/s · %s", rate, spent);
+  if (tick->n_ticks > tick->index + 1 && rate > 0)
+    {
+      eta = format_duration ((tick->n_ticks - tick->index - 1) / rate);
+      g_string_append_printf (line, " · ETA %s", eta);
+    }
+  if (progress->tty)
+    fprintf (stderr, "\r\033[K%s", line->str);
+  else
+    fprintf (stderr, "%s\n", line->str);
+  g_string_free (line, TRUE);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autofree char *output_dir = NULL;
+  gboolean quiet = FALSE;
+  g_autoptr (GOptionContext) context = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DiscoPipeline) pipeline = NULL;
+  g_autoptr (GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr (GEnumClass) devices = NULL;
+  Progress progress = { 0 };
+  GOptionEntry entries[] = {
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output_dir,
+      "Folder for results, checkpoints and images (overrides pipeline.output-dir)", "OUTDIR" },
+    { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Show no progress", NULL },
+    G_OPTION_ENTRY_NULL
+  };
+  gboolean ok;
+
+  setlocale (LC_ALL, "");
+  context = g_option_context_new ("FILE [node.property=value ...] - run a Disco pipeline");
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      g_printerr ("disco-run: %s\n", error->message);
+      return 2;
+    }
+  if (argc < 2)
+    {
+      g_printerr ("disco-run: no pipeline file given (usage: disco-run [-o OUTDIR] FILE "
+                  "[node.property=value ...])\n");
+      return 2;
+    }
+
+  pipeline = disco_pipeline_new_from_file (argv[1], (const char *const *) argv + 2, &error);
+  if (pipeline == NULL)
+    {
+      g_printerr ("disco-run: %s\n", error->message);
+      return 1;
+    }
+  if (output_dir != NULL)
+    g_object_set (pipeline, "output-dir", output_dir, NULL);
+
+  devices = g_type_class_ref (DISCO_TYPE_DEVICE);
+  if (!quiet)
+    {
+      DiscoDevice requested;
+      g_object_get (pipeline, "device", &requested, NULL);
+      g_printerr ("disco-run: %s on %s (requested: %s)%s%s\n", argv[1],
+                  g_enum_get_value (devices, disco_pipeline_get_active_device (pipeline))->value_nick,
+                  g_enum_get_value (devices, requested)->value_nick,
+                  disco_pipeline_get_output_dir (pipeline) ? ", writing to " : "",
+                  disco_pipeline_get_output_dir (pipeline) ? disco_pipeline_get_output_dir (pipeline) : "");
+    }
+
+  progress.tty = isatty (STDERR_FILENO);
+  progress.quiet = quiet;
+  progress.start_us = g_get_monotonic_time ();
+  progress.cancellable = cancellable;
+  g_signal_connect (pipeline, "tick", G_CALLBACK (on_tick), &progress);
+  signal (SIGINT, on_sigint);
+
+  ok = disco_pipeline_run (pipeline, cancellable, &error);
+  if (progress.tty && !quiet)
+    fputc ('\n', stderr);
+  if (!ok)
+    {
+      g_printerr ("disco-run: %s\n", error->message);
+      return g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) ? 130 : 1;
+    }
+  if (!quiet)
+    {
+      g_autofree char *spent = format_duration ((g_get_monotonic_time () - progress.start_us) / 1e6);
+      g_printerr ("disco-run: done in %s\n", spent);
+    }
+  return 0;
+}
