@@ -211,9 +211,14 @@ disco_tensor_new_on_device (DiscoDevice device, guint n_dims, const gsize *shape
   self = tensor_alloc (device, n_dims, shape, error);
   if (self != NULL && device != DISCO_DEVICE_CPU)
     {
-      /* Zero-fill through the host copy: rare, and keeps backends small. */
-      if (!disco_tensor_fill (self, 0.0f, error))
+      /* Zero-fill from a zeroed host copy: backends stay small (no memset),
+       * and both copies start out current. */
+      self->host = g_aligned_alloc0 (self->n_elements, sizeof (float), 64);
+      if (!backends[device]->copy_to_device (self->device_ptr, self->host,
+                                             self->n_elements * sizeof (float), error))
         g_clear_object (&self);
+      else
+        self->host_valid = TRUE;
     }
   return self;
 }
