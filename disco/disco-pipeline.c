@@ -1487,7 +1487,8 @@ prefix_node_error (GError **error, DiscoNode *node, const char *hook)
   if (error != NULL && *error == NULL)
     g_set_error (error, DISCO_ERROR, DISCO_ERROR_FAILED, "%s failed without a message",
                  hook);
-  if (error != NULL && *error != NULL && (*error)->domain == DISCO_ERROR &&
+  if (error != NULL && *error != NULL &&
+      !g_error_matches (*error, G_IO_ERROR, G_IO_ERROR_CANCELLED) &&
       strstr ((*error)->message, disco_node_get_name (node)) == NULL)
     g_prefix_error (error, "node \"%s\" (%s): ", disco_node_get_name (node),
                     node_type_label (node));
@@ -1501,8 +1502,12 @@ end_epoch (DiscoPipeline *self, guint epoch, GError **error)
       DiscoNode *node = g_ptr_array_index (self->tick_order, i);
       DiscoNodeClass *klass = DISCO_NODE_GET_CLASS (node);
 
-      if (klass->end_epoch != NULL && !klass->end_epoch (node, epoch, error))
+      GError *node_error = NULL;
+
+      if (klass->end_epoch != NULL &&
+          (!klass->end_epoch (node, epoch, &node_error) || node_error != NULL))
         {
+          g_propagate_error (error, node_error);
           prefix_node_error (error, node, "end_epoch");
           return FALSE;
         }
@@ -1530,12 +1535,16 @@ run_ticks (DiscoPipeline *self, GCancellable *cancellable, guint64 *n_ticks, GEr
       for (guint i = 0; i < self->tick_order->len && !eos; i++)
         {
           DiscoNode *node = g_ptr_array_index (self->tick_order, i);
-          DiscoFlowReturn ret = DISCO_NODE_GET_CLASS (node)->process (node, &tick, error);
+          GError *node_error = NULL;
+          DiscoFlowReturn ret = DISCO_NODE_GET_CLASS (node)->process (node, &tick, &node_error);
 
-          if (ret == DISCO_FLOW_EOS)
+          /* A set error fails the tick whatever was returned: a binding
+           * turns an exception into an error but may return 0 (OK). */
+          if (ret == DISCO_FLOW_EOS && node_error == NULL)
             eos = TRUE;
-          else if (ret != DISCO_FLOW_OK)
+          else if (ret != DISCO_FLOW_OK || node_error != NULL)
             {
+              g_propagate_error (error, node_error);
               prefix_node_error (error, node, "process");
               return FALSE;
             }
@@ -1599,8 +1608,12 @@ disco_pipeline_run (DiscoPipeline *self, GCancellable *cancellable, GError **err
       DiscoNode *node = g_ptr_array_index (self->tick_order, n_prepared);
       DiscoNodeClass *klass = DISCO_NODE_GET_CLASS (node);
 
-      if (klass->prepare != NULL && !klass->prepare (node, error))
+      GError *node_error = NULL;
+
+      if (klass->prepare != NULL &&
+          (!klass->prepare (node, &node_error) || node_error != NULL))
         {
+          g_propagate_error (error, node_error);
           prefix_node_error (error, node, "prepare");
           g_prefix_error (error, "%s: ",
                           disco_pipeline_get_node_location (self, disco_node_get_name (node)));
@@ -1628,7 +1641,8 @@ out:
       DiscoNodeClass *klass = DISCO_NODE_GET_CLASS (node);
       g_autoptr (GError) finish_error = NULL;
 
-      if (klass->finish != NULL && !klass->finish (node, &finish_error) && ok)
+      if (klass->finish != NULL &&
+          (!klass->finish (node, &finish_error) || finish_error != NULL) && ok)
         {
           prefix_node_error (&finish_error, node, "finish");
           g_propagate_error (error, g_steal_pointer (&finish_error));

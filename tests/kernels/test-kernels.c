@@ -1,0 +1,657 @@
+/* test-kernels.c: the CPU kernels against closed forms and hand loops.
+ *
+ * References are computed in double precision.  Each tolerance is written
+ * as |got − ref| ≤ atol + rtol·scale next to the reason for its size; float32
+ * has a unit roundoff of u = 2^−24 ≈ 6e−8.
+ */
+
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+#include <glib.h>
+
+#include "disco-kernels.h"
+
+static const DiscoSoftRectifier rectifiers[] = {
+  { 1.0f, 1.0f, 0.0f },   /* softplus, the model's default */
+  { 5.0f, 1.0f, 3.0f },   /* φ_E of the student-teacher task */
+  { 1.0f, 1.0f, 3.0f },   /* Figure 3 */
+  { 0.5f, 4.0f, -1.0f },  /* sharp knee */
+  { 2.0f, 0.25f, 1.0f },  /* soft knee */
+};
+
+static void
+assert_close (double got,
+              double ref,
+              double atol,
+              double rtol)
+{
+  g_assert_false (isnan (got));
+  /* The macro's comparison is strict; the smallest double keeps a zero
+   * tolerance meaning "exactly equal". */
+  g_assert_cmpfloat_with_epsilon (got, ref,
+                                  atol + rtol * fabs (ref) + DBL_TRUE_MIN);
+}
+
+static double
+softplus_ref (const DiscoSoftRectifier *p,
+              double                    x)
+{
+  double z = (double) p->sharpness * (x - (double) p->shift);
+
+  return p->scale * (z > 0 ? z + log1p (exp (-z)) : log1p (exp (z)));
+}
+
+static double
+softplus_derivative_ref (const DiscoSoftRectifier *p,
+                         double                    x)
+{
+  double z = (double) p->sharpness * (x - (double) p->shift);
+
+  return (double) p->scale * p->sharpness / (1.0 + exp (-z));
+}
+
+static double
+softplus_inverse_ref (const DiscoSoftRectifier *p,
+                      double                    y)
+{
+  return p->shift + log (expm1 (y / p->scale)) / p->sharpness;
+}
+
+/* Inputs x = θ + z/β for z over [−20, 80]: from the tail (φ ≈ s·e^z) to
+ * far past the knee. */
+static float
+input_at (const DiscoSoftRectifier *p,
+          int                       i,
+          int                       n)
+{
+  double z = -20.0 + 100.0 * i / (n - 1);
+
+  return (float) (p->shift + z / p->sharpness);
+}
+
+static void
+test_softrect_forward (void)
+{
+  g_test_summary ("φ(x) = s·log(1 + exp(β(x − θ))) matches the closed form "
+                  "from the deep tail to far past the knee");
+
+  for (gsize r = 0; r < G_N_ELEMENTS (rectifiers); r++)
+    {
+      const DiscoSoftRectifier *p = &rectifiers[r];
+
+      for (int i = 0; i < 1001; i++)
+        {
+          float x = input_at (p, i, 1001);
+
+          /* Relative: rounding β(x − θ) moves z by up to ~2u·|z|, and in
+           * the tail φ ≈ s·e^z turns that into a relative error of 2u·|z|
+           * ≤ 2.4e−6 for |z| ≤ 20; past the knee a few ulps. */
+          assert_close (disco_softrect_forward (p, x), softplus_ref (p, x),
+                        1e-30, 4e-6);
+        }
+    }
+}
+
+static void
+test_softrect_derivative (void)
+{
+  g_test_summary ("φ′ matches s·β·sigmoid(β(x − θ)) and a central finite "
+                  "difference of the double-precision φ");
+
+  for (gsize r = 0; r < G_N_ELEMENTS (rectifiers); r++)
+    {
+      const DiscoSoftRectifier *p = &rectifiers[r];
+      const double slope_max = (double) p->scale * p->sharpness;
+
+      for (int i = 0; i < 1001; i++)
+        {
+          float x = input_at (p, i, 1001);
+          double got = disco_softrect_derivative (p, x);
+          /* h = 1e−4/β keeps the O(h²) truncation (~h²·φ‴/6 ≈ 1e−9·sβ)
+           * far below float rounding. */
+          double h = 1e-4 / p->sharpness;
+          double fd = (softplus_ref (p, x + h) - softplus_ref (p, x - h))
+                      / (2.0 * h);
+
+          /* Same tail argument as for φ: relative 2u·|z|. */
+          assert_close (got, softplus_derivative_ref (p, x), 1e-30, 4e-6);
+          /* Against the finite difference: its own error ~1e−9·sβ. */
+          assert_close (got, fd, 1e-6 * slope_max, 4e-6);
+        }
+    }
+}
+
+static void
+test_softrect_inverse (void)
+{
+  g_test_summary ("φ⁻¹ matches θ + log(expm1(y/s))/β below y/s = 50 and "
+                  "θ + (y/s)/β above, with no jump at the switch");
+
+  for (gsize r = 0; r < G_N_ELEMENTS (rectifiers); r++)
+    {
+      const DiscoSoftRectifier *p = &rectifiers[r];
+
+      for (int i = 0; i < 1000; i++)
+        {
+          /* y/s from 1e−3 to 200, log-spaced: both branches. */
+          double z = 1e-3 * pow (2e5, i / 999.0);
+          float y = (float) (p->scale * z);
+          double zf = (double) y / p->scale;
+          double ref = softplus_inverse_ref (p, y);
+
+          /* log(expm1(z)) has slope 1/(1 − e^−z) ≤ 1/z + 1, so the ~2u
+           * relative rounding of z = y/s costs at most 2u·(1 + z) before
+           * dividing by β; the result then rounds near |ref|. */
+          assert_close (disco_softrect_inverse (p, y), ref,
+                        2.4e-7 * (1.0 + zf) / p->sharpness, 2.4e-7);
+        }
+
+      /* Either side of the switch at y/s = 50 the two branches agree to
+       * rounding: log(expm1(50)) − 50 ≈ −2e−22. */
+      {
+        float below = disco_softrect_inverse (p, p->scale * 49.9999f);
+        float above = disco_softrect_inverse (p, p->scale * 50.0001f);
+
+        g_assert_cmpfloat (above, >, below);
+        assert_close (above - below, 2e-4 / p->sharpness,
+                      6e-5 / p->sharpness, 0.0);
+      }
+    }
+}
+
+static void
+test_softrect_round_trip (void)
+{
+  g_test_summary ("φ⁻¹(φ(x)) = x from the tail through the large-argument "
+                  "branch (β(x − θ) up to 80)");
+
+  for (gsize r = 0; r < G_N_ELEMENTS (rectifiers); r++)
+    {
+      const DiscoSoftRectifier *p = &rectifiers[r];
+
+      for (int i = 0; i < 1001; i++)
+        {
+          float x = input_at (p, i, 1001);
+          float y = disco_softrect_forward (p, x);
+          double z = p->sharpness * ((double) x - p->shift);
+
+          /* φ⁻¹ has slope 1/φ′ = φ/(φ′·φ), so a relative error ε in φ
+           * becomes ε·φ/φ′ ≤ ε·(1 + |z|)/β in x; with ε ≈ 6u, plus a
+           * rounding of x itself. */
+          assert_close (disco_softrect_inverse (p, y), x,
+                        3.6e-7 * (1.0 + fabs (z)) / p->sharpness, 2.4e-7);
+        }
+    }
+}
+
+static void
+test_softrect_taylor_line (void)
+{
+  DiscoSoftRectifier softplus = DISCO_SOFT_RECTIFIER_SOFTPLUS;
+  float a, b;
+
+  g_test_summary ("The Taylor line of φ⁻¹ around y₀ = 0.8 for softplus is "
+                  "a ≈ −1.249, b ≈ 1.816 (MODEL.md §1)");
+
+  disco_softrect_taylor_line (&softplus, 0.8f, &a, &b);
+  /* Three decimals, as MODEL.md gives them. */
+  g_assert_cmpfloat_with_epsilon (b, 1.816, 5e-4);
+  g_assert_cmpfloat_with_epsilon (a, -1.249, 5e-4);
+
+  /* And exactly what the definition says, in double. */
+  {
+    double x0 = log (expm1 (0.8));
+    double slope = 1.0 + exp (-x0);   /* 1/sigmoid(x0) */
+
+    assert_close (b, slope, 0.0, 1e-6);
+    assert_close (a, x0 - 0.8 * slope, 0.0, 1e-6);
+  }
+
+  /* The line touches φ⁻¹ at y₀ for any rectifier. */
+  for (gsize r = 0; r < G_N_ELEMENTS (rectifiers); r++)
+    {
+      const DiscoSoftRectifier *p = &rectifiers[r];
+      float y0 = 0.5f * p->scale;
+
+      disco_softrect_taylor_line (p, y0, &a, &b);
+      assert_close (a + b * y0, disco_softrect_inverse (p, y0), 1e-5, 1e-6);
+    }
+}
+
+static void
+test_softrect_arrays (void)
+{
+  const DiscoSoftRectifier p = { 5.0f, 1.0f, 3.0f };
+  enum { ROWS = 3, COLS = 5, LDX = 8, LDY = 6 };
+  float x[ROWS * LDX], y[ROWS * LDY];
+  float inplace[ROWS * LDX];
+
+  g_test_summary ("The array versions apply the scalar functions to a "
+                  "strided block, leave the padding alone, and work in place");
+
+  for (int i = 0; i < ROWS * LDX; i++)
+    x[i] = -4.0f + 0.37f * i;
+
+  for (int op = 0; op < 3; op++)
+    {
+      for (int i = 0; i < ROWS * LDY; i++)
+        y[i] = -123.0f;
+      memcpy (inplace, x, sizeof x);
+
+      switch (op)
+        {
+        case 0:
+          disco_softrect_forward_cpu (&p, ROWS, COLS, x, LDX, y, LDY);
+          disco_softrect_forward_cpu (&p, ROWS, COLS, inplace, LDX, inplace, LDX);
+          break;
+        case 1:
+          disco_softrect_derivative_cpu (&p, ROWS, COLS, x, LDX, y, LDY);
+          disco_softrect_derivative_cpu (&p, ROWS, COLS, inplace, LDX, inplace, LDX);
+          break;
+        default:
+          disco_softrect_inverse_cpu (&p, ROWS, COLS, x, LDX, y, LDY);
+          disco_softrect_inverse_cpu (&p, ROWS, COLS, inplace, LDX, inplace, LDX);
+          break;
+        }
+
+      for (int r = 0; r < ROWS; r++)
+        for (int c = 0; c < LDY; c++)
+          {
+            float xv = x[r * LDX + c];
+            float want;
+
+            if (c >= COLS)
+              {
+                g_assert_cmpfloat (y[r * LDY + c], ==, -123.0f);
+                continue;
+              }
+
+            want = op == 0 ? disco_softrect_forward (&p, xv)
+                   : op == 1 ? disco_softrect_derivative (&p, xv)
+                   : disco_softrect_inverse (&p, xv);
+            /* Same float code path: bit-identical (NaN for φ⁻¹ of y ≤ 0). */
+            g_assert_true (memcmp (&y[r * LDY + c], &want, sizeof want) == 0);
+            g_assert_true (memcmp (&inplace[r * LDX + c], &want, sizeof want)
+                           == 0);
+          }
+    }
+}
+
+static void
+fill_random (GRand *rand,
+             float *v,
+             gsize  n)
+{
+  for (gsize i = 0; i < n; i++)
+    v[i] = (float) g_rand_double_range (rand, -1.0, 1.0);
+}
+
+static void
+check_gemm (GRand *rand,
+            gboolean trans_a,
+            gboolean trans_b,
+            gsize m,
+            gsize n,
+            gsize k)
+{
+  /* Padded strides, so a wrong stride cannot pass by accident. */
+  const gsize a_rows = trans_a ? k : m, a_cols = trans_a ? m : k;
+  const gsize b_rows = trans_b ? n : k, b_cols = trans_b ? k : n;
+  const gsize lda = a_cols + 3, ldb = b_cols + 2, ldc = n + 1;
+  const float alpha = 0.75f, beta = -0.5f;
+  float *a = g_new (float, a_rows * lda);
+  float *b = g_new (float, b_rows * ldb);
+  float *c = g_new (float, m * ldc);
+  float *c0 = g_new (float, m * ldc);
+
+  fill_random (rand, a, a_rows * lda);
+  fill_random (rand, b, b_rows * ldb);
+  fill_random (rand, c0, m * ldc);
+  memcpy (c, c0, m * ldc * sizeof (float));
+
+  disco_gemm_cpu (trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c,
+                  ldc);
+
+  for (gsize i = 0; i < m; i++)
+    for (gsize j = 0; j < ldc; j++)
+      {
+        double sum = 0.0, magnitude = 0.0;
+
+        if (j >= n)
+          {
+            /* Padding is not touched. */
+            g_assert_cmpfloat (c[i * ldc + j], ==, c0[i * ldc + j]);
+            continue;
+          }
+
+        for (gsize p = 0; p < k; p++)
+          {
+            double av = trans_a ? a[p * lda + i] : a[i * lda + p];
+            double bv = trans_b ? b[j * ldb + p] : b[p * ldb + j];
+
+            sum += av * bv;
+            magnitude += fabs (av * bv);
+          }
+
+        /* A float dot product of length k errs by at most ~k·u·Σ|a·b|;
+         * blocked BLAS sums do far better, 4u·Σ|a·b| + 2u·|βc| is ample
+         * for these lengths yet catches any wrong index. */
+        assert_close (c[i * ldc + j],
+                      alpha * sum + beta * (double) c0[i * ldc + j],
+                      2.4e-7 * (fabs (alpha) * magnitude
+                                + fabs (beta * c0[i * ldc + j]))
+                      + 1e-7 * k * fabs (alpha) * magnitude, 0.0);
+      }
+
+  g_free (a);
+  g_free (b);
+  g_free (c);
+  g_free (c0);
+}
+
+static void
+test_gemm (void)
+{
+  static const gsize shapes[][3] = {
+    { 1, 1, 1 }, { 5, 7, 3 }, { 3, 1, 9 }, { 67, 45, 130 }, { 4, 6, 0 },
+  };
+  GRand *rand = g_rand_new_with_seed (20231019);
+
+  g_test_summary ("Row-major C = αop(A)op(B) + βC matches a triple loop for "
+                  "all four transpose combinations and padded strides");
+
+  for (gsize s = 0; s < G_N_ELEMENTS (shapes); s++)
+    for (int ta = 0; ta < 2; ta++)
+      for (int tb = 0; tb < 2; tb++)
+        check_gemm (rand, ta, tb, shapes[s][0], shapes[s][1], shapes[s][2]);
+
+  g_rand_free (rand);
+}
+
+static void
+test_gemm_beta_zero (void)
+{
+  const float a[] = { 1, 2, 3, 4 };          /* 2×2 */
+  const float b[] = { 1, 0, 0, 1 };          /* identity */
+  float c[] = { NAN, NAN, NAN, NAN };
+
+  g_test_summary ("With β = 0 the old C is not read, so garbage (NaN) in an "
+                  "output buffer does not leak into the result");
+
+  disco_gemm_cpu (FALSE, FALSE, 2, 2, 2, 1.0f, a, 2, b, 2, 0.0f, c, 2);
+  for (int i = 0; i < 4; i++)
+    g_assert_cmpfloat (c[i], ==, a[i]);
+}
+
+static void
+test_axpy_rows (void)
+{
+  enum { ROWS = 4, COLS = 6, LDX = 7, LDY = 9 };
+  const float alpha[ROWS] = { 0.0f, 1.0f, -2.5f, 1e-3f };
+  float x[ROWS * LDX], y[ROWS * LDY], y0[ROWS * LDY];
+  GRand *rand = g_rand_new_with_seed (7);
+
+  g_test_summary ("y[r, :] += α[r]·x[r, :] with a scale per row and padded "
+                  "strides");
+
+  fill_random (rand, x, G_N_ELEMENTS (x));
+  fill_random (rand, y0, G_N_ELEMENTS (y0));
+  memcpy (y, y0, sizeof y);
+
+  disco_axpy_rows_cpu (ROWS, COLS, alpha, x, LDX, y, LDY);
+
+  for (int r = 0; r < ROWS; r++)
+    for (int c = 0; c < LDY; c++)
+      {
+        double want = y0[r * LDY + c];
+
+        if (c < COLS)
+          want += (double) alpha[r] * x[r * LDX + c];
+        /* One multiply-add in float: within 2 roundings of the sum. */
+        assert_close (y[r * LDY + c], want, 1.2e-7 * (fabs (want) + 2.5), 0.0);
+      }
+
+  g_rand_free (rand);
+}
+
+static void
+test_softmax_rows (void)
+{
+  enum { ROWS = 3, COLS = 10, LD = 12 };
+  float x[ROWS * LD], y[ROWS * LD];
+  GRand *rand = g_rand_new_with_seed (11);
+
+  g_test_summary ("Row-wise softmax matches exp(x)/Σexp(x) in double, sums "
+                  "to 1, and survives logits near 1000 (no overflow)");
+
+  fill_random (rand, x, G_N_ELEMENTS (x));
+  for (int c = 0; c < COLS; c++)
+    x[2 * LD + c] = 1000.0f - c;   /* exp(1000) overflows even a double */
+
+  disco_softmax_rows_cpu (ROWS, COLS, x, LD, y, LD);
+
+  for (int r = 0; r < ROWS; r++)
+    {
+      double max = -INFINITY, sum = 0.0, total = 0.0;
+
+      for (int c = 0; c < COLS; c++)
+        max = fmax (max, x[r * LD + c]);
+      for (int c = 0; c < COLS; c++)
+        sum += exp (x[r * LD + c] - max);
+
+      for (int c = 0; c < COLS; c++)
+        {
+          /* expf and one scaling: a few ulps relative. */
+          assert_close (y[r * LD + c], exp (x[r * LD + c] - max) / sum,
+                        1e-12, 5e-7);
+          total += y[r * LD + c];
+        }
+      assert_close (total, 1.0, 2e-6, 0.0);
+    }
+
+  /* In place gives the same. */
+  disco_softmax_rows_cpu (ROWS, COLS, x, LD, x, LD);
+  for (int r = 0; r < ROWS; r++)
+    for (int c = 0; c < COLS; c++)
+      g_assert_cmpfloat (x[r * LD + c], ==, y[r * LD + c]);
+
+  g_rand_free (rand);
+}
+
+static void
+test_rms_rows (void)
+{
+  const float x[] = { 3.0f, 4.0f, 99.0f,
+                      1.0f, 1.0f, 99.0f,
+                      0.0f, 0.0f, 99.0f };
+  float rms[3];
+
+  g_test_summary ("Per-row RMS over the first C columns of a strided "
+                  "matrix; an empty row has RMS 0");
+
+  disco_rms_rows_cpu (3, 2, x, 3, rms);
+  assert_close (rms[0], sqrt (12.5), 0.0, 1.2e-7);
+  assert_close (rms[1], 1.0, 0.0, 1.2e-7);
+  g_assert_cmpfloat (rms[2], ==, 0.0f);
+
+  disco_rms_rows_cpu (2, 0, x, 3, rms);
+  g_assert_cmpfloat (rms[0], ==, 0.0f);
+  g_assert_cmpfloat (rms[1], ==, 0.0f);
+}
+
+static void
+test_rk_combine (void)
+{
+  enum { ROWS = 5, COLS = 9, LD = 11, S = 4 };
+  const float coeffs[S] = { 0.25f, -1.5f, 3.0f, 0.125f };
+  const float h[ROWS] = { 1e-3f, 0.01f, 0.5f, 0.0f, 2.0f };
+  float y0[ROWS * LD], stages[S][ROWS * LD], out[ROWS * LD];
+  const float *k[S];
+  GRand *rand = g_rand_new_with_seed (5);
+
+  g_test_summary ("out = y0 + h[r]·Σ c_s k_s matches a hand loop, with "
+                  "y0 = NULL meaning 0 and out = y0 in place");
+
+  fill_random (rand, y0, G_N_ELEMENTS (y0));
+  for (int s = 0; s < S; s++)
+    {
+      fill_random (rand, stages[s], ROWS * LD);
+      k[s] = stages[s];
+    }
+
+  for (int variant = 0; variant < 3; variant++)
+    {
+      const float *base = variant == 1 ? NULL : y0;
+      float y0_copy[ROWS * LD];
+
+      for (int i = 0; i < ROWS * LD; i++)
+        out[i] = 777.0f;
+      memcpy (y0_copy, y0, sizeof y0);
+
+      if (variant == 2)
+        disco_rk_combine_cpu (ROWS, COLS, LD, y0_copy, h, S, coeffs, k,
+                              y0_copy);
+      else
+        disco_rk_combine_cpu (ROWS, COLS, LD, base, h, S, coeffs, k, out);
+
+      for (int r = 0; r < ROWS; r++)
+        for (int c = 0; c < COLS; c++)
+          {
+            const int i = r * LD + c;
+            double sum = 0.0, magnitude = 0.0;
+            double want;
+            float got = variant == 2 ? y0_copy[i] : out[i];
+
+            for (int s = 0; s < S; s++)
+              {
+                sum += (double) coeffs[s] * stages[s][i];
+                magnitude += fabs ((double) coeffs[s] * stages[s][i]);
+              }
+            want = (base != NULL ? base[i] : 0.0) + h[r] * sum;
+
+            /* S float multiply-adds then one more: (S + 2)u of the
+             * magnitudes involved. */
+            assert_close (got, want,
+                          (S + 2) * 6e-8 * (fabs (h[r]) * magnitude
+                                            + (base ? fabs (base[i]) : 0.0)),
+                          0.0);
+          }
+
+      /* The padding between rows is left alone. */
+      if (variant != 2)
+        for (int r = 0; r < ROWS; r++)
+          for (int c = COLS; c < LD; c++)
+            g_assert_cmpfloat (out[r * LD + c], ==, 777.0f);
+    }
+
+  g_rand_free (rand);
+}
+
+static void
+test_rk_error_norm (void)
+{
+  enum { ROWS = 4, COLS = 6, LD = 8 };
+  const float atol = 1e-6f, rtol = 1e-3f;
+  float y0[ROWS * LD], y1[ROWS * LD], err[ROWS * LD], norm[ROWS];
+  GRand *rand = g_rand_new_with_seed (3);
+
+  g_test_summary ("The scaled error RMS(err/(atol + rtol·max(|y0|, |y1|))) "
+                  "matches a hand loop; NaN in y1 falls back to |y0|, a NaN "
+                  "error counts as infinite");
+
+  fill_random (rand, y0, G_N_ELEMENTS (y0));
+  fill_random (rand, y1, G_N_ELEMENTS (y1));
+  fill_random (rand, err, G_N_ELEMENTS (err));
+  for (int i = 0; i < ROWS * LD; i++)
+    err[i] *= 1e-3f;
+
+  y1[1 * LD + 2] = NAN;   /* row 1: candidate blew up in one entry */
+  err[2 * LD + 4] = NAN;  /* row 2: error estimate is NaN */
+  y0[3 * LD + COLS] = NAN; /* row 3: NaN in the padding is not read */
+
+  disco_rk_error_norm_cpu (ROWS, COLS, LD, atol, rtol, y0, y1, err, norm);
+
+  for (int r = 0; r < ROWS; r++)
+    {
+      double sum = 0.0;
+
+      if (r == 2)
+        {
+          g_assert_true (isinf (norm[r]) && norm[r] > 0);
+          continue;
+        }
+
+      for (int c = 0; c < COLS; c++)
+        {
+          const int i = r * LD + c;
+          double y = isnan (y1[i]) ? fabs (y0[i])
+                     : fmax (fabs (y0[i]), fabs (y1[i]));
+          double scaled = err[i] / (atol + rtol * y);
+
+          sum += scaled * scaled;
+        }
+
+      /* A few float roundings per term, summed in double. */
+      assert_close (norm[r], sqrt (sum / COLS), 0.0, 5e-7);
+    }
+
+  g_rand_free (rand);
+}
+
+static void
+test_preconditions (void)
+{
+  float buf[4] = { 0 };
+
+  g_test_summary ("Programmer errors (bad strides, missing arrays) are "
+                  "criticals that return without touching memory");
+
+  /* lda smaller than the row length. */
+  g_test_expect_message ("Disco-Kernels", G_LOG_LEVEL_CRITICAL,
+                         "*lda >= MAX*");
+  disco_gemm_cpu (FALSE, FALSE, 2, 2, 2, 1.0f, buf, 1, buf, 2, 0.0f, buf, 2);
+  g_test_assert_expected_messages ();
+
+  g_test_expect_message ("Disco-Kernels", G_LOG_LEVEL_CRITICAL,
+                         "*(x) != NULL*");
+  disco_softrect_forward_cpu (&rectifiers[0], 2, 2, NULL, 2, buf, 2);
+  g_test_assert_expected_messages ();
+
+  g_test_expect_message ("Disco-Kernels", G_LOG_LEVEL_CRITICAL,
+                         "*ld >= n_cols*");
+  disco_rk_combine_cpu (2, 3, 2, buf, buf, 0, NULL, NULL, buf);
+  g_test_assert_expected_messages ();
+
+  /* Empty shapes need no storage. */
+  disco_rms_rows_cpu (0, 5, NULL, 5, NULL);
+  disco_gemm_cpu (FALSE, FALSE, 0, 3, 3, 1.0f, NULL, 3, NULL, 3, 0.0f, NULL, 3);
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+
+  g_test_add_func ("/disco/kernels/softrect/forward", test_softrect_forward);
+  g_test_add_func ("/disco/kernels/softrect/derivative",
+                   test_softrect_derivative);
+  g_test_add_func ("/disco/kernels/softrect/inverse", test_softrect_inverse);
+  g_test_add_func ("/disco/kernels/softrect/round-trip",
+                   test_softrect_round_trip);
+  g_test_add_func ("/disco/kernels/softrect/taylor-line",
+                   test_softrect_taylor_line);
+  g_test_add_func ("/disco/kernels/softrect/arrays", test_softrect_arrays);
+  g_test_add_func ("/disco/kernels/gemm/transposes", test_gemm);
+  g_test_add_func ("/disco/kernels/gemm/beta-zero", test_gemm_beta_zero);
+  g_test_add_func ("/disco/kernels/axpy-rows", test_axpy_rows);
+  g_test_add_func ("/disco/kernels/softmax-rows", test_softmax_rows);
+  g_test_add_func ("/disco/kernels/rms-rows", test_rms_rows);
+  g_test_add_func ("/disco/kernels/rk/combine", test_rk_combine);
+  g_test_add_func ("/disco/kernels/rk/error-norm", test_rk_error_norm);
+  g_test_add_func ("/disco/kernels/preconditions", test_preconditions);
+
+  return g_test_run ();
+}
