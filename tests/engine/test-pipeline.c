@@ -461,6 +461,7 @@ test_pipeline_writes_atomically (void)
   g_autofree char *dir = g_dir_make_tmp ("disco-XXXXXX", NULL);
   g_autofree char *csv = g_build_filename (dir, "sub", "seen.csv", NULL);
   g_autofree char *contents = NULL;
+  g_autofree char *sub = g_build_filename (dir, "sub", NULL);
   g_autoptr (GDir) listing = NULL;
 
   g_test_summary ("Output files land whole in the output folder, with no temporary left");
@@ -471,7 +472,7 @@ test_pipeline_writes_atomically (void)
   g_assert_cmpstr (contents, ==,
                    "tick,epoch,batch,phase,elements,sum\n"
                    "0,0,0,none,1,0\n1,0,1,none,1,0\n2,0,2,none,1,0\n");
-  listing = g_dir_open (g_path_get_dirname (csv), 0, NULL);
+  listing = g_dir_open (sub, 0, NULL);
   g_assert_cmpstr (g_dir_read_name (listing), ==, "seen.csv");
   g_assert_null (g_dir_read_name (listing));
 }
