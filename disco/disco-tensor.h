@@ -53,4 +53,7 @@ gboolean disco_tensor_set_values (DiscoTensor *self, const float *values,
                                   gsize n_values, GError **error);
 gboolean disco_tensor_fill (DiscoTensor *self, float value, GError **error);
 
+gboolean disco_tensor_save_npy (DiscoTensor *self, const char *path, GError **error);
+DiscoTensor *disco_tensor_load_npy (const char *path, GError **error);
+
 G_END_DECLS

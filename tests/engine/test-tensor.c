@@ -2,6 +2,7 @@
 #include <disco/disco.h>
 #include <disco/disco-backend.h>
 
+#include <glib/gstdio.h>
 #include <string.h>
 
 static void
@@ -173,10 +174,78 @@ test_tensor_device_copies_are_lazy (void)
   disco_backend_register (DISCO_DEVICE_CUDA, NULL);
 }
 
+static void
+test_tensor_npy_round_trip (void)
+{
+  const gsize shape[] = { 3, 5 };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DiscoTensor) t = disco_tensor_new (2, shape);
+  g_autoptr (DiscoTensor) back = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("disco-npy-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "w.npy", NULL);
+  g_autofree char *contents = NULL;
+  float *values = disco_tensor_write_host (t, NULL);
+  gsize length;
+
+  g_test_summary ("A tensor saved as .npy reads back bit for bit, with a header numpy accepts");
+  for (guint i = 0; i < 15; i++)
+    values[i] = (float) i / 7.0f - 1.0f;
+  g_assert_true (disco_tensor_save_npy (t, path, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (path, &contents, &length, NULL));
+  /* magic, version 1.0, header padded to a multiple of 64 bytes, 15 floats */
+  g_assert_cmpmem (contents, 8, "\x93NUMPY\x01\x00", 8);
+  g_assert_cmpuint (length, ==, 128 + 15 * 4);
+  g_assert_nonnull (strstr (contents + 10, "'shape': (3, 5), }"));
+  back = disco_tensor_load_npy (path, &error);
+  g_assert_no_error (error);
+  g_assert_true (disco_tensor_has_shape (back, 2, shape));
+  g_assert_cmpmem (disco_tensor_read_host (back, NULL), 60, values, 60);
+  g_remove (path);
+  g_rmdir (dir);
+}
+
+static void
+test_tensor_npy_bad_files (void)
+{
+  static const struct { const char *what; const char *contents; gsize length; } cases[] = {
+    { "not npy", "hello, world", 12 },
+    { "float64", "\x93NUMPY\x01\x00\x3a\x00{'descr': '<f8', 'fortran_order': False, 'shape': (1,), }\n"
+      "\0\0\0\0\0\0\0\0", 10 + 58 + 8 },
+    { "short data", "\x93NUMPY\x01\x00\x3a\x00{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }\n"
+      "\0\0\0\0", 10 + 58 + 4 },
+    { "header past end", "\x93NUMPY\x01\x00\xff\x00{'descr'", 18 },
+  };
+  g_autofree char *dir = g_dir_make_tmp ("disco-npy-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "bad.npy", NULL);
+
+  g_test_summary ("Malformed .npy files are DISCO_ERROR_DATA errors naming the file");
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (DiscoTensor) t = NULL;
+
+      g_assert_true (g_file_set_contents (path, cases[i].contents, cases[i].length, NULL));
+      t = disco_tensor_load_npy (path, &error);
+      g_assert_null (t);
+      g_assert_error (error, DISCO_ERROR, DISCO_ERROR_DATA);
+      g_assert_true (g_str_has_prefix (error->message, path));
+    }
+  {
+    g_autoptr (GError) error = NULL;
+    g_assert_null (disco_tensor_load_npy ("/nonexistent/w.npy", &error));
+    g_assert_error (error, DISCO_ERROR, DISCO_ERROR_IO);
+  }
+  g_remove (path);
+  g_rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/disco/tensor/npy-round-trip", test_tensor_npy_round_trip);
+  g_test_add_func ("/disco/tensor/npy-bad-files", test_tensor_npy_bad_files);
   g_test_add_func ("/disco/tensor/new", test_tensor_new);
   g_test_add_func ("/disco/tensor/data-round-trip", test_tensor_data_round_trip);
   g_test_add_func ("/disco/tensor/bad-inputs", test_tensor_bad_inputs);
