@@ -1755,6 +1755,31 @@ disco_pipeline_get_source_file (DiscoPipeline *self)
 }
 
 /**
+ * disco_pipeline_resolve_path:
+ * @self: a pipeline
+ * @path: a path from a property, e.g. a dataset folder
+ *
+ * Input paths in a pipeline file are relative to the file's folder, as
+ * includes are in most configuration formats, so a pipeline runs the same
+ * from any working folder. Paths of pipelines built in code, and absolute
+ * paths, are returned as they are.
+ *
+ * Returns: (transfer full): the path to open
+ */
+char *
+disco_pipeline_resolve_path (DiscoPipeline *self, const char *path)
+{
+  g_autofree char *dir = NULL;
+
+  g_return_val_if_fail (DISCO_IS_PIPELINE (self), NULL);
+  g_return_val_if_fail (path != NULL, NULL);
+  if (g_path_is_absolute (path) || self->source_file == NULL)
+    return g_strdup (path);
+  dir = g_path_get_dirname (self->source_file);
+  return g_build_filename (dir, path, NULL);
+}
+
+/**
  * disco_pipeline_get_cancellable:
  * @self: a pipeline
  *

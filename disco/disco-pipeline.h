@@ -41,6 +41,7 @@ const char *disco_pipeline_get_output_dir (DiscoPipeline *self);
 char *disco_pipeline_build_output_path (DiscoPipeline *self, const char *relative,
                                         GError **error);
 const char *disco_pipeline_get_source_file (DiscoPipeline *self);
+char *disco_pipeline_resolve_path (DiscoPipeline *self, const char *path);
 GCancellable *disco_pipeline_get_cancellable (DiscoPipeline *self);
 const char *disco_pipeline_get_node_location (DiscoPipeline *self, const char *name);
 
