@@ -72,6 +72,8 @@ typedef struct
   GHashTable *links;          /* input port -> DiscoLink */
   GHashTable *outputs;        /* output port -> DiscoTensor */
   GHashTable *declared;       /* output port -> DiscoDeclaredShape */
+  GPtrArray *parameter_names; /* in the order added */
+  GHashTable *parameters;     /* name -> DiscoTensor */
 } DiscoNodePrivate;
 
 G_DEFINE_ABSTRACT_TYPE_WITH_PRIVATE (DiscoNode, disco_node, G_TYPE_OBJECT)
@@ -434,6 +436,8 @@ disco_node_finalize (GObject *object)
   g_hash_table_unref (priv->links);
   g_hash_table_unref (priv->outputs);
   g_hash_table_unref (priv->declared);
+  g_ptr_array_unref (priv->parameter_names);
+  g_hash_table_unref (priv->parameters);
 
   G_OBJECT_CLASS (disco_node_parent_class)->finalize (object);
 }
@@ -516,6 +520,8 @@ disco_node_init (DiscoNode *self)
   priv->links = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, link_free);
   priv->outputs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
   priv->declared = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  priv->parameter_names = g_ptr_array_new_with_free_func (g_free);
+  priv->parameters = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
 }
 
 /**
@@ -844,4 +850,67 @@ disco_node_get_input_declared_shape (DiscoNode *self, const char *port, guint *n
     return NULL;
   *n_dims = declared->n_dims;
   return declared->shape;
+}
+
+/**
+ * disco_node_add_parameter:
+ * @self: a node, usually in its prepare hook
+ * @name: the parameter's name, e.g. "weight" (addressed as "h1.weight")
+ * @tensor: the tensor holding it; the node keeps a reference
+ *
+ * Exposes a trainable parameter, so that plasticity rules and optimizers can
+ * find it and disco_pipeline_save_parameters() can save it. Adding a name
+ * again replaces the tensor.
+ */
+void
+disco_node_add_parameter (DiscoNode *self, const char *name, DiscoTensor *tensor)
+{
+  DiscoNodePrivate *priv;
+
+  g_return_if_fail (DISCO_IS_NODE (self));
+  g_return_if_fail (name != NULL && *name != '\0' && strchr (name, '.') == NULL);
+  g_return_if_fail (DISCO_IS_TENSOR (tensor));
+  priv = disco_node_get_instance_private (self);
+  if (!g_hash_table_contains (priv->parameters, name))
+    g_ptr_array_add (priv->parameter_names, g_strdup (name));
+  g_hash_table_insert (priv->parameters, g_strdup (name), g_object_ref (tensor));
+}
+
+/**
+ * disco_node_get_parameter:
+ * @self: a node
+ * @name: a parameter name
+ *
+ * Returns: (transfer none) (nullable): the parameter's tensor
+ */
+DiscoTensor *
+disco_node_get_parameter (DiscoNode *self, const char *name)
+{
+  DiscoNodePrivate *priv;
+
+  g_return_val_if_fail (DISCO_IS_NODE (self), NULL);
+  g_return_val_if_fail (name != NULL, NULL);
+  priv = disco_node_get_instance_private (self);
+  return g_hash_table_lookup (priv->parameters, name);
+}
+
+/**
+ * disco_node_list_parameters:
+ * @self: a node
+ *
+ * Returns: (transfer full) (array zero-terminated=1): the parameter names,
+ *   in the order they were added
+ */
+char **
+disco_node_list_parameters (DiscoNode *self)
+{
+  DiscoNodePrivate *priv;
+  char **names;
+
+  g_return_val_if_fail (DISCO_IS_NODE (self), NULL);
+  priv = disco_node_get_instance_private (self);
+  names = g_new0 (char *, priv->parameter_names->len + 1);
+  for (guint i = 0; i < priv->parameter_names->len; i++)
+    names[i] = g_strdup (g_ptr_array_index (priv->parameter_names, i));
+  return names;
 }

@@ -91,6 +91,10 @@ void disco_node_set_output (DiscoNode *self, const char *port, DiscoTensor *tens
 DiscoTensor *disco_node_ensure_output (DiscoNode *self, const char *port,
                                        guint n_dims, const gsize *shape);
 
+void disco_node_add_parameter (DiscoNode *self, const char *name, DiscoTensor *tensor);
+DiscoTensor *disco_node_get_parameter (DiscoNode *self, const char *name);
+char **disco_node_list_parameters (DiscoNode *self);
+
 void disco_node_declare_output (DiscoNode *self, const char *port, guint n_dims,
                                 const gsize *shape);
 const gsize *disco_node_get_input_declared_shape (DiscoNode *self, const char *port,

@@ -1262,14 +1262,121 @@ orders_ticks (DiscoNode *producer, DiscoNode *consumer)
   return !(disco_node_is_dynamical (producer) && disco_node_is_dynamical (consumer));
 }
 
-static char *
-describe_loop (DiscoPipeline *self, GHashTable *remaining, const char **where)
+/* Dynamical nodes joined by state couplings form one network, which an
+ * integrator advances as a whole: map each dynamical node to a network id
+ * (1, 2, ...), so that a consumer of any of them runs after all of them. */
+static GHashTable *
+find_dynamical_networks (DiscoPipeline *self)
 {
-  /* Every remaining node has a remaining producer; walk producers until a
-   * node repeats, then print the loop in data-flow order. */
+  GHashTable *network = g_hash_table_new (g_direct_hash, g_direct_equal);
+  guint next_id = 1;
+  gboolean changed = TRUE;
+
+  for (guint i = 0; i < self->nodes->len; i++)
+    {
+      DiscoNode *node = g_ptr_array_index (self->nodes, i);
+      if (disco_node_is_dynamical (node))
+        g_hash_table_insert (network, node, GUINT_TO_POINTER (next_id++));
+    }
+  /* Propagate the smallest id along couplings until nothing changes: a
+   * handful of nodes, so the quadratic loop costs nothing. */
+  while (changed)
+    {
+      changed = FALSE;
+      for (guint i = 0; i < self->nodes->len; i++)
+        {
+          DiscoNode *node = g_ptr_array_index (self->nodes, i);
+          GList *ports;
+
+          if (!disco_node_is_dynamical (node))
+            continue;
+          ports = _disco_node_get_linked_ports (node);
+          for (GList *l = ports; l != NULL; l = l->next)
+            {
+              DiscoNode *producer = _disco_node_get_link (node, l->data)->producer;
+              guint a, b;
+
+              if (!disco_node_is_dynamical (producer))
+                continue;
+              a = GPOINTER_TO_UINT (g_hash_table_lookup (network, node));
+              b = GPOINTER_TO_UINT (g_hash_table_lookup (network, producer));
+              if (a != b)
+                {
+                  g_hash_table_insert (network, a < b ? producer : node,
+                                       GUINT_TO_POINTER (MIN (a, b)));
+                  changed = TRUE;
+                }
+            }
+          g_list_free (ports);
+        }
+    }
+  return network;
+}
+
+/* The first node that must run before @node and has not yet: a producer
+ * over a link that orders ticks, or, when @node consumes a dynamical node,
+ * any member of that node's network. NULL when @node may run. */
+static DiscoNode *
+find_blocker (DiscoPipeline *self, GHashTable *networks, GHashTable *remaining,
+              DiscoNode *node, const char **where)
+{
+  GList *ports = _disco_node_get_linked_ports (node);
+  DiscoNode *blocker = NULL;
+
+  for (GList *l = ports; l != NULL && blocker == NULL; l = l->next)
+    {
+      const DiscoLink *link = _disco_node_get_link (node, l->data);
+      DiscoNode *producer = link->producer;
+
+      if (!orders_ticks (producer, node))
+        continue;
+      *where = link->where;
+      if (g_hash_table_contains (remaining, producer))
+        blocker = producer;
+      else if (disco_node_is_dynamical (producer))
+        {
+          gpointer id = g_hash_table_lookup (networks, producer);
+          for (guint i = 0; i < self->nodes->len && blocker == NULL; i++)
+            {
+              DiscoNode *member = g_ptr_array_index (self->nodes, i);
+              if (g_hash_table_contains (remaining, member) &&
+                  g_hash_table_lookup (networks, member) == id)
+                blocker = member;
+            }
+        }
+    }
+  g_list_free (ports);
+  return blocker;
+}
+
+/* Among nodes free to run, the one to run first: the fewest producers over
+ * state couplings still to run, then the most producers already run. */
+static gint
+readiness_score (GHashTable *remaining, DiscoNode *node)
+{
+  GList *ports = _disco_node_get_linked_ports (node);
+  gint pending = 0, done = 0;
+
+  for (GList *l = ports; l != NULL; l = l->next)
+    {
+      DiscoNode *producer = _disco_node_get_link (node, l->data)->producer;
+      if (g_hash_table_contains (remaining, producer))
+        pending++;   /* only couplings can still be pending here */
+      else
+        done++;
+    }
+  g_list_free (ports);
+  return done - 64 * pending;
+}
+
+static char *
+describe_loop (DiscoPipeline *self, GHashTable *networks, GHashTable *remaining,
+               const char **where)
+{
+  /* Every remaining node has a blocker; follow blockers until a node
+   * repeats, then print the loop in data-flow order. */
   g_autoptr (GPtrArray) path = g_ptr_array_new ();
   DiscoNode *node = NULL;
-  GHashTableIter iter;
   GString *s;
   guint start;
 
@@ -1279,29 +1386,14 @@ describe_loop (DiscoPipeline *self, GHashTable *remaining, const char **where)
 
   while (!g_ptr_array_find (path, node, &start))
     {
-      GList *ports = _disco_node_get_linked_ports (node);
-      DiscoNode *next = NULL;
-
       g_ptr_array_add (path, node);
-      for (GList *l = ports; l != NULL && next == NULL; l = l->next)
-        {
-          const DiscoLink *link = _disco_node_get_link (node, l->data);
-          if (g_hash_table_contains (remaining, link->producer) &&
-              orders_ticks (link->producer, node))
-            {
-              next = link->producer;
-              *where = link->where;
-            }
-        }
-      g_list_free (ports);
-      g_assert_nonnull (next);
-      node = next;
+      node = find_blocker (self, networks, remaining, node, where);
+      g_assert_nonnull (node);
     }
   s = g_string_new (NULL);
   for (guint i = path->len; i > start; i--)
     g_string_append_printf (s, "%s → ", disco_node_get_name (g_ptr_array_index (path, i - 1)));
   g_string_append (s, disco_node_get_name (g_ptr_array_index (path, path->len - 1)));
-  (void) iter;
   return g_string_free (s, FALSE);
 }
 
@@ -1378,6 +1470,7 @@ resolve_device (DiscoPipeline *self, GError **error)
 gboolean
 disco_pipeline_validate (DiscoPipeline *self, GError **error)
 {
+  g_autoptr (GHashTable) networks = NULL;
   g_autoptr (GHashTable) remaining = NULL;
   g_autoptr (GPtrArray) order = NULL;
   gboolean has_source = FALSE;
@@ -1389,8 +1482,13 @@ disco_pipeline_validate (DiscoPipeline *self, GError **error)
   if (!check_required_inputs (self, error))
     return FALSE;
 
-  /* Kahn's algorithm, taking the earliest-added ready node each time so
-   * the order is the file's order wherever the links allow it. */
+  /* Kahn's algorithm, taking the earliest-added ready node each time so the
+   * order is the file's order wherever the links allow it. State couplings
+   * do not block, but among ready nodes the one waiting on the fewest of
+   * them goes first, then the one with the most inputs ready, so a chain of
+   * layers with top-down feedback prepares input-first and each layer sees
+   * the shape of its input. */
+  networks = find_dynamical_networks (self);
   remaining = g_hash_table_new (g_direct_hash, g_direct_equal);
   for (guint i = 0; i < self->nodes->len; i++)
     g_hash_table_add (remaining, g_ptr_array_index (self->nodes, i));
@@ -1398,30 +1496,28 @@ disco_pipeline_validate (DiscoPipeline *self, GError **error)
   while (g_hash_table_size (remaining) > 0)
     {
       DiscoNode *ready = NULL;
+      gint best = G_MININT;
 
-      for (guint i = 0; i < self->nodes->len && ready == NULL; i++)
+      for (guint i = 0; i < self->nodes->len; i++)
         {
           DiscoNode *node = g_ptr_array_index (self->nodes, i);
-          GList *ports;
-          gboolean blocked = FALSE;
+          const char *where;
+          gint score;
 
-          if (!g_hash_table_contains (remaining, node))
+          if (!g_hash_table_contains (remaining, node) ||
+              find_blocker (self, networks, remaining, node, &where) != NULL)
             continue;
-          ports = _disco_node_get_linked_ports (node);
-          for (GList *l = ports; l != NULL && !blocked; l = l->next)
+          score = readiness_score (remaining, node);
+          if (score > best)
             {
-              const DiscoLink *link = _disco_node_get_link (node, l->data);
-              blocked = g_hash_table_contains (remaining, link->producer) &&
-                        orders_ticks (link->producer, node);
+              ready = node;
+              best = score;
             }
-          g_list_free (ports);
-          if (!blocked)
-            ready = node;
         }
       if (ready == NULL)
         {
           const char *where = NULL;
-          g_autofree char *loop = describe_loop (self, remaining, &where);
+          g_autofree char *loop = describe_loop (self, networks, remaining, &where);
           g_set_error (error, DISCO_ERROR, DISCO_ERROR_ALGEBRAIC_LOOP,
                        "%s: algebraic loop %s: a loop must pass through a link between "
                        "two dynamical nodes (whose state an integrator advances)",

@@ -252,6 +252,30 @@ test_pipeline_dynamical_loops_are_legal (void)
   g_assert_false (disco_node_is_dynamical (disco_pipeline_get_node (p, "src")));
 }
 
+static void
+test_pipeline_network_order (void)
+{
+  /* A 2-layer network with top-down feedback, written in a scrambled order:
+   * "h2" and "control" come first in the file. */
+  const char *text =
+    "[h2]\nnode = test-leaky\ndrive = h1\nfeedback = control\n"
+    "[control]\nnode = test-leaky\ndrive = out\n"
+    "[report]\nnode = recorder\ninput = out\n"
+    "[h1]\nnode = test-leaky\ndrive = data\nfeedback = control\n"
+    "[data]\nnode = constant-source\n"
+    "[out]\nnode = test-leaky\ndrive = h2\n";
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DiscoPipeline) p = load (text, &error);
+  g_auto (GStrv) order = NULL;
+
+  g_test_summary ("Layers run input-first whatever the file order, and a consumer of a "
+                  "dynamical network runs after the whole network");
+  g_assert_no_error (error);
+  order = disco_pipeline_get_tick_order (p);
+  g_assert_cmpstrv (order, ((const char *[]) { "data", "h1", "h2", "out", "control", "report",
+                                               NULL }));
+}
+
 /* ----- bad input: one row per error DESIGN.md §4 and the issue list -------- */
 
 typedef struct
@@ -493,6 +517,7 @@ main (int argc, char **argv)
   g_test_add_func ("/disco/pipeline/built-from-code", test_pipeline_built_from_code);
   g_test_add_func ("/disco/pipeline/dynamical-loops-are-legal",
                    test_pipeline_dynamical_loops_are_legal);
+  g_test_add_func ("/disco/pipeline/network-order", test_pipeline_network_order);
   g_test_add_func ("/disco/pipeline/missing-file", test_pipeline_missing_file);
   g_test_add_func ("/disco/pipeline/api-errors", test_pipeline_api_errors);
   g_test_add_func ("/disco/pipeline/node-error-stops-run", test_pipeline_node_error_stops_run);
