@@ -1,0 +1,416 @@
+/* disco-kernels-cpu.c: CPU reference implementation of disco-kernels.h.
+ *
+ * Shape legend: see disco-kernels.h (R rows, C columns, ld* row strides,
+ * S stages).  These loops are the reference the CUDA kernels are tested
+ * against, so they stay plain: one pass per row, no clever reordering.
+ */
+
+#undef G_LOG_DOMAIN
+#define G_LOG_DOMAIN "Disco-Kernels"
+
+#include "disco-kernels.h"
+
+#include <cblas.h>
+
+/* Columns per chunk in disco_rk_combine_cpu(): 1 KiB of stack. */
+#define RK_CHUNK 256
+
+/* Shared precondition of the strided element-wise operations: a non-empty
+ * matrix needs its storage, and rows may not overlap. */
+#define CHECK_MATRIX(ptr, n_rows, n_cols, ld)                                \
+  G_STMT_START                                                               \
+  {                                                                          \
+    g_return_if_fail ((n_rows) == 0 || (n_cols) == 0 || (ptr) != NULL);      \
+    g_return_if_fail ((ld) >= (n_cols));                                     \
+  }                                                                          \
+  G_STMT_END
+
+/**
+ * disco_gemm_cpu:
+ * @trans_a: use Aᵀ
+ * @trans_b: use Bᵀ
+ * @m: rows of op(A) and C
+ * @n: columns of op(B) and C
+ * @k: columns of op(A), rows of op(B)
+ * @alpha: scale of the product
+ * @a: (array): A, M×K or (transposed) K×M, row stride @lda
+ * @lda: row stride of A
+ * @b: (array): B, K×N or (transposed) N×K, row stride @ldb
+ * @ldb: row stride of B
+ * @beta: scale of the old C; with 0, C is not read (BLAS semantics)
+ * @c: (array): C, M×N, row stride @ldc
+ * @ldc: row stride of C
+ *
+ * C = alpha·op(A)·op(B) + beta·C in row-major storage, via cblas_sgemm.
+ * Sizes must fit a BLAS int.
+ */
+void
+disco_gemm_cpu (gboolean     trans_a,
+                gboolean     trans_b,
+                gsize        m,
+                gsize        n,
+                gsize        k,
+                float        alpha,
+                const float *a,
+                gsize        lda,
+                const float *b,
+                gsize        ldb,
+                float        beta,
+                float       *c,
+                gsize        ldc)
+{
+  g_return_if_fail (m <= G_MAXINT && n <= G_MAXINT && k <= G_MAXINT);
+  g_return_if_fail (lda <= G_MAXINT && ldb <= G_MAXINT && ldc <= G_MAXINT);
+  g_return_if_fail (lda >= MAX (1, trans_a ? m : k));
+  g_return_if_fail (ldb >= MAX (1, trans_b ? k : n));
+  g_return_if_fail (ldc >= MAX (1, n));
+
+  if (m == 0 || n == 0)
+    return;
+
+  g_return_if_fail (c != NULL);
+  g_return_if_fail (k == 0 || (a != NULL && b != NULL));
+
+  cblas_sgemm (CblasRowMajor,
+               trans_a ? CblasTrans : CblasNoTrans,
+               trans_b ? CblasTrans : CblasNoTrans,
+               (int) m, (int) n, (int) k,
+               alpha, a, (int) lda, b, (int) ldb,
+               beta, c, (int) ldc);
+}
+
+/**
+ * disco_softrect_forward_cpu:
+ * @rect: the rectifier parameters
+ * @n_rows: R
+ * @n_cols: C
+ * @x: (array): potentials, R×C, row stride @ldx
+ * @ldx: row stride of @x
+ * @y: (array): rates φ(x), R×C, row stride @ldy; may be @x
+ * @ldy: row stride of @y
+ *
+ * Applies disco_softrect_forward() element-wise (MODEL.md §1).
+ */
+void
+disco_softrect_forward_cpu (const DiscoSoftRectifier *rect,
+                            gsize                     n_rows,
+                            gsize                     n_cols,
+                            const float              *x,
+                            gsize                     ldx,
+                            float                    *y,
+                            gsize                     ldy)
+{
+  g_return_if_fail (rect != NULL);
+  CHECK_MATRIX (x, n_rows, n_cols, ldx);
+  CHECK_MATRIX (y, n_rows, n_cols, ldy);
+
+  for (gsize r = 0; r < n_rows; r++)
+    for (gsize c = 0; c < n_cols; c++)
+      y[r * ldy + c] = disco_softrect_forward (rect, x[r * ldx + c]);
+}
+
+/**
+ * disco_softrect_derivative_cpu:
+ * @rect: the rectifier parameters
+ * @n_rows: R
+ * @n_cols: C
+ * @x: (array): potentials, R×C, row stride @ldx
+ * @ldx: row stride of @x
+ * @y: (array): slopes φ′(x), R×C, row stride @ldy; may be @x
+ * @ldy: row stride of @y
+ *
+ * Applies disco_softrect_derivative() element-wise (MODEL.md §1).
+ */
+void
+disco_softrect_derivative_cpu (const DiscoSoftRectifier *rect,
+                               gsize                     n_rows,
+                               gsize                     n_cols,
+                               const float              *x,
+                               gsize                     ldx,
+                               float                    *y,
+                               gsize                     ldy)
+{
+  g_return_if_fail (rect != NULL);
+  CHECK_MATRIX (x, n_rows, n_cols, ldx);
+  CHECK_MATRIX (y, n_rows, n_cols, ldy);
+
+  for (gsize r = 0; r < n_rows; r++)
+    for (gsize c = 0; c < n_cols; c++)
+      y[r * ldy + c] = disco_softrect_derivative (rect, x[r * ldx + c]);
+}
+
+/**
+ * disco_softrect_inverse_cpu:
+ * @rect: the rectifier parameters
+ * @n_rows: R
+ * @n_cols: C
+ * @x: (array): rates, R×C, row stride @ldx, each > 0
+ * @ldx: row stride of @x
+ * @y: (array): potentials φ⁻¹(x), R×C, row stride @ldy; may be @x
+ * @ldy: row stride of @y
+ *
+ * Applies disco_softrect_inverse() element-wise (MODEL.md §1).
+ */
+void
+disco_softrect_inverse_cpu (const DiscoSoftRectifier *rect,
+                            gsize                     n_rows,
+                            gsize                     n_cols,
+                            const float              *x,
+                            gsize                     ldx,
+                            float                    *y,
+                            gsize                     ldy)
+{
+  g_return_if_fail (rect != NULL);
+  CHECK_MATRIX (x, n_rows, n_cols, ldx);
+  CHECK_MATRIX (y, n_rows, n_cols, ldy);
+
+  for (gsize r = 0; r < n_rows; r++)
+    for (gsize c = 0; c < n_cols; c++)
+      y[r * ldy + c] = disco_softrect_inverse (rect, x[r * ldx + c]);
+}
+
+/**
+ * disco_axpy_rows_cpu:
+ * @n_rows: R
+ * @n_cols: C
+ * @alpha: (array): one scale per row, R values
+ * @x: (array): R×C, row stride @ldx
+ * @ldx: row stride of @x
+ * @y: (array): R×C, row stride @ldy, updated in place
+ * @ldy: row stride of @y
+ *
+ * y[r, :] += alpha[r]·x[r, :]: an axpy whose scale differs per sample, as
+ * when each sample advances with its own step size.
+ */
+void
+disco_axpy_rows_cpu (gsize        n_rows,
+                     gsize        n_cols,
+                     const float *alpha,
+                     const float *x,
+                     gsize        ldx,
+                     float       *y,
+                     gsize        ldy)
+{
+  g_return_if_fail (n_rows == 0 || alpha != NULL);
+  CHECK_MATRIX (x, n_rows, n_cols, ldx);
+  CHECK_MATRIX (y, n_rows, n_cols, ldy);
+
+  for (gsize r = 0; r < n_rows; r++)
+    {
+      const float a = alpha[r];
+      const float *xr = x + r * ldx;
+      float *yr = y + r * ldy;
+
+      for (gsize c = 0; c < n_cols; c++)
+        yr[c] += a * xr[c];
+    }
+}
+
+/**
+ * disco_softmax_rows_cpu:
+ * @n_rows: R
+ * @n_cols: C, > 0
+ * @x: (array): logits, R×C, row stride @ldx
+ * @ldx: row stride of @x
+ * @y: (array): probabilities, R×C, row stride @ldy; may be @x
+ * @ldy: row stride of @y
+ *
+ * Row-wise softmax (the cross-entropy error of MODEL.md §3).  The row maximum
+ * is subtracted first so that exp() cannot overflow; the normaliser is summed
+ * in double.
+ */
+void
+disco_softmax_rows_cpu (gsize        n_rows,
+                        gsize        n_cols,
+                        const float *x,
+                        gsize        ldx,
+                        float       *y,
+                        gsize        ldy)
+{
+  g_return_if_fail (n_rows == 0 || n_cols > 0);
+  CHECK_MATRIX (x, n_rows, n_cols, ldx);
+  CHECK_MATRIX (y, n_rows, n_cols, ldy);
+
+  for (gsize r = 0; r < n_rows; r++)
+    {
+      const float *xr = x + r * ldx;
+      float *yr = y + r * ldy;
+      float max = xr[0];
+      double sum = 0.0;
+      float inv_sum;
+
+      for (gsize c = 1; c < n_cols; c++)
+        max = fmaxf (max, xr[c]);
+
+      for (gsize c = 0; c < n_cols; c++)
+        {
+          yr[c] = expf (xr[c] - max);
+          sum += yr[c];
+        }
+
+      inv_sum = (float) (1.0 / sum);
+      for (gsize c = 0; c < n_cols; c++)
+        yr[c] *= inv_sum;
+    }
+}
+
+/**
+ * disco_rms_rows_cpu:
+ * @n_rows: R
+ * @n_cols: C
+ * @x: (array): R×C, row stride @ldx
+ * @ldx: row stride of @x
+ * @rms: (array): R values, sqrt(mean of squares) of each row; 0 when C = 0
+ *
+ * The root mean square of each row: the norm of the steady-state test and
+ * of the step-size controller (MODEL.md §5).
+ */
+void
+disco_rms_rows_cpu (gsize        n_rows,
+                    gsize        n_cols,
+                    const float *x,
+                    gsize        ldx,
+                    float       *rms)
+{
+  g_return_if_fail (n_rows == 0 || rms != NULL);
+  CHECK_MATRIX (x, n_rows, n_cols, ldx);
+
+  for (gsize r = 0; r < n_rows; r++)
+    {
+      const float *xr = x + r * ldx;
+      double sum = 0.0;
+
+      for (gsize c = 0; c < n_cols; c++)
+        sum += (double) xr[c] * xr[c];
+
+      rms[r] = n_cols > 0 ? (float) sqrt (sum / (double) n_cols) : 0.0f;
+    }
+}
+
+/**
+ * disco_rk_combine_cpu:
+ * @n_rows: R
+ * @n_cols: C
+ * @ld: row stride shared by @y0, every stage and @out
+ * @y0: (nullable) (array): the start of the step, R×C; %NULL means zero
+ * @h: (array): step size of each row, R values
+ * @n_stages: S, the number of stages combined (may be 0)
+ * @coeffs: (array length=n_stages): the tableau weights
+ * @k: (array length=n_stages): S pointers to stage derivatives, each R×C
+ * @out: (array): R×C result; may be @y0 but none of the stages
+ *
+ * out[r, :] = y0[r, :] + h[r]·Σ_s coeffs[s]·k_s[r, :].  One call builds one
+ * Runge-Kutta stage input, the step's solution, or (with @y0 %NULL and the
+ * error weights) the embedded error estimate.
+ */
+void
+disco_rk_combine_cpu (gsize               n_rows,
+                      gsize               n_cols,
+                      gsize               ld,
+                      const float        *y0,
+                      const float        *h,
+                      guint               n_stages,
+                      const float        *coeffs,
+                      const float *const *k,
+                      float              *out)
+{
+  g_return_if_fail (ld >= n_cols);
+  if (n_rows == 0 || n_cols == 0)
+    return;
+  g_return_if_fail (h != NULL && out != NULL);
+  g_return_if_fail (n_stages == 0 || (coeffs != NULL && k != NULL));
+  for (guint s = 0; s < n_stages; s++)
+    g_return_if_fail (k[s] != NULL && k[s] != out);
+
+  /* Stage-outer loops over a chunk of columns vectorise, where a stage loop
+   * inside each element does not; the sum goes through a small stack buffer
+   * so that out may alias y0.  Per element the additions happen in stage
+   * order either way, so the result does not depend on the chunking. */
+  for (gsize r = 0; r < n_rows; r++)
+    {
+      const gsize offset = r * ld;
+      const float hr = h[r];
+
+      for (gsize start = 0; start < n_cols; start += RK_CHUNK)
+        {
+          const gsize len = MIN (RK_CHUNK, n_cols - start);
+          float sum[RK_CHUNK];
+
+          for (gsize c = 0; c < len; c++)
+            sum[c] = 0.0f;
+          for (guint s = 0; s < n_stages; s++)
+            {
+              const float coeff = coeffs[s];
+              const float *ks = k[s] + offset + start;
+
+              for (gsize c = 0; c < len; c++)
+                sum[c] += coeff * ks[c];
+            }
+
+          if (y0 != NULL)
+            for (gsize c = 0; c < len; c++)
+              out[offset + start + c] = y0[offset + start + c] + hr * sum[c];
+          else
+            for (gsize c = 0; c < len; c++)
+              out[offset + start + c] = hr * sum[c];
+        }
+    }
+}
+
+/**
+ * disco_rk_error_norm_cpu:
+ * @n_rows: R
+ * @n_cols: C
+ * @ld: row stride shared by @y0, @y1 and @err
+ * @atol: absolute tolerance, ≥ 0
+ * @rtol: relative tolerance, ≥ 0
+ * @y0: (array): the start of the step, R×C
+ * @y1: (array): the candidate end of the step, R×C
+ * @err: (array): the embedded error estimate, R×C
+ * @norm: (array): R values; < 1 means the step meets its tolerance
+ *
+ * norm[r] = RMS over the row of err/(atol + rtol·max(|y0|, |y1|)), the
+ * scaled error of Diffrax's PIDController (Hairer, Nørsett & Wanner, II.4).
+ * As Diffrax does, a NaN in the candidate falls back to |y0| for the scale
+ * (fmaxf drops the NaN), and a NaN error counts as an infinite one, so the
+ * step is rejected and shrunk instead of poisoning the controller.
+ */
+void
+disco_rk_error_norm_cpu (gsize        n_rows,
+                         gsize        n_cols,
+                         gsize        ld,
+                         float        atol,
+                         float        rtol,
+                         const float *y0,
+                         const float *y1,
+                         const float *err,
+                         float       *norm)
+{
+  g_return_if_fail (ld >= n_cols);
+  g_return_if_fail (atol >= 0.0f && rtol >= 0.0f);
+  if (n_rows == 0)
+    return;
+  g_return_if_fail (norm != NULL);
+  g_return_if_fail (n_cols == 0 || (y0 != NULL && y1 != NULL && err != NULL));
+
+  for (gsize r = 0; r < n_rows; r++)
+    {
+      const gsize offset = r * ld;
+      double sum = 0.0;
+
+      for (gsize c = 0; c < n_cols; c++)
+        {
+          float y = fmaxf (fabsf (y0[offset + c]), fabsf (y1[offset + c]));
+          float scaled = err[offset + c] / (atol + rtol * y);
+
+          sum += (double) scaled * scaled;
+        }
+
+      if (n_cols == 0)
+        norm[r] = 0.0f;
+      else if (isnan (sum))
+        norm[r] = INFINITY;
+      else
+        norm[r] = (float) sqrt (sum / (double) n_cols);
+    }
+}

@@ -1,0 +1,297 @@
+/* disco-kernels.h: the numerical operations of Disco, one plain-C contract.
+ *
+ * SECTION:disco-kernels
+ * @title: Kernels
+ * @short_description: float32 operations behind one header, CPU reference first
+ *
+ * Every operation exists as `disco_<op>_cpu` (this file set, the reference)
+ * and later as `disco_<op>_cuda` with the same signature on device pointers.
+ * Operations never allocate; preconditions are programmer errors and are
+ * checked with g_return_if_fail().  Reductions accumulate in double so that a
+ * row of a few thousand floats sums without visible rounding drift, then
+ * round the result to float.
+ *
+ * Shape legend (all arrays are float32 and row-major):
+ *   R      = rows, one per sample of the (compacted) batch
+ *   C      = columns of the block being worked on (neurons, state entries)
+ *   ld*    = row stride in elements (>= C), so that an operation can work on a
+ *            column block of a wider matrix, e.g. one layer's potentials inside
+ *            the packed network state whose rows hold every layer side by side
+ *   S      = number of Runge-Kutta stages combined
+ */
+
+#pragma once
+
+#include <math.h>
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* ---------------------------------------------------------------------------
+ * Dense matrix product (MODEL.md §2 drives W_l·r^{l−1}, readout W_out·r^L
+ * and feedback c·Q_l; §4 Jacobian chains; §6 outer products δ·rᵀ)
+ *
+ *   C[M×N] = alpha · op(A)[M×K] · op(B)[K×N] + beta · C
+ *
+ *   A is stored M×K (lda >= K), or K×M (lda >= M) when trans_a is set;
+ *   B is stored K×N (ldb >= N), or N×K (ldb >= K) when trans_b is set.
+ * ------------------------------------------------------------------------- */
+
+void disco_gemm_cpu (gboolean     trans_a,
+                     gboolean     trans_b,
+                     gsize        m,
+                     gsize        n,
+                     gsize        k,
+                     float        alpha,
+                     const float *a,
+                     gsize        lda,
+                     const float *b,
+                     gsize        ldb,
+                     float        beta,
+                     float       *c,
+                     gsize        ldc);
+
+/* ---------------------------------------------------------------------------
+ * Parameterised soft rectifier (MODEL.md §1)
+ *
+ *   φ(x)   = s · log(1 + exp(β(x − θ)))
+ *   φ′(x)  = s · β · sigmoid(β(x − θ))
+ *   φ⁻¹(y) = θ + log(expm1(y/s)) / β,   with log(expm1(z)) → z for z > 50
+ *   Taylor line of φ⁻¹ around a rate y₀:  φ̂⁻¹(r) = a + b·r,
+ *     b = 1 / φ′(φ⁻¹(y₀)),  a = φ⁻¹(y₀) − y₀·b
+ *
+ *   Arrays: x, y are R×C with strides ldx, ldy; x == y (same stride) is
+ *   allowed, so layers can be rectified in place.
+ * ------------------------------------------------------------------------- */
+
+/**
+ * DiscoSoftRectifier:
+ * @scale: s, the output scale (> 0)
+ * @sharpness: β, the sharpness of the knee (> 0)
+ * @shift: θ, where the knee sits on the input axis
+ *
+ * Parameters of φ(x) = s·log(1 + exp(β(x − θ))) (MODEL.md §1).
+ * #DISCO_SOFT_RECTIFIER_SOFTPLUS gives plain softplus (1, 1, 0).
+ */
+typedef struct
+{
+  float scale;
+  float sharpness;
+  float shift;
+} DiscoSoftRectifier;
+
+/**
+ * DISCO_SOFT_RECTIFIER_SOFTPLUS:
+ *
+ * The default rectifier of the model, softplus: s = 1, β = 1, θ = 0.
+ */
+#define DISCO_SOFT_RECTIFIER_SOFTPLUS \
+  ((DiscoSoftRectifier) { 1.0f, 1.0f, 0.0f })
+
+/* Above this value of y/s, log(expm1(y/s)) equals y/s to far below float
+ * precision (the difference is log1p(−e^{−50}) ≈ −2e−22), and expm1 would
+ * overflow soon after; MODEL.md §1 and the reference switch here. */
+#define DISCO_SOFTRECT_INVERSE_LINEAR_ABOVE 50.0f
+
+/* log1p(e) for e ≥ 0 from logf, which is about twice as fast as glibc's
+ * log1pf: where 1 + e rounds to u, log(u)·e/(u − 1) is log1p(e) to a few
+ * ulps (Goldberg, "What every computer scientist should know about
+ * floating-point arithmetic", Theorem 4).  φ is evaluated for every neuron
+ * at every solver stage, so its cost rivals the GEMMs'. */
+static inline float
+_disco_softrect_log1p (float e)
+{
+  float u = 1.0f + e;
+
+  return u == 1.0f ? e : logf (u) * (e / (u - 1.0f));
+}
+
+/**
+ * disco_softrect_forward:
+ * @rect: the rectifier parameters
+ * @x: the input (a membrane potential)
+ *
+ * φ(x), computed as s·(max(z, 0) + log1p(exp(−|z|))) with z = β(x − θ),
+ * which neither overflows for large z nor loses the tail for very negative z.
+ *
+ * Returns: the rate φ(x) ≥ 0
+ */
+static inline float
+disco_softrect_forward (const DiscoSoftRectifier *rect,
+                        float                     x)
+{
+  float z = rect->sharpness * (x - rect->shift);
+
+  return rect->scale
+         * ((z > 0.0f ? z : 0.0f) + _disco_softrect_log1p (expf (-fabsf (z))));
+}
+
+/**
+ * disco_softrect_derivative:
+ * @rect: the rectifier parameters
+ * @x: the input (a membrane potential)
+ *
+ * φ′(x) = s·β·sigmoid(β(x − θ)), with the sigmoid evaluated on the side
+ * where exp() cannot overflow.
+ *
+ * Returns: the slope of φ at @x
+ */
+static inline float
+disco_softrect_derivative (const DiscoSoftRectifier *rect,
+                           float                     x)
+{
+  float z = rect->sharpness * (x - rect->shift);
+  float sigmoid;
+
+  if (z >= 0.0f)
+    sigmoid = 1.0f / (1.0f + expf (-z));
+  else
+    {
+      float e = expf (z);
+      sigmoid = e / (1.0f + e);
+    }
+
+  return rect->scale * rect->sharpness * sigmoid;
+}
+
+/**
+ * disco_softrect_inverse:
+ * @rect: the rectifier parameters
+ * @y: a rate, > 0 (φ never reaches 0, so y ≤ 0 gives −inf or NaN)
+ *
+ * φ⁻¹(y) = θ + log(expm1(y/s))/β.  For y/s above 50, log(expm1(y/s)) is
+ * replaced by y/s inside the formula, so the branch stays continuous for
+ * every θ and β.  (The reference code returns plain y/s there, which agrees
+ * only for θ = 0, β = 1; rates above 50·s do not occur in the paper's runs.)
+ *
+ * Returns: the potential x with φ(x) = @y
+ */
+static inline float
+disco_softrect_inverse (const DiscoSoftRectifier *rect,
+                        float                     y)
+{
+  float z = y / rect->scale;
+  float log_expm1_z;
+
+  if (z > DISCO_SOFTRECT_INVERSE_LINEAR_ABOVE)
+    log_expm1_z = z;
+  else
+    log_expm1_z = logf (expm1f (z));
+
+  return rect->shift + log_expm1_z / rect->sharpness;
+}
+
+/**
+ * disco_softrect_taylor_line:
+ * @rect: the rectifier parameters
+ * @y0: the rate to linearise φ⁻¹ around, > 0
+ * @intercept: (out): a
+ * @slope: (out): b
+ *
+ * The first-order Taylor expansion of φ⁻¹ around @y0 (MODEL.md §1, used by
+ * the linear-threshold rule of §6): φ̂⁻¹(r) = a + b·r with
+ * b = 1/φ′(φ⁻¹(y₀)) and a = φ⁻¹(y₀) − y₀·b.  For softplus and y₀ = 0.8 this
+ * gives b ≈ 1.816, a ≈ −1.249.
+ */
+static inline void
+disco_softrect_taylor_line (const DiscoSoftRectifier *rect,
+                            float                     y0,
+                            float                    *intercept,
+                            float                    *slope)
+{
+  float x0 = disco_softrect_inverse (rect, y0);
+  float b = 1.0f / disco_softrect_derivative (rect, x0);
+
+  *slope = b;
+  *intercept = x0 - y0 * b;
+}
+
+void disco_softrect_forward_cpu    (const DiscoSoftRectifier *rect,
+                                    gsize                     n_rows,
+                                    gsize                     n_cols,
+                                    const float              *x,
+                                    gsize                     ldx,
+                                    float                    *y,
+                                    gsize                     ldy);
+
+void disco_softrect_derivative_cpu (const DiscoSoftRectifier *rect,
+                                    gsize                     n_rows,
+                                    gsize                     n_cols,
+                                    const float              *x,
+                                    gsize                     ldx,
+                                    float                    *y,
+                                    gsize                     ldy);
+
+void disco_softrect_inverse_cpu    (const DiscoSoftRectifier *rect,
+                                    gsize                     n_rows,
+                                    gsize                     n_cols,
+                                    const float              *x,
+                                    gsize                     ldx,
+                                    float                    *y,
+                                    gsize                     ldy);
+
+/* ---------------------------------------------------------------------------
+ * Row-wise helpers
+ *
+ *   axpy_rows:    y[r, :] += alpha[r] · x[r, :]        alpha: R, x, y: R×C
+ *   softmax_rows: y[r, :]  = softmax(x[r, :])          (MODEL.md §3 error)
+ *   rms_rows:     rms[r]   = sqrt(mean_c x[r, c]²)     (MODEL.md §5 norm)
+ * ------------------------------------------------------------------------- */
+
+void disco_axpy_rows_cpu    (gsize        n_rows,
+                             gsize        n_cols,
+                             const float *alpha,
+                             const float *x,
+                             gsize        ldx,
+                             float       *y,
+                             gsize        ldy);
+
+void disco_softmax_rows_cpu (gsize        n_rows,
+                             gsize        n_cols,
+                             const float *x,
+                             gsize        ldx,
+                             float       *y,
+                             gsize        ldy);
+
+void disco_rms_rows_cpu     (gsize        n_rows,
+                             gsize        n_cols,
+                             const float *x,
+                             gsize        ldx,
+                             float       *rms);
+
+/* ---------------------------------------------------------------------------
+ * Runge-Kutta stage algebra with one step size per row (MODEL.md §5: every
+ * sample is integrated on its own clock)
+ *
+ *   rk_combine:    out[r, :] = y0[r, :] + h[r] · Σ_s coeffs[s] · k_s[r, :]
+ *                  (y0 may be NULL, meaning zero: that gives the embedded
+ *                  error estimate h·Σ e_s k_s)
+ *   rk_error_norm: norm[r] = RMS_c ( err[r, c] / (atol + rtol · max(|y0[r, c]|,
+ *                  |y1[r, c]|)) )  (Hairer's scaled error; Diffrax's PID
+ *                  controller form)
+ *
+ *   y0, y1, err, out and every k_s are R×C sharing the row stride ld;
+ *   h and norm hold R values; k holds S pointers.
+ * ------------------------------------------------------------------------- */
+
+void disco_rk_combine_cpu    (gsize               n_rows,
+                              gsize               n_cols,
+                              gsize               ld,
+                              const float        *y0,
+                              const float        *h,
+                              guint               n_stages,
+                              const float        *coeffs,
+                              const float *const *k,
+                              float              *out);
+
+void disco_rk_error_norm_cpu (gsize        n_rows,
+                              gsize        n_cols,
+                              gsize        ld,
+                              float        atol,
+                              float        rtol,
+                              const float *y0,
+                              const float *y1,
+                              const float *err,
+                              float       *norm);
+
+G_END_DECLS
