@@ -20,5 +20,9 @@ disco_plugin_init (GError **error)
   DISCO_NODE_REGISTER (constant_source);
   DISCO_NODE_REGISTER (affine);
   DISCO_NODE_REGISTER (recorder);
+  DISCO_NODE_REGISTER (microcircuit);
+  DISCO_NODE_REGISTER (rate_layer);
+  DISCO_NODE_REGISTER (readout);
+  DISCO_NODE_REGISTER (integrator);
   return TRUE;
 }

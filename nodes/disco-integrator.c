@@ -1,0 +1,422 @@
+/* disco-integrator.c */
+
+/**
+ * SECTION:node-integrator
+ * @title: integrator
+ * @short_description: settles a network of layer nodes to its steady state
+ *
+ * Every tick, integrates the network linked to `network` (its last layer,
+ * usually a readout; the chain of "input" links leads down to the data) from
+ * the zero state, each sample on its own clock and step size, until it is at
+ * rest — RMS(f(state)) < atol + rtol·RMS(state) over the sample's whole
+ * state — or t reaches `duration` (MODEL.md §5). The GEMMs stay batched over
+ * the samples still running; finished samples cost nothing. The first
+ * layer's drive W x + b is computed once per minibatch.
+ *
+ * Afterwards every layer's rates are on its output ports, and the integrator
+ * puts the logits on `output`, the full final state on `state` and each
+ * sample's solver steps (accepted + rejected) on `steps`. The read-only
+ * properties report the last minibatch's steps and evaluations.
+ *
+ * Ports: input `network`; outputs `output` (batch × outputs), `state`
+ * (batch × N), `steps` (batch).
+ *
+ * ## Example pipeline
+ * |[
+ * [settle]
+ * node = integrator
+ * network = out
+ * method = tsit5
+ * rtol = 1e-3
+ * ]|
+ */
+
+#include "disco-integrator.h"
+#include "disco-network.h"
+#include "disco-nodes.h"
+#include "disco-ode.h"
+
+#include <string.h>
+
+G_DEFINE_ENUM_TYPE (DiscoIntegratorMethod, disco_integrator_method,
+  G_DEFINE_ENUM_VALUE (DISCO_INTEGRATOR_TSIT5, "tsit5"),
+  G_DEFINE_ENUM_VALUE (DISCO_INTEGRATOR_EULER, "euler"),
+  G_DEFINE_ENUM_VALUE (DISCO_INTEGRATOR_RK4, "rk4"))
+
+G_DEFINE_ENUM_TYPE (DiscoIntegratorController, disco_integrator_controller,
+  G_DEFINE_ENUM_VALUE (DISCO_INTEGRATOR_CONTROLLER_DIFFRAX, "diffrax"),
+  G_DEFINE_ENUM_VALUE (DISCO_INTEGRATOR_CONTROLLER_TEXTBOOK, "textbook"))
+
+#define DEFAULT_METHOD DISCO_INTEGRATOR_TSIT5
+#define DEFAULT_CONTROLLER DISCO_INTEGRATOR_CONTROLLER_DIFFRAX
+#define DEFAULT_DURATION 2.0
+#define DEFAULT_DT 1e-3
+#define DEFAULT_DT_MIN 1e-4
+#define DEFAULT_DT_MAX 1e-2
+#define DEFAULT_RTOL 1e-3
+#define DEFAULT_ATOL 1e-6
+#define DEFAULT_MAX_STEPS 4096
+#define DEFAULT_STEADY_STATE_STOP TRUE
+
+struct _DiscoIntegrator
+{
+  DiscoNode parent_instance;
+
+  DiscoIntegratorMethod method;
+  DiscoIntegratorController controller;
+  double duration, dt, dt_min, dt_max, rtol, atol;
+  guint max_steps;
+  gboolean steady_state_stop;
+
+  DiscoNetwork *network;
+  DiscoOdeSolver *solver;
+  DiscoOdeSampleStats *stats;
+  gsize stats_capacity;
+
+  double last_mean_steps;
+  guint last_max_steps;
+  double last_mean_evaluations;
+  double last_solve_seconds;
+  guint64 solves;
+};
+
+G_DEFINE_FINAL_TYPE (DiscoIntegrator, disco_integrator, DISCO_TYPE_NODE)
+DISCO_NODE_REGISTER_DEFINE (integrator, "integrator", DISCO_TYPE_INTEGRATOR)
+
+enum
+{
+  PROP_0,
+  PROP_METHOD,
+  PROP_CONTROLLER,
+  PROP_DURATION,
+  PROP_DT,
+  PROP_DT_MIN,
+  PROP_DT_MAX,
+  PROP_RTOL,
+  PROP_ATOL,
+  PROP_MAX_STEPS,
+  PROP_STEADY_STATE_STOP,
+  PROP_LAST_MEAN_STEPS,
+  PROP_LAST_MAX_STEPS,
+  PROP_LAST_MEAN_EVALUATIONS,
+  PROP_LAST_SOLVE_SECONDS,
+  PROP_SOLVES,
+  N_PROPERTIES
+};
+
+static GParamSpec *properties[N_PROPERTIES];
+
+static void
+disco_integrator_finalize (GObject *object)
+{
+  DiscoIntegrator *self = DISCO_INTEGRATOR (object);
+
+  g_clear_pointer (&self->network, disco_network_free);
+  g_clear_pointer (&self->solver, disco_ode_solver_free);
+  g_free (self->stats);
+  G_OBJECT_CLASS (disco_integrator_parent_class)->finalize (object);
+}
+
+static void
+disco_integrator_get_property (GObject *object, guint prop_id, GValue *value,
+                               GParamSpec *pspec)
+{
+  DiscoIntegrator *self = DISCO_INTEGRATOR (object);
+
+  switch (prop_id)
+    {
+    case PROP_METHOD: g_value_set_enum (value, self->method); break;
+    case PROP_CONTROLLER: g_value_set_enum (value, self->controller); break;
+    case PROP_DURATION: g_value_set_double (value, self->duration); break;
+    case PROP_DT: g_value_set_double (value, self->dt); break;
+    case PROP_DT_MIN: g_value_set_double (value, self->dt_min); break;
+    case PROP_DT_MAX: g_value_set_double (value, self->dt_max); break;
+    case PROP_RTOL: g_value_set_double (value, self->rtol); break;
+    case PROP_ATOL: g_value_set_double (value, self->atol); break;
+    case PROP_MAX_STEPS: g_value_set_uint (value, self->max_steps); break;
+    case PROP_STEADY_STATE_STOP: g_value_set_boolean (value, self->steady_state_stop); break;
+    case PROP_LAST_MEAN_STEPS: g_value_set_double (value, self->last_mean_steps); break;
+    case PROP_LAST_MAX_STEPS: g_value_set_uint (value, self->last_max_steps); break;
+    case PROP_LAST_MEAN_EVALUATIONS: g_value_set_double (value, self->last_mean_evaluations); break;
+    case PROP_LAST_SOLVE_SECONDS: g_value_set_double (value, self->last_solve_seconds); break;
+    case PROP_SOLVES: g_value_set_uint64 (value, self->solves); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+disco_integrator_set_property (GObject *object, guint prop_id, const GValue *value,
+                               GParamSpec *pspec)
+{
+  DiscoIntegrator *self = DISCO_INTEGRATOR (object);
+
+  switch (prop_id)
+    {
+    case PROP_METHOD: self->method = g_value_get_enum (value); break;
+    case PROP_CONTROLLER: self->controller = g_value_get_enum (value); break;
+    case PROP_DURATION: self->duration = g_value_get_double (value); break;
+    case PROP_DT: self->dt = g_value_get_double (value); break;
+    case PROP_DT_MIN: self->dt_min = g_value_get_double (value); break;
+    case PROP_DT_MAX: self->dt_max = g_value_get_double (value); break;
+    case PROP_RTOL: self->rtol = g_value_get_double (value); break;
+    case PROP_ATOL: self->atol = g_value_get_double (value); break;
+    case PROP_MAX_STEPS: self->max_steps = g_value_get_uint (value); break;
+    case PROP_STEADY_STATE_STOP: self->steady_state_stop = g_value_get_boolean (value); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+fill_config (DiscoIntegrator *self, DiscoOdeConfig *config)
+{
+  disco_ode_config_init (config);
+  config->t1 = self->duration;
+  config->dt0 = self->dt;
+  config->dtmin = self->dt_min;
+  config->dtmax = self->dt_max;
+  config->rtol = self->rtol;
+  config->atol = self->atol;
+  config->max_steps = self->max_steps;
+  config->steady_state_stop = self->steady_state_stop;
+  switch (self->method)
+    {
+    case DISCO_INTEGRATOR_EULER:
+      config->method = DISCO_ODE_METHOD_EULER;
+      config->controller = DISCO_ODE_CONTROLLER_CONSTANT;
+      break;
+    case DISCO_INTEGRATOR_RK4:
+      config->method = DISCO_ODE_METHOD_RK4;
+      config->controller = DISCO_ODE_CONTROLLER_CONSTANT;
+      break;
+    case DISCO_INTEGRATOR_TSIT5:
+    default:
+      config->method = DISCO_ODE_METHOD_TSIT5;
+      config->controller = self->controller == DISCO_INTEGRATOR_CONTROLLER_TEXTBOOK
+                             ? DISCO_ODE_CONTROLLER_TEXTBOOK : DISCO_ODE_CONTROLLER_DIFFRAX;
+    }
+}
+
+/* Solver errors are configuration errors here: say which node. */
+static void
+as_disco_error (DiscoIntegrator *self, GError **error)
+{
+  if (error != NULL && *error != NULL && (*error)->domain == DISCO_ODE_ERROR)
+    {
+      GError *converted = g_error_new (DISCO_ERROR,
+                                       (*error)->code == DISCO_ODE_ERROR_INVALID_CONFIG
+                                         ? DISCO_ERROR_BAD_VALUE : DISCO_ERROR_NUMERIC,
+                                       "node \"%s\": %s",
+                                       disco_node_get_name (DISCO_NODE (self)),
+                                       (*error)->message);
+      g_clear_error (error);
+      g_propagate_error (error, converted);
+    }
+}
+
+static gboolean
+disco_integrator_prepare (DiscoNode *node, GError **error)
+{
+  DiscoIntegrator *self = DISCO_INTEGRATOR (node);
+  DiscoOdeConfig config;
+  const DiscoLayerSpec *last;
+  gsize out_shape[2], state_shape[2], steps_shape[1] = { 0 };
+
+  fill_config (self, &config);
+  if (!disco_ode_config_validate (&config, error))
+    {
+      as_disco_error (self, error);
+      return FALSE;
+    }
+  g_clear_pointer (&self->network, disco_network_free);
+  self->network = disco_network_new (node, "network", error);
+  if (self->network == NULL)
+    return FALSE;
+  if (self->solver == NULL)
+    self->solver = disco_ode_solver_new ();
+
+  last = disco_network_get_layer (self->network, disco_network_get_n_layers (self->network) - 1);
+  out_shape[0] = 0;
+  out_shape[1] = last->n;
+  state_shape[0] = 0;
+  state_shape[1] = disco_network_get_state_size (self->network);
+  disco_node_declare_output (node, "output", 2, out_shape);
+  disco_node_declare_output (node, "state", 2, state_shape);
+  disco_node_declare_output (node, "steps", 1, steps_shape);
+  self->solves = 0;
+  return TRUE;
+}
+
+static DiscoFlowReturn
+disco_integrator_process (DiscoNode *node, DiscoTick *tick, GError **error)
+{
+  DiscoIntegrator *self = DISCO_INTEGRATOR (node);
+  DiscoTensor *input = disco_network_get_input (self->network, error);
+  DiscoTensor *logits = NULL;
+  DiscoOdeConfig config;
+  gsize B, N = disco_network_get_state_size (self->network);
+  gsize state_shape[2], steps_shape[1];
+  float *state, *steps;
+  double total_steps = 0, total_evaluations = 0;
+  guint max_steps = 0;
+  gint64 start;
+
+  if (input == NULL || !disco_network_begin_batch (self->network, input, error))
+    return DISCO_FLOW_ERROR;
+  B = disco_tensor_get_dim (input, 0);
+  state_shape[0] = B;
+  state_shape[1] = N;
+  steps_shape[0] = B;
+  state = disco_tensor_write_host (disco_node_ensure_output (node, "state", 2, state_shape), error);
+  steps = disco_tensor_write_host (disco_node_ensure_output (node, "steps", 1, steps_shape), error);
+  if (state == NULL || steps == NULL)
+    return DISCO_FLOW_ERROR;
+  if (B > self->stats_capacity)
+    {
+      g_free (self->stats);
+      self->stats = g_new (DiscoOdeSampleStats, B);
+      self->stats_capacity = B;
+    }
+
+  /* All states start at 0 (MODEL.md §2). */
+  memset (state, 0, B * N * sizeof (float));
+  fill_config (self, &config);
+  start = g_get_monotonic_time ();
+  if (!disco_ode_solver_solve (self->solver, &config, B, N, state, disco_network_rhs,
+                               self->network, self->stats, error))
+    {
+      as_disco_error (self, error);
+      return DISCO_FLOW_ERROR;
+    }
+  self->last_solve_seconds = (g_get_monotonic_time () - start) / 1e6;
+
+  for (gsize s = 0; s < B; s++)
+    {
+      guint n = self->stats[s].n_accepted + self->stats[s].n_rejected;
+
+      steps[s] = n;
+      total_steps += n;
+      total_evaluations += self->stats[s].n_rhs_evals;
+      max_steps = MAX (max_steps, n);
+    }
+  self->last_mean_steps = total_steps / B;
+  self->last_mean_evaluations = total_evaluations / B;
+  self->last_max_steps = max_steps;
+  self->solves++;
+
+  if (!disco_network_publish (self->network, state, B, &logits, error))
+    return DISCO_FLOW_ERROR;
+  disco_node_set_output (node, "output", logits);
+  return DISCO_FLOW_OK;
+}
+
+static gboolean
+disco_integrator_finish (DiscoNode *node, GError **error)
+{
+  DiscoIntegrator *self = DISCO_INTEGRATOR (node);
+
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SOLVES]);
+  return TRUE;
+}
+
+static void
+disco_integrator_class_init (DiscoIntegratorClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  DiscoNodeClass *node_class = DISCO_NODE_CLASS (klass);
+  const GParamFlags rw = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS;
+  const GParamFlags ro = G_PARAM_READABLE | G_PARAM_STATIC_STRINGS;
+
+  object_class->finalize = disco_integrator_finalize;
+  object_class->get_property = disco_integrator_get_property;
+  object_class->set_property = disco_integrator_set_property;
+  node_class->prepare = disco_integrator_prepare;
+  node_class->process = disco_integrator_process;
+  node_class->finish = disco_integrator_finish;
+
+  properties[PROP_METHOD] =
+    g_param_spec_enum ("method", "Method",
+                       "tsit5 (adaptive, the reference's), euler or rk4 (fixed steps of dt)",
+                       DISCO_TYPE_INTEGRATOR_METHOD, DEFAULT_METHOD, rw);
+  properties[PROP_CONTROLLER] =
+    g_param_spec_enum ("controller", "Step-size controller",
+                       "diffrax (accepted steps never shrink, as the reference) or textbook",
+                       DISCO_TYPE_INTEGRATOR_CONTROLLER, DEFAULT_CONTROLLER, rw);
+  properties[PROP_DURATION] =
+    g_param_spec_double ("duration", "Duration T",
+                         "Longest simulated time of one solve (s)",
+                         1e-6, 1e6, DEFAULT_DURATION, rw);
+  properties[PROP_DT] =
+    g_param_spec_double ("dt", "Step", "First step of tsit5, every step of euler and rk4 (s)",
+                         1e-9, 1e3, DEFAULT_DT, rw);
+  properties[PROP_DT_MIN] =
+    g_param_spec_double ("dt-min", "Smallest step", "Smallest step tsit5 may take (s)",
+                         1e-12, 1e3, DEFAULT_DT_MIN, rw);
+  properties[PROP_DT_MAX] =
+    g_param_spec_double ("dt-max", "Largest step", "Largest step tsit5 may take (s)",
+                         1e-12, 1e3, DEFAULT_DT_MAX, rw);
+  properties[PROP_RTOL] =
+    g_param_spec_double ("rtol", "Relative tolerance",
+                         "Relative tolerance of the step control and the steady-state test",
+                         1e-12, 1.0, DEFAULT_RTOL, rw);
+  properties[PROP_ATOL] =
+    g_param_spec_double ("atol", "Absolute tolerance",
+                         "Absolute tolerance of the step control and the steady-state test",
+                         0.0, 1.0, DEFAULT_ATOL, rw);
+  properties[PROP_MAX_STEPS] =
+    g_param_spec_uint ("max-steps", "Step limit",
+                       "Most steps (accepted + rejected) one sample may take per solve",
+                       1, G_MAXINT, DEFAULT_MAX_STEPS, rw);
+  properties[PROP_STEADY_STATE_STOP] =
+    g_param_spec_boolean ("steady-state-stop", "Stop at rest",
+                          "Stop a sample once RMS(f) < atol + rtol·RMS(state); false "
+                          "integrates every sample for the whole duration",
+                          DEFAULT_STEADY_STATE_STOP, rw);
+  properties[PROP_LAST_MEAN_STEPS] =
+    g_param_spec_double ("last-mean-steps", "Mean steps",
+                         "Mean solver steps per sample in the last minibatch",
+                         0, G_MAXDOUBLE, 0, ro);
+  properties[PROP_LAST_MAX_STEPS] =
+    g_param_spec_uint ("last-max-steps", "Most steps",
+                       "Most solver steps of one sample in the last minibatch",
+                       0, G_MAXUINT, 0, ro);
+  properties[PROP_LAST_MEAN_EVALUATIONS] =
+    g_param_spec_double ("last-mean-evaluations", "Mean evaluations",
+                         "Mean network evaluations (right-hand sides) per sample in the last "
+                         "minibatch", 0, G_MAXDOUBLE, 0, ro);
+  properties[PROP_LAST_SOLVE_SECONDS] =
+    g_param_spec_double ("last-solve-seconds", "Solve time",
+                         "Wall time of the last minibatch's solve (s)", 0, G_MAXDOUBLE, 0, ro);
+  properties[PROP_SOLVES] =
+    g_param_spec_uint64 ("solves", "Solves", "Minibatches solved in the current or last run",
+                         0, G_MAXUINT64, 0, ro);
+  g_object_class_install_properties (object_class, N_PROPERTIES, properties);
+
+  disco_node_class_set_metadata (node_class, "Network integrator", "Solver",
+                                 "Integrates a network of layer nodes to steady state, each "
+                                 "sample on its own clock (MODEL.md §5)");
+  disco_node_class_add_port (node_class, DISCO_PORT_INPUT, "network", DISCO_PORT_FLAG_NONE,
+                             "the network's last layer (a readout); its input links lead "
+                             "down to the data");
+  disco_node_class_add_port (node_class, DISCO_PORT_OUTPUT, "output", DISCO_PORT_FLAG_NONE,
+                             "the last layer's final values (logits), batch × outputs");
+  disco_node_class_add_port (node_class, DISCO_PORT_OUTPUT, "state", DISCO_PORT_FLAG_NONE,
+                             "every sample's final state, batch × N (layer after layer: "
+                             "u_E, u_I per microcircuit; u per rate layer; y)");
+  disco_node_class_add_port (node_class, DISCO_PORT_OUTPUT, "steps", DISCO_PORT_FLAG_NONE,
+                             "solver steps (accepted + rejected) of each sample, batch");
+}
+
+static void
+disco_integrator_init (DiscoIntegrator *self)
+{
+  self->method = DEFAULT_METHOD;
+  self->controller = DEFAULT_CONTROLLER;
+  self->duration = DEFAULT_DURATION;
+  self->dt = DEFAULT_DT;
+  self->dt_min = DEFAULT_DT_MIN;
+  self->dt_max = DEFAULT_DT_MAX;
+  self->rtol = DEFAULT_RTOL;
+  self->atol = DEFAULT_ATOL;
+  self->max_steps = DEFAULT_MAX_STEPS;
+  self->steady_state_stop = DEFAULT_STEADY_STATE_STOP;
+}

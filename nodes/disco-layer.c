@@ -1,0 +1,198 @@
+/* disco-layer.c: helpers shared by the layer nodes */
+#include "disco-layer.h"
+
+#include <math.h>
+
+/**
+ * disco_layer_get_spec:
+ * @node: any node
+ * @spec: (out caller-allocates): filled when @node is a layer
+ *
+ * Returns: whether @node is a layer (microcircuit, rate-layer, readout)
+ *   whose parameters exist (it has been prepared)
+ */
+gboolean
+disco_layer_get_spec (DiscoNode *node, DiscoLayerSpec *spec)
+{
+  return disco_microcircuit_get_spec (node, spec) || disco_rate_layer_get_spec (node, spec) ||
+         disco_readout_get_spec (node, spec);
+}
+
+/**
+ * disco_layer_input_size:
+ * @node: a layer node, in its prepare hook
+ * @error: return location for a #GError
+ *
+ * Returns: the number of values per sample its "input" producer declared,
+ *   or 0 with @error set when the producer declared nothing
+ */
+gsize
+disco_layer_input_size (DiscoNode *node, GError **error)
+{
+  guint n_dims;
+  const gsize *shape = disco_node_get_input_declared_shape (node, "input", &n_dims);
+  const char *producer_port = NULL;
+  DiscoNode *producer = disco_node_get_input_node (node, "input", &producer_port);
+  gsize size = 1;
+
+  if (shape == NULL || n_dims < 2)
+    {
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_SHAPE,
+                   "node \"%s\": the size of input \"input\" is unknown: its producer "
+                   "\"%s.%s\" declares no batch × features shape",
+                   disco_node_get_name (node),
+                   producer ? disco_node_get_name (producer) : "?",
+                   producer_port ? producer_port : "?");
+      return 0;
+    }
+  for (guint i = 1; i < n_dims; i++)
+    size *= shape[i];
+  return size;
+}
+
+/* A standard normal truncated to [−2, 2], by rejection. */
+static double
+truncated_normal (GRand *rand)
+{
+  for (;;)
+    {
+      /* Box–Muller; 1 − u keeps the logarithm finite. */
+      double u = 1.0 - g_rand_double (rand);
+      double v = g_rand_double (rand);
+      double z = sqrt (-2.0 * log (u)) * cos (2.0 * G_PI * v);
+
+      if (fabs (z) <= 2.0)
+        return z;
+    }
+}
+
+/**
+ * disco_layer_ensure_parameter:
+ * @node: a layer node, in its prepare hook
+ * @name: the parameter name ("weight", "bias")
+ * @n_dims: number of dimensions
+ * @shape: (array length=n_dims): the shape
+ * @init_std: the standard deviation of the initial values, 0 for zeros
+ * @created: (out) (optional): whether a new tensor was made
+ *
+ * Keeps an existing parameter of the right shape (a second run of the same
+ * pipeline continues from trained values, as a PyTorch module would), else
+ * makes one: zeros, or LeCun-normal values — a normal truncated to ±2
+ * standard deviations, rescaled so the variance is @init_std² (JAX's
+ * lecun_normal: std = sqrt(1/fan_in) / 0.8796) — drawn from the node's seed.
+ *
+ * Returns: (transfer none): the parameter
+ */
+DiscoTensor *
+disco_layer_ensure_parameter (DiscoNode *node, const char *name, guint n_dims,
+                              const gsize *shape, double init_std, gboolean *created)
+{
+  DiscoTensor *tensor = disco_node_get_parameter (node, name);
+  g_autoptr (DiscoTensor) fresh = NULL;
+
+  if (created != NULL)
+    *created = FALSE;
+  if (tensor != NULL && disco_tensor_has_shape (tensor, n_dims, shape))
+    return tensor;
+
+  fresh = disco_tensor_new (n_dims, shape);
+  if (init_std > 0.0)
+    {
+      /* The stream depends on the node's seed and the parameter's name. */
+      guint64 seed = disco_node_get_seed (node) ^ g_str_hash (name);
+      guint32 seed_words[2] = { (guint32) seed, (guint32) (seed >> 32) };
+      g_autoptr (GRand) rand = g_rand_new_with_seed_array (seed_words, 2);
+      float *values = disco_tensor_write_host (fresh, NULL);
+      /* Variance of a standard normal truncated to [−2, 2]. */
+      const double truncated_std = 0.87962566103423978;
+
+      for (gsize i = 0; i < disco_tensor_get_n_elements (fresh); i++)
+        values[i] = (float) (truncated_normal (rand) * init_std / truncated_std);
+    }
+  disco_node_add_parameter (node, name, fresh);
+  if (created != NULL)
+    *created = TRUE;
+  return fresh;
+}
+
+/**
+ * disco_layer_install_float_properties:
+ * @klass: the class, in class_init
+ * @first_id: the property id of the table's first row
+ * @table: (array length=n): the properties
+ * @n: rows in @table
+ *
+ * Installs one double GParamSpec per row (ids @first_id, @first_id + 1, …),
+ * stored as floats in the instance (the model is float32 throughout).
+ */
+void
+disco_layer_install_float_properties (GObjectClass *klass, guint first_id,
+                                      const DiscoFloatProperty *table, guint n)
+{
+  for (guint i = 0; i < n; i++)
+    g_object_class_install_property (klass, first_id + i,
+                                     g_param_spec_double (table[i].name, table[i].nick,
+                                                          table[i].blurb, table[i].minimum,
+                                                          table[i].maximum,
+                                                          table[i].default_value,
+                                                          G_PARAM_READWRITE |
+                                                          G_PARAM_STATIC_STRINGS));
+}
+
+/**
+ * disco_layer_init_float_properties:
+ * @instance: the instance, in its init function
+ * @table: (array length=n): the properties
+ * @n: rows in @table
+ *
+ * Sets every float of @table to its default.
+ */
+void
+disco_layer_init_float_properties (gpointer instance, const DiscoFloatProperty *table, guint n)
+{
+  for (guint i = 0; i < n; i++)
+    G_STRUCT_MEMBER (float, instance, table[i].offset) = (float) table[i].default_value;
+}
+
+/**
+ * disco_layer_get_float_property:
+ * @instance: the instance
+ * @id: a property id
+ * @first_id: the id of the table's first row
+ * @table: (array length=n): the properties
+ * @n: rows in @table
+ * @value: where to store the value
+ *
+ * Returns: whether @id belongs to the table
+ */
+gboolean
+disco_layer_get_float_property (gpointer instance, guint id, guint first_id,
+                                const DiscoFloatProperty *table, guint n, GValue *value)
+{
+  if (id < first_id || id >= first_id + n)
+    return FALSE;
+  g_value_set_double (value, G_STRUCT_MEMBER (float, instance, table[id - first_id].offset));
+  return TRUE;
+}
+
+/**
+ * disco_layer_set_float_property:
+ * @instance: the instance
+ * @id: a property id
+ * @first_id: the id of the table's first row
+ * @table: (array length=n): the properties
+ * @n: rows in @table
+ * @value: the new value
+ *
+ * Returns: whether @id belongs to the table
+ */
+gboolean
+disco_layer_set_float_property (gpointer instance, guint id, guint first_id,
+                                const DiscoFloatProperty *table, guint n, const GValue *value)
+{
+  if (id < first_id || id >= first_id + n)
+    return FALSE;
+  G_STRUCT_MEMBER (float, instance, table[id - first_id].offset) =
+    (float) g_value_get_double (value);
+  return TRUE;
+}

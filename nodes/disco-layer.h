@@ -1,0 +1,83 @@
+/* disco-layer.h: what the integrator needs to know of a network layer
+ *
+ * The layer nodes (microcircuit, rate-layer, readout) own their parameters
+ * and configuration; the integrator reads them through this plain struct so
+ * that the right-hand side of the whole network is one tight loop over
+ * layers, not a chain of virtual calls per element.
+ */
+#pragma once
+
+#include <disco/disco.h>
+#include "disco-kernels.h"
+
+G_BEGIN_DECLS
+
+/**
+ * DiscoLayerKind:
+ * @DISCO_LAYER_MICROCIRCUIT: E–I pairs: state (u_E, u_I), MODEL.md §2
+ * @DISCO_LAYER_RATE: plain rate units, state u, r = φ(u) (backprop baseline)
+ * @DISCO_LAYER_READOUT: linear, no bias, state y (logits)
+ *
+ * The kinds of layer a network is made of.
+ */
+typedef enum
+{
+  DISCO_LAYER_MICROCIRCUIT,
+  DISCO_LAYER_RATE,
+  DISCO_LAYER_READOUT,
+} DiscoLayerKind;
+
+typedef struct
+{
+  DiscoLayerKind kind;
+  DiscoNode *node;
+  gsize n_in;                  /* input size */
+  gsize n;                     /* units */
+  DiscoSoftRectifier phi_e;    /* φ_E, or φ of a rate layer */
+  DiscoSoftRectifier phi_i;    /* φ_I (microcircuit only) */
+  float tau_e;                 /* τ_E, or τ of a rate layer / the readout (s) */
+  float tau_i;                 /* τ_I (microcircuit only) (s) */
+  DiscoTensor *weight;         /* n × n_in */
+  DiscoTensor *bias;           /* n, or NULL */
+} DiscoLayerSpec;
+
+gboolean disco_layer_get_spec (DiscoNode *node, DiscoLayerSpec *spec);
+gsize disco_layer_input_size (DiscoNode *node, GError **error);
+DiscoTensor *disco_layer_ensure_parameter (DiscoNode *node, const char *name, guint n_dims,
+                                           const gsize *shape, double init_std,
+                                           gboolean *created);
+
+/* Per node type, in its own file. */
+gboolean disco_microcircuit_get_spec (DiscoNode *node, DiscoLayerSpec *spec);
+gboolean disco_rate_layer_get_spec (DiscoNode *node, DiscoLayerSpec *spec);
+gboolean disco_readout_get_spec (DiscoNode *node, DiscoLayerSpec *spec);
+
+G_END_DECLS
+
+G_BEGIN_DECLS
+
+/* Table-driven float properties: the layer nodes have many (φ parameters,
+ * time constants) that differ only in name, range and default. */
+typedef struct
+{
+  const char *name;
+  const char *nick;
+  const char *blurb;
+  double minimum;
+  double maximum;
+  double default_value;
+  gsize offset;          /* of a float in the instance struct */
+} DiscoFloatProperty;
+
+void disco_layer_install_float_properties (GObjectClass *klass, guint first_id,
+                                           const DiscoFloatProperty *table, guint n);
+void disco_layer_init_float_properties (gpointer instance, const DiscoFloatProperty *table,
+                                        guint n);
+gboolean disco_layer_get_float_property (gpointer instance, guint id, guint first_id,
+                                         const DiscoFloatProperty *table, guint n,
+                                         GValue *value);
+gboolean disco_layer_set_float_property (gpointer instance, guint id, guint first_id,
+                                         const DiscoFloatProperty *table, guint n,
+                                         const GValue *value);
+
+G_END_DECLS

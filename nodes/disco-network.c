@@ -1,0 +1,440 @@
+/* disco-network.c
+ *
+ * The open-loop right-hand side of MODEL.md §2, batched over the samples the
+ * solver still integrates. Per layer: one GEMM for the drive W r_prev + b
+ * (except the first layer, whose drive W x + b is constant during a solve
+ * and computed once per minibatch), then one pass over the units computing
+ * rates and derivatives together.
+ */
+#include "disco-network.h"
+
+#include <string.h>
+
+typedef struct
+{
+  DiscoLayerSpec spec;
+  gsize offset;     /* of the layer's state in a sample's state */
+  float *rates;     /* A × n scratch: the layer's rates in this evaluation */
+} NetworkLayer;
+
+struct _DiscoNetwork
+{
+  GArray *layers;          /* NetworkLayer, input side first */
+  DiscoNode *first;        /* the first layer, whose "input" is the data */
+  gsize state_size;        /* N */
+  gsize capacity;          /* rows the scratch buffers hold */
+  gsize max_units;
+  float *first_drive;      /* B × n_1: W_1 x + b_1 of the current minibatch */
+  float *drive;            /* A × max n_l scratch */
+};
+
+static void
+free_scratch (DiscoNetwork *network)
+{
+  for (guint i = 0; i < network->layers->len; i++)
+    g_clear_pointer (&g_array_index (network->layers, NetworkLayer, i).rates, g_free);
+  g_clear_pointer (&network->first_drive, g_free);
+  g_clear_pointer (&network->drive, g_free);
+  network->capacity = 0;
+}
+
+/**
+ * disco_network_free:
+ * @network: a network
+ *
+ * Frees the description and its scratch memory (not the nodes).
+ */
+void
+disco_network_free (DiscoNetwork *network)
+{
+  free_scratch (network);
+  g_array_unref (network->layers);
+  g_free (network);
+}
+
+/**
+ * disco_network_new:
+ * @integrator: the node that drives the network, in its prepare hook
+ * @port: its input port linked to the network's last layer (the readout)
+ * @error: return location for a #GError
+ *
+ * Follows "input" links from the last layer down to the first, whose input
+ * comes from an ordinary (non-dynamical) node such as a dataset loader.
+ * Every layer must be prepared (the tick order guarantees it).
+ *
+ * Returns: (transfer full) (nullable): the network, or %NULL with @error set
+ */
+DiscoNetwork *
+disco_network_new (DiscoNode *integrator, const char *port, GError **error)
+{
+  g_autoptr (DiscoNetwork) network = g_new0 (DiscoNetwork, 1);
+  DiscoNode *node = disco_node_get_input_node (integrator, port, NULL);
+  g_autoptr (GPtrArray) chain = g_ptr_array_new ();
+
+  network->layers = g_array_new (FALSE, TRUE, sizeof (NetworkLayer));
+  while (node != NULL && disco_node_is_dynamical (node))
+    {
+      DiscoLayerSpec spec;
+
+      if (!disco_layer_get_spec (node, &spec))
+        {
+          g_set_error (error, DISCO_ERROR, DISCO_ERROR_LINK,
+                       "node \"%s\": \"%s\" (linked to %s) is dynamical but not a layer "
+                       "(microcircuit, rate-layer or readout)", disco_node_get_name (integrator),
+                       disco_node_get_name (node), port);
+          return NULL;
+        }
+      if (g_ptr_array_find (chain, node, NULL))
+        {
+          g_set_error (error, DISCO_ERROR, DISCO_ERROR_LINK,
+                       "node \"%s\": the layers' inputs loop back to \"%s\"",
+                       disco_node_get_name (integrator), disco_node_get_name (node));
+          return NULL;
+        }
+      if (spec.kind == DISCO_LAYER_READOUT && chain->len > 0)
+        {
+          g_set_error (error, DISCO_ERROR, DISCO_ERROR_LINK,
+                       "node \"%s\": readout \"%s\" feeds another layer; a readout is the "
+                       "last layer", disco_node_get_name (integrator), disco_node_get_name (node));
+          return NULL;
+        }
+      g_ptr_array_insert (chain, 0, node);
+      node = disco_node_get_input_node (node, "input", NULL);
+    }
+  if (chain->len == 0)
+    {
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_LINK,
+                   "node \"%s\": input \"%s\" must link to the network's last layer (a "
+                   "readout or a layer node), not to \"%s\"", disco_node_get_name (integrator),
+                   port, node ? disco_node_get_name (node) : "nothing");
+      return NULL;
+    }
+
+  for (guint i = 0; i < chain->len; i++)
+    {
+      NetworkLayer layer = { 0 };
+
+      disco_layer_get_spec (g_ptr_array_index (chain, i), &layer.spec);
+      layer.offset = network->state_size;
+      network->state_size += layer.spec.kind == DISCO_LAYER_MICROCIRCUIT ? 2 * layer.spec.n
+                                                                         : layer.spec.n;
+      network->max_units = MAX (network->max_units, layer.spec.n);
+      g_array_append_val (network->layers, layer);
+    }
+  network->first = g_ptr_array_index (chain, 0);
+  return g_steal_pointer (&network);
+}
+
+/**
+ * disco_network_get_state_size:
+ * @network: a network
+ *
+ * Returns: N, the state length of one sample
+ */
+gsize
+disco_network_get_state_size (DiscoNetwork *network)
+{
+  return network->state_size;
+}
+
+/**
+ * disco_network_get_n_layers:
+ * @network: a network
+ *
+ * Returns: the number of layers, readout included
+ */
+guint
+disco_network_get_n_layers (DiscoNetwork *network)
+{
+  return network->layers->len;
+}
+
+/**
+ * disco_network_get_layer:
+ * @network: a network
+ * @index: a layer index, 0 for the layer next to the input
+ *
+ * Returns: (transfer none): the layer's configuration
+ */
+const DiscoLayerSpec *
+disco_network_get_layer (DiscoNetwork *network, guint index)
+{
+  g_return_val_if_fail (index < network->layers->len, NULL);
+  return &g_array_index (network->layers, NetworkLayer, index).spec;
+}
+
+/**
+ * disco_network_get_layer_offset:
+ * @network: a network
+ * @index: a layer index
+ *
+ * Returns: where the layer's state starts in a sample's state
+ */
+gsize
+disco_network_get_layer_offset (DiscoNetwork *network, guint index)
+{
+  g_return_val_if_fail (index < network->layers->len, 0);
+  return g_array_index (network->layers, NetworkLayer, index).offset;
+}
+
+/**
+ * disco_network_get_input:
+ * @network: a network
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer none) (nullable): this tick's input of the first layer,
+ *   or %NULL with @error set when its producer wrote nothing
+ */
+DiscoTensor *
+disco_network_get_input (DiscoNetwork *network, GError **error)
+{
+  DiscoTensor *input = disco_node_get_input (network->first, "input");
+
+  if (input == NULL)
+    g_set_error (error, DISCO_ERROR, DISCO_ERROR_LINK,
+                 "layer \"%s\" received no input this tick", disco_node_get_name (network->first));
+  return input;
+}
+
+/**
+ * disco_network_flops_per_sample:
+ * @network: a network
+ *
+ * Returns: floating-point operations of the matrix products in one
+ *   evaluation of the right-hand side for one sample (2 per multiply-add;
+ *   the first layer's product is done once per solve, not counted here)
+ */
+double
+disco_network_flops_per_sample (DiscoNetwork *network)
+{
+  double flops = 0;
+
+  for (guint i = 1; i < network->layers->len; i++)
+    {
+      const DiscoLayerSpec *spec = disco_network_get_layer (network, i);
+      flops += 2.0 * spec->n * spec->n_in;
+    }
+  return flops;
+}
+
+static void
+ensure_scratch (DiscoNetwork *network, gsize rows)
+{
+  if (rows <= network->capacity)
+    return;
+  free_scratch (network);
+  for (guint i = 0; i < network->layers->len; i++)
+    {
+      NetworkLayer *layer = &g_array_index (network->layers, NetworkLayer, i);
+      layer->rates = g_new (float, rows * layer->spec.n);
+    }
+  network->first_drive = g_new (float, rows * disco_network_get_layer (network, 0)->n);
+  network->drive = g_new (float, rows * network->max_units);
+  network->capacity = rows;
+}
+
+/* drive (rows × n) = bias broadcast, or zeros. */
+static void
+fill_bias (float *drive, gsize rows, gsize n, const float *bias)
+{
+  for (gsize r = 0; r < rows; r++)
+    {
+      if (bias != NULL)
+        memcpy (drive + r * n, bias, n * sizeof (float));
+      else
+        memset (drive + r * n, 0, n * sizeof (float));
+    }
+}
+
+/**
+ * disco_network_begin_batch:
+ * @network: a network
+ * @input: this tick's input, B × F
+ * @error: return location for a #GError
+ *
+ * Computes the first layer's drive W_1 x + b_1 for every sample once: it
+ * stays constant while the network settles.
+ *
+ * Returns: %TRUE on success, %FALSE with @error set
+ */
+gboolean
+disco_network_begin_batch (DiscoNetwork *network, DiscoTensor *input, GError **error)
+{
+  const DiscoLayerSpec *first = disco_network_get_layer (network, 0);
+  gsize rows = disco_tensor_get_dim (input, 0);
+  const float *x, *w, *b = NULL;
+
+  if (disco_tensor_get_row_size (input) != first->n_in)
+    {
+      g_autofree char *shape = disco_tensor_shape_to_string (input);
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_SHAPE,
+                   "layer \"%s\" expects %" G_GSIZE_FORMAT " inputs per sample, got a "
+                   "tensor of shape %s", disco_node_get_name (first->node), first->n_in, shape);
+      return FALSE;
+    }
+  if ((x = disco_tensor_read_host (input, error)) == NULL ||
+      (w = disco_tensor_read_host (first->weight, error)) == NULL ||
+      (first->bias != NULL && (b = disco_tensor_read_host (first->bias, error)) == NULL))
+    return FALSE;
+
+  ensure_scratch (network, rows);
+  fill_bias (network->first_drive, rows, first->n, b);
+  /* B × n_1 += x (B × F) · W_1ᵀ (F × n_1) */
+  disco_gemm_cpu (FALSE, TRUE, rows, first->n, first->n_in, 1.0f, x, first->n_in, w,
+                  first->n_in, 1.0f, network->first_drive, first->n);
+  return TRUE;
+}
+
+/**
+ * disco_network_rhs:
+ * @network: (type DiscoNetwork): the network
+ * @n_active: A, the samples in this evaluation
+ * @rows: (array length=n_active): each packed row's sample index
+ * @t: (array length=n_active): each row's time (unused: the system is autonomous)
+ * @y: A × N states
+ * @dydt: A × N derivatives, written
+ * @error: return location for a #GError
+ *
+ * The open-loop right-hand side (MODEL.md §2 with f = 0 and c = 0), a
+ * #DiscoOdeRhsFunc. disco_network_begin_batch() must have run for this
+ * minibatch.
+ *
+ * Returns: %TRUE on success, %FALSE with @error set
+ */
+gboolean
+disco_network_rhs (gpointer data, gsize n_active, const guint *rows, const double *t,
+                   const float *y, float *dydt, GError **error)
+{
+  DiscoNetwork *network = data;
+  const gsize N = network->state_size;
+  const float *previous_rates = NULL;
+
+  for (guint l = 0; l < network->layers->len; l++)
+    {
+      NetworkLayer *layer = &g_array_index (network->layers, NetworkLayer, l);
+      const DiscoLayerSpec *spec = &layer->spec;
+      const gsize n = spec->n;
+      float *drive = network->drive;
+
+      /* drive (A × n) = W r_prev + b */
+      if (l == 0)
+        for (gsize r = 0; r < n_active; r++)
+          memcpy (drive + r * n, network->first_drive + (gsize) rows[r] * n, n * sizeof (float));
+      else
+        {
+          const float *w = disco_tensor_read_host (spec->weight, error);
+          const float *b = spec->bias ? disco_tensor_read_host (spec->bias, error) : NULL;
+
+          if (w == NULL || (spec->bias != NULL && b == NULL))
+            return FALSE;
+          fill_bias (drive, n_active, n, b);
+          disco_gemm_cpu (FALSE, TRUE, n_active, n, spec->n_in, 1.0f, previous_rates,
+                          spec->n_in, w, spec->n_in, 1.0f, drive, n);
+        }
+
+      for (gsize r = 0; r < n_active; r++)
+        {
+          const float *state = y + r * N + layer->offset;
+          float *derivative = dydt + r * N + layer->offset;
+          const float *d = drive + r * n;
+          float *rate = layer->rates + r * n;
+
+          switch (spec->kind)
+            {
+            case DISCO_LAYER_MICROCIRCUIT:
+              {
+                const float inv_tau_e = 1.0f / spec->tau_e, inv_tau_i = 1.0f / spec->tau_i;
+                const float *u_e = state, *u_i = state + n;
+
+                for (gsize j = 0; j < n; j++)
+                  {
+                    float r_e = disco_softrect_forward (&spec->phi_e, u_e[j]);
+                    float r_i = disco_softrect_forward (&spec->phi_i, u_i[j]);
+
+                    rate[j] = r_e;
+                    derivative[j] = (-u_e[j] + d[j] - r_i) * inv_tau_e;
+                    derivative[n + j] = (-u_i[j] + r_e) * inv_tau_i;
+                  }
+                break;
+              }
+            case DISCO_LAYER_RATE:
+              {
+                const float inv_tau = 1.0f / spec->tau_e;
+
+                for (gsize j = 0; j < n; j++)
+                  {
+                    rate[j] = disco_softrect_forward (&spec->phi_e, state[j]);
+                    derivative[j] = (-state[j] + d[j]) * inv_tau;
+                  }
+                break;
+              }
+            case DISCO_LAYER_READOUT:
+              {
+                const float inv_tau = 1.0f / spec->tau_e;
+
+                for (gsize j = 0; j < n; j++)
+                  {
+                    rate[j] = state[j];
+                    derivative[j] = (-state[j] + d[j]) * inv_tau;
+                  }
+                break;
+              }
+            }
+        }
+      previous_rates = layer->rates;
+    }
+  return TRUE;
+}
+
+/**
+ * disco_network_publish:
+ * @network: a network
+ * @state: B × N final states
+ * @n_samples: B
+ * @output: (out) (transfer none): the readout's output tensor
+ * @error: return location for a #GError
+ *
+ * Puts every layer's rates (and a microcircuit's inhibitory rates) on its
+ * output ports, and the last layer's values (the logits) on its "output".
+ *
+ * Returns: %TRUE on success, %FALSE with @error set
+ */
+gboolean
+disco_network_publish (DiscoNetwork *network, const float *state, gsize n_samples,
+                       DiscoTensor **output, GError **error)
+{
+  const gsize N = network->state_size;
+
+  for (guint l = 0; l < network->layers->len; l++)
+    {
+      NetworkLayer *layer = &g_array_index (network->layers, NetworkLayer, l);
+      const DiscoLayerSpec *spec = &layer->spec;
+      gsize shape[2] = { n_samples, spec->n };
+      DiscoTensor *out = disco_node_ensure_output (spec->node, "output", 2, shape);
+      float *r = disco_tensor_write_host (out, error);
+      float *r_i = NULL;
+
+      if (r == NULL)
+        return FALSE;
+      if (spec->kind == DISCO_LAYER_MICROCIRCUIT &&
+          (r_i = disco_tensor_write_host (disco_node_ensure_output (spec->node, "inhibitory",
+                                                                    2, shape), error)) == NULL)
+        return FALSE;
+      for (gsize s = 0; s < n_samples; s++)
+        {
+          const float *u = state + s * N + layer->offset;
+
+          for (gsize j = 0; j < spec->n; j++)
+            {
+              if (spec->kind == DISCO_LAYER_READOUT)
+                r[s * spec->n + j] = u[j];
+              else
+                r[s * spec->n + j] = disco_softrect_forward (&spec->phi_e, u[j]);
+              if (r_i != NULL)
+                r_i[s * spec->n + j] = disco_softrect_forward (&spec->phi_i, u[spec->n + j]);
+            }
+        }
+      *output = out;
+    }
+  return TRUE;
+}
