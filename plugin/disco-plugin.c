@@ -24,5 +24,6 @@ disco_plugin_init (GError **error)
   DISCO_NODE_REGISTER (rate_layer);
   DISCO_NODE_REGISTER (readout);
   DISCO_NODE_REGISTER (integrator);
+  DISCO_NODE_REGISTER (evaluator);
   return TRUE;
 }
