@@ -57,6 +57,7 @@ struct _DiscoPipeline
   DiscoDevice active_device;
   char *output_dir;
   char *source_file;
+  char *load_parameters;
   guint64 max_ticks;
   GCancellable *cancellable;
 };
@@ -72,6 +73,7 @@ enum
   PROP_OUTPUT_DIR,
   PROP_SOURCE_FILE,
   PROP_MAX_TICKS,
+  PROP_LOAD_PARAMETERS,
   N_PROPERTIES
 };
 
@@ -101,6 +103,7 @@ disco_pipeline_finalize (GObject *object)
   g_clear_pointer (&self->tick_order, g_ptr_array_unref);
   g_free (self->output_dir);
   g_free (self->source_file);
+  g_free (self->load_parameters);
 
   G_OBJECT_CLASS (disco_pipeline_parent_class)->finalize (object);
 }
@@ -131,6 +134,9 @@ disco_pipeline_get_property (GObject *object, guint prop_id, GValue *value,
     case PROP_MAX_TICKS:
       g_value_set_uint64 (value, self->max_ticks);
       break;
+    case PROP_LOAD_PARAMETERS:
+      g_value_set_string (value, self->load_parameters);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -157,6 +163,10 @@ disco_pipeline_set_property (GObject *object, guint prop_id, const GValue *value
       break;
     case PROP_MAX_TICKS:
       self->max_ticks = g_value_get_uint64 (value);
+      break;
+    case PROP_LOAD_PARAMETERS:
+      g_free (self->load_parameters);
+      self->load_parameters = g_value_dup_string (value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -203,6 +213,12 @@ disco_pipeline_class_init (DiscoPipelineClass *klass)
                          "Stop the run after this many ticks (0: run until end of stream)",
                          0, G_MAXUINT64, DEFAULT_MAX_TICKS,
                          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_LOAD_PARAMETERS] =
+    g_param_spec_string ("load-parameters", "Load parameters",
+                         "Folder of <node>.<parameter>.npy files to load every node's "
+                         "parameters from after the nodes are prepared (relative to the "
+                         "pipeline file; NULL: keep their initial values)",
+                         NULL, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPERTIES, properties);
 
   /**
@@ -1716,6 +1732,12 @@ disco_pipeline_run (DiscoPipeline *self, GCancellable *cancellable, GError **err
           goto out;
         }
     }
+  if (self->load_parameters != NULL)
+    {
+      g_autofree char *dir = disco_pipeline_resolve_path (self, self->load_parameters);
+      if (!disco_pipeline_load_parameters (self, dir, error))
+        goto out;
+    }
   if (self->output_dir != NULL &&
       g_mkdir_with_parents (self->output_dir, 0755) != 0)
     {
@@ -1855,10 +1877,12 @@ disco_pipeline_get_source_file (DiscoPipeline *self)
  * @self: a pipeline
  * @path: a path from a property, e.g. a dataset folder
  *
- * Input paths in a pipeline file are relative to the file's folder, as
+ * A relative input path is looked up first beside the pipeline file (as
  * includes are in most configuration formats, so a pipeline runs the same
- * from any working folder. Paths of pipelines built in code, and absolute
- * paths, are returned as they are.
+ * from any working folder), then in the current folder (where a path given
+ * on the command line is meant). When it exists in neither, the path beside
+ * the file is returned, for the error message. Absolute paths, and paths of
+ * pipelines built in code, are returned as they are.
  *
  * Returns: (transfer full): the path to open
  */
@@ -1866,13 +1890,17 @@ char *
 disco_pipeline_resolve_path (DiscoPipeline *self, const char *path)
 {
   g_autofree char *dir = NULL;
+  g_autofree char *beside_file = NULL;
 
   g_return_val_if_fail (DISCO_IS_PIPELINE (self), NULL);
   g_return_val_if_fail (path != NULL, NULL);
   if (g_path_is_absolute (path) || self->source_file == NULL)
     return g_strdup (path);
   dir = g_path_get_dirname (self->source_file);
-  return g_build_filename (dir, path, NULL);
+  beside_file = g_build_filename (dir, path, NULL);
+  if (!g_file_test (beside_file, G_FILE_TEST_EXISTS) && g_file_test (path, G_FILE_TEST_EXISTS))
+    return g_strdup (path);
+  return g_steal_pointer (&beside_file);
 }
 
 /**
@@ -1888,6 +1916,117 @@ disco_pipeline_get_cancellable (DiscoPipeline *self)
 {
   g_return_val_if_fail (DISCO_IS_PIPELINE (self), NULL);
   return self->cancellable;
+}
+
+/**
+ * disco_pipeline_save_parameters:
+ * @self: a pipeline whose nodes are prepared (during or after a run)
+ * @dir: the folder to write into; created when missing
+ * @error: return location for a #GError
+ *
+ * Saves every parameter of every node as `<dir>/<node>.<parameter>.npy`
+ * (numpy.load reads them), each file atomically.
+ *
+ * Returns: %TRUE on success, %FALSE with @error set
+ */
+gboolean
+disco_pipeline_save_parameters (DiscoPipeline *self, const char *dir, GError **error)
+{
+  g_return_val_if_fail (DISCO_IS_PIPELINE (self), FALSE);
+  g_return_val_if_fail (dir != NULL, FALSE);
+
+  if (g_mkdir_with_parents (dir, 0755) != 0)
+    {
+      int saved = errno;
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_IO, "%s: cannot create folder: %s", dir,
+                   g_strerror (saved));
+      return FALSE;
+    }
+  for (guint i = 0; i < self->nodes->len; i++)
+    {
+      DiscoNode *node = g_ptr_array_index (self->nodes, i);
+      g_auto (GStrv) names = disco_node_list_parameters (node);
+
+      for (guint j = 0; names[j] != NULL; j++)
+        {
+          g_autofree char *file = g_strdup_printf ("%s.%s.npy", disco_node_get_name (node),
+                                                   names[j]);
+          g_autofree char *path = g_build_filename (dir, file, NULL);
+
+          if (!disco_tensor_save_npy (disco_node_get_parameter (node, names[j]), path, error))
+            return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+/**
+ * disco_pipeline_load_parameters:
+ * @self: a pipeline whose nodes are prepared
+ * @dir: a folder written by disco_pipeline_save_parameters()
+ * @error: return location for a #GError
+ *
+ * Overwrites every parameter of every node with `<dir>/<node>.<parameter>.npy`.
+ * A missing file or a shape that differs from the node's is an error, and
+ * then no parameter is changed.
+ *
+ * Returns: %TRUE on success, %FALSE with @error set
+ */
+gboolean
+disco_pipeline_load_parameters (DiscoPipeline *self, const char *dir, GError **error)
+{
+  g_autoptr (GPtrArray) loaded = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr (GPtrArray) targets = g_ptr_array_new ();
+
+  g_return_val_if_fail (DISCO_IS_PIPELINE (self), FALSE);
+  g_return_val_if_fail (dir != NULL, FALSE);
+
+  /* Read and check everything first, so a bad file changes nothing. */
+  for (guint i = 0; i < self->nodes->len; i++)
+    {
+      DiscoNode *node = g_ptr_array_index (self->nodes, i);
+      g_auto (GStrv) names = disco_node_list_parameters (node);
+
+      for (guint j = 0; names[j] != NULL; j++)
+        {
+          DiscoTensor *target = disco_node_get_parameter (node, names[j]);
+          g_autofree char *file = g_strdup_printf ("%s.%s.npy", disco_node_get_name (node),
+                                                   names[j]);
+          g_autofree char *path = g_build_filename (dir, file, NULL);
+          DiscoTensor *tensor = disco_tensor_load_npy (path, error);
+          guint n_dims;
+          const gsize *shape = disco_tensor_get_shape (target, &n_dims);
+
+          if (tensor == NULL)
+            return FALSE;
+          g_ptr_array_add (loaded, tensor);
+          if (!disco_tensor_has_shape (tensor, n_dims, shape))
+            {
+              g_autofree char *want = disco_tensor_shape_to_string (target);
+              g_autofree char *got = disco_tensor_shape_to_string (tensor);
+              g_set_error (error, DISCO_ERROR, DISCO_ERROR_SHAPE,
+                           "%s: parameter \"%s.%s\" has shape %s, the file holds %s", path,
+                           disco_node_get_name (node), names[j], want, got);
+              return FALSE;
+            }
+          g_ptr_array_add (targets, target);
+        }
+    }
+  for (guint i = 0; i < loaded->len; i++)
+    {
+      GBytes *bytes = disco_tensor_get_bytes (g_ptr_array_index (loaded, i), error);
+      gboolean ok;
+
+      if (bytes == NULL)
+        return FALSE;
+      ok = disco_tensor_set_data (g_ptr_array_index (targets, i),
+                                  g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes),
+                                  error);
+      g_bytes_unref (bytes);
+      if (!ok)
+        return FALSE;
+    }
+  return TRUE;
 }
 
 /**
