@@ -74,6 +74,8 @@ typedef struct
   GHashTable *declared;       /* output port -> DiscoDeclaredShape */
   GPtrArray *parameter_names; /* in the order added */
   GHashTable *parameters;     /* name -> DiscoTensor */
+  GPtrArray *gradient_names;  /* "node.parameter", in the order set */
+  GHashTable *gradients;      /* "node.parameter" -> DiscoTensor */
 } DiscoNodePrivate;
 
 G_DEFINE_ABSTRACT_TYPE_WITH_PRIVATE (DiscoNode, disco_node, G_TYPE_OBJECT)
@@ -438,6 +440,8 @@ disco_node_finalize (GObject *object)
   g_hash_table_unref (priv->declared);
   g_ptr_array_unref (priv->parameter_names);
   g_hash_table_unref (priv->parameters);
+  g_ptr_array_unref (priv->gradient_names);
+  g_hash_table_unref (priv->gradients);
 
   G_OBJECT_CLASS (disco_node_parent_class)->finalize (object);
 }
@@ -522,6 +526,8 @@ disco_node_init (DiscoNode *self)
   priv->declared = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   priv->parameter_names = g_ptr_array_new_with_free_func (g_free);
   priv->parameters = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+  priv->gradient_names = g_ptr_array_new_with_free_func (g_free);
+  priv->gradients = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
 }
 
 /**
@@ -855,12 +861,13 @@ disco_node_get_input_declared_shape (DiscoNode *self, const char *port, guint *n
 /**
  * disco_node_add_parameter:
  * @self: a node, usually in its prepare hook
- * @name: the parameter's name, e.g. "weight" (addressed as "h1.weight")
+ * @name: the parameter's name, e.g. "weight" (addressed as "h1.weight"); no '/'
  * @tensor: the tensor holding it; the node keeps a reference
  *
- * Exposes a trainable parameter, so that plasticity rules and optimizers can
- * find it and disco_pipeline_save_parameters() can save it. Adding a name
- * again replaces the tensor.
+ * Exposes a persistent tensor of the node — a trainable weight, or state an
+ * optimizer carries between ticks — so that plasticity rules and optimizers
+ * can find it and disco_pipeline_save_parameters() saves it in checkpoints.
+ * Adding a name again replaces the tensor.
  */
 void
 disco_node_add_parameter (DiscoNode *self, const char *name, DiscoTensor *tensor)
@@ -868,7 +875,7 @@ disco_node_add_parameter (DiscoNode *self, const char *name, DiscoTensor *tensor
   DiscoNodePrivate *priv;
 
   g_return_if_fail (DISCO_IS_NODE (self));
-  g_return_if_fail (name != NULL && *name != '\0' && strchr (name, '.') == NULL);
+  g_return_if_fail (name != NULL && *name != '\0' && strchr (name, '/') == NULL);
   g_return_if_fail (DISCO_IS_TENSOR (tensor));
   priv = disco_node_get_instance_private (self);
   if (!g_hash_table_contains (priv->parameters, name))
@@ -912,5 +919,68 @@ disco_node_list_parameters (DiscoNode *self)
   names = g_new0 (char *, priv->parameter_names->len + 1);
   for (guint i = 0; i < priv->parameter_names->len; i++)
     names[i] = g_strdup (g_ptr_array_index (priv->parameter_names, i));
+  return names;
+}
+
+/**
+ * disco_node_set_gradient:
+ * @self: a node computing parameter updates (a plasticity rule)
+ * @target: the parameter it is for, "node.parameter" (e.g. "h1.weight")
+ * @gradient: the direction an optimizer descends, shaped as the parameter
+ *
+ * Publishes an update for another node's parameter. Optimizers linked to
+ * @self read every gradient with disco_node_list_gradients() and apply it to
+ * the parameter it names. Setting a target again replaces its gradient.
+ */
+void
+disco_node_set_gradient (DiscoNode *self, const char *target, DiscoTensor *gradient)
+{
+  DiscoNodePrivate *priv;
+
+  g_return_if_fail (DISCO_IS_NODE (self));
+  g_return_if_fail (target != NULL && strchr (target, '.') != NULL);
+  g_return_if_fail (DISCO_IS_TENSOR (gradient));
+  priv = disco_node_get_instance_private (self);
+  if (!g_hash_table_contains (priv->gradients, target))
+    g_ptr_array_add (priv->gradient_names, g_strdup (target));
+  g_hash_table_insert (priv->gradients, g_strdup (target), g_object_ref (gradient));
+}
+
+/**
+ * disco_node_get_gradient:
+ * @self: a node
+ * @target: "node.parameter"
+ *
+ * Returns: (transfer none) (nullable): the gradient @self published for @target
+ */
+DiscoTensor *
+disco_node_get_gradient (DiscoNode *self, const char *target)
+{
+  DiscoNodePrivate *priv;
+
+  g_return_val_if_fail (DISCO_IS_NODE (self), NULL);
+  g_return_val_if_fail (target != NULL, NULL);
+  priv = disco_node_get_instance_private (self);
+  return g_hash_table_lookup (priv->gradients, target);
+}
+
+/**
+ * disco_node_list_gradients:
+ * @self: a node
+ *
+ * Returns: (transfer full) (array zero-terminated=1): the "node.parameter"
+ *   targets of the gradients @self publishes, in the order first set
+ */
+char **
+disco_node_list_gradients (DiscoNode *self)
+{
+  DiscoNodePrivate *priv;
+  char **names;
+
+  g_return_val_if_fail (DISCO_IS_NODE (self), NULL);
+  priv = disco_node_get_instance_private (self);
+  names = g_new0 (char *, priv->gradient_names->len + 1);
+  for (guint i = 0; i < priv->gradient_names->len; i++)
+    names[i] = g_strdup (g_ptr_array_index (priv->gradient_names, i));
   return names;
 }

@@ -95,6 +95,10 @@ void disco_node_add_parameter (DiscoNode *self, const char *name, DiscoTensor *t
 DiscoTensor *disco_node_get_parameter (DiscoNode *self, const char *name);
 char **disco_node_list_parameters (DiscoNode *self);
 
+void disco_node_set_gradient (DiscoNode *self, const char *target, DiscoTensor *gradient);
+DiscoTensor *disco_node_get_gradient (DiscoNode *self, const char *target);
+char **disco_node_list_gradients (DiscoNode *self);
+
 void disco_node_declare_output (DiscoNode *self, const char *port, guint n_dims,
                                 const gsize *shape);
 const gsize *disco_node_get_input_declared_shape (DiscoNode *self, const char *port,

@@ -1919,6 +1919,31 @@ disco_pipeline_get_cancellable (DiscoPipeline *self)
 }
 
 /**
+ * disco_pipeline_find_parameter:
+ * @self: a pipeline
+ * @target: "node.parameter", e.g. "h1.weight"
+ *
+ * Returns: (transfer none) (nullable): the parameter, or %NULL when the node
+ *   or its parameter does not exist (yet: parameters appear in prepare)
+ */
+DiscoTensor *
+disco_pipeline_find_parameter (DiscoPipeline *self, const char *target)
+{
+  const char *dot;
+  g_autofree char *name = NULL;
+  DiscoNode *node;
+
+  g_return_val_if_fail (DISCO_IS_PIPELINE (self), NULL);
+  g_return_val_if_fail (target != NULL, NULL);
+  dot = strchr (target, '.');
+  if (dot == NULL)
+    return NULL;
+  name = g_strndup (target, dot - target);
+  node = g_hash_table_lookup (self->nodes_by_name, name);
+  return node != NULL ? disco_node_get_parameter (node, dot + 1) : NULL;
+}
+
+/**
  * disco_pipeline_save_parameters:
  * @self: a pipeline whose nodes are prepared (during or after a run)
  * @dir: the folder to write into; created when missing

@@ -398,6 +398,21 @@ json_value (GString *out, const GValue *value)
         json_string (out, ev != NULL ? ev->value_nick : NULL);
         break;
       }
+    case G_TYPE_FLAGS:
+      {
+        g_autoptr (GFlagsClass) klass = g_type_class_ref (G_VALUE_TYPE (value));
+        g_autoptr (GString) nicks = g_string_new (NULL);
+        guint flags = g_value_get_flags (value);
+
+        /* As a pipeline file writes them: "train,test". */
+        for (guint i = 0; i < klass->n_values; i++)
+          if ((flags & klass->values[i].value) == klass->values[i].value &&
+              klass->values[i].value != 0)
+            g_string_append_printf (nicks, "%s%s", nicks->len ? "," : "",
+                                    klass->values[i].value_nick);
+        json_string (out, nicks->str);
+        break;
+      }
     case G_TYPE_STRING:
       if (g_value_get_string (value) == NULL)
         g_string_append (out, "null");

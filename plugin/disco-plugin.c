@@ -25,5 +25,9 @@ disco_plugin_init (GError **error)
   DISCO_NODE_REGISTER (readout);
   DISCO_NODE_REGISTER (integrator);
   DISCO_NODE_REGISTER (evaluator);
+  DISCO_NODE_REGISTER (adam);
+  DISCO_NODE_REGISTER (sgd);
+  DISCO_NODE_REGISTER (idx_loader);
+  DISCO_NODE_REGISTER (digits_loader);
   return TRUE;
 }

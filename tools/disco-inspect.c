@@ -54,6 +54,19 @@ value_to_text (const GValue *value)
         GEnumValue *ev = g_enum_get_value (klass, g_value_get_enum (value));
         return g_strdup (ev ? ev->value_nick : "?");
       }
+    case G_TYPE_FLAGS:
+      {
+        g_autoptr (GFlagsClass) klass = g_type_class_ref (G_VALUE_TYPE (value));
+        GString *nicks = g_string_new (NULL);
+        guint flags = g_value_get_flags (value);
+
+        for (guint i = 0; i < klass->n_values; i++)
+          if ((flags & klass->values[i].value) == klass->values[i].value &&
+              klass->values[i].value != 0)
+            g_string_append_printf (nicks, "%s%s", nicks->len ? "," : "",
+                                    klass->values[i].value_nick);
+        return g_string_free (nicks, FALSE);
+      }
     default:
       return g_strdup_value_contents (value);
     }
@@ -73,6 +86,14 @@ range_text (GParamSpec *pspec)
   RANGE (FLOAT, "%g", (double));
   RANGE (DOUBLE, "%g", (double));
 #undef RANGE
+  if (G_IS_PARAM_SPEC_FLAGS (pspec))
+    {
+      GFlagsClass *klass = G_PARAM_SPEC_FLAGS (pspec)->flags_class;
+      GString *s = g_string_new ("any of ");
+      for (guint i = 0; i < klass->n_values; i++)
+        g_string_append_printf (s, "%s%s", i ? ", " : "", klass->values[i].value_nick);
+      return g_string_free (s, FALSE);
+    }
   if (G_IS_PARAM_SPEC_ENUM (pspec))
     {
       GEnumClass *klass = G_PARAM_SPEC_ENUM (pspec)->enum_class;
