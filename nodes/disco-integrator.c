@@ -13,10 +13,17 @@
  * the samples still running; finished samples cost nothing. The first
  * layer's drive W x + b is computed once per minibatch.
  *
+ * When the layers' `feedback` inputs link to a controller (leaky-pi), every
+ * training tick then runs the closed loop (MODEL.md §5): feedback weights
+ * from the open-loop state's Jacobian, and a second solve from the
+ * open-loop state with the controller on. Validation and test ticks run the
+ * open loop only.
+ *
  * Afterwards every layer's rates are on its output ports, and the integrator
- * puts the logits on `output`, the full final state on `state` and each
- * sample's solver steps (accepted + rejected) on `steps`. The read-only
- * properties report the last minibatch's steps and evaluations.
+ * puts the logits on `output` (closed loop on training ticks), the final
+ * state on `state`, the open-loop state on `open-loop-state` and each
+ * sample's open-loop solver steps (accepted + rejected) on `steps`. The
+ * read-only properties report the last minibatch's steps and evaluations.
  *
  * Ports: input `network`; outputs `output` (batch × outputs), `state`
  * (batch × N), `steps` (batch).
@@ -32,6 +39,7 @@
  */
 
 #include "disco-integrator.h"
+#include "disco-closed-loop.h"
 #include "disco-network.h"
 #include "disco-nodes.h"
 #include "disco-ode.h"
@@ -57,6 +65,8 @@ G_DEFINE_ENUM_TYPE (DiscoIntegratorController, disco_integrator_controller,
 #define DEFAULT_ATOL 1e-6
 #define DEFAULT_MAX_STEPS 4096
 #define DEFAULT_STEADY_STATE_STOP TRUE
+#define DEFAULT_FEEDBACK_AVERAGE FALSE
+#define DEFAULT_FEEDBACK_NORM 1.0
 
 struct _DiscoIntegrator
 {
@@ -67,8 +77,13 @@ struct _DiscoIntegrator
   double duration, dt, dt_min, dt_max, rtol, atol;
   guint max_steps;
   gboolean steady_state_stop;
+  gboolean feedback_average;
+  double feedback_norm;
 
   DiscoNetwork *network;
+  DiscoClosedLoop *closed_loop;   /* NULL without a controller */
+  float *closed_loop_state;
+  gsize closed_loop_capacity;
   DiscoOdeSolver *solver;
   DiscoOdeSampleStats *stats;
   gsize stats_capacity;
@@ -77,6 +92,7 @@ struct _DiscoIntegrator
   guint last_max_steps;
   double last_mean_evaluations;
   double last_solve_seconds;
+  double last_mean_closed_loop_steps;
   guint64 solves;
 };
 
@@ -96,7 +112,10 @@ enum
   PROP_ATOL,
   PROP_MAX_STEPS,
   PROP_STEADY_STATE_STOP,
+  PROP_FEEDBACK_AVERAGE,
+  PROP_FEEDBACK_NORM,
   PROP_LAST_MEAN_STEPS,
+  PROP_LAST_MEAN_CLOSED_LOOP_STEPS,
   PROP_LAST_MAX_STEPS,
   PROP_LAST_MEAN_EVALUATIONS,
   PROP_LAST_SOLVE_SECONDS,
@@ -111,9 +130,11 @@ disco_integrator_finalize (GObject *object)
 {
   DiscoIntegrator *self = DISCO_INTEGRATOR (object);
 
+  g_clear_pointer (&self->closed_loop, disco_closed_loop_free);
   g_clear_pointer (&self->network, disco_network_free);
   g_clear_pointer (&self->solver, disco_ode_solver_free);
   g_free (self->stats);
+  g_free (self->closed_loop_state);
   G_OBJECT_CLASS (disco_integrator_parent_class)->finalize (object);
 }
 
@@ -135,6 +156,11 @@ disco_integrator_get_property (GObject *object, guint prop_id, GValue *value,
     case PROP_ATOL: g_value_set_double (value, self->atol); break;
     case PROP_MAX_STEPS: g_value_set_uint (value, self->max_steps); break;
     case PROP_STEADY_STATE_STOP: g_value_set_boolean (value, self->steady_state_stop); break;
+    case PROP_FEEDBACK_AVERAGE: g_value_set_boolean (value, self->feedback_average); break;
+    case PROP_FEEDBACK_NORM: g_value_set_double (value, self->feedback_norm); break;
+    case PROP_LAST_MEAN_CLOSED_LOOP_STEPS:
+      g_value_set_double (value, self->last_mean_closed_loop_steps);
+      break;
     case PROP_LAST_MEAN_STEPS: g_value_set_double (value, self->last_mean_steps); break;
     case PROP_LAST_MAX_STEPS: g_value_set_uint (value, self->last_max_steps); break;
     case PROP_LAST_MEAN_EVALUATIONS: g_value_set_double (value, self->last_mean_evaluations); break;
@@ -162,6 +188,8 @@ disco_integrator_set_property (GObject *object, guint prop_id, const GValue *val
     case PROP_ATOL: self->atol = g_value_get_double (value); break;
     case PROP_MAX_STEPS: self->max_steps = g_value_get_uint (value); break;
     case PROP_STEADY_STATE_STOP: self->steady_state_stop = g_value_get_boolean (value); break;
+    case PROP_FEEDBACK_AVERAGE: self->feedback_average = g_value_get_boolean (value); break;
+    case PROP_FEEDBACK_NORM: self->feedback_norm = g_value_get_double (value); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
@@ -213,6 +241,65 @@ as_disco_error (DiscoIntegrator *self, GError **error)
     }
 }
 
+/* The controller is whatever the layers' "feedback" inputs link to: one
+ * leaky-pi for the whole network, whose prediction is the network's readout. */
+static gboolean
+find_controller (DiscoIntegrator *self, GError **error)
+{
+  DiscoNode *controller = NULL;
+  DiscoControllerSpec spec;
+  guint n_layers = disco_network_get_n_layers (self->network);
+
+  for (guint l = 0; l < n_layers; l++)
+    {
+      DiscoNode *layer = disco_network_get_layer (self->network, l)->node;
+      DiscoNode *source;
+
+      if (!disco_node_type_get_port_info (G_OBJECT_TYPE (layer), "feedback", NULL, NULL, NULL))
+        continue;
+      source = disco_node_get_input_node (layer, "feedback", NULL);
+      if (source == NULL)
+        continue;
+      if (controller != NULL && source != controller)
+        {
+          g_set_error (error, DISCO_ERROR, DISCO_ERROR_LINK,
+                       "node \"%s\": the layers' feedback comes from two nodes, \"%s\" and "
+                       "\"%s\"; one controller steers a network",
+                       disco_node_get_name (DISCO_NODE (self)), disco_node_get_name (controller),
+                       disco_node_get_name (source));
+          return FALSE;
+        }
+      controller = source;
+    }
+  if (controller == NULL)
+    return TRUE;
+  if (!disco_controller_get_spec (controller, &spec) ||
+      disco_node_get_input_node (controller, "prediction", NULL) !=
+        disco_network_get_layer (self->network, n_layers - 1)->node)
+    {
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_LINK,
+                   "node \"%s\": the layers' feedback must come from a controller (leaky-pi) "
+                   "whose prediction is this network's readout, not from \"%s\"",
+                   disco_node_get_name (DISCO_NODE (self)), disco_node_get_name (controller));
+      return FALSE;
+    }
+  self->closed_loop = disco_closed_loop_new (self->network, &spec);
+  return TRUE;
+}
+
+/**
+ * disco_integrator_get_network: (skip)
+ * @self: an integrator
+ *
+ * Returns: (nullable): the network it drives, once prepared
+ */
+DiscoNetwork *
+disco_integrator_get_network (DiscoIntegrator *self)
+{
+  g_return_val_if_fail (DISCO_IS_INTEGRATOR (self), NULL);
+  return self->network;
+}
+
 static gboolean
 disco_integrator_prepare (DiscoNode *node, GError **error)
 {
@@ -227,9 +314,10 @@ disco_integrator_prepare (DiscoNode *node, GError **error)
       as_disco_error (self, error);
       return FALSE;
     }
+  g_clear_pointer (&self->closed_loop, disco_closed_loop_free);
   g_clear_pointer (&self->network, disco_network_free);
   self->network = disco_network_new (node, "network", error);
-  if (self->network == NULL)
+  if (self->network == NULL || !find_controller (self, error))
     return FALSE;
   if (self->solver == NULL)
     self->solver = disco_ode_solver_new ();
@@ -241,8 +329,96 @@ disco_integrator_prepare (DiscoNode *node, GError **error)
   state_shape[1] = disco_network_get_state_size (self->network);
   disco_node_declare_output (node, "output", 2, out_shape);
   disco_node_declare_output (node, "state", 2, state_shape);
+  disco_node_declare_output (node, "open-loop-state", 2, state_shape);
   disco_node_declare_output (node, "steps", 1, steps_shape);
   self->solves = 0;
+  return TRUE;
+}
+
+/* Solves B samples of n_state values in place; returns the mean steps. */
+static gboolean
+solve (DiscoIntegrator *self, gsize B, gsize n_state, float *state, DiscoOdeRhsFunc rhs,
+       gpointer system, double *mean_steps, GError **error)
+{
+  DiscoOdeConfig config;
+  double total_steps = 0, total_evaluations = 0;
+  guint max_steps = 0;
+
+  if (B > self->stats_capacity)
+    {
+      g_free (self->stats);
+      self->stats = g_new (DiscoOdeSampleStats, B);
+      self->stats_capacity = B;
+    }
+  fill_config (self, &config);
+  if (!disco_ode_solver_solve (self->solver, &config, B, n_state, state, rhs, system,
+                               self->stats, error))
+    {
+      as_disco_error (self, error);
+      return FALSE;
+    }
+  for (gsize s = 0; s < B; s++)
+    {
+      guint n = self->stats[s].n_accepted + self->stats[s].n_rejected;
+
+      total_steps += n;
+      total_evaluations += self->stats[s].n_rhs_evals;
+      max_steps = MAX (max_steps, n);
+    }
+  *mean_steps = total_steps / B;
+  self->last_mean_evaluations = total_evaluations / B;
+  self->last_max_steps = max_steps;
+  return TRUE;
+}
+
+/* Closed loop from the open-loop states: feedback weights, then a solve;
+ * the network part of the result goes to @state. */
+static gboolean
+settle_closed_loop (DiscoIntegrator *self, const float *open_loop, gsize B, gsize N,
+                    float *state, GError **error)
+{
+  DiscoNode *controller = NULL;
+  DiscoTensor *targets;
+  gsize N_cl = disco_closed_loop_get_state_size (self->closed_loop);
+  double mean_steps;
+  gsize shape[2];
+  float *control;
+
+  /* Any layer's feedback link names the controller. */
+  for (guint l = 0; controller == NULL; l++)
+    controller = disco_node_get_input_node (disco_network_get_layer (self->network, l)->node,
+                                            "feedback", NULL);
+  targets = disco_node_get_input (controller, "target");
+  if (targets == NULL)
+    {
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_LINK,
+                   "controller \"%s\" received no targets this tick",
+                   disco_node_get_name (controller));
+      return FALSE;
+    }
+  if (B * N_cl > self->closed_loop_capacity)
+    {
+      g_free (self->closed_loop_state);
+      self->closed_loop_state = g_new (float, B * N_cl);
+      self->closed_loop_capacity = B * N_cl;
+    }
+  if (!disco_closed_loop_begin (self->closed_loop, open_loop, B, targets,
+                                self->feedback_average, self->feedback_norm,
+                                self->closed_loop_state, error) ||
+      !solve (self, B, N_cl, self->closed_loop_state, disco_closed_loop_rhs,
+              self->closed_loop, &mean_steps, error))
+    return FALSE;
+  self->last_mean_closed_loop_steps = mean_steps;
+
+  for (gsize s = 0; s < B; s++)
+    memcpy (state + s * N, self->closed_loop_state + s * N_cl, N * sizeof (float));
+  shape[0] = B;
+  shape[1] = N_cl - N;
+  control = disco_tensor_write_host (disco_node_ensure_output (controller, "output", 2, shape),
+                                     error);
+  if (control == NULL)
+    return FALSE;
+  disco_closed_loop_control (self->closed_loop, self->closed_loop_state, B, control);
   return TRUE;
 }
 
@@ -252,12 +428,10 @@ disco_integrator_process (DiscoNode *node, DiscoTick *tick, GError **error)
   DiscoIntegrator *self = DISCO_INTEGRATOR (node);
   DiscoTensor *input = disco_network_get_input (self->network, error);
   DiscoTensor *logits = NULL;
-  DiscoOdeConfig config;
   gsize B, N = disco_network_get_state_size (self->network);
   gsize state_shape[2], steps_shape[1];
-  float *state, *steps;
-  double total_steps = 0, total_evaluations = 0;
-  guint max_steps = 0;
+  float *open_loop, *steps;
+  gboolean closed = self->closed_loop != NULL && tick->phase == DISCO_PHASE_TRAIN;
   gint64 start;
 
   if (input == NULL || !disco_network_begin_batch (self->network, input, error))
@@ -266,45 +440,42 @@ disco_integrator_process (DiscoNode *node, DiscoTick *tick, GError **error)
   state_shape[0] = B;
   state_shape[1] = N;
   steps_shape[0] = B;
-  state = disco_tensor_write_host (disco_node_ensure_output (node, "state", 2, state_shape), error);
-  steps = disco_tensor_write_host (disco_node_ensure_output (node, "steps", 1, steps_shape), error);
-  if (state == NULL || steps == NULL)
+  open_loop = disco_tensor_write_host (
+    disco_node_ensure_output (node, "open-loop-state", 2, state_shape), error);
+  steps = disco_tensor_write_host (disco_node_ensure_output (node, "steps", 1, steps_shape),
+                                   error);
+  if (open_loop == NULL || steps == NULL)
     return DISCO_FLOW_ERROR;
-  if (B > self->stats_capacity)
-    {
-      g_free (self->stats);
-      self->stats = g_new (DiscoOdeSampleStats, B);
-      self->stats_capacity = B;
-    }
 
-  /* All states start at 0 (MODEL.md §2). */
-  memset (state, 0, B * N * sizeof (float));
-  fill_config (self, &config);
+  /* Open loop from the zero state (MODEL.md §2, §5.1). */
   start = g_get_monotonic_time ();
-  if (!disco_ode_solver_solve (self->solver, &config, B, N, state, disco_network_rhs,
-                               self->network, self->stats, error))
+  memset (open_loop, 0, B * N * sizeof (float));
+  if (!solve (self, B, N, open_loop, disco_network_rhs, self->network, &self->last_mean_steps,
+              error))
+    return DISCO_FLOW_ERROR;
+  for (gsize s = 0; s < B; s++)
+    steps[s] = self->stats[s].n_accepted + self->stats[s].n_rejected;
+
+  if (closed)
     {
-      as_disco_error (self, error);
-      return DISCO_FLOW_ERROR;
+      /* Training tick: feedback weights, then the closed loop (§5.2–3). */
+      float *state = disco_tensor_write_host (
+        disco_node_ensure_output (node, "state", 2, state_shape), error);
+
+      if (state == NULL || !settle_closed_loop (self, open_loop, B, N, state, error) ||
+          !disco_network_publish (self->network, state, B, &logits, error))
+        return DISCO_FLOW_ERROR;
+    }
+  else
+    {
+      /* Validation and test use the open loop only (§5.4). */
+      disco_node_set_output (node, "state", disco_node_get_output (node, "open-loop-state"));
+      self->last_mean_closed_loop_steps = 0;
+      if (!disco_network_publish (self->network, open_loop, B, &logits, error))
+        return DISCO_FLOW_ERROR;
     }
   self->last_solve_seconds = (g_get_monotonic_time () - start) / 1e6;
-
-  for (gsize s = 0; s < B; s++)
-    {
-      guint n = self->stats[s].n_accepted + self->stats[s].n_rejected;
-
-      steps[s] = n;
-      total_steps += n;
-      total_evaluations += self->stats[s].n_rhs_evals;
-      max_steps = MAX (max_steps, n);
-    }
-  self->last_mean_steps = total_steps / B;
-  self->last_mean_evaluations = total_evaluations / B;
-  self->last_max_steps = max_steps;
   self->solves++;
-
-  if (!disco_network_publish (self->network, state, B, &logits, error))
-    return DISCO_FLOW_ERROR;
   disco_node_set_output (node, "output", logits);
   return DISCO_FLOW_OK;
 }
@@ -371,9 +542,22 @@ disco_integrator_class_init (DiscoIntegratorClass *klass)
                           "Stop a sample once RMS(f) < atol + rtol·RMS(state); false "
                           "integrates every sample for the whole duration",
                           DEFAULT_STEADY_STATE_STOP, rw);
+  properties[PROP_FEEDBACK_AVERAGE] =
+    g_param_spec_boolean ("feedback-average", "Average Jacobian",
+                          "Average the feedback weights over the minibatch before normalising "
+                          "(\"average Jacobian\"), instead of one set per sample",
+                          DEFAULT_FEEDBACK_AVERAGE, rw);
+  properties[PROP_FEEDBACK_NORM] =
+    g_param_spec_double ("feedback-norm", "Feedback norm",
+                         "Frobenius norm each sample's feedback weights Q_l are scaled to",
+                         0, 1e6, DEFAULT_FEEDBACK_NORM, rw);
+  properties[PROP_LAST_MEAN_CLOSED_LOOP_STEPS] =
+    g_param_spec_double ("last-mean-closed-loop-steps", "Mean closed-loop steps",
+                         "Mean solver steps per sample of the last closed-loop solve (0 when "
+                         "the last tick ran open loop only)", 0, G_MAXDOUBLE, 0, ro);
   properties[PROP_LAST_MEAN_STEPS] =
     g_param_spec_double ("last-mean-steps", "Mean steps",
-                         "Mean solver steps per sample in the last minibatch",
+                         "Mean solver steps per sample of the last open-loop solve",
                          0, G_MAXDOUBLE, 0, ro);
   properties[PROP_LAST_MAX_STEPS] =
     g_param_spec_uint ("last-max-steps", "Most steps",
@@ -401,9 +585,13 @@ disco_integrator_class_init (DiscoIntegratorClass *klass)
                              "the last layer's final values (logits), batch × outputs");
   disco_node_class_add_port (node_class, DISCO_PORT_OUTPUT, "state", DISCO_PORT_FLAG_NONE,
                              "every sample's final state, batch × N (layer after layer: "
-                             "u_E, u_I per microcircuit; u per rate layer; y)");
+                             "u_E, u_I per microcircuit; u per rate layer; y): closed loop on "
+                             "training ticks when a controller is linked, else open loop");
   disco_node_class_add_port (node_class, DISCO_PORT_OUTPUT, "steps", DISCO_PORT_FLAG_NONE,
-                             "solver steps (accepted + rejected) of each sample, batch");
+                             "open-loop solver steps (accepted + rejected) of each sample, batch");
+  disco_node_class_add_port (node_class, DISCO_PORT_OUTPUT, "open-loop-state",
+                             DISCO_PORT_FLAG_NONE,
+                             "every sample's open-loop steady state, batch × N");
 }
 
 static void
@@ -419,4 +607,6 @@ disco_integrator_init (DiscoIntegrator *self)
   self->atol = DEFAULT_ATOL;
   self->max_steps = DEFAULT_MAX_STEPS;
   self->steady_state_stop = DEFAULT_STEADY_STATE_STOP;
+  self->feedback_average = DEFAULT_FEEDBACK_AVERAGE;
+  self->feedback_norm = DEFAULT_FEEDBACK_NORM;
 }

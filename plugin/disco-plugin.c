@@ -29,5 +29,7 @@ disco_plugin_init (GError **error)
   DISCO_NODE_REGISTER (sgd);
   DISCO_NODE_REGISTER (idx_loader);
   DISCO_NODE_REGISTER (digits_loader);
+  DISCO_NODE_REGISTER (leaky_pi);
+  DISCO_NODE_REGISTER (plasticity);
   return TRUE;
 }
