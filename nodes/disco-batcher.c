@@ -8,10 +8,10 @@
  *   epoch 1: train[0] … train[T-1] | validation[0] … [V-1] | test[0] … [S-1]
  *   epoch 2: (train reshuffled) …
  *
- * The train split is visited in an order that a GRand seeded from the node's
- * seed reshuffles at the start of every epoch (Fisher–Yates over the
- * previous epoch's order, so the sequence of orders depends on the seed
- * only). Validation and test keep file order, so their metrics compare
+ * The train split is visited in an order shuffled afresh at the start of
+ * every epoch (Fisher–Yates from file order, by a GRand seeded with the
+ * node's seed and the epoch number, so an epoch's order depends on those
+ * two only and a resumed run repeats it). Validation and test keep file order, so their metrics compare
  * across epochs and runs. `limit` keeps the first samples of each phase's
  * order; with shuffling on, every epoch thus trains on a fresh random
  * subset of that size.
@@ -349,6 +349,7 @@ typedef struct
   DiscoPhase phase;
   const DiscoDataset *dataset;
   guint *order;   /* sample indices into dataset, n_total of them */
+  guint first;    /* the split's first sample in dataset */
   guint n_total;  /* the split's size */
   guint n_emit;   /* samples emitted per epoch: n_total after limit */
   guint n_batches;
@@ -362,7 +363,7 @@ struct _DiscoBatcher
   gboolean shuffle;
 
   guint n_features;
-  GRand *rand;
+  guint64 seed;
   Phase phases[3];          /* train, validation, test */
   Phase *active[3];         /* the phases with samples to emit, in order */
   guint n_active;
@@ -386,6 +387,7 @@ phase_init (Phase                   *phase,
   phase->phase = which;
   phase->dataset = split->count > 0 ? split->dataset : NULL;
   phase->n_total = phase->dataset != NULL ? split->count : 0;
+  phase->first = split->first;
   phase->order = g_new (guint, MAX (phase->n_total, 1));
   for (guint i = 0; i < phase->n_total; i++)
     phase->order[i] = split->first + i;
@@ -434,7 +436,6 @@ disco_batcher_new (DiscoBatcherSettings    *settings,
 {
   g_autoptr (DiscoBatcher) self = NULL;
   DiscoBatcherSplit validation, train;
-  guint32 seed_words[2] = { (guint32) seed, (guint32) (seed >> 32) };
   guint n_validation;
   guint64 ticks_per_epoch = 0;
 
@@ -467,7 +468,7 @@ disco_batcher_new (DiscoBatcherSettings    *settings,
   self->epochs = settings->epochs;
   self->soft_target = (float) settings->soft_target;
   self->shuffle = settings->shuffle;
-  self->rand = g_rand_new_with_seed_array (seed_words, G_N_ELEMENTS (seed_words));
+  self->seed = seed;
   self->n_features = train_pool->count > 0 ? train_pool->dataset->n_features
                      : test_split->count > 0 ? test_split->dataset->n_features : 0;
 
@@ -522,8 +523,6 @@ disco_batcher_free (DiscoBatcher *self)
     return;
   for (guint i = 0; i < G_N_ELEMENTS (self->phases); i++)
     g_free (self->phases[i].order);
-  if (self->rand != NULL)
-    g_rand_free (self->rand);
   g_free (self);
 }
 
@@ -571,6 +570,37 @@ output_buffer (DiscoNode   *node,
   return tensor != NULL ? disco_tensor_write_host (tensor, error) : NULL;
 }
 
+/* Epoch e's order is file order shuffled by a generator seeded from the
+ * node's seed and e alone: no generator state carries from one epoch to the
+ * next, so a run resumed at epoch e sees the very order it would have. */
+static void
+shuffle_for_epoch (DiscoBatcher *self, Phase *phase)
+{
+  guint32 seed_words[3] = { (guint32) self->seed, (guint32) (self->seed >> 32), self->epoch };
+  GRand *rand = g_rand_new_with_seed_array (seed_words, G_N_ELEMENTS (seed_words));
+
+  for (guint i = 0; i < phase->n_total; i++)
+    phase->order[i] = phase->first + i;
+  disco_permutation_shuffle (phase->order, phase->n_total, rand);
+  g_rand_free (rand);
+}
+
+/**
+ * disco_batcher_seek_epoch:
+ * @self: a batcher
+ * @epoch: the epoch the next tick starts, from 1
+ *
+ * Continues the walk at the start of @epoch (for a resumed run).
+ */
+void
+disco_batcher_seek_epoch (DiscoBatcher *self, guint epoch)
+{
+  g_return_if_fail (self != NULL && epoch >= 1);
+  self->epoch = epoch;
+  self->phase = 0;
+  self->batch = 0;
+}
+
 /**
  * disco_batcher_next:
  * @self: a batcher
@@ -606,7 +636,7 @@ disco_batcher_next (DiscoBatcher *self,
 
   phase = self->active[self->phase];
   if (self->batch == 0 && phase->phase == DISCO_PHASE_TRAIN && self->shuffle)
-    disco_permutation_shuffle (phase->order, phase->n_total, self->rand);
+    shuffle_for_epoch (self, phase);
 
   start = self->batch * self->batch_size;
   count = MIN (self->batch_size, phase->n_emit - start);

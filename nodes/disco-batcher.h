@@ -148,6 +148,8 @@ void            disco_batcher_free          (DiscoBatcher *self);
 guint           disco_batcher_get_n_samples (DiscoBatcher *self,
                                              DiscoPhase    phase);
 guint64         disco_batcher_get_n_ticks   (DiscoBatcher *self);
+void            disco_batcher_seek_epoch    (DiscoBatcher *self,
+                                             guint         epoch);
 DiscoFlowReturn disco_batcher_next          (DiscoBatcher *self,
                                              DiscoNode    *node,
                                              DiscoTick    *tick,
