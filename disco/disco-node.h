@@ -31,6 +31,10 @@ G_DECLARE_DERIVABLE_TYPE (DiscoNode, disco_node, DISCO, NODE, GObject)
  *   the end of the run if the last epoch was not ended). Optional.
  * @finish: called once after the last tick, also after an error or a
  *   cancellation, to release per-run resources. Optional.
+ * @resume: called after prepare when a run continues from a checkpoint
+ *   taken at the end of epoch @epoch − 1 (the node's parameters are already
+ *   restored): continue as if epochs 1 … @epoch − 1 had just run. A source
+ *   starts emitting epoch @epoch. Optional.
  *
  * The hooks a node type implements. Ports and metadata are declared in
  * class_init with disco_node_class_add_port() and
@@ -45,9 +49,10 @@ struct _DiscoNodeClass
   DiscoFlowReturn (*process) (DiscoNode *self, DiscoTick *tick, GError **error);
   gboolean (*end_epoch) (DiscoNode *self, guint epoch, GError **error);
   gboolean (*finish) (DiscoNode *self, GError **error);
+  gboolean (*resume) (DiscoNode *self, guint epoch, GError **error);
 
   /*< private >*/
-  gpointer padding[12];
+  gpointer padding[11];
 };
 
 /* Declaring a node type (class_init) */

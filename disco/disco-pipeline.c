@@ -34,6 +34,7 @@
 #include "disco-backend.h"
 
 #include <errno.h>
+#include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
 
@@ -58,6 +59,10 @@ struct _DiscoPipeline
   char *output_dir;
   char *source_file;
   char *load_parameters;
+  char **overrides;            /* those the pipeline was loaded with */
+  gboolean checkpoint;
+  char *resume;
+  guint64 first_tick;          /* of a resumed run */
   guint64 max_ticks;
   GCancellable *cancellable;
 };
@@ -74,6 +79,8 @@ enum
   PROP_SOURCE_FILE,
   PROP_MAX_TICKS,
   PROP_LOAD_PARAMETERS,
+  PROP_CHECKPOINT,
+  PROP_RESUME,
   N_PROPERTIES
 };
 
@@ -104,6 +111,8 @@ disco_pipeline_finalize (GObject *object)
   g_free (self->output_dir);
   g_free (self->source_file);
   g_free (self->load_parameters);
+  g_strfreev (self->overrides);
+  g_free (self->resume);
 
   G_OBJECT_CLASS (disco_pipeline_parent_class)->finalize (object);
 }
@@ -137,6 +146,12 @@ disco_pipeline_get_property (GObject *object, guint prop_id, GValue *value,
     case PROP_LOAD_PARAMETERS:
       g_value_set_string (value, self->load_parameters);
       break;
+    case PROP_CHECKPOINT:
+      g_value_set_boolean (value, self->checkpoint);
+      break;
+    case PROP_RESUME:
+      g_value_set_string (value, self->resume);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -167,6 +182,13 @@ disco_pipeline_set_property (GObject *object, guint prop_id, const GValue *value
     case PROP_LOAD_PARAMETERS:
       g_free (self->load_parameters);
       self->load_parameters = g_value_dup_string (value);
+      break;
+    case PROP_CHECKPOINT:
+      self->checkpoint = g_value_get_boolean (value);
+      break;
+    case PROP_RESUME:
+      g_free (self->resume);
+      self->resume = g_value_dup_string (value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -218,6 +240,16 @@ disco_pipeline_class_init (DiscoPipelineClass *klass)
                          "Folder of <node>.<parameter>.npy files to load every node's "
                          "parameters from after the nodes are prepared (relative to the "
                          "pipeline file; NULL: keep their initial values)",
+                         NULL, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_CHECKPOINT] =
+    g_param_spec_boolean ("checkpoint", "Checkpoint",
+                          "After every epoch, save every node's parameters and state into "
+                          "<output-dir>/checkpoint, so disco-run --resume can continue the run",
+                          TRUE, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_RESUME] =
+    g_param_spec_string ("resume", "Resume from",
+                         "A checkpoint folder to continue from: parameters and state are "
+                         "restored and the run goes on with the next epoch (NULL: start afresh)",
                          NULL, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPERTIES, properties);
 
@@ -276,6 +308,7 @@ disco_pipeline_init (DiscoPipeline *self)
   self->device = DEFAULT_DEVICE;
   self->active_device = DISCO_DEVICE_CPU;
   self->max_ticks = DEFAULT_MAX_TICKS;
+  self->checkpoint = TRUE;
 }
 
 /**
@@ -1215,6 +1248,7 @@ new_from_text (const char *text, const char *label, const char *source_file,
     return NULL;
   self = disco_pipeline_new ();
   self->source_file = g_strdup (source_file);
+  self->overrides = g_strdupv ((char **) overrides);
   if (!build_from_groups (self, groups, error) || !disco_pipeline_validate (self, error))
     return NULL;
   return g_steal_pointer (&self);
@@ -1607,7 +1641,120 @@ prefix_node_error (GError **error, DiscoNode *node, const char *hook)
 }
 
 static gboolean
-end_epoch (DiscoPipeline *self, guint epoch, GError **error)
+remove_tree (const char *path, GError **error)
+{
+  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+      if (g_remove (child) != 0)
+        {
+          int saved = errno;
+          g_set_error (error, DISCO_ERROR, DISCO_ERROR_IO, "%s: cannot remove: %s", child,
+                       g_strerror (saved));
+          return FALSE;
+        }
+    }
+  if (g_rmdir (path) != 0)
+    {
+      int saved = errno;
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_IO, "%s: cannot remove: %s", path,
+                   g_strerror (saved));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* <output-dir>/checkpoint holds every parameter as .npy and state.ini: the
+ * epoch it ends, the ticks run, and how to rebuild the pipeline. It is
+ * written beside and swapped in by renames, so a crash leaves the previous
+ * checkpoint whole. */
+static gboolean
+save_checkpoint (DiscoPipeline *self, guint epoch, guint64 ticks, GError **error)
+{
+  g_autofree char *final = g_build_filename (self->output_dir, "checkpoint", NULL);
+  g_autofree char *staging = g_build_filename (self->output_dir, "checkpoint.new", NULL);
+  g_autofree char *previous = g_build_filename (self->output_dir, "checkpoint.old", NULL);
+  g_autofree char *state_path = g_build_filename (staging, "state.ini", NULL);
+  g_autoptr (GKeyFile) state = g_key_file_new ();
+  g_autofree char *source = NULL;
+  g_autofree char *text = NULL;
+  gsize length;
+
+  if ((g_file_test (staging, G_FILE_TEST_IS_DIR) && !remove_tree (staging, error)) ||
+      (g_file_test (previous, G_FILE_TEST_IS_DIR) && !remove_tree (previous, error)) ||
+      !disco_pipeline_save_parameters (self, staging, error))
+    return FALSE;
+  g_key_file_set_uint64 (state, "checkpoint", "epoch", epoch);
+  g_key_file_set_uint64 (state, "checkpoint", "ticks", ticks);
+  g_key_file_set_uint64 (state, "checkpoint", "seed", self->seed);
+  if (self->source_file != NULL)
+    {
+      source = g_canonicalize_filename (self->source_file, NULL);
+      g_key_file_set_string (state, "run", "file", source);
+      if (self->overrides != NULL)
+        g_key_file_set_string_list (state, "run", "overrides",
+                                    (const char *const *) self->overrides,
+                                    g_strv_length (self->overrides));
+    }
+  text = g_key_file_to_data (state, &length, NULL);
+  if (!disco_write_file_atomically (state_path, (const guint8 *) text, length, error))
+    return FALSE;
+  if ((g_file_test (final, G_FILE_TEST_IS_DIR) && g_rename (final, previous) != 0) ||
+      g_rename (staging, final) != 0)
+    {
+      int saved = errno;
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_IO, "%s: cannot save the checkpoint: %s",
+                   final, g_strerror (saved));
+      return FALSE;
+    }
+  return !g_file_test (previous, G_FILE_TEST_IS_DIR) || remove_tree (previous, error);
+}
+
+/* Restores parameters and state from a checkpoint folder and tells every
+ * node to go on with the next epoch. */
+static gboolean
+resume_from_checkpoint (DiscoPipeline *self, GError **error)
+{
+  g_autofree char *state_path = g_build_filename (self->resume, "state.ini", NULL);
+  g_autoptr (GKeyFile) state = g_key_file_new ();
+  g_autoptr (GError) read_error = NULL;
+  guint64 epoch, ticks;
+
+  if (!g_key_file_load_from_file (state, state_path, G_KEY_FILE_NONE, &read_error) ||
+      (epoch = g_key_file_get_uint64 (state, "checkpoint", "epoch", &read_error),
+       read_error != NULL) ||
+      (ticks = g_key_file_get_uint64 (state, "checkpoint", "ticks", &read_error),
+       read_error != NULL))
+    {
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_IO, "%s: not a checkpoint: %s", state_path,
+                   read_error->message);
+      return FALSE;
+    }
+  if (!disco_pipeline_load_parameters (self, self->resume, error))
+    return FALSE;
+  for (guint i = 0; i < self->tick_order->len; i++)
+    {
+      DiscoNode *node = g_ptr_array_index (self->tick_order, i);
+      DiscoNodeClass *klass = DISCO_NODE_GET_CLASS (node);
+      GError *node_error = NULL;
+
+      if (klass->resume != NULL &&
+          (!klass->resume (node, epoch + 1, &node_error) || node_error != NULL))
+        {
+          g_propagate_error (error, node_error);
+          prefix_node_error (error, node, "resume");
+          return FALSE;
+        }
+    }
+  self->first_tick = ticks;
+  return TRUE;
+}
+
+static gboolean
+end_epoch (DiscoPipeline *self, guint epoch, guint64 tick_index, GError **error)
 {
   for (guint i = 0; i < self->tick_order->len; i++)
     {
@@ -1624,6 +1771,9 @@ end_epoch (DiscoPipeline *self, guint epoch, GError **error)
           return FALSE;
         }
     }
+  if (self->checkpoint && self->output_dir != NULL &&
+      !save_checkpoint (self, epoch, tick_index + 1, error))
+    return FALSE;
   g_signal_emit (self, signals[SIGNAL_EPOCH_FINISHED], 0, epoch);
   return TRUE;
 }
@@ -1633,9 +1783,11 @@ run_ticks (DiscoPipeline *self, GCancellable *cancellable, guint64 *n_ticks, GEr
 {
   DiscoTick tick = { 0 };
   gboolean epoch_open = FALSE;
+  gboolean reached_end = FALSE;
   guint last_epoch = 0;
 
-  for (guint64 index = 0; self->max_ticks == 0 || index < self->max_ticks; index++)
+  for (guint64 index = self->first_tick;
+       self->max_ticks == 0 || index < self->max_ticks; index++)
     {
       gboolean eos = FALSE;
 
@@ -1662,7 +1814,10 @@ run_ticks (DiscoPipeline *self, GCancellable *cancellable, guint64 *n_ticks, GEr
             }
         }
       if (eos)
-        break;
+        {
+          reached_end = TRUE;
+          break;
+        }
 
       *n_ticks = index + 1;
       epoch_open = TRUE;
@@ -1671,11 +1826,14 @@ run_ticks (DiscoPipeline *self, GCancellable *cancellable, guint64 *n_ticks, GEr
       if (tick.flags & DISCO_TICK_FLAG_EPOCH_END)
         {
           epoch_open = FALSE;
-          if (!end_epoch (self, tick.epoch, error))
+          if (!end_epoch (self, tick.epoch, index, error))
             return FALSE;
         }
     }
-  if (epoch_open && !end_epoch (self, last_epoch, error))
+  /* A source without epoch marks ends its only epoch with the stream. A run
+   * stopped by max-ticks leaves its epoch open: no report or checkpoint
+   * claims an epoch that did not finish. */
+  if (reached_end && epoch_open && !end_epoch (self, last_epoch, *n_ticks - 1, error))
     return FALSE;
   return TRUE;
 }
@@ -1732,7 +1890,10 @@ disco_pipeline_run (DiscoPipeline *self, GCancellable *cancellable, GError **err
           goto out;
         }
     }
-  if (self->load_parameters != NULL)
+  self->first_tick = 0;
+  if (self->resume != NULL && !resume_from_checkpoint (self, error))
+    goto out;
+  if (self->load_parameters != NULL && self->resume == NULL)
     {
       g_autofree char *dir = disco_pipeline_resolve_path (self, self->load_parameters);
       if (!disco_pipeline_load_parameters (self, dir, error))
@@ -1993,7 +2154,9 @@ disco_pipeline_save_parameters (DiscoPipeline *self, const char *dir, GError **e
  *
  * Overwrites every parameter of every node with `<dir>/<node>.<parameter>.npy`.
  * A missing file or a shape that differs from the node's is an error, and
- * then no parameter is changed.
+ * then no parameter is changed. A file for a parameter a node of the
+ * pipeline does not have yet (state created lazily, such as an optimizer's
+ * moments) adds that parameter.
  *
  * Returns: %TRUE on success, %FALSE with @error set
  */
@@ -2037,6 +2200,35 @@ disco_pipeline_load_parameters (DiscoPipeline *self, const char *dir, GError **e
           g_ptr_array_add (targets, target);
         }
     }
+  /* State a node creates lazily (an optimizer's moments appear with the
+   * first gradient) has a file but no tensor yet: give it one. */
+  {
+    g_autoptr (GDir) listing = g_dir_open (dir, 0, NULL);
+    const char *file;
+
+    while (listing != NULL && (file = g_dir_read_name (listing)) != NULL)
+      {
+        const char *dot = strchr (file, '.');
+        g_autofree char *node_name = NULL;
+        g_autofree char *parameter = NULL;
+        g_autofree char *path = NULL;
+        DiscoNode *node;
+        DiscoTensor *tensor;
+
+        if (dot == NULL || !g_str_has_suffix (file, ".npy"))
+          continue;
+        node_name = g_strndup (file, dot - file);
+        parameter = g_strndup (dot + 1, strlen (dot + 1) - strlen (".npy"));
+        node = g_hash_table_lookup (self->nodes_by_name, node_name);
+        if (node == NULL || *parameter == '\0' || disco_node_get_parameter (node, parameter) != NULL)
+          continue;
+        path = g_build_filename (dir, file, NULL);
+        if ((tensor = disco_tensor_load_npy (path, error)) == NULL)
+          return FALSE;
+        disco_node_add_parameter (node, parameter, tensor);
+        g_object_unref (tensor);
+      }
+  }
   for (guint i = 0; i < loaded->len; i++)
     {
       GBytes *bytes = disco_tensor_get_bytes (g_ptr_array_index (loaded, i), error);

@@ -209,6 +209,13 @@ disco_digits_loader_finish (DiscoNode *node, GError **error)
   return TRUE;
 }
 
+static gboolean
+disco_digits_loader_resume (DiscoNode *node, guint epoch, GError **error)
+{
+  disco_batcher_seek_epoch (DISCO_DIGITS_LOADER (node)->batcher, epoch);
+  return TRUE;
+}
+
 static void
 disco_digits_loader_class_init (DiscoDigitsLoaderClass *klass)
 {
@@ -221,6 +228,7 @@ disco_digits_loader_class_init (DiscoDigitsLoaderClass *klass)
   object_class->set_property = disco_digits_loader_set_property;
   node_class->prepare = disco_digits_loader_prepare;
   node_class->process = disco_digits_loader_process;
+  node_class->resume = disco_digits_loader_resume;
   node_class->finish = disco_digits_loader_finish;
 
   properties[PROP_PATH] =

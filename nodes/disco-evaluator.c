@@ -38,6 +38,7 @@
 #include "disco-nodes.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 G_DEFINE_ENUM_TYPE (DiscoEvaluatorLoss, disco_evaluator_loss,
@@ -71,6 +72,8 @@ struct _DiscoEvaluator
   DiscoEvaluatorLoss loss;
 
   GArray *epochs;               /* EpochSums, finished and current */
+  GPtrArray *restored;          /* report lines of epochs before a resume */
+  double restored_wall_time;    /* seconds the run had taken before a resume */
   gint64 start_us;
 };
 
@@ -158,6 +161,7 @@ disco_evaluator_finalize (GObject *object)
 
   g_free (self->report);
   g_array_unref (self->epochs);
+  g_ptr_array_unref (self->restored);
   G_OBJECT_CLASS (disco_evaluator_parent_class)->finalize (object);
 }
 
@@ -254,6 +258,8 @@ disco_evaluator_prepare (DiscoNode *node, GError **error)
       return FALSE;
     }
   g_array_set_size (self->epochs, 0);
+  g_ptr_array_set_size (self->restored, 0);
+  self->restored_wall_time = 0;
   self->start_us = g_get_monotonic_time ();
   return TRUE;
 }
@@ -460,6 +466,34 @@ json_object_properties (GString *out, GObject *object, const char *type_name)
   g_string_append_c (out, '}');
 }
 
+/* One epoch's line of the report; a resumed run keeps earlier lines verbatim. */
+static char *
+epoch_json (const EpochSums *sums)
+{
+  GString *out = g_string_new (NULL);
+
+  g_string_append_printf (out, "    {\"epoch\": %u", sums->epoch);
+  for (DiscoPhase p = DISCO_PHASE_NONE; p < N_PHASES; p++)
+    {
+      const PhaseSums *phase = &sums->phases[p];
+      if (phase->samples == 0)
+        continue;
+      g_string_append_printf (out, ", \"%s\": {\"loss\": ", disco_phase_to_string (p));
+      json_number (out, phase->loss_sum / phase->samples);
+      g_string_append (out, ", \"accuracy\": ");
+      json_number (out, 100.0 * phase->correct / phase->samples);
+      g_string_append_printf (out, ", \"samples\": %" G_GUINT64_FORMAT, phase->samples);
+      if (phase->steps_samples > 0)
+        {
+          g_string_append (out, ", \"mean_steps\": ");
+          json_number (out, phase->steps_sum / phase->steps_samples);
+        }
+      g_string_append_c (out, '}');
+    }
+  g_string_append_c (out, '}');
+  return g_string_free (out, FALSE);
+}
+
 static char *
 build_report (DiscoEvaluator *self)
 {
@@ -467,33 +501,18 @@ build_report (DiscoEvaluator *self)
   g_auto (GStrv) names = disco_pipeline_list_nodes (pipeline);
   GString *out = g_string_new ("{\n  \"epochs\": [");
   g_autoptr (GEnumClass) devices = g_type_class_ref (DISCO_TYPE_DEVICE);
+  guint n_lines = 0;
 
+  for (guint i = 0; i < self->restored->len; i++)
+    g_string_append_printf (out, "%s\n%s", n_lines++ ? "," : "",
+                            (const char *) g_ptr_array_index (self->restored, i));
   for (guint i = 0; i < self->epochs->len; i++)
     {
-      const EpochSums *sums = &g_array_index (self->epochs, EpochSums, i);
-
-      g_string_append_printf (out, "%s\n    {\"epoch\": %u", i ? "," : "", sums->epoch);
-      for (DiscoPhase p = DISCO_PHASE_NONE; p < N_PHASES; p++)
-        {
-          const PhaseSums *phase = &sums->phases[p];
-          if (phase->samples == 0)
-            continue;
-          g_string_append_printf (out, ", \"%s\": {\"loss\": ", disco_phase_to_string (p));
-          json_number (out, phase->loss_sum / phase->samples);
-          g_string_append (out, ", \"accuracy\": ");
-          json_number (out, 100.0 * phase->correct / phase->samples);
-          g_string_append_printf (out, ", \"samples\": %" G_GUINT64_FORMAT, phase->samples);
-          if (phase->steps_samples > 0)
-            {
-              g_string_append (out, ", \"mean_steps\": ");
-              json_number (out, phase->steps_sum / phase->steps_samples);
-            }
-          g_string_append_c (out, '}');
-        }
-      g_string_append_c (out, '}');
+      g_autofree char *line = epoch_json (&g_array_index (self->epochs, EpochSums, i));
+      g_string_append_printf (out, "%s\n%s", n_lines++ ? "," : "", line);
     }
   g_string_append (out, "\n  ],\n  \"wall_time_s\": ");
-  json_number (out, (g_get_monotonic_time () - self->start_us) / 1e6);
+  json_number (out, self->restored_wall_time + (g_get_monotonic_time () - self->start_us) / 1e6);
   g_string_append (out, ",\n  \"device\": ");
   json_string (out, g_enum_get_value (devices, disco_pipeline_get_active_device (pipeline))->value_nick);
   g_string_append (out, ",\n  \"config\": {\n    \"pipeline\": ");
@@ -537,6 +556,51 @@ disco_evaluator_end_epoch (DiscoNode *node, guint epoch, GError **error)
   return write_report (self, error);
 }
 
+/* Takes the lines of epochs before @epoch, and the wall time, from the
+ * report the interrupted run wrote (one epoch per line, as epoch_json). */
+static gboolean
+disco_evaluator_resume (DiscoNode *node, guint epoch, GError **error)
+{
+  DiscoEvaluator *self = DISCO_EVALUATOR (node);
+  g_autofree char *path = NULL;
+  g_autofree char *contents = NULL;
+  g_auto (GStrv) lines = NULL;
+  g_autoptr (GError) read_error = NULL;
+
+  if (self->report == NULL)
+    return TRUE;
+  path = disco_pipeline_build_output_path (disco_node_get_pipeline (node), self->report, error);
+  if (path == NULL)
+    return FALSE;
+  if (!g_file_get_contents (path, &contents, NULL, &read_error))
+    {
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_IO,
+                   "%s: cannot read the report of the run to resume: %s", path,
+                   read_error->message);
+      return FALSE;
+    }
+  lines = g_strsplit (contents, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      const char *line = lines[i];
+      guint line_epoch;
+
+      if (sscanf (line, "    {\"epoch\": %u", &line_epoch) == 1 && line_epoch < epoch)
+        g_ptr_array_add (self->restored, g_strndup (line, strlen (line) -
+                                                      (g_str_has_suffix (line, ",") ? 1 : 0)));
+      else if (g_str_has_prefix (line, "  \"wall_time_s\": "))
+        self->restored_wall_time = g_ascii_strtod (line + strlen ("  \"wall_time_s\": "), NULL);
+    }
+  if (self->restored->len + 1 != epoch)
+    {
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_DATA,
+                   "%s: holds %u epochs before epoch %u, expected %u", path,
+                   self->restored->len, epoch, epoch - 1);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static void
 disco_evaluator_class_init (DiscoEvaluatorClass *klass)
 {
@@ -550,6 +614,7 @@ disco_evaluator_class_init (DiscoEvaluatorClass *klass)
   node_class->prepare = disco_evaluator_prepare;
   node_class->process = disco_evaluator_process;
   node_class->end_epoch = disco_evaluator_end_epoch;
+  node_class->resume = disco_evaluator_resume;
 
   properties[PROP_REPORT] =
     g_param_spec_string ("report", "Report file",
@@ -601,4 +666,5 @@ disco_evaluator_init (DiscoEvaluator *self)
   self->report = g_strdup (DEFAULT_REPORT);
   self->loss = DEFAULT_LOSS;
   self->epochs = g_array_new (FALSE, TRUE, sizeof (EpochSums));
+  self->restored = g_ptr_array_new_with_free_func (g_free);
 }

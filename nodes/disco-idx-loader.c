@@ -218,6 +218,13 @@ disco_idx_loader_finish (DiscoNode *node, GError **error)
   return TRUE;
 }
 
+static gboolean
+disco_idx_loader_resume (DiscoNode *node, guint epoch, GError **error)
+{
+  disco_batcher_seek_epoch (DISCO_IDX_LOADER (node)->batcher, epoch);
+  return TRUE;
+}
+
 static void
 disco_idx_loader_class_init (DiscoIdxLoaderClass *klass)
 {
@@ -230,6 +237,7 @@ disco_idx_loader_class_init (DiscoIdxLoaderClass *klass)
   object_class->set_property = disco_idx_loader_set_property;
   node_class->prepare = disco_idx_loader_prepare;
   node_class->process = disco_idx_loader_process;
+  node_class->resume = disco_idx_loader_resume;
   node_class->finish = disco_idx_loader_finish;
 
   properties[PROP_PATH] =

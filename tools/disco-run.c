@@ -1,6 +1,8 @@
 /* disco-run.c: run a pipeline file
  *
  *   disco-run [-o OUTDIR] [-q] FILE [node.property=value ...]
+ *   disco-run --resume OUTDIR [node.property=value ...]
+ *                                  continue a stopped run from its last checkpoint
  *
  * Progress goes to stderr: one self-updating line on a terminal, plain
  * lines (at each epoch's end and at most every 10 s) otherwise. Exit status
@@ -95,6 +97,9 @@ int
 main (int argc, char **argv)
 {
   g_autofree char *output_dir = NULL;
+  g_autofree char *resume = NULL;
+  g_auto (GStrv) resume_overrides = NULL;
+  g_autofree char *resume_file = NULL;
   gboolean quiet = FALSE;
   g_autoptr (GOptionContext) context = NULL;
   g_autoptr (GError) error = NULL;
@@ -106,6 +111,8 @@ main (int argc, char **argv)
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output_dir,
       "Folder for results, checkpoints and images (overrides pipeline.output-dir)", "OUTDIR" },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Show no progress", NULL },
+    { "resume", 0, 0, G_OPTION_ARG_FILENAME, &resume,
+      "Continue the run in OUTDIR from its last checkpoint (same file and overrides)", "OUTDIR" },
     G_OPTION_ENTRY_NULL
   };
   gboolean ok;
@@ -118,14 +125,51 @@ main (int argc, char **argv)
       g_printerr ("disco-run: %s\n", error->message);
       return 2;
     }
-  if (argc < 2)
+  if (resume != NULL)
+    {
+      /* The checkpoint names the file and overrides the run was started with. */
+      g_autofree char *state_path = g_build_filename (resume, "checkpoint", "state.ini", NULL);
+      g_autoptr (GKeyFile) state = g_key_file_new ();
+
+      if (output_dir != NULL)
+        {
+          g_printerr ("disco-run: --resume continues in its own folder; it takes no -o\n");
+          return 2;
+        }
+      if (!g_key_file_load_from_file (state, state_path, G_KEY_FILE_NONE, &error) ||
+          (resume_file = g_key_file_get_string (state, "run", "file", &error)) == NULL)
+        {
+          g_printerr ("disco-run: %s: cannot resume: %s\n", state_path, error->message);
+          return 1;
+        }
+      /* The run's overrides, then any given now (e.g. pipeline.max-ticks=0). */
+      {
+        g_auto (GStrv) stored = g_key_file_get_string_list (state, "run", "overrides", NULL, NULL);
+        GStrvBuilder *builder = g_strv_builder_new ();
+
+        if (stored != NULL)
+          g_strv_builder_addv (builder, (const char **) stored);
+        for (int i = 1; i < argc; i++)
+          g_strv_builder_add (builder, argv[i]);
+        resume_overrides = g_strv_builder_end (builder);
+        g_strv_builder_unref (builder);
+      }
+      pipeline = disco_pipeline_new_from_file (resume_file,
+                                               (const char *const *) resume_overrides, &error);
+      if (pipeline != NULL)
+        {
+          g_autofree char *checkpoint = g_build_filename (resume, "checkpoint", NULL);
+          g_object_set (pipeline, "output-dir", resume, "resume", checkpoint, NULL);
+        }
+    }
+  else if (argc < 2)
     {
       g_printerr ("disco-run: no pipeline file given (usage: disco-run [-o OUTDIR] FILE "
-                  "[node.property=value ...])\n");
+                  "[node.property=value ...], or disco-run --resume OUTDIR)\n");
       return 2;
     }
-
-  pipeline = disco_pipeline_new_from_file (argv[1], (const char *const *) argv + 2, &error);
+  else
+    pipeline = disco_pipeline_new_from_file (argv[1], (const char *const *) argv + 2, &error);
   if (pipeline == NULL)
     {
       g_printerr ("disco-run: %s\n", error->message);
@@ -139,7 +183,8 @@ main (int argc, char **argv)
     {
       DiscoDevice requested;
       g_object_get (pipeline, "device", &requested, NULL);
-      g_printerr ("disco-run: %s on %s (requested: %s)%s%s\n", argv[1],
+      g_printerr ("disco-run: %s%s on %s (requested: %s)%s%s\n",
+                  resume != NULL ? "resuming " : "", resume != NULL ? resume_file : argv[1],
                   g_enum_get_value (devices, disco_pipeline_get_active_device (pipeline))->value_nick,
                   g_enum_get_value (devices, requested)->value_nick,
                   disco_pipeline_get_output_dir (pipeline) ? ", writing to " : "",
