@@ -25,7 +25,7 @@ check "quickstart wrote 20 ticks" "[ \$(wc -l < '$work/out/quickstart.csv') -eq 
 check "quickstart last line is exact" "[ \"\$(tail -n 1 '$work/out/quickstart.csv')\" = '19,4,4,none,12,114' ]"
 check "progress is plain lines when not a TTY" "grep -q '^epoch 4/4 · batch 4 · tick 20/20' '$work/stderr'"
 check "the device is reported" "grep -q 'on cpu (requested: auto)' '$work/stderr'"
-check "no temporary file is left" "[ \$(ls '$work/out' | wc -l) -eq 1 ]"
+check "only the report and the last checkpoint are left, no temporary file" "[ \"\$(ls '$work/out' | tr '\\n' ' ')\" = 'checkpoint quickstart.csv ' ] && [ -f '$work/out/checkpoint/state.ini' ]"
 
 "$run" -q -o "$work/out2" "$src/pipelines/quickstart.pipeline" numbers.ticks=3 scaled.offset=0 2>"$work/stderr"
 check "overrides apply" "[ \"\$(tail -n 1 '$work/out2/quickstart.csv')\" = '2,1,2,none,12,24' ]"
