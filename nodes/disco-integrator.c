@@ -419,6 +419,32 @@ settle_closed_loop (DiscoIntegrator *self, const float *open_loop, gsize B, gsiz
   if (control == NULL)
     return FALSE;
   disco_closed_loop_control (self->closed_loop, self->closed_loop_state, B, control);
+
+  /* The integral and the feedback weights, for plots and checks. */
+  {
+    float *integral = disco_tensor_write_host (
+      disco_node_ensure_output (controller, "integral", 2, shape), error);
+    if (integral == NULL)
+      return FALSE;
+    for (gsize s = 0; s < B; s++)
+      memcpy (integral + s * shape[1], self->closed_loop_state + s * N_cl + N,
+              shape[1] * sizeof (float));
+  }
+  for (guint l = 0; l < disco_network_get_n_layers (self->network); l++)
+    {
+      const float *q = disco_closed_loop_get_feedback (self->closed_loop, l);
+      const DiscoLayerSpec *spec = disco_network_get_layer (self->network, l);
+      gsize q_shape[3] = { B, shape[1], spec->n };
+      float *out;
+
+      if (q == NULL)
+        continue;
+      out = disco_tensor_write_host (
+        disco_node_ensure_output (spec->node, "feedback-weights", 3, q_shape), error);
+      if (out == NULL)
+        return FALSE;
+      memcpy (out, q, B * shape[1] * spec->n * sizeof (float));
+    }
   return TRUE;
 }
 

@@ -17,7 +17,8 @@
  * layers' `feedback` inputs to it. `k-i = 0` makes it a proportional one.
  *
  * Ports: inputs `prediction` (the readout), `target` (targets,
- * batch × outputs); output `output` (c after the last solve).
+ * batch × outputs); outputs `output` (c after the last solve) and
+ * `integral` (c_int).
  *
  * ## Example pipeline
  * |[
@@ -128,6 +129,7 @@ disco_leaky_pi_prepare (DiscoNode *node, GError **error)
   self->n = spec.n;
   out_shape[1] = spec.n;
   disco_node_declare_output (node, "output", 2, out_shape);
+  disco_node_declare_output (node, "integral", 2, out_shape);
   return TRUE;
 }
 
@@ -185,6 +187,8 @@ disco_leaky_pi_class_init (DiscoLeakyPiClass *klass)
                              "targets y*, batch × outputs");
   disco_node_class_add_port (node_class, DISCO_PORT_OUTPUT, "output", DISCO_PORT_FLAG_NONE,
                              "control signal c after the last closed-loop solve, batch × outputs");
+  disco_node_class_add_port (node_class, DISCO_PORT_OUTPUT, "integral", DISCO_PORT_FLAG_NONE,
+                             "its integral c_int after the last closed-loop solve, batch × outputs");
 }
 
 static void

@@ -18,7 +18,8 @@
  *
  * Ports: input `input` (batch × inputs: rates of the layer below, or data),
  * optional input `feedback` (the controller's signal c); outputs `output`
- * (r_E, batch × n) and `inhibitory` (r_I, batch × n).
+ * (r_E, batch × n), `inhibitory` (r_I, batch × n) and, after a closed-loop
+ * solve, `feedback-weights` (Q, batch × outputs × n).
  *
  * ## Example pipeline
  * |[
@@ -211,6 +212,10 @@ disco_microcircuit_class_init (DiscoMicrocircuitClass *klass)
                              "excitatory rates r_E = φ_E(u_E) after the last solve, batch × size");
   disco_node_class_add_port (node_class, DISCO_PORT_OUTPUT, "inhibitory", DISCO_PORT_FLAG_NONE,
                              "inhibitory rates r_I = φ_I(u_I) after the last solve, batch × size");
+  disco_node_class_add_port (node_class, DISCO_PORT_OUTPUT, "feedback-weights",
+                             DISCO_PORT_FLAG_NONE,
+                             "feedback weights Q of the last closed-loop solve, batch × outputs "
+                             "× size (MODEL.md §4)");
 }
 
 static void

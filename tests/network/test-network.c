@@ -1,115 +1,11 @@
 /* test-network.c: layer nodes and the integrator against closed forms */
 #include <disco/disco.h>
 #include "disco-kernels.h"
+#include "test-random-source.h"
 
 #include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
-
-/* ----- a source of fixed random inputs ------------------------------------ */
-
-#define TEST_TYPE_RANDOM_SOURCE (test_random_source_get_type ())
-G_DECLARE_FINAL_TYPE (TestRandomSource, test_random_source, TEST, RANDOM_SOURCE, DiscoNode)
-struct _TestRandomSource
-{
-  DiscoNode parent_instance;
-  guint rows, cols, ticks, emitted, only_row;
-  double amplitude;
-};
-G_DEFINE_FINAL_TYPE (TestRandomSource, test_random_source, DISCO_TYPE_NODE)
-
-enum { PROP_0, PROP_ROWS, PROP_COLS, PROP_TICKS, PROP_ONLY_ROW, PROP_AMPLITUDE };
-
-static void
-test_random_source_set_property (GObject *object, guint id, const GValue *value,
-                                 GParamSpec *pspec)
-{
-  TestRandomSource *self = TEST_RANDOM_SOURCE (object);
-  switch (id)
-    {
-    case PROP_ROWS: self->rows = g_value_get_uint (value); break;
-    case PROP_COLS: self->cols = g_value_get_uint (value); break;
-    case PROP_TICKS: self->ticks = g_value_get_uint (value); break;
-    case PROP_ONLY_ROW: self->only_row = g_value_get_uint (value); break;
-    case PROP_AMPLITUDE: self->amplitude = g_value_get_double (value); break;
-    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, id, pspec);
-    }
-}
-
-static void
-test_random_source_get_property (GObject *object, guint id, GValue *value, GParamSpec *pspec)
-{
-  G_OBJECT_WARN_INVALID_PROPERTY_ID (object, id, pspec);
-}
-
-static gboolean
-test_random_source_prepare (DiscoNode *node, GError **error)
-{
-  TestRandomSource *self = TEST_RANDOM_SOURCE (node);
-  gsize shape[2] = { 0, self->cols };
-
-  self->emitted = 0;
-  disco_node_declare_output (node, "output", 2, shape);
-  return TRUE;
-}
-
-/* Row r of the data is the same whichever rows are emitted: a fixed seed
- * per row, so a batch of one reproduces one row of a larger batch. */
-static DiscoFlowReturn
-test_random_source_process (DiscoNode *node, DiscoTick *tick, GError **error)
-{
-  TestRandomSource *self = TEST_RANDOM_SOURCE (node);
-  gboolean single = self->only_row != G_MAXUINT;
-  gsize shape[2] = { single ? 1 : self->rows, self->cols };
-  float *x;
-
-  if (self->emitted++ >= self->ticks)
-    return DISCO_FLOW_EOS;
-  x = disco_tensor_write_host (disco_node_ensure_output (node, "output", 2, shape), error);
-  for (guint r = 0; r < shape[0]; r++)
-    {
-      g_autoptr (GRand) rand = g_rand_new_with_seed (1000 + (single ? self->only_row : r));
-      for (guint c = 0; c < self->cols; c++)
-        x[r * self->cols + c] = (float) (self->amplitude * g_rand_double (rand));
-    }
-  return DISCO_FLOW_OK;
-}
-
-static void
-test_random_source_class_init (TestRandomSourceClass *klass)
-{
-  GObjectClass *object_class = G_OBJECT_CLASS (klass);
-  DiscoNodeClass *node_class = DISCO_NODE_CLASS (klass);
-  GParamFlags rw = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS;
-
-  object_class->set_property = test_random_source_set_property;
-  object_class->get_property = test_random_source_get_property;
-  node_class->prepare = test_random_source_prepare;
-  node_class->process = test_random_source_process;
-  g_object_class_install_property (object_class, PROP_ROWS,
-    g_param_spec_uint ("rows", "rows", "rows", 1, 1000, 4, rw));
-  g_object_class_install_property (object_class, PROP_COLS,
-    g_param_spec_uint ("cols", "cols", "cols", 1, 1000, 20, rw));
-  g_object_class_install_property (object_class, PROP_TICKS,
-    g_param_spec_uint ("ticks", "ticks", "ticks", 0, 1000, 1, rw));
-  g_object_class_install_property (object_class, PROP_ONLY_ROW,
-    g_param_spec_uint ("only-row", "only row", "emit just this row", 0, G_MAXUINT,
-                       G_MAXUINT, rw));
-  g_object_class_install_property (object_class, PROP_AMPLITUDE,
-    g_param_spec_double ("amplitude", "amplitude", "values in [0, amplitude)", 0, 100, 1,
-                         rw));
-  disco_node_class_add_port (node_class, DISCO_PORT_OUTPUT, "output", 0, "uniform values");
-}
-
-static void
-test_random_source_init (TestRandomSource *self)
-{
-  self->rows = 4;
-  self->cols = 20;
-  self->ticks = 1;
-  self->only_row = G_MAXUINT;
-  self->amplitude = 1.0;
-}
 
 /* ----- helpers ---------------------------------------------------------------- */
 
