@@ -49,6 +49,7 @@ struct _DiscoPipeline
   GPtrArray *nodes;             /* DiscoNode, in insertion order */
   GHashTable *nodes_by_name;    /* name -> DiscoNode (borrowed from nodes) */
   GHashTable *node_locations;   /* name -> "file:line" of its group */
+  GHashTable *node_seconds;     /* DiscoNode -> double*: time in process this run */
   GPtrArray *tick_order;        /* DiscoNode, valid when validated */
   gboolean validated;
   gboolean running;
@@ -107,6 +108,7 @@ disco_pipeline_finalize (GObject *object)
   g_ptr_array_unref (self->nodes);
   g_hash_table_unref (self->nodes_by_name);
   g_hash_table_unref (self->node_locations);
+  g_hash_table_unref (self->node_seconds);
   g_clear_pointer (&self->tick_order, g_ptr_array_unref);
   g_free (self->output_dir);
   g_free (self->source_file);
@@ -304,6 +306,7 @@ disco_pipeline_init (DiscoPipeline *self)
   self->nodes = g_ptr_array_new_with_free_func (g_object_unref);
   self->nodes_by_name = g_hash_table_new (g_str_hash, g_str_equal);
   self->node_locations = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  self->node_seconds = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, g_free);
   self->seed = DEFAULT_SEED;
   self->device = DEFAULT_DEVICE;
   self->active_device = DISCO_DEVICE_CPU;
@@ -1800,7 +1803,13 @@ run_ticks (DiscoPipeline *self, GCancellable *cancellable, guint64 *n_ticks, GEr
         {
           DiscoNode *node = g_ptr_array_index (self->tick_order, i);
           GError *node_error = NULL;
+          gint64 start = g_get_monotonic_time ();
           DiscoFlowReturn ret = DISCO_NODE_GET_CLASS (node)->process (node, &tick, &node_error);
+          double *seconds = g_hash_table_lookup (self->node_seconds, node);
+
+          if (seconds == NULL)
+            g_hash_table_insert (self->node_seconds, node, seconds = g_new0 (double, 1));
+          *seconds += (g_get_monotonic_time () - start) / 1e6;
 
           /* A set error fails the tick whatever was returned: a binding
            * turns an exception into an error but may return 0 (OK). */
@@ -1873,6 +1882,7 @@ disco_pipeline_run (DiscoPipeline *self, GCancellable *cancellable, GError **err
 
   for (guint i = 0; i < self->tick_order->len; i++)
     _disco_node_reset_run_state (g_ptr_array_index (self->tick_order, i));
+  g_hash_table_remove_all (self->node_seconds);
   for (; n_prepared < self->tick_order->len; n_prepared++)
     {
       DiscoNode *node = g_ptr_array_index (self->tick_order, n_prepared);
@@ -2031,6 +2041,28 @@ disco_pipeline_get_source_file (DiscoPipeline *self)
 {
   g_return_val_if_fail (DISCO_IS_PIPELINE (self), NULL);
   return self->source_file;
+}
+
+/**
+ * disco_pipeline_get_node_seconds:
+ * @self: a pipeline
+ * @name: a node name
+ *
+ * Where a run spends its time: the wall time the node's process hook took
+ * over the current or last run.
+ *
+ * Returns: seconds, 0 for a node that has not run
+ */
+double
+disco_pipeline_get_node_seconds (DiscoPipeline *self, const char *name)
+{
+  DiscoNode *node;
+  double *seconds;
+
+  g_return_val_if_fail (DISCO_IS_PIPELINE (self), 0);
+  node = g_hash_table_lookup (self->nodes_by_name, name);
+  seconds = node != NULL ? g_hash_table_lookup (self->node_seconds, node) : NULL;
+  return seconds != NULL ? *seconds : 0;
 }
 
 /**

@@ -44,6 +44,7 @@ const char *disco_pipeline_get_source_file (DiscoPipeline *self);
 char *disco_pipeline_resolve_path (DiscoPipeline *self, const char *path);
 GCancellable *disco_pipeline_get_cancellable (DiscoPipeline *self);
 const char *disco_pipeline_get_node_location (DiscoPipeline *self, const char *name);
+double disco_pipeline_get_node_seconds (DiscoPipeline *self, const char *name);
 
 DiscoTensor *disco_pipeline_find_parameter (DiscoPipeline *self, const char *target);
 gboolean disco_pipeline_save_parameters (DiscoPipeline *self, const char *dir,

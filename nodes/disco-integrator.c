@@ -93,6 +93,7 @@ struct _DiscoIntegrator
   double last_mean_evaluations;
   double last_solve_seconds;
   double last_mean_closed_loop_steps;
+  double last_open_loop_seconds, last_feedback_seconds, last_closed_loop_seconds;
   guint64 solves;
 };
 
@@ -116,6 +117,9 @@ enum
   PROP_FEEDBACK_NORM,
   PROP_LAST_MEAN_STEPS,
   PROP_LAST_MEAN_CLOSED_LOOP_STEPS,
+  PROP_LAST_OPEN_LOOP_SECONDS,
+  PROP_LAST_FEEDBACK_SECONDS,
+  PROP_LAST_CLOSED_LOOP_SECONDS,
   PROP_LAST_MAX_STEPS,
   PROP_LAST_MEAN_EVALUATIONS,
   PROP_LAST_SOLVE_SECONDS,
@@ -160,6 +164,11 @@ disco_integrator_get_property (GObject *object, guint prop_id, GValue *value,
     case PROP_FEEDBACK_NORM: g_value_set_double (value, self->feedback_norm); break;
     case PROP_LAST_MEAN_CLOSED_LOOP_STEPS:
       g_value_set_double (value, self->last_mean_closed_loop_steps);
+      break;
+    case PROP_LAST_OPEN_LOOP_SECONDS: g_value_set_double (value, self->last_open_loop_seconds); break;
+    case PROP_LAST_FEEDBACK_SECONDS: g_value_set_double (value, self->last_feedback_seconds); break;
+    case PROP_LAST_CLOSED_LOOP_SECONDS:
+      g_value_set_double (value, self->last_closed_loop_seconds);
       break;
     case PROP_LAST_MEAN_STEPS: g_value_set_double (value, self->last_mean_steps); break;
     case PROP_LAST_MAX_STEPS: g_value_set_uint (value, self->last_max_steps); break;
@@ -383,6 +392,7 @@ settle_closed_loop (DiscoIntegrator *self, const float *open_loop, gsize B, gsiz
   double mean_steps;
   gsize shape[2];
   float *control;
+  gint64 start;
 
   /* Any layer's feedback link names the controller. */
   for (guint l = 0; controller == NULL; l++)
@@ -402,12 +412,17 @@ settle_closed_loop (DiscoIntegrator *self, const float *open_loop, gsize B, gsiz
       self->closed_loop_state = g_new (float, B * N_cl);
       self->closed_loop_capacity = B * N_cl;
     }
+  start = g_get_monotonic_time ();
   if (!disco_closed_loop_begin (self->closed_loop, open_loop, B, targets,
                                 self->feedback_average, self->feedback_norm,
-                                self->closed_loop_state, error) ||
-      !solve (self, B, N_cl, self->closed_loop_state, disco_closed_loop_rhs,
+                                self->closed_loop_state, error))
+    return FALSE;
+  self->last_feedback_seconds = (g_get_monotonic_time () - start) / 1e6;
+  start = g_get_monotonic_time ();
+  if (!solve (self, B, N_cl, self->closed_loop_state, disco_closed_loop_rhs,
               self->closed_loop, &mean_steps, error))
     return FALSE;
+  self->last_closed_loop_seconds = (g_get_monotonic_time () - start) / 1e6;
   self->last_mean_closed_loop_steps = mean_steps;
 
   for (gsize s = 0; s < B; s++)
@@ -479,6 +494,8 @@ disco_integrator_process (DiscoNode *node, DiscoTick *tick, GError **error)
   if (!solve (self, B, N, open_loop, disco_network_rhs, self->network, &self->last_mean_steps,
               error))
     return DISCO_FLOW_ERROR;
+  self->last_open_loop_seconds = (g_get_monotonic_time () - start) / 1e6;
+  self->last_feedback_seconds = self->last_closed_loop_seconds = 0;
   for (gsize s = 0; s < B; s++)
     steps[s] = self->stats[s].n_accepted + self->stats[s].n_rejected;
 
@@ -581,6 +598,16 @@ disco_integrator_class_init (DiscoIntegratorClass *klass)
     g_param_spec_double ("last-mean-closed-loop-steps", "Mean closed-loop steps",
                          "Mean solver steps per sample of the last closed-loop solve (0 when "
                          "the last tick ran open loop only)", 0, G_MAXDOUBLE, 0, ro);
+  properties[PROP_LAST_OPEN_LOOP_SECONDS] =
+    g_param_spec_double ("last-open-loop-seconds", "Open-loop time",
+                         "Wall time of the last open-loop solve (s)", 0, G_MAXDOUBLE, 0, ro);
+  properties[PROP_LAST_FEEDBACK_SECONDS] =
+    g_param_spec_double ("last-feedback-seconds", "Feedback time",
+                         "Wall time spent on the last feedback weights (s)", 0, G_MAXDOUBLE, 0,
+                         ro);
+  properties[PROP_LAST_CLOSED_LOOP_SECONDS] =
+    g_param_spec_double ("last-closed-loop-seconds", "Closed-loop time",
+                         "Wall time of the last closed-loop solve (s)", 0, G_MAXDOUBLE, 0, ro);
   properties[PROP_LAST_MEAN_STEPS] =
     g_param_spec_double ("last-mean-steps", "Mean steps",
                          "Mean solver steps per sample of the last open-loop solve",
