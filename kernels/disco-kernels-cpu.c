@@ -11,6 +11,7 @@
 #include "disco-kernels.h"
 
 #include <cblas.h>
+#include <time.h>
 
 /* Columns per chunk in disco_rk_combine_cpu(): 1 KiB of stack. */
 #define RK_CHUNK 256
@@ -24,6 +25,49 @@
     g_return_if_fail ((ld) >= (n_cols));                                     \
   }                                                                          \
   G_STMT_END
+
+/* GEMM counters (disco_gemm_stats_*): the state starts undecided and is
+ * resolved from $DISCO_GEMM_STATS at the first GEMM. */
+enum
+{
+  GEMM_STATS_OFF,
+  GEMM_STATS_ON,
+  GEMM_STATS_UNDECIDED,
+};
+
+static int gemm_stats_state = GEMM_STATS_UNDECIDED;
+static guint64 gemm_calls;
+static guint64 gemm_flops;
+static guint64 gemm_ns;
+static gboolean blas_threads_chosen;
+
+static gboolean
+gemm_stats_on (void)
+{
+  int state = __atomic_load_n (&gemm_stats_state, __ATOMIC_RELAXED);
+
+  if (state == GEMM_STATS_UNDECIDED)
+    {
+      const char *env = g_getenv ("DISCO_GEMM_STATS");
+      int decided = env != NULL && *env != '\0' && g_strcmp0 (env, "0") != 0
+                      ? GEMM_STATS_ON : GEMM_STATS_OFF;
+
+      /* A racing disco_gemm_stats_set_enabled() wins. */
+      __atomic_compare_exchange_n (&gemm_stats_state, &state, decided, FALSE,
+                                   __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+      state = __atomic_load_n (&gemm_stats_state, __ATOMIC_RELAXED);
+    }
+  return state == GEMM_STATS_ON;
+}
+
+static guint64
+monotonic_ns (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (guint64) ts.tv_sec * G_GUINT64_CONSTANT (1000000000) + (guint64) ts.tv_nsec;
+}
 
 /**
  * disco_gemm_cpu:
@@ -42,7 +86,8 @@
  * @ldc: row stride of C
  *
  * C = alpha·op(A)·op(B) + beta·C in row-major storage, via cblas_sgemm.
- * Sizes must fit a BLAS int.
+ * Sizes must fit a BLAS int.  When the GEMM counters are on
+ * (disco_gemm_stats_set_enabled()), the call is counted and timed.
  */
 void
 disco_gemm_cpu (gboolean     trans_a,
@@ -71,12 +116,156 @@ disco_gemm_cpu (gboolean     trans_a,
   g_return_if_fail (c != NULL);
   g_return_if_fail (k == 0 || (a != NULL && b != NULL));
 
+  if (G_UNLIKELY (gemm_stats_state != GEMM_STATS_OFF) && gemm_stats_on ())
+    {
+      guint64 start = monotonic_ns ();
+
+      cblas_sgemm (CblasRowMajor,
+                   trans_a ? CblasTrans : CblasNoTrans,
+                   trans_b ? CblasTrans : CblasNoTrans,
+                   (int) m, (int) n, (int) k,
+                   alpha, a, (int) lda, b, (int) ldb,
+                   beta, c, (int) ldc);
+      __atomic_add_fetch (&gemm_ns, monotonic_ns () - start, __ATOMIC_RELAXED);
+      __atomic_add_fetch (&gemm_flops, (guint64) 2 * m * n * k, __ATOMIC_RELAXED);
+      __atomic_add_fetch (&gemm_calls, 1, __ATOMIC_RELAXED);
+      return;
+    }
+
   cblas_sgemm (CblasRowMajor,
                trans_a ? CblasTrans : CblasNoTrans,
                trans_b ? CblasTrans : CblasNoTrans,
                (int) m, (int) n, (int) k,
                alpha, a, (int) lda, b, (int) ldb,
                beta, c, (int) ldc);
+}
+
+/**
+ * disco_gemm_stats_set_enabled:
+ * @enabled: whether disco_gemm_cpu() counts its calls, flops and time
+ *
+ * Turns the GEMM counters on or off (overriding $DISCO_GEMM_STATS).  The
+ * counters keep their values; see disco_gemm_stats_reset().
+ */
+void
+disco_gemm_stats_set_enabled (gboolean enabled)
+{
+  __atomic_store_n (&gemm_stats_state, enabled ? GEMM_STATS_ON : GEMM_STATS_OFF,
+                    __ATOMIC_RELAXED);
+}
+
+/**
+ * disco_gemm_stats_get_enabled:
+ *
+ * Returns: whether disco_gemm_cpu() counts (resolving $DISCO_GEMM_STATS if
+ *   nothing decided yet)
+ */
+gboolean
+disco_gemm_stats_get_enabled (void)
+{
+  return gemm_stats_on ();
+}
+
+/**
+ * disco_gemm_stats_get:
+ * @stats: (out caller-allocates): the counters
+ *
+ * Reads the GEMM counters: calls, flops (2·m·n·k) and seconds inside
+ * cblas_sgemm since the last disco_gemm_stats_reset().
+ */
+void
+disco_gemm_stats_get (DiscoGemmStats *stats)
+{
+  g_return_if_fail (stats != NULL);
+
+  stats->calls = __atomic_load_n (&gemm_calls, __ATOMIC_RELAXED);
+  stats->flops = (double) __atomic_load_n (&gemm_flops, __ATOMIC_RELAXED);
+  stats->seconds = __atomic_load_n (&gemm_ns, __ATOMIC_RELAXED) * 1e-9;
+}
+
+/**
+ * disco_gemm_stats_reset:
+ *
+ * Sets the GEMM counters to zero.
+ */
+void
+disco_gemm_stats_reset (void)
+{
+  __atomic_store_n (&gemm_calls, 0, __ATOMIC_RELAXED);
+  __atomic_store_n (&gemm_flops, 0, __ATOMIC_RELAXED);
+  __atomic_store_n (&gemm_ns, 0, __ATOMIC_RELAXED);
+}
+
+/**
+ * disco_blas_get_threads:
+ *
+ * Returns: the number of threads OpenBLAS uses for one call
+ */
+guint
+disco_blas_get_threads (void)
+{
+  return (guint) MAX (1, openblas_get_num_threads ());
+}
+
+/**
+ * disco_blas_set_threads:
+ * @n_threads: threads per BLAS call, > 0
+ *
+ * Sets OpenBLAS's thread count (process-wide, like openblas_set_num_threads())
+ * and marks it as chosen, so that disco_blas_apply_thread_policy() leaves it
+ * alone from then on.
+ */
+void
+disco_blas_set_threads (guint n_threads)
+{
+  g_return_if_fail (n_threads > 0 && n_threads <= G_MAXINT);
+
+  __atomic_store_n (&blas_threads_chosen, TRUE, __ATOMIC_RELAXED);
+  openblas_set_num_threads ((int) n_threads);
+}
+
+/**
+ * disco_blas_apply_thread_policy:
+ *
+ * Chooses OpenBLAS's thread count for Disco's small GEMMs, once per process
+ * (later calls only report the count):
+ *
+ * - $DISCO_BLAS_THREADS, if set to a positive number, is used as is;
+ * - otherwise the count stays untouched when the user chose one: any of
+ *   $OPENBLAS_NUM_THREADS, $GOTO_NUM_THREADS or $OMP_NUM_THREADS is set,
+ *   disco_blas_set_threads() was called, or OpenBLAS no longer runs its
+ *   default of one thread per core (the host program changed it);
+ * - otherwise it becomes #DISCO_BLAS_DEFAULT_THREADS.
+ *
+ * The setting is process-wide: a host program that uses the same OpenBLAS
+ * and wants its own count should set one of those variables or call
+ * openblas_set_num_threads() before Disco runs, or afterwards.
+ *
+ * Returns: the thread count now in effect
+ */
+guint
+disco_blas_apply_thread_policy (void)
+{
+  static gsize applied = 0;
+
+  if (g_once_init_enter (&applied))
+    {
+      const char *wanted = g_getenv ("DISCO_BLAS_THREADS");
+      guint64 n = 0;
+
+      if (wanted != NULL
+          && g_ascii_string_to_unsigned (wanted, 10, 1, 4096, &n, NULL))
+        openblas_set_num_threads ((int) n);
+      else if (g_getenv ("OPENBLAS_NUM_THREADS") == NULL
+               && g_getenv ("GOTO_NUM_THREADS") == NULL
+               && g_getenv ("OMP_NUM_THREADS") == NULL
+               && !__atomic_load_n (&blas_threads_chosen, __ATOMIC_RELAXED)
+               && openblas_get_num_threads () == openblas_get_num_procs ())
+        openblas_set_num_threads (DISCO_BLAS_DEFAULT_THREADS);
+      g_once_init_leave (&applied, 1);
+    }
+
+  return disco_blas_get_threads ();
 }
 
 /**

@@ -52,6 +52,60 @@ void disco_gemm_cpu (gboolean     trans_a,
                      gsize        ldc);
 
 /* ---------------------------------------------------------------------------
+ * GEMM accounting: how much of a run is spent in disco_gemm_cpu()
+ *
+ * Off by default; on after disco_gemm_stats_set_enabled (TRUE) or when the
+ * environment variable DISCO_GEMM_STATS is set to a non-empty value other
+ * than "0" at the first GEMM.  Off, it costs one predictable branch per
+ * call; on, two clock reads and three atomic additions.  The counters are
+ * process-wide and may be updated from several threads.
+ * ------------------------------------------------------------------------- */
+
+/**
+ * DiscoGemmStats:
+ * @calls: disco_gemm_cpu() calls that did work (m, n > 0)
+ * @flops: 2·m·n·k summed over those calls
+ * @seconds: wall time spent inside them (monotonic clock)
+ *
+ * What the GEMM counters have seen since the last reset.
+ */
+typedef struct
+{
+  guint64 calls;
+  double  flops;
+  double  seconds;
+} DiscoGemmStats;
+
+void     disco_gemm_stats_set_enabled (gboolean        enabled);
+gboolean disco_gemm_stats_get_enabled (void);
+void     disco_gemm_stats_get         (DiscoGemmStats *stats);
+void     disco_gemm_stats_reset       (void);
+
+/* ---------------------------------------------------------------------------
+ * BLAS threads
+ *
+ * OpenBLAS's thread count is process-wide.  The network GEMMs are small
+ * (A ≤ batch rows, a few hundred columns), the element-wise work between
+ * them runs on one core, and OpenBLAS's workers spin between calls: on a
+ * 2-core machine a second thread gained about 10 % on an idle machine and
+ * lost up to several times while another process used the other core.
+ * disco_blas_apply_thread_policy() is what Disco's solver users call once;
+ * it never overrides a count the user chose (see its documentation).
+ * ------------------------------------------------------------------------- */
+
+/**
+ * DISCO_BLAS_DEFAULT_THREADS:
+ *
+ * The BLAS thread count disco_blas_apply_thread_policy() sets when nobody
+ * chose one: 1 (measured with tools/disco-bench-solve).
+ */
+#define DISCO_BLAS_DEFAULT_THREADS 1
+
+guint disco_blas_get_threads         (void);
+void  disco_blas_set_threads         (guint n_threads);
+guint disco_blas_apply_thread_policy (void);
+
+/* ---------------------------------------------------------------------------
  * Parameterised soft rectifier (MODEL.md §1)
  *
  *   φ(x)   = s · log(1 + exp(β(x − θ)))
@@ -229,6 +283,98 @@ void disco_softrect_inverse_cpu    (const DiscoSoftRectifier *rect,
                                     gsize                     ldx,
                                     float                    *y,
                                     gsize                     ldy);
+
+/* ---------------------------------------------------------------------------
+ * Fast element-wise kernels (disco-kernels-fast.c)
+ *
+ * Vectorised versions of the element-wise work of the network solve.
+ * Their φ is a polynomial exp/log1p pair within 4 ulp of
+ * disco_softrect_forward(), the reference (1e−30 absolute in the subnormal
+ * tail); everything else is the same float arithmetic as the plain loops,
+ * and the Runge-Kutta kernels are bit-identical to theirs.  Each kernel is
+ * compiled for the build's baseline and, on x86, for AVX2+FMA, picked at
+ * run time.
+ *
+ *   softrect_forward_fast:   y = φ(x), as disco_softrect_forward_cpu()
+ *   rk_combine_fast:         disco_rk_combine_cpu(), out apart from y0
+ *   rk_embedded_error_norm:  disco_rk_combine_cpu() with y0 = NULL (the
+ *                            error estimate, never stored) followed by
+ *                            disco_rk_error_norm_cpu(), S = 7
+ *   rms_rows_fast:           disco_rms_rows_cpu()
+ *   microcircuit_rhs:        one microcircuit layer's open-loop derivatives
+ *                            and rates (MODEL.md §2), R rows of state laid
+ *                            out u_E (n) | u_I (n)
+ * ------------------------------------------------------------------------- */
+
+/**
+ * DiscoCpuPath:
+ * @DISCO_CPU_PATH_GENERIC: the build's baseline instruction set
+ * @DISCO_CPU_PATH_AVX2: AVX2 with FMA (x86 CPUs that have both)
+ *
+ * Which compiled version of the fast kernels runs.
+ */
+typedef enum
+{
+  DISCO_CPU_PATH_GENERIC,
+  DISCO_CPU_PATH_AVX2,
+} DiscoCpuPath;
+
+DiscoCpuPath disco_cpu_path_get (void);
+gboolean     disco_cpu_path_set (DiscoCpuPath path);
+
+void disco_softrect_forward_fast_cpu  (const DiscoSoftRectifier *rect,
+                                       gsize                     n_rows,
+                                       gsize                     n_cols,
+                                       const float              *x,
+                                       gsize                     ldx,
+                                       float                    *y,
+                                       gsize                     ldy);
+
+void disco_rk_combine_fast_cpu        (gsize               n_rows,
+                                       gsize               n_cols,
+                                       gsize               ld,
+                                       const float        *y0,
+                                       const float        *h,
+                                       guint               n_stages,
+                                       const float        *coeffs,
+                                       const float *const *k,
+                                       float              *out);
+
+void disco_rk_embedded_error_norm_cpu (gsize               n_rows,
+                                       gsize               n_cols,
+                                       gsize               ld,
+                                       float               atol,
+                                       float               rtol,
+                                       const float        *y0,
+                                       const float        *y1,
+                                       const float        *h,
+                                       guint               n_stages,
+                                       const float        *e,
+                                       const float *const *k,
+                                       float              *norm);
+
+void disco_rms_rows_fast_cpu          (gsize        n_rows,
+                                       gsize        n_cols,
+                                       const float *x,
+                                       gsize        ldx,
+                                       float       *rms);
+
+void disco_microcircuit_rhs_cpu       (const DiscoSoftRectifier *phi_e,
+                                       const DiscoSoftRectifier *phi_i,
+                                       float                     tau_e,
+                                       float                     tau_i,
+                                       gsize                     n_rows,
+                                       gsize                     n,
+                                       const float              *u,
+                                       gsize                     ldu,
+                                       const float              *drive,
+                                       gsize                     ldd,
+                                       const guint              *drive_rows,
+                                       const float              *bias,
+                                       float                    *rate,
+                                       gsize                     ldr,
+                                       float                    *dudt,
+                                       gsize                     ldf);
 
 /* ---------------------------------------------------------------------------
  * Row-wise helpers

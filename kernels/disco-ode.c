@@ -425,8 +425,8 @@ mark_steady (Solve *solve)
   const DiscoOdeConfig *config = solve->config;
   const gsize n = solve->n_state;
 
-  disco_rms_rows_cpu (solve->n_active, n, ws->k[0], n, ws->rms_f);
-  disco_rms_rows_cpu (solve->n_active, n, ws->y, n, ws->rms_y);
+  disco_rms_rows_fast_cpu (solve->n_active, n, ws->k[0], n, ws->rms_f);
+  disco_rms_rows_fast_cpu (solve->n_active, n, ws->y, n, ws->rms_y);
 
   for (gsize i = 0; i < solve->n_active; i++)
     {
@@ -637,19 +637,28 @@ take_step (Solve   *solve,
   for (gsize i = 0; i < a; i++)
     ws->h[i] = (float) (ws->samples[i].t_next - ws->samples[i].t);
 
+  /* The fast kernels give the same bits as disco_rk_combine_cpu() and
+   * disco_rk_error_norm_cpu(), with fewer passes over memory. */
   for (guint s = 1; s < tab->n_stages; s++)
     {
-      disco_rk_combine_cpu (a, n, n, ws->y, ws->h, s, tab->a[s], k, ws->y1);
+      disco_rk_combine_fast_cpu (a, n, n, ws->y, ws->h, s, tab->a[s], k,
+                                 ws->y1);
       set_stage_times (solve, tab->c[s]);
       if (!evaluate (solve, ws->y1, ws->k[s], error))
         return FALSE;
     }
 
   if (!tab->fsal)
-    disco_rk_combine_cpu (a, n, n, ws->y, ws->h, tab->n_stages, tab->b, k,
-                          ws->y1);
+    disco_rk_combine_fast_cpu (a, n, n, ws->y, ws->h, tab->n_stages, tab->b,
+                               k, ws->y1);
 
-  if (config->controller != DISCO_ODE_CONTROLLER_CONSTANT)
+  if (config->controller != DISCO_ODE_CONTROLLER_CONSTANT
+      && tab->n_stages == 7)
+    disco_rk_embedded_error_norm_cpu (a, n, n, (float) config->atol,
+                                      (float) config->rtol, ws->y, ws->y1,
+                                      ws->h, tab->n_stages, tab->e, k,
+                                      ws->error_norm);
+  else if (config->controller != DISCO_ODE_CONTROLLER_CONSTANT)
     {
       disco_rk_combine_cpu (a, n, n, NULL, ws->h, tab->n_stages, tab->e, k,
                             ws->err);

@@ -3,17 +3,22 @@
  * The open-loop right-hand side of MODEL.md §2, batched over the samples the
  * solver still integrates. Per layer: one GEMM for W r_prev (except the
  * first layer, whose drive W x + b is constant during a solve and computed
- * once per minibatch), then one vectorised pass over the units computing
- * rates and derivatives together, the bias added on the way
- * (disco_microcircuit_rhs_cpu(); φ within 4 ulp of the scalar reference).
- * The first layer reads its drive in place through the row indices, so
- * nothing is copied per evaluation.
+ * once per minibatch), then the vectorised element-wise kernel of the layer
+ * (disco_microcircuit_rhs_cpu(): φ_E and φ_I over contiguous blocks of each
+ * row, then the derivatives with the bias added on the way; φ within 4 ulp
+ * of the scalar reference disco_softrect_forward()). The first layer reads
+ * its drive in place through the row indices, so nothing is copied per
+ * evaluation. tools/disco-bench-solve times all this.
  *
  * BLAS threads: disco_network_new() applies the kernels' policy once per
- * process (disco_blas_apply_thread_policy(): one thread unless the user
- * chose a count, e.g. with $OPENBLAS_NUM_THREADS or $DISCO_BLAS_THREADS).
- * These products are small, and on a 2-core machine a second BLAS thread
- * made them no faster while its worker spun between calls.
+ * process (disco_blas_apply_thread_policy(): one thread, unless the user
+ * chose a count with $DISCO_BLAS_THREADS, $OPENBLAS_NUM_THREADS,
+ * $OMP_NUM_THREADS, disco_blas_set_threads() or openblas_set_num_threads()
+ * before). These products are small (at most a minibatch of rows): on the
+ * 2-core development machine a second thread made the 784–256–256–256–10
+ * solve about 10 % faster while the other core was idle, and slower, up to
+ * several times in single minibatches, while it was busy, its workers
+ * spinning between calls. One thread is the predictable default.
  */
 #include "disco-network.h"
 
@@ -348,16 +353,9 @@ disco_network_rhs (gpointer data, gsize n_active, const guint *rows, const doubl
       switch (spec->kind)
         {
         case DISCO_LAYER_MICROCIRCUIT:
-          if (l == 0)
-            for (gsize r = 0; r < n_active; r++)
-              disco_microcircuit_rhs_cpu (&spec->phi_e, &spec->phi_i, spec->tau_e, spec->tau_i,
-                                          1, n, state + r * N, N, drive + (gsize) rows[r] * n,
-                                          n, NULL, layer->rates + r * n, n,
-                                          derivative + r * N, N);
-          else
-            disco_microcircuit_rhs_cpu (&spec->phi_e, &spec->phi_i, spec->tau_e, spec->tau_i,
-                                        n_active, n, state, N, drive, n, bias,
-                                        layer->rates, n, derivative, N);
+          disco_microcircuit_rhs_cpu (&spec->phi_e, &spec->phi_i, spec->tau_e, spec->tau_i,
+                                      n_active, n, state, N, drive, n, l == 0 ? rows : NULL,
+                                      bias, layer->rates, n, derivative, N);
           break;
         case DISCO_LAYER_RATE:
           {

@@ -605,6 +605,424 @@ test_rk_error_norm (void)
   g_rand_free (rand);
 }
 
+/* ------------------------------------------------------------------------
+ * Fast kernels (disco-kernels-fast.c): each test runs on every compiled
+ * path the CPU supports (the build's baseline and, on x86, AVX2+FMA).
+ * ---------------------------------------------------------------------- */
+
+static void
+for_each_cpu_path (void (*check) (void))
+{
+  const DiscoCpuPath best = disco_cpu_path_get ();
+  const DiscoCpuPath paths[] = { DISCO_CPU_PATH_GENERIC, DISCO_CPU_PATH_AVX2 };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (paths); i++)
+    {
+      if (!disco_cpu_path_set (paths[i]))
+        {
+          g_test_message ("CPU path %d not available here", paths[i]);
+          continue;
+        }
+      g_test_message ("CPU path %d", paths[i]);
+      check ();
+    }
+  g_assert_true (disco_cpu_path_set (best));
+}
+
+/* Floats in an order where neighbours differ by one ulp (±0 coincide). */
+static gint64
+float_order (float f)
+{
+  gint32 i;
+
+  memcpy (&i, &f, sizeof i);
+  return i < 0 ? (gint64) G_MININT32 - i : i;
+}
+
+static gint64
+ulp_distance (float a,
+              float b)
+{
+  gint64 d = float_order (a) - float_order (b);
+
+  return d < 0 ? -d : d;
+}
+
+/* The exact φ of the float z = β(x − θ) that both implementations form
+ * first, rounded once. */
+static float
+softrect_exact (const DiscoSoftRectifier *p,
+                float                     x)
+{
+  double z = (float) (p->sharpness * (x - p->shift));
+
+  return (float) (p->scale * (z > 0 ? z + log1p (exp (-z)) : log1p (exp (z))));
+}
+
+/* The fast φ's tolerance.  Against the reference (itself up to 4 ulp from
+ * the exact value; both write s·(max(z, 0) + log1p(e^−|z|)), with different
+ * exp and log1p): 4 ulp.  Against the exact value: 3 ulp.  Measured over
+ * every 17th float (every 5th on the AVX2 path for an earlier variant) for
+ * the first five rectifiers below on both paths: worst cases 4 and 3 ulp.
+ * In the deep tail, where e^z is subnormal before the scale s multiplies
+ * it, ulps shrink to 2^−149·s and both sides lose digits: there an absolute
+ * 1e−30 holds instead (those rates are below 1e−37). */
+#define FAST_SOFTRECT_ULPS_VS_REFERENCE 4
+#define FAST_SOFTRECT_ULPS_VS_EXACT 3
+#define FAST_SOFTRECT_ATOL 1e-30
+
+static void
+check_fast_softrect_value (const DiscoSoftRectifier *p,
+                           float                     x,
+                           float                     got)
+{
+  float ref = disco_softrect_forward (p, x);
+  float exact = softrect_exact (p, x);
+
+  if (isnan (ref))
+    {
+      if (!isnan (got))
+        g_error ("phi(%a) = %a, the reference gives NaN", x, got);
+      return;
+    }
+  if (isnan (got))
+    g_error ("phi(%a) = NaN, the reference gives %a", x, ref);
+  if (ulp_distance (got, ref) > FAST_SOFTRECT_ULPS_VS_REFERENCE
+      && fabs ((double) got - ref) > FAST_SOFTRECT_ATOL)
+    g_error ("phi(%a) (s %g, beta %g, theta %g) = %a, the reference gives "
+             "%a: %" G_GINT64_FORMAT " ulp apart", x, p->scale, p->sharpness,
+             p->shift, got, ref, ulp_distance (got, ref));
+  if (ulp_distance (got, exact) > FAST_SOFTRECT_ULPS_VS_EXACT
+      && fabs ((double) got - exact) > FAST_SOFTRECT_ATOL)
+    g_error ("phi(%a) (s %g, beta %g, theta %g) = %a, exactly %a: %"
+             G_GINT64_FORMAT " ulp apart", x, p->scale, p->sharpness,
+             p->shift, got, exact, ulp_distance (got, exact));
+}
+
+static void
+check_fast_softrect_range (void)
+{
+  enum { N = 1 << 16 };
+  const DiscoSoftRectifier more[] = {
+    { 1.0f, 1.0f, 3.0f },
+    { 1.0f, 50.0f, 0.0f },   /* a knee sharp enough to reach the tails */
+  };
+  g_autofree float *x = g_new (float, N);
+  g_autofree float *y = g_new (float, N);
+  const float specials[] = {
+    0.0f, -0.0f, INFINITY, -INFINITY, NAN, -NAN, FLT_MAX, -FLT_MAX,
+    FLT_MIN, -FLT_MIN, FLT_TRUE_MIN, -FLT_TRUE_MIN, 1.0f, -1.0f,
+    3.0f, -87.33f, -88.73f, -103.97f, -104.0f, -150.0f, 88.73f, 1e30f,
+    -1e30f,
+  };
+
+  for (gsize r = 0; r < G_N_ELEMENTS (rectifiers) + G_N_ELEMENTS (more); r++)
+    {
+      const DiscoSoftRectifier *p = r < G_N_ELEMENTS (rectifiers)
+                                      ? &rectifiers[r]
+                                      : &more[r - G_N_ELEMENTS (rectifiers)];
+
+      /* 1. z = β(x − θ) densely over [−120, 120]: both tails, the knee,
+       *    the subnormal range of e^z and exp's underflow at −103.97. */
+      for (int i = 0; i < N; i++)
+        x[i] = p->shift + (float) (-120.0 + 240.0 * i / (N - 1)) / p->sharpness;
+      disco_softrect_forward_fast_cpu (p, 1, N, x, N, y, N);
+      for (int i = 0; i < N; i++)
+        check_fast_softrect_value (p, x[i], y[i]);
+
+      /* 2. Every 65521st bit pattern: all magnitudes up to ±FLT_MAX,
+       *    subnormals, infinities and NaNs. */
+      for (guint64 start = 0; start < G_GUINT64_CONSTANT (1) << 32;
+           start += (guint64) N * 65521)
+        {
+          int n = 0;
+
+          for (; n < N; n++)
+            {
+              guint64 bits = start + (guint64) n * 65521;
+              guint32 b32 = (guint32) bits;
+
+              if (bits >> 32)
+                break;
+              memcpy (&x[n], &b32, sizeof b32);
+            }
+          disco_softrect_forward_fast_cpu (p, 1, n, x, n, y, n);
+          for (int i = 0; i < n; i++)
+            check_fast_softrect_value (p, x[i], y[i]);
+        }
+
+      /* 3. The special values, one at a time (odd lengths take the loops'
+       *    scalar tails). */
+      for (gsize i = 0; i < G_N_ELEMENTS (specials); i++)
+        {
+          float got;
+
+          disco_softrect_forward_fast_cpu (p, 1, 1, &specials[i], 1, &got, 1);
+          check_fast_softrect_value (p, specials[i], got);
+        }
+    }
+
+  /* The tails exactly: what the reference gives. */
+  {
+    const DiscoSoftRectifier *p = &rectifiers[0];
+    float in[3] = { -INFINITY, INFINITY, -200.0f }, out[3];
+
+    disco_softrect_forward_fast_cpu (p, 1, 3, in, 3, out, 3);
+    g_assert_cmpfloat (out[0], ==, 0.0f);
+    g_assert_cmpfloat (out[1], ==, INFINITY);
+    g_assert_cmpfloat (out[2], ==, 0.0f);
+  }
+}
+
+static void
+test_softrect_fast (void)
+{
+  g_test_summary ("The vectorised phi stays within 4 ulp of the scalar "
+                  "reference and 3 ulp of the exact value (or 1e-30 in the "
+                  "subnormal tail) over the whole float range, NaN and "
+                  "infinities included, on every CPU path");
+  for_each_cpu_path (check_fast_softrect_range);
+}
+
+static void
+check_fast_softrect_arrays (void)
+{
+  const DiscoSoftRectifier p = { 5.0f, 1.0f, 3.0f };
+  enum { ROWS = 3, COLS = 21, LDX = 24, LDY = 22 };
+  float x[ROWS * LDX], y[ROWS * LDY], inplace[ROWS * LDX];
+
+  for (int i = 0; i < ROWS * LDX; i++)
+    x[i] = -4.0f + 0.37f * i;
+  for (int i = 0; i < ROWS * LDY; i++)
+    y[i] = -123.0f;
+  memcpy (inplace, x, sizeof x);
+
+  disco_softrect_forward_fast_cpu (&p, ROWS, COLS, x, LDX, y, LDY);
+  disco_softrect_forward_fast_cpu (&p, ROWS, COLS, inplace, LDX, inplace, LDX);
+
+  for (int r = 0; r < ROWS; r++)
+    for (int c = 0; c < LDY; c++)
+      {
+        if (c >= COLS)
+          {
+            g_assert_cmpfloat (y[r * LDY + c], ==, -123.0f);
+            continue;
+          }
+        check_fast_softrect_value (&p, x[r * LDX + c], y[r * LDY + c]);
+        /* In place gives the same bits as out of place. */
+        g_assert_true (memcmp (&inplace[r * LDX + c], &y[r * LDY + c],
+                               sizeof (float)) == 0);
+      }
+}
+
+static void
+test_softrect_fast_arrays (void)
+{
+  g_test_summary ("The vectorised phi works on strided blocks and in place, "
+                  "and leaves the padding alone");
+  for_each_cpu_path (check_fast_softrect_arrays);
+}
+
+static void
+check_microcircuit_rhs (void)
+{
+  enum { ROWS = 5, N_UNITS = 37, LDU = 2 * N_UNITS + 3, LDD = N_UNITS + 2,
+         LDR = N_UNITS + 1, LDF = 2 * N_UNITS + 5, DRIVE_ROWS = 7 };
+  const DiscoSoftRectifier phi_e = { 1.0f, 1.0f, 0.0f };
+  const DiscoSoftRectifier phi_i = { 2.0f, 0.5f, 1.0f };
+  const float tau_e = 0.02f, tau_i = 0.005f;
+  const guint drive_rows[ROWS] = { 6, 0, 3, 3, 1 };
+  float u[ROWS * LDU], drive[DRIVE_ROWS * LDD], bias[N_UNITS];
+  float rate[ROWS * LDR], dudt[ROWS * LDF];
+  GRand *rand = g_rand_new_with_seed (11);
+
+  fill_random (rand, u, G_N_ELEMENTS (u));
+  for (gsize i = 0; i < G_N_ELEMENTS (u); i++)
+    u[i] *= 6.0f;
+  fill_random (rand, drive, G_N_ELEMENTS (drive));
+  fill_random (rand, bias, G_N_ELEMENTS (bias));
+
+  for (int variant = 0; variant < 3; variant++)
+    {
+      const float *b = variant == 1 ? NULL : bias;
+      const guint *indices = variant == 2 ? drive_rows : NULL;
+
+      for (gsize i = 0; i < G_N_ELEMENTS (rate); i++)
+        rate[i] = 555.0f;
+      for (gsize i = 0; i < G_N_ELEMENTS (dudt); i++)
+        dudt[i] = 555.0f;
+
+      disco_microcircuit_rhs_cpu (&phi_e, &phi_i, tau_e, tau_i, ROWS,
+                                  N_UNITS, u, LDU, drive, LDD, indices, b,
+                                  rate, LDR, dudt, LDF);
+
+      for (int r = 0; r < ROWS; r++)
+        {
+          const float *ue = u + r * LDU, *ui = ue + N_UNITS;
+          const float *d = drive + (indices ? indices[r] : (guint) r) * LDD;
+
+          for (int j = 0; j < N_UNITS; j++)
+            {
+              /* The plain loop of the reference φ, as the network wrote it. */
+              const float inv_e = 1.0f / tau_e, inv_i = 1.0f / tau_i;
+              const float r_e = disco_softrect_forward (&phi_e, ue[j]);
+              const float r_i = disco_softrect_forward (&phi_i, ui[j]);
+              const float a_e = -ue[j] + (d[j] + (b ? b[j] : 0.0f));
+              const float a_i = -ui[j];
+              const float want_e = (a_e - r_i) * inv_e;
+              const float want_i = (a_i + r_e) * inv_i;
+
+              check_fast_softrect_value (&phi_e, ue[j], rate[r * LDR + j]);
+              /* Only φ differs (≤ 4 ulp of it); then one subtraction and one
+               * product round, each ≤ 1 ulp of its result. */
+              assert_close (dudt[r * LDF + j], want_e,
+                            inv_e * (6.0 * FLT_EPSILON * (fabs (r_i) + fabs (a_e))
+                                     + FAST_SOFTRECT_ATOL),
+                            FLT_EPSILON);
+              assert_close (dudt[r * LDF + N_UNITS + j], want_i,
+                            inv_i * (6.0 * FLT_EPSILON * (fabs (r_e) + fabs (a_i))
+                                     + FAST_SOFTRECT_ATOL),
+                            FLT_EPSILON);
+            }
+          for (int j = N_UNITS; j < LDR; j++)
+            g_assert_cmpfloat (rate[r * LDR + j], ==, 555.0f);
+          for (int j = 2 * N_UNITS; j < LDF; j++)
+            g_assert_cmpfloat (dudt[r * LDF + j], ==, 555.0f);
+        }
+    }
+
+  g_rand_free (rand);
+}
+
+static void
+test_microcircuit_rhs (void)
+{
+  g_test_summary ("One microcircuit layer's open-loop derivatives and rates "
+                  "match a plain loop over the reference phi, with and "
+                  "without bias, with gathered drive rows and strides");
+  for_each_cpu_path (check_microcircuit_rhs);
+}
+
+static void
+check_rk_fast_bits (void)
+{
+  enum { ROWS = 7, COLS = 45, LD = 49, S = 7 };
+  /* Tsit5's error weights and other mixes of signs and sizes. */
+  const float coeffs[S] = { 0.0017800110522257773f, 0.0008164344596567469f,
+                            -0.007880878010261995f, 0.1447110071732629f,
+                            -0.5823571654525553f, 0.45808210592918697f,
+                            -1.0f / 66.0f };
+  float h[ROWS];
+  float y0[ROWS * LD], y1[ROWS * LD], stages[S][ROWS * LD];
+  float want[ROWS * LD], got[ROWS * LD], err[ROWS * LD];
+  float norm_want[ROWS], norm_got[ROWS], rms_want[ROWS], rms_got[ROWS];
+  const float *k[S];
+  GRand *rand = g_rand_new_with_seed (23);
+
+  fill_random (rand, y0, G_N_ELEMENTS (y0));
+  fill_random (rand, y1, G_N_ELEMENTS (y1));
+  for (int s = 0; s < S; s++)
+    {
+      fill_random (rand, stages[s], ROWS * LD);
+      for (int i = 0; i < ROWS * LD; i++)
+        stages[s][i] *= (float) (1 << (3 * s));
+      k[s] = stages[s];
+    }
+  for (int r = 0; r < ROWS; r++)
+    h[r] = (float) g_rand_double_range (rand, 1e-4, 1e-2);
+
+  /* Stage combinations: every stage count, with and without y0. */
+  for (guint n_stages = 1; n_stages <= S; n_stages++)
+    for (int with_y0 = 0; with_y0 < 2; with_y0++)
+      {
+        for (int i = 0; i < ROWS * LD; i++)
+          want[i] = got[i] = 777.0f;
+        disco_rk_combine_cpu (ROWS, COLS, LD, with_y0 ? y0 : NULL, h,
+                              n_stages, coeffs, k, want);
+        disco_rk_combine_fast_cpu (ROWS, COLS, LD, with_y0 ? y0 : NULL, h,
+                                   n_stages, coeffs, k, got);
+        g_assert_true (memcmp (want, got, sizeof want) == 0);
+      }
+
+  /* The fused error norm, for 1 … ROWS rows (groups of four and a rest),
+   * with a NaN in the candidate (falls back to |y0|) and one in a stage
+   * (an infinite norm). */
+  y1[2 * LD + 5] = NAN;
+  stages[3][5 * LD + 7] = NAN;
+  for (gsize rows = 1; rows <= ROWS; rows++)
+    {
+      disco_rk_combine_cpu (rows, COLS, LD, NULL, h, S, coeffs, k, err);
+      disco_rk_error_norm_cpu (rows, COLS, LD, 1e-6f, 1e-3f, y0, y1, err,
+                               norm_want);
+      disco_rk_embedded_error_norm_cpu (rows, COLS, LD, 1e-6f, 1e-3f, y0, y1,
+                                        h, S, coeffs, k, norm_got);
+      g_assert_true (memcmp (norm_want, norm_got, rows * sizeof (float)) == 0);
+    }
+  g_assert_true (isinf (norm_got[5]));
+  g_assert_true (isfinite (norm_got[2]));
+
+  /* Row RMS. */
+  for (gsize rows = 0; rows <= ROWS; rows++)
+    {
+      disco_rms_rows_cpu (rows, COLS, y0, LD, rms_want);
+      disco_rms_rows_fast_cpu (rows, COLS, y0, LD, rms_got);
+      g_assert_true (memcmp (rms_want, rms_got, rows * sizeof (float)) == 0);
+    }
+  disco_rms_rows_fast_cpu (3, 0, y0, LD, rms_got);
+  g_assert_cmpfloat (rms_got[0], ==, 0.0f);
+
+  g_rand_free (rand);
+}
+
+static void
+test_rk_fast (void)
+{
+  g_test_summary ("The solver's fast Runge-Kutta kernels (stage combination, "
+                  "fused error norm, row RMS) give the reference loops' bits");
+  for_each_cpu_path (check_rk_fast_bits);
+}
+
+static void
+test_gemm_stats (void)
+{
+  float a[6] = { 1, 2, 3, 4, 5, 6 }, b[6] = { 1, 0, 0, 1, 1, 1 }, c[4];
+  DiscoGemmStats stats;
+
+  g_test_summary ("The GEMM counters count calls and 2mnk flops when on, "
+                  "and nothing when off");
+
+  disco_gemm_stats_set_enabled (TRUE);
+  g_assert_true (disco_gemm_stats_get_enabled ());
+  disco_gemm_stats_reset ();
+  disco_gemm_cpu (FALSE, FALSE, 2, 2, 3, 1.0f, a, 3, b, 2, 0.0f, c, 2);
+  disco_gemm_cpu (FALSE, FALSE, 0, 2, 3, 1.0f, a, 3, b, 2, 0.0f, c, 2);
+  disco_gemm_stats_get (&stats);
+  g_assert_cmpuint (stats.calls, ==, 1);
+  g_assert_cmpfloat (stats.flops, ==, 2.0 * 2 * 2 * 3);
+  g_assert_cmpfloat (stats.seconds, >=, 0.0);
+
+  disco_gemm_stats_set_enabled (FALSE);
+  disco_gemm_cpu (FALSE, FALSE, 2, 2, 3, 1.0f, a, 3, b, 2, 0.0f, c, 2);
+  disco_gemm_stats_get (&stats);
+  g_assert_cmpuint (stats.calls, ==, 1);
+  disco_gemm_stats_reset ();
+  disco_gemm_stats_get (&stats);
+  g_assert_cmpuint (stats.calls, ==, 0);
+  g_assert_cmpfloat (stats.flops, ==, 0.0);
+}
+
+static void
+test_blas_threads (void)
+{
+  g_test_summary ("A thread count chosen with disco_blas_set_threads() "
+                  "stays: the policy leaves it alone");
+
+  disco_blas_set_threads (1);
+  g_assert_cmpuint (disco_blas_get_threads (), ==, 1);
+  g_assert_cmpuint (disco_blas_apply_thread_policy (), ==, 1);
+  g_assert_cmpuint (disco_blas_get_threads (), ==, 1);
+}
+
 static void
 test_preconditions (void)
 {
@@ -659,6 +1077,13 @@ main (int    argc,
   g_test_add_func ("/disco/kernels/rms-rows", test_rms_rows);
   g_test_add_func ("/disco/kernels/rk/combine", test_rk_combine);
   g_test_add_func ("/disco/kernels/rk/error-norm", test_rk_error_norm);
+  g_test_add_func ("/disco/kernels/softrect/fast", test_softrect_fast);
+  g_test_add_func ("/disco/kernels/softrect/fast-arrays",
+                   test_softrect_fast_arrays);
+  g_test_add_func ("/disco/kernels/microcircuit-rhs", test_microcircuit_rhs);
+  g_test_add_func ("/disco/kernels/rk/fast", test_rk_fast);
+  g_test_add_func ("/disco/kernels/gemm/stats", test_gemm_stats);
+  g_test_add_func ("/disco/kernels/blas-threads", test_blas_threads);
   g_test_add_func ("/disco/kernels/preconditions", test_preconditions);
 
   return g_test_run ();
