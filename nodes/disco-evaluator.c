@@ -13,12 +13,15 @@
  * |[
  * {"epochs": [{"epoch": 1,
  *              "train": {"loss": 0.31, "accuracy": 91.2, "samples": 54000, "mean_steps": 29.1},
- *              "validation": {…}, "test": {…}}],
+ *              "validation": {…}, "test": {…},
+ *              "weight_norm": 6.1, "weight_norms": {"h1.weight": 11.3, …}}],
  *  "wall_time_s": 215.3, "device": "cpu", "config": {…every node's properties…}}
  * ]|
  *
  * Accuracy is in percent. With `steps` linked (an integrator's `steps`
- * output), each phase also reports the mean solver steps per sample.
+ * output), each phase also reports the mean solver steps per sample. At the
+ * end of an epoch the Frobenius norm of every layer parameter is recorded,
+ * with their mean as "weight_norm" (the reference's metric).
  *
  * Ports: inputs `prediction` (batch × classes, logits), `target`
  * (batch × classes, one-hot or soft), optional `steps` (batch).
@@ -62,7 +65,14 @@ typedef struct
 {
   guint epoch;
   PhaseSums phases[N_PHASES];   /* indexed by DiscoPhase */
+  char *weight_norms;           /* JSON members, set when the epoch ends */
 } EpochSums;
+
+static void
+epoch_sums_clear (gpointer data)
+{
+  g_free (((EpochSums *) data)->weight_norms);
+}
 
 struct _DiscoEvaluator
 {
@@ -490,6 +500,8 @@ epoch_json (const EpochSums *sums)
         }
       g_string_append_c (out, '}');
     }
+  if (sums->weight_norms != NULL)
+    g_string_append_printf (out, ", %s", sums->weight_norms);
   g_string_append_c (out, '}');
   return g_string_free (out, FALSE);
 }
@@ -547,10 +559,66 @@ write_report (DiscoEvaluator *self, GError **error)
   return disco_write_file_atomically (path, (const guint8 *) json, strlen (json), error);
 }
 
+/* The Frobenius norm of every parameter of every layer (dynamical node),
+ * and their mean, as the reference logs it ("weight_norm"). */
+static char *
+weight_norms_json (DiscoPipeline *pipeline)
+{
+  g_auto (GStrv) names = disco_pipeline_list_nodes (pipeline);
+  GString *members = g_string_new (NULL);
+  double sum = 0;
+  guint count = 0;
+
+  for (guint i = 0; names[i] != NULL; i++)
+    {
+      DiscoNode *node = disco_pipeline_get_node (pipeline, names[i]);
+      g_auto (GStrv) parameters = NULL;
+
+      if (!disco_node_is_dynamical (node))
+        continue;
+      parameters = disco_node_list_parameters (node);
+      for (guint j = 0; parameters[j] != NULL; j++)
+        {
+          DiscoTensor *tensor = disco_node_get_parameter (node, parameters[j]);
+          const float *v = disco_tensor_read_host (tensor, NULL);
+          double norm2 = 0;
+
+          if (v == NULL)
+            continue;
+          for (gsize k = 0; k < disco_tensor_get_n_elements (tensor); k++)
+            norm2 += (double) v[k] * v[k];
+          g_string_append_printf (members, "%s\"%s.%s\": ", count ? ", " : "", names[i],
+                                  parameters[j]);
+          json_number (members, sqrt (norm2));
+          sum += sqrt (norm2);
+          count++;
+        }
+    }
+  if (count == 0)
+    {
+      g_string_free (members, TRUE);
+      return NULL;
+    }
+  {
+    GString *out = g_string_new ("\"weight_norm\": ");
+    json_number (out, sum / count);
+    g_string_append_printf (out, ", \"weight_norms\": {%s}", members->str);
+    g_string_free (members, TRUE);
+    return g_string_free (out, FALSE);
+  }
+}
+
 static gboolean
 disco_evaluator_end_epoch (DiscoNode *node, guint epoch, GError **error)
 {
   DiscoEvaluator *self = DISCO_EVALUATOR (node);
+  EpochSums *sums = find_epoch (self, epoch);
+
+  if (sums != NULL)
+    {
+      g_free (sums->weight_norms);
+      sums->weight_norms = weight_norms_json (disco_node_get_pipeline (node));
+    }
 
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TEST_ACCURACY]);
   return write_report (self, error);
@@ -666,5 +734,6 @@ disco_evaluator_init (DiscoEvaluator *self)
   self->report = g_strdup (DEFAULT_REPORT);
   self->loss = DEFAULT_LOSS;
   self->epochs = g_array_new (FALSE, TRUE, sizeof (EpochSums));
+  g_array_set_clear_func (self->epochs, epoch_sums_clear);
   self->restored = g_ptr_array_new_with_free_func (g_free);
 }

@@ -41,6 +41,13 @@ else
   fail "digits test accuracy $accuracy % is not above 60 %: $(cat "$work/err")"
 fi
 
+norms=$(json "$work/full/results.json" "[round(r['epochs'][i]['weight_norms']['h1.weight'], 6) for i in range(3)]")
+if json "$work/full/results.json" "r['epochs'][2]['weight_norm'] > 0 and len(set($norms)) == 3" | grep -q True; then
+  ok "the report records the weights' norms, which change with learning: $norms"
+else
+  fail "weight norms missing or constant: $norms"
+fi
+
 # Stop in the middle of epoch 2 (the first epoch has 26 ticks of 50 + 3 + 8),
 # then resume: the report must equal the uninterrupted one, epoch by epoch.
 "$run" -q -o "$work/part" "$digits" pipeline.max-ticks=50 2>"$work/err"
