@@ -818,6 +818,56 @@ out_of_range:
   }
 }
 
+/**
+ * disco_value_to_string:
+ * @value: a value of a property type a pipeline file can set
+ *
+ * Writes a value as a pipeline file would: "true", "0.001", "tsit5",
+ * "train,test" (flags by nick), "NULL" for a missing string. The inverse of
+ * what the file loader parses.
+ *
+ * Returns: (transfer full): the text
+ */
+char *
+disco_value_to_string (const GValue *value)
+{
+  GType fundamental = G_TYPE_FUNDAMENTAL (G_VALUE_TYPE (value));
+
+  switch (fundamental)
+    {
+    case G_TYPE_STRING:
+      return g_strdup (g_value_get_string (value) ? g_value_get_string (value) : "NULL");
+    case G_TYPE_BOOLEAN:
+      return g_strdup (g_value_get_boolean (value) ? "true" : "false");
+    case G_TYPE_FLOAT:
+      return g_strdup_printf ("%g", g_value_get_float (value));
+    case G_TYPE_DOUBLE:
+      return g_strdup_printf ("%g", g_value_get_double (value));
+    case G_TYPE_ENUM:
+      {
+        g_autoptr (GEnumClass) klass = g_type_class_ref (G_VALUE_TYPE (value));
+        GEnumValue *ev = g_enum_get_value (klass, g_value_get_enum (value));
+        return g_strdup (ev ? ev->value_nick : "?");
+      }
+    case G_TYPE_FLAGS:
+      {
+        g_autoptr (GFlagsClass) klass = g_type_class_ref (G_VALUE_TYPE (value));
+        GString *nicks = g_string_new (NULL);
+        guint flags = g_value_get_flags (value);
+
+        /* "train,test", as a pipeline file writes them. */
+        for (guint i = 0; i < klass->n_values; i++)
+          if ((flags & klass->values[i].value) == klass->values[i].value &&
+              klass->values[i].value != 0)
+            g_string_append_printf (nicks, "%s%s", nicks->len ? "," : "",
+                                    klass->values[i].value_nick);
+        return g_string_free (nicks, FALSE);
+      }
+    default:
+      return g_strdup_value_contents (value);
+    }
+}
+
 static gboolean
 set_property_at (GObject *object, const char *object_label, const char *key,
                  const char *text, const char *where, GError **error)

@@ -52,6 +52,7 @@ gboolean disco_pipeline_save_parameters (DiscoPipeline *self, const char *dir,
 gboolean disco_pipeline_load_parameters (DiscoPipeline *self, const char *dir,
                                          GError **error);
 
+char *disco_value_to_string (const GValue *value);
 gboolean disco_write_file_atomically (const char *path, const guint8 *data, gsize size,
                                       GError **error);
 

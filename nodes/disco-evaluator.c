@@ -407,28 +407,6 @@ json_value (GString *out, const GValue *value)
       break;
     case G_TYPE_FLOAT: json_number (out, g_value_get_float (value)); break;
     case G_TYPE_DOUBLE: json_number (out, g_value_get_double (value)); break;
-    case G_TYPE_ENUM:
-      {
-        g_autoptr (GEnumClass) klass = g_type_class_ref (G_VALUE_TYPE (value));
-        GEnumValue *ev = g_enum_get_value (klass, g_value_get_enum (value));
-        json_string (out, ev != NULL ? ev->value_nick : NULL);
-        break;
-      }
-    case G_TYPE_FLAGS:
-      {
-        g_autoptr (GFlagsClass) klass = g_type_class_ref (G_VALUE_TYPE (value));
-        g_autoptr (GString) nicks = g_string_new (NULL);
-        guint flags = g_value_get_flags (value);
-
-        /* As a pipeline file writes them: "train,test". */
-        for (guint i = 0; i < klass->n_values; i++)
-          if ((flags & klass->values[i].value) == klass->values[i].value &&
-              klass->values[i].value != 0)
-            g_string_append_printf (nicks, "%s%s", nicks->len ? "," : "",
-                                    klass->values[i].value_nick);
-        json_string (out, nicks->str);
-        break;
-      }
     case G_TYPE_STRING:
       if (g_value_get_string (value) == NULL)
         g_string_append (out, "null");
@@ -437,7 +415,8 @@ json_value (GString *out, const GValue *value)
       break;
     default:
       {
-        g_autofree char *text = g_strdup_value_contents (value);
+        /* Enums and flags by nick, as the pipeline file writes them. */
+        g_autofree char *text = disco_value_to_string (value);
         json_string (out, text);
       }
     }

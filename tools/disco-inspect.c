@@ -34,45 +34,6 @@ user_properties (GType type)
 }
 
 static char *
-value_to_text (const GValue *value)
-{
-  GType fundamental = G_TYPE_FUNDAMENTAL (G_VALUE_TYPE (value));
-
-  switch (fundamental)
-    {
-    case G_TYPE_STRING:
-      return g_strdup (g_value_get_string (value) ? g_value_get_string (value) : "NULL");
-    case G_TYPE_BOOLEAN:
-      return g_strdup (g_value_get_boolean (value) ? "true" : "false");
-    case G_TYPE_FLOAT:
-      return g_strdup_printf ("%g", g_value_get_float (value));
-    case G_TYPE_DOUBLE:
-      return g_strdup_printf ("%g", g_value_get_double (value));
-    case G_TYPE_ENUM:
-      {
-        g_autoptr (GEnumClass) klass = g_type_class_ref (G_VALUE_TYPE (value));
-        GEnumValue *ev = g_enum_get_value (klass, g_value_get_enum (value));
-        return g_strdup (ev ? ev->value_nick : "?");
-      }
-    case G_TYPE_FLAGS:
-      {
-        g_autoptr (GFlagsClass) klass = g_type_class_ref (G_VALUE_TYPE (value));
-        GString *nicks = g_string_new (NULL);
-        guint flags = g_value_get_flags (value);
-
-        for (guint i = 0; i < klass->n_values; i++)
-          if ((flags & klass->values[i].value) == klass->values[i].value &&
-              klass->values[i].value != 0)
-            g_string_append_printf (nicks, "%s%s", nicks->len ? "," : "",
-                                    klass->values[i].value_nick);
-        return g_string_free (nicks, FALSE);
-      }
-    default:
-      return g_strdup_value_contents (value);
-    }
-}
-
-static char *
 range_text (GParamSpec *pspec)
 {
 #define RANGE(T, fmt, cast)                                                    \
@@ -160,7 +121,7 @@ print_type (const char *name, GType type)
     {
       GParamSpec *pspec = g_ptr_array_index (pspecs, i);
       g_autofree char *range = range_text (pspec);
-      g_autofree char *def = value_to_text (g_param_spec_get_default_value (pspec));
+      g_autofree char *def = disco_value_to_string (g_param_spec_get_default_value (pspec));
 
       g_print ("  %-18s: %s\n", pspec->name, g_param_spec_get_blurb (pspec));
       g_print ("  %-18s  flags: %s%s\n", "",
@@ -233,7 +194,7 @@ print_json (void)
         {
           GParamSpec *pspec = g_ptr_array_index (pspecs, j);
           g_autofree char *range = range_text (pspec);
-          g_autofree char *def = value_to_text (g_param_spec_get_default_value (pspec));
+          g_autofree char *def = disco_value_to_string (g_param_spec_get_default_value (pspec));
 
           g_string_append_printf (out, "%s\n      {\"name\": ", j ? "," : "");
           json_string (out, pspec->name);
