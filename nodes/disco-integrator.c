@@ -25,6 +25,26 @@
  * sample's open-loop solver steps (accepted + rejected) on `steps`. The
  * read-only properties report the last minibatch's steps and evaluations.
  *
+ * `method = equilibrium` integrates nothing: since only the final state of
+ * a solve is used, it solves for the steady states directly (issue 8): in
+ * the open loop one scalar Newton iteration per unit,
+ * u_E + φ_I(φ_E(u_E)) = W r_prev + b, layer by layer; in the closed loop
+ * Newton's method in the control c = (k_i/λ + k_p)·e(y), one O × O system
+ * per sample, around the same per-unit solves with f = c·Q_l
+ * (disco-equilibrium.c). `steps` and the step properties then count Newton
+ * iterations: per unit (the slowest unit of each layer, summed over layers)
+ * in the open loop, updates of c in the closed loop. A sample whose closed
+ * loop does not converge within `newton-max-iterations`, whose residual
+ * stops falling, or whose map c ↦ (k_i/λ + k_p)·e(y(c)) is not a clear
+ * contraction (`contraction-limit`) is integrated with tsit5 and the ODE
+ * settings instead, alone; `fallbacks` counts those solves. The results are
+ * the steady states the ODE approaches; the ODE's own early stop leaves the
+ * slow controller integral slightly short of them (about 1e−3 relative).
+ * For runs that use the trajectory, not just its end (plasticity in
+ * continuous time, as in the paper's Figure 4), or a controller without
+ * leak (λ = 0: no fixed point to solve for; those closed loops fall back),
+ * integrate with tsit5.
+ *
  * Ports: input `network`; outputs `output` (batch × outputs), `state`
  * (batch × N), `steps` (batch).
  *
@@ -36,10 +56,13 @@
  * method = tsit5
  * rtol = 1e-3
  * ]|
+ *
+ * The fast variant of a training pipeline: `settle.method=equilibrium`.
  */
 
 #include "disco-integrator.h"
 #include "disco-closed-loop.h"
+#include "disco-equilibrium.h"
 #include "disco-network.h"
 #include "disco-nodes.h"
 #include "disco-ode.h"
@@ -49,7 +72,8 @@
 G_DEFINE_ENUM_TYPE (DiscoIntegratorMethod, disco_integrator_method,
   G_DEFINE_ENUM_VALUE (DISCO_INTEGRATOR_TSIT5, "tsit5"),
   G_DEFINE_ENUM_VALUE (DISCO_INTEGRATOR_EULER, "euler"),
-  G_DEFINE_ENUM_VALUE (DISCO_INTEGRATOR_RK4, "rk4"))
+  G_DEFINE_ENUM_VALUE (DISCO_INTEGRATOR_RK4, "rk4"),
+  G_DEFINE_ENUM_VALUE (DISCO_INTEGRATOR_EQUILIBRIUM, "equilibrium"))
 
 G_DEFINE_ENUM_TYPE (DiscoIntegratorController, disco_integrator_controller,
   G_DEFINE_ENUM_VALUE (DISCO_INTEGRATOR_CONTROLLER_DIFFRAX, "diffrax"),
@@ -67,6 +91,9 @@ G_DEFINE_ENUM_TYPE (DiscoIntegratorController, disco_integrator_controller,
 #define DEFAULT_STEADY_STATE_STOP TRUE
 #define DEFAULT_FEEDBACK_AVERAGE FALSE
 #define DEFAULT_FEEDBACK_NORM 1.0
+#define DEFAULT_NEWTON_TOLERANCE 1e-6
+#define DEFAULT_NEWTON_MAX_ITERATIONS 20
+#define DEFAULT_CONTRACTION_LIMIT 0.99
 
 struct _DiscoIntegrator
 {
@@ -79,6 +106,9 @@ struct _DiscoIntegrator
   gboolean steady_state_stop;
   gboolean feedback_average;
   double feedback_norm;
+  double newton_tolerance;
+  guint newton_max_iterations;
+  double contraction_limit;
 
   DiscoNetwork *network;
   DiscoClosedLoop *closed_loop;   /* NULL without a controller */
@@ -87,6 +117,11 @@ struct _DiscoIntegrator
   DiscoOdeSolver *solver;
   DiscoOdeSampleStats *stats;
   gsize stats_capacity;
+  DiscoEquilibrium *equilibrium;          /* method = equilibrium */
+  DiscoEquilibriumSampleStats *eq_stats;  /* B */
+  guint *sample_steps, *sample_evaluations, *fallback_rows;   /* B */
+  gsize eq_capacity;
+  gboolean batch_begun;                   /* the ODE's first drive is set this tick */
 
   double last_mean_steps;
   guint last_max_steps;
@@ -94,7 +129,10 @@ struct _DiscoIntegrator
   double last_solve_seconds;
   double last_mean_closed_loop_steps;
   double last_open_loop_seconds, last_feedback_seconds, last_closed_loop_seconds;
+  double last_open_loop_evaluations, last_closed_loop_evaluations;
+  double last_max_contraction;
   guint64 solves;
+  guint64 fallbacks;
 };
 
 G_DEFINE_FINAL_TYPE (DiscoIntegrator, disco_integrator, DISCO_TYPE_NODE)
@@ -115,6 +153,9 @@ enum
   PROP_STEADY_STATE_STOP,
   PROP_FEEDBACK_AVERAGE,
   PROP_FEEDBACK_NORM,
+  PROP_NEWTON_TOLERANCE,
+  PROP_NEWTON_MAX_ITERATIONS,
+  PROP_CONTRACTION_LIMIT,
   PROP_LAST_MEAN_STEPS,
   PROP_LAST_MEAN_CLOSED_LOOP_STEPS,
   PROP_LAST_OPEN_LOOP_SECONDS,
@@ -124,6 +165,10 @@ enum
   PROP_LAST_MEAN_EVALUATIONS,
   PROP_LAST_SOLVE_SECONDS,
   PROP_SOLVES,
+  PROP_LAST_OPEN_LOOP_EVALUATIONS,
+  PROP_LAST_CLOSED_LOOP_EVALUATIONS,
+  PROP_LAST_MAX_CONTRACTION,
+  PROP_FALLBACKS,
   N_PROPERTIES
 };
 
@@ -134,10 +179,15 @@ disco_integrator_finalize (GObject *object)
 {
   DiscoIntegrator *self = DISCO_INTEGRATOR (object);
 
+  g_clear_pointer (&self->equilibrium, disco_equilibrium_free);
   g_clear_pointer (&self->closed_loop, disco_closed_loop_free);
   g_clear_pointer (&self->network, disco_network_free);
   g_clear_pointer (&self->solver, disco_ode_solver_free);
   g_free (self->stats);
+  g_free (self->eq_stats);
+  g_free (self->sample_steps);
+  g_free (self->sample_evaluations);
+  g_free (self->fallback_rows);
   g_free (self->closed_loop_state);
   G_OBJECT_CLASS (disco_integrator_parent_class)->finalize (object);
 }
@@ -162,6 +212,17 @@ disco_integrator_get_property (GObject *object, guint prop_id, GValue *value,
     case PROP_STEADY_STATE_STOP: g_value_set_boolean (value, self->steady_state_stop); break;
     case PROP_FEEDBACK_AVERAGE: g_value_set_boolean (value, self->feedback_average); break;
     case PROP_FEEDBACK_NORM: g_value_set_double (value, self->feedback_norm); break;
+    case PROP_NEWTON_TOLERANCE: g_value_set_double (value, self->newton_tolerance); break;
+    case PROP_NEWTON_MAX_ITERATIONS: g_value_set_uint (value, self->newton_max_iterations); break;
+    case PROP_CONTRACTION_LIMIT: g_value_set_double (value, self->contraction_limit); break;
+    case PROP_LAST_OPEN_LOOP_EVALUATIONS:
+      g_value_set_double (value, self->last_open_loop_evaluations);
+      break;
+    case PROP_LAST_CLOSED_LOOP_EVALUATIONS:
+      g_value_set_double (value, self->last_closed_loop_evaluations);
+      break;
+    case PROP_LAST_MAX_CONTRACTION: g_value_set_double (value, self->last_max_contraction); break;
+    case PROP_FALLBACKS: g_value_set_uint64 (value, self->fallbacks); break;
     case PROP_LAST_MEAN_CLOSED_LOOP_STEPS:
       g_value_set_double (value, self->last_mean_closed_loop_steps);
       break;
@@ -199,6 +260,9 @@ disco_integrator_set_property (GObject *object, guint prop_id, const GValue *val
     case PROP_STEADY_STATE_STOP: self->steady_state_stop = g_value_get_boolean (value); break;
     case PROP_FEEDBACK_AVERAGE: self->feedback_average = g_value_get_boolean (value); break;
     case PROP_FEEDBACK_NORM: self->feedback_norm = g_value_get_double (value); break;
+    case PROP_NEWTON_TOLERANCE: self->newton_tolerance = g_value_get_double (value); break;
+    case PROP_NEWTON_MAX_ITERATIONS: self->newton_max_iterations = g_value_get_uint (value); break;
+    case PROP_CONTRACTION_LIMIT: self->contraction_limit = g_value_get_double (value); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
@@ -226,6 +290,7 @@ fill_config (DiscoIntegrator *self, DiscoOdeConfig *config)
       config->controller = DISCO_ODE_CONTROLLER_CONSTANT;
       break;
     case DISCO_INTEGRATOR_TSIT5:
+    case DISCO_INTEGRATOR_EQUILIBRIUM:   /* its fallback */
     default:
       config->method = DISCO_ODE_METHOD_TSIT5;
       config->controller = self->controller == DISCO_INTEGRATOR_CONTROLLER_TEXTBOOK
@@ -323,11 +388,14 @@ disco_integrator_prepare (DiscoNode *node, GError **error)
       as_disco_error (self, error);
       return FALSE;
     }
+  g_clear_pointer (&self->equilibrium, disco_equilibrium_free);
   g_clear_pointer (&self->closed_loop, disco_closed_loop_free);
   g_clear_pointer (&self->network, disco_network_free);
   self->network = disco_network_new (node, "network", error);
   if (self->network == NULL || !find_controller (self, error))
     return FALSE;
+  if (self->method == DISCO_INTEGRATOR_EQUILIBRIUM)
+    self->equilibrium = disco_equilibrium_new (self->network);
   if (self->solver == NULL)
     self->solver = disco_ode_solver_new ();
 
@@ -341,6 +409,7 @@ disco_integrator_prepare (DiscoNode *node, GError **error)
   disco_node_declare_output (node, "open-loop-state", 2, state_shape);
   disco_node_declare_output (node, "steps", 1, steps_shape);
   self->solves = 0;
+  self->fallbacks = 0;
   return TRUE;
 }
 
@@ -379,6 +448,207 @@ solve (DiscoIntegrator *self, gsize B, gsize n_state, float *state, DiscoOdeRhsF
   self->last_max_steps = max_steps;
   return TRUE;
 }
+
+/* ----- method = equilibrium ---------------------------------------------------- */
+
+/* A system restricted to some of the minibatch's samples: the solver's row
+ * indices (into the subset) are mapped back to the samples' own, which the
+ * right-hand sides use to find their first drive, targets and feedback. */
+typedef struct
+{
+  DiscoOdeRhsFunc rhs;
+  gpointer system;
+  const guint *samples;   /* n: the subset */
+  guint *rows;            /* n: scratch */
+} SubsetSystem;
+
+static gboolean
+subset_rhs (gpointer data, gsize n_active, const guint *rows, const double *t, const float *y,
+            float *dydt, GError **error)
+{
+  SubsetSystem *subset = data;
+
+  for (gsize r = 0; r < n_active; r++)
+    subset->rows[r] = subset->samples[rows[r]];
+  return subset->rhs (subset->system, n_active, subset->rows, t, y, dydt, error);
+}
+
+static void
+ensure_equilibrium_buffers (DiscoIntegrator *self, gsize B)
+{
+  if (B <= self->eq_capacity)
+    return;
+  g_free (self->eq_stats);
+  g_free (self->sample_steps);
+  g_free (self->sample_evaluations);
+  g_free (self->fallback_rows);
+  self->eq_stats = g_new (DiscoEquilibriumSampleStats, B);
+  self->sample_steps = g_new (guint, B);
+  self->sample_evaluations = g_new (guint, B);
+  self->fallback_rows = g_new (guint, B);
+  self->eq_capacity = B;
+}
+
+/* Integrates the @n samples @samples of the B × @n_state states in place,
+ * with the ODE settings (tsit5), and puts their steps and evaluations in
+ * sample_steps and sample_evaluations. */
+static gboolean
+solve_subset (DiscoIntegrator *self, gsize n, const guint *samples, gsize n_state, float *state,
+              DiscoOdeRhsFunc rhs, gpointer system, GError **error)
+{
+  g_autofree float *packed = g_new (float, n * n_state);
+  g_autofree guint *rows = g_new (guint, n);
+  SubsetSystem subset = { rhs, system, samples, rows };
+  DiscoOdeConfig config;
+
+  if (n > self->stats_capacity)
+    {
+      g_free (self->stats);
+      self->stats = g_new (DiscoOdeSampleStats, n);
+      self->stats_capacity = n;
+    }
+  for (gsize i = 0; i < n; i++)
+    memcpy (packed + i * n_state, state + (gsize) samples[i] * n_state,
+            n_state * sizeof (float));
+  fill_config (self, &config);
+  if (!disco_ode_solver_solve (self->solver, &config, n, n_state, packed, subset_rhs, &subset,
+                               self->stats, error))
+    {
+      as_disco_error (self, error);
+      return FALSE;
+    }
+  for (gsize i = 0; i < n; i++)
+    {
+      memcpy (state + (gsize) samples[i] * n_state, packed + i * n_state,
+              n_state * sizeof (float));
+      self->sample_steps[samples[i]] = self->stats[i].n_accepted + self->stats[i].n_rejected;
+      self->sample_evaluations[samples[i]] = self->stats[i].n_rhs_evals;
+    }
+  self->fallbacks += n;
+  return TRUE;
+}
+
+/* The means and largest of sample_steps and sample_evaluations. */
+static void
+summarise_samples (DiscoIntegrator *self, gsize B, double *mean_steps, double *mean_evaluations)
+{
+  double steps = 0, evaluations = 0;
+  guint most = 0;
+
+  for (gsize s = 0; s < B; s++)
+    {
+      steps += self->sample_steps[s];
+      evaluations += self->sample_evaluations[s];
+      most = MAX (most, self->sample_steps[s]);
+    }
+  *mean_steps = B > 0 ? steps / B : 0;
+  *mean_evaluations = B > 0 ? evaluations / B : 0;
+  self->last_mean_evaluations = *mean_evaluations;
+  self->last_max_steps = most;
+}
+
+/* Open-loop fixed points of the minibatch in @open_loop (B × N, zeros on
+ * entry); samples that fail are integrated from zero. */
+static gboolean
+settle_open_loop_equilibrium (DiscoIntegrator *self, DiscoTensor *input, gsize B, gsize N,
+                              float *open_loop, GError **error)
+{
+  gsize n_failed = 0;
+
+  ensure_equilibrium_buffers (self, B);
+  if (!disco_equilibrium_open_loop (self->equilibrium, input, open_loop, self->eq_stats, error))
+    return FALSE;
+  for (gsize s = 0; s < B; s++)
+    {
+      self->sample_steps[s] = self->eq_stats[s].iterations;
+      self->sample_evaluations[s] = self->eq_stats[s].evaluations;
+      if (self->eq_stats[s].status != DISCO_EQUILIBRIUM_CONVERGED)
+        {
+          memset (open_loop + s * N, 0, N * sizeof (float));
+          self->fallback_rows[n_failed++] = s;
+        }
+    }
+  if (n_failed > 0)
+    {
+      if (!disco_network_begin_batch (self->network, input, error))
+        return FALSE;
+      self->batch_begun = TRUE;
+      if (!solve_subset (self, n_failed, self->fallback_rows, N, open_loop, disco_network_rhs,
+                         self->network, error))
+        return FALSE;
+    }
+  summarise_samples (self, B, &self->last_mean_steps, &self->last_open_loop_evaluations);
+  return TRUE;
+}
+
+/* Closed-loop fixed points in closed_loop_state (B × (N + O), the
+ * open-loop states and zero integrals on entry); samples that fail are
+ * integrated from there. */
+static gboolean
+settle_closed_loop_equilibrium (DiscoIntegrator *self, DiscoNode *controller,
+                                DiscoTensor *targets, const float *open_loop, gsize B, gsize N,
+                                double *mean_steps, GError **error)
+{
+  const guint n_layers = disco_network_get_n_layers (self->network);
+  const gsize N_cl = disco_closed_loop_get_state_size (self->closed_loop);
+  g_autofree const float **feedback = g_new0 (const float *, n_layers);
+  DiscoEquilibriumConfig config = {
+    .tolerance = self->newton_tolerance,
+    .max_iterations = self->newton_max_iterations,
+    .contraction_limit = self->contraction_limit,
+  };
+  DiscoControllerSpec spec;
+  const float *t;
+  gsize n_failed = 0;
+
+  if (!disco_controller_get_spec (controller, &spec) ||
+      (t = disco_tensor_read_host (targets, error)) == NULL)
+    {
+      if (error != NULL && *error == NULL)
+        g_set_error (error, DISCO_ERROR, DISCO_ERROR_LINK, "node \"%s\": \"%s\" is not a "
+                     "controller", disco_node_get_name (DISCO_NODE (self)),
+                     disco_node_get_name (controller));
+      return FALSE;
+    }
+  for (guint l = 0; l < n_layers; l++)
+    feedback[l] = disco_closed_loop_get_feedback (self->closed_loop, l);
+  ensure_equilibrium_buffers (self, B);
+  if (!disco_equilibrium_closed_loop (self->equilibrium, &config, &spec, t, feedback, B,
+                                      self->closed_loop_state, self->eq_stats, error))
+    return FALSE;
+
+  self->last_max_contraction = 0;
+  for (gsize s = 0; s < B; s++)
+    {
+      self->sample_steps[s] = self->eq_stats[s].iterations;
+      self->sample_evaluations[s] = self->eq_stats[s].evaluations;
+      self->last_max_contraction = MAX (self->last_max_contraction,
+                                        self->eq_stats[s].contraction);
+      if (self->eq_stats[s].status != DISCO_EQUILIBRIUM_CONVERGED)
+        {
+          /* Back to the closed loop's start: open-loop state, zero integral. */
+          memcpy (self->closed_loop_state + s * N_cl, open_loop + s * N, N * sizeof (float));
+          memset (self->closed_loop_state + s * N_cl + N, 0, (N_cl - N) * sizeof (float));
+          self->fallback_rows[n_failed++] = s;
+        }
+    }
+  if (n_failed > 0)
+    {
+      DiscoTensor *input = disco_network_get_input (self->network, error);
+
+      if (!self->batch_begun &&
+          (input == NULL || !disco_network_begin_batch (self->network, input, error)))
+        return FALSE;
+      self->batch_begun = TRUE;
+      if (!solve_subset (self, n_failed, self->fallback_rows, N_cl, self->closed_loop_state,
+                         disco_closed_loop_rhs, self->closed_loop, error))
+        return FALSE;
+    }
+  summarise_samples (self, B, mean_steps, &self->last_closed_loop_evaluations);
+  return TRUE;
+}
+
+/* ----- both methods --------------------------------------------------------------- */
 
 /* Closed loop from the open-loop states: feedback weights, then a solve;
  * the network part of the result goes to @state. */
@@ -419,9 +689,19 @@ settle_closed_loop (DiscoIntegrator *self, const float *open_loop, gsize B, gsiz
     return FALSE;
   self->last_feedback_seconds = (g_get_monotonic_time () - start) / 1e6;
   start = g_get_monotonic_time ();
-  if (!solve (self, B, N_cl, self->closed_loop_state, disco_closed_loop_rhs,
-              self->closed_loop, &mean_steps, error))
-    return FALSE;
+  if (self->equilibrium != NULL)
+    {
+      if (!settle_closed_loop_equilibrium (self, controller, targets, open_loop, B, N,
+                                           &mean_steps, error))
+        return FALSE;
+    }
+  else
+    {
+      if (!solve (self, B, N_cl, self->closed_loop_state, disco_closed_loop_rhs,
+                  self->closed_loop, &mean_steps, error))
+        return FALSE;
+      self->last_closed_loop_evaluations = self->last_mean_evaluations;
+    }
   self->last_closed_loop_seconds = (g_get_monotonic_time () - start) / 1e6;
   self->last_mean_closed_loop_steps = mean_steps;
 
@@ -475,8 +755,17 @@ disco_integrator_process (DiscoNode *node, DiscoTick *tick, GError **error)
   gboolean closed = self->closed_loop != NULL && tick->phase == DISCO_PHASE_TRAIN;
   gint64 start;
 
-  if (input == NULL || !disco_network_begin_batch (self->network, input, error))
+  if (input == NULL)
     return DISCO_FLOW_ERROR;
+  /* The ODE's first drive; the equilibrium method computes its own and
+   * needs this only for samples it hands to the ODE. */
+  self->batch_begun = FALSE;
+  if (self->equilibrium == NULL)
+    {
+      if (!disco_network_begin_batch (self->network, input, error))
+        return DISCO_FLOW_ERROR;
+      self->batch_begun = TRUE;
+    }
   B = disco_tensor_get_dim (input, 0);
   state_shape[0] = B;
   state_shape[1] = N;
@@ -491,13 +780,24 @@ disco_integrator_process (DiscoNode *node, DiscoTick *tick, GError **error)
   /* Open loop from the zero state (MODEL.md §2, §5.1). */
   start = g_get_monotonic_time ();
   memset (open_loop, 0, B * N * sizeof (float));
-  if (!solve (self, B, N, open_loop, disco_network_rhs, self->network, &self->last_mean_steps,
-              error))
-    return DISCO_FLOW_ERROR;
+  if (self->equilibrium != NULL)
+    {
+      if (!settle_open_loop_equilibrium (self, input, B, N, open_loop, error))
+        return DISCO_FLOW_ERROR;
+      for (gsize s = 0; s < B; s++)
+        steps[s] = self->sample_steps[s];
+    }
+  else
+    {
+      if (!solve (self, B, N, open_loop, disco_network_rhs, self->network,
+                  &self->last_mean_steps, error))
+        return DISCO_FLOW_ERROR;
+      self->last_open_loop_evaluations = self->last_mean_evaluations;
+      for (gsize s = 0; s < B; s++)
+        steps[s] = self->stats[s].n_accepted + self->stats[s].n_rejected;
+    }
   self->last_open_loop_seconds = (g_get_monotonic_time () - start) / 1e6;
   self->last_feedback_seconds = self->last_closed_loop_seconds = 0;
-  for (gsize s = 0; s < B; s++)
-    steps[s] = self->stats[s].n_accepted + self->stats[s].n_rejected;
 
   if (closed)
     {
@@ -514,6 +814,8 @@ disco_integrator_process (DiscoNode *node, DiscoTick *tick, GError **error)
       /* Validation and test use the open loop only (§5.4). */
       disco_node_set_output (node, "state", disco_node_get_output (node, "open-loop-state"));
       self->last_mean_closed_loop_steps = 0;
+      self->last_closed_loop_evaluations = 0;
+      self->last_max_contraction = 0;
       if (!disco_network_publish (self->network, open_loop, B, &logits, error))
         return DISCO_FLOW_ERROR;
     }
@@ -549,7 +851,9 @@ disco_integrator_class_init (DiscoIntegratorClass *klass)
 
   properties[PROP_METHOD] =
     g_param_spec_enum ("method", "Method",
-                       "tsit5 (adaptive, the reference's), euler or rk4 (fixed steps of dt)",
+                       "tsit5 (adaptive, the reference's), euler or rk4 (fixed steps of dt), "
+                       "or equilibrium (the steady states solved as fixed points by Newton's "
+                       "method, tsit5 for samples that fail)",
                        DISCO_TYPE_INTEGRATOR_METHOD, DEFAULT_METHOD, rw);
   properties[PROP_CONTROLLER] =
     g_param_spec_enum ("controller", "Step-size controller",
@@ -594,6 +898,42 @@ disco_integrator_class_init (DiscoIntegratorClass *klass)
     g_param_spec_double ("feedback-norm", "Feedback norm",
                          "Frobenius norm each sample's feedback weights Q_l are scaled to",
                          0, 1e6, DEFAULT_FEEDBACK_NORM, rw);
+  properties[PROP_NEWTON_TOLERANCE] =
+    g_param_spec_double ("newton-tolerance", "Newton tolerance",
+                         "equilibrium: the closed loop has converged when max |c − "
+                         "(k_i/λ + k_p)·e(y)| ≤ this · max(1, max |c|) (c in the controller's "
+                         "units)", 1e-12, 1e-1, DEFAULT_NEWTON_TOLERANCE, rw);
+  properties[PROP_NEWTON_MAX_ITERATIONS] =
+    g_param_spec_uint ("newton-max-iterations", "Newton iteration limit",
+                       "equilibrium: most closed-loop Newton iterations per sample before it "
+                       "is integrated with tsit5 instead", 1, 10000,
+                       DEFAULT_NEWTON_MAX_ITERATIONS, rw);
+  properties[PROP_CONTRACTION_LIMIT] =
+    g_param_spec_double ("contraction-limit", "Contraction limit",
+                         "equilibrium: a sample is integrated with tsit5 instead once the "
+                         "spectral norm of ∂((k_i/λ + k_p)·e(y(c)))/∂c reaches this at a "
+                         "Newton iterate (below 1: the fixed point is unique there; a large "
+                         "value disables the check)", 0, 1e6, DEFAULT_CONTRACTION_LIMIT, rw);
+  properties[PROP_LAST_OPEN_LOOP_EVALUATIONS] =
+    g_param_spec_double ("last-open-loop-evaluations", "Open-loop evaluations",
+                         "Mean network evaluations per sample of the last open-loop solve "
+                         "(ODE: right-hand sides; equilibrium: passes through the network)",
+                         0, G_MAXDOUBLE, 0, ro);
+  properties[PROP_LAST_CLOSED_LOOP_EVALUATIONS] =
+    g_param_spec_double ("last-closed-loop-evaluations", "Closed-loop evaluations",
+                         "Mean network evaluations per sample of the last closed-loop solve "
+                         "(ODE: right-hand sides; equilibrium: forward and Jacobian passes; 0 "
+                         "when the last tick ran open loop only)", 0, G_MAXDOUBLE, 0, ro);
+  properties[PROP_LAST_MAX_CONTRACTION] =
+    g_param_spec_double ("last-max-contraction", "Largest contraction",
+                         "equilibrium: the largest Lipschitz estimate of c ↦ "
+                         "(k_i/λ + k_p)·e(y(c)) seen in the last closed-loop solve (compare "
+                         "with contraction-limit)", 0, G_MAXDOUBLE, 0, ro);
+  properties[PROP_FALLBACKS] =
+    g_param_spec_uint64 ("fallbacks", "Fallbacks",
+                         "equilibrium: solves (sample × open or closed loop) handed to tsit5 "
+                         "because the fixed point was not found, in the current or last run",
+                         0, G_MAXUINT64, 0, ro);
   properties[PROP_LAST_MEAN_CLOSED_LOOP_STEPS] =
     g_param_spec_double ("last-mean-closed-loop-steps", "Mean closed-loop steps",
                          "Mean solver steps per sample of the last closed-loop solve (0 when "
@@ -641,7 +981,9 @@ disco_integrator_class_init (DiscoIntegratorClass *klass)
                              "u_E, u_I per microcircuit; u per rate layer; y): closed loop on "
                              "training ticks when a controller is linked, else open loop");
   disco_node_class_add_port (node_class, DISCO_PORT_OUTPUT, "steps", DISCO_PORT_FLAG_NONE,
-                             "open-loop solver steps (accepted + rejected) of each sample, batch");
+                             "open-loop solver steps (accepted + rejected) of each sample, "
+                             "batch; method = equilibrium: its Newton iterations (the slowest "
+                             "unit's per layer, summed over layers)");
   disco_node_class_add_port (node_class, DISCO_PORT_OUTPUT, "open-loop-state",
                              DISCO_PORT_FLAG_NONE,
                              "every sample's open-loop steady state, batch × N");
@@ -662,4 +1004,7 @@ disco_integrator_init (DiscoIntegrator *self)
   self->steady_state_stop = DEFAULT_STEADY_STATE_STOP;
   self->feedback_average = DEFAULT_FEEDBACK_AVERAGE;
   self->feedback_norm = DEFAULT_FEEDBACK_NORM;
+  self->newton_tolerance = DEFAULT_NEWTON_TOLERANCE;
+  self->newton_max_iterations = DEFAULT_NEWTON_MAX_ITERATIONS;
+  self->contraction_limit = DEFAULT_CONTRACTION_LIMIT;
 }

@@ -10,6 +10,9 @@ G_BEGIN_DECLS
  * @DISCO_INTEGRATOR_TSIT5: Tsitouras 5(4), adaptive (the reference's solver)
  * @DISCO_INTEGRATOR_EULER: forward Euler, fixed steps of dt
  * @DISCO_INTEGRATOR_RK4: classic Runge–Kutta, fixed steps of dt
+ * @DISCO_INTEGRATOR_EQUILIBRIUM: no integration: the steady states solved
+ *   as fixed points by Newton's method (disco-equilibrium.h); samples that
+ *   do not converge are integrated with tsit5 instead
  *
  * How the integrator advances the network.
  */
@@ -18,6 +21,7 @@ typedef enum
   DISCO_INTEGRATOR_TSIT5,
   DISCO_INTEGRATOR_EULER,
   DISCO_INTEGRATOR_RK4,
+  DISCO_INTEGRATOR_EQUILIBRIUM,
 } DiscoIntegratorMethod;
 
 /**

@@ -1,0 +1,188 @@
+/* disco-bench-equilibrium.c: the ODE against the fixed-point solver, per
+ * training minibatch
+ *
+ *   disco-bench-equilibrium [--minibatches N] [--json] [PIPELINE ...]
+ *
+ * For each Table 1 pipeline of MNIST with a controller (default: 1×256 and
+ * 3×256, linear threshold; batch 100), runs a few warm-up minibatches and
+ * then N measured ones with settle.method = tsit5 and then = equilibrium,
+ * and prints per minibatch: the open-loop solve, the feedback weights, the
+ * closed-loop solve and the whole tick (ms, medians), the mean steps
+ * (solver steps or Newton iterations) and network evaluations per sample
+ * of both solves (ODE: right-hand sides; equilibrium: forward passes, plus
+ * one Jacobian pass per closed-loop iteration), the samples handed to the
+ * ODE and the largest contraction estimate. Needs the datasets
+ * (data/install-datasets.sh).
+ */
+#include <disco/disco.h>
+#include "disco-kernels.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#define WARM_UP 2
+
+typedef struct
+{
+  GArray *open_loop, *feedback, *closed_loop, *total;
+  double ol_steps, cl_steps, ol_evaluations, cl_evaluations, contraction;
+  guint measured;
+  gint64 tick_start;
+} Samples;
+
+static int
+compare_doubles (gconstpointer a, gconstpointer b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return (x > y) - (x < y);
+}
+
+static double
+median_ms (GArray *values)
+{
+  if (values->len == 0)
+    return 0;
+  g_array_sort (values, compare_doubles);
+  return 1e3 * g_array_index (values, double, values->len / 2);
+}
+
+static void
+on_tick (DiscoPipeline *pipeline, DiscoTick *tick, Samples *samples)
+{
+  DiscoNode *settle = disco_pipeline_get_node (pipeline, "settle");
+  gint64 now = g_get_monotonic_time ();
+
+  if (tick->index >= WARM_UP)
+    {
+      double open_loop, feedback, closed_loop, total = (now - samples->tick_start) / 1e6;
+      double ol_steps, cl_steps, ol_evaluations, cl_evaluations, contraction;
+
+      g_object_get (settle, "last-open-loop-seconds", &open_loop, "last-feedback-seconds",
+                    &feedback, "last-closed-loop-seconds", &closed_loop, "last-mean-steps",
+                    &ol_steps, "last-mean-closed-loop-steps", &cl_steps,
+                    "last-open-loop-evaluations", &ol_evaluations,
+                    "last-closed-loop-evaluations", &cl_evaluations, "last-max-contraction",
+                    &contraction, NULL);
+      g_array_append_val (samples->open_loop, open_loop);
+      g_array_append_val (samples->feedback, feedback);
+      g_array_append_val (samples->closed_loop, closed_loop);
+      g_array_append_val (samples->total, total);
+      samples->ol_steps += ol_steps;
+      samples->cl_steps += cl_steps;
+      samples->ol_evaluations += ol_evaluations;
+      samples->cl_evaluations += cl_evaluations;
+      samples->contraction = MAX (samples->contraction, contraction);
+      samples->measured++;
+    }
+  samples->tick_start = g_get_monotonic_time ();
+}
+
+static gboolean
+bench (const char *name, const char *method, guint minibatches, gboolean json, gboolean first,
+       GError **error)
+{
+  g_autofree char *path = g_strdup_printf ("%s/pipelines/%s.pipeline", DISCO_SOURCE_ROOT, name);
+  g_autofree char *max_ticks = g_strdup_printf ("pipeline.max-ticks=%u", WARM_UP + minibatches);
+  g_autofree char *method_override = g_strdup_printf ("settle.method=%s", method);
+  const char *overrides[] = { max_ticks, method_override, "pipeline.checkpoint=false",
+                              "score.report=", NULL };
+  g_autoptr (DiscoPipeline) pipeline = disco_pipeline_new_from_file (path, overrides, error);
+  Samples samples = { 0 };
+  GArray **all[] = { &samples.open_loop, &samples.feedback, &samples.closed_loop,
+                     &samples.total };
+  guint64 fallbacks;
+  double m;
+
+  if (pipeline == NULL)
+    return FALSE;
+  for (guint i = 0; i < G_N_ELEMENTS (all); i++)
+    *all[i] = g_array_new (FALSE, FALSE, sizeof (double));
+  g_signal_connect (pipeline, "tick", G_CALLBACK (on_tick), &samples);
+  samples.tick_start = g_get_monotonic_time ();
+  if (!disco_pipeline_run (pipeline, NULL, error))
+    return FALSE;
+  g_object_get (disco_pipeline_get_node (pipeline, "settle"), "fallbacks", &fallbacks, NULL);
+  m = MAX (samples.measured, 1);
+
+  if (json)
+    printf ("%s  \"%s/%s\": {\"open_loop_ms\": %.2f, \"feedback_ms\": %.2f, "
+            "\"closed_loop_ms\": %.2f, \"total_ms\": %.2f, \"open_loop_steps\": %.1f, "
+            "\"closed_loop_steps\": %.1f, \"open_loop_evaluations\": %.1f, "
+            "\"closed_loop_evaluations\": %.1f, \"fallbacks\": %" G_GUINT64_FORMAT ", "
+            "\"max_contraction\": %.3f}", first ? "" : ",\n", name, method,
+            median_ms (samples.open_loop), median_ms (samples.feedback),
+            median_ms (samples.closed_loop), median_ms (samples.total), samples.ol_steps / m,
+            samples.cl_steps / m, samples.ol_evaluations / m, samples.cl_evaluations / m,
+            fallbacks, samples.contraction);
+  else
+    printf ("%-30s %-11s %7.1f %7.1f %7.1f %7.1f   %6.1f %6.1f %7.1f %7.1f %6" G_GUINT64_FORMAT
+            " %6.3f\n", name, method, median_ms (samples.open_loop),
+            median_ms (samples.feedback), median_ms (samples.closed_loop),
+            median_ms (samples.total), samples.ol_steps / m, samples.cl_steps / m,
+            samples.ol_evaluations / m, samples.cl_evaluations / m, fallbacks,
+            samples.contraction);
+  fflush (stdout);
+  for (guint i = 0; i < G_N_ELEMENTS (all); i++)
+    g_array_unref (*all[i]);
+  return TRUE;
+}
+
+int
+main (int argc, char **argv)
+{
+  static const char *const default_names[] = {
+    "mnist-1x256-linear-threshold", "mnist-3x256-linear-threshold", NULL,
+  };
+  static const char *const methods[] = { "tsit5", "equilibrium" };
+  const char *const *names = default_names;
+  int minibatches = 10;
+  gboolean json = FALSE, first = TRUE;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GOptionContext) context =
+    g_option_context_new ("[PIPELINE ...] - ODE against fixed points per training minibatch");
+  GOptionEntry entries[] = {
+    { "minibatches", 'n', 0, G_OPTION_ARG_INT, &minibatches, "Measured minibatches (10)", "N" },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL },
+    G_OPTION_ENTRY_NULL
+  };
+
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, &argc, &argv, &error) || minibatches < 1)
+    {
+      g_printerr ("disco-bench-equilibrium: %s\n",
+                  error ? error->message : "N must be at least 1");
+      return 2;
+    }
+  if (argc > 1)
+    names = (const char *const *) argv + 1;
+
+  /* OpenBLAS runs small products slowly until one large one has run. */
+  {
+    const gsize n = 1024;
+    g_autofree float *a = g_new0 (float, n * n);
+    g_autofree float *c = g_new0 (float, n * n);
+    disco_gemm_cpu (FALSE, FALSE, n, n, n, 1.0f, a, n, a, n, 0.0f, c, n);
+  }
+
+  if (json)
+    printf ("{\n");
+  else
+    printf ("batch 100, medians of %d training minibatches after %d warm-up (ms); steps and "
+            "evaluations per sample\n"
+            "%-30s %-11s %7s %7s %7s %7s   %6s %6s %7s %7s %6s %6s\n", minibatches, WARM_UP,
+            "pipeline", "method", "OL", "feedbk", "CL", "total", "OLst", "CLst", "OLev",
+            "CLev", "fallbk", "contr");
+  for (guint i = 0; names[i] != NULL; i++)
+    for (guint j = 0; j < G_N_ELEMENTS (methods); j++)
+      {
+        if (!bench (names[i], methods[j], minibatches, json, first, &error))
+          {
+            g_printerr ("disco-bench-equilibrium: %s\n", error->message);
+            return 1;
+          }
+        first = FALSE;
+      }
+  if (json)
+    printf ("\n}\n");
+  return 0;
+}
