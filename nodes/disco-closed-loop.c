@@ -11,8 +11,6 @@
  * and stay fixed during the solve (MODEL.md §4).
  */
 #include "disco-closed-loop.h"
-#include "disco-feedback.h"
-
 #include <string.h>
 
 struct _DiscoClosedLoop
@@ -111,8 +109,7 @@ disco_closed_loop_get_feedback (DiscoClosedLoop *loop, guint layer)
  * @open_loop_state: B × N open-loop steady states
  * @n_samples: B
  * @targets: B × O targets y*
- * @average: average the feedback weights over the minibatch
- * @norm: Frobenius norm of each sample's Q_l
+ * @options: how the feedback weights are averaged, clipped and normalised
  * @state: B × (N + O), filled with the initial closed-loop states: the
  *   open-loop state and a zero integral
  * @error: return location for a #GError
@@ -123,7 +120,7 @@ disco_closed_loop_get_feedback (DiscoClosedLoop *loop, guint layer)
  */
 gboolean
 disco_closed_loop_begin (DiscoClosedLoop *loop, const float *open_loop_state, gsize n_samples,
-                         DiscoTensor *targets, gboolean average, float norm, float *state,
+                         DiscoTensor *targets, const DiscoFeedbackOptions *options, float *state,
                          GError **error)
 {
   const gsize N = loop->n_network, O = loop->n_out;
@@ -154,8 +151,7 @@ disco_closed_loop_begin (DiscoClosedLoop *loop, const float *open_loop_state, gs
       loop->capacity = n_samples;
     }
   memcpy (loop->targets, t, n_samples * O * sizeof (float));
-  disco_feedback_compute (loop->network, open_loop_state, n_samples, average, norm,
-                          loop->feedback);
+  disco_feedback_compute (loop->network, open_loop_state, n_samples, options, loop->feedback);
   for (gsize s = 0; s < n_samples; s++)
     {
       memcpy (state + s * (N + O), open_loop_state + s * N, N * sizeof (float));

@@ -8,6 +8,7 @@
 
 #include "disco-network.h"
 #include "disco-leaky-pi.h"
+#include "disco-feedback.h"
 
 G_BEGIN_DECLS
 
@@ -18,8 +19,9 @@ DiscoClosedLoop *disco_closed_loop_new (DiscoNetwork *network,
 void disco_closed_loop_free (DiscoClosedLoop *loop);
 gsize disco_closed_loop_get_state_size (DiscoClosedLoop *loop);
 gboolean disco_closed_loop_begin (DiscoClosedLoop *loop, const float *open_loop_state,
-                                  gsize n_samples, DiscoTensor *targets, gboolean average,
-                                  float norm, float *state, GError **error);
+                                  gsize n_samples, DiscoTensor *targets,
+                                  const DiscoFeedbackOptions *options, float *state,
+                                  GError **error);
 gboolean disco_closed_loop_rhs (gpointer loop, gsize n_active, const guint *rows,
                                 const double *t, const float *y, float *dydt, GError **error);
 void disco_closed_loop_control (DiscoClosedLoop *loop, const float *state, gsize n_samples,

@@ -1,7 +1,9 @@
 /* disco-feedback.c
  *
  * J_l = ∂y/∂u^E_l = W_out D_L W_L D_{L−1} ⋯ W_{l+1} D_l, D_k = diag(φ_E′(u^E_k)),
- * then Q_l = J_l diag(φ_I′(u^I_l)), normalised per sample (MODEL.md §4).
+ * then Q_l = J_l diag(φ_I′(u^I_l)), normalised per sample (MODEL.md §4);
+ * optionally averaged over the minibatch and clipped first, as the
+ * reference's modify_fb_weights does.
  *
  * The Jacobians of all samples are stacked into one (B·O) × n_l matrix: the
  * weights are shared, so going down one layer is a single GEMM
@@ -36,8 +38,7 @@ scale_columns_by_slope (const DiscoLayerSpec *spec, const float *state, gsize N,
  * @network: the network
  * @state: B × N open-loop states
  * @n_samples: B
- * @average: average Q over the minibatch before normalising ("average Jacobian")
- * @norm: the Frobenius norm each sample's Q_l is scaled to
+ * @options: averaging, clipping and normalisation
  * @q: (array): one buffer of B × O × n_l floats per layer; filled for
  *   microcircuit layers, ignored (may be %NULL) for the others
  *
@@ -45,7 +46,7 @@ scale_columns_by_slope (const DiscoLayerSpec *spec, const float *state, gsize N,
  */
 void
 disco_feedback_compute (DiscoNetwork *network, const float *state, gsize n_samples,
-                        gboolean average, float norm, float *const *q)
+                        const DiscoFeedbackOptions *options, float *const *q)
 {
   const guint n_layers = disco_network_get_n_layers (network);
   const DiscoLayerSpec *readout = disco_network_get_layer (network, n_layers - 1);
@@ -91,7 +92,7 @@ disco_feedback_compute (DiscoNetwork *network, const float *state, gsize n_sampl
                     ql[(s * O + o) * n + j] = jacobian[(s * O + o) * n + j] * slope;
                 }
             }
-          if (average)
+          if (options->average)
             {
               for (gsize i = 0; i < O * n; i++)
                 {
@@ -102,7 +103,10 @@ disco_feedback_compute (DiscoNetwork *network, const float *state, gsize n_sampl
                     ql[s * O * n + i] = sum / n_samples;
                 }
             }
-          for (gsize s = 0; s < n_samples; s++)
+          if (options->clip > 0)
+            for (gsize i = 0; i < n_samples * O * n; i++)
+              ql[i] = CLAMP (ql[i], -options->clip, options->clip);
+          for (gsize s = 0; s < n_samples && options->norm > 0; s++)
             {
               float *qs = ql + s * O * n;
               double sum2 = 0;
@@ -110,7 +114,7 @@ disco_feedback_compute (DiscoNetwork *network, const float *state, gsize n_sampl
 
               for (gsize i = 0; i < O * n; i++)
                 sum2 += (double) qs[i] * qs[i];
-              scale = sum2 > 0 ? norm / sqrt (sum2) : 0.0f;
+              scale = sum2 > 0 ? options->norm / sqrt (sum2) : 0.0f;
               for (gsize i = 0; i < O * n; i++)
                 qs[i] *= scale;
             }

@@ -9,7 +9,22 @@
 
 G_BEGIN_DECLS
 
+/**
+ * DiscoFeedbackOptions:
+ * @average: average Q over the minibatch ("average Jacobian")
+ * @clip: clip every entry to [−clip, clip] after averaging; 0: no clipping
+ * @norm: scale each sample's Q_l to this Frobenius norm; 0: no normalisation
+ *
+ * The reference's feedback-weight modifications, applied in its order.
+ */
+typedef struct
+{
+  gboolean average;
+  float clip;
+  float norm;
+} DiscoFeedbackOptions;
+
 void disco_feedback_compute (DiscoNetwork *network, const float *state, gsize n_samples,
-                             gboolean average, float norm, float *const *q);
+                             const DiscoFeedbackOptions *options, float *const *q);
 
 G_END_DECLS

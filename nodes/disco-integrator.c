@@ -91,6 +91,7 @@ G_DEFINE_ENUM_TYPE (DiscoIntegratorController, disco_integrator_controller,
 #define DEFAULT_STEADY_STATE_STOP TRUE
 #define DEFAULT_FEEDBACK_AVERAGE FALSE
 #define DEFAULT_FEEDBACK_NORM 1.0
+#define DEFAULT_FEEDBACK_CLIP 0.0
 #define DEFAULT_NEWTON_TOLERANCE 1e-6
 #define DEFAULT_NEWTON_MAX_ITERATIONS 20
 #define DEFAULT_CONTRACTION_LIMIT 0.99
@@ -106,6 +107,7 @@ struct _DiscoIntegrator
   gboolean steady_state_stop;
   gboolean feedback_average;
   double feedback_norm;
+  double feedback_clip;
   double newton_tolerance;
   guint newton_max_iterations;
   double contraction_limit;
@@ -153,6 +155,7 @@ enum
   PROP_STEADY_STATE_STOP,
   PROP_FEEDBACK_AVERAGE,
   PROP_FEEDBACK_NORM,
+  PROP_FEEDBACK_CLIP,
   PROP_NEWTON_TOLERANCE,
   PROP_NEWTON_MAX_ITERATIONS,
   PROP_CONTRACTION_LIMIT,
@@ -212,6 +215,7 @@ disco_integrator_get_property (GObject *object, guint prop_id, GValue *value,
     case PROP_STEADY_STATE_STOP: g_value_set_boolean (value, self->steady_state_stop); break;
     case PROP_FEEDBACK_AVERAGE: g_value_set_boolean (value, self->feedback_average); break;
     case PROP_FEEDBACK_NORM: g_value_set_double (value, self->feedback_norm); break;
+    case PROP_FEEDBACK_CLIP: g_value_set_double (value, self->feedback_clip); break;
     case PROP_NEWTON_TOLERANCE: g_value_set_double (value, self->newton_tolerance); break;
     case PROP_NEWTON_MAX_ITERATIONS: g_value_set_uint (value, self->newton_max_iterations); break;
     case PROP_CONTRACTION_LIMIT: g_value_set_double (value, self->contraction_limit); break;
@@ -260,6 +264,7 @@ disco_integrator_set_property (GObject *object, guint prop_id, const GValue *val
     case PROP_STEADY_STATE_STOP: self->steady_state_stop = g_value_get_boolean (value); break;
     case PROP_FEEDBACK_AVERAGE: self->feedback_average = g_value_get_boolean (value); break;
     case PROP_FEEDBACK_NORM: self->feedback_norm = g_value_get_double (value); break;
+    case PROP_FEEDBACK_CLIP: self->feedback_clip = g_value_get_double (value); break;
     case PROP_NEWTON_TOLERANCE: self->newton_tolerance = g_value_get_double (value); break;
     case PROP_NEWTON_MAX_ITERATIONS: self->newton_max_iterations = g_value_get_uint (value); break;
     case PROP_CONTRACTION_LIMIT: self->contraction_limit = g_value_get_double (value); break;
@@ -683,8 +688,10 @@ settle_closed_loop (DiscoIntegrator *self, const float *open_loop, gsize B, gsiz
       self->closed_loop_capacity = B * N_cl;
     }
   start = g_get_monotonic_time ();
-  if (!disco_closed_loop_begin (self->closed_loop, open_loop, B, targets,
-                                self->feedback_average, self->feedback_norm,
+  DiscoFeedbackOptions options = { self->feedback_average, self->feedback_clip,
+                                   self->feedback_norm };
+
+  if (!disco_closed_loop_begin (self->closed_loop, open_loop, B, targets, &options,
                                 self->closed_loop_state, error))
     return FALSE;
   self->last_feedback_seconds = (g_get_monotonic_time () - start) / 1e6;
@@ -896,8 +903,14 @@ disco_integrator_class_init (DiscoIntegratorClass *klass)
                           DEFAULT_FEEDBACK_AVERAGE, rw);
   properties[PROP_FEEDBACK_NORM] =
     g_param_spec_double ("feedback-norm", "Feedback norm",
-                         "Frobenius norm each sample's feedback weights Q_l are scaled to",
+                         "Frobenius norm each sample's feedback weights Q_l are scaled to "
+                         "(0: no normalisation)",
                          0, 1e6, DEFAULT_FEEDBACK_NORM, rw);
+  properties[PROP_FEEDBACK_CLIP] =
+    g_param_spec_double ("feedback-clip", "Feedback clip",
+                         "Clip every feedback weight to [−value, value] after averaging and "
+                         "before normalising (0: no clipping)",
+                         0, 1e6, DEFAULT_FEEDBACK_CLIP, rw);
   properties[PROP_NEWTON_TOLERANCE] =
     g_param_spec_double ("newton-tolerance", "Newton tolerance",
                          "equilibrium: the closed loop has converged when max |c − "
@@ -1004,6 +1017,7 @@ disco_integrator_init (DiscoIntegrator *self)
   self->steady_state_stop = DEFAULT_STEADY_STATE_STOP;
   self->feedback_average = DEFAULT_FEEDBACK_AVERAGE;
   self->feedback_norm = DEFAULT_FEEDBACK_NORM;
+  self->feedback_clip = DEFAULT_FEEDBACK_CLIP;
   self->newton_tolerance = DEFAULT_NEWTON_TOLERANCE;
   self->newton_max_iterations = DEFAULT_NEWTON_MAX_ITERATIONS;
   self->contraction_limit = DEFAULT_CONTRACTION_LIMIT;

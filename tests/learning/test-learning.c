@@ -218,6 +218,38 @@ test_feedback_weights_finite_differences (void)
   g_assert_cmpfloat (worst, <, 1e-4);
 }
 
+static void
+test_feedback_weight_options (void)
+{
+  const char *clipped[] = { "settle.feedback-norm=0", "settle.feedback-clip=0.01", NULL };
+  const char *averaged[] = { "settle.feedback-average=true", NULL };
+  g_autoptr (DiscoPipeline) a = run_text (controlled_network, clipped);
+  g_autoptr (DiscoPipeline) b = run_text (controlled_network, averaged);
+  const float *qa = output_of (a, "h1", "feedback-weights");
+  const float *qb = output_of (b, "h1", "feedback-weights");
+  const gsize per_sample = N_OUT * 12;
+  guint at_limit = 0;
+
+  g_test_summary ("Clipping bounds every feedback weight (without normalisation); averaging "
+                  "gives every sample the same unit-norm weights");
+  for (gsize i = 0; i < N_SAMPLES * per_sample; i++)
+    {
+      g_assert_cmpfloat (fabsf (qa[i]), <=, 0.01f);
+      at_limit += fabsf (qa[i]) == 0.01f;
+    }
+  g_assert_cmpuint (at_limit, >, 0);
+  for (int s = 0; s < N_SAMPLES; s++)
+    {
+      double norm2 = 0;
+      for (gsize i = 0; i < per_sample; i++)
+        {
+          g_assert_cmpfloat (qb[s * per_sample + i], ==, qb[i]);
+          norm2 += (double) qb[i] * qb[i];
+        }
+      g_assert_cmpfloat_with_epsilon (norm2, 1.0, 1e-5);
+    }
+}
+
 /* ----- plasticity ---------------------------------------------------------------- */
 
 static void
@@ -620,6 +652,7 @@ main (int argc, char **argv)
   g_test_add_func ("/disco/learning/controller-fixed-point", test_controller_fixed_point);
   g_test_add_func ("/disco/learning/feedback-weights-finite-differences",
                    test_feedback_weights_finite_differences);
+  g_test_add_func ("/disco/learning/feedback-weight-options", test_feedback_weight_options);
   g_test_add_func ("/disco/learning/exact-rule-zero-at-open-loop-fixed-point",
                    test_exact_rule_zero_at_open_loop_fixed_point);
   g_test_add_func ("/disco/learning/exact-rule-sign", test_exact_rule_sign);
