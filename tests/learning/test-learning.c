@@ -1,6 +1,7 @@
 /* test-learning.c: controller, feedback weights, plasticity rules and
  * optimizers against closed forms and finite differences */
 #include <disco/disco.h>
+#include "test-bad-pipeline.h"
 #include "test-random-source.h"
 
 #include <math.h>
@@ -571,15 +572,7 @@ test_sgd_steps (void)
 
 /* ----- bad inputs --------------------------------------------------------------- */
 
-typedef struct
-{
-  const char *what;
-  const char *text;
-  DiscoError code;
-  const char *quoted;
-} BadLearning;
-
-static const BadLearning bad_inputs[] = {
+static const TestBadPipeline bad_inputs[] = {
   /* checks: a plasticity node linked to something else than an integrator */
   { "state-not-an-integrator",
     "[data]\nnode = test-random-source\n[learn]\nnode = plasticity\nstate = data\n",
@@ -625,21 +618,6 @@ static const BadLearning bad_inputs[] = {
     "rule = hebbian\n", DISCO_ERROR_BAD_VALUE, "exact-inverse, linear-threshold, backprop" },
 };
 
-static void
-test_bad_learning (gconstpointer data)
-{
-  const BadLearning *row = data;
-  g_autoptr (GError) error = NULL;
-  g_autoptr (DiscoPipeline) p = disco_pipeline_new_from_string (row->text, NULL, &error);
-
-  g_test_summary (row->what);
-  if (p != NULL)
-    g_assert_false (disco_pipeline_run (p, NULL, &error));
-  g_assert_error (error, DISCO_ERROR, (gint) row->code);
-  if (strstr (error->message, row->quoted) == NULL)
-    g_error ("%s: \"%s\" does not quote %s", row->what, error->message, row->quoted);
-}
-
 int
 main (int argc, char **argv)
 {
@@ -662,10 +640,6 @@ main (int argc, char **argv)
                    test_backprop_finite_differences);
   g_test_add_func ("/disco/learning/adam-steps", test_adam_steps);
   g_test_add_func ("/disco/learning/sgd-steps", test_sgd_steps);
-  for (guint i = 0; i < G_N_ELEMENTS (bad_inputs); i++)
-    {
-      g_autofree char *path = g_strdup_printf ("/disco/learning/bad/%s", bad_inputs[i].what);
-      g_test_add_data_func (path, &bad_inputs[i], test_bad_learning);
-    }
+  test_add_bad_pipelines ("/disco/learning/bad", bad_inputs, G_N_ELEMENTS (bad_inputs));
   return g_test_run ();
 }

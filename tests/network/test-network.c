@@ -1,6 +1,7 @@
 /* test-network.c: layer nodes and the integrator against closed forms */
 #include <disco/disco.h>
 #include "disco-kernels.h"
+#include "test-bad-pipeline.h"
 #include "test-random-source.h"
 
 #include <glib/gstdio.h>
@@ -325,15 +326,7 @@ test_parameters_save_and_load (void)
   }
 }
 
-typedef struct
-{
-  const char *what;
-  const char *text;
-  DiscoError code;
-  const char *quoted;
-} BadNetwork;
-
-static const BadNetwork bad_networks[] = {
+static const TestBadPipeline bad_networks[] = {
   /* checks: the integrator linked to something that is not a layer */
   { "network-not-a-layer",
     "[data]\nnode = test-random-source\n[settle]\nnode = integrator\nnetwork = data\n",
@@ -368,21 +361,6 @@ static const BadNetwork bad_networks[] = {
     DISCO_ERROR_BAD_VALUE, "\"tau-i\"" },
 };
 
-static void
-test_bad_network (gconstpointer data)
-{
-  const BadNetwork *row = data;
-  g_autoptr (GError) error = NULL;
-  g_autoptr (DiscoPipeline) p = disco_pipeline_new_from_string (row->text, NULL, &error);
-
-  g_test_summary (row->what);
-  if (p != NULL)
-    g_assert_false (disco_pipeline_run (p, NULL, &error));
-  g_assert_error (error, DISCO_ERROR, (gint) row->code);
-  if (strstr (error->message, row->quoted) == NULL)
-    g_error ("%s: \"%s\" does not quote %s", row->what, error->message, row->quoted);
-}
-
 int
 main (int argc, char **argv)
 {
@@ -396,10 +374,6 @@ main (int argc, char **argv)
   g_test_add_func ("/disco/network/steps-match-the-reference", test_steps_match_the_reference);
   g_test_add_func ("/disco/network/lecun-initialisation", test_lecun_initialisation);
   g_test_add_func ("/disco/network/parameters-save-and-load", test_parameters_save_and_load);
-  for (guint i = 0; i < G_N_ELEMENTS (bad_networks); i++)
-    {
-      g_autofree char *path = g_strdup_printf ("/disco/network/bad/%s", bad_networks[i].what);
-      g_test_add_data_func (path, &bad_networks[i], test_bad_network);
-    }
+  test_add_bad_pipelines ("/disco/network/bad", bad_networks, G_N_ELEMENTS (bad_networks));
   return g_test_run ();
 }
