@@ -261,20 +261,27 @@ disco_closed_loop_rhs (gpointer data, gsize n_active, const guint *rows, const d
 /**
  * disco_closed_loop_control:
  * @loop: a closed-loop system
- * @state: B × (N + O) states
- * @n_samples: B
- * @control: B × O, written: c at those states
+ * @state: n × (N + O) states
+ * @n_samples: n
+ * @rows: (array length=n_samples) (nullable): the sample of each state row,
+ *   whose target is used; %NULL for 0 … n − 1
+ * @control: n × O, written: c at those states
  *
  * Computes the control signal, e.g. to publish it after a solve.
  */
 void
 disco_closed_loop_control (DiscoClosedLoop *loop, const float *state, gsize n_samples,
-                           float *control)
+                           const guint *rows, float *control)
 {
-  g_autofree guint *rows = g_new (guint, n_samples);
+  g_autofree guint *identity = NULL;
   g_autofree float *e = g_new (float, n_samples * loop->n_out);
 
-  for (gsize s = 0; s < n_samples; s++)
-    rows[s] = s;
+  if (rows == NULL)
+    {
+      identity = g_new (guint, n_samples);
+      for (gsize s = 0; s < n_samples; s++)
+        identity[s] = s;
+      rows = identity;
+    }
   compute_control (loop, n_samples, rows, state, e, control);
 }

@@ -25,7 +25,7 @@ gboolean disco_closed_loop_begin (DiscoClosedLoop *loop, const float *open_loop_
 gboolean disco_closed_loop_rhs (gpointer loop, gsize n_active, const guint *rows,
                                 const double *t, const float *y, float *dydt, GError **error);
 void disco_closed_loop_control (DiscoClosedLoop *loop, const float *state, gsize n_samples,
-                                float *control);
+                                const guint *rows, float *control);
 const float *disco_closed_loop_get_feedback (DiscoClosedLoop *loop, guint layer);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DiscoClosedLoop, disco_closed_loop_free)

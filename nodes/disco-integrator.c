@@ -67,6 +67,7 @@
 #include "disco-nodes.h"
 #include "disco-ode.h"
 
+#include <math.h>
 #include <string.h>
 
 G_DEFINE_ENUM_TYPE (DiscoIntegratorMethod, disco_integrator_method,
@@ -92,6 +93,8 @@ G_DEFINE_ENUM_TYPE (DiscoIntegratorController, disco_integrator_controller,
 #define DEFAULT_FEEDBACK_AVERAGE FALSE
 #define DEFAULT_FEEDBACK_NORM 1.0
 #define DEFAULT_FEEDBACK_CLIP 0.0
+#define DEFAULT_RECORD_SAMPLE -1
+#define DEFAULT_RECORD_INTERVAL 0.002
 #define DEFAULT_NEWTON_TOLERANCE 1e-6
 #define DEFAULT_NEWTON_MAX_ITERATIONS 20
 #define DEFAULT_CONTRACTION_LIMIT 0.99
@@ -108,6 +111,8 @@ struct _DiscoIntegrator
   gboolean feedback_average;
   double feedback_norm;
   double feedback_clip;
+  gint record_sample;
+  double record_interval;
   double newton_tolerance;
   guint newton_max_iterations;
   double contraction_limit;
@@ -156,6 +161,8 @@ enum
   PROP_FEEDBACK_AVERAGE,
   PROP_FEEDBACK_NORM,
   PROP_FEEDBACK_CLIP,
+  PROP_RECORD_SAMPLE,
+  PROP_RECORD_INTERVAL,
   PROP_NEWTON_TOLERANCE,
   PROP_NEWTON_MAX_ITERATIONS,
   PROP_CONTRACTION_LIMIT,
@@ -216,6 +223,8 @@ disco_integrator_get_property (GObject *object, guint prop_id, GValue *value,
     case PROP_FEEDBACK_AVERAGE: g_value_set_boolean (value, self->feedback_average); break;
     case PROP_FEEDBACK_NORM: g_value_set_double (value, self->feedback_norm); break;
     case PROP_FEEDBACK_CLIP: g_value_set_double (value, self->feedback_clip); break;
+    case PROP_RECORD_SAMPLE: g_value_set_int (value, self->record_sample); break;
+    case PROP_RECORD_INTERVAL: g_value_set_double (value, self->record_interval); break;
     case PROP_NEWTON_TOLERANCE: g_value_set_double (value, self->newton_tolerance); break;
     case PROP_NEWTON_MAX_ITERATIONS: g_value_set_uint (value, self->newton_max_iterations); break;
     case PROP_CONTRACTION_LIMIT: g_value_set_double (value, self->contraction_limit); break;
@@ -265,6 +274,8 @@ disco_integrator_set_property (GObject *object, guint prop_id, const GValue *val
     case PROP_FEEDBACK_AVERAGE: self->feedback_average = g_value_get_boolean (value); break;
     case PROP_FEEDBACK_NORM: self->feedback_norm = g_value_get_double (value); break;
     case PROP_FEEDBACK_CLIP: self->feedback_clip = g_value_get_double (value); break;
+    case PROP_RECORD_SAMPLE: self->record_sample = g_value_get_int (value); break;
+    case PROP_RECORD_INTERVAL: self->record_interval = g_value_get_double (value); break;
     case PROP_NEWTON_TOLERANCE: self->newton_tolerance = g_value_get_double (value); break;
     case PROP_NEWTON_MAX_ITERATIONS: self->newton_max_iterations = g_value_get_uint (value); break;
     case PROP_CONTRACTION_LIMIT: self->contraction_limit = g_value_get_double (value); break;
@@ -720,7 +731,7 @@ settle_closed_loop (DiscoIntegrator *self, const float *open_loop, gsize B, gsiz
                                      error);
   if (control == NULL)
     return FALSE;
-  disco_closed_loop_control (self->closed_loop, self->closed_loop_state, B, control);
+  disco_closed_loop_control (self->closed_loop, self->closed_loop_state, B, NULL, control);
 
   /* The integral and the feedback weights, for plots and checks. */
   {
@@ -747,6 +758,108 @@ settle_closed_loop (DiscoIntegrator *self, const float *open_loop, gsize B, gsiz
         return FALSE;
       memcpy (out, q, B * shape[1] * spec->n * sizeof (float));
     }
+  return TRUE;
+}
+
+/* Integrates sample @row alone with RK4 on a regular grid from @y (M values)
+ * until it is at rest (the solver's test) or the duration is over,
+ * appending every state's network part and control to @rows. */
+static gboolean
+record_leg (DiscoIntegrator *self, DiscoOdeRhsFunc rhs, gpointer system, gsize M, guint row,
+            float *y, double t0, GArray *rows, GArray *times, GError **error)
+{
+  const gsize N = disco_network_get_state_size (self->network);
+  const gsize O = disco_network_get_layer (self->network,
+                                           disco_network_get_n_layers (self->network) - 1)->n;
+  const double h = self->record_interval;
+  g_autofree float *k = g_new (float, 4 * M);
+  g_autofree float *tmp = g_new (float, M);
+  g_autofree float *c = g_new0 (float, O);
+  const guint max_rows = MIN (self->duration / h, (double) G_MAXINT / 2) + 1;
+
+  for (guint step = 0; step < max_rows; step++)
+    {
+      double t = step * h, rms_f = 0, rms_y = 0;
+      float *k1 = k, *k2 = k + M, *k3 = k + 2 * M, *k4 = k + 3 * M;
+
+      if (M > N)
+        disco_closed_loop_control (self->closed_loop, y, 1, &row, c);
+      g_array_append_vals (rows, y, N);
+      g_array_append_vals (rows, c, O);
+      {
+        float time = t0 + t;
+        g_array_append_val (times, time);
+      }
+      if (!rhs (system, 1, &row, &t, y, k1, error))
+        return FALSE;
+      for (gsize i = 0; i < M; i++)
+        {
+          rms_f += (double) k1[i] * k1[i];
+          rms_y += (double) y[i] * y[i];
+        }
+      if (sqrt (rms_f / M) < self->atol + self->rtol * sqrt (rms_y / M))
+        break;
+      /* Classic RK4 (the recording only needs to look right, on a grid). */
+      for (gsize i = 0; i < M; i++)
+        tmp[i] = y[i] + 0.5 * h * k1[i];
+      if (!rhs (system, 1, &row, &t, tmp, k2, error))
+        return FALSE;
+      for (gsize i = 0; i < M; i++)
+        tmp[i] = y[i] + 0.5 * h * k2[i];
+      if (!rhs (system, 1, &row, &t, tmp, k3, error))
+        return FALSE;
+      for (gsize i = 0; i < M; i++)
+        tmp[i] = y[i] + h * k3[i];
+      if (!rhs (system, 1, &row, &t, tmp, k4, error))
+        return FALSE;
+      for (gsize i = 0; i < M; i++)
+        y[i] += h / 6 * (k1[i] + 2 * k2[i] + 2 * k3[i] + k4[i]);
+    }
+  return TRUE;
+}
+
+/* The "trajectory" outputs: how sample record-sample settles, open loop from
+ * zero, then (training ticks) closed loop from its open-loop steady state. */
+static gboolean
+record_trajectory (DiscoIntegrator *self, DiscoTensor *input, const float *open_loop,
+                   gsize B, gboolean closed, GError **error)
+{
+  DiscoNode *node = DISCO_NODE (self);
+  const gsize N = disco_network_get_state_size (self->network);
+  const gsize O = disco_network_get_layer (self->network,
+                                           disco_network_get_n_layers (self->network) - 1)->n;
+  const guint row = self->record_sample;
+  g_autoptr (GArray) rows = g_array_new (FALSE, FALSE, sizeof (float));
+  g_autoptr (GArray) times = g_array_new (FALSE, FALSE, sizeof (float));
+  g_autofree float *y = g_new0 (float, N + O);
+  gsize shape[2], one[1] = { 1 };
+  float ol_rows;
+
+  if (!self->batch_begun && !disco_network_begin_batch (self->network, input, error))
+    return FALSE;
+  self->batch_begun = TRUE;
+  if (!record_leg (self, disco_network_rhs, self->network, N, row, y, 0, rows, times, error))
+    return FALSE;
+  ol_rows = times->len;
+  if (closed)
+    {
+      double t0 = g_array_index (times, float, times->len - 1);
+
+      memcpy (y, open_loop + (gsize) row * N, N * sizeof (float));
+      memset (y + N, 0, O * sizeof (float));
+      if (!record_leg (self, disco_closed_loop_rhs, self->closed_loop, N + O, row, y, t0,
+                       rows, times, error))
+        return FALSE;
+    }
+  shape[0] = times->len;
+  shape[1] = N + O;
+  if (!disco_tensor_set_values (disco_node_ensure_output (node, "trajectory", 2, shape),
+                                (const float *) rows->data, rows->len, error) ||
+      !disco_tensor_set_values (disco_node_ensure_output (node, "trajectory-times", 1, shape),
+                                (const float *) times->data, times->len, error) ||
+      !disco_tensor_set_values (disco_node_ensure_output (node, "trajectory-open-loop-rows", 1,
+                                                          one), &ol_rows, 1, error))
+    return FALSE;
   return TRUE;
 }
 
@@ -829,6 +942,9 @@ disco_integrator_process (DiscoNode *node, DiscoTick *tick, GError **error)
   self->last_solve_seconds = (g_get_monotonic_time () - start) / 1e6;
   self->solves++;
   disco_node_set_output (node, "output", logits);
+  if (self->record_sample >= 0 && (gsize) self->record_sample < B &&
+      !record_trajectory (self, input, open_loop, B, closed, error))
+    return DISCO_FLOW_ERROR;
   return DISCO_FLOW_OK;
 }
 
@@ -906,6 +1022,16 @@ disco_integrator_class_init (DiscoIntegratorClass *klass)
                          "Frobenius norm each sample's feedback weights Q_l are scaled to "
                          "(0: no normalisation)",
                          0, 1e6, DEFAULT_FEEDBACK_NORM, rw);
+  properties[PROP_RECORD_SAMPLE] =
+    g_param_spec_int ("record-sample", "Recorded sample",
+                      "Record how this sample of each minibatch settles, open then closed "
+                      "loop, on the \"trajectory\" outputs (-1: record nothing)",
+                      -1, G_MAXINT, DEFAULT_RECORD_SAMPLE, rw);
+  properties[PROP_RECORD_INTERVAL] =
+    g_param_spec_double ("record-interval", "Recording interval",
+                         "Time between recorded states (s); the recording integrates the "
+                         "sample again with RK4 at this step, on a regular grid",
+                         1e-6, 1.0, DEFAULT_RECORD_INTERVAL, rw);
   properties[PROP_FEEDBACK_CLIP] =
     g_param_spec_double ("feedback-clip", "Feedback clip",
                          "Clip every feedback weight to [−value, value] after averaging and "
@@ -997,6 +1123,18 @@ disco_integrator_class_init (DiscoIntegratorClass *klass)
                              "open-loop solver steps (accepted + rejected) of each sample, "
                              "batch; method = equilibrium: its Newton iterations (the slowest "
                              "unit's per layer, summed over layers)");
+  disco_node_class_add_port (node_class, DISCO_PORT_OUTPUT, "trajectory", DISCO_PORT_FLAG_NONE,
+                             "with record-sample set: the recorded sample's state every "
+                             "record-interval, open loop then closed loop, each row the "
+                             "network's state followed by the control c (0 in open loop), "
+                             "T × (N + outputs)");
+  disco_node_class_add_port (node_class, DISCO_PORT_OUTPUT, "trajectory-times",
+                             DISCO_PORT_FLAG_NONE,
+                             "the time of each trajectory row (s), the closed loop continuing "
+                             "where the open loop stopped, T");
+  disco_node_class_add_port (node_class, DISCO_PORT_OUTPUT, "trajectory-open-loop-rows",
+                             DISCO_PORT_FLAG_NONE,
+                             "how many trajectory rows are open loop (1 value)");
   disco_node_class_add_port (node_class, DISCO_PORT_OUTPUT, "open-loop-state",
                              DISCO_PORT_FLAG_NONE,
                              "every sample's open-loop steady state, batch × N");
@@ -1018,6 +1156,8 @@ disco_integrator_init (DiscoIntegrator *self)
   self->feedback_average = DEFAULT_FEEDBACK_AVERAGE;
   self->feedback_norm = DEFAULT_FEEDBACK_NORM;
   self->feedback_clip = DEFAULT_FEEDBACK_CLIP;
+  self->record_sample = DEFAULT_RECORD_SAMPLE;
+  self->record_interval = DEFAULT_RECORD_INTERVAL;
   self->newton_tolerance = DEFAULT_NEWTON_TOLERANCE;
   self->newton_max_iterations = DEFAULT_NEWTON_MAX_ITERATIONS;
   self->contraction_limit = DEFAULT_CONTRACTION_LIMIT;

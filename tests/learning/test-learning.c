@@ -251,6 +251,46 @@ test_feedback_weight_options (void)
     }
 }
 
+static void
+test_trajectory_recording (void)
+{
+  const char *overrides[] = { "settle.record-sample=2", NULL };
+  g_autoptr (DiscoPipeline) p = run_text (controlled_network, overrides);
+  DiscoNode *settle = disco_pipeline_get_node (p, "settle");
+  DiscoTensor *trajectory = disco_node_get_output (settle, "trajectory");
+  const float *rows = disco_tensor_read_host (trajectory, NULL);
+  const float *times = output_of (p, "settle", "trajectory-times");
+  const float *ol = output_of (p, "settle", "open-loop-state");
+  const float *cl = output_of (p, "settle", "state");
+  const gsize T = disco_tensor_get_dim (trajectory, 0), width = N_STATE + N_OUT;
+  const gsize ol_rows = output_of (p, "settle", "trajectory-open-loop-rows")[0];
+  double ol_gap = 0, cl_gap = 0;
+
+  g_test_summary ("The recorded trajectory starts at rest at zero, reaches the open-loop "
+                  "steady state, then the closed-loop one, on a regular time grid");
+  g_assert_cmpuint (disco_tensor_get_dim (trajectory, 1), ==, width);
+  g_assert_cmpuint (ol_rows, >, 10);
+  g_assert_cmpuint (T, >, ol_rows + 10);
+  for (gsize i = 0; i < width; i++)
+    g_assert_cmpfloat (rows[i], ==, 0.0f);
+  for (gsize r = 1; r < T; r++)
+    g_assert_cmpfloat (times[r], >=, times[r - 1]);
+  g_assert_cmpfloat_with_epsilon (times[1] - times[0], 0.002, 1e-6);
+  for (gsize r = 0; r < ol_rows; r++)
+    for (gsize o = 0; o < N_OUT; o++)
+      g_assert_cmpfloat (rows[r * width + N_STATE + o], ==, 0.0f);
+  for (gsize i = 0; i < N_STATE; i++)
+    {
+      ol_gap = MAX (ol_gap, fabs (rows[(ol_rows - 1) * width + i] - ol[2 * N_STATE + i]));
+      cl_gap = MAX (cl_gap, fabs (rows[(T - 1) * width + i] - cl[2 * N_STATE + i]));
+    }
+  g_test_message ("%" G_GSIZE_FORMAT " rows (%" G_GSIZE_FORMAT " open loop); end gaps %.2g, %.2g",
+                  T, ol_rows, ol_gap, cl_gap);
+  /* Both stop by the same tolerance test, not at the same instant. */
+  g_assert_cmpfloat (ol_gap, <, 1e-2);
+  g_assert_cmpfloat (cl_gap, <, 1e-2);
+}
+
 /* ----- plasticity ---------------------------------------------------------------- */
 
 static void
@@ -631,6 +671,7 @@ main (int argc, char **argv)
   g_test_add_func ("/disco/learning/feedback-weights-finite-differences",
                    test_feedback_weights_finite_differences);
   g_test_add_func ("/disco/learning/feedback-weight-options", test_feedback_weight_options);
+  g_test_add_func ("/disco/learning/trajectory-recording", test_trajectory_recording);
   g_test_add_func ("/disco/learning/exact-rule-zero-at-open-loop-fixed-point",
                    test_exact_rule_zero_at_open_loop_fixed_point);
   g_test_add_func ("/disco/learning/exact-rule-sign", test_exact_rule_sign);
