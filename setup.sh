@@ -18,7 +18,7 @@ packages=(
   build-essential meson ninja-build pkg-config
   libglib2.0-dev gobject-introspection libgirepository1.0-dev gir1.2-glib-2.0
   python3-gi python3-numpy gjs
-  libopenblas-dev libpng-dev libcairo2-dev
+  libopenblas-dev libpng-dev libcairo2-dev libjson-glib-dev
   dataset-fashion-mnist
 )
 missing=()

@@ -11,6 +11,7 @@
 #include "disco-node.h"
 #include "disco-pipeline.h"
 #include "disco-registry.h"
+#include "disco-image.h"
 #include "disco-version.h"
 
 #undef DISCO_INSIDE

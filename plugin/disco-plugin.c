@@ -31,5 +31,8 @@ disco_plugin_init (GError **error)
   DISCO_NODE_REGISTER (digits_loader);
   DISCO_NODE_REGISTER (leaky_pi);
   DISCO_NODE_REGISTER (plasticity);
+  DISCO_NODE_REGISTER (receptive_fields);
+  DISCO_NODE_REGISTER (activity_image);
+  DISCO_NODE_REGISTER (learning_curves);
   return TRUE;
 }

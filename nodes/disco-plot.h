@@ -1,0 +1,89 @@
+/* disco-plot.h: line plots with axes, ticks, labels and a legend, as PNG
+ *
+ * Plain C helpers on cairo, shared by the learning-curves node, the
+ * disco-plot tool and the tests. No GObject type.
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/**
+ * DiscoPlotSeries:
+ * @label: (nullable): the legend entry; %NULL leaves the series out of the legend
+ * @x: (array length=n): abscissae
+ * @y: (array length=n): ordinates; a NaN (or infinite) value leaves a gap
+ * @n: number of points
+ * @r: red of the line, 0 to 1
+ * @g: green of the line, 0 to 1
+ * @b: blue of the line, 0 to 1
+ * @markers: draw a dot at every point (isolated points always get one)
+ *
+ * One curve: a 2 px line through (x[i], y[i]) in the series colour.
+ */
+typedef struct
+{
+  const char *label;
+  const double *x;
+  const double *y;
+  gsize n;
+  double r, g, b;
+  gboolean markers;
+} DiscoPlotSeries;
+
+/**
+ * DiscoPlotPanel:
+ * @title: (nullable): text above the plot
+ * @x_label: (nullable): text under the x axis
+ * @y_label: (nullable): text beside the y axis, rotated
+ * @series: (array length=n_series): the curves
+ * @n_series: number of curves, at least 1
+ * @x_integer: tick the x axis at whole numbers only (epochs)
+ *
+ * One plot of a figure; disco_plot_render_panels() stacks panels.
+ */
+typedef struct
+{
+  const char *title;
+  const char *x_label;
+  const char *y_label;
+  const DiscoPlotSeries *series;
+  guint n_series;
+  gboolean x_integer;
+} DiscoPlotPanel;
+
+/**
+ * DiscoPlotArea:
+ * @left: pixel column of the x axis minimum
+ * @top: pixel row of the y axis maximum
+ * @width: width of the plot area in pixels
+ * @height: height of the plot area in pixels
+ * @x_min: data value at the left edge
+ * @x_max: data value at the right edge
+ * @y_min: data value at the bottom edge
+ * @y_max: data value at the top edge
+ *
+ * Where a panel's data lands in the image; see disco_plot_area_map().
+ */
+typedef struct
+{
+  double left, top, width, height;
+  double x_min, x_max, y_min, y_max;
+} DiscoPlotArea;
+
+void disco_plot_area_map (const DiscoPlotArea *area, double x, double y,
+                          double *px, double *py);
+
+GBytes *disco_plot_render (const char *title, const char *x_label, const char *y_label,
+                           const DiscoPlotSeries *series, guint n_series,
+                           guint width, guint height, DiscoPlotArea *area,
+                           GError **error);
+GBytes *disco_plot_render_panels (const DiscoPlotPanel *panels, guint n_panels,
+                                  guint width, guint height, DiscoPlotArea *areas,
+                                  GError **error);
+
+GBytes *disco_plot_learning_curves (const char *report_path, guint width, guint height,
+                                    GError **error);
+
+G_END_DECLS
