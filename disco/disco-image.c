@@ -204,10 +204,11 @@ png_sink_warning (png_structp png, png_const_charp message)
 }
 
 /* Encodes @height rows of @width pixels: @channels 1 (gray) or 3 (RGB),
- * @bit_depth 8 or 16 (16-bit samples big-endian, as PNG stores them). */
+ * @bit_depth 8 or 16 (16-bit samples big-endian, as PNG stores them), with
+ * the optional key/value pairs of @text (NULL-terminated) as tEXt chunks. */
 static GBytes *
 encode_png (const guint8 *pixels, guint width, guint height, int channels, int bit_depth,
-            GError **error)
+            const char *const *text, GError **error)
 {
   PngSink sink = { NULL, "" };
   png_structp png;
@@ -241,6 +242,12 @@ encode_png (const guint8 *pixels, guint width, guint height, int channels, int b
   png_set_IHDR (png, info, width, height, bit_depth,
                 channels == 1 ? PNG_COLOR_TYPE_GRAY : PNG_COLOR_TYPE_RGB,
                 PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+  for (guint i = 0; text != NULL && text[i] != NULL && text[i + 1] != NULL; i += 2)
+    {
+      png_text chunk = { .compression = PNG_TEXT_COMPRESSION_NONE,
+                         .key = (char *) text[i], .text = (char *) text[i + 1] };
+      png_set_text (png, info, &chunk, 1);
+    }
   png_write_info (png, info);
   for (guint y = 0; y < height; y++)
     png_write_row (png, pixels + y * row_bytes);
@@ -284,7 +291,7 @@ disco_png_encode_rgb (const guint8 *pixels, gsize size, guint width, guint heigh
                    "%" G_GSIZE_FORMAT, size, width, height, (gsize) width * height * 3);
       return NULL;
     }
-  return encode_png (pixels, width, height, 3, 8, error);
+  return encode_png (pixels, width, height, 3, 8, NULL, error);
 }
 
 /* Reads @tensor as rows × cols host values, checking shape and finiteness,
@@ -431,7 +438,7 @@ disco_tensor_render_png (DiscoTensor *tensor, DiscoColormap map, double vmin, do
       for (guint k = 1; k < scale; k++)
         memcpy (row + k * width * 3, row, width * 3);
     }
-  return encode_png (pixels, (guint) width, (guint) height, 3, 8, error);
+  return encode_png (pixels, (guint) width, (guint) height, 3, 8, NULL, error);
 }
 
 /**
@@ -444,7 +451,8 @@ disco_tensor_render_png (DiscoTensor *tensor, DiscoColormap map, double vmin, do
  * Writes @tensor as a 16-bit grayscale PNG image, one pixel per value, for
  * analysis: value x is stored as round(65535 · (x − @vmin) / (@vmax − @vmin)),
  * clamped to [0, 65535]; x = @vmin + p · (@vmax − @vmin) reads back p =
- * pixel / 65535.
+ * pixel / 65535. The range used is stored in the tEXt chunks "disco-vmin"
+ * and "disco-vmax" (shortest round-trip decimal).
  *
  * Returns: (transfer full) (nullable): the PNG file's bytes, or %NULL with
  *   @error set as by disco_tensor_render_png()
@@ -480,5 +488,11 @@ disco_tensor_render_png16 (DiscoTensor *tensor, double vmin, double vmax, GError
       pixels[2 * i] = level >> 8;
       pixels[2 * i + 1] = level & 0xff;
     }
-  return encode_png (pixels, (guint) cols, (guint) rows, 1, 16, error);
+  {
+    /* The range travels with the image, so its values can be read back. */
+    char low[G_ASCII_DTOSTR_BUF_SIZE], high[G_ASCII_DTOSTR_BUF_SIZE];
+    const char *text[] = { "disco-vmin", g_ascii_dtostr (low, sizeof low, vmin),
+                           "disco-vmax", g_ascii_dtostr (high, sizeof high, vmax), NULL };
+    return encode_png (pixels, (guint) cols, (guint) rows, 1, 16, text, error);
+  }
 }

@@ -60,6 +60,7 @@
 #define DEFAULT_EVERY 100
 #define DEFAULT_WIDTH 200
 #define DEFAULT_SCALE 2
+#define DEFAULT_BIT_DEPTH 8
 #define DEFAULT_PATH "activity/%s-%s-%06u.png"
 
 G_DEFINE_ENUM_TYPE (DiscoActivitySignal, disco_activity_signal,
@@ -76,6 +77,7 @@ struct _DiscoActivityImage
   guint every;
   guint width;
   guint scale;
+  guint bit_depth;
   char *path;
 
   guint64 train_ticks;
@@ -93,6 +95,7 @@ enum
   PROP_EVERY,
   PROP_WIDTH,
   PROP_SCALE,
+  PROP_BIT_DEPTH,
   PROP_PATH,
   PROP_WRITTEN,
   N_PROPERTIES
@@ -133,6 +136,9 @@ disco_activity_image_get_property (GObject *object, guint prop_id, GValue *value
     case PROP_SCALE:
       g_value_set_uint (value, self->scale);
       break;
+    case PROP_BIT_DEPTH:
+      g_value_set_uint (value, self->bit_depth);
+      break;
     case PROP_PATH:
       g_value_set_string (value, self->path);
       break;
@@ -167,6 +173,9 @@ disco_activity_image_set_property (GObject *object, guint prop_id, const GValue 
       break;
     case PROP_SCALE:
       self->scale = g_value_get_uint (value);
+      break;
+    case PROP_BIT_DEPTH:
+      self->bit_depth = g_value_get_uint (value);
       break;
     case PROP_PATH:
       g_free (self->path);
@@ -244,6 +253,13 @@ disco_activity_image_prepare (DiscoNode *node, GError **error)
 
   self->train_ticks = 0;
   self->written = 0;
+  if (self->bit_depth != 8 && self->bit_depth != 16)
+    {
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE,
+                   "property \"bit-depth\" of node \"%s\" is %u: use 8 or 16",
+                   disco_node_get_name (node), self->bit_depth);
+      return FALSE;
+    }
   if (!disco_image_check_pattern (node, "path", self->path, "ssu", error))
     return FALSE;
   if (!g_path_is_absolute (self->path) &&
@@ -383,7 +399,9 @@ draw (DiscoActivityImage *self, guint64 tick_index, GError **error)
         }
     }
 
-  if (self->signal == DISCO_ACTIVITY_TOP_DOWN)
+  if (self->bit_depth == 16)
+    png = disco_tensor_render_png16 (image, NAN, NAN, error);
+  else if (self->signal == DISCO_ACTIVITY_TOP_DOWN)
     png = disco_tensor_render_png (image, DISCO_COLORMAP_DIVERGING, NAN, NAN, self->scale,
                                    error);
   else
@@ -452,6 +470,12 @@ disco_activity_image_class_init (DiscoActivityImageClass *klass)
   properties[PROP_SCALE] =
     g_param_spec_uint ("scale", "Scale", "Side of the square of pixels that shows one value",
                        1, 16, DEFAULT_SCALE, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_BIT_DEPTH] =
+    g_param_spec_uint ("bit-depth", "Bit depth",
+                       "8: a colour image to look at; 16: one 16-bit gray pixel per value, "
+                       "for analysis (range in the tEXt chunks disco-vmin, disco-vmax; "
+                       "scale is ignored); other values are errors",
+                       8, 16, DEFAULT_BIT_DEPTH, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   properties[PROP_PATH] =
     g_param_spec_string ("path", "Path",
                          "PNG file to write, relative to the output folder: a pattern with "
@@ -477,5 +501,6 @@ disco_activity_image_init (DiscoActivityImage *self)
   self->every = DEFAULT_EVERY;
   self->width = DEFAULT_WIDTH;
   self->scale = DEFAULT_SCALE;
+  self->bit_depth = DEFAULT_BIT_DEPTH;
   self->path = g_strdup (DEFAULT_PATH);
 }

@@ -247,8 +247,10 @@ mem_read (png_structp png, png_bytep out, png_size_t length)
   r->offset += length;
 }
 
+/* Decodes a 16-bit gray PNG; @vmin and @vmax, when given, get the range
+ * stored in its tEXt chunks (NaN when absent). */
 static guint16 *
-decode16 (GBytes *bytes, guint *width, guint *height)
+decode16 (GBytes *bytes, guint *width, guint *height, double *vmin, double *vmax)
 {
   MemReader reader = { g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), 0 };
   png_structp png = png_create_read_struct (PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
@@ -260,6 +262,20 @@ decode16 (GBytes *bytes, guint *width, guint *height)
   g_assert_true (png_sig_cmp (reader.data, 0, 8) == 0);
   png_set_read_fn (png, &reader, mem_read);
   png_read_info (png, info);
+  if (vmin != NULL && vmax != NULL)
+    {
+      png_textp text = NULL;
+      int n = png_get_text (png, info, &text, NULL);
+
+      *vmin = *vmax = NAN;
+      for (int i = 0; i < n; i++)
+        {
+          if (strcmp (text[i].key, "disco-vmin") == 0)
+            *vmin = g_ascii_strtod (text[i].text, NULL);
+          else if (strcmp (text[i].key, "disco-vmax") == 0)
+            *vmax = g_ascii_strtod (text[i].text, NULL);
+        }
+    }
   g_assert_cmpint (png_get_color_type (png, info), ==, PNG_COLOR_TYPE_GRAY);
   g_assert_cmpint (png_get_bit_depth (png, info), ==, 16);
   *width = png_get_image_width (png, info);
@@ -289,7 +305,7 @@ test_png16 (void)
 
   g_test_summary ("16-bit gray maps [vmin, vmax] linearly to [0, 65535], clamped");
   g_assert_no_error (error);
-  s = decode16 (png, &width, &height);
+  s = decode16 (png, &width, &height, NULL, NULL);
   g_assert_cmpuint (width, ==, 3);
   g_assert_cmpuint (height, ==, 2);
   g_assert_cmpuint (s[0], ==, 0);
@@ -598,6 +614,39 @@ test_activity_images (void)
 }
 
 static void
+test_activity_16_bit (void)
+{
+  const char *overrides[] = { "e.bit-depth=16", NULL };
+  g_autofree char *dir = g_dir_make_tmp ("disco-images-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "activity", "h1-excitatory-000000.png", NULL);
+  GError *error = NULL;
+  g_autoptr (DiscoPipeline) p = disco_pipeline_new_from_string (activity_pipeline, overrides,
+                                                                &error);
+  g_autofree char *contents = NULL;
+  g_autoptr (GBytes) bytes = NULL;
+  g_autofree guint16 *s = NULL;
+  gsize length;
+  guint width, height;
+  double vmin, vmax;
+
+  g_test_summary ("A 16-bit activity image stores one gray sample per value with its range, "
+                  "so values read back exactly: at t = 0 every E rate is φ(0) = log 2");
+  g_assert_no_error (error);
+  g_object_set (p, "output-dir", dir, NULL);
+  g_assert_true (disco_pipeline_run (p, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (path, &contents, &length, NULL));
+  bytes = g_bytes_new (contents, length);
+  s = decode16 (bytes, &width, &height, &vmin, &vmax);
+  g_assert_cmpuint (width, ==, 50);
+  g_assert_cmpuint (height, ==, 6);
+  g_assert_true (isfinite (vmin) && isfinite (vmax) && vmax > vmin);
+  for (guint y = 0; y < height; y++)
+    g_assert_cmpfloat_with_epsilon (vmin + s[y * width] / 65535.0 * (vmax - vmin), G_LN2,
+                                    (vmax - vmin) / 65535.0 + 1e-6);
+}
+
+static void
 test_activity_bad_config (void)
 {
   static const struct
@@ -613,6 +662,8 @@ test_activity_bad_config (void)
     { "e.layer=out", DISCO_ERROR_BAD_VALUE },
     /* checks: a pattern without the layer and signal */
     { "e.path=%u.png", DISCO_ERROR_BAD_VALUE },
+    /* checks: a bit depth that is neither 8 nor 16 */
+    { "e.bit-depth=12", DISCO_ERROR_BAD_VALUE },
     /* checks: not linked to an integrator */
     { "e.state=h1", DISCO_ERROR_LINK },
   };
@@ -655,6 +706,7 @@ main (int argc, char **argv)
   g_test_add_func ("/disco/images/receptive-fields/bad-properties",
                    test_receptive_fields_bad_properties);
   g_test_add_func ("/disco/images/activity/images", test_activity_images);
+  g_test_add_func ("/disco/images/activity/16-bit", test_activity_16_bit);
   g_test_add_func ("/disco/images/activity/bad-config", test_activity_bad_config);
   return g_test_run ();
 }
