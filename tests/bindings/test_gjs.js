@@ -19,6 +19,11 @@ const back = new Float32Array(tensor.get_bytes().toArray().buffer);
 check(back.length === 6 && back.every((v, i) => v === values[i]), 'round trip');
 check(tensor.get_values().join(',') === '0.5,-1,2,3,4,5', 'get_values');
 
+// The image of a tensor as PNG bytes
+const png = tensor.render_png(Disco.Colormap.DIVERGING, NaN, NaN, 2).toArray();
+check(png[1] === 0x50 && png[2] === 0x4e && png[3] === 0x47, 'PNG signature');
+check(png[19] === 6 && png[23] === 4, 'PNG size 6×4');
+
 // A wrong byte count is a Disco error
 let caught = null;
 try {

@@ -64,6 +64,19 @@ class TensorTests(unittest.TestCase):
         self.assertEqual(t.get_value(2), 3.5)
         self.assertEqual(t.get_n_elements(), 4)
 
+    def test_png_of_a_tensor(self):
+        t = Disco.Tensor.new_from_values([2, 3], [0, 1, 2, 3, 4, 5])
+        png = t.render_png(Disco.Colormap.VIRIDIS, float("nan"), float("nan"), 4).get_data()
+        self.assertEqual(png[:8], b"\x89PNG\r\n\x1a\n")
+        # IHDR: width 3 × 4, height 2 × 4, 8-bit RGB
+        self.assertEqual(int.from_bytes(png[16:20], "big"), 12)
+        self.assertEqual(int.from_bytes(png[20:24], "big"), 8)
+        self.assertEqual((png[24], png[25]), (8, 2))
+        png16 = t.render_png16(0, 5).get_data()
+        self.assertEqual((png16[24], png16[25]), (16, 0))
+        with self.assertRaises(GLib.Error):
+            t.render_png16(1, 1)
+
     def test_wrong_size_is_an_error(self):
         with self.assertRaises(GLib.Error) as caught:
             Disco.Tensor.new_from_data([2, 2], b"\0" * 12)
