@@ -984,3 +984,36 @@ disco_node_list_gradients (DiscoNode *self)
     names[i] = g_strdup (g_ptr_array_index (priv->gradient_names, i));
   return names;
 }
+
+/**
+ * disco_node_check_output_path:
+ * @self: a node in a pipeline, in its prepare hook
+ * @property: the name of the property holding @path, for the message
+ * @path: (nullable): a file the node will write
+ * @error: return location for a #GError
+ *
+ * A relative output path lands in the run's output folder
+ * (disco_pipeline_build_output_path()); this checks, before any tick, that
+ * there is one.
+ *
+ * Returns: %TRUE when @path is %NULL, absolute, or the pipeline has an
+ *   output folder; %FALSE with @error set (%DISCO_ERROR_BAD_VALUE) otherwise
+ */
+gboolean
+disco_node_check_output_path (DiscoNode *self, const char *property, const char *path,
+                              GError **error)
+{
+  DiscoPipeline *pipeline;
+
+  g_return_val_if_fail (DISCO_IS_NODE (self), FALSE);
+  g_return_val_if_fail (property != NULL, FALSE);
+  pipeline = disco_node_get_pipeline (self);
+  if (path == NULL || g_path_is_absolute (path) ||
+      (pipeline != NULL && disco_pipeline_get_output_dir (pipeline) != NULL))
+    return TRUE;
+  g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE,
+               "property \"%s\" of node \"%s\" is the relative path \"%s\", but the pipeline "
+               "has no output folder (set pipeline.output-dir, or use disco-run -o DIR)",
+               property, disco_node_get_name (self), path);
+  return FALSE;
+}

@@ -100,6 +100,9 @@ void disco_node_add_parameter (DiscoNode *self, const char *name, DiscoTensor *t
 DiscoTensor *disco_node_get_parameter (DiscoNode *self, const char *name);
 char **disco_node_list_parameters (DiscoNode *self);
 
+gboolean disco_node_check_output_path (DiscoNode *self, const char *property, const char *path,
+                                       GError **error);
+
 void disco_node_set_gradient (DiscoNode *self, const char *target, DiscoTensor *gradient);
 DiscoTensor *disco_node_get_gradient (DiscoNode *self, const char *target);
 char **disco_node_list_gradients (DiscoNode *self);

@@ -257,16 +257,8 @@ disco_evaluator_prepare (DiscoNode *node, GError **error)
                    disco_node_get_name (node));
       return FALSE;
     }
-  if (self->report != NULL && !g_path_is_absolute (self->report) &&
-      disco_pipeline_get_output_dir (disco_node_get_pipeline (node)) == NULL)
-    {
-      g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE,
-                   "property \"report\" of node \"%s\" is the relative path \"%s\", but the "
-                   "pipeline has no output folder (use disco-run -o DIR, set "
-                   "pipeline.output-dir, or report=\"\" to write nothing)",
-                   disco_node_get_name (node), self->report);
-      return FALSE;
-    }
+  if (!disco_node_check_output_path (node, "report", self->report, error))
+    return FALSE;
   g_array_set_size (self->epochs, 0);
   g_ptr_array_set_size (self->restored, 0);
   self->restored_wall_time = 0;

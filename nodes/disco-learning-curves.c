@@ -200,14 +200,8 @@ disco_learning_curves_prepare (DiscoNode *node, GError **error)
                        disco_node_get_name (node));
           return FALSE;
         }
-      if (!g_path_is_absolute (values[i]) && disco_pipeline_get_output_dir (pipeline) == NULL)
-        {
-          g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE,
-                       "property \"%s\" of node \"%s\" is the relative path \"%s\", but the "
-                       "pipeline has no output folder (set pipeline.output-dir or use -o)",
-                       names[i], disco_node_get_name (node), values[i]);
-          return FALSE;
-        }
+      if (!disco_node_check_output_path (node, names[i], values[i], error))
+        return FALSE;
     }
   self->figures_written = 0;
   g_clear_error (&self->pending);

@@ -252,15 +252,8 @@ disco_receptive_fields_prepare (DiscoNode *node, GError **error)
   self->written = 0;
   if (!disco_image_check_pattern (node, "path", self->path, "u", error))
     return FALSE;
-  if (!g_path_is_absolute (self->path) &&
-      disco_pipeline_get_output_dir (disco_node_get_pipeline (node)) == NULL)
-    {
-      g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE,
-                   "property \"path\" of node \"%s\" is the relative path \"%s\", but the "
-                   "pipeline has no output folder (set pipeline.output-dir or use -o)",
-                   disco_node_get_name (node), self->path);
-      return FALSE;
-    }
+  if (!disco_node_check_output_path (node, "path", self->path, error))
+    return FALSE;
   return get_weight (self, error) != NULL;
 }
 

@@ -115,17 +115,9 @@ static gboolean
 disco_recorder_prepare (DiscoNode *node, GError **error)
 {
   DiscoRecorder *self = DISCO_RECORDER (node);
-  DiscoPipeline *pipeline = disco_node_get_pipeline (node);
 
-  if (self->path != NULL && !g_path_is_absolute (self->path) &&
-      disco_pipeline_get_output_dir (pipeline) == NULL)
-    {
-      g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE,
-                   "property \"path\" of node \"%s\" is the relative path \"%s\", but the "
-                   "pipeline has no output folder (set pipeline.output-dir or use -o)",
-                   disco_node_get_name (node), self->path);
-      return FALSE;
-    }
+  if (!disco_node_check_output_path (node, "path", self->path, error))
+    return FALSE;
   self->ticks = 0;
   self->epochs_ended = 0;
   self->sum = 0.0;
