@@ -11,6 +11,8 @@ G_BEGIN_DECLS
  * @text: a pipeline in file syntax
  * @code: the %DISCO_ERROR code it must fail with, when loaded or when run
  * @quoted: text the error message must contain (the offending name)
+ * @overrides: (nullable): "node.property=value" assignments applied over
+ *   @text, at most two
  *
  * One row of a bad-input table.
  */
@@ -20,6 +22,7 @@ typedef struct
   const char *text;
   DiscoError code;
   const char *quoted;
+  const char *overrides[3];
 } TestBadPipeline;
 
 void test_add_bad_pipelines (const char *path_prefix, const TestBadPipeline *rows, guint n_rows);

@@ -1,6 +1,7 @@
 /* test-equilibrium.c: the integrator's equilibrium method (issue 8) against
  * the fixed-point equations, long ODE runs, its fallback and training */
 #include <disco/disco.h>
+#include "test-bad-pipeline.h"
 #include "test-random-source.h"
 
 #include <math.h>
@@ -103,14 +104,17 @@ typedef struct
 
 /* Two hidden layers under a leaky-PI controller, six samples of a training
  * phase (so the integrator runs the closed loop after the open loop). */
+#define TWO_MICROCIRCUITS \
+  "[data]\nnode = test-random-source\nrows = 6\ncols = 30\namplitude = 4\nphase = train\n" \
+  "[h1]\nnode = microcircuit\ninput = data\nsize = 12\nfeedback = control\n" \
+  "[h2]\nnode = microcircuit\ninput = h1\nsize = 10\nfeedback = control\n" \
+  "[out]\nnode = readout\ninput = h2\nsize = 3\nfeedback = control\n" \
+  "[control]\nnode = leaky-pi\nprediction = out\ntarget = data.targets\n" \
+  "[settle]\nnode = integrator\nnetwork = out\n"
+
 static const TestNetwork networks[] = {
   { "two microcircuit layers, cross-entropy error",
-    "[data]\nnode = test-random-source\nrows = 6\ncols = 30\namplitude = 4\nphase = train\n"
-    "[h1]\nnode = microcircuit\ninput = data\nsize = 12\nfeedback = control\n"
-    "[h2]\nnode = microcircuit\ninput = h1\nsize = 10\nfeedback = control\n"
-    "[out]\nnode = readout\ninput = h2\nsize = 3\nfeedback = control\n"
-    "[control]\nnode = leaky-pi\nprediction = out\ntarget = data.targets\n"
-    "[settle]\nnode = integrator\nnetwork = out\n",
+    TWO_MICROCIRCUITS,
     { { "h1", TRUE, 12 }, { "h2", TRUE, 10 } }, FALSE },
   /* The Jacobian of the closed loop descends through a rate layer. */
   { "a microcircuit under a rate layer, squared error",
@@ -497,49 +501,28 @@ test_training_same_accuracy (void)
 
 /* ----- bad inputs ------------------------------------------------------------------- */
 
-typedef struct
-{
-  const char *what;
-  const char *override;
-  DiscoError code;
-  const char *quoted;
-} BadEquilibrium;
+#define EQUILIBRIUM(override) { "settle.method=equilibrium", override, NULL }
 
-static const BadEquilibrium bad_inputs[] = {
+static const TestBadPipeline bad_inputs[] = {
   /* checks: an unknown method */
-  { "unknown-method", "settle.method=newton", DISCO_ERROR_BAD_VALUE, "newton" },
+  { "unknown-method", TWO_MICROCIRCUITS, DISCO_ERROR_BAD_VALUE, "newton",
+    EQUILIBRIUM ("settle.method=newton") },
   /* checks: a tolerance of zero */
-  { "zero-tolerance", "settle.newton-tolerance=0", DISCO_ERROR_BAD_VALUE,
-    "\"newton-tolerance\"" },
+  { "zero-tolerance", TWO_MICROCIRCUITS, DISCO_ERROR_BAD_VALUE, "\"newton-tolerance\"",
+    EQUILIBRIUM ("settle.newton-tolerance=0") },
   /* checks: no Newton iterations */
-  { "zero-iterations", "settle.newton-max-iterations=0", DISCO_ERROR_BAD_VALUE,
-    "\"newton-max-iterations\"" },
+  { "zero-iterations", TWO_MICROCIRCUITS, DISCO_ERROR_BAD_VALUE, "\"newton-max-iterations\"",
+    EQUILIBRIUM ("settle.newton-max-iterations=0") },
   /* checks: a negative contraction limit */
-  { "negative-contraction-limit", "settle.contraction-limit=-1", DISCO_ERROR_BAD_VALUE,
-    "\"contraction-limit\"" },
+  { "negative-contraction-limit", TWO_MICROCIRCUITS, DISCO_ERROR_BAD_VALUE, "\"contraction-limit\"",
+    EQUILIBRIUM ("settle.contraction-limit=-1") },
   /* checks: the fallback's ODE settings are still validated */
-  { "bad-fallback-steps", "settle.dt-min=0.1", DISCO_ERROR_BAD_VALUE, "\"settle\"" },
+  { "bad-fallback-steps", TWO_MICROCIRCUITS, DISCO_ERROR_BAD_VALUE, "\"settle\"",
+    EQUILIBRIUM ("settle.dt-min=0.1") },
   /* checks: fallbacks and other results are read-only */
-  { "read-only-fallbacks", "settle.fallbacks=3", DISCO_ERROR_NO_SUCH_PROPERTY,
-    "\"fallbacks\"" },
+  { "read-only-fallbacks", TWO_MICROCIRCUITS, DISCO_ERROR_NO_SUCH_PROPERTY, "\"fallbacks\"",
+    EQUILIBRIUM ("settle.fallbacks=3") },
 };
-
-static void
-test_bad_input (gconstpointer data)
-{
-  const BadEquilibrium *row = data;
-  const char *overrides[] = { "settle.method=equilibrium", row->override, NULL };
-  g_autoptr (GError) error = NULL;
-  g_autoptr (DiscoPipeline) p = disco_pipeline_new_from_string (networks[0].text, overrides,
-                                                                &error);
-
-  g_test_summary (row->what);
-  if (p != NULL)
-    g_assert_false (disco_pipeline_run (p, NULL, &error));
-  g_assert_error (error, DISCO_ERROR, (gint) row->code);
-  if (strstr (error->message, row->quoted) == NULL)
-    g_error ("%s: \"%s\" does not quote %s", row->what, error->message, row->quoted);
-}
 
 int
 main (int argc, char **argv)
@@ -562,10 +545,6 @@ main (int argc, char **argv)
   g_test_add_func ("/disco/equilibrium/partial-fallback", test_partial_fallback);
   g_test_add_func ("/disco/equilibrium/no-leak-falls-back", test_no_leak_falls_back);
   g_test_add_func ("/disco/equilibrium/training-same-accuracy", test_training_same_accuracy);
-  for (guint i = 0; i < G_N_ELEMENTS (bad_inputs); i++)
-    {
-      g_autofree char *path = g_strdup_printf ("/disco/equilibrium/bad/%s", bad_inputs[i].what);
-      g_test_add_data_func (path, &bad_inputs[i], test_bad_input);
-    }
+  test_add_bad_pipelines ("/disco/equilibrium/bad", bad_inputs, G_N_ELEMENTS (bad_inputs));
   return g_test_run ();
 }
