@@ -631,9 +631,22 @@ disco_pipeline_link (DiscoPipeline *self, const char *consumer, const char *prod
 
 /* ----- property values from text ----------------------------------------- */
 
-static char *
-describe_range (GParamSpec *pspec)
+/**
+ * disco_param_spec_range_to_string:
+ * @pspec: a property's specification
+ *
+ * Describes the values a property takes, as disco-inspect and error messages
+ * show them: "1 … 65536" for numbers, the nicks "tsit5, euler, rk4" of an
+ * enum, "any of train, validation, test" for flags.
+ *
+ * Returns: (transfer full) (nullable): the text, or %NULL for a property
+ *   without a range (strings, booleans)
+ */
+char *
+disco_param_spec_range_to_string (GParamSpec *pspec)
 {
+  g_return_val_if_fail (G_IS_PARAM_SPEC (pspec), NULL);
+
 #define RANGE(T, fmt, cast)                                                   \
   if (G_IS_PARAM_SPEC_##T (pspec))                                            \
     return g_strdup_printf (fmt " … " fmt, cast G_PARAM_SPEC_##T (pspec)->minimum, \
@@ -647,18 +660,23 @@ describe_range (GParamSpec *pspec)
   RANGE (FLOAT, "%g", (double));
   RANGE (DOUBLE, "%g", (double));
 #undef RANGE
+  if (G_IS_PARAM_SPEC_FLAGS (pspec))
+    {
+      GFlagsClass *klass = G_PARAM_SPEC_FLAGS (pspec)->flags_class;
+      GString *s = g_string_new ("any of ");
+      for (guint i = 0; i < klass->n_values; i++)
+        g_string_append_printf (s, "%s%s", i ? ", " : "", klass->values[i].value_nick);
+      return g_string_free (s, FALSE);
+    }
+  if (G_IS_PARAM_SPEC_ENUM (pspec))
+    {
+      GEnumClass *klass = G_PARAM_SPEC_ENUM (pspec)->enum_class;
+      GString *s = g_string_new (NULL);
+      for (guint i = 0; i < klass->n_values; i++)
+        g_string_append_printf (s, "%s%s", i ? ", " : "", klass->values[i].value_nick);
+      return g_string_free (s, FALSE);
+    }
   return NULL;
-}
-
-static char *
-enum_choices (GType type)
-{
-  g_autoptr (GEnumClass) klass = g_type_class_ref (type);
-  GString *s = g_string_new (NULL);
-
-  for (guint i = 0; i < klass->n_values; i++)
-    g_string_append_printf (s, "%s%s", i ? ", " : "", klass->values[i].value_nick);
-  return g_string_free (s, FALSE);
 }
 
 static gboolean
@@ -751,7 +769,7 @@ parse_value (GParamSpec *pspec, const char *text, GValue *value, const char *wha
           ev = g_enum_get_value_by_name (klass, text);
         if (ev == NULL)
           {
-            g_autofree char *choices = enum_choices (type);
+            g_autofree char *choices = disco_param_spec_range_to_string (pspec);
             g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE,
                          "%s: \"%s\" is not one of: %s", what, text, choices);
             return FALSE;
@@ -810,7 +828,7 @@ check_range:
   }
 out_of_range:
   {
-    g_autofree char *range = describe_range (pspec);
+    g_autofree char *range = disco_param_spec_range_to_string (pspec);
     g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE,
                  "%s: value %s is out of range (%s)", what, text,
                  range != NULL ? range : "?");

@@ -53,6 +53,7 @@ gboolean disco_pipeline_load_parameters (DiscoPipeline *self, const char *dir,
                                          GError **error);
 
 char *disco_value_to_string (const GValue *value);
+char *disco_param_spec_range_to_string (GParamSpec *pspec);
 gboolean disco_write_file_atomically (const char *path, const guint8 *data, gsize size,
                                       GError **error);
 

@@ -33,39 +33,6 @@ user_properties (GType type)
   return out;
 }
 
-static char *
-range_text (GParamSpec *pspec)
-{
-#define RANGE(T, fmt, cast)                                                    \
-  if (G_IS_PARAM_SPEC_##T (pspec))                                             \
-    return g_strdup_printf (fmt " … " fmt, cast G_PARAM_SPEC_##T (pspec)->minimum, \
-                            cast G_PARAM_SPEC_##T (pspec)->maximum);
-  RANGE (INT, "%d", (int));
-  RANGE (UINT, "%u", (guint));
-  RANGE (INT64, "%" G_GINT64_FORMAT, (gint64));
-  RANGE (UINT64, "%" G_GUINT64_FORMAT, (guint64));
-  RANGE (FLOAT, "%g", (double));
-  RANGE (DOUBLE, "%g", (double));
-#undef RANGE
-  if (G_IS_PARAM_SPEC_FLAGS (pspec))
-    {
-      GFlagsClass *klass = G_PARAM_SPEC_FLAGS (pspec)->flags_class;
-      GString *s = g_string_new ("any of ");
-      for (guint i = 0; i < klass->n_values; i++)
-        g_string_append_printf (s, "%s%s", i ? ", " : "", klass->values[i].value_nick);
-      return g_string_free (s, FALSE);
-    }
-  if (G_IS_PARAM_SPEC_ENUM (pspec))
-    {
-      GEnumClass *klass = G_PARAM_SPEC_ENUM (pspec)->enum_class;
-      GString *s = g_string_new (NULL);
-      for (guint i = 0; i < klass->n_values; i++)
-        g_string_append_printf (s, "%s%s", i ? ", " : "", klass->values[i].value_nick);
-      return g_string_free (s, FALSE);
-    }
-  return NULL;
-}
-
 static void
 list_types (void)
 {
@@ -120,7 +87,7 @@ print_type (const char *name, GType type)
   for (guint i = 0; i < pspecs->len; i++)
     {
       GParamSpec *pspec = g_ptr_array_index (pspecs, i);
-      g_autofree char *range = range_text (pspec);
+      g_autofree char *range = disco_param_spec_range_to_string (pspec);
       g_autofree char *def = disco_value_to_string (g_param_spec_get_default_value (pspec));
 
       g_print ("  %-18s: %s\n", pspec->name, g_param_spec_get_blurb (pspec));
@@ -193,7 +160,7 @@ print_json (void)
       for (guint j = 0; j < pspecs->len; j++)
         {
           GParamSpec *pspec = g_ptr_array_index (pspecs, j);
-          g_autofree char *range = range_text (pspec);
+          g_autofree char *range = disco_param_spec_range_to_string (pspec);
           g_autofree char *def = disco_value_to_string (g_param_spec_get_default_value (pspec));
 
           g_string_append_printf (out, "%s\n      {\"name\": ", j ? "," : "");
