@@ -597,6 +597,27 @@ guint64
 disco_node_get_seed (DiscoNode *self)
 {
   DiscoNodePrivate *priv;
+
+  g_return_val_if_fail (DISCO_IS_NODE (self), 0);
+  priv = disco_node_get_instance_private (self);
+  return disco_node_get_seed_for_name (self, priv->name);
+}
+
+/**
+ * disco_node_get_seed_for_name:
+ * @self: a node in a pipeline
+ * @name: (nullable): a node name
+ *
+ * The seed disco_node_get_seed() gives a node called @name in the same
+ * pipeline: for nodes that offer to start from the same random numbers as
+ * another node (two students initialised alike, say).
+ *
+ * Returns: the seed
+ */
+guint64
+disco_node_get_seed_for_name (DiscoNode *self, const char *name)
+{
+  DiscoNodePrivate *priv;
   guint64 z;
 
   g_return_val_if_fail (DISCO_IS_NODE (self), 0);
@@ -604,7 +625,7 @@ disco_node_get_seed (DiscoNode *self)
 
   z = priv->pipeline != NULL ? _disco_pipeline_get_seed (priv->pipeline) : 0;
   /* FNV-1a of the name, then a splitmix64 finaliser to spread the bits. */
-  for (const char *c = priv->name != NULL ? priv->name : ""; *c; c++)
+  for (const char *c = name != NULL ? name : ""; *c; c++)
     z = (z ^ (guint8) *c) * G_GUINT64_CONSTANT (0x100000001b3);
   z += G_GUINT64_CONSTANT (0x9e3779b97f4a7c15);
   z = (z ^ (z >> 30)) * G_GUINT64_CONSTANT (0xbf58476d1ce4e5b9);

@@ -86,6 +86,7 @@ const char *disco_node_get_name (DiscoNode *self);
 DiscoPipeline *disco_node_get_pipeline (DiscoNode *self);
 gboolean disco_node_is_dynamical (DiscoNode *self);
 guint64 disco_node_get_seed (DiscoNode *self);
+guint64 disco_node_get_seed_for_name (DiscoNode *self, const char *name);
 
 DiscoTensor *disco_node_get_input (DiscoNode *self, const char *port);
 DiscoNode *disco_node_get_input_node (DiscoNode *self, const char *port,

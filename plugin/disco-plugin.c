@@ -34,5 +34,7 @@ disco_plugin_init (GError **error)
   DISCO_NODE_REGISTER (receptive_fields);
   DISCO_NODE_REGISTER (activity_image);
   DISCO_NODE_REGISTER (learning_curves);
+  DISCO_NODE_REGISTER (sinusoid_source);
+  DISCO_NODE_REGISTER (online_network);
   return TRUE;
 }
