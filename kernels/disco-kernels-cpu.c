@@ -603,3 +603,179 @@ disco_rk_error_norm_cpu (gsize        n_rows,
         norm[r] = (float) sqrt (sum / (double) n_cols);
     }
 }
+
+/**
+ * disco_gemm_strided_batched_cpu:
+ * @trans_a: use Aᵢᵀ
+ * @trans_b: use Bᵢᵀ
+ * @m: rows of op(Aᵢ) and Cᵢ
+ * @n: columns of op(Bᵢ) and Cᵢ
+ * @k: columns of op(Aᵢ), rows of op(Bᵢ)
+ * @alpha: scale of the products
+ * @a: (array): the first A
+ * @lda: row stride of every A
+ * @stride_a: elements from one A to the next (0: one shared A)
+ * @b: (array): the first B
+ * @ldb: row stride of every B
+ * @stride_b: elements from one B to the next (0: one shared B)
+ * @beta: scale of the old Cᵢ; with 0, C is not read
+ * @c: (array): the first C
+ * @ldc: row stride of every C
+ * @stride_c: elements from one C to the next; the Cᵢ must not overlap
+ * @batch: number of products
+ *
+ * disco_gemm_cpu() on each matrix of a strided batch, in order: the
+ * reference of cuBLAS's strided-batched SGEMM.
+ */
+void
+disco_gemm_strided_batched_cpu (gboolean     trans_a,
+                                gboolean     trans_b,
+                                gsize        m,
+                                gsize        n,
+                                gsize        k,
+                                float        alpha,
+                                const float *a,
+                                gsize        lda,
+                                gsize        stride_a,
+                                const float *b,
+                                gsize        ldb,
+                                gsize        stride_b,
+                                float        beta,
+                                float       *c,
+                                gsize        ldc,
+                                gsize        stride_c,
+                                gsize        batch)
+{
+  g_return_if_fail (batch <= 1 || stride_c >= m * ldc);
+
+  for (gsize i = 0; i < batch; i++)
+    disco_gemm_cpu (trans_a, trans_b, m, n, k, alpha,
+                    a != NULL ? a + i * stride_a : NULL, lda,
+                    b != NULL ? b + i * stride_b : NULL, ldb,
+                    beta, c + i * stride_c, ldc);
+}
+
+/**
+ * disco_rk_combine_softrect_cpu:
+ * @rect: the rectifier parameters
+ * @n_rows: R
+ * @n_cols: C
+ * @ld: row stride shared by @y0, every stage and @out
+ * @y0: (nullable) (array): the start of the step, R×C; %NULL means zero
+ * @h: (array): step size of each row, R values
+ * @n_stages: S
+ * @coeffs: (array length=n_stages): the tableau weights
+ * @k: (array length=n_stages): S pointers to stage derivatives, each R×C
+ * @out: (array): R×C stage input; may be @y0 but none of the stages
+ * @rate: (array): R×C rates φ(out), row stride @ldr, overlapping nothing
+ * @ldr: row stride of @rate
+ *
+ * disco_rk_combine_cpu() followed by disco_softrect_forward_cpu() on its
+ * result: the reference of the fused device kernel, which builds a stage
+ * input and its rates in one pass over memory.
+ */
+void
+disco_rk_combine_softrect_cpu (const DiscoSoftRectifier *rect,
+                               gsize                     n_rows,
+                               gsize                     n_cols,
+                               gsize                     ld,
+                               const float              *y0,
+                               const float              *h,
+                               guint                     n_stages,
+                               const float              *coeffs,
+                               const float *const       *k,
+                               float                    *out,
+                               float                    *rate,
+                               gsize                     ldr)
+{
+  disco_rk_combine_cpu (n_rows, n_cols, ld, y0, h, n_stages, coeffs, k, out);
+  disco_softrect_forward_cpu (rect, n_rows, n_cols, out, ld, rate, ldr);
+}
+
+/**
+ * disco_steady_state_rows_cpu:
+ * @n_rows: R
+ * @n_cols: C, > 0
+ * @atol: absolute tolerance
+ * @rtol: relative tolerance
+ * @f: (array): the derivatives f(y), R×C, row stride @ldf
+ * @ldf: row stride of @f
+ * @y: (array): the states, R×C, row stride @ldy
+ * @ldy: row stride of @y
+ * @at_rest: (array) (out): R flags, 1 where the row is at rest
+ *
+ * The steady-state test of MODEL.md §5: RMS(f) < atol + rtol·RMS(y), one
+ * RMS over each row (a sample's whole state), the threshold formed in float
+ * as the solver forms it.
+ */
+void
+disco_steady_state_rows_cpu (gsize        n_rows,
+                             gsize        n_cols,
+                             float        atol,
+                             float        rtol,
+                             const float *f,
+                             gsize        ldf,
+                             const float *y,
+                             gsize        ldy,
+                             gint        *at_rest)
+{
+  g_return_if_fail (n_rows == 0 || (n_cols > 0 && at_rest != NULL));
+  CHECK_MATRIX (f, n_rows, n_cols, ldf);
+  CHECK_MATRIX (y, n_rows, n_cols, ldy);
+
+  for (gsize r = 0; r < n_rows; r++)
+    {
+      float rms_f, rms_y;
+
+      disco_rms_rows_cpu (1, n_cols, f + r * ldf, ldf, &rms_f);
+      disco_rms_rows_cpu (1, n_cols, y + r * ldy, ldy, &rms_y);
+      at_rest[r] = rms_f < atol + rtol * rms_y;
+    }
+}
+
+/**
+ * disco_adam_update_cpu:
+ * @n: number of parameters
+ * @learning_rate: lr
+ * @beta1: β₁, in [0, 1)
+ * @beta2: β₂, in [0, 1)
+ * @epsilon: ε, added to √v̂
+ * @step: t, the number of this update, ≥ 1
+ * @p: (array length=n): parameters, updated in place
+ * @g: (array length=n): gradients (descended)
+ * @m: (array length=n): first moments, updated in place
+ * @v: (array length=n): second moments, updated in place
+ *
+ * One Adam step as optax.adam computes it (MODEL.md §5): the moments, their
+ * bias corrections and the parameter update.
+ */
+void
+disco_adam_update_cpu (gsize        n,
+                       double       learning_rate,
+                       double       beta1,
+                       double       beta2,
+                       double       epsilon,
+                       guint64      step,
+                       float       *p,
+                       const float *g,
+                       float       *m,
+                       float       *v)
+{
+  const float b1 = beta1, b2 = beta2, eps = epsilon;
+  /* 1 − β in double, then rounded: (1 − 0.999f) in float is off by 1.3e-5
+   * relative, where optax gets 0.001 rounded to float. */
+  const float one_minus_b1 = 1.0 - beta1, one_minus_b2 = 1.0 - beta2;
+  const float lr = learning_rate;
+  /* Bias corrections in double: 1 − β₂ᵗ is tiny for small t. */
+  const float c1 = 1.0 - pow (beta1, step), c2 = 1.0 - pow (beta2, step);
+
+  g_return_if_fail (step >= 1);
+  g_return_if_fail (n == 0 || (p != NULL && g != NULL && m != NULL && v != NULL));
+
+  for (gsize i = 0; i < n; i++)
+    {
+      m[i] = b1 * m[i] + one_minus_b1 * g[i];
+      v[i] = b2 * v[i] + one_minus_b2 * g[i] * g[i];
+      p[i] -= lr * (m[i] / c1) / (sqrtf (v[i] / c2) + eps);
+    }
+}

@@ -27,6 +27,15 @@
 
 G_BEGIN_DECLS
 
+/* The scalar functions below are compiled for the GPU too: the CUDA kernels
+ * (disco-kernels-cuda.cu) call these very lines, so the two implementations
+ * share one formula and differ only in the maths library's rounding. */
+#ifdef __CUDACC__
+#define DISCO_KERNEL_INLINE __host__ __device__ static inline
+#else
+#define DISCO_KERNEL_INLINE static inline
+#endif
+
 /* ---------------------------------------------------------------------------
  * Dense matrix product (MODEL.md §2 drives W_l·r^{l−1}, readout W_out·r^L
  * and feedback c·Q_l; §4 Jacobian chains; §6 outer products δ·rᵀ)
@@ -50,6 +59,28 @@ void disco_gemm_cpu (gboolean     trans_a,
                      float        beta,
                      float       *c,
                      gsize        ldc);
+
+/* Strided batch of independent products of one shape (a per-sample Jacobian
+ * chain, MODEL.md §4): for i < batch,
+ *   C_i = alpha · op(A_i) · op(B_i) + beta · C_i,
+ *   X_i = X + i · stride_x (elements); a stride of 0 shares one matrix. */
+void disco_gemm_strided_batched_cpu (gboolean     trans_a,
+                                     gboolean     trans_b,
+                                     gsize        m,
+                                     gsize        n,
+                                     gsize        k,
+                                     float        alpha,
+                                     const float *a,
+                                     gsize        lda,
+                                     gsize        stride_a,
+                                     const float *b,
+                                     gsize        ldb,
+                                     gsize        stride_b,
+                                     float        beta,
+                                     float       *c,
+                                     gsize        ldc,
+                                     gsize        stride_c,
+                                     gsize        batch);
 
 /* ---------------------------------------------------------------------------
  * GEMM accounting: how much of a run is spent in disco_gemm_cpu()
@@ -152,7 +183,7 @@ typedef struct
  * ulps (Goldberg, "What every computer scientist should know about
  * floating-point arithmetic", Theorem 4).  φ is evaluated for every neuron
  * at every solver stage, so its cost rivals the GEMMs'. */
-static inline float
+DISCO_KERNEL_INLINE float
 _disco_softrect_log1p (float e)
 {
   float u = 1.0f + e;
@@ -170,7 +201,7 @@ _disco_softrect_log1p (float e)
  *
  * Returns: the rate φ(x) ≥ 0
  */
-static inline float
+DISCO_KERNEL_INLINE float
 disco_softrect_forward (const DiscoSoftRectifier *rect,
                         float                     x)
 {
@@ -190,7 +221,7 @@ disco_softrect_forward (const DiscoSoftRectifier *rect,
  *
  * Returns: the slope of φ at @x
  */
-static inline float
+DISCO_KERNEL_INLINE float
 disco_softrect_derivative (const DiscoSoftRectifier *rect,
                            float                     x)
 {
@@ -220,7 +251,7 @@ disco_softrect_derivative (const DiscoSoftRectifier *rect,
  *
  * Returns: the potential x with φ(x) = @y
  */
-static inline float
+DISCO_KERNEL_INLINE float
 disco_softrect_inverse (const DiscoSoftRectifier *rect,
                         float                     y)
 {
@@ -247,7 +278,7 @@ disco_softrect_inverse (const DiscoSoftRectifier *rect,
  * b = 1/φ′(φ⁻¹(y₀)) and a = φ⁻¹(y₀) − y₀·b.  For softplus and y₀ = 0.8 this
  * gives b ≈ 1.816, a ≈ −1.249.
  */
-static inline void
+DISCO_KERNEL_INLINE void
 disco_softrect_taylor_line (const DiscoSoftRectifier *rect,
                             float                     y0,
                             float                    *intercept,
@@ -439,5 +470,62 @@ void disco_rk_error_norm_cpu (gsize        n_rows,
                               const float *y1,
                               const float *err,
                               float       *norm);
+
+/* The stage combination fused with the activation (one pass instead of
+ * two when a stage input's rates are needed right away):
+ *   out[r, :]  = y0[r, :] + h[r] · Σ_s coeffs[s] · k_s[r, :]   (as rk_combine)
+ *   rate[r, :] = φ(out[r, :])                         rate: R×C, stride ldr */
+void disco_rk_combine_softrect_cpu (const DiscoSoftRectifier *rect,
+                                    gsize                     n_rows,
+                                    gsize                     n_cols,
+                                    gsize                     ld,
+                                    const float              *y0,
+                                    const float              *h,
+                                    guint                     n_stages,
+                                    const float              *coeffs,
+                                    const float *const       *k,
+                                    float                    *out,
+                                    float                    *rate,
+                                    gsize                     ldr);
+
+/* ---------------------------------------------------------------------------
+ * Steady-state test (MODEL.md §5, Diffrax's SteadyStateEvent)
+ *
+ *   at_rest[r] = RMS(f[r, :]) < atol + rtol · RMS(y[r, :])
+ *
+ *   f, y: R×C with strides ldf, ldy; at_rest: R flags (0 or 1).  Each RMS
+ *   is that of disco_rms_rows_cpu(), so the test is bit-identical to it.
+ * ------------------------------------------------------------------------- */
+
+void disco_steady_state_rows_cpu (gsize        n_rows,
+                                  gsize        n_cols,
+                                  float        atol,
+                                  float        rtol,
+                                  const float *f,
+                                  gsize        ldf,
+                                  const float *y,
+                                  gsize        ldy,
+                                  gint        *at_rest);
+
+/* ---------------------------------------------------------------------------
+ * Adam (MODEL.md §5; Kingma & Ba 2015, as optax.adam computes it)
+ *
+ *   m ← β₁ m + (1 − β₁) g;  v ← β₂ v + (1 − β₂) g²
+ *   p ← p − lr · (m / (1 − β₁ᵗ)) / (√(v / (1 − β₂ᵗ)) + ε)
+ *
+ *   p, g, m, v: n values each; t = step ≥ 1.  The scalars are derived in
+ *   double and rounded once (1 − 0.999f in float is 1.3e−5 off relative).
+ * ------------------------------------------------------------------------- */
+
+void disco_adam_update_cpu (gsize        n,
+                            double       learning_rate,
+                            double       beta1,
+                            double       beta2,
+                            double       epsilon,
+                            guint64      step,
+                            float       *p,
+                            const float *g,
+                            float       *m,
+                            float       *v);
 
 G_END_DECLS

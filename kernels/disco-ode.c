@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "disco-kernels.h"
+#include "disco-ode-clock.h"
 
 G_DEFINE_QUARK (disco-ode-error-quark, disco_ode_error)
 
@@ -43,11 +44,6 @@ G_DEFINE_QUARK (disco-ode-error-quark, disco_ode_error)
 #define DEFAULT_SAFETY            0.9
 #define DEFAULT_MAX_STEPS         4096
 #define DEFAULT_STEADY_STATE_STOP TRUE
-
-/* A step that would end less than this before t1 is stretched onto t1
- * (Diffrax's _clip_to_end, with its tolerance for the float32 time the
- * reference runs with), so no sliver of a step is left at the end. */
-#define END_TOLERANCE 1e-6
 
 #define MAX_STAGES 7
 
@@ -133,20 +129,15 @@ static const Tableau euler = {
   .b = euler_b,
 };
 
-/* Everything one sample carries from step to step. */
+/* Everything one sample carries from step to step: its place in the batch,
+ * whether it still runs, and its clock (disco-ode-clock.h). */
 typedef struct
 {
   guint row;                  /* index in the caller's batch */
   gboolean running;
   DiscoOdeStatus status;
-  double t;                   /* start of the next step (Diffrax's tprev) */
-  double t_next;              /* its planned end (Diffrax's tnext) */
-  double inv_error_prev;      /* 1/ε of the last two accepted steps */
-  double inv_error_prev_prev;
-  gboolean at_dtmin;          /* next step is forced through (force_dtmin) */
-  guint n_accepted;
-  guint n_rejected;
   guint n_rhs_evals;
+  DiscoOdeClock clock;
 } Sample;
 
 struct _DiscoOdeSolver
@@ -183,6 +174,7 @@ typedef struct
   DiscoOdeRhsFunc rhs;
   gpointer user_data;
   DiscoOdeSampleStats *stats;
+  DiscoOdeClockParams clock_params;
 } Solve;
 
 /**
@@ -434,7 +426,7 @@ mark_steady (Solve *solve)
       const float threshold = (float) config->atol
                               + (float) config->rtol * ws->rms_y[i];
 
-      if (sample->running && sample->n_accepted + sample->n_rejected > 0
+      if (sample->running && sample->clock.n_accepted + sample->clock.n_rejected > 0
           && ws->rms_f[i] < threshold)
         {
           sample->running = FALSE;
@@ -456,12 +448,12 @@ mark_ended (Solve *solve)
       if (!sample->running)
         continue;
 
-      if (sample->t >= solve->config->t1)
+      if (sample->clock.t >= solve->config->t1)
         {
           sample->running = FALSE;
           sample->status = DISCO_ODE_STATUS_REACHED_END;
         }
-      else if (sample->n_accepted + sample->n_rejected
+      else if (sample->clock.n_accepted + sample->clock.n_rejected
                >= solve->config->max_steps)
         {
           sample->running = FALSE;
@@ -492,10 +484,10 @@ retire_stopped (Solve *solve)
                   row_bytes);
           if (solve->stats != NULL)
             solve->stats[sample->row] = (DiscoOdeSampleStats) {
-              .n_accepted = sample->n_accepted,
-              .n_rejected = sample->n_rejected,
+              .n_accepted = sample->clock.n_accepted,
+              .n_rejected = sample->clock.n_rejected,
               .n_rhs_evals = sample->n_rhs_evals,
-              .t_final = sample->t,
+              .t_final = sample->clock.t,
               .status = sample->status,
             };
           continue;
@@ -514,89 +506,36 @@ retire_stopped (Solve *solve)
   solve->n_active = kept;
 }
 
-/* Moves one sample past its step: PID control as in Diffrax 0.4.1's
- * PIDController.adapt_step_size, then the end-of-interval bookkeeping of
- * its integrate.loop.  Returns whether the step is kept. */
-static gboolean
-advance_clock (const Solve *solve,
-               Sample      *sample,
-               float        error_norm)
+/**
+ * disco_ode_clock_advance_cpu:
+ * @params: the controller settings
+ * @n_samples: B
+ * @clocks: (array length=n_samples): one clock per sample, advanced in place
+ * @error_norm: (array length=n_samples) (nullable): each step's scaled error
+ *   norm; %NULL for constant steps
+ * @keep: (array length=n_samples) (out) (nullable): whether each step is kept
+ *
+ * disco_ode_clock_advance() for every sample: the CPU reference of the
+ * device's per-sample step-size update.
+ */
+void
+disco_ode_clock_advance_cpu (const DiscoOdeClockParams *params,
+                             gsize                      n_samples,
+                             DiscoOdeClock             *clocks,
+                             const float               *error_norm,
+                             gint                      *keep)
 {
-  const DiscoOdeConfig *config = solve->config;
-  const double t1 = config->t1;
-  /* The step just taken, which is not the controller's last choice when it
-   * was clipped onto t1. */
-  const double prev_dt = sample->t_next - sample->t;
-  double next_t0, next_t1;
-  gboolean keep;
+  g_return_if_fail (params != NULL);
+  g_return_if_fail (n_samples == 0 || clocks != NULL);
 
-  if (config->controller == DISCO_ODE_CONTROLLER_CONSTANT)
+  for (gsize i = 0; i < n_samples; i++)
     {
-      keep = TRUE;
-      next_t0 = sample->t_next;
-      next_t1 = next_t0 + config->dt0;
+      gboolean kept = disco_ode_clock_advance (params, &clocks[i],
+                                               error_norm != NULL ? error_norm[i] : 0.0f);
+
+      if (keep != NULL)
+        keep[i] = kept;
     }
-  else
-    {
-      const double order = solve->tableau->error_order;
-      const double coeff1 = (config->icoeff + config->pcoeff + config->dcoeff)
-                            / order;
-      const double coeff2 = -(config->pcoeff + 2.0 * config->dcoeff) / order;
-      const double coeff3 = config->dcoeff / order;
-      /* 1/0 = inf for a perfect step: the factor then saturates at
-       * factormax, which is the intent. */
-      double inv_error = 1.0 / (double) error_norm;
-      double factor, factor_min, dt;
-
-      keep = error_norm < 1.0f || sample->at_dtmin;
-
-      /* Diffrax's choice (4): δ_{n,n}^β1 · δ_{n−1,n−1}^β2 · δ_{n−2,n−2}^β3,
-       * the safety factor outside the exponents. */
-      factor = config->safety
-               * pow (inv_error, coeff1)
-               * pow (sample->inv_error_prev, coeff2)
-               * pow (sample->inv_error_prev_prev, coeff3);
-
-      /* The one difference between the two PID variants: Diffrax never
-       * shrinks the step after an accepted one. */
-      if (keep && config->controller == DISCO_ODE_CONTROLLER_DIFFRAX)
-        factor_min = 1.0;
-      else
-        factor_min = config->factormin;
-      factor = MIN (MAX (factor, factor_min), config->factormax);
-
-      dt = prev_dt * factor;
-
-      /* An infinite error (a failed step) or a zero one must not steer the
-       * next two steps through the P and D terms. */
-      if (inv_error == 0.0 || isinf (inv_error))
-        inv_error = 1.0;
-
-      dt = MIN (dt, config->dtmax);
-      sample->at_dtmin = dt <= config->dtmin;
-      dt = MAX (dt, config->dtmin);
-
-      next_t0 = keep ? sample->t_next : sample->t;
-      next_t1 = next_t0 + dt;
-
-      if (keep)
-        {
-          sample->inv_error_prev_prev = sample->inv_error_prev;
-          sample->inv_error_prev = inv_error;
-        }
-    }
-
-  sample->t = MIN (next_t0, t1);
-  if (next_t1 > t1 - END_TOLERANCE)
-    next_t1 = keep ? t1 : sample->t + 0.5 * (t1 - sample->t);
-  sample->t_next = next_t1;
-
-  if (keep)
-    sample->n_accepted++;
-  else
-    sample->n_rejected++;
-
-  return keep;
 }
 
 /* Fills ws->t_stage with t + c·h for every running sample; c = 1 means the
@@ -612,9 +551,9 @@ set_stage_times (Solve *solve,
       const Sample *sample = &ws->samples[i];
 
       if (c == 1.0)
-        ws->t_stage[i] = sample->t_next;
+        ws->t_stage[i] = sample->clock.t_next;
       else
-        ws->t_stage[i] = sample->t + c * (sample->t_next - sample->t);
+        ws->t_stage[i] = sample->clock.t + c * (sample->clock.t_next - sample->clock.t);
     }
 }
 
@@ -635,7 +574,7 @@ take_step (Solve   *solve,
   const float *const *k = (const float *const *) ws->k;
 
   for (gsize i = 0; i < a; i++)
-    ws->h[i] = (float) (ws->samples[i].t_next - ws->samples[i].t);
+    ws->h[i] = (float) (ws->samples[i].clock.t_next - ws->samples[i].clock.t);
 
   /* The fast kernels give the same bits as disco_rk_combine_cpu() and
    * disco_rk_error_norm_cpu(), with fewer passes over memory. */
@@ -691,8 +630,8 @@ commit_step (Solve *solve)
   for (gsize i = 0; i < solve->n_active; i++)
     {
       const gboolean keep =
-        advance_clock (solve, &ws->samples[i],
-                       adaptive ? ws->error_norm[i] : 0.0f);
+        disco_ode_clock_advance (&solve->clock_params, &ws->samples[i].clock,
+                                 adaptive ? ws->error_norm[i] : 0.0f);
 
       if (keep)
         continue;
@@ -779,6 +718,7 @@ disco_ode_solver_solve (DiscoOdeSolver       *solver,
     .user_data = user_data,
     .stats = stats,
   };
+  disco_ode_clock_params_init (&solve.clock_params, config, tableau->error_order);
 
   /* Diffrax's init: dt0 clipped to [dtmin, dtmax] for an adaptive solve,
    * the first step's end clipped to t1. */
@@ -798,11 +738,13 @@ disco_ode_solver_solve (DiscoOdeSolver       *solver,
         solver->samples[i] = (Sample) {
           .row = (guint) i,
           .running = TRUE,
-          .t = config->t0,
-          .t_next = MIN (config->t0 + dt0, config->t1),
-          .inv_error_prev = 1.0,
-          .inv_error_prev_prev = 1.0,
-          .at_dtmin = at_dtmin,
+          .clock = {
+            .t = config->t0,
+            .t_next = MIN (config->t0 + dt0, config->t1),
+            .inv_error_prev = 1.0,
+            .inv_error_prev_prev = 1.0,
+            .at_dtmin = at_dtmin,
+          },
         };
         solver->rows[i] = (guint) i;
         solver->t_stage[i] = config->t0;

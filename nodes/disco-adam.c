@@ -29,7 +29,7 @@
 #include "disco-adam.h"
 #include "disco-nodes.h"
 
-#include <math.h>
+#include "disco-kernels.h"
 
 #define DEFAULT_LEARNING_RATE 1e-3
 #define DEFAULT_BETA1 0.9
@@ -63,21 +63,9 @@ disco_adam_update (DiscoOptimizer *optimizer, gsize n, float *p, const float *g,
                    guint64 step)
 {
   DiscoAdam *self = DISCO_ADAM (optimizer);
-  float *m = state[0], *v = state[1];
-  const float b1 = self->beta1, b2 = self->beta2, eps = self->epsilon;
-  /* 1 − β in double, then rounded: (1 − 0.999f) in float is off by 1.3e-5
-   * relative, where optax gets 0.001 rounded to float. */
-  const float one_minus_b1 = 1.0 - self->beta1, one_minus_b2 = 1.0 - self->beta2;
-  const float lr = self->learning_rate;
-  /* Bias corrections in double: 1 − β₂ᵗ is tiny for small t. */
-  const float c1 = 1.0 - pow (self->beta1, step), c2 = 1.0 - pow (self->beta2, step);
 
-  for (gsize i = 0; i < n; i++)
-    {
-      m[i] = b1 * m[i] + one_minus_b1 * g[i];
-      v[i] = b2 * v[i] + one_minus_b2 * g[i] * g[i];
-      p[i] -= lr * (m[i] / c1) / (sqrtf (v[i] / c2) + eps);
-    }
+  disco_adam_update_cpu (n, self->learning_rate, self->beta1, self->beta2, self->epsilon,
+                         step, p, g, state[0], state[1]);
 }
 
 static void

@@ -1,0 +1,323 @@
+/* disco-cuda-backend.c: the CUDA device behind DiscoBackend, and the error
+ * bookkeeping of the CUDA kernels.
+ *
+ * Plain C over the CUDA runtime API.  Every failure becomes a GError in the
+ * DISCO_ERROR domain (code DISCO_ERROR_DEVICE) whose message names the
+ * operation and carries cudaGetErrorString()'s text.  The quark is looked up
+ * by name, so this library needs no link to libdisco (which must stay free
+ * of CUDA, see disco-backend.h).
+ */
+
+#undef G_LOG_DOMAIN
+#define G_LOG_DOMAIN "Disco-CUDA"
+
+#include "disco-kernels-cuda.h"
+#include "disco-cuda-private.h"
+#include "disco/disco-error.h"
+
+#include <cuda_runtime_api.h>
+#include <cublas_v2.h>
+
+/* Same quark as libdisco's DISCO_ERROR (G_DEFINE_QUARK (disco-error-quark, …)). */
+#define CUDA_ERROR_DOMAIN (g_quark_from_static_string ("disco-error-quark"))
+
+G_LOCK_DEFINE_STATIC (pending);
+static GError *pending_error;
+
+static cublasHandle_t cublas;
+
+void
+_disco_cuda_record_error (const char *format, ...)
+{
+  va_list args;
+
+  G_LOCK (pending);
+  if (pending_error == NULL)
+    {
+      va_start (args, format);
+      pending_error = g_error_new_valist (CUDA_ERROR_DOMAIN, DISCO_ERROR_DEVICE, format, args);
+      va_end (args);
+    }
+  G_UNLOCK (pending);
+}
+
+static gboolean
+cuda_ok (cudaError_t status, const char *what, GError **error)
+{
+  if (status == cudaSuccess)
+    return TRUE;
+  g_set_error (error, CUDA_ERROR_DOMAIN, DISCO_ERROR_DEVICE, "CUDA: %s failed: %s (%s)", what,
+               cudaGetErrorString (status), cudaGetErrorName (status));
+  return FALSE;
+}
+
+void *
+_disco_cuda_get_cublas (void)
+{
+  static gsize created = 0;
+
+  if (g_once_init_enter (&created))
+    {
+      cublasStatus_t status = cublasCreate (&cublas);
+
+      if (status != CUBLAS_STATUS_SUCCESS)
+        {
+          cublas = NULL;
+          _disco_cuda_record_error ("cuBLAS: cublasCreate failed: %s",
+                                    cublasGetStatusString (status));
+        }
+      else
+        /* Float32 stays float32: the default math mode never uses TF32 for
+         * SGEMM (only CUBLAS_TF32_TENSOR_OP_MATH would), and saying so here
+         * keeps a future library default from changing it silently. */
+        cublasSetMathMode (cublas, CUBLAS_DEFAULT_MATH);
+      g_once_init_leave (&created, 1);
+    }
+  if (cublas == NULL)
+    _disco_cuda_record_error ("cuBLAS: no handle (cublasCreate failed earlier)");
+  return cublas;
+}
+
+/**
+ * disco_cuda_get_device_count:
+ * @error: return location for a #GError
+ *
+ * Asks the CUDA runtime how many devices it can use.  Without a driver or
+ * a GPU this is no failure: it returns 0 and sets @error to say why, so a
+ * caller can report the reason (a CPU-only machine) or ignore it.
+ *
+ * Returns: the number of usable CUDA devices, 0 when there are none
+ */
+int
+disco_cuda_get_device_count (GError **error)
+{
+  int count = 0;
+  cudaError_t status = cudaGetDeviceCount (&count);
+
+  if (status != cudaSuccess)
+    {
+      /* The runtime latches this error; clear it so that the first kernel
+       * check of a later, successful start does not report it again. */
+      cudaGetLastError ();
+      cuda_ok (status, "cudaGetDeviceCount", error);
+      return 0;
+    }
+  if (count == 0)
+    g_set_error_literal (error, CUDA_ERROR_DOMAIN, DISCO_ERROR_DEVICE,
+                         "CUDA: the driver reports no device");
+  return count;
+}
+
+/**
+ * disco_cuda_init:
+ * @error: return location for a #GError
+ *
+ * Starts device 0: creates its context and the cuBLAS handle, so that the
+ * first kernel of a run does not pay for them.  Safe to call again.
+ *
+ * Returns: %TRUE when the device is ready, %FALSE with @error set
+ */
+gboolean
+disco_cuda_init (GError **error)
+{
+  if (disco_cuda_get_device_count (error) == 0)
+    return FALSE;
+  if (!cuda_ok (cudaSetDevice (0), "cudaSetDevice (0)", error))
+    return FALSE;
+  /* cudaFree (NULL) is the documented way to create the context now. */
+  if (!cuda_ok (cudaFree (NULL), "creating the CUDA context", error))
+    return FALSE;
+  if (_disco_cuda_get_cublas () == NULL)
+    return disco_cuda_check (error);
+  return TRUE;
+}
+
+/**
+ * disco_cuda_describe:
+ *
+ * Returns: (transfer full): one line naming device 0: model, memory,
+ *   compute capability, multiprocessors, runtime and driver versions; or
+ *   the reason there is none
+ */
+char *
+disco_cuda_describe (void)
+{
+  struct cudaDeviceProp prop;
+  int device = 0, runtime = 0, driver = 0;
+  g_autoptr (GError) error = NULL;
+
+  if (disco_cuda_get_device_count (&error) == 0)
+    return g_strdup_printf ("no CUDA device (%s)", error->message);
+  cudaGetDevice (&device);
+  if (cudaGetDeviceProperties (&prop, device) != cudaSuccess)
+    return g_strdup ("CUDA device (properties unreadable)");
+  cudaRuntimeGetVersion (&runtime);
+  cudaDriverGetVersion (&driver);
+  return g_strdup_printf ("%s, %.1f GiB, compute capability %d.%d, %d multiprocessors, "
+                          "CUDA runtime %d.%d, driver %d.%d",
+                          prop.name, prop.totalGlobalMem / (1024.0 * 1024.0 * 1024.0),
+                          prop.major, prop.minor, prop.multiProcessorCount,
+                          runtime / 1000, (runtime % 1000) / 10,
+                          driver / 1000, (driver % 1000) / 10);
+}
+
+/**
+ * disco_cuda_check:
+ * @error: return location for a #GError
+ *
+ * Reports the first failure of the CUDA kernels since the last check: a
+ * recorded cuBLAS status or precondition, else the runtime's last launch
+ * error.  Asynchronous faults (a bad address inside a kernel) show up only
+ * after a synchronisation; see disco_cuda_synchronize().  Clears what it
+ * reports.
+ *
+ * Returns: %TRUE when nothing failed, %FALSE with @error set
+ */
+gboolean
+disco_cuda_check (GError **error)
+{
+  GError *recorded;
+  cudaError_t status = cudaGetLastError ();
+
+  G_LOCK (pending);
+  recorded = g_steal_pointer (&pending_error);
+  G_UNLOCK (pending);
+
+  if (recorded != NULL)
+    {
+      g_propagate_error (error, recorded);
+      return FALSE;
+    }
+  return cuda_ok (status, "a kernel launch", error);
+}
+
+/**
+ * disco_cuda_synchronize:
+ * @error: return location for a #GError
+ *
+ * Waits until all queued device work is done, then reports any failure as
+ * disco_cuda_check() does.
+ *
+ * Returns: %TRUE on success, %FALSE with @error set
+ */
+gboolean
+disco_cuda_synchronize (GError **error)
+{
+  if (!cuda_ok (cudaDeviceSynchronize (), "cudaDeviceSynchronize", error))
+    return FALSE;
+  return disco_cuda_check (error);
+}
+
+/**
+ * disco_cuda_alloc:
+ * @size: bytes, > 0
+ * @error: return location for a #GError
+ *
+ * Returns: (nullable): device memory (cudaMalloc: plain, not managed), or
+ *   %NULL with @error set
+ */
+gpointer
+disco_cuda_alloc (gsize size, GError **error)
+{
+  void *ptr = NULL;
+  cudaError_t status = cudaMalloc (&ptr, size);
+
+  if (status != cudaSuccess)
+    {
+      g_set_error (error, CUDA_ERROR_DOMAIN, DISCO_ERROR_DEVICE,
+                   "CUDA: cannot allocate %" G_GSIZE_FORMAT " bytes of device memory: %s",
+                   size, cudaGetErrorString (status));
+      cudaGetLastError ();
+      return NULL;
+    }
+  return ptr;
+}
+
+/**
+ * disco_cuda_free:
+ * @device_ptr: (nullable): memory from disco_cuda_alloc()
+ *
+ * Releases device memory; cudaFree waits for the work that uses it.
+ */
+void
+disco_cuda_free (gpointer device_ptr)
+{
+  if (device_ptr != NULL)
+    cudaFree (device_ptr);
+}
+
+/**
+ * disco_cuda_copy_to_host:
+ * @host: destination in host memory
+ * @device_ptr: source in device memory
+ * @size: bytes
+ * @error: return location for a #GError
+ *
+ * Copies after all queued work (cudaMemcpy on the default stream), so the
+ * host sees the results of every kernel launched before.
+ *
+ * Returns: %TRUE on success, %FALSE with @error set
+ */
+gboolean
+disco_cuda_copy_to_host (gpointer host, gconstpointer device_ptr, gsize size, GError **error)
+{
+  return cuda_ok (cudaMemcpy (host, device_ptr, size, cudaMemcpyDeviceToHost),
+                  "copying device memory to the host", error);
+}
+
+/**
+ * disco_cuda_copy_to_device:
+ * @device_ptr: destination in device memory
+ * @host: source in host memory
+ * @size: bytes
+ * @error: return location for a #GError
+ *
+ * Returns: %TRUE on success, %FALSE with @error set
+ */
+gboolean
+disco_cuda_copy_to_device (gpointer device_ptr, gconstpointer host, gsize size, GError **error)
+{
+  return cuda_ok (cudaMemcpy (device_ptr, host, size, cudaMemcpyHostToDevice),
+                  "copying host memory to the device", error);
+}
+
+/**
+ * disco_cuda_copy_on_device:
+ * @dst: destination in device memory
+ * @src: source in device memory
+ * @size: bytes
+ * @error: return location for a #GError
+ *
+ * Queues a device-to-device copy; it does not wait for it.
+ *
+ * Returns: %TRUE on success, %FALSE with @error set
+ */
+gboolean
+disco_cuda_copy_on_device (gpointer dst, gconstpointer src, gsize size, GError **error)
+{
+  return cuda_ok (cudaMemcpyAsync (dst, src, size, cudaMemcpyDeviceToDevice, 0),
+                  "copying device memory", error);
+}
+
+static const DiscoBackend cuda_backend = {
+  .name = "cuda",
+  .describe = disco_cuda_describe,
+  .alloc = disco_cuda_alloc,
+  .free = disco_cuda_free,
+  .copy_to_host = disco_cuda_copy_to_host,
+  .copy_to_device = disco_cuda_copy_to_device,
+  .copy_on_device = disco_cuda_copy_on_device,
+  .synchronize = disco_cuda_synchronize,
+};
+
+/**
+ * disco_cuda_get_backend:
+ *
+ * Returns: (transfer none): the #DiscoBackend of CUDA device 0, to hand to
+ *   disco_backend_register() once disco_cuda_init() succeeded
+ */
+const DiscoBackend *
+disco_cuda_get_backend (void)
+{
+  return &cuda_backend;
+}
