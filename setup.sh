@@ -38,6 +38,12 @@ if [ -x data/install-datasets.sh ]; then
   data/install-datasets.sh
 fi
 
+# The CUDA backend builds wherever nvcc is (no GPU needed); meson looks for
+# it on PATH only.
+if ! command -v nvcc >/dev/null && [ -x /usr/local/cuda/bin/nvcc ]; then
+  export PATH=/usr/local/cuda/bin:$PATH
+fi
+
 if [ -d build ]; then
   meson setup --reconfigure build >/dev/null
 else

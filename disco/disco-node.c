@@ -57,6 +57,8 @@ typedef struct
   char *description;
   gboolean dynamical;
   gboolean dynamical_set;
+  gboolean runs_on_cuda;
+  gboolean runs_on_cuda_set;
 } DiscoNodeTypeInfo;
 
 typedef struct
@@ -278,6 +280,61 @@ void
 disco_node_class_set_dynamical (DiscoNodeClass *klass, gboolean dynamical)
 {
   disco_node_type_set_dynamical (G_TYPE_FROM_CLASS (klass), dynamical);
+}
+
+/**
+ * disco_node_type_set_runs_on_cuda:
+ * @type: a #DiscoNode subtype
+ * @runs_on_cuda: whether nodes of @type can run in a pipeline whose device
+ *   is CUDA
+ *
+ * Declares that a node type works on the device: it computes with the
+ * CUDA kernels on device tensors, or it only reads host copies of its
+ * inputs (a report, an image). A pipeline runs on CUDA only when every one
+ * of its nodes does; `device = auto` otherwise stays on the CPU.
+ */
+void
+disco_node_type_set_runs_on_cuda (GType type, gboolean runs_on_cuda)
+{
+  DiscoNodeTypeInfo *info;
+
+  g_return_if_fail (g_type_is_a (type, DISCO_TYPE_NODE));
+  info = type_info_ensure (type);
+  info->runs_on_cuda = runs_on_cuda;
+  info->runs_on_cuda_set = TRUE;
+}
+
+/**
+ * disco_node_class_set_runs_on_cuda: (skip)
+ * @klass: a node class, in its class_init
+ * @runs_on_cuda: whether nodes of this class can run on CUDA
+ *
+ * Same as disco_node_type_set_runs_on_cuda() for use in class_init.
+ */
+void
+disco_node_class_set_runs_on_cuda (DiscoNodeClass *klass, gboolean runs_on_cuda)
+{
+  disco_node_type_set_runs_on_cuda (G_TYPE_FROM_CLASS (klass), runs_on_cuda);
+}
+
+/**
+ * disco_node_type_runs_on_cuda:
+ * @type: a #DiscoNode subtype
+ *
+ * Returns: whether nodes of @type can run on CUDA (inherited; %FALSE unless
+ *   declared)
+ */
+gboolean
+disco_node_type_runs_on_cuda (GType type)
+{
+  g_return_val_if_fail (g_type_is_a (type, DISCO_TYPE_NODE), FALSE);
+  for (; type != DISCO_TYPE_NODE; type = g_type_parent (type))
+    {
+      DiscoNodeTypeInfo *info = type_info_lookup (type);
+      if (info != NULL && info->runs_on_cuda_set)
+        return info->runs_on_cuda;
+    }
+  return FALSE;
 }
 
 /**

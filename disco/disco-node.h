@@ -69,6 +69,8 @@ void disco_node_type_add_port (GType type, DiscoPortDirection direction,
 void disco_node_type_set_metadata (GType type, const char *long_name,
                                    const char *category, const char *description);
 void disco_node_type_set_dynamical (GType type, gboolean dynamical);
+void disco_node_type_set_runs_on_cuda (GType type, gboolean runs_on_cuda);
+void disco_node_class_set_runs_on_cuda (DiscoNodeClass *klass, gboolean runs_on_cuda);
 
 /* Reading a node type */
 char **disco_node_type_get_port_names (GType type, DiscoPortDirection direction);
@@ -77,6 +79,7 @@ gboolean disco_node_type_get_port_info (GType type, const char *name,
                                         DiscoPortFlags *flags, const char **blurb);
 const char *disco_node_type_get_default_output (GType type);
 gboolean disco_node_type_is_dynamical (GType type);
+gboolean disco_node_type_runs_on_cuda (GType type);
 const char *disco_node_type_get_long_name (GType type);
 const char *disco_node_type_get_category (GType type);
 const char *disco_node_type_get_description (GType type);

@@ -215,7 +215,7 @@ disco_pipeline_class_init (DiscoPipelineClass *klass)
   properties[PROP_DEVICE] =
     g_param_spec_enum ("device", "Device",
                        "Where tensors live and kernels run: cpu, cuda, or auto (CUDA when a "
-                       "GPU is usable, else the CPU)",
+                       "GPU is usable and every node runs on it, else the CPU)",
                        DISCO_TYPE_DEVICE, DEFAULT_DEVICE,
                        G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   properties[PROP_ACTIVE_DEVICE] =
@@ -1546,10 +1546,27 @@ check_required_inputs (DiscoPipeline *self, GError **error)
   return TRUE;
 }
 
+/* The first node that cannot run on CUDA, or NULL. */
+static DiscoNode *
+first_node_without_cuda (DiscoPipeline *self)
+{
+  for (guint i = 0; i < self->nodes->len; i++)
+    {
+      DiscoNode *node = g_ptr_array_index (self->nodes, i);
+
+      if (!disco_node_type_runs_on_cuda (G_OBJECT_TYPE (node)))
+        return node;
+    }
+  return NULL;
+}
+
 static gboolean
 resolve_device (DiscoPipeline *self, GError **error)
 {
   gboolean cuda_usable = disco_backend_get (DISCO_DEVICE_CUDA) != NULL;
+  /* A pipeline is on CUDA only if all of it is: saying "cuda" while some
+   * node computes on the host would misreport where the work ran. */
+  DiscoNode *host_only = first_node_without_cuda (self);
 
   switch (self->device)
     {
@@ -1564,10 +1581,21 @@ resolve_device (DiscoPipeline *self, GError **error)
                        self->source_file ? ": " : "");
           return FALSE;
         }
+      if (host_only != NULL)
+        {
+          g_set_error (error, DISCO_ERROR, DISCO_ERROR_DEVICE,
+                       "%s%sdevice \"cuda\" was requested, but node \"%s\" (%s) has no "
+                       "CUDA implementation yet; use device=cpu or device=auto",
+                       self->source_file ? self->source_file : "",
+                       self->source_file ? ": " : "", disco_node_get_name (host_only),
+                       G_OBJECT_TYPE_NAME (host_only));
+          return FALSE;
+        }
       self->active_device = DISCO_DEVICE_CUDA;
       break;
     case DISCO_DEVICE_AUTO:
-      self->active_device = cuda_usable ? DISCO_DEVICE_CUDA : DISCO_DEVICE_CPU;
+      self->active_device = cuda_usable && host_only == NULL ? DISCO_DEVICE_CUDA
+                                                             : DISCO_DEVICE_CPU;
       break;
     case DISCO_DEVICE_CPU:
     default:

@@ -829,18 +829,20 @@ test_pipeline_devices (void)
   gboolean backend = disco_backend_get (DISCO_DEVICE_CUDA) != NULL;
 
   g_test_summary ("device = auto picks CUDA exactly when the plugin registered a usable "
-                  "device and the CPU otherwise; device = cuda without one is a clear error; "
-                  "device = cpu is always the CPU");
+                  "device and every node runs on it, the CPU otherwise; device = cuda "
+                  "without one is a clear error; device = cpu is always the CPU");
 
   /* Loading the registry loads the plugins, among them disco-cuda. */
   g_strfreev (disco_registry_list_names ());
   backend = disco_backend_get (DISCO_DEVICE_CUDA) != NULL;
   g_assert_cmpint (backend, ==, cuda_usable && g_strcmp0 (g_getenv ("DISCO_CUDA"), "0") != 0);
 
+  /* No node type runs on CUDA yet, so constant-source keeps auto on the
+   * CPU even with a GPU, and an explicit cuda request names it. */
+  g_assert_false (disco_node_type_runs_on_cuda (g_type_from_name ("DiscoConstantSource")));
   automatic = pipeline_with_device ("auto", &error);
   g_assert_no_error (error);
-  g_assert_cmpint (disco_pipeline_get_active_device (automatic), ==,
-                   backend ? DISCO_DEVICE_CUDA : DISCO_DEVICE_CPU);
+  g_assert_cmpint (disco_pipeline_get_active_device (automatic), ==, DISCO_DEVICE_CPU);
 
   cpu = pipeline_with_device ("cpu", &error);
   g_assert_no_error (error);
@@ -849,8 +851,10 @@ test_pipeline_devices (void)
   cuda = pipeline_with_device ("cuda", &error);
   if (backend)
     {
-      g_assert_no_error (error);
-      g_assert_cmpint (disco_pipeline_get_active_device (cuda), ==, DISCO_DEVICE_CUDA);
+      g_assert_null (cuda);
+      g_assert_error (error, DISCO_ERROR, DISCO_ERROR_DEVICE);
+      g_assert_nonnull (strstr (error->message, "\"src\" (DiscoConstantSource) has no CUDA"));
+      g_test_message ("with a GPU: %s", error->message);
     }
   else
     {
