@@ -34,5 +34,8 @@ disco_plugin_init (GError **error)
   DISCO_NODE_REGISTER (receptive_fields);
   DISCO_NODE_REGISTER (activity_image);
   DISCO_NODE_REGISTER (learning_curves);
+  DISCO_NODE_REGISTER (sweep_source);
+  DISCO_NODE_REGISTER (single_circuit);
+  DISCO_NODE_REGISTER (table_writer);
   return TRUE;
 }
