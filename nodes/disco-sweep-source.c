@@ -141,8 +141,8 @@ disco_sweep_source_prepare (DiscoNode *node, GError **error)
   gsize shape[2] = { 0, 1 };
   double step;
 
-  /* The file loader refuses non-finite numbers; a binding or g_object_set()
-   * can still set them (NaN passes a GParamSpec's range check). */
+  /* The file loader and GObject's range check already refuse NaN and
+   * infinities; this guard keeps a sweep from ever emitting one. */
   if (!isfinite (self->start) || !isfinite (self->stop))
     {
       g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE,
