@@ -38,12 +38,45 @@
 void
 disco_plot_area_map (const DiscoPlotArea *area, double x, double y, double *px, double *py)
 {
+  double y_min, y_max;
+
   g_return_if_fail (area != NULL);
 
+  y_min = area->y_min;
+  y_max = area->y_max;
+  if (area->log_y)
+    {
+      y = y > 0.0 ? log10 (y) : NAN;
+      y_min = log10 (y_min);
+      y_max = log10 (y_max);
+    }
   if (px != NULL)
     *px = area->left + (x - area->x_min) / (area->x_max - area->x_min) * area->width;
   if (py != NULL)
-    *py = area->top + (area->y_max - y) / (area->y_max - area->y_min) * area->height;
+    *py = area->top + (y_max - y) / (y_max - y_min) * area->height;
+}
+
+/* The ordinate as drawn: log10(y) on a logarithmic axis, where y ≤ 0 has
+ * no place and leaves a gap. */
+static double
+panel_y (const DiscoPlotPanel *panel, double y)
+{
+  if (!panel->log_y)
+    return y;
+  return y > 0.0 ? log10 (y) : NAN;
+}
+
+/* Decades for a logarithmic axis over [lo, hi] (in log10 units): whole
+ * decades, at least one, ticked every decade or every few for a wide span. */
+static void
+log_range (double *lo, double *hi, double *step)
+{
+  *lo = floor (*lo + 1e-9);
+  *hi = ceil (*hi - 1e-9);
+  if (*hi <= *lo)
+    *hi = *lo + 1.0;
+  *step = MAX (1.0, ceil ((*hi - *lo) / 8.0));
+  *hi = *lo + ceil ((*hi - *lo) / *step) * *step;
 }
 
 /* The tick step for about @target intervals over @span: 1, 2 or 5 × 10^k. */
@@ -93,6 +126,16 @@ format_tick (char *buf, gsize size, double value, double step)
     g_snprintf (buf, size, "%.3g", value);
   else
     g_snprintf (buf, size, "%.*f", decimals, value);
+}
+
+/* A y tick: the power of ten on a logarithmic axis. */
+static void
+format_y_tick (const DiscoPlotPanel *panel, char *buf, gsize size, double value, double step)
+{
+  if (panel->log_y)
+    g_snprintf (buf, size, "%g", pow (10.0, round (value)));
+  else
+    format_tick (buf, size, value, step);
 }
 
 static void
@@ -162,7 +205,7 @@ data_limits (const DiscoPlotPanel *panel, double *x_lo, double *x_hi, double *y_
   for (guint s = 0; s < panel->n_series; s++)
     for (gsize i = 0; i < panel->series[s].n; i++)
       {
-        double x = panel->series[s].x[i], y = panel->series[s].y[i];
+        double x = panel->series[s].x[i], y = panel_y (panel, panel->series[s].y[i]);
         if (!isfinite (x) || !isfinite (y))
           continue;
         any = TRUE;
@@ -190,13 +233,17 @@ draw_panel (cairo_t *cr, const DiscoPlotPanel *panel, double x0, double y0, doub
       area.x_max = area.y_max = 1.0;
     }
   nice_range (&area.x_min, &area.x_max, &x_step, 6, panel->x_integer);
-  nice_range (&area.y_min, &area.y_max, &y_step, 5, FALSE);
+  area.log_y = FALSE;   /* while drawing, y is in drawn units (log10 on a log axis) */
+  if (panel->log_y)
+    log_range (&area.y_min, &area.y_max, &y_step);
+  else
+    nice_range (&area.y_min, &area.y_max, &y_step, 5, FALSE);
 
   /* Margins: the widest y tick number, the legend column, the texts. */
   set_font (cr, TICK_SIZE, FALSE);
   for (double v = area.y_min; v <= area.y_max + 0.5 * y_step; v += y_step)
     {
-      format_tick (buf, sizeof buf, v, y_step);
+      format_y_tick (panel, buf, sizeof buf, v, y_step);
       y_label_width = MAX (y_label_width, text_width (cr, buf));
     }
   set_font (cr, LABEL_SIZE, FALSE);
@@ -260,7 +307,7 @@ draw_panel (cairo_t *cr, const DiscoPlotPanel *panel, double x0, double y0, doub
       cairo_move_to (cr, area.left - TICK_LENGTH, round (py) + 0.5);
       cairo_line_to (cr, area.left, round (py) + 0.5);
       cairo_stroke (cr);
-      format_tick (buf, sizeof buf, v, y_step);
+      format_y_tick (panel, buf, sizeof buf, v, y_step);
       draw_text (cr, buf, area.left - TICK_LENGTH - 4.0, py, 1.0, 0.5);
     }
 
@@ -303,12 +350,14 @@ draw_panel (cairo_t *cr, const DiscoPlotPanel *panel, double x0, double y0, doub
         {
           double px, py;
 
-          if (!isfinite (series->x[i]) || !isfinite (series->y[i]))
+          double y = panel_y (panel, series->y[i]);
+
+          if (!isfinite (series->x[i]) || !isfinite (y))
             {
               drawing = FALSE;
               continue;
             }
-          disco_plot_area_map (&area, series->x[i], series->y[i], &px, &py);
+          disco_plot_area_map (&area, series->x[i], y, &px, &py);
           if (drawing)
             cairo_line_to (cr, px, py);
           else
@@ -318,15 +367,17 @@ draw_panel (cairo_t *cr, const DiscoPlotPanel *panel, double x0, double y0, doub
       cairo_stroke (cr);
       for (gsize i = 0; i < series->n; i++)
         {
-          gboolean prev_ok = i > 0 && isfinite (series->x[i - 1]) && isfinite (series->y[i - 1]);
+          gboolean prev_ok = i > 0 && isfinite (series->x[i - 1]) &&
+                             isfinite (panel_y (panel, series->y[i - 1]));
           gboolean next_ok = i + 1 < series->n && isfinite (series->x[i + 1]) &&
-                             isfinite (series->y[i + 1]);
+                             isfinite (panel_y (panel, series->y[i + 1]));
+          double y = panel_y (panel, series->y[i]);
           double px, py;
 
-          if (!isfinite (series->x[i]) || !isfinite (series->y[i]) ||
+          if (!isfinite (series->x[i]) || !isfinite (y) ||
               (!series->markers && (prev_ok || next_ok)))
             continue;
-          disco_plot_area_map (&area, series->x[i], series->y[i], &px, &py);
+          disco_plot_area_map (&area, series->x[i], y, &px, &py);
           cairo_new_sub_path (cr);
           cairo_arc (cr, px, py, MARKER_RADIUS, 0, 2 * G_PI);
           cairo_fill (cr);
@@ -357,7 +408,15 @@ draw_panel (cairo_t *cr, const DiscoPlotPanel *panel, double x0, double y0, doub
         }
     }
   if (out != NULL)
-    *out = area;
+    {
+      *out = area;
+      if (panel->log_y)
+        {
+          out->y_min = pow (10.0, area.y_min);
+          out->y_max = pow (10.0, area.y_max);
+          out->log_y = TRUE;
+        }
+    }
 }
 
 static cairo_status_t
@@ -454,9 +513,99 @@ disco_plot_render (const char *title, const char *x_label, const char *y_label,
                    const DiscoPlotSeries *series, guint n_series, guint width, guint height,
                    DiscoPlotArea *area, GError **error)
 {
-  DiscoPlotPanel panel = { title, x_label, y_label, series, n_series, FALSE };
+  DiscoPlotPanel panel = { title, x_label, y_label, series, n_series, FALSE, FALSE };
 
   return disco_plot_render_panels (&panel, 1, width, height, area, error);
+}
+
+/* Line colours (matplotlib's tab10 order), repeated after eight. */
+static const double palette[][3] = {
+  { 0.84, 0.15, 0.16 }, { 0.12, 0.47, 0.71 }, { 0.17, 0.63, 0.17 }, { 1.00, 0.50, 0.05 },
+  { 0.58, 0.40, 0.74 }, { 0.55, 0.34, 0.29 }, { 0.89, 0.47, 0.76 }, { 0.50, 0.50, 0.50 },
+};
+
+/**
+ * disco_plot_palette_color:
+ * @index: the curve's number, from 0
+ * @r: (out): red, 0 to 1
+ * @g: (out): green, 0 to 1
+ * @b: (out): blue, 0 to 1
+ *
+ * The colour of the @index-th curve of a table plot: red, blue, green,
+ * orange, purple, brown, pink, gray, then again from red.
+ */
+void
+disco_plot_palette_color (guint index, double *r, double *g, double *b)
+{
+  const double *rgb = palette[index % G_N_ELEMENTS (palette)];
+
+  *r = rgb[0];
+  *g = rgb[1];
+  *b = rgb[2];
+}
+
+/**
+ * disco_plot_column_pair_free:
+ * @pair: (transfer full) (nullable): a pair from disco_plot_parse_series_spec()
+ */
+void
+disco_plot_column_pair_free (DiscoPlotColumnPair *pair)
+{
+  if (pair == NULL)
+    return;
+  g_free (pair->x);
+  g_free (pair->y);
+  g_free (pair->label);
+  g_free (pair);
+}
+
+/**
+ * disco_plot_parse_series_spec:
+ * @spec: curves as `x:y[:label],x:y[:label],…`, column names of a table
+ * @error: return location for a #GError
+ *
+ * Splits a list of curves, each a column of abscissae, a column of
+ * ordinates and an optional legend entry (which may hold spaces but no
+ * comma). Blanks around the parts are dropped. The names are not checked
+ * against any table here.
+ *
+ * Returns: (transfer full) (element-type DiscoPlotColumnPair) (nullable):
+ *   the curves, at least one, or %NULL with @error set
+ *   (%DISCO_ERROR_BAD_VALUE, quoting the bad entry)
+ */
+GPtrArray *
+disco_plot_parse_series_spec (const char *spec, GError **error)
+{
+  g_autoptr (GPtrArray) pairs =
+    g_ptr_array_new_with_free_func ((GDestroyNotify) disco_plot_column_pair_free);
+  g_auto (GStrv) entries = NULL;
+
+  g_return_val_if_fail (spec != NULL, NULL);
+
+  entries = g_strsplit (spec, ",", -1);
+  for (guint i = 0; entries[i] != NULL; i++)
+    {
+      g_auto (GStrv) parts = g_strsplit (entries[i], ":", 3);
+      guint n = g_strv_length (parts);
+      DiscoPlotColumnPair *pair;
+
+      for (guint k = 0; k < n; k++)
+        g_strstrip (parts[k]);
+      if (n < 2 || parts[0][0] == '\0' || parts[1][0] == '\0' ||
+          (n == 3 && parts[2][0] == '\0'))
+        {
+          g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE,
+                       "curve %u, \"%s\", is not X:Y or X:Y:LABEL (two column names and "
+                       "an optional legend entry)", i + 1, g_strstrip (entries[i]));
+          return NULL;
+        }
+      pair = g_new0 (DiscoPlotColumnPair, 1);
+      pair->x = g_strdup (parts[0]);
+      pair->y = g_strdup (parts[1]);
+      pair->label = n == 3 ? g_strdup (parts[2]) : NULL;
+      g_ptr_array_add (pairs, pair);
+    }
+  return g_steal_pointer (&pairs);
 }
 
 /* Learning curves from results.json. */
@@ -595,7 +744,8 @@ disco_plot_learning_curves (const char *report_path, guint width, guint height,
                    "%s: the report has no train, validation or test results", report_path);
       return NULL;
     }
-  panels[0] = (DiscoPlotPanel) { "Accuracy", "epoch", "accuracy (%)", accuracy, n_series, TRUE };
-  panels[1] = (DiscoPlotPanel) { "Loss", "epoch", "loss", loss, n_series, TRUE };
+  panels[0] = (DiscoPlotPanel) { "Accuracy", "epoch", "accuracy (%)", accuracy, n_series, TRUE,
+                                 FALSE };
+  panels[1] = (DiscoPlotPanel) { "Loss", "epoch", "loss", loss, n_series, TRUE, FALSE };
   return disco_plot_render_panels (panels, 2, width, height, NULL, error);
 }

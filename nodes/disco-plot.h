@@ -40,8 +40,11 @@ typedef struct
  * @series: (array length=n_series): the curves
  * @n_series: number of curves, at least 1
  * @x_integer: tick the x axis at whole numbers only (epochs)
+ * @log_y: a logarithmic y axis, ticked at powers of ten; points with
+ *   y ≤ 0 leave gaps, like NaN
  *
- * One plot of a figure; disco_plot_render_panels() stacks panels.
+ * One plot of a figure; disco_plot_render_panels() stacks panels. Fields
+ * added later go at the end, so that positional initialisers stay valid.
  */
 typedef struct
 {
@@ -51,6 +54,7 @@ typedef struct
   const DiscoPlotSeries *series;
   guint n_series;
   gboolean x_integer;
+  gboolean log_y;
 } DiscoPlotPanel;
 
 /**
@@ -63,6 +67,8 @@ typedef struct
  * @x_max: data value at the right edge
  * @y_min: data value at the bottom edge
  * @y_max: data value at the top edge
+ * @log_y: the y axis is logarithmic (@y_min and @y_max are still data
+ *   values, powers of ten)
  *
  * Where a panel's data lands in the image; see disco_plot_area_map().
  */
@@ -70,6 +76,7 @@ typedef struct
 {
   double left, top, width, height;
   double x_min, x_max, y_min, y_max;
+  gboolean log_y;
 } DiscoPlotArea;
 
 void disco_plot_area_map (const DiscoPlotArea *area, double x, double y,
@@ -82,6 +89,28 @@ GBytes *disco_plot_render (const char *title, const char *x_label, const char *y
 GBytes *disco_plot_render_panels (const DiscoPlotPanel *panels, guint n_panels,
                                   guint width, guint height, DiscoPlotArea *areas,
                                   GError **error);
+
+void disco_plot_palette_color (guint index, double *r, double *g, double *b);
+
+/**
+ * DiscoPlotColumnPair:
+ * @x: name of the column of abscissae
+ * @y: name of the column of ordinates
+ * @label: (nullable): the legend entry; %NULL: the @y name
+ *
+ * One curve of a table, as named by disco_plot_parse_series_spec().
+ */
+typedef struct
+{
+  char *x;
+  char *y;
+  char *label;
+} DiscoPlotColumnPair;
+
+void disco_plot_column_pair_free (DiscoPlotColumnPair *pair);
+GPtrArray *disco_plot_parse_series_spec (const char *spec, GError **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DiscoPlotColumnPair, disco_plot_column_pair_free)
 
 GBytes *disco_plot_learning_curves (const char *report_path, guint width, guint height,
                                     GError **error);

@@ -36,5 +36,8 @@ disco_plugin_init (GError **error)
   DISCO_NODE_REGISTER (learning_curves);
   DISCO_NODE_REGISTER (sinusoid_source);
   DISCO_NODE_REGISTER (online_network);
+  DISCO_NODE_REGISTER (sweep_source);
+  DISCO_NODE_REGISTER (single_circuit);
+  DISCO_NODE_REGISTER (table_writer);
   return TRUE;
 }

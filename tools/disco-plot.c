@@ -4,9 +4,13 @@
  *       the learning curves (accuracy and loss per epoch and phase) that
  *       the learning-curves node draws during a run
  *   disco-plot --csv TABLE.csv --x COLUMN --y COLUMN[,COLUMN...] [--title T]
- *              [--x-label L] [--y-label L] OUT.png
+ *              [--x-label L] [--y-label L] [--log-y] OUT.png
  *       one curve per y column against the x column of a CSV file with a
  *       header row, e.g. weight change against postsynaptic rate from a sweep
+ *   disco-plot --csv TABLE.csv --series X:Y[:LABEL][,X:Y[:LABEL]...] ... OUT.png
+ *       one curve per pair, each with its own x column, e.g. the weight
+ *       change of each circuit of a figure3 table against its own rate:
+ *       --series rE_4:dw_4,rE_3:dw_3
  *
  * The image is written atomically: nothing is written on an error. Exit
  * status: 0 on success, 1 on bad input (the message gives file:line where
@@ -21,12 +25,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Line colours for CSV curves, repeated when there are more columns. */
-static const double palette[][3] = {
-  { 0.84, 0.15, 0.16 }, { 0.12, 0.47, 0.71 }, { 0.17, 0.63, 0.17 }, { 1.00, 0.50, 0.05 },
-  { 0.58, 0.40, 0.74 }, { 0.55, 0.34, 0.29 }, { 0.89, 0.47, 0.76 }, { 0.50, 0.50, 0.50 },
-};
 
 typedef struct
 {
@@ -63,7 +61,7 @@ split_row (const char *line)
   return cells;
 }
 
-/* Reads the named columns of @path into @columns; the first is x. */
+/* Reads the named columns of @path into @columns. */
 static gboolean
 read_csv (const char *path, Column *columns, guint n_columns, GError **error)
 {
@@ -149,41 +147,78 @@ read_csv (const char *path, Column *columns, guint n_columns, GError **error)
   return TRUE;
 }
 
-static GBytes *
-plot_csv (const char *path, const char *x_name, const char *y_names, const char *title,
-          const char *x_label, const char *y_label, guint width, guint height,
-          GError **error)
+/* The index of column @name in @columns, added when new. */
+static guint
+column_index (GArray *columns, const char *name)
 {
-  g_auto (GStrv) names = g_strsplit (y_names, ",", -1);
-  guint n_y = g_strv_length (names);
-  g_autofree Column *columns = g_new0 (Column, n_y + 1);
-  g_autofree DiscoPlotSeries *series = g_new0 (DiscoPlotSeries, n_y);
+  Column column = { 0 };
+
+  for (guint i = 0; i < columns->len; i++)
+    if (strcmp (g_array_index (columns, Column, i).name, name) == 0)
+      return i;
+  column.name = g_strdup (name);
+  column.values = g_array_new (FALSE, FALSE, sizeof (double));
+  g_array_append_val (columns, column);
+  return columns->len - 1;
+}
+
+/* One curve per pair of @pairs (DiscoPlotColumnPair), each against its own
+ * x column. */
+static GBytes *
+plot_csv (const char *path, GPtrArray *pairs, const char *title, const char *x_label,
+          const char *y_label, gboolean log_y, guint width, guint height, GError **error)
+{
+  g_autoptr (GArray) columns = g_array_new (FALSE, TRUE, sizeof (Column));
+  g_autofree DiscoPlotSeries *series = g_new0 (DiscoPlotSeries, pairs->len);
+  g_autofree guint *x_index = g_new0 (guint, pairs->len);
+  g_autofree guint *y_index = g_new0 (guint, pairs->len);
   g_autofree char *default_title = NULL;
+  DiscoPlotColumnPair *first = g_ptr_array_index (pairs, 0);
+  gboolean one_x = TRUE;
+  DiscoPlotPanel panel = { 0 };
   GBytes *png = NULL;
 
-  columns[0].name = g_strdup (x_name);
-  for (guint i = 0; i < n_y; i++)
-    columns[i + 1].name = g_strdup (g_strstrip (names[i]));
-  for (guint i = 0; i <= n_y; i++)
-    columns[i].values = g_array_new (FALSE, FALSE, sizeof (double));
-  if (read_csv (path, columns, n_y + 1, error))
+  g_array_set_clear_func (columns, (GDestroyNotify) column_clear);
+  for (guint i = 0; i < pairs->len; i++)
     {
-      for (guint i = 0; i < n_y; i++)
-        {
-          const double *rgb = palette[i % G_N_ELEMENTS (palette)];
-          series[i] = (DiscoPlotSeries) {
-            columns[i + 1].name, (double *) columns[0].values->data,
-            (double *) columns[i + 1].values->data, columns[0].values->len,
-            rgb[0], rgb[1], rgb[2], columns[0].values->len <= 30 };
-        }
-      if (title == NULL)
-        title = default_title = g_strdup_printf ("%s against %s", y_names, x_name);
-      png = disco_plot_render (title, x_label != NULL ? x_label : x_name,
-                               y_label != NULL ? y_label : (n_y == 1 ? columns[1].name : NULL),
-                               series, n_y, width, height, NULL, error);
+      DiscoPlotColumnPair *pair = g_ptr_array_index (pairs, i);
+
+      x_index[i] = column_index (columns, pair->x);
+      y_index[i] = column_index (columns, pair->y);
+      one_x = one_x && strcmp (pair->x, first->x) == 0;
     }
-  for (guint i = 0; i <= n_y; i++)
-    column_clear (&columns[i]);
+  if (!read_csv (path, (Column *) columns->data, columns->len, error))
+    return NULL;
+  for (guint i = 0; i < pairs->len; i++)
+    {
+      DiscoPlotColumnPair *pair = g_ptr_array_index (pairs, i);
+      GArray *x = g_array_index (columns, Column, x_index[i]).values;
+      GArray *y = g_array_index (columns, Column, y_index[i]).values;
+
+      series[i] = (DiscoPlotSeries) {
+        pair->label != NULL ? pair->label : pair->y, (double *) x->data, (double *) y->data,
+        x->len, 0, 0, 0, x->len <= 30 };
+      disco_plot_palette_color (i, &series[i].r, &series[i].g, &series[i].b);
+    }
+  if (title == NULL)
+    {
+      GString *text = g_string_new (NULL);
+      for (guint i = 0; i < pairs->len; i++)
+        {
+          DiscoPlotColumnPair *pair = g_ptr_array_index (pairs, i);
+          g_string_append_printf (text, "%s%s", i > 0 ? "," : "", pair->y);
+          if (!one_x)
+            g_string_append_printf (text, " against %s", pair->x);
+        }
+      if (one_x)
+        g_string_append_printf (text, " against %s", first->x);
+      title = default_title = g_string_free (text, FALSE);
+    }
+  panel = (DiscoPlotPanel) {
+    title, x_label != NULL ? x_label : (one_x ? first->x : NULL),
+    y_label != NULL ? y_label : (pairs->len == 1 ? first->y : NULL),
+    series, pairs->len, FALSE, log_y };
+  png = disco_plot_render_panels (&panel, 1, width, height, NULL, error);
   return png;
 }
 
@@ -196,6 +231,8 @@ main (int argc, char **argv)
   g_autofree char *title = NULL;
   g_autofree char *x_label = NULL;
   g_autofree char *y_label = NULL;
+  g_autofree char *series = NULL;
+  gboolean log_y = FALSE;
   gint width = -1, height = -1;
   GOptionEntry entries[] = {
     { "csv", 0, 0, G_OPTION_ARG_FILENAME, &csv, "Plot columns of a CSV table with a header row",
@@ -203,6 +240,11 @@ main (int argc, char **argv)
     { "x", 0, 0, G_OPTION_ARG_FILENAME, &x, "Column of the abscissae (with --csv)", "COLUMN" },
     { "y", 0, 0, G_OPTION_ARG_FILENAME, &y, "Columns of the curves, comma-separated (with --csv)",
       "COLUMN[,COLUMN...]" },
+    { "series", 0, 0, G_OPTION_ARG_FILENAME, &series,
+      "Curves, each against its own x column, instead of --x and --y (with --csv)",
+      "X:Y[:LABEL][,X:Y[:LABEL]...]" },
+    { "log-y", 0, 0, G_OPTION_ARG_NONE, &log_y,
+      "Logarithmic y axis; values ≤ 0 leave gaps (with --csv)", NULL },
     { "title", 0, 0, G_OPTION_ARG_FILENAME, &title, "Title above the plot (with --csv)", "TEXT" },
     { "x-label", 0, 0, G_OPTION_ARG_FILENAME, &x_label, "Label of the x axis (with --csv)",
       "TEXT" },
@@ -226,14 +268,15 @@ main (int argc, char **argv)
   g_option_context_set_description (context,
     "Without --csv, draws the learning curves (accuracy and loss per epoch) of an\n"
     "evaluator's results.json. With --csv, draws one curve per --y column against\n"
-    "the --x column. Exit status: 1 on bad input, 2 on a usage error.\n");
+    "the --x column, or one curve per --series pair X:Y (each with its own x\n"
+    "column). Exit status: 1 on bad input, 2 on a usage error.\n");
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {
       g_printerr ("disco-plot: %s\n", error->message);
       return 2;
     }
   {
-    const char *texts[] = { x, y, title, x_label, y_label };
+    const char *texts[] = { x, y, series, title, x_label, y_label };
     for (guint i = 0; i < G_N_ELEMENTS (texts); i++)
       if (texts[i] != NULL && !g_utf8_validate (texts[i], -1, NULL))
         {
@@ -246,21 +289,50 @@ main (int argc, char **argv)
   if (height == -1)
     height = csv != NULL ? 600 : 900;
   if ((csv != NULL && argc != 2) || (csv == NULL && argc != 3) ||
-      (csv != NULL && (x == NULL || y == NULL)) ||
-      (csv == NULL && (x != NULL || y != NULL)) || width <= 0 || height <= 0)
+      (csv != NULL && series == NULL && (x == NULL || y == NULL)) ||
+      (series != NULL && (x != NULL || y != NULL)) ||
+      (csv == NULL && (x != NULL || y != NULL || series != NULL)) || width <= 0 ||
+      height <= 0)
     {
       g_autofree char *help = g_option_context_get_help (context, TRUE, NULL);
       g_printerr ("disco-plot: %s\n%s",
-                  csv != NULL && (x == NULL || y == NULL) ? "--csv needs --x and --y"
+                  series != NULL && (x != NULL || y != NULL)
+                    ? "--series replaces --x and --y: give one or the other"
+                  : csv != NULL && series == NULL && (x == NULL || y == NULL)
+                    ? "--csv needs --x and --y, or --series"
                   : width <= 0 || height <= 0 ? "--width and --height must be positive"
-                  : "expected a report and an output file, or --csv TABLE --x --y and an "
-                    "output file",
+                  : "expected a report and an output file, or --csv TABLE --x --y (or "
+                    "--series) and an output file",
                   help);
       return 2;
     }
   out = argv[argc - 1];
   if (csv != NULL)
-    png = plot_csv (csv, x, y, title, x_label, y_label, width, height, &error);
+    {
+      g_autoptr (GPtrArray) pairs = NULL;
+
+      if (series != NULL)
+        {
+          pairs = disco_plot_parse_series_spec (series, &error);
+          if (pairs == NULL)
+            g_prefix_error (&error, "--series: ");
+        }
+      else
+        {
+          g_auto (GStrv) names = g_strsplit (y, ",", -1);
+
+          pairs = g_ptr_array_new_with_free_func ((GDestroyNotify) disco_plot_column_pair_free);
+          for (guint i = 0; names[i] != NULL; i++)
+            {
+              DiscoPlotColumnPair *pair = g_new0 (DiscoPlotColumnPair, 1);
+              pair->x = g_strdup (x);
+              pair->y = g_strdup (g_strstrip (names[i]));
+              g_ptr_array_add (pairs, pair);
+            }
+        }
+      if (pairs != NULL)
+        png = plot_csv (csv, pairs, title, x_label, y_label, log_y, width, height, &error);
+    }
   else
     png = disco_plot_learning_curves (argv[1], width, height, &error);
   if (png == NULL ||

@@ -144,6 +144,46 @@ test_plots_curve (void)
 }
 
 static void
+test_plots_log_y (void)
+{
+  double x[31], y[31];
+  DiscoPlotSeries series = { "10^x", x, y, G_N_ELEMENTS (x), 1.0, 0.0, 0.0, FALSE };
+  DiscoPlotPanel panel = { "log", "x", "y", &series, 1, FALSE, TRUE };
+  DiscoPlotArea area;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) png = NULL;
+  cairo_surface_t *surface;
+  double px, py, px2, py2;
+
+  g_test_summary ("A logarithmic y axis spans whole decades; y = 10^x is a straight red "
+                  "line there (midpoints on it), and y ≤ 0 leaves a gap");
+  for (guint i = 0; i < G_N_ELEMENTS (x); i++)
+    {
+      x[i] = i / 10.0;
+      y[i] = i >= 12 && i <= 14 ? 0.0 : pow (10.0, 0.5 + x[i]);
+    }
+  png = disco_plot_render_panels (&panel, 1, 500, 400, &area, &error);
+  g_assert_no_error (error);
+  surface = decode (png);
+  g_assert_true (area.log_y);
+  g_assert_cmpfloat_with_epsilon (area.y_min, 1.0, 1e-9);
+  g_assert_cmpfloat_with_epsilon (area.y_max, 10000.0, 1e-6);
+  /* Equal ratios are equal distances: 10^1 to 10^2 as tall as 10^2 to 10^3. */
+  disco_plot_area_map (&area, 0, 10.0, NULL, &py);
+  disco_plot_area_map (&area, 0, 100.0, NULL, &py2);
+  disco_plot_area_map (&area, 0, 1000.0, NULL, &px2);
+  g_assert_cmpfloat_with_epsilon (py - py2, py2 - px2, 1e-9);
+  for (double v = 0.25; v < 1.0; v += 0.5)
+    {
+      disco_plot_area_map (&area, v, pow (10.0, 0.5 + v), &px, &py);
+      g_assert_true (red_near (surface, px, py));
+    }
+  disco_plot_area_map (&area, 1.3, pow (10.0, 1.8), &px, &py);
+  g_assert_false (red_near (surface, px, py));
+  cairo_surface_destroy (surface);
+}
+
+static void
 test_plots_nan_gap (void)
 {
   double x[11], y[11];
@@ -546,6 +586,7 @@ main (int argc, char **argv)
   disco_registry_register ("test-table", TEST_TYPE_TABLE);
   g_test_add_func ("/disco/plots/curve", test_plots_curve);
   g_test_add_func ("/disco/plots/nan-gap", test_plots_nan_gap);
+  g_test_add_func ("/disco/plots/log-y", test_plots_log_y);
   g_test_add_func ("/disco/plots/bad-input", test_plots_bad_input);
   g_test_add_func ("/disco/plots/learning-curves-node", test_plots_learning_curves_node);
   g_test_add_func ("/disco/plots/learning-curves-errors", test_plots_learning_curves_errors);

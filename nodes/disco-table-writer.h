@@ -1,0 +1,18 @@
+/* disco-table-writer.h */
+#pragma once
+
+#include <disco/disco.h>
+
+G_BEGIN_DECLS
+
+/**
+ * DISCO_TABLE_WRITER_MAX_COLUMNS:
+ *
+ * Input ports of a table-writer: `column-1` … `column-12`.
+ */
+#define DISCO_TABLE_WRITER_MAX_COLUMNS 12
+
+#define DISCO_TYPE_TABLE_WRITER (disco_table_writer_get_type ())
+G_DECLARE_FINAL_TYPE (DiscoTableWriter, disco_table_writer, DISCO, TABLE_WRITER, DiscoNode)
+
+G_END_DECLS

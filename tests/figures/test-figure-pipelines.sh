@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# End-to-end runs of the Figure 3 pipelines (issue #7): each runs with
+# disco-run and leaves its CSV table and PNG plot; and disco-plot draws a
+# figure3 table with one x column per curve (--series).
+#   usage: test-figure-pipelines.sh BUILD_DIR SOURCE_DIR
+set -uo pipefail
+build=$1
+src=$2
+run=$build/tools/disco-run
+plot=$build/tools/disco-plot
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failures=0
+n=0
+
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+fail() { n=$((n + 1)); failures=$((failures + 1)); echo "not ok $n - $1"; }
+check() { if eval "$2"; then ok "$1"; else fail "$1"; fi; }
+
+# A PNG signature and its IHDR size (width, height: big-endian at bytes 16–23).
+png_size() { od -An -tu1 -j16 -N8 "$1" | awk '{ print $1*16777216+$2*65536+$3*256+$4 "x" $5*16777216+$6*65536+$7*256+$8 }'; }
+is_png() { [ "$(od -An -tx1 -N8 "$1" | tr -d ' \n')" = "89504e470d0a1a0a" ]; }
+
+# --- the three pipelines ------------------------------------------------------------
+for case in "a-feedback a x,rE_4,rI_4,dw_4,dw_exact_4,rE_3,rI_3,dw_3,dw_exact_3" \
+            "b-no-feedback b x,rE,rI,dw_1.5_1.5,dw_0.9_1.8,dw_exact" \
+            "c-isolated c x,rE,dw_0.01,dw_0.67,dw_1.34,dw_2"; do
+  set -- $case
+  name=$1 panel=$2 header=$3
+  out=$work/figure3-$panel
+  "$run" -q -o "$out" "$src/pipelines/figure3-$name.pipeline" 2>"$work/err-$panel"
+  # (under the sanitizers LSan may print its suppressions: only our messages count)
+  check "figure3-$name runs" "[ $? -eq 0 ] && ! grep -q 'disco-run:' '$work/err-$panel'"
+  csv=$out/figure3-$panel.csv
+  png=$out/figure3-$panel.png
+  check "figure3-$name: header of figure3-$panel.csv" "[ \"\$(head -n 1 '$csv')\" = '$header' ]"
+  check "figure3-$name: 100 rows" "[ \$(wc -l < '$csv') -eq 101 ]"
+  check "figure3-$name: the first row is x = 0" "[ \"\$(sed -n 2p '$csv' | cut -d, -f1)\" = 0 ]"
+  check "figure3-$name: figure3-$panel.png is an 800×600 PNG" "is_png '$png' && [ \"\$(png_size '$png')\" = 800x600 ]"
+  check "figure3-$name: no temporary files" "[ \"\$(ls '$out' | grep -v checkpoint | tr '\\n' ' ')\" = 'figure3-$panel.csv figure3-$panel.png ' ]"
+done
+
+# The last x of each sweep, as numpy.linspace ends it.
+check "figure3-a sweeps x up to 10" "[ \"\$(tail -n 1 '$work/figure3-a/figure3-a.csv' | cut -d, -f1)\" = 10 ]"
+check "figure3-b sweeps x up to 13" "[ \"\$(tail -n 1 '$work/figure3-b/figure3-b.csv' | cut -d, -f1)\" = 13 ]"
+check "figure3-c sweeps x up to 9" "[ \"\$(tail -n 1 '$work/figure3-c/figure3-c.csv' | cut -d, -f1)\" = 9 ]"
+# Signs the panels show: (b) Δw of the exact rule is ≈ 0 everywhere; (a) at
+# the largest x the rate is above r_tar and the linear rule depresses.
+check "figure3-b: exact rule |Δw| < 0.015" \
+      "awk -F, 'NR > 1 { v = \$6 < 0 ? -\$6 : \$6; if (v >= 0.015) bad = 1 } END { exit bad }' '$work/figure3-b/figure3-b.csv'"
+check "figure3-a: LTD at the largest input for both targets" \
+      "tail -n 1 '$work/figure3-a/figure3-a.csv' | awk -F, '{ exit !(\$4 < 0 && \$8 < 0) }'"
+
+# --- disco-plot --series: one x column per curve ----------------------------------------
+"$plot" --csv "$work/figure3-a/figure3-a.csv" --series "rE_4:dw_4:r_tar = 4,rE_3:dw_3" \
+        --width 640 --height 480 "$work/series.png" 2>"$work/err"
+check "disco-plot --series draws a 640×480 PNG" "[ $? -eq 0 ] && is_png '$work/series.png' && [ \"\$(png_size '$work/series.png')\" = 640x480 ]"
+"$plot" --csv "$work/figure3-c/figure3-c.csv" --series "rE:dw_0.01,x:rE" --log-y "$work/log.png" 2>"$work/err"
+check "disco-plot --series --log-y draws a PNG" "[ $? -eq 0 ] && is_png '$work/log.png'"
+"$plot" --csv "$work/figure3-a/figure3-a.csv" --series "rE_4:dw_5" "$work/bad.png" 2>"$work/err"
+check "disco-plot --series with an unknown column exits 1 naming it" "[ $? -eq 1 ] && grep -qF 'figure3-a.csv:1: no column \"dw_5\"' '$work/err' && [ ! -e '$work/bad.png' ]"
+"$plot" --csv "$work/figure3-a/figure3-a.csv" --series "rE_4" "$work/bad.png" 2>"$work/err"
+check "disco-plot --series without X:Y exits 1 quoting it" "[ $? -eq 1 ] && grep -qF -- '--series: curve 1, \"rE_4\", is not X:Y' '$work/err' && [ ! -e '$work/bad.png' ]"
+"$plot" --csv "$work/figure3-a/figure3-a.csv" --series "rE_4:dw_4" --x rE_4 "$work/bad.png" 2>"$work/err"
+check "disco-plot --series with --x is a usage error (exit 2)" "[ $? -eq 2 ] && grep -qF -- '--series replaces --x and --y' '$work/err'"
+
+echo "1..$n"
+[ $failures -eq 0 ]
