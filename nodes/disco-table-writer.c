@@ -7,12 +7,15 @@
  *
  * A sink that writes the values on its linked inputs as the columns of a
  * CSV table in the run's output folder. Each tick adds N rows, where N is
- * the number of elements every linked input holds this tick (they must
- * agree; a batch × 1 tensor gives one row per sample). The header row holds
+ * the number of rows every linked input holds this tick (they must agree;
+ * a batch × 1 tensor gives one row per sample). An input declared rows × k
+ * (1 < k ≤ %DISCO_TABLE_WRITER_MAX_WIDTH, e.g. a trajectory of two outputs)
+ * fills k columns, `name_1` … `name_k`. The header row holds
  * #DiscoTableWriter:names, by default `node.port` of each producer; with
  * #DiscoTableWriter:index the rows start with the tick's index and epoch.
  * Numbers are written with `%.9g`, which gives every float32 back exactly.
- * #DiscoTableWriter:epochs keeps the rows of some epochs only.
+ * #DiscoTableWriter:epochs keeps the rows of some epochs only (numbers and
+ * ranges: `5-64`).
  *
  * The table is written atomically (temporary name, then rename) after every
  * epoch and at the end of the run, so it always holds the run so far; a run
@@ -80,8 +83,9 @@ struct _DiscoTableWriter
 
   /* per run */
   GPtrArray *ports;        /* linked input ports (interned), in port order */
-  GPtrArray *header;       /* column names: tick, epoch (with index), then one per port */
-  GArray *epoch_filter;    /* guint; empty: every epoch */
+  GArray *widths;          /* guint per port: columns it fills (its last dimension) */
+  GPtrArray *header;       /* column names: tick, epoch (with index), then per port */
+  GArray *epoch_filter;    /* guint pairs first, last; empty: every epoch */
   GPtrArray *values;       /* GArray of double per header column, for the plot */
   GPtrArray *pairs;        /* DiscoPlotColumnPair, or NULL without a plot */
   GArray *pair_columns;    /* guint x, y header indices per pair */
@@ -126,6 +130,7 @@ static void
 clear_run_state (DiscoTableWriter *self)
 {
   g_clear_pointer (&self->ports, g_ptr_array_unref);
+  g_clear_pointer (&self->widths, g_array_unref);
   g_clear_pointer (&self->header, g_ptr_array_unref);
   g_clear_pointer (&self->epoch_filter, g_array_unref);
   g_clear_pointer (&self->values, g_ptr_array_unref);
@@ -287,7 +292,8 @@ build_header (DiscoTableWriter *self, GError **error)
   for (guint i = 0; i < self->ports->len; i++)
     {
       const char *port = g_ptr_array_index (self->ports, i);
-      char *name;
+      guint width = g_array_index (self->widths, guint, i);
+      g_autofree char *name = NULL;
 
       if (given != NULL)
         name = g_strdup (g_strstrip (given[i]));
@@ -297,7 +303,12 @@ build_header (DiscoTableWriter *self, GError **error)
           DiscoNode *producer = disco_node_get_input_node (node, port, &producer_port);
           name = g_strdup_printf ("%s.%s", disco_node_get_name (producer), producer_port);
         }
-      g_ptr_array_add (self->header, name);
+      /* A rows × k input fills k columns: name_1 … name_k. */
+      if (width == 1)
+        g_ptr_array_add (self->header, g_steal_pointer (&name));
+      else
+        for (guint j = 0; j < width; j++)
+          g_ptr_array_add (self->header, g_strdup_printf ("%s_%u", name, j + 1));
     }
   for (guint i = 0; i < self->header->len; i++)
     {
@@ -333,19 +344,28 @@ parse_epochs (DiscoTableWriter *self, GError **error)
   items = g_strsplit (self->epochs, ",", -1);
   for (guint i = 0; items[i] != NULL; i++)
     {
-      guint64 epoch;
-      guint value;
+      g_auto (GStrv) ends = g_strsplit (g_strstrip (items[i]), "-", 2);
+      guint64 first, last;
 
-      if (!g_ascii_string_to_unsigned (g_strstrip (items[i]), 10, 1, G_MAXUINT, &epoch, NULL))
+      if (!g_ascii_string_to_unsigned (g_strstrip (ends[0]), 10, 1, G_MAXUINT, &first, NULL) ||
+          (ends[1] != NULL &&
+           (!g_ascii_string_to_unsigned (g_strstrip (ends[1]), 10, 1, G_MAXUINT, &last, NULL) ||
+            last < first)))
         {
           g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE,
                        "property \"epochs\" of node \"%s\": \"%s\" is not an epoch number "
-                       "(1, 2, …); give a comma-separated list such as \"1,10,50\"",
+                       "(1, 2, …) or range (5-64); give a comma-separated list such as "
+                       "\"1,10,50\" or \"5-64\"",
                        disco_node_get_name (DISCO_NODE (self)), items[i]);
           return FALSE;
         }
-      value = epoch;
-      g_array_append_val (self->epoch_filter, value);
+      if (ends[1] == NULL)
+        last = first;
+      /* Ranges are kept as pairs of ends: a long run needs no long list. */
+      {
+        guint pair[2] = { (guint) first, (guint) last };
+        g_array_append_vals (self->epoch_filter, pair, 2);
+      }
     }
   return TRUE;
 }
@@ -440,9 +460,20 @@ disco_table_writer_prepare (DiscoNode *node, GError **error)
   if (!disco_node_check_output_path (node, "path", self->path, error) ||
       (is_set (self->plot) && !disco_node_check_output_path (node, "plot", self->plot, error)))
     return FALSE;
+  self->widths = g_array_new (FALSE, FALSE, sizeof (guint));
   for (guint i = 0; i < DISCO_TABLE_WRITER_MAX_COLUMNS; i++)
     if (disco_node_is_linked (node, column_ports[i]))
-      g_ptr_array_add (self->ports, (gpointer) column_ports[i]);
+      {
+        guint n_dims = 0, width = 1;
+        const gsize *shape = disco_node_get_input_declared_shape (node, column_ports[i],
+                                                                  &n_dims);
+
+        if (shape != NULL && n_dims >= 2 && shape[n_dims - 1] > 0 &&
+            shape[n_dims - 1] <= DISCO_TABLE_WRITER_MAX_WIDTH)
+          width = shape[n_dims - 1];
+        g_ptr_array_add (self->ports, (gpointer) column_ports[i]);
+        g_array_append_val (self->widths, width);
+      }
   if (self->ports->len == 0)
     {
       g_set_error (error, DISCO_ERROR, DISCO_ERROR_LINK,
@@ -463,8 +494,9 @@ wanted_epoch (DiscoTableWriter *self, guint epoch)
 {
   if (self->epoch_filter->len == 0)
     return TRUE;
-  for (guint i = 0; i < self->epoch_filter->len; i++)
-    if (g_array_index (self->epoch_filter, guint, i) == epoch)
+  for (guint i = 0; i + 1 < self->epoch_filter->len; i += 2)
+    if (g_array_index (self->epoch_filter, guint, i) <= epoch &&
+        epoch <= g_array_index (self->epoch_filter, guint, i + 1))
       return TRUE;
   return FALSE;
 }
@@ -476,6 +508,7 @@ disco_table_writer_process (DiscoNode *node, DiscoTick *tick, GError **error)
   g_autofree const float **columns = g_new0 (const float *, self->ports->len);
   guint first_data = self->index ? 2 : 0;
   gsize n = 0;
+  guint first_column_of_port = first_data;
 
   if (!wanted_epoch (self, tick->epoch))
     return DISCO_FLOW_OK;
@@ -484,6 +517,7 @@ disco_table_writer_process (DiscoNode *node, DiscoTick *tick, GError **error)
       const char *port = g_ptr_array_index (self->ports, c);
       DiscoTensor *in = disco_node_get_input (node, port);
       gsize count;
+      guint width;
 
       if (in == NULL)
         {
@@ -495,21 +529,31 @@ disco_table_writer_process (DiscoNode *node, DiscoTick *tick, GError **error)
       columns[c] = disco_tensor_read_host (in, error);
       if (columns[c] == NULL)
         goto failed;
-      count = disco_tensor_get_n_elements (in);
+      width = g_array_index (self->widths, guint, c);
+      count = disco_tensor_get_n_elements (in) / width;
+      if (disco_tensor_get_n_elements (in) % width != 0)
+        {
+          g_set_error (error, DISCO_ERROR, DISCO_ERROR_SHAPE,
+                       "input \"%s\" of node \"%s\" holds %" G_GSIZE_FORMAT " values, not "
+                       "rows of the %u columns it was declared with", port,
+                       disco_node_get_name (node), disco_tensor_get_n_elements (in), width);
+          goto failed;
+        }
       if (c == 0)
         n = count;
       else if (count != n)
         {
           g_set_error (error, DISCO_ERROR, DISCO_ERROR_SHAPE,
-                       "inputs \"%s\" (%s, %" G_GSIZE_FORMAT " values) and \"%s\" (%s, %"
-                       G_GSIZE_FORMAT " values) of node \"%s\" differ in length: every "
+                       "inputs \"%s\" (%s, %" G_GSIZE_FORMAT " rows) and \"%s\" (%s, %"
+                       G_GSIZE_FORMAT " rows) of node \"%s\" differ in length: every "
                        "column needs the same number of rows",
                        (char *) g_ptr_array_index (self->ports, 0),
                        (char *) g_ptr_array_index (self->header, first_data), n, port,
-                       (char *) g_ptr_array_index (self->header, first_data + c), count,
+                       (char *) g_ptr_array_index (self->header, first_column_of_port), count,
                        disco_node_get_name (node));
           goto failed;
         }
+      first_column_of_port += width;
     }
 
   for (gsize r = 0; r < n; r++)
@@ -523,12 +567,17 @@ disco_table_writer_process (DiscoNode *node, DiscoTick *tick, GError **error)
           g_array_append_val (g_ptr_array_index (self->values, 0), t);
           g_array_append_val (g_ptr_array_index (self->values, 1), e);
         }
-      for (guint c = 0; c < self->ports->len; c++)
+      for (guint c = 0, column = first_data; c < self->ports->len; c++)
         {
-          double v = columns[c][r];
+          guint width = g_array_index (self->widths, guint, c);
 
-          g_string_append_printf (self->body, c > 0 ? ",%.9g" : "%.9g", v);
-          g_array_append_val (g_ptr_array_index (self->values, first_data + c), v);
+          for (guint j = 0; j < width; j++, column++)
+            {
+              double v = columns[c][r * width + j];
+
+              g_string_append_printf (self->body, column > first_data ? ",%.9g" : "%.9g", v);
+              g_array_append_val (g_ptr_array_index (self->values, column), v);
+            }
         }
       g_string_append_c (self->body, '\n');
     }
@@ -648,8 +697,8 @@ disco_table_writer_class_init (DiscoTableWriterClass *klass)
                           DEFAULT_INDEX, rw);
   properties[PROP_EPOCHS] =
     g_param_spec_string ("epochs", "Epochs",
-                         "Epochs to record, comma-separated numbers from 1 (empty: every "
-                         "epoch)",
+                         "Epochs to record, comma-separated numbers from 1 or ranges such as "
+                         "5-64 (empty: every epoch)",
                          DEFAULT_EPOCHS, rw);
   properties[PROP_PATH] =
     g_param_spec_string ("path", "Path",

@@ -531,6 +531,53 @@ test_table_epochs (void)
 }
 
 static void
+test_table_epoch_ranges (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("disco-figures-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "out", "table.csv", NULL);
+  const char *const o[] = { "t.epochs=2-3", NULL };
+  const char *const wanted[] = { "x.value", NULL };
+  g_autoptr (Collector) c = run_collect (table_pipeline, o, dir, wanted);
+  g_auto (GStrv) lines = read_lines (path);
+
+  g_test_summary ("epochs = 2-3 keeps the rows of epochs 2 and 3, a range");
+  g_assert_cmpuint (g_strv_length (lines), ==, 15);
+  for (guint i = 1; i < 15; i++)
+    {
+      g_auto (GStrv) cells = g_strsplit (lines[i], ",", -1);
+      g_assert_cmpuint (g_ascii_strtoull (cells[1], NULL, 10), ==, i <= 7 ? 2 : 3);
+    }
+}
+
+static void
+test_table_wide_input (void)
+{
+  /* A 3 × 2 input fills two columns, k_1 and k_2, beside a 3 × 1 one. */
+  g_autofree char *dir = g_dir_make_tmp ("disco-figures-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "table.csv", NULL);
+  const char *text =
+    "[x]\nnode = sweep-source\ncount = 3\nbatch-size = 3\nstart = 1\nstop = 3\n"
+    "[k]\nnode = constant-source\nshape = 3,2\nvalue = 0.5\nticks = 1\n"
+    "[t]\nnode = table-writer\ncolumn-1 = x\ncolumn-2 = k\nnames = x,k\n"
+    "path = table.csv\nplot = table.png\nplot-series = x:k_2\n";
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DiscoPipeline) p = disco_pipeline_new_from_string (text, NULL, &error);
+  g_auto (GStrv) lines = NULL;
+
+  g_test_summary ("An input declared rows × 2 fills two columns name_1, name_2, which plots "
+                  "can name");
+  g_assert_no_error (error);
+  g_object_set (p, "output-dir", dir, NULL);
+  g_assert_true (disco_pipeline_run (p, NULL, &error));
+  g_assert_no_error (error);
+  lines = read_lines (path);
+  g_assert_cmpuint (g_strv_length (lines), ==, 4);
+  g_assert_cmpstr (lines[0], ==, "x,k_1,k_2");
+  g_assert_cmpstr (lines[1], ==, "1,0.5,0.5");
+  g_assert_cmpstr (lines[3], ==, "3,0.5,0.5");
+}
+
+static void
 test_table_mismatch (void)
 {
   g_autofree char *dir = g_dir_make_tmp ("disco-figures-XXXXXX", NULL);
@@ -548,8 +595,8 @@ test_table_mismatch (void)
   g_assert_false (disco_pipeline_run (p, NULL, &error));
   g_assert_error (error, DISCO_ERROR, DISCO_ERROR_SHAPE);
   g_test_message ("%s", error->message);
-  g_assert_nonnull (strstr (error->message, "\"column-1\" (x.value, 3 values)"));
-  g_assert_nonnull (strstr (error->message, "\"column-3\" (k.output, 2 values)"));
+  g_assert_nonnull (strstr (error->message, "\"column-1\" (x.value, 3 rows)"));
+  g_assert_nonnull (strstr (error->message, "\"column-3\" (k.output, 2 rows)"));
   g_assert_cmpuint (count_entries (dir), ==, 0);
   g_clear_error (&error);
 }
@@ -664,6 +711,7 @@ static const TestBadPipeline bad_rows[] = {
   { "table-names-comma", TABLE "names = a:b,c\n", DISCO_ERROR_BAD_VALUE, "\"a:b\"" },
   { "table-epochs", TABLE "epochs = 1,two\n", DISCO_ERROR_BAD_VALUE, "\"two\"" },
   { "table-epochs-0", TABLE "epochs = 0\n", DISCO_ERROR_BAD_VALUE, "\"epochs\"" },
+  { "table-epochs-backwards", TABLE "epochs = 9-5\n", DISCO_ERROR_BAD_VALUE, "9-5" },
   { "table-empty-path", TABLE "path =\n", DISCO_ERROR_BAD_VALUE, "\"path\"" },
   { "table-relative-path",
     "[x]\nnode = sweep-source\n[t]\nnode = table-writer\ncolumn-1 = x\n",
@@ -693,6 +741,8 @@ main (int argc, char **argv)
   g_test_add_func ("/disco/figures/figure3/isolated", test_figure3_isolated);
   g_test_add_func ("/disco/figures/table/exact", test_table_exact);
   g_test_add_func ("/disco/figures/table/epochs", test_table_epochs);
+  g_test_add_func ("/disco/figures/table/epoch-ranges", test_table_epoch_ranges);
+  g_test_add_func ("/disco/figures/table/wide-input", test_table_wide_input);
   g_test_add_func ("/disco/figures/table/mismatch", test_table_mismatch);
   g_test_add_func ("/disco/figures/table/unknown-plot-column", test_table_unknown_plot_column);
   g_test_add_func ("/disco/figures/table/plot", test_table_plot);
