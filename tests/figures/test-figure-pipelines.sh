@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# End-to-end runs of the Figure 3 pipelines (issue #7): each runs with
-# disco-run and leaves its CSV table and PNG plot; and disco-plot draws a
-# figure3 table with one x column per curve (--series).
+# End-to-end runs of the Figure 3 and 4 pipelines (issue #7): each runs with
+# disco-run and leaves its CSV tables and PNG plots; disco-plot draws a
+# figure3 table with one x column per curve (--series); a shortened Figure 4
+# run learns.
 #   usage: test-figure-pipelines.sh BUILD_DIR SOURCE_DIR
 set -uo pipefail
 build=$1
@@ -63,6 +64,34 @@ check "disco-plot --series with an unknown column exits 1 naming it" "[ $? -eq 1
 check "disco-plot --series without X:Y exits 1 quoting it" "[ $? -eq 1 ] && grep -qF -- '--series: curve 1, \"rE_4\", is not X:Y' '$work/err' && [ ! -e '$work/bad.png' ]"
 "$plot" --csv "$work/figure3-a/figure3-a.csv" --series "rE_4:dw_4" --x rE_4 "$work/bad.png" 2>"$work/err"
 check "disco-plot --series with --x is a usage error (exit 2)" "[ $? -eq 2 ] && grep -qF -- '--series replaces --x and --y' '$work/err'"
+
+# --- Figure 4, shortened: 2 burn-in and 8 training epochs -------------------------
+# (the full 64 epochs take 35 s here; the README gives their figures)
+short="input.epochs=10 linear.burn-in-epochs=2 exact.burn-in-epochs=2 losses.epochs=3-10
+       costs.epochs=3-10 before.epochs=3 after.epochs=10"
+out=$work/figure4
+"$run" -q -o "$out" "$src/pipelines/figure4-student-teacher.pipeline" $short 2>"$work/err4"
+check "figure4-student-teacher runs (shortened)" "[ $? -eq 0 ] && ! grep -q 'disco-run:' '$work/err4'"
+losses=$out/figure4-losses.csv
+check "figure4: header of figure4-losses.csv" \
+      "[ \"\$(head -n 1 '$losses')\" = 'tick,epoch,L_linear,L_exact,H_linear,H_exact,CL_linear,CL_exact' ]"
+check "figure4: one row per training epoch (3–10)" \
+      "[ \$(wc -l < '$losses') -eq 9 ] && [ \"\$(sed -n 2p '$losses' | cut -d, -f2)\" = 3 ]"
+check "figure4: both students start from the same weights (same first 𝓛)" \
+      "sed -n 2p '$losses' | awk -F, '{ exit !(\$3 == \$4) }'"
+# Both rules cut the open-loop loss by more than 10× in 8 epochs and lower the
+# control cost; control keeps the closed loop far below the open loop.
+check "figure4: 𝓛 falls more than 10× for both rules" \
+      "awk -F, 'NR == 2 { a = \$3; b = \$4 } END { exit !(\$3 < a / 10 && \$4 < b / 10) }' '$losses'"
+check "figure4: 𝓗 falls for both rules" \
+      "awk -F, 'NR == 2 { a = \$5; b = \$6 } END { exit !(\$5 < a && \$6 < b) }' '$losses'"
+check "figure4: the closed loop is within 1 % of the open-loop error" \
+      "awk -F, 'NR == 2 { exit !(\$7 < \$3 / 100 && \$8 < \$4 / 100) }' '$losses'"
+check "figure4: 5000 samples of t and two outputs per trace" \
+      "[ \$(wc -l < '$out/figure4-before.csv') -eq 5001 ] && [ \"\$(head -n 1 '$out/figure4-after.csv')\" = 't,teacher_1,teacher_2,open_loop_1,open_loop_2,closed_loop_1,closed_loop_2' ]"
+for png in figure4-open-loop-loss figure4-control-cost figure4-before figure4-after; do
+  check "figure4: $png.png is an 800×600 PNG" "is_png '$out/$png.png' && [ \"\$(png_size '$out/$png.png')\" = 800x600 ]"
+done
 
 echo "1..$n"
 [ $failures -eq 0 ]
