@@ -23,7 +23,9 @@
  * set, the node also draws the table as a PNG line plot at the same moments:
  * one curve per `x:y[:label]` entry of #DiscoTableWriter:plot-series, each
  * against its own x column (by default the first column against every other
- * one). Every column named there is checked before the first tick.
+ * one). Every column named there is checked before the first tick. A run
+ * resumed from a checkpoint (`disco-run --resume`) continues the table with
+ * the rows it held when that checkpoint was taken.
  *
  * Ports: optional inputs `column-1` … `column-12` (link at least one; the
  * linked ones are the table's columns, in port order).
@@ -644,16 +646,104 @@ write_files (DiscoTableWriter *self, GError **error)
   return TRUE;
 }
 
+/* The rows the table held when the last epoch ended, kept as a parameter
+ * so that the checkpoint taken right after carries it: a resumed run keeps
+ * exactly those rows of the file, and drops any of an unfinished epoch. */
+#define ROWS_PARAMETER "checkpointed-rows"
+
 static gboolean
 disco_table_writer_end_epoch (DiscoNode *node, guint epoch, GError **error)
 {
   DiscoTableWriter *self = DISCO_TABLE_WRITER (node);
+  DiscoTensor *rows = disco_node_get_parameter (node, ROWS_PARAMETER);
+  double count = (double) self->rows;
+  float *halves;
 
   if (!write_files (self, error))
     {
       self->failed = TRUE;
       return FALSE;
     }
+  if (rows == NULL)
+    {
+      gsize shape[1] = { 2 };
+      g_autoptr (DiscoTensor) fresh = disco_tensor_new (1, shape);
+
+      disco_node_add_parameter (node, ROWS_PARAMETER, fresh);
+      rows = fresh;
+    }
+  /* float32 holds integers exactly only to 2^24: the count goes in as the
+   * two float halves of a double. */
+  halves = disco_tensor_write_host (rows, error);
+  if (halves == NULL)
+    return FALSE;
+  memcpy (halves, &count, sizeof count);
+  return TRUE;
+}
+
+/* Continues the table of the run being resumed: the rows it had when the
+ * checkpoint was taken, read back from the file, in the table and in the
+ * plot. */
+static gboolean
+disco_table_writer_resume (DiscoNode *node, guint epoch, GError **error)
+{
+  DiscoTableWriter *self = DISCO_TABLE_WRITER (node);
+  DiscoTensor *rows = disco_node_get_parameter (node, ROWS_PARAMETER);
+  g_autofree char *path = NULL, *contents = NULL, *header = header_text (self, ",");
+  g_auto (GStrv) lines = NULL;
+  const float *halves;
+  double count;
+  guint64 wanted;
+
+  if (rows == NULL)
+    return TRUE;   /* no epoch had ended: nothing was kept */
+  halves = disco_tensor_read_host (rows, error);
+  if (halves == NULL)
+    return FALSE;
+  memcpy (&count, halves, sizeof count);
+  wanted = (guint64) count;
+  path = disco_pipeline_build_output_path (disco_node_get_pipeline (node), self->path, error);
+  if (path == NULL)
+    return FALSE;
+  if (!g_file_get_contents (path, &contents, NULL, error))
+    {
+      g_prefix_error (error, "node \"%s\": cannot continue its table: ",
+                      disco_node_get_name (node));
+      return FALSE;
+    }
+  lines = g_strsplit (contents, "\n", -1);
+  if (g_strcmp0 (lines[0], header) != 0 || g_strv_length (lines) < wanted + 1)
+    {
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_DATA,
+                   "%s:1: node \"%s\" cannot continue this table: it should start with the "
+                   "header \"%s\" and hold at least the %" G_GUINT64_FORMAT " rows of the "
+                   "checkpoint", path, disco_node_get_name (node), header, wanted);
+      return FALSE;
+    }
+  g_string_truncate (self->body, 0);
+  for (guint i = 0; i < self->values->len; i++)
+    g_array_set_size (g_ptr_array_index (self->values, i), 0);
+  for (guint64 r = 1; r <= wanted; r++)
+    {
+      g_auto (GStrv) cells = g_strsplit (lines[r], ",", -1);
+
+      if (g_strv_length (cells) != self->values->len)
+        {
+          g_set_error (error, DISCO_ERROR, DISCO_ERROR_DATA,
+                       "%s:%" G_GUINT64_FORMAT ": %u values where the header has %u",
+                       path, r + 1, g_strv_length (cells), self->values->len);
+          return FALSE;
+        }
+      for (guint c = 0; c < self->values->len; c++)
+        {
+          double v = g_ascii_strtod (cells[c], NULL);
+          g_array_append_val (g_ptr_array_index (self->values, c), v);
+        }
+      g_string_append (self->body, lines[r]);
+      g_string_append_c (self->body, '\n');
+    }
+  self->rows = wanted;
+  self->dirty = FALSE;
   return TRUE;
 }
 
@@ -684,6 +774,7 @@ disco_table_writer_class_init (DiscoTableWriterClass *klass)
   node_class->process = disco_table_writer_process;
   node_class->end_epoch = disco_table_writer_end_epoch;
   node_class->finish = disco_table_writer_finish;
+  node_class->resume = disco_table_writer_resume;
 
   properties[PROP_NAMES] =
     g_param_spec_string ("names", "Names",
