@@ -7,16 +7,9 @@
 set -uo pipefail
 build=$1
 src=$2
+. "$src/tests/common/tap.sh"
 run=$build/tools/disco-run
 plot=$build/tools/disco-plot
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-failures=0
-n=0
-
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-fail() { n=$((n + 1)); failures=$((failures + 1)); echo "not ok $n - $1"; }
-check() { if eval "$2"; then ok "$1"; else fail "$1"; fi; }
 
 # A PNG signature and its IHDR size (width, height: big-endian at bytes 16–23).
 png_size() { od -An -tu1 -j16 -N8 "$1" | awk '{ print $1*16777216+$2*65536+$3*256+$4 "x" $5*16777216+$6*65536+$7*256+$8 }'; }
@@ -123,5 +116,4 @@ check "a stop inside epoch 2 leaves the rows up to then (7 + 3)" "[ \$(wc -l < '
 check "resumed, the table equals the uninterrupted one (21 rows)" \
       "[ $? -eq 0 ] && cmp -s '$work/sweeps/sweeps.csv' '$work/sweeps-part/sweeps.csv'"
 
-echo "1..$n"
-[ $failures -eq 0 ]
+tap_done

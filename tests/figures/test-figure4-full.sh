@@ -8,12 +8,7 @@
 set -uo pipefail
 build=$1
 src=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-n=0 failures=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-fail() { n=$((n + 1)); failures=$((failures + 1)); echo "not ok $n - $1"; }
-check() { if eval "$2"; then ok "$1"; else fail "$1"; fi; }
+. "$src/tests/common/tap.sh"
 
 "$build/tools/disco-run" -q -o "$work/out" "$src/pipelines/figure4-student-teacher.pipeline" 2>"$work/err"
 check "figure4-student-teacher runs all 64 epochs" "[ $? -eq 0 ] && [ \$(wc -l < '$work/out/figure4-losses.csv') -eq 61 ]"
@@ -25,5 +20,4 @@ check "𝓛 falls by two orders of magnitude, both rules" \
       "awk -F, 'NR == 2 { a = \$3; b = \$4 } END { exit !(\$3 < a / 100 && \$4 < b / 100) }' '$losses'"
 check "𝓗 falls to under a quarter, both rules" \
       "awk -F, 'NR == 2 { a = \$5; b = \$6 } END { exit !(\$5 < a / 4 && \$6 < b / 4) }' '$losses'"
-echo "1..$n"
-[ $failures -eq 0 ]
+tap_done

@@ -6,16 +6,9 @@
 set -uo pipefail
 build=$1
 src=$2
+. "$src/tests/common/tap.sh"
 run=$build/tools/disco-run
 inspect=$build/tools/disco-inspect
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-failures=0
-n=0
-
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-fail() { n=$((n + 1)); failures=$((failures + 1)); echo "not ok $n - $1"; }
-check() { if eval "$2"; then ok "$1"; else fail "$1"; fi; }
 
 # --- a real run --------------------------------------------------------------
 "$run" -o "$work/out" "$src/pipelines/quickstart.pipeline" >"$work/stdout" 2>"$work/stderr"
@@ -91,5 +84,4 @@ fi
 /usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert all(p['blurb'] for n in d.values() for p in n['properties'])" "$work/nodes.json"
 check "every property of every node has a blurb (valid JSON)" "[ $? -eq 0 ]"
 
-echo "1..$n"
-[ $failures -eq 0 ]
+tap_done

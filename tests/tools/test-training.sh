@@ -7,13 +7,8 @@
 set -uo pipefail
 build=$1
 src=$2
+. "$src/tests/common/tap.sh"
 run=$build/tools/disco-run
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-failures=0
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-fail() { n=$((n + 1)); failures=$((failures + 1)); echo "not ok $n - $1"; }
 
 # JSON facts, read with the system Python (no JSON library in C needed).
 json() { /usr/bin/python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print($2)" "$1"; }
@@ -72,5 +67,4 @@ else
   fail "resume without checkpoint: $(cat "$work/err")"
 fi
 
-echo "1..$n"
-[ $failures -eq 0 ]
+tap_done
