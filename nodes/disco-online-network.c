@@ -512,9 +512,6 @@ online_rhs (gpointer data, gsize n_active, const guint *rows, const double *t, c
             }
         }
     }
-  (void) n_active;
-  (void) rows;
-  (void) error;
   return TRUE;
 }
 
