@@ -27,6 +27,7 @@
 #include "disco-ode-batched.h"
 #include "disco-ops.h"
 #include "disco-ops-network.h"
+#include "test-random-network.h"
 #ifdef DISCO_HAVE_CUDA
 #include "disco-kernels-cuda.h"
 #endif
@@ -39,58 +40,9 @@
 static const gsize sizes[] = { 784, 256, 256, 256, 10 };
 #define N_LAYERS (G_N_ELEMENTS (sizes) - 1)
 
-typedef struct
-{
-  DiscoOpsLayer layers[N_LAYERS];
-  float *weights[N_LAYERS];
-  float *biases[N_LAYERS];
-  gsize n_samples;
-  gsize n_state;
-  float *x;
-} Problem;
-
-static double
-normal (GRand *rand)
-{
-  const double u = g_rand_double_range (rand, 1e-12, 1.0), v = g_rand_double (rand);
-
-  return sqrt (-2.0 * log (u)) * cos (2.0 * G_PI * v);
-}
-
-static void
-problem_init (Problem *p, gsize n_samples)
-{
-  GRand *rand = g_rand_new_with_seed (1234);
-
-  p->n_samples = n_samples;
-  p->n_state = 0;
-  for (guint l = 0; l < N_LAYERS; l++)
-    {
-      const gboolean readout = l + 1 == N_LAYERS;
-
-      p->weights[l] = g_new (float, sizes[l + 1] * sizes[l]);
-      for (gsize i = 0; i < sizes[l + 1] * sizes[l]; i++)
-        p->weights[l][i] = (float) (normal (rand) / sqrt ((double) sizes[l]));
-      p->biases[l] = NULL;
-      if (!readout)
-        {
-          p->biases[l] = g_new (float, sizes[l + 1]);
-          for (gsize i = 0; i < sizes[l + 1]; i++)
-            p->biases[l][i] = (float) g_rand_double_range (rand, -0.1, 0.1);
-        }
-      p->layers[l] = (DiscoOpsLayer) {
-        .kind = readout ? DISCO_OPS_LAYER_READOUT : DISCO_OPS_LAYER_MICROCIRCUIT,
-        .n = sizes[l + 1], .n_in = sizes[l], .weight = p->weights[l], .bias = p->biases[l],
-        .phi_e = DISCO_SOFT_RECTIFIER_SOFTPLUS, .phi_i = DISCO_SOFT_RECTIFIER_SOFTPLUS,
-        .tau_e = 20e-3f, .tau_i = 5e-3f,
-      };
-      p->n_state += readout ? sizes[l + 1] : 2 * sizes[l + 1];
-    }
-  p->x = g_new (float, n_samples * sizes[0]);
-  for (gsize i = 0; i < n_samples * sizes[0]; i++)
-    p->x[i] = g_rand_double (rand) < 0.2 ? (float) g_rand_double (rand) : 0.0f;
-  g_rand_free (rand);
-}
+/* The network and the minibatch: tests/common/test-random-network.h, with
+ * the inputs' brightness the same (1) for every sample. */
+typedef TestRandomNetwork Problem;
 
 typedef struct
 {
@@ -107,7 +59,7 @@ run_once (const DiscoOps *ops, gboolean lockstep, DiscoOpsNetwork *net, Problem 
 {
   g_autoptr (GError) error = NULL;
   g_autofree DiscoOdeSampleStats *stats = g_new (DiscoOdeSampleStats, p->n_samples);
-  const gsize matrix = p->n_samples * p->n_state * sizeof (float);
+  const gsize matrix = p->n_samples * p->state_size * sizeof (float);
   static DiscoOdeBatchedSolver *solvers[2];
   static DiscoOdeSolver *compacting;
   DiscoOdeConfig config;
@@ -127,9 +79,9 @@ run_once (const DiscoOps *ops, gboolean lockstep, DiscoOpsNetwork *net, Problem 
 
       if (*solver == NULL)
         *solver = disco_ode_batched_solver_new (ops);
-      ops->fill (p->n_samples * p->n_state, 0.0f, y_buf);
+      ops->fill (p->n_samples * p->state_size, 0.0f, y_buf);
       if (!disco_ode_batched_solver_solve (*solver, &config, sync_interval, p->n_samples,
-                                           p->n_state, y_buf, disco_ops_network_rhs, net, stats,
+                                           p->state_size, y_buf, disco_ops_network_rhs, net, stats,
                                            &run.info, &error)
           || !ops->download (y_host, y_buf, matrix, &error))
         g_error ("%s: %s", ops->name, error->message);
@@ -139,7 +91,7 @@ run_once (const DiscoOps *ops, gboolean lockstep, DiscoOpsNetwork *net, Problem 
       if (compacting == NULL)
         compacting = disco_ode_solver_new ();
       memset (y_host, 0, matrix);
-      if (!disco_ode_solver_solve (compacting, &config, p->n_samples, p->n_state, y_host,
+      if (!disco_ode_solver_solve (compacting, &config, p->n_samples, p->state_size, y_host,
                                    disco_ops_network_rhs_compact, net, stats, &error))
         g_error ("compacting: %s", error->message);
     }
@@ -176,7 +128,7 @@ bench (const char *label, const DiscoOps *ops, gboolean lockstep, Problem *p, gu
   if (net == NULL)
     g_error ("%s: %s", label, error->message);
   x_buf = ops->alloc (p->n_samples * sizes[0] * sizeof (float), &error);
-  y_buf = ops->alloc (p->n_samples * p->n_state * sizeof (float), &error);
+  y_buf = ops->alloc (p->n_samples * p->state_size * sizeof (float), &error);
   if (x_buf == NULL || y_buf == NULL)
     g_error ("%s: %s", label, error->message);
 
@@ -233,7 +185,7 @@ main (int argc, char **argv)
   g_autoptr (GOptionContext) context = g_option_context_new ("- lockstep ODE solve benchmark");
   g_autoptr (GError) error = NULL;
   g_autofree float *y_ref = NULL, *y_cpu = NULL;
-  Problem p;
+  Problem *p;
   int reps;
 
   g_option_context_add_main_entries (context, entries, NULL);
@@ -249,17 +201,17 @@ main (int argc, char **argv)
     }
   reps = quick ? 3 : 9;
   disco_blas_apply_thread_policy ();
-  problem_init (&p, batch);
-  y_ref = g_new (float, p.n_samples * p.n_state);
-  y_cpu = g_new (float, p.n_samples * p.n_state);
+  p = test_random_network_new (1234, sizes, G_N_ELEMENTS (sizes), batch, 1.0, 1.0);
+  y_ref = g_new (float, p->n_samples * p->state_size);
+  y_cpu = g_new (float, p->n_samples * p->state_size);
 
   printf ("network: 784-256-256-256-10 microcircuits, batch %d, open loop to rest, "
           "sync interval %d, %d repeats, BLAS threads %u\n", batch, sync, reps,
           disco_blas_get_threads ());
-  bench ("compacting", disco_ops_cpu (), FALSE, &p, sync, reps, y_ref);
-  bench ("cpu", disco_ops_cpu (), TRUE, &p, sync, reps, y_cpu);
+  bench ("compacting", disco_ops_cpu (), FALSE, p, sync, reps, y_ref);
+  bench ("cpu", disco_ops_cpu (), TRUE, p, sync, reps, y_cpu);
   printf ("cpu vs compacting largest state difference: %.3g\n",
-          max_difference (y_cpu, y_ref, p.n_samples * p.n_state));
+          max_difference (y_cpu, y_ref, p->n_samples * p->state_size));
 
 #ifdef DISCO_HAVE_CUDA
   {
@@ -268,12 +220,12 @@ main (int argc, char **argv)
     if (disco_cuda_init (&why))
       {
         g_autofree char *description = disco_cuda_describe ();
-        g_autofree float *y_cuda = g_new (float, p.n_samples * p.n_state);
+        g_autofree float *y_cuda = g_new (float, p->n_samples * p->state_size);
 
         printf ("cuda device: %s\n", description);
-        bench ("cuda", disco_ops_cuda (), TRUE, &p, sync, reps, y_cuda);
+        bench ("cuda", disco_ops_cuda (), TRUE, p, sync, reps, y_cuda);
         printf ("cuda vs cpu largest state difference: %.3g\n",
-                max_difference (y_cuda, y_cpu, p.n_samples * p.n_state));
+                max_difference (y_cuda, y_cpu, p->n_samples * p->state_size));
       }
     else
       printf ("cuda: skipped (%s)\n", why->message);
@@ -281,5 +233,6 @@ main (int argc, char **argv)
 #else
   printf ("cuda: skipped (built without the CUDA backend)\n");
 #endif
+  test_random_network_free (p);
   return 0;
 }

@@ -32,6 +32,7 @@
 #include "disco-ode-lockstep.h"
 #include "disco-ops.h"
 #include "disco-ops-network.h"
+#include "test-random-network.h"
 
 #include <math.h>
 #include <string.h>
@@ -240,14 +241,6 @@ test_lockstep_kernels (void)
 
 /* ---- 2. network solves ---- */
 
-static double
-normal (GRand *rand)
-{
-  const double u = g_rand_double_range (rand, 1e-12, 1.0), v = g_rand_double (rand);
-
-  return sqrt (-2.0 * log (u)) * cos (2.0 * G_PI * v);
-}
-
 /* One lockstep open-loop solve on @ops of the network @layers on inputs @x
  * (host, B × F); the final states and statistics come back to the host. */
 static void
@@ -292,48 +285,19 @@ solve_on (const DiscoOps      *ops,
 static void
 check_network (const gsize *sizes, guint n_sizes, gsize n_samples)
 {
-  GRand *rand = g_rand_new_with_seed (2023);
-  const guint n_layers = n_sizes - 1;
-  DiscoOpsLayer layers[8];
-  float *weights[8] = { NULL }, *biases[8] = { NULL };
-  gsize N = 0;
-  g_autofree float *x = g_new (float, n_samples * sizes[0]);
+  /* Brightness 0.2 … 3.2 over the batch: samples settle after different
+   * numbers of steps, so the masking is exercised on the device. */
+  TestRandomNetwork *net = test_random_network_new (2023, sizes, n_sizes, n_samples, 0.2, 3.2);
+  const guint n_layers = net->n_layers;
+  const DiscoOpsLayer *layers = net->layers;
+  const float *x = net->x;
+  const gsize N = net->state_size;
   g_autofree float *y_cpu = NULL, *y_cuda = NULL;
   g_autofree DiscoOdeSampleStats *s_cpu = g_new (DiscoOdeSampleStats, n_samples);
   g_autofree DiscoOdeSampleStats *s_cuda = g_new (DiscoOdeSampleStats, n_samples);
   DiscoOdeBatchedInfo i_cpu, i_cuda;
   gsize same_steps = 0;
   double worst = 0.0;
-
-  g_assert_cmpuint (n_layers, <=, G_N_ELEMENTS (layers));
-  for (guint l = 0; l < n_layers; l++)
-    {
-      const gboolean readout = l + 1 == n_layers;
-
-      weights[l] = g_new (float, sizes[l + 1] * sizes[l]);
-      for (gsize i = 0; i < sizes[l + 1] * sizes[l]; i++)
-        weights[l][i] = (float) (normal (rand) / sqrt ((double) sizes[l]));
-      if (!readout)
-        {
-          biases[l] = g_new (float, sizes[l + 1]);
-          for (gsize i = 0; i < sizes[l + 1]; i++)
-            biases[l][i] = (float) g_rand_double_range (rand, -0.1, 0.1);
-        }
-      layers[l] = (DiscoOpsLayer) {
-        .kind = readout ? DISCO_OPS_LAYER_READOUT : DISCO_OPS_LAYER_MICROCIRCUIT,
-        .n = sizes[l + 1], .n_in = sizes[l], .weight = weights[l], .bias = biases[l],
-        .phi_e = DISCO_SOFT_RECTIFIER_SOFTPLUS, .phi_i = DISCO_SOFT_RECTIFIER_SOFTPLUS,
-        .tau_e = 20e-3f, .tau_i = 5e-3f,
-      };
-      N += readout ? sizes[l + 1] : 2 * sizes[l + 1];
-    }
-  /* MNIST-like inputs whose brightness grows with the sample index, so
-   * that samples settle after different numbers of steps. */
-  for (gsize i = 0; i < n_samples * sizes[0]; i++)
-    x[i] = g_rand_double (rand) < 0.2
-             ? (float) (g_rand_double (rand)
-                         * (0.2 + 3.0 * (double) (i / sizes[0]) / (double) (n_samples - 1)))
-             : 0.0f;
 
   y_cpu = g_new (float, n_samples * N);
   y_cuda = g_new (float, n_samples * N);
@@ -362,12 +326,7 @@ check_network (const gsize *sizes, guint n_sizes, gsize n_samples)
                   same_steps, n_samples, i_cpu.n_steps, i_cuda.n_steps, i_cpu.n_syncs,
                   i_cuda.n_syncs, worst);
 
-  for (guint l = 0; l < n_layers; l++)
-    {
-      g_free (weights[l]);
-      g_free (biases[l]);
-    }
-  g_rand_free (rand);
+  test_random_network_free (net);
 }
 
 static void

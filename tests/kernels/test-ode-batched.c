@@ -27,6 +27,7 @@
 #include "disco-ode-batched.h"
 #include "disco-ops.h"
 #include "disco-ops-network.h"
+#include "test-random-network.h"
 
 /* ------------------------------------------------------------------------
  * A polynomial problem with per-sample stiffness
@@ -340,95 +341,52 @@ test_stop_statuses (void)
  * The network: microcircuit layers and a readout, open loop
  * ---------------------------------------------------------------------- */
 
+/* The random network (tests/common/test-random-network.h) and the
+ * scratch of the reference right-hand side below. */
 typedef struct
 {
+  TestRandomNetwork *random;
   guint n_layers;
-  DiscoOpsLayer layers[4];
-  float *weights[4];
-  float *biases[4];
-  gsize n_in;
-  gsize n_samples;
-  float *x;             /* B × F */
-  float *first_drive;   /* B × n_1, for the reference right-hand side */
-  float *rates[4];
-  float *drive;
+  const DiscoOpsLayer *layers;
   gsize state_size;
-  gsize offsets[4];
+  const gsize *offsets;
+  float *first_drive;   /* B × n_1 */
+  float *rates[TEST_RANDOM_NETWORK_MAX_LAYERS];
+  float *drive;
 } Net;
 
-/* A standard normal (Box–Muller) from the seeded generator. */
-static double
-normal (GRand *rand)
-{
-  const double u = g_rand_double_range (rand, 1e-12, 1.0), v = g_rand_double (rand);
-
-  return sqrt (-2.0 * log (u)) * cos (2.0 * G_PI * v);
-}
-
-/* Sizes F–n_1–…–n_out with LeCun-normal weights (std 1/√fan_in, as the
- * microcircuit node initialises them), small biases, and MNIST-like inputs
- * (about a fifth of the pixels lit). */
+/* Input brightness from 0.2 (sample 0) to 3.2 (the last), so that samples
+ * settle after different numbers of steps and the lockstep solve masks. */
 static Net *
 net_new (guint32      seed,
          gsize        n_samples,
          const gsize *sizes,
          guint        n_sizes)
 {
-  GRand *rand = g_rand_new_with_seed (seed);
   Net *net = g_new0 (Net, 1);
+  const DiscoOpsLayer *first;
   gsize max_units = 0;
 
-  net->n_layers = n_sizes - 1;
-  net->n_in = sizes[0];
-  net->n_samples = n_samples;
+  net->random = test_random_network_new (seed, sizes, n_sizes, n_samples, 0.2, 3.2);
+  net->n_layers = net->random->n_layers;
+  net->layers = net->random->layers;
+  net->state_size = net->random->state_size;
+  net->offsets = net->random->offsets;
   for (guint l = 0; l < net->n_layers; l++)
     {
-      const gsize n_in = sizes[l], n = sizes[l + 1];
-      const gboolean readout = l + 1 == net->n_layers;
-
-      net->weights[l] = g_new (float, n * n_in);
-      for (gsize i = 0; i < n * n_in; i++)
-        net->weights[l][i] = (float) (normal (rand) / sqrt ((double) n_in));
-      net->biases[l] = readout ? NULL : g_new (float, n);
-      for (gsize i = 0; !readout && i < n; i++)
-        net->biases[l][i] = (float) g_rand_double_range (rand, -0.1, 0.1);
-      net->layers[l] = (DiscoOpsLayer) {
-        .kind = readout ? DISCO_OPS_LAYER_READOUT : DISCO_OPS_LAYER_MICROCIRCUIT,
-        .n = n,
-        .n_in = n_in,
-        .weight = net->weights[l],
-        .bias = net->biases[l],
-        .phi_e = DISCO_SOFT_RECTIFIER_SOFTPLUS,
-        .phi_i = DISCO_SOFT_RECTIFIER_SOFTPLUS,
-        .tau_e = 20e-3f,
-        .tau_i = 5e-3f,
-      };
-      net->offsets[l] = net->state_size;
-      net->state_size += readout ? n : 2 * n;
-      net->rates[l] = g_new (float, n_samples * n);
-      max_units = MAX (max_units, n);
+      net->rates[l] = g_new (float, n_samples * net->layers[l].n);
+      max_units = MAX (max_units, net->layers[l].n);
     }
   net->drive = g_new (float, n_samples * max_units);
-  net->x = g_new (float, n_samples * net->n_in);
-  /* Brightness grows with the sample index, so that samples settle after
-   * different numbers of steps and the lockstep solve has to mask. */
-  for (gsize i = 0; i < n_samples * net->n_in; i++)
-    net->x[i] = g_rand_double (rand) < 0.2
-                  ? (float) (g_rand_double (rand) * (0.2 + 2.0 * (double) (i / net->n_in)))
-                  : 0.0f;
 
   /* The first layer's drive as nodes/disco-network.c forms it: the bias
    * laid down, then x·W_1ᵀ added (beta = 1). */
-  {
-    const DiscoOpsLayer *first = &net->layers[0];
-
-    net->first_drive = g_new (float, n_samples * first->n);
-    for (gsize r = 0; r < n_samples; r++)
-      memcpy (net->first_drive + r * first->n, first->bias, first->n * sizeof (float));
-    disco_gemm_cpu (FALSE, TRUE, n_samples, first->n, first->n_in, 1.0f, net->x, first->n_in,
-                    first->weight, first->n_in, 1.0f, net->first_drive, first->n);
-  }
-  g_rand_free (rand);
+  first = &net->layers[0];
+  net->first_drive = g_new (float, n_samples * first->n);
+  for (gsize r = 0; r < n_samples; r++)
+    memcpy (net->first_drive + r * first->n, first->bias, first->n * sizeof (float));
+  disco_gemm_cpu (FALSE, TRUE, n_samples, first->n, first->n_in, 1.0f, net->random->x,
+                  first->n_in, first->weight, first->n_in, 1.0f, net->first_drive, first->n);
   return net;
 }
 
@@ -436,14 +394,10 @@ static void
 net_free (Net *net)
 {
   for (guint l = 0; l < net->n_layers; l++)
-    {
-      g_free (net->weights[l]);
-      g_free (net->biases[l]);
-      g_free (net->rates[l]);
-    }
+    g_free (net->rates[l]);
   g_free (net->drive);
-  g_free (net->x);
   g_free (net->first_drive);
+  test_random_network_free (net->random);
   g_free (net);
 }
 
@@ -514,7 +468,7 @@ check_network (const gsize *sizes,
 
   g_assert_no_error (error);
   g_assert_cmpuint (disco_ops_network_get_state_size (ops_net), ==, N);
-  g_assert_true (disco_ops_network_begin_batch (ops_net, n_samples, net->x, &error));
+  g_assert_true (disco_ops_network_begin_batch (ops_net, n_samples, net->random->x, &error));
   g_assert_no_error (error);
   disco_ode_config_init (&config);
 
