@@ -11,6 +11,7 @@
 #include "disco-kernels.h"
 
 #include <cblas.h>
+#include <string.h>
 #include <time.h>
 
 /* Columns per chunk in disco_rk_combine_cpu(): 1 KiB of stack. */
@@ -730,6 +731,108 @@ disco_steady_state_rows_cpu (gsize        n_rows,
       disco_rms_rows_cpu (1, n_cols, f + r * ldf, ldf, &rms_f);
       disco_rms_rows_cpu (1, n_cols, y + r * ldy, ldy, &rms_y);
       at_rest[r] = rms_f < atol + rtol * rms_y;
+    }
+}
+
+/**
+ * disco_fill_cpu:
+ * @n: number of values
+ * @value: the value to store
+ * @x: (array length=n) (out): the values to overwrite
+ *
+ * x[i] = @value: a constant vector (a column of ones for broadcasting a
+ * bias through a GEMM, a zero initial state) without a host copy.
+ */
+void
+disco_fill_cpu (gsize  n,
+                float  value,
+                float *x)
+{
+  g_return_if_fail (n == 0 || x != NULL);
+
+  for (gsize i = 0; i < n; i++)
+    x[i] = value;
+}
+
+/**
+ * disco_revert_rows_cpu:
+ * @n_rows: R
+ * @n_cols: C
+ * @ld: row stride shared by @old and @out
+ * @keep: (array length=n_rows): one flag per row; 0 reverts the row
+ * @old: (array): R×C, the values to take back
+ * @out: (array): R×C, updated in the rows whose flag is 0
+ *
+ * out[r, :] = old[r, :] where keep[r] == 0.  The lockstep solver swaps its
+ * state buffers after each step and reverts the rows whose step was
+ * rejected or whose sample has finished, which touches only those rows.
+ * @old and @out must not overlap.
+ */
+void
+disco_revert_rows_cpu (gsize        n_rows,
+                       gsize        n_cols,
+                       gsize        ld,
+                       const gint  *keep,
+                       const float *old,
+                       float       *out)
+{
+  g_return_if_fail (n_rows == 0 || keep != NULL);
+  CHECK_MATRIX (old, n_rows, n_cols, ld);
+  CHECK_MATRIX (out, n_rows, n_cols, ld);
+
+  for (gsize r = 0; r < n_rows; r++)
+    if (keep[r] == 0)
+      memcpy (out + r * ld, old + r * ld, n_cols * sizeof (float));
+}
+
+/**
+ * disco_leaky_rows_cpu:
+ * @tau: the time constant τ (s), > 0
+ * @n_rows: R
+ * @n_cols: C, units
+ * @u: (array): R×C states, row stride @ldu
+ * @ldu: row stride of @u
+ * @drive: (array): R×C drives (W·r_prev), row stride @ldd
+ * @ldd: row stride of @drive
+ * @bias: (array) (nullable): C values added to the drive, or %NULL
+ * @dudt: (array) (out): R×C derivatives, row stride @ldf
+ * @ldf: row stride of @dudt
+ *
+ * τ du/dt = −u + d (+ b): the linear readout of MODEL.md §2 (no bias) and
+ * a rate layer's potential, with the arithmetic of nodes/disco-network.c
+ * ((−u + (d + b))·(1/τ), the reciprocal rounded once) so that the two
+ * right-hand sides agree to the bit.
+ */
+void
+disco_leaky_rows_cpu (float        tau,
+                      gsize        n_rows,
+                      gsize        n_cols,
+                      const float *u,
+                      gsize        ldu,
+                      const float *drive,
+                      gsize        ldd,
+                      const float *bias,
+                      float       *dudt,
+                      gsize        ldf)
+{
+  const float inv_tau = 1.0f / tau;
+
+  g_return_if_fail (tau > 0.0f);
+  CHECK_MATRIX (u, n_rows, n_cols, ldu);
+  CHECK_MATRIX (drive, n_rows, n_cols, ldd);
+  CHECK_MATRIX (dudt, n_rows, n_cols, ldf);
+
+  for (gsize r = 0; r < n_rows; r++)
+    {
+      const float *ur = u + r * ldu, *dr = drive + r * ldd;
+      float *fr = dudt + r * ldf;
+
+      if (bias != NULL)
+        for (gsize c = 0; c < n_cols; c++)
+          fr[c] = (-ur[c] + (dr[c] + bias[c])) * inv_tau;
+      else
+        for (gsize c = 0; c < n_cols; c++)
+          fr[c] = (-ur[c] + dr[c]) * inv_tau;
     }
 }
 

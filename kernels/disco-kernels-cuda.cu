@@ -959,3 +959,252 @@ disco_adam_update_cuda (gsize n, double learning_rate, double beta1, double beta
                                         (float) epsilon, p, g, m, v);
   check_launch ("adam_update");
 }
+
+/* ---------------------------------------------------------------------------
+ * The lockstep solver's helpers: a constant fill, the masked revert, the
+ * leaky readout, and the per-sample bookkeeping of disco-ode-lockstep.h
+ * (compiled from its inline functions, as clock_advance_kernel is from
+ * disco-ode-clock.h).  None of them waits for the host.
+ * ------------------------------------------------------------------------- */
+
+__global__ void
+fill_kernel (size_t n, float value, float *x)
+{
+  for (size_t i = blockIdx.x * (size_t) blockDim.x + threadIdx.x; i < n;
+       i += (size_t) gridDim.x * blockDim.x)
+    x[i] = value;
+}
+
+/**
+ * disco_fill_cuda:
+ * @n: number of values
+ * @value: the value to store
+ * @x: n values (device)
+ *
+ * disco_fill_cpu() on the device.
+ */
+void
+disco_fill_cuda (gsize n, float value, float *x)
+{
+  if (n == 0)
+    return;
+  REQUIRE (x != NULL);
+
+  fill_kernel<<<grid_for (n), BLOCK>>> (n, value, x);
+  check_launch ("fill");
+}
+
+/* One thread per element; the rows that keep their step cost one flag
+ * read, the others a copy. */
+__global__ void
+revert_rows_kernel (size_t n_rows, size_t n_cols, size_t ld, const gint *keep,
+                    const float *old, float *out)
+{
+  const size_t total = n_rows * n_cols;
+
+  for (size_t i = blockIdx.x * (size_t) blockDim.x + threadIdx.x; i < total;
+       i += (size_t) gridDim.x * blockDim.x)
+    {
+      const size_t r = i / n_cols, c = i % n_cols;
+
+      if (keep[r] == 0)
+        out[r * ld + c] = old[r * ld + c];
+    }
+}
+
+/**
+ * disco_revert_rows_cuda:
+ * @n_rows: R
+ * @n_cols: C
+ * @ld: row stride shared by @old and @out
+ * @keep: R flags (device); 0 reverts the row
+ * @old: R×C, the values to take back
+ * @out: R×C, updated in the rows whose flag is 0
+ *
+ * disco_revert_rows_cpu() on the device; a copy, so bit-identical.
+ */
+void
+disco_revert_rows_cuda (gsize n_rows, gsize n_cols, gsize ld, const gint *keep,
+                        const float *old, float *out)
+{
+  REQUIRE (ld >= n_cols);
+  if (n_rows == 0 || n_cols == 0)
+    return;
+  REQUIRE (keep != NULL && old != NULL && out != NULL && old != out);
+
+  revert_rows_kernel<<<grid_for (n_rows * n_cols), BLOCK>>> (n_rows, n_cols, ld, keep, old, out);
+  check_launch ("revert_rows");
+}
+
+__global__ void
+leaky_rows_kernel (float inv_tau, size_t n_rows, size_t n_cols, const float *u, size_t ldu,
+                   const float *drive, size_t ldd, const float *bias, float *dudt, size_t ldf)
+{
+  const size_t total = n_rows * n_cols;
+
+  for (size_t i = blockIdx.x * (size_t) blockDim.x + threadIdx.x; i < total;
+       i += (size_t) gridDim.x * blockDim.x)
+    {
+      const size_t r = i / n_cols, c = i % n_cols;
+      const float d = drive[r * ldd + c];
+
+      /* The CPU's expression, operation for operation (no FMA: -fmad=false). */
+      if (bias != NULL)
+        dudt[r * ldf + c] = (-u[r * ldu + c] + (d + bias[c])) * inv_tau;
+      else
+        dudt[r * ldf + c] = (-u[r * ldu + c] + d) * inv_tau;
+    }
+}
+
+/**
+ * disco_leaky_rows_cuda:
+ * @tau: τ (s), > 0
+ * @n_rows: R
+ * @n_cols: C
+ * @u: R×C states, row stride @ldu
+ * @ldu: row stride of @u
+ * @drive: R×C drives, row stride @ldd
+ * @ldd: row stride of @drive
+ * @bias: (nullable): C values (device)
+ * @dudt: R×C derivatives, row stride @ldf
+ * @ldf: row stride of @dudt
+ *
+ * disco_leaky_rows_cpu() on the device; the same float operations, so
+ * bit-identical.
+ */
+void
+disco_leaky_rows_cuda (float tau, gsize n_rows, gsize n_cols, const float *u, gsize ldu,
+                       const float *drive, gsize ldd, const float *bias, float *dudt, gsize ldf)
+{
+  REQUIRE (tau > 0.0f && ldu >= n_cols && ldd >= n_cols && ldf >= n_cols);
+  if (n_rows == 0 || n_cols == 0)
+    return;
+  REQUIRE (u != NULL && drive != NULL && dudt != NULL);
+
+  leaky_rows_kernel<<<grid_for (n_rows * n_cols), BLOCK>>> (1.0f / tau, n_rows, n_cols, u, ldu,
+                                                            drive, ldd, bias, dudt, ldf);
+  check_launch ("leaky_rows");
+}
+
+__global__ void
+lockstep_step_sizes_kernel (size_t n, const DiscoOdeClock *clocks, const gint *running, float *h)
+{
+  const size_t i = blockIdx.x * (size_t) blockDim.x + threadIdx.x;
+
+  if (i < n)
+    h[i] = disco_ode_lockstep_step_size (&clocks[i], running[i]);
+}
+
+/**
+ * disco_ode_lockstep_step_sizes_cuda:
+ * @n_samples: B
+ * @clocks: B clocks (device)
+ * @running: B flags (device)
+ * @h: B step sizes (device)
+ *
+ * disco_ode_lockstep_step_sizes_cpu() on the device, from the same source.
+ */
+void
+disco_ode_lockstep_step_sizes_cuda (gsize n_samples, const DiscoOdeClock *clocks,
+                                    const gint *running, float *h)
+{
+  if (n_samples == 0)
+    return;
+  REQUIRE (clocks != NULL && running != NULL && h != NULL);
+
+  lockstep_step_sizes_kernel<<<(unsigned int) ((n_samples + BLOCK - 1) / BLOCK), BLOCK>>> (
+    n_samples, clocks, running, h);
+  check_launch ("ode_lockstep_step_sizes");
+}
+
+__global__ void
+lockstep_advance_kernel (DiscoOdeClockParams params, size_t n, DiscoOdeClock *clocks,
+                         const gint *running, const float *error_norm, gint *keep)
+{
+  const size_t i = blockIdx.x * (size_t) blockDim.x + threadIdx.x;
+
+  if (i < n)
+    keep[i] = disco_ode_lockstep_advance (&params, &clocks[i], running[i],
+                                          error_norm != NULL ? error_norm[i] : 0.0f);
+}
+
+/**
+ * disco_ode_lockstep_advance_cuda:
+ * @params: the controller settings (host)
+ * @n_samples: B
+ * @clocks: B clocks (device), advanced where running
+ * @running: B flags (device)
+ * @error_norm: (nullable): B scaled error norms (device); %NULL for
+ *   constant steps
+ * @keep: B flags (device)
+ *
+ * disco_ode_lockstep_advance_cpu() on the device, from the same source;
+ * the decisions match, the step sizes up to the device's double pow()
+ * (≤ 2 ulp), as disco_ode_clock_advance_cuda().
+ */
+void
+disco_ode_lockstep_advance_cuda (const DiscoOdeClockParams *params, gsize n_samples,
+                                 DiscoOdeClock *clocks, const gint *running,
+                                 const float *error_norm, gint *keep)
+{
+  REQUIRE (params != NULL);
+  if (n_samples == 0)
+    return;
+  REQUIRE (clocks != NULL && running != NULL && keep != NULL);
+
+  lockstep_advance_kernel<<<(unsigned int) ((n_samples + BLOCK - 1) / BLOCK), BLOCK>>> (
+    *params, n_samples, clocks, running, error_norm, keep);
+  check_launch ("ode_lockstep_advance");
+}
+
+/* One block: each thread tests a strided share of the samples, then the
+ * block counts the survivors, so the host reads one integer.  Batches are
+ * minibatches (hundreds), well within one block's loop. */
+__global__ void
+lockstep_stop_kernel (DiscoOdeLockstepLimits limits, size_t n, const DiscoOdeClock *clocks,
+                      const gint *at_rest, gint *running, gint *status, gint *n_running)
+{
+  __shared__ int count;
+  int mine = 0;
+
+  if (threadIdx.x == 0)
+    count = 0;
+  __syncthreads ();
+  for (size_t i = threadIdx.x; i < n; i += blockDim.x)
+    {
+      disco_ode_lockstep_stop (&limits, &clocks[i], at_rest != NULL ? at_rest[i] : 0,
+                               &running[i], &status[i]);
+      mine += running[i] != 0;
+    }
+  atomicAdd (&count, mine);
+  __syncthreads ();
+  if (threadIdx.x == 0)
+    *n_running = count;
+}
+
+/**
+ * disco_ode_lockstep_stop_cuda:
+ * @limits: the stop conditions (host)
+ * @n_samples: B
+ * @clocks: B clocks (device)
+ * @at_rest: (nullable): B steady-state flags (device); %NULL when
+ *   @limits does not stop at rest
+ * @running: B flags (device), cleared where a sample stops
+ * @status: B statuses (device), set where a sample stops
+ * @n_running: 1 value (device): the samples still running
+ *
+ * disco_ode_lockstep_stop_cpu() on the device, from the same source.
+ */
+void
+disco_ode_lockstep_stop_cuda (const DiscoOdeLockstepLimits *limits, gsize n_samples,
+                              const DiscoOdeClock *clocks, const gint *at_rest, gint *running,
+                              gint *status, gint *n_running)
+{
+  REQUIRE (limits != NULL && n_running != NULL);
+  REQUIRE (!limits->steady_state_stop || n_samples == 0 || at_rest != NULL);
+  REQUIRE (n_samples == 0 || (clocks != NULL && running != NULL && status != NULL));
+
+  lockstep_stop_kernel<<<1, BLOCK>>> (*limits, n_samples, clocks, at_rest, running, status,
+                                      n_running);
+  check_launch ("ode_lockstep_stop");
+}

@@ -38,6 +38,7 @@
 
 #include "disco-kernels.h"
 #include "disco-ode-clock.h"
+#include "disco-ode-lockstep.h"
 #include "disco/disco-backend.h"
 
 G_BEGIN_DECLS
@@ -239,5 +240,54 @@ void disco_adam_update_cuda (gsize        n,
                              const float *g,
                              float       *m,
                              float       *v);
+
+/* ---------------------------------------------------------------------------
+ * The lockstep solver's helpers (disco-kernels.h, disco-ode-lockstep.h);
+ * per-sample arrays (clocks, running, status, keep, at_rest, h) and the
+ * count @n_running are device pointers, @params and @limits host structs
+ * passed by value.
+ * ------------------------------------------------------------------------- */
+
+void disco_fill_cuda        (gsize  n,
+                             float  value,
+                             float *x);
+
+void disco_revert_rows_cuda (gsize        n_rows,
+                             gsize        n_cols,
+                             gsize        ld,
+                             const gint  *keep,
+                             const float *old,
+                             float       *out);
+
+void disco_leaky_rows_cuda  (float        tau,
+                             gsize        n_rows,
+                             gsize        n_cols,
+                             const float *u,
+                             gsize        ldu,
+                             const float *drive,
+                             gsize        ldd,
+                             const float *bias,
+                             float       *dudt,
+                             gsize        ldf);
+
+void disco_ode_lockstep_step_sizes_cuda (gsize                         n_samples,
+                                         const DiscoOdeClock          *clocks,
+                                         const gint                   *running,
+                                         float                        *h);
+
+void disco_ode_lockstep_advance_cuda    (const DiscoOdeClockParams    *params,
+                                         gsize                         n_samples,
+                                         DiscoOdeClock                *clocks,
+                                         const gint                   *running,
+                                         const float                  *error_norm,
+                                         gint                         *keep);
+
+void disco_ode_lockstep_stop_cuda       (const DiscoOdeLockstepLimits *limits,
+                                         gsize                         n_samples,
+                                         const DiscoOdeClock          *clocks,
+                                         const gint                   *at_rest,
+                                         gint                         *running,
+                                         gint                         *status,
+                                         gint                         *n_running);
 
 G_END_DECLS

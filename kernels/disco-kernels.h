@@ -508,6 +508,42 @@ void disco_steady_state_rows_cpu (gsize        n_rows,
                                   gint        *at_rest);
 
 /* ---------------------------------------------------------------------------
+ * Whole-batch helpers of the lockstep solver (disco-ode-lockstep.h), which
+ * keeps every sample in place and masks the finished ones instead of
+ * compacting the batch (compaction needs the host to know who finished)
+ *
+ *   fill:        x[i] = value                      x: n values
+ *   revert_rows: out[r, :] = old[r, :] where keep[r] == 0
+ *                (rejected steps and finished samples take back their state)
+ *   leaky_rows:  dudt[r, :] = (−u[r, :] + (d[r, :] + b)) / τ, b optional
+ *                (the linear readout of MODEL.md §2, and a rate layer)
+ *
+ *   old, out: R×C sharing the row stride ld; keep: R flags.
+ * ------------------------------------------------------------------------- */
+
+void disco_fill_cpu        (gsize  n,
+                            float  value,
+                            float *x);
+
+void disco_revert_rows_cpu (gsize        n_rows,
+                            gsize        n_cols,
+                            gsize        ld,
+                            const gint  *keep,
+                            const float *old,
+                            float       *out);
+
+void disco_leaky_rows_cpu  (float        tau,
+                            gsize        n_rows,
+                            gsize        n_cols,
+                            const float *u,
+                            gsize        ldu,
+                            const float *drive,
+                            gsize        ldd,
+                            const float *bias,
+                            float       *dudt,
+                            gsize        ldf);
+
+/* ---------------------------------------------------------------------------
  * Adam (MODEL.md §5; Kingma & Ba 2015, as optax.adam computes it)
  *
  *   m ← β₁ m + (1 − β₁) g;  v ← β₂ v + (1 − β₂) g²

@@ -23,6 +23,7 @@
 
 #include "disco-kernels.h"
 #include "disco-ode-clock.h"
+#include "disco-ode-private.h"
 
 G_DEFINE_QUARK (disco-ode-error-quark, disco_ode_error)
 
@@ -107,6 +108,20 @@ static const Tableau tsit5 = {
   /* Diffrax's AbstractSolver.error_order for an ODE is solver.order() = 5. */
   .error_order = 5.0,
 };
+
+/* For the lockstep solver (disco-ode-private.h): the same table, not a
+ * second copy of its digits. */
+void
+_disco_ode_get_tsit5 (guint              *n_stages,
+                      const float *const **a,
+                      const float       **e,
+                      double             *error_order)
+{
+  *n_stages = tsit5.n_stages;
+  *a = tsit5.a;
+  *e = tsit5.e;
+  *error_order = tsit5.error_order;
+}
 
 static const float rk4_a1[] = { 0.5f };
 static const float rk4_a2[] = { 0.0f, 0.5f };

@@ -105,5 +105,11 @@ if ! timeout 150 "$build/tools/disco-bench-cuda"; then
   status=1
 fi
 
+say "benchmark (tools/disco-bench-ode-batched: lockstep solve, CPU and CUDA tables)"
+if ! timeout 120 "$build/tools/disco-bench-ode-batched" --quick; then
+  say "FAIL: lockstep solve benchmark"
+  status=1
+fi
+
 say "done after $(elapsed), status $status"
 exit $status

@@ -1,0 +1,412 @@
+/* disco-ops-network.c: the open-loop network right-hand side through a
+ * DiscoOps table (disco-ops-network.h).
+ *
+ * Shape legend: B samples (A ≤ B packed rows in the compacting path),
+ * F inputs, n_l units of layer l, N the state length; row-major, states
+ * with row stride N, rates and drives with stride n_l.
+ */
+
+#undef G_LOG_DOMAIN
+#define G_LOG_DOMAIN "Disco-Kernels"
+
+#include "disco-ops-network.h"
+
+typedef struct
+{
+  DiscoOpsLayer spec;     /* weight and bias point into the table's memory */
+  gsize offset;           /* of the layer's state in a sample's state */
+  float *rates;           /* B × n: the layer's rates in this evaluation */
+} Layer;
+
+struct _DiscoOpsNetwork
+{
+  const DiscoOps *ops;
+  guint n_layers;
+  Layer *layers;
+  gsize state_size;       /* N */
+  gsize max_units;
+
+  gsize capacity;         /* rows the scratch buffers hold */
+  gsize n_samples;        /* B of the current batch, 0 before one began */
+  float *first_drive;     /* B × n_1: W_1 x + b_1 */
+  float *drive;           /* B × max n_l: W_l r_{l−1} */
+  float *ones;            /* B ones: broadcasts b_1 through a GEMM */
+};
+
+static void
+free_scratch (DiscoOpsNetwork *network)
+{
+  const DiscoOps *ops = network->ops;
+
+  for (guint l = 0; l < network->n_layers; l++)
+    g_clear_pointer (&network->layers[l].rates, ops->free);
+  g_clear_pointer (&network->first_drive, ops->free);
+  g_clear_pointer (&network->drive, ops->free);
+  g_clear_pointer (&network->ones, ops->free);
+  network->capacity = 0;
+  network->n_samples = 0;
+}
+
+/**
+ * disco_ops_network_free:
+ * @network: (transfer full) (nullable): a network
+ *
+ * Frees the network's buffers (weights and scratch) and the network.
+ */
+void
+disco_ops_network_free (DiscoOpsNetwork *network)
+{
+  if (network == NULL)
+    return;
+  free_scratch (network);
+  for (guint l = 0; l < network->n_layers; l++)
+    {
+      network->ops->free ((gpointer) network->layers[l].spec.weight);
+      network->ops->free ((gpointer) network->layers[l].spec.bias);
+    }
+  g_free (network->layers);
+  g_free (network);
+}
+
+static float *
+upload_floats (const DiscoOps *ops,
+               const float    *host,
+               gsize           n,
+               GError        **error)
+{
+  float *buffer = ops->alloc (MAX (n, 1) * sizeof (float), error);
+
+  if (buffer != NULL && !ops->upload (buffer, host, n * sizeof (float), error))
+    g_clear_pointer (&buffer, ops->free);
+  return buffer;
+}
+
+static gboolean
+bad_layer (GError    **error,
+           guint       index,
+           const char *why)
+{
+  g_set_error (error, DISCO_ODE_ERROR, DISCO_ODE_ERROR_INVALID_CONFIG,
+               "network layer %u: %s", index, why);
+  return FALSE;
+}
+
+static gboolean
+check_layers (guint                n_layers,
+              const DiscoOpsLayer *layers,
+              GError             **error)
+{
+  if (n_layers == 0)
+    {
+      g_set_error_literal (error, DISCO_ODE_ERROR, DISCO_ODE_ERROR_INVALID_CONFIG,
+                           "a network needs at least one layer");
+      return FALSE;
+    }
+  for (guint l = 0; l < n_layers; l++)
+    {
+      const DiscoOpsLayer *spec = &layers[l];
+
+      if (spec->n == 0 || spec->n_in == 0 || spec->weight == NULL)
+        return bad_layer (error, l, "needs units, inputs and a weight matrix");
+      if (!(spec->tau_e > 0.0f)
+          || (spec->kind == DISCO_OPS_LAYER_MICROCIRCUIT && !(spec->tau_i > 0.0f)))
+        return bad_layer (error, l, "time constants must be > 0");
+      if (l > 0 && spec->n_in != layers[l - 1].n)
+        return bad_layer (error, l, "its inputs do not match the previous layer's units");
+      if (spec->kind == DISCO_OPS_LAYER_READOUT && l + 1 != n_layers)
+        return bad_layer (error, l, "a readout must be the last layer");
+      /* The first layer reads its drive through row indices, which only
+       * the microcircuit kernel takes. */
+      if (spec->kind == DISCO_OPS_LAYER_READOUT && l == 0)
+        return bad_layer (error, l, "the first layer must be a microcircuit layer");
+    }
+  return TRUE;
+}
+
+/**
+ * disco_ops_network_new:
+ * @ops: (transfer none): the table whose memory holds the network
+ * @n_layers: the number of layers, ≥ 1
+ * @layers: (array length=n_layers): the layers, input side first:
+ *   microcircuit layers, optionally ending with one readout
+ * @error: return location for a #GError
+ *
+ * Uploads the weights and biases into the table's memory (the host arrays
+ * are not kept).
+ *
+ * Returns: (transfer full) (nullable): the network, or %NULL with @error
+ *   set (%DISCO_ODE_ERROR_INVALID_CONFIG for an inconsistent chain)
+ */
+DiscoOpsNetwork *
+disco_ops_network_new (const DiscoOps      *ops,
+                       guint                n_layers,
+                       const DiscoOpsLayer *layers,
+                       GError             **error)
+{
+  g_autoptr (DiscoOpsNetwork) network = NULL;
+
+  g_return_val_if_fail (ops != NULL, NULL);
+  g_return_val_if_fail (n_layers == 0 || layers != NULL, NULL);
+
+  if (!check_layers (n_layers, layers, error))
+    return NULL;
+
+  network = g_new0 (DiscoOpsNetwork, 1);
+  network->ops = ops;
+  network->layers = g_new0 (Layer, n_layers);
+  network->n_layers = n_layers;
+  for (guint l = 0; l < n_layers; l++)
+    {
+      Layer *layer = &network->layers[l];
+      const DiscoOpsLayer *spec = &layers[l];
+
+      layer->spec = *spec;
+      layer->spec.weight = NULL;
+      layer->spec.bias = NULL;
+      layer->offset = network->state_size;
+      network->state_size += spec->kind == DISCO_OPS_LAYER_MICROCIRCUIT ? 2 * spec->n : spec->n;
+      network->max_units = MAX (network->max_units, spec->n);
+
+      if ((layer->spec.weight = upload_floats (ops, spec->weight, spec->n * spec->n_in,
+                                               error)) == NULL)
+        return NULL;
+      if (spec->bias != NULL && spec->kind != DISCO_OPS_LAYER_READOUT
+          && (layer->spec.bias = upload_floats (ops, spec->bias, spec->n, error)) == NULL)
+        return NULL;
+    }
+  return g_steal_pointer (&network);
+}
+
+/**
+ * disco_ops_network_get_state_size:
+ * @network: a network
+ *
+ * Returns: N, the state length of one sample
+ */
+gsize
+disco_ops_network_get_state_size (DiscoOpsNetwork *network)
+{
+  g_return_val_if_fail (network != NULL, 0);
+  return network->state_size;
+}
+
+/**
+ * disco_ops_network_get_layer_offset:
+ * @network: a network
+ * @index: a layer index, 0 for the layer next to the input
+ *
+ * Returns: where the layer's state starts in a sample's state
+ */
+gsize
+disco_ops_network_get_layer_offset (DiscoOpsNetwork *network,
+                                    guint            index)
+{
+  g_return_val_if_fail (network != NULL && index < network->n_layers, 0);
+  return network->layers[index].offset;
+}
+
+static gboolean
+ensure_scratch (DiscoOpsNetwork *network,
+                gsize            rows,
+                GError         **error)
+{
+  const DiscoOps *ops = network->ops;
+
+  if (rows <= network->capacity)
+    return TRUE;
+  free_scratch (network);
+  for (guint l = 0; l < network->n_layers; l++)
+    if ((network->layers[l].rates = ops->alloc (rows * network->layers[l].spec.n
+                                                * sizeof (float), error)) == NULL)
+      goto failed;
+  if ((network->first_drive = ops->alloc (rows * network->layers[0].spec.n * sizeof (float),
+                                          error)) == NULL
+      || (network->drive = ops->alloc (rows * network->max_units * sizeof (float),
+                                       error)) == NULL
+      || (network->ones = ops->alloc (rows * sizeof (float), error)) == NULL)
+    goto failed;
+  network->capacity = rows;
+  return TRUE;
+
+failed:
+  free_scratch (network);
+  return FALSE;
+}
+
+/**
+ * disco_ops_network_begin_batch:
+ * @network: a network
+ * @n_samples: B, > 0
+ * @input: B×F inputs, row-major, a buffer of the network's table
+ * @error: return location for a #GError
+ *
+ * Computes the first layer's drive W_1·x + b_1 of every sample once: it
+ * stays constant while the network settles.  As nodes/disco-network.c
+ * does, the bias is laid down first (here as ones·b_1ᵀ, a GEMM of depth
+ * 1, which is exact) and the product added onto it.
+ *
+ * Returns: %TRUE on success, %FALSE with @error set
+ */
+gboolean
+disco_ops_network_begin_batch (DiscoOpsNetwork *network,
+                               gsize            n_samples,
+                               const float     *input,
+                               GError         **error)
+{
+  const DiscoOps *ops;
+  const DiscoOpsLayer *first;
+
+  g_return_val_if_fail (network != NULL, FALSE);
+  g_return_val_if_fail (n_samples > 0 && input != NULL, FALSE);
+
+  ops = network->ops;
+  first = &network->layers[0].spec;
+  if (!ensure_scratch (network, n_samples, error))
+    return FALSE;
+
+  if (first->bias != NULL)
+    {
+      ops->fill (n_samples, 1.0f, network->ones);
+      /* B × n_1 = ones (B × 1) · b_1 (1 × n_1) */
+      ops->gemm (FALSE, FALSE, n_samples, first->n, 1, 1.0f, network->ones, 1, first->bias,
+                 first->n, 0.0f, network->first_drive, first->n);
+    }
+  else
+    ops->fill (n_samples * first->n, 0.0f, network->first_drive);
+  /* B × n_1 += x (B × F) · W_1ᵀ (F × n_1) */
+  ops->gemm (FALSE, TRUE, n_samples, first->n, first->n_in, 1.0f, input, first->n_in,
+             first->weight, first->n_in, 1.0f, network->first_drive, first->n);
+  network->n_samples = n_samples;
+  return ops->check (error);
+}
+
+/* The right-hand side on @n_rows packed rows; row r reads the first drive's
+ * row @drive_rows[r] (in the table's memory), or row r when it is NULL. */
+static gboolean
+evaluate (DiscoOpsNetwork *network,
+          gsize            n_rows,
+          const guint     *drive_rows,
+          const float     *y,
+          float           *dydt)
+{
+  const DiscoOps *ops = network->ops;
+  const gsize N = network->state_size;
+  const float *previous_rates = NULL;
+
+  for (guint l = 0; l < network->n_layers; l++)
+    {
+      Layer *layer = &network->layers[l];
+      const DiscoOpsLayer *spec = &layer->spec;
+      const gsize n = spec->n;
+      const float *drive;
+
+      if (l == 0)
+        /* W_1 x + b_1, the bias already in. */
+        drive = network->first_drive;
+      else
+        {
+          /* drive (rows × n) = r_prev (rows × n_in) · Wᵀ; the bias joins in
+           * the layer's kernel, as in nodes/disco-network.c. */
+          ops->gemm (FALSE, TRUE, n_rows, n, spec->n_in, 1.0f, previous_rates, spec->n_in,
+                     spec->weight, spec->n_in, 0.0f, network->drive, n);
+          drive = network->drive;
+        }
+
+      switch (spec->kind)
+        {
+        case DISCO_OPS_LAYER_MICROCIRCUIT:
+          ops->microcircuit_rhs (&spec->phi_e, &spec->phi_i, spec->tau_e, spec->tau_i, n_rows, n,
+                                 y + layer->offset, N, drive, n, l == 0 ? drive_rows : NULL,
+                                 l == 0 ? NULL : spec->bias, layer->rates, n,
+                                 dydt + layer->offset, N);
+          break;
+        case DISCO_OPS_LAYER_READOUT:
+          /* The last layer: its values feed no product, so no rates. */
+          ops->leaky_rows (spec->tau_e, n_rows, n, y + layer->offset, N, drive, n, NULL,
+                           dydt + layer->offset, N);
+          break;
+        }
+      previous_rates = layer->rates;
+    }
+  return TRUE;
+}
+
+/**
+ * disco_ops_network_rhs:
+ * @network: (type DiscoOpsNetwork): the network
+ * @ops: the solver's table, which must be the network's
+ * @n_rows: B, the batch of disco_ops_network_begin_batch()
+ * @n_state: N, disco_ops_network_get_state_size()
+ * @y: B×N states (the table's memory)
+ * @dydt: B×N derivatives, written (the table's memory)
+ * @error: return location for a #GError
+ *
+ * The open-loop right-hand side (MODEL.md §2, f = 0, c = 0) as a
+ * #DiscoOdeBatchedRhsFunc for the lockstep solver: row r is sample r.
+ *
+ * Returns: %TRUE on success, %FALSE with @error set when the batch does not
+ *   match the one begun
+ */
+gboolean
+disco_ops_network_rhs (gpointer        network,
+                       const DiscoOps *ops,
+                       gsize           n_rows,
+                       gsize           n_state,
+                       const float    *y,
+                       float          *dydt,
+                       GError        **error)
+{
+  DiscoOpsNetwork *self = network;
+
+  g_return_val_if_fail (self != NULL && ops == self->ops, FALSE);
+  g_return_val_if_fail (n_state == self->state_size, FALSE);
+
+  if (n_rows != self->n_samples)
+    {
+      g_set_error (error, DISCO_ODE_ERROR, DISCO_ODE_ERROR_FAILED,
+                   "network right-hand side on %" G_GSIZE_FORMAT " rows, but the batch "
+                   "begun has %" G_GSIZE_FORMAT " samples", n_rows, self->n_samples);
+      return FALSE;
+    }
+  return evaluate (self, n_rows, NULL, y, dydt);
+}
+
+/**
+ * disco_ops_network_rhs_compact:
+ * @network: (type DiscoOpsNetwork): a network on disco_ops_cpu()
+ * @n_active: A, the samples in this evaluation
+ * @rows: (array length=n_active): each packed row's sample index
+ * @t: (array length=n_active): each row's time (unused: autonomous)
+ * @y: A×N states, host memory
+ * @dydt: A×N derivatives, written
+ * @error: return location for a #GError
+ *
+ * The same right-hand side as a #DiscoOdeRhsFunc for the compacting
+ * solver, disco_ode_solver_solve(): the reference the lockstep solver is
+ * compared with, on the very same arithmetic.  Host memory only, since
+ * @rows and the packed states are the host's.
+ *
+ * Returns: %TRUE on success, %FALSE with @error set
+ */
+gboolean
+disco_ops_network_rhs_compact (gpointer      network,
+                               gsize         n_active,
+                               const guint  *rows,
+                               const double *t G_GNUC_UNUSED,
+                               const float  *y,
+                               float        *dydt,
+                               GError      **error)
+{
+  DiscoOpsNetwork *self = network;
+
+  g_return_val_if_fail (self != NULL && self->ops == disco_ops_cpu (), FALSE);
+
+  if (n_active > self->n_samples)
+    {
+      g_set_error (error, DISCO_ODE_ERROR, DISCO_ODE_ERROR_FAILED,
+                   "network right-hand side on %" G_GSIZE_FORMAT " rows, but the batch "
+                   "begun has %" G_GSIZE_FORMAT " samples", n_active, self->n_samples);
+      return FALSE;
+    }
+  return evaluate (self, n_active, rows, y, dydt);
+}
