@@ -22,6 +22,9 @@ G_BEGIN_DECLS
  * @copy_to_device: copy @size bytes from host memory to device memory
  * @copy_on_device: copy @size bytes between two device buffers
  * @synchronize: wait until all queued device work has finished
+ * @ops: the device's table of numerical operations (a `const DiscoOps *`
+ *   from `kernels/disco-ops.h`; opaque here, so that libdisco needs no
+ *   kernels), or %NULL
  *
  * The functions a device backend provides. Every function that can fail
  * sets a #GError in the %DISCO_ERROR domain and returns %FALSE or %NULL.
@@ -36,6 +39,7 @@ typedef struct
   gboolean (*copy_to_device) (gpointer device_ptr, gconstpointer host, gsize size, GError **error);
   gboolean (*copy_on_device) (gpointer dst, gconstpointer src, gsize size, GError **error);
   gboolean (*synchronize) (GError **error);
+  gconstpointer ops;
 } DiscoBackend;
 
 void disco_backend_register (DiscoDevice device, const DiscoBackend *backend);

@@ -338,6 +338,25 @@ disco_node_type_runs_on_cuda (GType type)
 }
 
 /**
+ * disco_node_runs_on_cuda:
+ * @self: a node
+ *
+ * Returns: whether @self, as configured, can run in a pipeline on CUDA: its
+ *   class's #DiscoNodeClass.runs_on_cuda hook, else its type's flag
+ */
+gboolean
+disco_node_runs_on_cuda (DiscoNode *self)
+{
+  DiscoNodeClass *klass;
+
+  g_return_val_if_fail (DISCO_IS_NODE (self), FALSE);
+  klass = DISCO_NODE_GET_CLASS (self);
+  if (klass->runs_on_cuda != NULL)
+    return klass->runs_on_cuda (self);
+  return disco_node_type_runs_on_cuda (G_OBJECT_TYPE (self));
+}
+
+/**
  * disco_node_type_get_port_names:
  * @type: a #DiscoNode subtype
  * @direction: which ports

@@ -31,6 +31,10 @@ G_DECLARE_DERIVABLE_TYPE (DiscoNode, disco_node, DISCO, NODE, GObject)
  *   the end of the run if the last epoch was not ended). Optional.
  * @finish: called once after the last tick, also after an error or a
  *   cancellation, to release per-run resources. Optional.
+ * @runs_on_cuda: whether this node, as configured, can run in a pipeline
+ *   on CUDA; for types whose answer depends on their properties (an
+ *   integrator's method, say). Optional: by default the type's flag
+ *   (disco_node_type_set_runs_on_cuda()).
  * @resume: called after prepare when a run continues from a checkpoint
  *   taken at the end of epoch @epoch − 1 (the node's parameters are already
  *   restored): continue as if epochs 1 … @epoch − 1 had just run. A source
@@ -50,9 +54,10 @@ struct _DiscoNodeClass
   gboolean (*end_epoch) (DiscoNode *self, guint epoch, GError **error);
   gboolean (*finish) (DiscoNode *self, GError **error);
   gboolean (*resume) (DiscoNode *self, guint epoch, GError **error);
+  gboolean (*runs_on_cuda) (DiscoNode *self);
 
   /*< private >*/
-  gpointer padding[11];
+  gpointer padding[10];
 };
 
 /* Declaring a node type (class_init) */
@@ -80,6 +85,7 @@ gboolean disco_node_type_get_port_info (GType type, const char *name,
 const char *disco_node_type_get_default_output (GType type);
 gboolean disco_node_type_is_dynamical (GType type);
 gboolean disco_node_type_runs_on_cuda (GType type);
+gboolean disco_node_runs_on_cuda (DiscoNode *self);
 const char *disco_node_type_get_long_name (GType type);
 const char *disco_node_type_get_category (GType type);
 const char *disco_node_type_get_description (GType type);

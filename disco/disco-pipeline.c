@@ -1554,7 +1554,7 @@ first_node_without_cuda (DiscoPipeline *self)
     {
       DiscoNode *node = g_ptr_array_index (self->nodes, i);
 
-      if (!disco_node_type_runs_on_cuda (G_OBJECT_TYPE (node)))
+      if (!disco_node_runs_on_cuda (node))
         return node;
     }
   return NULL;
@@ -1585,7 +1585,8 @@ resolve_device (DiscoPipeline *self, GError **error)
         {
           g_set_error (error, DISCO_ERROR, DISCO_ERROR_DEVICE,
                        "%s%sdevice \"cuda\" was requested, but node \"%s\" (%s) has no "
-                       "CUDA implementation yet; use device=cpu or device=auto",
+                       "CUDA implementation (at least for its settings); use device=cpu or "
+                       "device=auto",
                        self->source_file ? self->source_file : "",
                        self->source_file ? ": " : "", disco_node_get_name (host_only),
                        G_OBJECT_TYPE_NAME (host_only));

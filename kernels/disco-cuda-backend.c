@@ -12,6 +12,7 @@
 #define G_LOG_DOMAIN "Disco-CUDA"
 
 #include "disco-kernels-cuda.h"
+#include "disco-ops.h"
 #include "disco-cuda-private.h"
 #include "disco/disco-error.h"
 
@@ -299,7 +300,7 @@ disco_cuda_copy_on_device (gpointer dst, gconstpointer src, gsize size, GError *
                   "copying device memory", error);
 }
 
-static const DiscoBackend cuda_backend = {
+static DiscoBackend cuda_backend = {
   .name = "cuda",
   .describe = disco_cuda_describe,
   .alloc = disco_cuda_alloc,
@@ -319,5 +320,7 @@ static const DiscoBackend cuda_backend = {
 const DiscoBackend *
 disco_cuda_get_backend (void)
 {
+  /* Set here, not in the initialiser: the table lives in another file. */
+  cuda_backend.ops = disco_ops_cuda ();
   return &cuda_backend;
 }

@@ -479,6 +479,8 @@ disco_activity_image_class_init (DiscoActivityImageClass *klass)
                        0, G_MAXUINT, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPERTIES, properties);
 
+  /* Reads host copies of its inputs only: unchanged beside device nodes. */
+  disco_node_class_set_runs_on_cuda (node_class, TRUE);
   disco_node_class_set_metadata (node_class, "Activity image", "Sink/Image",
                                  "Writes a heat map of a layer's rates or top-down input over "
                                  "solver time (units × time) for the recorded sample");

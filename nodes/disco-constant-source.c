@@ -240,6 +240,8 @@ disco_constant_source_class_init (DiscoConstantSourceClass *klass)
                        G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPERTIES, properties);
 
+  /* Produces host tensors; a node on the device takes its copy lazily. */
+  disco_node_class_set_runs_on_cuda (node_class, TRUE);
   disco_node_class_set_metadata (node_class, "Constant source", "Source/Testing",
                                  "Emits a fixed number of ticks of a tensor filled with "
                                  "value + tick × step");

@@ -246,6 +246,8 @@ disco_digits_loader_class_init (DiscoDigitsLoaderClass *klass)
   g_object_class_install_properties (object_class, PROP_BATCHER, properties);
   disco_batcher_install_properties (object_class, PROP_BATCHER);
 
+  /* Produces host tensors; a node on the device takes its copy lazily. */
+  disco_node_class_set_runs_on_cuda (node_class, TRUE);
   disco_node_class_set_metadata (node_class, "Digits dataset loader", "Source/Dataset",
                                  "Emits scikit-learn's 8x8 handwritten digits as minibatches "
                                  "of images and soft one-hot targets, epoch by epoch: train "

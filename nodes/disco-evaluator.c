@@ -688,6 +688,8 @@ disco_evaluator_class_init (DiscoEvaluatorClass *klass)
                          -G_MAXDOUBLE, G_MAXDOUBLE, 0, ro);
   g_object_class_install_properties (object_class, N_PROPERTIES, properties);
 
+  /* Reads host copies of its inputs only: unchanged beside device nodes. */
+  disco_node_class_set_runs_on_cuda (node_class, TRUE);
   disco_node_class_set_metadata (node_class, "Evaluator", "Sink/Metrics",
                                  "Loss and accuracy per epoch and phase; writes results.json "
                                  "after every epoch");

@@ -249,6 +249,8 @@ disco_idx_loader_class_init (DiscoIdxLoaderClass *klass)
   g_object_class_install_properties (object_class, PROP_BATCHER, properties);
   disco_batcher_install_properties (object_class, PROP_BATCHER);
 
+  /* Produces host tensors; a node on the device takes its copy lazily. */
+  disco_node_class_set_runs_on_cuda (node_class, TRUE);
   disco_node_class_set_metadata (node_class, "IDX dataset loader", "Source/Dataset",
                                  "Emits MNIST-style IDX datasets (raw or gzipped) as "
                                  "minibatches of images and soft one-hot targets, epoch by "

@@ -267,6 +267,8 @@ disco_learning_curves_class_init (DiscoLearningCurvesClass *klass)
                        0, G_MAXUINT, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPERTIES, properties);
 
+  /* Reads host copies of its inputs only: unchanged beside device nodes. */
+  disco_node_class_set_runs_on_cuda (node_class, TRUE);
   disco_node_class_set_metadata (node_class, "Learning curves", "Sink/Report",
                                  "Draws accuracy and loss per epoch from results.json into "
                                  "a PNG after every epoch");

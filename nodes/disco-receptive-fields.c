@@ -388,6 +388,8 @@ disco_receptive_fields_class_init (DiscoReceptiveFieldsClass *klass)
                        0, G_MAXUINT, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPERTIES, properties);
 
+  /* Reads host copies of its inputs only: unchanged beside device nodes. */
+  disco_node_class_set_runs_on_cuda (node_class, TRUE);
   disco_node_class_set_metadata (node_class, "Receptive fields", "Sink/Image",
                                  "Writes a layer's input weights as a PNG mosaic of tiles, "
                                  "one per unit, at the end of epochs");

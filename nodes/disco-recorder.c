@@ -218,6 +218,8 @@ disco_recorder_class_init (DiscoRecorderClass *klass)
                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPERTIES, properties);
 
+  /* Reads host copies of its inputs only: unchanged beside device nodes. */
+  disco_node_class_set_runs_on_cuda (node_class, TRUE);
   disco_node_class_set_metadata (node_class, "Recorder", "Sink/Testing",
                                  "Counts and sums what it receives; optionally writes a "
                                  "CSV line per tick");

@@ -331,6 +331,8 @@ disco_sinusoid_source_class_init (DiscoSinusoidSourceClass *klass)
                        1, G_MAXUINT, DEFAULT_EPOCHS, flags);
   g_object_class_install_properties (object_class, N_PROPERTIES, properties);
 
+  /* Produces host tensors; a node on the device takes its copy lazily. */
+  disco_node_class_set_runs_on_cuda (node_class, TRUE);
   disco_node_class_set_metadata (node_class, "Sinusoid source", "Source/Signal",
                                  "Fixed random sinusoids A·sin(2πft + ϕ), one epoch of "
                                  "samples per tick, time continuing across epochs");

@@ -254,6 +254,8 @@ disco_sweep_source_class_init (DiscoSweepSourceClass *klass)
                        1, 1000000, DEFAULT_EPOCHS, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPERTIES, properties);
 
+  /* Produces host tensors; a node on the device takes its copy lazily. */
+  disco_node_class_set_runs_on_cuda (node_class, TRUE);
   disco_node_class_set_metadata (node_class, "Sweep source", "Source/Sweep",
                                  "Emits evenly spaced values from start to stop "
                                  "(numpy.linspace) as ticks of batch-size rows");

@@ -830,6 +830,8 @@ disco_table_writer_class_init (DiscoTableWriterClass *klass)
                          0, G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPERTIES, properties);
 
+  /* Reads host copies of its inputs only: unchanged beside device nodes. */
+  disco_node_class_set_runs_on_cuda (node_class, TRUE);
   disco_node_class_set_metadata (node_class, "Table writer", "Sink/Report",
                                  "Writes its inputs as the columns of a CSV table and, "
                                  "optionally, draws a line plot of them");

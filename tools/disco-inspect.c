@@ -61,6 +61,8 @@ print_type (const char *name, GType type)
   g_print ("  GType         %s\n", g_type_name (type));
   g_print ("  Dynamical     %s\n", disco_node_type_is_dynamical (type)
              ? "yes: holds continuous state advanced by an integrator" : "no");
+  g_print ("  Runs on CUDA  %s\n", disco_node_type_runs_on_cuda (type)
+             ? "yes (some settings may still need the CPU)" : "no: a pipeline with it runs on the CPU");
 
   for (int d = 0; d < 2; d++)
     {
@@ -134,8 +136,10 @@ print_json (void)
       json_string (out, disco_node_type_get_category (type));
       g_string_append (out, ",\n    \"description\": ");
       json_string (out, disco_node_type_get_description (type));
-      g_string_append_printf (out, ",\n    \"dynamical\": %s,\n    \"ports\": [",
-                              disco_node_type_is_dynamical (type) ? "true" : "false");
+      g_string_append_printf (out, ",\n    \"dynamical\": %s,\n    \"runs-on-cuda\": %s,"
+                              "\n    \"ports\": [",
+                              disco_node_type_is_dynamical (type) ? "true" : "false",
+                              disco_node_type_runs_on_cuda (type) ? "true" : "false");
       for (int d = 0, first = 1; d < 2; d++)
         {
           DiscoPortDirection direction = d == 0 ? DISCO_PORT_INPUT : DISCO_PORT_OUTPUT;

@@ -808,10 +808,10 @@ test_tensor_on_device (void)
 }
 
 static DiscoPipeline *
-pipeline_with_device (const char *device, GError **error)
+pipeline_with_device (const char *device, const char *extra, GError **error)
 {
   g_autofree char *text = g_strdup_printf ("[pipeline]\ndevice = %s\n"
-                                           "[src]\nnode = constant-source\n", device);
+                                           "[src]\nnode = constant-source\n%s", device, extra);
   g_autoptr (DiscoPipeline) pipeline = disco_pipeline_new_from_string (text, NULL, error);
 
   if (pipeline == NULL || !disco_pipeline_validate (pipeline, error))
@@ -822,38 +822,50 @@ pipeline_with_device (const char *device, GError **error)
 static void
 test_pipeline_devices (void)
 {
+  /* affine computes on the host only, constant-source produces host
+   * tensors (which device nodes copy lazily), so it runs on CUDA. */
+  const char *host_only = "[scale]\nnode = affine\ninput = src\n";
   g_autoptr (GError) error = NULL;
   g_autoptr (DiscoPipeline) automatic = NULL;
+  g_autoptr (DiscoPipeline) automatic_host = NULL;
   g_autoptr (DiscoPipeline) cuda = NULL;
+  g_autoptr (DiscoPipeline) cuda_host = NULL;
   g_autoptr (DiscoPipeline) cpu = NULL;
-  gboolean backend = disco_backend_get (DISCO_DEVICE_CUDA) != NULL;
+  gboolean backend;
 
   g_test_summary ("device = auto picks CUDA exactly when the plugin registered a usable "
                   "device and every node runs on it, the CPU otherwise; device = cuda "
-                  "without one is a clear error; device = cpu is always the CPU");
+                  "without one, or with a node that cannot, is a clear error; device = cpu "
+                  "is always the CPU");
 
   /* Loading the registry loads the plugins, among them disco-cuda. */
   g_strfreev (disco_registry_list_names ());
   backend = disco_backend_get (DISCO_DEVICE_CUDA) != NULL;
   g_assert_cmpint (backend, ==, cuda_usable && g_strcmp0 (g_getenv ("DISCO_CUDA"), "0") != 0);
+  g_assert_true (disco_node_type_runs_on_cuda (g_type_from_name ("DiscoConstantSource")));
+  g_assert_false (disco_node_type_runs_on_cuda (g_type_from_name ("DiscoAffine")));
 
-  /* No node type runs on CUDA yet, so constant-source keeps auto on the
-   * CPU even with a GPU, and an explicit cuda request names it. */
-  g_assert_false (disco_node_type_runs_on_cuda (g_type_from_name ("DiscoConstantSource")));
-  automatic = pipeline_with_device ("auto", &error);
+  automatic = pipeline_with_device ("auto", "", &error);
   g_assert_no_error (error);
-  g_assert_cmpint (disco_pipeline_get_active_device (automatic), ==, DISCO_DEVICE_CPU);
+  g_assert_cmpint (disco_pipeline_get_active_device (automatic), ==,
+                   backend ? DISCO_DEVICE_CUDA : DISCO_DEVICE_CPU);
+  automatic_host = pipeline_with_device ("auto", host_only, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (disco_pipeline_get_active_device (automatic_host), ==, DISCO_DEVICE_CPU);
 
-  cpu = pipeline_with_device ("cpu", &error);
+  cpu = pipeline_with_device ("cpu", "", &error);
   g_assert_no_error (error);
   g_assert_cmpint (disco_pipeline_get_active_device (cpu), ==, DISCO_DEVICE_CPU);
 
-  cuda = pipeline_with_device ("cuda", &error);
+  cuda = pipeline_with_device ("cuda", "", &error);
   if (backend)
     {
-      g_assert_null (cuda);
+      g_assert_no_error (error);
+      g_assert_cmpint (disco_pipeline_get_active_device (cuda), ==, DISCO_DEVICE_CUDA);
+      cuda_host = pipeline_with_device ("cuda", host_only, &error);
+      g_assert_null (cuda_host);
       g_assert_error (error, DISCO_ERROR, DISCO_ERROR_DEVICE);
-      g_assert_nonnull (strstr (error->message, "\"src\" (DiscoConstantSource) has no CUDA"));
+      g_assert_nonnull (strstr (error->message, "\"scale\" (DiscoAffine) has no CUDA"));
       g_test_message ("with a GPU: %s", error->message);
     }
   else
