@@ -38,6 +38,7 @@
  */
 
 #include "disco-evaluator.h"
+#include "disco-json.h"
 #include "disco-nodes.h"
 
 #include <math.h>
@@ -357,22 +358,6 @@ disco_evaluator_process (DiscoNode *node, DiscoTick *tick, GError **error)
 /* ----- the report ------------------------------------------------------- */
 
 static void
-json_string (GString *out, const char *s)
-{
-  g_string_append_c (out, '"');
-  for (const char *c = s != NULL ? s : ""; *c; c++)
-    {
-      if (*c == '"' || *c == '\\')
-        g_string_append_printf (out, "\\%c", *c);
-      else if ((guchar) *c < 0x20)
-        g_string_append_printf (out, "\\u%04x", *c);
-      else
-        g_string_append_c (out, *c);
-    }
-  g_string_append_c (out, '"');
-}
-
-static void
 json_number (GString *out, double v)
 {
   if (isfinite (v))
@@ -403,13 +388,13 @@ json_value (GString *out, const GValue *value)
       if (g_value_get_string (value) == NULL)
         g_string_append (out, "null");
       else
-        json_string (out, g_value_get_string (value));
+        disco_json_append_string (out, g_value_get_string (value));
       break;
     default:
       {
         /* Enums and flags by nick, as the pipeline file writes them. */
         g_autofree char *text = disco_value_to_string (value);
-        json_string (out, text);
+        disco_json_append_string (out, text);
       }
     }
 }
@@ -426,7 +411,7 @@ json_object_properties (GString *out, GObject *object, const char *type_name)
   if (type_name != NULL)
     {
       g_string_append (out, "\"node\": ");
-      json_string (out, type_name);
+      disco_json_append_string (out, type_name);
       first = FALSE;
     }
   for (guint i = 0; i < n; i++)
@@ -438,7 +423,7 @@ json_object_properties (GString *out, GObject *object, const char *type_name)
       g_value_init (&value, pspecs[i]->value_type);
       g_object_get_property (object, pspecs[i]->name, &value);
       g_string_append (out, first ? "" : ", ");
-      json_string (out, pspecs[i]->name);
+      disco_json_append_string (out, pspecs[i]->name);
       g_string_append (out, ": ");
       json_value (out, &value);
       g_value_unset (&value);
@@ -497,7 +482,7 @@ build_report (DiscoEvaluator *self)
   g_string_append (out, "\n  ],\n  \"wall_time_s\": ");
   json_number (out, self->restored_wall_time + (g_get_monotonic_time () - self->start_us) / 1e6);
   g_string_append (out, ",\n  \"device\": ");
-  json_string (out, g_enum_get_value (devices, disco_pipeline_get_active_device (pipeline))->value_nick);
+  disco_json_append_string (out, g_enum_get_value (devices, disco_pipeline_get_active_device (pipeline))->value_nick);
   g_string_append (out, ",\n  \"config\": {\n    \"pipeline\": ");
   json_object_properties (out, G_OBJECT (pipeline), NULL);
   for (guint i = 0; names[i] != NULL; i++)
@@ -506,7 +491,7 @@ build_report (DiscoEvaluator *self)
       const char *type = disco_registry_get_name_for_type (G_OBJECT_TYPE (node));
 
       g_string_append (out, ",\n    ");
-      json_string (out, names[i]);
+      disco_json_append_string (out, names[i]);
       g_string_append (out, ": ");
       json_object_properties (out, G_OBJECT (node), type != NULL ? type : G_OBJECT_TYPE_NAME (node));
     }

@@ -5,6 +5,7 @@
  *   disco-inspect --json      every type as JSON (docs/nodes.json is this output)
  */
 #include <disco/disco.h>
+#include "disco-json.h"
 
 #include <locale.h>
 #include <stdio.h>
@@ -102,22 +103,6 @@ print_type (const char *name, GType type)
 }
 
 static void
-json_string (GString *out, const char *s)
-{
-  g_string_append_c (out, '"');
-  for (const char *c = s ? s : ""; *c; c++)
-    {
-      if (*c == '"' || *c == '\\')
-        g_string_append_printf (out, "\\%c", *c);
-      else if ((guchar) *c < 0x20)
-        g_string_append_printf (out, "\\u%04x", *c);
-      else
-        g_string_append_c (out, *c);
-    }
-  g_string_append_c (out, '"');
-}
-
-static void
 print_json (void)
 {
   g_auto (GStrv) names = disco_registry_list_names ();
@@ -129,13 +114,13 @@ print_json (void)
       g_autoptr (GPtrArray) pspecs = user_properties (type);
 
       g_string_append (out, "  ");
-      json_string (out, names[i]);
+      disco_json_append_string (out, names[i]);
       g_string_append (out, ": {\n    \"long-name\": ");
-      json_string (out, disco_node_type_get_long_name (type));
+      disco_json_append_string (out, disco_node_type_get_long_name (type));
       g_string_append (out, ",\n    \"category\": ");
-      json_string (out, disco_node_type_get_category (type));
+      disco_json_append_string (out, disco_node_type_get_category (type));
       g_string_append (out, ",\n    \"description\": ");
-      json_string (out, disco_node_type_get_description (type));
+      disco_json_append_string (out, disco_node_type_get_description (type));
       g_string_append_printf (out, ",\n    \"dynamical\": %s,\n    \"runs-on-cuda\": %s,"
                               "\n    \"ports\": [",
                               disco_node_type_is_dynamical (type) ? "true" : "false",
@@ -152,11 +137,11 @@ print_json (void)
 
               disco_node_type_get_port_info (type, ports[j], NULL, &flags, &blurb);
               g_string_append_printf (out, "%s\n      {\"name\": ", first ? "" : ",");
-              json_string (out, ports[j]);
+              disco_json_append_string (out, ports[j]);
               g_string_append_printf (out, ", \"direction\": \"%s\", \"optional\": %s, "
                                       "\"blurb\": ", d == 0 ? "input" : "output",
                                       (flags & DISCO_PORT_FLAG_OPTIONAL) ? "true" : "false");
-              json_string (out, blurb);
+              disco_json_append_string (out, blurb);
               g_string_append (out, "}");
             }
         }
@@ -168,16 +153,16 @@ print_json (void)
           g_autofree char *def = disco_value_to_string (g_param_spec_get_default_value (pspec));
 
           g_string_append_printf (out, "%s\n      {\"name\": ", j ? "," : "");
-          json_string (out, pspec->name);
+          disco_json_append_string (out, pspec->name);
           g_string_append (out, ", \"type\": ");
-          json_string (out, g_type_name (pspec->value_type));
+          disco_json_append_string (out, g_type_name (pspec->value_type));
           g_string_append (out, ", \"default\": ");
-          json_string (out, def);
+          disco_json_append_string (out, def);
           g_string_append (out, ", \"range\": ");
-          json_string (out, range ? range : "");
+          disco_json_append_string (out, range ? range : "");
           g_string_append_printf (out, ", \"writable\": %s, \"blurb\": ",
                                   (pspec->flags & G_PARAM_WRITABLE) ? "true" : "false");
-          json_string (out, g_param_spec_get_blurb (pspec));
+          disco_json_append_string (out, g_param_spec_get_blurb (pspec));
           g_string_append (out, "}");
         }
       g_string_append_printf (out, "\n    ]\n  }%s\n", names[i + 1] ? "," : "");
