@@ -882,3 +882,235 @@ disco_adam_update_cpu (gsize        n,
       p[i] -= lr * (m[i] / c1) / (sqrtf (v[i] / c2) + eps);
     }
 }
+
+/* ---------------------------------------------------------------------------
+ * Plasticity and optimizer steps (disco-kernels.h): the learning nodes'
+ * device path.  Each loop repeats the arithmetic of the node's host code in
+ * the same order, so that the CPU table gives the host path's bits.
+ * ------------------------------------------------------------------------- */
+
+/**
+ * disco_plasticity_delta_cpu:
+ * @phi_e: φ_E of the layer
+ * @phi_i: φ_I of the layer (used only with @y0)
+ * @n_rows: R, samples
+ * @n: neurons of the layer (each row holds u_E then u_I, 2·@n values)
+ * @u: (array): the closed-loop state of the layer, R rows, stride @ldu
+ * @ldu: row stride of @u, ≥ 2·@n
+ * @y0: (nullable) (array length=n): the linear-threshold rule's running
+ *   rates, or %NULL for the exact-inverse rule
+ * @rate: (array): r_E = φ_E(u_E), R×@n, stride @ldr (the next layer's input)
+ * @ldr: row stride of @rate
+ * @delta: (array): δ, R×@n, stride @ldd
+ * @ldd: row stride of @delta
+ *
+ * The per-sample error of a microcircuit layer (MODEL.md §6):
+ * δ = (φ̂_I⁻¹ − r_E) ⊙ φ_E′(u_E), where φ̂_I⁻¹ is u_I itself (exact inverse;
+ * φ_I⁻¹(φ_I(u_I)) = u_I) or the Taylor line of φ_I⁻¹ around y₀ applied to
+ * r_I = φ_I(u_I) (linear threshold).
+ */
+void
+disco_plasticity_delta_cpu (const DiscoSoftRectifier *phi_e,
+                            const DiscoSoftRectifier *phi_i,
+                            gsize                     n_rows,
+                            gsize                     n,
+                            const float              *u,
+                            gsize                     ldu,
+                            const float              *y0,
+                            float                    *rate,
+                            gsize                     ldr,
+                            float                    *delta,
+                            gsize                     ldd)
+{
+  g_return_if_fail (phi_e != NULL && (y0 == NULL || phi_i != NULL));
+  g_return_if_fail (ldu >= 2 * n && ldr >= n && ldd >= n);
+  g_return_if_fail (n_rows == 0 || n == 0 || (u != NULL && rate != NULL && delta != NULL));
+
+  /* Column by column, so that the Taylor line is derived once per neuron. */
+  for (gsize j = 0; j < n; j++)
+    {
+      float a = 0.0f, b = 0.0f;
+
+      if (y0 != NULL)
+        disco_softrect_taylor_line (phi_i, y0[j], &a, &b);
+      for (gsize s = 0; s < n_rows; s++)
+        {
+          const float u_e = u[s * ldu + j], u_i = u[s * ldu + n + j];
+          const float r_e = disco_softrect_forward (phi_e, u_e);
+          const float inverse = y0 != NULL ? a + b * disco_softrect_forward (phi_i, u_i) : u_i;
+
+          rate[s * ldr + j] = r_e;
+          delta[s * ldd + j] = (inverse - r_e) * disco_softrect_derivative (phi_e, u_e);
+        }
+    }
+}
+
+/**
+ * disco_threshold_update_cpu:
+ * @phi_i: φ_I of the layer
+ * @lambda: λ, the weight of this minibatch, in [0, 1]
+ * @n_rows: R, samples
+ * @n: neurons
+ * @u_i: (array): the open-loop inhibitory potentials, R×@n, stride @ldu
+ * @ldu: row stride of @u_i
+ * @y0: (array length=n): the running rates, updated in place
+ *
+ * The linear-threshold rule's running average (MODEL.md §6):
+ * y₀ ← (1 − λ)·y₀ + λ·mean_batch(φ_I(u_I)), the mean summed in double.
+ */
+void
+disco_threshold_update_cpu (const DiscoSoftRectifier *phi_i,
+                            float                     lambda,
+                            gsize                     n_rows,
+                            gsize                     n,
+                            const float              *u_i,
+                            gsize                     ldu,
+                            float                    *y0)
+{
+  g_return_if_fail (phi_i != NULL && n_rows > 0 && ldu >= n);
+  g_return_if_fail (n == 0 || (u_i != NULL && y0 != NULL));
+
+  for (gsize j = 0; j < n; j++)
+    {
+      double mean = 0;
+
+      for (gsize s = 0; s < n_rows; s++)
+        mean += disco_softrect_forward (phi_i, u_i[s * ldu + j]);
+      y0[j] = (1.0f - lambda) * y0[j] + lambda * (float) (mean / n_rows);
+    }
+}
+
+/**
+ * disco_column_mean_cpu:
+ * @n_rows: R, > 0
+ * @n_cols: C
+ * @x: (array): R×C, stride @ldx
+ * @ldx: row stride of @x
+ * @mean: (array length=n_cols): Σ_s x[s, j] / R, summed in double
+ *
+ * The batch mean of each column (a bias gradient, g_b = mean δ).
+ */
+void
+disco_column_mean_cpu (gsize        n_rows,
+                       gsize        n_cols,
+                       const float *x,
+                       gsize        ldx,
+                       float       *mean)
+{
+  g_return_if_fail (n_rows > 0 && ldx >= n_cols);
+  g_return_if_fail (n_cols == 0 || (x != NULL && mean != NULL));
+
+  for (gsize j = 0; j < n_cols; j++)
+    {
+      double sum = 0;
+
+      for (gsize s = 0; s < n_rows; s++)
+        sum += x[s * ldx + j];
+      mean[j] = sum / n_rows;
+    }
+}
+
+/**
+ * disco_sub_rows_cpu:
+ * @n_rows: R
+ * @n_cols: C
+ * @x: (array): R×C, stride @ldx
+ * @ldx: row stride of @x
+ * @y: (array): R×C, stride @ldy, y −= x in place
+ * @ldy: row stride of @y
+ *
+ * Element-wise y − x on a strided block (the readout's δ_out = W_out r_L − y,
+ * with y a column block of the packed state).
+ */
+void
+disco_sub_rows_cpu (gsize        n_rows,
+                    gsize        n_cols,
+                    const float *x,
+                    gsize        ldx,
+                    float       *y,
+                    gsize        ldy)
+{
+  g_return_if_fail (ldx >= n_cols && ldy >= n_cols);
+  g_return_if_fail (n_rows == 0 || n_cols == 0 || (x != NULL && y != NULL));
+
+  for (gsize s = 0; s < n_rows; s++)
+    for (gsize j = 0; j < n_cols; j++)
+      y[s * ldy + j] -= x[s * ldx + j];
+}
+
+/**
+ * disco_sum_squares_cpu:
+ * @n: values
+ * @x: (array length=n): the values
+ * @acc: (inout): a running sum in double, to which Σ x² is added
+ *
+ * Adds the squares element after element to one running double, so that
+ * several tensors (all gradients of a tick) sum as one sequence.
+ */
+void
+disco_sum_squares_cpu (gsize        n,
+                       const float *x,
+                       double      *acc)
+{
+  double sum;
+
+  g_return_if_fail (acc != NULL && (n == 0 || x != NULL));
+
+  sum = *acc;
+  for (gsize i = 0; i < n; i++)
+    sum += (double) x[i] * x[i];
+  *acc = sum;
+}
+
+/**
+ * disco_norm_finish_cpu:
+ * @acc: (inout): a sum of squares from disco_sum_squares_cpu(); reset to 0
+ * @norm: (out): √@acc, rounded to float
+ *
+ * Ends a norm: the root of the running sum, which is then zeroed so that the
+ * next tick's sum starts afresh without a separate fill.
+ */
+void
+disco_norm_finish_cpu (double *acc,
+                       float  *norm)
+{
+  g_return_if_fail (acc != NULL && norm != NULL);
+
+  *norm = sqrt (*acc);
+  *acc = 0;
+}
+
+/**
+ * disco_sgd_update_cpu:
+ * @n: number of parameters
+ * @learning_rate: lr
+ * @momentum: μ (0: plain gradient descent)
+ * @step: t, the number of this update, ≥ 1
+ * @p: (array length=n): parameters, updated in place
+ * @g: (array length=n): gradients (descended)
+ * @velocity: (array length=n): the momentum buffer b, updated in place
+ *
+ * One momentum-SGD step, PyTorch's convention with dampening 0: b = g at
+ * the first step (so a fresh buffer needs no fill), else b ← μ·b + g; then
+ * p ← p − lr·b.  lr and μ are rounded to float once.
+ */
+void
+disco_sgd_update_cpu (gsize        n,
+                      double       learning_rate,
+                      double       momentum,
+                      guint64      step,
+                      float       *p,
+                      const float *g,
+                      float       *velocity)
+{
+  const float lr = learning_rate, mu = momentum;
+
+  g_return_if_fail (step >= 1);
+  g_return_if_fail (n == 0 || (p != NULL && g != NULL && velocity != NULL));
+
+  for (gsize i = 0; i < n; i++)
+    {
+      velocity[i] = step == 1 ? g[i] : mu * velocity[i] + g[i];
+      p[i] -= lr * velocity[i];
+    }
+}

@@ -290,4 +290,58 @@ void disco_ode_lockstep_stop_cuda       (const DiscoOdeLockstepLimits *limits,
                                          gint                         *status,
                                          gint                         *n_running);
 
+/* ---------------------------------------------------------------------------
+ * Plasticity and optimizer steps (disco-kernels.h; in
+ * disco-kernels-cuda-learning.cu).  The rectifier structs stay on the host;
+ * every array, and the running sum @acc, is device memory.
+ * ------------------------------------------------------------------------- */
+
+void disco_plasticity_delta_cuda (const DiscoSoftRectifier *phi_e,
+                                  const DiscoSoftRectifier *phi_i,
+                                  gsize                     n_rows,
+                                  gsize                     n,
+                                  const float              *u,
+                                  gsize                     ldu,
+                                  const float              *y0,
+                                  float                    *rate,
+                                  gsize                     ldr,
+                                  float                    *delta,
+                                  gsize                     ldd);
+
+void disco_threshold_update_cuda (const DiscoSoftRectifier *phi_i,
+                                  float                     lambda,
+                                  gsize                     n_rows,
+                                  gsize                     n,
+                                  const float              *u_i,
+                                  gsize                     ldu,
+                                  float                    *y0);
+
+void disco_column_mean_cuda      (gsize        n_rows,
+                                  gsize        n_cols,
+                                  const float *x,
+                                  gsize        ldx,
+                                  float       *mean);
+
+void disco_sub_rows_cuda         (gsize        n_rows,
+                                  gsize        n_cols,
+                                  const float *x,
+                                  gsize        ldx,
+                                  float       *y,
+                                  gsize        ldy);
+
+void disco_sum_squares_cuda      (gsize        n,
+                                  const float *x,
+                                  double      *acc);
+
+void disco_norm_finish_cuda      (double      *acc,
+                                  float       *norm);
+
+void disco_sgd_update_cuda       (gsize        n,
+                                  double       learning_rate,
+                                  double       momentum,
+                                  guint64      step,
+                                  float       *p,
+                                  const float *g,
+                                  float       *velocity);
+
 G_END_DECLS

@@ -564,4 +564,79 @@ void disco_adam_update_cpu (gsize        n,
                             float       *m,
                             float       *v);
 
+/* ---------------------------------------------------------------------------
+ * Plasticity (MODEL.md §6) and the optimizers' steps: the element-wise work
+ * of the learning nodes (nodes/disco-plasticity.c, disco-adam.c,
+ * disco-sgd.c) on their device path.  Each has the arithmetic of the
+ * nodes' host code, in the same order, so the CPU table reproduces it to
+ * the bit.
+ *
+ *   plasticity_delta: one microcircuit layer, R rows of state laid out
+ *                     u_E (n) | u_I (n) with row stride ldu:
+ *                       rate[s, j]  = φ_E(u_E[s, j])
+ *                       delta[s, j] = (φ̂_I⁻¹[s, j] − rate[s, j]) · φ_E′(u_E[s, j])
+ *                     with φ̂_I⁻¹ = u_I (exact inverse, y0 = NULL) or the
+ *                     Taylor line of φ_I⁻¹ around y0[j] applied to
+ *                     φ_I(u_I[s, j]) (linear threshold); rate: R×n, ldr;
+ *                     delta: R×n, ldd
+ *   threshold_update: y0[j] ← (1 − λ)·y0[j] + λ·mean_s φ_I(u_I[s, j]),
+ *                     u_I: R×n with row stride ldu; mean summed in double
+ *   column_mean:      mean[j] = Σ_s x[s, j] / R, summed in double (g_b)
+ *   sub_rows:         y[s, :] −= x[s, :]  (δ_out = W_out r_L − y), R×C
+ *   sum_squares:      acc[0] += Σ_i x[i]², in double, element after element
+ *                     (one running sum over all gradients, as the host's)
+ *   norm_finish:      norm[0] = √acc[0], then acc[0] = 0 for the next sum
+ *   sgd_update:       momentum SGD, PyTorch's convention with dampening 0:
+ *                     b ← g at step 1, else μ·b + g;  p ← p − lr·b
+ *                     (lr and μ rounded to float once)
+ * ------------------------------------------------------------------------- */
+
+void disco_plasticity_delta_cpu (const DiscoSoftRectifier *phi_e,
+                                 const DiscoSoftRectifier *phi_i,
+                                 gsize                     n_rows,
+                                 gsize                     n,
+                                 const float              *u,
+                                 gsize                     ldu,
+                                 const float              *y0,
+                                 float                    *rate,
+                                 gsize                     ldr,
+                                 float                    *delta,
+                                 gsize                     ldd);
+
+void disco_threshold_update_cpu (const DiscoSoftRectifier *phi_i,
+                                 float                     lambda,
+                                 gsize                     n_rows,
+                                 gsize                     n,
+                                 const float              *u_i,
+                                 gsize                     ldu,
+                                 float                    *y0);
+
+void disco_column_mean_cpu      (gsize        n_rows,
+                                 gsize        n_cols,
+                                 const float *x,
+                                 gsize        ldx,
+                                 float       *mean);
+
+void disco_sub_rows_cpu         (gsize        n_rows,
+                                 gsize        n_cols,
+                                 const float *x,
+                                 gsize        ldx,
+                                 float       *y,
+                                 gsize        ldy);
+
+void disco_sum_squares_cpu      (gsize        n,
+                                 const float *x,
+                                 double      *acc);
+
+void disco_norm_finish_cpu      (double      *acc,
+                                 float       *norm);
+
+void disco_sgd_update_cpu       (gsize        n,
+                                 double       learning_rate,
+                                 double       momentum,
+                                 guint64      step,
+                                 float       *p,
+                                 const float *g,
+                                 float       *velocity);
+
 G_END_DECLS

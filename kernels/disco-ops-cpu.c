@@ -67,6 +67,15 @@ static const DiscoOps cpu_ops = {
   .lockstep_step_sizes = disco_ode_lockstep_step_sizes_cpu,
   .lockstep_advance = disco_ode_lockstep_advance_cpu,
   .lockstep_stop = disco_ode_lockstep_stop_cpu,
+  /* plasticity and optimizers (learning nodes' device path) */
+  .plasticity_delta = disco_plasticity_delta_cpu,
+  .threshold_update = disco_threshold_update_cpu,
+  .column_mean = disco_column_mean_cpu,
+  .sub_rows = disco_sub_rows_cpu,
+  .sum_squares = disco_sum_squares_cpu,
+  .norm_finish = disco_norm_finish_cpu,
+  .adam_update = disco_adam_update_cpu,
+  .sgd_update = disco_sgd_update_cpu,
 };
 
 /**

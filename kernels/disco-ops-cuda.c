@@ -43,6 +43,15 @@ static const DiscoOps cuda_ops = {
   .lockstep_step_sizes = disco_ode_lockstep_step_sizes_cuda,
   .lockstep_advance = disco_ode_lockstep_advance_cuda,
   .lockstep_stop = disco_ode_lockstep_stop_cuda,
+  /* plasticity and optimizers (learning nodes' device path) */
+  .plasticity_delta = disco_plasticity_delta_cuda,
+  .threshold_update = disco_threshold_update_cuda,
+  .column_mean = disco_column_mean_cuda,
+  .sub_rows = disco_sub_rows_cuda,
+  .sum_squares = disco_sum_squares_cuda,
+  .norm_finish = disco_norm_finish_cuda,
+  .adam_update = disco_adam_update_cuda,
+  .sgd_update = disco_sgd_update_cuda,
 };
 
 /**

@@ -70,6 +70,16 @@ G_BEGIN_DECLS
  * @lockstep_step_sizes: disco_ode_lockstep_step_sizes_cpu()
  * @lockstep_advance: disco_ode_lockstep_advance_cpu()
  * @lockstep_stop: disco_ode_lockstep_stop_cpu()
+ * @plasticity_delta: disco_plasticity_delta_cpu()
+ * @threshold_update: disco_threshold_update_cpu()
+ * @column_mean: disco_column_mean_cpu()
+ * @sub_rows: disco_sub_rows_cpu()
+ * @sum_squares: disco_sum_squares_cpu(); @acc is one double in the table's
+ *   memory
+ * @norm_finish: disco_norm_finish_cpu(); @acc and @norm in the table's
+ *   memory
+ * @adam_update: disco_adam_update_cpu()
+ * @sgd_update: disco_sgd_update_cpu()
  *
  * The operations of one memory space.  Tables are static and never freed.
  */
@@ -210,6 +220,59 @@ struct _DiscoOps
                                gint                         *running,
                                gint                         *status,
                                gint                         *n_running);
+
+  /* plasticity and optimizers (learning nodes' device path) */
+  void (*plasticity_delta) (const DiscoSoftRectifier *phi_e,
+                            const DiscoSoftRectifier *phi_i,
+                            gsize                     n_rows,
+                            gsize                     n,
+                            const float              *u,
+                            gsize                     ldu,
+                            const float              *y0,
+                            float                    *rate,
+                            gsize                     ldr,
+                            float                    *delta,
+                            gsize                     ldd);
+  void (*threshold_update) (const DiscoSoftRectifier *phi_i,
+                            float                     lambda,
+                            gsize                     n_rows,
+                            gsize                     n,
+                            const float              *u_i,
+                            gsize                     ldu,
+                            float                    *y0);
+  void (*column_mean)      (gsize                     n_rows,
+                            gsize                     n_cols,
+                            const float              *x,
+                            gsize                     ldx,
+                            float                    *mean);
+  void (*sub_rows)         (gsize                     n_rows,
+                            gsize                     n_cols,
+                            const float              *x,
+                            gsize                     ldx,
+                            float                    *y,
+                            gsize                     ldy);
+  void (*sum_squares)      (gsize                     n,
+                            const float              *x,
+                            double                   *acc);
+  void (*norm_finish)      (double                   *acc,
+                            float                    *norm);
+  void (*adam_update)      (gsize                     n,
+                            double                    learning_rate,
+                            double                    beta1,
+                            double                    beta2,
+                            double                    epsilon,
+                            guint64                   step,
+                            float                    *p,
+                            const float              *g,
+                            float                    *m,
+                            float                    *v);
+  void (*sgd_update)       (gsize                     n,
+                            double                    learning_rate,
+                            double                    momentum,
+                            guint64                   step,
+                            float                    *p,
+                            const float              *g,
+                            float                    *velocity);
 
   /*< private >*/
   gpointer padding[8];

@@ -15,6 +15,11 @@
  * publishes. The moments are node parameters ("m:h1.weight", …) and so are
  * saved in checkpoints.
  *
+ * Device path: in a pipeline on CUDA (or with #DISCO_DEVICE_PATH_ENV =
+ * `table`) the step runs through the operations table
+ * (disco_adam_update_cuda(), bit-identical to disco_adam_update_cpu()), and
+ * parameters and moments stay in the table's memory between ticks.
+ *
  * Ports: input `gradients` (a plasticity node).
  *
  * ## Example pipeline
@@ -69,6 +74,16 @@ disco_adam_update (DiscoOptimizer *optimizer, gsize n, float *p, const float *g,
 }
 
 static void
+disco_adam_update_ops (DiscoOptimizer *optimizer, const DiscoOps *ops, gsize n, float *p,
+                       const float *g, float **state, guint64 step)
+{
+  DiscoAdam *self = DISCO_ADAM (optimizer);
+
+  ops->adam_update (n, self->learning_rate, self->beta1, self->beta2, self->epsilon, step, p, g,
+                    state[0], state[1]);
+}
+
+static void
 disco_adam_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
 {
   DiscoAdam *self = DISCO_ADAM (object);
@@ -110,6 +125,8 @@ disco_adam_class_init (DiscoAdamClass *klass)
   object_class->set_property = disco_adam_set_property;
   optimizer_class->state_names = adam_state;
   optimizer_class->update = disco_adam_update;
+  optimizer_class->update_ops = disco_adam_update_ops;
+  disco_node_class_set_runs_on_cuda (DISCO_NODE_CLASS (klass), TRUE);
 
   g_object_class_install_property (object_class, PROP_LEARNING_RATE,
     g_param_spec_double ("learning-rate", "Learning rate", "Step size lr",

@@ -4,8 +4,16 @@
  * gradients a plasticity node publishes, keeping per-parameter state as
  * node parameters (so checkpoints save it), counting steps, and skipping
  * validation and test ticks. Subclasses give one update rule.
+ *
+ * Device path: when disco_node_get_ops() gives a table and the subclass has
+ * update_ops, the parameters, gradients and the optimizer's state are used
+ * in the table's memory, where they stay between ticks; the host sees them
+ * only when it reads them (a checkpoint saves them through
+ * disco_tensor_read_host(), which copies lazily).  The step counter stays
+ * a host value: it is a scalar the update takes as an argument.
  */
 #include "disco-optimizer.h"
+#include "disco-device.h"
 
 #include <string.h>
 
@@ -72,6 +80,7 @@ disco_optimizer_process (DiscoNode *node, DiscoTick *tick, GError **error)
   DiscoPipeline *pipeline = disco_node_get_pipeline (node);
   g_auto (GStrv) targets = NULL;
   guint n_states = klass->state_names != NULL ? g_strv_length ((char **) klass->state_names) : 0;
+  const DiscoOps *ops = klass->update_ops != NULL ? disco_node_get_ops (node) : NULL;
   float *step;
 
   /* Learning happens on training ticks only (and on ticks without phases). */
@@ -111,6 +120,20 @@ disco_optimizer_process (DiscoNode *node, DiscoTick *tick, GError **error)
           return DISCO_FLOW_ERROR;
         }
       g_assert (n_states <= G_N_ELEMENTS (state));
+      if (ops != NULL)
+        {
+          for (guint s = 0; s < n_states; s++)
+            if ((state[s] = disco_tensor_write_ops (ensure_state (node, klass->state_names[s],
+                                                                  targets[i], parameter),
+                                                    ops, error)) == NULL)
+              return DISCO_FLOW_ERROR;
+          if ((g = disco_tensor_read_ops (gradient, ops, error)) == NULL ||
+              (p = disco_tensor_write_ops (parameter, ops, error)) == NULL)
+            return DISCO_FLOW_ERROR;
+          klass->update_ops (self, ops, disco_tensor_get_n_elements (parameter), p, g, state,
+                             (guint64) step[0]);
+          continue;
+        }
       for (guint s = 0; s < n_states; s++)
         if ((state[s] = disco_tensor_write_host (ensure_state (node, klass->state_names[s],
                                                                targets[i], parameter),
@@ -122,6 +145,9 @@ disco_optimizer_process (DiscoNode *node, DiscoTick *tick, GError **error)
       klass->update (self, disco_tensor_get_n_elements (parameter), p, g, state,
                      (guint64) step[0]);
     }
+  /* Reports a failed launch now rather than at the next download. */
+  if (ops != NULL && !ops->check (error))
+    return DISCO_FLOW_ERROR;
   return DISCO_FLOW_OK;
 }
 

@@ -25,6 +25,13 @@
  * Only training ticks produce updates. The output carries the norm of all
  * gradients together.
  *
+ * Device path: when disco_node_get_ops() gives a table (a pipeline on CUDA,
+ * or #DISCO_DEVICE_PATH_ENV = `table`), the local rules compute through it
+ * on the integrator's state tensors in the table's memory, and the
+ * gradients, the running thresholds and the norm stay there; the host sees
+ * them only when it reads them (a checkpoint, a test).  On the host table
+ * the results are bit-identical to the host code.  Backprop is host-only.
+ *
  * Ports: inputs `state` (the integrator), optional `target` (targets, for
  * backprop); output `gradients` (1 value: the global gradient norm).
  *
@@ -38,6 +45,7 @@
  */
 
 #include "disco-plasticity.h"
+#include "disco-device.h"
 #include "disco-integrator.h"
 #include "disco-network.h"
 #include "disco-nodes.h"
@@ -63,7 +71,18 @@ struct _DiscoPlasticity
   double initial_threshold;
 
   GPtrArray *scratch;     /* float buffers reused between ticks */
+
+  /* The device path's buffers (δ, rates, the norm's running sum), in the
+   * memory of ops_scratch's table; reused between ticks. */
+  const DiscoOps *ops_scratch;
+  GArray *device_scratch;  /* DeviceBuffer */
 };
+
+typedef struct
+{
+  gpointer data;
+  gsize size;
+} DeviceBuffer;
 
 G_DEFINE_FINAL_TYPE (DiscoPlasticity, disco_plasticity, DISCO_TYPE_NODE)
 DISCO_NODE_REGISTER_DEFINE (plasticity, "plasticity", DISCO_TYPE_PLASTICITY)
@@ -78,9 +97,22 @@ enum
 };
 
 static void
+free_device_scratch (DiscoPlasticity *self)
+{
+  for (guint i = 0; i < self->device_scratch->len; i++)
+    self->ops_scratch->free (g_array_index (self->device_scratch, DeviceBuffer, i).data);
+  g_array_set_size (self->device_scratch, 0);
+  self->ops_scratch = NULL;
+}
+
+static void
 disco_plasticity_finalize (GObject *object)
 {
-  g_ptr_array_unref (DISCO_PLASTICITY (object)->scratch);
+  DiscoPlasticity *self = DISCO_PLASTICITY (object);
+
+  free_device_scratch (self);
+  g_array_unref (self->device_scratch);
+  g_ptr_array_unref (self->scratch);
   G_OBJECT_CLASS (disco_plasticity_parent_class)->finalize (object);
 }
 
@@ -199,23 +231,32 @@ scratch (DiscoPlasticity *self, guint index, gsize n)
   return (float *) g_bytes_get_data (bytes, NULL);
 }
 
+/* The gradient tensor of "<layer>.<suffix>", created on first use. */
+static DiscoTensor *
+ensure_gradient (DiscoNode *node, const DiscoLayerSpec *spec, const char *suffix, guint n_dims,
+                 const gsize *shape)
+{
+  g_autofree char *name = g_strconcat (disco_node_get_name (spec->node), suffix, NULL);
+  DiscoTensor *gradient = disco_node_get_gradient (node, name);
+
+  if (gradient == NULL)
+    {
+      g_autoptr (DiscoTensor) fresh = disco_tensor_new (n_dims, shape);
+      disco_node_set_gradient (node, name, fresh);
+      gradient = fresh;
+    }
+  return gradient;
+}
+
 /* Publishes g_W = δᵀ R / B and g_b = mean δ for one layer; adds to |g|². */
 static void
 publish (DiscoNode *node, const DiscoLayerSpec *spec, const float *delta, const float *inputs,
          gsize B, double *norm2)
 {
-  const char *name = disco_node_get_name (spec->node);
-  g_autofree char *weight_name = g_strconcat (name, ".weight", NULL);
-  DiscoTensor *gw = disco_node_get_gradient (node, weight_name);
-  gsize wshape[2] = { spec->n, spec->n_in };
+  const gsize wshape[2] = { spec->n, spec->n_in };
+  DiscoTensor *gw = ensure_gradient (node, spec, ".weight", 2, wshape);
   float *g;
 
-  if (gw == NULL)
-    {
-      g_autoptr (DiscoTensor) fresh = disco_tensor_new (2, wshape);
-      disco_node_set_gradient (node, weight_name, fresh);
-      gw = fresh;
-    }
   g = disco_tensor_write_host (gw, NULL);
   /* n × n_in = δᵀ (n × B) · R (B × n_in) / B */
   disco_gemm_cpu (TRUE, FALSE, spec->n, spec->n_in, B, 1.0f / B, delta, spec->n, inputs,
@@ -225,16 +266,9 @@ publish (DiscoNode *node, const DiscoLayerSpec *spec, const float *delta, const 
 
   if (spec->bias != NULL)
     {
-      g_autofree char *bias_name = g_strconcat (name, ".bias", NULL);
-      DiscoTensor *gb = disco_node_get_gradient (node, bias_name);
-      gsize bshape[1] = { spec->n };
+      const gsize bshape[1] = { spec->n };
+      DiscoTensor *gb = ensure_gradient (node, spec, ".bias", 1, bshape);
 
-      if (gb == NULL)
-        {
-          g_autoptr (DiscoTensor) fresh = disco_tensor_new (1, bshape);
-          disco_node_set_gradient (node, bias_name, fresh);
-          gb = fresh;
-        }
       g = disco_tensor_write_host (gb, NULL);
       for (gsize j = 0; j < spec->n; j++)
         {
@@ -335,6 +369,146 @@ local_rules (DiscoPlasticity *self, DiscoNetwork *network, const float *x, const
   return TRUE;
 }
 
+/* ----- device path ------------------------------------------------------------
+ *
+ * The local rules written once against a DiscoOps table: every array below
+ * is in the table's memory, and nothing is copied to the host.  Each step
+ * is the host code's arithmetic in the same order (disco-kernels.h), so on
+ * the host table the gradients are the host path's to the bit. */
+
+/* Buffer @index of at least @size bytes in @ops's memory; a fresh one is
+ * zeroed when @zero is set (the norm's running sum starts at 0, and
+ * norm_finish leaves it at 0 for the next tick). */
+static gpointer
+device_scratch (DiscoPlasticity *self, const DiscoOps *ops, guint index, gsize size,
+                gboolean zero, GError **error)
+{
+  DeviceBuffer *buffer;
+
+  if (self->ops_scratch != ops)
+    {
+      free_device_scratch (self);
+      self->ops_scratch = ops;
+    }
+  if (self->device_scratch->len <= index)
+    g_array_set_size (self->device_scratch, index + 1);
+  buffer = &g_array_index (self->device_scratch, DeviceBuffer, index);
+  if (buffer->data == NULL || buffer->size < size)
+    {
+      ops->free (buffer->data);
+      buffer->size = 0;
+      if ((buffer->data = ops->alloc (size, error)) == NULL)
+        return NULL;
+      buffer->size = size;
+      if (zero)
+        {
+          g_autofree guint8 *zeros = g_malloc0 (size);
+          if (!ops->upload (buffer->data, zeros, size, error))
+            return NULL;
+        }
+    }
+  return buffer->data;
+}
+
+/* publish() through @ops: g_W = δᵀ R / B (the table's GEMM), g_b = the batch
+ * mean of δ; both squared norms go to the running sum @acc. */
+static gboolean
+publish_ops (DiscoNode *node, const DiscoOps *ops, const DiscoLayerSpec *spec,
+             const float *delta, const float *inputs, gsize B, double *acc, GError **error)
+{
+  const gsize wshape[2] = { spec->n, spec->n_in };
+  float *g = disco_tensor_write_ops (ensure_gradient (node, spec, ".weight", 2, wshape), ops,
+                                     error);
+
+  if (g == NULL)
+    return FALSE;
+  /* n × n_in = δᵀ (n × B) · R (B × n_in) / B */
+  ops->gemm (TRUE, FALSE, spec->n, spec->n_in, B, 1.0f / B, delta, spec->n, inputs, spec->n_in,
+             0.0f, g, spec->n_in);
+  ops->sum_squares (spec->n * spec->n_in, g, acc);
+  if (spec->bias != NULL)
+    {
+      const gsize bshape[1] = { spec->n };
+
+      g = disco_tensor_write_ops (ensure_gradient (node, spec, ".bias", 1, bshape), ops, error);
+      if (g == NULL)
+        return FALSE;
+      ops->column_mean (B, spec->n, delta, spec->n, g);
+      ops->sum_squares (spec->n, g, acc);
+    }
+  return TRUE;
+}
+
+/* local_rules() and the norm output through @ops. */
+static gboolean
+local_rules_ops (DiscoPlasticity *self, const DiscoOps *ops, DiscoNetwork *network,
+                 DiscoTensor *x_tensor, DiscoTensor *cl_tensor, DiscoTensor *ol_tensor, gsize B,
+                 GError **error)
+{
+  DiscoNode *node = DISCO_NODE (self);
+  const guint n_layers = disco_network_get_n_layers (network);
+  const gsize N = disco_network_get_state_size (network);
+  const float *x, *cl, *ol, *inputs;
+  double *acc;
+  float *norm;
+
+  if ((x = disco_tensor_read_ops (x_tensor, ops, error)) == NULL ||
+      (cl = disco_tensor_read_ops (cl_tensor, ops, error)) == NULL ||
+      (ol = disco_tensor_read_ops (ol_tensor, ops, error)) == NULL ||
+      (acc = device_scratch (self, ops, 2 * n_layers, sizeof (double), TRUE, error)) == NULL)
+    return FALSE;
+
+  inputs = x;
+  for (guint l = 0; l < n_layers; l++)
+    {
+      const DiscoLayerSpec *spec = disco_network_get_layer (network, l);
+      const gsize n = spec->n, offset = disco_network_get_layer_offset (network, l);
+      float *delta = device_scratch (self, ops, 2 * l, B * n * sizeof (float), FALSE, error);
+      float *rates = device_scratch (self, ops, 2 * l + 1, B * n * sizeof (float), FALSE, error);
+
+      if (delta == NULL || rates == NULL)
+        return FALSE;
+      if (spec->kind == DISCO_LAYER_READOUT)
+        {
+          /* δ_out = W_out r_L − y; the readout's rates feed no layer. */
+          const float *w = disco_tensor_read_ops (spec->weight, ops, error);
+          if (w == NULL)
+            return FALSE;
+          ops->gemm (FALSE, TRUE, B, n, spec->n_in, 1.0f, inputs, spec->n_in, w, spec->n_in,
+                     0.0f, delta, n);
+          ops->sub_rows (B, n, cl + offset, N, delta, n);
+        }
+      else
+        {
+          float *y0 = NULL;
+
+          if (self->rule == DISCO_PLASTICITY_LINEAR_THRESHOLD)
+            {
+              /* y₀ first, then the Taylor line around it (MODEL.md §6). */
+              g_autofree char *name = g_strdup_printf ("threshold:%s",
+                                                       disco_node_get_name (spec->node));
+              y0 = disco_tensor_write_ops (disco_node_get_parameter (node, name), ops, error);
+              if (y0 == NULL)
+                return FALSE;
+              ops->threshold_update (&spec->phi_i, self->average_rate, B, n, ol + offset + n, N,
+                                     y0);
+            }
+          ops->plasticity_delta (&spec->phi_e, &spec->phi_i, B, n, cl + offset, N, y0, rates, n,
+                                 delta, n);
+        }
+      if (!publish_ops (node, ops, spec, delta, inputs, B, acc, error))
+        return FALSE;
+      inputs = rates;
+    }
+
+  norm = disco_tensor_write_ops (disco_node_get_output (node, "gradients"), ops, error);
+  if (norm == NULL)
+    return FALSE;
+  ops->norm_finish (acc, norm);
+  /* Reports a failed launch now rather than at the next download. */
+  return ops->check (error);
+}
+
 /* Backprop through r_l = φ(W_l r_{l−1} + b_l), y = W_out r_L, loss −Σ t log softmax(y). */
 static gboolean
 backprop (DiscoPlasticity *self, DiscoNetwork *network, const float *x, const float *targets,
@@ -402,6 +576,7 @@ disco_plasticity_process (DiscoNode *node, DiscoTick *tick, GError **error)
   DiscoNetwork *network;
   DiscoTensor *x_tensor, *cl_tensor, *ol_tensor, *target_tensor = NULL;
   const float *x, *cl, *ol, *targets = NULL;
+  const DiscoOps *ops;
   double norm2 = 0;
   gsize B;
   float *norm;
@@ -425,6 +600,11 @@ disco_plasticity_process (DiscoNode *node, DiscoTick *tick, GError **error)
                    "tick's minibatch", disco_node_get_name (node));
       return DISCO_FLOW_ERROR;
     }
+  /* Backprop has no device path (runs_on_cuda says so). */
+  ops = self->rule != DISCO_PLASTICITY_BACKPROP ? disco_node_get_ops (node) : NULL;
+  if (ops != NULL)
+    return local_rules_ops (self, ops, network, x_tensor, cl_tensor, ol_tensor, B, error)
+             ? DISCO_FLOW_OK : DISCO_FLOW_ERROR;
   if ((x = disco_tensor_read_host (x_tensor, error)) == NULL ||
       (cl = disco_tensor_read_host (cl_tensor, error)) == NULL ||
       (ol = disco_tensor_read_host (ol_tensor, error)) == NULL ||
@@ -443,6 +623,13 @@ disco_plasticity_process (DiscoNode *node, DiscoTick *tick, GError **error)
   return DISCO_FLOW_OK;
 }
 
+/* Backprop runs on the host only; the local rules have a device path. */
+static gboolean
+disco_plasticity_runs_on_cuda (DiscoNode *node)
+{
+  return DISCO_PLASTICITY (node)->rule != DISCO_PLASTICITY_BACKPROP;
+}
+
 static void
 disco_plasticity_class_init (DiscoPlasticityClass *klass)
 {
@@ -455,6 +642,8 @@ disco_plasticity_class_init (DiscoPlasticityClass *klass)
   object_class->set_property = disco_plasticity_set_property;
   node_class->prepare = disco_plasticity_prepare;
   node_class->process = disco_plasticity_process;
+  node_class->runs_on_cuda = disco_plasticity_runs_on_cuda;
+  disco_node_class_set_runs_on_cuda (node_class, TRUE);
 
   g_object_class_install_property (object_class, PROP_RULE,
     g_param_spec_enum ("rule", "Rule", "exact-inverse, linear-threshold or backprop",
@@ -488,4 +677,5 @@ disco_plasticity_init (DiscoPlasticity *self)
   self->average_rate = DEFAULT_AVERAGE_RATE;
   self->initial_threshold = DEFAULT_INITIAL_THRESHOLD;
   self->scratch = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  self->device_scratch = g_array_new (FALSE, TRUE, sizeof (DeviceBuffer));
 }

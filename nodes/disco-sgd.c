@@ -13,6 +13,11 @@
  * publishes. μ = 0 is plain gradient descent. The velocity b is a node
  * parameter ("velocity:h1.weight", …), saved in checkpoints.
  *
+ * Device path: in a pipeline on CUDA (or with #DISCO_DEVICE_PATH_ENV =
+ * `table`) the step runs through the operations table
+ * (disco_sgd_update_cuda(), bit-identical to disco_sgd_update_cpu()), and
+ * parameters and velocities stay in the table's memory between ticks.
+ *
  * Ports: input `gradients` (a plasticity node).
  *
  * ## Example pipeline
@@ -27,6 +32,8 @@
 
 #include "disco-sgd.h"
 #include "disco-nodes.h"
+
+#include "disco-kernels.h"
 
 #define DEFAULT_LEARNING_RATE 1e-2
 #define DEFAULT_MOMENTUM 0.0
@@ -56,14 +63,17 @@ disco_sgd_update (DiscoOptimizer *optimizer, gsize n, float *p, const float *g, 
                   guint64 step)
 {
   DiscoSgd *self = DISCO_SGD (optimizer);
-  float *velocity = state[0];
-  const float lr = self->learning_rate, mu = self->momentum;
 
-  for (gsize i = 0; i < n; i++)
-    {
-      velocity[i] = step == 1 ? g[i] : mu * velocity[i] + g[i];
-      p[i] -= lr * velocity[i];
-    }
+  disco_sgd_update_cpu (n, self->learning_rate, self->momentum, step, p, g, state[0]);
+}
+
+static void
+disco_sgd_update_ops (DiscoOptimizer *optimizer, const DiscoOps *ops, gsize n, float *p,
+                      const float *g, float **state, guint64 step)
+{
+  DiscoSgd *self = DISCO_SGD (optimizer);
+
+  ops->sgd_update (n, self->learning_rate, self->momentum, step, p, g, state[0]);
 }
 
 static void
@@ -103,6 +113,8 @@ disco_sgd_class_init (DiscoSgdClass *klass)
   object_class->set_property = disco_sgd_set_property;
   optimizer_class->state_names = sgd_state;
   optimizer_class->update = disco_sgd_update;
+  optimizer_class->update_ops = disco_sgd_update_ops;
+  disco_node_class_set_runs_on_cuda (DISCO_NODE_CLASS (klass), TRUE);
 
   g_object_class_install_property (object_class, PROP_LEARNING_RATE,
     g_param_spec_double ("learning-rate", "Learning rate", "Step size lr",
