@@ -837,6 +837,243 @@ disco_leaky_rows_cpu (float        tau,
 }
 
 /**
+ * disco_leaky_pi_rows_cpu:
+ * @softmax: %TRUE for e = y* − softmax(y) (cross-entropy), %FALSE for
+ *   e = y* − y (MSE)
+ * @k_p: proportional gain
+ * @k_i: integral gain
+ * @leak: λ of the integral
+ * @tau: τ_c (s), > 0
+ * @readout_tau: the readout's τ (s), > 0
+ * @n_rows: B
+ * @n_out: O, > 0
+ * @y: B×O readout values (row stride @ldy), the readout block of a state
+ * @c_int: B×O controller integrals, row stride @ldy
+ * @ldy: row stride of @y and @c_int
+ * @target: B×O targets, contiguous
+ * @control: B×O, written: c
+ * @dy: (nullable): B×O readout derivatives (row stride @ldf), to which
+ *   c/τ_out is added
+ * @dc_int: (nullable): B×O, written: dc_int/dt (row stride @ldf); with @dy
+ *   %NULL only @control is computed
+ * @ldf: row stride of @dy and @dc_int
+ *
+ * The controller's part of the closed-loop right-hand side (MODEL.md §3),
+ * the float operations of nodes/disco-closed-loop.c in its order.
+ */
+void
+disco_leaky_pi_rows_cpu (gboolean     softmax,
+                         float        k_p,
+                         float        k_i,
+                         float        leak,
+                         float        tau,
+                         float        readout_tau,
+                         gsize        n_rows,
+                         gsize        n_out,
+                         const float *y,
+                         const float *c_int,
+                         gsize        ldy,
+                         const float *target,
+                         float       *control,
+                         float       *dy,
+                         float       *dc_int,
+                         gsize        ldf)
+{
+  g_return_if_fail (n_out > 0 && tau > 0.0f && readout_tau > 0.0f);
+  CHECK_MATRIX (y, n_rows, n_out, ldy);
+  CHECK_MATRIX (c_int, n_rows, n_out, ldy);
+  g_return_if_fail (n_rows == 0 || (target != NULL && control != NULL));
+  g_return_if_fail ((dy == NULL) == (dc_int == NULL));
+  g_return_if_fail (dy == NULL || ldf >= n_out);
+
+  for (gsize r = 0; r < n_rows; r++)
+    {
+      const float *yr = y + r * ldy, *ir = c_int + r * ldy, *tr = target + r * n_out;
+      float *cr = control + r * n_out;
+
+      /* The prediction goes to c's row first, then becomes e, then c. */
+      if (softmax)
+        disco_softmax_rows_cpu (1, n_out, yr, ldy, cr, n_out);
+      else
+        memcpy (cr, yr, n_out * sizeof (float));
+      for (gsize o = 0; o < n_out; o++)
+        {
+          const float e = tr[o] - cr[o];
+
+          cr[o] = k_i * ir[o] + k_p * e;
+          if (dy != NULL)
+            {
+              dc_int[r * ldf + o] = (e - leak * ir[o]) / tau;
+              dy[r * ldf + o] += cr[o] / readout_tau;
+            }
+        }
+    }
+}
+
+/**
+ * disco_top_down_rows_cpu:
+ * @tau_i: τ_I (s), > 0
+ * @n_rows: B
+ * @n_out: O
+ * @n: n_l
+ * @control: B×O control signals c, contiguous
+ * @q: B×O×n feedback weights Q_l, contiguous
+ * @du_i: B×n inhibitory derivatives (row stride @ldf), from which
+ *   (c·Q_l)/τ_I is subtracted
+ * @ldf: row stride of @du_i
+ *
+ * The top-down input f_l = c·Q_l of every sample (MODEL.md §2), summed over
+ * the outputs in order as nodes/disco-closed-loop.c does.  (A batched GEMV:
+ * each sample has its own Q.)
+ */
+void
+disco_top_down_rows_cpu (float        tau_i,
+                         gsize        n_rows,
+                         gsize        n_out,
+                         gsize        n,
+                         const float *control,
+                         const float *q,
+                         float       *du_i,
+                         gsize        ldf)
+{
+  g_return_if_fail (tau_i > 0.0f);
+  CHECK_MATRIX (du_i, n_rows, n, ldf);
+  g_return_if_fail (n_rows == 0 || n_out == 0 || n == 0 || (control != NULL && q != NULL));
+
+  for (gsize r = 0; r < n_rows; r++)
+    {
+      const float *c = control + r * n_out;
+      const float *restrict qr = q + r * n_out * n;
+      float *restrict d = du_i + r * ldf;
+
+      for (gsize o = 0; o < n_out; o++)
+        {
+          const float scaled = c[o] / tau_i;
+          const float *restrict q_row = qr + o * n;
+
+          for (gsize j = 0; j < n; j++)
+            d[j] -= scaled * q_row[j];
+        }
+    }
+}
+
+/**
+ * disco_slope_scale_rows_cpu:
+ * @rect: φ whose slope scales the columns
+ * @n_samples: B
+ * @n_out: O
+ * @n: n_l, the columns
+ * @u: B×n potentials (row stride @ldu)
+ * @ldu: row stride of @u
+ * @in: the Jacobians: sample s's O×n block at @in + s·@in_stride
+ * @in_stride: 0 to use one O×n matrix for every sample (W_out), else O·n
+ * @out: B×O×n, written (may be @in)
+ *
+ * One step of the Jacobian chain (MODEL.md §4): J ← J · diag(φ′(u)) per
+ * sample, with disco_softrect_derivative() as nodes/disco-feedback.c uses.
+ */
+void
+disco_slope_scale_rows_cpu (const DiscoSoftRectifier *rect,
+                            gsize                     n_samples,
+                            gsize                     n_out,
+                            gsize                     n,
+                            const float              *u,
+                            gsize                     ldu,
+                            const float              *in,
+                            gsize                     in_stride,
+                            float                    *out)
+{
+  g_return_if_fail (rect != NULL);
+  CHECK_MATRIX (u, n_samples, n, ldu);
+  g_return_if_fail (n_samples == 0 || n_out == 0 || n == 0 || (in != NULL && out != NULL));
+
+  for (gsize s = 0; s < n_samples; s++)
+    for (gsize j = 0; j < n; j++)
+      {
+        const float slope = disco_softrect_derivative (rect, u[s * ldu + j]);
+
+        for (gsize o = 0; o < n_out; o++)
+          out[(s * n_out + o) * n + j] = in[s * in_stride + o * n + j] * slope;
+      }
+}
+
+/**
+ * disco_feedback_normalize_cpu:
+ * @n_samples: B
+ * @size: M = O·n_l, the values of one sample's Q_l
+ * @average: replace each sample's Q by the minibatch mean (double sums)
+ * @clip: clip every value to [−@clip, @clip] when > 0
+ * @norm: scale each sample's Q to this Frobenius norm when > 0 (a zero Q
+ *   becomes 0)
+ * @q: B×M feedback weights, modified in place
+ *
+ * The feedback weights' options in the reference's order (MODEL.md §4), as
+ * nodes/disco-feedback.c applies them.
+ */
+void
+disco_feedback_normalize_cpu (gsize    n_samples,
+                              gsize    size,
+                              gboolean average,
+                              float    clip,
+                              float    norm,
+                              float   *q)
+{
+  g_return_if_fail (n_samples == 0 || size == 0 || q != NULL);
+
+  if (average)
+    for (gsize i = 0; i < size; i++)
+      {
+        double sum = 0;
+
+        for (gsize s = 0; s < n_samples; s++)
+          sum += q[s * size + i];
+        for (gsize s = 0; s < n_samples; s++)
+          q[s * size + i] = sum / n_samples;
+      }
+  if (clip > 0)
+    for (gsize i = 0; i < n_samples * size; i++)
+      q[i] = CLAMP (q[i], -clip, clip);
+  for (gsize s = 0; s < n_samples && norm > 0; s++)
+    {
+      float *qs = q + s * size;
+      double sum2 = 0;
+      float scale;
+
+      for (gsize i = 0; i < size; i++)
+        sum2 += (double) qs[i] * qs[i];
+      scale = sum2 > 0 ? norm / sqrt (sum2) : 0.0f;
+      for (gsize i = 0; i < size; i++)
+        qs[i] *= scale;
+    }
+}
+
+/**
+ * disco_copy_rows_cpu:
+ * @n_rows: R
+ * @n_cols: C
+ * @x: R×C, row stride @ldx
+ * @ldx: row stride of @x
+ * @y: R×C, written, row stride @ldy
+ * @ldy: row stride of @y
+ *
+ * Copies a block of rows between strides (a state's layer to a tensor).
+ */
+void
+disco_copy_rows_cpu (gsize        n_rows,
+                     gsize        n_cols,
+                     const float *x,
+                     gsize        ldx,
+                     float       *y,
+                     gsize        ldy)
+{
+  CHECK_MATRIX (x, n_rows, n_cols, ldx);
+  CHECK_MATRIX (y, n_rows, n_cols, ldy);
+
+  for (gsize r = 0; r < n_rows && n_cols > 0; r++)
+    memmove (y + r * ldy, x + r * ldx, n_cols * sizeof (float));
+}
+
+/**
  * disco_adam_update_cpu:
  * @n: number of parameters
  * @learning_rate: lr

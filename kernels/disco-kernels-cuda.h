@@ -242,6 +242,62 @@ void disco_adam_update_cuda (gsize        n,
                              float       *v);
 
 /* ---------------------------------------------------------------------------
+ * Closed loop and feedback weights, the integrator's device path
+ * (disco-kernels-cuda-feedback.cu): the twins of the disco-kernels.h section
+ * of that name; every array is a device pointer.
+ * ------------------------------------------------------------------------- */
+
+void disco_leaky_pi_rows_cuda      (gboolean                  softmax,
+                                   float                     k_p,
+                                   float                     k_i,
+                                   float                     leak,
+                                   float                     tau,
+                                   float                     readout_tau,
+                                   gsize                     n_rows,
+                                   gsize                     n_out,
+                                   const float              *y,
+                                   const float              *c_int,
+                                   gsize                     ldy,
+                                   const float              *target,
+                                   float                    *control,
+                                   float                    *dy,
+                                   float                    *dc_int,
+                                   gsize                     ldf);
+
+void disco_top_down_rows_cuda      (float                     tau_i,
+                                   gsize                     n_rows,
+                                   gsize                     n_out,
+                                   gsize                     n,
+                                   const float              *control,
+                                   const float              *q,
+                                   float                    *du_i,
+                                   gsize                     ldf);
+
+void disco_slope_scale_rows_cuda   (const DiscoSoftRectifier *rect,
+                                   gsize                     n_samples,
+                                   gsize                     n_out,
+                                   gsize                     n,
+                                   const float              *u,
+                                   gsize                     ldu,
+                                   const float              *in,
+                                   gsize                     in_stride,
+                                   float                    *out);
+
+void disco_feedback_normalize_cuda (gsize                     n_samples,
+                                   gsize                     size,
+                                   gboolean                  average,
+                                   float                     clip,
+                                   float                     norm,
+                                   float                    *q);
+
+void disco_copy_rows_cuda          (gsize                     n_rows,
+                                   gsize                     n_cols,
+                                   const float              *x,
+                                   gsize                     ldx,
+                                   float                    *y,
+                                   gsize                     ldy);
+
+/* ---------------------------------------------------------------------------
  * The lockstep solver's helpers (disco-kernels.h, disco-ode-lockstep.h);
  * per-sample arrays (clocks, running, status, keep, at_rest, h) and the
  * count @n_running are device pointers, @params and @limits host structs

@@ -544,6 +544,75 @@ void disco_leaky_rows_cpu  (float        tau,
                             gsize        ldf);
 
 /* ---------------------------------------------------------------------------
+ * Closed loop and feedback weights (MODEL.md §3–§4), the integrator's device
+ * path: each mirrors a loop of nodes/disco-closed-loop.c or
+ * nodes/disco-feedback.c operation for operation, so that a solve through
+ * the CPU table gives that file's numbers.  B samples, O outputs, n units.
+ *
+ *   leaky_pi_rows:       e = y* − softmax(y) (or y* − y);  c = k_i c_int + k_p e;
+ *                        dc_int = (e − λ c_int)/τ_c;  dy += c/τ_out
+ *                        (the controller's part of the closed-loop RHS, after
+ *                        the network wrote dy; dy and dc_int nullable: c only)
+ *   top_down_rows:       du_I[r, :] −= Σ_o (c[r, o]/τ_I) Q[r, o, :]  (f_l = c·Q_l)
+ *   slope_scale_rows:    out[s, o, j] = in[s·stride + o·n + j] · φ′(u[s, j])
+ *                        (stride 0 broadcasts one O×n matrix; out may be in)
+ *   feedback_normalize:  Q (B × M): the mean over B replaces every sample's
+ *                        (average), clip to [−clip, clip] (clip > 0), then
+ *                        each sample scaled to Frobenius norm @norm (> 0)
+ *   copy_rows:           y[r, :] = x[r, :]  (strided rows)
+ * ------------------------------------------------------------------------- */
+
+void disco_leaky_pi_rows_cpu      (gboolean                  softmax,
+                                   float                     k_p,
+                                   float                     k_i,
+                                   float                     leak,
+                                   float                     tau,
+                                   float                     readout_tau,
+                                   gsize                     n_rows,
+                                   gsize                     n_out,
+                                   const float              *y,
+                                   const float              *c_int,
+                                   gsize                     ldy,
+                                   const float              *target,
+                                   float                    *control,
+                                   float                    *dy,
+                                   float                    *dc_int,
+                                   gsize                     ldf);
+
+void disco_top_down_rows_cpu      (float                     tau_i,
+                                   gsize                     n_rows,
+                                   gsize                     n_out,
+                                   gsize                     n,
+                                   const float              *control,
+                                   const float              *q,
+                                   float                    *du_i,
+                                   gsize                     ldf);
+
+void disco_slope_scale_rows_cpu   (const DiscoSoftRectifier *rect,
+                                   gsize                     n_samples,
+                                   gsize                     n_out,
+                                   gsize                     n,
+                                   const float              *u,
+                                   gsize                     ldu,
+                                   const float              *in,
+                                   gsize                     in_stride,
+                                   float                    *out);
+
+void disco_feedback_normalize_cpu (gsize                     n_samples,
+                                   gsize                     size,
+                                   gboolean                  average,
+                                   float                     clip,
+                                   float                     norm,
+                                   float                    *q);
+
+void disco_copy_rows_cpu          (gsize                     n_rows,
+                                   gsize                     n_cols,
+                                   const float              *x,
+                                   gsize                     ldx,
+                                   float                    *y,
+                                   gsize                     ldy);
+
+/* ---------------------------------------------------------------------------
  * Adam (MODEL.md §5; Kingma & Ba 2015, as optax.adam computes it)
  *
  *   m ← β₁ m + (1 − β₁) g;  v ← β₂ v + (1 − β₂) g²

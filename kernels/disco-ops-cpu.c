@@ -58,6 +58,12 @@ static const DiscoOps cpu_ops = {
   .gemm = disco_gemm_cpu,
   .softrect_forward = disco_softrect_forward_fast_cpu,
   .microcircuit_rhs = disco_microcircuit_rhs_cpu,
+  /* closed loop and feedback weights (integrator device path) */
+  .leaky_pi_rows = disco_leaky_pi_rows_cpu,
+  .top_down_rows = disco_top_down_rows_cpu,
+  .slope_scale_rows = disco_slope_scale_rows_cpu,
+  .feedback_normalize = disco_feedback_normalize_cpu,
+  .copy_rows = disco_copy_rows_cpu,
   .leaky_rows = disco_leaky_rows_cpu,
   .rk_combine = disco_rk_combine_fast_cpu,
   .rk_embedded_error_norm = disco_rk_embedded_error_norm_cpu,

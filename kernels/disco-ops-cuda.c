@@ -34,6 +34,12 @@ static const DiscoOps cuda_ops = {
   .gemm = disco_gemm_cuda,
   .softrect_forward = disco_softrect_forward_cuda,
   .microcircuit_rhs = disco_microcircuit_rhs_cuda,
+  /* closed loop and feedback weights (integrator device path) */
+  .leaky_pi_rows = disco_leaky_pi_rows_cuda,
+  .top_down_rows = disco_top_down_rows_cuda,
+  .slope_scale_rows = disco_slope_scale_rows_cuda,
+  .feedback_normalize = disco_feedback_normalize_cuda,
+  .copy_rows = disco_copy_rows_cuda,
   .leaky_rows = disco_leaky_rows_cuda,
   .rk_combine = disco_rk_combine_cuda,
   .rk_embedded_error_norm = disco_rk_embedded_error_norm_cuda,

@@ -14,6 +14,7 @@
 typedef struct
 {
   DiscoOpsLayer spec;     /* weight and bias point into the table's memory */
+  gboolean borrowed;      /* weight and bias are the caller's (set_parameters) */
   gsize offset;           /* of the layer's state in a sample's state */
   float *rates;           /* B × n: the layer's rates in this evaluation */
 } Layer;
@@ -47,6 +48,22 @@ free_scratch (DiscoOpsNetwork *network)
   network->n_samples = 0;
 }
 
+static void
+free_parameters (DiscoOpsNetwork *network,
+                 guint            index)
+{
+  Layer *layer = &network->layers[index];
+
+  if (!layer->borrowed)
+    {
+      network->ops->free ((gpointer) layer->spec.weight);
+      network->ops->free ((gpointer) layer->spec.bias);
+    }
+  layer->spec.weight = NULL;
+  layer->spec.bias = NULL;
+  layer->borrowed = FALSE;
+}
+
 /**
  * disco_ops_network_free:
  * @network: (transfer full) (nullable): a network
@@ -60,10 +77,7 @@ disco_ops_network_free (DiscoOpsNetwork *network)
     return;
   free_scratch (network);
   for (guint l = 0; l < network->n_layers; l++)
-    {
-      network->ops->free ((gpointer) network->layers[l].spec.weight);
-      network->ops->free ((gpointer) network->layers[l].spec.bias);
-    }
+    free_parameters (network, l);
   g_free (network->layers);
   g_free (network);
 }
@@ -106,8 +120,8 @@ check_layers (guint                n_layers,
     {
       const DiscoOpsLayer *spec = &layers[l];
 
-      if (spec->n == 0 || spec->n_in == 0 || spec->weight == NULL)
-        return bad_layer (error, l, "needs units, inputs and a weight matrix");
+      if (spec->n == 0 || spec->n_in == 0)
+        return bad_layer (error, l, "needs units and inputs");
       if (!(spec->tau_e > 0.0f)
           || (spec->kind == DISCO_OPS_LAYER_MICROCIRCUIT && !(spec->tau_i > 0.0f)))
         return bad_layer (error, l, "time constants must be > 0");
@@ -132,7 +146,8 @@ check_layers (guint                n_layers,
  * @error: return location for a #GError
  *
  * Uploads the weights and biases into the table's memory (the host arrays
- * are not kept).
+ * are not kept).  A layer whose @weight is %NULL gets its parameters from
+ * disco_ops_network_set_parameters() before the first batch.
  *
  * Returns: (transfer full) (nullable): the network, or %NULL with @error
  *   set (%DISCO_ODE_ERROR_INVALID_CONFIG for an inconsistent chain)
@@ -167,6 +182,8 @@ disco_ops_network_new (const DiscoOps      *ops,
       network->state_size += spec->kind == DISCO_OPS_LAYER_MICROCIRCUIT ? 2 * spec->n : spec->n;
       network->max_units = MAX (network->max_units, spec->n);
 
+      if (spec->weight == NULL)
+        continue;
       if ((layer->spec.weight = upload_floats (ops, spec->weight, spec->n * spec->n_in,
                                                error)) == NULL)
         return NULL;
@@ -203,6 +220,80 @@ disco_ops_network_get_layer_offset (DiscoOpsNetwork *network,
 {
   g_return_val_if_fail (network != NULL && index < network->n_layers, 0);
   return network->layers[index].offset;
+}
+
+/**
+ * disco_ops_network_set_parameters:
+ * @network: a network
+ * @index: a layer index
+ * @weight: (transfer none): W_l, n × n_in, a buffer of the network's table
+ * @bias: (transfer none) (nullable): b_l, n values, a buffer of the table;
+ *   ignored for a readout
+ *
+ * Lets the layer compute with parameters that live elsewhere in the
+ * table's memory (a node's tensors, updated between minibatches by an
+ * optimizer), without a copy.  The buffers must stay valid while the
+ * network uses them: until the next call for this layer or the network's
+ * end.  Parameters the network uploaded itself are freed.
+ */
+void
+disco_ops_network_set_parameters (DiscoOpsNetwork *network,
+                                  guint            index,
+                                  const float     *weight,
+                                  const float     *bias)
+{
+  Layer *layer;
+
+  g_return_if_fail (network != NULL && index < network->n_layers);
+  g_return_if_fail (weight != NULL);
+
+  layer = &network->layers[index];
+  free_parameters (network, index);
+  layer->spec.weight = weight;
+  layer->spec.bias = layer->spec.kind == DISCO_OPS_LAYER_READOUT ? NULL : bias;
+  layer->borrowed = TRUE;
+}
+
+/**
+ * disco_ops_network_get_layer:
+ * @network: a network
+ * @index: a layer index
+ *
+ * Returns: (transfer none): the layer as the network computes it: its
+ *   weight and bias point into the table's memory
+ */
+const DiscoOpsLayer *
+disco_ops_network_get_layer (DiscoOpsNetwork *network,
+                             guint            index)
+{
+  g_return_val_if_fail (network != NULL && index < network->n_layers, NULL);
+  return &network->layers[index].spec;
+}
+
+/**
+ * disco_ops_network_get_ops:
+ * @network: a network
+ *
+ * Returns: (transfer none): the table whose memory holds the network
+ */
+const DiscoOps *
+disco_ops_network_get_ops (DiscoOpsNetwork *network)
+{
+  g_return_val_if_fail (network != NULL, NULL);
+  return network->ops;
+}
+
+/**
+ * disco_ops_network_get_n_layers:
+ * @network: a network
+ *
+ * Returns: the number of layers, readout included
+ */
+guint
+disco_ops_network_get_n_layers (DiscoOpsNetwork *network)
+{
+  g_return_val_if_fail (network != NULL, 0);
+  return network->n_layers;
 }
 
 static gboolean
@@ -261,6 +352,13 @@ disco_ops_network_begin_batch (DiscoOpsNetwork *network,
 
   ops = network->ops;
   first = &network->layers[0].spec;
+  for (guint l = 0; l < network->n_layers; l++)
+    if (network->layers[l].spec.weight == NULL)
+      {
+        g_set_error (error, DISCO_ODE_ERROR, DISCO_ODE_ERROR_INVALID_CONFIG,
+                     "network layer %u has no weights (disco_ops_network_set_parameters)", l);
+        return FALSE;
+      }
   if (!ensure_scratch (network, n_samples, error))
     return FALSE;
 
@@ -287,10 +385,11 @@ evaluate (DiscoOpsNetwork *network,
           gsize            n_rows,
           const guint     *drive_rows,
           const float     *y,
-          float           *dydt)
+          gsize            ldy,
+          float           *dydt,
+          gsize            ldf)
 {
   const DiscoOps *ops = network->ops;
-  const gsize N = network->state_size;
   const float *previous_rates = NULL;
 
   for (guint l = 0; l < network->n_layers; l++)
@@ -316,14 +415,14 @@ evaluate (DiscoOpsNetwork *network,
         {
         case DISCO_OPS_LAYER_MICROCIRCUIT:
           ops->microcircuit_rhs (&spec->phi_e, &spec->phi_i, spec->tau_e, spec->tau_i, n_rows, n,
-                                 y + layer->offset, N, drive, n, l == 0 ? drive_rows : NULL,
+                                 y + layer->offset, ldy, drive, n, l == 0 ? drive_rows : NULL,
                                  l == 0 ? NULL : spec->bias, layer->rates, n,
-                                 dydt + layer->offset, N);
+                                 dydt + layer->offset, ldf);
           break;
         case DISCO_OPS_LAYER_READOUT:
           /* The last layer: its values feed no product, so no rates. */
-          ops->leaky_rows (spec->tau_e, n_rows, n, y + layer->offset, N, drive, n, NULL,
-                           dydt + layer->offset, N);
+          ops->leaky_rows (spec->tau_e, n_rows, n, y + layer->offset, ldy, drive, n, NULL,
+                           dydt + layer->offset, ldf);
           break;
         }
       previous_rates = layer->rates;
@@ -368,7 +467,45 @@ disco_ops_network_rhs (gpointer        network,
                    "begun has %" G_GSIZE_FORMAT " samples", n_rows, self->n_samples);
       return FALSE;
     }
-  return evaluate (self, n_rows, NULL, y, dydt);
+  return evaluate (self, n_rows, NULL, y, n_state, dydt, n_state);
+}
+
+/**
+ * disco_ops_network_rhs_strided:
+ * @network: a network
+ * @n_rows: B, the batch of disco_ops_network_begin_batch()
+ * @y: B states of N values at row stride @ldy (the table's memory)
+ * @ldy: row stride of @y, ≥ N
+ * @dydt: B derivatives of N values at row stride @ldf, written
+ * @ldf: row stride of @dydt, ≥ N
+ *
+ * The open-loop right-hand side on the network part of wider rows: the
+ * closed loop's states carry the controller's integral after it
+ * (disco-ops-closed-loop.h), which this leaves alone.
+ *
+ * Returns: %TRUE on success, %FALSE with @error set when the batch does not
+ *   match the one begun
+ */
+gboolean
+disco_ops_network_rhs_strided (DiscoOpsNetwork *network,
+                               gsize            n_rows,
+                               const float     *y,
+                               gsize            ldy,
+                               float           *dydt,
+                               gsize            ldf,
+                               GError         **error)
+{
+  g_return_val_if_fail (network != NULL, FALSE);
+  g_return_val_if_fail (ldy >= network->state_size && ldf >= network->state_size, FALSE);
+
+  if (n_rows != network->n_samples)
+    {
+      g_set_error (error, DISCO_ODE_ERROR, DISCO_ODE_ERROR_FAILED,
+                   "network right-hand side on %" G_GSIZE_FORMAT " rows, but the batch "
+                   "begun has %" G_GSIZE_FORMAT " samples", n_rows, network->n_samples);
+      return FALSE;
+    }
+  return evaluate (network, n_rows, NULL, y, ldy, dydt, ldf);
 }
 
 /**
@@ -408,5 +545,5 @@ disco_ops_network_rhs_compact (gpointer      network,
                    "begun has %" G_GSIZE_FORMAT " samples", n_active, self->n_samples);
       return FALSE;
     }
-  return evaluate (self, n_active, rows, y, dydt);
+  return evaluate (self, n_active, rows, y, self->state_size, dydt, self->state_size);
 }

@@ -48,7 +48,8 @@ typedef enum
  * @kind: the layer's kind
  * @n: units n_l
  * @n_in: inputs (the previous layer's n, or F for the first layer)
- * @weight: (array): W_l, n × n_in row-major, host memory (uploaded)
+ * @weight: (array) (nullable): W_l, n × n_in row-major, host memory
+ *   (uploaded); %NULL: set with disco_ops_network_set_parameters()
  * @bias: (array) (nullable): b_l, n values, host memory; ignored by a
  *   readout
  * @phi_e: φ_E
@@ -87,6 +88,18 @@ void             disco_ops_network_free             (DiscoOpsNetwork     *networ
 
 gsize            disco_ops_network_get_state_size   (DiscoOpsNetwork     *network);
 
+guint            disco_ops_network_get_n_layers     (DiscoOpsNetwork     *network);
+
+const DiscoOps  *disco_ops_network_get_ops          (DiscoOpsNetwork     *network);
+
+const DiscoOpsLayer *disco_ops_network_get_layer    (DiscoOpsNetwork     *network,
+                                                     guint                index);
+
+void             disco_ops_network_set_parameters   (DiscoOpsNetwork     *network,
+                                                     guint                index,
+                                                     const float         *weight,
+                                                     const float         *bias);
+
 gsize            disco_ops_network_get_layer_offset (DiscoOpsNetwork     *network,
                                                      guint                index);
 
@@ -101,6 +114,14 @@ gboolean         disco_ops_network_rhs              (gpointer             networ
                                                      gsize                n_state,
                                                      const float         *y,
                                                      float               *dydt,
+                                                     GError             **error);
+
+gboolean         disco_ops_network_rhs_strided      (DiscoOpsNetwork     *network,
+                                                     gsize                n_rows,
+                                                     const float         *y,
+                                                     gsize                ldy,
+                                                     float               *dydt,
+                                                     gsize                ldf,
                                                      GError             **error);
 
 gboolean         disco_ops_network_rhs_compact      (gpointer             network,

@@ -61,6 +61,11 @@ G_BEGIN_DECLS
  * @softrect_forward: disco_softrect_forward_cpu() (the CPU table uses the
  *   fast φ, as nodes/disco-network.c does)
  * @microcircuit_rhs: disco_microcircuit_rhs_cpu()
+ * @leaky_pi_rows: disco_leaky_pi_rows_cpu()
+ * @top_down_rows: disco_top_down_rows_cpu()
+ * @slope_scale_rows: disco_slope_scale_rows_cpu()
+ * @feedback_normalize: disco_feedback_normalize_cpu()
+ * @copy_rows: disco_copy_rows_cpu()
  * @leaky_rows: disco_leaky_rows_cpu()
  * @rk_combine: disco_rk_combine_cpu(); @out must not be @y0
  * @rk_embedded_error_norm: disco_rk_embedded_error_norm_cpu()
@@ -148,6 +153,52 @@ struct _DiscoOps
                             gsize                     ldr,
                             float                    *dudt,
                             gsize                     ldf);
+  /* closed loop and feedback weights (integrator device path) */
+  void (*leaky_pi_rows)      (gboolean                  softmax,
+                              float                     k_p,
+                              float                     k_i,
+                              float                     leak,
+                              float                     tau,
+                              float                     readout_tau,
+                              gsize                     n_rows,
+                              gsize                     n_out,
+                              const float              *y,
+                              const float              *c_int,
+                              gsize                     ldy,
+                              const float              *target,
+                              float                    *control,
+                              float                    *dy,
+                              float                    *dc_int,
+                              gsize                     ldf);
+  void (*top_down_rows)      (float                     tau_i,
+                              gsize                     n_rows,
+                              gsize                     n_out,
+                              gsize                     n,
+                              const float              *control,
+                              const float              *q,
+                              float                    *du_i,
+                              gsize                     ldf);
+  void (*slope_scale_rows)   (const DiscoSoftRectifier *rect,
+                              gsize                     n_samples,
+                              gsize                     n_out,
+                              gsize                     n,
+                              const float              *u,
+                              gsize                     ldu,
+                              const float              *in,
+                              gsize                     in_stride,
+                              float                    *out);
+  void (*feedback_normalize) (gsize                     n_samples,
+                              gsize                     size,
+                              gboolean                  average,
+                              float                     clip,
+                              float                     norm,
+                              float                    *q);
+  void (*copy_rows)          (gsize                     n_rows,
+                              gsize                     n_cols,
+                              const float              *x,
+                              gsize                     ldx,
+                              float                    *y,
+                              gsize                     ldy);
   void (*leaky_rows)       (float                     tau,
                             gsize                     n_rows,
                             gsize                     n_cols,

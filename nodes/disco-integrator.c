@@ -58,11 +58,30 @@
  * ]|
  *
  * The fast variant of a training pipeline: `settle.method=equilibrium`.
+ *
+ * ## Device path
+ *
+ * With method tsit5, a network of microcircuit layers (optionally ending in
+ * a readout) and no recording, the node also runs through an operations
+ * table (nodes/disco-device.h): in a pipeline on CUDA, or on the host table
+ * when `DISCO_DEVICE_PATH=table`.  Then the open loop, the feedback weights
+ * and the closed loop are solved in lockstep (disco-ode-batched.h) with
+ * everything in the table's memory: states, stages, clocks, the inputs'
+ * copies, the feedback weights and the outputs (which stay there; host
+ * readers get copies through the tensor API).  The host learns the running
+ * count every few steps and each sample's step counts at the end of a
+ * solve (`last-host-syncs`).  Finished samples are masked rather than
+ * compacted, so step counts and results agree with the host path to
+ * rounding (tests/device).  Other settings run on the host and keep a
+ * pipeline off CUDA (the runs_on_cuda hook).
  */
 
 #include "disco-integrator.h"
 #include "disco-closed-loop.h"
+#include "disco-device.h"
 #include "disco-equilibrium.h"
+#include "disco-ode-batched.h"
+#include "disco-ops-closed-loop.h"
 #include "disco-network.h"
 #include "disco-nodes.h"
 #include "disco-ode.h"
@@ -140,6 +159,15 @@ struct _DiscoIntegrator
   double last_max_contraction;
   guint64 solves;
   guint64 fallbacks;
+
+  /* The device path (process_ops), made on first use for one table. */
+  const DiscoOps *ops;
+  DiscoOpsNetwork *ops_network;
+  DiscoOpsClosedLoop *ops_closed_loop;
+  DiscoOdeBatchedSolver *batched;
+  float *ops_closed_loop_state;          /* B × (N + O), the table's memory */
+  gsize ops_closed_loop_capacity;
+  guint last_host_syncs;
 };
 
 G_DEFINE_FINAL_TYPE (DiscoIntegrator, disco_integrator, DISCO_TYPE_NODE)
@@ -179,16 +207,31 @@ enum
   PROP_LAST_CLOSED_LOOP_EVALUATIONS,
   PROP_LAST_MAX_CONTRACTION,
   PROP_FALLBACKS,
+  PROP_LAST_HOST_SYNCS,
   N_PROPERTIES
 };
 
 static GParamSpec *properties[N_PROPERTIES];
 
 static void
+clear_ops (DiscoIntegrator *self)
+{
+  if (self->ops_closed_loop_state != NULL)
+    self->ops->free (self->ops_closed_loop_state);
+  self->ops_closed_loop_state = NULL;
+  self->ops_closed_loop_capacity = 0;
+  g_clear_pointer (&self->ops_closed_loop, disco_ops_closed_loop_free);
+  g_clear_pointer (&self->ops_network, disco_ops_network_free);
+  g_clear_pointer (&self->batched, disco_ode_batched_solver_free);
+  self->ops = NULL;
+}
+
+static void
 disco_integrator_finalize (GObject *object)
 {
   DiscoIntegrator *self = DISCO_INTEGRATOR (object);
 
+  clear_ops (self);
   g_clear_pointer (&self->equilibrium, disco_equilibrium_free);
   g_clear_pointer (&self->closed_loop, disco_closed_loop_free);
   g_clear_pointer (&self->network, disco_network_free);
@@ -236,6 +279,7 @@ disco_integrator_get_property (GObject *object, guint prop_id, GValue *value,
       break;
     case PROP_LAST_MAX_CONTRACTION: g_value_set_double (value, self->last_max_contraction); break;
     case PROP_FALLBACKS: g_value_set_uint64 (value, self->fallbacks); break;
+    case PROP_LAST_HOST_SYNCS: g_value_set_uint (value, self->last_host_syncs); break;
     case PROP_LAST_MEAN_CLOSED_LOOP_STEPS:
       g_value_set_double (value, self->last_mean_closed_loop_steps);
       break;
@@ -406,6 +450,7 @@ disco_integrator_prepare (DiscoNode *node, GError **error)
     }
   g_clear_pointer (&self->equilibrium, disco_equilibrium_free);
   g_clear_pointer (&self->closed_loop, disco_closed_loop_free);
+  clear_ops (self);
   g_clear_pointer (&self->network, disco_network_free);
   self->network = disco_network_new (node, "network", error);
   if (self->network == NULL || !find_controller (self, error))
@@ -426,6 +471,7 @@ disco_integrator_prepare (DiscoNode *node, GError **error)
   disco_node_declare_output (node, "steps", 1, steps_shape);
   self->solves = 0;
   self->fallbacks = 0;
+  self->last_host_syncs = 0;
   return TRUE;
 }
 
@@ -863,6 +909,377 @@ record_trajectory (DiscoIntegrator *self, DiscoTensor *input, const float *open_
   return TRUE;
 }
 
+/* ----- the device path (an operations table) -------------------------------------- */
+
+/* Whether these settings and this network have a device path: tsit5, no
+ * recording (it integrates one sample on the host), microcircuit layers with
+ * at most a readout on top (rate layers are the backprop baseline's). */
+static gboolean
+has_device_path (DiscoIntegrator *self)
+{
+  guint n_layers;
+
+  if (self->method != DISCO_INTEGRATOR_TSIT5 || self->record_sample >= 0 || self->network == NULL)
+    return FALSE;
+  n_layers = disco_network_get_n_layers (self->network);
+  for (guint l = 0; l < n_layers; l++)
+    {
+      DiscoLayerKind kind = disco_network_get_layer (self->network, l)->kind;
+
+      if (kind == DISCO_LAYER_RATE ||
+          (kind == DISCO_LAYER_READOUT && (l == 0 || l + 1 != n_layers)))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+disco_integrator_runs_on_cuda (DiscoNode *node)
+{
+  DiscoIntegrator *self = DISCO_INTEGRATOR (node);
+
+  /* Asked before prepare, when the network is not known yet: the layer
+   * nodes answer for themselves (rate layers have no CUDA path). */
+  return self->method == DISCO_INTEGRATOR_TSIT5 && self->record_sample < 0;
+}
+
+/* The table's network, closed loop and solver, made for @ops once. */
+static gboolean
+ensure_ops_objects (DiscoIntegrator *self, const DiscoOps *ops, GError **error)
+{
+  const guint n_layers = disco_network_get_n_layers (self->network);
+  g_autofree DiscoOpsLayer *layers = NULL;
+
+  if (self->ops == ops)
+    return TRUE;
+  clear_ops (self);
+  layers = g_new0 (DiscoOpsLayer, n_layers);
+  for (guint l = 0; l < n_layers; l++)
+    {
+      const DiscoLayerSpec *spec = disco_network_get_layer (self->network, l);
+
+      /* No weights: each minibatch lends the nodes' tensors. */
+      layers[l] = (DiscoOpsLayer) {
+        .kind = spec->kind == DISCO_LAYER_READOUT ? DISCO_OPS_LAYER_READOUT
+                                                   : DISCO_OPS_LAYER_MICROCIRCUIT,
+        .n = spec->n,
+        .n_in = spec->n_in,
+        .phi_e = spec->phi_e,
+        .phi_i = spec->phi_i,
+        .tau_e = spec->tau_e,
+        .tau_i = spec->kind == DISCO_LAYER_MICROCIRCUIT ? spec->tau_i : 1.0f,
+      };
+    }
+  self->ops_network = disco_ops_network_new (ops, n_layers, layers, error);
+  if (self->ops_network == NULL)
+    {
+      as_disco_error (self, error);
+      return FALSE;
+    }
+  self->ops = ops;
+  self->batched = disco_ode_batched_solver_new (ops);
+  if (self->closed_loop != NULL)
+    {
+      DiscoControllerSpec spec;
+      DiscoOpsController controller;
+
+      for (guint l = 0; l < n_layers; l++)
+        {
+          DiscoNode *source = NULL;
+
+          if (disco_node_type_get_port_info (G_OBJECT_TYPE (disco_network_get_layer (
+                                               self->network, l)->node), "feedback", NULL, NULL,
+                                             NULL))
+            source = disco_node_get_input_node (disco_network_get_layer (self->network, l)->node,
+                                                "feedback", NULL);
+          if (source != NULL && disco_controller_get_spec (source, &spec))
+            break;
+        }
+      controller = (DiscoOpsController) {
+        .softmax = spec.error == DISCO_CONTROL_ERROR_CROSS_ENTROPY,
+        .k_p = spec.k_p,
+        .k_i = spec.k_i,
+        .leak = spec.leak,
+        .tau = spec.tau,
+      };
+      self->ops_closed_loop = disco_ops_closed_loop_new (self->ops_network, &controller, error);
+      if (self->ops_closed_loop == NULL)
+        {
+          as_disco_error (self, error);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+/* Solves B rows of n_state values in place through the table; fills the
+ * per-sample statistics (one download) and the step properties. */
+static gboolean
+solve_ops (DiscoIntegrator *self, gsize B, gsize n_state, float *state,
+           DiscoOdeBatchedRhsFunc rhs, gpointer system, double *mean_steps, GError **error)
+{
+  DiscoOdeConfig config;
+  DiscoOdeBatchedInfo info;
+  double total_steps = 0, total_evaluations = 0;
+  guint max_steps = 0;
+
+  if (B > self->stats_capacity)
+    {
+      g_free (self->stats);
+      self->stats = g_new (DiscoOdeSampleStats, B);
+      self->stats_capacity = B;
+    }
+  fill_config (self, &config);
+  if (!disco_ode_batched_solver_solve (self->batched, &config, 0, B, n_state, state, rhs, system,
+                                       self->stats, &info, error))
+    {
+      as_disco_error (self, error);
+      return FALSE;
+    }
+  /* The polls, and the statistics' download at the end. */
+  self->last_host_syncs += info.n_syncs + 1;
+  for (gsize s = 0; s < B; s++)
+    {
+      guint n = self->stats[s].n_accepted + self->stats[s].n_rejected;
+
+      total_steps += n;
+      total_evaluations += self->stats[s].n_rhs_evals;
+      max_steps = MAX (max_steps, n);
+    }
+  *mean_steps = total_steps / B;
+  self->last_mean_evaluations = total_evaluations / B;
+  self->last_max_steps = max_steps;
+  return TRUE;
+}
+
+/* disco_network_publish() in the table's memory: every layer's rates (and
+ * inhibitory rates) on its ports from the B × N states, the logits on the
+ * readout's "output". */
+static gboolean
+publish_ops (DiscoIntegrator *self, const float *state, gsize B, DiscoTensor **logits,
+             GError **error)
+{
+  const DiscoOps *ops = self->ops;
+  const gsize N = disco_network_get_state_size (self->network);
+
+  for (guint l = 0; l < disco_network_get_n_layers (self->network); l++)
+    {
+      const DiscoLayerSpec *spec = disco_network_get_layer (self->network, l);
+      const gsize offset = disco_network_get_layer_offset (self->network, l);
+      gsize shape[2] = { B, spec->n };
+      DiscoTensor *out = disco_node_ensure_output (spec->node, "output", 2, shape);
+      float *r = disco_tensor_write_ops (out, ops, error);
+
+      if (r == NULL)
+        return FALSE;
+      if (spec->kind == DISCO_LAYER_READOUT)
+        ops->copy_rows (B, spec->n, state + offset, N, r, spec->n);
+      else
+        {
+          float *r_i = disco_tensor_write_ops (
+            disco_node_ensure_output (spec->node, "inhibitory", 2, shape), ops, error);
+
+          if (r_i == NULL)
+            return FALSE;
+          ops->softrect_forward (&spec->phi_e, B, spec->n, state + offset, N, r, spec->n);
+          ops->softrect_forward (&spec->phi_i, B, spec->n, state + offset + spec->n, N, r_i,
+                                 spec->n);
+        }
+      *logits = out;
+    }
+  return TRUE;
+}
+
+/* Feedback weights, the closed-loop solve and its outputs (MODEL.md §5.2–3)
+ * from the open-loop states @open_loop (B × N, the table's memory). */
+static gboolean
+settle_closed_loop_ops (DiscoIntegrator *self, const float *open_loop, gsize B,
+                        DiscoTensor **logits, GError **error)
+{
+  DiscoNode *node = DISCO_NODE (self);
+  const DiscoOps *ops = self->ops;
+  const gsize N = disco_network_get_state_size (self->network);
+  const gsize N_cl = disco_ops_closed_loop_get_state_size (self->ops_closed_loop);
+  const gsize O = N_cl - N;
+  DiscoOpsFeedbackOptions options = { self->feedback_average, self->feedback_clip,
+                                      self->feedback_norm };
+  DiscoNode *controller = NULL;
+  DiscoTensor *targets;
+  gsize shape[2] = { B, N }, c_shape[2] = { B, O };
+  const float *t;
+  float *state, *control, *integral;
+  double mean_steps;
+  gint64 start;
+
+  for (guint l = 0; controller == NULL; l++)
+    controller = disco_node_get_input_node (disco_network_get_layer (self->network, l)->node,
+                                            "feedback", NULL);
+  targets = disco_node_get_input (controller, "target");
+  if (targets == NULL)
+    {
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_LINK,
+                   "controller \"%s\" received no targets this tick",
+                   disco_node_get_name (controller));
+      return FALSE;
+    }
+  if (disco_tensor_get_dim (targets, 0) != B || disco_tensor_get_row_size (targets) != O)
+    {
+      g_autofree char *text = disco_tensor_shape_to_string (targets);
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_SHAPE,
+                   "controller \"%s\": targets of shape %s for %" G_GSIZE_FORMAT " samples "
+                   "of %" G_GSIZE_FORMAT " outputs", disco_node_get_name (controller), text, B,
+                   O);
+      return FALSE;
+    }
+  if ((t = disco_tensor_read_ops (targets, ops, error)) == NULL)
+    return FALSE;
+  if (B * N_cl > self->ops_closed_loop_capacity)
+    {
+      if (self->ops_closed_loop_state != NULL)
+        ops->free (self->ops_closed_loop_state);
+      self->ops_closed_loop_capacity = 0;
+      if ((self->ops_closed_loop_state = ops->alloc (B * N_cl * sizeof (float), error)) == NULL)
+        return FALSE;
+      self->ops_closed_loop_capacity = B * N_cl;
+    }
+
+  /* Queued work: on CUDA this measures the queueing; the closed loop's
+   * time then includes the feedback weights'. */
+  start = g_get_monotonic_time ();
+  if (!disco_ops_closed_loop_begin (self->ops_closed_loop, B, open_loop, t, &options,
+                                    self->ops_closed_loop_state, error))
+    return FALSE;
+  self->last_feedback_seconds = (g_get_monotonic_time () - start) / 1e6;
+  start = g_get_monotonic_time ();
+  if (!solve_ops (self, B, N_cl, self->ops_closed_loop_state, disco_ops_closed_loop_rhs,
+                  self->ops_closed_loop, &mean_steps, error))
+    return FALSE;
+  self->last_closed_loop_seconds = (g_get_monotonic_time () - start) / 1e6;
+  self->last_closed_loop_evaluations = self->last_mean_evaluations;
+  self->last_mean_closed_loop_steps = mean_steps;
+  self->last_max_contraction = 0;
+
+  /* The network part, the control, its integral and the feedback weights,
+   * all copied within the table's memory. */
+  if ((state = disco_tensor_write_ops (disco_node_ensure_output (node, "state", 2, shape), ops,
+                                       error)) == NULL ||
+      (control = disco_tensor_write_ops (disco_node_ensure_output (controller, "output", 2,
+                                                                   c_shape), ops,
+                                         error)) == NULL ||
+      (integral = disco_tensor_write_ops (disco_node_ensure_output (controller, "integral", 2,
+                                                                    c_shape), ops,
+                                          error)) == NULL)
+    return FALSE;
+  ops->copy_rows (B, N, self->ops_closed_loop_state, N_cl, state, N);
+  disco_ops_closed_loop_control (self->ops_closed_loop, B, self->ops_closed_loop_state, control);
+  ops->copy_rows (B, O, self->ops_closed_loop_state + N, N_cl, integral, O);
+  for (guint l = 0; l < disco_network_get_n_layers (self->network); l++)
+    {
+      const float *q = disco_ops_closed_loop_get_feedback (self->ops_closed_loop, l);
+      const DiscoLayerSpec *spec = disco_network_get_layer (self->network, l);
+      gsize q_shape[3] = { B, O, spec->n };
+      float *out;
+
+      if (q == NULL)
+        continue;
+      out = disco_tensor_write_ops (
+        disco_node_ensure_output (spec->node, "feedback-weights", 3, q_shape), ops, error);
+      if (out == NULL || !ops->copy (out, q, B * O * spec->n * sizeof (float), error))
+        return FALSE;
+    }
+  return publish_ops (self, state, B, logits, error);
+}
+
+/* One tick through the table @ops: the open loop, and on training ticks
+ * with a controller the closed loop (MODEL.md §5.1–3). */
+static DiscoFlowReturn
+process_ops (DiscoIntegrator *self, const DiscoOps *ops, DiscoTensor *input, gboolean closed,
+             GError **error)
+{
+  DiscoNode *node = DISCO_NODE (self);
+  const DiscoLayerSpec *first = disco_network_get_layer (self->network, 0);
+  const gsize N = disco_network_get_state_size (self->network);
+  const gsize B = disco_tensor_get_dim (input, 0);
+  gsize state_shape[2] = { B, N }, steps_shape[1] = { B };
+  DiscoTensor *logits = NULL;
+  const float *x;
+  float *open_loop, *steps;
+  gint64 start;
+
+  if (disco_tensor_get_row_size (input) != first->n_in)
+    {
+      g_autofree char *shape = disco_tensor_shape_to_string (input);
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_SHAPE,
+                   "layer \"%s\" expects %" G_GSIZE_FORMAT " inputs per sample, got a "
+                   "tensor of shape %s", disco_node_get_name (first->node), first->n_in, shape);
+      return DISCO_FLOW_ERROR;
+    }
+  if (!ensure_ops_objects (self, ops, error))
+    return DISCO_FLOW_ERROR;
+  self->last_host_syncs = 0;
+
+  /* This minibatch's parameters, where the table computes (the optimizer
+   * changed them since the last one). */
+  for (guint l = 0; l < disco_network_get_n_layers (self->network); l++)
+    {
+      const DiscoLayerSpec *spec = disco_network_get_layer (self->network, l);
+      const float *w = disco_tensor_read_ops (spec->weight, ops, error), *b = NULL;
+
+      if (w == NULL ||
+          (spec->bias != NULL && (b = disco_tensor_read_ops (spec->bias, ops, error)) == NULL))
+        return DISCO_FLOW_ERROR;
+      disco_ops_network_set_parameters (self->ops_network, l, w, b);
+    }
+  if ((x = disco_tensor_read_ops (input, ops, error)) == NULL ||
+      !disco_ops_network_begin_batch (self->ops_network, B, x, error))
+    {
+      as_disco_error (self, error);
+      return DISCO_FLOW_ERROR;
+    }
+  open_loop = disco_tensor_write_ops (
+    disco_node_ensure_output (node, "open-loop-state", 2, state_shape), ops, error);
+  /* Step counts are the host's: they come with the statistics' download. */
+  steps = disco_tensor_write_host (disco_node_ensure_output (node, "steps", 1, steps_shape),
+                                   error);
+  if (open_loop == NULL || steps == NULL)
+    return DISCO_FLOW_ERROR;
+
+  /* Open loop from the zero state (MODEL.md §2, §5.1). */
+  start = g_get_monotonic_time ();
+  ops->fill (B * N, 0.0f, open_loop);
+  if (!solve_ops (self, B, N, open_loop, disco_ops_network_rhs, self->ops_network,
+                  &self->last_mean_steps, error))
+    return DISCO_FLOW_ERROR;
+  self->last_open_loop_evaluations = self->last_mean_evaluations;
+  for (gsize s = 0; s < B; s++)
+    steps[s] = self->stats[s].n_accepted + self->stats[s].n_rejected;
+  self->last_open_loop_seconds = (g_get_monotonic_time () - start) / 1e6;
+  self->last_feedback_seconds = self->last_closed_loop_seconds = 0;
+
+  if (closed)
+    {
+      if (!settle_closed_loop_ops (self, open_loop, B, &logits, error))
+        return DISCO_FLOW_ERROR;
+    }
+  else
+    {
+      /* Validation and test use the open loop only (§5.4). */
+      disco_node_set_output (node, "state", disco_node_get_output (node, "open-loop-state"));
+      self->last_mean_closed_loop_steps = 0;
+      self->last_closed_loop_evaluations = 0;
+      self->last_max_contraction = 0;
+      if (!publish_ops (self, open_loop, B, &logits, error))
+        return DISCO_FLOW_ERROR;
+    }
+  /* Failures of the work queued since the last solve surface here. */
+  if (!ops->check (error))
+    return DISCO_FLOW_ERROR;
+  self->last_solve_seconds = (g_get_monotonic_time () - start) / 1e6;
+  self->solves++;
+  disco_node_set_output (node, "output", logits);
+  return DISCO_FLOW_OK;
+}
+
 static DiscoFlowReturn
 disco_integrator_process (DiscoNode *node, DiscoTick *tick, GError **error)
 {
@@ -877,6 +1294,13 @@ disco_integrator_process (DiscoNode *node, DiscoTick *tick, GError **error)
 
   if (input == NULL)
     return DISCO_FLOW_ERROR;
+  if (has_device_path (self))
+    {
+      const DiscoOps *ops = disco_node_get_ops (node);
+
+      if (ops != NULL)
+        return process_ops (self, ops, input, closed, error);
+    }
   /* The ODE's first drive; the equilibrium method computes its own and
    * needs this only for samples it hands to the ODE. */
   self->batch_begun = FALSE;
@@ -971,6 +1395,7 @@ disco_integrator_class_init (DiscoIntegratorClass *klass)
   node_class->prepare = disco_integrator_prepare;
   node_class->process = disco_integrator_process;
   node_class->finish = disco_integrator_finish;
+  node_class->runs_on_cuda = disco_integrator_runs_on_cuda;
 
   properties[PROP_METHOD] =
     g_param_spec_enum ("method", "Method",
@@ -1105,8 +1530,16 @@ disco_integrator_class_init (DiscoIntegratorClass *klass)
   properties[PROP_SOLVES] =
     g_param_spec_uint64 ("solves", "Solves", "Minibatches solved in the current or last run",
                          0, G_MAXUINT64, 0, ro);
+  properties[PROP_LAST_HOST_SYNCS] =
+    g_param_spec_uint ("last-host-syncs", "Host syncs",
+                       "Device path: host round trips of the last minibatch's solves (polls "
+                       "of the running count and the step counts' downloads); 0 on the host "
+                       "path", 0, G_MAXUINT, 0, ro);
   g_object_class_install_properties (object_class, N_PROPERTIES, properties);
 
+  /* The device path (process_ops); disco_integrator_runs_on_cuda() narrows
+   * this down to the settings that have it. */
+  disco_node_class_set_runs_on_cuda (node_class, TRUE);
   disco_node_class_set_metadata (node_class, "Network integrator", "Solver",
                                  "Integrates a network of layer nodes to steady state, each "
                                  "sample on its own clock (MODEL.md §5)");

@@ -1,6 +1,7 @@
 /* disco-bench-train.c: where a training minibatch spends its time
  *
  *   disco-bench-train [--minibatches N] [--json]
+ *   disco-bench-train --device-path [--minibatches N]
  *
  * For the Table 1 pipelines of MNIST (1×256 and 3×256; backprop,
  * exact-inverse, linear-threshold) at batch 100, runs a few warm-up
@@ -8,12 +9,24 @@
  * open-loop solve, the feedback weights, the closed-loop solve, the
  * plasticity rule and the optimizer (ms, medians), with the mean solver
  * steps of both solves. Needs the datasets (data/install-datasets.sh).
+ *
+ * --device-path times the 3×256 linear-threshold training minibatch through
+ * the integrator's device path instead: with the host table
+ * (DISCO_DEVICE_PATH=table) here, and with the CUDA table where a GPU is
+ * usable, printing ms per minibatch (medians) and the integrator's host
+ * round trips, after one row of the host path for reference.  "full" is the whole training minibatch (the rule and the
+ * optimizer on their own paths); "integrator" is the same pipeline without
+ * the rule, the optimizer and the evaluator, which is what a CUDA pipeline
+ * can hold while they have no CUDA path (then "full" says so and is
+ * skipped on CUDA).
  */
 #include <disco/disco.h>
+#include <disco/disco-backend.h>
 #include "disco-kernels.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define WARM_UP 2
 
@@ -118,6 +131,133 @@ bench (const char *name, guint minibatches, gboolean json, gboolean first, GErro
   return TRUE;
 }
 
+/* ----- --device-path ----------------------------------------------------------- */
+
+typedef struct
+{
+  GArray *total, *solve;
+  double syncs, open_loop_steps, closed_loop_steps;
+  guint measured;
+  gint64 tick_start;
+} DeviceSamples;
+
+static void
+on_device_tick (DiscoPipeline *pipeline, DiscoTick *tick, DeviceSamples *samples)
+{
+  DiscoNode *settle = disco_pipeline_get_node (pipeline, "settle");
+  gint64 now = g_get_monotonic_time ();
+
+  if (tick->index >= WARM_UP)
+    {
+      double total = (now - samples->tick_start) / 1e6, solve, ol, cl;
+      guint syncs;
+
+      g_object_get (settle, "last-solve-seconds", &solve, "last-host-syncs", &syncs,
+                    "last-mean-steps", &ol, "last-mean-closed-loop-steps", &cl, NULL);
+      g_array_append_val (samples->total, total);
+      g_array_append_val (samples->solve, solve);
+      samples->syncs += syncs;
+      samples->open_loop_steps += ol;
+      samples->closed_loop_steps += cl;
+      samples->measured++;
+    }
+  samples->tick_start = g_get_monotonic_time ();
+}
+
+/* The 3×256 linear-threshold pipeline as text, without @drop's sections. */
+static char *
+pipeline_text (const char *const *drop, GError **error)
+{
+  g_autofree char *path = g_strdup_printf ("%s/pipelines/mnist-3x256-linear-threshold.pipeline",
+                                           DISCO_SOURCE_ROOT);
+  g_autoptr (GKeyFile) file = g_key_file_new ();
+
+  if (!g_key_file_load_from_file (file, path, G_KEY_FILE_NONE, error))
+    return NULL;
+  for (guint i = 0; drop != NULL && drop[i] != NULL; i++)
+    g_key_file_remove_group (file, drop[i], NULL);
+  return g_key_file_to_data (file, NULL, error);
+}
+
+/* One row: @table is "host" (the host path, for reference), "cpu" (the
+ * device path on the host table) or "cuda". */
+static gboolean
+bench_device_row (const char *table, gboolean full, guint minibatches, GError **error)
+{
+  static const char *const integrator_only[] = { "learn", "adam", "score", NULL };
+  g_autofree char *text = pipeline_text (full ? NULL : integrator_only, error);
+  g_autofree char *max_ticks = g_strdup_printf ("pipeline.max-ticks=%u", WARM_UP + minibatches);
+  g_autofree char *data = g_strdup_printf ("data.path=%s/data/datasets/mnist", DISCO_SOURCE_ROOT);
+  g_autofree char *device = g_strdup_printf ("pipeline.device=%s",
+                                             strcmp (table, "cuda") == 0 ? "cuda" : "cpu");
+  const char *overrides[] = { max_ticks, data, device, "pipeline.checkpoint=false",
+                              full ? "score.report=" : NULL, NULL };
+  g_autoptr (DiscoPipeline) pipeline = NULL;
+  DeviceSamples samples = { 0 };
+
+  if (text == NULL)
+    return FALSE;
+  if (strcmp (table, "cpu") == 0)
+    g_setenv ("DISCO_DEVICE_PATH", "table", TRUE);
+  else
+    g_unsetenv ("DISCO_DEVICE_PATH");
+  pipeline = disco_pipeline_new_from_string (text, overrides, error);
+  if (pipeline == NULL)
+    return FALSE;
+  if (!disco_pipeline_validate (pipeline, error))
+    {
+      if (g_error_matches (*error, DISCO_ERROR, DISCO_ERROR_DEVICE))
+        {
+          printf ("%-5s %-11s  (not on CUDA yet: %s)\n", table, full ? "full" : "integrator",
+                  (*error)->message);
+          g_clear_error (error);
+          return TRUE;
+        }
+      return FALSE;
+    }
+  samples.total = g_array_new (FALSE, FALSE, sizeof (double));
+  samples.solve = g_array_new (FALSE, FALSE, sizeof (double));
+  g_signal_connect (pipeline, "tick", G_CALLBACK (on_device_tick), &samples);
+  samples.tick_start = g_get_monotonic_time ();
+  if (!disco_pipeline_run (pipeline, NULL, error))
+    return FALSE;
+  g_unsetenv ("DISCO_DEVICE_PATH");
+  printf ("%-5s %-11s %10.1f %10.1f %10.1f %8.1f %8.1f\n", table, full ? "full" : "integrator",
+          median_ms (samples.total), median_ms (samples.solve),
+          samples.syncs / MAX (samples.measured, 1),
+          samples.open_loop_steps / MAX (samples.measured, 1),
+          samples.closed_loop_steps / MAX (samples.measured, 1));
+  fflush (stdout);
+  g_array_unref (samples.total);
+  g_array_unref (samples.solve);
+  return TRUE;
+}
+
+static int
+bench_device_path (guint minibatches)
+{
+  g_autoptr (GError) error = NULL;
+  gboolean cuda;
+
+  g_strfreev (disco_registry_list_names ());   /* loads the plugins, disco-cuda among them */
+  cuda = disco_backend_get (DISCO_DEVICE_CUDA) != NULL;
+  printf ("device path, mnist-3x256-linear-threshold, batch 100, medians of %u minibatches "
+          "after %d warm-up (host: the host path, for reference)\n%-5s %-11s %10s %10s %10s %8s %8s\n", minibatches, WARM_UP, "table",
+          "minibatch", "ms/batch", "settle ms", "syncs", "OLst", "CLst");
+  if (!bench_device_row ("host", TRUE, minibatches, &error) ||
+      !bench_device_row ("cpu", TRUE, minibatches, &error) ||
+      !bench_device_row ("cpu", FALSE, minibatches, &error) ||
+      (cuda && (!bench_device_row ("cuda", TRUE, minibatches, &error) ||
+                !bench_device_row ("cuda", FALSE, minibatches, &error))))
+    {
+      g_printerr ("disco-bench-train: %s\n", error->message);
+      return 1;
+    }
+  if (!cuda)
+    printf ("cuda  (no usable CUDA device: not measured)\n");
+  return 0;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -126,12 +266,15 @@ main (int argc, char **argv)
     "mnist-3x256-backprop", "mnist-3x256-exact-inverse", "mnist-3x256-linear-threshold",
   };
   int minibatches = 10;
-  gboolean json = FALSE;
+  gboolean json = FALSE, device_path = FALSE;
   g_autoptr (GError) error = NULL;
   g_autoptr (GOptionContext) context = g_option_context_new ("- time a training minibatch");
   GOptionEntry entries[] = {
     { "minibatches", 'n', 0, G_OPTION_ARG_INT, &minibatches, "Measured minibatches (10)", "N" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL },
+    { "device-path", 0, 0, G_OPTION_ARG_NONE, &device_path,
+      "Time the 3×256 linear-threshold minibatch through the integrator's device path (host "
+      "table, and CUDA table on a GPU)", NULL },
     G_OPTION_ENTRY_NULL
   };
 
@@ -150,6 +293,8 @@ main (int argc, char **argv)
     disco_gemm_cpu (FALSE, FALSE, n, n, n, 1.0f, a, n, a, n, 0.0f, c, n);
   }
 
+  if (device_path)
+    return bench_device_path (minibatches);
   if (json)
     printf ("{\n");
   else

@@ -1,0 +1,347 @@
+/* disco-ops-closed-loop.c: feedback weights and the closed-loop right-hand
+ * side through a DiscoOps table (disco-ops-closed-loop.h).
+ *
+ * Shape legend: B samples, O outputs, N network state, n_l units, W the
+ * widest layer; a state row is N + O long; Q_l and the Jacobians are
+ * B × O × n_l, contiguous.
+ */
+
+#undef G_LOG_DOMAIN
+#define G_LOG_DOMAIN "Disco-Kernels"
+
+#include "disco-ops-closed-loop.h"
+
+struct _DiscoOpsClosedLoop
+{
+  DiscoOpsNetwork *network;     /* not owned */
+  const DiscoOps *ops;
+  DiscoOpsController controller;
+  guint n_layers;
+  gsize n_network;              /* N */
+  gsize n_out;                  /* O */
+  gsize readout_offset;
+  float readout_tau;
+  gsize widest;
+
+  gsize capacity;               /* samples the buffers hold */
+  gsize n_samples;              /* B of the batch begun */
+  float **feedback;             /* per layer B × O × n_l; NULL for the readout */
+  float *jacobian, *below;      /* B × O × W scratch */
+  float *control;               /* B × O */
+  const float *targets;         /* B × O, the caller's (begin) */
+};
+
+static void
+free_buffers (DiscoOpsClosedLoop *loop)
+{
+  for (guint l = 0; l < loop->n_layers; l++)
+    g_clear_pointer (&loop->feedback[l], loop->ops->free);
+  g_clear_pointer (&loop->jacobian, loop->ops->free);
+  g_clear_pointer (&loop->below, loop->ops->free);
+  g_clear_pointer (&loop->control, loop->ops->free);
+  loop->capacity = 0;
+  loop->n_samples = 0;
+}
+
+/**
+ * disco_ops_closed_loop_free:
+ * @loop: (transfer full) (nullable): a closed loop
+ *
+ * Frees the loop's buffers and the loop (not the network).
+ */
+void
+disco_ops_closed_loop_free (DiscoOpsClosedLoop *loop)
+{
+  if (loop == NULL)
+    return;
+  free_buffers (loop);
+  g_free (loop->feedback);
+  g_free (loop);
+}
+
+/**
+ * disco_ops_closed_loop_new:
+ * @network: (transfer none): the network, microcircuit layers ending in a
+ *   readout; it must outlive the loop
+ * @controller: the controller
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full) (nullable): the closed loop, or %NULL with
+ *   @error set (%DISCO_ODE_ERROR_INVALID_CONFIG) when the network does not
+ *   end in a readout or the controller's τ is not positive
+ */
+DiscoOpsClosedLoop *
+disco_ops_closed_loop_new (DiscoOpsNetwork          *network,
+                           const DiscoOpsController *controller,
+                           GError                  **error)
+{
+  DiscoOpsClosedLoop *loop;
+  guint n_layers;
+  const DiscoOpsLayer *readout;
+
+  g_return_val_if_fail (network != NULL && controller != NULL, NULL);
+
+  n_layers = disco_ops_network_get_n_layers (network);
+  readout = disco_ops_network_get_layer (network, n_layers - 1);
+  if (readout->kind != DISCO_OPS_LAYER_READOUT || !(controller->tau > 0.0f))
+    {
+      g_set_error_literal (error, DISCO_ODE_ERROR, DISCO_ODE_ERROR_INVALID_CONFIG,
+                           "a closed loop needs a network ending in a readout and a "
+                           "controller time constant > 0");
+      return NULL;
+    }
+  loop = g_new0 (DiscoOpsClosedLoop, 1);
+  loop->network = network;
+  loop->ops = NULL;
+  loop->controller = *controller;
+  loop->n_layers = n_layers;
+  loop->n_network = disco_ops_network_get_state_size (network);
+  loop->n_out = readout->n;
+  loop->readout_offset = disco_ops_network_get_layer_offset (network, n_layers - 1);
+  loop->readout_tau = readout->tau_e;
+  loop->feedback = g_new0 (float *, n_layers);
+  for (guint l = 0; l < n_layers; l++)
+    loop->widest = MAX (loop->widest, disco_ops_network_get_layer (network, l)->n);
+  return loop;
+}
+
+/**
+ * disco_ops_closed_loop_get_state_size:
+ * @loop: a closed loop
+ *
+ * Returns: N + O, a closed-loop state row's length
+ */
+gsize
+disco_ops_closed_loop_get_state_size (DiscoOpsClosedLoop *loop)
+{
+  g_return_val_if_fail (loop != NULL, 0);
+  return loop->n_network + loop->n_out;
+}
+
+/**
+ * disco_ops_closed_loop_get_feedback:
+ * @loop: a closed loop after disco_ops_closed_loop_begin()
+ * @layer: a layer index
+ *
+ * Returns: (nullable): the layer's feedback weights, B × O × n_l in the
+ *   table's memory, or %NULL for the readout
+ */
+const float *
+disco_ops_closed_loop_get_feedback (DiscoOpsClosedLoop *loop,
+                                    guint               layer)
+{
+  g_return_val_if_fail (loop != NULL && layer < loop->n_layers, NULL);
+  return loop->feedback[layer];
+}
+
+static gboolean
+ensure_buffers (DiscoOpsClosedLoop *loop,
+                const DiscoOps     *ops,
+                gsize               n_samples,
+                GError            **error)
+{
+  const gsize O = loop->n_out;
+
+  if (n_samples <= loop->capacity)
+    return TRUE;
+  free_buffers (loop);
+  for (guint l = 0; l + 1 < loop->n_layers; l++)
+    if ((loop->feedback[l] = ops->alloc (n_samples * O * disco_ops_network_get_layer (
+                                           loop->network, l)->n * sizeof (float),
+                                         error)) == NULL)
+      goto failed;
+  if ((loop->jacobian = ops->alloc (n_samples * O * loop->widest * sizeof (float), error)) == NULL
+      || (loop->below = ops->alloc (n_samples * O * loop->widest * sizeof (float),
+                                    error)) == NULL
+      || (loop->control = ops->alloc (n_samples * O * sizeof (float), error)) == NULL)
+    goto failed;
+  loop->capacity = n_samples;
+  return TRUE;
+
+failed:
+  free_buffers (loop);
+  return FALSE;
+}
+
+/* Q_l of every microcircuit layer from the open-loop states (B × N),
+ * nodes/disco-feedback.c's sequence: down from the readout, one stacked
+ * GEMM per layer. */
+static void
+compute_feedback (DiscoOpsClosedLoop            *loop,
+                  gsize                          B,
+                  const float                   *state,
+                  const DiscoOpsFeedbackOptions *options)
+{
+  const DiscoOps *ops = loop->ops;
+  const gsize N = loop->n_network, O = loop->n_out;
+  const DiscoOpsLayer *readout = disco_ops_network_get_layer (loop->network, loop->n_layers - 1);
+  float *jacobian = loop->jacobian, *below = loop->below;
+  const guint top = loop->n_layers - 2;
+
+  if (loop->n_layers < 2)
+    return;
+  {
+    /* J_L = W_out D_L: W_out broadcast to every sample, then scaled. */
+    const DiscoOpsLayer *spec = disco_ops_network_get_layer (loop->network, top);
+
+    ops->slope_scale_rows (&spec->phi_e, B, O, spec->n,
+                           state + disco_ops_network_get_layer_offset (loop->network, top), N,
+                           readout->weight, 0, jacobian);
+  }
+  for (gint l = (gint) top; l >= 0; l--)
+    {
+      const DiscoOpsLayer *spec = disco_ops_network_get_layer (loop->network, l);
+      const gsize n = spec->n;
+      const gsize offset = disco_ops_network_get_layer_offset (loop->network, l);
+
+      /* Q_l = J_l diag(φ_I′(u_I)), then the options. */
+      ops->slope_scale_rows (&spec->phi_i, B, O, n, state + offset + n, N, jacobian, O * n,
+                             loop->feedback[l]);
+      ops->feedback_normalize (B, O * n, options->average, options->clip, options->norm,
+                               loop->feedback[l]);
+      if (l > 0)
+        {
+          /* J_{l−1} = J_l W_l D_{l−1}: (B·O × n)·(n × n_{l−1}) for all
+           * samples at once, then each sample's columns scaled. */
+          const DiscoOpsLayer *lower = disco_ops_network_get_layer (loop->network, l - 1);
+          float *swap;
+
+          ops->gemm (FALSE, FALSE, B * O, lower->n, n, 1.0f, jacobian, n, spec->weight,
+                     lower->n, 0.0f, below, lower->n);
+          ops->slope_scale_rows (&lower->phi_e, B, O, lower->n,
+                                 state + disco_ops_network_get_layer_offset (loop->network,
+                                                                             l - 1),
+                                 N, below, O * lower->n, below);
+          swap = jacobian;
+          jacobian = below;
+          below = swap;
+        }
+    }
+}
+
+/**
+ * disco_ops_closed_loop_begin:
+ * @loop: a closed loop
+ * @n_samples: B, the batch the network began (disco_ops_network_begin_batch())
+ * @open_loop: B × N open-loop steady states (the table's memory)
+ * @targets: (transfer none): B × O targets y* (the table's memory), used by
+ *   the right-hand side until the next begin
+ * @options: the feedback weights' options
+ * @state: B × (N + O), written: the closed loop's initial states, the
+ *   open-loop state and a zero integral (the table's memory)
+ * @error: return location for a #GError
+ *
+ * Computes the feedback weights (MODEL.md §4), held fixed during the
+ * closed-loop solve, and its initial states.
+ *
+ * Returns: %TRUE on success, %FALSE with @error set
+ */
+gboolean
+disco_ops_closed_loop_begin (DiscoOpsClosedLoop            *loop,
+                             gsize                          n_samples,
+                             const float                   *open_loop,
+                             const float                   *targets,
+                             const DiscoOpsFeedbackOptions *options,
+                             float                         *state,
+                             GError                       **error)
+{
+  const DiscoOps *ops;
+  const gsize N = loop->n_network, O = loop->n_out;
+
+  g_return_val_if_fail (loop != NULL && options != NULL, FALSE);
+  g_return_val_if_fail (n_samples > 0 && open_loop != NULL && targets != NULL && state != NULL,
+                        FALSE);
+
+  /* The network's table: the loop follows it. */
+  ops = loop->ops = disco_ops_network_get_ops (loop->network);
+  if (!ensure_buffers (loop, ops, n_samples, error))
+    return FALSE;
+  loop->n_samples = n_samples;
+  loop->targets = targets;
+  compute_feedback (loop, n_samples, open_loop, options);
+  ops->fill (n_samples * (N + O), 0.0f, state);
+  ops->copy_rows (n_samples, N, open_loop, N, state, N + O);
+  return ops->check (error);
+}
+
+/**
+ * disco_ops_closed_loop_rhs:
+ * @loop: (type DiscoOpsClosedLoop): the closed loop
+ * @ops: the solver's table, which must be the network's
+ * @n_rows: B, the batch begun
+ * @n_state: N + O
+ * @y: B × (N + O) states (the table's memory)
+ * @dydt: B × (N + O) derivatives, written (the table's memory)
+ * @error: return location for a #GError
+ *
+ * The closed-loop right-hand side (MODEL.md §2–§3), a
+ * #DiscoOdeBatchedRhsFunc: row r is sample r.
+ *
+ * Returns: %TRUE on success, %FALSE with @error set
+ */
+gboolean
+disco_ops_closed_loop_rhs (gpointer        loop,
+                           const DiscoOps *ops,
+                           gsize           n_rows,
+                           gsize           n_state,
+                           const float    *y,
+                           float          *dydt,
+                           GError        **error)
+{
+  DiscoOpsClosedLoop *self = loop;
+  const gsize N = self->n_network, O = self->n_out, ld = N + O;
+  const DiscoOpsController *k = &self->controller;
+
+  g_return_val_if_fail (self != NULL && ops == self->ops, FALSE);
+  g_return_val_if_fail (n_state == ld, FALSE);
+
+  if (n_rows != self->n_samples)
+    {
+      g_set_error (error, DISCO_ODE_ERROR, DISCO_ODE_ERROR_FAILED,
+                   "closed-loop right-hand side on %" G_GSIZE_FORMAT " rows, but the batch "
+                   "begun has %" G_GSIZE_FORMAT " samples", n_rows, self->n_samples);
+      return FALSE;
+    }
+  /* The network first (it writes every derivative of the N columns), then
+   * what the controller adds to the readout and the interneurons. */
+  if (!disco_ops_network_rhs_strided (self->network, n_rows, y, ld, dydt, ld, error))
+    return FALSE;
+  ops->leaky_pi_rows (k->softmax, k->k_p, k->k_i, k->leak, k->tau, self->readout_tau, n_rows, O,
+                      y + self->readout_offset, y + N, ld, self->targets, self->control,
+                      dydt + self->readout_offset, dydt + N, ld);
+  for (guint l = 0; l + 1 < self->n_layers; l++)
+    {
+      const DiscoOpsLayer *spec = disco_ops_network_get_layer (self->network, l);
+
+      ops->top_down_rows (spec->tau_i, n_rows, O, spec->n, self->control, self->feedback[l],
+                          dydt + disco_ops_network_get_layer_offset (self->network, l) + spec->n,
+                          ld);
+    }
+  return TRUE;
+}
+
+/**
+ * disco_ops_closed_loop_control:
+ * @loop: a closed loop after disco_ops_closed_loop_begin()
+ * @n_samples: B, the batch begun
+ * @state: B × (N + O) states (the table's memory)
+ * @control: B × O, written: c at those states (the table's memory)
+ *
+ * The control signal c, e.g. to publish it after a solve.
+ */
+void
+disco_ops_closed_loop_control (DiscoOpsClosedLoop *loop,
+                               gsize               n_samples,
+                               const float        *state,
+                               float              *control)
+{
+  const DiscoOpsController *k;
+  const gsize N = loop->n_network, O = loop->n_out;
+
+  g_return_if_fail (loop != NULL && loop->ops != NULL && n_samples == loop->n_samples);
+
+  k = &loop->controller;
+  loop->ops->leaky_pi_rows (k->softmax, k->k_p, k->k_i, k->leak, k->tau, loop->readout_tau,
+                            n_samples, O, state + loop->readout_offset, state + N, N + O,
+                            loop->targets, control, NULL, NULL, O);
+}

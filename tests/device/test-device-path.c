@@ -1,0 +1,295 @@
+/* test-device-path.c: the integrator's device path on the host table
+ * (DISCO_DEVICE_PATH=table) against its host path, on the same pipelines.
+ *
+ * The device path solves in lockstep and masks finished samples; the host
+ * path compacts them.  Both use the same kernels in the same order, except
+ * that OpenBLAS's SGEMM rounds a row differently once the host's batch has
+ * shrunk (disco-ode-batched.h), so the states differ by rounding, which the
+ * adaptive step control can turn into one step more or less for a sample.
+ * The tolerances below are stated per check, with the measured figures
+ * printed as test messages.
+ */
+#include <disco/disco.h>
+#include "test-random-source.h"
+
+#include <math.h>
+#include <string.h>
+
+typedef struct
+{
+  const char *node;
+  const char *port;
+  double rtol;            /* 0: the comparison's own */
+} Probe;
+
+typedef struct
+{
+  GPtrArray *values;      /* float arrays, one per probe */
+  GArray *sizes;          /* gsize */
+  double numbers[8];      /* evaluator figures, when asked */
+} Run;
+
+static void
+run_clear (Run *run)
+{
+  g_clear_pointer (&run->values, g_ptr_array_unref);
+  g_clear_pointer (&run->sizes, g_array_unref);
+}
+
+/* Runs the pipeline (a string, or a file when @path is set) with or
+ * without the device path and copies the probed outputs to the host. */
+static void
+run_pipeline (const char *text, const char *path, const char *const *overrides,
+              gboolean device_path, const Probe *probes, guint n_probes, Run *run)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DiscoPipeline) p = NULL;
+
+  if (device_path)
+    g_setenv ("DISCO_DEVICE_PATH", "table", TRUE);
+  else
+    g_unsetenv ("DISCO_DEVICE_PATH");
+  p = path != NULL ? disco_pipeline_new_from_file (path, overrides, &error)
+                   : disco_pipeline_new_from_string (text, overrides, &error);
+  g_assert_no_error (error);
+  g_assert_true (disco_pipeline_run (p, NULL, &error));
+  g_assert_no_error (error);
+  g_unsetenv ("DISCO_DEVICE_PATH");
+
+  run->values = g_ptr_array_new_with_free_func (g_free);
+  run->sizes = g_array_new (FALSE, FALSE, sizeof (gsize));
+  for (guint i = 0; i < n_probes; i++)
+    {
+      DiscoTensor *t = disco_node_get_output (disco_pipeline_get_node (p, probes[i].node),
+                                              probes[i].port);
+      gsize size;
+      const float *v;
+
+      if (t == NULL)
+        {
+          /* A parameter, such as a layer's learnt weights. */
+          g_autofree char *target = g_strdup_printf ("%s.%s", probes[i].node, probes[i].port);
+          t = disco_pipeline_find_parameter (p, target);
+        }
+      if (t == NULL)
+        g_error ("no output %s.%s", probes[i].node, probes[i].port);
+      size = disco_tensor_get_n_elements (t);
+      v = disco_tensor_read_host (t, &error);
+      g_assert_no_error (error);
+      g_ptr_array_add (run->values, g_memdup2 (v, size * sizeof (float)));
+      g_array_append_val (run->sizes, size);
+    }
+  g_object_get (disco_pipeline_get_node (p, "settle"), "last-mean-steps", &run->numbers[6],
+                "last-mean-closed-loop-steps", &run->numbers[7], NULL);
+  g_test_message ("%s path: last minibatch's mean steps, open loop %.2f, closed loop %.2f",
+                  device_path ? "device" : "host", run->numbers[6], run->numbers[7]);
+  if (disco_pipeline_get_node (p, "score") != NULL)
+    g_object_get (disco_pipeline_get_node (p, "score"), "train-loss", &run->numbers[0],
+                  "train-accuracy", &run->numbers[1], "validation-loss", &run->numbers[2],
+                  "validation-accuracy", &run->numbers[3], "test-loss", &run->numbers[4],
+                  "test-accuracy", &run->numbers[5], NULL);
+}
+
+/* Compares every probe: values within rtol relative to the tensor's
+ * largest magnitude (near-zero entries, such as converged derivatives, are
+ * compared on the tensor's scale); "steps" outputs within @max_step_diff. */
+static void
+compare (const Probe *probes, guint n_probes, Run *host, Run *table, double rtol,
+         guint max_step_diff)
+{
+  gboolean failed = FALSE;
+
+  for (guint i = 0; i < n_probes; i++)
+    {
+      const float *a = g_ptr_array_index (host->values, i);
+      const float *b = g_ptr_array_index (table->values, i);
+      gsize n = g_array_index (host->sizes, gsize, i);
+      double scale = 0, max_diff = 0;
+
+      g_assert_cmpuint (n, ==, g_array_index (table->sizes, gsize, i));
+      for (gsize k = 0; k < n; k++)
+        scale = MAX (scale, fabs (a[k]));
+      for (gsize k = 0; k < n; k++)
+        {
+          g_assert_true (isfinite (b[k]));
+          max_diff = MAX (max_diff, fabs ((double) a[k] - b[k]));
+        }
+      g_test_message ("%s.%s: %" G_GSIZE_FORMAT " values, max |host − table| = %.3g "
+                      "(%.3g of max |value| %.3g)", probes[i].node, probes[i].port, n, max_diff,
+                      scale > 0 ? max_diff / scale : 0, scale);
+      if (strcmp (probes[i].port, "steps") == 0)
+        failed |= max_diff > max_step_diff;
+      else
+        failed |= max_diff > (probes[i].rtol > 0 ? probes[i].rtol : rtol) * scale;
+    }
+  /* Every figure printed first, then the verdict. */
+  g_assert_false (failed);
+}
+
+/* 30 inputs → 12 → 10 E–I units → 3 outputs under a leaky-PI controller,
+ * a training phase (the controlled network of tests/learning). */
+static const char *controlled_network =
+  "[data]\nnode = test-random-source\nrows = 4\ncols = 30\namplitude = 4\nphase = train\n"
+  "[h1]\nnode = microcircuit\ninput = data\nsize = 12\nfeedback = control\n"
+  "[h2]\nnode = microcircuit\ninput = h1\nsize = 10\nfeedback = control\n"
+  "[out]\nnode = readout\ninput = h2\nsize = 3\nfeedback = control\n"
+  "[control]\nnode = leaky-pi\nprediction = out\ntarget = data.targets\n"
+  "[settle]\nnode = integrator\nnetwork = out\n";
+
+static const Probe controlled_probes[] = {
+  { "settle", "output" }, { "settle", "state" }, { "settle", "open-loop-state" },
+  { "settle", "steps" }, { "control", "output" }, { "control", "integral" },
+  { "h1", "feedback-weights" }, { "h2", "feedback-weights" }, { "h1", "output" },
+  { "h1", "inhibitory" }, { "h2", "output" }, { "out", "output" },
+};
+
+/* States, outputs and feedback weights: 1e-5 of each tensor's scale (the
+ * measured differences are about 1e-7 to 1e-6); steps equal or ±1.  When a
+ * sample's steady-state test flips and it stops one step earlier or later
+ * on one path (seen in the closed loop, as a mean step count that differs
+ * by 1/B), its final state moves by about h·|f| ≤ dt_max·(atol + rtol·RMS(y))
+ * ≈ 1e-5 of the state: then 1e-4 of each tensor's scale. */
+#define RTOL 1e-5
+#define RTOL_STEP_APART 1e-4
+
+/* The tolerance for two runs, from their closed loops' mean steps. */
+static double
+tolerance_for (const Run *host, const Run *table)
+{
+  g_assert_cmpfloat (fabs (host->numbers[6] - table->numbers[6]), <=, 1.0);
+  g_assert_cmpfloat (fabs (host->numbers[7] - table->numbers[7]), <=, 1.0);
+  return host->numbers[6] == table->numbers[6] && host->numbers[7] == table->numbers[7]
+           ? RTOL : RTOL_STEP_APART;
+}
+
+static void
+check_controlled (const char *const *overrides)
+{
+  Run host = { 0 }, table = { 0 };
+
+  run_pipeline (controlled_network, NULL, overrides, FALSE, controlled_probes,
+                G_N_ELEMENTS (controlled_probes), &host);
+  run_pipeline (controlled_network, NULL, overrides, TRUE, controlled_probes,
+                G_N_ELEMENTS (controlled_probes), &table);
+  compare (controlled_probes, G_N_ELEMENTS (controlled_probes), &host, &table,
+           tolerance_for (&host, &table), 1);
+  run_clear (&host);
+  run_clear (&table);
+}
+
+static void
+test_controlled_cross_entropy (void)
+{
+  g_test_summary ("30→12→10→3 under a cross-entropy leaky-PI: open and closed loop, control, "
+                  "integral and feedback weights agree between host and device paths");
+  check_controlled (NULL);
+}
+
+static void
+test_controlled_mse (void)
+{
+  const char *overrides[] = { "control.error=mse", "control.k-p=0.5", NULL };
+
+  g_test_summary ("The same with an MSE controller");
+  check_controlled (overrides);
+}
+
+static void
+test_controlled_options (void)
+{
+  const char *overrides[] = { "data.rows=16", "settle.feedback-average=true",
+                              "settle.feedback-clip=0.05", "settle.feedback-norm=2", NULL };
+
+  g_test_summary ("16 samples, feedback weights averaged, clipped and normalised to 2");
+  check_controlled (overrides);
+}
+
+static void
+test_open_loop_only (void)
+{
+  const char *overrides[] = { "data.phase=test", "data.rows=9", NULL };
+  static const Probe probes[] = {
+    { "settle", "output" }, { "settle", "state" }, { "settle", "steps" }, { "h1", "output" },
+  };
+  Run host = { 0 }, table = { 0 };
+
+  g_test_summary ("A test tick runs the open loop only, on both paths alike");
+  run_pipeline (controlled_network, NULL, overrides, FALSE, probes, G_N_ELEMENTS (probes), &host);
+  run_pipeline (controlled_network, NULL, overrides, TRUE, probes, G_N_ELEMENTS (probes), &table);
+  compare (probes, G_N_ELEMENTS (probes), &host, &table, tolerance_for (&host, &table), 1);
+  run_clear (&host);
+  run_clear (&table);
+}
+
+static char *
+digits_path (void)
+{
+  char *path = g_build_filename (DISCO_SOURCE_ROOT, "data", "datasets", "digits",
+                                 "digits.csv.gz", NULL);
+
+  /* The installed set when there is one, else the 30-sample fixture. */
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    {
+      g_free (path);
+      path = g_build_filename (DISCO_SOURCE_ROOT, "data", "fixtures", "digits", "digits.csv.gz",
+                               NULL);
+    }
+  return path;
+}
+
+static void
+test_digits_training (void)
+{
+  g_autofree char *pipeline = g_build_filename (DISCO_SOURCE_ROOT, "pipelines",
+                                                "digits-1x64-linear-threshold.pipeline", NULL);
+  g_autofree char *data = digits_path ();
+  g_autofree char *data_path = g_strdup_printf ("data.path=%s", data);
+  const char *overrides[] = { data_path, "data.epochs=1", "data.limit=150", "data.batch-size=50",
+                              "score.report=", "pipeline.checkpoint=false", NULL };
+  /* Adam divides each gradient entry by its running RMS, so entries near 0
+   * that differ by rounding move their weights by up to lr per step either
+   * way: the weights after three steps get 1e-4 of their scale (measured
+   * 1.5e-5), the rest the common tolerance. */
+  static const Probe probes[] = {
+    { "h1", "weight", 1e-4 }, { "settle", "output" }, { "settle", "state" },
+    { "settle", "open-loop-state" }, { "settle", "steps" },
+  };
+  static const char *names[] = { "train loss", "train accuracy", "validation loss",
+                                 "validation accuracy", "test loss", "test accuracy" };
+  Run host = { 0 }, table = { 0 };
+
+  g_test_summary ("A short digits-1x64-linear-threshold run (3 training minibatches of 50, "
+                  "then validation and test): the report's numbers and the learnt weights "
+                  "agree between host and device paths");
+  run_pipeline (NULL, pipeline, overrides, FALSE, probes, G_N_ELEMENTS (probes), &host);
+  run_pipeline (NULL, pipeline, overrides, TRUE, probes, G_N_ELEMENTS (probes), &table);
+  compare (probes, G_N_ELEMENTS (probes), &host, &table, tolerance_for (&host, &table), 1);
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      double a = host.numbers[i], b = table.numbers[i];
+
+      g_test_message ("%s: host %.9g, table %.9g", names[i], a, b);
+      if (isnan (a))
+        g_assert_true (isnan (b));
+      else
+        /* Accuracies are counts of argmaxes: equal unless a logit pair is
+         * within rounding; losses within 1e-5 relative. */
+        g_assert_cmpfloat (fabs (a - b), <=, 1e-5 * MAX (fabs (a), 1e-3));
+    }
+  run_clear (&host);
+  run_clear (&table);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  disco_registry_register ("test-random-source", TEST_TYPE_RANDOM_SOURCE);
+
+  g_test_add_func ("/disco/device/controlled-cross-entropy", test_controlled_cross_entropy);
+  g_test_add_func ("/disco/device/controlled-mse", test_controlled_mse);
+  g_test_add_func ("/disco/device/controlled-feedback-options", test_controlled_options);
+  g_test_add_func ("/disco/device/open-loop-only", test_open_loop_only);
+  g_test_add_func ("/disco/device/digits-training", test_digits_training);
+  return g_test_run ();
+}

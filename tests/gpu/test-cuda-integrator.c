@@ -1,0 +1,301 @@
+/* test-cuda-integrator.c: the integrator's device path on CUDA against the
+ * CPU.
+ *
+ * 1. The closed loop's and the feedback weights' kernels
+ *    (disco-kernels-cuda-feedback.cu) against their CPU references on
+ *    seeded inputs, |cuda − cpu| ≤ atol + rtol·|cpu|:
+ *      top_down_rows, copy_rows, feedback_normalize's average and clip,
+ *      leaky_pi_rows (MSE): bit-identical (the same float operations in
+ *      the same order, no FMA: -fmad=false);
+ *      leaky_pi_rows (softmax), slope_scale_rows: rtol 1e-6 (CUDA's expf
+ *      against glibc's, ≤ 2 ulp each, a few roundings after), plus for
+ *      leaky_pi_rows an atol for the cancellation in e = y* − softmax(y):
+ *      1e-7 on c, 1e-5 on the derivatives (c/τ_out with τ_out = 0.02 s);
+ *      feedback_normalize's norm: rtol 1e-6 (the Σ q² in double in a tree
+ *      order, then one float rounding of the scale).
+ * 2. One training pipeline (digits fixture, 64 → 32 E–I units → 10 under a
+ *    leaky-PI, two minibatches of 10, training phase so both loops run)
+ *    with device = cuda against device = cpu (the host path).  The
+ *    right-hand sides differ by rounding (φ, cuBLAS's summation order), the
+ *    solves contract towards their fixed points, and the steady-state test
+ *    may stop a sample one step earlier or later (see
+ *    test-cuda-ode-batched.c), so: open-loop steps within ±1, states,
+ *    outputs, control and feedback weights within 1e-4 + 1e-3·|cpu|.
+ *
+ * Without a usable CUDA device every case calls g_test_skip() with the
+ * reason.
+ */
+#include <disco/disco.h>
+#include "disco-kernels-cuda.h"
+#include "disco-kernels.h"
+
+#include <math.h>
+#include <string.h>
+
+static gboolean cuda_usable;
+static char *skip_reason;
+
+#define SKIP_WITHOUT_DEVICE()                                                  \
+  G_STMT_START                                                                 \
+  {                                                                            \
+    if (!cuda_usable)                                                          \
+      {                                                                        \
+        g_test_skip (skip_reason);                                             \
+        return;                                                                \
+      }                                                                        \
+  }                                                                            \
+  G_STMT_END
+
+static float *
+dev_upload (const float *host, gsize n)
+{
+  g_autoptr (GError) error = NULL;
+  float *dev = disco_cuda_alloc (MAX (n, 1) * sizeof (float), &error);
+
+  g_assert_no_error (error);
+  g_assert_true (disco_cuda_copy_to_device (dev, host, n * sizeof (float), &error));
+  g_assert_no_error (error);
+  return dev;
+}
+
+static void
+dev_download (float *host, const float *dev, gsize n)
+{
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (disco_cuda_copy_to_host (host, dev, n * sizeof (float), &error));
+  g_assert_no_error (error);
+  g_assert_true (disco_cuda_check (&error));
+  g_assert_no_error (error);
+}
+
+static void
+random_fill (GRand *rand, float *x, gsize n, double lo, double hi)
+{
+  for (gsize i = 0; i < n; i++)
+    x[i] = g_rand_double_range (rand, lo, hi);
+}
+
+static void
+assert_close (const char *what, const float *got, const float *ref, gsize n, double atol,
+              double rtol)
+{
+  double worst = 0;
+
+  for (gsize i = 0; i < n; i++)
+    {
+      double diff = fabs ((double) got[i] - ref[i]);
+
+      g_assert_true (isfinite (got[i]) && isfinite (ref[i]));
+      if (diff > atol + rtol * fabs (ref[i]))
+        g_error ("%s[%" G_GSIZE_FORMAT "]: cuda %.9g, cpu %.9g", what, i, got[i], ref[i]);
+      worst = MAX (worst, diff);
+    }
+  g_test_message ("%s: %" G_GSIZE_FORMAT " values, max |cuda − cpu| = %.3g", what, n, worst);
+}
+
+#define B 37
+#define O 10
+#define NU 70
+#define LD (NU + 5)
+
+static void
+test_kernels (void)
+{
+  g_autoptr (GRand) rand = g_rand_new_with_seed (5);
+  const DiscoSoftRectifier rect = { 1.0f, 1.0f, 0.0f };
+  g_autofree float *y = g_new (float, B * LD), *t = g_new (float, B * O);
+  g_autofree float *q = g_new (float, B * O * NU), *u = g_new (float, B * LD);
+  g_autofree float *c = g_new (float, B * O), *ref = g_new (float, B * O * NU);
+  g_autofree float *got = g_new (float, B * O * NU), *f = g_new (float, B * LD);
+  g_autofree float *f_ref = g_new (float, B * LD);
+  float *d_y, *d_t, *d_q, *d_u, *d_c, *d_f, *d_out;
+
+  g_test_summary ("The closed loop's and the feedback weights' CUDA kernels agree with their "
+                  "CPU references");
+  SKIP_WITHOUT_DEVICE ();
+
+  random_fill (rand, y, B * LD, -3, 3);
+  random_fill (rand, t, B * O, 0, 1);
+  random_fill (rand, q, B * O * NU, -1, 1);
+  random_fill (rand, u, B * LD, -4, 4);
+  random_fill (rand, f, B * LD, -1, 1);
+  d_y = dev_upload (y, B * LD);
+  d_t = dev_upload (t, B * O);
+  d_q = dev_upload (q, B * O * NU);
+  d_u = dev_upload (u, B * LD);
+  d_c = dev_upload (c, B * O);
+  d_f = dev_upload (f, B * LD);
+  d_out = dev_upload (q, B * O * NU);
+
+  /* leaky_pi_rows: y block at column 0, c_int at column O, stride LD. */
+  for (int softmax = 0; softmax <= 1; softmax++)
+    {
+      memcpy (f_ref, f, B * LD * sizeof (float));
+      disco_leaky_pi_rows_cpu (softmax, 0.2f, 0.4f, 1.0f, 0.1f, 0.02f, B, O, y, y + O, LD, t, ref,
+                               f_ref, f_ref + O, LD);
+      g_assert_true (disco_cuda_copy_to_device (d_f, f, B * LD * sizeof (float), NULL));
+      disco_leaky_pi_rows_cuda (softmax, 0.2f, 0.4f, 1.0f, 0.1f, 0.02f, B, O, d_y, d_y + O, LD,
+                                d_t, d_c, d_f, d_f + O, LD);
+      dev_download (got, d_c, B * O);
+      assert_close (softmax ? "leaky_pi_rows softmax: c" : "leaky_pi_rows mse: c", got, ref,
+                    B * O, softmax ? 1e-7 : 0, softmax ? 1e-6 : 0);
+      dev_download (got, d_f, B * LD);
+      assert_close (softmax ? "leaky_pi_rows softmax: f" : "leaky_pi_rows mse: f", got, f_ref,
+                    B * LD, softmax ? 1e-5 : 0, softmax ? 1e-6 : 0);
+    }
+
+  /* top_down_rows on the u_I-like block at column 3 of f. */
+  random_fill (rand, c, B * O, -1, 1);
+  g_assert_true (disco_cuda_copy_to_device (d_c, c, B * O * sizeof (float), NULL));
+  g_assert_true (disco_cuda_copy_to_device (d_f, f, B * LD * sizeof (float), NULL));
+  memcpy (f_ref, f, B * LD * sizeof (float));
+  disco_top_down_rows_cpu (0.005f, B, O, NU, c, q, f_ref + 3, LD);
+  disco_top_down_rows_cuda (0.005f, B, O, NU, d_c, d_q, d_f + 3, LD);
+  dev_download (got, d_f, B * LD);
+  assert_close ("top_down_rows", got, f_ref, B * LD, 0, 0);
+
+  /* slope_scale_rows: broadcast one O × NU matrix, then in place. */
+  disco_slope_scale_rows_cpu (&rect, B, O, NU, u, LD, q, 0, ref);
+  disco_slope_scale_rows_cuda (&rect, B, O, NU, d_u, LD, d_q, 0, d_out);
+  dev_download (got, d_out, B * O * NU);
+  assert_close ("slope_scale_rows broadcast", got, ref, B * O * NU, 0, 1e-6);
+  disco_slope_scale_rows_cpu (&rect, B, O, NU, u + 1, LD, ref, O * NU, ref);
+  disco_slope_scale_rows_cuda (&rect, B, O, NU, d_u + 1, LD, d_out, O * NU, d_out);
+  dev_download (got, d_out, B * O * NU);
+  assert_close ("slope_scale_rows in place", got, ref, B * O * NU, 0, 2e-6);
+
+  /* feedback_normalize: each option alone, then all three. */
+  {
+    const struct { gboolean average; float clip, norm; double rtol; } cases[] = {
+      { TRUE, 0, 0, 0 }, { FALSE, 0.3f, 0, 0 }, { FALSE, 0, 1, 1e-6 }, { TRUE, 0.05f, 2, 1e-6 },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+      {
+        g_autofree char *what = g_strdup_printf ("feedback_normalize case %u", i);
+
+        memcpy (ref, q, B * O * NU * sizeof (float));
+        g_assert_true (disco_cuda_copy_to_device (d_out, q, B * O * NU * sizeof (float), NULL));
+        disco_feedback_normalize_cpu (B, O * NU, cases[i].average, cases[i].clip, cases[i].norm,
+                                      ref);
+        disco_feedback_normalize_cuda (B, O * NU, cases[i].average, cases[i].clip,
+                                       cases[i].norm, d_out);
+        dev_download (got, d_out, B * O * NU);
+        assert_close (what, got, ref, B * O * NU, 0, cases[i].rtol);
+      }
+  }
+
+  /* copy_rows out of a strided block. */
+  disco_copy_rows_cpu (B, NU, u + 2, LD, ref, NU);
+  disco_copy_rows_cuda (B, NU, d_u + 2, LD, d_out, NU);
+  dev_download (got, d_out, B * NU);
+  assert_close ("copy_rows", got, ref, B * NU, 0, 0);
+
+  disco_cuda_free (d_y);
+  disco_cuda_free (d_t);
+  disco_cuda_free (d_q);
+  disco_cuda_free (d_u);
+  disco_cuda_free (d_c);
+  disco_cuda_free (d_f);
+  disco_cuda_free (d_out);
+}
+
+typedef struct
+{
+  const char *node;
+  const char *port;
+} Probe;
+
+static const Probe probes[] = {
+  { "settle", "output" }, { "settle", "state" }, { "settle", "open-loop-state" },
+  { "settle", "steps" }, { "control", "output" }, { "control", "integral" },
+  { "h1", "feedback-weights" }, { "h1", "output" },
+};
+
+static DiscoPipeline *
+run_on (const char *device)
+{
+  g_autofree char *data = g_build_filename (DISCO_SOURCE_ROOT, "data", "fixtures", "digits",
+                                            "digits.csv.gz", NULL);
+  g_autofree char *text = g_strdup_printf (
+    "[pipeline]\ndevice = %s\nseed = 0\n"
+    "[data]\nnode = digits-loader\npath = %s\nepochs = 1\nbatch-size = 10\nphases = train\n"
+    "[h1]\nnode = microcircuit\ninput = data.images\nsize = 32\nfeedback = control\n"
+    "[out]\nnode = readout\ninput = h1\nsize = 10\nfeedback = control\n"
+    "[control]\nnode = leaky-pi\nprediction = out\ntarget = data.targets\n"
+    "[settle]\nnode = integrator\nnetwork = out\n", device, data);
+  g_autoptr (GError) error = NULL;
+  DiscoPipeline *p = disco_pipeline_new_from_string (text, NULL, &error);
+
+  g_assert_no_error (error);
+  g_assert_true (disco_pipeline_run (p, NULL, &error));
+  g_assert_no_error (error);
+  return p;
+}
+
+static void
+test_pipeline (void)
+{
+  g_autoptr (DiscoPipeline) cuda = NULL;
+  g_autoptr (DiscoPipeline) cpu = NULL;
+  double cuda_time, cpu_time;
+  guint syncs;
+
+  g_test_summary ("A training tick of the integrator on CUDA (open loop, feedback weights, "
+                  "closed loop) agrees with the CPU's host path");
+  SKIP_WITHOUT_DEVICE ();
+  g_strfreev (disco_registry_list_names ());
+  if (disco_backend_get (DISCO_DEVICE_CUDA) == NULL)
+    {
+      g_test_skip ("the disco-cuda plugin registered no backend");
+      return;
+    }
+
+  g_unsetenv ("DISCO_DEVICE_PATH");
+  cuda = run_on ("cuda");
+  g_assert_cmpint (disco_pipeline_get_active_device (cuda), ==, DISCO_DEVICE_CUDA);
+  cpu = run_on ("cpu");
+  g_object_get (disco_pipeline_get_node (cuda, "settle"), "last-solve-seconds", &cuda_time,
+                "last-host-syncs", &syncs, NULL);
+  g_object_get (disco_pipeline_get_node (cpu, "settle"), "last-solve-seconds", &cpu_time, NULL);
+  g_test_message ("last minibatch: cuda %.2f ms (%u host syncs), cpu %.2f ms", 1e3 * cuda_time,
+                  syncs, 1e3 * cpu_time);
+
+  for (guint i = 0; i < G_N_ELEMENTS (probes); i++)
+    {
+      DiscoTensor *a = disco_node_get_output (disco_pipeline_get_node (cuda, probes[i].node),
+                                              probes[i].port);
+      DiscoTensor *b = disco_node_get_output (disco_pipeline_get_node (cpu, probes[i].node),
+                                              probes[i].port);
+      g_autofree char *what = g_strdup_printf ("%s.%s", probes[i].node, probes[i].port);
+      gsize n = disco_tensor_get_n_elements (b);
+
+      g_assert_nonnull (a);
+      g_assert_cmpuint (disco_tensor_get_n_elements (a), ==, n);
+      if (strcmp (probes[i].port, "steps") == 0)
+        assert_close (what, disco_tensor_read_host (a, NULL), disco_tensor_read_host (b, NULL), n,
+                      1, 0);
+      else
+        assert_close (what, disco_tensor_read_host (a, NULL), disco_tensor_read_host (b, NULL), n,
+                      1e-4, 1e-3);
+    }
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autoptr (GError) why = NULL;
+
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  cuda_usable = disco_cuda_init (&why);
+  skip_reason = cuda_usable ? NULL : g_strdup_printf ("no CUDA device: %s", why->message);
+  if (cuda_usable)
+    {
+      g_autofree char *description = disco_cuda_describe ();
+      g_test_message ("CUDA device: %s", description);
+    }
+  g_test_add_func ("/disco/cuda/integrator/kernels", test_kernels);
+  g_test_add_func ("/disco/cuda/integrator/pipeline", test_pipeline);
+  return g_test_run ();
+}
