@@ -10,12 +10,15 @@
  * norm, every parameter and optimizer state (moments, velocities, step) and
  * the running thresholds y₀.
  *
- * Tolerance: |device − host| ≤ 1e-6 · max|host| per tensor.  The table's
- * kernels repeat the host code's float operations in the same order (the
- * CPU table's GEMM is the host's disco_gemm_cpu), so the measured
- * difference is 0 (printed per case); the tolerance only leaves room for a
- * future table GEMM that sums in another order.  The CUDA table's agreement
- * is tests/gpu/test-cuda-learning.c's business (kernel by kernel).
+ * Tolerance: |device − host| ≤ 2e-4 · max|host| per tensor.  The learning
+ * nodes' table kernels repeat the host code's float operations in the same
+ * order, and alone they agree bit for bit; but the integrator takes its
+ * device path too (lockstep solves, which keep finished samples in the
+ * GEMMs, so OpenBLAS rounds the states differently, ~1e-6), and Adam's
+ * normalised step turns that into relative differences of up to 5.1e-5 of
+ * a tensor's largest value (h1.weight, measured).  The CUDA table's
+ * agreement is tests/gpu/test-cuda-learning.c's business (kernel by
+ * kernel).
  */
 #include <disco/disco.h>
 #include "test-random-source.h"
@@ -97,7 +100,7 @@ assert_close (const char *what, DiscoTensor *device, DiscoTensor *host, double *
 {
   double scale, worst = max_difference (device, host, &scale);
 
-  if (!(worst <= 1e-6 * scale))
+  if (!(worst <= 2e-4 * scale))
     g_error ("%s: device path differs from host code by %.3g (largest |host| %.3g)", what, worst,
              scale);
   *largest = MAX (*largest, worst);
@@ -151,7 +154,7 @@ test_device_matches_host (gconstpointer data)
   double largest;
 
   g_test_summary ("Three training ticks through the operations table give the host code's "
-                  "gradients, norm, parameters and optimizer state (|Δ| ≤ 1e-6·max|host|)");
+                  "gradients, norm, parameters and optimizer state (|Δ| ≤ 2e-4·max|host|)");
   largest = compare_runs (device, host, &n_compared);
   g_test_message ("%s + %s: %u tensors compared, largest |device − host| %.3g", c->rule,
                   c->optimizer, n_compared, largest);
