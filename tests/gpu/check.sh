@@ -120,5 +120,24 @@ if [ -d data/datasets/mnist ]; then
   fi
 fi
 
+# The issue's goal: one Fashion-MNIST epoch of the 3×256 network (linear
+# threshold, tsit5) on the GPU. The four .gz files (30 MB, real files, not
+# the setup's links into /usr/share) must be in data/datasets/fashion-mnist.
+fmnist=data/datasets/fashion-mnist/train-images-idx3-ubyte.gz
+if [ -r "$fmnist" ]; then
+  say "one Fashion-MNIST epoch, 3x256 linear threshold, device = cuda"
+  epoch_start=$(date +%s.%N)
+  if timeout 150 "$build/tools/disco-run" -q -o "$build/fmnist-epoch" \
+       pipelines/fmnist-3x256-linear-threshold.pipeline data.epochs=1 pipeline.device=cuda; then
+    say "epoch took $(echo "$(date +%s.%N) - $epoch_start" | bc) s (goal: under 10 s on an H100)"
+    grep -o '"accuracy": [0-9.]*' "$build/fmnist-epoch/results.json" | tail -1
+  else
+    say "FAIL: the Fashion-MNIST epoch on CUDA"
+    status=1
+  fi
+else
+  say "skipped the Fashion-MNIST epoch: $fmnist is not readable (copy the 4 files there)"
+fi
+
 say "done after $(elapsed), status $status"
 exit $status
