@@ -34,47 +34,9 @@
 
 #include "disco-kernels-cuda.h"
 #include "disco-cuda-private.h"
+#include "disco-cuda-launch.cuh"
 
 #include <cuda_runtime.h>
-
-/* The launch helpers of disco-kernels-cuda.cu, repeated here because they
- * are static there (a file of its own keeps this work apart from the
- * integrator's kernels). */
-#define BLOCK 256
-#define MAX_BLOCKS 4096
-
-static unsigned int
-grid_for (size_t n)
-{
-  size_t blocks = (n + BLOCK - 1) / BLOCK;
-
-  return (unsigned int) (blocks < MAX_BLOCKS ? (blocks > 0 ? blocks : 1) : MAX_BLOCKS);
-}
-
-static void
-check_launch (const char *kernel)
-{
-  cudaError_t status = cudaGetLastError ();
-
-  if (status != cudaSuccess)
-    _disco_cuda_record_error ("CUDA: launching %s failed: %s", kernel,
-                              cudaGetErrorString (status));
-}
-
-/* Preconditions are programmer errors, as in the CPU file; they are also
- * recorded so that disco_cuda_check() fails. */
-#define REQUIRE(expr)                                                          \
-  do                                                                           \
-    {                                                                          \
-      if (G_UNLIKELY (!(expr)))                                                \
-        {                                                                      \
-          _disco_cuda_record_error ("%s: precondition failed: %s",             \
-                                    G_STRFUNC, #expr);                         \
-          g_return_if_fail_warning (G_LOG_DOMAIN, G_STRFUNC, #expr);           \
-          return;                                                              \
-        }                                                                      \
-    }                                                                          \
-  while (0)
 
 /* ---------------------------------------------------------------------------
  * Plasticity

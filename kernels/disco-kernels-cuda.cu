@@ -25,48 +25,12 @@
 
 #include "disco-kernels-cuda.h"
 #include "disco-cuda-private.h"
+#include "disco-cuda-launch.cuh"
 
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
-#define BLOCK 256
-/* A grid this wide keeps every multiprocessor of a Hopper GPU busy (132 × 16
- * blocks of 256); larger problems loop inside the kernel. */
-#define MAX_BLOCKS 4096
 #define MAX_STAGES 7
-
-static unsigned int
-grid_for (size_t n)
-{
-  size_t blocks = (n + BLOCK - 1) / BLOCK;
-
-  return (unsigned int) (blocks < MAX_BLOCKS ? (blocks > 0 ? blocks : 1) : MAX_BLOCKS);
-}
-
-static void
-check_launch (const char *kernel)
-{
-  cudaError_t status = cudaGetLastError ();
-
-  if (status != cudaSuccess)
-    _disco_cuda_record_error ("CUDA: launching %s failed: %s", kernel,
-                              cudaGetErrorString (status));
-}
-
-/* Preconditions are programmer errors, as in the CPU file, but the CUDA
- * functions also record them so that disco_cuda_check() fails. */
-#define REQUIRE(expr)                                                          \
-  do                                                                           \
-    {                                                                          \
-      if (G_UNLIKELY (!(expr)))                                                \
-        {                                                                      \
-          _disco_cuda_record_error ("%s: precondition failed: %s",             \
-                                    G_STRFUNC, #expr);                         \
-          g_return_if_fail_warning (G_LOG_DOMAIN, G_STRFUNC, #expr);           \
-          return;                                                              \
-        }                                                                      \
-    }                                                                          \
-  while (0)
 
 /* ---------------------------------------------------------------------------
  * GEMM
