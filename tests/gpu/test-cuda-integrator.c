@@ -31,43 +31,11 @@
 
 #include <math.h>
 #include <string.h>
+#include "gpu-test-common.h"
 
-static gboolean cuda_usable;
-static char *skip_reason;
-
-#define SKIP_WITHOUT_DEVICE()                                                  \
-  G_STMT_START                                                                 \
-  {                                                                            \
-    if (!cuda_usable)                                                          \
-      {                                                                        \
-        g_test_skip (skip_reason);                                             \
-        return;                                                                \
-      }                                                                        \
-  }                                                                            \
-  G_STMT_END
-
-static float *
-dev_upload (const float *host, gsize n)
-{
-  g_autoptr (GError) error = NULL;
-  float *dev = disco_cuda_alloc (MAX (n, 1) * sizeof (float), &error);
-
-  g_assert_no_error (error);
-  g_assert_true (disco_cuda_copy_to_device (dev, host, n * sizeof (float), &error));
-  g_assert_no_error (error);
-  return dev;
-}
-
-static void
-dev_download (float *host, const float *dev, gsize n)
-{
-  g_autoptr (GError) error = NULL;
-
-  g_assert_true (disco_cuda_copy_to_host (host, dev, n * sizeof (float), &error));
-  g_assert_no_error (error);
-  g_assert_true (disco_cuda_check (&error));
-  g_assert_no_error (error);
-}
+/* Copies checked by gpu-test-common.c; sizes here in floats. */
+#define dev_upload(host, n) ((float *) gpu_test_upload ((host), (n) * sizeof (float)))
+#define dev_download(host, dev, n) gpu_test_download ((host), (dev), (n) * sizeof (float))
 
 static void
 random_fill (GRand *rand, float *x, gsize n, double lo, double hi)
@@ -285,16 +253,8 @@ test_pipeline (void)
 int
 main (int argc, char **argv)
 {
-  g_autoptr (GError) why = NULL;
-
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
-  cuda_usable = disco_cuda_init (&why);
-  skip_reason = cuda_usable ? NULL : g_strdup_printf ("no CUDA device: %s", why->message);
-  if (cuda_usable)
-    {
-      g_autofree char *description = disco_cuda_describe ();
-      g_test_message ("CUDA device: %s", description);
-    }
+  gpu_test_init ();
   g_test_add_func ("/disco/cuda/integrator/kernels", test_kernels);
   g_test_add_func ("/disco/cuda/integrator/pipeline", test_pipeline);
   return g_test_run ();

@@ -36,56 +36,13 @@
 
 #include <math.h>
 #include <string.h>
+#include "gpu-test-common.h"
 
-static gboolean cuda_usable;
-static char *skip_reason;
-
-#define SKIP_WITHOUT_DEVICE()                                                  \
-  G_STMT_START                                                                 \
-  {                                                                            \
-    if (!cuda_usable)                                                          \
-      {                                                                        \
-        g_test_skip (skip_reason);                                             \
-        return;                                                                \
-      }                                                                        \
-  }                                                                            \
-  G_STMT_END
+/* Copies checked by gpu-test-common.c; sizes here in bytes. */
+#define dev_upload gpu_test_upload
+#define dev_download gpu_test_download
 
 /* ---- device helpers: every call is checked ---- */
-
-static gpointer
-dev_upload (gconstpointer host, gsize size)
-{
-  g_autoptr (GError) error = NULL;
-  gpointer dev = disco_cuda_alloc (MAX (size, 1), &error);
-
-  g_assert_no_error (error);
-  if (host != NULL)
-    g_assert_true (disco_cuda_copy_to_device (dev, host, size, &error));
-  g_assert_no_error (error);
-  return dev;
-}
-
-static void
-dev_download (gpointer host, gconstpointer dev, gsize size)
-{
-  g_autoptr (GError) error = NULL;
-
-  g_assert_true (disco_cuda_synchronize (&error));
-  g_assert_no_error (error);
-  g_assert_true (disco_cuda_copy_to_host (host, dev, size, &error));
-  g_assert_no_error (error);
-}
-
-static float *
-random_floats (GRand *rand, gsize n, double lo, double hi)
-{
-  float *x = g_new (float, MAX (n, 1));
-
-  for (gsize i = 0; i < n; i++)
-    x[i] = (float) g_rand_double_range (rand, lo, hi);
-  return x;
-}
 
 /* ---- 1. helper kernels ---- */
 
@@ -353,17 +310,8 @@ test_network_3x256 (void)
 int
 main (int argc, char **argv)
 {
-  g_autoptr (GError) why = NULL;
-
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
-
-  cuda_usable = disco_cuda_init (&why);
-  skip_reason = cuda_usable ? NULL : g_strdup_printf ("no CUDA device: %s", why->message);
-  if (cuda_usable)
-    {
-      g_autofree char *description = disco_cuda_describe ();
-      g_test_message ("CUDA device: %s", description);
-    }
+  gpu_test_init ();
 
   g_test_add_func ("/disco/cuda/ode-batched/helper-kernels", test_helper_kernels);
   g_test_add_func ("/disco/cuda/ode-batched/lockstep-kernels", test_lockstep_kernels);

@@ -1,0 +1,29 @@
+/* gpu-test-common.h: what every GPU test needs: whether a CUDA device is
+ * usable (else each case skips with the reason), checked copies to and
+ * from it, and seeded random inputs. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+extern gboolean cuda_usable;
+extern char *skip_reason;
+
+#define SKIP_WITHOUT_DEVICE()                                                  \
+  G_STMT_START                                                                 \
+  {                                                                            \
+    if (!cuda_usable)                                                          \
+      {                                                                        \
+        g_test_skip (skip_reason);                                             \
+        return;                                                                \
+      }                                                                        \
+  }                                                                            \
+  G_STMT_END
+
+void gpu_test_init (void);
+gpointer gpu_test_upload (gconstpointer host, gsize size);
+void gpu_test_download (gpointer host, gconstpointer dev, gsize size);
+float *random_floats (GRand *rand, gsize n, double lo, double hi);
+
+G_END_DECLS
