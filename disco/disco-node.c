@@ -36,6 +36,7 @@
 
 #include "disco-node.h"
 #include "disco-error.h"
+#include "disco-enum-types.h"
 #include "disco-pipeline.h"
 #include "disco-private.h"
 
@@ -78,6 +79,7 @@ typedef struct
   GHashTable *parameters;     /* name -> DiscoTensor */
   GPtrArray *gradient_names;  /* "node.parameter", in the order set */
   GHashTable *gradients;      /* "node.parameter" -> DiscoTensor */
+  DiscoDevice device;         /* where this node computes: auto = the pipeline's */
 } DiscoNodePrivate;
 
 G_DEFINE_ABSTRACT_TYPE_WITH_PRIVATE (DiscoNode, disco_node, G_TYPE_OBJECT)
@@ -86,6 +88,7 @@ enum
 {
   PROP_0,
   PROP_NAME,
+  PROP_DEVICE,
   N_PROPERTIES
 };
 
@@ -338,6 +341,26 @@ disco_node_type_runs_on_cuda (GType type)
 }
 
 /**
+ * disco_node_get_device:
+ * @self: a node in a validated pipeline
+ *
+ * Returns: the device this node computes on: %DISCO_DEVICE_CPU when its
+ *   #DiscoNode:device says so or its pipeline runs on the CPU, else the
+ *   pipeline's active device
+ */
+DiscoDevice
+disco_node_get_device (DiscoNode *self)
+{
+  DiscoNodePrivate *priv;
+
+  g_return_val_if_fail (DISCO_IS_NODE (self), DISCO_DEVICE_CPU);
+  priv = disco_node_get_instance_private (self);
+  if (priv->device == DISCO_DEVICE_CPU || priv->pipeline == NULL)
+    return DISCO_DEVICE_CPU;
+  return disco_pipeline_get_active_device (priv->pipeline);
+}
+
+/**
  * disco_node_runs_on_cuda:
  * @self: a node
  *
@@ -533,6 +556,9 @@ disco_node_get_property (GObject *object, guint prop_id, GValue *value,
     case PROP_NAME:
       g_value_set_string (value, priv->name);
       break;
+    case PROP_DEVICE:
+      g_value_set_enum (value, priv->device);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -549,6 +575,9 @@ disco_node_set_property (GObject *object, guint prop_id, const GValue *value,
     case PROP_NAME:
       g_free (priv->name);
       priv->name = g_value_dup_string (value);
+      break;
+    case PROP_DEVICE:
+      priv->device = g_value_get_enum (value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -589,6 +618,22 @@ disco_node_class_init (DiscoNodeClass *klass)
                          NULL,
                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY |
                          G_PARAM_STATIC_STRINGS);
+  /**
+   * DiscoNode:device:
+   *
+   * Where this node computes. %DISCO_DEVICE_AUTO follows the pipeline's
+   * device; %DISCO_DEVICE_CPU keeps it on the host in a pipeline on CUDA
+   * (its inputs reach it as host copies), and lets a pipeline run on CUDA
+   * around a node that has no CUDA implementation; %DISCO_DEVICE_CUDA
+   * makes validation fail unless the node does run on the GPU.
+   */
+  properties[PROP_DEVICE] =
+    g_param_spec_enum ("device", "Device",
+                       "Where this node computes: auto (the pipeline's device), cpu (on "
+                       "the host, whatever the pipeline's device) or cuda (fail unless it "
+                       "runs on the GPU)",
+                       DISCO_TYPE_DEVICE, DISCO_DEVICE_AUTO,
+                       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPERTIES, properties);
 }
 
@@ -598,6 +643,7 @@ disco_node_init (DiscoNode *self)
   DiscoNodePrivate *priv = disco_node_get_instance_private (self);
 
   priv->links = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, link_free);
+  priv->device = DISCO_DEVICE_AUTO;
   priv->outputs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
   priv->declared = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   priv->parameter_names = g_ptr_array_new_with_free_func (g_free);

@@ -86,6 +86,7 @@ const char *disco_node_type_get_default_output (GType type);
 gboolean disco_node_type_is_dynamical (GType type);
 gboolean disco_node_type_runs_on_cuda (GType type);
 gboolean disco_node_runs_on_cuda (DiscoNode *self);
+DiscoDevice disco_node_get_device (DiscoNode *self);
 const char *disco_node_type_get_long_name (GType type);
 const char *disco_node_type_get_category (GType type);
 const char *disco_node_type_get_description (GType type);

@@ -1546,7 +1546,17 @@ check_required_inputs (DiscoPipeline *self, GError **error)
   return TRUE;
 }
 
-/* The first node that cannot run on CUDA, or NULL. */
+static DiscoDevice
+node_device_setting (DiscoNode *node)
+{
+  DiscoDevice device;
+
+  g_object_get (node, "device", &device, NULL);
+  return device;
+}
+
+/* The first node that cannot run on CUDA and was not put on the CPU by its
+ * own device setting, or NULL. */
 static DiscoNode *
 first_node_without_cuda (DiscoPipeline *self)
 {
@@ -1554,10 +1564,36 @@ first_node_without_cuda (DiscoPipeline *self)
     {
       DiscoNode *node = g_ptr_array_index (self->nodes, i);
 
-      if (!disco_node_runs_on_cuda (node))
+      if (node_device_setting (node) != DISCO_DEVICE_CPU && !disco_node_runs_on_cuda (node))
         return node;
     }
   return NULL;
+}
+
+/* A node that asks for CUDA gets it or the pipeline does not run. */
+static gboolean
+check_node_devices (DiscoPipeline *self, GError **error)
+{
+  for (guint i = 0; i < self->nodes->len; i++)
+    {
+      DiscoNode *node = g_ptr_array_index (self->nodes, i);
+
+      if (node_device_setting (node) != DISCO_DEVICE_CUDA ||
+          self->active_device == DISCO_DEVICE_CUDA)
+        continue;
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_DEVICE,
+                   "%s%snode \"%s\" (%s) has device = cuda, but the pipeline runs on the "
+                   "CPU (%s)",
+                   self->source_file ? self->source_file : "", self->source_file ? ": " : "",
+                   disco_node_get_name (node), G_OBJECT_TYPE_NAME (node),
+                   !disco_node_runs_on_cuda (node)
+                   ? "the node has no CUDA implementation, at least for its settings"
+                   : disco_backend_get (DISCO_DEVICE_CUDA) == NULL
+                   ? "no CUDA device is usable"
+                   : "another node cannot run on CUDA: give it device = cpu");
+      return FALSE;
+    }
+  return TRUE;
 }
 
 static gboolean
@@ -1602,7 +1638,7 @@ resolve_device (DiscoPipeline *self, GError **error)
     default:
       self->active_device = DISCO_DEVICE_CPU;
     }
-  return TRUE;
+  return check_node_devices (self, error);
 }
 
 /**

@@ -15,21 +15,23 @@
  * disco_node_get_ops:
  * @node: a node in a validated pipeline
  *
- * Returns: (nullable): the CUDA table when the pipeline runs on CUDA, the
- *   host table when #DISCO_DEVICE_PATH_ENV is `table`, else %NULL: compute
- *   with the host code
+ * Returns: (nullable): the CUDA table when the node computes on CUDA (the
+ *   pipeline does and the node's #DiscoNode:device is not cpu), the host
+ *   table when #DISCO_DEVICE_PATH_ENV is `table` (and the node's device is
+ *   not cpu), else %NULL: compute with the host code
  */
 const DiscoOps *
 disco_node_get_ops (DiscoNode *node)
 {
-  DiscoPipeline *pipeline = disco_node_get_pipeline (node);
+  DiscoDevice setting;
 
-  if (pipeline != NULL && disco_pipeline_get_active_device (pipeline) == DISCO_DEVICE_CUDA)
+  if (disco_node_get_device (node) == DISCO_DEVICE_CUDA)
     {
       const DiscoBackend *backend = disco_backend_get (DISCO_DEVICE_CUDA);
       return backend != NULL ? backend->ops : NULL;
     }
-  if (g_strcmp0 (g_getenv (DISCO_DEVICE_PATH_ENV), "table") == 0)
+  g_object_get (node, "device", &setting, NULL);
+  if (setting != DISCO_DEVICE_CPU && g_strcmp0 (g_getenv (DISCO_DEVICE_PATH_ENV), "table") == 0)
     return disco_ops_cpu ();
   return NULL;
 }

@@ -238,6 +238,38 @@ digits_path (void)
 }
 
 static void
+test_node_device_cpu (void)
+{
+  /* With the device path on, an integrator whose own device is cpu keeps
+   * to its host code (no host syncs: the compacting solver needs none);
+   * the same integrator on auto takes the table (syncs > 0). */
+  const char *settings[][2] = { { "settle.device=cpu", "0" }, { "settle.device=auto", "1" } };
+
+  g_test_summary ("A node with device = cpu computes on the host even where the device path "
+                  "is taken");
+  for (guint i = 0; i < G_N_ELEMENTS (settings); i++)
+    {
+      const char *overrides[] = { settings[i][0], NULL };
+      g_autoptr (GError) error = NULL;
+      g_autoptr (DiscoPipeline) p = NULL;
+      guint syncs = 0;
+
+      g_setenv ("DISCO_DEVICE_PATH", "table", TRUE);
+      p = disco_pipeline_new_from_string (controlled_network, overrides, &error);
+      g_assert_no_error (error);
+      g_assert_true (disco_pipeline_run (p, NULL, &error));
+      g_assert_no_error (error);
+      g_unsetenv ("DISCO_DEVICE_PATH");
+      g_object_get (disco_pipeline_get_node (p, "settle"), "last-host-syncs", &syncs, NULL);
+      g_test_message ("%s: %u host syncs in the last solve", settings[i][0], syncs);
+      if (settings[i][1][0] == '0')
+        g_assert_cmpuint (syncs, ==, 0);
+      else
+        g_assert_cmpuint (syncs, >, 0);
+    }
+}
+
+static void
 test_digits_training (void)
 {
   g_autofree char *pipeline = g_build_filename (DISCO_SOURCE_ROOT, "pipelines",
@@ -290,6 +322,7 @@ main (int argc, char **argv)
   g_test_add_func ("/disco/device/controlled-mse", test_controlled_mse);
   g_test_add_func ("/disco/device/controlled-feedback-options", test_controlled_options);
   g_test_add_func ("/disco/device/open-loop-only", test_open_loop_only);
+  g_test_add_func ("/disco/device/node-device-cpu", test_node_device_cpu);
   g_test_add_func ("/disco/device/digits-training", test_digits_training);
   return g_test_run ();
 }

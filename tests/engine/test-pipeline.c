@@ -375,6 +375,12 @@ static const BadInput bad_inputs[] = {
   /* checks: device cuda on a build or machine without it */
   { "no-cuda", "[pipeline]\ndevice = cuda\n[src]\nnode = constant-source\n", { NULL },
     DISCO_ERROR_DEVICE, "", "\"cuda\"" },
+  /* checks: a node that asks for CUDA in a pipeline on the CPU */
+  { "node-on-cuda", "[pipeline]\ndevice = cpu\n[src]\nnode = constant-source\ndevice = cuda\n",
+    { NULL }, DISCO_ERROR_DEVICE, "", "\"src\" (DiscoConstantSource) has device = cuda" },
+  /* checks: a bad node device */
+  { "node-device-enum", "[src]\nnode = constant-source\ndevice = tpu\n", { NULL },
+    DISCO_ERROR_BAD_VALUE, "<string>:3", "tpu" },
 };
 
 static void

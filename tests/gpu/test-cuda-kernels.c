@@ -824,6 +824,17 @@ test_pipeline_devices (void)
       g_assert_error (error, DISCO_ERROR, DISCO_ERROR_DEVICE);
       g_assert_nonnull (strstr (error->message, "\"scale\" (DiscoAffine) has no CUDA"));
       g_test_message ("with a GPU: %s", error->message);
+      g_clear_error (&error);
+      /* The host-only node kept on the CPU by its own setting: the rest
+       * of the pipeline runs on CUDA around it. */
+      {
+        g_autoptr (DiscoPipeline) around = pipeline_with_device (
+          "auto", "[scale]\nnode = affine\ninput = src\ndevice = cpu\n", &error);
+        g_assert_no_error (error);
+        g_assert_cmpint (disco_pipeline_get_active_device (around), ==, DISCO_DEVICE_CUDA);
+        g_assert_cmpint (disco_node_get_device (disco_pipeline_get_node (around, "scale")), ==,
+                         DISCO_DEVICE_CPU);
+      }
     }
   else
     {
