@@ -182,7 +182,7 @@ static const Probe probes[] = {
 };
 
 static DiscoPipeline *
-run_on (const char *device)
+run_text_on (const char *device, const char *learning, const char *limit)
 {
   g_autofree char *data = g_build_filename (DISCO_SOURCE_ROOT, "data", "fixtures", "digits",
                                             "digits.csv.gz", NULL);
@@ -192,14 +192,22 @@ run_on (const char *device)
     "[h1]\nnode = microcircuit\ninput = data.images\nsize = 32\nfeedback = control\n"
     "[out]\nnode = readout\ninput = h1\nsize = 10\nfeedback = control\n"
     "[control]\nnode = leaky-pi\nprediction = out\ntarget = data.targets\n"
-    "[settle]\nnode = integrator\nnetwork = out\n", device, data);
+    "[settle]\nnode = integrator\nnetwork = out\n%s", device, data, learning);
+  const char *overrides[] = { limit, NULL };
   g_autoptr (GError) error = NULL;
-  DiscoPipeline *p = disco_pipeline_new_from_string (text, NULL, &error);
+  DiscoPipeline *p = disco_pipeline_new_from_string (text, limit != NULL ? overrides : NULL,
+                                                     &error);
 
   g_assert_no_error (error);
   g_assert_true (disco_pipeline_run (p, NULL, &error));
   g_assert_no_error (error);
   return p;
+}
+
+static DiscoPipeline *
+run_on (const char *device)
+{
+  return run_text_on (device, "", NULL);
 }
 
 static void
@@ -250,12 +258,61 @@ test_pipeline (void)
     }
 }
 
+static void
+test_training (void)
+{
+  /* Three training minibatches of 10 digits with the linear-threshold rule
+   * and Adam, everything on the device. Adam's step is ±lr wherever a
+   * gradient's sign is decided by rounding, so a weight may differ by up
+   * to 2·lr per tick; on the whole they must agree far closer. */
+  const char *learning =
+    "[learn]\nnode = plasticity\nstate = settle\nrule = linear-threshold\n"
+    "[adam]\nnode = adam\ngradients = learn\nlearning-rate = 0.001\n";
+  const char *params[] = { "h1.weight", "h1.bias", "out.weight" };
+  g_autoptr (DiscoPipeline) cuda = NULL;
+  g_autoptr (DiscoPipeline) cpu = NULL;
+
+  g_test_summary ("Three training minibatches (linear threshold, Adam) on CUDA agree with "
+                  "the CPU");
+  SKIP_WITHOUT_DEVICE ();
+  g_strfreev (disco_registry_list_names ());
+  if (disco_backend_get (DISCO_DEVICE_CUDA) == NULL)
+    {
+      g_test_skip ("the disco-cuda plugin registered no backend");
+      return;
+    }
+  g_unsetenv ("DISCO_DEVICE_PATH");
+  cuda = run_text_on ("cuda", learning, "data.limit=30");
+  g_assert_cmpint (disco_pipeline_get_active_device (cuda), ==, DISCO_DEVICE_CUDA);
+  cpu = run_text_on ("cpu", learning, "data.limit=30");
+  for (guint i = 0; i < G_N_ELEMENTS (params); i++)
+    {
+      DiscoTensor *a = disco_pipeline_find_parameter (cuda, params[i]);
+      DiscoTensor *b = disco_pipeline_find_parameter (cpu, params[i]);
+      const float *x = disco_tensor_read_host (a, NULL), *y = disco_tensor_read_host (b, NULL);
+      gsize n = disco_tensor_get_n_elements (b);
+      double worst = 0, mean = 0;
+
+      g_assert_cmpuint (disco_tensor_get_n_elements (a), ==, n);
+      for (gsize j = 0; j < n; j++)
+        {
+          double d = fabs ((double) x[j] - y[j]);
+          worst = MAX (worst, d);
+          mean += d / n;
+        }
+      g_test_message ("%s: largest difference %.3g, mean %.3g", params[i], worst, mean);
+      g_assert_cmpfloat (worst, <=, 2 * 0.001 * 3);
+      g_assert_cmpfloat (mean, <=, 1e-5);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
   gpu_test_init ();
   g_test_add_func ("/disco/cuda/integrator/kernels", test_kernels);
+  g_test_add_func ("/disco/cuda/integrator/training", test_training);
   g_test_add_func ("/disco/cuda/integrator/pipeline", test_pipeline);
   return g_test_run ();
 }
