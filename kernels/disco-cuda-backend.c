@@ -49,6 +49,10 @@ cuda_ok (cudaError_t status, const char *what, GError **error)
     return TRUE;
   g_set_error (error, CUDA_ERROR_DOMAIN, DISCO_ERROR_DEVICE, "CUDA: %s failed: %s (%s)", what,
                cudaGetErrorString (status), cudaGetErrorName (status));
+  /* The runtime also latches the failure as its last error; this GError
+   * reports it, so clear it, else the next disco_cuda_check() would fail
+   * the later, successful work with the same message. */
+  cudaGetLastError ();
   return FALSE;
 }
 
@@ -211,7 +215,7 @@ disco_cuda_synchronize (GError **error)
 
 /**
  * disco_cuda_alloc:
- * @size: bytes, > 0
+ * @size: bytes (0 is given one byte, as the CPU table does)
  * @error: return location for a #GError
  *
  * Returns: (nullable): device memory (cudaMalloc: plain, not managed), or
@@ -221,7 +225,9 @@ gpointer
 disco_cuda_alloc (gsize size, GError **error)
 {
   void *ptr = NULL;
-  cudaError_t status = cudaMalloc (&ptr, size);
+  /* cudaMalloc (0) succeeds with NULL, which callers read as a failure
+   * without an error; the CPU table gives 0 bytes a buffer too. */
+  cudaError_t status = cudaMalloc (&ptr, MAX (size, 1));
 
   if (status != cudaSuccess)
     {

@@ -706,8 +706,9 @@ test_errors (void)
   g_autofree char *description = NULL;
   gpointer huge;
 
-  g_test_summary ("Failures become GErrors in DISCO_ERROR: an impossible allocation, and a "
-                  "bad GEMM stride reported by the next disco_cuda_check()");
+  g_test_summary ("Failures become GErrors in DISCO_ERROR: an impossible allocation, a failed "
+                  "copy (reported once, not again by the next check), and a bad GEMM stride "
+                  "reported by the next disco_cuda_check(); 0 bytes allocate");
   SKIP_WITHOUT_DEVICE ();
 
   description = disco_cuda_describe ();
@@ -721,6 +722,25 @@ test_errors (void)
   g_clear_error (&error);
   g_assert_true (disco_cuda_check (&error));
   g_assert_no_error (error);
+
+  /* A zero-byte buffer is a buffer, as on the CPU table (cudaMalloc (0)
+   * would give NULL without an error). */
+  huge = disco_cuda_alloc (0, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (huge);
+  disco_cuda_free (huge);
+
+  /* A failed copy is reported once, by its own GError: the runtime's
+   * latched last error must not fail the next check as well. */
+  {
+    float one = 1.0f;
+
+    g_assert_false (disco_cuda_copy_to_device (NULL, &one, sizeof one, &error));
+    g_assert_error (error, DISCO_ERROR, DISCO_ERROR_DEVICE);
+    g_clear_error (&error);
+    g_assert_true (disco_cuda_check (&error));
+    g_assert_no_error (error);
+  }
 
   g_test_expect_message ("Disco-CUDA", G_LOG_LEVEL_CRITICAL, "*gemm_args_ok*");
   disco_gemm_cuda (FALSE, FALSE, 4, 4, 4, 1.0f, NULL, 2, NULL, 4, 0.0f, NULL, 4);
