@@ -68,7 +68,7 @@ read_csv (const char *path, Column *columns, guint n_columns, GError **error)
   g_autofree char *text = NULL;
   g_auto (GStrv) lines = NULL;
   g_auto (GStrv) header = NULL;
-  guint header_line = 0, n_header;
+  guint header_line = 0, n_header = 0;
   gsize n_rows = 0;
 
   if (!g_file_get_contents (path, &text, NULL, error))

@@ -50,7 +50,7 @@ static void
 test_helper_kernels (void)
 {
   const gsize R = 37, C = 300, ld = 303;
-  GRand *rand = g_rand_new_with_seed (7);
+  g_autoptr (GRand) rand = g_rand_new_with_seed (7);
   g_autofree float *old = random_floats (rand, R * ld, -1, 1);
   g_autofree float *out = random_floats (rand, R * ld, -1, 1);
   g_autofree float *u = random_floats (rand, R * ld, -1, 1);
@@ -103,14 +103,13 @@ test_helper_kernels (void)
   disco_cuda_free (d_d);
   disco_cuda_free (d_b);
   disco_cuda_free (d_keep);
-  g_rand_free (rand);
 }
 
 static void
 test_lockstep_kernels (void)
 {
   const gsize B = 300;
-  GRand *rand = g_rand_new_with_seed (11);
+  g_autoptr (GRand) rand = g_rand_new_with_seed (11);
   DiscoOdeConfig config;
   DiscoOdeClockParams params;
   DiscoOdeLockstepLimits limits = { .t1 = 2.0, .max_steps = 6, .steady_state_stop = TRUE };
@@ -193,7 +192,6 @@ test_lockstep_kernels (void)
   disco_cuda_free (d_count);
   disco_cuda_free (d_norm);
   disco_cuda_free (d_h);
-  g_rand_free (rand);
 }
 
 /* ---- 2. network solves ---- */
