@@ -39,6 +39,17 @@ typedef struct
   gint64 tick_start;
 } Samples;
 
+/* The checkout whose pipelines and datasets to use: the one this was built
+ * from, unless DISCO_SOURCE_ROOT names another (a bundle built elsewhere,
+ * tests/gpu/bundle.sh). */
+static const char *
+source_root (void)
+{
+  const char *root = g_getenv ("DISCO_SOURCE_ROOT");
+
+  return root != NULL ? root : DISCO_SOURCE_ROOT;
+}
+
 static int
 compare_doubles (gconstpointer a, gconstpointer b)
 {
@@ -92,7 +103,7 @@ on_tick (DiscoPipeline *pipeline, DiscoTick *tick, Samples *samples)
 static gboolean
 bench (const char *name, guint minibatches, gboolean json, gboolean first, GError **error)
 {
-  g_autofree char *path = g_strdup_printf ("%s/pipelines/%s.pipeline", DISCO_SOURCE_ROOT, name);
+  g_autofree char *path = g_strdup_printf ("%s/pipelines/%s.pipeline", source_root (), name);
   g_autofree char *max_ticks = g_strdup_printf ("pipeline.max-ticks=%u", WARM_UP + minibatches);
   const char *overrides[] = { max_ticks, "pipeline.checkpoint=false", "score.report=", NULL };
   g_autoptr (DiscoPipeline) pipeline = disco_pipeline_new_from_file (path, overrides, error);
@@ -169,7 +180,7 @@ static char *
 pipeline_text (const char *const *drop, GError **error)
 {
   g_autofree char *path = g_strdup_printf ("%s/pipelines/mnist-3x256-linear-threshold.pipeline",
-                                           DISCO_SOURCE_ROOT);
+                                           source_root ());
   g_autoptr (GKeyFile) file = g_key_file_new ();
 
   if (!g_key_file_load_from_file (file, path, G_KEY_FILE_NONE, error))
@@ -187,7 +198,7 @@ bench_device_row (const char *table, gboolean full, guint minibatches, GError **
   static const char *const integrator_only[] = { "learn", "adam", "score", NULL };
   g_autofree char *text = pipeline_text (full ? NULL : integrator_only, error);
   g_autofree char *max_ticks = g_strdup_printf ("pipeline.max-ticks=%u", WARM_UP + minibatches);
-  g_autofree char *data = g_strdup_printf ("data.path=%s/data/datasets/mnist", DISCO_SOURCE_ROOT);
+  g_autofree char *data = g_strdup_printf ("data.path=%s/data/datasets/mnist", source_root ());
   g_autofree char *device = g_strdup_printf ("pipeline.device=%s",
                                              strcmp (table, "cuda") == 0 ? "cuda" : "cpu");
   const char *overrides[] = { max_ticks, data, device, "pipeline.checkpoint=false",

@@ -68,7 +68,10 @@ fi
 if [ ${#missing[@]} -gt 0 ]; then
   say "FAIL: this machine lacks what Disco builds against:"
   printf '  - %s\n' "${missing[@]}"
-  say "carry the Debian 12 packages as .debs and set DISCO_DEPS_DEBS (see the top of this script)"
+  say "carry the Debian 12 packages as .debs and set DISCO_DEPS_DEBS (see the top of this script),"
+  say "or build a self-contained bundle on the development machine and run that here:"
+  say "  tests/gpu/bundle.sh make   (there; carry .gpu-bundle.tar.xz)"
+  say "  tests/gpu/bundle.sh run    (here)"
   exit 2
 fi
 
