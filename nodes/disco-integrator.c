@@ -476,13 +476,32 @@ disco_integrator_prepare (DiscoNode *node, GError **error)
 }
 
 /* Solves B samples of n_state values in place; returns the mean steps. */
+/* The solve's per-sample statistics into the node's last-* properties;
+ * returns the mean steps (accepted and rejected) per sample. */
+static double
+record_step_statistics (DiscoIntegrator *self, gsize B)
+{
+  double total_steps = 0, total_evaluations = 0;
+  guint max_steps = 0;
+
+  for (gsize s = 0; s < B; s++)
+    {
+      guint n = self->stats[s].n_accepted + self->stats[s].n_rejected;
+
+      total_steps += n;
+      total_evaluations += self->stats[s].n_rhs_evals;
+      max_steps = MAX (max_steps, n);
+    }
+  self->last_mean_evaluations = total_evaluations / B;
+  self->last_max_steps = max_steps;
+  return total_steps / B;
+}
+
 static gboolean
 solve (DiscoIntegrator *self, gsize B, gsize n_state, float *state, DiscoOdeRhsFunc rhs,
        gpointer system, double *mean_steps, GError **error)
 {
   DiscoOdeConfig config;
-  double total_steps = 0, total_evaluations = 0;
-  guint max_steps = 0;
 
   if (B > self->stats_capacity)
     {
@@ -497,17 +516,7 @@ solve (DiscoIntegrator *self, gsize B, gsize n_state, float *state, DiscoOdeRhsF
       as_disco_error (self, error);
       return FALSE;
     }
-  for (gsize s = 0; s < B; s++)
-    {
-      guint n = self->stats[s].n_accepted + self->stats[s].n_rejected;
-
-      total_steps += n;
-      total_evaluations += self->stats[s].n_rhs_evals;
-      max_steps = MAX (max_steps, n);
-    }
-  *mean_steps = total_steps / B;
-  self->last_mean_evaluations = total_evaluations / B;
-  self->last_max_steps = max_steps;
+  *mean_steps = record_step_statistics (self, B);
   return TRUE;
 }
 
@@ -1020,8 +1029,6 @@ solve_ops (DiscoIntegrator *self, gsize B, gsize n_state, float *state,
 {
   DiscoOdeConfig config;
   DiscoOdeBatchedInfo info;
-  double total_steps = 0, total_evaluations = 0;
-  guint max_steps = 0;
 
   if (B > self->stats_capacity)
     {
@@ -1038,17 +1045,7 @@ solve_ops (DiscoIntegrator *self, gsize B, gsize n_state, float *state,
     }
   /* The polls, and the statistics' download at the end. */
   self->last_host_syncs += info.n_syncs + 1;
-  for (gsize s = 0; s < B; s++)
-    {
-      guint n = self->stats[s].n_accepted + self->stats[s].n_rejected;
-
-      total_steps += n;
-      total_evaluations += self->stats[s].n_rhs_evals;
-      max_steps = MAX (max_steps, n);
-    }
-  *mean_steps = total_steps / B;
-  self->last_mean_evaluations = total_evaluations / B;
-  self->last_max_steps = max_steps;
+  *mean_steps = record_step_statistics (self, B);
   return TRUE;
 }
 
