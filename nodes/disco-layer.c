@@ -116,6 +116,35 @@ disco_layer_ensure_parameter (DiscoNode *node, const char *name, guint n_dims,
 }
 
 /**
+ * disco_layer_prepare_weights:
+ * @node: a layer node, in its prepare hook
+ * @size: its units
+ * @bias: whether it has a bias
+ * @error: return location for a #GError
+ *
+ * What every layer's prepare does: the input size its producer declared,
+ * the `weight` parameter (@size × inputs, LeCun normal: variance 1/fan-in,
+ * MODEL.md §7), the `bias` (@size, zeros) when @bias, and the `output` port
+ * declared batch × @size.
+ *
+ * Returns: the input size, or 0 with @error set
+ */
+gsize
+disco_layer_prepare_weights (DiscoNode *node, gsize size, gboolean bias, GError **error)
+{
+  gsize n_in = disco_layer_input_size (node, error);
+  gsize weight_shape[2] = { size, n_in }, bias_shape[1] = { size }, out_shape[2] = { 0, size };
+
+  if (n_in == 0)
+    return 0;
+  disco_layer_ensure_parameter (node, "weight", 2, weight_shape, 1.0 / sqrt (n_in), NULL);
+  if (bias)
+    disco_layer_ensure_parameter (node, "bias", 1, bias_shape, 0.0, NULL);
+  disco_node_declare_output (node, "output", 2, out_shape);
+  return n_in;
+}
+
+/**
  * disco_layer_install_float_properties:
  * @klass: the class, in class_init
  * @first_id: the property id of the table's first row

@@ -46,6 +46,7 @@ gsize disco_layer_input_size (DiscoNode *node, GError **error);
 DiscoTensor *disco_layer_ensure_parameter (DiscoNode *node, const char *name, guint n_dims,
                                            const gsize *shape, double init_std,
                                            gboolean *created);
+gsize disco_layer_prepare_weights (DiscoNode *node, gsize size, gboolean bias, GError **error);
 
 /* Per node type, in its own file. */
 gboolean disco_microcircuit_get_spec (DiscoNode *node, DiscoLayerSpec *spec);

@@ -133,19 +133,11 @@ static gboolean
 disco_microcircuit_prepare (DiscoNode *node, GError **error)
 {
   DiscoMicrocircuit *self = DISCO_MICROCIRCUIT (node);
-  gsize weight_shape[2], bias_shape[1], out_shape[2] = { 0, self->size };
+  gsize out_shape[2] = { 0, self->size };
 
-  self->n_in = disco_layer_input_size (node, error);
+  self->n_in = disco_layer_prepare_weights (node, self->size, self->bias, error);
   if (self->n_in == 0)
     return FALSE;
-  weight_shape[0] = self->size;
-  weight_shape[1] = self->n_in;
-  bias_shape[0] = self->size;
-  /* LeCun normal: variance 1/fan_in (MODEL.md §7). */
-  disco_layer_ensure_parameter (node, "weight", 2, weight_shape, 1.0 / sqrt (self->n_in), NULL);
-  if (self->bias)
-    disco_layer_ensure_parameter (node, "bias", 1, bias_shape, 0.0, NULL);
-  disco_node_declare_output (node, "output", 2, out_shape);
   disco_node_declare_output (node, "inhibitory", 2, out_shape);
   return TRUE;
 }

@@ -88,16 +88,10 @@ static gboolean
 disco_readout_prepare (DiscoNode *node, GError **error)
 {
   DiscoReadout *self = DISCO_READOUT (node);
-  gsize weight_shape[2], out_shape[2] = { 0, self->size };
 
-  self->n_in = disco_layer_input_size (node, error);
-  if (self->n_in == 0)
-    return FALSE;
-  weight_shape[0] = self->size;
-  weight_shape[1] = self->n_in;
-  disco_layer_ensure_parameter (node, "weight", 2, weight_shape, 1.0 / sqrt (self->n_in), NULL);
-  disco_node_declare_output (node, "output", 2, out_shape);
-  return TRUE;
+  /* No bias: the control drives the readout directly (MODEL.md §2). */
+  self->n_in = disco_layer_prepare_weights (node, self->size, FALSE, error);
+  return self->n_in != 0;
 }
 
 /**
