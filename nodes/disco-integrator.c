@@ -138,6 +138,7 @@ struct _DiscoIntegrator
 
   DiscoNetwork *network;
   DiscoClosedLoop *closed_loop;   /* NULL without a controller */
+  DiscoNode *controller_node;     /* the layers' feedback source (the pipeline owns it) */
   float *closed_loop_state;
   gsize closed_loop_capacity;
   DiscoOdeSolver *solver;
@@ -405,6 +406,7 @@ find_controller (DiscoIntegrator *self, GError **error)
         }
       controller = source;
     }
+  self->controller_node = controller;
   if (controller == NULL)
     return TRUE;
   if (!disco_controller_get_spec (controller, &spec) ||
@@ -419,6 +421,19 @@ find_controller (DiscoIntegrator *self, GError **error)
     }
   self->closed_loop = disco_closed_loop_new (self->network, &spec);
   return TRUE;
+}
+
+/* The targets the controller received this tick. */
+static DiscoTensor *
+controller_targets (DiscoIntegrator *self, GError **error)
+{
+  DiscoTensor *targets = disco_node_get_input (self->controller_node, "target");
+
+  if (targets == NULL)
+    g_set_error (error, DISCO_ERROR, DISCO_ERROR_LINK,
+                 "controller \"%s\" received no targets this tick",
+                 disco_node_get_name (self->controller_node));
+  return targets;
 }
 
 /**
@@ -727,26 +742,16 @@ static gboolean
 settle_closed_loop (DiscoIntegrator *self, const float *open_loop, gsize B, gsize N,
                     float *state, GError **error)
 {
-  DiscoNode *controller = NULL;
-  DiscoTensor *targets;
+  DiscoNode *controller = self->controller_node;
+  DiscoTensor *targets = controller_targets (self, error);
   gsize N_cl = disco_closed_loop_get_state_size (self->closed_loop);
   double mean_steps;
   gsize shape[2];
   float *control;
   gint64 start;
 
-  /* Any layer's feedback link names the controller. */
-  for (guint l = 0; controller == NULL; l++)
-    controller = disco_node_get_input_node (disco_network_get_layer (self->network, l)->node,
-                                            "feedback", NULL);
-  targets = disco_node_get_input (controller, "target");
   if (targets == NULL)
-    {
-      g_set_error (error, DISCO_ERROR, DISCO_ERROR_LINK,
-                   "controller \"%s\" received no targets this tick",
-                   disco_node_get_name (controller));
-      return FALSE;
-    }
+    return FALSE;
   if (B * N_cl > self->closed_loop_capacity)
     {
       g_free (self->closed_loop_state);
@@ -992,18 +997,8 @@ ensure_ops_objects (DiscoIntegrator *self, const DiscoOps *ops, GError **error)
       DiscoControllerSpec spec;
       DiscoOpsController controller;
 
-      for (guint l = 0; l < n_layers; l++)
-        {
-          DiscoNode *source = NULL;
-
-          if (disco_node_type_get_port_info (G_OBJECT_TYPE (disco_network_get_layer (
-                                               self->network, l)->node), "feedback", NULL, NULL,
-                                             NULL))
-            source = disco_node_get_input_node (disco_network_get_layer (self->network, l)->node,
-                                                "feedback", NULL);
-          if (source != NULL && disco_controller_get_spec (source, &spec))
-            break;
-        }
+      /* find_controller() checked that it is one. */
+      disco_controller_get_spec (self->controller_node, &spec);
       controller = (DiscoOpsController) {
         .softmax = spec.error == DISCO_CONTROL_ERROR_CROSS_ENTROPY,
         .k_p = spec.k_p,
@@ -1100,25 +1095,16 @@ settle_closed_loop_ops (DiscoIntegrator *self, const float *open_loop, gsize B,
   const gsize O = N_cl - N;
   DiscoOpsFeedbackOptions options = { self->feedback_average, self->feedback_clip,
                                       self->feedback_norm };
-  DiscoNode *controller = NULL;
-  DiscoTensor *targets;
+  DiscoNode *controller = self->controller_node;
+  DiscoTensor *targets = controller_targets (self, error);
   gsize shape[2] = { B, N }, c_shape[2] = { B, O };
   const float *t;
   float *state, *control, *integral;
   double mean_steps;
   gint64 start;
 
-  for (guint l = 0; controller == NULL; l++)
-    controller = disco_node_get_input_node (disco_network_get_layer (self->network, l)->node,
-                                            "feedback", NULL);
-  targets = disco_node_get_input (controller, "target");
   if (targets == NULL)
-    {
-      g_set_error (error, DISCO_ERROR, DISCO_ERROR_LINK,
-                   "controller \"%s\" received no targets this tick",
-                   disco_node_get_name (controller));
-      return FALSE;
-    }
+    return FALSE;
   if (disco_tensor_get_dim (targets, 0) != B || disco_tensor_get_row_size (targets) != O)
     {
       g_autofree char *text = disco_tensor_shape_to_string (targets);
