@@ -15,6 +15,7 @@
  * (data/install-datasets.sh).
  */
 #include <disco/disco.h>
+#include "disco-bench-stats.h"
 #include "disco-kernels.h"
 
 #include <stdio.h>
@@ -29,22 +30,6 @@ typedef struct
   guint measured;
   gint64 tick_start;
 } Samples;
-
-static int
-compare_doubles (gconstpointer a, gconstpointer b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-  return (x > y) - (x < y);
-}
-
-static double
-median_ms (GArray *values)
-{
-  if (values->len == 0)
-    return 0;
-  g_array_sort (values, compare_doubles);
-  return 1e3 * g_array_index (values, double, values->len / 2);
-}
 
 static void
 on_tick (DiscoPipeline *pipeline, DiscoTick *tick, Samples *samples)
@@ -110,15 +95,15 @@ bench (const char *name, const char *method, guint minibatches, gboolean json, g
             "\"closed_loop_steps\": %.1f, \"open_loop_evaluations\": %.1f, "
             "\"closed_loop_evaluations\": %.1f, \"fallbacks\": %" G_GUINT64_FORMAT ", "
             "\"max_contraction\": %.3f}", first ? "" : ",\n", name, method,
-            median_ms (samples.open_loop), median_ms (samples.feedback),
-            median_ms (samples.closed_loop), median_ms (samples.total), samples.ol_steps / m,
+            disco_bench_median_ms (samples.open_loop), disco_bench_median_ms (samples.feedback),
+            disco_bench_median_ms (samples.closed_loop), disco_bench_median_ms (samples.total), samples.ol_steps / m,
             samples.cl_steps / m, samples.ol_evaluations / m, samples.cl_evaluations / m,
             fallbacks, samples.contraction);
   else
     printf ("%-30s %-11s %7.1f %7.1f %7.1f %7.1f   %6.1f %6.1f %7.1f %7.1f %6" G_GUINT64_FORMAT
-            " %6.3f\n", name, method, median_ms (samples.open_loop),
-            median_ms (samples.feedback), median_ms (samples.closed_loop),
-            median_ms (samples.total), samples.ol_steps / m, samples.cl_steps / m,
+            " %6.3f\n", name, method, disco_bench_median_ms (samples.open_loop),
+            disco_bench_median_ms (samples.feedback), disco_bench_median_ms (samples.closed_loop),
+            disco_bench_median_ms (samples.total), samples.ol_steps / m, samples.cl_steps / m,
             samples.ol_evaluations / m, samples.cl_evaluations / m, fallbacks,
             samples.contraction);
   fflush (stdout);

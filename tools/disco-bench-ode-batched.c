@@ -23,6 +23,7 @@
  */
 
 #include "disco-kernels.h"
+#include "disco-bench-stats.h"
 #include "disco-ode.h"
 #include "disco-ode-batched.h"
 #include "disco-ops.h"
@@ -107,14 +108,6 @@ run_once (const DiscoOps *ops, gboolean lockstep, DiscoOpsNetwork *net, Problem 
   return run;
 }
 
-static int
-compare_doubles (const void *a, const void *b)
-{
-  const double x = *(const double *) a, y = *(const double *) b;
-
-  return (x > y) - (x < y);
-}
-
 static void
 bench (const char *label, const DiscoOps *ops, gboolean lockstep, Problem *p, guint sync,
        int reps, float *y_host)
@@ -139,7 +132,7 @@ bench (const char *label, const DiscoOps *ops, gboolean lockstep, Problem *p, gu
       run = run_once (ops, lockstep, net, p, x_buf, y_buf, sync, y_host);
       ms[r] = run.ms;
     }
-  qsort (ms, reps, sizeof (double), compare_doubles);
+  qsort (ms, reps, sizeof (double), disco_bench_compare_doubles);
 
   printf ("%s ms per minibatch (median): %.2f ms\n", label, ms[reps / 2]);
   printf ("%s ms per minibatch (best): %.2f ms\n", label, ms[0]);

@@ -43,6 +43,7 @@
  */
 
 #include <disco/disco.h>
+#include "disco-bench-stats.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -183,14 +184,6 @@ on_tick (DiscoPipeline *pipeline, DiscoTick *tick, Run *run)
 
 /* ----- statistics ----------------------------------------------------------- */
 
-static int
-compare_doubles (gconstpointer a, gconstpointer b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-
-  return (x > y) - (x < y);
-}
-
 /* Median of values[first …]. */
 static double
 median (GArray *values, guint first)
@@ -198,7 +191,7 @@ median (GArray *values, guint first)
   guint n = values->len - first;
   g_autofree double *v = g_memdup2 (&g_array_index (values, double, first), n * sizeof (double));
 
-  qsort (v, n, sizeof (double), compare_doubles);
+  qsort (v, n, sizeof (double), disco_bench_compare_doubles);
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
@@ -274,7 +267,7 @@ sgemm_rate (const Shape *s)
         disco_gemm_cpu (FALSE, TRUE, s->m, s->n, s->k, 1.0f, a, s->k, b, s->k, 1.0f, c, s->n);
       rates[t] = flops * reps / ((now_ns () - start) * 1e-9) / 1e9;
     }
-  qsort (rates, G_N_ELEMENTS (rates), sizeof (double), compare_doubles);
+  qsort (rates, G_N_ELEMENTS (rates), sizeof (double), disco_bench_compare_doubles);
   return rates[G_N_ELEMENTS (rates) / 2];
 }
 

@@ -21,6 +21,7 @@
  * skipped on CUDA).
  */
 #include <disco/disco.h>
+#include "disco-bench-stats.h"
 #include <disco/disco-backend.h>
 #include "disco-kernels.h"
 
@@ -48,22 +49,6 @@ source_root (void)
   const char *root = g_getenv ("DISCO_SOURCE_ROOT");
 
   return root != NULL ? root : DISCO_SOURCE_ROOT;
-}
-
-static int
-compare_doubles (gconstpointer a, gconstpointer b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-  return (x > y) - (x < y);
-}
-
-static double
-median_ms (GArray *values)
-{
-  if (values->len == 0)
-    return 0;
-  g_array_sort (values, compare_doubles);
-  return 1e3 * g_array_index (values, double, values->len / 2);
 }
 
 static void
@@ -124,16 +109,16 @@ bench (const char *name, guint minibatches, gboolean json, gboolean first, GErro
     printf ("%s  \"%s\": {\"open_loop_ms\": %.2f, \"feedback_ms\": %.2f, \"closed_loop_ms\": %.2f, "
             "\"plasticity_ms\": %.2f, \"optimizer_ms\": %.2f, \"total_ms\": %.2f, "
             "\"open_loop_steps\": %.1f, \"closed_loop_steps\": %.1f}",
-            first ? "" : ",\n", name, median_ms (samples.open_loop), median_ms (samples.feedback),
-            median_ms (samples.closed_loop), median_ms (samples.learn),
-            median_ms (samples.optimizer), median_ms (samples.total),
+            first ? "" : ",\n", name, disco_bench_median_ms (samples.open_loop), disco_bench_median_ms (samples.feedback),
+            disco_bench_median_ms (samples.closed_loop), disco_bench_median_ms (samples.learn),
+            disco_bench_median_ms (samples.optimizer), disco_bench_median_ms (samples.total),
             samples.open_loop_steps / samples.measured,
             samples.closed_loop_steps / samples.measured);
   else
     printf ("%-30s %8.1f %8.1f %8.1f %8.1f %8.1f %8.1f   %5.1f %5.1f\n", name,
-            median_ms (samples.open_loop), median_ms (samples.feedback),
-            median_ms (samples.closed_loop), median_ms (samples.learn),
-            median_ms (samples.optimizer), median_ms (samples.total),
+            disco_bench_median_ms (samples.open_loop), disco_bench_median_ms (samples.feedback),
+            disco_bench_median_ms (samples.closed_loop), disco_bench_median_ms (samples.learn),
+            disco_bench_median_ms (samples.optimizer), disco_bench_median_ms (samples.total),
             samples.open_loop_steps / samples.measured,
             samples.closed_loop_steps / samples.measured);
   fflush (stdout);
@@ -234,7 +219,7 @@ bench_device_row (const char *table, gboolean full, guint minibatches, GError **
     return FALSE;
   g_unsetenv ("DISCO_DEVICE_PATH");
   printf ("%-5s %-11s %10.1f %10.1f %10.1f %8.1f %8.1f\n", table, full ? "full" : "integrator",
-          median_ms (samples.total), median_ms (samples.solve),
+          disco_bench_median_ms (samples.total), disco_bench_median_ms (samples.solve),
           samples.syncs / MAX (samples.measured, 1),
           samples.open_loop_steps / MAX (samples.measured, 1),
           samples.closed_loop_steps / MAX (samples.measured, 1));
