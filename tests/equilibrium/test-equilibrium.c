@@ -1,6 +1,7 @@
 /* test-equilibrium.c: the integrator's equilibrium method (issue 8) against
  * the fixed-point equations, long ODE runs, its fallback and training */
 #include <disco/disco.h>
+#include "test-pipeline-run.h"
 #include "test-bad-pipeline.h"
 #include "test-random-source.h"
 
@@ -56,20 +57,6 @@ tensor_of (DiscoPipeline *p, const char *node, const char *port)
   DiscoTensor *t = disco_node_get_output (disco_pipeline_get_node (p, node), port);
   g_assert_nonnull (t);
   return t;
-}
-
-static const float *
-output_of (DiscoPipeline *p, const char *node, const char *port)
-{
-  return disco_tensor_read_host (tensor_of (p, node, port), NULL);
-}
-
-static const float *
-parameter_of (DiscoPipeline *p, const char *target)
-{
-  DiscoTensor *t = disco_pipeline_find_parameter (p, target);
-  g_assert_nonnull (t);
-  return disco_tensor_read_host (t, NULL);
 }
 
 static guint64
@@ -145,12 +132,12 @@ static void
 fixed_point_residuals (DiscoPipeline *p, const TestNetwork *net, gboolean closed,
                        Residuals *worst)
 {
-  const float *x = output_of (p, "data", "output");
-  const float *state = output_of (p, "settle", closed ? "state" : "open-loop-state");
-  const float *w_out = parameter_of (p, "out.weight");
-  const float *c = closed ? output_of (p, "control", "output") : NULL;
-  const float *c_int = closed ? output_of (p, "control", "integral") : NULL;
-  const float *t = output_of (p, "data", "targets");
+  const float *x = test_output_of (p, "data", "output");
+  const float *state = test_output_of (p, "settle", closed ? "state" : "open-loop-state");
+  const float *w_out = test_parameter_of (p, "out.weight");
+  const float *c = closed ? test_output_of (p, "control", "output") : NULL;
+  const float *c_int = closed ? test_output_of (p, "control", "integral") : NULL;
+  const float *t = test_output_of (p, "data", "targets");
   const gsize N = disco_tensor_get_dim (tensor_of (p, "settle", "state"), 1);
   double k_p, k_i, leak;
 
@@ -171,9 +158,9 @@ fixed_point_residuals (DiscoPipeline *p, const TestNetwork *net, gboolean closed
           const TestLayer *layer = &net->layers[l];
           g_autofree char *w_name = g_strdup_printf ("%s.weight", layer->name);
           g_autofree char *b_name = g_strdup_printf ("%s.bias", layer->name);
-          const float *w = parameter_of (p, w_name), *b = parameter_of (p, b_name);
+          const float *w = test_parameter_of (p, w_name), *b = test_parameter_of (p, b_name);
           const float *q = closed && layer->microcircuit
-                             ? output_of (p, layer->name, "feedback-weights") : NULL;
+                             ? test_output_of (p, layer->name, "feedback-weights") : NULL;
 
           for (gsize j = 0; j < layer->n; j++)
             {
@@ -312,18 +299,18 @@ test_agrees_with_long_ode_run (gconstpointer data)
 
   g_test_summary ("The fixed points agree with a long ODE run without early stop to 1e−4, "
                   "open and closed loop");
-  ol = assert_close (output_of (fixed, "settle", "open-loop-state"),
-                     output_of (ode, "settle", "open-loop-state"), n, 1e-4, "open-loop state");
-  cl = assert_close (output_of (fixed, "settle", "state"), output_of (ode, "settle", "state"),
+  ol = assert_close (test_output_of (fixed, "settle", "open-loop-state"),
+                     test_output_of (ode, "settle", "open-loop-state"), n, 1e-4, "open-loop state");
+  cl = assert_close (test_output_of (fixed, "settle", "state"), test_output_of (ode, "settle", "state"),
                      n, 1e-4, "closed-loop state");
-  c = assert_close (output_of (fixed, "control", "output"), output_of (ode, "control", "output"),
+  c = assert_close (test_output_of (fixed, "control", "output"), test_output_of (ode, "control", "output"),
                     N_SAMPLES * N_OUT, 1e-4, "control");
-  y = assert_close (output_of (fixed, "settle", "output"), output_of (ode, "settle", "output"),
+  y = assert_close (test_output_of (fixed, "settle", "output"), test_output_of (ode, "settle", "output"),
                     N_SAMPLES * N_OUT, 1e-4, "logits");
   g_test_message ("%s: largest differences: open-loop state %.2g, closed-loop state %.2g, "
                   "control %.2g, logits %.2g", net->what, ol, cl, c, y);
   /* The check means something only if the control moved the state. */
-  g_assert_cmpfloat (fabs (output_of (fixed, "control", "output")[0]), >, 0.01);
+  g_assert_cmpfloat (fabs (test_output_of (fixed, "control", "output")[0]), >, 0.01);
 }
 
 static void
@@ -331,7 +318,7 @@ test_steps_count_newton_iterations (void)
 {
   g_autoptr (DiscoPipeline) p = run_text (networks[0].text, equilibrium);
   DiscoNode *settle = disco_pipeline_get_node (p, "settle");
-  const float *steps = output_of (p, "settle", "steps");
+  const float *steps = test_output_of (p, "settle", "steps");
   double ol_steps, cl_steps, ol_evaluations, cl_evaluations, contraction;
   guint most;
 
@@ -389,9 +376,9 @@ test_fallback_gives_the_ode_answer (void)
                   fallbacks_of (fixed), contraction);
   g_assert_cmpuint (fallbacks_of (fixed), ==, N_SAMPLES);
   g_assert_cmpfloat (contraction, >=, 0.99);
-  cl = assert_close (output_of (fixed, "settle", "state"), output_of (ode, "settle", "state"),
+  cl = assert_close (test_output_of (fixed, "settle", "state"), test_output_of (ode, "settle", "state"),
                      n, 1e-4, "closed-loop state");
-  assert_close (output_of (fixed, "control", "output"), output_of (ode, "control", "output"),
+  assert_close (test_output_of (fixed, "control", "output"), test_output_of (ode, "control", "output"),
                 N_SAMPLES * N_OUT, 1e-4, "control");
   g_test_message ("largest closed-loop state difference %.2g", cl);
 }
@@ -408,7 +395,7 @@ test_partial_fallback (void)
   g_autoptr (DiscoPipeline) fixed = run_text (networks[0].text, fixed_overrides);
   g_autoptr (DiscoPipeline) ode = run_text (networks[0].text, long_ode);
   const gsize N = disco_tensor_get_dim (tensor_of (fixed, "settle", "state"), 1);
-  const float *steps = output_of (fixed, "settle", "steps");
+  const float *steps = test_output_of (fixed, "settle", "steps");
   double cl;
 
   g_test_summary ("Only the samples that fail fall back, and every sample ends at the ODE's "
@@ -417,9 +404,9 @@ test_partial_fallback (void)
                   N_SAMPLES);
   g_assert_cmpuint (fallbacks_of (fixed), >, 0);
   g_assert_cmpuint (fallbacks_of (fixed), <, N_SAMPLES);
-  cl = assert_close (output_of (fixed, "settle", "state"), output_of (ode, "settle", "state"),
+  cl = assert_close (test_output_of (fixed, "settle", "state"), test_output_of (ode, "settle", "state"),
                      N_SAMPLES * N, 1e-4, "closed-loop state");
-  assert_close (output_of (fixed, "control", "output"), output_of (ode, "control", "output"),
+  assert_close (test_output_of (fixed, "control", "output"), test_output_of (ode, "control", "output"),
                 N_SAMPLES * N_OUT, 1e-4, "control");
   g_test_message ("largest closed-loop state difference %.2g", cl);
   /* The open loops converged: Newton iterations, not ODE steps. */
@@ -439,7 +426,7 @@ test_no_leak_falls_back (void)
   g_test_summary ("Without leak the integral has no rest: the closed loops are integrated");
   g_assert_cmpuint (fallbacks_of (fixed), ==, N_SAMPLES);
   /* From the fixed point instead of the ODE's nearly-at-rest open loop. */
-  assert_close (output_of (fixed, "settle", "state"), output_of (ode, "settle", "state"), n,
+  assert_close (test_output_of (fixed, "settle", "state"), test_output_of (ode, "settle", "state"), n,
                 1e-2, "closed-loop state");
 }
 

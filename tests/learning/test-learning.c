@@ -2,40 +2,13 @@
  * optimizers against closed forms and finite differences */
 #include <disco/disco.h>
 #include "test-bad-pipeline.h"
+#include "test-pipeline-run.h"
 #include "test-random-source.h"
 
 #include <math.h>
 #include <string.h>
 
 /* ----- helpers ---------------------------------------------------------------- */
-
-static DiscoPipeline *
-run_text (const char *text, const char *const *overrides)
-{
-  g_autoptr (GError) error = NULL;
-  DiscoPipeline *p = disco_pipeline_new_from_string (text, overrides, &error);
-
-  g_assert_no_error (error);
-  g_assert_true (disco_pipeline_run (p, NULL, &error));
-  g_assert_no_error (error);
-  return p;
-}
-
-static const float *
-output_of (DiscoPipeline *p, const char *node, const char *port)
-{
-  DiscoTensor *t = disco_node_get_output (disco_pipeline_get_node (p, node), port);
-  g_assert_nonnull (t);
-  return disco_tensor_read_host (t, NULL);
-}
-
-static const float *
-parameter_of (DiscoPipeline *p, const char *target)
-{
-  DiscoTensor *t = disco_pipeline_find_parameter (p, target);
-  g_assert_nonnull (t);
-  return disco_tensor_read_host (t, NULL);
-}
 
 static const float *
 gradient_of (DiscoPipeline *p, const char *target)
@@ -84,10 +57,10 @@ test_controller_integral (void)
    * integral far from its limit. */
   const char *overrides[] = { "control.k-p=0", "control.k-i=0", "control.leak=0.05",
                               "settle.steady-state-stop=false", "settle.duration=1", NULL };
-  g_autoptr (DiscoPipeline) p = run_text (controlled_network, overrides);
-  const float *y = output_of (p, "settle", "output");
-  const float *t = output_of (p, "data", "targets");
-  const float *integral = output_of (p, "control", "integral");
+  g_autoptr (DiscoPipeline) p = test_run_text (controlled_network, overrides);
+  const float *y = test_output_of (p, "settle", "output");
+  const float *t = test_output_of (p, "data", "targets");
+  const float *integral = test_output_of (p, "control", "integral");
   const double lambda = 0.05, tau = 0.1, T = 1;
 
   g_test_summary ("The controller's integral follows its closed form");
@@ -113,10 +86,10 @@ test_controller_fixed_point (void)
    * so c = (k_i/λ + k_p) · (y* − softmax(y)). */
   const char *overrides[] = { "settle.steady-state-stop=false", "settle.duration=10",
                               "settle.dt-max=0.05", NULL };
-  g_autoptr (DiscoPipeline) p = run_text (controlled_network, overrides);
-  const float *y = output_of (p, "settle", "output");
-  const float *t = output_of (p, "data", "targets");
-  const float *c = output_of (p, "control", "output");
+  g_autoptr (DiscoPipeline) p = test_run_text (controlled_network, overrides);
+  const float *y = test_output_of (p, "settle", "output");
+  const float *t = test_output_of (p, "data", "targets");
+  const float *c = test_output_of (p, "control", "output");
   const double gain = 0.4 / 1.0 + 0.2;
   double largest = 0;
 
@@ -172,9 +145,9 @@ forward_from (const float *state, const float *w2, const float *w_out, int layer
 static void
 test_feedback_weights_finite_differences (void)
 {
-  g_autoptr (DiscoPipeline) p = run_text (controlled_network, NULL);
-  const float *ol = output_of (p, "settle", "open-loop-state");
-  const float *w2 = parameter_of (p, "h2.weight"), *w_out = parameter_of (p, "out.weight");
+  g_autoptr (DiscoPipeline) p = test_run_text (controlled_network, NULL);
+  const float *ol = test_output_of (p, "settle", "open-loop-state");
+  const float *w2 = test_parameter_of (p, "h2.weight"), *w_out = test_parameter_of (p, "out.weight");
   const char *layers[] = { "h1", "h2" };
   const int sizes[] = { 12, 10 }, offsets[] = { 0, 24 };
   double worst = 0;
@@ -183,7 +156,7 @@ test_feedback_weights_finite_differences (void)
                   "each layer's potentials, scaled by φ_I′ and normalised (MODEL.md §4)");
   for (int l = 0; l < 2; l++)
     {
-      const float *q = output_of (p, layers[l], "feedback-weights");
+      const float *q = test_output_of (p, layers[l], "feedback-weights");
       const int n = sizes[l];
 
       for (int s = 0; s < N_SAMPLES; s++)
@@ -224,10 +197,10 @@ test_feedback_weight_options (void)
 {
   const char *clipped[] = { "settle.feedback-norm=0", "settle.feedback-clip=0.01", NULL };
   const char *averaged[] = { "settle.feedback-average=true", NULL };
-  g_autoptr (DiscoPipeline) a = run_text (controlled_network, clipped);
-  g_autoptr (DiscoPipeline) b = run_text (controlled_network, averaged);
-  const float *qa = output_of (a, "h1", "feedback-weights");
-  const float *qb = output_of (b, "h1", "feedback-weights");
+  g_autoptr (DiscoPipeline) a = test_run_text (controlled_network, clipped);
+  g_autoptr (DiscoPipeline) b = test_run_text (controlled_network, averaged);
+  const float *qa = test_output_of (a, "h1", "feedback-weights");
+  const float *qb = test_output_of (b, "h1", "feedback-weights");
   const gsize per_sample = N_OUT * 12;
   guint at_limit = 0;
 
@@ -255,15 +228,15 @@ static void
 test_trajectory_recording (void)
 {
   const char *overrides[] = { "settle.record-sample=2", NULL };
-  g_autoptr (DiscoPipeline) p = run_text (controlled_network, overrides);
+  g_autoptr (DiscoPipeline) p = test_run_text (controlled_network, overrides);
   DiscoNode *settle = disco_pipeline_get_node (p, "settle");
   DiscoTensor *trajectory = disco_node_get_output (settle, "trajectory");
   const float *rows = disco_tensor_read_host (trajectory, NULL);
-  const float *times = output_of (p, "settle", "trajectory-times");
-  const float *ol = output_of (p, "settle", "open-loop-state");
-  const float *cl = output_of (p, "settle", "state");
+  const float *times = test_output_of (p, "settle", "trajectory-times");
+  const float *ol = test_output_of (p, "settle", "open-loop-state");
+  const float *cl = test_output_of (p, "settle", "state");
   const gsize T = disco_tensor_get_dim (trajectory, 0), width = N_STATE + N_OUT;
-  const gsize ol_rows = output_of (p, "settle", "trajectory-open-loop-rows")[0];
+  const gsize ol_rows = test_output_of (p, "settle", "trajectory-open-loop-rows")[0];
   double ol_gap = 0, cl_gap = 0;
 
   g_test_summary ("The recorded trajectory starts at rest at zero, reaches the open-loop "
@@ -304,7 +277,7 @@ test_exact_rule_zero_at_open_loop_fixed_point (void)
     "[out]\nnode = readout\ninput = h1\nsize = 3\n"
     "[settle]\nnode = integrator\nnetwork = out\nsteady-state-stop = false\n"
     "[learn]\nnode = plasticity\nstate = settle\nrule = exact-inverse\n";
-  g_autoptr (DiscoPipeline) p = run_text (text, NULL);
+  g_autoptr (DiscoPipeline) p = test_run_text (text, NULL);
   const float *g = gradient_of (p, "h1.weight");
   const float *g_out = gradient_of (p, "out.weight");
   double largest = 0;
@@ -325,10 +298,10 @@ test_exact_rule_sign (void)
   /* One sample, settled to rest: then u_I = r_E − f, δ = −f φ_E′(u_E). */
   const char *overrides[] = { "data.only-row=1", "settle.steady-state-stop=false",
                               "settle.duration=10", "settle.dt-max=0.05", NULL };
-  g_autoptr (DiscoPipeline) p = run_text (controlled_network, overrides);
-  const float *c = output_of (p, "control", "output");
-  const float *q = output_of (p, "h1", "feedback-weights");
-  const float *state = output_of (p, "settle", "state");
+  g_autoptr (DiscoPipeline) p = test_run_text (controlled_network, overrides);
+  const float *c = test_output_of (p, "control", "output");
+  const float *q = test_output_of (p, "h1", "feedback-weights");
+  const float *state = test_output_of (p, "settle", "state");
   const float *g_bias = gradient_of (p, "h1.bias");
   guint potentiated = 0, depressed = 0;
 
@@ -365,8 +338,8 @@ test_linear_threshold_equals_exact_for_linear_inhibition (void)
   const char *linear_i_lt[] = { "h1.i-scale=0.1", "h1.i-sharpness=10", "h1.i-shift=-2",
                                 "h2.i-scale=0.1", "h2.i-sharpness=10", "h2.i-shift=-2",
                                 "learn.rule=linear-threshold", NULL };
-  g_autoptr (DiscoPipeline) exact = run_text (controlled_network, linear_i);
-  g_autoptr (DiscoPipeline) linear = run_text (controlled_network, linear_i_lt);
+  g_autoptr (DiscoPipeline) exact = test_run_text (controlled_network, linear_i);
+  g_autoptr (DiscoPipeline) linear = test_run_text (controlled_network, linear_i_lt);
   const char *targets[] = { "h1.weight", "h1.bias", "h2.weight", "h2.bias", "out.weight" };
   const gsize sizes[] = { 12 * 30, 12, 10 * 12, 10, 3 * 10 };
 
@@ -443,8 +416,8 @@ mlp_loss (const MlpParameters *m, const float *x, const float *t)
 static void
 test_backprop_finite_differences (void)
 {
-  g_autoptr (DiscoPipeline) p = run_text (rate_network, NULL);
-  const float *x = output_of (p, "data", "output"), *t = output_of (p, "data", "targets");
+  g_autoptr (DiscoPipeline) p = test_run_text (rate_network, NULL);
+  const float *x = test_output_of (p, "data", "output"), *t = test_output_of (p, "data", "targets");
   MlpParameters m;
   struct { const char *target; double *values; gsize n; } blocks[] = {
     { "h1.weight", m.w1, 48 }, { "h1.bias", m.b1, 6 }, { "h2.weight", m.w2, 30 },
@@ -456,7 +429,7 @@ test_backprop_finite_differences (void)
                   "cross-entropy of the same MLP in double precision");
   for (guint b = 0; b < G_N_ELEMENTS (blocks); b++)
     {
-      const float *v = parameter_of (p, blocks[b].target);
+      const float *v = test_parameter_of (p, blocks[b].target);
       for (gsize i = 0; i < blocks[b].n; i++)
         blocks[b].values[i] = v[i];
     }
@@ -569,8 +542,8 @@ test_adam_steps (void)
 {
   const char *text = "[p]\nnode = test-parameter\n[g]\nnode = test-gradient\ninput = p\n"
                      "[opt]\nnode = adam\ngradients = g\nlearning-rate = 0.1\n";
-  g_autoptr (DiscoPipeline) p = run_text (text, NULL);
-  const float *w = parameter_of (p, "p.w");
+  g_autoptr (DiscoPipeline) p = test_run_text (text, NULL);
+  const float *w = test_parameter_of (p, "p.w");
 
   g_test_summary ("Three Adam steps equal the hand-computed ones (Kingma & Ba, Algorithm 1)");
   for (int i = 0; i < 4; i++)
@@ -585,7 +558,7 @@ test_adam_steps (void)
         }
       g_assert_cmpfloat_with_epsilon (w[i], x, 1e-6);
     }
-  g_assert_cmpfloat (parameter_of (p, "opt.step")[0], ==, 3);
+  g_assert_cmpfloat (test_parameter_of (p, "opt.step")[0], ==, 3);
 }
 
 static void
@@ -593,8 +566,8 @@ test_sgd_steps (void)
 {
   const char *text = "[p]\nnode = test-parameter\n[g]\nnode = test-gradient\ninput = p\n"
                      "[opt]\nnode = sgd\ngradients = g\nlearning-rate = 0.1\nmomentum = 0.9\n";
-  g_autoptr (DiscoPipeline) p = run_text (text, NULL);
-  const float *w = parameter_of (p, "p.w");
+  g_autoptr (DiscoPipeline) p = test_run_text (text, NULL);
+  const float *w = test_parameter_of (p, "p.w");
 
   g_test_summary ("Three momentum-SGD steps equal the hand-computed ones");
   for (int i = 0; i < 4; i++)

@@ -1,5 +1,6 @@
 /* test-network.c: layer nodes and the integrator against closed forms */
 #include <disco/disco.h>
+#include "test-pipeline-run.h"
 #include "disco-kernels.h"
 #include "test-bad-pipeline.h"
 #include "test-random-source.h"
@@ -9,34 +10,6 @@
 #include <string.h>
 
 /* ----- helpers ---------------------------------------------------------------- */
-
-static DiscoPipeline *
-run_text (const char *text, const char *const *overrides)
-{
-  g_autoptr (GError) error = NULL;
-  DiscoPipeline *p = disco_pipeline_new_from_string (text, overrides, &error);
-
-  g_assert_no_error (error);
-  g_assert_true (disco_pipeline_run (p, NULL, &error));
-  g_assert_no_error (error);
-  return p;
-}
-
-static const float *
-values_of (DiscoPipeline *p, const char *node, const char *port)
-{
-  DiscoTensor *t = disco_node_get_output (disco_pipeline_get_node (p, node), port);
-  g_assert_nonnull (t);
-  return disco_tensor_read_host (t, NULL);
-}
-
-static const float *
-parameter_of (DiscoPipeline *p, const char *node, const char *name)
-{
-  DiscoTensor *t = disco_node_get_parameter (disco_pipeline_get_node (p, node), name);
-  g_assert_nonnull (t);
-  return disco_tensor_read_host (t, NULL);
-}
 
 static double
 softplus (double x)
@@ -80,13 +53,13 @@ test_microcircuit_fixed_point (void)
   /* No early stop, 2 s = 100 τ_E: the solve ends at the fixed point to
    * float32 precision. */
   const char *overrides[] = { "settle.steady-state-stop=false", "h1.bias=true", NULL };
-  g_autoptr (DiscoPipeline) p = run_text (ei_network, overrides);
-  const float *x = values_of (p, "data", "output");
-  const float *w = parameter_of (p, "h1", "weight");
-  const float *r_e = values_of (p, "h1", "output");
-  const float *r_i = values_of (p, "h1", "inhibitory");
-  const float *w_out = parameter_of (p, "out", "weight");
-  const float *y = values_of (p, "settle", "output");
+  g_autoptr (DiscoPipeline) p = test_run_text (ei_network, overrides);
+  const float *x = test_output_of (p, "data", "output");
+  const float *w = test_parameter_of (p, "h1.weight");
+  const float *r_e = test_output_of (p, "h1", "output");
+  const float *r_i = test_output_of (p, "h1", "inhibitory");
+  const float *w_out = test_parameter_of (p, "out.weight");
+  const float *y = test_output_of (p, "settle", "output");
   double worst = 0;
 
   g_test_summary ("The open-loop steady state of a microcircuit layer solves "
@@ -124,11 +97,11 @@ test_rate_layer_is_an_mlp (void)
     "[h2]\nnode = rate-layer\ninput = h1\nsize = 6\n"
     "[out]\nnode = readout\ninput = h2\nsize = 4\n"
     "[settle]\nnode = integrator\nnetwork = out\nsteady-state-stop = false\n";
-  g_autoptr (DiscoPipeline) p = run_text (text, NULL);
-  const float *x = values_of (p, "data", "output");
-  const float *w1 = parameter_of (p, "h1", "weight"), *w2 = parameter_of (p, "h2", "weight");
-  const float *w3 = parameter_of (p, "out", "weight");
-  const float *y = values_of (p, "settle", "output");
+  g_autoptr (DiscoPipeline) p = test_run_text (text, NULL);
+  const float *x = test_output_of (p, "data", "output");
+  const float *w1 = test_parameter_of (p, "h1.weight"), *w2 = test_parameter_of (p, "h2.weight");
+  const float *w3 = test_parameter_of (p, "out.weight");
+  const float *y = test_output_of (p, "settle", "output");
 
   g_test_summary ("At rest, rate layers compute the MLP y = W3 φ(W2 φ(W1 x))");
   for (int s = 0; s < 3; s++)
@@ -169,9 +142,9 @@ test_per_sample_stopping (void)
     "[out]\nnode = readout\ninput = h2\nsize = 4\n"
     "[settle]\nnode = integrator\nnetwork = out\n";
   const char *scaled[] = { "data.amplitude=8", NULL };
-  g_autoptr (DiscoPipeline) batch = run_text (text, scaled);
-  const float *state = values_of (batch, "settle", "state");
-  const float *steps = values_of (batch, "settle", "steps");
+  g_autoptr (DiscoPipeline) batch = test_run_text (text, scaled);
+  const float *state = test_output_of (batch, "settle", "state");
+  const float *steps = test_output_of (batch, "settle", "steps");
   gsize N = disco_tensor_get_dim (disco_node_get_output (disco_pipeline_get_node (batch, "settle"),
                                                          "state"), 1);
   float fewest = G_MAXFLOAT, most = 0;
@@ -181,10 +154,10 @@ test_per_sample_stopping (void)
     {
       g_autofree char *row = g_strdup_printf ("data.only-row=%u", s);
       const char *overrides[] = { "data.amplitude=8", row, NULL };
-      g_autoptr (DiscoPipeline) alone = run_text (text, overrides);
-      const float *alone_state = values_of (alone, "settle", "state");
+      g_autoptr (DiscoPipeline) alone = test_run_text (text, overrides);
+      const float *alone_state = test_output_of (alone, "settle", "state");
 
-      g_assert_cmpfloat (values_of (alone, "settle", "steps")[0], ==, steps[s]);
+      g_assert_cmpfloat (test_output_of (alone, "settle", "steps")[0], ==, steps[s]);
       for (gsize i = 0; i < N; i++)
         g_assert_cmpfloat_with_epsilon (alone_state[i], state[s * N + i],
                                         1e-6 * (1 + fabsf (alone_state[i])));
@@ -204,11 +177,11 @@ test_methods_agree (void)
   const char *rk4[] = { "settle.method=rk4", "settle.dt=0.005",
                         "settle.steady-state-stop=false", NULL };
   const char *tsit5[] = { "settle.steady-state-stop=false", NULL };
-  g_autoptr (DiscoPipeline) a = run_text (ei_network, euler);
-  g_autoptr (DiscoPipeline) b = run_text (ei_network, rk4);
-  g_autoptr (DiscoPipeline) c = run_text (ei_network, tsit5);
-  const float *ya = values_of (a, "settle", "output"), *yb = values_of (b, "settle", "output");
-  const float *yc = values_of (c, "settle", "output");
+  g_autoptr (DiscoPipeline) a = test_run_text (ei_network, euler);
+  g_autoptr (DiscoPipeline) b = test_run_text (ei_network, rk4);
+  g_autoptr (DiscoPipeline) c = test_run_text (ei_network, tsit5);
+  const float *ya = test_output_of (a, "settle", "output"), *yb = test_output_of (b, "settle", "output");
+  const float *yc = test_output_of (c, "settle", "output");
   guint steps;
 
   g_test_summary ("Euler, RK4 and Tsit5 reach the same steady state; fixed-step methods take "
@@ -232,7 +205,7 @@ test_steps_match_the_reference (void)
     "[h1]\nnode = microcircuit\ninput = data\nsize = 256\n"
     "[out]\nnode = readout\ninput = h1\nsize = 10\n"
     "[settle]\nnode = integrator\nnetwork = out\n";
-  g_autoptr (DiscoPipeline) p = run_text (text, NULL);
+  g_autoptr (DiscoPipeline) p = test_run_text (text, NULL);
   double mean_steps, mean_evaluations;
 
   g_test_summary ("Open-loop solves at initialisation take as many steps as the reference's");
@@ -255,11 +228,11 @@ test_lecun_initialisation (void)
     "[out]\nnode = readout\ninput = h1\n"
     "[settle]\nnode = integrator\nnetwork = out\n";
   const char *other_seed[] = { "pipeline.seed=6", NULL };
-  g_autoptr (DiscoPipeline) a = run_text (text, NULL);
-  g_autoptr (DiscoPipeline) b = run_text (text, NULL);
-  g_autoptr (DiscoPipeline) c = run_text (text, other_seed);
-  const float *wa = parameter_of (a, "h1", "weight"), *wb = parameter_of (b, "h1", "weight");
-  const float *wc = parameter_of (c, "h1", "weight"), *bias = parameter_of (a, "h1", "bias");
+  g_autoptr (DiscoPipeline) a = test_run_text (text, NULL);
+  g_autoptr (DiscoPipeline) b = test_run_text (text, NULL);
+  g_autoptr (DiscoPipeline) c = test_run_text (text, other_seed);
+  const float *wa = test_parameter_of (a, "h1.weight"), *wb = test_parameter_of (b, "h1.weight");
+  const float *wc = test_parameter_of (c, "h1.weight"), *bias = test_parameter_of (a, "h1.bias");
   const gsize n = 500 * 400;
   double sum = 0, sum2 = 0, largest = 0;
 
@@ -284,7 +257,7 @@ test_lecun_initialisation (void)
 static void
 test_parameters_save_and_load (void)
 {
-  g_autoptr (DiscoPipeline) a = run_text (ei_network, NULL);
+  g_autoptr (DiscoPipeline) a = test_run_text (ei_network, NULL);
   g_autofree char *dir = g_dir_make_tmp ("disco-params-XXXXXX", NULL);
   g_autofree char *load = g_strdup_printf ("pipeline.load-parameters=%s", dir);
   const char *overrides[] = { "pipeline.seed=99", load, NULL };
@@ -298,9 +271,9 @@ test_parameters_save_and_load (void)
   g_assert_true (disco_pipeline_save_parameters (a, dir, &error));
   g_assert_no_error (error);
   g_assert_true (g_file_test (weight, G_FILE_TEST_EXISTS));
-  b = run_text (ei_network, overrides);
-  g_assert_cmpmem (values_of (a, "settle", "output"), 15 * sizeof (float),
-                   values_of (b, "settle", "output"), 15 * sizeof (float));
+  b = test_run_text (ei_network, overrides);
+  g_assert_cmpmem (test_output_of (a, "settle", "output"), 15 * sizeof (float),
+                   test_output_of (b, "settle", "output"), 15 * sizeof (float));
 
   {
     const char *bigger[] = { load, "h1.size=13", NULL };
