@@ -50,16 +50,48 @@ disco_layer_input_size (DiscoNode *node, GError **error)
   return size;
 }
 
+/**
+ * disco_rand_new_for_stream:
+ * @seed: a node's seed (disco_node_get_seed())
+ * @stream: what the numbers are for ("weight", "amplitude", …)
+ *
+ * A generator of its own per node and purpose, so that adding a parameter
+ * or changing one quantity's range leaves every other stream as it was.
+ *
+ * Returns: (transfer full): the generator
+ */
+GRand *
+disco_rand_new_for_stream (guint64 seed, const char *stream)
+{
+  guint64 mixed = seed ^ g_str_hash (stream);
+  guint32 seed_words[2] = { (guint32) mixed, (guint32) (mixed >> 32) };
+
+  return g_rand_new_with_seed_array (seed_words, 2);
+}
+
+/**
+ * disco_rand_standard_normal:
+ * @rand: a generator
+ *
+ * Returns: a standard normal draw (Box–Muller, two uniforms a draw)
+ */
+double
+disco_rand_standard_normal (GRand *rand)
+{
+  /* 1 − u keeps the logarithm finite. */
+  double u = 1.0 - g_rand_double (rand);
+  double v = g_rand_double (rand);
+
+  return sqrt (-2.0 * log (u)) * cos (2.0 * G_PI * v);
+}
+
 /* A standard normal truncated to [−2, 2], by rejection. */
 static double
 truncated_normal (GRand *rand)
 {
   for (;;)
     {
-      /* Box–Muller; 1 − u keeps the logarithm finite. */
-      double u = 1.0 - g_rand_double (rand);
-      double v = g_rand_double (rand);
-      double z = sqrt (-2.0 * log (u)) * cos (2.0 * G_PI * v);
+      double z = disco_rand_standard_normal (rand);
 
       if (fabs (z) <= 2.0)
         return z;
@@ -99,9 +131,7 @@ disco_layer_ensure_parameter (DiscoNode *node, const char *name, guint n_dims,
   if (init_std > 0.0)
     {
       /* The stream depends on the node's seed and the parameter's name. */
-      guint64 seed = disco_node_get_seed (node) ^ g_str_hash (name);
-      guint32 seed_words[2] = { (guint32) seed, (guint32) (seed >> 32) };
-      g_autoptr (GRand) rand = g_rand_new_with_seed_array (seed_words, 2);
+      g_autoptr (GRand) rand = disco_rand_new_for_stream (disco_node_get_seed (node), name);
       float *values = disco_tensor_write_host (fresh, NULL);
       /* Variance of a standard normal truncated to [−2, 2]. */
       const double truncated_std = 0.87962566103423978;

@@ -48,6 +48,10 @@ DiscoTensor *disco_layer_ensure_parameter (DiscoNode *node, const char *name, gu
                                            gboolean *created);
 gsize disco_layer_prepare_weights (DiscoNode *node, gsize size, gboolean bias, GError **error);
 
+/* Seeded random numbers for any node's initial values and draws. */
+GRand *disco_rand_new_for_stream (guint64 seed, const char *stream);
+double disco_rand_standard_normal (GRand *rand);
+
 /* Per node type, in its own file. */
 gboolean disco_microcircuit_get_spec (DiscoNode *node, DiscoLayerSpec *spec);
 gboolean disco_rate_layer_get_spec (DiscoNode *node, DiscoLayerSpec *spec);

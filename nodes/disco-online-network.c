@@ -519,16 +519,6 @@ online_rhs (gpointer data, gsize n_active, const guint *rows, const double *t, c
  * Parameters
  */
 
-static double
-standard_normal (GRand *rand)
-{
-  /* Box–Muller; 1 − u keeps the logarithm finite. */
-  double u = 1.0 - g_rand_double (rand);
-  double v = g_rand_double (rand);
-
-  return sqrt (-2.0 * log (u)) * cos (2.0 * G_PI * v);
-}
-
 /* An existing parameter of the right shape (loaded, restored from a
  * checkpoint, or from an earlier run) is kept; else a fresh one of normal
  * values × @std, from the seed of the node (or of init-seed-name) and the
@@ -549,14 +539,13 @@ ensure_parameter (DiscoNode *node, const char *name, guint n_dims, const gsize *
   values = disco_tensor_write_host (fresh, NULL);
   if (std > 0.0)
     {
-      guint64 seed = (seed_name != NULL && *seed_name != '\0'
-                      ? disco_node_get_seed_for_name (node, seed_name)
-                      : disco_node_get_seed (node)) ^ g_str_hash (name);
-      guint32 seed_words[2] = { (guint32) seed, (guint32) (seed >> 32) };
-      g_autoptr (GRand) rand = g_rand_new_with_seed_array (seed_words, 2);
+      guint64 seed = seed_name != NULL && *seed_name != '\0'
+                     ? disco_node_get_seed_for_name (node, seed_name)
+                     : disco_node_get_seed (node);
+      g_autoptr (GRand) rand = disco_rand_new_for_stream (seed, name);
 
       for (gsize i = 0; i < disco_tensor_get_n_elements (fresh); i++)
-        values[i] = (float) (standard_normal (rand) * std);
+        values[i] = (float) (disco_rand_standard_normal (rand) * std);
     }
   disco_node_add_parameter (node, name, fresh);
   return fresh;

@@ -28,6 +28,7 @@
  */
 
 #include "disco-sinusoid-source.h"
+#include "disco-layer.h"
 #include "disco-nodes.h"
 
 #include <math.h>
@@ -178,9 +179,7 @@ check_range (DiscoNode *node, const char *what, double minimum, double maximum, 
 static double *
 draw_uniform (DiscoNode *node, const char *quantity, guint n, double minimum, double maximum)
 {
-  guint64 seed = disco_node_get_seed (node) ^ g_str_hash (quantity);
-  guint32 seed_words[2] = { (guint32) seed, (guint32) (seed >> 32) };
-  g_autoptr (GRand) rand = g_rand_new_with_seed_array (seed_words, 2);
+  g_autoptr (GRand) rand = disco_rand_new_for_stream (disco_node_get_seed (node), quantity);
   double *values = g_new (double, n);
 
   for (guint i = 0; i < n; i++)
