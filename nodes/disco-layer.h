@@ -74,6 +74,17 @@ typedef struct
   gsize offset;          /* of a float in the instance struct */
 } DiscoFloatProperty;
 
+/* The three rows of a soft rectifier φ_CELL (MODEL.md §1) stored as floats
+ * cell_scale, cell_sharpness and cell_shift of the instance struct Type,
+ * with their defaults. */
+#define DISCO_RECTIFIER_PROPERTIES(Type, cell, CELL, scale, sharpness, shift)              \
+  { #cell "-scale", #CELL " scale", "Scale s of φ_" #CELL "(x) = s·log(1 + exp(β(x − θ)))", \
+    1e-6, 1e6, scale, G_STRUCT_OFFSET (Type, cell##_scale) },                               \
+  { #cell "-sharpness", #CELL " sharpness", "Sharpness β of φ_" #CELL,                      \
+    1e-6, 1e6, sharpness, G_STRUCT_OFFSET (Type, cell##_sharpness) },                       \
+  { #cell "-shift", #CELL " shift", "Shift θ of φ_" #CELL,                                  \
+    -1e6, 1e6, shift, G_STRUCT_OFFSET (Type, cell##_shift) }
+
 void disco_layer_install_float_properties (GObjectClass *klass, guint first_id,
                                            const DiscoFloatProperty *table, guint n);
 void disco_layer_init_float_properties (gpointer instance, const DiscoFloatProperty *table,

@@ -68,17 +68,11 @@ enum
   PROP_FIRST_FLOAT
 };
 
-#define RECTIFIER_ROWS(cell, CELL)                                                        \
-  { #cell "-scale", #CELL " scale", "Scale s of φ_" #CELL "(x) = s·log(1 + exp(β(x − θ)))", \
-    1e-6, 1e6, DEFAULT_SCALE, G_STRUCT_OFFSET (DiscoMicrocircuit, cell##_scale) },         \
-  { #cell "-sharpness", #CELL " sharpness", "Sharpness β of φ_" #CELL,                      \
-    1e-6, 1e6, DEFAULT_SHARPNESS, G_STRUCT_OFFSET (DiscoMicrocircuit, cell##_sharpness) }, \
-  { #cell "-shift", #CELL " shift", "Shift θ of φ_" #CELL,                                  \
-    -1e6, 1e6, DEFAULT_SHIFT, G_STRUCT_OFFSET (DiscoMicrocircuit, cell##_shift) }
-
 static const DiscoFloatProperty float_properties[] = {
-  RECTIFIER_ROWS (e, E),
-  RECTIFIER_ROWS (i, I),
+  DISCO_RECTIFIER_PROPERTIES (DiscoMicrocircuit, e, E, DEFAULT_SCALE, DEFAULT_SHARPNESS,
+                              DEFAULT_SHIFT),
+  DISCO_RECTIFIER_PROPERTIES (DiscoMicrocircuit, i, I, DEFAULT_SCALE, DEFAULT_SHARPNESS,
+                              DEFAULT_SHIFT),
   { "tau-e", "τ_E", "Time constant of the excitatory neurons (s)", 1e-6, 1e3, DEFAULT_TAU_E,
     G_STRUCT_OFFSET (DiscoMicrocircuit, tau_e) },
   { "tau-i", "τ_I", "Time constant of the inhibitory interneurons (s)", 1e-6, 1e3,

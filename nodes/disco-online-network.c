@@ -159,18 +159,10 @@ enum
   PROP_FIRST_FLOAT
 };
 
-#define RECTIFIER_ROWS(cell, CELL, S, B, T)                                                \
-  { #cell "-scale", #CELL " scale", "Scale s of φ_" #CELL "(x) = s·log(1 + exp(β(x − θ)))", \
-    1e-6, 1e6, S, G_STRUCT_OFFSET (DiscoOnlineNetwork, cell##_scale) },                     \
-  { #cell "-sharpness", #CELL " sharpness", "Sharpness β of φ_" #CELL,                      \
-    1e-6, 1e6, B, G_STRUCT_OFFSET (DiscoOnlineNetwork, cell##_sharpness) },                 \
-  { #cell "-shift", #CELL " shift", "Shift θ of φ_" #CELL,                                  \
-    -1e6, 1e6, T, G_STRUCT_OFFSET (DiscoOnlineNetwork, cell##_shift) }
-
 /* Defaults: the student–teacher experiment of MODEL.md §7. */
 static const DiscoFloatProperty float_properties[] = {
-  RECTIFIER_ROWS (e, E, 5.0, 1.0, 3.0),
-  RECTIFIER_ROWS (i, I, 1.0, 1.0, 3.0),
+  DISCO_RECTIFIER_PROPERTIES (DiscoOnlineNetwork, e, E, 5.0, 1.0, 3.0),
+  DISCO_RECTIFIER_PROPERTIES (DiscoOnlineNetwork, i, I, 1.0, 1.0, 3.0),
   { "tau-e", "τ_E", "Time constant of the excitatory neurons (s)", 1e-6, 1e3, 0.020,
     G_STRUCT_OFFSET (DiscoOnlineNetwork, tau_e) },
   { "tau-i", "τ_I", "Time constant of the inhibitory interneurons (s)", 1e-6, 1e3, 0.005,

@@ -118,17 +118,11 @@ enum
   PROP_FIRST_FLOAT
 };
 
-#define RECTIFIER_ROWS(cell, CELL)                                                        \
-  { #cell "-scale", #CELL " scale", "Scale s of φ_" #CELL "(u) = s·log(1 + exp(β(u − θ)))", \
-    1e-6, 1e6, DEFAULT_SCALE, G_STRUCT_OFFSET (DiscoSingleCircuit, cell##_scale) },        \
-  { #cell "-sharpness", #CELL " sharpness", "Sharpness β of φ_" #CELL,                      \
-    1e-6, 1e6, DEFAULT_SHARPNESS, G_STRUCT_OFFSET (DiscoSingleCircuit, cell##_sharpness) }, \
-  { #cell "-shift", #CELL " shift", "Shift θ of φ_" #CELL " (the knee, in units of u)",     \
-    -1e6, 1e6, DEFAULT_SHIFT, G_STRUCT_OFFSET (DiscoSingleCircuit, cell##_shift) }
-
 static const DiscoFloatProperty float_properties[] = {
-  RECTIFIER_ROWS (e, E),
-  RECTIFIER_ROWS (i, I),
+  DISCO_RECTIFIER_PROPERTIES (DiscoSingleCircuit, e, E, DEFAULT_SCALE, DEFAULT_SHARPNESS,
+                              DEFAULT_SHIFT),
+  DISCO_RECTIFIER_PROPERTIES (DiscoSingleCircuit, i, I, DEFAULT_SCALE, DEFAULT_SHARPNESS,
+                              DEFAULT_SHIFT),
   { "input-weight", "w_XE", "Weight of the input synapse: the E neuron's drive is w_XE·x",
     -1e6, 1e6, DEFAULT_INPUT_WEIGHT, G_STRUCT_OFFSET (DiscoSingleCircuit, input_weight) },
   { "target-rate", "r_tar", "Excitatory rate that the top-down feedback steers towards "
