@@ -68,7 +68,8 @@ disco_ops_closed_loop_free (DiscoOpsClosedLoop *loop)
  *
  * Returns: (transfer full) (nullable): the closed loop, or %NULL with
  *   @error set (%DISCO_ODE_ERROR_INVALID_CONFIG) when the network does not
- *   end in a readout or the controller's τ is not positive
+ *   end in a readout, has a hidden layer that is not a microcircuit layer,
+ *   or the controller's τ is not positive
  */
 DiscoOpsClosedLoop *
 disco_ops_closed_loop_new (DiscoOpsNetwork          *network,
@@ -90,6 +91,17 @@ disco_ops_closed_loop_new (DiscoOpsNetwork          *network,
                            "controller time constant > 0");
       return NULL;
     }
+  /* The top-down input goes to each hidden layer's interneurons, which
+   * rate layers lack; the integrator keeps a controlled network with rate
+   * layers on its host path. */
+  for (guint l = 0; l + 1 < n_layers; l++)
+    if (disco_ops_network_get_layer (network, l)->kind != DISCO_OPS_LAYER_MICROCIRCUIT)
+      {
+        g_set_error (error, DISCO_ODE_ERROR, DISCO_ODE_ERROR_INVALID_CONFIG,
+                     "a closed loop needs microcircuit hidden layers, and layer %u is not one",
+                     l);
+        return NULL;
+      }
   loop = g_new0 (DiscoOpsClosedLoop, 1);
   loop->network = network;
   loop->ops = NULL;

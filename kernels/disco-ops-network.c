@@ -129,10 +129,14 @@ check_layers (guint                n_layers,
         return bad_layer (error, l, "its inputs do not match the previous layer's units");
       if (spec->kind == DISCO_OPS_LAYER_READOUT && l + 1 != n_layers)
         return bad_layer (error, l, "a readout must be the last layer");
-      /* The first layer reads its drive through row indices, which only
-       * the microcircuit kernel takes. */
+      /* A microcircuit or a rate layer comes first, never the readout (no
+       * device path has a readout-only network; the integrator's
+       * has_device_path() refuses one).  The compacting path reads the
+       * first drive through row indices, which only the microcircuit kernel
+       * takes, so disco_ops_network_rhs_compact() refuses a rate first
+       * layer itself: the lockstep path reads the drive row for row. */
       if (spec->kind == DISCO_OPS_LAYER_READOUT && l == 0)
-        return bad_layer (error, l, "the first layer must be a microcircuit layer");
+        return bad_layer (error, l, "the first layer must be a microcircuit or rate layer");
     }
   return TRUE;
 }
@@ -142,7 +146,7 @@ check_layers (guint                n_layers,
  * @ops: (transfer none): the table whose memory holds the network
  * @n_layers: the number of layers, ≥ 1
  * @layers: (array length=n_layers): the layers, input side first:
- *   microcircuit layers, optionally ending with one readout
+ *   microcircuit or rate layers, optionally ending with one readout
  * @error: return location for a #GError
  *
  * Uploads the weights and biases into the table's memory (the host arrays
@@ -179,6 +183,7 @@ disco_ops_network_new (const DiscoOps      *ops,
       layer->spec.weight = NULL;
       layer->spec.bias = NULL;
       layer->offset = network->state_size;
+      /* u_E | u_I for a microcircuit, u or y for the others */
       network->state_size += spec->kind == DISCO_OPS_LAYER_MICROCIRCUIT ? 2 * spec->n : spec->n;
       network->max_units = MAX (network->max_units, spec->n);
 
@@ -419,6 +424,17 @@ evaluate (DiscoOpsNetwork *network,
                                  l == 0 ? NULL : spec->bias, layer->rates, n,
                                  dydt + layer->offset, ldf);
           break;
+        case DISCO_OPS_LAYER_RATE:
+          /* r = φ_E(u), then τ du/dt = −u + d (+ b): nodes/disco-network.c's
+           * DISCO_LAYER_RATE with the same kernels.  The first layer's drive
+           * holds its bias already and is read row for row (@drive_rows is
+           * NULL: disco_ops_network_rhs_compact() refuses a rate first
+           * layer). */
+          ops->softrect_forward (&spec->phi_e, n_rows, n, y + layer->offset, ldy, layer->rates,
+                                 n);
+          ops->leaky_rows (spec->tau_e, n_rows, n, y + layer->offset, ldy, drive, n,
+                           l == 0 ? NULL : spec->bias, dydt + layer->offset, ldf);
+          break;
         case DISCO_OPS_LAYER_READOUT:
           /* The last layer: its values feed no product, so no rates. */
           ops->leaky_rows (spec->tau_e, n_rows, n, y + layer->offset, ldy, drive, n, NULL,
@@ -521,9 +537,13 @@ disco_ops_network_rhs_strided (DiscoOpsNetwork *network,
  * The same right-hand side as a #DiscoOdeRhsFunc for the compacting
  * solver, disco_ode_solver_solve(): the reference the lockstep solver is
  * compared with, on the very same arithmetic.  Host memory only, since
- * @rows and the packed states are the host's.
+ * @rows and the packed states are the host's.  The first layer reads its
+ * drive through @rows, which only the microcircuit kernel takes: a network
+ * whose first layer is a rate layer runs on the lockstep path only.
  *
  * Returns: %TRUE on success, %FALSE with @error set
+ *   (%DISCO_ODE_ERROR_INVALID_CONFIG for a first layer that is not a
+ *   microcircuit layer)
  */
 gboolean
 disco_ops_network_rhs_compact (gpointer      network,
@@ -538,6 +558,14 @@ disco_ops_network_rhs_compact (gpointer      network,
 
   g_return_val_if_fail (self != NULL && self->ops == disco_ops_cpu (), FALSE);
 
+  if (self->layers[0].spec.kind != DISCO_OPS_LAYER_MICROCIRCUIT)
+    {
+      g_set_error_literal (error, DISCO_ODE_ERROR, DISCO_ODE_ERROR_INVALID_CONFIG,
+                           "the compacting network right-hand side needs a microcircuit first "
+                           "layer (it reads the first drive through row indices); solve a "
+                           "network with a rate first layer in lockstep");
+      return FALSE;
+    }
   if (n_active > self->n_samples)
     {
       g_set_error (error, DISCO_ODE_ERROR, DISCO_ODE_ERROR_FAILED,

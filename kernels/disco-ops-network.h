@@ -3,11 +3,12 @@
  *
  * SECTION:disco-ops-network
  * @title: Network right-hand side on an operations table
- * @short_description: a chain of microcircuit layers and a linear readout
- *   (MODEL.md §2, open loop), for the lockstep solver on the CPU or CUDA
+ * @short_description: a chain of microcircuit or rate layers and a linear
+ *   readout (MODEL.md §2 and §6, open loop), for the lockstep solver on the
+ *   CPU or CUDA
  *
- * The arithmetic of nodes/disco-network.c for its microcircuit and readout
- * layers, written against a #DiscoOps table so that the lockstep solver
+ * The arithmetic of nodes/disco-network.c for its microcircuit, rate and
+ * readout layers, written against a #DiscoOps table so that the lockstep solver
  * (disco-ode-batched.h) can solve the real model where its buffers live.
  * Per evaluation and layer: one GEMM W_l·r_{l−1} (except the first layer,
  * whose drive W_1·x + b_1 is constant during a solve and computed once per
@@ -17,7 +18,8 @@
  *
  * Shape legend: B = samples, F = inputs per sample, n_l = units of layer l,
  * N = state length of one sample: u_E (n_l) | u_I (n_l) per microcircuit
- * layer, then y (n_out) for the readout, input side first.
+ * layer, u (n_l) per rate layer, then y (n_out) for the readout, input side
+ * first.
  */
 
 #pragma once
@@ -34,6 +36,9 @@ G_BEGIN_DECLS
  * @DISCO_OPS_LAYER_MICROCIRCUIT: an E–I microcircuit layer, state u_E | u_I
  * @DISCO_OPS_LAYER_READOUT: the linear readout τ_E dy/dt = −y + W r (no
  *   bias), the last layer
+ * @DISCO_OPS_LAYER_RATE: a layer of plain rate units (the backprop
+ *   baseline's, MODEL.md §6), state u: τ_E du/dt = −u + W r_prev + b,
+ *   rate r = φ_E(u)
  *
  * The kinds of layer the operations-table network has.
  */
@@ -41,6 +46,7 @@ typedef enum
 {
   DISCO_OPS_LAYER_MICROCIRCUIT,
   DISCO_OPS_LAYER_READOUT,
+  DISCO_OPS_LAYER_RATE,
 } DiscoOpsLayerKind;
 
 /**

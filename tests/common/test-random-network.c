@@ -92,3 +92,21 @@ test_random_network_free (TestRandomNetwork *net)
   g_free (net->x);
   g_free (net);
 }
+
+/* Makes hidden layer @layer a rate layer (the backprop baseline's, state u
+ * only) with the same weights, bias and φ_E, and lays the states out again;
+ * the random draws, so the parameters and inputs, stay those of the seed. */
+void
+test_random_network_make_rate (TestRandomNetwork *net,
+                               guint              layer)
+{
+  g_assert_cmpuint (layer + 1, <, net->n_layers);
+  net->layers[layer].kind = DISCO_OPS_LAYER_RATE;
+  net->state_size = 0;
+  for (guint l = 0; l < net->n_layers; l++)
+    {
+      net->offsets[l] = net->state_size;
+      net->state_size += net->layers[l].kind == DISCO_OPS_LAYER_MICROCIRCUIT ? 2 * net->layers[l].n
+                                                                            : net->layers[l].n;
+    }
+}

@@ -1,5 +1,6 @@
 /* test-random-network.h: a seeded random microcircuit network and inputs
- * for the lockstep solver's tests and benchmark (disco-ops-network.h). */
+ * for the lockstep solver's tests and benchmark (disco-ops-network.h); a
+ * hidden layer can be turned into a rate layer. */
 #pragma once
 
 #include <glib.h>
@@ -33,5 +34,8 @@ TestRandomNetwork *test_random_network_new  (guint32            seed,
                                              double             brightness_last);
 
 void               test_random_network_free (TestRandomNetwork *network);
+
+void               test_random_network_make_rate (TestRandomNetwork *network,
+                                                  guint              layer);
 
 G_END_DECLS

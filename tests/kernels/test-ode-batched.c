@@ -12,6 +12,12 @@
  * final states by about 1e-6 relative); the step counts must be equal.
  * Every case reports how many states were bit-identical.
  *
+ * Networks with rate layers (the backprop baseline's) are checked the same
+ * way, and one evaluation of every network at random states equals the
+ * reference to the bit: rate layers take the fast φ on both sides.  A rate
+ * first layer runs on the lockstep path only (measured: states within
+ * 8.3e-7 of the compacting solve of the reference, steps equal).
+ *
  * Plus the helper kernels the lockstep solver added (fill, revert_rows,
  * leaky_rows and the per-sample bookkeeping), the stop statuses, the polls,
  * and the errors.
@@ -356,18 +362,23 @@ typedef struct
 } Net;
 
 /* Input brightness from 0.2 (sample 0) to 3.2 (the last), so that samples
- * settle after different numbers of steps and the lockstep solve masks. */
+ * settle after different numbers of steps and the lockstep solve masks.
+ * Hidden layer l is a rate layer where bit l of @rate_layers is set. */
 static Net *
 net_new (guint32      seed,
          gsize        n_samples,
          const gsize *sizes,
-         guint        n_sizes)
+         guint        n_sizes,
+         guint        rate_layers)
 {
   Net *net = g_new0 (Net, 1);
   const DiscoOpsLayer *first;
   gsize max_units = 0;
 
   net->random = test_random_network_new (seed, sizes, n_sizes, n_samples, 0.2, 3.2);
+  for (guint l = 0; l + 1 < net->random->n_layers; l++)
+    if (rate_layers & (1u << l))
+      test_random_network_make_rate (net->random, l);
   net->n_layers = net->random->n_layers;
   net->layers = net->random->layers;
   net->state_size = net->random->state_size;
@@ -402,9 +413,10 @@ net_free (Net *net)
 }
 
 /* The reference right-hand side: nodes/disco-network.c's disco_network_rhs
- * for microcircuit layers and a readout, written out again here on host
- * arrays (that file needs a pipeline of nodes), so that the ops network is
- * checked against the node's arithmetic and not against itself. */
+ * for microcircuit layers, rate layers and a readout, written out again
+ * here on host arrays (that file needs a pipeline of nodes), so that the
+ * ops network is checked against the node's arithmetic and not against
+ * itself. */
 static gboolean
 net_rhs_reference (gpointer      user_data,
                    gsize         n_active,
@@ -436,12 +448,25 @@ net_rhs_reference (gpointer      user_data,
                                     net->rates[l], n, dydt + net->offsets[l], N);
       else
         {
+          /* A rate layer (the fast φ, as disco_network_rhs) or the readout:
+           * τ du/dt = −u + (d + b), the first layer's d by sample index
+           * and with its bias already in. */
           const float inv_tau = 1.0f / spec->tau_e;
+          const float *bias = spec->kind == DISCO_OPS_LAYER_RATE && l > 0 ? spec->bias : NULL;
 
+          if (spec->kind == DISCO_OPS_LAYER_RATE)
+            disco_softrect_forward_fast_cpu (&spec->phi_e, n_active, n, y + net->offsets[l], N,
+                                             net->rates[l], n);
           for (gsize r = 0; r < n_active; r++)
-            for (gsize j = 0; j < n; j++)
-              dydt[r * N + net->offsets[l] + j] =
-                (-y[r * N + net->offsets[l] + j] + drive[r * n + j]) * inv_tau;
+            {
+              const float *u = y + r * N + net->offsets[l];
+              const float *d = drive + (l == 0 ? (gsize) rows[r] : r) * n;
+              float *du = dydt + r * N + net->offsets[l];
+
+              for (gsize j = 0; j < n; j++)
+                du[j] = bias != NULL ? (-u[j] + (d[j] + bias[j])) * inv_tau
+                                     : (-u[j] + d[j]) * inv_tau;
+            }
         }
     }
   return TRUE;
@@ -450,10 +475,11 @@ net_rhs_reference (gpointer      user_data,
 static void
 check_network (const gsize *sizes,
                guint        n_sizes,
-               gsize        n_samples)
+               gsize        n_samples,
+               guint        rate_layers)
 {
   g_autoptr (GError) error = NULL;
-  Net *net = net_new (42, n_samples, sizes, n_sizes);
+  Net *net = net_new (42, n_samples, sizes, n_sizes, rate_layers);
   g_autoptr (DiscoOpsNetwork) ops_net = disco_ops_network_new (disco_ops_cpu (), net->n_layers,
                                                                net->layers, &error);
   const gsize N = net->state_size;
@@ -472,14 +498,48 @@ check_network (const gsize *sizes,
   g_assert_no_error (error);
   disco_ode_config_init (&config);
 
+  /* 0. One evaluation on every sample at random states: the lockstep
+   * path's right-hand side is the node's, to the bit (the same kernels on
+   * the same rows, and the same fast φ in rate layers). */
+  {
+    g_autoptr (GRand) rand = g_rand_new_with_seed (7);
+    g_autofree float *y = g_new (float, n_samples * N);
+    g_autofree float *f_ref = g_new (float, n_samples * N);
+    g_autofree float *f_ops = g_new (float, n_samples * N);
+    g_autofree guint *all = g_new (guint, n_samples);
+
+    for (gsize i = 0; i < n_samples * N; i++)
+      y[i] = (float) g_rand_double_range (rand, -2, 2);
+    for (gsize s = 0; s < n_samples; s++)
+      all[s] = s;
+    g_assert_true (net_rhs_reference (net, n_samples, all, NULL, y, f_ref, NULL));
+    g_assert_true (disco_ops_network_rhs (ops_net, disco_ops_cpu (), n_samples, N, y, f_ops,
+                                          &error));
+    g_assert_no_error (error);
+    g_assert_cmpmem (f_ref, n_samples * N * sizeof (float), f_ops, n_samples * N * sizeof (float));
+  }
+
   /* 1. The ops network is the node's right-hand side, to the bit, inside
-   * the compacting solver. */
+   * the compacting solver; that path reads the first drive through row
+   * indices, which only a microcircuit first layer takes. */
   g_assert_true (disco_ode_solve (&config, n_samples, N, y_a, net_rhs_reference, net, NULL,
                                   &error));
-  g_assert_true (disco_ode_solve (&config, n_samples, N, y_b, disco_ops_network_rhs_compact,
-                                  ops_net, NULL, &error));
-  g_assert_no_error (error);
-  g_assert_cmpmem (y_a, n_samples * N * sizeof (float), y_b, n_samples * N * sizeof (float));
+  if (net->layers[0].kind == DISCO_OPS_LAYER_MICROCIRCUIT)
+    {
+      g_assert_true (disco_ode_solve (&config, n_samples, N, y_b, disco_ops_network_rhs_compact,
+                                      ops_net, NULL, &error));
+      g_assert_no_error (error);
+      g_assert_cmpmem (y_a, n_samples * N * sizeof (float), y_b, n_samples * N * sizeof (float));
+    }
+  else
+    {
+      g_assert_false (disco_ode_solve (&config, n_samples, N, y_b, disco_ops_network_rhs_compact,
+                                       ops_net, NULL, &error));
+      g_assert_error (error, DISCO_ODE_ERROR, DISCO_ODE_ERROR_INVALID_CONFIG);
+      g_assert_nonnull (strstr (error->message, "rate first layer"));
+      g_test_message ("compacting path, rate first layer: %s", error->message);
+      g_clear_error (&error);
+    }
 
   /* 2. The lockstep solve of the ops network against the compacting solve
    * of the reference right-hand side. */
@@ -493,10 +553,10 @@ check_network (const gsize *sizes,
       min_steps = MIN (min_steps, steps);
       max_steps = MAX (max_steps, steps);
     }
-  g_test_message ("network (%u layers, N = %" G_GSIZE_FORMAT ", B = %" G_GSIZE_FORMAT "): "
-                  "%u..%u steps per sample to rest, %u lockstep steps, %u polls, "
-                  "%" G_GSIZE_FORMAT "/%" G_GSIZE_FORMAT " states bit-identical",
-                  net->n_layers, N, n_samples, min_steps, max_steps, info.n_steps,
+  g_test_message ("network (%u layers, rate layers 0x%x, N = %" G_GSIZE_FORMAT ", B = %"
+                  G_GSIZE_FORMAT "): %u..%u steps per sample to rest, %u lockstep steps, "
+                  "%u polls, %" G_GSIZE_FORMAT "/%" G_GSIZE_FORMAT " states bit-identical",
+                  net->n_layers, rate_layers, N, n_samples, min_steps, max_steps, info.n_steps,
                   info.n_syncs, identical, n_samples);
   net_free (net);
 }
@@ -509,7 +569,7 @@ test_network (void)
   g_test_summary ("A 784–256–10 microcircuit network at batch 8, open loop to rest: the "
                   "lockstep solve through the CPU table matches the compacting solve of "
                   "nodes/disco-network.c's arithmetic (steps equal, states within 1e-5)");
-  check_network (sizes, G_N_ELEMENTS (sizes), 8);
+  check_network (sizes, G_N_ELEMENTS (sizes), 8, 0);
 }
 
 static void
@@ -518,7 +578,30 @@ test_network_deep (void)
   const gsize sizes[] = { 100, 64, 48, 32, 10 };
 
   g_test_summary ("The same with three hidden layers (small sizes), batch 13");
-  check_network (sizes, G_N_ELEMENTS (sizes), 13);
+  check_network (sizes, G_N_ELEMENTS (sizes), 13, 0);
+}
+
+static void
+test_network_rate (void)
+{
+  const gsize sizes[] = { 100, 64, 48, 32, 10 };
+
+  g_test_summary ("The backprop baseline's network, three rate layers and a readout (the "
+                  "first a rate layer, so lockstep only): one evaluation is the node's "
+                  "arithmetic to the bit, the lockstep solve matches the compacting solve of "
+                  "it (steps equal, states within 1e-5), and the compacting path of the ops "
+                  "network refuses the rate first layer with an error");
+  check_network (sizes, G_N_ELEMENTS (sizes), 13, 0x7);
+}
+
+static void
+test_network_mixed (void)
+{
+  const gsize sizes[] = { 100, 64, 48, 32, 10 };
+
+  g_test_summary ("A microcircuit first layer under rate layers: the compacting path takes "
+                  "it too, to the bit");
+  check_network (sizes, G_N_ELEMENTS (sizes), 13, 0x6);
 }
 
 /* ------------------------------------------------------------------------
@@ -653,8 +736,8 @@ test_errors (void)
       .tau_i = 1 },
   };
 
-  g_test_summary ("Another method, a bad setting, a failing right-hand side and a bad "
-                  "layer chain give errors");
+  g_test_summary ("Another method, a bad setting, a failing right-hand side, a bad layer "
+                  "chain and a rate first layer on the compacting path give errors");
 
   disco_ode_config_init (&config);
   config.method = DISCO_ODE_METHOD_RK4;
@@ -682,6 +765,38 @@ test_errors (void)
 
   g_assert_null (disco_ops_network_new (disco_ops_cpu (), 2, bad_chain, &error));
   g_assert_error (error, DISCO_ODE_ERROR, DISCO_ODE_ERROR_INVALID_CONFIG);
+  g_clear_error (&error);
+
+  /* A rate first layer is a network, but not one for the compacting path. */
+  {
+    const float w[4] = { 1, 0, 0, 1 }, x[2] = { 1, 2 }, state[4] = { 1, 2, 3, 4 };
+    const DiscoOpsLayer rate_first[2] = {
+      { .kind = DISCO_OPS_LAYER_RATE, .n = 2, .n_in = 2, .weight = w,
+        .phi_e = DISCO_SOFT_RECTIFIER_SOFTPLUS, .tau_e = 1 },
+      { .kind = DISCO_OPS_LAYER_READOUT, .n = 2, .n_in = 2, .weight = w, .tau_e = 1 },
+    };
+    g_autoptr (DiscoOpsNetwork) network = disco_ops_network_new (disco_ops_cpu (), 2, rate_first,
+                                                                 &error);
+    const guint rows[1] = { 0 };
+    const double t[1] = { 0 };
+    float f[4] = { 9, 9, 9, 9 };
+
+    g_assert_no_error (error);
+    g_assert_true (disco_ops_network_begin_batch (network, 1, x, &error));
+    g_assert_no_error (error);
+    g_assert_false (disco_ops_network_rhs_compact (network, 1, rows, t, state, f, &error));
+    g_assert_error (error, DISCO_ODE_ERROR, DISCO_ODE_ERROR_INVALID_CONFIG);
+    g_clear_error (&error);
+    g_assert_cmpfloat (f[0], ==, 9);
+    /* The lockstep path takes it: with W = I and no bias, u = x is at
+     * rest, and the readout moves towards φ(u). */
+    g_assert_true (disco_ops_network_rhs (network, disco_ops_cpu (), 1, 4, state, f, &error));
+    g_assert_no_error (error);
+    g_assert_cmpfloat (f[0], ==, 0);
+    g_assert_cmpfloat (f[1], ==, 0);
+    g_assert_cmpfloat_with_epsilon (f[2], log1p (exp (1.0)) - 3, 1e-6);
+    g_assert_cmpfloat_with_epsilon (f[3], log1p (exp (2.0)) - 4, 1e-6);
+  }
 }
 
 int
@@ -697,6 +812,8 @@ main (int    argc,
   g_test_add_func ("/disco/ode-batched/stop-statuses", test_stop_statuses);
   g_test_add_func ("/disco/ode-batched/network", test_network);
   g_test_add_func ("/disco/ode-batched/network-deep", test_network_deep);
+  g_test_add_func ("/disco/ode-batched/network-rate", test_network_rate);
+  g_test_add_func ("/disco/ode-batched/network-mixed", test_network_mixed);
   g_test_add_func ("/disco/ode-batched/errors", test_errors);
 
   return g_test_run ();
