@@ -82,6 +82,7 @@ static const DiscoOps cpu_ops = {
   .norm_finish = disco_norm_finish_cpu,
   .adam_update = disco_adam_update_cpu,
   .sgd_update = disco_sgd_update_cpu,
+  .softmax_rows = disco_softmax_rows_cpu,
 };
 
 /**

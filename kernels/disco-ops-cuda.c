@@ -58,6 +58,7 @@ static const DiscoOps cuda_ops = {
   .norm_finish = disco_norm_finish_cuda,
   .adam_update = disco_adam_update_cuda,
   .sgd_update = disco_sgd_update_cuda,
+  .softmax_rows = disco_softmax_rows_cuda,
 };
 
 /**

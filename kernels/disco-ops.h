@@ -85,6 +85,8 @@ G_BEGIN_DECLS
  *   memory
  * @adam_update: disco_adam_update_cpu()
  * @sgd_update: disco_sgd_update_cpu()
+ * @softmax_rows: disco_softmax_rows_cpu(); @y may be @x (the backprop
+ *   rule's δ_out = softmax(y) − t)
  *
  * The operations of one memory space.  Tables are static and never freed.
  */
@@ -324,9 +326,15 @@ struct _DiscoOps
                             float                    *p,
                             const float              *g,
                             float                    *velocity);
+  void (*softmax_rows)     (gsize                     n_rows,
+                            gsize                     n_cols,
+                            const float              *x,
+                            gsize                     ldx,
+                            float                    *y,
+                            gsize                     ldy);
 
   /*< private >*/
-  gpointer padding[8];
+  gpointer padding[7];
 };
 
 const DiscoOps *disco_ops_cpu (void);
