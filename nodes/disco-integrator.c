@@ -74,6 +74,10 @@
  * compacted, so step counts and results agree with the host path to
  * rounding (tests/device).  Other settings run on the host and keep a
  * pipeline off CUDA (the runs_on_cuda hook).
+ *
+ * Rate layers (the backprop baseline) take the device path too, in open
+ * loop: with a controller such a network stays on the host path, since the
+ * device closed loop feeds interneurons, which rate layers lack.
  */
 
 #include "disco-integrator.h"
@@ -926,8 +930,9 @@ record_trajectory (DiscoIntegrator *self, DiscoTensor *input, const float *open_
 /* ----- the device path (an operations table) -------------------------------------- */
 
 /* Whether these settings and this network have a device path: tsit5, no
- * recording (it integrates one sample on the host), microcircuit layers with
- * at most a readout on top (rate layers are the backprop baseline's). */
+ * recording (it integrates one sample on the host), microcircuit or rate
+ * layers with at most a readout on top; rate layers only in open loop (the
+ * device closed loop feeds interneurons, which they lack). */
 static gboolean
 has_device_path (DiscoIntegrator *self)
 {
@@ -940,7 +945,7 @@ has_device_path (DiscoIntegrator *self)
     {
       DiscoLayerKind kind = disco_network_get_layer (self->network, l)->kind;
 
-      if (kind == DISCO_LAYER_RATE ||
+      if ((kind == DISCO_LAYER_RATE && self->closed_loop != NULL) ||
           (kind == DISCO_LAYER_READOUT && (l == 0 || l + 1 != n_layers)))
         return FALSE;
     }
@@ -953,7 +958,7 @@ disco_integrator_runs_on_cuda (DiscoNode *node)
   DiscoIntegrator *self = DISCO_INTEGRATOR (node);
 
   /* Asked before prepare, when the network is not known yet: the layer
-   * nodes answer for themselves (rate layers have no CUDA path). */
+   * nodes answer for themselves. */
   return self->method == DISCO_INTEGRATOR_TSIT5 && self->record_sample < 0;
 }
 
@@ -975,6 +980,7 @@ ensure_ops_objects (DiscoIntegrator *self, const DiscoOps *ops, GError **error)
       /* No weights: each minibatch lends the nodes' tensors. */
       layers[l] = (DiscoOpsLayer) {
         .kind = spec->kind == DISCO_LAYER_READOUT ? DISCO_OPS_LAYER_READOUT
+                : spec->kind == DISCO_LAYER_RATE  ? DISCO_OPS_LAYER_RATE
                                                    : DISCO_OPS_LAYER_MICROCIRCUIT,
         .n = spec->n,
         .n_in = spec->n_in,
@@ -1045,8 +1051,8 @@ solve_ops (DiscoIntegrator *self, gsize B, gsize n_state, float *state,
 }
 
 /* disco_network_publish() in the table's memory: every layer's rates (and
- * inhibitory rates) on its ports from the B × N states, the logits on the
- * readout's "output". */
+ * a microcircuit's inhibitory rates) on its ports from the B × N states,
+ * the logits on the readout's "output". */
 static gboolean
 publish_ops (DiscoIntegrator *self, const float *state, gsize B, DiscoTensor **logits,
              GError **error)
@@ -1066,6 +1072,8 @@ publish_ops (DiscoIntegrator *self, const float *state, gsize B, DiscoTensor **l
         return FALSE;
       if (spec->kind == DISCO_LAYER_READOUT)
         ops->copy_rows (B, spec->n, state + offset, N, r, spec->n);
+      else if (spec->kind == DISCO_LAYER_RATE)
+        ops->softrect_forward (&spec->phi_e, B, spec->n, state + offset, N, r, spec->n);
       else
         {
           float *r_i = disco_tensor_write_ops (

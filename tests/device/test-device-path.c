@@ -221,6 +221,80 @@ test_open_loop_only (void)
   run_clear (&table);
 }
 
+/* The backprop baseline's network: rate layers and a readout, no
+ * controller, a training tick of backprop and Adam (30 → 12 → 10 → 3). */
+static const char *rate_network =
+  "[data]\nnode = test-random-source\nrows = 9\ncols = 30\namplitude = 4\nphase = train\n"
+  "[h1]\nnode = rate-layer\ninput = data\nsize = 12\n"
+  "[h2]\nnode = rate-layer\ninput = h1\nsize = 10\n"
+  "[out]\nnode = readout\ninput = h2\nsize = 3\n"
+  "[settle]\nnode = integrator\nnetwork = out\n"
+  "[learn]\nnode = plasticity\nrule = backprop\nstate = settle\ntarget = data.targets\n"
+  "[adam]\nnode = adam\ngradients = learn\nlearning-rate = 0.01\n";
+
+static void
+test_rate_layers (void)
+{
+  /* Everything within the common tolerance, the weights after one Adam
+   * step too (measured: states 7.7e-8 of scale, weights 9.3e-8): backprop's
+   * gradients differ by φ's rounding only (test-learning-device.c). */
+  static const Probe probes[] = {
+    { "settle", "output" }, { "settle", "state" }, { "settle", "open-loop-state" },
+    { "settle", "steps" }, { "h1", "output" }, { "h2", "output" }, { "out", "output" },
+    { "h1", "weight" }, { "h2", "bias" }, { "out", "weight" },
+  };
+  Run host = { 0 }, table = { 0 };
+
+  g_test_summary ("The backprop baseline's rate layers take the integrator's device path: "
+                  "open-loop states, every layer's rates and the weights after a backprop "
+                  "and Adam step agree between host and device paths");
+  run_pipeline (rate_network, NULL, NULL, FALSE, probes, G_N_ELEMENTS (probes), &host);
+  run_pipeline (rate_network, NULL, NULL, TRUE, probes, G_N_ELEMENTS (probes), &table);
+  compare (probes, G_N_ELEMENTS (probes), &host, &table, tolerance_for (&host, &table), 1);
+  run_clear (&host);
+  run_clear (&table);
+}
+
+static void
+test_rate_layers_paths (void)
+{
+  /* Without a controller the rate network takes the table (host syncs);
+   * with one steering its readout it keeps to the host code, whose closed
+   * loop it needs (the device closed loop feeds interneurons). */
+  const char *controlled = "[control]\nnode = leaky-pi\nprediction = out\n"
+                           "target = data.targets\n";
+  const char *overrides[] = { "out.feedback=control", NULL };
+
+  g_test_summary ("Rate layers without a controller take the device path; with a controller "
+                  "on the readout they stay on the host path");
+  for (guint controller = 0; controller <= 1; controller++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (DiscoPipeline) p = NULL;
+      g_autofree char *text = g_strconcat (rate_network, controller ? controlled : "", NULL);
+      DiscoTensor *inhibitory;
+      guint syncs = 0;
+
+      g_setenv ("DISCO_DEVICE_PATH", "table", TRUE);
+      p = disco_pipeline_new_from_string (text, controller ? overrides : NULL, &error);
+      g_assert_no_error (error);
+      g_assert_true (disco_pipeline_run (p, NULL, &error));
+      g_assert_no_error (error);
+      g_unsetenv ("DISCO_DEVICE_PATH");
+      g_object_get (disco_pipeline_get_node (p, "settle"), "last-host-syncs", &syncs, NULL);
+      g_test_message ("%s: %u host syncs in the last solve",
+                      controller ? "with a controller" : "open loop", syncs);
+      if (controller)
+        g_assert_cmpuint (syncs, ==, 0);
+      else
+        g_assert_cmpuint (syncs, >, 0);
+      /* A rate layer publishes its rates and nothing else, on either path. */
+      g_assert_nonnull (disco_node_get_output (disco_pipeline_get_node (p, "h1"), "output"));
+      inhibitory = disco_node_get_output (disco_pipeline_get_node (p, "h1"), "inhibitory");
+      g_assert_null (inhibitory);
+    }
+}
+
 static char *
 digits_path (void)
 {
@@ -323,6 +397,8 @@ main (int argc, char **argv)
   g_test_add_func ("/disco/device/controlled-feedback-options", test_controlled_options);
   g_test_add_func ("/disco/device/open-loop-only", test_open_loop_only);
   g_test_add_func ("/disco/device/node-device-cpu", test_node_device_cpu);
+  g_test_add_func ("/disco/device/rate-layers", test_rate_layers);
+  g_test_add_func ("/disco/device/rate-layers-paths", test_rate_layers_paths);
   g_test_add_func ("/disco/device/digits-training", test_digits_training);
   return g_test_run ();
 }
