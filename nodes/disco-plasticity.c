@@ -26,11 +26,14 @@
  * gradients together.
  *
  * Device path: when disco_node_get_ops() gives a table (a pipeline on CUDA,
- * or #DISCO_DEVICE_PATH_ENV = `table`), the local rules compute through it
- * on the integrator's state tensors in the table's memory, and the
- * gradients, the running thresholds and the norm stay there; the host sees
- * them only when it reads them (a checkpoint, a test).  On the host table
- * the results are bit-identical to the host code.  Backprop is host-only.
+ * or #DISCO_DEVICE_PATH_ENV = `table`), every rule computes through it: the
+ * local rules on the integrator's state tensors, backprop on the inputs,
+ * targets and weights, all in the table's memory, and the gradients, the
+ * running thresholds and the norm stay there; the host sees them only when
+ * it reads them (a checkpoint, a test).  On the host table the local
+ * rules' results are bit-identical to the host code; backprop's agree to
+ * rounding, since the table's φ is the fast one (within 4 ulp) where the
+ * host code's backprop takes the reference φ.
  *
  * Ports: inputs `state` (the integrator), optional `target` (targets, for
  * backprop); output `gradients` (1 value: the global gradient norm).
@@ -439,6 +442,20 @@ publish_ops (DiscoNode *node, const DiscoOps *ops, const DiscoLayerSpec *spec,
   return TRUE;
 }
 
+/* The output "gradients": √ of the running sum @acc that publish_ops()
+ * filled, which norm_finish leaves at 0 for the next tick. */
+static gboolean
+finish_norm_ops (DiscoNode *node, const DiscoOps *ops, double *acc, GError **error)
+{
+  float *norm = disco_tensor_write_ops (disco_node_get_output (node, "gradients"), ops, error);
+
+  if (norm == NULL)
+    return FALSE;
+  ops->norm_finish (acc, norm);
+  /* Reports a failed launch now rather than at the next download. */
+  return ops->check (error);
+}
+
 /* local_rules() and the norm output through @ops. */
 static gboolean
 local_rules_ops (DiscoPlasticity *self, const DiscoOps *ops, DiscoNetwork *network,
@@ -450,7 +467,6 @@ local_rules_ops (DiscoPlasticity *self, const DiscoOps *ops, DiscoNetwork *netwo
   const gsize N = disco_network_get_state_size (network);
   const float *x, *cl, *ol, *inputs;
   double *acc;
-  float *norm;
 
   if ((x = disco_tensor_read_ops (x_tensor, ops, error)) == NULL ||
       (cl = disco_tensor_read_ops (cl_tensor, ops, error)) == NULL ||
@@ -500,13 +516,7 @@ local_rules_ops (DiscoPlasticity *self, const DiscoOps *ops, DiscoNetwork *netwo
         return FALSE;
       inputs = rates;
     }
-
-  norm = disco_tensor_write_ops (disco_node_get_output (node, "gradients"), ops, error);
-  if (norm == NULL)
-    return FALSE;
-  ops->norm_finish (acc, norm);
-  /* Reports a failed launch now rather than at the next download. */
-  return ops->check (error);
+  return finish_norm_ops (node, ops, acc, error);
 }
 
 /* Backprop through r_l = φ(W_l r_{l−1} + b_l), y = W_out r_L, loss −Σ t log softmax(y). */
@@ -568,6 +578,100 @@ backprop (DiscoPlasticity *self, DiscoNetwork *network, const float *x, const fl
   return TRUE;
 }
 
+/* backprop() and the norm output through @ops, in the same steps and
+ * scratch layout (u_l, r_l, δ_l of layer l at 3l, 3l + 1, 3l + 2).  One
+ * difference on the host table: its softrect_forward is the fast φ, within
+ * 4 ulp of disco_softrect_forward(), so the gradients agree with the host
+ * code's to rounding, not to the bit (tests/learning/test-learning-device.c
+ * measures it). */
+static gboolean
+backprop_ops (DiscoPlasticity *self, const DiscoOps *ops, DiscoNetwork *network,
+              DiscoTensor *x_tensor, DiscoTensor *target_tensor, gsize B, GError **error)
+{
+  DiscoNode *node = DISCO_NODE (self);
+  const guint n_layers = disco_network_get_n_layers (network);
+  float **u = g_newa (float *, n_layers), **r = g_newa (float *, n_layers);
+  float **delta = g_newa (float *, n_layers);
+  const float *x, *targets, *inputs;
+  float *ones;
+  double *acc;
+
+  if ((x = disco_tensor_read_ops (x_tensor, ops, error)) == NULL ||
+      (targets = disco_tensor_read_ops (target_tensor, ops, error)) == NULL ||
+      (acc = device_scratch (self, ops, 3 * n_layers, sizeof (double), TRUE, error)) == NULL ||
+      (ones = device_scratch (self, ops, 3 * n_layers + 1, B * sizeof (float), FALSE,
+                              error)) == NULL)
+    return FALSE;
+  ops->fill (B, 1.0f, ones);
+
+  /* Forward, exactly: the bias laid down first, as ones·bᵀ (a GEMM of
+   * depth 1, which is exact), then inputs·Wᵀ added onto it. */
+  inputs = x;
+  for (guint l = 0; l < n_layers; l++)
+    {
+      const DiscoLayerSpec *spec = disco_network_get_layer (network, l);
+      const gsize n = spec->n;
+      const float *w = disco_tensor_read_ops (spec->weight, ops, error);
+      const float *b = NULL;
+
+      if (w == NULL ||
+          (spec->bias != NULL && (b = disco_tensor_read_ops (spec->bias, ops, error)) == NULL) ||
+          (u[l] = device_scratch (self, ops, 3 * l, B * n * sizeof (float), FALSE,
+                                  error)) == NULL)
+        return FALSE;
+      if (b != NULL)
+        /* B × n = ones (B × 1) · b (1 × n) */
+        ops->gemm (FALSE, FALSE, B, n, 1, 1.0f, ones, 1, b, n, 0.0f, u[l], n);
+      else
+        ops->fill (B * n, 0.0f, u[l]);
+      /* B × n += inputs (B × n_in) · Wᵀ (n_in × n) */
+      ops->gemm (FALSE, TRUE, B, n, spec->n_in, 1.0f, inputs, spec->n_in, w, spec->n_in, 1.0f,
+                 u[l], n);
+      if (spec->kind == DISCO_LAYER_READOUT)
+        r[l] = u[l];
+      else
+        {
+          if ((r[l] = device_scratch (self, ops, 3 * l + 1, B * n * sizeof (float), FALSE,
+                                      error)) == NULL)
+            return FALSE;
+          ops->softrect_forward (&spec->phi_e, B, n, u[l], n, r[l], n);
+        }
+      inputs = r[l];
+    }
+
+  /* Backward: δ_out = softmax(y) − t, δ_l = (δ_{l+1} W_{l+1}) ⊙ φ′(u_l). */
+  for (gint l = n_layers - 1; l >= 0; l--)
+    {
+      const DiscoLayerSpec *spec = disco_network_get_layer (network, l);
+      const gsize n = spec->n;
+
+      if ((delta[l] = device_scratch (self, ops, 3 * l + 2, B * n * sizeof (float), FALSE,
+                                      error)) == NULL)
+        return FALSE;
+      if (l == (gint) n_layers - 1)
+        {
+          ops->softmax_rows (B, n, r[l], n, delta[l], n);
+          ops->sub_rows (B, n, targets, n, delta[l], n);
+        }
+      else
+        {
+          const DiscoLayerSpec *above = disco_network_get_layer (network, l + 1);
+          const float *w = disco_tensor_read_ops (above->weight, ops, error);
+
+          if (w == NULL)
+            return FALSE;
+          /* B × n = δ_{l+1} (B × n_{l+1}) · W_{l+1} (n_{l+1} × n) */
+          ops->gemm (FALSE, FALSE, B, n, above->n, 1.0f, delta[l + 1], above->n, w, n, 0.0f,
+                     delta[l], n);
+          /* ⊙ φ′(u_l), in place: one "output" row of n per sample */
+          ops->slope_scale_rows (&spec->phi_e, B, 1, n, u[l], n, delta[l], n, delta[l]);
+        }
+      if (!publish_ops (node, ops, spec, delta[l], l == 0 ? x : r[l - 1], B, acc, error))
+        return FALSE;
+    }
+  return finish_norm_ops (node, ops, acc, error);
+}
+
 static DiscoFlowReturn
 disco_plasticity_process (DiscoNode *node, DiscoTick *tick, GError **error)
 {
@@ -593,17 +697,21 @@ disco_plasticity_process (DiscoNode *node, DiscoTick *tick, GError **error)
   B = disco_tensor_get_dim (x_tensor, 0);
   if (cl_tensor == NULL || ol_tensor == NULL || disco_tensor_get_dim (cl_tensor, 0) != B ||
       (self->rule == DISCO_PLASTICITY_BACKPROP &&
-       (target_tensor == NULL || disco_tensor_get_dim (target_tensor, 0) != B)))
+       (target_tensor == NULL || disco_tensor_get_dim (target_tensor, 0) != B ||
+        disco_tensor_get_row_size (target_tensor) !=
+          disco_network_get_layer (network, disco_network_get_n_layers (network) - 1)->n)))
     {
+      /* Backprop reads B × outputs targets, on either path. */
       g_set_error (error, DISCO_ERROR, DISCO_ERROR_SHAPE,
                    "node \"%s\": the integrator's states or the targets do not match this "
-                   "tick's minibatch", disco_node_get_name (node));
+                   "tick's minibatch and the network's outputs", disco_node_get_name (node));
       return DISCO_FLOW_ERROR;
     }
-  /* Backprop has no device path (runs_on_cuda says so). */
-  ops = self->rule != DISCO_PLASTICITY_BACKPROP ? disco_node_get_ops (node) : NULL;
+  ops = disco_node_get_ops (node);
   if (ops != NULL)
-    return local_rules_ops (self, ops, network, x_tensor, cl_tensor, ol_tensor, B, error)
+    return (self->rule == DISCO_PLASTICITY_BACKPROP
+              ? backprop_ops (self, ops, network, x_tensor, target_tensor, B, error)
+              : local_rules_ops (self, ops, network, x_tensor, cl_tensor, ol_tensor, B, error))
              ? DISCO_FLOW_OK : DISCO_FLOW_ERROR;
   if ((x = disco_tensor_read_host (x_tensor, error)) == NULL ||
       (cl = disco_tensor_read_host (cl_tensor, error)) == NULL ||
@@ -623,13 +731,6 @@ disco_plasticity_process (DiscoNode *node, DiscoTick *tick, GError **error)
   return DISCO_FLOW_OK;
 }
 
-/* Backprop runs on the host only; the local rules have a device path. */
-static gboolean
-disco_plasticity_runs_on_cuda (DiscoNode *node)
-{
-  return DISCO_PLASTICITY (node)->rule != DISCO_PLASTICITY_BACKPROP;
-}
-
 static void
 disco_plasticity_class_init (DiscoPlasticityClass *klass)
 {
@@ -642,7 +743,7 @@ disco_plasticity_class_init (DiscoPlasticityClass *klass)
   object_class->set_property = disco_plasticity_set_property;
   node_class->prepare = disco_plasticity_prepare;
   node_class->process = disco_plasticity_process;
-  node_class->runs_on_cuda = disco_plasticity_runs_on_cuda;
+  /* Every rule has a device path. */
   disco_node_class_set_runs_on_cuda (node_class, TRUE);
 
   g_object_class_install_property (object_class, PROP_RULE,
