@@ -1,5 +1,7 @@
 /* test-cuda-learning.c: the learning kernels on CUDA against their CPU
- * references (disco-kernels-cuda-learning.cu vs disco-kernels-cpu.c).
+ * references (disco-kernels-cuda-learning.cu vs disco-kernels-cpu.c), and
+ * a backprop tick with device = cuda against the CPU's host code (its
+ * tolerance is stated at test_backprop_tick()).
  *
  * Each case draws seeded random inputs for several odd shapes (a single
  * element, widths around a warp and a block, row strides wider than the
@@ -310,6 +312,139 @@ test_ops_table (void)
   g_assert_true (cuda->adam_update == disco_adam_update_cuda);
   g_assert_true (cpu->sgd_update == disco_sgd_update_cpu);
   g_assert_true (cuda->sgd_update == disco_sgd_update_cuda);
+  g_assert_true (cpu->softmax_rows == disco_softmax_rows_cpu);
+  g_assert_true (cuda->softmax_rows == disco_softmax_rows_cuda);
+}
+
+/* ---- a backprop tick: the whole rule on the CUDA table ---- */
+
+/* The backprop baseline on the digits fixture (64 → 32 rate units → 10),
+ * minibatches of 10 in the training phase, with @device; @limit samples. */
+static DiscoPipeline *
+run_backprop_on (const char *device, const char *limit)
+{
+  /* The environment wins: a bundle built elsewhere (tests/gpu/bundle.sh)
+   * runs from another checkout. */
+  const char *root = g_getenv ("DISCO_SOURCE_ROOT") != NULL ? g_getenv ("DISCO_SOURCE_ROOT")
+                                                            : DISCO_SOURCE_ROOT;
+  g_autofree char *data = g_build_filename (root, "data", "fixtures", "digits",
+                                            "digits.csv.gz", NULL);
+  g_autofree char *text = g_strdup_printf (
+    "[pipeline]\ndevice = %s\nseed = 0\n"
+    "[data]\nnode = digits-loader\npath = %s\nepochs = 1\nbatch-size = 10\nphases = train\n"
+    "[h1]\nnode = rate-layer\ninput = data.images\nsize = 32\n"
+    "[out]\nnode = readout\ninput = h1\nsize = 10\n"
+    "[settle]\nnode = integrator\nnetwork = out\n"
+    "[learn]\nnode = plasticity\nrule = backprop\nstate = settle\ntarget = data.targets\n"
+    "[adam]\nnode = adam\ngradients = learn\nlearning-rate = 0.001\n", device, data);
+  const char *overrides[] = { limit, NULL };
+  g_autoptr (GError) error = NULL;
+  DiscoPipeline *p = disco_pipeline_new_from_string (text, overrides, &error);
+
+  g_assert_no_error (error);
+  g_assert_true (disco_pipeline_run (p, NULL, &error));
+  g_assert_no_error (error);
+  return p;
+}
+
+/* max |a − b| and max |b| over two tensors of one shape. */
+static double
+tensor_difference (DiscoTensor *a, DiscoTensor *b, double *scale, double *mean)
+{
+  const gsize n = disco_tensor_get_n_elements (b);
+  const float *x, *y;
+  double worst = 0;
+
+  g_assert_nonnull (a);
+  g_assert_nonnull (b);
+  g_assert_cmpuint (disco_tensor_get_n_elements (a), ==, n);
+  x = disco_tensor_read_host (a, NULL);
+  y = disco_tensor_read_host (b, NULL);
+  *scale = 0;
+  *mean = 0;
+  for (gsize i = 0; i < n; i++)
+    {
+      const double d = fabs ((double) x[i] - y[i]);
+
+      g_assert_true (isfinite (x[i]) && isfinite (y[i]));
+      worst = MAX (worst, d);
+      *mean += d / n;
+      *scale = MAX (*scale, fabs (y[i]));
+    }
+  return worst;
+}
+
+/* One training tick of backprop (then Adam) with device = cuda against the
+ * CPU's host code, gradients first: on the first tick both start from the
+ * same weights, so the gradients differ by rounding only: φ (CUDA's
+ * expf/logf against the host code's reference φ, ≤ 4e-6 relative), the
+ * GEMMs' summation order (cuBLAS against OpenBLAS, ~1e-6 relative at these
+ * depths), the softmax (4e-6, test-cuda-kernels.c), each a few roundings
+ * deep.  δ_out = softmax(y) − t and the batch sums g = δᵀR/B cancel, so the
+ * bound is taken on each tensor's scale: |Δ| ≤ 1e-4·max|cpu| (some 10× the
+ * ~1e-5 those roundings can reach after cancellation).  Then three ticks:
+ * Adam's first steps are ±lr wherever a gradient's sign is decided by
+ * rounding, so a weight may differ by up to 2·lr per tick, and on the whole
+ * they must agree far closer (mean |Δ| ≤ 1e-5), as in
+ * test-cuda-integrator.c's training case. */
+static void
+test_backprop_tick (void)
+{
+  const char *gradients[] = { "h1.weight", "h1.bias", "out.weight" };
+  const char *params[] = { "h1.weight", "h1.bias", "out.weight" };
+
+  g_test_summary ("A backprop tick on CUDA (rate layers solved in lockstep, the forward and "
+                  "backward passes, Adam) agrees with the CPU's host code: gradients within "
+                  "1e-4 of scale, weights after three ticks within 2·lr");
+  SKIP_WITHOUT_DEVICE ();
+  g_strfreev (disco_registry_list_names ());
+  if (disco_backend_get (DISCO_DEVICE_CUDA) == NULL)
+    {
+      g_test_skip ("the disco-cuda plugin registered no backend");
+      return;
+    }
+  g_unsetenv ("DISCO_DEVICE_PATH");
+
+  {
+    g_autoptr (DiscoPipeline) cuda = run_backprop_on ("cuda", "data.limit=10");
+    g_autoptr (DiscoPipeline) cpu = run_backprop_on ("cpu", "data.limit=10");
+    DiscoNode *learn_cuda = disco_pipeline_get_node (cuda, "learn");
+    DiscoNode *learn_cpu = disco_pipeline_get_node (cpu, "learn");
+
+    g_assert_cmpint (disco_pipeline_get_active_device (cuda), ==, DISCO_DEVICE_CUDA);
+    for (guint i = 0; i <= G_N_ELEMENTS (gradients); i++)
+      {
+        const gboolean norm = i == G_N_ELEMENTS (gradients);
+        DiscoTensor *a = norm ? disco_node_get_output (learn_cuda, "gradients")
+                              : disco_node_get_gradient (learn_cuda, gradients[i]);
+        DiscoTensor *b = norm ? disco_node_get_output (learn_cpu, "gradients")
+                              : disco_node_get_gradient (learn_cpu, gradients[i]);
+        double scale, mean, worst = tensor_difference (a, b, &scale, &mean);
+
+        g_test_message ("gradient %s: largest |cuda − cpu| %.3g of max |cpu| %.3g (%.3g)",
+                        norm ? "norm" : gradients[i], worst, scale, worst / scale);
+        g_assert_cmpfloat (scale, >, 0);
+        g_assert_cmpfloat (worst, <=, 1e-4 * scale);
+      }
+  }
+  {
+    g_autoptr (DiscoPipeline) cuda = run_backprop_on ("cuda", "data.limit=30");
+    g_autoptr (DiscoPipeline) cpu = run_backprop_on ("cpu", "data.limit=30");
+
+    for (guint i = 0; i < G_N_ELEMENTS (params); i++)
+      {
+        double scale, mean, worst = tensor_difference (disco_pipeline_find_parameter (cuda,
+                                                                                      params[i]),
+                                                       disco_pipeline_find_parameter (cpu,
+                                                                                      params[i]),
+                                                       &scale, &mean);
+
+        g_test_message ("%s after three ticks: largest difference %.3g, mean %.3g", params[i],
+                        worst, mean);
+        g_assert_cmpfloat (worst, <=, 2 * 0.001 * 3);
+        g_assert_cmpfloat (mean, <=, 1e-5);
+      }
+  }
 }
 
 int
@@ -324,6 +459,7 @@ main (int argc, char **argv)
   g_test_add_func ("/disco/cuda-learning/gradient-norm", test_gradient_norm);
   g_test_add_func ("/disco/cuda-learning/sgd", test_sgd);
   g_test_add_func ("/disco/cuda-learning/ops-table", test_ops_table);
+  g_test_add_func ("/disco/cuda-learning/backprop-tick", test_backprop_tick);
 
   return g_test_run ();
 }
