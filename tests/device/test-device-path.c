@@ -7,9 +7,12 @@
  * shrunk (disco-ode-batched.h), so the states differ by rounding, which the
  * adaptive step control can turn into one step more or less for a sample.
  * The tolerances below are stated per check, with the measured figures
- * printed as test messages.
+ * printed as test messages.  The backprop baseline's rate layers take the
+ * device path too; one case checks that its Table 1 pipelines qualify for
+ * CUDA as the E–I ones do.
  */
 #include <disco/disco.h>
+#include <disco/disco-backend.h>
 #include "test-random-source.h"
 
 #include <math.h>
@@ -295,6 +298,66 @@ test_rate_layers_paths (void)
     }
 }
 
+/* Loads (which validates) pipelines/@name.pipeline with @overrides;
+ * returns the error, or %NULL and the pipeline in @out when asked. */
+static GError *
+load_table1 (const char *name, const char *const *overrides, DiscoPipeline **out)
+{
+  g_autofree char *file = g_strdup_printf ("%s.pipeline", name);
+  g_autofree char *path = g_build_filename (DISCO_SOURCE_ROOT, "pipelines", file, NULL);
+  g_autoptr (DiscoPipeline) p = NULL;
+  GError *error = NULL;
+
+  p = disco_pipeline_new_from_file (path, overrides, &error);
+  g_assert_true ((p == NULL) == (error != NULL));
+  if (out != NULL)
+    *out = g_steal_pointer (&p);
+  return error;
+}
+
+static void
+test_backprop_devices (void)
+{
+  const char *names[] = { "mnist-1x256-backprop", "mnist-3x256-backprop",
+                          "mnist-1x256-linear-threshold" };
+  const char *on_cuda[] = { "pipeline.device=cuda", NULL };
+  const char *node_on_cuda[] = { "learn.device=cuda", NULL };
+
+  g_test_summary ("A backprop Table 1 pipeline runs on CUDA as the E–I ones do: every node "
+                  "says it can, device = auto picks the CPU here (no GPU), device = cuda is "
+                  "the E–I pipelines' \"no CUDA device is usable\" error, and a node with "
+                  "device = cuda is refused for want of a GPU, not of a CUDA implementation");
+  /* Loading the registry loads the plugins; the unit suite hides a GPU
+   * (DISCO_CUDA=0), a direct run on a GPU machine may not. */
+  g_strfreev (disco_registry_list_names ());
+  if (disco_backend_get (DISCO_DEVICE_CUDA) != NULL)
+    {
+      g_test_skip ("a CUDA device is usable here: tests/gpu checks device selection with one");
+      return;
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      g_autoptr (DiscoPipeline) p = NULL;
+      g_autoptr (GError) automatic = load_table1 (names[i], NULL, &p);
+      g_autoptr (GError) cuda = load_table1 (names[i], on_cuda, NULL);
+      g_autoptr (GError) node = load_table1 (names[i], node_on_cuda, NULL);
+      g_auto (GStrv) nodes = disco_pipeline_list_nodes (p);
+
+      g_assert_no_error (automatic);
+      g_assert_cmpint (disco_pipeline_get_active_device (p), ==, DISCO_DEVICE_CPU);
+      for (guint j = 0; nodes[j] != NULL; j++)
+        if (!disco_node_runs_on_cuda (disco_pipeline_get_node (p, nodes[j])))
+          g_error ("%s: node \"%s\" does not run on CUDA", names[i], nodes[j]);
+      g_assert_error (cuda, DISCO_ERROR, DISCO_ERROR_DEVICE);
+      g_assert_nonnull (strstr (cuda->message, "device \"cuda\" was requested, but no CUDA "
+                                               "device is usable"));
+      g_assert_error (node, DISCO_ERROR, DISCO_ERROR_DEVICE);
+      g_assert_nonnull (strstr (node->message, "(no CUDA device is usable)"));
+      g_test_message ("%s: %u nodes run on CUDA; %s", names[i], g_strv_length (nodes),
+                      node->message);
+    }
+}
+
 static char *
 digits_path (void)
 {
@@ -399,6 +462,7 @@ main (int argc, char **argv)
   g_test_add_func ("/disco/device/node-device-cpu", test_node_device_cpu);
   g_test_add_func ("/disco/device/rate-layers", test_rate_layers);
   g_test_add_func ("/disco/device/rate-layers-paths", test_rate_layers_paths);
+  g_test_add_func ("/disco/device/backprop-devices", test_backprop_devices);
   g_test_add_func ("/disco/device/digits-training", test_digits_training);
   return g_test_run ();
 }
