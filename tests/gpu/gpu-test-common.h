@@ -21,6 +21,22 @@ extern char *skip_reason;
   }                                                                            \
   G_STMT_END
 
+/* For the pipeline cases: a usable device, and the disco-cuda plugin
+ * (loaded with the registry) registered it as a backend.  Needs
+ * <disco/disco.h> and <disco/disco-backend.h>. */
+#define SKIP_WITHOUT_BACKEND()                                                 \
+  G_STMT_START                                                                 \
+  {                                                                            \
+    SKIP_WITHOUT_DEVICE ();                                                    \
+    g_strfreev (disco_registry_list_names ());                                 \
+    if (disco_backend_get (DISCO_DEVICE_CUDA) == NULL)                         \
+      {                                                                        \
+        g_test_skip ("the disco-cuda plugin registered no backend");           \
+        return;                                                                \
+      }                                                                        \
+  }                                                                            \
+  G_STMT_END
+
 void gpu_test_init (void);
 gpointer gpu_test_upload (gconstpointer host, gsize size);
 void gpu_test_download (gpointer host, gconstpointer dev, gsize size);

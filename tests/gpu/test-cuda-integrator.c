@@ -32,6 +32,7 @@
 #include <math.h>
 #include <string.h>
 #include "gpu-test-common.h"
+#include "test-pipeline-run.h"
 
 /* Copies checked by gpu-test-common.c; sizes here in floats. */
 #define dev_upload(host, n) ((float *) gpu_test_upload ((host), (n) * sizeof (float)))
@@ -198,14 +199,8 @@ run_text_on (const char *device, const char *learning, const char *limit)
     "[control]\nnode = leaky-pi\nprediction = out\ntarget = data.targets\n"
     "[settle]\nnode = integrator\nnetwork = out\n%s", device, data, learning);
   const char *overrides[] = { limit, NULL };
-  g_autoptr (GError) error = NULL;
-  DiscoPipeline *p = disco_pipeline_new_from_string (text, limit != NULL ? overrides : NULL,
-                                                     &error);
 
-  g_assert_no_error (error);
-  g_assert_true (disco_pipeline_run (p, NULL, &error));
-  g_assert_no_error (error);
-  return p;
+  return test_run_text (text, limit != NULL ? overrides : NULL);
 }
 
 static DiscoPipeline *
@@ -224,13 +219,7 @@ test_pipeline (void)
 
   g_test_summary ("A training tick of the integrator on CUDA (open loop, feedback weights, "
                   "closed loop) agrees with the CPU's host path");
-  SKIP_WITHOUT_DEVICE ();
-  g_strfreev (disco_registry_list_names ());
-  if (disco_backend_get (DISCO_DEVICE_CUDA) == NULL)
-    {
-      g_test_skip ("the disco-cuda plugin registered no backend");
-      return;
-    }
+  SKIP_WITHOUT_BACKEND ();
 
   g_unsetenv ("DISCO_DEVICE_PATH");
   cuda = run_on ("cuda");
@@ -278,13 +267,7 @@ test_training (void)
 
   g_test_summary ("Three training minibatches (linear threshold, Adam) on CUDA agree with "
                   "the CPU");
-  SKIP_WITHOUT_DEVICE ();
-  g_strfreev (disco_registry_list_names ());
-  if (disco_backend_get (DISCO_DEVICE_CUDA) == NULL)
-    {
-      g_test_skip ("the disco-cuda plugin registered no backend");
-      return;
-    }
+  SKIP_WITHOUT_BACKEND ();
   g_unsetenv ("DISCO_DEVICE_PATH");
   cuda = run_text_on ("cuda", learning, "data.limit=30");
   g_assert_cmpint (disco_pipeline_get_active_device (cuda), ==, DISCO_DEVICE_CUDA);

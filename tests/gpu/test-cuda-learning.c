@@ -23,6 +23,7 @@
 #include <math.h>
 #include <string.h>
 #include "gpu-test-common.h"
+#include "test-pipeline-run.h"
 
 /* Copies checked by gpu-test-common.c; sizes here in bytes. */
 #define dev_upload gpu_test_upload
@@ -338,13 +339,8 @@ run_backprop_on (const char *device, const char *limit)
     "[learn]\nnode = plasticity\nrule = backprop\nstate = settle\ntarget = data.targets\n"
     "[adam]\nnode = adam\ngradients = learn\nlearning-rate = 0.001\n", device, data);
   const char *overrides[] = { limit, NULL };
-  g_autoptr (GError) error = NULL;
-  DiscoPipeline *p = disco_pipeline_new_from_string (text, overrides, &error);
 
-  g_assert_no_error (error);
-  g_assert_true (disco_pipeline_run (p, NULL, &error));
-  g_assert_no_error (error);
-  return p;
+  return test_run_text (text, overrides);
 }
 
 /* max |a − b| and max |b| over two tensors of one shape. */
@@ -396,13 +392,7 @@ test_backprop_tick (void)
   g_test_summary ("A backprop tick on CUDA (rate layers solved in lockstep, the forward and "
                   "backward passes, Adam) agrees with the CPU's host code: gradients within "
                   "1e-4 of scale, weights after three ticks within 2·lr");
-  SKIP_WITHOUT_DEVICE ();
-  g_strfreev (disco_registry_list_names ());
-  if (disco_backend_get (DISCO_DEVICE_CUDA) == NULL)
-    {
-      g_test_skip ("the disco-cuda plugin registered no backend");
-      return;
-    }
+  SKIP_WITHOUT_BACKEND ();
   g_unsetenv ("DISCO_DEVICE_PATH");
 
   {
