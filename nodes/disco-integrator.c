@@ -61,9 +61,9 @@
  *
  * ## Device path
  *
- * With method tsit5, a network of microcircuit layers (optionally ending in
- * a readout) and no recording, the node also runs through an operations
- * table (nodes/disco-device.h): in a pipeline on CUDA, or on the host table
+ * With an ODE method (tsit5, euler or rk4; not equilibrium) and a network of
+ * microcircuit layers (optionally ending in a readout), the node also runs
+ * through an operations table (nodes/disco-device.h): in a pipeline on CUDA, or on the host table
  * when `DISCO_DEVICE_PATH=table`.  Then the open loop, the feedback weights
  * and the closed loop are solved in lockstep (disco-ode-batched.h) with
  * everything in the table's memory: states, stages, clocks, the inputs'
@@ -72,8 +72,10 @@
  * count every few steps and each sample's step counts at the end of a
  * solve (`last-host-syncs`).  Finished samples are masked rather than
  * compacted, so step counts and results agree with the host path to
- * rounding (tests/device).  Other settings run on the host and keep a
- * pipeline off CUDA (the runs_on_cuda hook).
+ * rounding (tests/device).  With `record-sample` set, the recorded sample is
+ * integrated again on the host after each device solve, from downloaded
+ * states (a diagnostic of one sample).  The equilibrium method runs on the
+ * host and keeps a pipeline off CUDA (the runs_on_cuda hook).
  */
 
 #include "disco-integrator.h"
@@ -925,15 +927,17 @@ record_trajectory (DiscoIntegrator *self, DiscoTensor *input, const float *open_
 
 /* ----- the device path (an operations table) -------------------------------------- */
 
-/* Whether these settings and this network have a device path: tsit5, no
- * recording (it integrates one sample on the host), microcircuit layers with
- * at most a readout on top (rate layers are the backprop baseline's). */
+/* Whether these settings and this network have a device path: an ODE
+ * method (the equilibrium solver is host code), microcircuit layers with
+ * at most a readout on top (rate layers are the backprop baseline's).  A
+ * recorded sample is integrated again on the host after the device solve
+ * (record_trajectory(): one sample, a diagnostic). */
 static gboolean
 has_device_path (DiscoIntegrator *self)
 {
   guint n_layers;
 
-  if (self->method != DISCO_INTEGRATOR_TSIT5 || self->record_sample >= 0 || self->network == NULL)
+  if (self->method == DISCO_INTEGRATOR_EQUILIBRIUM || self->network == NULL)
     return FALSE;
   n_layers = disco_network_get_n_layers (self->network);
   for (guint l = 0; l < n_layers; l++)
@@ -954,7 +958,7 @@ disco_integrator_runs_on_cuda (DiscoNode *node)
 
   /* Asked before prepare, when the network is not known yet: the layer
    * nodes answer for themselves (rate layers have no CUDA path). */
-  return self->method == DISCO_INTEGRATOR_TSIT5 && self->record_sample < 0;
+  return self->method != DISCO_INTEGRATOR_EQUILIBRIUM;
 }
 
 /* The table's network, closed loop and solver, made for @ops once. */
@@ -1173,6 +1177,43 @@ settle_closed_loop_ops (DiscoIntegrator *self, const float *open_loop, gsize B,
   return publish_ops (self, state, B, logits, error);
 }
 
+/* record_trajectory() after a tick on the device path.  The recording is a
+ * host diagnostic of one sample: it downloads the open-loop states (and,
+ * through the host network, the weights), and for a training tick lets the
+ * host closed loop compute its own feedback weights from them, which the
+ * recorded closed-loop leg needs. */
+static gboolean
+record_trajectory_after_ops (DiscoIntegrator *self, DiscoTensor *input, gsize B,
+                             gboolean closed, GError **error)
+{
+  const float *open_loop = disco_tensor_read_host (
+    disco_node_get_output (DISCO_NODE (self), "open-loop-state"), error);
+
+  if (open_loop == NULL)
+    return FALSE;
+  if (closed)
+    {
+      DiscoFeedbackOptions options = { self->feedback_average, self->feedback_clip,
+                                       self->feedback_norm };
+      const gsize N_cl = disco_closed_loop_get_state_size (self->closed_loop);
+      DiscoTensor *targets = controller_targets (self, error);
+
+      if (targets == NULL)
+        return FALSE;
+      if (B * N_cl > self->closed_loop_capacity)
+        {
+          g_free (self->closed_loop_state);
+          self->closed_loop_state = g_new (float, B * N_cl);
+          self->closed_loop_capacity = B * N_cl;
+        }
+      if (!disco_closed_loop_begin (self->closed_loop, open_loop, B, targets, &options,
+                                    self->closed_loop_state, error))
+        return FALSE;
+    }
+  self->batch_begun = FALSE;
+  return record_trajectory (self, input, open_loop, B, closed, error);
+}
+
 /* One tick through the table @ops: the open loop, and on training ticks
  * with a controller the closed loop (MODEL.md §5.1–3). */
 static DiscoFlowReturn
@@ -1260,6 +1301,9 @@ process_ops (DiscoIntegrator *self, const DiscoOps *ops, DiscoTensor *input, gbo
   self->last_solve_seconds = (g_get_monotonic_time () - start) / 1e6;
   self->solves++;
   disco_node_set_output (node, "output", logits);
+  if (self->record_sample >= 0 && (gsize) self->record_sample < B &&
+      !record_trajectory_after_ops (self, input, B, closed, error))
+    return DISCO_FLOW_ERROR;
   return DISCO_FLOW_OK;
 }
 
