@@ -56,6 +56,32 @@ cuda_ok (cudaError_t status, const char *what, GError **error)
   return FALSE;
 }
 
+/* Kernel launches and cuBLAS calls since the library was loaded. */
+static guint64 launch_count;
+
+void
+_disco_cuda_count_launch (void)
+{
+  __atomic_fetch_add (&launch_count, 1, __ATOMIC_RELAXED);
+}
+
+/**
+ * disco_cuda_get_launch_count:
+ *
+ * The number of kernel launches and cuBLAS calls made by this library's
+ * operations since it was loaded, from every thread.  Small kernels cost a
+ * few microseconds each to launch, so the count per minibatch, with the
+ * integrator's `last-host-wait`, tells launch overhead from kernel time
+ * (tools/disco-bench-train --device-path).
+ *
+ * Returns: the count
+ */
+guint64
+disco_cuda_get_launch_count (void)
+{
+  return __atomic_load_n (&launch_count, __ATOMIC_RELAXED);
+}
+
 void *
 _disco_cuda_get_cublas (void)
 {

@@ -369,6 +369,7 @@ disco_ode_batched_solver_solve (DiscoOdeBatchedSolver  *solver,
   double error_order;
   gboolean adaptive;
   const gsize matrix_bytes = n_samples * n_state * sizeof (float);
+  gint64 wait_start;
 
   g_return_val_if_fail (solver != NULL, FALSE);
   g_return_val_if_fail (config != NULL, FALSE);
@@ -487,16 +488,21 @@ disco_ode_batched_solver_solve (DiscoOdeBatchedSolver  *solver,
       /* The one round trip: how many samples still run?  The download
        * waits for the queued steps, and any failure among them surfaces. */
       info->n_syncs++;
+      wait_start = g_get_monotonic_time ();
       if (!ops->download (&n_running, solver->n_running, sizeof (gint), error)
           || !ops->check (error))
         return FALSE;
+      info->wait_seconds += (g_get_monotonic_time () - wait_start) / 1e6;
       if (n_running == 0)
         break;
     }
 
   if (!ops->copy (y, solver->y, matrix_bytes, error))
     return FALSE;
-  if (stats != NULL)
-    return download_stats (solver, n_stages, fsal, n_samples, stats, error);
-  return ops->synchronize (error);
+  wait_start = g_get_monotonic_time ();
+  if (stats != NULL ? !download_stats (solver, n_stages, fsal, n_samples, stats, error)
+                    : !ops->synchronize (error))
+    return FALSE;
+  info->wait_seconds += (g_get_monotonic_time () - wait_start) / 1e6;
+  return TRUE;
 }

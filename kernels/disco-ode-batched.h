@@ -100,6 +100,10 @@ typedef gboolean (*DiscoOdeBatchedRhsFunc) (gpointer        user_data,
  * @n_syncs: host round trips during the solve: polls of the running count
  *   (the final download of the statistics not included)
  * @n_rhs_calls: right-hand side calls, each on all B rows
+ * @wait_seconds: wall time the host spent in the polls' and the final
+ *   statistics' downloads, which wait for the work queued before them: on
+ *   CUDA, the time the device was behind the host (kernel time beyond the
+ *   host's queueing); about 0 on the synchronous host table (a memcpy)
  *
  * What one lockstep solve did as a whole.
  */
@@ -108,6 +112,7 @@ typedef struct
   guint n_steps;
   guint n_syncs;
   guint n_rhs_calls;
+  double wait_seconds;
 } DiscoOdeBatchedInfo;
 
 /**

@@ -171,6 +171,7 @@ struct _DiscoIntegrator
   float *ops_closed_loop_state;          /* B × (N + O), the table's memory */
   gsize ops_closed_loop_capacity;
   guint last_host_syncs;
+  double last_host_wait_seconds;
 };
 
 G_DEFINE_FINAL_TYPE (DiscoIntegrator, disco_integrator, DISCO_TYPE_NODE)
@@ -211,6 +212,7 @@ enum
   PROP_LAST_MAX_CONTRACTION,
   PROP_FALLBACKS,
   PROP_LAST_HOST_SYNCS,
+  PROP_LAST_HOST_WAIT,
   N_PROPERTIES
 };
 
@@ -283,6 +285,7 @@ disco_integrator_get_property (GObject *object, guint prop_id, GValue *value,
     case PROP_LAST_MAX_CONTRACTION: g_value_set_double (value, self->last_max_contraction); break;
     case PROP_FALLBACKS: g_value_set_uint64 (value, self->fallbacks); break;
     case PROP_LAST_HOST_SYNCS: g_value_set_uint (value, self->last_host_syncs); break;
+    case PROP_LAST_HOST_WAIT: g_value_set_double (value, self->last_host_wait_seconds); break;
     case PROP_LAST_MEAN_CLOSED_LOOP_STEPS:
       g_value_set_double (value, self->last_mean_closed_loop_steps);
       break;
@@ -489,6 +492,7 @@ disco_integrator_prepare (DiscoNode *node, GError **error)
   self->solves = 0;
   self->fallbacks = 0;
   self->last_host_syncs = 0;
+  self->last_host_wait_seconds = 0;
   return TRUE;
 }
 
@@ -1044,6 +1048,7 @@ solve_ops (DiscoIntegrator *self, gsize B, gsize n_state, float *state,
     }
   /* The polls, and the statistics' download at the end. */
   self->last_host_syncs += info.n_syncs + 1;
+  self->last_host_wait_seconds += info.wait_seconds;
   *mean_steps = record_step_statistics (self, B);
   return TRUE;
 }
@@ -1241,6 +1246,7 @@ process_ops (DiscoIntegrator *self, const DiscoOps *ops, DiscoTensor *input, gbo
   if (!ensure_ops_objects (self, ops, error))
     return DISCO_FLOW_ERROR;
   self->last_host_syncs = 0;
+  self->last_host_wait_seconds = 0;
 
   /* This minibatch's parameters, where the table computes (the optimizer
    * changed them since the last one). */
@@ -1562,6 +1568,12 @@ disco_integrator_class_init (DiscoIntegratorClass *klass)
                        "Device path: host round trips of the last minibatch's solves (polls "
                        "of the running count and the step counts' downloads); 0 on the host "
                        "path", 0, G_MAXUINT, 0, ro);
+  properties[PROP_LAST_HOST_WAIT] =
+    g_param_spec_double ("last-host-wait", "Host wait",
+                         "Device path: wall time the last minibatch's solves waited in those "
+                         "round trips for the device to finish queued work (s); what remains of "
+                         "last-solve-seconds is the host's own time; about 0 on the host table and "
+                         "the host path", 0, G_MAXDOUBLE, 0, ro);
   g_object_class_install_properties (object_class, N_PROPERTIES, properties);
 
   /* The device path (process_ops); disco_integrator_runs_on_cuda() narrows

@@ -148,6 +148,29 @@ test_gemm (void)
 }
 
 static void
+test_launch_count (void)
+{
+  g_autoptr (GError) error = NULL;
+  float *buffer;
+  guint64 before;
+
+  g_test_summary ("The launch count goes up by one per kernel launch and per cuBLAS call "
+                  "(what disco-bench-train reports per minibatch)");
+  SKIP_WITHOUT_DEVICE ();
+
+  buffer = disco_cuda_alloc (48 * sizeof (float), &error);
+  g_assert_no_error (error);
+  before = disco_cuda_get_launch_count ();
+  disco_fill_cuda (32, 1.0f, buffer);
+  g_assert_cmpuint (disco_cuda_get_launch_count (), ==, before + 1);
+  disco_gemm_cuda (FALSE, FALSE, 4, 4, 4, 1.0f, buffer, 4, buffer + 16, 4, 0.0f, buffer + 32, 4);
+  g_assert_cmpuint (disco_cuda_get_launch_count (), ==, before + 2);
+  g_assert_true (disco_cuda_synchronize (&error));
+  g_assert_no_error (error);
+  disco_cuda_free (buffer);
+}
+
+static void
 test_gemm_strided_batched (void)
 {
   g_autoptr (GRand) rand = g_rand_new_with_seed (2);
@@ -911,6 +934,7 @@ main (int argc, char **argv)
   gpu_test_init ();
 
   g_test_add_func ("/disco/cuda/gemm", test_gemm);
+  g_test_add_func ("/disco/cuda/launch-count", test_launch_count);
   g_test_add_func ("/disco/cuda/gemm-strided-batched", test_gemm_strided_batched);
   g_test_add_func ("/disco/cuda/softrect", test_softrect);
   g_test_add_func ("/disco/cuda/axpy-rows", test_axpy_rows);
