@@ -22,8 +22,10 @@
 /* Same quark as libdisco's DISCO_ERROR (G_DEFINE_QUARK (disco-error-quark, …)). */
 #define CUDA_ERROR_DOMAIN (g_quark_from_static_string ("disco-error-quark"))
 
-G_LOCK_DEFINE_STATIC (pending);
-static GError *pending_error;
+/* The first failure recorded by this thread's calls and not yet reported.
+ * Per thread, like the runtime's own cudaGetLastError(): two pipelines run
+ * from two threads each learn only of their own failures. */
+static GPrivate pending_error = G_PRIVATE_INIT ((GDestroyNotify) g_error_free);
 
 static cublasHandle_t cublas;
 
@@ -32,14 +34,12 @@ _disco_cuda_record_error (const char *format, ...)
 {
   va_list args;
 
-  G_LOCK (pending);
-  if (pending_error == NULL)
-    {
-      va_start (args, format);
-      pending_error = g_error_new_valist (CUDA_ERROR_DOMAIN, DISCO_ERROR_DEVICE, format, args);
-      va_end (args);
-    }
-  G_UNLOCK (pending);
+  if (g_private_get (&pending_error) != NULL)
+    return;
+  va_start (args, format);
+  g_private_set (&pending_error,
+                 g_error_new_valist (CUDA_ERROR_DOMAIN, DISCO_ERROR_DEVICE, format, args));
+  va_end (args);
 }
 
 static gboolean
@@ -54,6 +54,32 @@ cuda_ok (cudaError_t status, const char *what, GError **error)
    * the later, successful work with the same message. */
   cudaGetLastError ();
   return FALSE;
+}
+
+/* Kernel launches and cuBLAS calls since the library was loaded. */
+static guint64 launch_count;
+
+void
+_disco_cuda_count_launch (void)
+{
+  __atomic_fetch_add (&launch_count, 1, __ATOMIC_RELAXED);
+}
+
+/**
+ * disco_cuda_get_launch_count:
+ *
+ * The number of kernel launches and cuBLAS calls made by this library's
+ * operations since it was loaded, from every thread.  Small kernels cost a
+ * few microseconds each to launch, so the count per minibatch, with the
+ * integrator's `last-host-wait`, tells launch overhead from kernel time
+ * (tools/disco-bench-train --device-path).
+ *
+ * Returns: the count
+ */
+guint64
+disco_cuda_get_launch_count (void)
+{
+  return __atomic_load_n (&launch_count, __ATOMIC_RELAXED);
 }
 
 void *
@@ -181,12 +207,11 @@ disco_cuda_describe (void)
 gboolean
 disco_cuda_check (GError **error)
 {
-  GError *recorded;
+  GError *recorded = g_private_get (&pending_error);
   cudaError_t status = cudaGetLastError ();
 
-  G_LOCK (pending);
-  recorded = g_steal_pointer (&pending_error);
-  G_UNLOCK (pending);
+  /* Taken out of the slot (set, not replace, so it is not freed). */
+  g_private_set (&pending_error, NULL);
 
   if (recorded != NULL)
     {

@@ -28,6 +28,7 @@ check_launch (const char *kernel)
 {
   cudaError_t status = cudaGetLastError ();
 
+  _disco_cuda_count_launch ();
   if (status != cudaSuccess)
     _disco_cuda_record_error ("CUDA: launching %s failed: %s", kernel,
                               cudaGetErrorString (status));

@@ -14,4 +14,7 @@ void _disco_cuda_record_error (const char *format, ...) G_GNUC_PRINTF (1, 2);
  * when cuBLAS cannot start. */
 void *_disco_cuda_get_cublas (void);
 
+/* Counts one kernel launch or cuBLAS call (disco_cuda_get_launch_count()). */
+void _disco_cuda_count_launch (void);
+
 G_END_DECLS

@@ -1053,7 +1053,8 @@ disco_feedback_normalize_cpu (gsize    n_samples,
  * @n_cols: C
  * @x: R×C, row stride @ldx
  * @ldx: row stride of @x
- * @y: R×C, written, row stride @ldy
+ * @y: R×C, written, row stride @ldy; must not overlap @x
+ *   (disco_row_blocks_overlap())
  * @ldy: row stride of @y
  *
  * Copies a block of rows between strides (a state's layer to a tensor).
@@ -1068,9 +1069,12 @@ disco_copy_rows_cpu (gsize        n_rows,
 {
   CHECK_MATRIX (x, n_rows, n_cols, ldx);
   CHECK_MATRIX (y, n_rows, n_cols, ldy);
+  if (n_rows == 0 || n_cols == 0)
+    return;
+  g_return_if_fail (!disco_row_blocks_overlap (n_rows, n_cols, x, ldx, y, ldy));
 
-  for (gsize r = 0; r < n_rows && n_cols > 0; r++)
-    memmove (y + r * ldy, x + r * ldx, n_cols * sizeof (float));
+  for (gsize r = 0; r < n_rows; r++)
+    memcpy (y + r * ldy, x + r * ldx, n_cols * sizeof (float));
 }
 
 /**

@@ -308,7 +308,8 @@ copy_rows_kernel (size_t n_rows, size_t n_cols, const float *x, size_t ldx, floa
  * @n_cols: C
  * @x: R×C, row stride @ldx
  * @ldx: row stride of @x
- * @y: R×C, written, row stride @ldy (must not overlap @x)
+ * @y: R×C, written, row stride @ldy; must not overlap @x (a recorded
+ *   error otherwise, as on the CPU)
  * @ldy: row stride of @y
  *
  * disco_copy_rows_cpu() on the device.
@@ -320,6 +321,7 @@ disco_copy_rows_cuda (gsize n_rows, gsize n_cols, const float *x, gsize ldx, flo
   if (n_rows == 0 || n_cols == 0)
     return;
   REQUIRE (x != NULL && y != NULL);
+  REQUIRE (!disco_row_blocks_overlap (n_rows, n_cols, x, ldx, y, ldy));
 
   copy_rows_kernel<<<grid_for (n_rows * n_cols), BLOCK>>> (n_rows, n_cols, x, ldx, y, ldy);
   check_launch ("copy_rows");

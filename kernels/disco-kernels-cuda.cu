@@ -54,6 +54,7 @@ gemm_args_ok (gboolean trans_a, gboolean trans_b, gsize m, gsize n, gsize k, gsi
 static void
 cublas_check (cublasStatus_t status, const char *what)
 {
+  _disco_cuda_count_launch ();
   if (status != CUBLAS_STATUS_SUCCESS)
     _disco_cuda_record_error ("cuBLAS: %s failed: %s", what, cublasGetStatusString (status));
 }

@@ -53,6 +53,7 @@ char               *disco_cuda_describe         (void);
 gboolean            disco_cuda_check            (GError **error);
 gboolean            disco_cuda_synchronize      (GError **error);
 const DiscoBackend *disco_cuda_get_backend      (void);
+guint64             disco_cuda_get_launch_count (void);
 
 gpointer            disco_cuda_alloc            (gsize         size,
                                                  GError      **error);

@@ -559,7 +559,8 @@ void disco_leaky_rows_cpu  (float        tau,
  *   feedback_normalize:  Q (B × M): the mean over B replaces every sample's
  *                        (average), clip to [−clip, clip] (clip > 0), then
  *                        each sample scaled to Frobenius norm @norm (> 0)
- *   copy_rows:           y[r, :] = x[r, :]  (strided rows)
+ *   copy_rows:           y[r, :] = x[r, :]  (strided rows; the two blocks
+ *                        must not overlap, disco_row_blocks_overlap())
  * ------------------------------------------------------------------------- */
 
 void disco_leaky_pi_rows_cpu      (gboolean                  softmax,
@@ -604,6 +605,36 @@ void disco_feedback_normalize_cpu (gsize                     n_samples,
                                    float                     clip,
                                    float                     norm,
                                    float                    *q);
+
+/**
+ * disco_row_blocks_overlap:
+ * @n_rows: R, > 0
+ * @n_cols: C, > 0
+ * @x: an R×C block, row stride @ldx
+ * @ldx: its row stride
+ * @y: another R×C block, row stride @ldy
+ * @ldy: its row stride
+ *
+ * Whether the memory the two blocks span (first to last element) meets:
+ * copy_rows runs its elements in any order on CUDA, so it refuses such
+ * blocks on both backends.
+ *
+ * Returns: %TRUE when the spans overlap
+ */
+static inline gboolean
+disco_row_blocks_overlap (gsize        n_rows,
+                          gsize        n_cols,
+                          const float *x,
+                          gsize        ldx,
+                          const float *y,
+                          gsize        ldy)
+{
+  const guintptr x_begin = (guintptr) x, y_begin = (guintptr) y;
+  const guintptr x_end = x_begin + ((n_rows - 1) * ldx + n_cols) * sizeof (float);
+  const guintptr y_end = y_begin + ((n_rows - 1) * ldy + n_cols) * sizeof (float);
+
+  return x_begin < y_end && y_begin < x_end;
+}
 
 void disco_copy_rows_cpu          (gsize                     n_rows,
                                    gsize                     n_cols,

@@ -1,11 +1,12 @@
-/* disco-ode-batched.c: Tsit5 over a batch in lockstep, through a DiscoOps
- * table (disco-ode-batched.h).
+/* disco-ode-batched.c: a Runge-Kutta solve over a batch in lockstep,
+ * through a DiscoOps table (disco-ode-batched.h).
  *
  * Shape legend: B samples of N state entries, every state buffer B×N with
- * row stride N; S = 7 stages; per-sample arrays B long.  All buffers belong
- * to the solver's table; the host holds only their addresses.
+ * row stride N; S stages (7 for Tsit5, 4 for RK4, 1 for Euler); per-sample
+ * arrays B long.  All buffers belong to the solver's table; the host holds
+ * only their addresses.
  *
- * One step, as operations over all B rows (finished rows masked):
+ * One Tsit5 step, as operations over all B rows (finished rows masked):
  *   h        = lockstep_step_sizes (clocks, running)    0 where finished
  *   y1       = y + h·Σ a_s k   then k_s = f(y1)         s = 1 … 6 (FSAL:
  *                                                        k_6 = f(solution))
@@ -18,6 +19,15 @@
  * and every sync_interval steps the host downloads the count.  This is
  * disco-ode.c's take_step/commit_step/mark_steady/mark_ended sequence for
  * Tsit5, with retire_stopped replaced by the mask.
+ *
+ * Euler and RK4 (constant steps, no error estimate, not FSAL) evaluate
+ * k_0 = f(y) at the start of each step instead, and test for rest there,
+ * as disco-ode.c does:
+ *   k_0      = f(y);  at_rest = steady_state_rows (k_0, y);  lockstep_stop
+ *   h, then y1 = y + h·Σ a_s k  and k_s = f(y1)          s = 1 … S−1
+ *   y1       = y + h·Σ b_s k_s                           the solution
+ *   y ↔ y1;  keep = lockstep_advance (…) = running;  revert
+ *   running, status, count = lockstep_stop (…)           t1 and max_steps
  */
 
 #undef G_LOG_DOMAIN
@@ -26,7 +36,8 @@
 #include "disco-ode-batched.h"
 #include "disco-ode-private.h"
 
-#define N_STAGES 7
+/* The most stages of any tableau (Tsit5's). */
+#define MAX_STAGES 7
 
 struct _DiscoOdeBatchedSolver
 {
@@ -40,7 +51,7 @@ struct _DiscoOdeBatchedSolver
    * solve, the set stays. */
   float *y;
   float *y1;
-  float *k[N_STAGES];
+  float *k[MAX_STAGES];
 
   /* Per-sample buffers of the table. */
   float *h;
@@ -84,7 +95,7 @@ release_buffers (DiscoOdeBatchedSolver *solver)
 
   g_clear_pointer (&solver->y, ops->free);
   g_clear_pointer (&solver->y1, ops->free);
-  for (guint s = 0; s < N_STAGES; s++)
+  for (guint s = 0; s < MAX_STAGES; s++)
     g_clear_pointer (&solver->k[s], ops->free);
   g_clear_pointer (&solver->h, ops->free);
   g_clear_pointer (&solver->error_norm, ops->free);
@@ -166,7 +177,7 @@ ensure_buffers (DiscoOdeBatchedSolver *solver,
   if (!alloc_into (ops, (gpointer *) &solver->y, matrix, sizeof (float), error)
       || !alloc_into (ops, (gpointer *) &solver->y1, matrix, sizeof (float), error))
     goto failed;
-  for (guint s = 0; s < N_STAGES; s++)
+  for (guint s = 0; s < MAX_STAGES; s++)
     if (!alloc_into (ops, (gpointer *) &solver->k[s], matrix, sizeof (float), error))
       goto failed;
   if (!alloc_into (ops, (gpointer *) &solver->h, n_samples, sizeof (float), error)
@@ -269,10 +280,13 @@ upload_initial_clocks (DiscoOdeBatchedSolver *solver,
 
 /* The one download at the end: clocks and statuses become the caller's
  * statistics.  A Tsit5 sample is evaluated once at the start and six times
- * per step it takes, as disco_ode_solver_solve() counts. */
+ * per step it takes; an Euler or RK4 sample S times per step, and once more
+ * at the start of the step it did not take when it stopped at rest: as
+ * disco_ode_solver_solve() counts. */
 static gboolean
 download_stats (DiscoOdeBatchedSolver *solver,
                 guint                  n_stages,
+                gboolean               fsal,
                 gsize                  n_samples,
                 DiscoOdeSampleStats   *stats,
                 GError               **error)
@@ -288,13 +302,15 @@ download_stats (DiscoOdeBatchedSolver *solver,
     {
       const DiscoOdeClock *clock = &solver->host_clocks[i];
       const guint steps = clock->n_accepted + clock->n_rejected;
+      const DiscoOdeStatus status = (DiscoOdeStatus) solver->host_flags[i];
 
       stats[i] = (DiscoOdeSampleStats) {
         .n_accepted = clock->n_accepted,
         .n_rejected = clock->n_rejected,
-        .n_rhs_evals = 1 + (n_stages - 1) * steps,
+        .n_rhs_evals = fsal ? 1 + (n_stages - 1) * steps
+                            : n_stages * steps + (status == DISCO_ODE_STATUS_STEADY_STATE),
         .t_final = clock->t,
-        .status = (DiscoOdeStatus) solver->host_flags[i],
+        .status = status,
       };
     }
   return TRUE;
@@ -303,8 +319,7 @@ download_stats (DiscoOdeBatchedSolver *solver,
 /**
  * disco_ode_batched_solver_solve:
  * @solver: a #DiscoOdeBatchedSolver
- * @config: the solver settings (disco_ode_config_init()); the method must
- *   be %DISCO_ODE_METHOD_TSIT5
+ * @config: the solver settings (disco_ode_config_init()), any method
  * @sync_interval: steps between two polls of the running count, ≥ 1; 0
  *   means %DISCO_ODE_BATCHED_DEFAULT_SYNC_INTERVAL
  * @n_samples: B, the number of samples (rows of @y)
@@ -326,7 +341,7 @@ download_stats (DiscoOdeBatchedSolver *solver,
  * end.
  *
  * Returns: %TRUE on success.  %FALSE with @error set when @config is invalid
- *   or names another method (%DISCO_ODE_ERROR_INVALID_CONFIG, @y
+ *   (%DISCO_ODE_ERROR_INVALID_CONFIG, @y
  *   untouched), when a buffer cannot be allocated, or when @rhs or a queued
  *   operation failed (@y then undefined)
  */
@@ -346,13 +361,15 @@ disco_ode_batched_solver_solve (DiscoOdeBatchedSolver  *solver,
   const DiscoOps *ops;
   DiscoOdeBatchedInfo local_info = { 0 };
   DiscoOdeClockParams params;
-  DiscoOdeLockstepLimits limits;
+  DiscoOdeLockstepLimits limits, end_limits;
   const float *const *a;
-  const float *e;
+  const float *b, *e;
   guint n_stages;
+  gboolean fsal;
   double error_order;
   gboolean adaptive;
   const gsize matrix_bytes = n_samples * n_state * sizeof (float);
+  gint64 wait_start;
 
   g_return_val_if_fail (solver != NULL, FALSE);
   g_return_val_if_fail (config != NULL, FALSE);
@@ -371,26 +388,24 @@ disco_ode_batched_solver_solve (DiscoOdeBatchedSolver  *solver,
 
   if (!disco_ode_config_validate (config, error))
     return FALSE;
-  if (config->method != DISCO_ODE_METHOD_TSIT5)
-    {
-      g_set_error_literal (error, DISCO_ODE_ERROR, DISCO_ODE_ERROR_INVALID_CONFIG,
-                           "invalid ODE solver setting \"method\": the lockstep solver "
-                           "runs Tsit5 only");
-      return FALSE;
-    }
   if (n_samples == 0)
     return TRUE;
   if (!ensure_buffers (solver, n_samples, n_state, error))
     return FALSE;
 
-  _disco_ode_get_tsit5 (&n_stages, &a, &e, &error_order);
-  g_assert (n_stages == N_STAGES);
+  _disco_ode_get_tableau (config->method, &n_stages, &a, &b, &e, &fsal, &error_order);
+  g_assert (n_stages <= MAX_STAGES);
   disco_ode_clock_params_init (&params, config, error_order);
   limits = (DiscoOdeLockstepLimits) {
     .t1 = config->t1,
     .max_steps = config->max_steps,
     .steady_state_stop = config->steady_state_stop,
   };
+  /* Without FSAL, rest is tested before a step, t1 and max_steps after it. */
+  end_limits = limits;
+  if (!fsal)
+    end_limits.steady_state_stop = FALSE;
+  /* config_validate() ensured that only Tsit5 (an error estimate) adapts. */
   adaptive = config->controller != DISCO_ODE_CONTROLLER_CONSTANT;
 
   if (!upload_initial_clocks (solver, config, n_samples, error)
@@ -398,8 +413,8 @@ disco_ode_batched_solver_solve (DiscoOdeBatchedSolver  *solver,
     return FALSE;
 
   /* First same as last: f(y0) once, then each step leaves f(y1) behind. */
-  if (!evaluate (solver, rhs, user_data, n_samples, n_state, solver->y, solver->k[0], info,
-                 error))
+  if (fsal && !evaluate (solver, rhs, user_data, n_samples, n_state, solver->y, solver->k[0],
+                         info, error))
     return FALSE;
 
   /* Every running sample takes one step per pass, so after max_steps passes
@@ -409,8 +424,26 @@ disco_ode_batched_solver_solve (DiscoOdeBatchedSolver  *solver,
       const float *const *k = (const float *const *) solver->k;
       gint n_running = 0;
 
+      if (!fsal)
+        {
+          /* k_0 = f(y) of the state the last step produced, and the test
+           * for rest on it (a sample is never at rest before its first
+           * step: lockstep_stop counts its steps). */
+          if (!evaluate (solver, rhs, user_data, n_samples, n_state, solver->y, solver->k[0],
+                         info, error))
+            return FALSE;
+          if (config->steady_state_stop)
+            {
+              ops->steady_state_rows (n_samples, n_state, (float) config->atol,
+                                      (float) config->rtol, solver->k[0], n_state, solver->y,
+                                      n_state, solver->at_rest);
+              ops->lockstep_stop (&limits, n_samples, solver->clocks, solver->at_rest,
+                                  solver->running, solver->status, solver->n_running);
+            }
+        }
+
       ops->lockstep_step_sizes (n_samples, solver->clocks, solver->running, solver->h);
-      for (guint s = 1; s < N_STAGES; s++)
+      for (guint s = 1; s < n_stages; s++)
         {
           ops->rk_combine (n_samples, n_state, n_state, solver->y, solver->h, s, a[s], k,
                            solver->y1);
@@ -418,28 +451,34 @@ disco_ode_batched_solver_solve (DiscoOdeBatchedSolver  *solver,
                          solver->k[s], info, error))
             return FALSE;
         }
+      if (!fsal)
+        ops->rk_combine (n_samples, n_state, n_state, solver->y, solver->h, n_stages, b, k,
+                         solver->y1);
       if (adaptive)
         ops->rk_embedded_error_norm (n_samples, n_state, n_state, (float) config->atol,
                                      (float) config->rtol, solver->y, solver->y1, solver->h,
-                                     N_STAGES, e, k, solver->error_norm);
+                                     n_stages, e, k, solver->error_norm);
 
       /* The candidate becomes the state; the rows that do not keep it
        * (rejected, or finished and masked) take the old one back, as
        * disco-ode.c's commit_step does. */
       swap_buffers (&solver->y, &solver->y1);
-      swap_buffers (&solver->k[0], &solver->k[N_STAGES - 1]);
+      if (fsal)
+        swap_buffers (&solver->k[0], &solver->k[n_stages - 1]);
       ops->lockstep_advance (&params, n_samples, solver->clocks, solver->running,
                              adaptive ? solver->error_norm : NULL, solver->keep);
       ops->revert_rows (n_samples, n_state, n_state, solver->keep, solver->y1, solver->y);
-      ops->revert_rows (n_samples, n_state, n_state, solver->keep, solver->k[N_STAGES - 1],
-                        solver->k[0]);
+      if (fsal)
+        ops->revert_rows (n_samples, n_state, n_state, solver->keep, solver->k[n_stages - 1],
+                          solver->k[0]);
 
-      /* k_0 = f(y) of the current state: the steady-state test is free. */
-      if (config->steady_state_stop)
+      /* FSAL: k_0 = f(y) of the current state, so the steady-state test is
+       * free here. */
+      if (fsal && config->steady_state_stop)
         ops->steady_state_rows (n_samples, n_state, (float) config->atol, (float) config->rtol,
                                 solver->k[0], n_state, solver->y, n_state, solver->at_rest);
-      ops->lockstep_stop (&limits, n_samples, solver->clocks,
-                          config->steady_state_stop ? solver->at_rest : NULL,
+      ops->lockstep_stop (&end_limits, n_samples, solver->clocks,
+                          end_limits.steady_state_stop ? solver->at_rest : NULL,
                           solver->running, solver->status, solver->n_running);
       info->n_steps = step;
 
@@ -449,16 +488,21 @@ disco_ode_batched_solver_solve (DiscoOdeBatchedSolver  *solver,
       /* The one round trip: how many samples still run?  The download
        * waits for the queued steps, and any failure among them surfaces. */
       info->n_syncs++;
+      wait_start = g_get_monotonic_time ();
       if (!ops->download (&n_running, solver->n_running, sizeof (gint), error)
           || !ops->check (error))
         return FALSE;
+      info->wait_seconds += (g_get_monotonic_time () - wait_start) / 1e6;
       if (n_running == 0)
         break;
     }
 
   if (!ops->copy (y, solver->y, matrix_bytes, error))
     return FALSE;
-  if (stats != NULL)
-    return download_stats (solver, N_STAGES, n_samples, stats, error);
-  return ops->synchronize (error);
+  wait_start = g_get_monotonic_time ();
+  if (stats != NULL ? !download_stats (solver, n_stages, fsal, n_samples, stats, error)
+                    : !ops->synchronize (error))
+    return FALSE;
+  info->wait_seconds += (g_get_monotonic_time () - wait_start) / 1e6;
+  return TRUE;
 }

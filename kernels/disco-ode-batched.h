@@ -1,10 +1,12 @@
-/* disco-ode-batched.h: the batched Tsit5 solve written once against an
- * operations table, every sample on its own clock, in lockstep.
+/* disco-ode-batched.h: the batched Runge-Kutta solve (Tsit5, RK4, Euler)
+ * written once against an operations table, every sample on its own clock,
+ * in lockstep.
  *
  * SECTION:disco-ode-batched
  * @title: Lockstep ODE solver
- * @short_description: Tsit5 with Diffrax's PID control over a batch that
- *   stays in one memory space (host or device), polled every few steps
+ * @short_description: Tsit5 with Diffrax's PID control (or RK4 and Euler
+ *   with constant steps) over a batch that stays in one memory space (host
+ *   or device), polled every few steps
  *
  * The solve of disco_ode_solver_solve() (MODEL.md §5) with everything kept
  * in the memory of a #DiscoOps table: states, stages, each sample's clock,
@@ -22,8 +24,12 @@
  * so they stop changing but still pass through the right-hand side (the
  * price of not asking the host; see disco-ode.h for the compacting solver).
  *
- * Equivalence with disco_ode_solver_solve(): both call the same Tsit5
- * weights (disco-ode.c's table), the same stage and error-norm kernels,
+ * RK4 and Euler run the same way with constant steps: they have no error
+ * estimate and are not first same as last, so each step starts with
+ * k_0 = f(y) and the steady-state test on it, as in disco-ode.c.
+ *
+ * Equivalence with disco_ode_solver_solve(): both call the same Runge-Kutta
+ * weights (disco-ode.c's tables), the same stage and error-norm kernels,
  * the same clock update (disco-ode-clock.h) and the same stop tests in the
  * same order, on each sample's own row.  In exact arithmetic, and in
  * float32 whenever the right-hand side computes a row independently of
@@ -38,7 +44,6 @@
  * Only autonomous problems: the right-hand side is not given the stage
  * times (the model's open and closed loops are autonomous, the controller
  * integral being part of the state), which saves a per-stage time kernel.
- * Only Tsit5.
  *
  * Shape legend: B = samples (rows), N = state length of one sample; every
  * state buffer is B×N with row stride N.
@@ -95,6 +100,10 @@ typedef gboolean (*DiscoOdeBatchedRhsFunc) (gpointer        user_data,
  * @n_syncs: host round trips during the solve: polls of the running count
  *   (the final download of the statistics not included)
  * @n_rhs_calls: right-hand side calls, each on all B rows
+ * @wait_seconds: wall time the host spent in the polls' and the final
+ *   statistics' downloads, which wait for the work queued before them: on
+ *   CUDA, the time the device was behind the host (kernel time beyond the
+ *   host's queueing); about 0 on the synchronous host table (a memcpy)
  *
  * What one lockstep solve did as a whole.
  */
@@ -103,6 +112,7 @@ typedef struct
   guint n_steps;
   guint n_syncs;
   guint n_rhs_calls;
+  double wait_seconds;
 } DiscoOdeBatchedInfo;
 
 /**

@@ -4,14 +4,21 @@
 
 #include <glib.h>
 
+#include "disco-ode.h"
+
 G_BEGIN_DECLS
 
-/* The Tsit5 tableau of disco-ode.c, so that both solvers combine stages
- * with the same float weights: a[s] (s = 1 … 6) holds stage s's s weights
- * (a[0] is NULL; a[6] is the solution's b), e the 7 error weights b − b̂. */
-void _disco_ode_get_tsit5 (guint              *n_stages,
-                           const float *const **a,
-                           const float       **e,
-                           double             *error_order);
+/* A tableau of disco-ode.c, so that both solvers combine stages with the
+ * same float weights.  a[s] (1 ≤ s < S) holds stage s's s weights (a[0] is
+ * NULL).  For Tsit5 (first same as last) the last stage's weights are the
+ * solution's, b is NULL and e holds the S error weights b − b̂; for Euler
+ * and RK4, b holds the S solution weights and e is NULL (no estimate). */
+void _disco_ode_get_tableau (DiscoOdeMethod      method,
+                             guint              *n_stages,
+                             const float *const **a,
+                             const float       **b,
+                             const float       **e,
+                             gboolean           *fsal,
+                             double             *error_order);
 
 G_END_DECLS

@@ -109,20 +109,6 @@ static const Tableau tsit5 = {
   .error_order = 5.0,
 };
 
-/* For the lockstep solver (disco-ode-private.h): the same table, not a
- * second copy of its digits. */
-void
-_disco_ode_get_tsit5 (guint              *n_stages,
-                      const float *const **a,
-                      const float       **e,
-                      double             *error_order)
-{
-  *n_stages = tsit5.n_stages;
-  *a = tsit5.a;
-  *e = tsit5.e;
-  *error_order = tsit5.error_order;
-}
-
 static const float rk4_a1[] = { 0.5f };
 static const float rk4_a2[] = { 0.0f, 0.5f };
 static const float rk4_a3[] = { 0.0f, 0.0f, 1.0f };
@@ -143,6 +129,28 @@ static const Tableau euler = {
   .n_stages = 1,
   .b = euler_b,
 };
+
+/* For the lockstep solver (disco-ode-private.h): the same tables, not a
+ * second copy of their digits. */
+void
+_disco_ode_get_tableau (DiscoOdeMethod      method,
+                        guint              *n_stages,
+                        const float *const **a,
+                        const float       **b,
+                        const float       **e,
+                        gboolean           *fsal,
+                        double             *error_order)
+{
+  const Tableau *tableau = method == DISCO_ODE_METHOD_EULER ? &euler
+                           : method == DISCO_ODE_METHOD_RK4 ? &rk4 : &tsit5;
+
+  *n_stages = tableau->n_stages;
+  *a = tableau->a;
+  *b = tableau->b;
+  *e = tableau->e;
+  *fsal = tableau->fsal;
+  *error_order = tableau->error_order;
+}
 
 /* Everything one sample carries from step to step: its place in the batch,
  * whether it still runs, and its clock (disco-ode-clock.h). */

@@ -61,9 +61,9 @@
  *
  * ## Device path
  *
- * With method tsit5, a network of microcircuit layers (optionally ending in
- * a readout) and no recording, the node also runs through an operations
- * table (nodes/disco-device.h): in a pipeline on CUDA, or on the host table
+ * With an ODE method (tsit5, euler or rk4; not equilibrium) and a network of
+ * microcircuit layers (optionally ending in a readout), the node also runs
+ * through an operations table (nodes/disco-device.h): in a pipeline on CUDA, or on the host table
  * when `DISCO_DEVICE_PATH=table`.  Then the open loop, the feedback weights
  * and the closed loop are solved in lockstep (disco-ode-batched.h) with
  * everything in the table's memory: states, stages, clocks, the inputs'
@@ -72,8 +72,10 @@
  * count every few steps and each sample's step counts at the end of a
  * solve (`last-host-syncs`).  Finished samples are masked rather than
  * compacted, so step counts and results agree with the host path to
- * rounding (tests/device).  Other settings run on the host and keep a
- * pipeline off CUDA (the runs_on_cuda hook).
+ * rounding (tests/device).  With `record-sample` set, the recorded sample is
+ * integrated again on the host after each device solve, from downloaded
+ * states (a diagnostic of one sample).  The equilibrium method runs on the
+ * host and keeps a pipeline off CUDA (the runs_on_cuda hook).
  *
  * Rate layers (the backprop baseline) take the device path too, in open
  * loop: with a controller such a network stays on the host path, since the
@@ -173,6 +175,7 @@ struct _DiscoIntegrator
   float *ops_closed_loop_state;          /* B × (N + O), the table's memory */
   gsize ops_closed_loop_capacity;
   guint last_host_syncs;
+  double last_host_wait_seconds;
 };
 
 G_DEFINE_FINAL_TYPE (DiscoIntegrator, disco_integrator, DISCO_TYPE_NODE)
@@ -213,6 +216,7 @@ enum
   PROP_LAST_MAX_CONTRACTION,
   PROP_FALLBACKS,
   PROP_LAST_HOST_SYNCS,
+  PROP_LAST_HOST_WAIT,
   N_PROPERTIES
 };
 
@@ -285,6 +289,7 @@ disco_integrator_get_property (GObject *object, guint prop_id, GValue *value,
     case PROP_LAST_MAX_CONTRACTION: g_value_set_double (value, self->last_max_contraction); break;
     case PROP_FALLBACKS: g_value_set_uint64 (value, self->fallbacks); break;
     case PROP_LAST_HOST_SYNCS: g_value_set_uint (value, self->last_host_syncs); break;
+    case PROP_LAST_HOST_WAIT: g_value_set_double (value, self->last_host_wait_seconds); break;
     case PROP_LAST_MEAN_CLOSED_LOOP_STEPS:
       g_value_set_double (value, self->last_mean_closed_loop_steps);
       break;
@@ -491,6 +496,7 @@ disco_integrator_prepare (DiscoNode *node, GError **error)
   self->solves = 0;
   self->fallbacks = 0;
   self->last_host_syncs = 0;
+  self->last_host_wait_seconds = 0;
   return TRUE;
 }
 
@@ -929,16 +935,18 @@ record_trajectory (DiscoIntegrator *self, DiscoTensor *input, const float *open_
 
 /* ----- the device path (an operations table) -------------------------------------- */
 
-/* Whether these settings and this network have a device path: tsit5, no
- * recording (it integrates one sample on the host), microcircuit or rate
+/* Whether these settings and this network have a device path: an ODE
+ * method (the equilibrium solver is host code), microcircuit or rate
  * layers with at most a readout on top; rate layers only in open loop (the
- * device closed loop feeds interneurons, which they lack). */
+ * device closed loop feeds interneurons, which they lack).  A recorded
+ * sample is integrated again on the host after the device solve
+ * (record_trajectory(): one sample, a diagnostic). */
 static gboolean
 has_device_path (DiscoIntegrator *self)
 {
   guint n_layers;
 
-  if (self->method != DISCO_INTEGRATOR_TSIT5 || self->record_sample >= 0 || self->network == NULL)
+  if (self->method == DISCO_INTEGRATOR_EQUILIBRIUM || self->network == NULL)
     return FALSE;
   n_layers = disco_network_get_n_layers (self->network);
   for (guint l = 0; l < n_layers; l++)
@@ -959,7 +967,7 @@ disco_integrator_runs_on_cuda (DiscoNode *node)
 
   /* Asked before prepare, when the network is not known yet: the layer
    * nodes answer for themselves. */
-  return self->method == DISCO_INTEGRATOR_TSIT5 && self->record_sample < 0;
+  return self->method != DISCO_INTEGRATOR_EQUILIBRIUM;
 }
 
 /* The table's network, closed loop and solver, made for @ops once. */
@@ -1046,6 +1054,7 @@ solve_ops (DiscoIntegrator *self, gsize B, gsize n_state, float *state,
     }
   /* The polls, and the statistics' download at the end. */
   self->last_host_syncs += info.n_syncs + 1;
+  self->last_host_wait_seconds += info.wait_seconds;
   *mean_steps = record_step_statistics (self, B);
   return TRUE;
 }
@@ -1181,6 +1190,43 @@ settle_closed_loop_ops (DiscoIntegrator *self, const float *open_loop, gsize B,
   return publish_ops (self, state, B, logits, error);
 }
 
+/* record_trajectory() after a tick on the device path.  The recording is a
+ * host diagnostic of one sample: it downloads the open-loop states (and,
+ * through the host network, the weights), and for a training tick lets the
+ * host closed loop compute its own feedback weights from them, which the
+ * recorded closed-loop leg needs. */
+static gboolean
+record_trajectory_after_ops (DiscoIntegrator *self, DiscoTensor *input, gsize B,
+                             gboolean closed, GError **error)
+{
+  const float *open_loop = disco_tensor_read_host (
+    disco_node_get_output (DISCO_NODE (self), "open-loop-state"), error);
+
+  if (open_loop == NULL)
+    return FALSE;
+  if (closed)
+    {
+      DiscoFeedbackOptions options = { self->feedback_average, self->feedback_clip,
+                                       self->feedback_norm };
+      const gsize N_cl = disco_closed_loop_get_state_size (self->closed_loop);
+      DiscoTensor *targets = controller_targets (self, error);
+
+      if (targets == NULL)
+        return FALSE;
+      if (B * N_cl > self->closed_loop_capacity)
+        {
+          g_free (self->closed_loop_state);
+          self->closed_loop_state = g_new (float, B * N_cl);
+          self->closed_loop_capacity = B * N_cl;
+        }
+      if (!disco_closed_loop_begin (self->closed_loop, open_loop, B, targets, &options,
+                                    self->closed_loop_state, error))
+        return FALSE;
+    }
+  self->batch_begun = FALSE;
+  return record_trajectory (self, input, open_loop, B, closed, error);
+}
+
 /* One tick through the table @ops: the open loop, and on training ticks
  * with a controller the closed loop (MODEL.md §5.1–3). */
 static DiscoFlowReturn
@@ -1208,6 +1254,7 @@ process_ops (DiscoIntegrator *self, const DiscoOps *ops, DiscoTensor *input, gbo
   if (!ensure_ops_objects (self, ops, error))
     return DISCO_FLOW_ERROR;
   self->last_host_syncs = 0;
+  self->last_host_wait_seconds = 0;
 
   /* This minibatch's parameters, where the table computes (the optimizer
    * changed them since the last one). */
@@ -1268,6 +1315,9 @@ process_ops (DiscoIntegrator *self, const DiscoOps *ops, DiscoTensor *input, gbo
   self->last_solve_seconds = (g_get_monotonic_time () - start) / 1e6;
   self->solves++;
   disco_node_set_output (node, "output", logits);
+  if (self->record_sample >= 0 && (gsize) self->record_sample < B &&
+      !record_trajectory_after_ops (self, input, B, closed, error))
+    return DISCO_FLOW_ERROR;
   return DISCO_FLOW_OK;
 }
 
@@ -1526,6 +1576,12 @@ disco_integrator_class_init (DiscoIntegratorClass *klass)
                        "Device path: host round trips of the last minibatch's solves (polls "
                        "of the running count and the step counts' downloads); 0 on the host "
                        "path", 0, G_MAXUINT, 0, ro);
+  properties[PROP_LAST_HOST_WAIT] =
+    g_param_spec_double ("last-host-wait", "Host wait",
+                         "Device path: wall time the last minibatch's solves waited in those "
+                         "round trips for the device to finish queued work (s); what remains of "
+                         "last-solve-seconds is the host's own time; about 0 on the host table and "
+                         "the host path", 0, G_MAXDOUBLE, 0, ro);
   g_object_class_install_properties (object_class, N_PROPERTIES, properties);
 
   /* The device path (process_ops); disco_integrator_runs_on_cuda() narrows

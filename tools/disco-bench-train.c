@@ -24,6 +24,9 @@
 #include "disco-bench-stats.h"
 #include <disco/disco-backend.h>
 #include "disco-kernels.h"
+#ifdef DISCO_BENCH_CUDA_LAUNCHES
+#include "disco-kernels-cuda.h"
+#endif
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,11 +134,23 @@ bench (const char *name, guint minibatches, gboolean json, gboolean first, GErro
 
 typedef struct
 {
-  GArray *total, *solve;
-  double syncs, open_loop_steps, closed_loop_steps;
+  GArray *total, *solve, *wait;
+  double syncs, open_loop_steps, closed_loop_steps, launches;
   guint measured;
   gint64 tick_start;
+  guint64 launches_at_start;
 } DeviceSamples;
+
+/* The CUDA library's kernel launches and cuBLAS calls so far (0 without it). */
+static guint64
+cuda_launches (void)
+{
+#ifdef DISCO_BENCH_CUDA_LAUNCHES
+  return disco_cuda_get_launch_count ();
+#else
+  return 0;
+#endif
+}
 
 static void
 on_device_tick (DiscoPipeline *pipeline, DiscoTick *tick, DeviceSamples *samples)
@@ -145,19 +160,23 @@ on_device_tick (DiscoPipeline *pipeline, DiscoTick *tick, DeviceSamples *samples
 
   if (tick->index >= WARM_UP)
     {
-      double total = (now - samples->tick_start) / 1e6, solve, ol, cl;
+      double total = (now - samples->tick_start) / 1e6, solve, wait, ol, cl;
       guint syncs;
 
       g_object_get (settle, "last-solve-seconds", &solve, "last-host-syncs", &syncs,
-                    "last-mean-steps", &ol, "last-mean-closed-loop-steps", &cl, NULL);
+                    "last-host-wait", &wait, "last-mean-steps", &ol,
+                    "last-mean-closed-loop-steps", &cl, NULL);
       g_array_append_val (samples->total, total);
       g_array_append_val (samples->solve, solve);
+      g_array_append_val (samples->wait, wait);
       samples->syncs += syncs;
+      samples->launches += cuda_launches () - samples->launches_at_start;
       samples->open_loop_steps += ol;
       samples->closed_loop_steps += cl;
       samples->measured++;
     }
   samples->tick_start = g_get_monotonic_time ();
+  samples->launches_at_start = cuda_launches ();
 }
 
 /* The 3×256 linear-threshold pipeline as text, without @drop's sections. */
@@ -189,6 +208,7 @@ bench_device_row (const char *table, gboolean full, guint minibatches, GError **
   const char *overrides[] = { max_ticks, data, device, "pipeline.checkpoint=false",
                               full ? "score.report=" : NULL, NULL };
   g_autoptr (DiscoPipeline) pipeline = NULL;
+  g_autofree char *launches = NULL;
   DeviceSamples samples = { 0 };
 
   if (text == NULL)
@@ -213,19 +233,26 @@ bench_device_row (const char *table, gboolean full, guint minibatches, GError **
     }
   samples.total = g_array_new (FALSE, FALSE, sizeof (double));
   samples.solve = g_array_new (FALSE, FALSE, sizeof (double));
+  samples.wait = g_array_new (FALSE, FALSE, sizeof (double));
   g_signal_connect (pipeline, "tick", G_CALLBACK (on_device_tick), &samples);
   samples.tick_start = g_get_monotonic_time ();
+  samples.launches_at_start = cuda_launches ();
   if (!disco_pipeline_run (pipeline, NULL, error))
     return FALSE;
   g_unsetenv ("DISCO_DEVICE_PATH");
-  printf ("%-5s %-11s %10.1f %10.1f %10.1f %8.1f %8.1f\n", table, full ? "full" : "integrator",
-          disco_bench_median_ms (samples.total), disco_bench_median_ms (samples.solve),
-          samples.syncs / MAX (samples.measured, 1),
+  launches = strcmp (table, "cuda") == 0
+               ? g_strdup_printf ("%.0f", samples.launches / MAX (samples.measured, 1))
+               : g_strdup ("-");
+  printf ("%-5s %-11s %10.1f %10.1f %10.1f %8.1f %10s %8.1f %8.1f\n", table,
+          full ? "full" : "integrator", disco_bench_median_ms (samples.total),
+          disco_bench_median_ms (samples.solve), disco_bench_median_ms (samples.wait),
+          samples.syncs / MAX (samples.measured, 1), launches,
           samples.open_loop_steps / MAX (samples.measured, 1),
           samples.closed_loop_steps / MAX (samples.measured, 1));
   fflush (stdout);
   g_array_unref (samples.total);
   g_array_unref (samples.solve);
+  g_array_unref (samples.wait);
   return TRUE;
 }
 
@@ -238,8 +265,12 @@ bench_device_path (guint minibatches)
   g_strfreev (disco_registry_list_names ());   /* loads the plugins, disco-cuda among them */
   cuda = disco_backend_get (DISCO_DEVICE_CUDA) != NULL;
   printf ("device path, mnist-3x256-linear-threshold, batch 100, medians of %u minibatches "
-          "after %d warm-up (host: the host path, for reference)\n%-5s %-11s %10s %10s %10s %8s %8s\n", minibatches, WARM_UP, "table",
-          "minibatch", "ms/batch", "settle ms", "syncs", "OLst", "CLst");
+          "after %d warm-up (host: the host path, for reference)\n"
+          "wait ms: the integrator's solves blocked on the device (kernel time beyond the "
+          "host's queueing; settle ms minus wait ms is the host's own time); launches: CUDA "
+          "kernel launches and cuBLAS calls per minibatch\n"
+          "%-5s %-11s %10s %10s %10s %8s %10s %8s %8s\n", minibatches, WARM_UP, "table",
+          "minibatch", "ms/batch", "settle ms", "wait ms", "syncs", "launches", "OLst", "CLst");
   if (!bench_device_row ("host", TRUE, minibatches, &error) ||
       !bench_device_row ("cpu", TRUE, minibatches, &error) ||
       !bench_device_row ("cpu", FALSE, minibatches, &error) ||

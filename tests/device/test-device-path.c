@@ -258,6 +258,78 @@ test_rate_layers (void)
   run_clear (&table);
 }
 
+/* Whether the integrator took the table: the lockstep solver polls the
+ * host (the compacting host solver never does). */
+static guint
+host_syncs_with_table (const char *const *overrides)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DiscoPipeline) p = NULL;
+  guint syncs = 0;
+
+  g_setenv ("DISCO_DEVICE_PATH", "table", TRUE);
+  p = disco_pipeline_new_from_string (controlled_network, overrides, &error);
+  g_assert_no_error (error);
+  g_assert_true (disco_pipeline_run (p, NULL, &error));
+  g_assert_no_error (error);
+  g_unsetenv ("DISCO_DEVICE_PATH");
+  g_object_get (disco_pipeline_get_node (p, "settle"), "last-host-syncs", &syncs, NULL);
+  return syncs;
+}
+
+static void
+test_fixed_step_methods (void)
+{
+  const char *methods[][3] = {
+    { "settle.method=euler", "settle.dt=0.0005", NULL },
+    { "settle.method=rk4", "settle.dt=0.002", NULL },
+  };
+
+  g_test_summary ("Euler and RK4 (constant steps) on the device path: open and closed loop, "
+                  "control and feedback weights as on the host path, steps equal or one apart");
+  for (guint i = 0; i < G_N_ELEMENTS (methods); i++)
+    {
+      Run host = { 0 }, table = { 0 };
+
+      g_test_message ("%s", methods[i][0]);
+      run_pipeline (controlled_network, NULL, methods[i], FALSE, controlled_probes,
+                    G_N_ELEMENTS (controlled_probes), &host);
+      run_pipeline (controlled_network, NULL, methods[i], TRUE, controlled_probes,
+                    G_N_ELEMENTS (controlled_probes), &table);
+      /* Constant steps, but the steady-state test can still flip by
+       * rounding and stop a sample a step apart (measured: one sample in
+       * Euler's closed loop). */
+      compare (controlled_probes, G_N_ELEMENTS (controlled_probes), &host, &table,
+               tolerance_for (&host, &table), 1);
+      g_assert_cmpuint (host_syncs_with_table (methods[i]), >, 0);
+      run_clear (&host);
+      run_clear (&table);
+    }
+}
+
+static void
+test_record_sample (void)
+{
+  const char *overrides[] = { "settle.record-sample=2", NULL };
+  static const Probe probes[] = {
+    { "settle", "trajectory" }, { "settle", "trajectory-times" },
+    { "settle", "trajectory-open-loop-rows" }, { "settle", "state" },
+  };
+  Run host = { 0 }, table = { 0 };
+
+  g_test_summary ("With record-sample set the device path still solves the batch, and the "
+                  "recorded sample's open- and closed-loop trajectory is the host path's");
+  run_pipeline (controlled_network, NULL, overrides, FALSE, probes, G_N_ELEMENTS (probes), &host);
+  run_pipeline (controlled_network, NULL, overrides, TRUE, probes, G_N_ELEMENTS (probes),
+                &table);
+  /* The closed-loop leg starts from the open-loop state, which the two
+   * paths round differently (≈ 1e-7 of scale): the common tolerance. */
+  compare (probes, G_N_ELEMENTS (probes), &host, &table, tolerance_for (&host, &table), 0);
+  g_assert_cmpuint (host_syncs_with_table (overrides), >, 0);
+  run_clear (&host);
+  run_clear (&table);
+}
+
 static void
 test_rate_layers_paths (void)
 {
@@ -459,6 +531,8 @@ main (int argc, char **argv)
   g_test_add_func ("/disco/device/controlled-mse", test_controlled_mse);
   g_test_add_func ("/disco/device/controlled-feedback-options", test_controlled_options);
   g_test_add_func ("/disco/device/open-loop-only", test_open_loop_only);
+  g_test_add_func ("/disco/device/fixed-step-methods", test_fixed_step_methods);
+  g_test_add_func ("/disco/device/record-sample", test_record_sample);
   g_test_add_func ("/disco/device/node-device-cpu", test_node_device_cpu);
   g_test_add_func ("/disco/device/rate-layers", test_rate_layers);
   g_test_add_func ("/disco/device/rate-layers-paths", test_rate_layers_paths);

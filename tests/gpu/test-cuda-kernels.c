@@ -148,6 +148,29 @@ test_gemm (void)
 }
 
 static void
+test_launch_count (void)
+{
+  g_autoptr (GError) error = NULL;
+  float *buffer;
+  guint64 before;
+
+  g_test_summary ("The launch count goes up by one per kernel launch and per cuBLAS call "
+                  "(what disco-bench-train reports per minibatch)");
+  SKIP_WITHOUT_DEVICE ();
+
+  buffer = disco_cuda_alloc (48 * sizeof (float), &error);
+  g_assert_no_error (error);
+  before = disco_cuda_get_launch_count ();
+  disco_fill_cuda (32, 1.0f, buffer);
+  g_assert_cmpuint (disco_cuda_get_launch_count (), ==, before + 1);
+  disco_gemm_cuda (FALSE, FALSE, 4, 4, 4, 1.0f, buffer, 4, buffer + 16, 4, 0.0f, buffer + 32, 4);
+  g_assert_cmpuint (disco_cuda_get_launch_count (), ==, before + 2);
+  g_assert_true (disco_cuda_synchronize (&error));
+  g_assert_no_error (error);
+  disco_cuda_free (buffer);
+}
+
+static void
 test_gemm_strided_batched (void)
 {
   g_autoptr (GRand) rand = g_rand_new_with_seed (2);
@@ -699,6 +722,15 @@ test_adam (void)
 
 /* ---- errors, backend, device selection ---- */
 
+/* disco_cuda_check() from a thread of its own: TRUE when it found nothing. */
+static gpointer
+check_in_thread (gpointer data G_GNUC_UNUSED)
+{
+  g_autoptr (GError) error = NULL;
+
+  return GINT_TO_POINTER (disco_cuda_check (&error));
+}
+
 static void
 test_errors (void)
 {
@@ -750,6 +782,35 @@ test_errors (void)
   g_assert_nonnull (strstr (error->message, "precondition"));
   g_clear_error (&error);
   g_assert_true (disco_cuda_check (&error));
+
+  /* Overlapping copy_rows blocks are refused, as on the CPU. */
+  {
+    float *block = disco_cuda_alloc (12 * sizeof (float), &error);
+
+    g_assert_no_error (error);
+    g_test_expect_message ("Disco-CUDA", G_LOG_LEVEL_CRITICAL, "*overlap*");
+    disco_copy_rows_cuda (3, 2, block, 4, block + 2, 4);
+    g_test_assert_expected_messages ();
+    g_assert_false (disco_cuda_check (&error));
+    g_assert_error (error, DISCO_ERROR, DISCO_ERROR_DEVICE);
+    g_clear_error (&error);
+    disco_cuda_free (block);
+  }
+
+  /* A failure is its thread's: another thread's check does not see it
+   * (nor take it), as the runtime's cudaGetLastError() is per thread. */
+  {
+    GThread *other;
+
+    g_test_expect_message ("Disco-CUDA", G_LOG_LEVEL_CRITICAL, "*gemm_args_ok*");
+    disco_gemm_cuda (FALSE, FALSE, 4, 4, 4, 1.0f, NULL, 2, NULL, 4, 0.0f, NULL, 4);
+    g_test_assert_expected_messages ();
+    other = g_thread_new ("other-check", check_in_thread, NULL);
+    g_assert_true (GPOINTER_TO_INT (g_thread_join (other)));
+    g_assert_false (disco_cuda_check (&error));
+    g_assert_error (error, DISCO_ERROR, DISCO_ERROR_DEVICE);
+    g_clear_error (&error);
+  }
 }
 
 static void
@@ -873,6 +934,7 @@ main (int argc, char **argv)
   gpu_test_init ();
 
   g_test_add_func ("/disco/cuda/gemm", test_gemm);
+  g_test_add_func ("/disco/cuda/launch-count", test_launch_count);
   g_test_add_func ("/disco/cuda/gemm-strided-batched", test_gemm_strided_batched);
   g_test_add_func ("/disco/cuda/softrect", test_softrect);
   g_test_add_func ("/disco/cuda/axpy-rows", test_axpy_rows);

@@ -197,9 +197,12 @@ test_lockstep_kernels (void)
 /* ---- 2. network solves ---- */
 
 /* One lockstep open-loop solve on @ops of the network @layers on inputs @x
- * (host, B × F); the final states and statistics come back to the host. */
+ * (host, B × F) with @method (Euler and RK4 with constant steps of @dt);
+ * the final states and statistics come back to the host. */
 static void
 solve_on (const DiscoOps      *ops,
+          DiscoOdeMethod       method,
+          double               dt,
           guint                n_layers,
           const DiscoOpsLayer *layers,
           gsize                n_samples,
@@ -227,6 +230,12 @@ solve_on (const DiscoOps      *ops,
   g_assert_no_error (error);
 
   disco_ode_config_init (&config);
+  config.method = method;
+  if (method != DISCO_ODE_METHOD_TSIT5)
+    {
+      config.controller = DISCO_ODE_CONTROLLER_CONSTANT;
+      config.dt0 = dt;
+    }
   g_assert_true (disco_ode_batched_solver_solve (solver, &config, 0, n_samples, N, d_y,
                                                  disco_ops_network_rhs, net, stats, info,
                                                  &error));
@@ -238,7 +247,8 @@ solve_on (const DiscoOps      *ops,
 }
 
 static void
-check_network (const gsize *sizes, guint n_sizes, gsize n_samples)
+check_network (const gsize *sizes, guint n_sizes, gsize n_samples, DiscoOdeMethod method,
+               double dt)
 {
   /* Brightness 0.2 … 3.2 over the batch: samples settle after different
    * numbers of steps, so the masking is exercised on the device. */
@@ -256,8 +266,9 @@ check_network (const gsize *sizes, guint n_sizes, gsize n_samples)
 
   y_cpu = g_new (float, n_samples * N);
   y_cuda = g_new (float, n_samples * N);
-  solve_on (disco_ops_cpu (), n_layers, layers, n_samples, x, y_cpu, s_cpu, &i_cpu);
-  solve_on (disco_ops_cuda (), n_layers, layers, n_samples, x, y_cuda, s_cuda, &i_cuda);
+  solve_on (disco_ops_cpu (), method, dt, n_layers, layers, n_samples, x, y_cpu, s_cpu, &i_cpu);
+  solve_on (disco_ops_cuda (), method, dt, n_layers, layers, n_samples, x, y_cuda, s_cuda,
+            &i_cuda);
 
   for (gsize s = 0; s < n_samples; s++)
     {
@@ -292,7 +303,20 @@ test_network_small (void)
   g_test_summary ("784–256–10 at batch 8, open loop to rest: CUDA table against CPU table "
                   "(statuses equal, steps ±1, states within 1e-4 + 1e-3·|y|)");
   SKIP_WITHOUT_DEVICE ();
-  check_network (sizes, G_N_ELEMENTS (sizes), 8);
+  check_network (sizes, G_N_ELEMENTS (sizes), 8, DISCO_ODE_METHOD_TSIT5, 0);
+}
+
+static void
+test_network_fixed_steps (void)
+{
+  const gsize sizes[] = { 784, 256, 10 };
+
+  g_test_summary ("The same with Euler (0.5 ms) and RK4 (2 ms) constant steps, which the "
+                  "lockstep solver runs as disco-ode.c does (statuses equal, steps ±1 where "
+                  "the steady-state test flips, states within 1e-4 + 1e-3·|y|)");
+  SKIP_WITHOUT_DEVICE ();
+  check_network (sizes, G_N_ELEMENTS (sizes), 8, DISCO_ODE_METHOD_EULER, 5e-4);
+  check_network (sizes, G_N_ELEMENTS (sizes), 8, DISCO_ODE_METHOD_RK4, 2e-3);
 }
 
 static void
@@ -302,7 +326,7 @@ test_network_3x256 (void)
 
   g_test_summary ("784–256–256–256–10 at batch 100, the model's minibatch, likewise");
   SKIP_WITHOUT_DEVICE ();
-  check_network (sizes, G_N_ELEMENTS (sizes), 100);
+  check_network (sizes, G_N_ELEMENTS (sizes), 100, DISCO_ODE_METHOD_TSIT5, 0);
 }
 
 int
@@ -315,6 +339,7 @@ main (int argc, char **argv)
   g_test_add_func ("/disco/cuda/ode-batched/lockstep-kernels", test_lockstep_kernels);
   g_test_add_func ("/disco/cuda/ode-batched/network-784-256-10", test_network_small);
   g_test_add_func ("/disco/cuda/ode-batched/network-3x256", test_network_3x256);
+  g_test_add_func ("/disco/cuda/ode-batched/network-fixed-steps", test_network_fixed_steps);
 
   return g_test_run ();
 }

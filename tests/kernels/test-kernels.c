@@ -1047,6 +1047,27 @@ test_preconditions (void)
   disco_rk_combine_cpu (2, 3, 2, buf, buf, 0, NULL, NULL, buf);
   g_test_assert_expected_messages ();
 
+  /* copy_rows between blocks that share memory (its CUDA twin runs the
+   * elements in any order): refused, the destination untouched. */
+  {
+    float block[12] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 };
+    const float before[12] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 };
+    float out[6] = { 0 };
+    const float expected[6] = { 2, 3, 6, 7, 10, 11 };
+
+    g_test_expect_message ("Disco-Kernels", G_LOG_LEVEL_CRITICAL, "*overlap*");
+    disco_copy_rows_cpu (3, 2, block, 4, block + 2, 4);
+    g_test_assert_expected_messages ();
+    g_assert_cmpmem (block, sizeof block, before, sizeof before);
+    g_assert_true (disco_row_blocks_overlap (3, 2, block, 4, block + 9, 1));
+    g_assert_false (disco_row_blocks_overlap (2, 2, block, 4, block + 6, 4));
+    /* Interleaved strides that never touch still span each other. */
+    g_assert_true (disco_row_blocks_overlap (2, 2, block, 4, block + 2, 4));
+
+    disco_copy_rows_cpu (3, 2, block + 1, 4, out, 2);
+    g_assert_cmpmem (out, sizeof out, expected, sizeof expected);
+  }
+
   /* Empty shapes need no storage. */
   disco_rms_rows_cpu (0, 5, NULL, 5, NULL);
   disco_gemm_cpu (FALSE, FALSE, 0, 3, 3, 1.0f, NULL, 3, NULL, 3, 0.0f, NULL, 3);

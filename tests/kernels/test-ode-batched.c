@@ -200,7 +200,13 @@ compare_solvers (const DiscoOdeConfig   *config,
   g_assert_cmpuint (info.n_steps, <, max_steps + sync_interval);
   g_assert_cmpuint (info.n_steps, <=, config->max_steps);
   g_assert_cmpuint (info.n_syncs, ==, (info.n_steps + sync_interval - 1) / sync_interval);
-  g_assert_cmpuint (info.n_rhs_calls, ==, 1 + 6 * info.n_steps);
+  /* Tsit5 (first same as last): f(y0), then 6 per pass; RK4 and Euler:
+   * f(y) and their other stages every pass. */
+  if (config->method == DISCO_ODE_METHOD_TSIT5)
+    g_assert_cmpuint (info.n_rhs_calls, ==, 1 + 6 * info.n_steps);
+  else
+    g_assert_cmpuint (info.n_rhs_calls, ==,
+                      (config->method == DISCO_ODE_METHOD_RK4 ? 4 : 1) * info.n_steps);
 
   g_test_message ("%" G_GSIZE_FORMAT "/%" G_GSIZE_FORMAT " final states bit-identical, "
                   "largest difference %.3g (relative to max(1, |y|))", identical, n_samples,
@@ -340,6 +346,66 @@ test_stop_statuses (void)
   config.t1 = 0.05;
   compare_solvers (&config, 0, B, POLY_N, y0, poly_rhs_compact, p, poly_rhs_lockstep, p, 1e-6,
                    NULL, NULL);
+  poly_free (p);
+}
+
+static void
+test_fixed_step_methods (void)
+{
+  const gsize B = 16;
+  Poly *p = poly_new (B);
+  g_autofree float *y0 = g_new0 (float, B * POLY_N);
+  g_autofree DiscoOdeSampleStats *stats = g_new (DiscoOdeSampleStats, B);
+  const DiscoOdeMethod methods[] = { DISCO_ODE_METHOD_EULER, DISCO_ODE_METHOD_RK4 };
+
+  g_test_summary ("Euler and RK4 (constant steps, not first same as last) in lockstep: "
+                  "each sample's steps, evaluations, stop and state as the compacting "
+                  "solver's, with the steady-state stop, t1 and max_steps");
+
+  for (gsize i = 0; i < B * POLY_N; i++)
+    y0[i] = 0.5f - 0.05f * (float) (i % 9);
+  for (guint m = 0; m < G_N_ELEMENTS (methods); m++)
+    {
+      DiscoOdeConfig config;
+      guint count[3] = { 0 };
+      gsize identical;
+
+      /* 0.2 ms keeps Euler stable for the stiffest sample (λ h = 0.6 < 2);
+       * the stiff samples come to rest, the slow ones reach t1. */
+      disco_ode_config_init (&config);
+      config.method = methods[m];
+      config.controller = DISCO_ODE_CONTROLLER_CONSTANT;
+      config.dt0 = 2e-4;
+      config.t1 = 0.1;
+      identical = compare_solvers (&config, 0, B, POLY_N, y0, poly_rhs_compact, p,
+                                   poly_rhs_lockstep, p, 1e-6, stats, NULL);
+      for (gsize s = 0; s < B; s++)
+        count[stats[s].status]++;
+      g_assert_cmpuint (count[DISCO_ODE_STATUS_STEADY_STATE], >, 0);
+      g_assert_cmpuint (count[DISCO_ODE_STATUS_REACHED_END], >, 0);
+      g_test_message ("%s: %u samples at rest, %u at t1, %" G_GSIZE_FORMAT "/%" G_GSIZE_FORMAT
+                      " states bit-identical", m == 0 ? "euler" : "rk4",
+                      count[DISCO_ODE_STATUS_STEADY_STATE], count[DISCO_ODE_STATUS_REACHED_END],
+                      identical, B);
+
+      /* Too few steps for most, and a poll interval that does not divide
+       * them. */
+      config.max_steps = 37;
+      compare_solvers (&config, 5, B, POLY_N, y0, poly_rhs_compact, p, poly_rhs_lockstep, p,
+                       1e-6, stats, NULL);
+      for (gsize s = 0; s < B; s++)
+        g_assert_cmpuint (stats[s].n_accepted, <=, 37);
+      g_assert_cmpint (stats[0].status, ==, DISCO_ODE_STATUS_MAX_STEPS);
+
+      /* Without the steady-state stop. */
+      config.max_steps = 100000;
+      config.steady_state_stop = FALSE;
+      config.t1 = 0.02;
+      compare_solvers (&config, 0, B, POLY_N, y0, poly_rhs_compact, p, poly_rhs_lockstep, p,
+                       1e-6, stats, NULL);
+      for (gsize s = 0; s < B; s++)
+        g_assert_cmpint (stats[s].status, ==, DISCO_ODE_STATUS_REACHED_END);
+    }
   poly_free (p);
 }
 
@@ -736,16 +802,16 @@ test_errors (void)
       .tau_i = 1 },
   };
 
-  g_test_summary ("Another method, a bad setting, a failing right-hand side, a bad layer "
-                  "chain and a rate first layer on the compacting path give errors");
+  g_test_summary ("A method without an error estimate under step control, a bad "
+                  "setting, a failing right-hand side, a bad layer chain and a rate first "
+                  "layer on the compacting path give errors");
 
   disco_ode_config_init (&config);
   config.method = DISCO_ODE_METHOD_RK4;
-  config.controller = DISCO_ODE_CONTROLLER_CONSTANT;
   g_assert_false (disco_ode_batched_solver_solve (solver, &config, 0, 2, 2, y, failing_rhs,
                                                   &calls, NULL, NULL, &error));
   g_assert_error (error, DISCO_ODE_ERROR, DISCO_ODE_ERROR_INVALID_CONFIG);
-  g_assert_nonnull (strstr (error->message, "Tsit5"));
+  g_assert_nonnull (strstr (error->message, "constant steps"));
   g_assert_cmpmem (y, sizeof y, before, sizeof before);
   g_clear_error (&error);
 
@@ -810,6 +876,7 @@ main (int    argc,
   g_test_add_func ("/disco/ode-batched/polynomial", test_polynomial);
   g_test_add_func ("/disco/ode-batched/sync-interval", test_sync_interval);
   g_test_add_func ("/disco/ode-batched/stop-statuses", test_stop_statuses);
+  g_test_add_func ("/disco/ode-batched/fixed-step-methods", test_fixed_step_methods);
   g_test_add_func ("/disco/ode-batched/network", test_network);
   g_test_add_func ("/disco/ode-batched/network-deep", test_network_deep);
   g_test_add_func ("/disco/ode-batched/network-rate", test_network_rate);
