@@ -181,7 +181,11 @@ disco_cuda_describe (void)
     return g_strdup_printf ("no CUDA device (%s)", error->message);
   cudaGetDevice (&device);
   if (cudaGetDeviceProperties (&prop, device) != cudaSuccess)
-    return g_strdup ("CUDA device (properties unreadable)");
+    {
+      /* Described here; not a failure for the next launch to report. */
+      cudaGetLastError ();
+      return g_strdup ("CUDA device (properties unreadable)");
+    }
   cudaRuntimeGetVersion (&runtime);
   cudaDriverGetVersion (&driver);
   return g_strdup_printf ("%s, %.1f GiB, compute capability %d.%d, %d multiprocessors, "
@@ -234,7 +238,12 @@ gboolean
 disco_cuda_synchronize (GError **error)
 {
   if (!cuda_ok (cudaDeviceSynchronize (), "cudaDeviceSynchronize", error))
-    return FALSE;
+    {
+      /* This error reports the failure; a recorded one from before it
+       * would otherwise surface at the next check as a new failure. */
+      g_private_replace (&pending_error, NULL);   /* frees it */
+      return FALSE;
+    }
   return disco_cuda_check (error);
 }
 
@@ -274,8 +283,14 @@ disco_cuda_alloc (gsize size, GError **error)
 void
 disco_cuda_free (gpointer device_ptr)
 {
-  if (device_ptr != NULL)
-    cudaFree (device_ptr);
+  cudaError_t status;
+
+  if (device_ptr == NULL || (status = cudaFree (device_ptr)) == cudaSuccess)
+    return;
+  /* Recorded for the next check, and cleared from the runtime, which would
+   * otherwise blame the next kernel launch for it. */
+  _disco_cuda_record_error ("CUDA: cudaFree failed: %s", cudaGetErrorString (status));
+  cudaGetLastError ();
 }
 
 /**

@@ -272,7 +272,7 @@ disco_feedback_normalize_cuda (gsize n_samples, gsize size, gboolean average, fl
   if (n_samples == 0 || size == 0)
     return;
   REQUIRE (q != NULL);
-  REQUIRE (n_samples <= G_MAXUINT);
+  REQUIRE (n_samples <= G_MAXINT);   /* one block per sample: grid x < 2³¹ */
 
   if (average)
     {

@@ -368,7 +368,7 @@ disco_microcircuit_rhs_cuda (const DiscoSoftRectifier *phi_e, const DiscoSoftRec
  * Runge-Kutta stage combination
  * ------------------------------------------------------------------------- */
 
-/* The stages travel by value in the kernel's parameters (60 bytes), so the
+/* The stages travel by value in the kernel's parameters (88 bytes), so the
  * caller's host array of device pointers needs no copy to the device. */
 struct Stages
 {

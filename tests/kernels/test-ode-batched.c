@@ -639,6 +639,41 @@ test_network (void)
 }
 
 static void
+test_network_rejections (void)
+{
+  const gsize sizes[] = { 784, 256, 10 }, B = 8;
+  g_autoptr (GError) error = NULL;
+  Net *net = net_new (42, B, sizes, G_N_ELEMENTS (sizes), 0);
+  g_autoptr (DiscoOpsNetwork) ops_net = disco_ops_network_new (disco_ops_cpu (), net->n_layers,
+                                                               net->layers, &error);
+  const gsize N = net->state_size;
+  g_autofree float *y0 = g_new0 (float, B * N);
+  g_autofree DiscoOdeSampleStats *stats = g_new (DiscoOdeSampleStats, B);
+  DiscoOdeConfig config;
+  guint rejected = 0;
+  gsize identical;
+
+  g_test_summary ("The network from a first step as large as dt-max, which the controller "
+                  "rejects: lockstep and compacting solves reject the same steps (states "
+                  "within 1e-5)");
+  g_assert_no_error (error);
+  g_assert_true (disco_ops_network_begin_batch (ops_net, B, net->random->x, &error));
+  g_assert_no_error (error);
+  disco_ode_config_init (&config);
+  config.dt0 = config.dtmax;
+  config.rtol = 1e-4;
+  identical = compare_solvers (&config, 0, B, N, y0, net_rhs_reference, net,
+                               disco_ops_network_rhs, ops_net, 1e-5, stats, NULL);
+  for (gsize s = 0; s < B; s++)
+    rejected += stats[s].n_rejected;
+  /* Rejections happen, so the masked revert of a running row is exercised. */
+  g_assert_cmpuint (rejected, >, 0);
+  g_test_message ("%u rejected steps in all, %" G_GSIZE_FORMAT "/%" G_GSIZE_FORMAT
+                  " states bit-identical", rejected, identical, B);
+  net_free (net);
+}
+
+static void
 test_network_deep (void)
 {
   const gsize sizes[] = { 100, 64, 48, 32, 10 };
@@ -879,6 +914,7 @@ main (int    argc,
   g_test_add_func ("/disco/ode-batched/fixed-step-methods", test_fixed_step_methods);
   g_test_add_func ("/disco/ode-batched/network", test_network);
   g_test_add_func ("/disco/ode-batched/network-deep", test_network_deep);
+  g_test_add_func ("/disco/ode-batched/network-rejections", test_network_rejections);
   g_test_add_func ("/disco/ode-batched/network-rate", test_network_rate);
   g_test_add_func ("/disco/ode-batched/network-mixed", test_network_mixed);
   g_test_add_func ("/disco/ode-batched/errors", test_errors);
