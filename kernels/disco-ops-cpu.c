@@ -5,7 +5,9 @@
  * same φ as nodes/disco-network.c (softrect, microcircuit), so that a
  * solve through this table reproduces disco_ode_solver_solve() on the
  * network's own right-hand side.  Everything runs synchronously, so
- * @synchronize and @check have nothing to report.
+ * @synchronize and @check have nothing to report.  Each compute entry
+ * counts its calls (@get_operation_count): the number of kernel launches
+ * the same work makes on CUDA, measured on any machine.
  */
 
 #undef G_LOG_DOMAIN
@@ -45,6 +47,122 @@ cpu_nothing_pending (GError **error G_GNUC_UNUSED)
   return TRUE;
 }
 
+/* The compute operations run so far (get_operation_count): each entry of
+ * the table below counts itself, then calls its kernel. */
+static guint64 operation_count;
+
+static guint64
+cpu_get_operation_count (void)
+{
+  return __atomic_load_n (&operation_count, __ATOMIC_RELAXED);
+}
+
+#define COUNTED(kernel, params, args)                                          \
+  static void                                                                  \
+  counted_##kernel params                                                      \
+  {                                                                            \
+    __atomic_fetch_add (&operation_count, 1, __ATOMIC_RELAXED);                \
+    kernel args;                                                               \
+  }
+
+typedef DiscoSoftRectifier Rect;
+
+COUNTED (disco_fill_cpu, (gsize n, float value, float *x), (n, value, x))
+COUNTED (disco_gemm_cpu,
+         (gboolean ta, gboolean tb, gsize m, gsize n, gsize k, float alpha, const float *a,
+          gsize lda, const float *b, gsize ldb, float beta, float *c, gsize ldc),
+         (ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc))
+COUNTED (disco_softrect_forward_fast_cpu,
+         (const Rect *rect, gsize r, gsize c, const float *x, gsize ldx, float *y, gsize ldy),
+         (rect, r, c, x, ldx, y, ldy))
+COUNTED (disco_microcircuit_rhs_cpu,
+         (const Rect *phi_e, const Rect *phi_i, float tau_e, float tau_i, gsize r, gsize n,
+          const float *u, gsize ldu, const float *drive, gsize ldd, const guint *drive_rows,
+          const float *bias, float *rate, gsize ldr, float *dudt, gsize ldf),
+         (phi_e, phi_i, tau_e, tau_i, r, n, u, ldu, drive, ldd, drive_rows, bias, rate, ldr,
+          dudt, ldf))
+COUNTED (disco_leaky_pi_rows_cpu,
+         (gboolean softmax, float k_p, float k_i, float leak, float tau, float readout_tau,
+          gsize r, gsize o, const float *y, const float *c_int, gsize ldy, const float *target,
+          float *control, float *dy, float *dc_int, gsize ldf),
+         (softmax, k_p, k_i, leak, tau, readout_tau, r, o, y, c_int, ldy, target, control, dy,
+          dc_int, ldf))
+COUNTED (disco_top_down_rows_cpu,
+         (float tau_i, gsize r, gsize o, gsize n, const float *control, const float *q,
+          float *du_i, gsize ldf),
+         (tau_i, r, o, n, control, q, du_i, ldf))
+COUNTED (disco_slope_scale_rows_cpu,
+         (const Rect *rect, gsize s, gsize o, gsize n, const float *u, gsize ldu,
+          const float *in, gsize in_stride, float *out),
+         (rect, s, o, n, u, ldu, in, in_stride, out))
+COUNTED (disco_feedback_normalize_cpu,
+         (gsize s, gsize size, gboolean average, float clip, float norm, float *q),
+         (s, size, average, clip, norm, q))
+COUNTED (disco_copy_rows_cpu,
+         (gsize r, gsize c, const float *x, gsize ldx, float *y, gsize ldy),
+         (r, c, x, ldx, y, ldy))
+COUNTED (disco_leaky_rows_cpu,
+         (float tau, gsize r, gsize c, const float *u, gsize ldu, const float *drive, gsize ldd,
+          const float *bias, float *dudt, gsize ldf),
+         (tau, r, c, u, ldu, drive, ldd, bias, dudt, ldf))
+COUNTED (disco_rk_combine_fast_cpu,
+         (gsize r, gsize c, gsize ld, const float *y0, const float *h, guint s,
+          const float *coeffs, const float *const *k, float *out),
+         (r, c, ld, y0, h, s, coeffs, k, out))
+COUNTED (disco_rk_embedded_error_norm_cpu,
+         (gsize r, gsize c, gsize ld, float atol, float rtol, const float *y0, const float *y1,
+          const float *h, guint s, const float *e, const float *const *k, float *norm),
+         (r, c, ld, atol, rtol, y0, y1, h, s, e, k, norm))
+COUNTED (disco_steady_state_rows_cpu,
+         (gsize r, gsize c, float atol, float rtol, const float *f, gsize ldf, const float *y,
+          gsize ldy, gint *at_rest),
+         (r, c, atol, rtol, f, ldf, y, ldy, at_rest))
+COUNTED (disco_revert_rows_cpu,
+         (gsize r, gsize c, gsize ld, const gint *keep, const float *old, float *out),
+         (r, c, ld, keep, old, out))
+COUNTED (disco_ode_clock_advance_cpu,
+         (const DiscoOdeClockParams *p, gsize s, DiscoOdeClock *clocks,
+          const float *error_norm, gint *keep),
+         (p, s, clocks, error_norm, keep))
+COUNTED (disco_ode_lockstep_step_sizes_cpu,
+         (gsize s, const DiscoOdeClock *clocks, const gint *running, float *h),
+         (s, clocks, running, h))
+COUNTED (disco_ode_lockstep_advance_cpu,
+         (const DiscoOdeClockParams *p, gsize s, DiscoOdeClock *clocks, const gint *running,
+          const float *error_norm, gint *keep),
+         (p, s, clocks, running, error_norm, keep))
+COUNTED (disco_ode_lockstep_stop_cpu,
+         (const DiscoOdeLockstepLimits *limits, gsize s, const DiscoOdeClock *clocks,
+          const gint *at_rest, gint *running, gint *status, gint *n_running),
+         (limits, s, clocks, at_rest, running, status, n_running))
+COUNTED (disco_plasticity_delta_cpu,
+         (const Rect *phi_e, const Rect *phi_i, gsize r, gsize n, const float *u, gsize ldu,
+          const float *y0, float *rate, gsize ldr, float *delta, gsize ldd),
+         (phi_e, phi_i, r, n, u, ldu, y0, rate, ldr, delta, ldd))
+COUNTED (disco_threshold_update_cpu,
+         (const Rect *phi_i, float lambda, gsize r, gsize n, const float *u_i, gsize ldu,
+          float *y0),
+         (phi_i, lambda, r, n, u_i, ldu, y0))
+COUNTED (disco_column_mean_cpu,
+         (gsize r, gsize c, const float *x, gsize ldx, float *mean),
+         (r, c, x, ldx, mean))
+COUNTED (disco_sub_rows_cpu,
+         (gsize r, gsize c, const float *x, gsize ldx, float *y, gsize ldy),
+         (r, c, x, ldx, y, ldy))
+COUNTED (disco_sum_squares_cpu, (gsize n, const float *x, double *acc), (n, x, acc))
+COUNTED (disco_norm_finish_cpu, (double *acc, float *norm), (acc, norm))
+COUNTED (disco_adam_update_cpu,
+         (gsize n, double lr, double beta1, double beta2, double epsilon, guint64 step,
+          float *p, const float *g, float *m, float *v),
+         (n, lr, beta1, beta2, epsilon, step, p, g, m, v))
+COUNTED (disco_sgd_update_cpu,
+         (gsize n, double lr, double momentum, guint64 step, float *p, const float *g,
+          float *velocity),
+         (n, lr, momentum, step, p, g, velocity))
+COUNTED (disco_softmax_rows_cpu,
+         (gsize r, gsize c, const float *x, gsize ldx, float *y, gsize ldy),
+         (r, c, x, ldx, y, ldy))
+
 static const DiscoOps cpu_ops = {
   .name = "cpu",
   .alloc = cpu_alloc,
@@ -54,35 +172,36 @@ static const DiscoOps cpu_ops = {
   .copy = cpu_copy,
   .synchronize = cpu_nothing_pending,
   .check = cpu_nothing_pending,
-  .fill = disco_fill_cpu,
-  .gemm = disco_gemm_cpu,
-  .softrect_forward = disco_softrect_forward_fast_cpu,
-  .microcircuit_rhs = disco_microcircuit_rhs_cpu,
+  .fill = counted_disco_fill_cpu,
+  .gemm = counted_disco_gemm_cpu,
+  .softrect_forward = counted_disco_softrect_forward_fast_cpu,
+  .microcircuit_rhs = counted_disco_microcircuit_rhs_cpu,
   /* closed loop and feedback weights (integrator device path) */
-  .leaky_pi_rows = disco_leaky_pi_rows_cpu,
-  .top_down_rows = disco_top_down_rows_cpu,
-  .slope_scale_rows = disco_slope_scale_rows_cpu,
-  .feedback_normalize = disco_feedback_normalize_cpu,
-  .copy_rows = disco_copy_rows_cpu,
-  .leaky_rows = disco_leaky_rows_cpu,
-  .rk_combine = disco_rk_combine_fast_cpu,
-  .rk_embedded_error_norm = disco_rk_embedded_error_norm_cpu,
-  .steady_state_rows = disco_steady_state_rows_cpu,
-  .revert_rows = disco_revert_rows_cpu,
-  .ode_clock_advance = disco_ode_clock_advance_cpu,
-  .lockstep_step_sizes = disco_ode_lockstep_step_sizes_cpu,
-  .lockstep_advance = disco_ode_lockstep_advance_cpu,
-  .lockstep_stop = disco_ode_lockstep_stop_cpu,
+  .leaky_pi_rows = counted_disco_leaky_pi_rows_cpu,
+  .top_down_rows = counted_disco_top_down_rows_cpu,
+  .slope_scale_rows = counted_disco_slope_scale_rows_cpu,
+  .feedback_normalize = counted_disco_feedback_normalize_cpu,
+  .copy_rows = counted_disco_copy_rows_cpu,
+  .leaky_rows = counted_disco_leaky_rows_cpu,
+  .rk_combine = counted_disco_rk_combine_fast_cpu,
+  .rk_embedded_error_norm = counted_disco_rk_embedded_error_norm_cpu,
+  .steady_state_rows = counted_disco_steady_state_rows_cpu,
+  .revert_rows = counted_disco_revert_rows_cpu,
+  .ode_clock_advance = counted_disco_ode_clock_advance_cpu,
+  .lockstep_step_sizes = counted_disco_ode_lockstep_step_sizes_cpu,
+  .lockstep_advance = counted_disco_ode_lockstep_advance_cpu,
+  .lockstep_stop = counted_disco_ode_lockstep_stop_cpu,
   /* plasticity and optimizers (learning nodes' device path) */
-  .plasticity_delta = disco_plasticity_delta_cpu,
-  .threshold_update = disco_threshold_update_cpu,
-  .column_mean = disco_column_mean_cpu,
-  .sub_rows = disco_sub_rows_cpu,
-  .sum_squares = disco_sum_squares_cpu,
-  .norm_finish = disco_norm_finish_cpu,
-  .adam_update = disco_adam_update_cpu,
-  .sgd_update = disco_sgd_update_cpu,
-  .softmax_rows = disco_softmax_rows_cpu,
+  .plasticity_delta = counted_disco_plasticity_delta_cpu,
+  .threshold_update = counted_disco_threshold_update_cpu,
+  .column_mean = counted_disco_column_mean_cpu,
+  .sub_rows = counted_disco_sub_rows_cpu,
+  .sum_squares = counted_disco_sum_squares_cpu,
+  .norm_finish = counted_disco_norm_finish_cpu,
+  .adam_update = counted_disco_adam_update_cpu,
+  .sgd_update = counted_disco_sgd_update_cpu,
+  .softmax_rows = counted_disco_softmax_rows_cpu,
+  .get_operation_count = cpu_get_operation_count,
 };
 
 /**

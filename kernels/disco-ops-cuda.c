@@ -59,6 +59,7 @@ static const DiscoOps cuda_ops = {
   .adam_update = disco_adam_update_cuda,
   .sgd_update = disco_sgd_update_cuda,
   .softmax_rows = disco_softmax_rows_cuda,
+  .get_operation_count = disco_cuda_get_launch_count,
 };
 
 /**

@@ -176,6 +176,7 @@ struct _DiscoIntegrator
   gsize ops_closed_loop_capacity;
   guint last_host_syncs;
   double last_host_wait_seconds;
+  guint64 last_operations;
 };
 
 G_DEFINE_FINAL_TYPE (DiscoIntegrator, disco_integrator, DISCO_TYPE_NODE)
@@ -217,6 +218,7 @@ enum
   PROP_FALLBACKS,
   PROP_LAST_HOST_SYNCS,
   PROP_LAST_HOST_WAIT,
+  PROP_LAST_OPERATIONS,
   N_PROPERTIES
 };
 
@@ -290,6 +292,7 @@ disco_integrator_get_property (GObject *object, guint prop_id, GValue *value,
     case PROP_FALLBACKS: g_value_set_uint64 (value, self->fallbacks); break;
     case PROP_LAST_HOST_SYNCS: g_value_set_uint (value, self->last_host_syncs); break;
     case PROP_LAST_HOST_WAIT: g_value_set_double (value, self->last_host_wait_seconds); break;
+    case PROP_LAST_OPERATIONS: g_value_set_uint64 (value, self->last_operations); break;
     case PROP_LAST_MEAN_CLOSED_LOOP_STEPS:
       g_value_set_double (value, self->last_mean_closed_loop_steps);
       break;
@@ -497,6 +500,7 @@ disco_integrator_prepare (DiscoNode *node, GError **error)
   self->fallbacks = 0;
   self->last_host_syncs = 0;
   self->last_host_wait_seconds = 0;
+  self->last_operations = 0;
   return TRUE;
 }
 
@@ -1242,6 +1246,7 @@ process_ops (DiscoIntegrator *self, const DiscoOps *ops, DiscoTensor *input, gbo
   const float *x;
   float *open_loop, *steps;
   gint64 start;
+  guint64 operations_at_start;
 
   if (disco_tensor_get_row_size (input) != first->n_in)
     {
@@ -1254,7 +1259,9 @@ process_ops (DiscoIntegrator *self, const DiscoOps *ops, DiscoTensor *input, gbo
   if (!ensure_ops_objects (self, ops, error))
     return DISCO_FLOW_ERROR;
   self->last_host_syncs = 0;
+  operations_at_start = ops->get_operation_count ();
   self->last_host_wait_seconds = 0;
+  self->last_operations = 0;
 
   /* This minibatch's parameters, where the table computes (the optimizer
    * changed them since the last one). */
@@ -1312,6 +1319,7 @@ process_ops (DiscoIntegrator *self, const DiscoOps *ops, DiscoTensor *input, gbo
   /* Failures of the work queued since the last solve surface here. */
   if (!ops->check (error))
     return DISCO_FLOW_ERROR;
+  self->last_operations = ops->get_operation_count () - operations_at_start;
   self->last_solve_seconds = (g_get_monotonic_time () - start) / 1e6;
   self->solves++;
   disco_node_set_output (node, "output", logits);
@@ -1582,6 +1590,12 @@ disco_integrator_class_init (DiscoIntegratorClass *klass)
                          "round trips for the device to finish queued work (s); what remains of "
                          "last-solve-seconds is the host's own time; about 0 on the host table and "
                          "the host path", 0, G_MAXDOUBLE, 0, ro);
+  properties[PROP_LAST_OPERATIONS] =
+    g_param_spec_uint64 ("last-operations", "Table operations",
+                         "Device path: compute operations of the table in the last "
+                         "minibatch's solves (on CUDA, its kernel launches and cuBLAS calls, "
+                         "each a few microseconds of launch overhead); 0 on the host path",
+                         0, G_MAXUINT64, 0, ro);
   g_object_class_install_properties (object_class, N_PROPERTIES, properties);
 
   /* The device path (process_ops); disco_integrator_runs_on_cuda() narrows

@@ -24,9 +24,6 @@
 #include "disco-bench-stats.h"
 #include <disco/disco-backend.h>
 #include "disco-kernels.h"
-#ifdef DISCO_BENCH_CUDA_LAUNCHES
-#include "disco-kernels-cuda.h"
-#endif
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,22 +132,10 @@ bench (const char *name, guint minibatches, gboolean json, gboolean first, GErro
 typedef struct
 {
   GArray *total, *solve, *wait;
-  double syncs, open_loop_steps, closed_loop_steps, launches;
+  double syncs, open_loop_steps, closed_loop_steps, operations;
   guint measured;
   gint64 tick_start;
-  guint64 launches_at_start;
 } DeviceSamples;
-
-/* The CUDA library's kernel launches and cuBLAS calls so far (0 without it). */
-static guint64
-cuda_launches (void)
-{
-#ifdef DISCO_BENCH_CUDA_LAUNCHES
-  return disco_cuda_get_launch_count ();
-#else
-  return 0;
-#endif
-}
 
 static void
 on_device_tick (DiscoPipeline *pipeline, DiscoTick *tick, DeviceSamples *samples)
@@ -162,21 +147,21 @@ on_device_tick (DiscoPipeline *pipeline, DiscoTick *tick, DeviceSamples *samples
     {
       double total = (now - samples->tick_start) / 1e6, solve, wait, ol, cl;
       guint syncs;
+      guint64 operations;
 
       g_object_get (settle, "last-solve-seconds", &solve, "last-host-syncs", &syncs,
-                    "last-host-wait", &wait, "last-mean-steps", &ol,
-                    "last-mean-closed-loop-steps", &cl, NULL);
+                    "last-host-wait", &wait, "last-operations", &operations,
+                    "last-mean-steps", &ol, "last-mean-closed-loop-steps", &cl, NULL);
       g_array_append_val (samples->total, total);
       g_array_append_val (samples->solve, solve);
       g_array_append_val (samples->wait, wait);
       samples->syncs += syncs;
-      samples->launches += cuda_launches () - samples->launches_at_start;
+      samples->operations += operations;
       samples->open_loop_steps += ol;
       samples->closed_loop_steps += cl;
       samples->measured++;
     }
   samples->tick_start = g_get_monotonic_time ();
-  samples->launches_at_start = cuda_launches ();
 }
 
 /* The 3×256 linear-threshold pipeline as text, without @drop's sections. */
@@ -208,7 +193,7 @@ bench_device_row (const char *table, gboolean full, guint minibatches, GError **
   const char *overrides[] = { max_ticks, data, device, "pipeline.checkpoint=false",
                               full ? "score.report=" : NULL, NULL };
   g_autoptr (DiscoPipeline) pipeline = NULL;
-  g_autofree char *launches = NULL;
+  g_autofree char *operations = NULL;
   DeviceSamples samples = { 0 };
 
   if (text == NULL)
@@ -236,17 +221,16 @@ bench_device_row (const char *table, gboolean full, guint minibatches, GError **
   samples.wait = g_array_new (FALSE, FALSE, sizeof (double));
   g_signal_connect (pipeline, "tick", G_CALLBACK (on_device_tick), &samples);
   samples.tick_start = g_get_monotonic_time ();
-  samples.launches_at_start = cuda_launches ();
   if (!disco_pipeline_run (pipeline, NULL, error))
     return FALSE;
   g_unsetenv ("DISCO_DEVICE_PATH");
-  launches = strcmp (table, "cuda") == 0
-               ? g_strdup_printf ("%.0f", samples.launches / MAX (samples.measured, 1))
-               : g_strdup ("-");
+  operations = strcmp (table, "host") != 0
+                 ? g_strdup_printf ("%.0f", samples.operations / MAX (samples.measured, 1))
+                 : g_strdup ("-");
   printf ("%-5s %-11s %10.1f %10.1f %10.1f %8.1f %10s %8.1f %8.1f\n", table,
           full ? "full" : "integrator", disco_bench_median_ms (samples.total),
           disco_bench_median_ms (samples.solve), disco_bench_median_ms (samples.wait),
-          samples.syncs / MAX (samples.measured, 1), launches,
+          samples.syncs / MAX (samples.measured, 1), operations,
           samples.open_loop_steps / MAX (samples.measured, 1),
           samples.closed_loop_steps / MAX (samples.measured, 1));
   fflush (stdout);
@@ -267,10 +251,11 @@ bench_device_path (guint minibatches)
   printf ("device path, mnist-3x256-linear-threshold, batch 100, medians of %u minibatches "
           "after %d warm-up (host: the host path, for reference)\n"
           "wait ms: the integrator's solves blocked on the device (kernel time beyond the "
-          "host's queueing; settle ms minus wait ms is the host's own time); launches: CUDA "
-          "kernel launches and cuBLAS calls per minibatch\n"
+          "host's queueing; settle ms minus wait ms is the host's own time); ops: the table's "
+          "operations in the integrator per minibatch (on CUDA its kernel launches and cuBLAS "
+          "calls)\n"
           "%-5s %-11s %10s %10s %10s %8s %10s %8s %8s\n", minibatches, WARM_UP, "table",
-          "minibatch", "ms/batch", "settle ms", "wait ms", "syncs", "launches", "OLst", "CLst");
+          "minibatch", "ms/batch", "settle ms", "wait ms", "syncs", "ops", "OLst", "CLst");
   if (!bench_device_row ("host", TRUE, minibatches, &error) ||
       !bench_device_row ("cpu", TRUE, minibatches, &error) ||
       !bench_device_row ("cpu", FALSE, minibatches, &error) ||

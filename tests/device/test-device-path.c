@@ -462,6 +462,7 @@ test_node_device_cpu (void)
       g_autoptr (GError) error = NULL;
       g_autoptr (DiscoPipeline) p = NULL;
       guint syncs = 0;
+      guint64 operations = 0;
 
       g_setenv ("DISCO_DEVICE_PATH", "table", TRUE);
       p = disco_pipeline_new_from_string (controlled_network, overrides, &error);
@@ -469,12 +470,20 @@ test_node_device_cpu (void)
       g_assert_true (disco_pipeline_run (p, NULL, &error));
       g_assert_no_error (error);
       g_unsetenv ("DISCO_DEVICE_PATH");
-      g_object_get (disco_pipeline_get_node (p, "settle"), "last-host-syncs", &syncs, NULL);
-      g_test_message ("%s: %u host syncs in the last solve", settings[i][0], syncs);
+      g_object_get (disco_pipeline_get_node (p, "settle"), "last-host-syncs", &syncs,
+                    "last-operations", &operations, NULL);
+      g_test_message ("%s: %u host syncs and %" G_GUINT64_FORMAT " table operations in the "
+                      "last solve", settings[i][0], syncs, operations);
       if (settings[i][1][0] == '0')
-        g_assert_cmpuint (syncs, ==, 0);
+        {
+          g_assert_cmpuint (syncs, ==, 0);
+          g_assert_cmpuint (operations, ==, 0);
+        }
       else
-        g_assert_cmpuint (syncs, >, 0);
+        {
+          g_assert_cmpuint (syncs, >, 0);
+          g_assert_cmpuint (operations, >, 0);
+        }
     }
 }
 

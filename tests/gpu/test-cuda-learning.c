@@ -295,26 +295,36 @@ static void
 test_ops_table (void)
 {
   const DiscoOps *cpu = disco_ops_cpu (), *cuda = disco_ops_cuda ();
+  float x[4] = { 1, 2, 3, 4 }, y[4] = { 5, 7, 9, 11 }, y_ref[4] = { 5, 7, 9, 11 };
+  guint64 before;
 
-  g_test_summary ("Both operations tables carry the learning entries, each its own twin");
-  g_assert_true (cpu->plasticity_delta == disco_plasticity_delta_cpu);
+  g_test_summary ("Both operations tables carry the learning entries: the CUDA table its "
+                  "kernels' twins, the host table its kernels behind its operation count");
   g_assert_true (cuda->plasticity_delta == disco_plasticity_delta_cuda);
-  g_assert_true (cpu->threshold_update == disco_threshold_update_cpu);
   g_assert_true (cuda->threshold_update == disco_threshold_update_cuda);
-  g_assert_true (cpu->column_mean == disco_column_mean_cpu);
   g_assert_true (cuda->column_mean == disco_column_mean_cuda);
-  g_assert_true (cpu->sub_rows == disco_sub_rows_cpu);
   g_assert_true (cuda->sub_rows == disco_sub_rows_cuda);
-  g_assert_true (cpu->sum_squares == disco_sum_squares_cpu);
   g_assert_true (cuda->sum_squares == disco_sum_squares_cuda);
-  g_assert_true (cpu->norm_finish == disco_norm_finish_cpu);
   g_assert_true (cuda->norm_finish == disco_norm_finish_cuda);
-  g_assert_true (cpu->adam_update == disco_adam_update_cpu);
   g_assert_true (cuda->adam_update == disco_adam_update_cuda);
-  g_assert_true (cpu->sgd_update == disco_sgd_update_cpu);
   g_assert_true (cuda->sgd_update == disco_sgd_update_cuda);
-  g_assert_true (cpu->softmax_rows == disco_softmax_rows_cpu);
   g_assert_true (cuda->softmax_rows == disco_softmax_rows_cuda);
+  g_assert_true (cuda->get_operation_count == disco_cuda_get_launch_count);
+
+  /* The host table wraps each kernel to count it. */
+  g_assert_nonnull (cpu->plasticity_delta);
+  g_assert_nonnull (cpu->threshold_update);
+  g_assert_nonnull (cpu->column_mean);
+  g_assert_nonnull (cpu->sum_squares);
+  g_assert_nonnull (cpu->norm_finish);
+  g_assert_nonnull (cpu->adam_update);
+  g_assert_nonnull (cpu->sgd_update);
+  g_assert_nonnull (cpu->softmax_rows);
+  before = cpu->get_operation_count ();
+  cpu->sub_rows (2, 2, x, 2, y, 2);
+  disco_sub_rows_cpu (2, 2, x, 2, y_ref, 2);
+  g_assert_cmpmem (y, sizeof y, y_ref, sizeof y_ref);
+  g_assert_cmpuint (cpu->get_operation_count (), ==, before + 1);
 }
 
 /* ---- a backprop tick: the whole rule on the CUDA table ---- */

@@ -409,6 +409,48 @@ test_fixed_step_methods (void)
   poly_free (p);
 }
 
+static void
+test_operation_count (void)
+{
+  const gsize B = 6;
+  Poly *p = poly_new (B);
+  g_autofree float *y = g_new0 (float, B * POLY_N);
+  g_autoptr (DiscoOdeBatchedSolver) solver = disco_ode_batched_solver_new (disco_ops_cpu ());
+  g_autoptr (GError) error = NULL;
+  const DiscoOps *ops = disco_ops_cpu ();
+  DiscoOdeConfig config;
+  DiscoOdeBatchedInfo info;
+  guint64 before;
+
+  g_test_summary ("The host table counts its operations (on CUDA, kernel launches): the "
+                  "polynomial's right-hand side uses none, so a solve costs the solver's "
+                  "bookkeeping alone, 13 per Tsit5 step and 7 per Euler step");
+
+  /* Tsit5 with the steady-state stop: step sizes, 6 stage combinations,
+   * the error norm, the clock update, 2 reverts, the rest test, the stop. */
+  disco_ode_config_init (&config);
+  before = ops->get_operation_count ();
+  g_assert_true (disco_ode_batched_solver_solve (solver, &config, 0, B, POLY_N, y,
+                                                 poly_rhs_lockstep, p, NULL, &info, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (ops->get_operation_count () - before, ==, 13 * (guint64) info.n_steps);
+
+  /* Euler: the rest test and its stop, step sizes, the solution's
+   * combination, the clock update, 1 revert, the stop. */
+  config.method = DISCO_ODE_METHOD_EULER;
+  config.controller = DISCO_ODE_CONTROLLER_CONSTANT;
+  config.dt0 = 2e-4;
+  config.t1 = 0.01;
+  memset (y, 0, B * POLY_N * sizeof (float));
+  before = ops->get_operation_count ();
+  g_assert_true (disco_ode_batched_solver_solve (solver, &config, 0, B, POLY_N, y,
+                                                 poly_rhs_lockstep, p, NULL, &info, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (ops->get_operation_count () - before, ==, 7 * (guint64) info.n_steps);
+  g_test_message ("Euler: %u steps, %u operations", info.n_steps, 7 * info.n_steps);
+  poly_free (p);
+}
+
 /* ------------------------------------------------------------------------
  * The network: microcircuit layers and a readout, open loop
  * ---------------------------------------------------------------------- */
@@ -912,6 +954,7 @@ main (int    argc,
   g_test_add_func ("/disco/ode-batched/sync-interval", test_sync_interval);
   g_test_add_func ("/disco/ode-batched/stop-statuses", test_stop_statuses);
   g_test_add_func ("/disco/ode-batched/fixed-step-methods", test_fixed_step_methods);
+  g_test_add_func ("/disco/ode-batched/operation-count", test_operation_count);
   g_test_add_func ("/disco/ode-batched/network", test_network);
   g_test_add_func ("/disco/ode-batched/network-deep", test_network_deep);
   g_test_add_func ("/disco/ode-batched/network-rejections", test_network_rejections);
