@@ -130,6 +130,22 @@ static const Tableau euler = {
   .b = euler_b,
 };
 
+/* The tableau of @method, for both solvers. */
+static const Tableau *
+tableau_for (DiscoOdeMethod method)
+{
+  switch (method)
+    {
+    case DISCO_ODE_METHOD_EULER:
+      return &euler;
+    case DISCO_ODE_METHOD_RK4:
+      return &rk4;
+    case DISCO_ODE_METHOD_TSIT5:
+    default:
+      return &tsit5;
+    }
+}
+
 /* For the lockstep solver (disco-ode-private.h): the same tables, not a
  * second copy of their digits. */
 void
@@ -141,8 +157,7 @@ _disco_ode_get_tableau (DiscoOdeMethod      method,
                         gboolean           *fsal,
                         double             *error_order)
 {
-  const Tableau *tableau = method == DISCO_ODE_METHOD_EULER ? &euler
-                           : method == DISCO_ODE_METHOD_RK4 ? &rk4 : &tsit5;
+  const Tableau *tableau = tableau_for (method);
 
   *n_stages = tableau->n_stages;
   *a = tableau->a;
@@ -714,20 +729,7 @@ disco_ode_solver_solve (DiscoOdeSolver       *solver,
   if (n_samples == 0)
     return TRUE;
 
-  switch (config->method)
-    {
-    case DISCO_ODE_METHOD_EULER:
-      tableau = &euler;
-      break;
-    case DISCO_ODE_METHOD_RK4:
-      tableau = &rk4;
-      break;
-    case DISCO_ODE_METHOD_TSIT5:
-    default:
-      tableau = &tsit5;
-      break;
-    }
-
+  tableau = tableau_for (config->method);
   workspace_prepare (solver, n_samples, n_state, tableau->n_stages);
 
   solve = (Solve) {
