@@ -63,8 +63,8 @@
  *
  * With an ODE method (tsit5, euler or rk4; not equilibrium) and a network of
  * microcircuit layers (optionally ending in a readout), the node also runs
- * through an operations table (nodes/disco-device.h): in a pipeline on CUDA, or on the host table
- * when `DISCO_DEVICE_PATH=table`.  Then the open loop, the feedback weights
+ * through an operations table (nodes/disco-device.h): in a pipeline on
+ * CUDA, or on the host table when `DISCO_DEVICE_PATH=table`.  Then the open loop, the feedback weights
  * and the closed loop are solved in lockstep (disco-ode-batched.h) with
  * everything in the table's memory: states, stages, clocks, the inputs'
  * copies, the feedback weights and the outputs (which stay there; host
@@ -750,6 +750,26 @@ settle_closed_loop_equilibrium (DiscoIntegrator *self, DiscoNode *controller,
 
 /* ----- both methods --------------------------------------------------------------- */
 
+/* The host closed loop's start from the open-loop states: its feedback
+ * weights, and the initial states in closed_loop_state (grown to B rows). */
+static gboolean
+begin_host_closed_loop (DiscoIntegrator *self, const float *open_loop, gsize B,
+                        DiscoTensor *targets, GError **error)
+{
+  const gsize N_cl = disco_closed_loop_get_state_size (self->closed_loop);
+  DiscoFeedbackOptions options = { self->feedback_average, self->feedback_clip,
+                                   self->feedback_norm };
+
+  if (B * N_cl > self->closed_loop_capacity)
+    {
+      g_free (self->closed_loop_state);
+      self->closed_loop_state = g_new (float, B * N_cl);
+      self->closed_loop_capacity = B * N_cl;
+    }
+  return disco_closed_loop_begin (self->closed_loop, open_loop, B, targets, &options,
+                                  self->closed_loop_state, error);
+}
+
 /* Closed loop from the open-loop states: feedback weights, then a solve;
  * the network part of the result goes to @state. */
 static gboolean
@@ -766,18 +786,8 @@ settle_closed_loop (DiscoIntegrator *self, const float *open_loop, gsize B, gsiz
 
   if (targets == NULL)
     return FALSE;
-  if (B * N_cl > self->closed_loop_capacity)
-    {
-      g_free (self->closed_loop_state);
-      self->closed_loop_state = g_new (float, B * N_cl);
-      self->closed_loop_capacity = B * N_cl;
-    }
   start = g_get_monotonic_time ();
-  DiscoFeedbackOptions options = { self->feedback_average, self->feedback_clip,
-                                   self->feedback_norm };
-
-  if (!disco_closed_loop_begin (self->closed_loop, open_loop, B, targets, &options,
-                                self->closed_loop_state, error))
+  if (!begin_host_closed_loop (self, open_loop, B, targets, error))
     return FALSE;
   self->last_feedback_seconds = (g_get_monotonic_time () - start) / 1e6;
   start = g_get_monotonic_time ();
@@ -1210,21 +1220,9 @@ record_trajectory_after_ops (DiscoIntegrator *self, DiscoTensor *input, gsize B,
     return FALSE;
   if (closed)
     {
-      DiscoFeedbackOptions options = { self->feedback_average, self->feedback_clip,
-                                       self->feedback_norm };
-      const gsize N_cl = disco_closed_loop_get_state_size (self->closed_loop);
       DiscoTensor *targets = controller_targets (self, error);
 
-      if (targets == NULL)
-        return FALSE;
-      if (B * N_cl > self->closed_loop_capacity)
-        {
-          g_free (self->closed_loop_state);
-          self->closed_loop_state = g_new (float, B * N_cl);
-          self->closed_loop_capacity = B * N_cl;
-        }
-      if (!disco_closed_loop_begin (self->closed_loop, open_loop, B, targets, &options,
-                                    self->closed_loop_state, error))
+      if (targets == NULL || !begin_host_closed_loop (self, open_loop, B, targets, error))
         return FALSE;
     }
   self->batch_begun = FALSE;
@@ -1259,9 +1257,9 @@ process_ops (DiscoIntegrator *self, const DiscoOps *ops, DiscoTensor *input, gbo
   if (!ensure_ops_objects (self, ops, error))
     return DISCO_FLOW_ERROR;
   self->last_host_syncs = 0;
-  operations_at_start = ops->get_operation_count ();
   self->last_host_wait_seconds = 0;
   self->last_operations = 0;
+  operations_at_start = ops->get_operation_count ();
 
   /* This minibatch's parameters, where the table computes (the optimizer
    * changed them since the last one). */
