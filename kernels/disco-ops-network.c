@@ -330,6 +330,42 @@ failed:
 }
 
 /**
+ * disco_ops_affine_rows:
+ * @ops: the table whose memory holds the buffers
+ * @n_rows: B
+ * @n: outputs per row
+ * @n_in: inputs per row
+ * @x: B × @n_in inputs
+ * @weight: W, @n × @n_in
+ * @bias: (nullable): b, @n values
+ * @ones: B ones (read only when @bias is given)
+ * @out: B × @n, written: x·Wᵀ + b
+ *
+ * A layer's affine map as nodes/disco-network.c forms it: the bias laid
+ * down first, here as ones·bᵀ (a GEMM of depth 1, which is exact), then
+ * x·Wᵀ added onto it; without a bias, onto zeros.
+ */
+void
+disco_ops_affine_rows (const DiscoOps *ops,
+                       gsize           n_rows,
+                       gsize           n,
+                       gsize           n_in,
+                       const float    *x,
+                       const float    *weight,
+                       const float    *bias,
+                       const float    *ones,
+                       float          *out)
+{
+  if (bias != NULL)
+    /* B × n = ones (B × 1) · b (1 × n) */
+    ops->gemm (FALSE, FALSE, n_rows, n, 1, 1.0f, ones, 1, bias, n, 0.0f, out, n);
+  else
+    ops->fill (n_rows * n, 0.0f, out);
+  /* B × n += x (B × n_in) · Wᵀ (n_in × n) */
+  ops->gemm (FALSE, TRUE, n_rows, n, n_in, 1.0f, x, n_in, weight, n_in, 1.0f, out, n);
+}
+
+/**
  * disco_ops_network_begin_batch:
  * @network: a network
  * @n_samples: B, > 0
@@ -368,17 +404,9 @@ disco_ops_network_begin_batch (DiscoOpsNetwork *network,
     return FALSE;
 
   if (first->bias != NULL)
-    {
-      ops->fill (n_samples, 1.0f, network->ones);
-      /* B × n_1 = ones (B × 1) · b_1 (1 × n_1) */
-      ops->gemm (FALSE, FALSE, n_samples, first->n, 1, 1.0f, network->ones, 1, first->bias,
-                 first->n, 0.0f, network->first_drive, first->n);
-    }
-  else
-    ops->fill (n_samples * first->n, 0.0f, network->first_drive);
-  /* B × n_1 += x (B × F) · W_1ᵀ (F × n_1) */
-  ops->gemm (FALSE, TRUE, n_samples, first->n, first->n_in, 1.0f, input, first->n_in,
-             first->weight, first->n_in, 1.0f, network->first_drive, first->n);
+    ops->fill (n_samples, 1.0f, network->ones);
+  disco_ops_affine_rows (ops, n_samples, first->n, first->n_in, input, first->weight,
+                         first->bias, network->ones, network->first_drive);
   network->n_samples = n_samples;
   return ops->check (error);
 }

@@ -109,6 +109,16 @@ void             disco_ops_network_set_parameters   (DiscoOpsNetwork     *networ
 gsize            disco_ops_network_get_layer_offset (DiscoOpsNetwork     *network,
                                                      guint                index);
 
+void             disco_ops_affine_rows              (const DiscoOps      *ops,
+                                                     gsize                n_rows,
+                                                     gsize                n,
+                                                     gsize                n_in,
+                                                     const float         *x,
+                                                     const float         *weight,
+                                                     const float         *bias,
+                                                     const float         *ones,
+                                                     float               *out);
+
 gboolean         disco_ops_network_begin_batch      (DiscoOpsNetwork     *network,
                                                      gsize                n_samples,
                                                      const float         *input,

@@ -52,6 +52,7 @@
 #include "disco-integrator.h"
 #include "disco-network.h"
 #include "disco-nodes.h"
+#include "disco-ops-network.h"
 
 #include <math.h>
 #include <string.h>
@@ -604,8 +605,8 @@ backprop_ops (DiscoPlasticity *self, const DiscoOps *ops, DiscoNetwork *network,
     return FALSE;
   ops->fill (B, 1.0f, ones);
 
-  /* Forward, exactly: the bias laid down first, as ones·bᵀ (a GEMM of
-   * depth 1, which is exact), then inputs·Wᵀ added onto it. */
+  /* Forward, exactly, each layer's u = inputs·Wᵀ + b as the network forms
+   * its drive. */
   inputs = x;
   for (guint l = 0; l < n_layers; l++)
     {
@@ -619,14 +620,7 @@ backprop_ops (DiscoPlasticity *self, const DiscoOps *ops, DiscoNetwork *network,
           (u[l] = device_scratch (self, ops, 3 * l, B * n * sizeof (float), FALSE,
                                   error)) == NULL)
         return FALSE;
-      if (b != NULL)
-        /* B × n = ones (B × 1) · b (1 × n) */
-        ops->gemm (FALSE, FALSE, B, n, 1, 1.0f, ones, 1, b, n, 0.0f, u[l], n);
-      else
-        ops->fill (B * n, 0.0f, u[l]);
-      /* B × n += inputs (B × n_in) · Wᵀ (n_in × n) */
-      ops->gemm (FALSE, TRUE, B, n, spec->n_in, 1.0f, inputs, spec->n_in, w, spec->n_in, 1.0f,
-                 u[l], n);
+      disco_ops_affine_rows (ops, B, n, spec->n_in, inputs, w, b, ones, u[l]);
       if (spec->kind == DISCO_LAYER_READOUT)
         r[l] = u[l];
       else
