@@ -1,6 +1,8 @@
 /* test-pipeline-run.c */
 #include "test-pipeline-run.h"
 
+#include <math.h>
+
 /* Builds the pipeline from @text (with @overrides) and runs it; any error
  * fails the test. */
 DiscoPipeline *
@@ -34,4 +36,33 @@ test_parameter_of (DiscoPipeline *p, const char *target)
 
   g_assert_nonnull (t);
   return disco_tensor_read_host (t, NULL);
+}
+
+/* max |a − b| over two tensors of one shape, whose values must be finite;
+ * *scale gets max |b| and, when @mean is given, *mean the mean |a − b|. */
+double
+test_tensor_difference (DiscoTensor *a, DiscoTensor *b, double *scale, double *mean)
+{
+  const gsize n = disco_tensor_get_n_elements (b);
+  const float *x, *y;
+  double worst = 0, sum = 0;
+
+  g_assert_nonnull (a);
+  g_assert_nonnull (b);
+  g_assert_cmpuint (disco_tensor_get_n_elements (a), ==, n);
+  x = disco_tensor_read_host (a, NULL);
+  y = disco_tensor_read_host (b, NULL);
+  *scale = 0;
+  for (gsize i = 0; i < n; i++)
+    {
+      const double d = fabs ((double) x[i] - y[i]);
+
+      g_assert_true (isfinite (x[i]) && isfinite (y[i]));
+      worst = MAX (worst, d);
+      sum += d;
+      *scale = MAX (*scale, fabs (y[i]));
+    }
+  if (mean != NULL)
+    *mean = n > 0 ? sum / n : 0;
+  return worst;
 }

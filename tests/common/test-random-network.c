@@ -12,6 +12,20 @@ normal (GRand *rand)
   return sqrt (-2.0 * log (u)) * cos (2.0 * G_PI * v);
 }
 
+/* Each layer's offset in a sample's state and the state size, from the
+ * layers' kinds (as disco_ops_network_new() lays them out). */
+static void
+lay_out_states (TestRandomNetwork *net)
+{
+  net->state_size = 0;
+  for (guint l = 0; l < net->n_layers; l++)
+    {
+      net->offsets[l] = net->state_size;
+      net->state_size += net->layers[l].kind == DISCO_OPS_LAYER_MICROCIRCUIT ? 2 * net->layers[l].n
+                                                                            : net->layers[l].n;
+    }
+}
+
 /* Sizes F–n_1–…–n_out: microcircuit layers with LeCun-normal weights (std
  * 1/√fan_in, as the microcircuit node initialises them) and small biases,
  * then a linear readout; softplus, τ_E 20 ms, τ_I 5 ms (MODEL.md §2).
@@ -60,9 +74,8 @@ test_random_network_new (guint32      seed,
         .tau_e = 20e-3f,
         .tau_i = 5e-3f,
       };
-      net->offsets[l] = net->state_size;
-      net->state_size += readout ? n : 2 * n;
     }
+  lay_out_states (net);
 
   net->x = g_new (float, n_samples * net->n_in);
   for (gsize s = 0; s < n_samples; s++)
@@ -102,11 +115,5 @@ test_random_network_make_rate (TestRandomNetwork *net,
 {
   g_assert_cmpuint (layer + 1, <, net->n_layers);
   net->layers[layer].kind = DISCO_OPS_LAYER_RATE;
-  net->state_size = 0;
-  for (guint l = 0; l < net->n_layers; l++)
-    {
-      net->offsets[l] = net->state_size;
-      net->state_size += net->layers[l].kind == DISCO_OPS_LAYER_MICROCIRCUIT ? 2 * net->layers[l].n
-                                                                            : net->layers[l].n;
-    }
+  lay_out_states (net);
 }

@@ -258,14 +258,17 @@ test_rate_layers (void)
   run_clear (&table);
 }
 
-/* Whether the integrator took the table: the lockstep solver polls the
- * host (the compacting host solver never does). */
+/* Runs the controlled network with @overrides and the device path on, and
+ * reads the integrator's host syncs and table operations in its last
+ * solve: the lockstep solver polls the host and counts its operations, the
+ * compacting host solver does neither. */
 static guint
-host_syncs_with_table (const char *const *overrides)
+host_syncs_with_table (const char *const *overrides, guint64 *operations)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (DiscoPipeline) p = NULL;
   guint syncs = 0;
+  guint64 ops = 0;
 
   g_setenv ("DISCO_DEVICE_PATH", "table", TRUE);
   p = disco_pipeline_new_from_string (controlled_network, overrides, &error);
@@ -273,7 +276,10 @@ host_syncs_with_table (const char *const *overrides)
   g_assert_true (disco_pipeline_run (p, NULL, &error));
   g_assert_no_error (error);
   g_unsetenv ("DISCO_DEVICE_PATH");
-  g_object_get (disco_pipeline_get_node (p, "settle"), "last-host-syncs", &syncs, NULL);
+  g_object_get (disco_pipeline_get_node (p, "settle"), "last-host-syncs", &syncs,
+                "last-operations", &ops, NULL);
+  if (operations != NULL)
+    *operations = ops;
   return syncs;
 }
 
@@ -301,7 +307,7 @@ test_fixed_step_methods (void)
        * Euler's closed loop). */
       compare (controlled_probes, G_N_ELEMENTS (controlled_probes), &host, &table,
                tolerance_for (&host, &table), 1);
-      g_assert_cmpuint (host_syncs_with_table (methods[i]), >, 0);
+      g_assert_cmpuint (host_syncs_with_table (methods[i], NULL), >, 0);
       run_clear (&host);
       run_clear (&table);
     }
@@ -325,7 +331,7 @@ test_record_sample (void)
   /* The closed-loop leg starts from the open-loop state, which the two
    * paths round differently (≈ 1e-7 of scale): the common tolerance. */
   compare (probes, G_N_ELEMENTS (probes), &host, &table, tolerance_for (&host, &table), 0);
-  g_assert_cmpuint (host_syncs_with_table (overrides), >, 0);
+  g_assert_cmpuint (host_syncs_with_table (overrides, NULL), >, 0);
   run_clear (&host);
   run_clear (&table);
 }
@@ -459,19 +465,9 @@ test_node_device_cpu (void)
   for (guint i = 0; i < G_N_ELEMENTS (settings); i++)
     {
       const char *overrides[] = { settings[i][0], NULL };
-      g_autoptr (GError) error = NULL;
-      g_autoptr (DiscoPipeline) p = NULL;
-      guint syncs = 0;
       guint64 operations = 0;
+      guint syncs = host_syncs_with_table (overrides, &operations);
 
-      g_setenv ("DISCO_DEVICE_PATH", "table", TRUE);
-      p = disco_pipeline_new_from_string (controlled_network, overrides, &error);
-      g_assert_no_error (error);
-      g_assert_true (disco_pipeline_run (p, NULL, &error));
-      g_assert_no_error (error);
-      g_unsetenv ("DISCO_DEVICE_PATH");
-      g_object_get (disco_pipeline_get_node (p, "settle"), "last-host-syncs", &syncs,
-                    "last-operations", &operations, NULL);
       g_test_message ("%s: %u host syncs and %" G_GUINT64_FORMAT " table operations in the "
                       "last solve", settings[i][0], syncs, operations);
       if (settings[i][1][0] == '0')

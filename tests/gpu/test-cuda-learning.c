@@ -353,33 +353,6 @@ run_backprop_on (const char *device, const char *limit)
   return test_run_text (text, overrides);
 }
 
-/* max |a − b| and max |b| over two tensors of one shape. */
-static double
-tensor_difference (DiscoTensor *a, DiscoTensor *b, double *scale, double *mean)
-{
-  const gsize n = disco_tensor_get_n_elements (b);
-  const float *x, *y;
-  double worst = 0;
-
-  g_assert_nonnull (a);
-  g_assert_nonnull (b);
-  g_assert_cmpuint (disco_tensor_get_n_elements (a), ==, n);
-  x = disco_tensor_read_host (a, NULL);
-  y = disco_tensor_read_host (b, NULL);
-  *scale = 0;
-  *mean = 0;
-  for (gsize i = 0; i < n; i++)
-    {
-      const double d = fabs ((double) x[i] - y[i]);
-
-      g_assert_true (isfinite (x[i]) && isfinite (y[i]));
-      worst = MAX (worst, d);
-      *mean += d / n;
-      *scale = MAX (*scale, fabs (y[i]));
-    }
-  return worst;
-}
-
 /* One training tick of backprop (then Adam) with device = cuda against the
  * CPU's host code, gradients first: on the first tick both start from the
  * same weights, so the gradients differ by rounding only: φ (CUDA's
@@ -419,7 +392,7 @@ test_backprop_tick (void)
                               : disco_node_get_gradient (learn_cuda, gradients[i]);
         DiscoTensor *b = norm ? disco_node_get_output (learn_cpu, "gradients")
                               : disco_node_get_gradient (learn_cpu, gradients[i]);
-        double scale, mean, worst = tensor_difference (a, b, &scale, &mean);
+        double scale, mean, worst = test_tensor_difference (a, b, &scale, &mean);
 
         g_test_message ("gradient %s: largest |cuda − cpu| %.3g of max |cpu| %.3g (%.3g)",
                         norm ? "norm" : gradients[i], worst, scale, worst / scale);
@@ -433,11 +406,9 @@ test_backprop_tick (void)
 
     for (guint i = 0; i < G_N_ELEMENTS (params); i++)
       {
-        double scale, mean, worst = tensor_difference (disco_pipeline_find_parameter (cuda,
-                                                                                      params[i]),
-                                                       disco_pipeline_find_parameter (cpu,
-                                                                                      params[i]),
-                                                       &scale, &mean);
+        double scale, mean, worst = test_tensor_difference (
+          disco_pipeline_find_parameter (cuda, params[i]),
+          disco_pipeline_find_parameter (cpu, params[i]), &scale, &mean);
 
         g_test_message ("%s after three ticks: largest difference %.3g, mean %.3g", params[i],
                         worst, mean);

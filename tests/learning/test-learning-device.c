@@ -23,6 +23,7 @@
  * kernel).
  */
 #include <disco/disco.h>
+#include "test-pipeline-run.h"
 #include "test-random-source.h"
 
 #include <glib/gstdio.h>
@@ -102,33 +103,10 @@ run (const char *rule, const char *optimizer, gboolean device_path, const char *
   return run_ticks (rule, optimizer, device_path, output_dir, 3);
 }
 
-/* max|a − b| over two tensors of one shape; *scale gets max|b|. */
-static double
-max_difference (DiscoTensor *a, DiscoTensor *b, double *scale)
-{
-  const gsize n = disco_tensor_get_n_elements (b);
-  const float *x, *y;
-  double worst = 0;
-
-  g_assert_nonnull (a);
-  g_assert_nonnull (b);
-  g_assert_cmpuint (disco_tensor_get_n_elements (a), ==, n);
-  x = disco_tensor_read_host (a, NULL);
-  y = disco_tensor_read_host (b, NULL);
-  *scale = 0;
-  for (gsize i = 0; i < n; i++)
-    {
-      g_assert_false (isnan (x[i]) || isnan (y[i]));
-      worst = MAX (worst, fabs ((double) x[i] - y[i]));
-      *scale = MAX (*scale, fabs (y[i]));
-    }
-  return worst;
-}
-
 static void
 assert_close (const char *what, DiscoTensor *device, DiscoTensor *host, double *largest)
 {
-  double scale, worst = max_difference (device, host, &scale);
+  double scale, worst = test_tensor_difference (device, host, &scale, NULL);
 
   if (!(worst <= 2e-4 * scale))
     g_error ("%s: device path differs from host code by %.3g (largest |host| %.3g)", what, worst,
@@ -209,7 +187,7 @@ largest_relative (DiscoPipeline *device, DiscoPipeline *host, gboolean gradients
                             : disco_node_get_gradient (learn_d, gradient_names[k]);
       DiscoTensor *h = norm ? disco_node_get_output (learn_h, "gradients")
                             : disco_node_get_gradient (learn_h, gradient_names[k]);
-      double scale, worst = max_difference (d, h, &scale);
+      double scale, worst = test_tensor_difference (d, h, &scale, NULL);
 
       g_assert_cmpfloat (scale, >, 0);
       g_test_message ("  %s: |device − host| %.3g of max |host| %.3g (%.3g)",
@@ -223,9 +201,9 @@ largest_relative (DiscoPipeline *device, DiscoPipeline *host, gboolean gradients
       for (guint j = 0; names[j] != NULL; j++)
         {
           g_autofree char *target = g_strdup_printf ("%s.%s", nodes[i], names[j]);
-          double scale, worst = max_difference (disco_pipeline_find_parameter (device, target),
-                                                disco_pipeline_find_parameter (host, target),
-                                                &scale);
+          double scale, worst = test_tensor_difference (
+            disco_pipeline_find_parameter (device, target),
+            disco_pipeline_find_parameter (host, target), &scale, NULL);
 
           g_test_message ("  %s: |device − host| %.3g of max |host| %.3g (%.3g)", target, worst,
                           scale, scale > 0 ? worst / scale : 0);
@@ -310,7 +288,7 @@ test_running_threshold (void)
 
       assert_close (target, y0_d, y0_h, &largest);
       g_test_message ("%s: largest |device − host| %.3g of %.3g", target, largest,
-                      (max_difference (y0_d, y0_h, &scale), scale));
+                      (test_tensor_difference (y0_d, y0_h, &scale, NULL), scale));
       for (gsize j = 0; j < disco_tensor_get_n_elements (y0_d); j++)
         {
           g_assert_cmpfloat (y0[j], >, 0);
@@ -350,7 +328,7 @@ test_checkpoint (void)
           double largest = 0, scale;
 
           g_assert_no_error (error);
-          g_assert_cmpfloat (max_difference (saved, live, &scale), ==, 0);
+          g_assert_cmpfloat (test_tensor_difference (saved, live, &scale, NULL), ==, 0);
           assert_close (target, saved, disco_pipeline_find_parameter (host, target), &largest);
           n_files++;
         }
