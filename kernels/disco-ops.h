@@ -85,13 +85,13 @@ G_BEGIN_DECLS
  *   memory
  * @adam_update: disco_adam_update_cpu()
  * @sgd_update: disco_sgd_update_cpu()
+ * @softmax_rows: disco_softmax_rows_cpu(); @y may be @x (the backprop
+ *   rule's δ_out = softmax(y) − t)
  * @get_operation_count: the compute operations this table has run or
  *   queued so far, from every thread (memory copies not included): on CUDA
  *   its kernel launches and cuBLAS calls (an operation launches one or
  *   two), so the count per minibatch measures the launch overhead a solve
  *   pays; the host table counts the same calls, one each
- * @softmax_rows: disco_softmax_rows_cpu(); @y may be @x (the backprop
- *   rule's δ_out = softmax(y) − t)
  *
  * The operations of one memory space.  Tables are static and never freed.
  */
