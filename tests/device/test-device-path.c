@@ -165,19 +165,27 @@ tolerance_for (const Run *host, const Run *table)
            ? RTOL : RTOL_STEP_APART;
 }
 
+/* Runs the pipeline @text on the host path and on the device path and
+ * compares @probes, with the tolerance the two runs' steps allow and
+ * "steps" outputs within @max_step_diff. */
 static void
-check_controlled (const char *const *overrides)
+check_paths (const char *text, const char *const *overrides, const Probe *probes,
+             guint n_probes, guint max_step_diff)
 {
   Run host = { 0 }, table = { 0 };
 
-  run_pipeline (controlled_network, NULL, overrides, FALSE, controlled_probes,
-                G_N_ELEMENTS (controlled_probes), &host);
-  run_pipeline (controlled_network, NULL, overrides, TRUE, controlled_probes,
-                G_N_ELEMENTS (controlled_probes), &table);
-  compare (controlled_probes, G_N_ELEMENTS (controlled_probes), &host, &table,
-           tolerance_for (&host, &table), 1);
+  run_pipeline (text, NULL, overrides, FALSE, probes, n_probes, &host);
+  run_pipeline (text, NULL, overrides, TRUE, probes, n_probes, &table);
+  compare (probes, n_probes, &host, &table, tolerance_for (&host, &table), max_step_diff);
   run_clear (&host);
   run_clear (&table);
+}
+
+static void
+check_controlled (const char *const *overrides)
+{
+  check_paths (controlled_network, overrides, controlled_probes,
+               G_N_ELEMENTS (controlled_probes), 1);
 }
 
 static void
@@ -214,14 +222,9 @@ test_open_loop_only (void)
   static const Probe probes[] = {
     { "settle", "output" }, { "settle", "state" }, { "settle", "steps" }, { "h1", "output" },
   };
-  Run host = { 0 }, table = { 0 };
 
   g_test_summary ("A test tick runs the open loop only, on both paths alike");
-  run_pipeline (controlled_network, NULL, overrides, FALSE, probes, G_N_ELEMENTS (probes), &host);
-  run_pipeline (controlled_network, NULL, overrides, TRUE, probes, G_N_ELEMENTS (probes), &table);
-  compare (probes, G_N_ELEMENTS (probes), &host, &table, tolerance_for (&host, &table), 1);
-  run_clear (&host);
-  run_clear (&table);
+  check_paths (controlled_network, overrides, probes, G_N_ELEMENTS (probes), 1);
 }
 
 /* The backprop baseline's network: rate layers and a readout, no
@@ -246,16 +249,11 @@ test_rate_layers (void)
     { "settle", "steps" }, { "h1", "output" }, { "h2", "output" }, { "out", "output" },
     { "h1", "weight" }, { "h2", "bias" }, { "out", "weight" },
   };
-  Run host = { 0 }, table = { 0 };
 
   g_test_summary ("The backprop baseline's rate layers take the integrator's device path: "
                   "open-loop states, every layer's rates and the weights after a backprop "
                   "and Adam step agree between host and device paths");
-  run_pipeline (rate_network, NULL, NULL, FALSE, probes, G_N_ELEMENTS (probes), &host);
-  run_pipeline (rate_network, NULL, NULL, TRUE, probes, G_N_ELEMENTS (probes), &table);
-  compare (probes, G_N_ELEMENTS (probes), &host, &table, tolerance_for (&host, &table), 1);
-  run_clear (&host);
-  run_clear (&table);
+  check_paths (rate_network, NULL, probes, G_N_ELEMENTS (probes), 1);
 }
 
 /* Runs the controlled network with @overrides and the device path on, and
@@ -295,21 +293,12 @@ test_fixed_step_methods (void)
                   "control and feedback weights as on the host path, steps equal or one apart");
   for (guint i = 0; i < G_N_ELEMENTS (methods); i++)
     {
-      Run host = { 0 }, table = { 0 };
-
       g_test_message ("%s", methods[i][0]);
-      run_pipeline (controlled_network, NULL, methods[i], FALSE, controlled_probes,
-                    G_N_ELEMENTS (controlled_probes), &host);
-      run_pipeline (controlled_network, NULL, methods[i], TRUE, controlled_probes,
-                    G_N_ELEMENTS (controlled_probes), &table);
       /* Constant steps, but the steady-state test can still flip by
        * rounding and stop a sample a step apart (measured: one sample in
        * Euler's closed loop). */
-      compare (controlled_probes, G_N_ELEMENTS (controlled_probes), &host, &table,
-               tolerance_for (&host, &table), 1);
+      check_controlled (methods[i]);
       g_assert_cmpuint (host_syncs_with_table (methods[i], NULL), >, 0);
-      run_clear (&host);
-      run_clear (&table);
     }
 }
 
@@ -321,19 +310,13 @@ test_record_sample (void)
     { "settle", "trajectory" }, { "settle", "trajectory-times" },
     { "settle", "trajectory-open-loop-rows" }, { "settle", "state" },
   };
-  Run host = { 0 }, table = { 0 };
 
   g_test_summary ("With record-sample set the device path still solves the batch, and the "
                   "recorded sample's open- and closed-loop trajectory is the host path's");
-  run_pipeline (controlled_network, NULL, overrides, FALSE, probes, G_N_ELEMENTS (probes), &host);
-  run_pipeline (controlled_network, NULL, overrides, TRUE, probes, G_N_ELEMENTS (probes),
-                &table);
   /* The closed-loop leg starts from the open-loop state, which the two
    * paths round differently (≈ 1e-7 of scale): the common tolerance. */
-  compare (probes, G_N_ELEMENTS (probes), &host, &table, tolerance_for (&host, &table), 0);
+  check_paths (controlled_network, overrides, probes, G_N_ELEMENTS (probes), 0);
   g_assert_cmpuint (host_syncs_with_table (overrides, NULL), >, 0);
-  run_clear (&host);
-  run_clear (&table);
 }
 
 static void
