@@ -37,6 +37,20 @@ extern char *skip_reason;
   }                                                                            \
   G_STMT_END
 
+#ifdef DISCO_SOURCE_ROOT
+/* The 30-sample digits fixture, for the pipeline cases.  The environment
+ * wins over the compiled-in source root: a bundle built elsewhere
+ * (tests/gpu/bundle.sh) runs from another checkout. */
+static inline char *
+gpu_test_digits_fixture (void)
+{
+  const char *root = g_getenv ("DISCO_SOURCE_ROOT") != NULL ? g_getenv ("DISCO_SOURCE_ROOT")
+                                                            : DISCO_SOURCE_ROOT;
+
+  return g_build_filename (root, "data", "fixtures", "digits", "digits.csv.gz", NULL);
+}
+#endif
+
 void gpu_test_init (void);
 gpointer gpu_test_upload (gconstpointer host, gsize size);
 void gpu_test_download (gpointer host, gconstpointer dev, gsize size);

@@ -334,12 +334,7 @@ test_ops_table (void)
 static DiscoPipeline *
 run_backprop_on (const char *device, const char *limit)
 {
-  /* The environment wins: a bundle built elsewhere (tests/gpu/bundle.sh)
-   * runs from another checkout. */
-  const char *root = g_getenv ("DISCO_SOURCE_ROOT") != NULL ? g_getenv ("DISCO_SOURCE_ROOT")
-                                                            : DISCO_SOURCE_ROOT;
-  g_autofree char *data = g_build_filename (root, "data", "fixtures", "digits",
-                                            "digits.csv.gz", NULL);
+  g_autofree char *data = gpu_test_digits_fixture ();
   g_autofree char *text = g_strdup_printf (
     "[pipeline]\ndevice = %s\nseed = 0\n"
     "[data]\nnode = digits-loader\npath = %s\nepochs = 1\nbatch-size = 10\nphases = train\n"
