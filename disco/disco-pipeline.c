@@ -29,6 +29,7 @@
 #include "disco-pipeline.h"
 #include "disco-error.h"
 #include "disco-private.h"
+#include "disco-key-file.h"
 #include "disco-registry.h"
 #include "disco-enum-types.h"
 #include "disco-backend.h"
@@ -333,17 +334,6 @@ _disco_pipeline_get_seed (DiscoPipeline *self)
 
 /* ----- names ------------------------------------------------------------ */
 
-static gboolean
-is_valid_name (const char *name)
-{
-  if (name == NULL || *name == '\0')
-    return FALSE;
-  for (const char *c = name; *c; c++)
-    if (!g_ascii_isalnum (*c) && *c != '-' && *c != '_')
-      return FALSE;
-  return TRUE;
-}
-
 /* "file:line: " or "" — the prefix every located message starts with. */
 static char *
 prefix (const char *where)
@@ -367,7 +357,7 @@ add_node_at (DiscoPipeline *self, DiscoNode *node, const char *where, GError **e
   const char *name = disco_node_get_name (node);
   g_autofree char *at = prefix (where);
 
-  if (!is_valid_name (name) || strcmp (name, "pipeline") == 0)
+  if (!_disco_key_file_is_valid_name (name) || strcmp (name, "pipeline") == 0)
     {
       g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE,
                    "%sinvalid node name \"%s\": use letters, digits, '-' and '_' "
@@ -1025,176 +1015,6 @@ disco_pipeline_set (DiscoPipeline *self, const char *assignment, GError **error)
 
 /* ----- pipeline files ----------------------------------------------------- */
 
-typedef struct
-{
-  char *key;
-  char *value;
-  char *where;
-} FileEntry;
-
-typedef struct
-{
-  char *name;
-  char *where;
-  GPtrArray *entries;   /* FileEntry */
-} FileGroup;
-
-static void
-file_entry_free (gpointer data)
-{
-  FileEntry *e = data;
-  g_free (e->key);
-  g_free (e->value);
-  g_free (e->where);
-  g_free (e);
-}
-
-static void
-file_group_free (gpointer data)
-{
-  FileGroup *g = data;
-  g_free (g->name);
-  g_free (g->where);
-  g_ptr_array_unref (g->entries);
-  g_free (g);
-}
-
-static FileGroup *
-find_group (GPtrArray *groups, const char *name)
-{
-  for (guint i = 0; i < groups->len; i++)
-    {
-      FileGroup *g = g_ptr_array_index (groups, i);
-      if (strcmp (g->name, name) == 0)
-        return g;
-    }
-  return NULL;
-}
-
-static FileEntry *
-find_entry (FileGroup *group, const char *key)
-{
-  for (guint i = 0; i < group->entries->len; i++)
-    {
-      FileEntry *e = g_ptr_array_index (group->entries, i);
-      if (strcmp (e->key, key) == 0)
-        return e;
-    }
-  return NULL;
-}
-
-/* GKeyFile's syntax, parsed here because GKeyFile keeps no line numbers and
- * takes a '#' after a value as part of the value. */
-static GPtrArray *
-parse_pipeline_text (const char *text, const char *file_label, GError **error)
-{
-  g_autoptr (GPtrArray) groups = g_ptr_array_new_with_free_func (file_group_free);
-  g_auto (GStrv) lines = NULL;
-  FileGroup *current = NULL;
-
-  if (!g_utf8_validate (text, -1, NULL))
-    {
-      g_set_error (error, DISCO_ERROR, DISCO_ERROR_SYNTAX, "%s: not valid UTF-8 text",
-                   file_label);
-      return NULL;
-    }
-  lines = g_strsplit (text, "\n", -1);
-  for (guint i = 0; lines[i] != NULL; i++)
-    {
-      char *line = g_strstrip (lines[i]);
-      g_autofree char *where = g_strdup_printf ("%s:%u", file_label, i + 1);
-
-      if (*line == '\0' || *line == '#' || *line == ';')
-        continue;
-      if (*line == '[')
-        {
-          char *end = strchr (line, ']');
-          g_autofree char *name = NULL;
-          FileGroup *existing;
-
-          if (end == NULL || end[1] != '\0')
-            {
-              g_set_error (error, DISCO_ERROR, DISCO_ERROR_SYNTAX,
-                           "%s: a group header reads [name], not \"%s\"", where, line);
-              return NULL;
-            }
-          name = g_strstrip (g_strndup (line + 1, end - line - 1));
-          if (!is_valid_name (name))
-            {
-              g_set_error (error, DISCO_ERROR, DISCO_ERROR_SYNTAX,
-                           "%s: invalid node name \"%s\": use letters, digits, '-' and '_'",
-                           where, name);
-              return NULL;
-            }
-          existing = find_group (groups, name);
-          if (existing != NULL)
-            {
-              g_set_error (error, DISCO_ERROR, DISCO_ERROR_SYNTAX,
-                           "%s: group [%s] is already defined at %s", where, name,
-                           existing->where);
-              return NULL;
-            }
-          current = g_new0 (FileGroup, 1);
-          current->name = g_steal_pointer (&name);
-          current->where = g_steal_pointer (&where);
-          current->entries = g_ptr_array_new_with_free_func (file_entry_free);
-          g_ptr_array_add (groups, current);
-          continue;
-        }
-      {
-        char *eq = strchr (line, '=');
-        g_autofree char *key = NULL;
-        char *value, *hash;
-        FileEntry *entry, *existing;
-
-        if (eq == NULL)
-          {
-            g_set_error (error, DISCO_ERROR, DISCO_ERROR_SYNTAX,
-                         "%s: expected \"[group]\" or \"key = value\", found \"%s\"", where,
-                         line);
-            return NULL;
-          }
-        key = g_strstrip (g_strndup (line, eq - line));
-        if (!is_valid_name (key))
-          {
-            g_set_error (error, DISCO_ERROR, DISCO_ERROR_SYNTAX,
-                         "%s: invalid key \"%s\": use letters, digits, '-' and '_'", where,
-                         key);
-            return NULL;
-          }
-        if (current == NULL)
-          {
-            g_set_error (error, DISCO_ERROR, DISCO_ERROR_SYNTAX,
-                         "%s: key \"%s\" comes before any [group]", where, key);
-            return NULL;
-          }
-        value = eq + 1;
-        /* A comment after a value starts with '#' after white space. */
-        for (hash = strchr (value, '#'); hash != NULL; hash = strchr (hash + 1, '#'))
-          if (hash > value && g_ascii_isspace (hash[-1]))
-            {
-              *hash = '\0';
-              break;
-            }
-        g_strstrip (value);
-        existing = find_entry (current, key);
-        if (existing != NULL)
-          {
-            g_set_error (error, DISCO_ERROR, DISCO_ERROR_SYNTAX,
-                         "%s: key \"%s\" of [%s] is already set at %s", where, key,
-                         current->name, existing->where);
-            return NULL;
-          }
-        entry = g_new0 (FileEntry, 1);
-        entry->key = g_steal_pointer (&key);
-        entry->value = g_strdup (value);
-        entry->where = g_steal_pointer (&where);
-        g_ptr_array_add (current->entries, entry);
-      }
-    }
-  return g_steal_pointer (&groups);
-}
-
 static gboolean
 apply_overrides (GPtrArray *groups, const char * const *overrides, GError **error)
 {
@@ -1206,8 +1026,8 @@ apply_overrides (GPtrArray *groups, const char * const *overrides, GError **erro
       g_autofree char *where = g_strdup_printf ("override \"%s\"", o);
       g_autofree char *group_name = NULL;
       g_autofree char *key = NULL;
-      FileGroup *group;
-      FileEntry *entry;
+      DiscoKeyFileGroup *group;
+      DiscoKeyFileEntry *entry;
 
       if (eq == NULL || dot == NULL || dot > eq || dot == o || dot + 1 == eq)
         {
@@ -1217,13 +1037,10 @@ apply_overrides (GPtrArray *groups, const char * const *overrides, GError **erro
         }
       group_name = g_strndup (o, dot - o);
       key = g_strstrip (g_strndup (dot + 1, eq - dot - 1));
-      group = find_group (groups, group_name);
+      group = _disco_key_file_find_group (groups, group_name);
       if (group == NULL && strcmp (group_name, "pipeline") == 0)
         {
-          group = g_new0 (FileGroup, 1);
-          group->name = g_strdup ("pipeline");
-          group->where = g_strdup (where);
-          group->entries = g_ptr_array_new_with_free_func (file_entry_free);
+          group = _disco_key_file_group_new ("pipeline", where);
           g_ptr_array_insert (groups, 0, group);
         }
       if (group == NULL)
@@ -1239,10 +1056,10 @@ apply_overrides (GPtrArray *groups, const char * const *overrides, GError **erro
                        group_name);
           return FALSE;
         }
-      entry = find_entry (group, key);
+      entry = _disco_key_file_find_entry (group, key);
       if (entry == NULL)
         {
-          entry = g_new0 (FileEntry, 1);
+          entry = g_new0 (DiscoKeyFileEntry, 1);
           entry->key = g_strdup (key);
           g_ptr_array_add (group->entries, entry);
         }
@@ -1260,21 +1077,21 @@ build_from_groups (DiscoPipeline *self, GPtrArray *groups, GError **error)
   /* Nodes first, so links may name nodes defined further down. */
   for (guint i = 0; i < groups->len; i++)
     {
-      FileGroup *group = g_ptr_array_index (groups, i);
-      FileEntry *type_entry;
+      DiscoKeyFileGroup *group = g_ptr_array_index (groups, i);
+      DiscoKeyFileEntry *type_entry;
 
       if (strcmp (group->name, "pipeline") == 0)
         {
           for (guint j = 0; j < group->entries->len; j++)
             {
-              FileEntry *e = g_ptr_array_index (group->entries, j);
+              DiscoKeyFileEntry *e = g_ptr_array_index (group->entries, j);
               if (!set_property_at (G_OBJECT (self), "[pipeline]", e->key, e->value, e->where,
                                     error))
                 return FALSE;
             }
           continue;
         }
-      type_entry = find_entry (group, "node");
+      type_entry = _disco_key_file_find_entry (group, "node");
       if (type_entry == NULL)
         {
           g_set_error (error, DISCO_ERROR, DISCO_ERROR_SYNTAX,
@@ -1291,14 +1108,14 @@ build_from_groups (DiscoPipeline *self, GPtrArray *groups, GError **error)
   for (int pass = 0; pass < 2; pass++)
     for (guint i = 0; i < groups->len; i++)
       {
-        FileGroup *group = g_ptr_array_index (groups, i);
+        DiscoKeyFileGroup *group = g_ptr_array_index (groups, i);
         DiscoNode *node = g_hash_table_lookup (self->nodes_by_name, group->name);
 
         if (node == NULL)
           continue;
         for (guint j = 0; j < group->entries->len; j++)
           {
-            FileEntry *e = g_ptr_array_index (group->entries, j);
+            DiscoKeyFileEntry *e = g_ptr_array_index (group->entries, j);
             if (strcmp (e->key, "node") == 0)
               continue;
             if (!apply_node_key (self, node, e->key, e->value, e->where, pass == 1, error))
@@ -1312,7 +1129,7 @@ static DiscoPipeline *
 new_from_text (const char *text, const char *label, const char *source_file,
                const char * const *overrides, GError **error)
 {
-  g_autoptr (GPtrArray) groups = parse_pipeline_text (text, label, error);
+  g_autoptr (GPtrArray) groups = _disco_key_file_parse (text, label, DISCO_KEY_FILE_NONE, error);
   g_autoptr (DiscoPipeline) self = NULL;
 
   if (groups == NULL || !apply_overrides (groups, overrides, error))

@@ -7,7 +7,7 @@
  * Progress goes to stderr: one self-updating line on a terminal, plain
  * lines (at each epoch's end and at most every 10 s) otherwise. Exit status
  * 0 on success, 1 on any error (the message names file, line and node),
- * 2 on a usage error, 130 when interrupted.
+ * 2 on a usage error, 130 when interrupted (SIGINT or SIGTERM: between ticks).
  */
 #include <disco/disco.h>
 
@@ -196,7 +196,9 @@ main (int argc, char **argv)
   progress.start_us = g_get_monotonic_time ();
   progress.cancellable = cancellable;
   g_signal_connect (pipeline, "tick", G_CALLBACK (on_tick), &progress);
+  /* SIGTERM (a batch system's, or disco-sweep's) stops as Ctrl-C does. */
   signal (SIGINT, on_sigint);
+  signal (SIGTERM, on_sigint);
 
   ok = disco_pipeline_run (pipeline, cancellable, &error);
   if (progress.tty && !quiet)
