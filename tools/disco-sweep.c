@@ -249,6 +249,14 @@ start_child (Sweep *self, DiscoSweepRun *run, GError **error)
         g_ptr_array_add (argv, run->overrides[i]);
     }
   g_ptr_array_add (argv, NULL);
+  {
+    /* Which command ran where, before what it prints. */
+    g_autofree char *command = g_strjoinv (" ", (char **) argv->pdata);
+    g_autofree char *header = g_strdup_printf ("disco-sweep: on %s, rank %d: %s\n",
+                                               g_get_host_name (), sweep_rank, command);
+    if (write (fd, header, strlen (header)) < 0)
+      { /* the log is a courtesy; the run's files are what count */ }
+  }
 
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDERR_MERGE);
   /* One BLAS thread per run: the runs are the parallelism. */
@@ -308,9 +316,10 @@ child_exited (GObject *source, GAsyncResult *result, gpointer data)
     }
   if (!write_run_state (child->run, status, message, exit_status, &error))
     g_printerr ("\ndisco-sweep: %s\n", error->message);
-  if (status == STATUS_FAILED && !self->quiet)
-    g_printerr ("%sdisco-sweep: %s failed: %s\n", self->tty ? "\r\033[K" : "", child->run->dir,
-                message);
+  /* Failures are said even with -q: they are errors, not progress. */
+  if (status == STATUS_FAILED)
+    g_printerr ("%sdisco-sweep: %s failed: %s\n", self->tty && !self->quiet ? "\r\033[K" : "",
+                child->run->dir, message);
   g_ptr_array_remove (self->children, child);
   g_object_unref (process);
   run_finished (self, child->run, status, seconds);
