@@ -19,6 +19,7 @@ packages=(
   libglib2.0-dev gobject-introspection libgirepository1.0-dev gir1.2-glib-2.0
   python3-gi python3-numpy gjs
   libopenblas-dev libpng-dev libcairo2-dev libjson-glib-dev
+  openmpi-bin libopenmpi-dev
   dataset-fashion-mnist
 )
 missing=()

@@ -10,6 +10,7 @@
  * 2 on a usage error, 130 when interrupted (SIGINT or SIGTERM: between ticks).
  */
 #include <disco/disco.h>
+#include "disco-tool-format.h"
 
 #include <locale.h>
 #include <signal.h>
@@ -33,16 +34,6 @@ on_sigint (int signum)
   interrupted = 1;
 }
 
-static char *
-format_duration (double seconds)
-{
-  guint s = seconds > 0 ? (guint) (seconds + 0.5) : 0;
-
-  if (s >= 3600)
-    return g_strdup_printf ("%u:%02u:%02u", s / 3600, s / 60 % 60, s % 60);
-  return g_strdup_printf ("%u:%02u", s / 60, s % 60);
-}
-
 static void
 on_tick (DiscoPipeline *pipeline, DiscoTick *tick, Progress *progress)
 {
@@ -50,7 +41,7 @@ on_tick (DiscoPipeline *pipeline, DiscoTick *tick, Progress *progress)
   double elapsed = (now - progress->start_us) / 1e6;
   double rate = elapsed > 0 ? (tick->index + 1) / elapsed : 0;
   g_autofree char *eta = NULL;
-  g_autofree char *spent = format_duration (elapsed);
+  g_autofree char *spent = disco_tool_format_duration (elapsed);
   GString *line;
 
   /* The signal handler cannot cancel (not async-signal-safe); the run can. */
@@ -83,7 +74,7 @@ on_tick (DiscoPipeline *pipeline, DiscoTick *tick, Progress *progress)
   g_string_append_printf (line, " · %.1f ticks/s · %s", rate, spent);
   if (tick->n_ticks > tick->index + 1 && rate > 0)
     {
-      eta = format_duration ((tick->n_ticks - tick->index - 1) / rate);
+      eta = disco_tool_format_duration ((tick->n_ticks - tick->index - 1) / rate);
       g_string_append_printf (line, " · ETA %s", eta);
     }
   if (progress->tty)
@@ -210,7 +201,7 @@ main (int argc, char **argv)
     }
   if (!quiet)
     {
-      g_autofree char *spent = format_duration ((g_get_monotonic_time () - progress.start_us) / 1e6);
+      g_autofree char *spent = disco_tool_format_duration ((g_get_monotonic_time () - progress.start_us) / 1e6);
       g_printerr ("disco-run: done in %s\n", spent);
     }
   return 0;

@@ -28,6 +28,7 @@
  * 2 on a usage error, 130 when stopped.
  */
 #include <disco/disco.h>
+#include "disco-tool-format.h"
 #include "disco-sweep-file.h"
 #include "disco-sweep-report.h"
 
@@ -338,16 +339,6 @@ stop_children (Sweep *self, int signum)
 
 /* ----- the coordinator ------------------------------------------------------ */
 
-static char *
-format_duration (double seconds)
-{
-  guint s = seconds > 0 ? (guint) (seconds + 0.5) : 0;
-
-  if (s >= 3600)
-    return g_strdup_printf ("%u:%02u:%02u", s / 3600, s / 60 % 60, s % 60);
-  return g_strdup_printf ("%u:%02u", s / 60, s % 60);
-}
-
 static void
 show_progress (Sweep *self, gboolean force)
 {
@@ -365,7 +356,7 @@ show_progress (Sweep *self, gboolean force)
     g_string_append_printf (line, " · %u stopped", self->n_stopped);
   if (self->cost_done > 0 && self->cost_left > 0 && !self->stopping)
     {
-      g_autofree char *eta = format_duration (self->cost_left * self->seconds_done /
+      g_autofree char *eta = disco_tool_format_duration (self->cost_left * self->seconds_done /
                                               self->cost_done / MAX (self->total_slots, 1));
       g_string_append_printf (line, " · ETA %s", eta);
     }
@@ -638,9 +629,9 @@ estimate_cost (const DiscoSweepRun *run)
           solver = method != NULL && strcmp (method->value_nick, "equilibrium") == 0 ? 1 : 10;
           g_value_unset (&value);
         }
-      if (g_object_class_find_property (G_OBJECT_GET_CLASS (node), "prediction") != NULL &&
-          disco_node_is_dynamical (DISCO_NODE (node)))
-        loop = 2;   /* a controller */
+      if (disco_node_is_dynamical (DISCO_NODE (node)) &&
+          disco_node_get_input_node (DISCO_NODE (node), "prediction", NULL) != NULL)
+        loop = 2;   /* a controller: a closed loop to settle too */
     }
   return epochs * MAX (units, 1) * solver * loop;
 }
@@ -711,7 +702,8 @@ main (int argc, char **argv)
     { "only", 0, 0, G_OPTION_ARG_STRING, &only,
       "Run only the pipelines whose name matches PATTERN (\"*-1x256-*\")", "PATTERN" },
     { "list", 'l', 0, G_OPTION_ARG_NONE, &list,
-      "Print every run (folder, status, command) and run nothing", NULL },
+      "Print every run (folder, status, relative cost estimate, command) and run nothing",
+      NULL },
     { "report", 0, 0, G_OPTION_ARG_FILENAME, &report_dir,
       "Write the report of the sweep in DIR again (report.md, report.csv, runs.csv, "
       "curves.png) and run nothing", "DIR" },
@@ -820,8 +812,8 @@ main (int argc, char **argv)
           if (list)
             {
               g_autofree char *command = g_strjoinv (" ", run->overrides);
-              g_print ("%s\t%s\t%s %s\n", run->dir, status_names[status], run->pipeline_file,
-                       command);
+              g_print ("%s\t%s\t%.3g\t%s %s\n", run->dir, status_names[status],
+                       estimate_cost (run), run->pipeline_file, command);
               continue;
             }
           if (status == STATUS_FINISHED)

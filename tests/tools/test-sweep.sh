@@ -16,20 +16,8 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 # Open MPI's shared-memory transport wants a writable session folder.
 export OMPI_MCA_orte_tmpdir_base=$work TMPDIR=$work
 
-cat >"$work/digits.sweep" <<EOF
-# two pipelines, two learning rates, three seeds
-[sweep]
-pipelines = $src/pipelines/digits-1x64-*.pipeline
-seeds = 0-2
-output-dir = $work/unused
-
-[overrides]
-settle.method = equilibrium
-data.epochs = 2
-
-[grid]
-adam.learning-rate = 0.001, 0.003
-EOF
+# Two pipelines × two learning rates × three seeds; every case gives -o.
+digits_sweep=$src/pipelines/digits.sweep
 
 # What must agree between two sweeps: every number but the wall times.
 strip_md() { sed -E 's/\| [0-9.]+( ± [0-9.]+)? \|$/| wall |/' "$1/report.md"; }
@@ -48,7 +36,7 @@ strip_results() {
 }
 
 # --- a sweep on a local pool of two ---------------------------------------------
-"$sweep" -q -j 2 -o "$work/j2" "$work/digits.sweep" 2>"$work/err-j2"
+"$sweep" -q -j 2 -o "$work/j2" "$digits_sweep" 2>"$work/err-j2"
 check "-j 2 sweep exits 0" "[ $? -eq 0 ]"
 check "12 run folders, every one finished" \
   "[ \$(grep -l '^status=finished' \$(find '$work/j2' -name sweep-run.ini) | wc -l) -eq 12 ]"
@@ -73,7 +61,7 @@ for d in $(find "$work/j2" -name sweep-run.ini | sort); do
 done
 check "all 12 runs give results.json byte for byte as disco-run alone (wall time aside)" "[ $identical -eq 12 ]"
 
-"$sweep" -q -j 1 -o "$work/j1" "$work/digits.sweep"
+"$sweep" -q -j 1 -o "$work/j1" "$digits_sweep"
 check "-j 1 sweep exits 0" "[ $? -eq 0 ]"
 check "-j 1 and -j 2 give the same report" "same_report '$work/j1' '$work/j2'"
 
@@ -83,13 +71,13 @@ rm "$work/j1/report.md" "$work/j1/report.csv" "$work/j1/runs.csv"
 check "--report writes the same report again" \
   "[ $? -eq 0 ] && cmp -s '$work/j1/report.md' '$work/report-before.md'"
 
-"$sweep" -j 2 -o "$work/j1" "$work/digits.sweep" 2>"$work/err-again"
+"$sweep" -j 2 -o "$work/j1" "$digits_sweep" 2>"$work/err-again"
 check "running a finished sweep again runs nothing and exits 0" \
   "[ $? -eq 0 ] && grep -q '12 runs (12 finished before)' '$work/err-again' && same_report '$work/j1' '$work/j2'"
 
 # --- across MPI ranks --------------------------------------------------------------
 if [ "$mpi" = mpi ]; then
-  timeout 300 mpirun -n 2 --oversubscribe "$sweep" -q -o "$work/mpi" "$work/digits.sweep" \
+  timeout 300 mpirun -n 2 --oversubscribe "$sweep" -q -o "$work/mpi" "$digits_sweep" \
     >"$work/out-mpi" 2>&1
   check "mpirun -n 2 sweep exits 0" "[ $? -eq 0 ] || { cat '$work/out-mpi' >&2; false; }"
   check "mpirun -n 2 gives the same report as -j 2" "same_report '$work/mpi' '$work/j2'"
@@ -101,9 +89,9 @@ fi
 
 # --- stopped and resumed -----------------------------------------------------------
 # Longer runs, so that SIGTERM lands while some are running.
-"$sweep" -q -j 2 -o "$work/whole" "$work/digits.sweep" data.epochs=6
+"$sweep" -q -j 2 -o "$work/whole" "$digits_sweep" data.epochs=6
 check "uninterrupted 6-epoch sweep exits 0" "[ $? -eq 0 ]"
-"$sweep" -q -j 2 -o "$work/stopped" "$work/digits.sweep" data.epochs=6 &
+"$sweep" -q -j 2 -o "$work/stopped" "$digits_sweep" data.epochs=6 &
 pid=$!
 for _ in $(seq 1 600); do   # until the first epoch's checkpoint
   [ -n "$(find "$work/stopped" -path '*checkpoint/state.ini' 2>/dev/null | head -1)" ] && break
@@ -116,13 +104,13 @@ check "SIGTERM stops the sweep with status 130" "[ $status -eq 130 ]"
 check "stopped runs are marked stopped, the rest pending or finished" \
   "grep -qx 'status=stopped' -r '$work/stopped' --include=sweep-run.ini && ! grep -qx 'status=running' -r '$work/stopped' --include=sweep-run.ini"
 check "the report after the stop counts what is missing" "grep -q '^Missing: .' '$work/stopped/report.md' && ! grep -q '^Missing: none' '$work/stopped/report.md'"
-"$sweep" -q -j 2 -o "$work/stopped" "$work/digits.sweep" data.epochs=6
+"$sweep" -q -j 2 -o "$work/stopped" "$digits_sweep" data.epochs=6
 check "the same command again exits 0" "[ $? -eq 0 ]"
 check "a stopped run resumed from its checkpoint" \
   "grep -rl --include=run.log -e '--resume' '$work/stopped' | grep -q ."
 check "the resumed sweep's report equals the uninterrupted one's" "same_report '$work/stopped' '$work/whole'"
 
-"$sweep" -q -j 2 -o "$work/stopped" "$work/digits.sweep" data.epochs=5 2>"$work/err-other"
+"$sweep" -q -j 2 -o "$work/stopped" "$digits_sweep" data.epochs=5 2>"$work/err-other"
 check "a folder of runs with other overrides is refused before anything runs" \
   "[ $? -eq 1 ] && grep -q 'this folder holds a run of' '$work/err-other'"
 
@@ -190,7 +178,7 @@ bad only-nothing "--only x*: no pipeline of the sweep has a matching name" \
 check "a missing sweep file: exit 1 and its name" "[ $? -eq 1 ] && grep -q 'does-not-exist.sweep: cannot read' '$work/err-missing'"
 "$sweep" -q 2>/dev/null
 check "no sweep file: usage error (2)" "[ $? -eq 2 ]"
-"$sweep" -q -j -1 "$work/digits.sweep" 2>/dev/null
+"$sweep" -q -j -1 "$digits_sweep" 2>/dev/null
 check "-j -1: usage error (2)" "[ $? -eq 2 ]"
 
 # --- the shipped sweeps expand ---------------------------------------------------
