@@ -24,6 +24,7 @@
 #define MARKER_RADIUS 3.0
 #define TICK_LENGTH 5.0
 #define MIN_AREA 20.0
+#define BAND_ALPHA 0.2
 
 /**
  * disco_plot_area_map:
@@ -193,7 +194,33 @@ check_panel (const DiscoPlotPanel *panel, guint index, GError **error)
   return TRUE;
 }
 
-/* Data limits over the finite points; FALSE when there are none. */
+static gboolean
+has_band (const DiscoPlotSeries *series)
+{
+  return series->band_low != NULL && series->band_high != NULL;
+}
+
+/* The band edges of point @i as drawn; FALSE where the band breaks. */
+static gboolean
+band_at (const DiscoPlotPanel *panel, const DiscoPlotSeries *series, gsize i, double *low,
+         double *high)
+{
+  *low = panel_y (panel, series->band_low[i]);
+  *high = panel_y (panel, series->band_high[i]);
+  return isfinite (series->x[i]) && isfinite (*low) && isfinite (*high);
+}
+
+static void
+extend_limits (double x, double y, double *x_lo, double *x_hi, double *y_lo, double *y_hi)
+{
+  *x_lo = MIN (*x_lo, x);
+  *x_hi = MAX (*x_hi, x);
+  *y_lo = MIN (*y_lo, y);
+  *y_hi = MAX (*y_hi, y);
+}
+
+/* Data limits over the finite points and band edges; FALSE when there are
+ * none. */
 static gboolean
 data_limits (const DiscoPlotPanel *panel, double *x_lo, double *x_hi, double *y_lo,
              double *y_hi)
@@ -203,18 +230,81 @@ data_limits (const DiscoPlotPanel *panel, double *x_lo, double *x_hi, double *y_
   *x_lo = *y_lo = INFINITY;
   *x_hi = *y_hi = -INFINITY;
   for (guint s = 0; s < panel->n_series; s++)
-    for (gsize i = 0; i < panel->series[s].n; i++)
-      {
-        double x = panel->series[s].x[i], y = panel_y (panel, panel->series[s].y[i]);
-        if (!isfinite (x) || !isfinite (y))
-          continue;
-        any = TRUE;
-        *x_lo = MIN (*x_lo, x);
-        *x_hi = MAX (*x_hi, x);
-        *y_lo = MIN (*y_lo, y);
-        *y_hi = MAX (*y_hi, y);
-      }
+    {
+      const DiscoPlotSeries *series = &panel->series[s];
+
+      for (gsize i = 0; i < series->n; i++)
+        {
+          double x = series->x[i], y = panel_y (panel, series->y[i]), low, high;
+
+          if (isfinite (x) && isfinite (y))
+            {
+              any = TRUE;
+              extend_limits (x, y, x_lo, x_hi, y_lo, y_hi);
+            }
+          if (has_band (series) && band_at (panel, series, i, &low, &high))
+            {
+              any = TRUE;
+              extend_limits (x, low, x_lo, x_hi, y_lo, y_hi);
+              extend_limits (x, high, x_lo, x_hi, y_lo, y_hi);
+            }
+        }
+    }
   return any;
+}
+
+/* Fills the band of @series, one polygon per run of points where it does
+ * not break: along the upper edges, back along the lower ones. A lone point
+ * is a bar as wide as a marker. */
+static void
+draw_band (cairo_t *cr, const DiscoPlotPanel *panel, const DiscoPlotArea *area,
+           const DiscoPlotSeries *series)
+{
+  gsize i = 0;
+
+  cairo_set_source_rgba (cr, series->r, series->g, series->b, BAND_ALPHA);
+  while (i < series->n)
+    {
+      gsize start, end;
+      double low, high, px, py, top;
+
+      if (!band_at (panel, series, i, &low, &high))
+        {
+          i++;
+          continue;
+        }
+      start = i;
+      while (i < series->n && band_at (panel, series, i, &low, &high))
+        i++;
+      end = i;   /* [start, end) have a band */
+      if (end - start == 1)
+        {
+          band_at (panel, series, start, &low, &high);
+          disco_plot_area_map (area, series->x[start], high, &px, &top);
+          disco_plot_area_map (area, series->x[start], low, &px, &py);
+          cairo_rectangle (cr, px - MARKER_RADIUS, MIN (top, py), 2 * MARKER_RADIUS,
+                           fabs (py - top));
+          cairo_fill (cr);
+          continue;
+        }
+      for (gsize k = start; k < end; k++)
+        {
+          band_at (panel, series, k, &low, &high);
+          disco_plot_area_map (area, series->x[k], high, &px, &py);
+          if (k == start)
+            cairo_move_to (cr, px, py);
+          else
+            cairo_line_to (cr, px, py);
+        }
+      for (gsize k = end; k-- > start;)
+        {
+          band_at (panel, series, k, &low, &high);
+          disco_plot_area_map (area, series->x[k], low, &px, &py);
+          cairo_line_to (cr, px, py);
+        }
+      cairo_close_path (cr);
+      cairo_fill (cr);
+    }
 }
 
 static void
@@ -330,6 +420,15 @@ draw_panel (cairo_t *cr, const DiscoPlotPanel *panel, double x0, double y0, doub
       draw_text (cr, panel->y_label, 0.0, 0.0, 0.5, 0.0);
       cairo_restore (cr);
     }
+
+  /* Bands, clipped to the area, under every line. */
+  cairo_save (cr);
+  cairo_rectangle (cr, area.left, area.top, area.width, area.height);
+  cairo_clip (cr);
+  for (guint s = 0; s < panel->n_series; s++)
+    if (has_band (&panel->series[s]))
+      draw_band (cr, panel, &area, &panel->series[s]);
+  cairo_restore (cr);
 
   /* Curves, clipped to the area widened by a marker, so that points on
    * the axis limits stay whole; NaN points leave gaps. */

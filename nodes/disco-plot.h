@@ -19,8 +19,19 @@ G_BEGIN_DECLS
  * @g: green of the line, 0 to 1
  * @b: blue of the line, 0 to 1
  * @markers: draw a dot at every point (isolated points always get one)
+ * @band_low: (nullable) (array length=n): lower edges of a band around the
+ *   curve, such as mean − std
+ * @band_high: (nullable) (array length=n): upper edges of the band
  *
  * One curve: a 2 px line through (x[i], y[i]) in the series colour.
+ *
+ * Where @band_low and @band_high are both set, the area between
+ * (x[i], band_low[i]) and (x[i], band_high[i]) is filled in the series
+ * colour at 20 % opacity, under the lines of every series of the panel; a
+ * NaN (or infinite) edge breaks the band like a NaN breaks the line, and a
+ * lone point of a band is drawn as a short bar. The y axis covers the band.
+ * Fields added later go at the end, so that positional initialisers stay
+ * valid.
  */
 typedef struct
 {
@@ -30,6 +41,8 @@ typedef struct
   gsize n;
   double r, g, b;
   gboolean markers;
+  const double *band_low;
+  const double *band_high;
 } DiscoPlotSeries;
 
 /**

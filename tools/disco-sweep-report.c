@@ -39,7 +39,6 @@
 
 #include <disco/disco.h>
 
-#include <cairo.h>
 #include <json-glib/json-glib.h>
 #include <math.h>
 #include <string.h>
@@ -48,8 +47,6 @@
 #define RESULTS_FILE "results.json"
 #define CURVES_WIDTH 1200
 #define CURVES_HEIGHT 640
-#define BAND_ALPHA 0.18
-#define LINE_WIDTH 2.0   /* as disco-plot.c draws its curves */
 #define DASH "—"
 
 typedef enum
@@ -1145,7 +1142,8 @@ typedef struct
   char *label;
   GArray *x;      /* double: epochs with at least one value */
   GArray *mean;   /* double */
-  GArray *std;    /* double, NAN where fewer than two runs have the epoch */
+  GArray *low;    /* double: mean − std, NAN where fewer than two runs have the epoch */
+  GArray *high;   /* double: mean + std, likewise */
   double r, g, b;
 } Curve;
 
@@ -1155,7 +1153,8 @@ curve_free (Curve *curve)
   g_free (curve->label);
   g_array_unref (curve->x);
   g_array_unref (curve->mean);
-  g_array_unref (curve->std);
+  g_array_unref (curve->low);
+  g_array_unref (curve->high);
   g_free (curve);
 }
 
@@ -1194,11 +1193,12 @@ config_curve (const Config *config)
   curve = g_new0 (Curve, 1);
   curve->x = g_array_new (FALSE, FALSE, sizeof (double));
   curve->mean = g_array_new (FALSE, FALSE, sizeof (double));
-  curve->std = g_array_new (FALSE, FALSE, sizeof (double));
+  curve->low = g_array_new (FALSE, FALSE, sizeof (double));
+  curve->high = g_array_new (FALSE, FALSE, sizeof (double));
   for (guint i = 0; i < epochs->len; i++)
     {
       gint64 epoch = g_array_index (epochs, gint64, i);
-      double x = epoch;
+      double x = epoch, low, high;
       Stats stats;
 
       if (i > 0 && epoch == g_array_index (epochs, gint64, i - 1))
@@ -1222,7 +1222,10 @@ config_curve (const Config *config)
       stats = stats_of (values);
       g_array_append_val (curve->x, x);
       g_array_append_val (curve->mean, stats.mean);
-      g_array_append_val (curve->std, stats.std);
+      low = stats.mean - stats.std;
+      high = stats.mean + stats.std;
+      g_array_append_val (curve->low, low);
+      g_array_append_val (curve->high, high);
     }
   if (curve->x->len == 0)
     {
@@ -1233,131 +1236,14 @@ config_curve (const Config *config)
   return curve;
 }
 
-typedef struct
-{
-  const guint8 *data;
-  gsize size;
-  gsize at;
-} PngReader;
-
-static cairo_status_t
-read_png (void *closure, unsigned char *data, unsigned int length)
-{
-  PngReader *reader = closure;
-
-  if (reader->size - reader->at < length)
-    return CAIRO_STATUS_READ_ERROR;
-  memcpy (data, reader->data + reader->at, length);
-  reader->at += length;
-  return CAIRO_STATUS_SUCCESS;
-}
-
-static cairo_status_t
-append_png (void *closure, const unsigned char *data, unsigned int length)
-{
-  g_byte_array_append (closure, data, length);
-  return CAIRO_STATUS_SUCCESS;
-}
-
-/* Draws the mean ± std bands over a rendered plot, clipped to its area,
- * then the mean curves again so that they stay on top. */
-static void
-draw_bands (cairo_t *cr, const DiscoPlotArea *area, GPtrArray *curves)
-{
-  cairo_save (cr);
-  cairo_rectangle (cr, area->left, area->top, area->width, area->height);
-  cairo_clip (cr);
-  cairo_set_line_width (cr, LINE_WIDTH);
-  cairo_set_line_join (cr, CAIRO_LINE_JOIN_ROUND);
-  cairo_set_line_cap (cr, CAIRO_LINE_CAP_ROUND);
-  for (guint c = 0; c < curves->len; c++)
-    {
-      const Curve *curve = g_ptr_array_index (curves, c);
-      const double *x = (const double *) curve->x->data;
-      const double *mean = (const double *) curve->mean->data;
-      const double *std = (const double *) curve->std->data;
-      guint i = 0;
-
-      cairo_set_source_rgba (cr, curve->r, curve->g, curve->b, BAND_ALPHA);
-      while (i < curve->x->len)
-        {
-          guint start = i, end;
-          double px, py;
-
-          if (!isfinite (std[i]))
-            {
-              i++;
-              continue;
-            }
-          while (i < curve->x->len && isfinite (std[i]))
-            i++;
-          end = i;   /* [start, end) have a std */
-          if (end - start == 1)
-            {
-              /* A lone epoch: an error bar. */
-              double top;
-              disco_plot_area_map (area, x[start], mean[start] + std[start], &px, &top);
-              disco_plot_area_map (area, x[start], mean[start] - std[start], &px, &py);
-              cairo_rectangle (cr, px - 3.0, top, 6.0, py - top);
-              cairo_fill (cr);
-              continue;
-            }
-          for (guint k = start; k < end; k++)
-            {
-              disco_plot_area_map (area, x[k], mean[k] + std[k], &px, &py);
-              if (k == start)
-                cairo_move_to (cr, px, py);
-              else
-                cairo_line_to (cr, px, py);
-            }
-          for (guint k = end; k-- > start;)
-            {
-              disco_plot_area_map (area, x[k], mean[k] - std[k], &px, &py);
-              cairo_line_to (cr, px, py);
-            }
-          cairo_close_path (cr);
-          cairo_fill (cr);
-        }
-    }
-  for (guint c = 0; c < curves->len; c++)
-    {
-      const Curve *curve = g_ptr_array_index (curves, c);
-
-      cairo_set_source_rgb (cr, curve->r, curve->g, curve->b);
-      for (guint i = 0; i < curve->x->len; i++)
-        {
-          double px, py;
-
-          disco_plot_area_map (area, g_array_index (curve->x, double, i),
-                               g_array_index (curve->mean, double, i), &px, &py);
-          if (i == 0)
-            cairo_move_to (cr, px, py);
-          else
-            cairo_line_to (cr, px, py);
-        }
-      if (curve->x->len > 1)
-        cairo_stroke (cr);
-      else
-        cairo_new_path (cr);
-    }
-  cairo_restore (cr);
-}
-
 /* The curves as PNG bytes; NULL (no error) when there is nothing to plot. */
 static GBytes *
 render_curves (GPtrArray *configs, GError **error)
 {
   g_autoptr (GPtrArray) curves = g_ptr_array_new_with_free_func ((GDestroyNotify) curve_free);
   g_autofree DiscoPlotSeries *series = NULL;
-  g_autoptr (GBytes) plain = NULL;
-  g_autoptr (GByteArray) png = NULL;
   DiscoPlotPanel panel = { "Test accuracy: mean ± 1 std over runs", "epoch",
                            "test accuracy (%)", NULL, 0, TRUE, FALSE };
-  DiscoPlotArea area;
-  PngReader reader;
-  cairo_surface_t *surface;
-  cairo_t *cr;
-  cairo_status_t status;
 
   for (guint i = 0; i < configs->len; i++)
     {
@@ -1376,31 +1262,13 @@ render_curves (GPtrArray *configs, GError **error)
       const Curve *curve = g_ptr_array_index (curves, i);
       series[i] = (DiscoPlotSeries) { curve->label, (const double *) curve->x->data,
                                       (const double *) curve->mean->data, curve->x->len,
-                                      curve->r, curve->g, curve->b, FALSE };
+                                      curve->r, curve->g, curve->b, FALSE,
+                                      (const double *) curve->low->data,
+                                      (const double *) curve->high->data };
     }
   panel.series = series;
   panel.n_series = curves->len;
-  plain = disco_plot_render_panels (&panel, 1, CURVES_WIDTH, CURVES_HEIGHT, &area, error);
-  if (plain == NULL)
-    return NULL;
-
-  reader = (PngReader) { g_bytes_get_data (plain, NULL), g_bytes_get_size (plain), 0 };
-  surface = cairo_image_surface_create_from_png_stream (read_png, &reader);
-  cr = cairo_create (surface);
-  draw_bands (cr, &area, curves);
-  status = cairo_status (cr);
-  cairo_destroy (cr);
-  png = g_byte_array_new ();
-  if (status == CAIRO_STATUS_SUCCESS)
-    status = cairo_surface_write_to_png_stream (surface, append_png, png);
-  cairo_surface_destroy (surface);
-  if (status != CAIRO_STATUS_SUCCESS)
-    {
-      g_set_error (error, DISCO_ERROR, DISCO_ERROR_FAILED, "cannot draw the curves: %s",
-                   cairo_status_to_string (status));
-      return NULL;
-    }
-  return g_byte_array_free_to_bytes (g_steal_pointer (&png));
+  return disco_plot_render_panels (&panel, 1, CURVES_WIDTH, CURVES_HEIGHT, NULL, error);
 }
 
 /* ----------------------------------------------------------------- API */

@@ -1,6 +1,7 @@
 /* test-plots.c: line plots (nodes/disco-plot.c), the learning-curves node
  * and the disco-plot tool. Every PNG is decoded and its pixels checked. */
 #include "disco-plot.h"
+#include "test-png.h"
 
 #include <disco/disco.h>
 
@@ -9,34 +10,13 @@
 #include <math.h>
 #include <string.h>
 
-typedef struct
-{
-  const guint8 *data;
-  gsize size;
-  gsize at;
-} PngReader;
-
-static cairo_status_t
-read_png (void *closure, unsigned char *data, unsigned int length)
-{
-  PngReader *reader = closure;
-
-  if (reader->size - reader->at < length)
-    return CAIRO_STATUS_READ_ERROR;
-  memcpy (data, reader->data + reader->at, length);
-  reader->at += length;
-  return CAIRO_STATUS_SUCCESS;
-}
-
 /* Decodes a PNG; the test fails on anything but a valid image. */
 static cairo_surface_t *
 decode (GBytes *png)
 {
-  PngReader reader = { g_bytes_get_data (png, NULL), g_bytes_get_size (png), 0 };
-  cairo_surface_t *surface = cairo_image_surface_create_from_png_stream (read_png, &reader);
+  cairo_surface_t *surface = test_png_decode (png);
 
-  g_assert_cmpint (cairo_surface_status (surface), ==, CAIRO_STATUS_SUCCESS);
-  g_assert_cmpuint (reader.at, ==, reader.size);
+  g_assert_nonnull (surface);
   return surface;
 }
 
@@ -209,6 +189,78 @@ test_plots_nan_gap (void)
   g_assert_true (red_near (surface, px, py));
   disco_plot_area_map (&area, 5.0, 3.0, &px, &py);
   g_assert_false (red_near (surface, px, py));
+  cairo_surface_destroy (surface);
+}
+
+/* Whether the pixel at (px, py) is the white background seen through a
+ * band of colour (r, g, b) at 20 % opacity, give or take a few levels. */
+static gboolean
+band_at (cairo_surface_t *surface, double px, double py, double r, double g, double b)
+{
+  guint pr, pg, pb;
+
+  pixel (surface, (int) floor (px), (int) floor (py), &pr, &pg, &pb);
+  return ABS ((int) pr - (int) round (255 * (0.8 + 0.2 * r))) <= 4 &&
+         ABS ((int) pg - (int) round (255 * (0.8 + 0.2 * g))) <= 4 &&
+         ABS ((int) pb - (int) round (255 * (0.8 + 0.2 * b))) <= 4;
+}
+
+static void
+test_plots_band (void)
+{
+  double x[11], y[11], low[11], high[11];
+  static const double bx[] = { 0.0, 3.0 }, by[] = { 1.3, 1.3 };
+  static const double blow[] = { 0.1, 0.1 }, bhigh[] = { 1.45, 1.45 };
+  DiscoPlotSeries series[] = {
+    { "red", x, y, G_N_ELEMENTS (x), 1.0, 0.0, 0.0, FALSE, low, high },
+    { "blue", bx, by, G_N_ELEMENTS (bx), 0.0, 0.0, 1.0, FALSE, blow, bhigh },
+  };
+  DiscoPlotArea area;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) png = NULL;
+  cairo_surface_t *surface;
+  double px, py;
+
+  g_test_summary ("A band of y = x/10 ± 0.5 in red: the y axis covers it, pixels between "
+                  "its edges are red at 20 % over white, pixels outside are white, NaN "
+                  "edges break it, and every line is drawn over every band");
+  for (guint i = 0; i < G_N_ELEMENTS (x); i++)
+    {
+      x[i] = i;
+      y[i] = i / 10.0;
+      low[i] = i == 8 || i == 9 ? NAN : y[i] - 0.5;
+      high[i] = y[i] + 0.5;
+    }
+  png = disco_plot_render ("band", "x", "y", series, G_N_ELEMENTS (series), 640, 480, &area,
+                           &error);
+  g_assert_no_error (error);
+  surface = decode (png);
+
+  /* The y axis covers the band (-0.5 to 1.5), not just the line (0 to 1). */
+  g_assert_cmpfloat (area.y_min, <=, -0.5);
+  g_assert_cmpfloat (area.y_max, >=, 1.5);
+
+  /* Inside the band, 30 px or more from the line and off the grid. */
+  disco_plot_area_map (&area, 6.5, 0.35, &px, &py);
+  g_assert_true (band_at (surface, px, py, 1.0, 0.0, 0.0));
+  g_assert_false (white_at (surface, px, py));
+  disco_plot_area_map (&area, 5.0, 0.25, &px, &py);
+  g_assert_true (band_at (surface, px, py, 1.0, 0.0, 0.0));
+  /* Above and below it. */
+  disco_plot_area_map (&area, 6.5, 1.35, &px, &py);
+  g_assert_true (white_at (surface, px, py));
+  disco_plot_area_map (&area, 6.5, -0.1, &px, &py);
+  g_assert_true (white_at (surface, px, py));
+  /* Edges NaN at x = 8 and 9 break the band there; x = 10 alone is a bar. */
+  disco_plot_area_map (&area, 8.5, 0.55, &px, &py);
+  g_assert_true (white_at (surface, px, py));
+  disco_plot_area_map (&area, 10.0, 0.7, &px, &py);
+  g_assert_true (band_at (surface, px - 2.0, py, 1.0, 0.0, 0.0));
+  /* The blue band covers the red line near x = 2.5, which stays pure red. */
+  disco_plot_area_map (&area, 2.5, 1.2, &px, &py);
+  g_assert_true (band_at (surface, px, py, 0.0, 0.0, 1.0));
+  disco_plot_area_map (&area, 2.5, 0.25, &px, &py);
+  g_assert_true (red_near (surface, px, py));
   cairo_surface_destroy (surface);
 }
 
@@ -587,6 +639,7 @@ main (int argc, char **argv)
   g_test_add_func ("/disco/plots/curve", test_plots_curve);
   g_test_add_func ("/disco/plots/nan-gap", test_plots_nan_gap);
   g_test_add_func ("/disco/plots/log-y", test_plots_log_y);
+  g_test_add_func ("/disco/plots/band", test_plots_band);
   g_test_add_func ("/disco/plots/bad-input", test_plots_bad_input);
   g_test_add_func ("/disco/plots/learning-curves-node", test_plots_learning_curves_node);
   g_test_add_func ("/disco/plots/learning-curves-errors", test_plots_learning_curves_errors);
