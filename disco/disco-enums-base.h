@@ -70,6 +70,9 @@ typedef enum
  * DiscoPortFlags:
  * @DISCO_PORT_FLAG_NONE: a required input / an ordinary output
  * @DISCO_PORT_FLAG_OPTIONAL: an input that may stay unlinked
+ * @DISCO_PORT_FLAG_NAN_MEANS_NONE: an output on which NaN marks a value that
+ *   does not apply (a loss not measured in this epoch): the run's
+ *   finiteness check lets NaN through there, not ±inf
  *
  * Properties of a port.
  */
@@ -77,6 +80,7 @@ typedef enum /*< flags >*/
 {
   DISCO_PORT_FLAG_NONE = 0,
   DISCO_PORT_FLAG_OPTIONAL = 1 << 0,
+  DISCO_PORT_FLAG_NAN_MEANS_NONE = 1 << 1,
 } DiscoPortFlags;
 
 /**
@@ -93,5 +97,25 @@ typedef enum
   DISCO_FLOW_EOS,
   DISCO_FLOW_ERROR,
 } DiscoFlowReturn;
+
+/**
+ * DiscoOutputMode:
+ * @DISCO_OUTPUT_MODE_ADD: write into the output folder as it is: files of
+ *   the same name are replaced, others stay (the library's default)
+ * @DISCO_OUTPUT_MODE_NEW: refuse an output folder that holds a previous run
+ *   (a checkpoint, results.json, or files a run recorded writing)
+ * @DISCO_OUTPUT_MODE_OVERWRITE: first remove what a previous run wrote
+ *   there (the files it recorded, results.json and its checkpoint folders);
+ *   every other file stays
+ *
+ * What a run that does not resume does with an output folder that already
+ * holds a run. A resumed run continues the folder's run whatever the mode.
+ */
+typedef enum
+{
+  DISCO_OUTPUT_MODE_ADD,
+  DISCO_OUTPUT_MODE_NEW,
+  DISCO_OUTPUT_MODE_OVERWRITE,
+} DiscoOutputMode;
 
 G_END_DECLS

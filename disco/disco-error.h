@@ -30,6 +30,8 @@ G_BEGIN_DECLS
  * @DISCO_ERROR_DATA: a data file is malformed (bad magic, truncated, ...)
  * @DISCO_ERROR_DEVICE: the requested device is not usable
  * @DISCO_ERROR_NUMERIC: a computation failed (non-finite values, no convergence)
+ * @DISCO_ERROR_MEMORY: the run needs more memory than its limit allows, or
+ *   than the system could give
  *
  * Error codes of the %DISCO_ERROR domain. They follow GStreamer's
  * GstParseError where the meaning is the same.
@@ -50,6 +52,7 @@ typedef enum
   DISCO_ERROR_DATA,
   DISCO_ERROR_DEVICE,
   DISCO_ERROR_NUMERIC,
+  DISCO_ERROR_MEMORY,
 } DiscoError;
 
 GQuark disco_error_quark (void);

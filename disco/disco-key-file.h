@@ -4,6 +4,13 @@
  * GLib's key-file syntax, parsed here because GKeyFile keeps no line numbers
  * and takes a '#' after a value as part of the value. Pipeline files
  * (disco-pipeline.c) and sweep files (tools/disco-sweep-file.c) share it.
+ *
+ * The text must be text (issue #15): valid UTF-8 without a byte-order mark,
+ * no NUL byte (the parser takes a length, so a NUL cannot end a file early),
+ * no control character but tab, and CR only in a CR LF line end. Each
+ * violation is an error at "file:line:column", the column counted in
+ * characters from 1, naming the character ("U+0000 (NUL)"). Command-line
+ * overrides are one line each: _disco_key_file_check_line().
  */
 #pragma once
 
@@ -37,8 +44,9 @@ typedef enum
 } DiscoKeyFileFlags;
 
 gboolean _disco_key_file_is_valid_name (const char *name);
-GPtrArray *_disco_key_file_parse (const char *text, const char *file_label,
+GPtrArray *_disco_key_file_parse (const char *text, gsize length, const char *file_label,
                                   DiscoKeyFileFlags flags, GError **error);
+gboolean _disco_key_file_check_line (const char *text, const char *label, GError **error);
 DiscoKeyFileGroup *_disco_key_file_group_new (const char *name, const char *where);
 DiscoKeyFileGroup *_disco_key_file_find_group (GPtrArray *groups, const char *name);
 DiscoKeyFileEntry *_disco_key_file_find_entry (DiscoKeyFileGroup *group, const char *key);

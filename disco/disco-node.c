@@ -64,12 +64,6 @@ typedef struct
 
 typedef struct
 {
-  guint n_dims;
-  gsize shape[DISCO_TENSOR_MAX_DIMS];
-} DiscoDeclaredShape;
-
-typedef struct
-{
   char *name;
   DiscoPipeline *pipeline;    /* not a reference: the pipeline owns us */
   GHashTable *links;          /* input port -> DiscoLink */
@@ -805,6 +799,39 @@ _disco_node_reset_run_state (DiscoNode *self)
   g_hash_table_remove_all (priv->declared);
 }
 
+/* Output port -> DiscoDeclaredShape, from the node's prepare hook. */
+GHashTable *
+_disco_node_get_declared_outputs (DiscoNode *self)
+{
+  DiscoNodePrivate *priv = disco_node_get_instance_private (self);
+
+  return priv->declared;
+}
+
+GHashTable *
+_disco_node_get_outputs (DiscoNode *self)
+{
+  DiscoNodePrivate *priv = disco_node_get_instance_private (self);
+
+  return priv->outputs;
+}
+
+GPtrArray *
+_disco_node_get_parameter_names (DiscoNode *self)
+{
+  DiscoNodePrivate *priv = disco_node_get_instance_private (self);
+
+  return priv->parameter_names;
+}
+
+GPtrArray *
+_disco_node_get_gradient_names (DiscoNode *self)
+{
+  DiscoNodePrivate *priv = disco_node_get_instance_private (self);
+
+  return priv->gradient_names;
+}
+
 /**
  * disco_node_is_linked:
  * @self: a node
@@ -907,6 +934,9 @@ disco_node_set_output (DiscoNode *self, const char *port, DiscoTensor *tensor)
     g_hash_table_remove (priv->outputs, port);
   else
     g_hash_table_insert (priv->outputs, g_strdup (port), g_object_ref (tensor));
+  /* The run checks what was written, after the node that wrote it. */
+  if (tensor != NULL && priv->pipeline != NULL)
+    _disco_pipeline_note_output (priv->pipeline, self, port, tensor);
 }
 
 /**
@@ -934,7 +964,13 @@ disco_node_ensure_output (DiscoNode *self, const char *port, guint n_dims,
   if (tensor != NULL && G_OBJECT (tensor)->ref_count == 1 &&
       disco_tensor_has_shape (tensor, n_dims, shape) &&
       disco_tensor_get_device (tensor) == DISCO_DEVICE_CPU)
-    return tensor;
+    {
+      DiscoNodePrivate *priv = disco_node_get_instance_private (self);
+
+      if (priv->pipeline != NULL)
+        _disco_pipeline_note_output (priv->pipeline, self, port, tensor);
+      return tensor;
+    }
 
   tensor = disco_tensor_new (n_dims, shape);
   g_return_val_if_fail (tensor != NULL, NULL);

@@ -33,15 +33,19 @@
 #include "disco-registry.h"
 #include "disco-enum-types.h"
 #include "disco-backend.h"
+#include "disco-output-folder.h"
 
 #include <errno.h>
 #include <glib/gstdio.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #define DEFAULT_SEED 0
 #define DEFAULT_DEVICE DISCO_DEVICE_AUTO
 #define DEFAULT_MAX_TICKS 0
+#define DEFAULT_MEMORY_LIMIT 0
 
 struct _DiscoPipeline
 {
@@ -65,8 +69,21 @@ struct _DiscoPipeline
   gboolean checkpoint;
   char *resume;
   guint64 first_tick;          /* of a resumed run */
+  char *source_checksum;       /* SHA-256 of the pipeline file's text */
+  DiscoOutputMode output_mode;
+  DiscoOutputLock *output_lock; /* held while a run writes output_dir */
+  GHashTable *outputs;         /* relative paths recorded into .disco/outputs */
   guint64 max_ticks;
+  guint64 memory_limit;         /* MiB, 0: automatic */
   GCancellable *cancellable;
+
+  /* The finiteness check (check_after_process). */
+  gboolean check_finite;
+  gboolean guarding;            /* collecting written outputs: during ticks */
+  GArray *written;              /* WrittenTensor: what the running node wrote */
+  GArray *deferred;             /* WrittenTensor: device tensors, for the tick's end */
+  GPtrArray *checked;           /* DiscoTensor: scratch, checked after one node */
+  guint last_checkpoint_epoch;  /* 0: none written by this run */
 };
 
 G_DEFINE_FINAL_TYPE (DiscoPipeline, disco_pipeline, G_TYPE_OBJECT)
@@ -83,6 +100,8 @@ enum
   PROP_LOAD_PARAMETERS,
   PROP_CHECKPOINT,
   PROP_RESUME,
+  PROP_CHECK_FINITE,
+  PROP_MEMORY_LIMIT,
   N_PROPERTIES
 };
 
@@ -97,6 +116,24 @@ enum
 
 static GParamSpec *properties[N_PROPERTIES];
 static guint signals[N_SIGNALS];
+
+/* A tensor to check: @owner's output @name, gradient or parameter, written
+ * while @writer ran. */
+typedef struct
+{
+  DiscoNode *writer;            /* NULL: found at an epoch's end */
+  DiscoNode *owner;
+  const char *kind;             /* "output", "gradient", "parameter" */
+  const char *name;             /* interned */
+  DiscoTensor *tensor;          /* a reference */
+  gboolean nan_means_none;
+} WrittenTensor;
+
+static void
+written_tensor_clear (gpointer data)
+{
+  g_clear_object (&((WrittenTensor *) data)->tensor);
+}
 
 static void
 disco_pipeline_finalize (GObject *object)
@@ -116,6 +153,11 @@ disco_pipeline_finalize (GObject *object)
   g_free (self->load_parameters);
   g_strfreev (self->overrides);
   g_free (self->resume);
+  g_free (self->source_checksum);
+  g_clear_pointer (&self->outputs, g_hash_table_unref);
+  g_array_unref (self->written);
+  g_array_unref (self->deferred);
+  g_ptr_array_unref (self->checked);
 
   G_OBJECT_CLASS (disco_pipeline_parent_class)->finalize (object);
 }
@@ -155,6 +197,12 @@ disco_pipeline_get_property (GObject *object, guint prop_id, GValue *value,
     case PROP_RESUME:
       g_value_set_string (value, self->resume);
       break;
+    case PROP_MEMORY_LIMIT:
+      g_value_set_uint64 (value, self->memory_limit);
+      break;
+    case PROP_CHECK_FINITE:
+      g_value_set_boolean (value, self->check_finite);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -192,6 +240,12 @@ disco_pipeline_set_property (GObject *object, guint prop_id, const GValue *value
     case PROP_RESUME:
       g_free (self->resume);
       self->resume = g_value_dup_string (value);
+      break;
+    case PROP_MEMORY_LIMIT:
+      self->memory_limit = g_value_get_uint64 (value);
+      break;
+    case PROP_CHECK_FINITE:
+      self->check_finite = g_value_get_boolean (value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -254,6 +308,30 @@ disco_pipeline_class_init (DiscoPipelineClass *klass)
                          "A checkpoint folder to continue from: parameters and state are "
                          "restored and the run goes on with the next epoch (NULL: start afresh)",
                          NULL, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  /**
+   * DiscoPipeline:check-finite:
+   *
+   * After each node's process, check every tensor it wrote (outputs, also
+   * on other nodes; published gradients; its parameters and those it
+   * descends) and stop the run at the first NaN or ±inf, naming the tick,
+   * the node and the tensor; at each epoch's end, before the report and
+   * the checkpoint, check every parameter. Tensors on a device are checked
+   * once a reader has made their host copy (at the tick's end), and
+   * parameters at each epoch's end: the check never copies per tick.
+   */
+  properties[PROP_CHECK_FINITE] =
+    g_param_spec_boolean ("check-finite", "Check finiteness",
+                          "Stop the run at the first NaN or infinity in a tensor a node wrote "
+                          "(output, gradient, parameter), naming the tick, node and tensor; "
+                          "nothing non-finite is then ever reported or checkpointed",
+                          TRUE, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_MEMORY_LIMIT] =
+    g_param_spec_uint64 ("memory-limit", "Memory limit",
+                         "Most host memory the run's tensors may hold, in MiB; checked before "
+                         "every tensor allocation and, from the shapes nodes declare, before "
+                         "the first tick (0: the memory available when the run starts)",
+                         0, G_MAXUINT64 / (1024 * 1024), DEFAULT_MEMORY_LIMIT,
+                         G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPERTIES, properties);
 
   /**
@@ -312,7 +390,14 @@ disco_pipeline_init (DiscoPipeline *self)
   self->device = DEFAULT_DEVICE;
   self->active_device = DISCO_DEVICE_CPU;
   self->max_ticks = DEFAULT_MAX_TICKS;
+  self->memory_limit = DEFAULT_MEMORY_LIMIT;
   self->checkpoint = TRUE;
+  self->check_finite = TRUE;
+  self->written = g_array_new (FALSE, FALSE, sizeof (WrittenTensor));
+  g_array_set_clear_func (self->written, written_tensor_clear);
+  self->deferred = g_array_new (FALSE, FALSE, sizeof (WrittenTensor));
+  g_array_set_clear_func (self->deferred, written_tensor_clear);
+  self->checked = g_ptr_array_new ();
 }
 
 /**
@@ -1023,12 +1108,21 @@ apply_overrides (GPtrArray *groups, const char * const *overrides, GError **erro
       const char *o = overrides[i];
       const char *eq = strchr (o, '=');
       const char *dot = strchr (o, '.');
-      g_autofree char *where = g_strdup_printf ("override \"%s\"", o);
+      g_autofree char *where = NULL;
       g_autofree char *group_name = NULL;
       g_autofree char *key = NULL;
       DiscoKeyFileGroup *group;
       DiscoKeyFileEntry *entry;
 
+      /* An override is one line of text, like a line of the file. */
+      {
+        g_autofree char *escaped = g_strescape (o, NULL);
+        g_autofree char *label = g_strdup_printf ("override \"%s\"", escaped);
+
+        if (!_disco_key_file_check_line (o, label, error))
+          return FALSE;
+      }
+      where = g_strdup_printf ("override \"%s\"", o);
       if (eq == NULL || dot == NULL || dot > eq || dot == o || dot + 1 == eq)
         {
           g_set_error (error, DISCO_ERROR, DISCO_ERROR_SYNTAX,
@@ -1126,10 +1220,11 @@ build_from_groups (DiscoPipeline *self, GPtrArray *groups, GError **error)
 }
 
 static DiscoPipeline *
-new_from_text (const char *text, const char *label, const char *source_file,
+new_from_text (const char *text, gsize length, const char *label, const char *source_file,
                const char * const *overrides, GError **error)
 {
-  g_autoptr (GPtrArray) groups = _disco_key_file_parse (text, label, DISCO_KEY_FILE_NONE, error);
+  g_autoptr (GPtrArray) groups = _disco_key_file_parse (text, length, label,
+                                                        DISCO_KEY_FILE_NONE, error);
   g_autoptr (DiscoPipeline) self = NULL;
 
   if (groups == NULL || !apply_overrides (groups, overrides, error))
@@ -1160,16 +1255,24 @@ disco_pipeline_new_from_file (const char *path, const char * const *overrides,
                               GError **error)
 {
   g_autofree char *text = NULL;
+  gsize length = 0;
   g_autoptr (GError) read_error = NULL;
+  DiscoPipeline *pipeline;
 
   g_return_val_if_fail (path != NULL, NULL);
-  if (!g_file_get_contents (path, &text, NULL, &read_error))
+  if (!g_file_get_contents (path, &text, &length, &read_error))
     {
       g_set_error (error, DISCO_ERROR, DISCO_ERROR_IO, "%s: cannot read pipeline file: %s",
                    path, read_error->message);
       return NULL;
     }
-  return new_from_text (text, path, path, overrides, error);
+  /* The length, not strlen: a NUL byte in the file is an error, not its end. */
+  pipeline = new_from_text (text, length, path, path, overrides, error);
+  /* A checkpoint records it: resuming after the file changed is refused. */
+  if (pipeline != NULL)
+    pipeline->source_checksum = g_compute_checksum_for_data (G_CHECKSUM_SHA256,
+                                                             (const guchar *) text, length);
+  return pipeline;
 }
 
 /**
@@ -1188,7 +1291,7 @@ disco_pipeline_new_from_string (const char *text, const char * const *overrides,
                                 GError **error)
 {
   g_return_val_if_fail (text != NULL, NULL);
-  return new_from_text (text, "<string>", NULL, overrides, error);
+  return new_from_text (text, strlen (text), "<string>", NULL, overrides, error);
 }
 
 /* ----- validation --------------------------------------------------------- */
@@ -1200,54 +1303,56 @@ orders_ticks (DiscoNode *producer, DiscoNode *consumer)
   return !(disco_node_is_dynamical (producer) && disco_node_is_dynamical (consumer));
 }
 
+/* The root of @i's set in a union-find forest, halving paths on the way. */
+static guint
+find_root (guint *parent, guint i)
+{
+  while (parent[i] != i)
+    {
+      parent[i] = parent[parent[i]];
+      i = parent[i];
+    }
+  return i;
+}
+
 /* Dynamical nodes joined by state couplings form one network, which an
  * integrator advances as a whole: map each dynamical node to a network id
- * (1, 2, ...), so that a consumer of any of them runs after all of them. */
+ * (1 + the index of one of its members), so that a consumer of any of them
+ * runs after all of them. Union-find over the couplings: near-linear in the
+ * links. */
 static GHashTable *
-find_dynamical_networks (DiscoPipeline *self)
+find_dynamical_networks (DiscoPipeline *self, GHashTable *index_of)
 {
   GHashTable *network = g_hash_table_new (g_direct_hash, g_direct_equal);
-  guint next_id = 1;
-  gboolean changed = TRUE;
+  g_autofree guint *parent = g_new (guint, self->nodes->len);
 
+  for (guint i = 0; i < self->nodes->len; i++)
+    parent[i] = i;
   for (guint i = 0; i < self->nodes->len; i++)
     {
       DiscoNode *node = g_ptr_array_index (self->nodes, i);
-      if (disco_node_is_dynamical (node))
-        g_hash_table_insert (network, node, GUINT_TO_POINTER (next_id++));
-    }
-  /* Propagate the smallest id along couplings until nothing changes: a
-   * handful of nodes, so the quadratic loop costs nothing. */
-  while (changed)
-    {
-      changed = FALSE;
-      for (guint i = 0; i < self->nodes->len; i++)
+      GList *ports;
+
+      if (!disco_node_is_dynamical (node))
+        continue;
+      ports = _disco_node_get_linked_ports (node);
+      for (GList *l = ports; l != NULL; l = l->next)
         {
-          DiscoNode *node = g_ptr_array_index (self->nodes, i);
-          GList *ports;
+          DiscoNode *producer = _disco_node_get_link (node, l->data)->producer;
+          gpointer j = g_hash_table_lookup (index_of, producer);
 
-          if (!disco_node_is_dynamical (node))
-            continue;
-          ports = _disco_node_get_linked_ports (node);
-          for (GList *l = ports; l != NULL; l = l->next)
+          if (j != NULL && disco_node_is_dynamical (producer))
             {
-              DiscoNode *producer = _disco_node_get_link (node, l->data)->producer;
-              guint a, b;
-
-              if (!disco_node_is_dynamical (producer))
-                continue;
-              a = GPOINTER_TO_UINT (g_hash_table_lookup (network, node));
-              b = GPOINTER_TO_UINT (g_hash_table_lookup (network, producer));
-              if (a != b)
-                {
-                  g_hash_table_insert (network, a < b ? producer : node,
-                                       GUINT_TO_POINTER (MIN (a, b)));
-                  changed = TRUE;
-                }
+              guint a = find_root (parent, i), b = find_root (parent, GPOINTER_TO_UINT (j) - 1);
+              parent[MAX (a, b)] = MIN (a, b);
             }
-          g_list_free (ports);
         }
+      g_list_free (ports);
     }
+  for (guint i = 0; i < self->nodes->len; i++)
+    if (disco_node_is_dynamical (g_ptr_array_index (self->nodes, i)))
+      g_hash_table_insert (network, g_ptr_array_index (self->nodes, i),
+                           GUINT_TO_POINTER (find_root (parent, i) + 1));
   return network;
 }
 
@@ -1288,23 +1393,81 @@ find_blocker (DiscoPipeline *self, GHashTable *networks, GHashTable *remaining,
 }
 
 /* Among nodes free to run, the one to run first: the fewest producers over
- * state couplings still to run, then the most producers already run. */
-static gint
-readiness_score (GHashTable *remaining, DiscoNode *node)
+ * state couplings still to run, then the most producers already run
+ * (score = done − 64 · pending, over every linked input), then the earliest
+ * added. A binary heap of (score, index); a node's score only grows, and
+ * each change pushes it again, so entries whose score is no longer the
+ * node's are stale and skipped. */
+typedef struct
 {
-  GList *ports = _disco_node_get_linked_ports (node);
-  gint pending = 0, done = 0;
+  gint score;
+  guint index;
+} ReadyEntry;
 
-  for (GList *l = ports; l != NULL; l = l->next)
+/* A link, for the tick order: @network is the network id of a dynamical
+ * producer, else 0. */
+typedef struct
+{
+  guint producer;
+  guint consumer;
+  gboolean orders;
+  guint network;
+} OrderLink;
+
+static gboolean
+ready_before (const ReadyEntry *a, const ReadyEntry *b)
+{
+  return a->score > b->score || (a->score == b->score && a->index < b->index);
+}
+
+static void
+ready_push (GArray *heap, gint score, guint index)
+{
+  ReadyEntry entry = { score, index };
+  guint i = heap->len;
+
+  g_array_append_val (heap, entry);
+  while (i > 0)
     {
-      DiscoNode *producer = _disco_node_get_link (node, l->data)->producer;
-      if (g_hash_table_contains (remaining, producer))
-        pending++;   /* only couplings can still be pending here */
-      else
-        done++;
+      guint up = (i - 1) / 2;
+      ReadyEntry *e = &g_array_index (heap, ReadyEntry, i);
+      ReadyEntry *p = &g_array_index (heap, ReadyEntry, up);
+      ReadyEntry tmp;
+
+      if (!ready_before (e, p))
+        break;
+      tmp = *e, *e = *p, *p = tmp;
+      i = up;
     }
-  g_list_free (ports);
-  return done - 64 * pending;
+}
+
+static ReadyEntry
+ready_pop (GArray *heap)
+{
+  ReadyEntry top = g_array_index (heap, ReadyEntry, 0);
+  guint i = 0;
+
+  g_array_index (heap, ReadyEntry, 0) = g_array_index (heap, ReadyEntry, heap->len - 1);
+  g_array_set_size (heap, heap->len - 1);
+  for (;;)
+    {
+      guint best = i, l = 2 * i + 1, r = 2 * i + 2;
+      ReadyEntry tmp;
+
+      if (l < heap->len &&
+          ready_before (&g_array_index (heap, ReadyEntry, l), &g_array_index (heap, ReadyEntry, best)))
+        best = l;
+      if (r < heap->len &&
+          ready_before (&g_array_index (heap, ReadyEntry, r), &g_array_index (heap, ReadyEntry, best)))
+        best = r;
+      if (best == i)
+        break;
+      tmp = g_array_index (heap, ReadyEntry, i);
+      g_array_index (heap, ReadyEntry, i) = g_array_index (heap, ReadyEntry, best);
+      g_array_index (heap, ReadyEntry, best) = tmp;
+      i = best;
+    }
+  return top;
 }
 
 static char *
@@ -1473,10 +1636,18 @@ resolve_device (DiscoPipeline *self, GError **error)
 gboolean
 disco_pipeline_validate (DiscoPipeline *self, GError **error)
 {
+  g_autoptr (GHashTable) index_of = NULL;    /* node -> 1 + its index */
   g_autoptr (GHashTable) networks = NULL;
-  g_autoptr (GHashTable) remaining = NULL;
   g_autoptr (GPtrArray) order = NULL;
+  g_autoptr (GArray) links = NULL;            /* OrderLink */
+  g_autoptr (GArray) heap = NULL;             /* ReadyEntry */
+  g_autofree gint *score = NULL;
+  g_autofree guint *blockers = NULL, *network_left = NULL;
+  g_autofree guint *by_producer = NULL, *out_links = NULL;
+  g_autofree guint *by_network = NULL, *waiting = NULL;
+  g_autofree gboolean *done = NULL;
   gboolean has_source = FALSE;
+  guint n;
 
   g_return_val_if_fail (DISCO_IS_PIPELINE (self), FALSE);
 
@@ -1491,44 +1662,128 @@ disco_pipeline_validate (DiscoPipeline *self, GError **error)
    * them goes first, then the one with the most inputs ready, so a chain of
    * layers with top-down feedback prepares input-first and each layer sees
    * the shape of its input. */
-  networks = find_dynamical_networks (self);
-  remaining = g_hash_table_new (g_direct_hash, g_direct_equal);
-  for (guint i = 0; i < self->nodes->len; i++)
-    g_hash_table_add (remaining, g_ptr_array_index (self->nodes, i));
-  order = g_ptr_array_new_with_free_func (g_object_unref);
-  while (g_hash_table_size (remaining) > 0)
+  n = self->nodes->len;
+  index_of = g_hash_table_new (g_direct_hash, g_direct_equal);
+  for (guint i = 0; i < n; i++)
+    g_hash_table_insert (index_of, g_ptr_array_index (self->nodes, i), GUINT_TO_POINTER (i + 1));
+  networks = find_dynamical_networks (self, index_of);
+
+  /* Every link once. A node's score starts at −64 per linked input and
+   * gains 65 as each producer runs; a link that orders ticks blocks its
+   * consumer until its producer ran or, from a dynamical producer, until
+   * that producer's whole network ran. Near-linear in nodes and links. */
+  links = g_array_new (FALSE, FALSE, sizeof (OrderLink));
+  score = g_new0 (gint, n);
+  blockers = g_new0 (guint, n);
+  network_left = g_new0 (guint, n + 1);
+  done = g_new0 (gboolean, n);
+  for (guint i = 0; i < n; i++)
     {
-      DiscoNode *ready = NULL;
-      gint best = G_MININT;
+      DiscoNode *node = g_ptr_array_index (self->nodes, i);
+      GList *ports = _disco_node_get_linked_ports (node);
 
-      for (guint i = 0; i < self->nodes->len; i++)
+      if (disco_node_is_dynamical (node))
+        network_left[GPOINTER_TO_UINT (g_hash_table_lookup (networks, node))]++;
+      for (GList *l = ports; l != NULL; l = l->next)
         {
-          DiscoNode *node = g_ptr_array_index (self->nodes, i);
-          const char *where;
-          gint score;
+          DiscoNode *producer = _disco_node_get_link (node, l->data)->producer;
+          guint p = GPOINTER_TO_UINT (g_hash_table_lookup (index_of, producer));
+          OrderLink link = { p - 1, i, orders_ticks (producer, node),
+                             GPOINTER_TO_UINT (g_hash_table_lookup (networks, producer)) };
 
-          if (!g_hash_table_contains (remaining, node) ||
-              find_blocker (self, networks, remaining, node, &where) != NULL)
-            continue;
-          score = readiness_score (remaining, node);
-          if (score > best)
-            {
-              ready = node;
-              best = score;
-            }
+          if (p == 0)
+            continue;           /* not in this pipeline */
+          score[i] -= 64;
+          blockers[i] += link.orders;
+          g_array_append_val (links, link);
         }
-      if (ready == NULL)
-        {
-          const char *where = NULL;
-          g_autofree char *loop = describe_loop (self, networks, remaining, &where);
-          g_set_error (error, DISCO_ERROR, DISCO_ERROR_ALGEBRAIC_LOOP,
-                       "%s: algebraic loop %s: a loop must pass through a link between "
-                       "two dynamical nodes (whose state an integrator advances)",
-                       where, loop);
-          return FALSE;
-        }
-      g_hash_table_remove (remaining, ready);
+      g_list_free (ports);
+    }
+  /* The links by producer, and the ordering ones from dynamical producers by
+   * network (counting sorts). */
+  by_producer = g_new0 (guint, n + 1);
+  by_network = g_new0 (guint, n + 2);
+  for (guint k = 0; k < links->len; k++)
+    {
+      OrderLink *link = &g_array_index (links, OrderLink, k);
+      by_producer[link->producer + 1]++;
+      if (link->orders && link->network != 0)
+        by_network[link->network + 1]++;
+    }
+  for (guint i = 0; i < n; i++)
+    by_producer[i + 1] += by_producer[i];
+  for (guint i = 0; i <= n; i++)
+    by_network[i + 1] += by_network[i];
+  out_links = g_new (guint, MAX (links->len, 1));
+  waiting = g_new (guint, MAX (links->len, 1));
+  {
+    g_autofree guint *fill = g_memdup2 (by_producer, (n + 1) * sizeof (guint));
+    g_autofree guint *fill_network = g_memdup2 (by_network, (n + 2) * sizeof (guint));
+
+    for (guint k = 0; k < links->len; k++)
+      {
+        OrderLink *link = &g_array_index (links, OrderLink, k);
+        out_links[fill[link->producer]++] = k;
+        if (link->orders && link->network != 0)
+          waiting[fill_network[link->network]++] = link->consumer;
+      }
+  }
+
+  heap = g_array_new (FALSE, FALSE, sizeof (ReadyEntry));
+  for (guint i = 0; i < n; i++)
+    if (blockers[i] == 0)
+      ready_push (heap, score[i], i);
+  order = g_ptr_array_new_full (n, g_object_unref);
+  while (heap->len > 0)
+    {
+      ReadyEntry next = ready_pop (heap);
+      guint r = next.index;
+      DiscoNode *ready = g_ptr_array_index (self->nodes, r);
+
+      if (done[r] || next.score != score[r])
+        continue;               /* ran already, or a stale score */
+      done[r] = TRUE;
       g_ptr_array_add (order, g_object_ref (ready));
+      for (guint k = by_producer[r]; k < by_producer[r + 1]; k++)
+        {
+          OrderLink *link = &g_array_index (links, OrderLink, out_links[k]);
+          guint c = link->consumer;
+
+          score[c] += 65;
+          if (link->orders && link->network == 0)
+            blockers[c]--;
+          if (blockers[c] == 0 && !done[c])
+            ready_push (heap, score[c], c);
+        }
+      if (disco_node_is_dynamical (ready))
+        {
+          guint id = GPOINTER_TO_UINT (g_hash_table_lookup (networks, ready));
+
+          if (--network_left[id] == 0)
+            for (guint k = by_network[id]; k < by_network[id + 1]; k++)
+              {
+                guint c = waiting[k];
+
+                if (--blockers[c] == 0 && !done[c])
+                  ready_push (heap, score[c], c);
+              }
+        }
+    }
+  if (order->len < n)
+    {
+      const char *where = NULL;
+      g_autoptr (GHashTable) remaining = g_hash_table_new (g_direct_hash, g_direct_equal);
+      g_autofree char *loop = NULL;
+
+      for (guint i = 0; i < n; i++)
+        if (!done[i])
+          g_hash_table_add (remaining, g_ptr_array_index (self->nodes, i));
+      loop = describe_loop (self, networks, remaining, &where);
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_ALGEBRAIC_LOOP,
+                   "%s: algebraic loop %s: a loop must pass through a link between "
+                   "two dynamical nodes (whose state an integrator advances)",
+                   where, loop);
+      return FALSE;
     }
 
   for (guint i = 0; i < self->nodes->len && !has_source; i++)
@@ -1580,6 +1835,163 @@ disco_pipeline_get_tick_order (DiscoPipeline *self)
 
 /* ----- running ------------------------------------------------------------ */
 
+/* Bytes the system can still give: MemAvailable (Linux), else the free
+ * physical pages; 0 when neither is known. */
+static guint64
+memory_available (void)
+{
+  g_autofree char *meminfo = NULL;
+
+  if (g_file_get_contents ("/proc/meminfo", &meminfo, NULL, NULL))
+    {
+      const char *line = strstr (meminfo, "MemAvailable:");
+      guint64 kib;
+
+      if (line != NULL && sscanf (line, "MemAvailable: %" G_GUINT64_FORMAT, &kib) == 1)
+        return kib * 1024;
+    }
+#ifdef _SC_AVPHYS_PAGES
+  {
+    long pages = sysconf (_SC_AVPHYS_PAGES), page_size = sysconf (_SC_PAGESIZE);
+
+    if (pages > 0 && page_size > 0)
+      return (guint64) pages * page_size;
+  }
+#endif
+  return 0;
+}
+
+/* The run's memory limit in bytes (0: none known); @how says where it
+ * comes from, for messages. */
+static gsize
+memory_limit_bytes (DiscoPipeline *self, char **how)
+{
+  guint64 bytes;
+
+  if (self->memory_limit > 0)
+    {
+      *how = g_strdup_printf ("pipeline.memory-limit = %" G_GUINT64_FORMAT " MiB",
+                              self->memory_limit);
+      bytes = self->memory_limit * 1024 * 1024;
+    }
+  else
+    {
+      guint64 available = memory_available ();
+
+      *how = g_strdup ("pipeline.memory-limit = 0: the memory available at the start");
+      /* What tensors hold already is the run's to use too (parameters of an
+       * earlier run of the same pipeline). */
+      bytes = available > 0 ? available + _disco_tensor_get_memory_held () : 0;
+    }
+  return (gsize) MIN (bytes, (guint64) G_MAXSIZE);
+}
+
+/* Says, after a memory error, where the limit came from and how to change it. */
+static void
+add_memory_hint (GError **error, const char *how)
+{
+  if (error != NULL && *error != NULL &&
+      g_error_matches (*error, DISCO_ERROR, DISCO_ERROR_MEMORY) &&
+      strstr ((*error)->message, "pipeline.memory-limit") == NULL)
+    {
+      char *message = g_strdup_printf ("%s (%s; set pipeline.memory-limit in MiB to change it)",
+                                       (*error)->message, how);
+      g_free ((*error)->message);
+      (*error)->message = message;
+    }
+}
+
+/* a × b, saturating at G_MAXUINT64 */
+static guint64
+saturating_mul (guint64 a, guint64 b)
+{
+  return (b != 0 && a > G_MAXUINT64 / b) ? G_MAXUINT64 : a * b;
+}
+
+/* The batch size that a declared first dimension of 0 stands for: the
+ * largest "batch-size" property of a node (the loaders'), else the largest
+ * first dimension declared, else 1. */
+static guint64
+estimated_batch_size (DiscoPipeline *self)
+{
+  guint64 batch = 1;
+
+  for (guint i = 0; i < self->tick_order->len; i++)
+    {
+      DiscoNode *node = g_ptr_array_index (self->tick_order, i);
+      GParamSpec *pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (node), "batch-size");
+      GHashTableIter iter;
+      gpointer value;
+
+      if (pspec != NULL && pspec->value_type == G_TYPE_UINT)
+        {
+          guint b;
+          g_object_get (node, "batch-size", &b, NULL);
+          batch = MAX (batch, b);
+        }
+      g_hash_table_iter_init (&iter, _disco_node_get_declared_outputs (node));
+      while (g_hash_table_iter_next (&iter, NULL, &value))
+        batch = MAX (batch, ((DiscoDeclaredShape *) value)->shape[0]);
+    }
+  return batch;
+}
+
+/* After every node prepared, before the first tick and before anything is
+ * written: the outputs the nodes declared and have not made yet, at the
+ * batch size, on top of what tensors hold now (the parameters), must fit
+ * in the limit. The error names the first node that does not fit. */
+static gboolean
+check_declared_outputs (DiscoPipeline *self, gsize limit, const char *how, GError **error)
+{
+  guint64 batch = estimated_batch_size (self);
+  guint64 total = _disco_tensor_get_memory_held ();
+
+  if (limit == 0)
+    return TRUE;
+  for (guint i = 0; i < self->tick_order->len; i++)
+    {
+      DiscoNode *node = g_ptr_array_index (self->tick_order, i);
+      GHashTable *outputs = _disco_node_get_outputs (node);
+      GHashTableIter iter;
+      gpointer port, value;
+
+      g_hash_table_iter_init (&iter, _disco_node_get_declared_outputs (node));
+      while (g_hash_table_iter_next (&iter, &port, &value))
+        {
+          const DiscoDeclaredShape *declared = value;
+          guint64 bytes = sizeof (float);
+          g_autoptr (GString) shape = g_string_new (NULL);
+
+          if (g_hash_table_contains (outputs, port))
+            continue;
+          for (guint d = 0; d < declared->n_dims; d++)
+            {
+              guint64 dim = d == 0 && declared->shape[0] == 0 ? batch : declared->shape[d];
+
+              bytes = saturating_mul (bytes, dim);
+              g_string_append_printf (shape, "%s%" G_GUINT64_FORMAT, d ? "×" : "", dim);
+            }
+          total = bytes > G_MAXUINT64 - total ? G_MAXUINT64 : total + bytes;
+          if (total > limit)
+            {
+              g_autofree char *size = _disco_format_bytes (bytes);
+              g_autofree char *limit_text = _disco_format_bytes (limit);
+
+              g_set_error (error, DISCO_ERROR, DISCO_ERROR_MEMORY,
+                           "%s: node \"%s\" (%s): output \"%s\", a %s tensor, needs %s, "
+                           "over the run's memory limit of %s (%s; set pipeline.memory-limit "
+                           "in MiB to change it)",
+                           disco_pipeline_get_node_location (self, disco_node_get_name (node)),
+                           disco_node_get_name (node), node_type_label (node),
+                           (const char *) port, shape->str,
+                           bytes == G_MAXUINT64 ? "more than 16 EiB" : size, limit_text, how);
+              return FALSE;
+            }
+        }
+    }
+  return TRUE;
+}
+
 static void
 prefix_node_error (GError **error, DiscoNode *node, const char *hook)
 {
@@ -1621,20 +2033,21 @@ remove_tree (const char *path, GError **error)
 }
 
 /* <output-dir>/checkpoint holds every parameter as .npy and state.ini: the
- * epoch it ends, the ticks run, and how to rebuild the pipeline. It is
- * written beside and swapped in by renames, so a crash leaves the previous
- * checkpoint whole. */
+ * epoch it ends, the ticks run, how to rebuild the pipeline (its file, that
+ * file's SHA-256, the overrides, its nodes) and a manifest of every file
+ * with its shape and SHA-256, sealed by the SHA-256 of state.ini itself
+ * (disco_checkpoint_verify()). It is written beside and swapped in by
+ * renames, so a crash leaves the previous checkpoint whole. */
 static gboolean
 save_checkpoint (DiscoPipeline *self, guint epoch, guint64 ticks, GError **error)
 {
   g_autofree char *final = g_build_filename (self->output_dir, "checkpoint", NULL);
   g_autofree char *staging = g_build_filename (self->output_dir, "checkpoint.new", NULL);
   g_autofree char *previous = g_build_filename (self->output_dir, "checkpoint.old", NULL);
-  g_autofree char *state_path = g_build_filename (staging, "state.ini", NULL);
   g_autoptr (GKeyFile) state = g_key_file_new ();
+  g_autoptr (GStrvBuilder) nodes = g_strv_builder_new ();
+  g_auto (GStrv) node_list = NULL;
   g_autofree char *source = NULL;
-  g_autofree char *text = NULL;
-  gsize length;
 
   if ((g_file_test (staging, G_FILE_TEST_IS_DIR) && !remove_tree (staging, error)) ||
       (g_file_test (previous, G_FILE_TEST_IS_DIR) && !remove_tree (previous, error)) ||
@@ -1647,13 +2060,26 @@ save_checkpoint (DiscoPipeline *self, guint epoch, guint64 ticks, GError **error
     {
       source = g_canonicalize_filename (self->source_file, NULL);
       g_key_file_set_string (state, "run", "file", source);
+      if (self->source_checksum != NULL)
+        g_key_file_set_string (state, "run", "file-sha256", self->source_checksum);
       if (self->overrides != NULL)
         g_key_file_set_string_list (state, "run", "overrides",
                                     (const char *const *) self->overrides,
                                     g_strv_length (self->overrides));
     }
-  text = g_key_file_to_data (state, &length, NULL);
-  if (!disco_write_file_atomically (state_path, (const guint8 *) text, length, error))
+  /* Which pipeline it is: resume refuses a checkpoint of another one. */
+  for (guint i = 0; i < self->nodes->len; i++)
+    {
+      DiscoNode *node = g_ptr_array_index (self->nodes, i);
+      g_autofree char *entry = g_strdup_printf ("%s:%s", disco_node_get_name (node),
+                                                node_type_label (node));
+      g_strv_builder_add (nodes, entry);
+    }
+  node_list = g_strv_builder_end (nodes);
+  g_key_file_set_string_list (state, "run", "nodes", (const char *const *) node_list,
+                              g_strv_length (node_list));
+  /* state.ini lists every file with its shape and SHA-256, and its own. */
+  if (!_disco_checkpoint_write_state (staging, state, error))
     return FALSE;
   if ((g_file_test (final, G_FILE_TEST_IS_DIR) && g_rename (final, previous) != 0) ||
       g_rename (staging, final) != 0)
@@ -1666,26 +2092,125 @@ save_checkpoint (DiscoPipeline *self, guint epoch, guint64 ticks, GError **error
   return !g_file_test (previous, G_FILE_TEST_IS_DIR) || remove_tree (previous, error);
 }
 
+/* "(64,10)": a shape as a checkpoint's manifest writes it. */
+static char *
+manifest_shape (DiscoTensor *tensor)
+{
+  guint n_dims;
+  const gsize *shape = disco_tensor_get_shape (tensor, &n_dims);
+  GString *text = g_string_new ("(");
+
+  for (guint i = 0; i < n_dims; i++)
+    g_string_append_printf (text, "%s%" G_GSIZE_FORMAT, i ? "," : "", shape[i]);
+  g_string_append_c (text, ')');
+  return g_string_free (text, FALSE);
+}
+
+/* A checkpoint resumes only into the pipeline that wrote it: the same
+ * nodes of the same types, and a file of the same shape for every
+ * parameter (state created lazily, such as optimizer moments, may have a
+ * file and no parameter yet). */
+static gboolean
+check_checkpoint_pipeline (DiscoPipeline *self, GKeyFile *state, const char *state_path,
+                           GError **error)
+{
+  g_auto (GStrv) recorded = g_key_file_get_string_list (state, "run", "nodes", NULL, NULL);
+  g_autoptr (GHashTable) types = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  if (recorded == NULL)
+    {
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_DATA,
+                   "%s: not a checkpoint: [run] has no \"nodes\"", state_path);
+      return FALSE;
+    }
+  for (guint i = 0; recorded[i] != NULL; i++)
+    {
+      const char *colon = strrchr (recorded[i], ':');
+      g_hash_table_insert (types, g_strndup (recorded[i], colon ? colon - recorded[i] : -1),
+                           (gpointer) (colon ? colon + 1 : ""));
+    }
+  for (guint i = 0; i < self->nodes->len; i++)
+    {
+      DiscoNode *node = g_ptr_array_index (self->nodes, i);
+      const char *type = g_hash_table_lookup (types, disco_node_get_name (node));
+
+      if (type == NULL || strcmp (type, node_type_label (node)) != 0)
+        {
+          if (type == NULL)
+            g_set_error (error, DISCO_ERROR, DISCO_ERROR_DATA,
+                         "%s: a checkpoint of another pipeline: it has no node \"%s\" (%s)",
+                         state_path, disco_node_get_name (node), node_type_label (node));
+          else
+            g_set_error (error, DISCO_ERROR, DISCO_ERROR_DATA,
+                         "%s: a checkpoint of another pipeline: its node \"%s\" is a %s, "
+                         "this pipeline's a %s", state_path, disco_node_get_name (node), type,
+                         node_type_label (node));
+          return FALSE;
+        }
+      g_hash_table_remove (types, disco_node_get_name (node));
+    }
+  if (g_hash_table_size (types) > 0)
+    {
+      GHashTableIter iter;
+      gpointer name, type;
+
+      g_hash_table_iter_init (&iter, types);
+      g_hash_table_iter_next (&iter, &name, &type);
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_DATA,
+                   "%s: a checkpoint of another pipeline: its node \"%s\" (%s) is not in "
+                   "this pipeline", state_path, (const char *) name, (const char *) type);
+      return FALSE;
+    }
+  for (guint i = 0; i < self->nodes->len; i++)
+    {
+      DiscoNode *node = g_ptr_array_index (self->nodes, i);
+      g_auto (GStrv) names = disco_node_list_parameters (node);
+
+      for (guint j = 0; names[j] != NULL; j++)
+        {
+          g_autofree char *file = g_strdup_printf ("%s.%s.npy", disco_node_get_name (node),
+                                                   names[j]);
+          g_autofree char *path = g_build_filename (self->resume, file, NULL);
+          g_autofree char *have = _disco_checkpoint_file_shape (state, file);
+          g_autofree char *want = manifest_shape (disco_node_get_parameter (node, names[j]));
+
+          if (have == NULL)
+            {
+              g_set_error (error, DISCO_ERROR, DISCO_ERROR_DATA,
+                           "%s: missing: the checkpoint has no file for parameter \"%s.%s\" "
+                           "(a checkpoint of another pipeline)", path,
+                           disco_node_get_name (node), names[j]);
+              return FALSE;
+            }
+          if (strcmp (have, want) != 0)
+            {
+              g_set_error (error, DISCO_ERROR, DISCO_ERROR_SHAPE,
+                           "%s: holds shape %s, parameter \"%s.%s\" of this pipeline has %s "
+                           "(a checkpoint of another pipeline)", path, have,
+                           disco_node_get_name (node), names[j], want);
+              return FALSE;
+            }
+        }
+    }
+  return TRUE;
+}
+
 /* Restores parameters and state from a checkpoint folder and tells every
- * node to go on with the next epoch. */
+ * node to go on with the next epoch. The checkpoint must prove itself
+ * (disco_checkpoint_verify(): every file as written, state.ini unedited)
+ * and be of this pipeline. */
 static gboolean
 resume_from_checkpoint (DiscoPipeline *self, GError **error)
 {
   g_autofree char *state_path = g_build_filename (self->resume, "state.ini", NULL);
-  g_autoptr (GKeyFile) state = g_key_file_new ();
-  g_autoptr (GError) read_error = NULL;
+  g_autoptr (GKeyFile) state = disco_checkpoint_verify (self->resume, error);
   guint64 epoch, ticks;
 
-  if (!g_key_file_load_from_file (state, state_path, G_KEY_FILE_NONE, &read_error) ||
-      (epoch = g_key_file_get_uint64 (state, "checkpoint", "epoch", &read_error),
-       read_error != NULL) ||
-      (ticks = g_key_file_get_uint64 (state, "checkpoint", "ticks", &read_error),
-       read_error != NULL))
-    {
-      g_set_error (error, DISCO_ERROR, DISCO_ERROR_IO, "%s: not a checkpoint: %s", state_path,
-                   read_error->message);
-      return FALSE;
-    }
+  if (state == NULL || !check_checkpoint_pipeline (self, state, state_path, error))
+    return FALSE;
+  /* disco_checkpoint_verify() checked both and their ranges. */
+  epoch = g_key_file_get_uint64 (state, "checkpoint", "epoch", NULL);
+  ticks = g_key_file_get_uint64 (state, "checkpoint", "ticks", NULL);
   if (!disco_pipeline_load_parameters (self, self->resume, error))
     return FALSE;
   for (guint i = 0; i < self->tick_order->len; i++)
@@ -1706,9 +2231,394 @@ resume_from_checkpoint (DiscoPipeline *self, GError **error)
   return TRUE;
 }
 
+/* ----- the finiteness check ------------------------------------------------ */
+
+typedef guint32 FloatBits4 __attribute__ ((vector_size (16)));
+
+/* The index of the first value of @v that is not finite (NaN or ±inf; with
+ * @allow_nan, ±inf only), or @n when all are. A float is not finite exactly
+ * when its exponent bits are all ones, and then adding one to the exponent
+ * field carries into the sign bit: one pass of integer operations on four
+ * values at a time, and a second look only at a block that failed. */
+static gsize
+find_non_finite (const float *v, gsize n, gboolean allow_nan)
+{
+  const FloatBits4 mask = { 0x7f800000u, 0x7f800000u, 0x7f800000u, 0x7f800000u };
+  const FloatBits4 carry = { 0x00800000u, 0x00800000u, 0x00800000u, 0x00800000u };
+
+  for (gsize start = 0; start < n; start += 4096)
+    {
+      const gsize end = MIN (n, start + 4096);
+      FloatBits4 any4 = { 0, 0, 0, 0 };
+      guint32 any = 0;
+      gsize i = start;
+
+      for (; i + 8 <= end; i += 8)
+        {
+          FloatBits4 a, b;
+
+          memcpy (&a, v + i, sizeof a);
+          memcpy (&b, v + i + 4, sizeof b);
+          any4 |= ((a & mask) + carry) | ((b & mask) + carry);
+        }
+      for (; i < end; i++)
+        {
+          guint32 w;
+
+          memcpy (&w, v + i, sizeof w);
+          any |= (w & 0x7f800000u) + 0x00800000u;
+        }
+      any |= any4[0] | any4[1] | any4[2] | any4[3];
+      if (!(any & 0x80000000u))
+        continue;
+      for (i = start; i < end; i++)
+        if (allow_nan ? isinf (v[i]) : !isfinite (v[i]))
+          return i;
+    }
+  return n;
+}
+
+static char *
+describe_tick (const DiscoTick *tick)
+{
+  if (tick->epoch == 0)
+    return g_strdup_printf ("tick %" G_GUINT64_FORMAT, tick->index);
+  return g_strdup_printf ("epoch %u, %s, batch %u", tick->epoch,
+                          disco_phase_to_string (tick->phase), tick->batch);
+}
+
+/* What the run leaves behind when it stops on a non-finite value. */
+static const char *
+describe_kept_checkpoint (DiscoPipeline *self, char **owned)
+{
+  if (!self->checkpoint || self->output_dir == NULL)
+    return "";
+  if (self->last_checkpoint_epoch > 0)
+    return *owned = g_strdup_printf ("; the checkpoint of epoch %u is kept",
+                                     self->last_checkpoint_epoch);
+  if (self->resume != NULL)
+    return "; the checkpoint it resumed from is kept";
+  return "; no epoch ended, so no checkpoint was written";
+}
+
+/* Checks one tensor; a tensor whose current values are on a device is left
+ * for the end of the tick (@deferred) or, with @force, copied to the host. */
+static gboolean
+check_written (DiscoPipeline *self, const char *when, const WrittenTensor *w, gboolean force,
+               GArray *deferred, GError **error)
+{
+  const float *v = _disco_tensor_peek_host (w->tensor);
+  gsize n = disco_tensor_get_n_elements (w->tensor), bad, count = 0, rest;
+  guint n_dims;
+  const gsize *shape = disco_tensor_get_shape (w->tensor, &n_dims);
+  g_autoptr (GString) what = g_string_new (NULL);
+  g_autoptr (GString) index = g_string_new (NULL);
+  g_autofree char *kept = NULL;
+  const char *value;
+
+  if (!force && _disco_tensor_get_checked (w->tensor))
+    return TRUE;                /* unchanged since the check saw it */
+  if (v == NULL && force && (v = disco_tensor_read_host (w->tensor, error)) == NULL)
+    return FALSE;
+  if (v == NULL)
+    {
+      WrittenTensor later = *w;
+
+      if (deferred != NULL)
+        {
+          later.tensor = g_object_ref (w->tensor);
+          g_array_append_val (deferred, later);
+        }
+      return TRUE;
+    }
+  bad = find_non_finite (v, n, w->nan_means_none);
+  if (bad == n)
+    {
+      /* NaN-marked outputs are looked at again: NaN is fine on one port only. */
+      if (!w->nan_means_none)
+        _disco_tensor_set_checked (w->tensor);
+      return TRUE;
+    }
+
+  for (gsize i = bad; i < n; i++)
+    count += w->nan_means_none ? isinf (v[i]) != 0 : !isfinite (v[i]);
+  rest = bad;
+  for (guint d = n_dims; d > 0; d--)
+    {
+      g_autofree char *part = g_strdup_printf ("%" G_GSIZE_FORMAT "%s", rest % shape[d - 1],
+                                               d < n_dims ? ", " : "");
+      g_string_prepend (index, part);
+      rest /= shape[d - 1];
+    }
+  value = isnan (v[bad]) ? "NaN" : v[bad] > 0 ? "+inf" : "-inf";
+  if (strcmp (w->kind, "gradient") == 0)
+    g_string_printf (what, "the gradient it publishes for \"%s\"", w->name);
+  else if (w->owner == w->writer)
+    g_string_printf (what, "its %s \"%s\"", w->kind, w->name);
+  else
+    g_string_printf (what, "%s \"%s\" of node \"%s\" (%s)", w->kind, w->name,
+                     disco_node_get_name (w->owner), node_type_label (w->owner));
+  if (w->writer != NULL)
+    g_set_error (error, DISCO_ERROR, DISCO_ERROR_NUMERIC,
+                 "%s: node \"%s\" (%s) produced a non-finite value: %s holds %s at [%s] "
+                 "(%" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT " values not finite); the run "
+                 "stops%s", when, disco_node_get_name (w->writer), node_type_label (w->writer),
+                 what->str, value, index->str, count, n,
+                 describe_kept_checkpoint (self, &kept));
+  else
+    g_set_error (error, DISCO_ERROR, DISCO_ERROR_NUMERIC,
+                 "%s: %s holds %s at [%s] (%" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT
+                 " values not finite); the run stops before the epoch is reported%s",
+                 when, what->str, value, index->str, count, n,
+                 describe_kept_checkpoint (self, &kept));
+  return FALSE;
+}
+
+static gboolean
+check_one (DiscoPipeline *self, const char *when, DiscoNode *writer, DiscoNode *owner,
+           const char *kind, const char *name, DiscoTensor *tensor, gboolean nan_means_none,
+           GError **error)
+{
+  WrittenTensor w = { writer, owner, kind, g_intern_string (name), tensor, nan_means_none };
+
+  if (g_ptr_array_find (self->checked, tensor, NULL))
+    return TRUE;
+  g_ptr_array_add (self->checked, tensor);
+  return check_written (self, when, &w, FALSE, self->deferred, error);
+}
+
+static gboolean
+output_nan_means_none (DiscoNode *owner, const char *port)
+{
+  DiscoPortFlags flags = DISCO_PORT_FLAG_NONE;
+
+  disco_node_type_get_port_info (G_OBJECT_TYPE (owner), port, NULL, &flags, NULL);
+  return (flags & DISCO_PORT_FLAG_NAN_MEANS_NONE) != 0;
+}
+
+/* After @node's process: every output it wrote (also another node's: an
+ * integrator writes its layers' rates) and every output of its own, the
+ * gradients it publishes, the parameters it descends (those named by the
+ * gradients of the nodes linked to it: an optimizer's) or else its own
+ * parameters (a rule's running threshold, an online network's weights).
+ * One pass over each tensor written since the check last saw it. A
+ * dynamical node's process does nothing: its integrator writes its
+ * outputs, and optimizers its parameters. */
+static gboolean
+check_after_process (DiscoPipeline *self, DiscoNode *node, const DiscoTick *tick,
+                     GError **error)
+{
+  g_autofree char *when = describe_tick (tick);
+  GPtrArray *names;
+  GHashTableIter iter;
+  gpointer key, value;
+  GList *ports;
+  gboolean ok = TRUE, descends = FALSE;
+
+  g_ptr_array_set_size (self->checked, 0);
+  for (guint i = 0; i < self->written->len && ok; i++)
+    {
+      WrittenTensor *w = &g_array_index (self->written, WrittenTensor, i);
+      ok = check_one (self, when, node, w->owner, "output", w->name, w->tensor,
+                      w->nan_means_none, error);
+    }
+  g_array_set_size (self->written, 0);
+  if (!ok)
+    return FALSE;
+  if (disco_node_is_dynamical (node))
+    return TRUE;
+
+  g_hash_table_iter_init (&iter, _disco_node_get_outputs (node));
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    if (!check_one (self, when, node, node, "output", key, value,
+                    output_nan_means_none (node, key), error))
+      return FALSE;
+  names = _disco_node_get_gradient_names (node);
+  for (guint i = 0; i < names->len; i++)
+    {
+      const char *target = g_ptr_array_index (names, i);
+      if (!check_one (self, when, node, node, "gradient", target,
+                      disco_node_get_gradient (node, target), FALSE, error))
+        return FALSE;
+    }
+  ports = _disco_node_get_linked_ports (node);
+  for (GList *l = ports; l != NULL && ok; l = l->next)
+    {
+      DiscoNode *producer = _disco_node_get_link (node, l->data)->producer;
+
+      names = _disco_node_get_gradient_names (producer);
+      descends = descends || names->len > 0;
+      for (guint i = 0; i < names->len && ok; i++)
+        {
+          const char *target = g_ptr_array_index (names, i);
+          const char *dot = strchr (target, '.');
+          g_autofree char *owner_name = g_strndup (target, dot - target);
+          DiscoNode *owner = g_hash_table_lookup (self->nodes_by_name, owner_name);
+          DiscoTensor *parameter = owner != NULL ? disco_node_get_parameter (owner, dot + 1)
+                                                 : NULL;
+
+          if (parameter != NULL)
+            ok = check_one (self, when, node, owner, "parameter", dot + 1, parameter, FALSE,
+                            error);
+        }
+    }
+  /* An optimizer's own parameters are its moments: finite gradients and
+   * parameters keep them finite short of overflow, and the epoch's end
+   * checks them with every parameter; per tick they would double its cost. */
+  names = _disco_node_get_parameter_names (node);
+  for (guint i = 0; i < names->len && ok && !descends; i++)
+    {
+      const char *name = g_ptr_array_index (names, i);
+      ok = check_one (self, when, node, node, "parameter", name,
+                      disco_node_get_parameter (node, name), FALSE, error);
+    }
+  g_list_free (ports);
+  return ok;
+}
+
+/* At a tick's end: the device tensors whose host copy a reader has made
+ * since they were written (the check never copies one itself per tick). */
+static gboolean
+check_deferred (DiscoPipeline *self, const DiscoTick *tick, GError **error)
+{
+  g_autofree char *when = NULL;
+  g_autoptr (GArray) deferred = self->deferred;
+  gboolean ok = TRUE;
+
+  self->deferred = g_array_new (FALSE, FALSE, sizeof (WrittenTensor));
+  g_array_set_clear_func (self->deferred, written_tensor_clear);
+  if (deferred->len > 0)
+    when = describe_tick (tick);
+  for (guint i = 0; i < deferred->len && ok; i++)
+    ok = check_written (self, when, &g_array_index (deferred, WrittenTensor, i), FALSE, NULL,
+                        error);
+  return ok;
+}
+
+/* At an epoch's end, before any node reports it and before the checkpoint:
+ * every parameter of every node, device ones copied to the host (as the
+ * checkpoint copies them anyway). */
+static gboolean
+check_parameters (DiscoPipeline *self, guint epoch, GError **error)
+{
+  g_autofree char *when = g_strdup_printf ("end of epoch %u", epoch);
+
+  for (guint i = 0; i < self->tick_order->len; i++)
+    {
+      DiscoNode *node = g_ptr_array_index (self->tick_order, i);
+      GPtrArray *names = _disco_node_get_parameter_names (node);
+
+      for (guint j = 0; j < names->len; j++)
+        {
+          WrittenTensor w = { NULL, node, "parameter", g_ptr_array_index (names, j),
+                              disco_node_get_parameter (node, g_ptr_array_index (names, j)),
+                              FALSE };
+
+          if (!check_written (self, when, &w, TRUE, NULL, error))
+            return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+/**
+ * _disco_pipeline_note_output: (skip)
+ * @self: the pipeline of @node
+ * @node: a node whose output was just written
+ * @port: the output port
+ * @tensor: the tensor on it
+ *
+ * Called by disco_node_set_output() and disco_node_ensure_output(): during
+ * a tick, what a node writes is checked right after the node ran, whichever
+ * node's port it is.
+ */
+void
+_disco_pipeline_note_output (DiscoPipeline *self, DiscoNode *node, const char *port,
+                             DiscoTensor *tensor)
+{
+  WrittenTensor w;
+
+  if (!self->guarding)
+    return;
+  w = (WrittenTensor) { NULL, node, "output", g_intern_string (port), g_object_ref (tensor),
+                        output_nan_means_none (node, port) };
+  g_array_append_val (self->written, w);
+}
+
+/* Makes this run the output folder's only writer, from before it reads a
+ * checkpoint until its last file is written (a second run is refused,
+ * naming the holder), and applies the output mode to a folder that holds a
+ * previous run. The folder is created here, after every node prepared: a
+ * run refused before that writes nothing. */
+static gboolean
+claim_output_dir (DiscoPipeline *self, GError **error)
+{
+  g_autofree char *previous = NULL;
+  g_auto (GStrv) known = NULL;
+
+  if (self->output_dir == NULL)
+    return TRUE;
+  self->output_lock = _disco_output_lock_acquire (self->output_dir, error);
+  if (self->output_lock == NULL)
+    return FALSE;
+  if (self->resume == NULL && self->output_mode != DISCO_OUTPUT_MODE_ADD &&
+      (previous = _disco_output_folder_describe_run (self->output_dir)) != NULL)
+    {
+      if (self->output_mode == DISCO_OUTPUT_MODE_NEW)
+        {
+          g_set_error (error, DISCO_ERROR, DISCO_ERROR_IO,
+                       "%s: holds a previous run (%s): continue it (disco-run --resume %s), "
+                       "or replace it (disco-run --overwrite), or use another output folder",
+                       self->output_dir, previous, self->output_dir);
+          g_clear_pointer (&self->output_lock, _disco_output_lock_release);
+          return FALSE;
+        }
+      if (!_disco_output_folder_clear (self->output_dir, error))
+        {
+          g_clear_pointer (&self->output_lock, _disco_output_lock_release);
+          return FALSE;
+        }
+    }
+  /* Each output is listed once, also over resumed runs. */
+  self->outputs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  known = _disco_output_folder_list_outputs (self->output_dir);
+  for (guint i = 0; known[i] != NULL; i++)
+    g_hash_table_add (self->outputs, g_strdup (known[i]));
+  return TRUE;
+}
+
+static void
+release_output_dir (DiscoPipeline *self)
+{
+  g_clear_pointer (&self->output_lock, _disco_output_lock_release);
+  g_clear_pointer (&self->outputs, g_hash_table_unref);
+}
+
+/* Lists @path, about to be written, among the run's outputs: what
+ * DISCO_OUTPUT_MODE_OVERWRITE removes. Paths outside the folder are not. */
+static gboolean
+record_output (DiscoPipeline *self, const char *path, GError **error)
+{
+  g_autofree char *folder = g_canonicalize_filename (self->output_dir, NULL);
+  g_autofree char *file = g_canonicalize_filename (path, NULL);
+  gsize n = strlen (folder);
+  const char *relative = file + n + 1;
+
+  if (strncmp (file, folder, n) != 0 || file[n] != G_DIR_SEPARATOR ||
+      g_hash_table_contains (self->outputs, relative))
+    return TRUE;
+  if (!_disco_output_folder_record (self->output_dir, relative, error))
+    return FALSE;
+  g_hash_table_add (self->outputs, g_strdup (relative));
+  return TRUE;
+}
+
 static gboolean
 end_epoch (DiscoPipeline *self, guint epoch, guint64 tick_index, GError **error)
 {
+  /* Nothing non-finite is reported or checkpointed. */
+  if (self->check_finite && !check_parameters (self, epoch, error))
+    return FALSE;
   for (guint i = 0; i < self->tick_order->len; i++)
     {
       DiscoNode *node = g_ptr_array_index (self->tick_order, i);
@@ -1727,6 +2637,8 @@ end_epoch (DiscoPipeline *self, guint epoch, guint64 tick_index, GError **error)
   if (self->checkpoint && self->output_dir != NULL &&
       !save_checkpoint (self, epoch, tick_index + 1, error))
     return FALSE;
+  if (self->checkpoint && self->output_dir != NULL)
+    self->last_checkpoint_epoch = epoch;
   g_signal_emit (self, signals[SIGNAL_EPOCH_FINISHED], 0, epoch);
   return TRUE;
 }
@@ -1754,8 +2666,12 @@ run_ticks (DiscoPipeline *self, GCancellable *cancellable, guint64 *n_ticks, GEr
           DiscoNode *node = g_ptr_array_index (self->tick_order, i);
           GError *node_error = NULL;
           gint64 start = g_get_monotonic_time ();
-          DiscoFlowReturn ret = DISCO_NODE_GET_CLASS (node)->process (node, &tick, &node_error);
-          double *seconds = g_hash_table_lookup (self->node_seconds, node);
+          DiscoFlowReturn ret;
+          double *seconds;
+
+          g_array_set_size (self->written, 0);
+          ret = DISCO_NODE_GET_CLASS (node)->process (node, &tick, &node_error);
+          seconds = g_hash_table_lookup (self->node_seconds, node);
 
           if (seconds == NULL)
             g_hash_table_insert (self->node_seconds, node, seconds = g_new0 (double, 1));
@@ -1771,12 +2687,17 @@ run_ticks (DiscoPipeline *self, GCancellable *cancellable, guint64 *n_ticks, GEr
               prefix_node_error (error, node, "process");
               return FALSE;
             }
+          /* In the tick a NaN or infinity appears, naming its node. */
+          if (!eos && self->check_finite && !check_after_process (self, node, &tick, error))
+            return FALSE;
         }
       if (eos)
         {
           reached_end = TRUE;
           break;
         }
+      if (self->check_finite && !check_deferred (self, &tick, error))
+        return FALSE;
 
       *n_ticks = index + 1;
       epoch_open = TRUE;
@@ -1819,6 +2740,8 @@ disco_pipeline_run (DiscoPipeline *self, GCancellable *cancellable, GError **err
   guint64 n_ticks = 0;
   guint n_prepared = 0;
   gboolean ok = FALSE;
+  g_autofree char *how = NULL;
+  gsize limit, previous_limit;
 
   g_return_val_if_fail (DISCO_IS_PIPELINE (self), FALSE);
   g_return_val_if_fail (!self->running, FALSE);
@@ -1833,6 +2756,9 @@ disco_pipeline_run (DiscoPipeline *self, GCancellable *cancellable, GError **err
   for (guint i = 0; i < self->tick_order->len; i++)
     _disco_node_reset_run_state (g_ptr_array_index (self->tick_order, i));
   g_hash_table_remove_all (self->node_seconds);
+  /* Every tensor the run allocates from here is checked against the limit. */
+  limit = memory_limit_bytes (self, &how);
+  previous_limit = _disco_tensor_set_memory_limit (limit);
   for (; n_prepared < self->tick_order->len; n_prepared++)
     {
       DiscoNode *node = g_ptr_array_index (self->tick_order, n_prepared);
@@ -1847,10 +2773,15 @@ disco_pipeline_run (DiscoPipeline *self, GCancellable *cancellable, GError **err
           prefix_node_error (error, node, "prepare");
           g_prefix_error (error, "%s: ",
                           disco_pipeline_get_node_location (self, disco_node_get_name (node)));
+          add_memory_hint (error, how);
           goto out;
         }
     }
+  if (!check_declared_outputs (self, limit, how, error))
+    goto out;
   self->first_tick = 0;
+  if (!claim_output_dir (self, error))
+    goto out;
   if (self->resume != NULL && !resume_from_checkpoint (self, error))
     goto out;
   if (self->load_parameters != NULL && self->resume == NULL)
@@ -1859,17 +2790,16 @@ disco_pipeline_run (DiscoPipeline *self, GCancellable *cancellable, GError **err
       if (!disco_pipeline_load_parameters (self, dir, error))
         goto out;
     }
-  if (self->output_dir != NULL &&
-      g_mkdir_with_parents (self->output_dir, 0755) != 0)
-    {
-      int saved = errno;
-      g_set_error (error, DISCO_ERROR, DISCO_ERROR_IO, "%s: cannot create output folder: %s",
-                   self->output_dir, g_strerror (saved));
-      goto out;
-    }
 
   g_signal_emit (self, signals[SIGNAL_STARTED], 0);
+  self->last_checkpoint_epoch = 0;
+  self->guarding = self->check_finite;
   ok = run_ticks (self, cancellable, &n_ticks, error);
+  if (!ok)
+    add_memory_hint (error, how);
+  self->guarding = FALSE;
+  g_array_set_size (self->written, 0);
+  g_array_set_size (self->deferred, 0);
 
 out:
   /* finish runs on every prepared node, also after an error; the first
@@ -1888,6 +2818,8 @@ out:
           ok = FALSE;
         }
     }
+  _disco_tensor_set_memory_limit (previous_limit);
+  release_output_dir (self);
   self->running = FALSE;
   self->cancellable = NULL;
   if (ok)
@@ -1938,6 +2870,54 @@ disco_pipeline_get_output_dir (DiscoPipeline *self)
 }
 
 /**
+ * disco_pipeline_set_output_mode:
+ * @self: a pipeline
+ * @mode: what a run that does not resume does with an output folder that
+ *   holds a previous run
+ *
+ * Whatever the mode, a run is its output folder's only writer: a second
+ * run into a folder in use is refused, naming the process that holds it.
+ * disco-run sets %DISCO_OUTPUT_MODE_NEW, or %DISCO_OUTPUT_MODE_OVERWRITE
+ * with --overwrite. Not a property: it changes nothing a run computes, so
+ * results.json does not record it.
+ */
+void
+disco_pipeline_set_output_mode (DiscoPipeline *self, DiscoOutputMode mode)
+{
+  g_return_if_fail (DISCO_IS_PIPELINE (self));
+  g_return_if_fail (mode <= DISCO_OUTPUT_MODE_OVERWRITE);
+  self->output_mode = mode;
+}
+
+/**
+ * disco_pipeline_get_output_mode:
+ * @self: a pipeline
+ *
+ * Returns: the output mode (default %DISCO_OUTPUT_MODE_ADD)
+ */
+DiscoOutputMode
+disco_pipeline_get_output_mode (DiscoPipeline *self)
+{
+  g_return_val_if_fail (DISCO_IS_PIPELINE (self), DISCO_OUTPUT_MODE_ADD);
+  return self->output_mode;
+}
+
+/**
+ * disco_pipeline_get_source_checksum:
+ * @self: a pipeline
+ *
+ * Returns: (nullable): the SHA-256 (hexadecimal) of the text of the file
+ *   the pipeline was loaded from, as its checkpoints record it; %NULL for a
+ *   pipeline not loaded from a file
+ */
+const char *
+disco_pipeline_get_source_checksum (DiscoPipeline *self)
+{
+  g_return_val_if_fail (DISCO_IS_PIPELINE (self), NULL);
+  return self->source_checksum;
+}
+
+/**
  * disco_pipeline_build_output_path:
  * @self: a pipeline
  * @relative: a path relative to the output folder, e.g. "activity/h1-00001.png"
@@ -1969,6 +2949,19 @@ disco_pipeline_build_output_path (DiscoPipeline *self, const char *relative, GEr
                    "or disco-run -o DIR)", relative);
       return NULL;
     }
+  /* A run writes its folder only while it holds it: not after it was
+   * refused (another run's folder), nor from a finish hook after a failed
+   * prepare. */
+  if (self->running && self->output_dir != NULL && self->output_lock == NULL &&
+      !g_path_is_absolute (relative))
+    {
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_IO,
+                   "%s: not written: the run does not hold its output folder %s", relative,
+                   self->output_dir);
+      return NULL;
+    }
+  if (self->output_lock != NULL && !record_output (self, path, error))
+    return NULL;
   parent = g_path_get_dirname (path);
   if (g_mkdir_with_parents (parent, 0755) != 0)
     {
@@ -2015,6 +3008,38 @@ disco_pipeline_get_node_seconds (DiscoPipeline *self, const char *name)
   return seconds != NULL ? *seconds : 0;
 }
 
+/* @path, without its leading "../" and "./", in the first data folder that
+ * has it: each of $DISCO_DATA_PATH (colon-separated), $XDG_DATA_HOME/disco-1.0,
+ * <datadir>/disco-1.0 (where the installed install-datasets.sh puts
+ * data/datasets). NULL when none has it. */
+static char *
+find_in_data_dirs (const char *path)
+{
+  const char *env = g_getenv ("DISCO_DATA_PATH");
+  g_autofree char *user_dir = g_build_filename (g_get_user_data_dir (), "disco-1.0", NULL);
+  g_auto (GStrv) env_dirs = g_strsplit (env != NULL ? env : "", G_SEARCHPATH_SEPARATOR_S, -1);
+  GStrvBuilder *builder = g_strv_builder_new ();
+  g_auto (GStrv) dirs = NULL;
+  const char *rest = path;
+
+  while (g_str_has_prefix (rest, "../") || g_str_has_prefix (rest, "./"))
+    rest = strchr (rest, G_DIR_SEPARATOR) + 1;
+  for (guint i = 0; env_dirs[i] != NULL; i++)
+    if (env_dirs[i][0] != '\0')
+      g_strv_builder_add (builder, env_dirs[i]);
+  g_strv_builder_add (builder, user_dir);
+  g_strv_builder_add (builder, DISCO_DATA_DIR);
+  dirs = g_strv_builder_end (builder);
+  g_strv_builder_unref (builder);
+  for (guint i = 0; rest[0] != '\0' && dirs[i] != NULL; i++)
+    {
+      g_autofree char *candidate = g_build_filename (dirs[i], rest, NULL);
+      if (g_file_test (candidate, G_FILE_TEST_EXISTS))
+        return g_steal_pointer (&candidate);
+    }
+  return NULL;
+}
+
 /**
  * disco_pipeline_resolve_path:
  * @self: a pipeline
@@ -2023,9 +3048,14 @@ disco_pipeline_get_node_seconds (DiscoPipeline *self, const char *name)
  * A relative input path is looked up first beside the pipeline file (as
  * includes are in most configuration formats, so a pipeline runs the same
  * from any working folder), then in the current folder (where a path given
- * on the command line is meant). When it exists in neither, the path beside
- * the file is returned, for the error message. Absolute paths, and paths of
- * pipelines built in code, are returned as they are.
+ * on the command line is meant), then, without its leading "../", in the
+ * data folders: each of `$DISCO_DATA_PATH` (colon-separated), then
+ * `$XDG_DATA_HOME/disco-1.0`, then `<datadir>/disco-1.0`. So
+ * "../data/datasets/mnist" of an installed or copied pipeline finds the
+ * datasets that data/install-datasets.sh put in any of them. When it exists
+ * nowhere, the path beside the file is returned, for the error message.
+ * Absolute paths, and paths of pipelines built in code, are returned as
+ * they are.
  *
  * Returns: (transfer full): the path to open
  */
@@ -2034,6 +3064,7 @@ disco_pipeline_resolve_path (DiscoPipeline *self, const char *path)
 {
   g_autofree char *dir = NULL;
   g_autofree char *beside_file = NULL;
+  char *found;
 
   g_return_val_if_fail (DISCO_IS_PIPELINE (self), NULL);
   g_return_val_if_fail (path != NULL, NULL);
@@ -2043,6 +3074,8 @@ disco_pipeline_resolve_path (DiscoPipeline *self, const char *path)
   beside_file = g_build_filename (dir, path, NULL);
   if (!g_file_test (beside_file, G_FILE_TEST_EXISTS) && g_file_test (path, G_FILE_TEST_EXISTS))
     return g_strdup (path);
+  if (!g_file_test (beside_file, G_FILE_TEST_EXISTS) && (found = find_in_data_dirs (path)) != NULL)
+    return found;
   return g_steal_pointer (&beside_file);
 }
 

@@ -40,6 +40,10 @@ DiscoDevice disco_pipeline_get_active_device (DiscoPipeline *self);
 const char *disco_pipeline_get_output_dir (DiscoPipeline *self);
 char *disco_pipeline_build_output_path (DiscoPipeline *self, const char *relative,
                                         GError **error);
+void disco_pipeline_set_output_mode (DiscoPipeline *self, DiscoOutputMode mode);
+DiscoOutputMode disco_pipeline_get_output_mode (DiscoPipeline *self);
+const char *disco_pipeline_get_source_checksum (DiscoPipeline *self);
+GKeyFile *disco_checkpoint_verify (const char *dir, GError **error);
 const char *disco_pipeline_get_source_file (DiscoPipeline *self);
 char *disco_pipeline_resolve_path (DiscoPipeline *self, const char *path);
 GCancellable *disco_pipeline_get_cancellable (DiscoPipeline *self);

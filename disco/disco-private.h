@@ -12,6 +12,12 @@ typedef struct
   char *where;                /* "file:line" of the link, for messages */
 } DiscoLink;
 
+typedef struct
+{
+  guint n_dims;
+  gsize shape[DISCO_TENSOR_MAX_DIMS];   /* a first dimension of 0: any batch size */
+} DiscoDeclaredShape;
+
 void _disco_node_set_pipeline (DiscoNode *self, DiscoPipeline *pipeline);
 gboolean _disco_node_link_input (DiscoNode *self, const char *port, DiscoNode *producer,
                                  const char *producer_port, const char *where,
@@ -19,7 +25,19 @@ gboolean _disco_node_link_input (DiscoNode *self, const char *port, DiscoNode *p
 const DiscoLink *_disco_node_get_link (DiscoNode *self, const char *port);
 GList *_disco_node_get_linked_ports (DiscoNode *self);
 void _disco_node_reset_run_state (DiscoNode *self);
+GHashTable *_disco_node_get_outputs (DiscoNode *self);
+GPtrArray *_disco_node_get_parameter_names (DiscoNode *self);
+GPtrArray *_disco_node_get_gradient_names (DiscoNode *self);
+void _disco_pipeline_note_output (DiscoPipeline *self, DiscoNode *node, const char *port,
+                                  DiscoTensor *tensor);
+const float *_disco_tensor_peek_host (DiscoTensor *self);
+gboolean _disco_tensor_get_checked (DiscoTensor *self);
+void _disco_tensor_set_checked (DiscoTensor *self);
 guint64 _disco_pipeline_get_seed (DiscoPipeline *self);
+gsize _disco_tensor_set_memory_limit (gsize bytes);
+gsize _disco_tensor_get_memory_held (void);
+char *_disco_format_bytes (guint64 bytes);
+GHashTable *_disco_node_get_declared_outputs (DiscoNode *self);
 
 void _disco_registry_ensure_loaded (void);
 

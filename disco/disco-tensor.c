@@ -22,8 +22,10 @@
 #include "disco-tensor.h"
 #include "disco-backend.h"
 #include "disco-error.h"
+#include "disco-private.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct _DiscoTensor
@@ -39,11 +41,17 @@ struct _DiscoTensor
   gpointer device_ptr;  /* NULL for CPU tensors */
   gboolean host_valid;
   gboolean device_valid;
+  gboolean checked;     /* the run's finiteness check has seen these values */
 };
 
 G_DEFINE_FINAL_TYPE (DiscoTensor, disco_tensor, G_TYPE_OBJECT)
 
 static const DiscoBackend *backends[DISCO_DEVICE_AUTO];
+
+/* Host memory held by all tensors of the process, in bytes (atomic), and
+ * the limit of the calling thread's run (0: none): see host_alloc(). */
+static gsize live_host_bytes;
+static GPrivate memory_limit;
 
 /**
  * disco_backend_register: (skip)
@@ -73,12 +81,97 @@ disco_backend_get (DiscoDevice device)
   return backends[device];
 }
 
+/**
+ * _disco_tensor_set_memory_limit:
+ * @bytes: the most host memory tensors may hold, in bytes; 0 for no limit
+ *
+ * Sets the limit for tensors allocated from the calling thread (a pipeline
+ * runs in one thread); the memory counted is that of every tensor of the
+ * process.
+ *
+ * Returns: the previous limit of the thread
+ */
+gsize
+_disco_tensor_set_memory_limit (gsize bytes)
+{
+  gsize previous = GPOINTER_TO_SIZE (g_private_get (&memory_limit));
+
+  g_private_set (&memory_limit, GSIZE_TO_POINTER (bytes));
+  return previous;
+}
+
+/* Host memory held by all tensors of the process, in bytes. */
+gsize
+_disco_tensor_get_memory_held (void)
+{
+  return (gsize) g_atomic_pointer_get (&live_host_bytes);
+}
+
+/**
+ * _disco_format_bytes:
+ * @bytes: a size
+ *
+ * Returns: (transfer full): @bytes for a message, "196.0 MiB" (GLib's IEC
+ *   units, with a plain space where GLib puts a no-break space)
+ */
+char *
+_disco_format_bytes (guint64 bytes)
+{
+  g_autofree char *text = g_format_size_full (bytes, G_FORMAT_SIZE_IEC_UNITS);
+  g_auto (GStrv) parts = g_strsplit (text, "\xc2\xa0", -1);
+
+  return g_strjoinv (" ", parts);
+}
+
+/* The one allocation of a tensor's host memory, zero-filled and 64-byte
+ * aligned (AVX-512 loads in OpenBLAS and our loops). Failing is an error,
+ * not an abort: over the thread's limit (checked before any allocation),
+ * or when the system has no memory to give. */
+static gboolean
+host_alloc (DiscoTensor *self, GError **error)
+{
+  gsize bytes = self->n_elements * sizeof (float);
+  gsize limit = GPOINTER_TO_SIZE (g_private_get (&memory_limit));
+  gsize held = _disco_tensor_get_memory_held ();
+  gpointer memory = NULL;
+
+  if (limit > 0 && (bytes > limit || held > limit - bytes))
+    {
+      g_autofree char *shape = disco_tensor_shape_to_string (self);
+      g_autofree char *size = _disco_format_bytes (bytes);
+      g_autofree char *limit_text = _disco_format_bytes (limit);
+      g_autofree char *held_text = _disco_format_bytes (held);
+
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_MEMORY,
+                   "a %s tensor needs %s, over the memory limit of %s (tensors already "
+                   "hold %s)", shape, size, limit_text, held_text);
+      return FALSE;
+    }
+  if (posix_memalign (&memory, 64, MAX (bytes, 64)) != 0)
+    {
+      g_autofree char *shape = disco_tensor_shape_to_string (self);
+      g_autofree char *size = _disco_format_bytes (bytes);
+
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_MEMORY,
+                   "cannot allocate %s for a %s tensor: out of memory", size, shape);
+      return FALSE;
+    }
+  memset (memory, 0, bytes);
+  g_atomic_pointer_add (&live_host_bytes, bytes);
+  self->host = memory;
+  return TRUE;
+}
+
 static void
 disco_tensor_finalize (GObject *object)
 {
   DiscoTensor *self = DISCO_TENSOR (object);
 
-  g_aligned_free (self->host);
+  if (self->host != NULL)
+    {
+      g_atomic_pointer_add (&live_host_bytes, -(gssize) (self->n_elements * sizeof (float)));
+      free (self->host);
+    }
   if (self->device_ptr != NULL)
     backends[self->device]->free (self->device_ptr);
 
@@ -125,8 +218,12 @@ shape_is_valid (guint n_dims, const gsize *shape, gsize *n_elements, GError **er
   return TRUE;
 }
 
+/* A new tensor; with @lazy, a host tensor whose memory cannot be allocated
+ * now is returned without memory: its first access allocates it, or fails
+ * with the reason (see disco_tensor_new()). */
 static DiscoTensor *
-tensor_alloc (DiscoDevice device, guint n_dims, const gsize *shape, GError **error)
+tensor_alloc_full (DiscoDevice device, guint n_dims, const gsize *shape, gboolean lazy,
+                   GError **error)
 {
   gsize n_elements;
   DiscoTensor *self;
@@ -142,9 +239,16 @@ tensor_alloc (DiscoDevice device, guint n_dims, const gsize *shape, GError **err
 
   if (device == DISCO_DEVICE_CPU)
     {
-      /* 64-byte alignment suits AVX-512 loads in OpenBLAS and our loops. */
-      self->host = g_aligned_alloc0 (n_elements, sizeof (float), 64);
-      self->host_valid = TRUE;
+      g_autoptr (GError) memory_error = NULL;
+
+      if (host_alloc (self, &memory_error))
+        self->host_valid = TRUE;
+      else if (!lazy)
+        {
+          g_propagate_error (error, g_steal_pointer (&memory_error));
+          g_object_unref (self);
+          return NULL;
+        }
     }
   else
     {
@@ -161,6 +265,12 @@ tensor_alloc (DiscoDevice device, guint n_dims, const gsize *shape, GError **err
   return self;
 }
 
+static DiscoTensor *
+tensor_alloc (DiscoDevice device, guint n_dims, const gsize *shape, GError **error)
+{
+  return tensor_alloc_full (device, n_dims, shape, FALSE, error);
+}
+
 /**
  * disco_tensor_new:
  * @n_dims: number of dimensions, 1 to %DISCO_TENSOR_MAX_DIMS
@@ -169,13 +279,18 @@ tensor_alloc (DiscoDevice device, guint n_dims, const gsize *shape, GError **err
  * Creates a zero-filled tensor in host memory. An invalid shape is a
  * programmer error; use disco_tensor_new_on_device() to get a #GError.
  *
+ * When the memory cannot be had now (over the run's memory limit, or none
+ * left), the tensor is made without it: its first access — read, write,
+ * fill, copy — tries again and fails with a %DISCO_ERROR_MEMORY error,
+ * which the node reports as any other.
+ *
  * Returns: (transfer full): a new tensor
  */
 DiscoTensor *
 disco_tensor_new (guint n_dims, const gsize *shape)
 {
   g_autoptr (GError) error = NULL;
-  DiscoTensor *self = tensor_alloc (DISCO_DEVICE_CPU, n_dims, shape, &error);
+  DiscoTensor *self = tensor_alloc_full (DISCO_DEVICE_CPU, n_dims, shape, TRUE, &error);
 
   if (self == NULL)
     g_critical ("disco_tensor_new: %s", error->message);
@@ -213,8 +328,8 @@ disco_tensor_new_on_device (DiscoDevice device, guint n_dims, const gsize *shape
     {
       /* Zero-fill from a zeroed host copy: backends stay small (no memset),
        * and both copies start out current. */
-      self->host = g_aligned_alloc0 (self->n_elements, sizeof (float), 64);
-      if (!backends[device]->copy_to_device (self->device_ptr, self->host,
+      if (!host_alloc (self, error) ||
+          !backends[device]->copy_to_device (self->device_ptr, self->host,
                                              self->n_elements * sizeof (float), error))
         g_clear_object (&self);
       else
@@ -448,13 +563,43 @@ disco_tensor_get_device (DiscoTensor *self)
   return self->device;
 }
 
+/* The host values when they are the current copy, else NULL; never copies
+ * (the run's finiteness check looks at device tensors only once a reader
+ * has made their host copy). */
+const float *
+_disco_tensor_peek_host (DiscoTensor *self)
+{
+  return self->host_valid ? self->host : NULL;
+}
+
+/* Whether the finiteness check has seen the current values: any write
+ * access (disco_tensor_write_host(), _write_device() and the setters built
+ * on them) clears the mark, so the check skips what did not change. */
+gboolean
+_disco_tensor_get_checked (DiscoTensor *self)
+{
+  return self->checked;
+}
+
+void
+_disco_tensor_set_checked (DiscoTensor *self)
+{
+  self->checked = TRUE;
+}
+
 static gboolean
 sync_host (DiscoTensor *self, GError **error)
 {
   if (self->host_valid)
     return TRUE;
-  if (self->host == NULL)
-    self->host = g_aligned_alloc0 (self->n_elements, sizeof (float), 64);
+  if (self->host == NULL && !host_alloc (self, error))
+    return FALSE;
+  if (self->device == DISCO_DEVICE_CPU)
+    {
+      /* A host tensor made without memory (disco_tensor_new()): zeros. */
+      self->host_valid = TRUE;
+      return TRUE;
+    }
   if (!backends[self->device]->copy_to_host (self->host, self->device_ptr,
                                              self->n_elements * sizeof (float), error))
     return FALSE;
@@ -511,7 +656,34 @@ disco_tensor_write_host (DiscoTensor *self, GError **error)
   if (!sync_host (self, error))
     return NULL;
   self->device_valid = self->device == DISCO_DEVICE_CPU;
+  self->checked = FALSE;
   return self->host;
+}
+
+/**
+ * disco_tensor_get_host_address:
+ * @self: a tensor
+ * @writable: whether the caller will write the values (the device copy, if
+ *   any, then becomes stale)
+ * @error: return location for a #GError
+ *
+ * For bindings that wrap tensor memory without copying it (the Python
+ * override's `Tensor.to_numpy()`): the address of the current values in host
+ * memory, disco_tensor_get_n_elements() float32 values, row-major. The host
+ * memory of a tensor never moves, so the address stays valid for as long as
+ * the caller holds a reference to @self; for a tensor on a device, values the
+ * device writes later reach it only through another call.
+ *
+ * Returns: the address, or 0 with @error set when a device copy failed
+ */
+guintptr
+disco_tensor_get_host_address (DiscoTensor *self, gboolean writable, GError **error)
+{
+  const float *values;
+
+  g_return_val_if_fail (DISCO_IS_TENSOR (self), 0);
+  values = writable ? disco_tensor_write_host (self, error) : disco_tensor_read_host (self, error);
+  return (guintptr) values;
 }
 
 /**
@@ -546,6 +718,7 @@ disco_tensor_write_device (DiscoTensor *self, GError **error)
   if (!sync_device (self, error))
     return NULL;
   self->host_valid = FALSE;
+  self->checked = FALSE;
   return self->device_ptr;
 }
 

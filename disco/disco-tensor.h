@@ -40,6 +40,8 @@ DiscoDevice disco_tensor_get_device (DiscoTensor *self);
 
 const float *disco_tensor_read_host (DiscoTensor *self, GError **error);
 float *disco_tensor_write_host (DiscoTensor *self, GError **error);
+guintptr disco_tensor_get_host_address (DiscoTensor *self, gboolean writable,
+                                        GError **error);
 gconstpointer disco_tensor_read_device (DiscoTensor *self, GError **error);
 gpointer disco_tensor_write_device (DiscoTensor *self, GError **error);
 gboolean disco_tensor_to_device (DiscoTensor *self, DiscoDevice device, GError **error);

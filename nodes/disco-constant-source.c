@@ -147,6 +147,7 @@ disco_constant_source_prepare (DiscoNode *node, GError **error)
   DiscoConstantSource *self = DISCO_CONSTANT_SOURCE (node);
   g_auto (GStrv) parts = g_strsplit (self->shape_text != NULL ? self->shape_text : "", ",", -1);
   guint n = g_strv_length (parts);
+  guint64 n_elements = 1;
 
   if (n < 1 || n > DISCO_TENSOR_MAX_DIMS)
     goto bad_shape;
@@ -156,6 +157,15 @@ disco_constant_source_prepare (DiscoNode *node, GError **error)
       if (!g_ascii_string_to_unsigned (g_strstrip (parts[i]), 10, 1, G_MAXUINT32, &dim, NULL))
         goto bad_shape;
       self->shape[i] = dim;
+      /* A tensor's bytes must be a number (the memory limit is checked later). */
+      if (n_elements > G_MAXSIZE / sizeof (float) / dim)
+        {
+          g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE,
+                       "property \"shape\" of node \"%s\": \"%s\" has more values than any "
+                       "memory holds", disco_node_get_name (node), self->shape_text);
+          return FALSE;
+        }
+      n_elements *= dim;
     }
   self->n_dims = n;
   self->emitted = 0;

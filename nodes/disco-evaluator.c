@@ -12,19 +12,23 @@
  *
  * |[
  * {"epochs": [{"epoch": 1,
- *              "train": {"loss": 0.31, "accuracy": 91.2, "samples": 54000, "mean_steps": 29.1},
+ *              "train": {"loss": 0.31, "accuracy": 91.2, "samples": 54000, "mean_steps": 29.1,
+ *                        "unconverged": 0},
  *              "validation": {…}, "test": {…},
  *              "weight_norm": 6.1, "weight_norms": {"h1.weight": 11.3, …}}],
  *  "wall_time_s": 215.3, "device": "cpu", "config": {…every node's properties…}}
  * ]|
  *
  * Accuracy is in percent. With `steps` linked (an integrator's `steps`
- * output), each phase also reports the mean solver steps per sample. At the
+ * output), each phase also reports the mean solver steps per sample; with
+ * `unconverged` linked (an integrator's `unconverged` output), the number of
+ * samples whose solve ended unconverged ("unconverged": 0 in a sound run). At the
  * end of an epoch the Frobenius norm of every layer parameter is recorded,
  * with their mean as "weight_norm" (the reference's metric).
  *
  * Ports: inputs `prediction` (batch × classes, logits), `target`
- * (batch × classes, one-hot or soft), optional `steps` (batch).
+ * (batch × classes, one-hot or soft), optional `steps` (batch) and
+ * `unconverged` (batch, 1 per unconverged sample).
  *
  * ## Example pipeline
  * |[
@@ -33,6 +37,7 @@
  * prediction = settle.output
  * target = data.targets
  * steps = settle.steps
+ * unconverged = settle.unconverged
  * report = results.json
  * ]|
  */
@@ -60,6 +65,8 @@ typedef struct
   guint64 samples;
   double steps_sum;
   guint64 steps_samples;
+  guint64 unconverged;
+  guint64 unconverged_samples;
 } PhaseSums;
 
 typedef struct
@@ -285,7 +292,8 @@ disco_evaluator_process (DiscoNode *node, DiscoTick *tick, GError **error)
   DiscoTensor *prediction = disco_node_get_input (node, "prediction");
   DiscoTensor *target = disco_node_get_input (node, "target");
   DiscoTensor *steps = disco_node_get_input (node, "steps");
-  const float *y, *t, *s = NULL;
+  DiscoTensor *unconverged = disco_node_get_input (node, "unconverged");
+  const float *y, *t, *s = NULL, *u = NULL;
   gsize B, C;
   EpochSums *sums;
   PhaseSums *phase;
@@ -300,7 +308,8 @@ disco_evaluator_process (DiscoNode *node, DiscoTick *tick, GError **error)
   B = disco_tensor_get_dim (prediction, 0);
   C = disco_tensor_get_row_size (prediction);
   if (disco_tensor_get_dim (target, 0) != B || disco_tensor_get_row_size (target) != C ||
-      (steps != NULL && disco_tensor_get_n_elements (steps) != B))
+      (steps != NULL && disco_tensor_get_n_elements (steps) != B) ||
+      (unconverged != NULL && disco_tensor_get_n_elements (unconverged) != B))
     {
       g_autofree char *a = disco_tensor_shape_to_string (prediction);
       g_autofree char *b = disco_tensor_shape_to_string (target);
@@ -311,7 +320,8 @@ disco_evaluator_process (DiscoNode *node, DiscoTick *tick, GError **error)
     }
   if ((y = disco_tensor_read_host (prediction, error)) == NULL ||
       (t = disco_tensor_read_host (target, error)) == NULL ||
-      (steps != NULL && (s = disco_tensor_read_host (steps, error)) == NULL))
+      (steps != NULL && (s = disco_tensor_read_host (steps, error)) == NULL) ||
+      (unconverged != NULL && (u = disco_tensor_read_host (unconverged, error)) == NULL))
     return DISCO_FLOW_ERROR;
 
   sums = find_epoch (self, tick->epoch);
@@ -349,6 +359,11 @@ disco_evaluator_process (DiscoNode *node, DiscoTick *tick, GError **error)
         {
           phase->steps_sum += s[b];
           phase->steps_samples++;
+        }
+      if (u != NULL)
+        {
+          phase->unconverged += u[b] != 0;
+          phase->unconverged_samples++;
         }
     }
   phase->samples += B;
@@ -454,6 +469,9 @@ epoch_json (const EpochSums *sums)
           g_string_append (out, ", \"mean_steps\": ");
           json_number (out, phase->steps_sum / phase->steps_samples);
         }
+      if (phase->unconverged_samples > 0)
+        g_string_append_printf (out, ", \"unconverged\": %" G_GUINT64_FORMAT,
+                                phase->unconverged);
       g_string_append_c (out, '}');
     }
   if (sums->weight_norms != NULL)
@@ -684,6 +702,10 @@ disco_evaluator_class_init (DiscoEvaluatorClass *klass)
                              "targets, one-hot or soft, batch × classes");
   disco_node_class_add_port (node_class, DISCO_PORT_INPUT, "steps", DISCO_PORT_FLAG_OPTIONAL,
                              "solver steps per sample (an integrator's \"steps\"), batch");
+  disco_node_class_add_port (node_class, DISCO_PORT_INPUT, "unconverged",
+                             DISCO_PORT_FLAG_OPTIONAL,
+                             "1 per sample whose solve ended unconverged (an integrator's "
+                             "\"unconverged\"), batch; counted per phase in the report");
 }
 
 static void

@@ -45,8 +45,15 @@
  * leak (λ = 0: no fixed point to solve for; those closed loops fall back),
  * integrate with tsit5.
  *
+ * A sample whose solve (open loop, closed loop, or an equilibrium's ODE
+ * fallback) used `max-steps` steps, or reached `duration` without coming to
+ * rest, is unconverged: 1 on the `unconverged` output (an evaluator linked
+ * to it counts them per phase in results.json), and when more than
+ * `unconverged-warning` of an epoch's samples of a phase are, a warning on
+ * stderr says so.
+ *
  * Ports: input `network`; outputs `output` (batch × outputs), `state`
- * (batch × N), `steps` (batch).
+ * (batch × N), `steps` (batch), `unconverged` (batch).
  *
  * ## Example pipeline
  * |[
@@ -123,6 +130,15 @@ G_DEFINE_ENUM_TYPE (DiscoIntegratorController, disco_integrator_controller,
 #define DEFAULT_NEWTON_TOLERANCE 1e-6
 #define DEFAULT_NEWTON_MAX_ITERATIONS 20
 #define DEFAULT_CONTRACTION_LIMIT 0.99
+#define DEFAULT_UNCONVERGED_WARNING 0.01
+#define N_PHASES 4
+
+/* Why a sample's solve ended short of its steady state (bits). */
+enum
+{
+  UNCONVERGED_MAX_STEPS = 1 << 0,    /* used max-steps steps */
+  UNCONVERGED_NOT_AT_REST = 1 << 1,  /* reached duration, not at rest */
+};
 
 struct _DiscoIntegrator
 {
@@ -141,6 +157,7 @@ struct _DiscoIntegrator
   double newton_tolerance;
   guint newton_max_iterations;
   double contraction_limit;
+  double unconverged_warning;
 
   DiscoNetwork *network;
   DiscoClosedLoop *closed_loop;   /* NULL without a controller */
@@ -166,6 +183,16 @@ struct _DiscoIntegrator
   double last_max_contraction;
   guint64 solves;
   guint64 fallbacks;
+
+  /* Samples whose solve ended unconverged: this tick's, per sample (bits
+   * above; B), and this epoch's counts per phase, for the warning. */
+  guint8 *unconverged_rows;
+  gsize unconverged_capacity;
+  guint count_epoch;
+  guint64 phase_samples[N_PHASES];
+  guint64 phase_unconverged[N_PHASES];
+  guint64 phase_max_steps[N_PHASES];
+  guint64 unconverged;
 
   /* The device path (process_ops), made on first use for one table. */
   const DiscoOps *ops;
@@ -203,6 +230,8 @@ enum
   PROP_NEWTON_TOLERANCE,
   PROP_NEWTON_MAX_ITERATIONS,
   PROP_CONTRACTION_LIMIT,
+  PROP_UNCONVERGED_WARNING,
+  PROP_UNCONVERGED,
   PROP_LAST_MEAN_STEPS,
   PROP_LAST_MEAN_CLOSED_LOOP_STEPS,
   PROP_LAST_OPEN_LOOP_SECONDS,
@@ -252,6 +281,7 @@ disco_integrator_finalize (GObject *object)
   g_free (self->sample_steps);
   g_free (self->sample_evaluations);
   g_free (self->fallback_rows);
+  g_free (self->unconverged_rows);
   g_free (self->closed_loop_state);
   G_OBJECT_CLASS (disco_integrator_parent_class)->finalize (object);
 }
@@ -282,6 +312,8 @@ disco_integrator_get_property (GObject *object, guint prop_id, GValue *value,
     case PROP_NEWTON_TOLERANCE: g_value_set_double (value, self->newton_tolerance); break;
     case PROP_NEWTON_MAX_ITERATIONS: g_value_set_uint (value, self->newton_max_iterations); break;
     case PROP_CONTRACTION_LIMIT: g_value_set_double (value, self->contraction_limit); break;
+    case PROP_UNCONVERGED_WARNING: g_value_set_double (value, self->unconverged_warning); break;
+    case PROP_UNCONVERGED: g_value_set_uint64 (value, self->unconverged); break;
     case PROP_LAST_OPEN_LOOP_EVALUATIONS:
       g_value_set_double (value, self->last_open_loop_evaluations);
       break;
@@ -336,6 +368,9 @@ disco_integrator_set_property (GObject *object, guint prop_id, const GValue *val
     case PROP_NEWTON_TOLERANCE: self->newton_tolerance = g_value_get_double (value); break;
     case PROP_NEWTON_MAX_ITERATIONS: self->newton_max_iterations = g_value_get_uint (value); break;
     case PROP_CONTRACTION_LIMIT: self->contraction_limit = g_value_get_double (value); break;
+    case PROP_UNCONVERGED_WARNING:
+      self->unconverged_warning = g_value_get_double (value);
+      break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
@@ -496,11 +531,108 @@ disco_integrator_prepare (DiscoNode *node, GError **error)
   disco_node_declare_output (node, "state", 2, state_shape);
   disco_node_declare_output (node, "open-loop-state", 2, state_shape);
   disco_node_declare_output (node, "steps", 1, steps_shape);
+  disco_node_declare_output (node, "unconverged", 1, steps_shape);
   self->solves = 0;
   self->fallbacks = 0;
+  self->unconverged = 0;
+  self->count_epoch = 0;
+  memset (self->phase_samples, 0, sizeof self->phase_samples);
+  memset (self->phase_unconverged, 0, sizeof self->phase_unconverged);
+  memset (self->phase_max_steps, 0, sizeof self->phase_max_steps);
   self->last_host_syncs = 0;
   self->last_host_wait_seconds = 0;
   self->last_operations = 0;
+  return TRUE;
+}
+
+/* Why the solve of a sample ended short of its steady state, if it did:
+ * out of steps, or at the end of `duration` without coming to rest (when
+ * the solve stops at rest; without steady-state-stop reaching the end is
+ * the plan). */
+static guint8
+unconverged_bits (DiscoIntegrator *self, const DiscoOdeSampleStats *stats)
+{
+  if (stats->status == DISCO_ODE_STATUS_MAX_STEPS)
+    return UNCONVERGED_MAX_STEPS;
+  if (stats->status == DISCO_ODE_STATUS_REACHED_END && self->steady_state_stop)
+    return UNCONVERGED_NOT_AT_REST;
+  return 0;
+}
+
+/* Clears the tick's unconverged marks for B samples. */
+static void
+begin_unconverged (DiscoIntegrator *self, gsize B)
+{
+  if (B > self->unconverged_capacity)
+    {
+      g_free (self->unconverged_rows);
+      self->unconverged_rows = g_new (guint8, B);
+      self->unconverged_capacity = B;
+    }
+  memset (self->unconverged_rows, 0, B);
+}
+
+/* The tick's marks onto the "unconverged" output and into the epoch's
+ * counts per phase. */
+static gboolean
+publish_unconverged (DiscoIntegrator *self, const DiscoTick *tick, gsize B, GError **error)
+{
+  gsize shape[1] = { B };
+  float *out = disco_tensor_write_host (
+    disco_node_ensure_output (DISCO_NODE (self), "unconverged", 1, shape), error);
+  DiscoPhase phase = tick->phase < N_PHASES ? tick->phase : DISCO_PHASE_NONE;
+
+  if (out == NULL)
+    return FALSE;
+  if (tick->epoch != self->count_epoch)
+    {
+      memset (self->phase_samples, 0, sizeof self->phase_samples);
+      memset (self->phase_unconverged, 0, sizeof self->phase_unconverged);
+      memset (self->phase_max_steps, 0, sizeof self->phase_max_steps);
+      self->count_epoch = tick->epoch;
+    }
+  for (gsize s = 0; s < B; s++)
+    {
+      out[s] = self->unconverged_rows[s] != 0;
+      self->phase_unconverged[phase] += self->unconverged_rows[s] != 0;
+      self->phase_max_steps[phase] += (self->unconverged_rows[s] & UNCONVERGED_MAX_STEPS) != 0;
+      self->unconverged += self->unconverged_rows[s] != 0;
+    }
+  self->phase_samples[phase] += B;
+  return TRUE;
+}
+
+/* Says on stderr, once per epoch and phase, when more than
+ * unconverged-warning of the samples ended a solve unconverged: their
+ * states, and what is learnt or scored from them, are not steady states. */
+static void
+warn_unconverged (DiscoIntegrator *self)
+{
+  for (DiscoPhase p = DISCO_PHASE_NONE; p < N_PHASES; p++)
+    {
+      guint64 n = self->phase_unconverged[p], total = self->phase_samples[p];
+
+      if (total == 0 || (double) n <= self->unconverged_warning * total)
+        continue;
+      /* g_log, not the structured g_warning: tests can expect it. */
+      g_log (G_LOG_DOMAIN, G_LOG_LEVEL_WARNING,
+             "integrator \"%s\": %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " %s samples "
+             "(%.1f %%) of epoch %u ended a solve unconverged (%" G_GUINT64_FORMAT " at "
+             "max-steps = %u, %" G_GUINT64_FORMAT " not at rest after duration = %g s): their "
+             "states are not steady states (this warns above unconverged-warning = %g)",
+             disco_node_get_name (DISCO_NODE (self)), n, total, disco_phase_to_string (p),
+             100.0 * n / total, self->count_epoch, self->phase_max_steps[p], self->max_steps,
+             n - self->phase_max_steps[p], self->duration, self->unconverged_warning);
+    }
+  memset (self->phase_samples, 0, sizeof self->phase_samples);
+  memset (self->phase_unconverged, 0, sizeof self->phase_unconverged);
+  memset (self->phase_max_steps, 0, sizeof self->phase_max_steps);
+}
+
+static gboolean
+disco_integrator_end_epoch (DiscoNode *node, guint epoch, GError **error)
+{
+  warn_unconverged (DISCO_INTEGRATOR (node));
   return TRUE;
 }
 
@@ -517,6 +649,7 @@ record_step_statistics (DiscoIntegrator *self, gsize B)
     {
       guint n = self->stats[s].n_accepted + self->stats[s].n_rejected;
 
+      self->unconverged_rows[s] |= unconverged_bits (self, &self->stats[s]);
       total_steps += n;
       total_evaluations += self->stats[s].n_rhs_evals;
       max_steps = MAX (max_steps, n);
@@ -623,6 +756,7 @@ solve_subset (DiscoIntegrator *self, gsize n, const guint *samples, gsize n_stat
               n_state * sizeof (float));
       self->sample_steps[samples[i]] = self->stats[i].n_accepted + self->stats[i].n_rejected;
       self->sample_evaluations[samples[i]] = self->stats[i].n_rhs_evals;
+      self->unconverged_rows[samples[i]] |= unconverged_bits (self, &self->stats[i]);
     }
   self->fallbacks += n;
   return TRUE;
@@ -1233,7 +1367,7 @@ record_trajectory_after_ops (DiscoIntegrator *self, DiscoTensor *input, gsize B,
  * with a controller the closed loop (MODEL.md §5.1–3). */
 static DiscoFlowReturn
 process_ops (DiscoIntegrator *self, const DiscoOps *ops, DiscoTensor *input, gboolean closed,
-             GError **error)
+             const DiscoTick *tick, GError **error)
 {
   DiscoNode *node = DISCO_NODE (self);
   const DiscoLayerSpec *first = disco_network_get_layer (self->network, 0);
@@ -1256,6 +1390,7 @@ process_ops (DiscoIntegrator *self, const DiscoOps *ops, DiscoTensor *input, gbo
     }
   if (!ensure_ops_objects (self, ops, error))
     return DISCO_FLOW_ERROR;
+  begin_unconverged (self, B);
   self->last_host_syncs = 0;
   self->last_host_wait_seconds = 0;
   self->last_operations = 0;
@@ -1321,6 +1456,8 @@ process_ops (DiscoIntegrator *self, const DiscoOps *ops, DiscoTensor *input, gbo
   self->last_solve_seconds = (g_get_monotonic_time () - start) / 1e6;
   self->solves++;
   disco_node_set_output (node, "output", logits);
+  if (!publish_unconverged (self, tick, B, error))
+    return DISCO_FLOW_ERROR;
   if (self->record_sample >= 0 && (gsize) self->record_sample < B &&
       !record_trajectory_after_ops (self, input, B, closed, error))
     return DISCO_FLOW_ERROR;
@@ -1346,7 +1483,7 @@ disco_integrator_process (DiscoNode *node, DiscoTick *tick, GError **error)
       const DiscoOps *ops = disco_node_get_ops (node);
 
       if (ops != NULL)
-        return process_ops (self, ops, input, closed, error);
+        return process_ops (self, ops, input, closed, tick, error);
     }
   /* The ODE's first drive; the equilibrium method computes its own and
    * needs this only for samples it hands to the ODE. */
@@ -1358,6 +1495,7 @@ disco_integrator_process (DiscoNode *node, DiscoTick *tick, GError **error)
       self->batch_begun = TRUE;
     }
   B = disco_tensor_get_dim (input, 0);
+  begin_unconverged (self, B);
   state_shape[0] = B;
   state_shape[1] = N;
   steps_shape[0] = B;
@@ -1413,6 +1551,8 @@ disco_integrator_process (DiscoNode *node, DiscoTick *tick, GError **error)
   self->last_solve_seconds = (g_get_monotonic_time () - start) / 1e6;
   self->solves++;
   disco_node_set_output (node, "output", logits);
+  if (!publish_unconverged (self, tick, B, error))
+    return DISCO_FLOW_ERROR;
   if (self->record_sample >= 0 && (gsize) self->record_sample < B &&
       !record_trajectory (self, input, open_loop, B, closed, error))
     return DISCO_FLOW_ERROR;
@@ -1424,6 +1564,8 @@ disco_integrator_finish (DiscoNode *node, GError **error)
 {
   DiscoIntegrator *self = DISCO_INTEGRATOR (node);
 
+  /* Ticks of an epoch that did not end (max-ticks, an error) */
+  warn_unconverged (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SOLVES]);
   return TRUE;
 }
@@ -1442,6 +1584,7 @@ disco_integrator_class_init (DiscoIntegratorClass *klass)
   node_class->prepare = disco_integrator_prepare;
   node_class->process = disco_integrator_process;
   node_class->finish = disco_integrator_finish;
+  node_class->end_epoch = disco_integrator_end_epoch;
   node_class->runs_on_cuda = disco_integrator_runs_on_cuda;
 
   properties[PROP_METHOD] =
@@ -1525,6 +1668,17 @@ disco_integrator_class_init (DiscoIntegratorClass *klass)
                          "spectral norm of ∂((k_i/λ + k_p)·e(y(c)))/∂c reaches this at a "
                          "Newton iterate (below 1: the fixed point is unique there; a large "
                          "value disables the check)", 0, 1e6, DEFAULT_CONTRACTION_LIMIT, rw);
+  properties[PROP_UNCONVERGED_WARNING] =
+    g_param_spec_double ("unconverged-warning", "Unconverged warning",
+                         "Warn on stderr, once per epoch and phase, when more than this "
+                         "fraction of the samples ended a solve unconverged (max-steps used, or "
+                         "not at rest after duration); they are counted on the \"unconverged\" "
+                         "output whatever this is (1: never warn)", 0, 1,
+                         DEFAULT_UNCONVERGED_WARNING, rw);
+  properties[PROP_UNCONVERGED] =
+    g_param_spec_uint64 ("unconverged", "Unconverged samples",
+                         "Samples that ended a solve unconverged in the current or last run",
+                         0, G_MAXUINT64, 0, ro);
   properties[PROP_LAST_OPEN_LOOP_EVALUATIONS] =
     g_param_spec_double ("last-open-loop-evaluations", "Open-loop evaluations",
                          "Mean network evaluations per sample of the last open-loop solve "
@@ -1615,6 +1769,10 @@ disco_integrator_class_init (DiscoIntegratorClass *klass)
                              "open-loop solver steps (accepted + rejected) of each sample, "
                              "batch; method = equilibrium: its Newton iterations (the slowest "
                              "unit's per layer, summed over layers)");
+  disco_node_class_add_port (node_class, DISCO_PORT_OUTPUT, "unconverged", DISCO_PORT_FLAG_NONE,
+                             "1 for each sample whose solve (open or closed loop, or its "
+                             "equilibrium's fallback) ended unconverged: max-steps used, or not "
+                             "at rest after duration; else 0, batch");
   disco_node_class_add_port (node_class, DISCO_PORT_OUTPUT, "trajectory", DISCO_PORT_FLAG_NONE,
                              "with record-sample set: the recorded sample's state every "
                              "record-interval, open loop then closed loop, each row the "
@@ -1653,4 +1811,5 @@ disco_integrator_init (DiscoIntegrator *self)
   self->newton_tolerance = DEFAULT_NEWTON_TOLERANCE;
   self->newton_max_iterations = DEFAULT_NEWTON_MAX_ITERATIONS;
   self->contraction_limit = DEFAULT_CONTRACTION_LIMIT;
+  self->unconverged_warning = DEFAULT_UNCONVERGED_WARNING;
 }

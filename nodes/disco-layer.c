@@ -106,6 +106,7 @@ truncated_normal (GRand *rand)
  * @shape: (array length=n_dims): the shape
  * @init_std: the standard deviation of the initial values, 0 for zeros
  * @created: (out) (optional): whether a new tensor was made
+ * @error: return location for a #GError (no memory for the tensor)
  *
  * Keeps an existing parameter of the right shape (a second run of the same
  * pipeline continues from trained values, as a PyTorch module would), else
@@ -113,11 +114,13 @@ truncated_normal (GRand *rand)
  * standard deviations, rescaled so the variance is @init_std² (JAX's
  * lecun_normal: std = sqrt(1/fan_in) / 0.8796) — drawn from the node's seed.
  *
- * Returns: (transfer none): the parameter
+ * Returns: (transfer none) (nullable): the parameter, or %NULL with @error
+ *   set
  */
 DiscoTensor *
 disco_layer_ensure_parameter (DiscoNode *node, const char *name, guint n_dims,
-                              const gsize *shape, double init_std, gboolean *created)
+                              const gsize *shape, double init_std, gboolean *created,
+                              GError **error)
 {
   DiscoTensor *tensor = disco_node_get_parameter (node, name);
   g_autoptr (DiscoTensor) fresh = NULL;
@@ -128,6 +131,9 @@ disco_layer_ensure_parameter (DiscoNode *node, const char *name, guint n_dims,
     return tensor;
 
   fresh = disco_tensor_new (n_dims, shape);
+  /* The memory is had here, or the error says why not (the run's limit). */
+  if (disco_tensor_write_host (fresh, error) == NULL)
+    return NULL;
   if (init_std > 0.0)
     {
       /* The stream depends on the node's seed and the parameter's name. */
@@ -167,9 +173,11 @@ disco_layer_prepare_weights (DiscoNode *node, gsize size, gboolean bias, GError 
 
   if (n_in == 0)
     return 0;
-  disco_layer_ensure_parameter (node, "weight", 2, weight_shape, 1.0 / sqrt (n_in), NULL);
-  if (bias)
-    disco_layer_ensure_parameter (node, "bias", 1, bias_shape, 0.0, NULL);
+  if (disco_layer_ensure_parameter (node, "weight", 2, weight_shape, 1.0 / sqrt (n_in), NULL,
+                                    error) == NULL ||
+      (bias && disco_layer_ensure_parameter (node, "bias", 1, bias_shape, 0.0, NULL,
+                                             error) == NULL))
+    return 0;
   disco_node_declare_output (node, "output", 2, out_shape);
   return n_in;
 }

@@ -45,7 +45,7 @@ gboolean disco_layer_get_spec (DiscoNode *node, DiscoLayerSpec *spec);
 gsize disco_layer_input_size (DiscoNode *node, GError **error);
 DiscoTensor *disco_layer_ensure_parameter (DiscoNode *node, const char *name, guint n_dims,
                                            const gsize *shape, double init_std,
-                                           gboolean *created);
+                                           gboolean *created, GError **error);
 gsize disco_layer_prepare_weights (DiscoNode *node, gsize size, gboolean bias, GError **error);
 
 /* Seeded random numbers for any node's initial values and draws. */

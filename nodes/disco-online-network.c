@@ -517,7 +517,7 @@ online_rhs (gpointer data, gsize n_active, const guint *rows, const double *t, c
  * parameter's name. */
 static DiscoTensor *
 ensure_parameter (DiscoNode *node, const char *name, guint n_dims, const gsize *shape,
-                  double std, gboolean *created)
+                  double std, gboolean *created, GError **error)
 {
   const char *seed_name = DISCO_ONLINE_NETWORK (node)->init_seed_name;
   DiscoTensor *tensor = disco_node_get_parameter (node, name);
@@ -528,7 +528,9 @@ ensure_parameter (DiscoNode *node, const char *name, guint n_dims, const gsize *
     return tensor;
   *created = TRUE;
   fresh = disco_tensor_new (n_dims, shape);
-  values = disco_tensor_write_host (fresh, NULL);
+  values = disco_tensor_write_host (fresh, error);
+  if (values == NULL)
+    return NULL;
   if (std > 0.0)
     {
       guint64 seed = seed_name != NULL && *seed_name != '\0'
@@ -551,7 +553,10 @@ exchange_parameters (DiscoOnlineNetwork *self, gboolean to_state, gboolean *fres
   DiscoNode *node = DISCO_NODE (self);
   gboolean created = FALSE;
   gsize state_shape[1] = { self->off_cint + self->n_out };
-  DiscoTensor *state = ensure_parameter (node, "state", 1, state_shape, 0.0, &created);
+  DiscoTensor *state = ensure_parameter (node, "state", 1, state_shape, 0.0, &created, error);
+
+  if (state == NULL)
+    return FALSE;
 
   if (to_state)
     {
@@ -579,13 +584,16 @@ exchange_parameters (DiscoOnlineNetwork *self, gboolean to_state, gboolean *fres
       gboolean q_created = FALSE;
 
       parts[0].tensor = ensure_parameter (node, w_name, 2, w_shape,
-                                          self->init_scale / sqrt ((double) n_in), &created);
+                                          self->init_scale / sqrt ((double) n_in), &created,
+                                          error);
       parts[0].offset = self->off_w[l];
       parts[1].tensor = ensure_parameter (node, b_name, 1, b_shape,
-                                          self->init_scale / sqrt ((double) n), &created);
+                                          self->init_scale / sqrt ((double) n), &created, error);
       parts[1].offset = self->off_b[l];
-      parts[2].tensor = ensure_parameter (node, q_name, 2, q_shape, 0.0, &q_created);
+      parts[2].tensor = ensure_parameter (node, q_name, 2, q_shape, 0.0, &q_created, error);
       parts[2].offset = self->off_q[l];
+      if (parts[0].tensor == NULL || parts[1].tensor == NULL || parts[2].tensor == NULL)
+        return FALSE;
       if (q_created && fresh_feedback != NULL)
         *fresh_feedback = TRUE;
 
@@ -751,8 +759,18 @@ disco_online_network_prepare (DiscoNode *node, GError **error)
   self->n_units = units;
 
   free_work (self);
-  self->y = g_new0 (float, self->n_state);
-  self->y_copy = g_new0 (float, self->n_state);
+  /* The packed state holds every weight: sized by "sizes", so checked. */
+  self->y = g_try_new0 (float, self->n_state);
+  self->y_copy = g_try_new0 (float, self->n_state);
+  if (self->y == NULL || self->y_copy == NULL)
+    {
+      g_autofree char *size = g_format_size_full (2 * self->n_state * sizeof (float),
+                                                  G_FORMAT_SIZE_IEC_UNITS);
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_MEMORY,
+                   "node \"%s\": cannot allocate %s for the state of sizes \"%s\": out of "
+                   "memory", disco_node_get_name (node), size, self->sizes_text);
+      return FALSE;
+    }
   self->x = g_new0 (float, self->sizes[0]);
   self->ystar = g_new0 (float, self->n_out);
   self->c = g_new0 (float, self->n_out);
@@ -1050,13 +1068,14 @@ disco_online_network_class_init (DiscoOnlineNetworkClass *klass)
                              DISCO_PORT_FLAG_NONE,
                              "the open-loop output rates at the sample times, T × outputs");
   disco_node_class_add_port (node_class, DISCO_PORT_OUTPUT, "open-loop-loss",
-                             DISCO_PORT_FLAG_NONE,
-                             "𝓛 = mean over samples of ‖output − target‖², open loop");
+                             DISCO_PORT_FLAG_NAN_MEANS_NONE,
+                             "𝓛 = mean over samples of ‖output − target‖², open loop (NaN "
+                             "without a target)");
   disco_node_class_add_port (node_class, DISCO_PORT_OUTPUT, "closed-loop-loss",
-                             DISCO_PORT_FLAG_NONE,
+                             DISCO_PORT_FLAG_NAN_MEANS_NONE,
                              "the same for the closed loop (NaN outside training epochs)");
   disco_node_class_add_port (node_class, DISCO_PORT_OUTPUT, "control-cost",
-                             DISCO_PORT_FLAG_NONE,
+                             DISCO_PORT_FLAG_NAN_MEANS_NONE,
                              "𝓗 = mean over samples of Σ_l ‖c·Q_l‖² (NaN outside training "
                              "epochs)");
   disco_node_class_add_port (node_class, DISCO_PORT_OUTPUT, "steps", DISCO_PORT_FLAG_NONE,

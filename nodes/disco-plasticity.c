@@ -252,16 +252,19 @@ ensure_gradient (DiscoNode *node, const DiscoLayerSpec *spec, const char *suffix
   return gradient;
 }
 
-/* Publishes g_W = δᵀ R / B and g_b = mean δ for one layer; adds to |g|². */
-static void
+/* Publishes g_W = δᵀ R / B and g_b = mean δ for one layer; adds to |g|².
+ * Fails only when the gradient tensors cannot have their memory. */
+static gboolean
 publish (DiscoNode *node, const DiscoLayerSpec *spec, const float *delta, const float *inputs,
-         gsize B, double *norm2)
+         gsize B, double *norm2, GError **error)
 {
   const gsize wshape[2] = { spec->n, spec->n_in };
   DiscoTensor *gw = ensure_gradient (node, spec, ".weight", 2, wshape);
   float *g;
 
-  g = disco_tensor_write_host (gw, NULL);
+  g = disco_tensor_write_host (gw, error);
+  if (g == NULL)
+    return FALSE;
   /* n × n_in = δᵀ (n × B) · R (B × n_in) / B */
   disco_gemm_cpu (TRUE, FALSE, spec->n, spec->n_in, B, 1.0f / B, delta, spec->n, inputs,
                   spec->n_in, 0.0f, g, spec->n_in);
@@ -273,7 +276,9 @@ publish (DiscoNode *node, const DiscoLayerSpec *spec, const float *delta, const 
       const gsize bshape[1] = { spec->n };
       DiscoTensor *gb = ensure_gradient (node, spec, ".bias", 1, bshape);
 
-      g = disco_tensor_write_host (gb, NULL);
+      g = disco_tensor_write_host (gb, error);
+      if (g == NULL)
+        return FALSE;
       for (gsize j = 0; j < spec->n; j++)
         {
           double sum = 0;
@@ -283,6 +288,7 @@ publish (DiscoNode *node, const DiscoLayerSpec *spec, const float *delta, const 
           *norm2 += (double) g[j] * g[j];
         }
     }
+  return TRUE;
 }
 
 /* r = φ_E(u_E) (or φ(u), or y for the readout) of layer l, B × n. */
@@ -367,7 +373,8 @@ local_rules (DiscoPlasticity *self, DiscoNetwork *network, const float *x, const
                 }
             }
         }
-      publish (node, spec, delta, inputs, B, norm2);
+      if (!publish (node, spec, delta, inputs, B, norm2, error))
+        return FALSE;
       inputs = rates;
     }
   return TRUE;
@@ -574,7 +581,8 @@ backprop (DiscoPlasticity *self, DiscoNetwork *network, const float *x, const fl
           for (gsize i = 0; i < B * spec->n; i++)
             delta[i] *= disco_softrect_derivative (&spec->phi_e, u[l][i]);
         }
-      publish (DISCO_NODE (self), spec, delta, l == 0 ? x : r[l - 1], B, norm2);
+      if (!publish (DISCO_NODE (self), spec, delta, l == 0 ? x : r[l - 1], B, norm2, error))
+        return FALSE;
     }
   return TRUE;
 }

@@ -1,8 +1,16 @@
 /* disco-run.c: run a pipeline file
  *
- *   disco-run [-o OUTDIR] [-q] FILE [node.property=value ...]
- *   disco-run --resume OUTDIR [node.property=value ...]
+ *   disco-run [-o OUTDIR] [-q] [--overwrite] FILE [node.property=value ...]
+ *   disco-run --resume OUTDIR [--force] [node.property=value ...]
  *                                  continue a stopped run from its last checkpoint
+ *
+ * One run per output folder: a second run into a folder in use is refused,
+ * naming the process that holds it; a new run into a folder that holds a
+ * previous run is refused unless --overwrite, which first removes exactly
+ * what that run wrote. --resume continues only a checkpoint that proves
+ * itself (every file as its manifest lists it) and was written by this very
+ * pipeline file; --force accepts a pipeline file changed since (a comment,
+ * say), never a changed checkpoint.
  *
  * Progress goes to stderr: one self-updating line on a terminal, plain
  * lines (at each epoch's end and at most every 10 s) otherwise. Exit status
@@ -11,10 +19,12 @@
  */
 #include <disco/disco.h>
 #include "disco-tool-format.h"
+#include "disco-tool-pipelines.h"
 
 #include <locale.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 typedef struct
@@ -91,7 +101,13 @@ main (int argc, char **argv)
   g_autofree char *resume = NULL;
   g_auto (GStrv) resume_overrides = NULL;
   g_autofree char *resume_file = NULL;
+  g_autofree char *resume_checksum = NULL;
   gboolean quiet = FALSE;
+  gboolean overwrite = FALSE;
+  gboolean force = FALSE;
+  gboolean resume_flags = FALSE;
+  gboolean list_pipelines = FALSE;
+  g_autofree char *file = NULL;
   g_autoptr (GOptionContext) context = NULL;
   g_autoptr (GError) error = NULL;
   g_autoptr (DiscoPipeline) pipeline = NULL;
@@ -104,35 +120,94 @@ main (int argc, char **argv)
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Show no progress", NULL },
     { "resume", 0, 0, G_OPTION_ARG_FILENAME, &resume,
       "Continue the run in OUTDIR from its last checkpoint (same file and overrides)", "OUTDIR" },
+    { "overwrite", 0, 0, G_OPTION_ARG_NONE, &overwrite,
+      "Replace a previous run in OUTDIR: first remove the files it wrote, results.json and "
+      "its checkpoint (other files stay)", NULL },
+    { "force", 0, 0, G_OPTION_ARG_NONE, &force,
+      "With --resume: continue although the pipeline file changed since the checkpoint "
+      "(e.g. a comment); the checkpoint's own files are always checked", NULL },
+    { "list-pipelines", 0, 0, G_OPTION_ARG_NONE, &list_pipelines,
+      "List the pipelines a NAME can stand for, with their first comment line", NULL },
     G_OPTION_ENTRY_NULL
   };
   gboolean ok;
 
   setlocale (LC_ALL, "");
-  context = g_option_context_new ("FILE [node.property=value ...] - run a Disco pipeline");
+  context = g_option_context_new ("FILE|NAME [node.property=value ...] - run a Disco pipeline");
   g_option_context_add_main_entries (context, entries, NULL);
+  g_option_context_set_description (context,
+    "FILE is a pipeline file. A NAME that is not a file names an example pipeline: \"quick\"\n"
+    "is quick.pipeline, looked up in the current folder, then in each folder of\n"
+    "$DISCO_PIPELINE_PATH (colon-separated), then in " DISCO_PIPELINE_DIR ".\n"
+    "Relative data paths (path = ../data/datasets/mnist) are looked up beside the file,\n"
+    "in the current folder, then, without their leading ../, in each folder of\n"
+    "$DISCO_DATA_PATH, in $XDG_DATA_HOME/disco-1.0 and in the installed disco-1.0 folder.\n"
+    "\n"
+    "Exit status: 0 on success, 1 on any error (the message names file, line and node),\n"
+    "2 on a usage error, 130 when interrupted (SIGINT or SIGTERM: between ticks).\n"
+    "\n"
+    "Example: disco-run -o runs/quick quick data.epochs=1");
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {
       g_printerr ("disco-run: %s\n", error->message);
       return 2;
     }
+  if (list_pipelines)
+    {
+      disco_tool_list_pipelines ();
+      return 0;
+    }
+  /* "--resume --force OUTDIR" (and -q there): the option took the flag. */
+  while (resume != NULL && resume[0] == '-')
+    {
+      resume_flags = TRUE;
+      if (strcmp (resume, "--force") == 0)
+        force = TRUE;
+      else if (strcmp (resume, "-q") == 0 || strcmp (resume, "--quiet") == 0)
+        quiet = TRUE;
+      else
+        break;
+      g_free (resume);
+      resume = NULL;
+      if (argc >= 2)
+        {
+          resume = g_strdup (argv[1]);
+          memmove (argv + 1, argv + 2, (argc - 1) * sizeof *argv);
+          argc--;
+        }
+    }
+  if ((resume != NULL && resume[0] == '-') || (resume_flags && resume == NULL))
+    {
+      g_printerr ("disco-run: --resume takes the run's folder (disco-run --resume OUTDIR "
+                  "[--force]), not %s\n", resume ? resume : "nothing");
+      return 2;
+    }
+  if (force && resume == NULL)
+    {
+      g_printerr ("disco-run: --force goes with --resume\n");
+      return 2;
+    }
   if (resume != NULL)
     {
       /* The checkpoint names the file and overrides the run was started with. */
-      g_autofree char *state_path = g_build_filename (resume, "checkpoint", "state.ini", NULL);
-      g_autoptr (GKeyFile) state = g_key_file_new ();
+      g_autofree char *checkpoint = g_build_filename (resume, "checkpoint", NULL);
+      g_autoptr (GKeyFile) state = NULL;
 
-      if (output_dir != NULL)
+      if (output_dir != NULL || overwrite)
         {
-          g_printerr ("disco-run: --resume continues in its own folder; it takes no -o\n");
+          g_printerr ("disco-run: --resume continues in its own folder; it takes no -o "
+                      "and no --overwrite\n");
           return 2;
         }
-      if (!g_key_file_load_from_file (state, state_path, G_KEY_FILE_NONE, &error) ||
+      /* Every file as the manifest lists it, before anything is loaded. */
+      state = disco_checkpoint_verify (checkpoint, &error);
+      if (state == NULL ||
           (resume_file = g_key_file_get_string (state, "run", "file", &error)) == NULL)
         {
-          g_printerr ("disco-run: %s: cannot resume: %s\n", state_path, error->message);
+          g_printerr ("disco-run: cannot resume %s: %s\n", resume, error->message);
           return 1;
         }
+      resume_checksum = g_key_file_get_string (state, "run", "file-sha256", NULL);
       /* The run's overrides, then any given now (e.g. pipeline.max-ticks=0). */
       {
         g_auto (GStrv) stored = g_key_file_get_string_list (state, "run", "overrides", NULL, NULL);
@@ -149,7 +224,23 @@ main (int argc, char **argv)
                                                (const char *const *) resume_overrides, &error);
       if (pipeline != NULL)
         {
-          g_autofree char *checkpoint = g_build_filename (resume, "checkpoint", NULL);
+          const char *now = disco_pipeline_get_source_checksum (pipeline);
+
+          /* The same file, byte for byte, or --force. */
+          if (g_strcmp0 (now, resume_checksum) != 0)
+            {
+              if (!force)
+                {
+                  g_printerr ("disco-run: cannot resume %s: %s changed since the checkpoint "
+                              "was written (SHA-256 %.12s…, the checkpoint records %.12s…); "
+                              "if the change does not alter the run (a comment, say), "
+                              "resume with --force\n", resume, resume_file,
+                              now ? now : "(none)", resume_checksum ? resume_checksum : "(none)");
+                  return 1;
+                }
+              g_printerr ("disco-run: %s changed since the checkpoint was written; resuming "
+                          "anyway (--force)\n", resume_file);
+            }
           g_object_set (pipeline, "output-dir", resume, "resume", checkpoint, NULL);
         }
     }
@@ -159,8 +250,14 @@ main (int argc, char **argv)
                   "[node.property=value ...], or disco-run --resume OUTDIR)\n");
       return 2;
     }
+  else if ((file = disco_tool_find_pipeline (argv[1])) == NULL)
+    {
+      g_autofree char *message = disco_tool_pipeline_not_found ("disco-run", argv[1]);
+      g_printerr ("%s\n", message);
+      return 1;
+    }
   else
-    pipeline = disco_pipeline_new_from_file (argv[1], (const char *const *) argv + 2, &error);
+    pipeline = disco_pipeline_new_from_file (file, (const char *const *) argv + 2, &error);
   if (pipeline == NULL)
     {
       g_printerr ("disco-run: %s\n", error->message);
@@ -168,6 +265,10 @@ main (int argc, char **argv)
     }
   if (output_dir != NULL)
     g_object_set (pipeline, "output-dir", output_dir, NULL);
+  /* A new run does not mix its files with a previous run's. */
+  if (resume == NULL)
+    disco_pipeline_set_output_mode (pipeline, overwrite ? DISCO_OUTPUT_MODE_OVERWRITE
+                                                        : DISCO_OUTPUT_MODE_NEW);
 
   devices = g_type_class_ref (DISCO_TYPE_DEVICE);
   if (!quiet)
@@ -175,7 +276,7 @@ main (int argc, char **argv)
       DiscoDevice requested;
       g_object_get (pipeline, "device", &requested, NULL);
       g_printerr ("disco-run: %s%s on %s (requested: %s)%s%s\n",
-                  resume != NULL ? "resuming " : "", resume != NULL ? resume_file : argv[1],
+                  resume != NULL ? "resuming " : "", resume != NULL ? resume_file : file,
                   g_enum_get_value (devices, disco_pipeline_get_active_device (pipeline))->value_nick,
                   g_enum_get_value (devices, requested)->value_nick,
                   disco_pipeline_get_output_dir (pipeline) ? ", writing to " : "",

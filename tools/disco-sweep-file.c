@@ -251,6 +251,7 @@ folder_safe (const char *label)
 /**
  * disco_sweep_plan_load_from_text:
  * @text: a sweep file's contents
+ * @length: its length in bytes, or -1 when @text ends with its first NUL
  * @label: the name messages give the text (the file's path)
  * @base_dir: where pipeline patterns are looked up
  * @options: (nullable): what the command line changes
@@ -259,8 +260,9 @@ folder_safe (const char *label)
  *   ("file:line: ...") when anything in the file is wrong
  */
 DiscoSweepPlan *
-disco_sweep_plan_load_from_text (const char *text, const char *label, const char *base_dir,
-                                 const DiscoSweepOptions *options, GError **error)
+disco_sweep_plan_load_from_text (const char *text, gssize length, const char *label,
+                                 const char *base_dir, const DiscoSweepOptions *options,
+                                 GError **error)
 {
   static const DiscoSweepOptions no_options = { 0 };
   const char *const *overrides;
@@ -280,7 +282,8 @@ disco_sweep_plan_load_from_text (const char *text, const char *label, const char
     options = &no_options;
   overrides = options->overrides;
   output_dir = options->output_dir;
-  groups = _disco_key_file_parse (text, label, DISCO_KEY_FILE_DOTTED_KEYS, error);
+  groups = _disco_key_file_parse (text, length < 0 ? strlen (text) : (gsize) length, label,
+                                  DISCO_KEY_FILE_DOTTED_KEYS, error);
   if (groups == NULL)
     return NULL;
   plan->file = g_strdup (label);
@@ -449,8 +452,13 @@ disco_sweep_plan_load_from_text (const char *text, const char *label, const char
     {
       const char *eq = strchr (overrides[i], '=');
       g_autofree char *key = eq != NULL ? g_strndup (overrides[i], eq - overrides[i]) : NULL;
+      g_autofree char *escaped = g_strescape (overrides[i], NULL);
+      g_autofree char *label = g_strdup_printf ("override \"%s\"", escaped);
       g_autofree char *where = g_strdup_printf ("override \"%s\"", overrides[i]);
 
+      /* One line of text, as disco-run checks it, but before any run starts. */
+      if (!_disco_key_file_check_line (overrides[i], label, error))
+        goto out;
       if (key == NULL)
         {
           g_set_error (error, DISCO_ERROR, DISCO_ERROR_SYNTAX,
@@ -543,13 +551,15 @@ disco_sweep_plan_load (const char *path, const DiscoSweepOptions *options, GErro
 {
   g_autofree char *text = NULL;
   g_autofree char *base_dir = g_path_get_dirname (path);
+  gsize length = 0;
   g_autoptr (GError) read_error = NULL;
 
-  if (!g_file_get_contents (path, &text, NULL, &read_error))
+  if (!g_file_get_contents (path, &text, &length, &read_error))
     {
       g_set_error (error, DISCO_ERROR, DISCO_ERROR_IO, "%s: cannot read sweep file: %s", path,
                    read_error->message);
       return NULL;
     }
-  return disco_sweep_plan_load_from_text (text, path, base_dir, options, error);
+  /* The length, not strlen: a NUL byte in the file is an error, not its end. */
+  return disco_sweep_plan_load_from_text (text, length, path, base_dir, options, error);
 }

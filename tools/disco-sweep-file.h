@@ -73,8 +73,8 @@ typedef struct
 
 DiscoSweepPlan *disco_sweep_plan_load (const char *path, const DiscoSweepOptions *options,
                                        GError **error);
-DiscoSweepPlan *disco_sweep_plan_load_from_text (const char *text, const char *label,
-                                                 const char *base_dir,
+DiscoSweepPlan *disco_sweep_plan_load_from_text (const char *text, gssize length,
+                                                 const char *label, const char *base_dir,
                                                  const DiscoSweepOptions *options,
                                                  GError **error);
 void disco_sweep_plan_free (DiscoSweepPlan *plan);

@@ -243,6 +243,9 @@ start_child (Sweep *self, DiscoSweepRun *run, GError **error)
     }
   else
     {
+      /* A fresh start replaces what a run that stopped before its first
+       * checkpoint (or failed) left; sweep-run.ini and run.log stay. */
+      g_ptr_array_add (argv, "--overwrite");
       g_ptr_array_add (argv, "-o");
       g_ptr_array_add (argv, run->dir);
       g_ptr_array_add (argv, run->pipeline_file);

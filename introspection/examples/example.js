@@ -5,6 +5,10 @@
 //
 // Run from the build tree:  meson devenv -C build gjs ../introspection/examples/example.js
 imports.gi.versions.Disco = '1.0';
+// Disco's overrides (Float32Array in and out): beside this folder in the
+// source tree, or installed in <datadir>/disco-1.0/gjs.
+imports.overrides.searchPath.unshift(imports.gi.GLib.build_filenamev(
+    [imports.gi.GLib.path_get_dirname(imports.system.programPath), '..', 'gjs']));
 const {Disco, GLib, GObject} = imports.gi;
 
 const Negate = GObject.registerClass({
@@ -12,9 +16,8 @@ const Negate = GObject.registerClass({
 }, class Negate extends Disco.Node {
     vfunc_process(tick) {
         const x = this.get_input('input');
-        const values = new Float32Array(x.get_bytes().toArray().buffer).map(v => -v);
-        this.set_output('output',
-            Disco.Tensor.new_from_data(x.get_shape(), new Uint8Array(values.buffer)));
+        const values = x.toFloat32Array().map(v => -v);
+        this.set_output('output', Disco.Tensor.newFromFloat32Array(x.shape, values));
         return Disco.FlowReturn.OK;
     }
 });
@@ -40,7 +43,7 @@ pipeline.connect('tick', (p, tick) => print(`tick ${tick.index}`));
 pipeline.run(null);
 
 const last = pipeline.get_node('log').get_input('input');
-const values = new Float32Array(last.get_bytes().toArray().buffer);
+const values = last.toFloat32Array();
 print(`last tensor ${last.get_shape().join('×')}: ${Array.from(values).join(', ')}`);
 // Last tick: 1 + 3 × 1 = 4, negated.
 if (!values.every(v => v === -4))

@@ -23,9 +23,9 @@ class Square(Disco.Node):
 
     def do_process(self, tick):
         x = self.get_input("input")
-        values = np.frombuffer(x.get_bytes().get_data(), dtype=np.float32)
+        values = x.to_numpy()    # a view of the tensor's memory: no copy
         y = (values * values + self.offset).astype(np.float32)
-        self.set_output("output", Disco.Tensor.new_from_data(x.get_shape(), y.tobytes()))
+        self.set_output("output", Disco.Tensor.new_from_numpy(y))
         return Disco.FlowReturn.OK
 
 
@@ -56,7 +56,7 @@ def main():
     pipeline.run(None)
 
     last = pipeline.get_node("log2").get_input("input")
-    array = np.frombuffer(last.get_bytes().get_data(), np.float32).reshape(last.get_shape())
+    array = np.asarray(last)     # shaped as the tensor
     print("epochs finished:", epochs)
     with open(os.path.join(pipeline.props.output_dir, "quickstart.csv")) as csv:
         print("quickstart.csv:", csv.read().splitlines()[-1])

@@ -2,6 +2,9 @@
 // GJS tests: everything issue #2 promises a JavaScript user. Exits non-zero
 // on the first failed check.
 imports.gi.versions.Disco = '1.0';
+// The overrides (Float32Array in and out) from the source tree.
+imports.overrides.searchPath.unshift(
+    `${imports.gi.GLib.getenv('DISCO_SOURCE_ROOT') || '.'}/introspection/gjs`);
 const {Disco, Gio, GLib, GObject} = imports.gi;
 
 let checks = 0;
@@ -18,6 +21,30 @@ check(tensor.get_shape().join(',') === '2,3', 'shape');
 const back = new Float32Array(tensor.get_bytes().toArray().buffer);
 check(back.length === 6 && back.every((v, i) => v === values[i]), 'round trip');
 check(tensor.get_values().join(',') === '0.5,-1,2,3,4,5', 'get_values');
+
+// Float32Array in and out (the overrides)
+const f32 = Disco.Tensor.newFromFloat32Array([3, 2], new Float32Array([1, 2, 3, 4, 5, 6.5]));
+check(f32.shape.join(',') === '3,2', 'shape getter');
+const asArray = f32.toFloat32Array();
+check(asArray instanceof Float32Array && asArray.length === 6 && asArray[5] === 6.5,
+    'toFloat32Array');
+check(`${f32}` === '[Disco.Tensor 3×2 float32 on cpu]', 'toString ' + f32);
+let badInput = null;
+try {
+    Disco.Tensor.newFromFloat32Array([2, 2], new Float32Array(3));
+} catch (e) {
+    badInput = e;
+}
+check(badInput instanceof RangeError && badInput.message.includes('holds 4 values, the array 3'),
+    'wrong length ' + badInput);
+badInput = null;
+try {
+    Disco.Tensor.newFromFloat32Array([2], [1, 2]);
+} catch (e) {
+    badInput = e;
+}
+check(badInput instanceof TypeError && badInput.message.includes('expected a Float32Array'),
+    'not a Float32Array ' + badInput);
 
 // The image of a tensor as PNG bytes
 const png = tensor.render_png(Disco.Colormap.DIVERGING, NaN, NaN, 2).toArray();

@@ -58,6 +58,58 @@ class TensorTests(unittest.TestCase):
         b = np.frombuffer(t.get_bytes().get_data(), np.float32).reshape(t.get_shape())
         np.testing.assert_array_equal(a, b)
 
+    def test_to_numpy_is_a_view(self):
+        a = np.arange(12, dtype=np.float32).reshape(3, 4)
+        t = Disco.Tensor.new_from_numpy(a)
+        view = t.to_numpy()
+        self.assertEqual(view.shape, (3, 4))
+        self.assertEqual(view.dtype, np.float32)
+        self.assertFalse(view.flags.writeable)
+        np.testing.assert_array_equal(view, a)
+        # The same memory: the address is the tensor's, and a write through a
+        # writable view is the tensor's value.
+        self.assertEqual(view.__array_interface__["data"][0], t.get_host_address(False))
+        t.to_numpy(writable=True)[1, 2] = -7.5
+        self.assertEqual(t.get_value(6), -7.5)
+        self.assertEqual(view[1, 2], -7.5)
+        np.testing.assert_array_equal(np.asarray(t), view)
+        self.assertIs(np.asarray(t, dtype=np.float64).dtype, np.dtype(np.float64))
+
+    def test_view_outlives_the_tensor(self):
+        import gc
+        t = Disco.Tensor.new_from_numpy(np.full((64, 64), 3.25, np.float32))
+        view = t.to_numpy()
+        del t
+        gc.collect()
+        # Other allocations would reuse freed memory.
+        others = [Disco.Tensor.new_from_numpy(np.zeros((64, 64), np.float32))
+                  for _ in range(50)]
+        self.assertEqual(float(view.sum()), 3.25 * 64 * 64)
+        self.assertEqual(len(others), 50)
+
+    def test_numpy_conveniences(self):
+        t = Disco.Tensor.new_from_numpy(np.zeros((5, 2, 3), np.float32))
+        self.assertEqual(t.shape, (5, 2, 3))
+        self.assertEqual(len(t), 5)
+        self.assertEqual(repr(t), "<Disco.Tensor 5×2×3 float32 on cpu>")
+
+    def test_new_from_numpy_bad_input(self):
+        good = np.zeros((2, 3), np.float32)
+        with self.assertRaisesRegex(TypeError, "float32; got float64"):
+            Disco.Tensor.new_from_numpy(good.astype(np.float64))
+        with self.assertRaisesRegex(TypeError, "float32; got int32"):
+            Disco.Tensor.new_from_numpy(good.astype(np.int32))
+        with self.assertRaisesRegex(TypeError, "expected a numpy.ndarray, got list"):
+            Disco.Tensor.new_from_numpy([1.0, 2.0])
+        with self.assertRaisesRegex(ValueError, "not C-contiguous"):
+            Disco.Tensor.new_from_numpy(good.T)
+        with self.assertRaisesRegex(ValueError, "1 to 4 dimensions"):
+            Disco.Tensor.new_from_numpy(np.ones((), np.float32))
+        with self.assertRaisesRegex(ValueError, "1 to 4 dimensions"):
+            Disco.Tensor.new_from_numpy(np.zeros((1, 1, 1, 1, 2), np.float32))
+        with self.assertRaisesRegex(ValueError, "none of size 0"):
+            Disco.Tensor.new_from_numpy(np.zeros((0, 3), np.float32))
+
     def test_values(self):
         t = Disco.Tensor.new_from_values([2, 2], [1.0, -2.0, 3.5, 0.25])
         self.assertEqual(t.get_values(), [1.0, -2.0, 3.5, 0.25])
@@ -160,6 +212,72 @@ class PipelineTests(unittest.TestCase):
             p.run(None)
             with open(os.path.join(out, "q.csv")) as f:
                 self.assertEqual(len(f.read().splitlines()), 3)
+
+
+DIGITS = os.path.join(SOURCE_ROOT, "pipelines", "digits-1x64-linear-threshold.pipeline")
+
+
+class ThreadedRunTests(unittest.TestCase):
+    def test_run_in_thread_gives_each_epoch_as_a_dict(self):
+        import json
+        with tempfile.TemporaryDirectory() as out:
+            pipeline = Disco.Pipeline.new_from_file(
+                DIGITS, ["settle.method=equilibrium", "data.epochs=3", "data.limit=100",
+                         "pipeline.output-dir=" + out])
+            seen = []
+            run = pipeline.run_in_thread(
+                on_epoch=lambda epoch, results: seen.append((epoch, threading_name())))
+            self.assertTrue(run.wait(timeout=120))
+            self.assertEqual([epoch for epoch, _ in seen], [1, 2, 3])
+            # The callback runs on the run's thread, not on this one.
+            self.assertTrue(all(name == "disco-pipeline-run" for _, name in seen))
+            with open(os.path.join(out, "results.json")) as f:
+                report = json.load(f)["epochs"]
+            self.assertEqual(len(run.results), 3)
+            for results, line in zip(run.results, report):
+                self.assertEqual(results["epoch"], line["epoch"])
+                for phase in ("train", "validation", "test"):
+                    self.assertAlmostEqual(results[phase]["accuracy"], line[phase]["accuracy"],
+                                           places=5)
+                    self.assertAlmostEqual(results[phase]["loss"], line[phase]["loss"], places=5)
+
+    def test_cancel_stops_the_run(self):
+        with tempfile.TemporaryDirectory() as out:
+            pipeline = Disco.Pipeline.new_from_file(
+                DIGITS, ["settle.method=equilibrium", "data.epochs=50", "data.limit=100",
+                         "pipeline.output-dir=" + out])
+            run = pipeline.run_in_thread(on_epoch=lambda epoch, results: run.cancel())
+            with self.assertRaises(GLib.Error) as caught:
+                run.wait(timeout=120)
+        self.assertTrue(caught.exception.matches(Gio.io_error_quark(), Gio.IOErrorEnum.CANCELLED))
+        self.assertEqual(len(run.results), 1)
+
+    def test_an_error_comes_back_from_wait(self):
+        pipeline = Disco.Pipeline.new_from_string(PIPELINE, ["triple.fail-at=1"])
+        run = pipeline.run_in_thread()
+        with self.assertRaises(GLib.Error) as caught:
+            run.wait(timeout=60)
+        self.assertIn("triple failed on purpose", caught.exception.message)
+
+    def test_live_curves_example(self):
+        example = os.path.join(SOURCE_ROOT, "introspection", "examples", "live-curves.py")
+        with tempfile.TemporaryDirectory() as out:
+            png = os.path.join(out, "curves.png")
+            result = subprocess.run([sys.executable, example, png], capture_output=True,
+                                    text=True, timeout=300)
+            self.assertEqual(result.returncode, 0, result.stderr)
+            self.assertIn("epoch 4: train", result.stdout)
+            try:
+                import matplotlib  # noqa: F401
+                with open(png, "rb") as f:
+                    self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
+            except ImportError:
+                self.assertIn("matplotlib is not installed", result.stdout)
+
+
+def threading_name():
+    import threading
+    return threading.current_thread().name
 
 
 class ExampleTest(unittest.TestCase):

@@ -1,8 +1,11 @@
 /* test-pipeline.c: building, validating and running pipelines; every bad input */
 #include <disco/disco.h>
 
+#include <fcntl.h>
 #include <glib/gstdio.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 /* ----- a dynamical node type, to check that state couplings may loop ------- */
 
@@ -381,7 +384,130 @@ static const BadInput bad_inputs[] = {
   /* checks: a bad node device */
   { "node-device-enum", "[src]\nnode = constant-source\ndevice = tpu\n", { NULL },
     DISCO_ERROR_BAD_VALUE, "<string>:3", "tpu" },
+  /* checks: a UTF-8 byte-order mark (issue #15) */
+  { "bom", "\xef\xbb\xbf[src]\nnode = constant-source\n", { NULL }, DISCO_ERROR_SYNTAX,
+    "<string>:1:1:", "byte-order mark (BOM)" },
+  /* checks: a control character, with line and column (issue #15) */
+  { "control-character", "[src]\nnode = constant-source\nticks = 3\x01\n", { NULL },
+    DISCO_ERROR_SYNTAX, "<string>:3:10:", "U+0001 (SOH)" },
+  /* checks: DEL is a control character too */
+  { "delete-character", "[src]\nnode = constant-\x7fsource\n", { NULL },
+    DISCO_ERROR_SYNTAX, "<string>:2:17:", "U+007F (DEL)" },
+  /* checks: CR only as part of CR LF */
+  { "lone-cr", "[src]\r\nnode = constant-source\rticks = 2\r\n", { NULL },
+    DISCO_ERROR_SYNTAX, "<string>:2:23:", "U+000D (CR)" },
+  /* checks: invalid UTF-8, with its column in characters */
+  { "invalid-utf8", "[src]\nnode = constant-source # é \xff\n", { NULL },
+    DISCO_ERROR_SYNTAX, "<string>:2:28:", "byte 0xFF" },
+  /* checks: a control character in an override */
+  { "override-control", "[src]\nnode = constant-source\n", { "src.ticks=3\x1b[0m", NULL },
+    DISCO_ERROR_SYNTAX, "override \"src.ticks=3\\033[0m\":", "U+001B (ESC)" },
 };
+
+/* ----- bad input found when the run starts (issue #15): before any tick ---- */
+
+static const BadInput bad_runs[] = {
+  /* checks: a shape with more values than any memory holds (was a CRITICAL) */
+  { "overflowing-shape", "[src]\nnode = constant-source\nshape = 4294967295,4294967295,3\n"
+    "[log]\nnode = recorder\ninput = src\n", { NULL }, DISCO_ERROR_BAD_VALUE, "<string>:1:",
+    "more values than any memory holds" },
+  /* checks: a declared output over the memory limit (used to abort in g_malloc) */
+  { "output-over-memory-limit", "[src]\nnode = constant-source\nshape = 1000,1000\n"
+    "[log]\nnode = recorder\ninput = src\n", { "pipeline.memory-limit=1", NULL },
+    DISCO_ERROR_MEMORY, "<string>:1: node \"src\" (constant-source): output \"output\"",
+    "over the run's memory limit of 1.0 MiB" },
+  /* checks: an output larger than any machine's memory, with the automatic limit */
+  { "output-over-available-memory", "[src]\nnode = constant-source\nshape = 1000000,1000000\n"
+    "[log]\nnode = recorder\ninput = src\n", { NULL }, DISCO_ERROR_MEMORY, "<string>:1:",
+    "needs 3.6 TiB" },
+  /* checks: a parameter over the limit fails in prepare, naming the layer */
+  { "parameter-over-memory-limit", "[src]\nnode = constant-source\nshape = 2,1000\n"
+    "[h1]\nnode = rate-layer\ninput = src\nsize = 1000\n", { "pipeline.memory-limit=1", NULL },
+    DISCO_ERROR_MEMORY, "<string>:4: node \"h1\" (rate-layer): a 1000×1000 tensor needs 3.8 MiB",
+    "pipeline.memory-limit = 1 MiB" },
+};
+
+static void
+test_pipeline_bad_run (gconstpointer data)
+{
+  const BadInput *row = data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DiscoPipeline) p = NULL;
+
+  g_test_summary (row->what);
+  p = disco_pipeline_new_from_string (row->text, row->overrides[0] ? row->overrides : NULL,
+                                      &error);
+  g_assert_no_error (error);
+  g_assert_false (disco_pipeline_run (p, NULL, &error));
+  g_assert_error (error, DISCO_ERROR, (gint) row->code);
+  if (!g_str_has_prefix (error->message, row->location))
+    g_error ("%s: message \"%s\" does not start with \"%s\"", row->what, error->message,
+             row->location);
+  if (strstr (error->message, row->name) == NULL)
+    g_error ("%s: message \"%s\" does not quote %s", row->what, error->message, row->name);
+}
+
+static void
+test_pipeline_nul_byte (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DiscoPipeline) p = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("disco-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "nul.pipeline", NULL);
+  static const char text[] = "[src]\nnode = constant-source\n\0[log]\nnode = recorder\n";
+
+  g_test_summary ("A NUL byte in a file is an error at its line and column, not the file's "
+                  "end (issue #15: the rest of the file used to be dropped silently)");
+  g_assert_true (g_file_set_contents (path, text, sizeof text - 1, NULL));
+  p = disco_pipeline_new_from_file (path, NULL, &error);
+  g_assert_null (p);
+  g_assert_error (error, DISCO_ERROR, DISCO_ERROR_SYNTAX);
+  g_assert_true (g_str_has_suffix (error->message,
+                                   "nul.pipeline:3:1: U+0000 (NUL): a NUL byte is not allowed "
+                                   "(is this a text file?)"));
+  g_remove (path);
+  g_rmdir (dir);
+}
+
+static void
+test_pipeline_checkpoint_entry_twice (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GKeyFile) state = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("disco-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "state.ini", NULL);
+  g_autofree char *sum = NULL;
+  g_autoptr (GString) text =
+    g_string_new ("[checkpoint]\nepoch=1\nticks=5\nseed=1\n\n[files]\n"
+                  "h1.weight.npy=bytes=136 sha256=1bffa9e9237237c7b10838c66d755ddc632950ff0ca74"
+                  "029894345aaaaaaaaaa sha256=1bffa9e929a8b3b52a\n");
+
+  g_test_summary ("A [files] entry of state.ini that gives sha256= twice is refused, and "
+                  "leaks nothing (found by tests/fuzz/fuzz-state; the ASan build checks)");
+  sum = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) text->str, text->len);
+  g_string_append_printf (text, "[integrity]\nsha256=%s\n", sum);
+  g_assert_true (g_file_set_contents (path, text->str, text->len, NULL));
+  state = disco_checkpoint_verify (dir, &error);
+  g_assert_null (state);
+  g_assert_error (error, DISCO_ERROR, DISCO_ERROR_DATA);
+  g_assert_nonnull (strstr (error->message, "entry \"h1.weight.npy\" of [files]"));
+  g_remove (path);
+  g_rmdir (dir);
+}
+
+static void
+test_pipeline_crlf (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DiscoPipeline) p =
+    disco_pipeline_new_from_string ("[src]\r\nnode = constant-source\r\nticks = 2\r\n"
+                                    "[log]\r\nnode = recorder\r\ninput = src\r\n", NULL, &error);
+
+  g_test_summary ("CR LF line ends are line ends");
+  g_assert_no_error (error);
+  g_assert_true (disco_pipeline_run (p, NULL, &error));
+  g_assert_no_error (error);
+}
 
 static void
 test_pipeline_bad_input (gconstpointer data)
@@ -481,6 +607,81 @@ test_pipeline_node_error_stops_run (void)
 }
 
 static void
+test_pipeline_non_finite_stops_run (void)
+{
+  const char *text =
+    "[src]\nnode = constant-source\nshape = 2,3\nvalue = 1e37\nstep = 1e37\nticks = 10\n"
+    "ticks-per-epoch = 2\nphase = train\n"
+    "[big]\nnode = affine\ninput = src\nscale = 10\n"
+    "[log]\nnode = recorder\ninput = big\n";
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DiscoPipeline) p = load (text, &error);
+  g_autoptr (DiscoPipeline) unchecked = NULL;
+  Seen seen = { 0 };
+
+  g_test_summary ("A value that overflows to infinity stops the run in the tick it appears, "
+                  "naming the tick, the node and the tensor; check-finite = false runs on");
+  g_assert_no_error (error);
+  g_assert_false (disco_pipeline_run (p, NULL, &error));
+  g_assert_error (error, DISCO_ERROR, DISCO_ERROR_NUMERIC);
+  /* Tick 3 emits 4e37; times 10 is past the largest float. */
+  g_assert_cmpstr (error->message, ==,
+                   "epoch 2, train, batch 1: node \"big\" (affine) produced a non-finite "
+                   "value: its output \"output\" holds +inf at [0, 0] (6 of 6 values not "
+                   "finite); the run stops");
+  g_clear_error (&error);
+
+  unchecked = load (text, &error);
+  g_assert_no_error (error);
+  g_object_set (unchecked, "check-finite", FALSE, NULL);
+  g_signal_connect (unchecked, "finished", G_CALLBACK (on_finished), &seen);
+  g_assert_true (disco_pipeline_run (unchecked, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (seen.finished, ==, 10);
+}
+
+/* A chain and a fan-out of @n nodes, as text, loaded and validated. */
+static void
+test_pipeline_validates_large_graphs (void)
+{
+  const guint n = 20000;
+
+  g_test_summary ("Loading and validating take near-linear time: 20 000-node chains and "
+                  "fan-outs load in seconds (they took minutes when validation was quadratic), "
+                  "in the chain's order");
+  for (guint fan_out = 0; fan_out < 2; fan_out++)
+    {
+      g_autoptr (GString) text = g_string_new ("[src]\nnode = constant-source\n");
+      g_autoptr (GError) error = NULL;
+      g_autoptr (DiscoPipeline) p = NULL;
+      g_auto (GStrv) order = NULL;
+      gint64 start;
+
+      /* Written last to first: the tick order must follow the links. */
+      for (guint i = n - 1; i >= 1; i--)
+        {
+          g_string_append_printf (text, "[n%u]\nnode = affine\n", i);
+          if (fan_out || i == 1)
+            g_string_append (text, "input = src\n");
+          else
+            g_string_append_printf (text, "input = n%u\n", i - 1);
+        }
+      start = g_get_monotonic_time ();
+      p = load (text->str, &error);
+      g_assert_no_error (error);
+      g_test_message ("%s of %u nodes: loaded and validated in %.2f s",
+                      fan_out ? "fan-out" : "chain", n,
+                      (g_get_monotonic_time () - start) / 1e6);
+      g_assert_cmpfloat ((g_get_monotonic_time () - start) / 1e6, <, 30);
+      order = disco_pipeline_get_tick_order (p);
+      g_assert_cmpuint (g_strv_length (order), ==, n);
+      g_assert_cmpstr (order[0], ==, "src");
+      g_assert_cmpstr (order[1], ==, fan_out ? "n19999" : "n1");
+      g_assert_cmpstr (order[n - 1], ==, fan_out ? "n1" : "n19999");
+    }
+}
+
+static void
 test_pipeline_writes_atomically (void)
 {
   const char *text =
@@ -507,6 +708,136 @@ test_pipeline_writes_atomically (void)
   g_assert_null (g_dir_read_name (listing));
 }
 
+/* ----- the output folder and checkpoints (issue #15) ------------------------- */
+
+static const char *epochs_text =
+  "[src]\nnode = constant-source\nticks = 4\nticks-per-epoch = 2\n"
+  "[log]\nnode = recorder\ninput = src\npath = sub/seen.csv\n";
+
+static DiscoPipeline *
+epochs_pipeline (const char *extra, const char *dir)
+{
+  g_autofree char *text = g_strconcat (epochs_text, extra, NULL);
+  g_autoptr (GError) error = NULL;
+  DiscoPipeline *p = load (text, &error);
+
+  g_assert_no_error (error);
+  g_object_set (p, "output-dir", dir, NULL);
+  return p;
+}
+
+static void
+test_pipeline_checkpoint_of_another_pipeline (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("disco-XXXXXX", NULL);
+  g_autofree char *checkpoint = g_build_filename (dir, "checkpoint", NULL);
+  g_autoptr (DiscoPipeline) first = epochs_pipeline ("", dir);
+  g_autoptr (DiscoPipeline) other = NULL;
+  g_autoptr (DiscoPipeline) same = NULL;
+  g_autoptr (GKeyFile) state = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_test_summary ("A checkpoint proves itself (disco_checkpoint_verify) and resumes only "
+                  "into the pipeline that wrote it: another node set is a DATA error naming "
+                  "the node");
+  g_assert_true (disco_pipeline_run (first, NULL, &error));
+  g_assert_no_error (error);
+  state = disco_checkpoint_verify (checkpoint, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_key_file_get_uint64 (state, "checkpoint", "epoch", NULL), ==, 2);
+
+  other = epochs_pipeline ("[twice]\nnode = affine\ninput = src\n", dir);
+  g_object_set (other, "resume", checkpoint, NULL);
+  g_assert_false (disco_pipeline_run (other, NULL, &error));
+  g_assert_error (error, DISCO_ERROR, DISCO_ERROR_DATA);
+  g_assert_nonnull (strstr (error->message, "a checkpoint of another pipeline: it has no "
+                                            "node \"twice\" (affine)"));
+  g_clear_error (&error);
+
+  same = epochs_pipeline ("", dir);
+  g_object_set (same, "resume", checkpoint, NULL);
+  g_assert_true (disco_pipeline_run (same, NULL, &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_pipeline_output_folder_in_use (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("disco-XXXXXX", NULL);
+  g_autofree char *meta = g_build_filename (dir, ".disco", NULL);
+  g_autofree char *lock = g_build_filename (meta, "lock", NULL);
+  g_autofree char *holder = g_strdup_printf ("%ld %s\n", (long) getpid (), g_get_host_name ());
+  g_autofree char *expected = g_strdup_printf ("in use by another run: process %ld on %s",
+                                               (long) getpid (), g_get_host_name ());
+  g_autofree char *csv = g_build_filename (dir, "sub", "seen.csv", NULL);
+  g_autoptr (DiscoPipeline) p = epochs_pipeline ("", dir);
+  g_autoptr (GError) error = NULL;
+  int fd;
+
+  g_test_summary ("A run is its output folder's only writer: while another holds the lock "
+                  "the run is refused, naming the holder, and writes nothing; then it runs "
+                  "and leaves no lock");
+  g_assert_cmpint (g_mkdir_with_parents (meta, 0755), ==, 0);
+  fd = g_open (lock, O_RDWR | O_CREAT, 0644);
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (flock (fd, LOCK_EX | LOCK_NB), ==, 0);
+  g_assert_cmpint (write (fd, holder, strlen (holder)), ==, (gssize) strlen (holder));
+
+  g_assert_false (disco_pipeline_run (p, NULL, &error));
+  g_assert_error (error, DISCO_ERROR, DISCO_ERROR_IO);
+  g_assert_nonnull (strstr (error->message, expected));
+  g_assert_false (g_file_test (csv, G_FILE_TEST_EXISTS));
+  g_clear_error (&error);
+
+  g_unlink (lock);
+  close (fd);
+  g_assert_true (disco_pipeline_run (p, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_test (csv, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (lock, G_FILE_TEST_EXISTS));
+}
+
+static void
+test_pipeline_output_modes (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("disco-XXXXXX", NULL);
+  g_autofree char *keep = g_build_filename (dir, "keep.txt", NULL);
+  g_autofree char *sub = g_build_filename (dir, "sub", NULL);
+  g_autofree char *other_csv = g_build_filename (dir, "other.csv", NULL);
+  g_autofree char *state = g_build_filename (dir, "checkpoint", "state.ini", NULL);
+  g_autoptr (DiscoPipeline) first = epochs_pipeline ("", dir);
+  g_autoptr (DiscoPipeline) refused = epochs_pipeline ("", dir);
+  g_autoptr (DiscoPipeline) replacing = NULL;
+  g_autoptr (GError) error = NULL;
+  const char *other_path[] = { "log.path=other.csv", NULL };
+
+  g_test_summary ("DISCO_OUTPUT_MODE_NEW refuses a folder that holds a run; "
+                  "DISCO_OUTPUT_MODE_OVERWRITE removes exactly the files the previous run "
+                  "recorded (and the folders that leaves empty) and its checkpoint");
+  g_assert_true (disco_pipeline_run (first, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_set_contents (keep, "mine", -1, NULL));
+
+  disco_pipeline_set_output_mode (refused, DISCO_OUTPUT_MODE_NEW);
+  g_assert_false (disco_pipeline_run (refused, NULL, &error));
+  g_assert_error (error, DISCO_ERROR, DISCO_ERROR_IO);
+  g_assert_nonnull (strstr (error->message, "holds a previous run (checkpoint/state.ini and "
+                                            "1 more file it wrote)"));
+  g_clear_error (&error);
+
+  replacing = disco_pipeline_new_from_string (epochs_text, other_path, &error);
+  g_assert_no_error (error);
+  g_object_set (replacing, "output-dir", dir, NULL);
+  disco_pipeline_set_output_mode (replacing, DISCO_OUTPUT_MODE_OVERWRITE);
+  g_assert_cmpint (disco_pipeline_get_output_mode (replacing), ==, DISCO_OUTPUT_MODE_OVERWRITE);
+  g_assert_true (disco_pipeline_run (replacing, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_false (g_file_test (sub, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_test (other_csv, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_test (keep, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_test (state, G_FILE_TEST_EXISTS));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -528,11 +859,27 @@ main (int argc, char **argv)
   g_test_add_func ("/disco/pipeline/api-errors", test_pipeline_api_errors);
   g_test_add_func ("/disco/pipeline/node-error-stops-run", test_pipeline_node_error_stops_run);
   g_test_add_func ("/disco/pipeline/writes-atomically", test_pipeline_writes_atomically);
+  g_test_add_func ("/disco/pipeline/non-finite-stops-run", test_pipeline_non_finite_stops_run);
+  g_test_add_func ("/disco/pipeline/validates-large-graphs",
+                   test_pipeline_validates_large_graphs);
+  g_test_add_func ("/disco/pipeline/checkpoint-of-another-pipeline",
+                   test_pipeline_checkpoint_of_another_pipeline);
+  g_test_add_func ("/disco/pipeline/output-folder-in-use", test_pipeline_output_folder_in_use);
+  g_test_add_func ("/disco/pipeline/output-modes", test_pipeline_output_modes);
   for (guint i = 0; i < G_N_ELEMENTS (bad_inputs); i++)
     {
       g_autofree char *path = g_strdup_printf ("/disco/pipeline/bad-input/%s",
                                                bad_inputs[i].what);
       g_test_add_data_func (path, &bad_inputs[i], test_pipeline_bad_input);
     }
+  for (guint i = 0; i < G_N_ELEMENTS (bad_runs); i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/disco/pipeline/bad-run/%s", bad_runs[i].what);
+      g_test_add_data_func (path, &bad_runs[i], test_pipeline_bad_run);
+    }
+  g_test_add_func ("/disco/pipeline/nul-byte", test_pipeline_nul_byte);
+  g_test_add_func ("/disco/pipeline/crlf", test_pipeline_crlf);
+  g_test_add_func ("/disco/pipeline/checkpoint-entry-twice",
+                   test_pipeline_checkpoint_entry_twice);
   return g_test_run ();
 }

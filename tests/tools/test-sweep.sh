@@ -173,6 +173,12 @@ bad command-line "override \"epochs=3\": \"epochs\" is not a node.property name"
   "[sweep]\npipelines = $digits\nseeds = 0\n" epochs=3
 bad only-nothing "--only x*: no pipeline of the sweep has a matching name" \
   "[sweep]\npipelines = $digits\nseeds = 0\n" --only 'x*'
+# Issue #15: a NUL byte no longer ends the file early; controls are named.
+bad nul "nul.sweep:3:1: U+0000 (NUL)" "[sweep]\npipelines = $digits\n\0seeds = 0\n"
+bad control "control.sweep:3:9: control character U+0007 (BEL)" \
+  "[sweep]\npipelines = $digits\nseeds = \a0\n"
+bad command-line-control "override \"a.b=1\\033\": control character U+001B (ESC)" \
+  "[sweep]\npipelines = $digits\nseeds = 0\n" "$(printf 'a.b=1\033')"
 
 "$sweep" -q "$work/does-not-exist.sweep" 2>"$work/err-missing"
 check "a missing sweep file: exit 1 and its name" "[ $? -eq 1 ] && grep -q 'does-not-exist.sweep: cannot read' '$work/err-missing'"

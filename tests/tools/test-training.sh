@@ -97,4 +97,89 @@ else
   fail "resume without checkpoint: $(cat "$work/err")"
 fi
 
+# --- checkpoints that prove themselves (issue #15) ---------------------------------
+# state.ini lists every file with its shape, size and SHA-256, and its own
+# SHA-256; resume refuses anything else, naming the file, and changes nothing.
+# The pipeline is a copy, so that it can be edited (a comment, a layer).
+sed "s#^path = \.\./data/#path = $src/data/#" "$digits" >"$work/copy.pipeline"
+fast="settle.method=equilibrium"
+"$run" -q -o "$work/ref" "$work/copy.pipeline" $fast 2>"$work/err15-ref"
+"$run" -q -o "$work/stop" "$work/copy.pipeline" $fast pipeline.max-ticks=50 2>"$work/err15-stop"
+if grep -q '^epoch=1$' "$work/stop/checkpoint/state.ini" &&
+   grep -q '^h1.weight.npy=shape=(64,64) bytes=[0-9]* sha256=[0-9a-f]\{64\}$' "$work/stop/checkpoint/state.ini" &&
+   grep -q '^file-sha256=[0-9a-f]\{64\}$' "$work/stop/checkpoint/state.ini"; then
+  ok "a checkpoint's state.ini lists every file with shape, size and SHA-256, and the pipeline file's"
+else
+  fail "checkpoint manifest: $(cat "$work/err15-stop" "$work/stop/checkpoint/state.ini")"
+fi
+refused() {  # name, expected message (grep -F), damage (eval'ed in the copy's checkpoint/), extra args...
+  local name=$1 expect=$2 damage=$3
+  shift 3
+  local dir=$work/edit-$name
+  rm -rf "$dir"
+  cp -r "$work/stop" "$dir"
+  (cd "$dir/checkpoint" && eval "$damage")
+  cp -r "$dir/checkpoint" "$work/before-$name"
+  "$run" -q --resume "$dir" pipeline.max-ticks=0 "$@" >/dev/null 2>"$work/err15-$name"
+  local status=$?
+  if [ $status -eq 1 ] && grep -qF -- "$expect" "$work/err15-$name" &&
+     ! grep -q CRITICAL "$work/err15-$name" &&
+     diff -r "$work/before-$name" "$dir/checkpoint" >/dev/null &&
+     [ "$(json "$dir/results.json" "len(r['epochs'])")" = 1 ]; then
+    ok "resume refuses: $name"
+  else
+    fail "resume of $name (exit $status, wanted message: $expect): $(cat "$work/err15-$name")"
+  fi
+}
+refused missing-adam-moment "checkpoint/adam.m:h1.weight.npy: missing: the checkpoint's manifest" \
+  "rm 'adam.m:h1.weight.npy'"
+refused epoch-0 "checkpoint/state.ini: edited after the checkpoint was written" \
+  "sed -i 's/^epoch=1\$/epoch=0/' state.ini"
+refused epoch-minus-1 "checkpoint/state.ini: epoch \"-1\" is out of range" \
+  "sed -i 's/^epoch=1\$/epoch=-1/' state.ini"
+refused ticks-not-a-number "checkpoint/state.ini: ticks \"many\" is out of range" \
+  "sed -i 's/^ticks=.*/ticks=many/' state.ini"
+refused truncated-npy "checkpoint/h1.weight.npy: holds 1000 bytes, the checkpoint's manifest lists" \
+  "truncate -s 1000 h1.weight.npy"
+refused changed-npy "checkpoint/out.weight.npy: changed since the checkpoint was written" \
+  "printf '\\001' | dd of=out.weight.npy bs=1 seek=200 conv=notrunc 2>/dev/null"
+refused changed-checksum "checkpoint/state.ini: edited after the checkpoint was written" \
+  "sed -i 's/^\\(h1.bias.npy=.*sha256=\\)./\\10/' state.ini"
+refused extra-file "checkpoint/h2.bias.npy: not part of the checkpoint" "cp h1.bias.npy h2.bias.npy"
+refused no-manifest "checkpoint/state.ini: the checkpoint has no manifest" \
+  "sed -i '/^\\[files\\]/,\$d' state.ini"
+
+# Another pipeline: the file changed since the checkpoint (refused; --force
+# accepts it), and --force never lets a checkpoint of other nodes or shapes in.
+cp "$work/copy.pipeline" "$work/copy.orig"
+sed -i 's/^size = 64$/size = 32/' "$work/copy.pipeline"
+refused pipeline-file-changed "copy.pipeline changed since the checkpoint was written" ":"
+refused other-shape-forced "checkpoint/h1.weight.npy: holds shape (64,64), parameter \"h1.weight\" of this pipeline has (32,64)" \
+  ":" --force
+cp "$work/copy.orig" "$work/copy.pipeline"
+printf '[extra]\nnode = constant-source\n' >>"$work/copy.pipeline"
+refused other-nodes-forced "checkpoint/state.ini: a checkpoint of another pipeline: it has no node \"extra\"" \
+  ":" --force
+cp "$work/copy.orig" "$work/copy.pipeline"
+echo "# a comment changes no number" >>"$work/copy.pipeline"
+rm -rf "$work/edit-comment"
+cp -r "$work/stop" "$work/edit-comment"
+"$run" -q --resume --force "$work/edit-comment" pipeline.max-ticks=0 2>"$work/err15-comment"
+if [ $? -eq 0 ] && grep -qF 'resuming anyway (--force)' "$work/err15-comment" &&
+   ! grep -q CRITICAL "$work/err15-comment" &&
+   diff <(grep '"epoch": ' "$work/ref/results.json") \
+        <(grep '"epoch": ' "$work/edit-comment/results.json") >/dev/null; then
+  ok "--force resumes after a comment was edited, and the report equals the uninterrupted run's"
+else
+  fail "--force after a comment: $(cat "$work/err15-comment")"
+fi
+cp "$work/copy.orig" "$work/copy.pipeline"
+"$run" -q --resume "$work/stop" pipeline.max-ticks=0 2>"$work/err15-intact"
+if [ $? -eq 0 ] && diff <(grep '"epoch": ' "$work/ref/results.json") \
+                        <(grep '"epoch": ' "$work/stop/results.json") >/dev/null; then
+  ok "an intact checkpoint resumes to the uninterrupted run's report"
+else
+  fail "intact resume: $(cat "$work/err15-intact")"
+fi
+
 tap_done
