@@ -20,7 +20,7 @@ packages=(
   python3-gi python3-numpy gjs
   libopenblas-dev libpng-dev libcairo2-dev libjson-glib-dev
   openmpi-bin libopenmpi-dev
-  graphviz help2man
+  graphviz help2man gi-docgen
   dataset-fashion-mnist
 )
 missing=()

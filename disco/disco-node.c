@@ -7,31 +7,29 @@
  */
 
 /**
- * SECTION:disco-node
- * @title: DiscoNode
- * @short_description: the abstract base of every node type
+ * DiscoNode:
  *
- * A node has named input and output ports declared by its type, is
- * configured by GObject properties, and implements the hooks of
- * #DiscoNodeClass. Outputs are broadcast: every consumer linked to an
- * output reads the same tensor, so consumers must not modify their inputs.
+ * The abstract base of every node type.
+ *
+ * A node has named input and output ports declared by its type
+ * (disco_node_class_add_port()), is configured by GObject properties, and
+ * implements the hooks of #DiscoNodeClass: prepare before the first tick,
+ * process once per tick, end_epoch after each epoch, finish at the end.
+ * Outputs are broadcast: every consumer linked to an output reads the same
+ * tensor, so consumers must not modify their inputs.
  *
  * A *dynamical* node (microcircuit layer, readout, controller) holds
  * continuous state that an integrator node advances; links between two
  * dynamical nodes are state couplings and may form loops.
  *
- * ## Writing a node in Python
- * |[<!-- language="Python" -->
- * class Doubler(Disco.Node):
- *     __gtype_name__ = "PyDoubler"
- *     def do_process(self, tick):
- *         x = self.get_input("input")
- *         self.set_output("output", ...)
- *         return Disco.FlowReturn.OK
- * Disco.Node.type_add_port(Doubler, Disco.PortDirection.INPUT, "input", 0, "values")
- * Disco.Node.type_add_port(Doubler, Disco.PortDirection.OUTPUT, "output", 0, "2 × values")
- * Disco.registry_register("doubler", Doubler)
- * ]|
+ * Nodes may hold named parameters (disco_node_add_parameter(), saved in
+ * checkpoints) and publish gradients for an optimizer
+ * (disco_node_set_gradient()).
+ *
+ * A node type is written in C as a final subclass in a plugin module, or in
+ * Python or JavaScript through introspection: see
+ * [Writing a node in C](node-in-c.html) and
+ * [Writing a node in Python](node-in-python.html).
  */
 
 #include "disco-node.h"
@@ -318,6 +316,9 @@ disco_node_class_set_runs_on_cuda (DiscoNodeClass *klass, gboolean runs_on_cuda)
  * disco_node_type_runs_on_cuda:
  * @type: a #DiscoNode subtype
  *
+ * Tells whether nodes of @type can run in a pipeline on %DISCO_DEVICE_CUDA
+ * (disco_node_type_set_runs_on_cuda()).
+ *
  * Returns: whether nodes of @type can run on CUDA (inherited; %FALSE unless
  *   declared)
  */
@@ -337,6 +338,8 @@ disco_node_type_runs_on_cuda (GType type)
 /**
  * disco_node_get_device:
  * @self: a node in a validated pipeline
+ *
+ * Gets the device @self computes on, once its pipeline is validated.
  *
  * Returns: the device this node computes on: %DISCO_DEVICE_CPU when its
  *   #DiscoNode:device says so or its pipeline runs on the CPU, else the
@@ -358,6 +361,9 @@ disco_node_get_device (DiscoNode *self)
  * disco_node_runs_on_cuda:
  * @self: a node
  *
+ * Tells whether @self, with its current properties, can run in a pipeline on
+ * %DISCO_DEVICE_CUDA.
+ *
  * Returns: whether @self, as configured, can run in a pipeline on CUDA: its
  *   class's #DiscoNodeClass.runs_on_cuda hook, else its type's flag
  */
@@ -377,6 +383,8 @@ disco_node_runs_on_cuda (DiscoNode *self)
  * disco_node_type_get_port_names:
  * @type: a #DiscoNode subtype
  * @direction: which ports
+ *
+ * Lists the input or output ports of a node type.
  *
  * Returns: (transfer full) (array zero-terminated=1): the names of the
  *   type's ports of @direction, in declaration order
@@ -409,6 +417,9 @@ disco_node_type_get_port_names (GType type, DiscoPortDirection direction)
  * @flags: (out) (optional): the port's flags
  * @blurb: (out) (optional) (transfer none): the port's description
  *
+ * Looks up a port of a node type, declared with disco_node_class_add_port()
+ * or disco_node_type_add_port().
+ *
  * Returns: %TRUE when @type has a port called @name
  */
 gboolean
@@ -436,6 +447,9 @@ disco_node_type_get_port_info (GType type, const char *name,
  * disco_node_type_get_default_output:
  * @type: a #DiscoNode subtype
  *
+ * Gets the default output of a node type: the port a link names when it
+ * names only the node (`input = h1`).
+ *
  * Returns: (nullable): the first output port declared, or %NULL for a sink
  */
 const char *
@@ -457,6 +471,9 @@ disco_node_type_get_default_output (GType type)
 /**
  * disco_node_type_is_dynamical:
  * @type: a #DiscoNode subtype
+ *
+ * Tells whether nodes of @type are dynamical
+ * (disco_node_type_set_dynamical()).
  *
  * Returns: whether nodes of @type hold continuous state (inherited)
  */
@@ -490,6 +507,9 @@ disco_node_type_is_dynamical (GType type)
  * disco_node_type_get_long_name:
  * @type: a #DiscoNode subtype
  *
+ * Gets the human-readable name of a node type, as
+ * disco_node_class_set_metadata() set it.
+ *
  * Returns: the human-readable name, "" when unset
  */
 DEFINE_METADATA_GETTER (long_name)
@@ -498,6 +518,9 @@ DEFINE_METADATA_GETTER (long_name)
  * disco_node_type_get_category:
  * @type: a #DiscoNode subtype
  *
+ * Gets the category of a node type ("Filter/Math", "Learning/Optimizer",
+ * ...), as disco_node_class_set_metadata() set it.
+ *
  * Returns: the classification, "" when unset
  */
 DEFINE_METADATA_GETTER (category)
@@ -505,6 +528,9 @@ DEFINE_METADATA_GETTER (category)
 /**
  * disco_node_type_get_description:
  * @type: a #DiscoNode subtype
+ *
+ * Gets the one-line description of a node type, as
+ * disco_node_class_set_metadata() set it.
  *
  * Returns: the description, "" when unset
  */
@@ -650,6 +676,9 @@ disco_node_init (DiscoNode *self)
  * disco_node_get_name:
  * @self: a node
  *
+ * Gets the name of @self: its group in the pipeline file, or the name given
+ * to disco_pipeline_make_node().
+ *
  * Returns: (nullable): the node's name
  */
 const char *
@@ -665,6 +694,8 @@ disco_node_get_name (DiscoNode *self)
 /**
  * disco_node_get_pipeline:
  * @self: a node
+ *
+ * Gets the pipeline @self was added to.
  *
  * Returns: (transfer none) (nullable): the pipeline holding the node
  */
@@ -689,6 +720,10 @@ _disco_node_set_pipeline (DiscoNode *self, DiscoPipeline *pipeline)
 /**
  * disco_node_is_dynamical:
  * @self: a node
+ *
+ * Tells whether @self is a dynamical node
+ * (disco_node_class_set_dynamical()): one whose links to other dynamical
+ * nodes are state couplings, left out of the tick order.
  *
  * Returns: whether the node holds continuous state driven by an integrator
  */
@@ -837,6 +872,9 @@ _disco_node_get_gradient_names (DiscoNode *self)
  * @self: a node
  * @port: an input port name
  *
+ * Tells whether a producer is linked to the input @port of @self; an
+ * optional port (%DISCO_PORT_FLAG_OPTIONAL) may stay unlinked.
+ *
  * Returns: whether a producer is linked to @port
  */
 gboolean
@@ -851,6 +889,8 @@ disco_node_is_linked (DiscoNode *self, const char *port)
  * @self: a node
  * @port: an input port name
  * @producer_port: (out) (optional) (transfer none): the producer's port
+ *
+ * Finds the node, and its output port, linked to the input @port of @self.
  *
  * Returns: (transfer none) (nullable): the node linked to @port
  */
@@ -894,6 +934,9 @@ disco_node_get_input (DiscoNode *self, const char *port)
  * disco_node_get_output:
  * @self: a node
  * @port: an output port name
+ *
+ * Gets the tensor @self last wrote to its output @port, with
+ * disco_node_set_output() or disco_node_ensure_output().
  *
  * Returns: (transfer none) (nullable): the tensor last written to @port
  */
@@ -1067,6 +1110,8 @@ disco_node_add_parameter (DiscoNode *self, const char *name, DiscoTensor *tensor
  * @self: a node
  * @name: a parameter name
  *
+ * Looks up a parameter of @self added with disco_node_add_parameter().
+ *
  * Returns: (transfer none) (nullable): the parameter's tensor
  */
 DiscoTensor *
@@ -1083,6 +1128,9 @@ disco_node_get_parameter (DiscoNode *self, const char *name)
 /**
  * disco_node_list_parameters:
  * @self: a node
+ *
+ * Lists the parameters of @self (disco_node_add_parameter()): the tensors a
+ * checkpoint saves and disco_pipeline_load_parameters() restores.
  *
  * Returns: (transfer full) (array zero-terminated=1): the parameter names,
  *   in the order they were added
@@ -1130,6 +1178,8 @@ disco_node_set_gradient (DiscoNode *self, const char *target, DiscoTensor *gradi
  * @self: a node
  * @target: "node.parameter"
  *
+ * Looks up a gradient @self published with disco_node_set_gradient().
+ *
  * Returns: (transfer none) (nullable): the gradient @self published for @target
  */
 DiscoTensor *
@@ -1146,6 +1196,9 @@ disco_node_get_gradient (DiscoNode *self, const char *target)
 /**
  * disco_node_list_gradients:
  * @self: a node
+ *
+ * Lists the gradients @self publishes for an optimizer
+ * (disco_node_set_gradient()).
  *
  * Returns: (transfer full) (array zero-terminated=1): the "node.parameter"
  *   targets of the gradients @self publishes, in the order first set

@@ -12,9 +12,9 @@
  */
 
 /**
- * SECTION:disco-pipeline
- * @title: DiscoPipeline
- * @short_description: nodes, links, and the tick loop
+ * DiscoPipeline:
+ *
+ * Nodes, the links between their ports, and the tick loop.
  *
  * A pipeline holds named nodes and the links between their ports, loads
  * both from a pipeline file (GKeyFile syntax: one `[group]` per node, `node =`
@@ -24,6 +24,12 @@
  *
  * Every error in a file is reported before the first tick, as
  * `file:line: message` naming the node, property or port.
+ *
+ * A run (disco_pipeline_run()) validates the pipeline, prepares every node,
+ * then runs ticks: one tick runs every node once, in the tick order
+ * (disco_pipeline_get_tick_order()), before the next tick starts. The
+ * #DiscoPipeline::tick and #DiscoPipeline::epoch-finished signals report
+ * progress.
  */
 
 #include "disco-pipeline.h"
@@ -261,48 +267,117 @@ disco_pipeline_class_init (DiscoPipelineClass *klass)
   object_class->get_property = disco_pipeline_get_property;
   object_class->set_property = disco_pipeline_set_property;
 
+  /**
+   * DiscoPipeline:seed:
+   *
+   * The seed of every random number in the run (weight initialisation,
+   * shuffling): each node derives its own stream from it and its name
+   * (disco_node_get_seed()), so a run is reproducible and adding a node
+   * changes no other node's numbers.
+   */
   properties[PROP_SEED] =
     g_param_spec_uint64 ("seed", "Seed",
                          "Seed of every random number in the run (weight init, shuffling); "
                          "each node derives its own stream from it and its name",
                          0, G_MAXUINT64, DEFAULT_SEED,
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /**
+   * DiscoPipeline:device:
+   *
+   * Where tensors live and kernels run: %DISCO_DEVICE_CPU,
+   * %DISCO_DEVICE_CUDA (an error at validation, naming the first node that
+   * cannot run there, when CUDA is not usable), or %DISCO_DEVICE_AUTO: CUDA
+   * when a GPU is usable and every node runs on it, else the CPU. The
+   * device chosen is #DiscoPipeline:active-device.
+   */
   properties[PROP_DEVICE] =
     g_param_spec_enum ("device", "Device",
                        "Where tensors live and kernels run: cpu, cuda, or auto (CUDA when a "
                        "GPU is usable and every node runs on it, else the CPU)",
                        DISCO_TYPE_DEVICE, DEFAULT_DEVICE,
                        G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  /**
+   * DiscoPipeline:active-device:
+   *
+   * The device the run uses, resolved from #DiscoPipeline:device when
+   * the pipeline is validated; never %DISCO_DEVICE_AUTO.
+   */
   properties[PROP_ACTIVE_DEVICE] =
     g_param_spec_enum ("active-device", "Active device",
                        "The device the run uses, resolved from \"device\" at validation",
                        DISCO_TYPE_DEVICE, DISCO_DEVICE_CPU,
                        G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  /**
+   * DiscoPipeline:output-dir:
+   *
+   * The folder the run writes its results, checkpoints and images into,
+   * created when the run starts; %NULL: the run writes nothing. Nodes build
+   * their paths with disco_pipeline_build_output_path(); what a run does
+   * with a folder that holds a previous run is
+   * disco_pipeline_set_output_mode()'s choice.
+   */
   properties[PROP_OUTPUT_DIR] =
     g_param_spec_string ("output-dir", "Output folder",
                          "Folder the run writes results, checkpoints and images into; "
                          "created when the run starts (NULL: nothing is written)",
                          NULL, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  /**
+   * DiscoPipeline:source-file:
+   *
+   * The pipeline file the pipeline was loaded from
+   * (disco_pipeline_new_from_file()), or %NULL. Relative paths in node
+   * properties are resolved beside it (disco_pipeline_resolve_path()).
+   */
   properties[PROP_SOURCE_FILE] =
     g_param_spec_string ("source-file", "Source file",
                          "The pipeline file the pipeline was loaded from, if any",
                          NULL, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  /**
+   * DiscoPipeline:max-ticks:
+   *
+   * Stop the run after this many ticks; 0: run until a source reaches
+   * end of stream.
+   */
   properties[PROP_MAX_TICKS] =
     g_param_spec_uint64 ("max-ticks", "Maximum ticks",
                          "Stop the run after this many ticks (0: run until end of stream)",
                          0, G_MAXUINT64, DEFAULT_MAX_TICKS,
                          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  /**
+   * DiscoPipeline:load-parameters:
+   *
+   * A folder of `<node>.<parameter>.npy` files (as a checkpoint holds
+   * them) to load every node's parameters from after the nodes are
+   * prepared, relative to the pipeline file; %NULL: the parameters keep
+   * their initial values. See disco_pipeline_load_parameters().
+   */
   properties[PROP_LOAD_PARAMETERS] =
     g_param_spec_string ("load-parameters", "Load parameters",
                          "Folder of <node>.<parameter>.npy files to load every node's "
                          "parameters from after the nodes are prepared (relative to the "
                          "pipeline file; NULL: keep their initial values)",
                          NULL, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  /**
+   * DiscoPipeline:checkpoint:
+   *
+   * After every epoch, save every node's parameters and state into
+   * `<output-dir>/checkpoint` (swapped in whole, with a SHA-256 manifest),
+   * so that the run can be resumed (#DiscoPipeline:resume,
+   * `disco-run --resume`).
+   */
   properties[PROP_CHECKPOINT] =
     g_param_spec_boolean ("checkpoint", "Checkpoint",
                           "After every epoch, save every node's parameters and state into "
                           "<output-dir>/checkpoint, so disco-run --resume can continue the run",
                           TRUE, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  /**
+   * DiscoPipeline:resume:
+   *
+   * A checkpoint folder to continue from: it is verified
+   * (disco_checkpoint_verify()), parameters and state are restored, and the
+   * run goes on with the next epoch, so that its results equal an
+   * uninterrupted run's; %NULL: start afresh.
+   */
   properties[PROP_RESUME] =
     g_param_spec_string ("resume", "Resume from",
                          "A checkpoint folder to continue from: parameters and state are "
@@ -325,6 +400,14 @@ disco_pipeline_class_init (DiscoPipelineClass *klass)
                           "(output, gradient, parameter), naming the tick, node and tensor; "
                           "nothing non-finite is then ever reported or checkpointed",
                           TRUE, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  /**
+   * DiscoPipeline:memory-limit:
+   *
+   * The most host memory the run's tensors may hold, in MiB; checked
+   * before the first tick from the shapes nodes declare, and before every
+   * tensor allocation, failing with %DISCO_ERROR_MEMORY; 0: the memory
+   * available when the run starts.
+   */
   properties[PROP_MEMORY_LIMIT] =
     g_param_spec_uint64 ("memory-limit", "Memory limit",
                          "Most host memory the run's tensors may hold, in MiB; checked before "
@@ -402,6 +485,9 @@ disco_pipeline_init (DiscoPipeline *self)
 
 /**
  * disco_pipeline_new:
+ *
+ * Creates an empty pipeline. Add nodes with disco_pipeline_make_node(), link
+ * them with disco_pipeline_link(), then run it with disco_pipeline_run().
  *
  * Returns: (transfer full): an empty pipeline
  */
@@ -539,6 +625,8 @@ disco_pipeline_make_node (DiscoPipeline *self, const char *type_name, const char
  * @self: a pipeline
  * @name: a node name
  *
+ * Looks up a node of @self by its name.
+ *
  * Returns: (transfer none) (nullable): the node called @name
  */
 DiscoNode *
@@ -552,6 +640,8 @@ disco_pipeline_get_node (DiscoPipeline *self, const char *name)
 /**
  * disco_pipeline_list_nodes:
  * @self: a pipeline
+ *
+ * Lists the nodes of @self by name.
  *
  * Returns: (transfer full) (array zero-terminated=1): the node names in the
  *   order they were added
@@ -572,6 +662,8 @@ disco_pipeline_list_nodes (DiscoPipeline *self)
  * disco_pipeline_get_node_location:
  * @self: a pipeline
  * @name: a node name
+ *
+ * Tells where the node called @name was defined, for error messages.
  *
  * Returns: (nullable): where the node was defined ("file:line"), or its
  *   name when it was added from code
@@ -1077,6 +1169,10 @@ disco_pipeline_set_node_property (DiscoPipeline *self, const char *target, const
  * @self: a pipeline
  * @assignment: "node.property=value", as on disco-run's command line
  * @error: return location for a #GError
+ *
+ * Applies one `node.property=value` assignment, as disco-run's command line
+ * gives it: a node's property (see disco_pipeline_set_node_property()) or,
+ * with `pipeline` as the node, a property of @self.
  *
  * Returns: %TRUE on success, %FALSE with @error set
  */
@@ -1815,6 +1911,9 @@ disco_pipeline_validate (DiscoPipeline *self, GError **error)
 /**
  * disco_pipeline_get_tick_order:
  * @self: a validated pipeline
+ *
+ * Lists the nodes in the order every tick runs them: a topological order of
+ * the links, leaving out the state couplings between dynamical nodes.
  *
  * Returns: (transfer full) (array zero-terminated=1) (nullable): the node
  *   names in the order a tick runs them, or %NULL when not validated
@@ -2834,6 +2933,9 @@ out:
  * disco_pipeline_get_seed:
  * @self: a pipeline
  *
+ * Gets #DiscoPipeline:seed, from which every node derives its random
+ * numbers.
+ *
  * Returns: the run's seed
  */
 guint64
@@ -2847,6 +2949,9 @@ disco_pipeline_get_seed (DiscoPipeline *self)
  * disco_pipeline_get_active_device:
  * @self: a validated pipeline
  *
+ * Gets the device the run uses, resolved from #DiscoPipeline:device when the
+ * pipeline is validated.
+ *
  * Returns: the device the run uses (never %DISCO_DEVICE_AUTO)
  */
 DiscoDevice
@@ -2859,6 +2964,8 @@ disco_pipeline_get_active_device (DiscoPipeline *self)
 /**
  * disco_pipeline_get_output_dir:
  * @self: a pipeline
+ *
+ * Gets #DiscoPipeline:output-dir, the folder the run writes into.
  *
  * Returns: (nullable): the output folder, or %NULL when the run writes nothing
  */
@@ -2893,6 +3000,9 @@ disco_pipeline_set_output_mode (DiscoPipeline *self, DiscoOutputMode mode)
  * disco_pipeline_get_output_mode:
  * @self: a pipeline
  *
+ * Gets what a run does with an output folder that holds a previous run
+ * (disco_pipeline_set_output_mode()).
+ *
  * Returns: the output mode (default %DISCO_OUTPUT_MODE_ADD)
  */
 DiscoOutputMode
@@ -2905,6 +3015,9 @@ disco_pipeline_get_output_mode (DiscoPipeline *self)
 /**
  * disco_pipeline_get_source_checksum:
  * @self: a pipeline
+ *
+ * Gets the checksum of the pipeline file, which a checkpoint records so that
+ * a resumed run can tell whether the file changed.
  *
  * Returns: (nullable): the SHA-256 (hexadecimal) of the text of the file
  *   the pipeline was loaded from, as its checkpoints record it; %NULL for a
@@ -2976,6 +3089,8 @@ disco_pipeline_build_output_path (DiscoPipeline *self, const char *relative, GEr
 /**
  * disco_pipeline_get_source_file:
  * @self: a pipeline
+ *
+ * Gets #DiscoPipeline:source-file, the file the pipeline was loaded from.
  *
  * Returns: (nullable): the file the pipeline was loaded from
  */
@@ -3098,6 +3213,8 @@ disco_pipeline_get_cancellable (DiscoPipeline *self)
  * disco_pipeline_find_parameter:
  * @self: a pipeline
  * @target: "node.parameter", e.g. "h1.weight"
+ *
+ * Looks up a node's parameter by its "node.parameter" name.
  *
  * Returns: (transfer none) (nullable): the parameter, or %NULL when the node
  *   or its parameter does not exist (yet: parameters appear in prepare)

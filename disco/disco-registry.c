@@ -89,6 +89,10 @@ disco_registry_register (const char *name, GType type)
  * disco_registry_lookup:
  * @name: a node type name
  *
+ * Looks up the node type registered under @name, the name a pipeline
+ * file's `node =` key gives. The registry loads the plugin modules the
+ * first time it is used.
+ *
  * Returns: the type registered under @name, or %G_TYPE_INVALID
  */
 GType
@@ -108,6 +112,9 @@ disco_registry_lookup (const char *name)
  * disco_registry_get_name_for_type:
  * @type: a node type
  *
+ * Looks up the name a node type is registered under, the inverse of
+ * disco_registry_lookup().
+ *
  * Returns: (nullable): the name @type is registered under
  */
 const char *
@@ -124,6 +131,9 @@ disco_registry_get_name_for_type (GType type)
 
 /**
  * disco_registry_list_names:
+ *
+ * Lists the registered node types. The registry loads the plugin modules the
+ * first time it is used.
  *
  * Returns: (transfer full) (array zero-terminated=1): every registered
  *   node type name, sorted
@@ -204,6 +214,10 @@ uninstalled_plugin_dir (void)
 
 /**
  * disco_registry_get_plugin_path:
+ *
+ * Lists where plugin modules are looked for: each folder of
+ * `$DISCO_PLUGIN_PATH`, then the build tree when this library was loaded
+ * from it, then the install folder.
  *
  * Returns: (transfer full) (array zero-terminated=1): the folders searched
  *   for plugins, in order

@@ -8,15 +8,22 @@
  */
 
 /**
- * SECTION:disco-tensor
- * @title: DiscoTensor
- * @short_description: float32 row-major tensors, batch first
+ * DiscoTensor:
+ *
+ * Float32 values in row-major order, batch first.
  *
  * A #DiscoTensor holds float32 values in row-major order with up to
  * %DISCO_TENSOR_MAX_DIMS dimensions, the first being the batch. From a
- * binding, read the values with disco_tensor_get_bytes() (numpy:
- * `numpy.frombuffer(t.get_bytes().get_data(), numpy.float32)`) and create
- * tensors from arrays with disco_tensor_new_from_data().
+ * binding, read the values with disco_tensor_get_bytes() and create
+ * tensors from arrays with disco_tensor_new_from_data(); the Python
+ * overrides add `tensor.to_numpy()` (a view of a host tensor's memory) and
+ * `Disco.Tensor.new_from_numpy(array)`, the GJS ones
+ * `tensor.toFloat32Array()` and `Disco.Tensor.newFromFloat32Array()`.
+ *
+ * A tensor lives on a #DiscoDevice. One on a GPU keeps a host copy as well,
+ * made when a reader asks for it: disco_tensor_read_host() and
+ * disco_tensor_write_host() work whatever the device, so callers never need
+ * to know where a tensor was last written.
  */
 
 #include "disco-tensor.h"
@@ -415,6 +422,8 @@ disco_tensor_new_from_values (guint n_dims, const gsize *shape, const float *val
  * @self: a tensor
  * @error: return location for a #GError
  *
+ * Copies @self, values included.
+ *
  * Returns: (transfer full) (nullable): a deep copy on the same device
  */
 DiscoTensor *
@@ -450,6 +459,8 @@ disco_tensor_copy (DiscoTensor *self, GError **error)
  * disco_tensor_get_n_dims:
  * @self: a tensor
  *
+ * Gets the number of dimensions of @self, 1 to %DISCO_TENSOR_MAX_DIMS.
+ *
  * Returns: the number of dimensions
  */
 guint
@@ -463,6 +474,8 @@ disco_tensor_get_n_dims (DiscoTensor *self)
  * disco_tensor_get_shape:
  * @self: a tensor
  * @n_dims: (out) (optional): the number of dimensions
+ *
+ * Gets the shape of @self, batch first.
  *
  * Returns: (array length=n_dims) (transfer none): the size of each dimension
  */
@@ -480,6 +493,8 @@ disco_tensor_get_shape (DiscoTensor *self, guint *n_dims)
  * @self: a tensor
  * @axis: a dimension index
  *
+ * Gets the size of one dimension of @self.
+ *
  * Returns: the size of dimension @axis, 1 past the last dimension (so a
  *   vector reads as a single column)
  */
@@ -494,6 +509,8 @@ disco_tensor_get_dim (DiscoTensor *self, guint axis)
  * disco_tensor_get_n_elements:
  * @self: a tensor
  *
+ * Gets the number of values @self holds: the product of its dimensions.
+ *
  * Returns: the number of values
  */
 gsize
@@ -506,6 +523,8 @@ disco_tensor_get_n_elements (DiscoTensor *self)
 /**
  * disco_tensor_get_row_size:
  * @self: a tensor
+ *
+ * Gets the number of values per batch entry of @self.
  *
  * Returns: the number of values per batch entry (all dimensions but the first)
  */
@@ -522,6 +541,8 @@ disco_tensor_get_row_size (DiscoTensor *self)
  * @n_dims: number of dimensions
  * @shape: (array length=n_dims): expected sizes
  *
+ * Compares the shape of @self with @shape.
+ *
  * Returns: whether @self has exactly this shape
  */
 gboolean
@@ -535,6 +556,8 @@ disco_tensor_has_shape (DiscoTensor *self, guint n_dims, const gsize *shape)
 /**
  * disco_tensor_shape_to_string:
  * @self: a tensor
+ *
+ * Formats the shape of @self for messages.
  *
  * Returns: (transfer full): the shape as text, e.g. "100×784"
  */
@@ -553,6 +576,8 @@ disco_tensor_shape_to_string (DiscoTensor *self)
 /**
  * disco_tensor_get_device:
  * @self: a tensor
+ *
+ * Gets the device @self lives on.
  *
  * Returns: the device the tensor lives on
  */
@@ -691,6 +716,9 @@ disco_tensor_get_host_address (DiscoTensor *self, gboolean writable, GError **er
  * @self: a tensor on a device other than the CPU
  * @error: return location for a #GError
  *
+ * Gets the device copy of @self for reading, copying the host values there
+ * first when they are newer. For kernels; bindings read the host copy.
+ *
  * Returns: (nullable): device memory holding the current values
  */
 gconstpointer
@@ -707,6 +735,9 @@ disco_tensor_read_device (DiscoTensor *self, GError **error)
  * disco_tensor_write_device: (skip)
  * @self: a tensor on a device other than the CPU
  * @error: return location for a #GError
+ *
+ * Gets the device copy of @self for writing. For kernels; bindings write the
+ * host copy.
  *
  * Returns: (nullable): device memory to write; the host copy becomes stale
  */
@@ -818,6 +849,8 @@ disco_tensor_get_values (DiscoTensor *self, gsize *n_values, GError **error)
  * @self: a host-readable tensor
  * @index: flat (row-major) index, less than the number of elements
  *
+ * Reads one value of @self, making the host copy current if needed.
+ *
  * Returns: one value, or NaN when the device copy cannot be read
  */
 float
@@ -890,6 +923,8 @@ disco_tensor_set_values (DiscoTensor *self, const float *values, gsize n_values,
  * @self: a tensor
  * @value: the value for every element
  * @error: return location for a #GError
+ *
+ * Sets every value of @self to @value.
  *
  * Returns: %TRUE on success, %FALSE with @error set
  */

@@ -7,6 +7,8 @@ G_DEFINE_BOXED_TYPE (DiscoTick, disco_tick, disco_tick_copy, disco_tick_free)
  * disco_tick_copy:
  * @tick: a tick
  *
+ * Copies a tick, for a handler of #DiscoPipeline::tick that keeps it.
+ *
  * Returns: (transfer full): a copy of @tick
  */
 DiscoTick *
@@ -31,6 +33,8 @@ disco_tick_free (DiscoTick *tick)
 /**
  * disco_phase_to_string:
  * @phase: a phase
+ *
+ * Names a phase.
  *
  * Returns: the phase's name as results files and logs write it:
  *   "train", "validation", "test" or "none"

@@ -4,7 +4,7 @@
 # disco-run finds an example pipeline by name and runs it with its data path
 # resolved from the installed location, lists the pipelines, and the man
 # pages, pipelines, datasets script and docs are where DESIGN says.
-#   usage: test-install.sh BUILD_DIR SOURCE_DIR PREFIX BINDIR LIBDIR DATADIR MANDIR man|no-man
+#   usage: test-install.sh BUILD_DIR SOURCE_DIR PREFIX BINDIR LIBDIR DATADIR MANDIR man|no-man docs|no-docs
 #
 # The destdir is not the prefix the binaries were built for, so the test
 # points the installed library at its plugins (DISCO_PLUGIN_PATH), the
@@ -13,7 +13,7 @@
 # install into its real prefix needs none of them. DISCO_DATA_PATH names
 # the source tree, whose data/datasets holds MNIST, as a user's data folder.
 set -uo pipefail
-build=$1 src=$2 prefix=$3 bindir=$4 libdir=$5 datadir=$6 mandir=$7 man=$8
+build=$1 src=$2 prefix=$3 bindir=$4 libdir=$5 datadir=$6 mandir=$7 man=$8 docs=$9
 . "$src/tests/common/tap.sh"
 
 dest=$work/dest
@@ -38,6 +38,14 @@ check "the example pipelines and sweeps are installed" \
 check "install-datasets.sh is installed, executable, with its checksums" \
       "[ -x '$share/data/install-datasets.sh' ] && [ -f '$share/data/datasets.md5' ]"
 check "the docs are installed" "[ -f '$share/README.md' ] && [ -f '$share/docs/nodes.json' ] && [ -f '$share/docs/figures/table1-pipeline.png' ]"
+check "the API reference's sources are not installed with the docs" "[ ! -e '$share/docs/reference' ]"
+if [ "$docs" = docs ]; then
+  reference=$root/$datadir/doc/disco-1.0
+  check "the API reference is installed in <datadir>/doc/disco-1.0" \
+        "[ -f '$reference/index.html' ] && [ -f '$reference/class.Pipeline.html' ] && [ -f '$reference/node-in-c.html' ] && [ -f '$reference/disco-1.0.devhelp2' ]"
+else
+  echo "# gi-docgen not found at configure time (-Ddocs): the API reference is not checked"
+fi
 
 export LD_LIBRARY_PATH=$root/$libdir
 export DISCO_PLUGIN_PATH=$root/$libdir/disco-1.0
