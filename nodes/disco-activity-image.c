@@ -3,23 +3,45 @@
 /**
  * SECTION:node-activity-image
  * @title: activity-image
- * @short_description: a heat map of a layer's activity over solver time
+ * @short_description: a figure of how one sample settles in a layer
  *
  * Draws how one layer of the network settles for the sample the integrator
- * records (its `record-sample` property, which must be set): rows are the
- * layer's units, columns are solver time, open loop from rest then (on
- * training ticks) closed loop, left to right. The integrator records on a
- * regular grid; the image has a fixed #DiscoActivityImage:width and each
- * column shows the recorded state nearest in time to its place on an evenly
- * spaced time axis from the first to the last recorded time, so the time axis
- * is linear whatever the recording's length.
+ * records (its `record-sample` property, which must be set), open loop from
+ * rest then (on training ticks) closed loop.
  *
- * #DiscoActivityImage:signal picks what is drawn: excitatory rates
+ * #DiscoActivityImage:signal picks what the heat map shows: excitatory rates
  * r_E = φ_E(u_E) or inhibitory rates r_I = φ_I(u_I) in viridis from 0 (dark)
- * to the image's largest rate (yellow); or the top-down input f = c·Q_l (the
+ * to the largest rate (yellow); or the top-down input f = c·Q_l (the
  * control signal of each recorded state times the layer's feedback weights
  * of the recorded sample) in the diverging map, symmetric around 0 (blue −,
  * white 0, red +).
+ *
+ * With #DiscoActivityImage:style `figure` (the default) the image is a
+ * figure of #DiscoActivityImage:figure-width × #DiscoActivityImage:figure-height
+ * pixels: a title (layer, signal, sample, its label and the open-loop
+ * prediction, tick, epoch and batch); the open loop and the closed loop side
+ * by side, each on its own time axis in ms since it began, separated by a
+ * marker; in each, a heat map of units × time, and under it the output
+ * layer's trajectories (softmax(y) when the controller compares softmax(y)
+ * with the target, else y) and the control c, the label's class in red, the
+ * prediction's in blue, the others gray, the target y* dashed; and a colour
+ * bar naming the signal. #DiscoActivityImage:time-axis `log` (the default)
+ * spreads each loop's time logarithmically from its first recorded step,
+ * so that the fast transient (τ_I = 5 ms, τ_E = 20 ms, the controller's
+ * proportional kick) gets as much room as the slow approach (τ_c = 100 ms)
+ * to rest; `linear` spreads it evenly from the loop's start.
+ * #DiscoActivityImage:sort orders the rows: by unit index, or by how much
+ * each unit changes over the closed loop (largest increase at the top).
+ * The label comes from the optional `target` input (the data's targets); the
+ * prediction is the class of the largest output at the end of the open loop.
+ *
+ * With #DiscoActivityImage:style `pixels` the image is the plain heat map for
+ * analysis: rows are the layer's units in index order, columns are solver
+ * time, open loop then closed loop; the image has #DiscoActivityImage:width
+ * columns, each the recorded state nearest in time to its place on an evenly
+ * spaced axis from the first to the last recorded time, each value a square
+ * of #DiscoActivityImage:scale pixels, or one 16-bit gray pixel with
+ * #DiscoActivityImage:bit-depth 16.
  *
  * An image is written on the first training tick and then every
  * #DiscoActivityImage:every-th training tick (ticks of other phases are not
@@ -28,7 +50,10 @@
  * so the names sort by tick.
  *
  * Ports: input `state` (any output of the integrator that drives the layer,
- * e.g. `settle.output`; it names the integrator, its tensor is not used).
+ * e.g. `settle.output`; it names the integrator, whose `trajectory` outputs
+ * hold every layer's state, the output layer's included, and the control c,
+ * row by row); optional input `target` (the targets, batch × outputs, e.g.
+ * `data.targets`: the recorded sample's label is its largest entry).
  *
  * ## Example pipeline
  * |[
@@ -40,6 +65,7 @@
  * [h1-activity]
  * node = activity-image
  * state = settle
+ * target = data.targets
  * layer = h1
  * signal = excitatory
  * every = 100
@@ -49,8 +75,10 @@
 #include "disco-activity-image.h"
 #include "disco-receptive-fields.h"
 #include "disco-integrator.h"
+#include "disco-leaky-pi.h"
 #include "disco-network.h"
 #include "disco-nodes.h"
+#include "disco-plot.h"
 
 #include <math.h>
 #include <string.h>
@@ -62,11 +90,28 @@
 #define DEFAULT_SCALE 2
 #define DEFAULT_BIT_DEPTH 8
 #define DEFAULT_PATH "activity/%s-%s-%06u.png"
+#define DEFAULT_STYLE DISCO_ACTIVITY_STYLE_FIGURE
+#define DEFAULT_SORT DISCO_ACTIVITY_SORT_CLOSED_LOOP_CHANGE
+#define DEFAULT_TIME_AXIS DISCO_ACTIVITY_TIME_AXIS_LOG
+#define DEFAULT_FIGURE_WIDTH 1200
+#define DEFAULT_FIGURE_HEIGHT 900
 
 G_DEFINE_ENUM_TYPE (DiscoActivitySignal, disco_activity_signal,
   G_DEFINE_ENUM_VALUE (DISCO_ACTIVITY_EXCITATORY, "excitatory"),
   G_DEFINE_ENUM_VALUE (DISCO_ACTIVITY_INHIBITORY, "inhibitory"),
   G_DEFINE_ENUM_VALUE (DISCO_ACTIVITY_TOP_DOWN, "top-down"))
+
+G_DEFINE_ENUM_TYPE (DiscoActivityStyle, disco_activity_style,
+  G_DEFINE_ENUM_VALUE (DISCO_ACTIVITY_STYLE_FIGURE, "figure"),
+  G_DEFINE_ENUM_VALUE (DISCO_ACTIVITY_STYLE_PIXELS, "pixels"))
+
+G_DEFINE_ENUM_TYPE (DiscoActivitySort, disco_activity_sort,
+  G_DEFINE_ENUM_VALUE (DISCO_ACTIVITY_SORT_NONE, "none"),
+  G_DEFINE_ENUM_VALUE (DISCO_ACTIVITY_SORT_CLOSED_LOOP_CHANGE, "closed-loop-change"))
+
+G_DEFINE_ENUM_TYPE (DiscoActivityTimeAxis, disco_activity_time_axis,
+  G_DEFINE_ENUM_VALUE (DISCO_ACTIVITY_TIME_AXIS_LOG, "log"),
+  G_DEFINE_ENUM_VALUE (DISCO_ACTIVITY_TIME_AXIS_LINEAR, "linear"))
 
 struct _DiscoActivityImage
 {
@@ -79,6 +124,11 @@ struct _DiscoActivityImage
   guint scale;
   guint bit_depth;
   char *path;
+  DiscoActivityStyle style;
+  DiscoActivitySort sort;
+  DiscoActivityTimeAxis time_axis;
+  guint figure_width;
+  guint figure_height;
 
   guint64 train_ticks;
   guint written;
@@ -97,6 +147,11 @@ enum
   PROP_SCALE,
   PROP_BIT_DEPTH,
   PROP_PATH,
+  PROP_STYLE,
+  PROP_SORT,
+  PROP_TIME_AXIS,
+  PROP_FIGURE_WIDTH,
+  PROP_FIGURE_HEIGHT,
   PROP_WRITTEN,
   N_PROPERTIES
 };
@@ -142,6 +197,21 @@ disco_activity_image_get_property (GObject *object, guint prop_id, GValue *value
     case PROP_PATH:
       g_value_set_string (value, self->path);
       break;
+    case PROP_STYLE:
+      g_value_set_enum (value, self->style);
+      break;
+    case PROP_SORT:
+      g_value_set_enum (value, self->sort);
+      break;
+    case PROP_TIME_AXIS:
+      g_value_set_enum (value, self->time_axis);
+      break;
+    case PROP_FIGURE_WIDTH:
+      g_value_set_uint (value, self->figure_width);
+      break;
+    case PROP_FIGURE_HEIGHT:
+      g_value_set_uint (value, self->figure_height);
+      break;
     case PROP_WRITTEN:
       g_value_set_uint (value, self->written);
       break;
@@ -180,6 +250,21 @@ disco_activity_image_set_property (GObject *object, guint prop_id, const GValue 
     case PROP_PATH:
       g_free (self->path);
       self->path = g_value_dup_string (value);
+      break;
+    case PROP_STYLE:
+      self->style = g_value_get_enum (value);
+      break;
+    case PROP_SORT:
+      self->sort = g_value_get_enum (value);
+      break;
+    case PROP_TIME_AXIS:
+      self->time_axis = g_value_get_enum (value);
+      break;
+    case PROP_FIGURE_WIDTH:
+      self->figure_width = g_value_get_uint (value);
+      break;
+    case PROP_FIGURE_HEIGHT:
+      self->figure_height = g_value_get_uint (value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -244,11 +329,19 @@ find_layer (DiscoActivityImage *self, DiscoNode **integrator, guint *index, GErr
   return NULL;
 }
 
+/* Values per sample of the network's last layer (the readout). */
+static gsize
+output_size (DiscoNetwork *network)
+{
+  return disco_network_get_layer (network, disco_network_get_n_layers (network) - 1)->n;
+}
+
 static gboolean
 disco_activity_image_prepare (DiscoNode *node, GError **error)
 {
   DiscoActivityImage *self = DISCO_ACTIVITY_IMAGE (node);
   DiscoNode *integrator;
+  DiscoNetwork *network;
   guint index;
 
   self->train_ticks = 0;
@@ -264,7 +357,25 @@ disco_activity_image_prepare (DiscoNode *node, GError **error)
     return FALSE;
   if (!disco_node_check_output_path (node, "path", self->path, error))
     return FALSE;
-  return find_layer (self, &integrator, &index, error) != NULL;
+  network = find_layer (self, &integrator, &index, error);
+  if (network == NULL)
+    return FALSE;
+  if (disco_node_is_linked (node, "target"))
+    {
+      guint n_dims = 0;
+      const gsize *shape = disco_node_get_input_declared_shape (node, "target", &n_dims);
+      gsize O = output_size (network);
+
+      if (shape != NULL && (n_dims != 2 || shape[1] != O))
+        {
+          g_set_error (error, DISCO_ERROR, DISCO_ERROR_SHAPE,
+                       "node \"%s\": input \"target\" has %" G_GSIZE_FORMAT " values per "
+                       "sample, the network %" G_GSIZE_FORMAT " outputs",
+                       disco_node_get_name (node), n_dims == 2 ? shape[1] : 0, O);
+          return FALSE;
+        }
+    }
+  return TRUE;
 }
 
 /* The recorded row nearest in time to @t; @times is non-decreasing. */
@@ -287,8 +398,359 @@ nearest_row (const float *times, gsize T, double t)
   return lo;
 }
 
+/* The drawn value of unit @j in one recorded @state (N + O values); @q is
+ * the recorded sample's feedback weights (O × n) for the top-down input. */
+static inline float
+signal_at (DiscoActivitySignal signal, const DiscoLayerSpec *spec, const float *state,
+           gsize offset, gsize N, gsize O, const float *q, gsize j)
+{
+  const gsize n = spec->n;
+  float v;
+
+  switch (signal)
+    {
+    case DISCO_ACTIVITY_EXCITATORY:
+      v = disco_softrect_forward (&spec->phi_e, state[offset + j]);
+      break;
+    case DISCO_ACTIVITY_INHIBITORY:
+      v = disco_softrect_forward (&spec->phi_i, state[offset + n + j]);
+      break;
+    case DISCO_ACTIVITY_TOP_DOWN:
+    default:
+      v = 0.0f;
+      for (gsize o = 0; o < O; o++)
+        v += state[N + o] * q[o * n + j];
+      break;
+    }
+  return v;
+}
+
+/* The recorded trajectory of this tick: rows of @row_size values at
+ * @times, the first @ol_rows open loop; and for the top-down input the
+ * recorded sample's feedback weights.  FALSE with @error set when the
+ * integrator's outputs do not fit the network. */
+typedef struct
+{
+  DiscoNode *integrator;
+  DiscoNetwork *network;
+  const DiscoLayerSpec *spec;
+  gsize T, row_size, N, O, n, offset, ol_rows;
+  gint sample;
+  const float *traj, *times, *q;
+} Recording;
+
 static gboolean
-draw (DiscoActivityImage *self, guint64 tick_index, GError **error)
+read_recording (DiscoActivityImage *self, Recording *rec, GError **error)
+{
+  DiscoNode *node = DISCO_NODE (self);
+  DiscoTensor *trajectory, *times_tensor, *ol_tensor;
+  guint index;
+
+  memset (rec, 0, sizeof *rec);
+  rec->network = find_layer (self, &rec->integrator, &index, error);
+  if (rec->network == NULL)
+    return FALSE;
+  rec->spec = disco_network_get_layer (rec->network, index);
+  rec->offset = disco_network_get_layer_offset (rec->network, index);
+  rec->N = disco_network_get_state_size (rec->network);
+  rec->O = output_size (rec->network);
+  rec->n = rec->spec->n;
+  g_object_get (rec->integrator, "record-sample", &rec->sample, NULL);
+
+  trajectory = disco_node_get_output (rec->integrator, "trajectory");
+  times_tensor = disco_node_get_output (rec->integrator, "trajectory-times");
+  ol_tensor = disco_node_get_output (rec->integrator, "trajectory-open-loop-rows");
+  if (trajectory == NULL || times_tensor == NULL || disco_tensor_get_n_dims (trajectory) != 2 ||
+      disco_tensor_get_dim (trajectory, 0) == 0 ||
+      disco_tensor_get_dim (trajectory, 0) != disco_tensor_get_n_elements (times_tensor) ||
+      disco_tensor_get_dim (trajectory, 1) != rec->N + rec->O ||
+      ol_tensor == NULL || disco_tensor_get_n_elements (ol_tensor) != 1)
+    {
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_SHAPE,
+                   "node \"%s\": integrator \"%s\" recorded no trajectory of %" G_GSIZE_FORMAT
+                   " state and %" G_GSIZE_FORMAT " control values per row with its times "
+                   "this tick (is record-sample %d in the minibatch?)",
+                   disco_node_get_name (node), disco_node_get_name (rec->integrator), rec->N,
+                   rec->O, rec->sample);
+      return FALSE;
+    }
+  rec->T = disco_tensor_get_dim (trajectory, 0);
+  rec->row_size = disco_tensor_get_dim (trajectory, 1);
+  rec->traj = disco_tensor_read_host (trajectory, error);
+  rec->times = rec->traj != NULL ? disco_tensor_read_host (times_tensor, error) : NULL;
+  if (rec->times == NULL)
+    return FALSE;
+  {
+    const float *ol = disco_tensor_read_host (ol_tensor, error);
+
+    if (ol == NULL)
+      return FALSE;
+    if (!(ol[0] >= 1.0f && ol[0] <= rec->T))
+      {
+        g_set_error (error, DISCO_ERROR, DISCO_ERROR_SHAPE,
+                     "node \"%s\": integrator \"%s\" says %g of its %" G_GSIZE_FORMAT
+                     " recorded rows are open loop", disco_node_get_name (node),
+                     disco_node_get_name (rec->integrator), ol[0], rec->T);
+        return FALSE;
+      }
+    rec->ol_rows = (gsize) ol[0];
+  }
+  if (self->signal == DISCO_ACTIVITY_TOP_DOWN)
+    {
+      DiscoTensor *qt = disco_node_get_output (rec->spec->node, "feedback-weights");
+
+      if (qt == NULL || disco_tensor_get_n_dims (qt) != 3 ||
+          disco_tensor_get_dim (qt, 0) <= (gsize) rec->sample ||
+          disco_tensor_get_dim (qt, 1) != rec->O || disco_tensor_get_dim (qt, 2) != rec->n)
+        {
+          g_set_error (error, DISCO_ERROR, DISCO_ERROR_SHAPE,
+                       "node \"%s\": layer \"%s\" has no feedback weights of %" G_GSIZE_FORMAT
+                       " × %" G_GSIZE_FORMAT " for sample %d this tick (the top-down input "
+                       "needs a closed-loop solve)", disco_node_get_name (node), self->layer,
+                       rec->O, rec->n, rec->sample);
+          return FALSE;
+        }
+      rec->q = disco_tensor_read_host (qt, error);
+      if (rec->q == NULL)
+        return FALSE;
+      rec->q += (gsize) rec->sample * rec->O * rec->n;
+    }
+  return TRUE;
+}
+
+/* The recorded sample's label from the `target` input: its largest entry,
+ * and that entry (the target y* of the label); -1 when unlinked. */
+static gboolean
+read_label (DiscoActivityImage *self, const Recording *rec, gint *label, double *value,
+            GError **error)
+{
+  DiscoNode *node = DISCO_NODE (self);
+  DiscoTensor *target;
+  const float *t;
+
+  *label = -1;
+  *value = NAN;
+  if (!disco_node_is_linked (node, "target"))
+    return TRUE;
+  target = disco_node_get_input (node, "target");
+  if (target == NULL || disco_tensor_get_n_dims (target) != 2 ||
+      disco_tensor_get_dim (target, 0) <= (gsize) rec->sample ||
+      disco_tensor_get_dim (target, 1) != rec->O)
+    {
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_SHAPE,
+                   "node \"%s\": input \"target\" is not batch × %" G_GSIZE_FORMAT
+                   " targets with a row for the recorded sample %d this tick",
+                   disco_node_get_name (node), rec->O, rec->sample);
+      return FALSE;
+    }
+  t = disco_tensor_read_host (target, error);
+  if (t == NULL)
+    return FALSE;
+  t += (gsize) rec->sample * rec->O;
+  for (gsize o = 0; o < rec->O; o++)
+    if (*label < 0 || t[o] > t[*label])
+      *label = o;
+  *value = t[*label];
+  return TRUE;
+}
+
+static gint
+argmax (const float *v, gsize n)
+{
+  gint best = 0;
+
+  for (gsize i = 1; i < n; i++)
+    if (v[i] > v[best])
+      best = i;
+  return best;
+}
+
+static gboolean
+write_image (DiscoActivityImage *self, GBytes *png, guint64 tick_index, GError **error)
+{
+  DiscoNode *node = DISCO_NODE (self);
+  g_autofree char *relative = NULL;
+  g_autofree char *path = NULL;
+  const char *signal_nick;
+
+  signal_nick = g_enum_get_value (g_type_class_peek (DISCO_TYPE_ACTIVITY_SIGNAL),
+                                  self->signal)->value_nick;
+  relative = g_strdup_printf (self->path, self->layer, signal_nick, (guint) tick_index);
+  path = disco_pipeline_build_output_path (disco_node_get_pipeline (node), relative, error);
+  if (path == NULL ||
+      !disco_write_file_atomically (path, g_bytes_get_data (png, NULL), g_bytes_get_size (png),
+                                    error))
+    return FALSE;
+  self->written++;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_WRITTEN]);
+  return TRUE;
+}
+
+static const char *
+signal_title (DiscoActivitySignal signal, const DiscoLayerSpec *spec)
+{
+  switch (signal)
+    {
+    case DISCO_ACTIVITY_EXCITATORY:
+      return spec->kind == DISCO_LAYER_RATE ? "rates r" : "excitatory rates r_E";
+    case DISCO_ACTIVITY_INHIBITORY:
+      return "inhibitory rates r_I";
+    case DISCO_ACTIVITY_TOP_DOWN:
+    default:
+      return "top-down input f";
+    }
+}
+
+static const char *
+signal_unit (DiscoActivitySignal signal, const DiscoLayerSpec *spec)
+{
+  switch (signal)
+    {
+    case DISCO_ACTIVITY_EXCITATORY:
+      return spec->kind == DISCO_LAYER_RATE ? "rate r = φ(u) (a.u.)" :
+             "rate r_E = φ_E(u_E) (a.u.)";
+    case DISCO_ACTIVITY_INHIBITORY:
+      return "rate r_I = φ_I(u_I) (a.u.)";
+    case DISCO_ACTIVITY_TOP_DOWN:
+    default:
+      return "top-down input f = c·Q (a.u.)";
+    }
+}
+
+static const char *
+signal_change (DiscoActivitySignal signal, const DiscoLayerSpec *spec)
+{
+  switch (signal)
+    {
+    case DISCO_ACTIVITY_EXCITATORY:
+      return spec->kind == DISCO_LAYER_RATE ? "change of r since open loop (a.u.)" :
+             "change of r_E since open loop (a.u.)";
+    case DISCO_ACTIVITY_INHIBITORY:
+      return "change of r_I since open loop (a.u.)";
+    case DISCO_ACTIVITY_TOP_DOWN:
+    default:
+      return "change of f since open loop (a.u.)";
+    }
+}
+
+/* The figure: heat map, outputs and control over both loops. */
+static gboolean
+draw_figure (DiscoActivityImage *self, const DiscoTick *tick, GError **error)
+{
+  DiscoNode *node = DISCO_NODE (self);
+  Recording rec;
+  DiscoPlotActivity activity = { 0 };
+  DiscoControllerSpec controller = { 0 };
+  DiscoNode *controller_node;
+  const DiscoLayerSpec *readout;
+  gboolean softmax;
+  g_autofree float *values = NULL;
+  g_autofree float *outputs = NULL;
+  g_autofree float *control = NULL;
+  g_autofree double *times = NULL;
+  g_autofree char *title = NULL;
+  g_autofree char *subtitle = NULL;
+  g_autoptr (GString) when = g_string_new (NULL);
+  g_autoptr (GBytes) png = NULL;
+  gsize out_offset;
+  gint label, prediction, final;
+  double target_value;
+
+  if (!read_recording (self, &rec, error) ||
+      !read_label (self, &rec, &label, &target_value, error))
+    return FALSE;
+  readout = disco_network_get_layer (rec.network, disco_network_get_n_layers (rec.network) - 1);
+  out_offset = disco_network_get_layer_offset (rec.network,
+                                               disco_network_get_n_layers (rec.network) - 1);
+  controller_node = disco_node_get_input_node (readout->node, "feedback", NULL);
+  softmax = controller_node != NULL && disco_controller_get_spec (controller_node, &controller) &&
+            controller.error == DISCO_CONTROL_ERROR_CROSS_ENTROPY;
+
+  values = g_new (float, rec.T * rec.n);
+  outputs = g_new (float, rec.T * rec.O);
+  control = g_new (float, rec.T * rec.O);
+  times = g_new (double, rec.T);
+  for (gsize i = 0; i < rec.T; i++)
+    {
+      const float *state = rec.traj + i * rec.row_size;
+      float *y = outputs + i * rec.O;
+
+      times[i] = rec.times[i];
+      for (gsize j = 0; j < rec.n; j++)
+        values[i * rec.n + j] = signal_at (self->signal, rec.spec, state, rec.offset, rec.N,
+                                           rec.O, rec.q, j);
+      memcpy (y, state + out_offset, rec.O * sizeof (float));
+      memcpy (control + i * rec.O, state + rec.N, rec.O * sizeof (float));
+      if (softmax)
+        {
+          float max = y[argmax (y, rec.O)], sum = 0.0f;
+
+          for (gsize o = 0; o < rec.O; o++)
+            sum += y[o] = expf (y[o] - max);
+          for (gsize o = 0; o < rec.O; o++)
+            y[o] /= sum;
+        }
+    }
+  prediction = argmax (outputs + (rec.ol_rows - 1) * rec.O, rec.O);
+  final = argmax (outputs + (rec.T - 1) * rec.O, rec.O);
+
+  if (label >= 0)
+    title = g_strdup_printf ("%s: %s of sample %d (label %d, prediction %d)", self->layer,
+                             signal_title (self->signal, rec.spec), rec.sample, label,
+                             prediction);
+  else
+    title = g_strdup_printf ("%s: %s of sample %d (prediction %d)", self->layer,
+                             signal_title (self->signal, rec.spec), rec.sample, prediction);
+  g_string_append_printf (when, "%s tick %" G_GUINT64_FORMAT,
+                          disco_phase_to_string (tick->phase), tick->index);
+  if (tick->epoch > 0)
+    g_string_append_printf (when, ", epoch %u, batch %u", tick->epoch, tick->batch);
+  if (rec.ol_rows < rec.T)
+    subtitle = g_strdup_printf ("%s · open loop, then closed loop: output %d after control",
+                                when->str, final);
+  else
+    subtitle = g_strdup_printf ("%s · open loop only", when->str);
+
+  activity.title = title;
+  activity.subtitle = subtitle;
+  activity.signal_label = signal_unit (self->signal, rec.spec);
+  activity.values = values;
+  activity.n_units = rec.n;
+  activity.times = times;
+  activity.n_times = rec.T;
+  activity.open_loop_rows = rec.ol_rows;
+  activity.diverging = self->signal == DISCO_ACTIVITY_TOP_DOWN;
+  activity.order = self->sort == DISCO_ACTIVITY_SORT_CLOSED_LOOP_CHANGE ?
+                   DISCO_PLOT_UNIT_ORDER_CLOSED_LOOP_CHANGE : DISCO_PLOT_UNIT_ORDER_NONE;
+  activity.time_axis = self->time_axis == DISCO_ACTIVITY_TIME_AXIS_LINEAR ?
+                       DISCO_PLOT_TIME_LINEAR : DISCO_PLOT_TIME_LOG;
+  activity.outputs = outputs;
+  activity.output_label = softmax ? "output softmax(y)" : "output y";
+  activity.output_min = softmax ? 0.0 : NAN;
+  activity.output_max = softmax ? 1.0 : NAN;
+  activity.control = controller_node != NULL ? control : NULL;
+  activity.n_outputs = rec.O;
+  activity.label = label;
+  activity.prediction = prediction;
+  activity.target_value = controller_node != NULL ? target_value : NAN;
+  /* Rates move little in the closed loop next to their rise from rest:
+   * the closed-loop map shows the change, on its own scale. */
+  activity.closed_loop_change = self->signal != DISCO_ACTIVITY_TOP_DOWN;
+  activity.change_label = signal_change (self->signal, rec.spec);
+
+  png = disco_plot_render_activity (&activity, self->figure_width, self->figure_height, NULL,
+                                    NULL, error);
+  if (png == NULL)
+    {
+      g_prefix_error (error, "node \"%s\": ", disco_node_get_name (node));
+      return FALSE;
+    }
+  return write_image (self, png, tick->index, error);
+}
+
+/* The plain heat map (style = pixels), as it has always been drawn. */
+static gboolean
+draw_pixels (DiscoActivityImage *self, guint64 tick_index, GError **error)
 {
   DiscoNode *node = DISCO_NODE (self);
   DiscoNode *integrator;
@@ -301,10 +763,7 @@ draw (DiscoActivityImage *self, guint64 tick_index, GError **error)
   gint sample;
   g_autoptr (DiscoTensor) image = NULL;
   g_autoptr (GBytes) png = NULL;
-  g_autofree char *relative = NULL;
-  g_autofree char *path = NULL;
   float *pixels;
-  const char *signal_nick;
 
   network = find_layer (self, &integrator, &index, error);
   if (network == NULL)
@@ -404,17 +863,7 @@ draw (DiscoActivityImage *self, guint64 tick_index, GError **error)
       g_prefix_error (error, "node \"%s\": ", disco_node_get_name (node));
       return FALSE;
     }
-  signal_nick = g_enum_get_value (g_type_class_peek (DISCO_TYPE_ACTIVITY_SIGNAL),
-                                  self->signal)->value_nick;
-  relative = g_strdup_printf (self->path, self->layer, signal_nick, (guint) tick_index);
-  path = disco_pipeline_build_output_path (disco_node_get_pipeline (node), relative, error);
-  if (path == NULL ||
-      !disco_write_file_atomically (path, g_bytes_get_data (png, NULL), g_bytes_get_size (png),
-                                    error))
-    return FALSE;
-  self->written++;
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_WRITTEN]);
-  return TRUE;
+  return write_image (self, png, tick_index, error);
 }
 
 static DiscoFlowReturn
@@ -426,7 +875,9 @@ disco_activity_image_process (DiscoNode *node, DiscoTick *tick, GError **error)
     return DISCO_FLOW_OK;
   if (self->train_ticks++ % self->every != 0)
     return DISCO_FLOW_OK;
-  return draw (self, tick->index, error) ? DISCO_FLOW_OK : DISCO_FLOW_ERROR;
+  if (self->style == DISCO_ACTIVITY_STYLE_PIXELS)
+    return draw_pixels (self, tick->index, error) ? DISCO_FLOW_OK : DISCO_FLOW_ERROR;
+  return draw_figure (self, tick, error) ? DISCO_FLOW_OK : DISCO_FLOW_ERROR;
 }
 
 static void
@@ -458,15 +909,15 @@ disco_activity_image_class_init (DiscoActivityImageClass *klass)
   properties[PROP_WIDTH] =
     g_param_spec_uint ("width", "Width",
                        "Columns of the image: evenly spaced times from the first to the last "
-                       "recorded state (before scaling)",
+                       "recorded state (before scaling); style = pixels",
                        1, 100000, DEFAULT_WIDTH, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   properties[PROP_SCALE] =
-    g_param_spec_uint ("scale", "Scale", "Side of the square of pixels that shows one value",
+    g_param_spec_uint ("scale", "Scale", "Side of the square of pixels that shows one value (style = pixels)",
                        1, 16, DEFAULT_SCALE, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   properties[PROP_BIT_DEPTH] =
     g_param_spec_uint ("bit-depth", "Bit depth",
-                       "8: a colour image to look at; 16: one 16-bit gray pixel per value, "
-                       "for analysis (range in the tEXt chunks disco-vmin, disco-vmax; "
+                       "style = pixels: 8: a colour image to look at; 16: one 16-bit gray "
+                       "pixel per value, for analysis (range in the tEXt chunks disco-vmin, disco-vmax; "
                        "scale is ignored); other values are errors",
                        8, 16, DEFAULT_BIT_DEPTH, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   properties[PROP_PATH] =
@@ -474,6 +925,36 @@ disco_activity_image_class_init (DiscoActivityImageClass *klass)
                          "PNG file to write, relative to the output folder: a pattern with "
                          "%s (the layer), %s (the signal) and %u (the tick index), in order",
                          DEFAULT_PATH, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_STYLE] =
+    g_param_spec_enum ("style", "Style",
+                       "figure: a figure with time axes in ms, colour bar, title and the output "
+                       "and control trajectories; pixels: the plain heat map, one value per "
+                       "square of pixels, for analysis (width, scale and bit-depth apply)",
+                       DISCO_TYPE_ACTIVITY_STYLE, DEFAULT_STYLE,
+                       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_SORT] =
+    g_param_spec_enum ("sort", "Sort",
+                       "Order of the figure's rows: none (unit index), or closed-loop-change "
+                       "(largest increase over the closed loop at the top); style = figure",
+                       DISCO_TYPE_ACTIVITY_SORT, DEFAULT_SORT,
+                       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_TIME_AXIS] =
+    g_param_spec_enum ("time-axis", "Time axis",
+                       "Time scale of each loop's panel: log (from the first recorded step, "
+                       "so the fast transient gets room) or linear (from the loop's start); "
+                       "style = figure",
+                       DISCO_TYPE_ACTIVITY_TIME_AXIS, DEFAULT_TIME_AXIS,
+                       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_FIGURE_WIDTH] =
+    g_param_spec_uint ("figure-width", "Figure width",
+                       "Width of the figure in pixels (style = figure)",
+                       320, 16384, DEFAULT_FIGURE_WIDTH,
+                       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_FIGURE_HEIGHT] =
+    g_param_spec_uint ("figure-height", "Figure height",
+                       "Height of the figure in pixels (style = figure)",
+                       240, 16384, DEFAULT_FIGURE_HEIGHT,
+                       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   properties[PROP_WRITTEN] =
     g_param_spec_uint ("written", "Written", "Images written in the current or last run",
                        0, G_MAXUINT, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
@@ -482,10 +963,14 @@ disco_activity_image_class_init (DiscoActivityImageClass *klass)
   /* Reads host copies of its inputs only: unchanged beside device nodes. */
   disco_node_class_set_runs_on_cuda (node_class, TRUE);
   disco_node_class_set_metadata (node_class, "Activity image", "Sink/Image",
-                                 "Writes a heat map of a layer's rates or top-down input over "
-                                 "solver time (units × time) for the recorded sample");
+                                 "Writes a figure of how the recorded sample settles: a heat "
+                                 "map of a layer's rates or top-down input (units × time), "
+                                 "open then closed loop, with the outputs and the control");
   disco_node_class_add_port (node_class, DISCO_PORT_INPUT, "state", DISCO_PORT_FLAG_NONE,
                              "any output of the integrator that records the trajectory");
+  disco_node_class_add_port (node_class, DISCO_PORT_INPUT, "target", DISCO_PORT_FLAG_OPTIONAL,
+                             "the targets, batch × outputs (e.g. data.targets): the recorded "
+                             "sample's label, named in the title and drawn in red");
 }
 
 static void
@@ -498,4 +983,9 @@ disco_activity_image_init (DiscoActivityImage *self)
   self->scale = DEFAULT_SCALE;
   self->bit_depth = DEFAULT_BIT_DEPTH;
   self->path = g_strdup (DEFAULT_PATH);
+  self->style = DEFAULT_STYLE;
+  self->sort = DEFAULT_SORT;
+  self->time_axis = DEFAULT_TIME_AXIS;
+  self->figure_width = DEFAULT_FIGURE_WIDTH;
+  self->figure_height = DEFAULT_FIGURE_HEIGHT;
 }

@@ -14,6 +14,7 @@
 #include <cairo.h>
 #include <json-glib/json-glib.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define FONT "DejaVu Sans"
@@ -39,20 +40,28 @@
 void
 disco_plot_area_map (const DiscoPlotArea *area, double x, double y, double *px, double *py)
 {
-  double y_min, y_max;
+  double y_min, y_max, x_min, x_max;
 
   g_return_if_fail (area != NULL);
 
   y_min = area->y_min;
   y_max = area->y_max;
+  x_min = area->x_min;
+  x_max = area->x_max;
   if (area->log_y)
     {
       y = y > 0.0 ? log10 (y) : NAN;
       y_min = log10 (y_min);
       y_max = log10 (y_max);
     }
+  if (area->log_x)
+    {
+      x = x > 0.0 ? log10 (x) : NAN;
+      x_min = log10 (x_min);
+      x_max = log10 (x_max);
+    }
   if (px != NULL)
-    *px = area->left + (x - area->x_min) / (area->x_max - area->x_min) * area->width;
+    *px = area->left + (x - x_min) / (x_max - x_min) * area->width;
   if (py != NULL)
     *py = area->top + (y_max - y) / (y_max - y_min) * area->height;
 }
@@ -324,6 +333,7 @@ draw_panel (cairo_t *cr, const DiscoPlotPanel *panel, double x0, double y0, doub
     }
   nice_range (&area.x_min, &area.x_max, &x_step, 6, panel->x_integer);
   area.log_y = FALSE;   /* while drawing, y is in drawn units (log10 on a log axis) */
+  area.log_x = FALSE;
   if (panel->log_y)
     log_range (&area.y_min, &area.y_max, &y_step);
   else
@@ -615,6 +625,978 @@ disco_plot_render (const char *title, const char *x_label, const char *y_label,
   DiscoPlotPanel panel = { title, x_label, y_label, series, n_series, FALSE, FALSE };
 
   return disco_plot_render_panels (&panel, 1, width, height, area, error);
+}
+
+/* ----- activity figures: heat map, outputs and control over two time axes ----- */
+
+#define ACTIVITY_PANEL_GAP 28.0     /* between the open- and closed-loop panels */
+#define ACTIVITY_BOUNDARY_WIDTH 2.0
+#define ACTIVITY_ROW_GAP 14.0
+#define ACTIVITY_BAR_WIDTH 16.0
+#define ACTIVITY_LINE_SHARE 0.2     /* of the plot height, per line plot */
+
+/* One loop of the recording: rows [first, end), its own time axis. */
+typedef struct
+{
+  gsize first, end;
+  double t0;          /* the loop's start (s); the axis shows t − t0 */
+  double lo, hi;      /* the axis range in loop time (s) */
+  gboolean log;
+} ActivityLeg;
+
+/* Line colours: the target class, the prediction, the other classes. */
+static const double label_rgb[3] = { 0.84, 0.15, 0.16 };
+static const double prediction_rgb[3] = { 0.12, 0.47, 0.71 };
+static const double other_rgb[3] = { 0.72, 0.72, 0.72 };
+static const double boundary_rgb[3] = { 0.25, 0.25, 0.25 };
+
+static void
+activity_leg_init (ActivityLeg *leg, const DiscoPlotActivity *a, gsize first, gsize end)
+{
+  leg->first = first;
+  leg->end = end;
+  leg->t0 = a->times[first];
+  leg->log = a->time_axis == DISCO_PLOT_TIME_LOG;
+  leg->hi = a->times[end - 1] - leg->t0;
+  if (leg->log)
+    {
+      /* From the first recorded step: the loop's first row (rest, or the
+       * open-loop steady state) is the previous panel's last. */
+      leg->lo = 0.0;
+      for (gsize i = first; i < end && leg->lo <= 0.0; i++)
+        leg->lo = a->times[i] - leg->t0;
+      if (leg->lo <= 0.0)
+        leg->lo = 1e-3;
+      if (leg->hi <= leg->lo)
+        leg->hi = 10.0 * leg->lo;
+    }
+  else
+    {
+      leg->lo = 0.0;
+      if (leg->hi <= 0.0)
+        leg->hi = 1e-3;
+    }
+}
+
+/* The row of @leg shown at loop time @t: the nearest on the axis's scale
+ * (in log time, rows at the loop's start have no place unless the loop
+ * has no other). */
+static gsize
+activity_leg_row_at (const ActivityLeg *leg, const double *times, double t)
+{
+  gsize lo = leg->first, hi = leg->end - 1, best;
+  double target = leg->t0 + t;
+
+  if (leg->log)
+    while (lo < hi && times[lo] - leg->t0 <= 0.0)
+      lo++;
+  best = lo;
+  /* the first row at or after target, then its left neighbour */
+  while (lo < hi)
+    {
+      gsize mid = (lo + hi) / 2;
+
+      if (times[mid] < target)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+  if (lo > best)
+    {
+      double left = times[lo - 1] - leg->t0, right = times[lo] - leg->t0;
+      double d_left, d_right;
+
+      if (leg->log)
+        {
+          d_left = log (t / left);
+          d_right = log (right / t);
+        }
+      else
+        {
+          d_left = t - left;
+          d_right = right - t;
+        }
+      if (d_left <= d_right)
+        lo--;
+    }
+  return lo;
+}
+
+/* Loop time at pixel offset @x (from the area's left edge) of @area. */
+static double
+activity_time_at (const DiscoPlotArea *area, double x)
+{
+  double f = x / area->width;
+
+  if (area->log_x)
+    return area->x_min * pow (area->x_max / area->x_min, f);
+  return area->x_min + f * (area->x_max - area->x_min);
+}
+
+/* A unit and its sort key. */
+typedef struct
+{
+  float key;
+  gsize unit;
+} UnitKey;
+
+/* Larger key first, NaN last, ties in index order. */
+static int
+compare_units (const void *a, const void *b)
+{
+  const UnitKey *x = a, *y = b;
+  float kx = isnan (x->key) ? -INFINITY : x->key, ky = isnan (y->key) ? -INFINITY : y->key;
+
+  if (kx != ky)
+    return kx > ky ? -1 : 1;
+  return x->unit < y->unit ? -1 : x->unit > y->unit ? 1 : 0;
+}
+
+/**
+ * disco_plot_activity_unit_order:
+ * @activity: the figure's data
+ * @order: (out caller-allocates) (array length=activity->n_units): the unit
+ *   shown in each row of the heat map, top to bottom
+ *
+ * The heat map's rows as @activity's #DiscoPlotActivity:order asks; ties
+ * keep index order.
+ */
+void
+disco_plot_activity_unit_order (const DiscoPlotActivity *activity, gsize *order)
+{
+  gsize n, T;
+  g_autofree UnitKey *keys = NULL;
+
+  g_return_if_fail (activity != NULL && order != NULL);
+
+  n = activity->n_units;
+  T = activity->n_times;
+  for (gsize j = 0; j < n; j++)
+    order[j] = j;
+  if (activity->order == DISCO_PLOT_UNIT_ORDER_NONE || activity->values == NULL || T == 0)
+    return;
+  keys = g_new (UnitKey, n);
+  for (gsize j = 0; j < n; j++)
+    {
+      keys[j].unit = j;
+      keys[j].key = activity->values[(T - 1) * n + j];
+      if (activity->open_loop_rows >= 1 && activity->open_loop_rows < T)
+        keys[j].key -= activity->values[(activity->open_loop_rows - 1) * n + j];
+    }
+  qsort (keys, n, sizeof (UnitKey), compare_units);
+  for (gsize j = 0; j < n; j++)
+    order[j] = keys[j].unit;
+}
+
+/* Ticks of a time axis in ms: 1, 2, 5 × 10^k labelled (1 × 10^k only over
+ * more than 2.5 decades) and the other digits as minor ticks on a log axis;
+ * nice steps on a linear one.  Returns the number of ticks. */
+static guint
+activity_time_ticks (const DiscoPlotArea *area, double *ms, gboolean *major, guint max)
+{
+  double lo = area->x_min * 1e3, hi = area->x_max * 1e3;
+  guint n = 0;
+
+  if (area->log_x)
+    {
+      gboolean sparse = log10 (hi / lo) > 2.5;
+
+      for (int k = (int) floor (log10 (lo)) ; k <= (int) ceil (log10 (hi)) && n < max; k++)
+        for (int m = 1; m <= 9 && n < max; m++)
+          {
+            double v = m * pow (10.0, k);
+
+            if (v < lo * (1 - 1e-3) || v > hi * (1 + 1e-3))
+              continue;
+            ms[n] = v;
+            major[n] = m == 1 || (!sparse && (m == 2 || m == 5));
+            n++;
+          }
+    }
+  else
+    {
+      double step = nice_step (hi - lo, 5);
+
+      for (double v = ceil (lo / step - 1e-6) * step; v <= hi * (1 + 1e-6) && n < max;
+           v += step)
+        {
+          ms[n] = v;
+          major[n] = TRUE;
+          n++;
+        }
+    }
+  return n;
+}
+
+static void
+format_ms (char *buf, gsize size, double ms)
+{
+  if (fabs (ms) < 1e-9)
+    ms = 0.0;
+  g_snprintf (buf, size, "%.3g", ms);
+}
+
+/* Frame of an area, drawn just outside its pixels. */
+static void
+activity_frame (cairo_t *cr, const DiscoPlotArea *area)
+{
+  cairo_set_line_width (cr, 1.0);
+  cairo_set_source_rgb (cr, 0.2, 0.2, 0.2);
+  cairo_rectangle (cr, area->left - 0.5, area->top - 0.5, area->width + 1.0,
+                   area->height + 1.0);
+  cairo_stroke (cr);
+}
+
+/* Time ticks under @area, their numbers and the axis label when @numbers;
+ * light vertical grid lines at the labelled ticks when @grid. */
+static void
+activity_time_axis (cairo_t *cr, const DiscoPlotArea *area, gboolean numbers, gboolean grid,
+                    const char *x_label)
+{
+  double ms[64], right_edge = -INFINITY;
+  gboolean major[64];
+  guint n = activity_time_ticks (area, ms, major, G_N_ELEMENTS (ms));
+  double bottom = area->top + area->height;
+  char buf[32];
+
+  cairo_set_line_width (cr, 1.0);
+  if (grid)
+    {
+      cairo_set_source_rgb (cr, 0.9, 0.9, 0.9);
+      for (guint i = 0; i < n; i++)
+        {
+          double px;
+
+          if (!major[i])
+            continue;
+          disco_plot_area_map (area, ms[i] / 1e3, 0.0, &px, NULL);
+          if (px < area->left + 1.0 || px > area->left + area->width - 1.0)
+            continue;
+          cairo_move_to (cr, round (px) + 0.5, area->top);
+          cairo_line_to (cr, round (px) + 0.5, bottom);
+        }
+      cairo_stroke (cr);
+    }
+  cairo_set_source_rgb (cr, 0.2, 0.2, 0.2);
+  set_font (cr, TICK_SIZE, FALSE);
+  for (guint i = 0; i < n; i++)
+    {
+      double px, length = major[i] ? TICK_LENGTH : TICK_LENGTH * 0.6, w;
+
+      disco_plot_area_map (area, ms[i] / 1e3, 0.0, &px, NULL);
+      px = MIN (MAX (px, area->left - 0.5), area->left + area->width - 0.5);
+      cairo_move_to (cr, round (px) + 0.5, bottom + 0.5);
+      cairo_line_to (cr, round (px) + 0.5, bottom + 0.5 + length);
+      cairo_stroke (cr);
+      if (!numbers || !major[i])
+        continue;
+      format_ms (buf, sizeof buf, ms[i]);
+      w = text_width (cr, buf);
+      if (px - w / 2 < right_edge + 6.0)
+        continue;   /* no overlapping numbers */
+      draw_text (cr, buf, px, bottom + TICK_LENGTH + 3.0, 0.5, 0.0);
+      right_edge = px + w / 2;
+    }
+  if (numbers && x_label != NULL)
+    {
+      cairo_set_source_rgb (cr, 0.0, 0.0, 0.0);
+      set_font (cr, LABEL_SIZE, FALSE);
+      draw_text (cr, x_label, area->left + area->width / 2,
+                 bottom + TICK_LENGTH + TICK_SIZE + 12.0, 0.5, 0.0);
+    }
+}
+
+/* A y axis: ticks at nice values of [area->y_min, area->y_max] (both ends
+ * already nice), numbers left of @area when @numbers, light grid lines
+ * when @grid. */
+static void
+activity_value_axis (cairo_t *cr, const DiscoPlotArea *area, double step, gboolean numbers,
+                     gboolean grid)
+{
+  char buf[64];
+
+  cairo_set_line_width (cr, 1.0);
+  if (grid)
+    {
+      cairo_set_source_rgb (cr, 0.9, 0.9, 0.9);
+      for (double v = area->y_min + step; v < area->y_max - 0.5 * step; v += step)
+        {
+          double py;
+
+          disco_plot_area_map (area, area->x_min, v, NULL, &py);
+          cairo_move_to (cr, area->left, round (py) + 0.5);
+          cairo_line_to (cr, area->left + area->width, round (py) + 0.5);
+        }
+      cairo_stroke (cr);
+    }
+  cairo_set_source_rgb (cr, 0.2, 0.2, 0.2);
+  set_font (cr, TICK_SIZE, FALSE);
+  for (double v = area->y_min; v <= area->y_max + 0.5 * step; v += step)
+    {
+      double py;
+
+      disco_plot_area_map (area, area->x_min, v, NULL, &py);
+      cairo_move_to (cr, area->left - 0.5 - TICK_LENGTH, round (py) + 0.5);
+      cairo_line_to (cr, area->left - 0.5, round (py) + 0.5);
+      cairo_stroke (cr);
+      if (!numbers)
+        continue;
+      format_tick (buf, sizeof buf, v, step);
+      draw_text (cr, buf, area->left - TICK_LENGTH - 4.0, py, 1.0, 0.5);
+    }
+}
+
+/* The rotated label left of a row of panels, centred on it. */
+static void
+activity_y_label (cairo_t *cr, const char *text, double x, const DiscoPlotArea *area)
+{
+  if (text == NULL)
+    return;
+  cairo_set_source_rgb (cr, 0.0, 0.0, 0.0);
+  set_font (cr, LABEL_SIZE, FALSE);
+  cairo_save (cr);
+  cairo_translate (cr, x, area->top + area->height / 2);
+  cairo_rotate (cr, -G_PI / 2);
+  draw_text (cr, text, 0.0, 0.0, 0.5, 0.0);
+  cairo_restore (cr);
+}
+
+static void
+put_pixel (guint8 *data, int stride, int x, int y, const guint8 rgb[3])
+{
+  guint32 *p = (guint32 *) (data + (gsize) y * stride) + x;
+
+  *p = ((guint32) rgb[0] << 16) | ((guint32) rgb[1] << 8) | rgb[2];
+}
+
+static void
+activity_color (gboolean diverging, double v, double v_min, double v_max, guint8 rgb[3])
+{
+  double position = (v - v_min) / (v_max - v_min);
+
+  if (!isfinite (v))
+    {
+      rgb[0] = rgb[1] = rgb[2] = 128;   /* NaN: gray */
+      return;
+    }
+  disco_colormap_get_color (diverging ? DISCO_COLORMAP_DIVERGING : DISCO_COLORMAP_VIRIDIS,
+                            CLAMP (position, 0.0, 1.0), &rgb[0], &rgb[1], &rgb[2]);
+}
+
+/* The heat map of one loop, pixel by pixel: each column the row nearest
+ * its time, each pixel row the unit of its place in @order; minus @base
+ * (one value per unit) when not %NULL. */
+static void
+activity_heat_map (cairo_surface_t *surface, const DiscoPlotActivity *a,
+                   const ActivityLeg *leg, const DiscoPlotArea *area, const gsize *order,
+                   const float *base, gboolean diverging, double v_min, double v_max)
+{
+  guint8 *data = cairo_image_surface_get_data (surface);
+  int stride = cairo_image_surface_get_stride (surface);
+  int left = (int) area->left, top = (int) area->top;
+  int width = (int) area->width, height = (int) area->height;
+  const gsize n = a->n_units;
+
+  for (int x = 0; x < width; x++)
+    {
+      gsize row = activity_leg_row_at (leg, a->times, activity_time_at (area, x + 0.5));
+      const float *values = a->values + row * n;
+
+      for (int y = 0; y < height; y++)
+        {
+          gsize unit = order[MIN ((gsize) ((y + 0.5) * n / height), n - 1)];
+          double v = values[unit] - (base != NULL ? base[unit] : 0.0f);
+          guint8 rgb[3];
+
+          activity_color (diverging, v, v_min, v_max, rgb);
+          put_pixel (data, stride, left + x, top + y, rgb);
+        }
+    }
+}
+
+/* A colour bar's pixels: each row the colour of the value at its centre. */
+static void
+activity_bar_pixels (cairo_surface_t *surface, const DiscoPlotArea *bar, gboolean diverging)
+{
+  guint8 *data = cairo_image_surface_get_data (surface);
+  int stride = cairo_image_surface_get_stride (surface);
+
+  for (int y = 0; y < (int) bar->height; y++)
+    {
+      double v = bar->y_max - (y + 0.5) / bar->height * (bar->y_max - bar->y_min);
+      guint8 rgb[3];
+
+      activity_color (diverging, v, bar->y_min, bar->y_max, rgb);
+      for (int x = 0; x < (int) bar->width; x++)
+        put_pixel (data, stride, (int) bar->left + x, (int) bar->top + y, rgb);
+    }
+}
+
+/* The tick step of a colour bar and the width of its widest number. */
+static double
+activity_bar_step (cairo_t *cr, double v_min, double v_max, gboolean diverging,
+                   double *text)
+{
+  double step = nice_step (v_max - v_min, diverging ? 4 : 5);
+  char buf[64];
+
+  set_font (cr, TICK_SIZE, FALSE);
+  *text = 0.0;
+  for (double v = ceil (v_min / step - 1e-9) * step; v <= v_max + 1e-9 * step; v += step)
+    {
+      format_tick (buf, sizeof buf, v, step);
+      *text = MAX (*text, text_width (cr, buf));
+    }
+  return step;
+}
+
+/* Room a colour bar takes beside a panel: gap, bar, ticks, numbers, label. */
+static double
+activity_bar_room (double text)
+{
+  return 18.0 + ACTIVITY_BAR_WIDTH + TICK_LENGTH + 4.0 + text + 10.0 + LABEL_SIZE;
+}
+
+/* A colour bar's frame, ticks, numbers and rotated label. */
+static void
+activity_bar_axis (cairo_t *cr, const DiscoPlotArea *bar, double step, double text,
+                   const char *label)
+{
+  char buf[64];
+
+  activity_frame (cr, bar);
+  cairo_set_source_rgb (cr, 0.2, 0.2, 0.2);
+  set_font (cr, TICK_SIZE, FALSE);
+  for (double v = ceil (bar->y_min / step - 1e-9) * step; v <= bar->y_max + 1e-9 * step;
+       v += step)
+    {
+      double py;
+
+      disco_plot_area_map (bar, 0.0, v, NULL, &py);
+      cairo_move_to (cr, bar->left + bar->width + 0.5, round (py) + 0.5);
+      cairo_line_to (cr, bar->left + bar->width + 0.5 + TICK_LENGTH, round (py) + 0.5);
+      cairo_stroke (cr);
+      format_tick (buf, sizeof buf, v, step);
+      draw_text (cr, buf, bar->left + bar->width + TICK_LENGTH + 4.0, py, 0.0, 0.5);
+    }
+  if (label != NULL)
+    {
+      cairo_save (cr);
+      cairo_set_source_rgb (cr, 0.0, 0.0, 0.0);
+      set_font (cr, LABEL_SIZE, FALSE);
+      cairo_translate (cr, bar->left + bar->width + TICK_LENGTH + 4.0 + text + 8.0,
+                       bar->top + bar->height / 2);
+      cairo_rotate (cr, -G_PI / 2);
+      draw_text (cr, label, 0.0, 0.0, 0.5, 0.0);
+      cairo_restore (cr);
+    }
+}
+
+/* The lines of one output trajectory (@values, rows × n_outputs) over one
+ * loop: the other classes first, then the prediction, then the label. */
+static void
+activity_lines (cairo_t *cr, const DiscoPlotActivity *a, const ActivityLeg *leg,
+                const DiscoPlotArea *area, const float *values)
+{
+  gboolean highlight = a->label >= 0 || a->prediction >= 0;
+
+  cairo_save (cr);
+  cairo_rectangle (cr, area->left, area->top - 2.0, area->width, area->height + 4.0);
+  cairo_clip (cr);
+  cairo_set_line_join (cr, CAIRO_LINE_JOIN_ROUND);
+  for (int pass = 0; pass < 3; pass++)
+    for (gsize o = 0; o < a->n_outputs; o++)
+      {
+        gboolean drawing = FALSE;
+        int kind = (gint) o == a->label ? 2 : (gint) o == a->prediction ? 1 : 0;
+        const double *rgb = kind == 2 ? label_rgb : kind == 1 ? prediction_rgb : other_rgb;
+        double r, g, b;
+
+        if (kind != pass)
+          continue;
+        if (highlight || a->n_outputs == 1)
+          r = rgb[0], g = rgb[1], b = rgb[2];
+        else
+          disco_plot_palette_color (o, &r, &g, &b);
+        cairo_set_source_rgb (cr, r, g, b);
+        cairo_set_line_width (cr, kind == 0 && highlight ? 1.2 : LINE_WIDTH);
+        for (gsize i = leg->first; i < leg->end; i++)
+          {
+            double t = a->times[i] - leg->t0, v = values[i * a->n_outputs + o], px, py;
+
+            if ((leg->log && t <= 0.0) || !isfinite (v))
+              {
+                drawing = FALSE;
+                continue;
+              }
+            disco_plot_area_map (area, t, v, &px, &py);
+            if (drawing)
+              cairo_line_to (cr, px, py);
+            else
+              cairo_move_to (cr, px, py);
+            drawing = TRUE;
+          }
+        cairo_stroke (cr);
+      }
+  cairo_restore (cr);
+}
+
+/* Nice y range over @values (rows × n_outputs) of all rows, or the fixed
+ * one; returns the tick step. */
+static double
+activity_line_range (const DiscoPlotActivity *a, const float *values, double fixed_min,
+                     double fixed_max, double extra, double *y_min, double *y_max)
+{
+  double step;
+
+  if (isfinite (fixed_min) && isfinite (fixed_max) && fixed_max > fixed_min)
+    {
+      *y_min = fixed_min;
+      *y_max = fixed_max;
+      return nice_step (fixed_max - fixed_min, 4);
+    }
+  *y_min = INFINITY;
+  *y_max = -INFINITY;
+  for (gsize i = 0; i < a->n_times * a->n_outputs; i++)
+    if (isfinite (values[i]))
+      {
+        *y_min = MIN (*y_min, values[i]);
+        *y_max = MAX (*y_max, values[i]);
+      }
+  if (isfinite (extra))
+    {
+      *y_min = MIN (*y_min, extra);
+      *y_max = MAX (*y_max, extra);
+    }
+  if (!isfinite (*y_min))
+    *y_min = *y_max = 0.0;
+  nice_range (y_min, y_max, &step, 4, FALSE);
+  return step;
+}
+
+static gboolean
+check_activity (const DiscoPlotActivity *a, guint width, guint height, GError **error)
+{
+  if (a->values == NULL || a->times == NULL || a->n_units == 0 || a->n_times == 0)
+    {
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE,
+                   "an activity figure needs at least one recorded row of one unit");
+      return FALSE;
+    }
+  if (a->open_loop_rows < 1 || a->open_loop_rows > a->n_times)
+    {
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE,
+                   "%" G_GSIZE_FORMAT " open-loop rows of %" G_GSIZE_FORMAT " recorded rows "
+                   "(use 1 to %" G_GSIZE_FORMAT ")", a->open_loop_rows, a->n_times,
+                   a->n_times);
+      return FALSE;
+    }
+  for (gsize i = 0; i < a->n_times; i++)
+    if (!isfinite (a->times[i]) || (i > 0 && a->times[i] < a->times[i - 1]))
+      {
+        g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE,
+                     "recorded time %" G_GSIZE_FORMAT " (%g s) is not finite or earlier "
+                     "than the one before", i, a->times[i]);
+        return FALSE;
+      }
+  if ((a->outputs != NULL || a->control != NULL) && a->n_outputs == 0)
+    {
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE,
+                   "output or control lines of 0 values per row");
+      return FALSE;
+    }
+  if (a->label >= (gint) a->n_outputs || a->prediction >= (gint) a->n_outputs)
+    {
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE,
+                   "class %d to highlight of %" G_GSIZE_FORMAT " outputs",
+                   MAX (a->label, a->prediction), a->n_outputs);
+      return FALSE;
+    }
+  if (width < 320 || height < 240 || width > 16384 || height > 16384)
+    {
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE,
+                   "image size %u×%u is out of range (320×240 to 16384×16384)", width,
+                   height);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static GBytes *
+surface_to_png (cairo_t *cr, cairo_surface_t *surface, GError **error)
+{
+  cairo_status_t status = cairo_status (cr);
+  GByteArray *png = g_byte_array_new ();
+
+  cairo_surface_flush (surface);
+  if (status == CAIRO_STATUS_SUCCESS)
+    status = cairo_surface_write_to_png_stream (surface, append_png, png);
+  if (status != CAIRO_STATUS_SUCCESS)
+    {
+      g_byte_array_unref (png);
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_FAILED, "cannot draw the figure: %s",
+                   cairo_status_to_string (status));
+      return NULL;
+    }
+  return g_byte_array_free_to_bytes (png);
+}
+
+/* A legend entry: a line sample and its text; @dashed for the target. */
+static double
+activity_legend_entry (cairo_t *cr, double x, double y, const double rgb[3], double line_width,
+                       gboolean dashed, const char *text)
+{
+  double dash[] = { 5.0, 3.0 };
+
+  cairo_set_source_rgb (cr, rgb[0], rgb[1], rgb[2]);
+  cairo_set_line_width (cr, line_width);
+  if (dashed)
+    cairo_set_dash (cr, dash, 2, 0.0);
+  cairo_move_to (cr, x, y + LABEL_SIZE / 2);
+  cairo_line_to (cr, x + 24.0, y + LABEL_SIZE / 2);
+  cairo_stroke (cr);
+  cairo_set_dash (cr, NULL, 0, 0.0);
+  cairo_set_source_rgb (cr, 0.0, 0.0, 0.0);
+  draw_text (cr, text, x + 30.0, y + LABEL_SIZE / 2, 0.0, 0.5);
+  return y + LABEL_SIZE + 8.0;
+}
+
+/**
+ * disco_plot_render_activity:
+ * @activity: the figure's data
+ * @width: image width in pixels, 320 to 16384
+ * @height: image height in pixels, 240 to 16384
+ * @layout: (out caller-allocates) (nullable): where things landed
+ * @order: (out caller-allocates) (array length=activity->n_units) (nullable):
+ *   the unit shown in each heat map row, top to bottom
+ * @error: return location for a #GError
+ *
+ * Renders how one sample settles: a title; for the open loop and, when
+ * there are closed-loop rows, the closed loop, side by side and each on its
+ * own time axis (ms since the loop began), a heat map of units × time with
+ * the output and control trajectories as lines under it; a marker between
+ * the two loops; and a colour bar for the heat map.  Each heat map column
+ * shows the recorded row nearest its time (on the axis's scale), each pixel
+ * row the unit its place falls on.  The colour range is 0 to the largest
+ * value (viridis), or symmetric around 0 (diverging), over both loops; with
+ * #DiscoPlotActivity:closed_loop_change the open loop's alone, and the
+ * closed-loop map has its own symmetric range of changes.
+ *
+ * Returns: (transfer full) (nullable): the PNG file's bytes, or %NULL with
+ *   @error set (%DISCO_ERROR_BAD_VALUE for inconsistent data or size)
+ */
+GBytes *
+disco_plot_render_activity (const DiscoPlotActivity *activity, guint width, guint height,
+                            DiscoPlotActivityLayout *layout, gsize *order, GError **error)
+{
+  const DiscoPlotActivity *a = activity;
+  DiscoPlotActivityLayout lay = { 0 };
+  ActivityLeg legs[2];
+  g_autofree gsize *own_order = NULL;
+  cairo_surface_t *surface;
+  cairo_t *cr;
+  GBytes *png;
+  const float *base = NULL;
+  gboolean change;
+  double v_min = INFINITY, v_max = -INFINITY, bar_step, bar_text, out_step = 1.0;
+  double change_step = 1.0, change_text = 0.0, ctl_step = 1.0, gap;
+  double out_min = 0, out_max = 1, ctl_min = 0, ctl_max = 1, y_text;
+  double top, bottom_margin, left_margin, right_column, panel_width;
+  double heat_height, line_height = 0.0, header_y, unit_step, legend_width = 0.0, x_cursor;
+  guint n_lines;
+  char buf[64], label_text[64], prediction_text[64];
+
+  g_return_val_if_fail (activity != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!check_activity (a, width, height, error))
+    return NULL;
+  if (order == NULL)
+    order = own_order = g_new (gsize, a->n_units);
+  disco_plot_activity_unit_order (a, order);
+
+  /* The loops and the colour ranges: over both loops, or the open loop's
+   * values and the closed loop's changes apart. */
+  lay.n_panels = a->open_loop_rows < a->n_times ? 2 : 1;
+  change = a->closed_loop_change && lay.n_panels == 2;
+  activity_leg_init (&legs[0], a, 0, a->open_loop_rows);
+  if (lay.n_panels == 2)
+    activity_leg_init (&legs[1], a, a->open_loop_rows, a->n_times);
+  if (change)
+    {
+      double m = 0.0;
+
+      base = a->values + (a->open_loop_rows - 1) * a->n_units;
+      for (gsize i = a->open_loop_rows; i < a->n_times; i++)
+        for (gsize j = 0; j < a->n_units; j++)
+          {
+            double d = a->values[i * a->n_units + j] - base[j];
+
+            if (isfinite (d))
+              m = MAX (m, fabs (d));
+          }
+      if (m <= 0.0)
+        m = 1.0;
+      lay.change_min = -m;
+      lay.change_max = m;
+    }
+  for (gsize i = 0; i < (change ? a->open_loop_rows : a->n_times) * a->n_units; i++)
+    if (isfinite (a->values[i]))
+      {
+        v_min = MIN (v_min, a->values[i]);
+        v_max = MAX (v_max, a->values[i]);
+      }
+  if (a->diverging)
+    {
+      double m = isfinite (v_min) ? MAX (fabs (v_min), fabs (v_max)) : 0.0;
+
+      if (m <= 0.0)
+        m = 1.0;
+      v_min = -m;
+      v_max = m;
+    }
+  else
+    {
+      v_min = isfinite (v_min) ? MIN (v_min, 0.0) : 0.0;
+      if (!isfinite (v_max) || v_max <= v_min)
+        v_max = v_min + 1.0;
+    }
+  lay.v_min = v_min;
+  lay.v_max = v_max;
+  n_lines = (a->outputs != NULL) + (a->control != NULL);
+  if (a->outputs != NULL)
+    out_step = activity_line_range (a, a->outputs, a->output_min, a->output_max,
+                                    lay.n_panels == 2 ? a->target_value : NAN, &out_min,
+                                    &out_max);
+  if (a->control != NULL)
+    ctl_step = activity_line_range (a, a->control, NAN, NAN, 0.0, &ctl_min, &ctl_max);
+  unit_step = MAX (1.0, nice_step (a->n_units, 5));
+
+  surface = cairo_image_surface_create (CAIRO_FORMAT_RGB24, width, height);
+  cr = cairo_create (surface);
+  cairo_set_source_rgb (cr, 1.0, 1.0, 1.0);
+  cairo_paint (cr);
+
+  /* Margins: the widest y tick number on the left; the colour bar's and
+   * the legend's column on the right; a change bar's between the panels. */
+  bar_step = activity_bar_step (cr, v_min, v_max, a->diverging, &bar_text);
+  if (change)
+    change_step = activity_bar_step (cr, lay.change_min, lay.change_max, TRUE, &change_text);
+  set_font (cr, TICK_SIZE, FALSE);
+  g_snprintf (buf, sizeof buf, "%" G_GSIZE_FORMAT, a->n_units);
+  y_text = text_width (cr, buf);
+  for (double v = out_min; a->outputs != NULL && v <= out_max + 0.5 * out_step; v += out_step)
+    {
+      format_tick (buf, sizeof buf, v, out_step);
+      y_text = MAX (y_text, text_width (cr, buf));
+    }
+  for (double v = ctl_min; a->control != NULL && v <= ctl_max + 0.5 * ctl_step; v += ctl_step)
+    {
+      format_tick (buf, sizeof buf, v, ctl_step);
+      y_text = MAX (y_text, text_width (cr, buf));
+    }
+  left_margin = 12.0 + LABEL_SIZE + 10.0 + y_text + 8.0 + TICK_LENGTH;
+  g_snprintf (label_text, sizeof label_text, "label %d", a->label);
+  if (a->prediction >= 0 && a->prediction == a->label)
+    g_snprintf (prediction_text, sizeof prediction_text, "label = prediction %d", a->label);
+  else
+    g_snprintf (prediction_text, sizeof prediction_text, "prediction %d", a->prediction);
+  set_font (cr, LABEL_SIZE, FALSE);
+  if (n_lines > 0)
+    {
+      legend_width = MAX (text_width (cr, "other classes"), text_width (cr, label_text));
+      legend_width = MAX (legend_width, text_width (cr, prediction_text));
+      legend_width = MAX (legend_width, text_width (cr, "target y*"));
+      legend_width += 18.0 + 30.0;
+    }
+  right_column = MAX (activity_bar_room (change ? change_text : bar_text), legend_width) + 12.0;
+  gap = change ? activity_bar_room (bar_text) + 8.0 + ACTIVITY_PANEL_GAP : ACTIVITY_PANEL_GAP;
+
+  /* Title lines, then the loops' headers. */
+  top = 10.0;
+  cairo_set_source_rgb (cr, 0.0, 0.0, 0.0);
+  if (a->title != NULL)
+    {
+      set_font (cr, TITLE_SIZE, TRUE);
+      draw_text (cr, a->title, width / 2.0, top, 0.5, 0.0);
+      top += TITLE_SIZE + 10.0;
+    }
+  if (a->subtitle != NULL)
+    {
+      set_font (cr, LABEL_SIZE, FALSE);
+      draw_text (cr, a->subtitle, width / 2.0, top, 0.5, 0.0);
+      top += LABEL_SIZE + 10.0;
+    }
+  header_y = top + 8.0;
+  top = round (header_y + LABEL_SIZE + 12.0);
+  bottom_margin = TICK_LENGTH + TICK_SIZE + 10.0 + LABEL_SIZE + 12.0 + 8.0;
+  panel_width = floor ((width - left_margin - right_column - (lay.n_panels - 1) * gap) /
+                       lay.n_panels);
+  if (n_lines > 0)
+    line_height = floor ((height - top - bottom_margin) * ACTIVITY_LINE_SHARE);
+  heat_height = floor (height - top - bottom_margin -
+                       n_lines * (line_height + ACTIVITY_ROW_GAP));
+  panel_width = MAX (panel_width, MIN_AREA);
+  heat_height = MAX (heat_height, MIN_AREA);
+
+  x_cursor = round (left_margin);
+  for (guint p = 0; p < lay.n_panels; p++)
+    {
+      double y = top;
+
+      lay.heat[p] = (DiscoPlotArea) { x_cursor, y, panel_width, heat_height,
+                                      legs[p].lo, legs[p].hi, a->n_units, 0.0, FALSE,
+                                      legs[p].log };
+      y += heat_height + ACTIVITY_ROW_GAP;
+      if (a->outputs != NULL)
+        {
+          lay.outputs[p] = (DiscoPlotArea) { x_cursor, y, panel_width, line_height,
+                                             legs[p].lo, legs[p].hi, out_min, out_max, FALSE,
+                                             legs[p].log };
+          y += line_height + ACTIVITY_ROW_GAP;
+        }
+      if (a->control != NULL)
+        lay.control[p] = (DiscoPlotArea) { x_cursor, y, panel_width, line_height,
+                                           legs[p].lo, legs[p].hi, ctl_min, ctl_max, FALSE,
+                                           legs[p].log };
+      x_cursor += panel_width + gap;
+    }
+  /* Each colour bar right of its map: with changes, the open loop's
+   * between the panels. */
+  lay.bar = (DiscoPlotArea) { round ((change ? lay.heat[0].left + panel_width :
+                                      x_cursor - gap) + 18.0), top, ACTIVITY_BAR_WIDTH,
+                              heat_height, 0.0, 1.0, v_min, v_max, FALSE, FALSE };
+  if (change)
+    lay.change_bar = (DiscoPlotArea) { round (x_cursor - gap + 18.0), top,
+                                       ACTIVITY_BAR_WIDTH, heat_height, 0.0, 1.0,
+                                       lay.change_min, lay.change_max, FALSE, FALSE };
+  if (lay.n_panels == 2)
+    {
+      lay.boundary_width = ACTIVITY_BOUNDARY_WIDTH;
+      lay.boundary_left = round (lay.heat[1].left - (ACTIVITY_PANEL_GAP +
+                                                     ACTIVITY_BOUNDARY_WIDTH) / 2);
+    }
+
+  /* Heat maps and colour bars, pixel by pixel. */
+  cairo_surface_flush (surface);
+  activity_heat_map (surface, a, &legs[0], &lay.heat[0], order, NULL, a->diverging, v_min,
+                     v_max);
+  if (lay.n_panels == 2)
+    activity_heat_map (surface, a, &legs[1], &lay.heat[1], order, base,
+                       change || a->diverging, change ? lay.change_min : v_min,
+                       change ? lay.change_max : v_max);
+  activity_bar_pixels (surface, &lay.bar, a->diverging);
+  if (change)
+    activity_bar_pixels (surface, &lay.change_bar, TRUE);
+  cairo_surface_mark_dirty (surface);
+
+  /* Frames, axes and lines of every panel. */
+  for (guint p = 0; p < lay.n_panels; p++)
+    {
+      const DiscoPlotArea *last = a->control != NULL ? &lay.control[p] :
+                                  a->outputs != NULL ? &lay.outputs[p] : &lay.heat[p];
+      const char *x_label = p == 0 ? "time since input onset (ms)" :
+                            "time since controller on (ms)";
+      const char *header = p == 0 ? "open loop (c = 0)" :
+                           change ? "closed loop (controller on): change from open loop" :
+                           "closed loop (controller on)";
+
+      activity_frame (cr, &lay.heat[p]);
+      activity_time_axis (cr, &lay.heat[p], last == &lay.heat[p], FALSE, x_label);
+      cairo_set_source_rgb (cr, 0.2, 0.2, 0.2);
+      set_font (cr, TICK_SIZE, FALSE);
+      for (double k = 0; k <= a->n_units + 1e-9; k += unit_step)
+        {
+          double py = round (lay.heat[p].top + k / a->n_units * heat_height) - 0.5;
+
+          cairo_move_to (cr, lay.heat[p].left - 0.5 - TICK_LENGTH, py);
+          cairo_line_to (cr, lay.heat[p].left - 0.5, py);
+          cairo_stroke (cr);
+          if (p > 0)
+            continue;
+          format_tick (buf, sizeof buf, k, unit_step);
+          draw_text (cr, buf, lay.heat[p].left - TICK_LENGTH - 4.0, py, 1.0, 0.5);
+        }
+      if (a->outputs != NULL)
+        {
+          activity_value_axis (cr, &lay.outputs[p], out_step, p == 0, TRUE);
+          activity_time_axis (cr, &lay.outputs[p], last == &lay.outputs[p], TRUE, x_label);
+          if (p == 1 && isfinite (a->target_value) && a->label >= 0)
+            {
+              double dash[] = { 5.0, 3.0 }, py;
+
+              disco_plot_area_map (&lay.outputs[p], lay.outputs[p].x_min, a->target_value,
+                                   NULL, &py);
+              cairo_set_source_rgb (cr, label_rgb[0], label_rgb[1], label_rgb[2]);
+              cairo_set_line_width (cr, 1.5);
+              cairo_set_dash (cr, dash, 2, 0.0);
+              cairo_move_to (cr, lay.outputs[p].left, py);
+              cairo_line_to (cr, lay.outputs[p].left + lay.outputs[p].width, py);
+              cairo_stroke (cr);
+              cairo_set_dash (cr, NULL, 0, 0.0);
+            }
+          activity_lines (cr, a, &legs[p], &lay.outputs[p], a->outputs);
+          activity_frame (cr, &lay.outputs[p]);
+        }
+      if (a->control != NULL)
+        {
+          activity_value_axis (cr, &lay.control[p], ctl_step, p == 0, TRUE);
+          activity_time_axis (cr, &lay.control[p], TRUE, TRUE, x_label);
+          activity_lines (cr, a, &legs[p], &lay.control[p], a->control);
+          activity_frame (cr, &lay.control[p]);
+        }
+      cairo_set_source_rgb (cr, 0.0, 0.0, 0.0);
+      set_font (cr, LABEL_SIZE, TRUE);
+      draw_text (cr, header, lay.heat[p].left + panel_width / 2, header_y, 0.5, 0.0);
+    }
+  activity_y_label (cr, a->order == DISCO_PLOT_UNIT_ORDER_CLOSED_LOOP_CHANGE ?
+                    (lay.n_panels == 2 ? "unit (sorted by closed-loop change)" :
+                     "unit (sorted by final value)") : "unit", 12.0, &lay.heat[0]);
+  if (a->outputs != NULL)
+    activity_y_label (cr, a->output_label, 12.0, &lay.outputs[0]);
+  if (a->control != NULL)
+    activity_y_label (cr, "control c", 12.0, &lay.control[0]);
+
+  /* The open/closed-loop marker, just left of the closed-loop panel. */
+  if (lay.n_panels == 2)
+    {
+      const DiscoPlotArea *last = a->control != NULL ? &lay.control[1] :
+                                  a->outputs != NULL ? &lay.outputs[1] : &lay.heat[1];
+
+      cairo_set_source_rgb (cr, boundary_rgb[0], boundary_rgb[1], boundary_rgb[2]);
+      cairo_rectangle (cr, lay.boundary_left, header_y, lay.boundary_width,
+                       last->top + last->height - header_y);
+      cairo_fill (cr);
+    }
+
+  activity_bar_axis (cr, &lay.bar, bar_step, bar_text, a->signal_label);
+  if (change)
+    activity_bar_axis (cr, &lay.change_bar, change_step, change_text, a->change_label);
+
+  /* Legend of the lines, right of the output plot. */
+  if (n_lines > 0)
+    {
+      double lx = (change ? lay.change_bar : lay.bar).left, ly = (a->outputs != NULL ? lay.outputs : lay.control)[0].top;
+
+      set_font (cr, LABEL_SIZE, FALSE);
+      if (a->label >= 0)
+        ly = activity_legend_entry (cr, lx, ly, label_rgb, LINE_WIDTH, FALSE, label_text);
+      if (a->prediction >= 0 && a->prediction != a->label)
+        ly = activity_legend_entry (cr, lx, ly, prediction_rgb, LINE_WIDTH, FALSE,
+                                    prediction_text);
+      if (a->label >= 0 || a->prediction >= 0)
+        ly = activity_legend_entry (cr, lx, ly, other_rgb, 1.2, FALSE, "other classes");
+      if (a->outputs != NULL && lay.n_panels == 2 && isfinite (a->target_value) &&
+          a->label >= 0)
+        activity_legend_entry (cr, lx, ly, label_rgb, 1.5, TRUE, "target y*");
+    }
+
+  png = surface_to_png (cr, surface, error);
+  cairo_destroy (cr);
+  cairo_surface_destroy (surface);
+  if (png != NULL && layout != NULL)
+    *layout = lay;
+  return png;
 }
 
 /* Line colours (matplotlib's tab10 order), repeated after eight. */

@@ -1,6 +1,7 @@
 /* test-images.c: PNG rendering, receptive fields and activity images
  *
- * Every image is decoded again with libpng's simplified API and checked
+ * Activity figures (nodes/disco-plot.c, compiled in) are checked at the
+ * positions their layout reports.  Every image is decoded again with libpng's simplified API and checked
  * pixel by pixel where the expected value is known.
  */
 
@@ -11,6 +12,8 @@
 #include <string.h>
 
 #include "test-random-source.h"
+#include "disco-kernels.h"
+#include "disco-plot.h"
 
 /* ----- helpers ---------------------------------------------------------------- */
 
@@ -554,11 +557,11 @@ static const char *activity_pipeline =
   "[control]\nnode = leaky-pi\nprediction = out\ntarget = data.targets\n"
   "[settle]\nnode = integrator\nnetwork = out\nrecord-sample = 1\n"
   "[e]\nnode = activity-image\nstate = settle\nlayer = h1\nsignal = excitatory\n"
-  "every = 2\nwidth = 50\nscale = 1\n"
+  "every = 2\nwidth = 50\nscale = 1\nstyle = pixels\n"
   "[i]\nnode = activity-image\nstate = settle\nlayer = h1\nsignal = inhibitory\n"
-  "every = 2\nwidth = 50\nscale = 1\n"
+  "every = 2\nwidth = 50\nscale = 1\nstyle = pixels\n"
   "[f]\nnode = activity-image\nstate = settle\nlayer = h1\nsignal = top-down\n"
-  "every = 2\nwidth = 50\nscale = 1\n";
+  "every = 2\nwidth = 50\nscale = 1\nstyle = pixels\n";
 
 static void
 test_activity_images (void)
@@ -666,6 +669,8 @@ test_activity_bad_config (void)
     { "e.bit-depth=12", DISCO_ERROR_BAD_VALUE },
     /* checks: not linked to an integrator */
     { "e.state=h1", DISCO_ERROR_LINK },
+    /* checks: targets of the wrong width (20 features, not 3 outputs) */
+    { "e.target=data", DISCO_ERROR_SHAPE },
   };
   g_autofree char *dir = g_dir_make_tmp ("disco-images-XXXXXX", NULL);
   g_auto (GStrv) left = NULL;
@@ -683,10 +688,422 @@ test_activity_bad_config (void)
       g_assert_false (disco_pipeline_run (p, NULL, &error));
       g_test_message ("%s: %s", cases[i].override, error->message);
       g_assert_error (error, DISCO_ERROR, cases[i].code);
+      if (cases[i].code == DISCO_ERROR_SHAPE)
+        {
+          g_assert_nonnull (strstr (error->message, "node \"e\""));
+          g_assert_nonnull (strstr (error->message, "\"target\""));
+        }
       g_clear_error (&error);
     }
   left = list_dir (dir);
   g_assert_cmpuint (g_strv_length (left), ==, 0);
+}
+
+
+/* ----- activity figures ------------------------------------------------------------- */
+
+/* A small recording: 11 open-loop rows at 0, 1, …, 10 ms, then 20
+ * closed-loop rows from 10 ms (the open-loop end) to 29 ms.  Unit j sits at
+ * 0.1·(j + 1) in the open loop and moves by change[j] over the closed
+ * loop, linearly in rows. */
+#define FIG_OL 11
+#define FIG_T 31
+#define FIG_N 4
+#define FIG_O 3
+
+static const double fig_change[FIG_N] = { -0.05, 0.3, 0.0, 0.1 };
+
+typedef struct
+{
+  double times[FIG_T];
+  float values[FIG_T * FIG_N];
+  float outputs[FIG_T * FIG_O];
+  float control[FIG_T * FIG_O];
+  DiscoPlotActivity activity;
+} Figure;
+
+static void
+figure_init (Figure *f)
+{
+  memset (f, 0, sizeof *f);
+  for (guint i = 0; i < FIG_T; i++)
+    {
+      guint k = i < FIG_OL ? 0 : i - FIG_OL + 1;
+
+      f->times[i] = i < FIG_OL ? i * 1e-3 : (FIG_OL - 1 + (i - FIG_OL)) * 1e-3;
+      for (guint j = 0; j < FIG_N; j++)
+        f->values[i * FIG_N + j] = 0.1 * (j + 1) + fig_change[j] * k / (FIG_T - FIG_OL);
+      for (guint o = 0; o < FIG_O; o++)
+        {
+          f->outputs[i * FIG_O + o] = (o + 1) * 0.2 + 0.01 * i;
+          f->control[i * FIG_O + o] = i < FIG_OL ? 0.0 : 0.05 * (o + 1) * k;
+        }
+    }
+  f->activity = (DiscoPlotActivity) {
+    .title = "h1: excitatory rates of sample 0 (label 2, prediction 1)",
+    .subtitle = "train tick 0, epoch 1, batch 0",
+    .signal_label = "rate r_E (a.u.)",
+    .values = f->values, .n_units = FIG_N, .times = f->times, .n_times = FIG_T,
+    .open_loop_rows = FIG_OL, .diverging = FALSE, .order = DISCO_PLOT_UNIT_ORDER_NONE,
+    .time_axis = DISCO_PLOT_TIME_LOG, .outputs = f->outputs, .output_label = "output y",
+    .output_min = NAN, .output_max = NAN, .control = f->control, .n_outputs = FIG_O,
+    .label = 2, .prediction = 1, .target_value = 0.99,
+  };
+}
+
+static Decoded *
+render_figure (const DiscoPlotActivity *activity, DiscoPlotActivityLayout *layout,
+               gsize *order)
+{
+  GError *error = NULL;
+  g_autoptr (GBytes) png = disco_plot_render_activity (activity, 900, 700, layout, order,
+                                                       &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (png);
+  return decode (png);
+}
+
+static void
+assert_color (const guint8 *p, DiscoColormap map, double position)
+{
+  guint8 r, g, b;
+
+  disco_colormap_get_color (map, position, &r, &g, &b);
+  assert_rgb (p, r, g, b);
+}
+
+/* The pixel where @area maps (x, y); a point on the right edge is in the
+ * last column. */
+static const guint8 *
+pixel_at (Decoded *d, const DiscoPlotArea *area, double x, double y)
+{
+  double px, py;
+
+  disco_plot_area_map (area, x, y, &px, &py);
+  px = MIN (px, area->left + area->width - 1);
+  return pixel (d, (guint) floor (px), (guint) floor (py));
+}
+
+static void
+test_activity_figure_layout (void)
+{
+  Figure f;
+  DiscoPlotActivityLayout lay;
+  g_autoptr (Decoded) d = NULL;
+  const DiscoPlotArea *bar;
+  double v_max = 0.1 * FIG_N + 0.1, py;
+
+  g_test_summary ("An activity figure has the asked size; the open/closed-loop marker, the "
+                  "panels and the colour bar lie where the layout says: the marker between "
+                  "the panels, the bar right of them; a unit's value has the colour bar's "
+                  "colour at that value; axes frame the maps");
+  figure_init (&f);
+  d = render_figure (&f.activity, &lay, NULL);
+  g_assert_cmpuint (d->width, ==, 900);
+  g_assert_cmpuint (d->height, ==, 700);
+  g_assert_cmpuint (lay.n_panels, ==, 2);
+  /* Over both loops, the largest value is the last of unit 3: 0.4 + 0.1. */
+  g_assert_cmpfloat_with_epsilon (lay.v_min, 0.0, 1e-9);
+  g_assert_cmpfloat_with_epsilon (lay.v_max, v_max, 1e-6);
+
+  /* Marker: dark gray, between the panels, from the maps to the control. */
+  g_assert_cmpfloat (lay.boundary_width, >, 0.0);
+  g_assert_cmpfloat (lay.boundary_left, >, lay.heat[0].left + lay.heat[0].width);
+  g_assert_cmpfloat (lay.boundary_left + lay.boundary_width, <, lay.heat[1].left);
+  for (double y = lay.heat[0].top; y < lay.control[0].top + lay.control[0].height; y += 37)
+    assert_rgb (pixel (d, (guint) lay.boundary_left, (guint) y), 64, 64, 64);
+  /* The panels share rows: heat map, outputs, control. */
+  g_assert_cmpfloat (lay.heat[0].top, ==, lay.heat[1].top);
+  g_assert_cmpfloat (lay.heat[0].top + lay.heat[0].height, <, lay.outputs[0].top);
+  g_assert_cmpfloat (lay.outputs[0].top + lay.outputs[0].height, <, lay.control[0].top);
+  g_assert_cmpfloat (lay.control[0].top + lay.control[0].height, <, d->height);
+  /* Frames: dark lines just outside each map. */
+  assert_rgb (pixel (d, (guint) lay.heat[0].left - 1, (guint) lay.heat[0].top + 20), 51, 51, 51);
+  assert_rgb (pixel (d, (guint) (lay.heat[1].left + lay.heat[1].width),
+                     (guint) lay.heat[1].top + 20), 51, 51, 51);
+
+  /* Colour bar: right of the closed-loop map, as tall as the maps, viridis
+   * from 0 (bottom) to v_max (top). */
+  bar = &lay.bar;
+  g_assert_cmpfloat (bar->left, >, lay.heat[1].left + lay.heat[1].width);
+  g_assert_cmpfloat (bar->left + bar->width, <, d->width);
+  g_assert_cmpfloat (bar->top, ==, lay.heat[0].top);
+  g_assert_cmpfloat (bar->height, ==, lay.heat[0].height);
+  assert_color (pixel (d, (guint) bar->left + 4, (guint) bar->top), DISCO_COLORMAP_VIRIDIS,
+                1.0 - 0.5 / bar->height);
+  assert_color (pixel (d, (guint) bar->left + 4, (guint) (bar->top + bar->height - 1)),
+                DISCO_COLORMAP_VIRIDIS, 0.5 / bar->height);
+  /* A known value: unit 1 holds 0.2 through the open loop; its colour is
+   * the bar's at 0.2 (the row whose centre is nearest 0.2). */
+  assert_color (pixel_at (d, &lay.heat[0], 5e-3, 1.5), DISCO_COLORMAP_VIRIDIS, 0.2 / v_max);
+  disco_plot_area_map (bar, 0.0, 0.2, NULL, &py);
+  assert_color (pixel (d, (guint) bar->left + 4, (guint) floor (py)), DISCO_COLORMAP_VIRIDIS,
+                (bar->top + bar->height - (floor (py) + 0.5)) / bar->height);
+  {
+    const guint8 *map = pixel_at (d, &lay.heat[0], 5e-3, 1.5);
+    const guint8 *key = pixel (d, (guint) bar->left + 4, (guint) floor (py));
+
+    for (guint c = 0; c < 3; c++)
+      g_assert_cmpint (abs ((int) map[c] - (int) key[c]), <=, 2);
+  }
+}
+
+static void
+test_activity_figure_time (void)
+{
+  Figure f;
+  DiscoPlotActivityLayout lay;
+  const DiscoPlotTimeAxis axes[] = { DISCO_PLOT_TIME_LOG, DISCO_PLOT_TIME_LINEAR };
+
+  g_test_summary ("Each loop has its own time axis from its start: a recorded row at loop "
+                  "time t lands in the column the layout maps t to, on both panels, on a "
+                  "log axis (from the first step, 1 ms) and on a linear one (from 0)");
+  figure_init (&f);
+  /* One unit whose value is its row number: every row has its colour. */
+  f.activity.n_units = 1;
+  for (guint i = 0; i < FIG_T; i++)
+    f.values[i] = i;
+  for (guint a = 0; a < G_N_ELEMENTS (axes); a++)
+    {
+      g_autoptr (Decoded) d = NULL;
+      const guint rows[] = { 1, 3, 7, 10, FIG_OL + 1, FIG_OL + 4, FIG_OL + 12, FIG_T - 1 };
+
+      f.activity.time_axis = axes[a];
+      d = render_figure (&f.activity, &lay, NULL);
+      g_assert_cmpint (lay.heat[0].log_x, ==, axes[a] == DISCO_PLOT_TIME_LOG);
+      g_assert_cmpfloat_with_epsilon (lay.heat[0].x_min,
+                                      axes[a] == DISCO_PLOT_TIME_LOG ? 1e-3 : 0.0, 1e-12);
+      g_assert_cmpfloat_with_epsilon (lay.heat[0].x_max, 10e-3, 1e-12);
+      g_assert_cmpfloat_with_epsilon (lay.heat[1].x_max, 19e-3, 1e-12);
+      for (guint r = 0; r < G_N_ELEMENTS (rows); r++)
+        {
+          guint i = rows[r], p = i < FIG_OL ? 0 : 1;
+          double t = f.times[i] - f.times[p == 0 ? 0 : FIG_OL];
+
+          g_test_message ("axis %u, row %u at %g s", a, i, t);
+          assert_color (pixel_at (d, &lay.heat[p], t, 0.5), DISCO_COLORMAP_VIRIDIS,
+                        (double) i / (FIG_T - 1));
+        }
+      /* The closed loop's first row (its loop time 0, the open loop's end)
+       * has a column on the linear axis only. */
+      if (axes[a] == DISCO_PLOT_TIME_LINEAR)
+        assert_color (pixel (d, (guint) lay.heat[1].left, (guint) lay.heat[1].top + 5),
+                      DISCO_COLORMAP_VIRIDIS, (double) FIG_OL / (FIG_T - 1));
+    }
+}
+
+static void
+test_activity_figure_sort (void)
+{
+  Figure f;
+  DiscoPlotActivityLayout lay;
+  gsize order[FIG_N];
+  const gsize sorted[FIG_N] = { 1, 3, 2, 0 };
+
+  g_test_summary ("Rows in unit order, or sorted by the change over the closed loop, "
+                  "largest increase at the top; with closed-loop changes the closed-loop map "
+                  "shows each unit's change (diverging) on its own bar");
+  figure_init (&f);
+  {
+    g_autoptr (Decoded) d = render_figure (&f.activity, &lay, order);
+
+    for (gsize j = 0; j < FIG_N; j++)
+      g_assert_cmpuint (order[j], ==, j);
+    /* Row 2 from the top in the open loop is unit 2: 0.3. */
+    assert_color (pixel_at (d, &lay.heat[0], 5e-3, 2.5), DISCO_COLORMAP_VIRIDIS,
+                  0.3 / lay.v_max);
+  }
+  f.activity.order = DISCO_PLOT_UNIT_ORDER_CLOSED_LOOP_CHANGE;
+  f.activity.closed_loop_change = TRUE;
+  f.activity.change_label = "change of r_E (a.u.)";
+  {
+    g_autoptr (Decoded) d = render_figure (&f.activity, &lay, order);
+    double last = f.times[FIG_T - 1] - f.times[FIG_OL];
+
+    for (gsize j = 0; j < FIG_N; j++)
+      g_assert_cmpuint (order[j], ==, sorted[j]);
+    g_assert_cmpfloat_with_epsilon (lay.change_max, 0.3, 1e-6);
+    g_assert_cmpfloat_with_epsilon (lay.change_min, -0.3, 1e-6);
+    /* The open-loop range is the open loop's alone: 0 to 0.4. */
+    g_assert_cmpfloat_with_epsilon (lay.v_max, 0.4, 1e-6);
+    /* Open loop, sorted: the top row is unit 1 (0.2), the bottom unit 0. */
+    assert_color (pixel_at (d, &lay.heat[0], 5e-3, 0.5), DISCO_COLORMAP_VIRIDIS, 0.2 / 0.4);
+    assert_color (pixel_at (d, &lay.heat[0], 5e-3, 3.5), DISCO_COLORMAP_VIRIDIS, 0.1 / 0.4);
+    /* Closed loop, at its end: unit 1 changed by +0.3 (red), unit 0 by −0.05. */
+    assert_color (pixel (d, (guint) (lay.heat[1].left + lay.heat[1].width - 1),
+                         (guint) (lay.heat[1].top + 2)), DISCO_COLORMAP_DIVERGING, 1.0);
+    assert_color (pixel_at (d, &lay.heat[1], last * 0.999, 3.5), DISCO_COLORMAP_DIVERGING,
+                  (-0.05 + 0.3) / 0.6);
+    /* The change bar is right of the closed-loop map, the rate bar between
+     * the panels, left of the marker. */
+    g_assert_cmpfloat (lay.change_bar.left, >, lay.heat[1].left + lay.heat[1].width);
+    g_assert_cmpfloat (lay.bar.left, >, lay.heat[0].left + lay.heat[0].width);
+    g_assert_cmpfloat (lay.bar.left + lay.bar.width, <, lay.boundary_left);
+    assert_color (pixel (d, (guint) lay.change_bar.left + 4, (guint) lay.change_bar.top),
+                  DISCO_COLORMAP_DIVERGING, 1.0 - 0.5 / lay.change_bar.height);
+  }
+}
+
+static void
+test_activity_figure_open_loop_only (void)
+{
+  Figure f;
+  DiscoPlotActivityLayout lay;
+  g_autoptr (Decoded) d = NULL;
+
+  g_test_summary ("A recording without a closed loop gets one panel over the width and no "
+                  "marker");
+  figure_init (&f);
+  f.activity.n_times = FIG_OL;
+  f.activity.closed_loop_change = TRUE;
+  d = render_figure (&f.activity, &lay, NULL);
+  g_assert_cmpuint (lay.n_panels, ==, 1);
+  g_assert_cmpfloat (lay.boundary_width, ==, 0.0);
+  g_assert_cmpfloat (lay.heat[0].width, >, 0.6 * d->width);
+}
+
+static void
+test_activity_figure_bad_inputs (void)
+{
+  static const struct
+  {
+    const char *what;
+    gsize open_loop_rows;
+    gsize n_times;
+    gint label;
+    gboolean reverse_time;
+    gboolean no_values;
+  } cases[] = {
+    /* checks: no open-loop row */
+    { "open-loop rows 0", 0, FIG_T, 2, FALSE, FALSE },
+    /* checks: more open-loop rows than rows (a recording of mismatched length) */
+    { "open-loop rows > rows", FIG_T + 1, FIG_T, 2, FALSE, FALSE },
+    /* checks: time running backwards */
+    { "times decrease", FIG_OL, FIG_T, 2, TRUE, FALSE },
+    /* checks: a label beyond the outputs (targets of mismatched width) */
+    { "label 3 of 3 outputs", FIG_OL, FIG_T, 3, FALSE, FALSE },
+    /* checks: no rows */
+    { "no rows", FIG_OL, 0, 2, FALSE, FALSE },
+    /* checks: no values */
+    { "no values", FIG_OL, FIG_T, 2, FALSE, TRUE },
+  };
+
+  g_test_summary ("Inconsistent figure data is a GError (BAD_VALUE), never a critical");
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      Figure f;
+      GError *error = NULL;
+      g_autoptr (GBytes) png = NULL;
+
+      figure_init (&f);
+      f.activity.open_loop_rows = cases[i].open_loop_rows;
+      f.activity.n_times = cases[i].n_times;
+      f.activity.label = cases[i].label;
+      if (cases[i].reverse_time)
+        f.times[5] = f.times[4] - 1e-3;
+      if (cases[i].no_values)
+        f.activity.values = NULL;
+      png = disco_plot_render_activity (&f.activity, 900, 700, NULL, NULL, &error);
+      g_test_message ("%s: %s", cases[i].what, error ? error->message : "(no error)");
+      g_assert_null (png);
+      g_assert_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE);
+      g_clear_error (&error);
+    }
+}
+
+static void
+test_activity_figure_pipeline (void)
+{
+  const char *overrides[] = { "e.style=figure", "e.target=data.targets", "f.style=figure",
+                              "f.target=data.targets", NULL };
+  g_autofree char *dir = g_dir_make_tmp ("disco-images-XXXXXX", NULL);
+  GError *error = NULL;
+  g_autoptr (DiscoPipeline) p = disco_pipeline_new_from_string (activity_pipeline, overrides,
+                                                                &error);
+  const char *names[] = { "h1-excitatory-000000.png", "h1-top-down-000002.png" };
+
+  g_test_summary ("In a pipeline, style = figure writes figures of figure-width × "
+                  "figure-height on the same ticks, with the label from the targets");
+  g_assert_no_error (error);
+  g_object_set (p, "output-dir", dir, NULL);
+  g_assert_true (disco_pipeline_run (p, NULL, &error));
+  g_assert_no_error (error);
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      g_autofree char *path = g_build_filename (dir, "activity", names[i], NULL);
+      g_autoptr (Decoded) d = decode_file (path);
+
+      g_assert_cmpuint (d->width, ==, 1200);
+      g_assert_cmpuint (d->height, ==, 900);
+      /* White background in the top left corner. */
+      assert_rgb (pixel (d, 2, 2), 255, 255, 255);
+    }
+}
+
+/* The recorded row nearest in time to @t (the pixels style's rule). */
+static gsize
+nearest (const float *times, gsize T, double t)
+{
+  gsize best = 0;
+
+  for (gsize i = 1; i < T; i++)
+    if (fabs (times[i] - t) < fabs (times[best] - t))
+      best = i;
+  return best;
+}
+
+static void
+test_activity_pixels_unchanged (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("disco-images-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "activity", "h1-excitatory-000002.png", NULL);
+  GError *error = NULL;
+  g_autoptr (DiscoPipeline) p = disco_pipeline_new_from_string (activity_pipeline, NULL,
+                                                                &error);
+  g_autoptr (DiscoTensor) image = NULL;
+  g_autoptr (GBytes) expected = NULL;
+  g_autofree char *contents = NULL;
+  DiscoNode *settle;
+  DiscoTensor *traj, *times;
+  const float *y, *t;
+  gsize T, row, shape[2] = { 6, 50 }, length;
+  float *pixels;
+
+  g_test_summary ("style = pixels writes, byte for byte, what the activity image always "
+                  "wrote: 50 columns at evenly spaced times, each the nearest recorded row, "
+                  "φ_E(u_E) per unit, viridis from 0, scale 1 (checked on the last tick, "
+                  "whose trajectory the integrator still holds)");
+  g_assert_no_error (error);
+  g_object_set (p, "output-dir", dir, NULL);
+  g_assert_true (disco_pipeline_run (p, NULL, &error));
+  g_assert_no_error (error);
+  settle = disco_pipeline_get_node (p, "settle");
+  traj = disco_node_get_output (settle, "trajectory");
+  times = disco_node_get_output (settle, "trajectory-times");
+  T = disco_tensor_get_dim (traj, 0);
+  row = disco_tensor_get_dim (traj, 1);
+  y = disco_tensor_read_host (traj, &error);
+  g_assert_no_error (error);
+  t = disco_tensor_read_host (times, &error);
+  g_assert_no_error (error);
+  image = disco_tensor_new (2, shape);
+  pixels = disco_tensor_write_host (image, &error);
+  g_assert_no_error (error);
+  for (guint col = 0; col < 50; col++)
+    {
+      double tc = t[0] + (t[T - 1] - t[0]) * col / 49.0;
+      const float *state = y + nearest (t, T, tc) * row;
+
+      for (guint j = 0; j < 6; j++)   /* h1 is the first layer: u_E at 0…5 */
+        pixels[j * 50 + col] = disco_softrect_forward (&DISCO_SOFT_RECTIFIER_SOFTPLUS,
+                                                       state[j]);
+    }
+  expected = disco_tensor_render_png (image, DISCO_COLORMAP_VIRIDIS, 0.0, NAN, 1, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (path, &contents, &length, NULL));
+  g_assert_cmpmem (contents, length, g_bytes_get_data (expected, NULL),
+                   g_bytes_get_size (expected));
 }
 
 int
@@ -708,5 +1125,13 @@ main (int argc, char **argv)
   g_test_add_func ("/disco/images/activity/images", test_activity_images);
   g_test_add_func ("/disco/images/activity/16-bit", test_activity_16_bit);
   g_test_add_func ("/disco/images/activity/bad-config", test_activity_bad_config);
+  g_test_add_func ("/disco/images/activity/pixels-unchanged", test_activity_pixels_unchanged);
+  g_test_add_func ("/disco/images/activity/figure/layout", test_activity_figure_layout);
+  g_test_add_func ("/disco/images/activity/figure/time", test_activity_figure_time);
+  g_test_add_func ("/disco/images/activity/figure/sort", test_activity_figure_sort);
+  g_test_add_func ("/disco/images/activity/figure/open-loop-only",
+                   test_activity_figure_open_loop_only);
+  g_test_add_func ("/disco/images/activity/figure/bad-inputs", test_activity_figure_bad_inputs);
+  g_test_add_func ("/disco/images/activity/figure/pipeline", test_activity_figure_pipeline);
   return g_test_run ();
 }
