@@ -644,11 +644,12 @@ test_pipeline_non_finite_stops_run (void)
 static void
 test_pipeline_validates_large_graphs (void)
 {
-  const guint n = 20000;
+  const guint n = 5000;
 
-  g_test_summary ("Loading and validating take near-linear time: 20 000-node chains and "
-                  "fan-outs load in seconds (they took minutes when validation was quadratic), "
-                  "in the chain's order");
+  /* How long it takes is tools/disco-bench-validate's to say (100 000 nodes);
+   * here, that a large graph written backwards gets its tick order right. */
+  g_test_summary ("5 000-node chains and fan-outs, written last to first, load and validate "
+                  "in the order of their links");
   for (guint fan_out = 0; fan_out < 2; fan_out++)
     {
       g_autoptr (GString) text = g_string_new ("[src]\nnode = constant-source\n");
@@ -672,12 +673,11 @@ test_pipeline_validates_large_graphs (void)
       g_test_message ("%s of %u nodes: loaded and validated in %.2f s",
                       fan_out ? "fan-out" : "chain", n,
                       (g_get_monotonic_time () - start) / 1e6);
-      g_assert_cmpfloat ((g_get_monotonic_time () - start) / 1e6, <, 30);
       order = disco_pipeline_get_tick_order (p);
       g_assert_cmpuint (g_strv_length (order), ==, n);
       g_assert_cmpstr (order[0], ==, "src");
-      g_assert_cmpstr (order[1], ==, fan_out ? "n19999" : "n1");
-      g_assert_cmpstr (order[n - 1], ==, fan_out ? "n1" : "n19999");
+      g_assert_cmpstr (order[1], ==, fan_out ? "n4999" : "n1");
+      g_assert_cmpstr (order[n - 1], ==, fan_out ? "n1" : "n4999");
     }
 }
 

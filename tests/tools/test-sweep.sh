@@ -89,9 +89,9 @@ fi
 
 # --- stopped and resumed -----------------------------------------------------------
 # Longer runs, so that SIGTERM lands while some are running.
-"$sweep" -q -j 2 -o "$work/whole" "$digits_sweep" data.epochs=6
+"$sweep" -q -j 2 -o "$work/whole" "$digits_sweep" --seeds 0-1 data.epochs=6
 check "uninterrupted 6-epoch sweep exits 0" "[ $? -eq 0 ]"
-"$sweep" -q -j 2 -o "$work/stopped" "$digits_sweep" data.epochs=6 &
+"$sweep" -q -j 2 -o "$work/stopped" "$digits_sweep" --seeds 0-1 data.epochs=6 &
 pid=$!
 for _ in $(seq 1 600); do   # until the first epoch's checkpoint
   [ -n "$(find "$work/stopped" -path '*checkpoint/state.ini' 2>/dev/null | head -1)" ] && break
@@ -104,7 +104,7 @@ check "SIGTERM stops the sweep with status 130" "[ $status -eq 130 ]"
 check "stopped runs are marked stopped, the rest pending or finished" \
   "grep -qx 'status=stopped' -r '$work/stopped' --include=sweep-run.ini && ! grep -qx 'status=running' -r '$work/stopped' --include=sweep-run.ini"
 check "the report after the stop counts what is missing" "grep -q '^Missing: .' '$work/stopped/report.md' && ! grep -q '^Missing: none' '$work/stopped/report.md'"
-"$sweep" -q -j 2 -o "$work/stopped" "$digits_sweep" data.epochs=6
+"$sweep" -q -j 2 -o "$work/stopped" "$digits_sweep" --seeds 0-1 data.epochs=6
 check "the same command again exits 0" "[ $? -eq 0 ]"
 check "a stopped run resumed from its checkpoint" \
   "grep -rl --include=run.log -e '--resume' '$work/stopped' | grep -q ."
