@@ -77,6 +77,7 @@
 #include "disco-integrator.h"
 #include "disco-leaky-pi.h"
 #include "disco-network.h"
+#include "disco-node-util.h"
 #include "disco-nodes.h"
 #include "disco-plot.h"
 
@@ -425,6 +426,31 @@ signal_at (DiscoActivitySignal signal, const DiscoLayerSpec *spec, const float *
   return v;
 }
 
+/* The feedback weights (@O × n) of the drawn layer @spec for the recorded
+ * @sample, for the top-down input; NULL with @error set when the layer has
+ * none this tick. */
+static const float *
+read_feedback_weights (DiscoActivityImage *self, const DiscoLayerSpec *spec, gsize O,
+                       gint sample, GError **error)
+{
+  DiscoTensor *qt = disco_node_get_output (spec->node, "feedback-weights");
+  const float *q;
+
+  if (qt == NULL || disco_tensor_get_n_dims (qt) != 3 ||
+      disco_tensor_get_dim (qt, 0) <= (gsize) sample ||
+      disco_tensor_get_dim (qt, 1) != O || disco_tensor_get_dim (qt, 2) != spec->n)
+    {
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_SHAPE,
+                   "node \"%s\": layer \"%s\" has no feedback weights of %" G_GSIZE_FORMAT
+                   " × %" G_GSIZE_FORMAT " for sample %d this tick (the top-down input "
+                   "needs a closed-loop solve)", disco_node_get_name (DISCO_NODE (self)),
+                   self->layer, O, spec->n, sample);
+      return NULL;
+    }
+  q = disco_tensor_read_host (qt, error);
+  return q != NULL ? q + (gsize) sample * O * spec->n : NULL;
+}
+
 /* The recorded trajectory of this tick: rows of @row_size values at
  * @times, the first @ol_rows open loop; and for the top-down input the
  * recorded sample's feedback weights.  FALSE with @error set when the
@@ -497,23 +523,9 @@ read_recording (DiscoActivityImage *self, Recording *rec, GError **error)
   }
   if (self->signal == DISCO_ACTIVITY_TOP_DOWN)
     {
-      DiscoTensor *qt = disco_node_get_output (rec->spec->node, "feedback-weights");
-
-      if (qt == NULL || disco_tensor_get_n_dims (qt) != 3 ||
-          disco_tensor_get_dim (qt, 0) <= (gsize) rec->sample ||
-          disco_tensor_get_dim (qt, 1) != rec->O || disco_tensor_get_dim (qt, 2) != rec->n)
-        {
-          g_set_error (error, DISCO_ERROR, DISCO_ERROR_SHAPE,
-                       "node \"%s\": layer \"%s\" has no feedback weights of %" G_GSIZE_FORMAT
-                       " × %" G_GSIZE_FORMAT " for sample %d this tick (the top-down input "
-                       "needs a closed-loop solve)", disco_node_get_name (node), self->layer,
-                       rec->O, rec->n, rec->sample);
-          return FALSE;
-        }
-      rec->q = disco_tensor_read_host (qt, error);
+      rec->q = read_feedback_weights (self, rec->spec, rec->O, rec->sample, error);
       if (rec->q == NULL)
         return FALSE;
-      rec->q += (gsize) rec->sample * rec->O * rec->n;
     }
   return TRUE;
 }
@@ -547,22 +559,9 @@ read_label (DiscoActivityImage *self, const Recording *rec, gint *label, double 
   if (t == NULL)
     return FALSE;
   t += (gsize) rec->sample * rec->O;
-  for (gsize o = 0; o < rec->O; o++)
-    if (*label < 0 || t[o] > t[*label])
-      *label = o;
+  *label = disco_node_util_argmax (t, rec->O);
   *value = t[*label];
   return TRUE;
-}
-
-static gint
-argmax (const float *v, gsize n)
-{
-  gint best = 0;
-
-  for (gsize i = 1; i < n; i++)
-    if (v[i] > v[best])
-      best = i;
-  return best;
 }
 
 static gboolean
@@ -570,66 +569,50 @@ write_image (DiscoActivityImage *self, GBytes *png, guint64 tick_index, GError *
 {
   DiscoNode *node = DISCO_NODE (self);
   g_autofree char *relative = NULL;
-  g_autofree char *path = NULL;
   const char *signal_nick;
 
   signal_nick = g_enum_get_value (g_type_class_peek (DISCO_TYPE_ACTIVITY_SIGNAL),
                                   self->signal)->value_nick;
   relative = g_strdup_printf (self->path, self->layer, signal_nick, (guint) tick_index);
-  path = disco_pipeline_build_output_path (disco_node_get_pipeline (node), relative, error);
-  if (path == NULL ||
-      !disco_write_file_atomically (path, g_bytes_get_data (png, NULL), g_bytes_get_size (png),
-                                    error))
+  if (!disco_node_util_write_output (node, relative, png, error))
     return FALSE;
   self->written++;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_WRITTEN]);
   return TRUE;
 }
 
-static const char *
-signal_title (DiscoActivitySignal signal, const DiscoLayerSpec *spec)
+/* What the figure calls a signal: its name in the title, the colour bar's
+ * label and the closed-loop change's label. */
+typedef struct
 {
-  switch (signal)
-    {
-    case DISCO_ACTIVITY_EXCITATORY:
-      return spec->kind == DISCO_LAYER_RATE ? "rates r" : "excitatory rates r_E";
-    case DISCO_ACTIVITY_INHIBITORY:
-      return "inhibitory rates r_I";
-    case DISCO_ACTIVITY_TOP_DOWN:
-    default:
-      return "top-down input f";
-    }
-}
+  const char *title;
+  const char *unit;
+  const char *change;
+} SignalText;
 
-static const char *
-signal_unit (DiscoActivitySignal signal, const DiscoLayerSpec *spec)
+static const SignalText *
+signal_text (DiscoActivitySignal signal, const DiscoLayerSpec *spec)
 {
-  switch (signal)
-    {
-    case DISCO_ACTIVITY_EXCITATORY:
-      return spec->kind == DISCO_LAYER_RATE ? "rate r = φ(u) (a.u.)" :
-             "rate r_E = φ_E(u_E) (a.u.)";
-    case DISCO_ACTIVITY_INHIBITORY:
-      return "rate r_I = φ_I(u_I) (a.u.)";
-    case DISCO_ACTIVITY_TOP_DOWN:
-    default:
-      return "top-down input f = c·Q (a.u.)";
-    }
-}
+  static const SignalText rate = {
+    "rates r", "rate r = φ(u) (a.u.)", "change of r since open loop (a.u.)" };
+  static const SignalText excitatory = {
+    "excitatory rates r_E", "rate r_E = φ_E(u_E) (a.u.)",
+    "change of r_E since open loop (a.u.)" };
+  static const SignalText inhibitory = {
+    "inhibitory rates r_I", "rate r_I = φ_I(u_I) (a.u.)",
+    "change of r_I since open loop (a.u.)" };
+  static const SignalText top_down = {
+    "top-down input f", "top-down input f = c·Q (a.u.)", "change of f since open loop (a.u.)" };
 
-static const char *
-signal_change (DiscoActivitySignal signal, const DiscoLayerSpec *spec)
-{
   switch (signal)
     {
     case DISCO_ACTIVITY_EXCITATORY:
-      return spec->kind == DISCO_LAYER_RATE ? "change of r since open loop (a.u.)" :
-             "change of r_E since open loop (a.u.)";
+      return spec->kind == DISCO_LAYER_RATE ? &rate : &excitatory;
     case DISCO_ACTIVITY_INHIBITORY:
-      return "change of r_I since open loop (a.u.)";
+      return &inhibitory;
     case DISCO_ACTIVITY_TOP_DOWN:
     default:
-      return "change of f since open loop (a.u.)";
+      return &top_down;
     }
 }
 
@@ -643,6 +626,7 @@ draw_figure (DiscoActivityImage *self, const DiscoTick *tick, GError **error)
   DiscoControllerSpec controller = { 0 };
   DiscoNode *controller_node;
   const DiscoLayerSpec *readout;
+  const SignalText *text;
   gboolean softmax;
   g_autofree float *values = NULL;
   g_autofree float *outputs = NULL;
@@ -659,6 +643,7 @@ draw_figure (DiscoActivityImage *self, const DiscoTick *tick, GError **error)
   if (!read_recording (self, &rec, error) ||
       !read_label (self, &rec, &label, &target_value, error))
     return FALSE;
+  text = signal_text (self->signal, rec.spec);
   readout = disco_network_get_layer (rec.network, disco_network_get_n_layers (rec.network) - 1);
   out_offset = disco_network_get_layer_offset (rec.network,
                                                disco_network_get_n_layers (rec.network) - 1);
@@ -683,7 +668,7 @@ draw_figure (DiscoActivityImage *self, const DiscoTick *tick, GError **error)
       memcpy (control + i * rec.O, state + rec.N, rec.O * sizeof (float));
       if (softmax)
         {
-          float max = y[argmax (y, rec.O)], sum = 0.0f;
+          float max = y[disco_node_util_argmax (y, rec.O)], sum = 0.0f;
 
           for (gsize o = 0; o < rec.O; o++)
             sum += y[o] = expf (y[o] - max);
@@ -691,16 +676,15 @@ draw_figure (DiscoActivityImage *self, const DiscoTick *tick, GError **error)
             y[o] /= sum;
         }
     }
-  prediction = argmax (outputs + (rec.ol_rows - 1) * rec.O, rec.O);
-  final = argmax (outputs + (rec.T - 1) * rec.O, rec.O);
+  prediction = disco_node_util_argmax (outputs + (rec.ol_rows - 1) * rec.O, rec.O);
+  final = disco_node_util_argmax (outputs + (rec.T - 1) * rec.O, rec.O);
 
   if (label >= 0)
     title = g_strdup_printf ("%s: %s of sample %d (label %d, prediction %d)", self->layer,
-                             signal_title (self->signal, rec.spec), rec.sample, label,
-                             prediction);
+                             text->title, rec.sample, label, prediction);
   else
     title = g_strdup_printf ("%s: %s of sample %d (prediction %d)", self->layer,
-                             signal_title (self->signal, rec.spec), rec.sample, prediction);
+                             text->title, rec.sample, prediction);
   g_string_append_printf (when, "%s tick %" G_GUINT64_FORMAT,
                           disco_phase_to_string (tick->phase), tick->index);
   if (tick->epoch > 0)
@@ -713,7 +697,7 @@ draw_figure (DiscoActivityImage *self, const DiscoTick *tick, GError **error)
 
   activity.title = title;
   activity.subtitle = subtitle;
-  activity.signal_label = signal_unit (self->signal, rec.spec);
+  activity.signal_label = text->unit;
   activity.values = values;
   activity.n_units = rec.n;
   activity.times = times;
@@ -736,7 +720,7 @@ draw_figure (DiscoActivityImage *self, const DiscoTick *tick, GError **error)
   /* Rates move little in the closed loop next to their rise from rest:
    * the closed-loop map shows the change, on its own scale. */
   activity.closed_loop_change = self->signal != DISCO_ACTIVITY_TOP_DOWN;
-  activity.change_label = signal_change (self->signal, rec.spec);
+  activity.change_label = text->change;
 
   png = disco_plot_render_activity (&activity, self->figure_width, self->figure_height, NULL,
                                     NULL, error);
@@ -796,23 +780,9 @@ draw_pixels (DiscoActivityImage *self, guint64 tick_index, GError **error)
 
   if (self->signal == DISCO_ACTIVITY_TOP_DOWN)
     {
-      DiscoTensor *qt = disco_node_get_output (spec->node, "feedback-weights");
-
-      if (qt == NULL || disco_tensor_get_n_dims (qt) != 3 ||
-          disco_tensor_get_dim (qt, 0) <= (gsize) sample ||
-          disco_tensor_get_dim (qt, 1) != O || disco_tensor_get_dim (qt, 2) != n)
-        {
-          g_set_error (error, DISCO_ERROR, DISCO_ERROR_SHAPE,
-                       "node \"%s\": layer \"%s\" has no feedback weights of %" G_GSIZE_FORMAT
-                       " × %" G_GSIZE_FORMAT " for sample %d this tick (the top-down input "
-                       "needs a closed-loop solve)", disco_node_get_name (node), self->layer,
-                       O, n, sample);
-          return FALSE;
-        }
-      q = disco_tensor_read_host (qt, error);
+      q = read_feedback_weights (self, spec, O, sample, error);
       if (q == NULL)
         return FALSE;
-      q += (gsize) sample * O * n;
     }
 
   shape[0] = n;
@@ -829,26 +799,7 @@ draw_pixels (DiscoActivityImage *self, guint64 tick_index, GError **error)
       const float *state = traj + nearest_row (times, T, t) * row_size;
 
       for (gsize j = 0; j < n; j++)
-        {
-          float v;
-
-          switch (self->signal)
-            {
-            case DISCO_ACTIVITY_EXCITATORY:
-              v = disco_softrect_forward (&spec->phi_e, state[offset + j]);
-              break;
-            case DISCO_ACTIVITY_INHIBITORY:
-              v = disco_softrect_forward (&spec->phi_i, state[offset + n + j]);
-              break;
-            case DISCO_ACTIVITY_TOP_DOWN:
-            default:
-              v = 0.0f;
-              for (gsize o = 0; o < O; o++)
-                v += state[N + o] * q[o * n + j];
-              break;
-            }
-          pixels[j * self->width + col] = v;
-        }
+        pixels[j * self->width + col] = signal_at (self->signal, spec, state, offset, N, O, q, j);
     }
 
   if (self->bit_depth == 16)

@@ -44,6 +44,7 @@
 
 #include "disco-evaluator.h"
 #include "disco-json.h"
+#include "disco-node-util.h"
 #include "disco-nodes.h"
 
 #include <math.h>
@@ -274,17 +275,6 @@ disco_evaluator_prepare (DiscoNode *node, GError **error)
   return TRUE;
 }
 
-static guint
-arg_max (const float *v, gsize n)
-{
-  guint best = 0;
-
-  for (gsize i = 1; i < n; i++)
-    if (v[i] > v[best])
-      best = i;
-  return best;
-}
-
 static DiscoFlowReturn
 disco_evaluator_process (DiscoNode *node, DiscoTick *tick, GError **error)
 {
@@ -341,7 +331,7 @@ disco_evaluator_process (DiscoNode *node, DiscoTick *tick, GError **error)
       if (self->loss == DISCO_EVALUATOR_LOSS_CROSS_ENTROPY)
         {
           /* log softmax with the maximum subtracted, in double */
-          double m = yb[arg_max (yb, C)], z = 0;
+          double m = yb[disco_node_util_argmax (yb, C)], z = 0;
           for (gsize c = 0; c < C; c++)
             z += exp ((double) yb[c] - m);
           for (gsize c = 0; c < C; c++)
@@ -354,7 +344,7 @@ disco_evaluator_process (DiscoNode *node, DiscoTick *tick, GError **error)
           loss /= C;
         }
       phase->loss_sum += loss;
-      phase->correct += arg_max (yb, C) == arg_max (tb, C);
+      phase->correct += disco_node_util_argmax (yb, C) == disco_node_util_argmax (tb, C);
       if (s != NULL)
         {
           phase->steps_sum += s[b];

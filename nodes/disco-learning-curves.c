@@ -37,6 +37,7 @@
  */
 
 #include "disco-learning-curves.h"
+#include "disco-node-util.h"
 #include "disco-nodes.h"
 #include "disco-plot.h"
 
@@ -147,7 +148,6 @@ draw (DiscoLearningCurves *self, GError **error)
 {
   DiscoPipeline *pipeline = disco_node_get_pipeline (DISCO_NODE (self));
   g_autofree char *report = NULL;
-  g_autofree char *path = NULL;
   g_autoptr (GBytes) png = NULL;
 
   report = disco_pipeline_build_output_path (pipeline, self->report, error);
@@ -156,10 +156,7 @@ draw (DiscoLearningCurves *self, GError **error)
   png = disco_plot_learning_curves (report, self->width, self->height, error);
   if (png == NULL)
     return FALSE;
-  path = disco_pipeline_build_output_path (pipeline, self->path, error);
-  if (path == NULL ||
-      !disco_write_file_atomically (path, g_bytes_get_data (png, NULL), g_bytes_get_size (png),
-                                    error))
+  if (!disco_node_util_write_output (DISCO_NODE (self), self->path, png, error))
     return FALSE;
   self->figures_written++;
   return TRUE;

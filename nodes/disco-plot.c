@@ -262,6 +262,18 @@ data_limits (const DiscoPlotPanel *panel, double *x_lo, double *x_hi, double *y_
   return any;
 }
 
+/* Extends the curve being drawn to (@px, @py), or starts one there when
+ * @drawing is FALSE (the first point, or the first after a gap). */
+static void
+line_point (cairo_t *cr, gboolean *drawing, double px, double py)
+{
+  if (*drawing)
+    cairo_line_to (cr, px, py);
+  else
+    cairo_move_to (cr, px, py);
+  *drawing = TRUE;
+}
+
 /* Fills the band of @series, one polygon per run of points where it does
  * not break: along the upper edges, back along the lower ones. A lone point
  * is a bar as wide as a marker. */
@@ -467,11 +479,7 @@ draw_panel (cairo_t *cr, const DiscoPlotPanel *panel, double x0, double y0, doub
               continue;
             }
           disco_plot_area_map (&area, series->x[i], y, &px, &py);
-          if (drawing)
-            cairo_line_to (cr, px, py);
-          else
-            cairo_move_to (cr, px, py);
-          drawing = TRUE;
+          line_point (cr, &drawing, px, py);
         }
       cairo_stroke (cr);
       for (gsize i = 0; i < series->n; i++)
@@ -535,6 +543,27 @@ append_png (void *closure, const unsigned char *data, unsigned int length)
   return CAIRO_STATUS_SUCCESS;
 }
 
+/* The PNG of what @cr drew on @surface; an error names @what ("plot",
+ * "figure") when drawing or encoding failed. */
+static GBytes *
+surface_to_png (cairo_t *cr, cairo_surface_t *surface, const char *what, GError **error)
+{
+  cairo_status_t status = cairo_status (cr);
+  GByteArray *png = g_byte_array_new ();
+
+  cairo_surface_flush (surface);
+  if (status == CAIRO_STATUS_SUCCESS)
+    status = cairo_surface_write_to_png_stream (surface, append_png, png);
+  if (status != CAIRO_STATUS_SUCCESS)
+    {
+      g_byte_array_unref (png);
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_FAILED, "cannot draw the %s: %s", what,
+                   cairo_status_to_string (status));
+      return NULL;
+    }
+  return g_byte_array_free_to_bytes (png);
+}
+
 /**
  * disco_plot_render_panels:
  * @panels: (array length=n_panels): the plots, top to bottom
@@ -556,8 +585,7 @@ disco_plot_render_panels (const DiscoPlotPanel *panels, guint n_panels, guint wi
 {
   cairo_surface_t *surface;
   cairo_t *cr;
-  cairo_status_t status;
-  GByteArray *png;
+  GBytes *png;
 
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
@@ -584,20 +612,10 @@ disco_plot_render_panels (const DiscoPlotPanel *panels, guint n_panels, guint wi
   for (guint i = 0; i < n_panels; i++)
     draw_panel (cr, &panels[i], 0.0, (double) height * i / n_panels, width,
                 (double) height / n_panels, areas != NULL ? &areas[i] : NULL);
-  status = cairo_status (cr);
+  png = surface_to_png (cr, surface, "plot", error);
   cairo_destroy (cr);
-  png = g_byte_array_new ();
-  if (status == CAIRO_STATUS_SUCCESS)
-    status = cairo_surface_write_to_png_stream (surface, append_png, png);
   cairo_surface_destroy (surface);
-  if (status != CAIRO_STATUS_SUCCESS)
-    {
-      g_byte_array_unref (png);
-      g_set_error (error, DISCO_ERROR, DISCO_ERROR_FAILED, "cannot draw the plot: %s",
-                   cairo_status_to_string (status));
-      return NULL;
-    }
-  return g_byte_array_free_to_bytes (png);
+  return png;
 }
 
 /**
@@ -1130,11 +1148,7 @@ activity_lines (cairo_t *cr, const DiscoPlotActivity *a, const ActivityLeg *leg,
                 continue;
               }
             disco_plot_area_map (area, t, v, &px, &py);
-            if (drawing)
-              cairo_line_to (cr, px, py);
-            else
-              cairo_move_to (cr, px, py);
-            drawing = TRUE;
+            line_point (cr, &drawing, px, py);
           }
         cairo_stroke (cr);
       }
@@ -1220,25 +1234,6 @@ check_activity (const DiscoPlotActivity *a, guint width, guint height, GError **
       return FALSE;
     }
   return TRUE;
-}
-
-static GBytes *
-surface_to_png (cairo_t *cr, cairo_surface_t *surface, GError **error)
-{
-  cairo_status_t status = cairo_status (cr);
-  GByteArray *png = g_byte_array_new ();
-
-  cairo_surface_flush (surface);
-  if (status == CAIRO_STATUS_SUCCESS)
-    status = cairo_surface_write_to_png_stream (surface, append_png, png);
-  if (status != CAIRO_STATUS_SUCCESS)
-    {
-      g_byte_array_unref (png);
-      g_set_error (error, DISCO_ERROR, DISCO_ERROR_FAILED, "cannot draw the figure: %s",
-                   cairo_status_to_string (status));
-      return NULL;
-    }
-  return g_byte_array_free_to_bytes (png);
 }
 
 /* A legend entry: a line sample and its text; @dashed for the target. */
@@ -1591,7 +1586,7 @@ disco_plot_render_activity (const DiscoPlotActivity *activity, guint width, guin
         activity_legend_entry (cr, lx, ly, label_rgb, 1.5, TRUE, "target y*");
     }
 
-  png = surface_to_png (cr, surface, error);
+  png = surface_to_png (cr, surface, "figure", error);
   cairo_destroy (cr);
   cairo_surface_destroy (surface);
   if (png != NULL && layout != NULL)

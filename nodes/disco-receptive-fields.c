@@ -29,6 +29,7 @@
  */
 
 #include "disco-receptive-fields.h"
+#include "disco-node-util.h"
 #include "disco-nodes.h"
 
 #include <math.h>
@@ -273,7 +274,6 @@ disco_receptive_fields_end_epoch (DiscoNode *node, guint epoch, GError **error)
   gsize width, height, n_in;
   g_autofree guint8 *pixels = NULL;
   g_autofree char *relative = NULL;
-  g_autofree char *path = NULL;
   g_autoptr (GBytes) png = NULL;
 
   if (epoch % self->every != 0)
@@ -332,10 +332,7 @@ disco_receptive_fields_end_epoch (DiscoNode *node, guint epoch, GError **error)
   if (png == NULL)
     return FALSE;
   relative = g_strdup_printf (self->path, epoch);
-  path = disco_pipeline_build_output_path (disco_node_get_pipeline (node), relative, error);
-  if (path == NULL ||
-      !disco_write_file_atomically (path, g_bytes_get_data (png, NULL), g_bytes_get_size (png),
-                                    error))
+  if (!disco_node_util_write_output (node, relative, png, error))
     return FALSE;
   self->written++;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_WRITTEN]);

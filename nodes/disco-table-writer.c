@@ -47,6 +47,7 @@
  */
 
 #include "disco-table-writer.h"
+#include "disco-node-util.h"
 #include "disco-nodes.h"
 #include "disco-plot.h"
 
@@ -595,9 +596,7 @@ failed:
 static gboolean
 write_plot (DiscoTableWriter *self, GError **error)
 {
-  DiscoPipeline *pipeline = disco_node_get_pipeline (DISCO_NODE (self));
   g_autofree DiscoPlotSeries *series = g_new0 (DiscoPlotSeries, self->pairs->len);
-  g_autofree char *path = NULL;
   g_autoptr (GBytes) png = NULL;
   DiscoPlotPanel panel;
 
@@ -619,10 +618,7 @@ write_plot (DiscoTableWriter *self, GError **error)
   png = disco_plot_render_panels (&panel, 1, self->width, self->height, NULL, error);
   if (png == NULL)
     return FALSE;
-  path = disco_pipeline_build_output_path (pipeline, self->plot, error);
-  return path != NULL &&
-         disco_write_file_atomically (path, g_bytes_get_data (png, NULL), g_bytes_get_size (png),
-                                      error);
+  return disco_node_util_write_output (DISCO_NODE (self), self->plot, png, error);
 }
 
 /* The table, and the plot when there is one and a row to draw. */

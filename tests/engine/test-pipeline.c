@@ -291,6 +291,26 @@ typedef struct
   const char *name;       /* a name the message must quote */
 } BadInput;
 
+/* Loads @row's text with its overrides. */
+static DiscoPipeline *
+load_row (const BadInput *row, GError **error)
+{
+  return disco_pipeline_new_from_string (row->text, row->overrides[0] ? row->overrides : NULL,
+                                         error);
+}
+
+/* @error has @row's code, starts with its location and quotes its name. */
+static void
+assert_row_error (const BadInput *row, const GError *error)
+{
+  g_assert_error (error, DISCO_ERROR, (gint) row->code);
+  if (!g_str_has_prefix (error->message, row->location))
+    g_error ("%s: message \"%s\" does not start with \"%s\"", row->what, error->message,
+             row->location);
+  if (strstr (error->message, row->name) == NULL)
+    g_error ("%s: message \"%s\" does not quote %s", row->what, error->message, row->name);
+}
+
 static const BadInput bad_inputs[] = {
   /* checks: unknown node type, with its line */
   { "unknown-type", "[src]\nnode = constant-source\n[x]\nnode = microcircut\n", { NULL },
@@ -435,16 +455,10 @@ test_pipeline_bad_run (gconstpointer data)
   g_autoptr (DiscoPipeline) p = NULL;
 
   g_test_summary (row->what);
-  p = disco_pipeline_new_from_string (row->text, row->overrides[0] ? row->overrides : NULL,
-                                      &error);
+  p = load_row (row, &error);
   g_assert_no_error (error);
   g_assert_false (disco_pipeline_run (p, NULL, &error));
-  g_assert_error (error, DISCO_ERROR, (gint) row->code);
-  if (!g_str_has_prefix (error->message, row->location))
-    g_error ("%s: message \"%s\" does not start with \"%s\"", row->what, error->message,
-             row->location);
-  if (strstr (error->message, row->name) == NULL)
-    g_error ("%s: message \"%s\" does not quote %s", row->what, error->message, row->name);
+  assert_row_error (row, error);
 }
 
 static void
@@ -517,15 +531,9 @@ test_pipeline_bad_input (gconstpointer data)
   g_autoptr (DiscoPipeline) p = NULL;
 
   g_test_summary (row->what);
-  p = disco_pipeline_new_from_string (row->text, row->overrides[0] ? row->overrides : NULL,
-                                      &error);
+  p = load_row (row, &error);
   g_assert_null (p);
-  g_assert_error (error, DISCO_ERROR, (gint) row->code);
-  if (!g_str_has_prefix (error->message, row->location))
-    g_error ("%s: message \"%s\" does not start with \"%s\"", row->what, error->message,
-             row->location);
-  if (strstr (error->message, row->name) == NULL)
-    g_error ("%s: message \"%s\" does not quote %s", row->what, error->message, row->name);
+  assert_row_error (row, error);
 }
 
 static void

@@ -12,6 +12,7 @@ set -uo pipefail
 build=$1
 src=$2
 . "$src/tests/common/tap.sh"
+. "$src/tests/common/images-pipeline.sh"
 run=$build/tools/disco-run
 digits=$src/pipelines/digits-1x64-linear-threshold.pipeline
 
@@ -62,22 +63,7 @@ check "the message says the checkpoint of epoch 1 is kept" \
 # 2. The same with drawing nodes: an activity image drawn every tick from the
 # recorded sample, and receptive fields after every epoch. Without the check,
 # the activity image refused the NaN and was blamed for it.
-sed -e "s#\.\./data/datasets#$src/data/datasets#" \
-    -e 's/^network = out$/network = out\nrecord-sample = 0/' "$digits" >"$work/images.pipeline"
-cat >>"$work/images.pipeline" <<'EOF'
-[fields]
-node = receptive-fields
-layer = h1
-units = 16
-tile-width = 8
-tile-height = 8
-[rates]
-node = activity-image
-state = settle
-layer = h1
-signal = excitatory
-every = 1
-EOF
+images_pipeline "$src" "$digits" 1 >"$work/images.pipeline"
 "$run" -q -o "$work/images" "$work/images.pipeline" adam.learning-rate=10 \
   settle.method=equilibrium data.limit=100 data.epochs=3 2>"$work/err"
 status=$?

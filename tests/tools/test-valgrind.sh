@@ -18,6 +18,7 @@ if [ "$sanitize" != none ]; then
   exit 77
 fi
 . "$src/tests/common/tap.sh"
+. "$src/tests/common/images-pipeline.sh"
 run=$build/tools/disco-run
 digits=$src/pipelines/digits-1x64-linear-threshold.pipeline
 export G_SLICE=always-malloc G_DEBUG=gc-friendly DISCO_CUDA=0
@@ -44,24 +45,8 @@ memcheck() {
 memcheck "training, tsit5" 0 -o "$work/ode" "$digits" data.limit=100 data.epochs=1
 
 # The same with fixed points, the recorded trajectory and the drawing nodes.
-sed -e "s#\.\./data/datasets#$src/data/datasets#" \
-    -e 's/^network = out$/network = out\nrecord-sample = 0/' "$digits" >"$work/images.pipeline"
-cat >>"$work/images.pipeline" <<'EOF'
-[fields]
-node = receptive-fields
-layer = h1
-units = 16
-tile-width = 8
-tile-height = 8
-[rates]
-node = activity-image
-state = settle
-layer = h1
-signal = excitatory
-every = 2
-[curves]
-node = learning-curves
-EOF
+images_pipeline "$src" "$digits" 2 >"$work/images.pipeline"
+printf '[curves]\nnode = learning-curves\n' >>"$work/images.pipeline"
 memcheck "training, equilibrium, images" 0 -o "$work/images" "$work/images.pipeline" \
   settle.method=equilibrium data.limit=100 data.epochs=1
 
