@@ -380,6 +380,22 @@ write_report (Sweep *self)
     g_printerr ("%sdisco-sweep: %s\n", self->tty ? "\r\033[K" : "", error->message);
 }
 
+#ifdef DISCO_HAVE_MPI
+/* Messages are four ints: type, run index, status, seconds (ms).
+ * Worker → 0: REQUEST (a slot is free), RESULT, BYE.
+ * 0 → worker: ASSIGN, NO_MORE, STOP. */
+enum
+{ MSG_REQUEST, MSG_RESULT, MSG_BYE, MSG_STOP, MSG_ASSIGN, MSG_NO_MORE };
+
+static void
+send_message (int rank, int type, int run_index, int status, int milliseconds)
+{
+  int message[4] = { type, run_index, status, milliseconds };
+
+  MPI_Send (message, 4, MPI_INT, rank, 0, MPI_COMM_WORLD);
+}
+#endif
+
 static gboolean all_done (Sweep *self);
 static void fill_local_slots (Sweep *self);
 
@@ -415,15 +431,10 @@ run_finished (Sweep *self, DiscoSweepRun *run, RunStatus status, double seconds)
 #ifdef DISCO_HAVE_MPI
   if (self->mpi && self->rank != 0)
     {
-      int message[3] = { 1 /* RESULT */, (int) run->index, (int) status };
-      int seconds_ms = (int) MIN (seconds * 1000, G_MAXINT);
-      int full[4] = { message[0], message[1], message[2], seconds_ms };
-      MPI_Send (full, 4, MPI_INT, 0, 0, MPI_COMM_WORLD);
+      send_message (0, MSG_RESULT, (int) run->index, (int) status,
+                    (int) MIN (seconds * 1000, G_MAXINT));
       if (!self->no_more && !self->stopping)
-        {
-          int request[4] = { 0 /* REQUEST */, -1, 0, 0 };
-          MPI_Send (request, 4, MPI_INT, 0, 0, MPI_COMM_WORLD);
-        }
+        send_message (0, MSG_REQUEST, -1, 0, 0);
       if (all_done (self))
         g_main_loop_quit (self->loop);
       return;
@@ -501,10 +512,7 @@ on_signal (gpointer data)
 #ifdef DISCO_HAVE_MPI
   if (self->mpi && self->rank == 0)
     for (int r = 1; r < self->size; r++)
-      {
-        int stop[4] = { 3 /* STOP */, -1, 0, 0 };
-        MPI_Send (stop, 4, MPI_INT, r, 0, MPI_COMM_WORLD);
-      }
+      send_message (r, MSG_STOP, -1, 0, 0);
 #endif
   if (all_done (self))
     g_main_loop_quit (self->loop);
@@ -514,11 +522,6 @@ on_signal (gpointer data)
 /* ----- MPI ------------------------------------------------------------------ */
 
 #ifdef DISCO_HAVE_MPI
-/* Messages are four ints: type, run index, status, seconds (ms).
- * Worker → 0: REQUEST (a slot is free), RESULT, BYE.
- * 0 → worker: ASSIGN, NO_MORE, STOP. */
-enum
-{ MSG_REQUEST, MSG_RESULT, MSG_BYE, MSG_STOP, MSG_ASSIGN, MSG_NO_MORE };
 
 static gboolean
 poll_mpi (gpointer data)
@@ -538,9 +541,8 @@ poll_mpi (gpointer data)
           if (m[0] == MSG_REQUEST)
             {
               DiscoSweepRun *run = next_run (self);
-              int reply[4] = { run != NULL ? MSG_ASSIGN : MSG_NO_MORE,
-                               run != NULL ? (int) run->index : -1, 0, 0 };
-              MPI_Send (reply, 4, MPI_INT, probe.MPI_SOURCE, 0, MPI_COMM_WORLD);
+              send_message (probe.MPI_SOURCE, run != NULL ? MSG_ASSIGN : MSG_NO_MORE,
+                            run != NULL ? (int) run->index : -1, 0, 0);
               show_progress (self, FALSE);
             }
           else if (m[0] == MSG_RESULT && m[1] >= 0 && (guint) m[1] < self->plan->runs->len)
@@ -557,10 +559,7 @@ poll_mpi (gpointer data)
             {
               DiscoSweepRun *run = g_ptr_array_index (self->plan->runs, m[1]);
               if (self->stopping)
-                {
-                  int result[4] = { MSG_RESULT, m[1], STATUS_STOPPED, 0 };
-                  MPI_Send (result, 4, MPI_INT, 0, 0, MPI_COMM_WORLD);
-                }
+                send_message (0, MSG_RESULT, m[1], STATUS_STOPPED, 0);
               else if (!start_child (self, run, &error))
                 {
                   g_printerr ("disco-sweep: rank %d: %s: %s\n", self->rank, run->dir,
@@ -906,10 +905,7 @@ share_verdict:
         }
       else
         for (guint i = 0; i < self->slots; i++)
-          {
-            int request[4] = { MSG_REQUEST, -1, 0, 0 };
-            MPI_Send (request, 4, MPI_INT, 0, 0, MPI_COMM_WORLD);
-          }
+          send_message (0, MSG_REQUEST, -1, 0, 0);
       self->poll_source = g_timeout_add (20, poll_mpi, self);
     }
 #endif
@@ -920,10 +916,7 @@ share_verdict:
 
 #ifdef DISCO_HAVE_MPI
   if (self->mpi && self->rank != 0)
-    {
-      int bye[4] = { MSG_BYE, -1, 0, 0 };
-      MPI_Send (bye, 4, MPI_INT, 0, 0, MPI_COMM_WORLD);
-    }
+    send_message (0, MSG_BYE, -1, 0, 0);
 #endif
   if (self->rank == 0)
     {
