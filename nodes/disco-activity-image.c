@@ -74,9 +74,8 @@
 
 #include "disco-activity-image.h"
 #include "disco-receptive-fields.h"
-#include "disco-integrator.h"
 #include "disco-leaky-pi.h"
-#include "disco-network.h"
+#include "disco-network-provider.h"
 #include "disco-node-util.h"
 #include "disco-nodes.h"
 #include "disco-plot.h"
@@ -282,7 +281,9 @@ find_layer (DiscoActivityImage *self, DiscoNode **integrator, guint *index, GErr
   DiscoNetwork *network;
   gint sample = -1;
 
-  if (producer == NULL || !DISCO_IS_INTEGRATOR (producer))
+  /* The integrator, or any node that drives a network and records a sample. */
+  if (producer == NULL || !DISCO_IS_NETWORK_PROVIDER (producer) ||
+      g_object_class_find_property (G_OBJECT_GET_CLASS (producer), "record-sample") == NULL)
     {
       g_set_error (error, DISCO_ERROR, DISCO_ERROR_LINK,
                    "input \"state\" of node \"%s\" must come from an integrator",
@@ -298,7 +299,7 @@ find_layer (DiscoActivityImage *self, DiscoNode **integrator, guint *index, GErr
                    disco_node_get_name (node), disco_node_get_name (producer), sample);
       return NULL;
     }
-  network = disco_integrator_get_network (DISCO_INTEGRATOR (producer));
+  network = disco_network_provider_get_network (DISCO_NETWORK_PROVIDER (producer));
   for (guint i = 0; network != NULL && i < disco_network_get_n_layers (network); i++)
     {
       const DiscoLayerSpec *spec = disco_network_get_layer (network, i);

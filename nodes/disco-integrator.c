@@ -96,6 +96,7 @@
 #include "disco-ode-batched.h"
 #include "disco-ops-closed-loop.h"
 #include "disco-network.h"
+#include "disco-network-provider.h"
 #include "disco-nodes.h"
 #include "disco-ode.h"
 
@@ -206,7 +207,11 @@ struct _DiscoIntegrator
   guint64 last_operations;
 };
 
-G_DEFINE_FINAL_TYPE (DiscoIntegrator, disco_integrator, DISCO_TYPE_NODE)
+static void disco_integrator_network_provider_init (DiscoNetworkProviderInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (DiscoIntegrator, disco_integrator, DISCO_TYPE_NODE,
+                               G_IMPLEMENT_INTERFACE (DISCO_TYPE_NETWORK_PROVIDER,
+                                                      disco_integrator_network_provider_init))
 DISCO_NODE_REGISTER_DEFINE (integrator, "integrator", DISCO_TYPE_INTEGRATOR)
 
 enum
@@ -483,17 +488,17 @@ controller_targets (DiscoIntegrator *self, GError **error)
   return targets;
 }
 
-/**
- * disco_integrator_get_network: (skip)
- * @self: an integrator
- *
- * Returns: (nullable): the network it drives, once prepared
- */
-DiscoNetwork *
-disco_integrator_get_network (DiscoIntegrator *self)
+/* DiscoNetworkProvider.get_network: the network it drives, once prepared. */
+static DiscoNetwork *
+disco_integrator_get_network (DiscoNetworkProvider *provider)
 {
-  g_return_val_if_fail (DISCO_IS_INTEGRATOR (self), NULL);
-  return self->network;
+  return DISCO_INTEGRATOR (provider)->network;
+}
+
+static void
+disco_integrator_network_provider_init (DiscoNetworkProviderInterface *iface)
+{
+  iface->get_network = disco_integrator_get_network;
 }
 
 static gboolean

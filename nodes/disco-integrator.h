@@ -46,7 +46,4 @@ GType disco_integrator_controller_get_type (void);
 #define DISCO_TYPE_INTEGRATOR (disco_integrator_get_type ())
 G_DECLARE_FINAL_TYPE (DiscoIntegrator, disco_integrator, DISCO, INTEGRATOR, DiscoNode)
 
-typedef struct _DiscoNetwork DiscoNetwork;
-DiscoNetwork *disco_integrator_get_network (DiscoIntegrator *self);
-
 G_END_DECLS

@@ -1,21 +1,50 @@
-/* disco-layer.c: helpers shared by the layer nodes */
+/* disco-layer.c: the DiscoLayer interface, and helpers shared by the layer nodes */
 #include "disco-layer.h"
 
 #include <math.h>
 
 /**
- * disco_layer_get_spec:
- * @node: any node
- * @spec: (out caller-allocates): filled when @node is a layer
+ * SECTION:disco-layer
+ * @title: DiscoLayer
+ * @short_description: a layer of a network that an integrator drives
  *
- * Returns: whether @node is a layer (microcircuit, rate-layer, readout)
- *   whose parameters exist (it has been prepared)
+ * #DiscoLayer is implemented by the layer nodes (microcircuit, rate-layer,
+ * readout). An integrator asks each node of its network for its spec through
+ * it, so the network knows no layer type by name: a type defined elsewhere (a
+ * test, another plugin) that implements the interface joins a network like
+ * the built-in ones.
+ */
+
+G_DEFINE_INTERFACE (DiscoLayer, disco_layer, DISCO_TYPE_NODE)
+
+static void
+disco_layer_default_init (DiscoLayerInterface *iface)
+{
+}
+
+/**
+ * disco_layer_get_spec:
+ * @self: a layer
+ * @spec: (out caller-allocates): filled when the layer is prepared
+ *
+ * Describes the layer to the network: its kind, sizes, constants and
+ * parameters (borrowed from the node; they stay valid while the node keeps
+ * them).
+ *
+ * Returns: whether the layer has been prepared (its parameters exist); when
+ *   %FALSE, @spec is left as it was
  */
 gboolean
-disco_layer_get_spec (DiscoNode *node, DiscoLayerSpec *spec)
+disco_layer_get_spec (DiscoLayer *self, DiscoLayerSpec *spec)
 {
-  return disco_microcircuit_get_spec (node, spec) || disco_rate_layer_get_spec (node, spec) ||
-         disco_readout_get_spec (node, spec);
+  DiscoLayerInterface *iface;
+
+  g_return_val_if_fail (DISCO_IS_LAYER (self), FALSE);
+  g_return_val_if_fail (spec != NULL, FALSE);
+
+  iface = DISCO_LAYER_GET_IFACE (self);
+  g_return_val_if_fail (iface->get_spec != NULL, FALSE);
+  return iface->get_spec (self, spec);
 }
 
 /**

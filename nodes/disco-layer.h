@@ -1,8 +1,9 @@
-/* disco-layer.h: what the integrator needs to know of a network layer
+/* disco-layer.h: the DiscoLayer interface, what a network reads of a layer
  *
- * The layer nodes (microcircuit, rate-layer, readout) own their parameters
- * and configuration; the integrator reads them through this plain struct so
- * that the right-hand side of the whole network is one tight loop over
+ * The layer nodes (microcircuit, rate-layer, readout, or any type that
+ * implements #DiscoLayer) own their parameters and configuration; the
+ * integrator reads them through the interface once, into this plain struct,
+ * so that the right-hand side of the whole network is one tight loop over
  * layers, not a chain of virtual calls per element.
  */
 #pragma once
@@ -18,7 +19,9 @@ G_BEGIN_DECLS
  * @DISCO_LAYER_RATE: plain rate units, state u, r = φ(u) (backprop baseline)
  * @DISCO_LAYER_READOUT: linear, no bias, state y (logits)
  *
- * The kinds of layer a network is made of.
+ * The dynamics of a layer: which equations of MODEL.md the network's
+ * arithmetic applies to it. A layer type picks one of these and supplies the
+ * parameters and constants.
  */
 typedef enum
 {
@@ -27,21 +30,62 @@ typedef enum
   DISCO_LAYER_READOUT,
 } DiscoLayerKind;
 
+/**
+ * DiscoLayerSpec:
+ * @kind: its dynamics
+ * @node: the layer node itself
+ * @n_in: inputs per sample (the layer below's units, or the data's features)
+ * @n: units
+ * @phi_e: φ_E, or φ of a rate layer
+ * @phi_i: φ_I (microcircuit only)
+ * @tau_e: τ_E, or τ of a rate layer / the readout (s)
+ * @tau_i: τ_I (microcircuit only) (s)
+ * @weight: (transfer none): W, n × n_in, a parameter of @node
+ * @bias: (transfer none) (nullable): b, n values, a parameter of @node, or
+ *   %NULL (no bias; always %NULL for a readout)
+ *
+ * One layer of a network, as disco_layer_get_spec() describes it.
+ */
 typedef struct
 {
   DiscoLayerKind kind;
   DiscoNode *node;
-  gsize n_in;                  /* input size */
-  gsize n;                     /* units */
-  DiscoSoftRectifier phi_e;    /* φ_E, or φ of a rate layer */
-  DiscoSoftRectifier phi_i;    /* φ_I (microcircuit only) */
-  float tau_e;                 /* τ_E, or τ of a rate layer / the readout (s) */
-  float tau_i;                 /* τ_I (microcircuit only) (s) */
-  DiscoTensor *weight;         /* n × n_in */
-  DiscoTensor *bias;           /* n, or NULL */
+  gsize n_in;
+  gsize n;
+  DiscoSoftRectifier phi_e;
+  DiscoSoftRectifier phi_i;
+  float tau_e;
+  float tau_i;
+  DiscoTensor *weight;
+  DiscoTensor *bias;
 } DiscoLayerSpec;
 
-gboolean disco_layer_get_spec (DiscoNode *node, DiscoLayerSpec *spec);
+#define DISCO_TYPE_LAYER (disco_layer_get_type ())
+G_DECLARE_INTERFACE (DiscoLayer, disco_layer, DISCO, LAYER, DiscoNode)
+
+/**
+ * DiscoLayerInterface:
+ * @g_iface: the parent interface
+ * @get_spec: fills the spec of a prepared layer, its parameters included;
+ *   returns %FALSE before the layer has been prepared (it has no `weight`
+ *   yet). Called by the integrator when it builds its network, after every
+ *   node's prepare, and by nodes that read the network (the controller).
+ *
+ * A dynamical node that an integrator can drive as one layer of a network.
+ * The integrator follows the `input` links from its `network` node down to
+ * the data, asks each layer on the way for its spec, and integrates the
+ * equations of the spec's kind with the spec's parameters; it writes the
+ * layer's outputs itself, so a layer needs no process hook.
+ */
+struct _DiscoLayerInterface
+{
+  GTypeInterface g_iface;
+
+  gboolean (*get_spec) (DiscoLayer     *self,
+                        DiscoLayerSpec *spec);
+};
+
+gboolean disco_layer_get_spec (DiscoLayer *self, DiscoLayerSpec *spec);
 gsize disco_layer_input_size (DiscoNode *node, GError **error);
 DiscoTensor *disco_layer_ensure_parameter (DiscoNode *node, const char *name, guint n_dims,
                                            const gsize *shape, double init_std,
@@ -51,11 +95,6 @@ gsize disco_layer_prepare_weights (DiscoNode *node, gsize size, gboolean bias, G
 /* Seeded random numbers for any node's initial values and draws. */
 GRand *disco_rand_new_for_stream (guint64 seed, const char *stream);
 double disco_rand_standard_normal (GRand *rand);
-
-/* Per node type, in its own file. */
-gboolean disco_microcircuit_get_spec (DiscoNode *node, DiscoLayerSpec *spec);
-gboolean disco_rate_layer_get_spec (DiscoNode *node, DiscoLayerSpec *spec);
-gboolean disco_readout_get_spec (DiscoNode *node, DiscoLayerSpec *spec);
 
 G_END_DECLS
 

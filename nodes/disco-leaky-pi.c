@@ -111,7 +111,8 @@ disco_leaky_pi_prepare (DiscoNode *node, GError **error)
   const gsize *target = disco_node_get_input_declared_shape (node, "target", &n_dims);
   gsize out_shape[2] = { 0, 0 };
 
-  if (!disco_layer_get_spec (readout, &spec) || spec.kind != DISCO_LAYER_READOUT)
+  if (!DISCO_IS_LAYER (readout) || !disco_layer_get_spec (DISCO_LAYER (readout), &spec) ||
+      spec.kind != DISCO_LAYER_READOUT)
     {
       g_set_error (error, DISCO_ERROR, DISCO_ERROR_LINK,
                    "node \"%s\": input \"prediction\" must link to the network's readout, not "

@@ -12,7 +12,8 @@
  *   τ_I du_I/dt = −u_I + φ_E(u_E) − f,  with top-down input f = c·Q
  *
  * r = φ_E(u_E) is the layer's rate. The node is *dynamical*: an integrator
- * advances its state; after each solve it puts the rates on its outputs.
+ * advances its state (it describes itself through #DiscoLayer); after each
+ * solve it puts the rates on its outputs.
  * Parameters: `weight` (n × inputs, LeCun-normal from the pipeline seed) and
  * `bias` (n, zeros; absent with bias = false).
  *
@@ -57,7 +58,11 @@ struct _DiscoMicrocircuit
   gsize n_in;
 };
 
-G_DEFINE_FINAL_TYPE (DiscoMicrocircuit, disco_microcircuit, DISCO_TYPE_NODE)
+static void disco_microcircuit_layer_init (DiscoLayerInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (DiscoMicrocircuit, disco_microcircuit, DISCO_TYPE_NODE,
+                               G_IMPLEMENT_INTERFACE (DISCO_TYPE_LAYER,
+                                                      disco_microcircuit_layer_init))
 DISCO_NODE_REGISTER_DEFINE (microcircuit, "microcircuit", DISCO_TYPE_MICROCIRCUIT)
 
 enum
@@ -136,21 +141,15 @@ disco_microcircuit_prepare (DiscoNode *node, GError **error)
   return TRUE;
 }
 
-/**
- * disco_microcircuit_get_spec:
- * @node: any node
- * @spec: (out caller-allocates): the layer's configuration
- *
- * Returns: whether @node is a prepared microcircuit
- */
-gboolean
-disco_microcircuit_get_spec (DiscoNode *node, DiscoLayerSpec *spec)
+/* DiscoLayer.get_spec */
+static gboolean
+disco_microcircuit_get_spec (DiscoLayer *layer, DiscoLayerSpec *spec)
 {
-  DiscoMicrocircuit *self;
+  DiscoNode *node = DISCO_NODE (layer);
+  DiscoMicrocircuit *self = DISCO_MICROCIRCUIT (layer);
 
-  if (!DISCO_IS_MICROCIRCUIT (node) || disco_node_get_parameter (node, "weight") == NULL)
+  if (disco_node_get_parameter (node, "weight") == NULL)
     return FALSE;
-  self = DISCO_MICROCIRCUIT (node);
   *spec = (DiscoLayerSpec) {
     .kind = DISCO_LAYER_MICROCIRCUIT,
     .node = node,
@@ -164,6 +163,12 @@ disco_microcircuit_get_spec (DiscoNode *node, DiscoLayerSpec *spec)
     .bias = self->bias ? disco_node_get_parameter (node, "bias") : NULL,
   };
   return TRUE;
+}
+
+static void
+disco_microcircuit_layer_init (DiscoLayerInterface *iface)
+{
+  iface->get_spec = disco_microcircuit_get_spec;
 }
 
 static void

@@ -90,7 +90,7 @@ disco_network_new (DiscoNode *integrator, const char *port, GError **error)
     {
       DiscoLayerSpec spec;
 
-      if (!disco_layer_get_spec (node, &spec))
+      if (!DISCO_IS_LAYER (node) || !disco_layer_get_spec (DISCO_LAYER (node), &spec))
         {
           g_set_error (error, DISCO_ERROR, DISCO_ERROR_LINK,
                        "node \"%s\": \"%s\" (linked to %s) is dynamical but not a layer "
@@ -128,7 +128,7 @@ disco_network_new (DiscoNode *integrator, const char *port, GError **error)
     {
       NetworkLayer layer = { 0 };
 
-      disco_layer_get_spec (g_ptr_array_index (chain, i), &layer.spec);
+      disco_layer_get_spec (DISCO_LAYER (g_ptr_array_index (chain, i)), &layer.spec);
       layer.offset = network->state_size;
       network->state_size += layer.spec.kind == DISCO_LAYER_MICROCIRCUIT ? 2 * layer.spec.n
                                                                          : layer.spec.n;

@@ -49,7 +49,7 @@
 
 #include "disco-plasticity.h"
 #include "disco-device.h"
-#include "disco-integrator.h"
+#include "disco-network-provider.h"
 #include "disco-network.h"
 #include "disco-nodes.h"
 #include "disco-ops-network.h"
@@ -154,8 +154,8 @@ static DiscoNetwork *
 linked_network (DiscoNode *node, GError **error)
 {
   DiscoNode *integrator = disco_node_get_input_node (node, "state", NULL);
-  DiscoNetwork *network = DISCO_IS_INTEGRATOR (integrator)
-                            ? disco_integrator_get_network (DISCO_INTEGRATOR (integrator)) : NULL;
+  DiscoNetwork *network = DISCO_IS_NETWORK_PROVIDER (integrator)
+    ? disco_network_provider_get_network (DISCO_NETWORK_PROVIDER (integrator)) : NULL;
 
   if (network == NULL)
     g_set_error (error, DISCO_ERROR, DISCO_ERROR_LINK,

@@ -7,8 +7,9 @@
  *
  * τ du/dt = −u + W r_prev + b, r = φ(u): the backprop baseline's layer
  * (MODEL.md §6). At steady state r = φ(W r_prev + b), an ordinary MLP layer.
- * Dynamical: an integrator advances it. Parameters: `weight` (size × inputs,
- * LeCun-normal from the pipeline seed), `bias` (size, zeros).
+ * Dynamical: an integrator advances it (a #DiscoLayer). Parameters:
+ * `weight` (size × inputs, LeCun-normal from the pipeline seed), `bias`
+ * (size, zeros).
  *
  * Ports: input `input` (batch × inputs); output `output` (r, batch × size).
  *
@@ -44,7 +45,11 @@ struct _DiscoRateLayer
   gsize n_in;
 };
 
-G_DEFINE_FINAL_TYPE (DiscoRateLayer, disco_rate_layer, DISCO_TYPE_NODE)
+static void disco_rate_layer_layer_init (DiscoLayerInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (DiscoRateLayer, disco_rate_layer, DISCO_TYPE_NODE,
+                               G_IMPLEMENT_INTERFACE (DISCO_TYPE_LAYER,
+                                                      disco_rate_layer_layer_init))
 DISCO_NODE_REGISTER_DEFINE (rate_layer, "rate-layer", DISCO_TYPE_RATE_LAYER)
 
 enum
@@ -119,21 +124,15 @@ disco_rate_layer_prepare (DiscoNode *node, GError **error)
   return self->n_in != 0;
 }
 
-/**
- * disco_rate_layer_get_spec:
- * @node: any node
- * @spec: (out caller-allocates): the layer's configuration
- *
- * Returns: whether @node is a prepared rate layer
- */
-gboolean
-disco_rate_layer_get_spec (DiscoNode *node, DiscoLayerSpec *spec)
+/* DiscoLayer.get_spec */
+static gboolean
+disco_rate_layer_get_spec (DiscoLayer *layer, DiscoLayerSpec *spec)
 {
-  DiscoRateLayer *self;
+  DiscoNode *node = DISCO_NODE (layer);
+  DiscoRateLayer *self = DISCO_RATE_LAYER (layer);
 
-  if (!DISCO_IS_RATE_LAYER (node) || disco_node_get_parameter (node, "weight") == NULL)
+  if (disco_node_get_parameter (node, "weight") == NULL)
     return FALSE;
-  self = DISCO_RATE_LAYER (node);
   *spec = (DiscoLayerSpec) {
     .kind = DISCO_LAYER_RATE,
     .node = node,
@@ -145,6 +144,12 @@ disco_rate_layer_get_spec (DiscoNode *node, DiscoLayerSpec *spec)
     .bias = self->bias ? disco_node_get_parameter (node, "bias") : NULL,
   };
   return TRUE;
+}
+
+static void
+disco_rate_layer_layer_init (DiscoLayerInterface *iface)
+{
+  iface->get_spec = disco_rate_layer_get_spec;
 }
 
 static void

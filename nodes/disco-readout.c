@@ -7,8 +7,8 @@
  *
  * τ dy/dt = −y + W r + c (MODEL.md §2): a linear layer without bias whose
  * state y are the network's logits; the control signal c, when linked, drives
- * it directly. Dynamical: an integrator advances it. Parameter: `weight`
- * (size × inputs, LeCun-normal from the pipeline seed).
+ * it directly. Dynamical: an integrator advances it (a #DiscoLayer).
+ * Parameter: `weight` (size × inputs, LeCun-normal from the pipeline seed).
  *
  * Ports: input `input` (rates of the last hidden layer), optional input
  * `feedback` (the controller's signal c); output `output` (y, batch × size).
@@ -40,7 +40,11 @@ struct _DiscoReadout
   gsize n_in;
 };
 
-G_DEFINE_FINAL_TYPE (DiscoReadout, disco_readout, DISCO_TYPE_NODE)
+static void disco_readout_layer_init (DiscoLayerInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (DiscoReadout, disco_readout, DISCO_TYPE_NODE,
+                               G_IMPLEMENT_INTERFACE (DISCO_TYPE_LAYER,
+                                                      disco_readout_layer_init))
 DISCO_NODE_REGISTER_DEFINE (readout, "readout", DISCO_TYPE_READOUT)
 
 enum
@@ -94,21 +98,15 @@ disco_readout_prepare (DiscoNode *node, GError **error)
   return self->n_in != 0;
 }
 
-/**
- * disco_readout_get_spec:
- * @node: any node
- * @spec: (out caller-allocates): the layer's configuration
- *
- * Returns: whether @node is a prepared readout
- */
-gboolean
-disco_readout_get_spec (DiscoNode *node, DiscoLayerSpec *spec)
+/* DiscoLayer.get_spec */
+static gboolean
+disco_readout_get_spec (DiscoLayer *layer, DiscoLayerSpec *spec)
 {
-  DiscoReadout *self;
+  DiscoNode *node = DISCO_NODE (layer);
+  DiscoReadout *self = DISCO_READOUT (layer);
 
-  if (!DISCO_IS_READOUT (node) || disco_node_get_parameter (node, "weight") == NULL)
+  if (disco_node_get_parameter (node, "weight") == NULL)
     return FALSE;
-  self = DISCO_READOUT (node);
   *spec = (DiscoLayerSpec) {
     .kind = DISCO_LAYER_READOUT,
     .node = node,
@@ -118,6 +116,12 @@ disco_readout_get_spec (DiscoNode *node, DiscoLayerSpec *spec)
     .weight = disco_node_get_parameter (node, "weight"),
   };
   return TRUE;
+}
+
+static void
+disco_readout_layer_init (DiscoLayerInterface *iface)
+{
+  iface->get_spec = disco_readout_get_spec;
 }
 
 static void
