@@ -65,6 +65,16 @@ print_type (const char *name, GType type)
   g_print ("  Category      %s\n", disco_node_type_get_category (type));
   g_print ("  Description   %s\n", disco_node_type_get_description (type));
   g_print ("  GType         %s\n", g_type_name (type));
+  /* As gst-inspect's "Implemented Interfaces": DiscoLayer for the layers. */
+  {
+    guint n_interfaces = 0;
+    g_autofree GType *interfaces = g_type_interfaces (type, &n_interfaces);
+
+    for (guint i = 0; i < n_interfaces; i++)
+      g_print ("%s%s", i == 0 ? "  Interfaces    " : ", ", g_type_name (interfaces[i]));
+    if (n_interfaces > 0)
+      g_print ("\n");
+  }
   g_print ("  Dynamical     %s\n", disco_node_type_is_dynamical (type)
              ? "yes: holds continuous state advanced by an integrator" : "no");
   g_print ("  Runs on CUDA  %s\n", disco_node_type_runs_on_cuda (type)
