@@ -23,7 +23,7 @@ disco_layer_default_init (DiscoLayerInterface *iface)
 }
 
 /**
- * disco_layer_get_spec:
+ * disco_layer_get_spec: (virtual get_spec)
  * @self: a layer
  * @spec: (out caller-allocates): filled when the layer is prepared
  *

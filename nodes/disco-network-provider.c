@@ -20,7 +20,7 @@ disco_network_provider_default_init (DiscoNetworkProviderInterface *iface)
 }
 
 /**
- * disco_network_provider_get_network: (skip)
+ * disco_network_provider_get_network: (virtual get_network) (skip)
  * @self: a network provider
  *
  * Returns: (transfer none) (nullable): the network @self drives, owned by
