@@ -11,7 +11,18 @@ G_BEGIN_DECLS
  * The error domain of every runtime error Disco reports: pipeline files,
  * node configuration, data files, devices. Messages read
  * `file:line: what, "which name"` whenever a file and line are known.
+ *
+ * It is the one domain of Disco: the engine, the nodes, the dataset readers
+ * and the CUDA backend report every error with a code of #DiscoError, and
+ * a new kind of failure gets a new, documented code there, not a domain of
+ * its own. Only what comes from outside keeps its domain: a cancelled run
+ * ends with %G_IO_ERROR_CANCELLED, as GIO's cancellable calls do, and an
+ * exception raised by a node written in a binding comes back as the
+ * binding reports it.
  */
+/* The quark's name, "disco-error-quark" (disco-error.c), must not change:
+ * the CUDA backend (kernels/disco-cuda-backend.c), which stays free of
+ * libdisco, finds the domain by that name. */
 #define DISCO_ERROR (disco_error_quark ())
 
 /**
@@ -33,8 +44,10 @@ G_BEGIN_DECLS
  * @DISCO_ERROR_MEMORY: the run needs more memory than its limit allows, or
  *   than the system could give
  *
- * Error codes of the %DISCO_ERROR domain. They follow GStreamer's
- * GstParseError where the meaning is the same.
+ * Error codes of the %DISCO_ERROR domain, the one error domain of Disco:
+ * every runtime error of the engine, the nodes, the dataset readers and the
+ * CUDA backend carries one of them. They follow GStreamer's GstParseError
+ * where the meaning is the same.
  */
 typedef enum
 {

@@ -3,7 +3,7 @@
  *
  * GLib's key-file syntax, parsed here because GKeyFile keeps no line numbers
  * and takes a '#' after a value as part of the value. Pipeline files
- * (disco-pipeline.c) and sweep files (tools/disco-sweep-file.c) share it.
+ * (disco-pipeline-file.c) and sweep files (tools/disco-sweep-file.c) share it.
  *
  * The text must be text (issue #15): valid UTF-8 without a byte-order mark,
  * no NUL byte (the parser takes a length, so a NUL cannot end a file early),

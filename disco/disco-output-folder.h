@@ -12,6 +12,9 @@ G_BEGIN_DECLS
  * line, appended before the file is written). */
 #define DISCO_OUTPUT_FOLDER_META ".disco"
 
+/* A checkpoint folder's manifest (disco-checkpoint.c). */
+#define DISCO_CHECKPOINT_STATE "state.ini"
+
 typedef struct _DiscoOutputLock DiscoOutputLock;
 
 DiscoOutputLock *_disco_output_lock_acquire (const char *dir, GError **error);
@@ -22,6 +25,7 @@ char **_disco_output_folder_list_outputs (const char *dir);
 char *_disco_output_folder_describe_run (const char *dir);
 gboolean _disco_output_folder_clear (const char *dir, GError **error);
 
+/* disco-checkpoint.c */
 gboolean _disco_checkpoint_write_state (const char *dir, GKeyFile *state, GError **error);
 char *_disco_checkpoint_file_shape (GKeyFile *state, const char *file);
 

@@ -1,4 +1,5 @@
-/* disco-pipeline.c
+/* disco-pipeline.c: the DiscoPipeline type, its graph (nodes and links)
+ * and the run loop
  *
  * The scheduler is deliberately synchronous: one tick runs every node once,
  * in a topological order, before the next tick starts. That is what makes
@@ -6,9 +7,11 @@
  * forward pass of minibatch k+1 (a threaded dataflow host would run ahead
  * with stale weights).
  *
- * Links between two dynamical nodes are state couplings that an integrator
- * resolves within a tick, so they are left out of the tick order; every other
- * link orders ticks and must not close a loop (an "algebraic loop").
+ * The other parts of a pipeline are in files of their own, sharing the
+ * instance struct through disco-pipeline-private.h: building one from a
+ * pipeline file (disco-pipeline-file.c), the tick order and the device
+ * (disco-pipeline-schedule.c), checkpoints and parameter files
+ * (disco-checkpoint.c), property values as text (disco-value.c).
  */
 
 /**
@@ -33,12 +36,12 @@
  */
 
 #include "disco-pipeline.h"
+#include "disco-pipeline-private.h"
 #include "disco-error.h"
 #include "disco-private.h"
 #include "disco-key-file.h"
 #include "disco-registry.h"
 #include "disco-enum-types.h"
-#include "disco-backend.h"
 #include "disco-output-folder.h"
 
 #include <errno.h>
@@ -52,45 +55,6 @@
 #define DEFAULT_DEVICE DISCO_DEVICE_AUTO
 #define DEFAULT_MAX_TICKS 0
 #define DEFAULT_MEMORY_LIMIT 0
-
-struct _DiscoPipeline
-{
-  GObject parent_instance;
-
-  GPtrArray *nodes;             /* DiscoNode, in insertion order */
-  GHashTable *nodes_by_name;    /* name -> DiscoNode (borrowed from nodes) */
-  GHashTable *node_locations;   /* name -> "file:line" of its group */
-  GHashTable *node_seconds;     /* DiscoNode -> double*: time in process this run */
-  GPtrArray *tick_order;        /* DiscoNode, valid when validated */
-  gboolean validated;
-  gboolean running;
-
-  guint64 seed;
-  DiscoDevice device;
-  DiscoDevice active_device;
-  char *output_dir;
-  char *source_file;
-  char *load_parameters;
-  char **overrides;            /* those the pipeline was loaded with */
-  gboolean checkpoint;
-  char *resume;
-  guint64 first_tick;          /* of a resumed run */
-  char *source_checksum;       /* SHA-256 of the pipeline file's text */
-  DiscoOutputMode output_mode;
-  DiscoOutputLock *output_lock; /* held while a run writes output_dir */
-  GHashTable *outputs;         /* relative paths recorded into .disco/outputs */
-  guint64 max_ticks;
-  guint64 memory_limit;         /* MiB, 0: automatic */
-  GCancellable *cancellable;
-
-  /* The finiteness check (check_after_process). */
-  gboolean check_finite;
-  gboolean guarding;            /* collecting written outputs: during ticks */
-  GArray *written;              /* WrittenTensor: what the running node wrote */
-  GArray *deferred;             /* WrittenTensor: device tensors, for the tick's end */
-  GPtrArray *checked;           /* DiscoTensor: scratch, checked after one node */
-  guint last_checkpoint_epoch;  /* 0: none written by this run */
-};
 
 G_DEFINE_FINAL_TYPE (DiscoPipeline, disco_pipeline, G_TYPE_OBJECT)
 
@@ -503,21 +467,36 @@ _disco_pipeline_get_seed (DiscoPipeline *self)
   return self->seed;
 }
 
+/* Validation resolved the device (disco-pipeline-schedule.c). */
+void
+_disco_pipeline_notify_active_device (DiscoPipeline *self)
+{
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ACTIVE_DEVICE]);
+}
+
 /* ----- names ------------------------------------------------------------ */
 
 /* "file:line: " or "" — the prefix every located message starts with. */
-static char *
-prefix (const char *where)
+char *
+_disco_pipeline_prefix (const char *where)
 {
   return where != NULL ? g_strdup_printf ("%s: ", where) : g_strdup ("");
 }
 
-static const char *
-node_type_label (DiscoNode *node)
+const char *
+_disco_pipeline_type_label (DiscoNode *node)
 {
   const char *name = disco_registry_get_name_for_type (G_OBJECT_TYPE (node));
 
   return name != NULL ? name : G_OBJECT_TYPE_NAME (node);
+}
+
+/* "node "h1" (microcircuit)" */
+char *
+_disco_pipeline_node_label (DiscoNode *node)
+{
+  return g_strdup_printf ("node \"%s\" (%s)", disco_node_get_name (node),
+                          _disco_pipeline_type_label (node));
 }
 
 /* ----- nodes ------------------------------------------------------------- */
@@ -526,7 +505,7 @@ static gboolean
 add_node_at (DiscoPipeline *self, DiscoNode *node, const char *where, GError **error)
 {
   const char *name = disco_node_get_name (node);
-  g_autofree char *at = prefix (where);
+  g_autofree char *at = _disco_pipeline_prefix (where);
 
   if (!_disco_key_file_is_valid_name (name) || strcmp (name, "pipeline") == 0)
     {
@@ -578,12 +557,12 @@ disco_pipeline_add_node (DiscoPipeline *self, DiscoNode *node, GError **error)
   return add_node_at (self, node, NULL, error);
 }
 
-static DiscoNode *
-make_node_at (DiscoPipeline *self, const char *type_name, const char *name,
-              const char *where, GError **error)
+DiscoNode *
+_disco_pipeline_make_node_at (DiscoPipeline *self, const char *type_name, const char *name,
+                              const char *where, GError **error)
 {
   GType type = disco_registry_lookup (type_name);
-  g_autofree char *at = prefix (where);
+  g_autofree char *at = _disco_pipeline_prefix (where);
   g_autoptr (DiscoNode) node = NULL;
 
   if (type == G_TYPE_INVALID)
@@ -617,7 +596,7 @@ disco_pipeline_make_node (DiscoPipeline *self, const char *type_name, const char
   g_return_val_if_fail (DISCO_IS_PIPELINE (self), NULL);
   g_return_val_if_fail (type_name != NULL && name != NULL, NULL);
   g_return_val_if_fail (!self->running, NULL);
-  return make_node_at (self, type_name, name, NULL, error);
+  return _disco_pipeline_make_node_at (self, type_name, name, NULL, error);
 }
 
 /**
@@ -677,11 +656,11 @@ disco_pipeline_get_node_location (DiscoPipeline *self, const char *name)
 
 /* ----- links ------------------------------------------------------------- */
 
-static gboolean
-link_at (DiscoPipeline *self, DiscoNode *consumer, const char *port,
-         const char *producer_spec, const char *where, GError **error)
+gboolean
+_disco_pipeline_link_at (DiscoPipeline *self, DiscoNode *consumer, const char *port,
+                         const char *producer_spec, const char *where, GError **error)
 {
-  g_autofree char *at = prefix (where);
+  g_autofree char *at = _disco_pipeline_prefix (where);
   g_autofree char *producer_name = NULL;
   const char *producer_port;
   const char *dot = strchr (producer_spec, '.');
@@ -692,7 +671,7 @@ link_at (DiscoPipeline *self, DiscoNode *consumer, const char *port,
     {
       g_set_error (error, DISCO_ERROR, DISCO_ERROR_NO_SUCH_PORT,
                    "%sno input port \"%s\" in node \"%s\" (%s)", at, port,
-                   disco_node_get_name (consumer), node_type_label (consumer));
+                   disco_node_get_name (consumer), _disco_pipeline_type_label (consumer));
       return FALSE;
     }
   if (direction != DISCO_PORT_INPUT)
@@ -722,7 +701,7 @@ link_at (DiscoPipeline *self, DiscoNode *consumer, const char *port,
         {
           g_set_error (error, DISCO_ERROR, DISCO_ERROR_NO_SUCH_PORT,
                        "%sno output port \"%s\" in node \"%s\" (%s), linked from \"%s.%s\"",
-                       at, producer_port, producer_name, node_type_label (producer),
+                       at, producer_port, producer_name, _disco_pipeline_type_label (producer),
                        disco_node_get_name (consumer), port);
           return FALSE;
         }
@@ -741,7 +720,7 @@ link_at (DiscoPipeline *self, DiscoNode *consumer, const char *port,
         {
           g_set_error (error, DISCO_ERROR, DISCO_ERROR_LINK,
                        "%snode \"%s\" (%s) has no output port to feed \"%s.%s\"", at,
-                       producer_name, node_type_label (producer),
+                       producer_name, _disco_pipeline_type_label (producer),
                        disco_node_get_name (consumer), port);
           return FALSE;
         }
@@ -793,1143 +772,7 @@ disco_pipeline_link (DiscoPipeline *self, const char *consumer, const char *prod
                    "no node \"%s\" to link \"%s\" to", consumer_name, producer);
       return FALSE;
     }
-  return link_at (self, node, dot + 1, producer, NULL, error);
-}
-
-/* ----- property values from text ----------------------------------------- */
-
-/**
- * disco_param_spec_range_to_string:
- * @pspec: a property's specification
- *
- * Describes the values a property takes, as disco-inspect and error messages
- * show them: "1 … 65536" for numbers, the nicks "tsit5, euler, rk4" of an
- * enum, "any of train, validation, test" for flags.
- *
- * Returns: (transfer full) (nullable): the text, or %NULL for a property
- *   without a range (strings, booleans)
- */
-char *
-disco_param_spec_range_to_string (GParamSpec *pspec)
-{
-  g_return_val_if_fail (G_IS_PARAM_SPEC (pspec), NULL);
-
-#define RANGE(T, fmt, cast)                                                   \
-  if (G_IS_PARAM_SPEC_##T (pspec))                                            \
-    return g_strdup_printf (fmt " … " fmt, cast G_PARAM_SPEC_##T (pspec)->minimum, \
-                            cast G_PARAM_SPEC_##T (pspec)->maximum);
-  RANGE (INT, "%d", (int));
-  RANGE (UINT, "%u", (guint));
-  RANGE (LONG, "%ld", (long));
-  RANGE (ULONG, "%lu", (gulong));
-  RANGE (INT64, "%" G_GINT64_FORMAT, (gint64));
-  RANGE (UINT64, "%" G_GUINT64_FORMAT, (guint64));
-  RANGE (FLOAT, "%g", (double));
-  RANGE (DOUBLE, "%g", (double));
-#undef RANGE
-  if (G_IS_PARAM_SPEC_FLAGS (pspec))
-    {
-      GFlagsClass *klass = G_PARAM_SPEC_FLAGS (pspec)->flags_class;
-      GString *s = g_string_new ("any of ");
-      for (guint i = 0; i < klass->n_values; i++)
-        g_string_append_printf (s, "%s%s", i ? ", " : "", klass->values[i].value_nick);
-      return g_string_free (s, FALSE);
-    }
-  if (G_IS_PARAM_SPEC_ENUM (pspec))
-    {
-      GEnumClass *klass = G_PARAM_SPEC_ENUM (pspec)->enum_class;
-      GString *s = g_string_new (NULL);
-      for (guint i = 0; i < klass->n_values; i++)
-        g_string_append_printf (s, "%s%s", i ? ", " : "", klass->values[i].value_nick);
-      return g_string_free (s, FALSE);
-    }
-  return NULL;
-}
-
-static gboolean
-parse_value (GParamSpec *pspec, const char *text, GValue *value, const char *what,
-             GError **error)
-{
-  GType type = G_PARAM_SPEC_VALUE_TYPE (pspec);
-  GType fundamental = G_TYPE_FUNDAMENTAL (type);
-  g_autoptr (GError) parse_error = NULL;
-
-  g_value_init (value, type);
-  switch (fundamental)
-    {
-    case G_TYPE_STRING:
-      g_value_set_string (value, text);
-      return TRUE;
-
-    case G_TYPE_BOOLEAN:
-      if (g_ascii_strcasecmp (text, "true") == 0 || g_ascii_strcasecmp (text, "yes") == 0 ||
-          g_ascii_strcasecmp (text, "on") == 0 || strcmp (text, "1") == 0)
-        g_value_set_boolean (value, TRUE);
-      else if (g_ascii_strcasecmp (text, "false") == 0 || g_ascii_strcasecmp (text, "no") == 0 ||
-               g_ascii_strcasecmp (text, "off") == 0 || strcmp (text, "0") == 0)
-        g_value_set_boolean (value, FALSE);
-      else
-        break;
-      return TRUE;
-
-    case G_TYPE_INT:
-    case G_TYPE_LONG:
-    case G_TYPE_INT64:
-      {
-        gint64 v;
-        if (!g_ascii_string_to_signed (text, 10, G_MININT64, G_MAXINT64, &v, &parse_error))
-          break;
-        if (fundamental == G_TYPE_INT && (v < G_MININT || v > G_MAXINT))
-          goto out_of_range;
-        if (fundamental == G_TYPE_INT)
-          g_value_set_int (value, v);
-        else if (fundamental == G_TYPE_LONG)
-          g_value_set_long (value, v);
-        else
-          g_value_set_int64 (value, v);
-        goto check_range;
-      }
-
-    case G_TYPE_UINT:
-    case G_TYPE_ULONG:
-    case G_TYPE_UINT64:
-      {
-        guint64 v;
-        if (text[0] == '-')
-          goto out_of_range;
-        if (!g_ascii_string_to_unsigned (text, 10, 0, G_MAXUINT64, &v, &parse_error))
-          break;
-        if (fundamental == G_TYPE_UINT && v > G_MAXUINT)
-          goto out_of_range;
-        if (fundamental == G_TYPE_UINT)
-          g_value_set_uint (value, v);
-        else if (fundamental == G_TYPE_ULONG)
-          g_value_set_ulong (value, v);
-        else
-          g_value_set_uint64 (value, v);
-        goto check_range;
-      }
-
-    case G_TYPE_FLOAT:
-    case G_TYPE_DOUBLE:
-      {
-        char *end = NULL;
-        double v;
-
-        errno = 0;
-        v = g_ascii_strtod (text, &end);
-        if (*text == '\0' || end == NULL || *end != '\0' || !isfinite (v))
-          break;
-        if (fundamental == G_TYPE_FLOAT)
-          g_value_set_float (value, v);
-        else
-          g_value_set_double (value, v);
-        goto check_range;
-      }
-
-    case G_TYPE_ENUM:
-      {
-        g_autoptr (GEnumClass) klass = g_type_class_ref (type);
-        GEnumValue *ev = g_enum_get_value_by_nick (klass, text);
-
-        if (ev == NULL)
-          ev = g_enum_get_value_by_name (klass, text);
-        if (ev == NULL)
-          {
-            g_autofree char *choices = disco_param_spec_range_to_string (pspec);
-            g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE,
-                         "%s: \"%s\" is not one of: %s", what, text, choices);
-            return FALSE;
-          }
-        g_value_set_enum (value, ev->value);
-        return TRUE;
-      }
-
-    case G_TYPE_FLAGS:
-      {
-        g_autoptr (GFlagsClass) klass = g_type_class_ref (type);
-        g_auto (GStrv) parts = g_strsplit_set (text, "|,+", -1);
-        guint flags = 0;
-
-        for (guint i = 0; parts[i] != NULL; i++)
-          {
-            GFlagsValue *fv;
-            g_strstrip (parts[i]);
-            if (*parts[i] == '\0')
-              continue;
-            fv = g_flags_get_value_by_nick (klass, parts[i]);
-            if (fv == NULL)
-              {
-                g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE,
-                             "%s: unknown flag \"%s\"", what, parts[i]);
-                return FALSE;
-              }
-            flags |= fv->value;
-          }
-        g_value_set_flags (value, flags);
-        return TRUE;
-      }
-
-    default:
-      g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE,
-                   "%s: a property of type %s cannot be set from text", what,
-                   g_type_name (type));
-      return FALSE;
-    }
-
-  g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE,
-               "%s: \"%s\" is not a valid %s", what, text, g_type_name (type));
-  return FALSE;
-
-check_range:
-  {
-    GValue copy = G_VALUE_INIT;
-    gboolean changed;
-
-    g_value_init (&copy, type);
-    g_value_copy (value, &copy);
-    changed = g_param_value_validate (pspec, &copy);
-    g_value_unset (&copy);
-    if (!changed)
-      return TRUE;
-  }
-out_of_range:
-  {
-    g_autofree char *range = disco_param_spec_range_to_string (pspec);
-    g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE,
-                 "%s: value %s is out of range (%s)", what, text,
-                 range != NULL ? range : "?");
-    return FALSE;
-  }
-}
-
-/**
- * disco_value_to_string:
- * @value: a value of a property type a pipeline file can set
- *
- * Writes a value as a pipeline file would: "true", "0.001", "tsit5",
- * "train,test" (flags by nick), "NULL" for a missing string. The inverse of
- * what the file loader parses.
- *
- * Returns: (transfer full): the text
- */
-char *
-disco_value_to_string (const GValue *value)
-{
-  GType fundamental = G_TYPE_FUNDAMENTAL (G_VALUE_TYPE (value));
-
-  switch (fundamental)
-    {
-    case G_TYPE_STRING:
-      return g_strdup (g_value_get_string (value) ? g_value_get_string (value) : "NULL");
-    case G_TYPE_BOOLEAN:
-      return g_strdup (g_value_get_boolean (value) ? "true" : "false");
-    case G_TYPE_FLOAT:
-      return g_strdup_printf ("%g", g_value_get_float (value));
-    case G_TYPE_DOUBLE:
-      return g_strdup_printf ("%g", g_value_get_double (value));
-    case G_TYPE_ENUM:
-      {
-        g_autoptr (GEnumClass) klass = g_type_class_ref (G_VALUE_TYPE (value));
-        GEnumValue *ev = g_enum_get_value (klass, g_value_get_enum (value));
-        return g_strdup (ev ? ev->value_nick : "?");
-      }
-    case G_TYPE_FLAGS:
-      {
-        g_autoptr (GFlagsClass) klass = g_type_class_ref (G_VALUE_TYPE (value));
-        GString *nicks = g_string_new (NULL);
-        guint flags = g_value_get_flags (value);
-
-        /* "train,test", as a pipeline file writes them. */
-        for (guint i = 0; i < klass->n_values; i++)
-          if ((flags & klass->values[i].value) == klass->values[i].value &&
-              klass->values[i].value != 0)
-            g_string_append_printf (nicks, "%s%s", nicks->len ? "," : "",
-                                    klass->values[i].value_nick);
-        return g_string_free (nicks, FALSE);
-      }
-    default:
-      return g_strdup_value_contents (value);
-    }
-}
-
-static gboolean
-set_property_at (GObject *object, const char *object_label, const char *key,
-                 const char *text, const char *where, GError **error)
-{
-  GParamSpec *pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (object), key);
-  g_autofree char *at = prefix (where);
-  g_autofree char *what = NULL;
-  GValue value = G_VALUE_INIT;
-
-  if (pspec == NULL || strcmp (key, "name") == 0)
-    {
-      g_set_error (error, DISCO_ERROR, DISCO_ERROR_NO_SUCH_PROPERTY,
-                   "%sno property \"%s\" in %s", at, key, object_label);
-      return FALSE;
-    }
-  if (!(pspec->flags & G_PARAM_WRITABLE) || (pspec->flags & G_PARAM_CONSTRUCT_ONLY))
-    {
-      g_set_error (error, DISCO_ERROR, DISCO_ERROR_NO_SUCH_PROPERTY,
-                   "%sproperty \"%s\" of %s is read-only", at, key, object_label);
-      return FALSE;
-    }
-  what = g_strdup_printf ("%sproperty \"%s\" of %s", at, key, object_label);
-  if (!parse_value (pspec, text, &value, what, error))
-    {
-      g_value_unset (&value);
-      return FALSE;
-    }
-  g_object_set_property (object, key, &value);
-  g_value_unset (&value);
-  return TRUE;
-}
-
-static char *
-node_label (DiscoNode *node)
-{
-  return g_strdup_printf ("node \"%s\" (%s)", disco_node_get_name (node),
-                          node_type_label (node));
-}
-
-/* A key of a node group: an input port (a link) or a property. */
-static gboolean
-apply_node_key (DiscoPipeline *self, DiscoNode *node, const char *key, const char *value,
-                const char *where, gboolean links, GError **error)
-{
-  DiscoPortDirection direction;
-  gboolean is_port = disco_node_type_get_port_info (G_OBJECT_TYPE (node), key, &direction,
-                                                    NULL, NULL);
-
-  if (is_port && direction == DISCO_PORT_INPUT)
-    return links ? link_at (self, node, key, value, where, error) : TRUE;
-  if (links)
-    return TRUE;
-  if (is_port)
-    {
-      g_autofree char *at = prefix (where);
-      g_set_error (error, DISCO_ERROR, DISCO_ERROR_LINK,
-                   "%s\"%s.%s\" is an output port; write the link on the consumer's input",
-                   at, disco_node_get_name (node), key);
-      return FALSE;
-    }
-  {
-    g_autofree char *label = node_label (node);
-    return set_property_at (G_OBJECT (node), label, key, value, where, error);
-  }
-}
-
-/**
- * disco_pipeline_set_node_property:
- * @self: a pipeline
- * @target: "node.property" (or "pipeline.property" for run-wide settings)
- * @value: the value as text, as a pipeline file would write it
- * @error: return location for a #GError
- *
- * Sets a property from text, checking type and range, or makes a link when
- * the key is an input port.
- *
- * Returns: %TRUE on success, %FALSE with @error set
- */
-gboolean
-disco_pipeline_set_node_property (DiscoPipeline *self, const char *target, const char *value,
-                                  GError **error)
-{
-  const char *dot;
-  g_autofree char *name = NULL;
-  DiscoNode *node;
-
-  g_return_val_if_fail (DISCO_IS_PIPELINE (self), FALSE);
-  g_return_val_if_fail (target != NULL && value != NULL, FALSE);
-  g_return_val_if_fail (!self->running, FALSE);
-
-  dot = strchr (target, '.');
-  if (dot == NULL || dot == target || dot[1] == '\0')
-    {
-      g_set_error (error, DISCO_ERROR, DISCO_ERROR_SYNTAX,
-                   "\"%s\" must read \"node.property\"", target);
-      return FALSE;
-    }
-  name = g_strndup (target, dot - target);
-  if (strcmp (name, "pipeline") == 0)
-    return set_property_at (G_OBJECT (self), "the pipeline", dot + 1, value, NULL, error);
-  node = g_hash_table_lookup (self->nodes_by_name, name);
-  if (node == NULL)
-    {
-      g_set_error (error, DISCO_ERROR, DISCO_ERROR_NO_SUCH_NODE, "no node \"%s\" (in \"%s\")",
-                   name, target);
-      return FALSE;
-    }
-  return apply_node_key (self, node, dot + 1, value, NULL, FALSE, error) &&
-         apply_node_key (self, node, dot + 1, value, NULL, TRUE, error);
-}
-
-/**
- * disco_pipeline_set:
- * @self: a pipeline
- * @assignment: "node.property=value", as on disco-run's command line
- * @error: return location for a #GError
- *
- * Applies one `node.property=value` assignment, as disco-run's command line
- * gives it: a node's property (see disco_pipeline_set_node_property()) or,
- * with `pipeline` as the node, a property of @self.
- *
- * Returns: %TRUE on success, %FALSE with @error set
- */
-gboolean
-disco_pipeline_set (DiscoPipeline *self, const char *assignment, GError **error)
-{
-  const char *eq;
-  g_autofree char *target = NULL;
-
-  g_return_val_if_fail (assignment != NULL, FALSE);
-  eq = strchr (assignment, '=');
-  if (eq == NULL)
-    {
-      g_set_error (error, DISCO_ERROR, DISCO_ERROR_SYNTAX,
-                   "\"%s\" must read \"node.property=value\"", assignment);
-      return FALSE;
-    }
-  target = g_strstrip (g_strndup (assignment, eq - assignment));
-  return disco_pipeline_set_node_property (self, target, eq + 1, error);
-}
-
-/* ----- pipeline files ----------------------------------------------------- */
-
-static gboolean
-apply_overrides (GPtrArray *groups, const char * const *overrides, GError **error)
-{
-  for (guint i = 0; overrides != NULL && overrides[i] != NULL; i++)
-    {
-      const char *o = overrides[i];
-      const char *eq = strchr (o, '=');
-      const char *dot = strchr (o, '.');
-      g_autofree char *where = NULL;
-      g_autofree char *group_name = NULL;
-      g_autofree char *key = NULL;
-      DiscoKeyFileGroup *group;
-      DiscoKeyFileEntry *entry;
-
-      /* An override is one line of text, like a line of the file. */
-      {
-        g_autofree char *escaped = g_strescape (o, NULL);
-        g_autofree char *label = g_strdup_printf ("override \"%s\"", escaped);
-
-        if (!_disco_key_file_check_line (o, label, error))
-          return FALSE;
-      }
-      where = g_strdup_printf ("override \"%s\"", o);
-      if (eq == NULL || dot == NULL || dot > eq || dot == o || dot + 1 == eq)
-        {
-          g_set_error (error, DISCO_ERROR, DISCO_ERROR_SYNTAX,
-                       "%s: an override reads node.property=value", where);
-          return FALSE;
-        }
-      group_name = g_strndup (o, dot - o);
-      key = g_strstrip (g_strndup (dot + 1, eq - dot - 1));
-      group = _disco_key_file_find_group (groups, group_name);
-      if (group == NULL && strcmp (group_name, "pipeline") == 0)
-        {
-          group = _disco_key_file_group_new ("pipeline", where);
-          g_ptr_array_insert (groups, 0, group);
-        }
-      if (group == NULL)
-        {
-          g_set_error (error, DISCO_ERROR, DISCO_ERROR_NO_SUCH_NODE,
-                       "%s: the pipeline has no node \"%s\"", where, group_name);
-          return FALSE;
-        }
-      if (strcmp (key, "node") == 0)
-        {
-          g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE,
-                       "%s: an override cannot change the type of node \"%s\"", where,
-                       group_name);
-          return FALSE;
-        }
-      entry = _disco_key_file_find_entry (group, key);
-      if (entry == NULL)
-        {
-          entry = g_new0 (DiscoKeyFileEntry, 1);
-          entry->key = g_strdup (key);
-          g_ptr_array_add (group->entries, entry);
-        }
-      g_free (entry->value);
-      g_free (entry->where);
-      entry->value = g_strdup (eq + 1);
-      entry->where = g_strdup (where);
-    }
-  return TRUE;
-}
-
-static gboolean
-build_from_groups (DiscoPipeline *self, GPtrArray *groups, GError **error)
-{
-  /* Nodes first, so links may name nodes defined further down. */
-  for (guint i = 0; i < groups->len; i++)
-    {
-      DiscoKeyFileGroup *group = g_ptr_array_index (groups, i);
-      DiscoKeyFileEntry *type_entry;
-
-      if (strcmp (group->name, "pipeline") == 0)
-        {
-          for (guint j = 0; j < group->entries->len; j++)
-            {
-              DiscoKeyFileEntry *e = g_ptr_array_index (group->entries, j);
-              if (!set_property_at (G_OBJECT (self), "[pipeline]", e->key, e->value, e->where,
-                                    error))
-                return FALSE;
-            }
-          continue;
-        }
-      type_entry = _disco_key_file_find_entry (group, "node");
-      if (type_entry == NULL)
-        {
-          g_set_error (error, DISCO_ERROR, DISCO_ERROR_SYNTAX,
-                       "%s: group [%s] has no \"node = <type>\" line", group->where,
-                       group->name);
-          return FALSE;
-        }
-      if (make_node_at (self, type_entry->value, group->name, type_entry->where, error) == NULL)
-        return FALSE;
-      g_hash_table_insert (self->node_locations, g_strdup (group->name),
-                           g_strdup (group->where));
-    }
-  /* Then properties, then links: a link error then never hides a typo. */
-  for (int pass = 0; pass < 2; pass++)
-    for (guint i = 0; i < groups->len; i++)
-      {
-        DiscoKeyFileGroup *group = g_ptr_array_index (groups, i);
-        DiscoNode *node = g_hash_table_lookup (self->nodes_by_name, group->name);
-
-        if (node == NULL)
-          continue;
-        for (guint j = 0; j < group->entries->len; j++)
-          {
-            DiscoKeyFileEntry *e = g_ptr_array_index (group->entries, j);
-            if (strcmp (e->key, "node") == 0)
-              continue;
-            if (!apply_node_key (self, node, e->key, e->value, e->where, pass == 1, error))
-              return FALSE;
-          }
-      }
-  return TRUE;
-}
-
-static DiscoPipeline *
-new_from_text (const char *text, gsize length, const char *label, const char *source_file,
-               const char * const *overrides, GError **error)
-{
-  g_autoptr (GPtrArray) groups = _disco_key_file_parse (text, length, label,
-                                                        DISCO_KEY_FILE_NONE, error);
-  g_autoptr (DiscoPipeline) self = NULL;
-
-  if (groups == NULL || !apply_overrides (groups, overrides, error))
-    return NULL;
-  self = disco_pipeline_new ();
-  self->source_file = g_strdup (source_file);
-  self->overrides = g_strdupv ((char **) overrides);
-  if (!build_from_groups (self, groups, error) || !disco_pipeline_validate (self, error))
-    return NULL;
-  return g_steal_pointer (&self);
-}
-
-/**
- * disco_pipeline_new_from_file:
- * @path: a pipeline file
- * @overrides: (array zero-terminated=1) (nullable): "node.property=value"
- *   assignments applied over the file's values
- * @error: return location for a #GError
- *
- * Loads, builds and validates a pipeline. Every error — syntax, unknown
- * node type, property or port, bad value, bad link, algebraic loop — is
- * reported here, before anything runs, as "file:line: message".
- *
- * Returns: (transfer full) (nullable): the pipeline, or %NULL with @error set
- */
-DiscoPipeline *
-disco_pipeline_new_from_file (const char *path, const char * const *overrides,
-                              GError **error)
-{
-  g_autofree char *text = NULL;
-  gsize length = 0;
-  g_autoptr (GError) read_error = NULL;
-  DiscoPipeline *pipeline;
-
-  g_return_val_if_fail (path != NULL, NULL);
-  if (!g_file_get_contents (path, &text, &length, &read_error))
-    {
-      g_set_error (error, DISCO_ERROR, DISCO_ERROR_IO, "%s: cannot read pipeline file: %s",
-                   path, read_error->message);
-      return NULL;
-    }
-  /* The length, not strlen: a NUL byte in the file is an error, not its end. */
-  pipeline = new_from_text (text, length, path, path, overrides, error);
-  /* A checkpoint records it: resuming after the file changed is refused. */
-  if (pipeline != NULL)
-    pipeline->source_checksum = g_compute_checksum_for_data (G_CHECKSUM_SHA256,
-                                                             (const guchar *) text, length);
-  return pipeline;
-}
-
-/**
- * disco_pipeline_new_from_string:
- * @text: a pipeline description in pipeline-file syntax
- * @overrides: (array zero-terminated=1) (nullable): "node.property=value"
- *   assignments applied over the text's values
- * @error: return location for a #GError
- *
- * Like disco_pipeline_new_from_file(); messages name the text "<string>".
- *
- * Returns: (transfer full) (nullable): the pipeline, or %NULL with @error set
- */
-DiscoPipeline *
-disco_pipeline_new_from_string (const char *text, const char * const *overrides,
-                                GError **error)
-{
-  g_return_val_if_fail (text != NULL, NULL);
-  return new_from_text (text, strlen (text), "<string>", NULL, overrides, error);
-}
-
-/* ----- validation --------------------------------------------------------- */
-
-/* Whether the link into @consumer from @producer orders ticks. */
-static gboolean
-orders_ticks (DiscoNode *producer, DiscoNode *consumer)
-{
-  return !(disco_node_is_dynamical (producer) && disco_node_is_dynamical (consumer));
-}
-
-/* The root of @i's set in a union-find forest, halving paths on the way. */
-static guint
-find_root (guint *parent, guint i)
-{
-  while (parent[i] != i)
-    {
-      parent[i] = parent[parent[i]];
-      i = parent[i];
-    }
-  return i;
-}
-
-/* Dynamical nodes joined by state couplings form one network, which an
- * integrator advances as a whole: map each dynamical node to a network id
- * (1 + the index of one of its members), so that a consumer of any of them
- * runs after all of them. Union-find over the couplings: near-linear in the
- * links. */
-static GHashTable *
-find_dynamical_networks (DiscoPipeline *self, GHashTable *index_of)
-{
-  GHashTable *network = g_hash_table_new (g_direct_hash, g_direct_equal);
-  g_autofree guint *parent = g_new (guint, self->nodes->len);
-
-  for (guint i = 0; i < self->nodes->len; i++)
-    parent[i] = i;
-  for (guint i = 0; i < self->nodes->len; i++)
-    {
-      DiscoNode *node = g_ptr_array_index (self->nodes, i);
-      GList *ports;
-
-      if (!disco_node_is_dynamical (node))
-        continue;
-      ports = _disco_node_get_linked_ports (node);
-      for (GList *l = ports; l != NULL; l = l->next)
-        {
-          DiscoNode *producer = _disco_node_get_link (node, l->data)->producer;
-          gpointer j = g_hash_table_lookup (index_of, producer);
-
-          if (j != NULL && disco_node_is_dynamical (producer))
-            {
-              guint a = find_root (parent, i), b = find_root (parent, GPOINTER_TO_UINT (j) - 1);
-              parent[MAX (a, b)] = MIN (a, b);
-            }
-        }
-      g_list_free (ports);
-    }
-  for (guint i = 0; i < self->nodes->len; i++)
-    if (disco_node_is_dynamical (g_ptr_array_index (self->nodes, i)))
-      g_hash_table_insert (network, g_ptr_array_index (self->nodes, i),
-                           GUINT_TO_POINTER (find_root (parent, i) + 1));
-  return network;
-}
-
-/* The first node that must run before @node and has not yet: a producer
- * over a link that orders ticks, or, when @node consumes a dynamical node,
- * any member of that node's network. NULL when @node may run. */
-static DiscoNode *
-find_blocker (DiscoPipeline *self, GHashTable *networks, GHashTable *remaining,
-              DiscoNode *node, const char **where)
-{
-  GList *ports = _disco_node_get_linked_ports (node);
-  DiscoNode *blocker = NULL;
-
-  for (GList *l = ports; l != NULL && blocker == NULL; l = l->next)
-    {
-      const DiscoLink *link = _disco_node_get_link (node, l->data);
-      DiscoNode *producer = link->producer;
-
-      if (!orders_ticks (producer, node))
-        continue;
-      *where = link->where;
-      if (g_hash_table_contains (remaining, producer))
-        blocker = producer;
-      else if (disco_node_is_dynamical (producer))
-        {
-          gpointer id = g_hash_table_lookup (networks, producer);
-          for (guint i = 0; i < self->nodes->len && blocker == NULL; i++)
-            {
-              DiscoNode *member = g_ptr_array_index (self->nodes, i);
-              if (g_hash_table_contains (remaining, member) &&
-                  g_hash_table_lookup (networks, member) == id)
-                blocker = member;
-            }
-        }
-    }
-  g_list_free (ports);
-  return blocker;
-}
-
-/* Among nodes free to run, the one to run first: the fewest producers over
- * state couplings still to run, then the most producers already run
- * (score = done − 64 · pending, over every linked input), then the earliest
- * added. A binary heap of (score, index); a node's score only grows, and
- * each change pushes it again, so entries whose score is no longer the
- * node's are stale and skipped. */
-typedef struct
-{
-  gint score;
-  guint index;
-} ReadyEntry;
-
-/* A link, for the tick order: @network is the network id of a dynamical
- * producer, else 0. */
-typedef struct
-{
-  guint producer;
-  guint consumer;
-  gboolean orders;
-  guint network;
-} OrderLink;
-
-static gboolean
-ready_before (const ReadyEntry *a, const ReadyEntry *b)
-{
-  return a->score > b->score || (a->score == b->score && a->index < b->index);
-}
-
-static void
-ready_push (GArray *heap, gint score, guint index)
-{
-  ReadyEntry entry = { score, index };
-  guint i = heap->len;
-
-  g_array_append_val (heap, entry);
-  while (i > 0)
-    {
-      guint up = (i - 1) / 2;
-      ReadyEntry *e = &g_array_index (heap, ReadyEntry, i);
-      ReadyEntry *p = &g_array_index (heap, ReadyEntry, up);
-      ReadyEntry tmp;
-
-      if (!ready_before (e, p))
-        break;
-      tmp = *e, *e = *p, *p = tmp;
-      i = up;
-    }
-}
-
-static ReadyEntry
-ready_pop (GArray *heap)
-{
-  ReadyEntry top = g_array_index (heap, ReadyEntry, 0);
-  guint i = 0;
-
-  g_array_index (heap, ReadyEntry, 0) = g_array_index (heap, ReadyEntry, heap->len - 1);
-  g_array_set_size (heap, heap->len - 1);
-  for (;;)
-    {
-      guint best = i, l = 2 * i + 1, r = 2 * i + 2;
-      ReadyEntry tmp;
-
-      if (l < heap->len &&
-          ready_before (&g_array_index (heap, ReadyEntry, l), &g_array_index (heap, ReadyEntry, best)))
-        best = l;
-      if (r < heap->len &&
-          ready_before (&g_array_index (heap, ReadyEntry, r), &g_array_index (heap, ReadyEntry, best)))
-        best = r;
-      if (best == i)
-        break;
-      tmp = g_array_index (heap, ReadyEntry, i);
-      g_array_index (heap, ReadyEntry, i) = g_array_index (heap, ReadyEntry, best);
-      g_array_index (heap, ReadyEntry, best) = tmp;
-      i = best;
-    }
-  return top;
-}
-
-static char *
-describe_loop (DiscoPipeline *self, GHashTable *networks, GHashTable *remaining,
-               const char **where)
-{
-  /* Every remaining node has a blocker; follow blockers until a node
-   * repeats, then print the loop in data-flow order. */
-  g_autoptr (GPtrArray) path = g_ptr_array_new ();
-  DiscoNode *node = NULL;
-  GString *s;
-  guint start;
-
-  for (guint i = 0; i < self->nodes->len && node == NULL; i++)
-    if (g_hash_table_contains (remaining, g_ptr_array_index (self->nodes, i)))
-      node = g_ptr_array_index (self->nodes, i);
-
-  while (!g_ptr_array_find (path, node, &start))
-    {
-      g_ptr_array_add (path, node);
-      node = find_blocker (self, networks, remaining, node, where);
-      g_assert_nonnull (node);
-    }
-  s = g_string_new (NULL);
-  for (guint i = path->len; i > start; i--)
-    g_string_append_printf (s, "%s → ", disco_node_get_name (g_ptr_array_index (path, i - 1)));
-  g_string_append (s, disco_node_get_name (g_ptr_array_index (path, path->len - 1)));
-  return g_string_free (s, FALSE);
-}
-
-static gboolean
-check_required_inputs (DiscoPipeline *self, GError **error)
-{
-  for (guint i = 0; i < self->nodes->len; i++)
-    {
-      DiscoNode *node = g_ptr_array_index (self->nodes, i);
-      g_auto (GStrv) inputs = disco_node_type_get_port_names (G_OBJECT_TYPE (node),
-                                                             DISCO_PORT_INPUT);
-
-      for (guint j = 0; inputs[j] != NULL; j++)
-        {
-          DiscoPortFlags flags;
-
-          disco_node_type_get_port_info (G_OBJECT_TYPE (node), inputs[j], NULL, &flags, NULL);
-          if (!(flags & DISCO_PORT_FLAG_OPTIONAL) && !disco_node_is_linked (node, inputs[j]))
-            {
-              g_autofree char *label = node_label (node);
-              g_set_error (error, DISCO_ERROR, DISCO_ERROR_LINK,
-                           "%s: input \"%s\" of %s is not linked (add \"%s = <node>.<port>\")",
-                           disco_pipeline_get_node_location (self, disco_node_get_name (node)),
-                           inputs[j], label, inputs[j]);
-              return FALSE;
-            }
-        }
-    }
-  return TRUE;
-}
-
-static DiscoDevice
-node_device_setting (DiscoNode *node)
-{
-  DiscoDevice device;
-
-  g_object_get (node, "device", &device, NULL);
-  return device;
-}
-
-/* The first node that cannot run on CUDA and was not put on the CPU by its
- * own device setting, or NULL. */
-static DiscoNode *
-first_node_without_cuda (DiscoPipeline *self)
-{
-  for (guint i = 0; i < self->nodes->len; i++)
-    {
-      DiscoNode *node = g_ptr_array_index (self->nodes, i);
-
-      if (node_device_setting (node) != DISCO_DEVICE_CPU && !disco_node_runs_on_cuda (node))
-        return node;
-    }
-  return NULL;
-}
-
-/* A node that asks for CUDA gets it or the pipeline does not run. */
-static gboolean
-check_node_devices (DiscoPipeline *self, GError **error)
-{
-  for (guint i = 0; i < self->nodes->len; i++)
-    {
-      DiscoNode *node = g_ptr_array_index (self->nodes, i);
-
-      if (node_device_setting (node) != DISCO_DEVICE_CUDA ||
-          self->active_device == DISCO_DEVICE_CUDA)
-        continue;
-      g_set_error (error, DISCO_ERROR, DISCO_ERROR_DEVICE,
-                   "%s%snode \"%s\" (%s) has device = cuda, but the pipeline runs on the "
-                   "CPU (%s)",
-                   self->source_file ? self->source_file : "", self->source_file ? ": " : "",
-                   disco_node_get_name (node), G_OBJECT_TYPE_NAME (node),
-                   !disco_node_runs_on_cuda (node)
-                   ? "the node has no CUDA implementation, at least for its settings"
-                   : disco_backend_get (DISCO_DEVICE_CUDA) == NULL
-                   ? "no CUDA device is usable"
-                   : "another node cannot run on CUDA: give it device = cpu");
-      return FALSE;
-    }
-  return TRUE;
-}
-
-static gboolean
-resolve_device (DiscoPipeline *self, GError **error)
-{
-  gboolean cuda_usable = disco_backend_get (DISCO_DEVICE_CUDA) != NULL;
-  /* A pipeline is on CUDA only if all of it is: saying "cuda" while some
-   * node computes on the host would misreport where the work ran. */
-  DiscoNode *host_only = first_node_without_cuda (self);
-
-  switch (self->device)
-    {
-    case DISCO_DEVICE_CUDA:
-      if (!cuda_usable)
-        {
-          g_set_error (error, DISCO_ERROR, DISCO_ERROR_DEVICE,
-                       "%s%sdevice \"cuda\" was requested, but no CUDA device is usable "
-                       "(this build has no CUDA backend, or no GPU was found); "
-                       "use device=cpu or device=auto",
-                       self->source_file ? self->source_file : "",
-                       self->source_file ? ": " : "");
-          return FALSE;
-        }
-      if (host_only != NULL)
-        {
-          g_set_error (error, DISCO_ERROR, DISCO_ERROR_DEVICE,
-                       "%s%sdevice \"cuda\" was requested, but node \"%s\" (%s) has no "
-                       "CUDA implementation (at least for its settings); use device=cpu or "
-                       "device=auto",
-                       self->source_file ? self->source_file : "",
-                       self->source_file ? ": " : "", disco_node_get_name (host_only),
-                       G_OBJECT_TYPE_NAME (host_only));
-          return FALSE;
-        }
-      self->active_device = DISCO_DEVICE_CUDA;
-      break;
-    case DISCO_DEVICE_AUTO:
-      self->active_device = cuda_usable && host_only == NULL ? DISCO_DEVICE_CUDA
-                                                             : DISCO_DEVICE_CPU;
-      break;
-    case DISCO_DEVICE_CPU:
-    default:
-      self->active_device = DISCO_DEVICE_CPU;
-    }
-  return check_node_devices (self, error);
-}
-
-/**
- * disco_pipeline_validate:
- * @self: a pipeline
- * @error: return location for a #GError
- *
- * Checks that every required input is linked, that the links that order
- * ticks form no loop (links between two dynamical nodes may), that there is
- * a source, and that the requested device is usable; computes the tick
- * order. disco_pipeline_run() validates when needed.
- *
- * Returns: %TRUE when the pipeline can run, %FALSE with @error set
- */
-gboolean
-disco_pipeline_validate (DiscoPipeline *self, GError **error)
-{
-  g_autoptr (GHashTable) index_of = NULL;    /* node -> 1 + its index */
-  g_autoptr (GHashTable) networks = NULL;
-  g_autoptr (GPtrArray) order = NULL;
-  g_autoptr (GArray) links = NULL;            /* OrderLink */
-  g_autoptr (GArray) heap = NULL;             /* ReadyEntry */
-  g_autofree gint *score = NULL;
-  g_autofree guint *blockers = NULL, *network_left = NULL;
-  g_autofree guint *by_producer = NULL, *out_links = NULL;
-  g_autofree guint *by_network = NULL, *waiting = NULL;
-  g_autofree gboolean *done = NULL;
-  gboolean has_source = FALSE;
-  guint n;
-
-  g_return_val_if_fail (DISCO_IS_PIPELINE (self), FALSE);
-
-  if (self->validated)
-    return TRUE;
-  if (!check_required_inputs (self, error))
-    return FALSE;
-
-  /* Kahn's algorithm, taking the earliest-added ready node each time so the
-   * order is the file's order wherever the links allow it. State couplings
-   * do not block, but among ready nodes the one waiting on the fewest of
-   * them goes first, then the one with the most inputs ready, so a chain of
-   * layers with top-down feedback prepares input-first and each layer sees
-   * the shape of its input. */
-  n = self->nodes->len;
-  index_of = g_hash_table_new (g_direct_hash, g_direct_equal);
-  for (guint i = 0; i < n; i++)
-    g_hash_table_insert (index_of, g_ptr_array_index (self->nodes, i), GUINT_TO_POINTER (i + 1));
-  networks = find_dynamical_networks (self, index_of);
-
-  /* Every link once. A node's score starts at −64 per linked input and
-   * gains 65 as each producer runs; a link that orders ticks blocks its
-   * consumer until its producer ran or, from a dynamical producer, until
-   * that producer's whole network ran. Near-linear in nodes and links. */
-  links = g_array_new (FALSE, FALSE, sizeof (OrderLink));
-  score = g_new0 (gint, n);
-  blockers = g_new0 (guint, n);
-  network_left = g_new0 (guint, n + 1);
-  done = g_new0 (gboolean, n);
-  for (guint i = 0; i < n; i++)
-    {
-      DiscoNode *node = g_ptr_array_index (self->nodes, i);
-      GList *ports = _disco_node_get_linked_ports (node);
-
-      if (disco_node_is_dynamical (node))
-        network_left[GPOINTER_TO_UINT (g_hash_table_lookup (networks, node))]++;
-      for (GList *l = ports; l != NULL; l = l->next)
-        {
-          DiscoNode *producer = _disco_node_get_link (node, l->data)->producer;
-          guint p = GPOINTER_TO_UINT (g_hash_table_lookup (index_of, producer));
-          OrderLink link = { p - 1, i, orders_ticks (producer, node),
-                             GPOINTER_TO_UINT (g_hash_table_lookup (networks, producer)) };
-
-          if (p == 0)
-            continue;           /* not in this pipeline */
-          score[i] -= 64;
-          blockers[i] += link.orders;
-          g_array_append_val (links, link);
-        }
-      g_list_free (ports);
-    }
-  /* The links by producer, and the ordering ones from dynamical producers by
-   * network (counting sorts). */
-  by_producer = g_new0 (guint, n + 1);
-  by_network = g_new0 (guint, n + 2);
-  for (guint k = 0; k < links->len; k++)
-    {
-      OrderLink *link = &g_array_index (links, OrderLink, k);
-      by_producer[link->producer + 1]++;
-      if (link->orders && link->network != 0)
-        by_network[link->network + 1]++;
-    }
-  for (guint i = 0; i < n; i++)
-    by_producer[i + 1] += by_producer[i];
-  for (guint i = 0; i <= n; i++)
-    by_network[i + 1] += by_network[i];
-  out_links = g_new (guint, MAX (links->len, 1));
-  waiting = g_new (guint, MAX (links->len, 1));
-  {
-    g_autofree guint *fill = g_memdup2 (by_producer, (n + 1) * sizeof (guint));
-    g_autofree guint *fill_network = g_memdup2 (by_network, (n + 2) * sizeof (guint));
-
-    for (guint k = 0; k < links->len; k++)
-      {
-        OrderLink *link = &g_array_index (links, OrderLink, k);
-        out_links[fill[link->producer]++] = k;
-        if (link->orders && link->network != 0)
-          waiting[fill_network[link->network]++] = link->consumer;
-      }
-  }
-
-  heap = g_array_new (FALSE, FALSE, sizeof (ReadyEntry));
-  for (guint i = 0; i < n; i++)
-    if (blockers[i] == 0)
-      ready_push (heap, score[i], i);
-  order = g_ptr_array_new_full (n, g_object_unref);
-  while (heap->len > 0)
-    {
-      ReadyEntry next = ready_pop (heap);
-      guint r = next.index;
-      DiscoNode *ready = g_ptr_array_index (self->nodes, r);
-
-      if (done[r] || next.score != score[r])
-        continue;               /* ran already, or a stale score */
-      done[r] = TRUE;
-      g_ptr_array_add (order, g_object_ref (ready));
-      for (guint k = by_producer[r]; k < by_producer[r + 1]; k++)
-        {
-          OrderLink *link = &g_array_index (links, OrderLink, out_links[k]);
-          guint c = link->consumer;
-
-          score[c] += 65;
-          if (link->orders && link->network == 0)
-            blockers[c]--;
-          if (blockers[c] == 0 && !done[c])
-            ready_push (heap, score[c], c);
-        }
-      if (disco_node_is_dynamical (ready))
-        {
-          guint id = GPOINTER_TO_UINT (g_hash_table_lookup (networks, ready));
-
-          if (--network_left[id] == 0)
-            for (guint k = by_network[id]; k < by_network[id + 1]; k++)
-              {
-                guint c = waiting[k];
-
-                if (--blockers[c] == 0 && !done[c])
-                  ready_push (heap, score[c], c);
-              }
-        }
-    }
-  if (order->len < n)
-    {
-      const char *where = NULL;
-      g_autoptr (GHashTable) remaining = g_hash_table_new (g_direct_hash, g_direct_equal);
-      g_autofree char *loop = NULL;
-
-      for (guint i = 0; i < n; i++)
-        if (!done[i])
-          g_hash_table_add (remaining, g_ptr_array_index (self->nodes, i));
-      loop = describe_loop (self, networks, remaining, &where);
-      g_set_error (error, DISCO_ERROR, DISCO_ERROR_ALGEBRAIC_LOOP,
-                   "%s: algebraic loop %s: a loop must pass through a link between "
-                   "two dynamical nodes (whose state an integrator advances)",
-                   where, loop);
-      return FALSE;
-    }
-
-  for (guint i = 0; i < self->nodes->len && !has_source; i++)
-    {
-      DiscoNode *node = g_ptr_array_index (self->nodes, i);
-      GList *ports = _disco_node_get_linked_ports (node);
-
-      has_source = ports == NULL && !disco_node_is_dynamical (node);
-      g_list_free (ports);
-    }
-  if (!has_source)
-    {
-      g_set_error (error, DISCO_ERROR, DISCO_ERROR_LINK,
-                   "%s%sthe pipeline has no source (a node without linked inputs that "
-                   "emits ticks), so it would never end",
-                   self->source_file ? self->source_file : "", self->source_file ? ": " : "");
-      return FALSE;
-    }
-  if (!resolve_device (self, error))
-    return FALSE;
-
-  g_clear_pointer (&self->tick_order, g_ptr_array_unref);
-  self->tick_order = g_steal_pointer (&order);
-  self->validated = TRUE;
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ACTIVE_DEVICE]);
-  return TRUE;
-}
-
-/**
- * disco_pipeline_get_tick_order:
- * @self: a validated pipeline
- *
- * Lists the nodes in the order every tick runs them: a topological order of
- * the links, leaving out the state couplings between dynamical nodes.
- *
- * Returns: (transfer full) (array zero-terminated=1) (nullable): the node
- *   names in the order a tick runs them, or %NULL when not validated
- */
-char **
-disco_pipeline_get_tick_order (DiscoPipeline *self)
-{
-  char **names;
-
-  g_return_val_if_fail (DISCO_IS_PIPELINE (self), NULL);
-  if (!self->validated)
-    return NULL;
-  names = g_new0 (char *, self->tick_order->len + 1);
-  for (guint i = 0; i < self->tick_order->len; i++)
-    names[i] = g_strdup (disco_node_get_name (g_ptr_array_index (self->tick_order, i)));
-  return names;
+  return _disco_pipeline_link_at (self, node, dot + 1, producer, NULL, error);
 }
 
 /* ----- running ------------------------------------------------------------ */
@@ -2081,7 +924,7 @@ check_declared_outputs (DiscoPipeline *self, gsize limit, const char *how, GErro
                            "over the run's memory limit of %s (%s; set pipeline.memory-limit "
                            "in MiB to change it)",
                            disco_pipeline_get_node_location (self, disco_node_get_name (node)),
-                           disco_node_get_name (node), node_type_label (node),
+                           disco_node_get_name (node), _disco_pipeline_type_label (node),
                            (const char *) port, shape->str,
                            bytes == G_MAXUINT64 ? "more than 16 EiB" : size, limit_text, how);
               return FALSE;
@@ -2091,8 +934,8 @@ check_declared_outputs (DiscoPipeline *self, gsize limit, const char *how, GErro
   return TRUE;
 }
 
-static void
-prefix_node_error (GError **error, DiscoNode *node, const char *hook)
+void
+_disco_pipeline_prefix_node_error (GError **error, DiscoNode *node, const char *hook)
 {
   if (error != NULL && *error == NULL)
     g_set_error (error, DISCO_ERROR, DISCO_ERROR_FAILED, "%s failed without a message",
@@ -2101,233 +944,7 @@ prefix_node_error (GError **error, DiscoNode *node, const char *hook)
       !g_error_matches (*error, G_IO_ERROR, G_IO_ERROR_CANCELLED) &&
       strstr ((*error)->message, disco_node_get_name (node)) == NULL)
     g_prefix_error (error, "node \"%s\" (%s): ", disco_node_get_name (node),
-                    node_type_label (node));
-}
-
-static gboolean
-remove_tree (const char *path, GError **error)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-      if (g_remove (child) != 0)
-        {
-          int saved = errno;
-          g_set_error (error, DISCO_ERROR, DISCO_ERROR_IO, "%s: cannot remove: %s", child,
-                       g_strerror (saved));
-          return FALSE;
-        }
-    }
-  if (g_rmdir (path) != 0)
-    {
-      int saved = errno;
-      g_set_error (error, DISCO_ERROR, DISCO_ERROR_IO, "%s: cannot remove: %s", path,
-                   g_strerror (saved));
-      return FALSE;
-    }
-  return TRUE;
-}
-
-/* <output-dir>/checkpoint holds every parameter as .npy and state.ini: the
- * epoch it ends, the ticks run, how to rebuild the pipeline (its file, that
- * file's SHA-256, the overrides, its nodes) and a manifest of every file
- * with its shape and SHA-256, sealed by the SHA-256 of state.ini itself
- * (disco_checkpoint_verify()). It is written beside and swapped in by
- * renames, so a crash leaves the previous checkpoint whole. */
-static gboolean
-save_checkpoint (DiscoPipeline *self, guint epoch, guint64 ticks, GError **error)
-{
-  g_autofree char *final = g_build_filename (self->output_dir, "checkpoint", NULL);
-  g_autofree char *staging = g_build_filename (self->output_dir, "checkpoint.new", NULL);
-  g_autofree char *previous = g_build_filename (self->output_dir, "checkpoint.old", NULL);
-  g_autoptr (GKeyFile) state = g_key_file_new ();
-  g_autoptr (GStrvBuilder) nodes = g_strv_builder_new ();
-  g_auto (GStrv) node_list = NULL;
-  g_autofree char *source = NULL;
-
-  if ((g_file_test (staging, G_FILE_TEST_IS_DIR) && !remove_tree (staging, error)) ||
-      (g_file_test (previous, G_FILE_TEST_IS_DIR) && !remove_tree (previous, error)) ||
-      !disco_pipeline_save_parameters (self, staging, error))
-    return FALSE;
-  g_key_file_set_uint64 (state, "checkpoint", "epoch", epoch);
-  g_key_file_set_uint64 (state, "checkpoint", "ticks", ticks);
-  g_key_file_set_uint64 (state, "checkpoint", "seed", self->seed);
-  if (self->source_file != NULL)
-    {
-      source = g_canonicalize_filename (self->source_file, NULL);
-      g_key_file_set_string (state, "run", "file", source);
-      if (self->source_checksum != NULL)
-        g_key_file_set_string (state, "run", "file-sha256", self->source_checksum);
-      if (self->overrides != NULL)
-        g_key_file_set_string_list (state, "run", "overrides",
-                                    (const char *const *) self->overrides,
-                                    g_strv_length (self->overrides));
-    }
-  /* Which pipeline it is: resume refuses a checkpoint of another one. */
-  for (guint i = 0; i < self->nodes->len; i++)
-    {
-      DiscoNode *node = g_ptr_array_index (self->nodes, i);
-      g_autofree char *entry = g_strdup_printf ("%s:%s", disco_node_get_name (node),
-                                                node_type_label (node));
-      g_strv_builder_add (nodes, entry);
-    }
-  node_list = g_strv_builder_end (nodes);
-  g_key_file_set_string_list (state, "run", "nodes", (const char *const *) node_list,
-                              g_strv_length (node_list));
-  /* state.ini lists every file with its shape and SHA-256, and its own. */
-  if (!_disco_checkpoint_write_state (staging, state, error))
-    return FALSE;
-  if ((g_file_test (final, G_FILE_TEST_IS_DIR) && g_rename (final, previous) != 0) ||
-      g_rename (staging, final) != 0)
-    {
-      int saved = errno;
-      g_set_error (error, DISCO_ERROR, DISCO_ERROR_IO, "%s: cannot save the checkpoint: %s",
-                   final, g_strerror (saved));
-      return FALSE;
-    }
-  return !g_file_test (previous, G_FILE_TEST_IS_DIR) || remove_tree (previous, error);
-}
-
-/* "(64,10)": a shape as a checkpoint's manifest writes it. */
-static char *
-manifest_shape (DiscoTensor *tensor)
-{
-  guint n_dims;
-  const gsize *shape = disco_tensor_get_shape (tensor, &n_dims);
-  GString *text = g_string_new ("(");
-
-  for (guint i = 0; i < n_dims; i++)
-    g_string_append_printf (text, "%s%" G_GSIZE_FORMAT, i ? "," : "", shape[i]);
-  g_string_append_c (text, ')');
-  return g_string_free (text, FALSE);
-}
-
-/* A checkpoint resumes only into the pipeline that wrote it: the same
- * nodes of the same types, and a file of the same shape for every
- * parameter (state created lazily, such as optimizer moments, may have a
- * file and no parameter yet). */
-static gboolean
-check_checkpoint_pipeline (DiscoPipeline *self, GKeyFile *state, const char *state_path,
-                           GError **error)
-{
-  g_auto (GStrv) recorded = g_key_file_get_string_list (state, "run", "nodes", NULL, NULL);
-  g_autoptr (GHashTable) types = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-
-  if (recorded == NULL)
-    {
-      g_set_error (error, DISCO_ERROR, DISCO_ERROR_DATA,
-                   "%s: not a checkpoint: [run] has no \"nodes\"", state_path);
-      return FALSE;
-    }
-  for (guint i = 0; recorded[i] != NULL; i++)
-    {
-      const char *colon = strrchr (recorded[i], ':');
-      g_hash_table_insert (types, g_strndup (recorded[i], colon ? colon - recorded[i] : -1),
-                           (gpointer) (colon ? colon + 1 : ""));
-    }
-  for (guint i = 0; i < self->nodes->len; i++)
-    {
-      DiscoNode *node = g_ptr_array_index (self->nodes, i);
-      const char *type = g_hash_table_lookup (types, disco_node_get_name (node));
-
-      if (type == NULL || strcmp (type, node_type_label (node)) != 0)
-        {
-          if (type == NULL)
-            g_set_error (error, DISCO_ERROR, DISCO_ERROR_DATA,
-                         "%s: a checkpoint of another pipeline: it has no node \"%s\" (%s)",
-                         state_path, disco_node_get_name (node), node_type_label (node));
-          else
-            g_set_error (error, DISCO_ERROR, DISCO_ERROR_DATA,
-                         "%s: a checkpoint of another pipeline: its node \"%s\" is a %s, "
-                         "this pipeline's a %s", state_path, disco_node_get_name (node), type,
-                         node_type_label (node));
-          return FALSE;
-        }
-      g_hash_table_remove (types, disco_node_get_name (node));
-    }
-  if (g_hash_table_size (types) > 0)
-    {
-      GHashTableIter iter;
-      gpointer name, type;
-
-      g_hash_table_iter_init (&iter, types);
-      g_hash_table_iter_next (&iter, &name, &type);
-      g_set_error (error, DISCO_ERROR, DISCO_ERROR_DATA,
-                   "%s: a checkpoint of another pipeline: its node \"%s\" (%s) is not in "
-                   "this pipeline", state_path, (const char *) name, (const char *) type);
-      return FALSE;
-    }
-  for (guint i = 0; i < self->nodes->len; i++)
-    {
-      DiscoNode *node = g_ptr_array_index (self->nodes, i);
-      g_auto (GStrv) names = disco_node_list_parameters (node);
-
-      for (guint j = 0; names[j] != NULL; j++)
-        {
-          g_autofree char *file = g_strdup_printf ("%s.%s.npy", disco_node_get_name (node),
-                                                   names[j]);
-          g_autofree char *path = g_build_filename (self->resume, file, NULL);
-          g_autofree char *have = _disco_checkpoint_file_shape (state, file);
-          g_autofree char *want = manifest_shape (disco_node_get_parameter (node, names[j]));
-
-          if (have == NULL)
-            {
-              g_set_error (error, DISCO_ERROR, DISCO_ERROR_DATA,
-                           "%s: missing: the checkpoint has no file for parameter \"%s.%s\" "
-                           "(a checkpoint of another pipeline)", path,
-                           disco_node_get_name (node), names[j]);
-              return FALSE;
-            }
-          if (strcmp (have, want) != 0)
-            {
-              g_set_error (error, DISCO_ERROR, DISCO_ERROR_SHAPE,
-                           "%s: holds shape %s, parameter \"%s.%s\" of this pipeline has %s "
-                           "(a checkpoint of another pipeline)", path, have,
-                           disco_node_get_name (node), names[j], want);
-              return FALSE;
-            }
-        }
-    }
-  return TRUE;
-}
-
-/* Restores parameters and state from a checkpoint folder and tells every
- * node to go on with the next epoch. The checkpoint must prove itself
- * (disco_checkpoint_verify(): every file as written, state.ini unedited)
- * and be of this pipeline. */
-static gboolean
-resume_from_checkpoint (DiscoPipeline *self, GError **error)
-{
-  g_autofree char *state_path = g_build_filename (self->resume, "state.ini", NULL);
-  g_autoptr (GKeyFile) state = disco_checkpoint_verify (self->resume, error);
-  guint64 epoch, ticks;
-
-  if (state == NULL || !check_checkpoint_pipeline (self, state, state_path, error))
-    return FALSE;
-  /* disco_checkpoint_verify() checked both and their ranges. */
-  epoch = g_key_file_get_uint64 (state, "checkpoint", "epoch", NULL);
-  ticks = g_key_file_get_uint64 (state, "checkpoint", "ticks", NULL);
-  if (!disco_pipeline_load_parameters (self, self->resume, error))
-    return FALSE;
-  for (guint i = 0; i < self->tick_order->len; i++)
-    {
-      DiscoNode *node = g_ptr_array_index (self->tick_order, i);
-      DiscoNodeClass *klass = DISCO_NODE_GET_CLASS (node);
-      GError *node_error = NULL;
-
-      if (klass->resume != NULL &&
-          (!klass->resume (node, epoch + 1, &node_error) || node_error != NULL))
-        {
-          g_propagate_error (error, node_error);
-          prefix_node_error (error, node, "resume");
-          return FALSE;
-        }
-    }
-  self->first_tick = ticks;
-  return TRUE;
+                    _disco_pipeline_type_label (node));
 }
 
 /* ----- the finiteness check ------------------------------------------------ */
@@ -2456,13 +1073,13 @@ check_written (DiscoPipeline *self, const char *when, const WrittenTensor *w, gb
     g_string_printf (what, "its %s \"%s\"", w->kind, w->name);
   else
     g_string_printf (what, "%s \"%s\" of node \"%s\" (%s)", w->kind, w->name,
-                     disco_node_get_name (w->owner), node_type_label (w->owner));
+                     disco_node_get_name (w->owner), _disco_pipeline_type_label (w->owner));
   if (w->writer != NULL)
     g_set_error (error, DISCO_ERROR, DISCO_ERROR_NUMERIC,
                  "%s: node \"%s\" (%s) produced a non-finite value: %s holds %s at [%s] "
                  "(%" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT " values not finite); the run "
-                 "stops%s", when, disco_node_get_name (w->writer), node_type_label (w->writer),
-                 what->str, value, index->str, count, n,
+                 "stops%s", when, disco_node_get_name (w->writer),
+                 _disco_pipeline_type_label (w->writer), what->str, value, index->str, count, n,
                  describe_kept_checkpoint (self, &kept));
   else
     g_set_error (error, DISCO_ERROR, DISCO_ERROR_NUMERIC,
@@ -2729,12 +1346,12 @@ end_epoch (DiscoPipeline *self, guint epoch, guint64 tick_index, GError **error)
           (!klass->end_epoch (node, epoch, &node_error) || node_error != NULL))
         {
           g_propagate_error (error, node_error);
-          prefix_node_error (error, node, "end_epoch");
+          _disco_pipeline_prefix_node_error (error, node, "end_epoch");
           return FALSE;
         }
     }
   if (self->checkpoint && self->output_dir != NULL &&
-      !save_checkpoint (self, epoch, tick_index + 1, error))
+      !_disco_pipeline_save_checkpoint (self, epoch, tick_index + 1, error))
     return FALSE;
   if (self->checkpoint && self->output_dir != NULL)
     self->last_checkpoint_epoch = epoch;
@@ -2783,7 +1400,7 @@ run_ticks (DiscoPipeline *self, GCancellable *cancellable, guint64 *n_ticks, GEr
           else if (ret != DISCO_FLOW_OK || node_error != NULL)
             {
               g_propagate_error (error, node_error);
-              prefix_node_error (error, node, "process");
+              _disco_pipeline_prefix_node_error (error, node, "process");
               return FALSE;
             }
           /* In the tick a NaN or infinity appears, naming its node. */
@@ -2869,7 +1486,7 @@ disco_pipeline_run (DiscoPipeline *self, GCancellable *cancellable, GError **err
           (!klass->prepare (node, &node_error) || node_error != NULL))
         {
           g_propagate_error (error, node_error);
-          prefix_node_error (error, node, "prepare");
+          _disco_pipeline_prefix_node_error (error, node, "prepare");
           g_prefix_error (error, "%s: ",
                           disco_pipeline_get_node_location (self, disco_node_get_name (node)));
           add_memory_hint (error, how);
@@ -2881,7 +1498,7 @@ disco_pipeline_run (DiscoPipeline *self, GCancellable *cancellable, GError **err
   self->first_tick = 0;
   if (!claim_output_dir (self, error))
     goto out;
-  if (self->resume != NULL && !resume_from_checkpoint (self, error))
+  if (self->resume != NULL && !_disco_pipeline_resume_from_checkpoint (self, error))
     goto out;
   if (self->load_parameters != NULL && self->resume == NULL)
     {
@@ -2912,7 +1529,7 @@ out:
       if (klass->finish != NULL &&
           (!klass->finish (node, &finish_error) || finish_error != NULL) && ok)
         {
-          prefix_node_error (&finish_error, node, "finish");
+          _disco_pipeline_prefix_node_error (&finish_error, node, "finish");
           g_propagate_error (error, g_steal_pointer (&finish_error));
           ok = FALSE;
         }
@@ -3123,77 +1740,6 @@ disco_pipeline_get_node_seconds (DiscoPipeline *self, const char *name)
   return seconds != NULL ? *seconds : 0;
 }
 
-/* @path, without its leading "../" and "./", in the first data folder that
- * has it: each of $DISCO_DATA_PATH (colon-separated), $XDG_DATA_HOME/disco-1.0,
- * <datadir>/disco-1.0 (where the installed install-datasets.sh puts
- * data/datasets). NULL when none has it. */
-static char *
-find_in_data_dirs (const char *path)
-{
-  const char *env = g_getenv ("DISCO_DATA_PATH");
-  g_autofree char *user_dir = g_build_filename (g_get_user_data_dir (), "disco-1.0", NULL);
-  g_auto (GStrv) env_dirs = g_strsplit (env != NULL ? env : "", G_SEARCHPATH_SEPARATOR_S, -1);
-  GStrvBuilder *builder = g_strv_builder_new ();
-  g_auto (GStrv) dirs = NULL;
-  const char *rest = path;
-
-  while (g_str_has_prefix (rest, "../") || g_str_has_prefix (rest, "./"))
-    rest = strchr (rest, G_DIR_SEPARATOR) + 1;
-  for (guint i = 0; env_dirs[i] != NULL; i++)
-    if (env_dirs[i][0] != '\0')
-      g_strv_builder_add (builder, env_dirs[i]);
-  g_strv_builder_add (builder, user_dir);
-  g_strv_builder_add (builder, DISCO_DATA_DIR);
-  dirs = g_strv_builder_end (builder);
-  g_strv_builder_unref (builder);
-  for (guint i = 0; rest[0] != '\0' && dirs[i] != NULL; i++)
-    {
-      g_autofree char *candidate = g_build_filename (dirs[i], rest, NULL);
-      if (g_file_test (candidate, G_FILE_TEST_EXISTS))
-        return g_steal_pointer (&candidate);
-    }
-  return NULL;
-}
-
-/**
- * disco_pipeline_resolve_path:
- * @self: a pipeline
- * @path: a path from a property, e.g. a dataset folder
- *
- * A relative input path is looked up first beside the pipeline file (as
- * includes are in most configuration formats, so a pipeline runs the same
- * from any working folder), then in the current folder (where a path given
- * on the command line is meant), then, without its leading "../", in the
- * data folders: each of `$DISCO_DATA_PATH` (colon-separated), then
- * `$XDG_DATA_HOME/disco-1.0`, then `<datadir>/disco-1.0`. So
- * "../data/datasets/mnist" of an installed or copied pipeline finds the
- * datasets that data/install-datasets.sh put in any of them. When it exists
- * nowhere, the path beside the file is returned, for the error message.
- * Absolute paths, and paths of pipelines built in code, are returned as
- * they are.
- *
- * Returns: (transfer full): the path to open
- */
-char *
-disco_pipeline_resolve_path (DiscoPipeline *self, const char *path)
-{
-  g_autofree char *dir = NULL;
-  g_autofree char *beside_file = NULL;
-  char *found;
-
-  g_return_val_if_fail (DISCO_IS_PIPELINE (self), NULL);
-  g_return_val_if_fail (path != NULL, NULL);
-  if (g_path_is_absolute (path) || self->source_file == NULL)
-    return g_strdup (path);
-  dir = g_path_get_dirname (self->source_file);
-  beside_file = g_build_filename (dir, path, NULL);
-  if (!g_file_test (beside_file, G_FILE_TEST_EXISTS) && g_file_test (path, G_FILE_TEST_EXISTS))
-    return g_strdup (path);
-  if (!g_file_test (beside_file, G_FILE_TEST_EXISTS) && (found = find_in_data_dirs (path)) != NULL)
-    return found;
-  return g_steal_pointer (&beside_file);
-}
-
 /**
  * disco_pipeline_get_cancellable:
  * @self: a pipeline
@@ -3234,148 +1780,6 @@ disco_pipeline_find_parameter (DiscoPipeline *self, const char *target)
   name = g_strndup (target, dot - target);
   node = g_hash_table_lookup (self->nodes_by_name, name);
   return node != NULL ? disco_node_get_parameter (node, dot + 1) : NULL;
-}
-
-/**
- * disco_pipeline_save_parameters:
- * @self: a pipeline whose nodes are prepared (during or after a run)
- * @dir: the folder to write into; created when missing
- * @error: return location for a #GError
- *
- * Saves every parameter of every node as `<dir>/<node>.<parameter>.npy`
- * (numpy.load reads them), each file atomically.
- *
- * Returns: %TRUE on success, %FALSE with @error set
- */
-gboolean
-disco_pipeline_save_parameters (DiscoPipeline *self, const char *dir, GError **error)
-{
-  g_return_val_if_fail (DISCO_IS_PIPELINE (self), FALSE);
-  g_return_val_if_fail (dir != NULL, FALSE);
-
-  if (g_mkdir_with_parents (dir, 0755) != 0)
-    {
-      int saved = errno;
-      g_set_error (error, DISCO_ERROR, DISCO_ERROR_IO, "%s: cannot create folder: %s", dir,
-                   g_strerror (saved));
-      return FALSE;
-    }
-  for (guint i = 0; i < self->nodes->len; i++)
-    {
-      DiscoNode *node = g_ptr_array_index (self->nodes, i);
-      g_auto (GStrv) names = disco_node_list_parameters (node);
-
-      for (guint j = 0; names[j] != NULL; j++)
-        {
-          g_autofree char *file = g_strdup_printf ("%s.%s.npy", disco_node_get_name (node),
-                                                   names[j]);
-          g_autofree char *path = g_build_filename (dir, file, NULL);
-
-          if (!disco_tensor_save_npy (disco_node_get_parameter (node, names[j]), path, error))
-            return FALSE;
-        }
-    }
-  return TRUE;
-}
-
-/**
- * disco_pipeline_load_parameters:
- * @self: a pipeline whose nodes are prepared
- * @dir: a folder written by disco_pipeline_save_parameters()
- * @error: return location for a #GError
- *
- * Overwrites every parameter of every node with `<dir>/<node>.<parameter>.npy`.
- * A missing file or a shape that differs from the node's is an error, and
- * then no parameter is changed. A file for a parameter a node of the
- * pipeline does not have yet (state created lazily, such as an optimizer's
- * moments) adds that parameter.
- *
- * Returns: %TRUE on success, %FALSE with @error set
- */
-gboolean
-disco_pipeline_load_parameters (DiscoPipeline *self, const char *dir, GError **error)
-{
-  g_autoptr (GPtrArray) loaded = g_ptr_array_new_with_free_func (g_object_unref);
-  g_autoptr (GPtrArray) targets = g_ptr_array_new ();
-
-  g_return_val_if_fail (DISCO_IS_PIPELINE (self), FALSE);
-  g_return_val_if_fail (dir != NULL, FALSE);
-
-  /* Read and check everything first, so a bad file changes nothing. */
-  for (guint i = 0; i < self->nodes->len; i++)
-    {
-      DiscoNode *node = g_ptr_array_index (self->nodes, i);
-      g_auto (GStrv) names = disco_node_list_parameters (node);
-
-      for (guint j = 0; names[j] != NULL; j++)
-        {
-          DiscoTensor *target = disco_node_get_parameter (node, names[j]);
-          g_autofree char *file = g_strdup_printf ("%s.%s.npy", disco_node_get_name (node),
-                                                   names[j]);
-          g_autofree char *path = g_build_filename (dir, file, NULL);
-          DiscoTensor *tensor = disco_tensor_load_npy (path, error);
-          guint n_dims;
-          const gsize *shape = disco_tensor_get_shape (target, &n_dims);
-
-          if (tensor == NULL)
-            return FALSE;
-          g_ptr_array_add (loaded, tensor);
-          if (!disco_tensor_has_shape (tensor, n_dims, shape))
-            {
-              g_autofree char *want = disco_tensor_shape_to_string (target);
-              g_autofree char *got = disco_tensor_shape_to_string (tensor);
-              g_set_error (error, DISCO_ERROR, DISCO_ERROR_SHAPE,
-                           "%s: parameter \"%s.%s\" has shape %s, the file holds %s", path,
-                           disco_node_get_name (node), names[j], want, got);
-              return FALSE;
-            }
-          g_ptr_array_add (targets, target);
-        }
-    }
-  /* State a node creates lazily (an optimizer's moments appear with the
-   * first gradient) has a file but no tensor yet: give it one. */
-  {
-    g_autoptr (GDir) listing = g_dir_open (dir, 0, NULL);
-    const char *file;
-
-    while (listing != NULL && (file = g_dir_read_name (listing)) != NULL)
-      {
-        const char *dot = strchr (file, '.');
-        g_autofree char *node_name = NULL;
-        g_autofree char *parameter = NULL;
-        g_autofree char *path = NULL;
-        DiscoNode *node;
-        DiscoTensor *tensor;
-
-        if (dot == NULL || !g_str_has_suffix (file, ".npy"))
-          continue;
-        node_name = g_strndup (file, dot - file);
-        parameter = g_strndup (dot + 1, strlen (dot + 1) - strlen (".npy"));
-        node = g_hash_table_lookup (self->nodes_by_name, node_name);
-        if (node == NULL || *parameter == '\0' || disco_node_get_parameter (node, parameter) != NULL)
-          continue;
-        path = g_build_filename (dir, file, NULL);
-        if ((tensor = disco_tensor_load_npy (path, error)) == NULL)
-          return FALSE;
-        disco_node_add_parameter (node, parameter, tensor);
-        g_object_unref (tensor);
-      }
-  }
-  for (guint i = 0; i < loaded->len; i++)
-    {
-      GBytes *bytes = disco_tensor_get_bytes (g_ptr_array_index (loaded, i), error);
-      gboolean ok;
-
-      if (bytes == NULL)
-        return FALSE;
-      ok = disco_tensor_set_data (g_ptr_array_index (targets, i),
-                                  g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes),
-                                  error);
-      g_bytes_unref (bytes);
-      if (!ok)
-        return FALSE;
-    }
-  return TRUE;
 }
 
 /**

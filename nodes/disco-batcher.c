@@ -295,26 +295,22 @@ prefix_node (GError **error, DiscoNode *node)
  * @dataset_error: (transfer full): an error of the dataset readers
  * @node: the loader that read the file
  *
- * Turns a %DISCO_DATASET_ERROR into a %DISCO_ERROR: a missing or unreadable
- * file becomes %DISCO_ERROR_IO, a malformed one %DISCO_ERROR_DATA. The
- * message, which starts with the file's path, gets the node's name and
- * type in front: `node "data" (idx-loader): path: what`.
+ * Passes on an error of the dataset readers, a %DISCO_ERROR already (a
+ * missing or unreadable file is %DISCO_ERROR_IO, a malformed one
+ * %DISCO_ERROR_DATA); an error of another domain becomes
+ * %DISCO_ERROR_FAILED. The message, which starts with the file's path, gets
+ * the node's name and type in front: `node "data" (idx-loader): path: what`.
  */
 void
 disco_batcher_propagate_error (GError   **error,
                                GError    *dataset_error,
                                DiscoNode *node)
 {
-  DiscoError code = DISCO_ERROR_DATA;
+  DiscoError code;
 
   g_return_if_fail (dataset_error != NULL);
 
-  if (dataset_error->domain != DISCO_DATASET_ERROR)
-    code = DISCO_ERROR_FAILED;
-  else if (dataset_error->code == DISCO_DATASET_ERROR_NOT_FOUND
-           || dataset_error->code == DISCO_DATASET_ERROR_IO)
-    code = DISCO_ERROR_IO;
-
+  code = dataset_error->domain == DISCO_ERROR ? dataset_error->code : DISCO_ERROR_FAILED;
   g_set_error_literal (error, DISCO_ERROR, code, dataset_error->message);
   g_error_free (dataset_error);
   prefix_node (error, node);

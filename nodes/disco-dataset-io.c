@@ -19,8 +19,6 @@
 #include <math.h>
 #include <string.h>
 
-G_DEFINE_QUARK (disco-dataset-error-quark, disco_dataset_error)
-
 /* Limits that reject absurd headers before anything is allocated. The real
  * sets are 28x28 and 60000 samples; these leave room for much larger images
  * and sets while keeping a corrupt header from asking for terabytes. */
@@ -56,26 +54,26 @@ set_stream_error (GError    **error,
                   const char *path,
                   GError     *io_error)
 {
-  DiscoDatasetError code = DISCO_DATASET_ERROR_IO;
+  DiscoError code = DISCO_ERROR_IO;
   const char *what = "read error";
 
   if (g_error_matches (io_error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
     {
-      g_set_error (error, DISCO_DATASET_ERROR, DISCO_DATASET_ERROR_NOT_FOUND,
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_IO,
                    "%s: no such file", path);
       return;
     }
   if (g_error_matches (io_error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA))
     {
-      code = DISCO_DATASET_ERROR_CORRUPT;
+      code = DISCO_ERROR_DATA;
       what = "corrupt gzip data";
     }
   else if (g_error_matches (io_error, G_IO_ERROR, G_IO_ERROR_PARTIAL_INPUT))
     {
-      code = DISCO_DATASET_ERROR_TRUNCATED;
+      code = DISCO_ERROR_DATA;
       what = "gzip stream ends early";
     }
-  g_set_error (error, DISCO_DATASET_ERROR, code, "%s: %s (%s)",
+  g_set_error (error, DISCO_ERROR, code, "%s: %s (%s)",
                path, what, io_error->message);
 }
 
@@ -174,7 +172,7 @@ dataset_file_expect_end (DatasetFile *file,
     return FALSE;
   if (got != 0)
     {
-      g_set_error (error, DISCO_DATASET_ERROR, DISCO_DATASET_ERROR_CORRUPT,
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_DATA,
                    "%s: data continues past the %u %s the header announces",
                    file->path, n_records, record_name);
       return FALSE;
@@ -221,7 +219,7 @@ read_idx_header (DatasetFile *file,
         hint = " (this is an IDX label file)";
       else if (magic == DISCO_IDX_IMAGES_MAGIC)
         hint = " (this is an IDX image file)";
-      g_set_error (error, DISCO_DATASET_ERROR, DISCO_DATASET_ERROR_BAD_MAGIC,
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_DATA,
                    "%s: bad IDX magic number 0x%08x, expected 0x%08x%s",
                    file->path, magic, expected_magic, hint);
       return FALSE;
@@ -242,7 +240,7 @@ read_idx_header (DatasetFile *file,
         {
           static const char *const names[] = { "count", "rows", "cols" };
 
-          g_set_error (error, DISCO_DATASET_ERROR, DISCO_DATASET_ERROR_BAD_DIMENSIONS,
+          g_set_error (error, DISCO_ERROR, DISCO_ERROR_DATA,
                        "%s: IDX %s is %u, must be between 1 and %u",
                        file->path, names[i], dims[i], limit);
           return FALSE;
@@ -251,7 +249,7 @@ read_idx_header (DatasetFile *file,
   return TRUE;
 
 truncated:
-  g_set_error (error, DISCO_DATASET_ERROR, DISCO_DATASET_ERROR_TRUNCATED,
+  g_set_error (error, DISCO_ERROR, DISCO_ERROR_DATA,
                "%s: file ends inside the IDX header (%" G_GSIZE_FORMAT
                " of %" G_GSIZE_FORMAT " bytes)",
                file->path, got, header_size);
@@ -281,7 +279,7 @@ check_raw_file_size (DatasetFile *file,
       guint64 data_size = actual - MIN (actual, (guint64) IDX_HEADER_SIZE (n_dims));
       guint64 complete = data_size / record_size;
 
-      g_set_error (error, DISCO_DATASET_ERROR, DISCO_DATASET_ERROR_TRUNCATED,
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_DATA,
                    "%s: file ends after %" G_GUINT64_FORMAT " of %u %s "
                    "(%" G_GUINT64_FORMAT " bytes, expected %" G_GUINT64_FORMAT ")",
                    file->path, complete, n_records, record_name, actual, expected);
@@ -289,7 +287,7 @@ check_raw_file_size (DatasetFile *file,
     }
   if (actual > expected)
     {
-      g_set_error (error, DISCO_DATASET_ERROR, DISCO_DATASET_ERROR_CORRUPT,
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_DATA,
                    "%s: data continues past the %u %s the header announces "
                    "(%" G_GUINT64_FORMAT " bytes, expected %" G_GUINT64_FORMAT ")",
                    file->path, n_records, record_name, actual, expected);
@@ -311,7 +309,7 @@ read_labels (DatasetFile *file,
     return FALSE;
   if (got < n_labels)
     {
-      g_set_error (error, DISCO_DATASET_ERROR, DISCO_DATASET_ERROR_TRUNCATED,
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_DATA,
                    "%s: file ends after %" G_GSIZE_FORMAT " of %u labels",
                    file->path, got, n_labels);
       return FALSE;
@@ -320,7 +318,7 @@ read_labels (DatasetFile *file,
     {
       if (labels[i] >= DISCO_DATASET_N_CLASSES)
         {
-          g_set_error (error, DISCO_DATASET_ERROR, DISCO_DATASET_ERROR_CORRUPT,
+          g_set_error (error, DISCO_ERROR, DISCO_ERROR_DATA,
                        "%s: label %u of sample %u is outside 0..%u",
                        file->path, labels[i], i, DISCO_DATASET_N_CLASSES - 1);
           return FALSE;
@@ -361,7 +359,7 @@ read_pixels (DatasetFile *file,
       done += got;
       if (got < want)
         {
-          g_set_error (error, DISCO_DATASET_ERROR, DISCO_DATASET_ERROR_TRUNCATED,
+          g_set_error (error, DISCO_ERROR, DISCO_ERROR_DATA,
                        "%s: file ends after %" G_GUINT64_FORMAT " of %u images",
                        file->path, done / n_features, n_images);
           return FALSE;
@@ -383,7 +381,7 @@ try_alloc_n (guint64      n_elements,
   if (n_elements <= G_MAXSIZE / element_size)
     memory = g_try_malloc_n ((gsize) n_elements, element_size);
   if (memory == NULL)
-    g_set_error (error, DISCO_DATASET_ERROR, DISCO_DATASET_ERROR_BAD_DIMENSIONS,
+    g_set_error (error, DISCO_ERROR, DISCO_ERROR_DATA,
                  "%s: the header asks for %" G_GUINT64_FORMAT " values, "
                  "more memory than can be allocated",
                  path, n_elements);
@@ -403,8 +401,9 @@ try_alloc_n (guint64      n_elements,
  *
  * Both files are checked completely: magic numbers, sizes, equal sample
  * counts, labels below %DISCO_DATASET_N_CLASSES, no data beyond the announced
- * records and, for gzip, the stream's CRC. Any problem is a
- * %DISCO_DATASET_ERROR whose message begins with the offending path.
+ * records and, for gzip, the stream's CRC. Any problem is a %DISCO_ERROR
+ * (%DISCO_ERROR_IO for a missing or unreadable file, %DISCO_ERROR_DATA for a
+ * malformed one) whose message begins with the offending path.
  *
  * Returns: (transfer full) (nullable): the dataset, or %NULL with @error set
  */
@@ -433,7 +432,7 @@ disco_dataset_load_idx (const char *images_path,
 
   if (label_count != image_dims[0])
     {
-      g_set_error (error, DISCO_DATASET_ERROR, DISCO_DATASET_ERROR_COUNT_MISMATCH,
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_DATA,
                    "%s: %u labels, but %s holds %u images",
                    labels_path, label_count, images_path, image_dims[0]);
       goto out;
@@ -490,7 +489,7 @@ find_split_file (const char *dir,
   if (g_file_test (gz_path, G_FILE_TEST_EXISTS))
     return g_steal_pointer (&gz_path);
 
-  g_set_error (error, DISCO_DATASET_ERROR, DISCO_DATASET_ERROR_NOT_FOUND,
+  g_set_error (error, DISCO_ERROR, DISCO_ERROR_IO,
                "%s: neither %s nor %s.gz exists", dir, name, name);
   return NULL;
 }
@@ -565,7 +564,7 @@ parse_digits_line (const char *path,
 
   if (n_fields != DIGITS_PIXELS + 1)
     {
-      g_set_error (error, DISCO_DATASET_ERROR, DISCO_DATASET_ERROR_BAD_DIMENSIONS,
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_DATA,
                    "%s:%u: %u fields, expected %u (%u pixels, then the label)",
                    path, line_number, n_fields, DIGITS_PIXELS + 1, DIGITS_PIXELS);
       return FALSE;
@@ -574,7 +573,7 @@ parse_digits_line (const char *path,
     {
       if (!parse_csv_number (fields[i], 0.0, DIGITS_MAX_VALUE, FALSE, &value))
         {
-          g_set_error (error, DISCO_DATASET_ERROR, DISCO_DATASET_ERROR_CORRUPT,
+          g_set_error (error, DISCO_ERROR, DISCO_ERROR_DATA,
                        "%s:%u: pixel %u is \"%s\", expected a number in 0..%g",
                        path, line_number, i + 1, fields[i], DIGITS_MAX_VALUE);
           return FALSE;
@@ -584,7 +583,7 @@ parse_digits_line (const char *path,
   if (!parse_csv_number (fields[DIGITS_PIXELS], 0.0, DISCO_DATASET_N_CLASSES - 1,
                          TRUE, &value))
     {
-      g_set_error (error, DISCO_DATASET_ERROR, DISCO_DATASET_ERROR_CORRUPT,
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_DATA,
                    "%s:%u: label is \"%s\", expected an integer in 0..%u",
                    path, line_number, fields[DIGITS_PIXELS],
                    DISCO_DATASET_N_CLASSES - 1);
@@ -653,7 +652,7 @@ disco_dataset_load_digits_csv (const char *path,
         continue;
       if (labels->len >= MAX_SAMPLES)
         {
-          g_set_error (error, DISCO_DATASET_ERROR, DISCO_DATASET_ERROR_BAD_DIMENSIONS,
+          g_set_error (error, DISCO_ERROR, DISCO_ERROR_DATA,
                        "%s:%u: more than %u samples", path, line_number, MAX_SAMPLES);
           goto out;
         }
@@ -665,7 +664,7 @@ disco_dataset_load_digits_csv (const char *path,
 
   if (labels->len == 0)
     {
-      g_set_error (error, DISCO_DATASET_ERROR, DISCO_DATASET_ERROR_TRUNCATED,
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_DATA,
                    "%s: no samples in the file", path);
       goto out;
     }

@@ -1,54 +1,22 @@
 /* disco-dataset-io.h: reading MNIST-style IDX files and the 8x8 digits CSV
  *
- * Plain C on GLib/GIO, shared by the dataset loader nodes and the tests.
+ * Plain C on GLib/GIO, shared by the dataset loader nodes and the tests;
+ * of the engine it needs only the error domain (link libdisco).
  */
 #pragma once
 
 #include <glib.h>
 
+#include <disco/disco-error.h>
+
 G_BEGIN_DECLS
 
-/**
- * DISCO_DATASET_ERROR:
- *
- * Error domain of the dataset readers. Every message starts with the path of
- * the offending file: `path: what went wrong`.
- *
- * It is kept separate from %DISCO_ERROR for now so that this file builds on its
- * own; the codes map one to one onto %DISCO_ERROR_IO (@NOT_FOUND, @IO) and
- * %DISCO_ERROR_DATA (all others) if the engine's domain takes over.
- */
-#define DISCO_DATASET_ERROR (disco_dataset_error_quark ())
-
-/**
- * DiscoDatasetError:
- * @DISCO_DATASET_ERROR_NOT_FOUND: the file (or a split's file in a folder) does not exist
- * @DISCO_DATASET_ERROR_IO: the file exists but could not be read
- * @DISCO_DATASET_ERROR_BAD_MAGIC: the IDX magic number is not the expected one
- * @DISCO_DATASET_ERROR_TRUNCATED: the file ends inside the header or the data
- *   (also a gzip stream that stops early, and a CSV with no records)
- * @DISCO_DATASET_ERROR_COUNT_MISMATCH: images and labels files hold different
- *   numbers of samples
- * @DISCO_DATASET_ERROR_BAD_DIMENSIONS: zero or absurdly large counts, rows or
- *   columns; a CSV line with the wrong number of fields
- * @DISCO_DATASET_ERROR_CORRUPT: the content breaks the format: undecodable
- *   gzip data, a label outside 0..9, data past the announced records, a CSV
- *   field that is not a number in range
- *
- * Error codes of the %DISCO_DATASET_ERROR domain.
- */
-typedef enum
-{
-  DISCO_DATASET_ERROR_NOT_FOUND,
-  DISCO_DATASET_ERROR_IO,
-  DISCO_DATASET_ERROR_BAD_MAGIC,
-  DISCO_DATASET_ERROR_TRUNCATED,
-  DISCO_DATASET_ERROR_COUNT_MISMATCH,
-  DISCO_DATASET_ERROR_BAD_DIMENSIONS,
-  DISCO_DATASET_ERROR_CORRUPT,
-} DiscoDatasetError;
-
-GQuark disco_dataset_error_quark (void);
+/* Errors: %DISCO_ERROR, the one domain of Disco. A file that is missing or
+ * cannot be read is %DISCO_ERROR_IO; a file that breaks its format (bad
+ * magic, truncated, mismatching counts, absurd dimensions, corrupt gzip
+ * data, a label outside 0..9, a bad CSV field) is %DISCO_ERROR_DATA. Every
+ * message starts with the path of the offending file: `path: what went
+ * wrong` (`path:line: …` for the CSV). */
 
 /**
  * DISCO_DATASET_N_CLASSES:

@@ -312,7 +312,7 @@ collect_links (DiscoPipeline *pipeline, char **names)
           if (link.producer == NULL)
             continue;
           link.consumer_port = g_intern_string (ports[j]);
-          /* As disco-pipeline.c's orders_ticks() decides. */
+          /* As disco-pipeline-schedule.c's orders_ticks() decides. */
           if (disco_node_is_dynamical (link.producer) && disco_node_is_dynamical (node))
             link.kind = LINK_COUPLING;
           else if (disco_node_is_dynamical (link.producer))

@@ -6,8 +6,9 @@
  *  - the fixtures ($DISCO_FIXTURES_DIR, made by data/make-fixtures.sh), which
  *    must equal the first records of the full sets, and the helpers
  *    (permutation, minibatch gathering) on them;
- *  - tables of broken files, one test per row, each checking the error code
- *    and that the message begins with the broken file's path.
+ *  - tables of broken files, one test per row, each checking the error code,
+ *    what the message says is wrong, and that it begins with the broken
+ *    file's path.
  *
  * A missing dataset directory is a failure, not a skip: the datasets are part
  * of the build's setup, and a silent skip would hide that they never ran.
@@ -587,7 +588,8 @@ typedef struct
   const char        *name;
   const char        *summary;
   void             (*break_pair) (IdxPair *pair);
-  DiscoDatasetError  code;
+  DiscoError         code;
+  const char        *cause;     /* what the message must say is wrong */
   Blame              blame;
 } BadIdxCase;
 
@@ -763,51 +765,74 @@ break_label_out_of_range (IdxPair *pair)
 
 static const BadIdxCase bad_idx_cases[] = {
   { "wrong-magic", "Image file with magic 0x804",
-    break_images_magic, DISCO_DATASET_ERROR_BAD_MAGIC, BLAME_IMAGES },
+    break_images_magic, DISCO_ERROR_DATA,
+    "bad IDX magic number 0x00000804", BLAME_IMAGES },
   { "labels-as-images", "A label file passed as the image file",
-    break_images_are_labels, DISCO_DATASET_ERROR_BAD_MAGIC, BLAME_IMAGES },
+    break_images_are_labels, DISCO_ERROR_DATA,
+    "(this is an IDX label file)", BLAME_IMAGES },
   { "wrong-labels-magic", "Label file with the image magic",
-    break_labels_magic, DISCO_DATASET_ERROR_BAD_MAGIC, BLAME_LABELS },
+    break_labels_magic, DISCO_ERROR_DATA,
+    "(this is an IDX image file)", BLAME_LABELS },
   { "empty-file", "Zero-byte image file",
-    break_empty_images, DISCO_DATASET_ERROR_TRUNCATED, BLAME_IMAGES },
+    break_empty_images, DISCO_ERROR_DATA,
+    "ends inside the IDX header (0 of 16 bytes)", BLAME_IMAGES },
   { "truncated-header", "Image file cut inside its 16-byte header",
-    break_images_header_cut, DISCO_DATASET_ERROR_TRUNCATED, BLAME_IMAGES },
+    break_images_header_cut, DISCO_ERROR_DATA,
+    "ends inside the IDX header", BLAME_IMAGES },
   { "truncated-labels-header", "Label file cut inside its 8-byte header",
-    break_labels_header_cut, DISCO_DATASET_ERROR_TRUNCATED, BLAME_LABELS },
+    break_labels_header_cut, DISCO_ERROR_DATA,
+    "ends inside the IDX header", BLAME_LABELS },
   { "truncated-data", "Raw image file cut in the middle of record 20",
-    break_images_data_cut, DISCO_DATASET_ERROR_TRUNCATED, BLAME_IMAGES },
+    break_images_data_cut, DISCO_ERROR_DATA,
+    "ends after 19 of 20 images", BLAME_IMAGES },
   { "truncated-data-gz", "Complete gzip of an image file cut in record 20",
-    break_images_data_cut_gz, DISCO_DATASET_ERROR_TRUNCATED, BLAME_IMAGES },
+    break_images_data_cut_gz, DISCO_ERROR_DATA,
+    "ends after 19 of 20 images", BLAME_IMAGES },
   { "truncated-gzip", "Gzip stream of the image file cut in half",
-    break_images_gzip_cut, DISCO_DATASET_ERROR_TRUNCATED, BLAME_IMAGES },
+    break_images_gzip_cut, DISCO_ERROR_DATA,
+    "gzip stream ends early", BLAME_IMAGES },
   { "truncated-labels", "Label file holding 12 of 20 labels",
-    break_labels_data_cut, DISCO_DATASET_ERROR_TRUNCATED, BLAME_LABELS },
+    break_labels_data_cut, DISCO_ERROR_DATA,
+    "ends after 12 of 20 labels", BLAME_LABELS },
   { "count-mismatch", "19 labels for 20 images",
-    break_count_mismatch, DISCO_DATASET_ERROR_COUNT_MISMATCH, BLAME_LABELS },
+    break_count_mismatch, DISCO_ERROR_DATA,
+    "19 labels, but", BLAME_LABELS },
   { "zero-rows", "Image header with zero rows",
-    break_zero_rows, DISCO_DATASET_ERROR_BAD_DIMENSIONS, BLAME_IMAGES },
+    break_zero_rows, DISCO_ERROR_DATA,
+    "IDX rows is 0", BLAME_IMAGES },
   { "zero-count", "Headers announcing zero samples",
-    break_zero_count, DISCO_DATASET_ERROR_BAD_DIMENSIONS, BLAME_IMAGES },
+    break_zero_count, DISCO_ERROR_DATA,
+    "IDX count is 0", BLAME_IMAGES },
   { "huge-cols", "Image header with 100000 columns",
-    break_huge_cols, DISCO_DATASET_ERROR_BAD_DIMENSIONS, BLAME_IMAGES },
+    break_huge_cols, DISCO_ERROR_DATA,
+    "IDX cols is 100000", BLAME_IMAGES },
   { "huge-count", "Headers announcing 2^32-1 samples",
-    break_huge_count, DISCO_DATASET_ERROR_BAD_DIMENSIONS, BLAME_IMAGES },
+    break_huge_count, DISCO_ERROR_DATA,
+    "IDX count is 4294967295", BLAME_IMAGES },
   { "big-count-gz", "Gzipped headers announcing a million samples for 20 records",
-    break_big_count_gz, DISCO_DATASET_ERROR_TRUNCATED, BLAME_LABELS },
+    break_big_count_gz, DISCO_ERROR_DATA,
+    "ends after 20 of 1000000 labels", BLAME_LABELS },
   { "trailing-data", "Raw image file with bytes after the last record",
-    break_trailing_data, DISCO_DATASET_ERROR_CORRUPT, BLAME_IMAGES },
+    break_trailing_data, DISCO_ERROR_DATA,
+    "data continues past the 20 images", BLAME_IMAGES },
   { "trailing-data-gz", "Gzipped image file with bytes after the last record",
-    break_trailing_data_gz, DISCO_DATASET_ERROR_CORRUPT, BLAME_IMAGES },
+    break_trailing_data_gz, DISCO_ERROR_DATA,
+    "data continues past the 20 images", BLAME_IMAGES },
   { "corrupt-gzip", "Valid gzip header followed by garbage",
-    break_corrupt_gzip, DISCO_DATASET_ERROR_CORRUPT, BLAME_IMAGES },
+    break_corrupt_gzip, DISCO_ERROR_DATA,
+    "corrupt gzip data", BLAME_IMAGES },
   { "gzip-bad-crc", "Gzipped image file whose CRC32 does not match",
-    break_gzip_crc, DISCO_DATASET_ERROR_CORRUPT, BLAME_IMAGES },
+    break_gzip_crc, DISCO_ERROR_DATA,
+    "corrupt gzip data", BLAME_IMAGES },
   { "missing-images", "Image file that does not exist",
-    break_missing_images, DISCO_DATASET_ERROR_NOT_FOUND, BLAME_IMAGES },
+    break_missing_images, DISCO_ERROR_IO,
+    "no such file", BLAME_IMAGES },
   { "missing-labels", "Label file that does not exist",
-    break_missing_labels, DISCO_DATASET_ERROR_NOT_FOUND, BLAME_LABELS },
+    break_missing_labels, DISCO_ERROR_IO,
+    "no such file", BLAME_LABELS },
   { "label-out-of-range", "A label of 10 in a ten-class set",
-    break_label_out_of_range, DISCO_DATASET_ERROR_CORRUPT, BLAME_LABELS },
+    break_label_out_of_range, DISCO_ERROR_DATA,
+    "label 10 of sample 13 is outside 0..9", BLAME_LABELS },
 };
 
 static GByteArray *
@@ -838,18 +863,21 @@ write_or_skip (const char *path,
   g_assert_no_error (error);
 }
 
-/* The error must have @code and a message of the form `path: what`. */
+/* The error must have @code and a message of the form `path: what`, where
+ * what says @cause. */
 static void
 assert_dataset_error (const GError *error,
-                      DiscoDatasetError code,
-                      const char  *path)
+                      DiscoError    code,
+                      const char   *cause,
+                      const char   *path)
 {
   g_autofree char *base = g_path_get_basename (path);
 
-  g_assert_error (error, DISCO_DATASET_ERROR, (gint) code);
+  g_assert_error (error, DISCO_ERROR, (gint) code);
   g_test_message ("error message: %s", error->message);
   g_assert_true (g_str_has_prefix (error->message, path));
   g_assert_nonnull (strstr (error->message, base));
+  g_assert_nonnull (strstr (error->message, cause));
 }
 
 static void
@@ -888,7 +916,7 @@ test_bad_idx (gconstpointer data)
 
   dataset = disco_dataset_load_idx (images_path, labels_path, &error);
   g_assert_null (dataset);
-  assert_dataset_error (error, bad->code,
+  assert_dataset_error (error, bad->code, bad->cause,
                         bad->blame == BLAME_IMAGES ? images_path : labels_path);
 
   g_remove (images_path);
@@ -907,7 +935,8 @@ typedef struct
   const char        *contents;  /* NULL: do not write the file */
   gsize              length;    /* of @contents; 0: up to its first NUL */
   gboolean           gzip;
-  DiscoDatasetError  code;
+  DiscoError         code;
+  const char        *cause;     /* what the message must say is wrong */
 } BadCsvCase;
 
 #define ZEROS_8 "0,0,0,0,0,0,0,0,"
@@ -916,23 +945,32 @@ typedef struct
 
 static const BadCsvCase bad_csv_cases[] = {
   { "csv-missing", "CSV file that does not exist",
-    NULL, 0, FALSE, DISCO_DATASET_ERROR_NOT_FOUND },
+    NULL, 0, FALSE, DISCO_ERROR_IO,
+    "no such file" },
   { "csv-empty", "Gzipped CSV with no records",
-    "", 0, TRUE, DISCO_DATASET_ERROR_TRUNCATED },
+    "", 0, TRUE, DISCO_ERROR_DATA,
+    "no samples in the file" },
   { "csv-short-line", "Second line with 9 fields instead of 65",
-    ZEROS_64 "1\n" ZEROS_8 "3\n", 0, TRUE, DISCO_DATASET_ERROR_BAD_DIMENSIONS },
+    ZEROS_64 "1\n" ZEROS_8 "3\n", 0, TRUE, DISCO_ERROR_DATA,
+    ":2: 9 fields, expected 65" },
   { "csv-long-line", "Line with 66 fields",
-    ZEROS_64 "0,1\n", 0, FALSE, DISCO_DATASET_ERROR_BAD_DIMENSIONS },
+    ZEROS_64 "0,1\n", 0, FALSE, DISCO_ERROR_DATA,
+    ":1: 66 fields, expected 65" },
   { "csv-not-a-number", "Pixel that is not a number",
-    "x," ZEROS_63 "5\n", 0, FALSE, DISCO_DATASET_ERROR_CORRUPT },
+    "x," ZEROS_63 "5\n", 0, FALSE, DISCO_ERROR_DATA,
+    "pixel 1 is \"x\"" },
   { "csv-pixel-range", "Pixel value 17 (the scale is 0..16)",
-    "17," ZEROS_63 "5\n", 0, FALSE, DISCO_DATASET_ERROR_CORRUPT },
+    "17," ZEROS_63 "5\n", 0, FALSE, DISCO_ERROR_DATA,
+    "pixel 1 is \"17\", expected a number in 0..16" },
   { "csv-label-range", "Label 10 in a ten-class set",
-    ZEROS_64 "10\n", 0, TRUE, DISCO_DATASET_ERROR_CORRUPT },
+    ZEROS_64 "10\n", 0, TRUE, DISCO_ERROR_DATA,
+    "label is \"10\"" },
   { "csv-label-fraction", "Label 2.5",
-    ZEROS_64 "2.5\n", 0, FALSE, DISCO_DATASET_ERROR_CORRUPT },
+    ZEROS_64 "2.5\n", 0, FALSE, DISCO_ERROR_DATA,
+    "label is \"2.5\"" },
   { "csv-corrupt-gzip", "Valid gzip header followed by garbage",
-    CORRUPT_GZIP, sizeof CORRUPT_GZIP - 1, FALSE, DISCO_DATASET_ERROR_CORRUPT },
+    CORRUPT_GZIP, sizeof CORRUPT_GZIP - 1, FALSE, DISCO_ERROR_DATA,
+    "corrupt gzip data" },
 };
 
 static void
@@ -964,7 +1002,7 @@ test_bad_csv (gconstpointer data)
 
   dataset = disco_dataset_load_digits_csv (path, &error);
   g_assert_null (dataset);
-  assert_dataset_error (error, bad->code, path);
+  assert_dataset_error (error, bad->code, bad->cause, path);
 
   g_remove (path);
   g_assert_cmpint (g_rmdir (tmp_dir), ==, 0);
@@ -977,13 +1015,13 @@ test_bad_dir (void)
   g_autoptr(GError) error = NULL;
   g_autoptr(DiscoDataset) dataset = NULL;
 
-  g_test_summary ("A split that is not in the folder is NOT_FOUND, naming the folder");
+  g_test_summary ("A split that is not in the folder is an IO error naming the folder");
 
   if (dir == NULL)
     return;
   dataset = disco_dataset_load_idx_dir (dir, "validation", &error);
   g_assert_null (dataset);
-  assert_dataset_error (error, DISCO_DATASET_ERROR_NOT_FOUND, dir);
+  assert_dataset_error (error, DISCO_ERROR_IO, "neither", dir);
   g_assert_nonnull (strstr (error->message, "validation-images-idx3-ubyte"));
 }
 
@@ -1079,7 +1117,8 @@ test_fuzz_idx (void)
       else
         {
           g_assert_nonnull (load_error);
-          g_assert_true (load_error->domain == DISCO_DATASET_ERROR);
+          g_assert_true (g_error_matches (load_error, DISCO_ERROR, DISCO_ERROR_DATA)
+                         || g_error_matches (load_error, DISCO_ERROR, DISCO_ERROR_IO));
           g_assert_true (g_str_has_prefix (load_error->message, images_path)
                          || g_str_has_prefix (load_error->message, labels_path));
         }
@@ -1150,7 +1189,8 @@ test_fuzz_csv (void)
         }
       else
         {
-          g_assert_true (load_error->domain == DISCO_DATASET_ERROR);
+          g_assert_true (g_error_matches (load_error, DISCO_ERROR, DISCO_ERROR_DATA)
+                         || g_error_matches (load_error, DISCO_ERROR, DISCO_ERROR_IO));
           g_assert_true (g_str_has_prefix (load_error->message, path));
         }
     }

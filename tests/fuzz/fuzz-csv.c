@@ -15,6 +15,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   path = fuzz_write ("digits.csv", data, size);
   dataset = disco_dataset_load_digits_csv (path, &error);
   g_assert_true ((dataset == NULL) == (error != NULL));
+  g_assert_true (error == NULL || error->domain == DISCO_ERROR);
   if (dataset != NULL)
     {
       g_free (disco_dataset_class_counts (dataset));

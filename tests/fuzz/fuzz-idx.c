@@ -24,6 +24,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   labels = fuzz_write ("labels", data + 2 + split, size - 2 - split);
   dataset = disco_dataset_load_idx (images, labels, &error);
   g_assert_true ((dataset == NULL) == (error != NULL));
+  g_assert_true (error == NULL || error->domain == DISCO_ERROR);
   if (dataset != NULL)
     {
       g_free (disco_dataset_class_counts (dataset));
