@@ -880,6 +880,7 @@ settle_open_loop_equilibrium (DiscoIntegrator *self, DiscoTensor *input, gsize B
   const DiscoOps *ops = equilibrium_ops (self);
   const DiscoLayerSpec *first = disco_network_get_layer (self->network, 0);
   const gboolean host = ops == disco_ops_cpu ();
+  const guint64 operations_at_start = ops->get_operation_count ();
   const float *x;
   float *state = open_loop;
   gsize n_failed = 0;
@@ -904,6 +905,8 @@ settle_open_loop_equilibrium (DiscoIntegrator *self, DiscoTensor *input, gsize B
       as_disco_error (self, error);
       return FALSE;
     }
+  /* The minibatch's table operations start with its open loop. */
+  self->last_operations = ops->get_operation_count () - operations_at_start;
   for (gsize s = 0; s < B; s++)
     {
       self->sample_steps[s] = self->eq_stats[s].iterations;
@@ -947,6 +950,7 @@ settle_closed_loop_equilibrium (DiscoIntegrator *self, DiscoNode *controller,
   };
   DiscoControllerSpec spec;
   DiscoOpsController table_controller;
+  const guint64 operations_at_start = ops->get_operation_count ();
   const float *t;
   float *state = self->closed_loop_state;
   const gsize O = N_cl - N;
@@ -1011,6 +1015,7 @@ settle_closed_loop_equilibrium (DiscoIntegrator *self, DiscoNode *controller,
       as_disco_error (self, error);
       return FALSE;
     }
+  self->last_operations += ops->get_operation_count () - operations_at_start;
 
   self->last_max_contraction = 0;
   for (gsize s = 0; s < B; s++)
@@ -1904,9 +1909,10 @@ disco_integrator_class_init (DiscoIntegratorClass *klass)
                          "the host path", 0, G_MAXDOUBLE, 0, ro);
   properties[PROP_LAST_OPERATIONS] =
     g_param_spec_uint64 ("last-operations", "Table operations",
-                         "Device path: compute operations of the table in the last "
-                         "minibatch's solves (on CUDA, its kernel launches and cuBLAS calls, "
-                         "each a few microseconds of launch overhead); 0 on the host path",
+                         "Device path and equilibrium: compute operations of the table in the "
+                         "last minibatch's solves (on CUDA, its kernel launches and cuBLAS "
+                         "calls, each a few microseconds of launch overhead); 0 on the host "
+                         "path of the ODE methods",
                          0, G_MAXUINT64, 0, ro);
   g_object_class_install_properties (object_class, N_PROPERTIES, properties);
 
