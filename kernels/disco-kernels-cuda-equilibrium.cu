@@ -9,10 +9,10 @@
  *
  * Kernels, one version each:
  *   gather_kernel              one thread per element
- *   top_down_kernel            one thread per (row, unit), summing over O in
- *                              the CPU's order
- *   microcircuit_units_kernel  one block per row: each thread sweeps its
- *                              units; __syncthreads_or() decides after every
+ *   microcircuit_units_kernel  one block per row: each thread forms the
+ *                              top-down input of its units (summing over O
+ *                              in the CPU's order), then sweeps them;
+ *                              __syncthreads_or() decides after every
  *                              sweep whether any unit of the row still moves,
  *                              as the CPU's row loop does
  *   rate_units_kernel          one block per row (the row's finiteness test
@@ -27,7 +27,7 @@
  *                              device memory
  * The per-unit and per-row arithmetic is the CPU's own source
  * (disco-equilibrium-private.h).  Agreement with the CPU: the gathers,
- * scales and the top-down product are bit-identical to the CPU's baseline
+ * scales and the top-down inputs are bit-identical to the CPU's baseline
  * x86-64 code (its x86-64-v3 clone may fuse multiply-adds in the sweep);
  * the feedback products sum in another order; the per-row double code
  * differs by CUDA's exp() and sqrt() rounding.
@@ -93,64 +93,35 @@ disco_equilibrium_gather_cuda (gsize n_rows, gsize n_cols, const guint *source, 
 }
 
 __global__ void
-top_down_kernel (size_t n_rows, size_t n_out, size_t n, const guint *rows,
-                 const double *control, const float *q, float *f)
-{
-  GRID_STRIDE (i, n_rows * n)
-    {
-      const size_t r = i / n, j = i % n, s = rows[r];
-      float sum = 0.0f;
-
-      for (size_t o = 0; o < n_out; o++)
-        sum += (float) control[s * n_out + o] * q[(s * n_out + o) * n + j];
-      f[i] = sum;
-    }
-}
-
-/**
- * disco_equilibrium_top_down_cuda:
- * @n_rows: A
- * @n_out: O, > 0
- * @n: n, > 0
- * @rows: A sample indices
- * @control: B × O controls c, double
- * @q: B × O × n feedback weights Q_l
- * @f: A × n, written
- *
- * disco_equilibrium_top_down_cpu() on the device; bit-identical to the
- * CPU's baseline code.
- */
-void
-disco_equilibrium_top_down_cuda (gsize n_rows, gsize n_out, gsize n, const guint *rows,
-                                 const double *control, const float *q, float *f)
-{
-  REQUIRE (n_out > 0 && n > 0);
-  if (n_rows == 0)
-    return;
-  REQUIRE (rows != NULL && control != NULL && q != NULL && f != NULL);
-
-  top_down_kernel<<<grid_for (n_rows * n), BLOCK>>> (n_rows, n_out, n, rows, control, q, f);
-  check_launch ("equilibrium_top_down");
-}
-
-__global__ void
 microcircuit_units_kernel (DiscoSoftRectifier phi_e, DiscoSoftRectifier phi_i, size_t n_rows,
                            size_t n, const guint *rows, float *state, size_t ld,
-                           const float *drive, const float *top_down, bool cold, bool first,
-                           float *rate, float *slope, float *inhibitory_slope,
+                           const float *drive, const guint *drive_rows, size_t n_out,
+                           const double *control, const float *q, float *top_down, bool cold,
+                           bool first, float *rate, float *slope, float *inhibitory_slope,
                            guint *iterations, gint *status)
 {
   BLOCK_PER_ROW (r, n_rows)
     {
-      float *u_e = state + (size_t) rows[r] * ld;
-      const float *d = drive + r * n, *f = top_down + r * n;
+      const size_t s = rows[r];
+      float *u_e = state + s * ld;
+      const float *d = drive + (size_t) (drive_rows != NULL ? drive_rows[r] : r) * n;
+      float *f = top_down + r * n;
       float *rate_r = rate + r * n, *slope_r = slope + r * n;
       float *inhibitory_r = inhibitory_slope + r * n;
       guint converged_at = 0;
 
-      /* Start at u = d (cold) or at the state, clipped to ≤ d. */
+      /* f = c · Q_l (each thread its units: no other thread reads them);
+       * start at u = d (cold) or at the state, clipped to ≤ d. */
       for (size_t j = threadIdx.x; j < n; j += blockDim.x)
-        u_e[j] = cold || !(u_e[j] < d[j]) ? d[j] : u_e[j];
+        {
+          float sum = 0.0f;
+
+          if (control != NULL && q != NULL)
+            for (size_t o = 0; o < n_out; o++)
+              sum += (float) control[s * n_out + o] * q[(s * n_out + o) * n + j];
+          f[j] = sum;
+          u_e[j] = cold || !(u_e[j] < d[j]) ? d[j] : u_e[j];
+        }
       for (guint sweep = 1; sweep <= DISCO_EQUILIBRIUM_UNIT_MAX_ITERATIONS; sweep++)
         {
           int pending = 0;
@@ -197,8 +168,12 @@ microcircuit_units_kernel (DiscoSoftRectifier phi_e, DiscoSoftRectifier phi_i, s
  * @state: the layer's block of the states (u_E | u_I of sample s at
  *   @state + s·@ld)
  * @ld: the states' row stride, >= 2n
- * @drive: A × n drives
- * @top_down: A × n top-down inputs f
+ * @drive: the drives: A × n, or rows drive_rows[r] of it
+ * @drive_rows: (nullable): A row indices into @drive
+ * @n_out: O
+ * @control: (nullable): B × O controls c; %NULL: f = 0
+ * @q: (nullable): B × O × n feedback weights; %NULL: f = 0
+ * @top_down: A × n, written: f = c·Q_l
  * @cold: start every unit at u_E = d
  * @first: the pass's first layer: iterations and status start afresh
  * @rate: A × n, written
@@ -214,9 +189,10 @@ void
 disco_equilibrium_microcircuit_units_cuda (const DiscoSoftRectifier *phi_e,
                                            const DiscoSoftRectifier *phi_i, gsize n_rows,
                                            gsize n, const guint *rows, float *state, gsize ld,
-                                           const float *drive, const float *top_down,
-                                           gboolean cold, gboolean first, float *rate,
-                                           float *slope, float *inhibitory_slope,
+                                           const float *drive, const guint *drive_rows,
+                                           gsize n_out, const double *control, const float *q,
+                                           float *top_down, gboolean cold, gboolean first,
+                                           float *rate, float *slope, float *inhibitory_slope,
                                            guint *iterations, gint *status)
 {
   REQUIRE (phi_e != NULL && phi_i != NULL && n > 0 && ld >= 2 * n);
@@ -225,10 +201,11 @@ disco_equilibrium_microcircuit_units_cuda (const DiscoSoftRectifier *phi_e,
   REQUIRE (rows != NULL && state != NULL && drive != NULL && top_down != NULL);
   REQUIRE (rate != NULL && slope != NULL && inhibitory_slope != NULL);
   REQUIRE (iterations != NULL && status != NULL);
+  REQUIRE (control == NULL || q == NULL || n_out > 0);
 
   microcircuit_units_kernel<<<grid_for_rows (n_rows), BLOCK>>> (
-    *phi_e, *phi_i, n_rows, n, rows, state, ld, drive, top_down, cold, first, rate, slope,
-    inhibitory_slope, iterations, status);
+    *phi_e, *phi_i, n_rows, n, rows, state, ld, drive, drive_rows, n_out, control, q, top_down,
+    cold, first, rate, slope, inhibitory_slope, iterations, status);
   check_launch ("equilibrium_microcircuit_units");
 }
 

@@ -416,14 +416,6 @@ void disco_equilibrium_gather_cuda             (gsize                         n_
                                                 float                        *y,
                                                 gsize                         ldy);
 
-void disco_equilibrium_top_down_cuda           (gsize                         n_rows,
-                                                gsize                         n_out,
-                                                gsize                         n,
-                                                const guint                  *rows,
-                                                const double                 *control,
-                                                const float                  *q,
-                                                float                        *f);
-
 void disco_equilibrium_microcircuit_units_cuda (const DiscoSoftRectifier     *phi_e,
                                                 const DiscoSoftRectifier     *phi_i,
                                                 gsize                         n_rows,
@@ -432,7 +424,11 @@ void disco_equilibrium_microcircuit_units_cuda (const DiscoSoftRectifier     *ph
                                                 float                        *state,
                                                 gsize                         ld,
                                                 const float                  *drive,
-                                                const float                  *top_down,
+                                                const guint                  *drive_rows,
+                                                gsize                         n_out,
+                                                const double                 *control,
+                                                const float                  *q,
+                                                float                        *top_down,
                                                 gboolean                      cold,
                                                 gboolean                      first,
                                                 float                        *rate,

@@ -86,42 +86,6 @@ disco_equilibrium_gather_cpu (gsize n_rows, gsize n_cols, const guint *source, c
 }
 
 /**
- * disco_equilibrium_top_down_cpu:
- * @n_rows: A
- * @n_out: O, > 0
- * @n: n, > 0
- * @rows: A sample indices
- * @control: B × O controls c, double
- * @q: B × O × n feedback weights Q_l
- * @f: A × n, written
- *
- * f[r, :] = Σ_o (float) c[rows[r], o] · Q[rows[r], o, :].
- */
-void
-disco_equilibrium_top_down_cpu (gsize n_rows, gsize n_out, gsize n, const guint *rows,
-                                const double *control, const float *q, float *f)
-{
-  g_return_if_fail (n_out > 0 && n > 0);
-  if (n_rows == 0)
-    return;
-  g_return_if_fail (rows != NULL && control != NULL && q != NULL && f != NULL);
-
-  for (gsize r = 0; r < n_rows; r++)
-    {
-      float *restrict f_r = f + r * n;
-
-      memset (f_r, 0, n * sizeof (float));
-      for (gsize o = 0; o < n_out; o++)
-        {
-          const float c = control[(gsize) rows[r] * n_out + o];
-          const float *restrict q_row = q + ((gsize) rows[r] * n_out + o) * n;
-          for (gsize j = 0; j < n; j++)
-            f_r[j] += c * q_row[j];
-        }
-    }
-}
-
-/**
  * disco_equilibrium_microcircuit_units_cpu:
  * @phi_e: φ_E
  * @phi_i: φ_I
@@ -131,8 +95,12 @@ disco_equilibrium_top_down_cpu (gsize n_rows, gsize n_out, gsize n, const guint 
  * @state: the layer's block of the states: u_E (n) | u_I (n) of sample s at
  *   @state + s·@ld
  * @ld: the states' row stride, >= 2n
- * @drive: A × n drives d = W r_prev + b
- * @top_down: A × n top-down inputs f
+ * @drive: the drives d = W r_prev + b: A × n, or rows drive_rows[r] of it
+ * @drive_rows: (nullable): A row indices into @drive, or %NULL: row r
+ * @n_out: O (> 0 with @control)
+ * @control: (nullable): B × O controls c, double; %NULL: f = 0
+ * @q: (nullable): B × O × n feedback weights Q_l; %NULL: f = 0
+ * @top_down: A × n, written: the top-down inputs f = c·Q_l
  * @cold: start every unit at u_E = d, not at its state
  * @first: the pass's first layer: iterations and status start afresh
  * @rate: A × n, written
@@ -148,8 +116,10 @@ void
 disco_equilibrium_microcircuit_units_cpu (const DiscoSoftRectifier *phi_e,
                                           const DiscoSoftRectifier *phi_i, gsize n_rows,
                                           gsize n, const guint *rows, float *state, gsize ld,
-                                          const float *drive, const float *top_down,
-                                          gboolean cold, gboolean first, float *rate,
+                                          const float *drive, const guint *drive_rows,
+                                          gsize n_out, const double *control, const float *q,
+                                          float *top_down, gboolean cold, gboolean first,
+                                          float *rate,
                                           float *slope, float *inhibitory_slope,
                                           guint *iterations, gint *status)
 {
@@ -159,12 +129,25 @@ disco_equilibrium_microcircuit_units_cpu (const DiscoSoftRectifier *phi_e,
   g_return_if_fail (rows != NULL && state != NULL && drive != NULL && top_down != NULL);
   g_return_if_fail (rate != NULL && slope != NULL && inhibitory_slope != NULL);
   g_return_if_fail (iterations != NULL && status != NULL);
+  g_return_if_fail (control == NULL || q == NULL || n_out > 0);
 
   for (gsize r = 0; r < n_rows; r++)
     {
       float *u_e = state + (gsize) rows[r] * ld;
-      const float *d = drive + r * n;
+      const float *d = drive + (gsize) (drive_rows != NULL ? drive_rows[r] : r) * n;
+      float *restrict f = top_down + r * n;
       gboolean done = FALSE;
+
+      /* f (n) = c · Q_l, with the row's sample's Q_l. */
+      memset (f, 0, n * sizeof (float));
+      if (control != NULL && q != NULL)
+        for (gsize o = 0; o < n_out; o++)
+          {
+            const float c = control[(gsize) rows[r] * n_out + o];
+            const float *restrict q_row = q + ((gsize) rows[r] * n_out + o) * n;
+            for (gsize j = 0; j < n; j++)
+              f[j] += c * q_row[j];
+          }
 
       if (first)
         {
@@ -175,7 +158,7 @@ disco_equilibrium_microcircuit_units_cpu (const DiscoSoftRectifier *phi_e,
       for (gsize j = 0; j < n; j++)
         u_e[j] = cold || !(u_e[j] < d[j]) ? d[j] : u_e[j];
       for (guint sweep = 1; sweep <= DISCO_EQUILIBRIUM_UNIT_MAX_ITERATIONS && !done; sweep++)
-        if (sweep_units (n, phi_e, phi_i, d, top_down + r * n, u_e, u_e + n, rate + r * n,
+        if (sweep_units (n, phi_e, phi_i, d, f, u_e, u_e + n, rate + r * n,
                          slope + r * n, inhibitory_slope + r * n))
           {
             done = TRUE;

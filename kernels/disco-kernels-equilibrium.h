@@ -116,11 +116,15 @@ typedef struct
  *
  *   gather:               y[r, :] = x[source[r], :]  (source NULL: row r;
  *                         ldx 0 broadcasts one row, e.g. a bias)
- *   top_down:             f[r, :] = Σ_o c[rows[r], o] · Q[rows[r], o, :]
- *                         (f_l = c·Q_l; c in double, rounded to float;
- *                         summed over o in order from 0)
- *   microcircuit_units:   every unit of a row solves u_E + φ_I(φ_E(u_E) − f)
- *                         = d by scalar Newton sweeps from u_E = d (cold) or
+ *   microcircuit_units:   first the row's top-down input
+ *                         f = Σ_o c[rows[r], o] · Q[rows[r], o, :] (f_l = c·Q_l;
+ *                         c in double, rounded to float; summed over o in
+ *                         order from 0; 0 without c or Q), written to
+ *                         @top_down; then every unit of a row solves
+ *                         u_E + φ_I(φ_E(u_E) − f) = d, d the row's drive
+ *                         (row drive_rows[r] of @drive when given, e.g. the
+ *                         first layer's B × n drive), by scalar Newton
+ *                         sweeps from u_E = d (cold) or
  *                         its state clipped to ≤ d, until a sweep's steps
  *                         are all below 1e−4·(1 + |u|); writes u_E | u_I of
  *                         the sample's state, the rates, ∂r/∂d and φ_I′
@@ -142,14 +146,6 @@ void disco_equilibrium_gather_cpu             (gsize                     n_rows,
                                                float                    *y,
                                                gsize                     ldy);
 
-void disco_equilibrium_top_down_cpu           (gsize                     n_rows,
-                                               gsize                     n_out,
-                                               gsize                     n,
-                                               const guint              *rows,
-                                               const double             *control,
-                                               const float              *q,
-                                               float                    *f);
-
 void disco_equilibrium_microcircuit_units_cpu (const DiscoSoftRectifier *phi_e,
                                                const DiscoSoftRectifier *phi_i,
                                                gsize                     n_rows,
@@ -158,7 +154,11 @@ void disco_equilibrium_microcircuit_units_cpu (const DiscoSoftRectifier *phi_e,
                                                float                    *state,
                                                gsize                     ld,
                                                const float              *drive,
-                                               const float              *top_down,
+                                               const guint              *drive_rows,
+                                               gsize                     n_out,
+                                               const double             *control,
+                                               const float              *q,
+                                               float                    *top_down,
                                                gboolean                  cold,
                                                gboolean                  first,
                                                float                    *rate,

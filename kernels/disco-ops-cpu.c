@@ -169,17 +169,14 @@ typedef DiscoEquilibriumSample EqSample;
 COUNTED (disco_equilibrium_gather_cpu,
          (gsize r, gsize c, const guint *source, const float *x, gsize ldx, float *y, gsize ldy),
          (r, c, source, x, ldx, y, ldy))
-COUNTED (disco_equilibrium_top_down_cpu,
-         (gsize r, gsize o, gsize n, const guint *rows, const double *control, const float *q,
-          float *f),
-         (r, o, n, rows, control, q, f))
 COUNTED (disco_equilibrium_microcircuit_units_cpu,
          (const Rect *phi_e, const Rect *phi_i, gsize r, gsize n, const guint *rows,
-          float *state, gsize ld, const float *drive, const float *top_down, gboolean cold,
+          float *state, gsize ld, const float *drive, const guint *drive_rows, gsize o,
+          const double *control, const float *q, float *top_down, gboolean cold,
           gboolean first, float *rate, float *slope, float *inhibitory_slope,
           guint *iterations, gint *status),
-         (phi_e, phi_i, r, n, rows, state, ld, drive, top_down, cold, first, rate, slope,
-          inhibitory_slope, iterations, status))
+         (phi_e, phi_i, r, n, rows, state, ld, drive, drive_rows, o, control, q, top_down, cold,
+          first, rate, slope, inhibitory_slope, iterations, status))
 COUNTED (disco_equilibrium_rate_units_cpu,
          (const Rect *phi, gsize r, gsize n, const guint *rows, float *state, gsize ld,
           const float *drive, gboolean first, float *rate, float *slope, guint *iterations,
@@ -251,7 +248,6 @@ static const DiscoOps cpu_ops = {
   .softmax_rows = counted_disco_softmax_rows_cpu,
   /* equilibrium solver */
   .equilibrium_gather = counted_disco_equilibrium_gather_cpu,
-  .equilibrium_top_down = counted_disco_equilibrium_top_down_cpu,
   .equilibrium_microcircuit_units = counted_disco_equilibrium_microcircuit_units_cpu,
   .equilibrium_rate_units = counted_disco_equilibrium_rate_units_cpu,
   .equilibrium_readout = counted_disco_equilibrium_readout_cpu,

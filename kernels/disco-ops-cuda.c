@@ -61,7 +61,6 @@ static const DiscoOps cuda_ops = {
   .softmax_rows = disco_softmax_rows_cuda,
   /* equilibrium solver */
   .equilibrium_gather = disco_equilibrium_gather_cuda,
-  .equilibrium_top_down = disco_equilibrium_top_down_cuda,
   .equilibrium_microcircuit_units = disco_equilibrium_microcircuit_units_cuda,
   .equilibrium_rate_units = disco_equilibrium_rate_units_cuda,
   .equilibrium_readout = disco_equilibrium_readout_cuda,

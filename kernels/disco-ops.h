@@ -89,7 +89,6 @@ G_BEGIN_DECLS
  * @softmax_rows: disco_softmax_rows_cpu(); @y may be @x (the backprop
  *   rule's δ_out = softmax(y) − t)
  * @equilibrium_gather: disco_equilibrium_gather_cpu()
- * @equilibrium_top_down: disco_equilibrium_top_down_cpu()
  * @equilibrium_microcircuit_units: disco_equilibrium_microcircuit_units_cpu()
  * @equilibrium_rate_units: disco_equilibrium_rate_units_cpu()
  * @equilibrium_readout: disco_equilibrium_readout_cpu()
@@ -357,13 +356,6 @@ struct _DiscoOps
                                           gsize                         ldx,
                                           float                        *y,
                                           gsize                         ldy);
-  void (*equilibrium_top_down)           (gsize                         n_rows,
-                                          gsize                         n_out,
-                                          gsize                         n,
-                                          const guint                  *rows,
-                                          const double                 *control,
-                                          const float                  *q,
-                                          float                        *f);
   void (*equilibrium_microcircuit_units) (const DiscoSoftRectifier     *phi_e,
                                           const DiscoSoftRectifier     *phi_i,
                                           gsize                         n_rows,
@@ -372,7 +364,11 @@ struct _DiscoOps
                                           float                        *state,
                                           gsize                         ld,
                                           const float                  *drive,
-                                          const float                  *top_down,
+                                          const guint                  *drive_rows,
+                                          gsize                         n_out,
+                                          const double                 *control,
+                                          const float                  *q,
+                                          float                        *top_down,
                                           gboolean                      cold,
                                           gboolean                      first,
                                           float                        *rate,

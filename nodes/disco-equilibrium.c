@@ -65,8 +65,8 @@
  *
  * Operations. Everything runs on a #DiscoOps table, as a few operations per
  * layer and iteration (disco-kernels-equilibrium.h): a forward pass is per
- * layer a drive GEMM and one per-row kernel that sweeps a row's units until
- * they converge (after the top-down product f = c·Q_l); a closed-loop
+ * layer a drive GEMM and one per-row kernel that forms the top-down input
+ * f = c·Q_l and sweeps the row's units until they converge; a closed-loop
  * iteration adds one per-row residual kernel, the Jacobian's products and
  * GEMMs, and one per-row Newton kernel (the O × O systems, spectral norms
  * and decisions). The host learns which rows go on twice per iteration (a
@@ -371,8 +371,11 @@ forward (DiscoEquilibrium *eq, gsize A, float *state, gsize ld, const double *co
       const gboolean first = l == 0;
       float *d = eq->drive;
 
-      /* d (A × n) = W r_prev + b; the first layer's is fixed per minibatch. */
-      if (first)
+      /* d (A × n) = W r_prev + b; the first layer's is fixed per minibatch,
+       * and a microcircuit layer reads its rows in place. */
+      if (first && layer->kind == DISCO_OPS_LAYER_MICROCIRCUIT)
+        d = eq->first_drive;
+      else if (first)
         ops->equilibrium_gather (A, n, eq->rows, eq->first_drive, n, d, n);
       else
         {
@@ -387,21 +390,15 @@ forward (DiscoEquilibrium *eq, gsize A, float *state, gsize ld, const double *co
       switch (layer->kind)
         {
         case DISCO_OPS_LAYER_MICROCIRCUIT:
-          {
-            const float *q = feedback != NULL ? feedback[l] : NULL;
-
-            /* f (A × n) = c · Q_l, each row with its sample's Q_l. */
-            if (control == NULL || q == NULL)
-              ops->fill (A * n, 0.0f, eq->top_down);
-            else
-              ops->equilibrium_top_down (A, O, n, eq->rows, control, q, eq->top_down);
-            ops->equilibrium_microcircuit_units (&layer->phi_e, &layer->phi_i, A, n, eq->rows,
-                                                 state + layer->offset, ld, d, eq->top_down,
-                                                 cold, first, layer->rate, layer->slope,
-                                                 layer->inhibitory_slope, eq->unit_iterations,
-                                                 eq->unit_status);
-            break;
-          }
+          /* With f (A × n) = c · Q_l, each row with its sample's Q_l. */
+          ops->equilibrium_microcircuit_units (&layer->phi_e, &layer->phi_i, A, n, eq->rows,
+                                               state + layer->offset, ld, d,
+                                               first ? eq->rows : NULL, O, control,
+                                               feedback != NULL ? feedback[l] : NULL,
+                                               eq->top_down, cold, first, layer->rate,
+                                               layer->slope, layer->inhibitory_slope,
+                                               eq->unit_iterations, eq->unit_status);
+          break;
         case DISCO_OPS_LAYER_RATE:
           ops->equilibrium_rate_units (&layer->phi_e, A, n, eq->rows, state + layer->offset, ld,
                                        d, first, layer->rate, layer->slope,

@@ -3,12 +3,14 @@
  * disco-equilibrium.c) on the CUDA table against the host table.
  *
  * 1. Each operation of disco-kernels-equilibrium.h on seeded inputs:
- *    - gather, readout, scale_rows, top_down: bit-identical (copies, or
+ *    - gather, readout, scale_rows: bit-identical (copies, or
  *      correctly rounded float operations in the CPU's order, without FMA on
  *      either side: the CPU's baseline code, CUDA's -fmad=false);
  *    - rate_units: the CPU's polynomial φ compiled for the GPU, rounded as
  *      written: within 2 ulp (|Δ| ≤ 2.5e-7·|cpu| + 1e-30);
- *    - microcircuit_units: the same per-unit Newton; the CPU's sweep may
+ *    - microcircuit_units: its top-down input f = c·Q bit-identical (the
+ *      CPU's order, no FMA on either side), then the same per-unit Newton;
+ *      the CPU's sweep may
  *      run its x86-64-v3 clone, whose fused multiply-adds round otherwise,
  *      so a unit whose last step is near the tolerance may take one sweep
  *      more or less (iterations ±1, statuses equal); what that changes is
@@ -96,7 +98,7 @@ test_copies_and_products (void)
   double *d_control;
   guint *d_rows;
 
-  g_test_summary ("gather, top_down and scale_rows equal their CPU twins to the bit; "
+  g_test_summary ("gather and scale_rows equal their CPU twins to the bit; "
                   "feedback_products within 1e-5·(1 + Σ|terms|)");
   SKIP_WITHOUT_DEVICE ();
 
@@ -119,12 +121,6 @@ test_copies_and_products (void)
   g_assert_cmpmem (got, A * n * sizeof (float), ref, A * n * sizeof (float));
   disco_equilibrium_gather_cpu (A, n, NULL, x + n, 0, ref, n);
   disco_equilibrium_gather_cuda (A, n, NULL, d_x + n, 0, d_out, n);
-  dev_download (got, d_out, A * n * sizeof (float));
-  g_assert_cmpmem (got, A * n * sizeof (float), ref, A * n * sizeof (float));
-
-  /* top_down */
-  disco_equilibrium_top_down_cpu (A, O, n, rows, control, q, ref);
-  disco_equilibrium_top_down_cuda (A, O, n, d_rows, d_control, d_q, d_out);
   dev_download (got, d_out, A * n * sizeof (float));
   g_assert_cmpmem (got, A * n * sizeof (float), ref, A * n * sizeof (float));
 
@@ -193,7 +189,9 @@ test_units (void)
   g_autofree guint *rows = random_rows (rand, A, B);
   g_autofree float *state = random_floats (rand, B * ld, -2, 2);
   g_autofree float *drive = random_floats (rand, A * n, -4, 6);
-  g_autofree float *f = random_floats (rand, A * n, -1, 1);
+  g_autofree float *q = random_floats (rand, B * O * n, -1, 1);
+  g_autofree guint *drive_rows = random_rows (rand, A, A);
+  g_autofree float *ref_f = g_new (float, A * n), *got_f = g_new (float, A * n);
   g_autofree float *ref_state = g_new (float, B * ld), *got_state = g_new (float, B * ld);
   g_autofree float *ref = g_new (float, 3 * A * n), *got = g_new (float, 3 * A * n);
   g_autofree guint *iterations = g_new0 (guint, A), *ref_it = g_new (guint, A);
@@ -201,24 +199,27 @@ test_units (void)
   g_autofree gint *status = g_new0 (gint, A), *ref_status = g_new (gint, A);
   g_autofree gint *got_status = g_new (gint, A);
   g_autofree double *control = g_new (double, B * O);
-  float *d_state, *d_drive, *d_f, *d_out;
-  guint *d_rows, *d_it;
+  float *d_state, *d_drive, *d_f, *d_q, *d_out;
+  guint *d_rows, *d_drive_rows, *d_it;
   gint *d_status;
   double *d_control;
 
-  g_test_summary ("microcircuit_units (warm and cold starts, a non-finite drive), rate_units "
-                  "and readout on the device against the CPU: statuses equal, sweeps ±1, "
-                  "values within 1e-5·(1 + |cpu|); rate units within 2 ulp; readout exact");
+  g_test_summary ("microcircuit_units (warm and cold starts, with and without control, drive "
+                  "rows, a non-finite drive), rate_units and readout on the device against the "
+                  "CPU: f = c·Q exact, statuses equal, sweeps ±1, values within "
+                  "1e-5·(1 + |cpu|); rate units within 2 ulp; readout exact");
   SKIP_WITHOUT_DEVICE ();
 
-  drive[5 * n + 7] = NAN;   /* row 5 cannot converge: ITERATION_LIMIT, zeros */
+  drive[5 * n + 7] = NAN;   /* drive row 5 cannot converge: ITERATION_LIMIT, zeros */
   status[3] = DISCO_EQUILIBRIUM_NOT_FINITE;   /* kept when not first */
   for (gsize i = 0; i < B * O; i++)
     control[i] = g_rand_double_range (rand, -1, 1);
   d_rows = dev_upload (rows, A * sizeof (guint));
   d_state = dev_upload (NULL, B * ld * sizeof (float));
   d_drive = dev_upload (drive, A * n * sizeof (float));
-  d_f = dev_upload (f, A * n * sizeof (float));
+  d_f = dev_upload (NULL, A * n * sizeof (float));
+  d_q = dev_upload (q, B * O * n * sizeof (float));
+  d_drive_rows = dev_upload (drive_rows, A * sizeof (guint));
   d_out = dev_upload (NULL, 3 * A * n * sizeof (float));
   d_it = dev_upload (NULL, A * sizeof (guint));
   d_status = dev_upload (NULL, A * sizeof (gint));
@@ -226,7 +227,7 @@ test_units (void)
 
   for (guint variant = 0; variant < 3; variant++)
     {
-      const gboolean cold = variant == 0, first = variant == 2;
+      const gboolean cold = variant == 0, first = variant == 2, controlled = variant > 0;
 
       memcpy (ref_state, state, B * ld * sizeof (float));
       memcpy (ref_it, iterations, A * sizeof (guint));
@@ -236,12 +237,17 @@ test_units (void)
       g_assert_true (disco_cuda_copy_to_device (d_status, status, A * sizeof (gint), NULL));
 
       disco_equilibrium_microcircuit_units_cpu (&phi_e, &phi_i, A, n, rows, ref_state + 3, ld,
-                                                drive, f, cold, first, ref, ref + A * n,
-                                                ref + 2 * A * n, ref_it, ref_status);
+                                                drive, first ? drive_rows : NULL, O,
+                                                controlled ? control : NULL, q, ref_f, cold,
+                                                first, ref, ref + A * n, ref + 2 * A * n, ref_it,
+                                                ref_status);
       disco_equilibrium_microcircuit_units_cuda (&phi_e, &phi_i, A, n, d_rows, d_state + 3, ld,
-                                                 d_drive, d_f, cold, first, d_out,
-                                                 d_out + A * n, d_out + 2 * A * n, d_it,
-                                                 d_status);
+                                                 d_drive, first ? d_drive_rows : NULL, O,
+                                                 controlled ? d_control : NULL, d_q, d_f, cold,
+                                                 first, d_out, d_out + A * n, d_out + 2 * A * n,
+                                                 d_it, d_status);
+      dev_download (got_f, d_f, A * n * sizeof (float));
+      g_assert_cmpmem (got_f, A * n * sizeof (float), ref_f, A * n * sizeof (float));
       dev_download (got_state, d_state, B * ld * sizeof (float));
       dev_download (got, d_out, 3 * A * n * sizeof (float));
       dev_download (got_it, d_it, A * sizeof (guint));
@@ -251,7 +257,10 @@ test_units (void)
           g_assert_cmpint (got_status[r], ==, ref_status[r]);
           g_assert_cmpint (ABS ((gint) got_it[r] - (gint) ref_it[r]), <=, 1);
         }
-      g_assert_cmpint (ref_status[5], ==, DISCO_EQUILIBRIUM_ITERATION_LIMIT);
+      /* the row that reads the non-finite drive row 5 */
+      for (gsize r = 0; r < A; r++)
+        if ((first ? drive_rows[r] : r) == 5)
+          g_assert_cmpint (ref_status[r], ==, DISCO_EQUILIBRIUM_ITERATION_LIMIT);
       assert_close_floats ("microcircuit state", got_state, ref_state, B * ld, 1e-5, 1e-5);
       assert_close_floats ("microcircuit rates and slopes", got, ref, 3 * A * n, 1e-5, 1e-5);
     }
@@ -290,6 +299,8 @@ test_units (void)
   disco_cuda_free (d_state);
   disco_cuda_free (d_drive);
   disco_cuda_free (d_f);
+  disco_cuda_free (d_q);
+  disco_cuda_free (d_drive_rows);
   disco_cuda_free (d_out);
   disco_cuda_free (d_it);
   disco_cuda_free (d_status);
