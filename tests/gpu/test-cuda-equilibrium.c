@@ -285,9 +285,9 @@ test_units (void)
   /* readout with and without control */
   for (guint with_control = 0; with_control < 2; with_control++)
     {
-      disco_equilibrium_readout_cpu (A, O, rows, ref_state + 2 * n, ld, drive,
+      disco_equilibrium_readout_cpu (A, O, rows, ref_state + n, ld, drive,
                                      with_control ? control : NULL, FALSE, ref_it, ref_status);
-      disco_equilibrium_readout_cuda (A, O, d_rows, d_state + 2 * n, ld, d_drive,
+      disco_equilibrium_readout_cuda (A, O, d_rows, d_state + n, ld, d_drive,
                                       with_control ? d_control : NULL, FALSE, d_it, d_status);
       dev_download (got_state, d_state, B * ld * sizeof (float));
       dev_download (got_status, d_status, A * sizeof (gint));
