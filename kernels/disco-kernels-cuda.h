@@ -37,6 +37,7 @@
 #include <glib.h>
 
 #include "disco-kernels.h"
+#include "disco-kernels-equilibrium.h"
 #include "disco-ode-clock.h"
 #include "disco-ode-lockstep.h"
 #include "disco/disco-backend.h"
@@ -400,5 +401,114 @@ void disco_sgd_update_cuda       (gsize        n,
                                   float       *p,
                                   const float *g,
                                   float       *velocity);
+
+/* ---------------------------------------------------------------------------
+ * The equilibrium solver (disco-kernels-cuda-equilibrium.cu): the twins of
+ * disco-kernels-equilibrium.h; every array is a device pointer, @params
+ * and the rectifiers stay on the host.
+ * ------------------------------------------------------------------------- */
+
+void disco_equilibrium_gather_cuda             (gsize                         n_rows,
+                                                gsize                         n_cols,
+                                                const guint                  *source,
+                                                const float                  *x,
+                                                gsize                         ldx,
+                                                float                        *y,
+                                                gsize                         ldy);
+
+void disco_equilibrium_microcircuit_units_cuda (const DiscoSoftRectifier     *phi_e,
+                                                const DiscoSoftRectifier     *phi_i,
+                                                gsize                         n_rows,
+                                                gsize                         n,
+                                                const guint                  *rows,
+                                                float                        *state,
+                                                gsize                         ld,
+                                                const float                  *drive,
+                                                const guint                  *drive_rows,
+                                                gsize                         n_out,
+                                                const double                 *control,
+                                                const float                  *q,
+                                                float                        *top_down,
+                                                gboolean                      cold,
+                                                gboolean                      first,
+                                                float                        *rate,
+                                                float                        *slope,
+                                                float                        *inhibitory_slope,
+                                                guint                        *iterations,
+                                                gint                         *status);
+
+void disco_equilibrium_rate_units_cuda         (const DiscoSoftRectifier     *phi,
+                                                gsize                         n_rows,
+                                                gsize                         n,
+                                                const guint                  *rows,
+                                                float                        *state,
+                                                gsize                         ld,
+                                                const float                  *drive,
+                                                gboolean                      first,
+                                                float                        *rate,
+                                                float                        *slope,
+                                                guint                        *iterations,
+                                                gint                         *status);
+
+void disco_equilibrium_readout_cuda            (gsize                         n_rows,
+                                                gsize                         n_out,
+                                                const guint                  *rows,
+                                                float                        *state,
+                                                gsize                         ld,
+                                                const float                  *drive,
+                                                const double                 *control,
+                                                gboolean                      first,
+                                                guint                        *iterations,
+                                                gint                         *status);
+
+void disco_equilibrium_scale_rows_cuda         (gsize                         n_rows,
+                                                gsize                         n_out,
+                                                gsize                         n,
+                                                const float                  *in,
+                                                gsize                         in_stride,
+                                                const float                  *s,
+                                                float                        *out);
+
+void disco_equilibrium_feedback_products_cuda  (gsize                         n_rows,
+                                                gsize                         n_out,
+                                                gsize                         n,
+                                                const guint                  *rows,
+                                                const float                  *g,
+                                                gsize                         g_stride,
+                                                const float                  *slope,
+                                                const float                  *inhibitory_slope,
+                                                const float                  *q,
+                                                float                        *dydc);
+
+void disco_equilibrium_residual_cuda           (const DiscoEquilibriumParams *params,
+                                                gsize                         n_rows,
+                                                gsize                         n_out,
+                                                const guint                  *rows,
+                                                const gint                   *unit_status,
+                                                gboolean                      passed,
+                                                float                        *y,
+                                                gsize                         ld,
+                                                const float                  *target,
+                                                const double                 *control,
+                                                double                       *residual,
+                                                DiscoEquilibriumSample       *samples,
+                                                double                       *work,
+                                                gint                         *keep);
+
+void disco_equilibrium_newton_cuda             (const DiscoEquilibriumParams *params,
+                                                gsize                         n_rows,
+                                                gsize                         n_out,
+                                                const guint                  *rows,
+                                                gboolean                      fresh,
+                                                const float                  *dydc,
+                                                const float                  *y,
+                                                gsize                         ld,
+                                                const float                  *target,
+                                                const double                 *residual,
+                                                double                       *control,
+                                                double                       *newton_matrix,
+                                                DiscoEquilibriumSample       *samples,
+                                                double                       *work,
+                                                gint                         *keep);
 
 G_END_DECLS

@@ -163,6 +163,51 @@ COUNTED (disco_softmax_rows_cpu,
          (gsize r, gsize c, const float *x, gsize ldx, float *y, gsize ldy),
          (r, c, x, ldx, y, ldy))
 
+typedef DiscoEquilibriumParams EqParams;
+typedef DiscoEquilibriumSample EqSample;
+
+COUNTED (disco_equilibrium_gather_cpu,
+         (gsize r, gsize c, const guint *source, const float *x, gsize ldx, float *y, gsize ldy),
+         (r, c, source, x, ldx, y, ldy))
+COUNTED (disco_equilibrium_microcircuit_units_cpu,
+         (const Rect *phi_e, const Rect *phi_i, gsize r, gsize n, const guint *rows,
+          float *state, gsize ld, const float *drive, const guint *drive_rows, gsize o,
+          const double *control, const float *q, float *top_down, gboolean cold,
+          gboolean first, float *rate, float *slope, float *inhibitory_slope,
+          guint *iterations, gint *status),
+         (phi_e, phi_i, r, n, rows, state, ld, drive, drive_rows, o, control, q, top_down, cold,
+          first, rate, slope, inhibitory_slope, iterations, status))
+COUNTED (disco_equilibrium_rate_units_cpu,
+         (const Rect *phi, gsize r, gsize n, const guint *rows, float *state, gsize ld,
+          const float *drive, gboolean first, float *rate, float *slope, guint *iterations,
+          gint *status),
+         (phi, r, n, rows, state, ld, drive, first, rate, slope, iterations, status))
+COUNTED (disco_equilibrium_readout_cpu,
+         (gsize r, gsize o, const guint *rows, float *state, gsize ld, const float *drive,
+          const double *control, gboolean first, guint *iterations, gint *status),
+         (r, o, rows, state, ld, drive, control, first, iterations, status))
+COUNTED (disco_equilibrium_scale_rows_cpu,
+         (gsize r, gsize o, gsize n, const float *in, gsize in_stride, const float *s,
+          float *out),
+         (r, o, n, in, in_stride, s, out))
+COUNTED (disco_equilibrium_feedback_products_cpu,
+         (gsize r, gsize o, gsize n, const guint *rows, const float *g, gsize g_stride,
+          const float *slope, const float *inhibitory_slope, const float *q, float *dydc),
+         (r, o, n, rows, g, g_stride, slope, inhibitory_slope, q, dydc))
+COUNTED (disco_equilibrium_residual_cpu,
+         (const EqParams *params, gsize r, gsize o, const guint *rows, const gint *unit_status,
+          gboolean passed, float *y, gsize ld, const float *target, const double *control,
+          double *residual, EqSample *samples, double *work, gint *keep),
+         (params, r, o, rows, unit_status, passed, y, ld, target, control, residual, samples,
+          work, keep))
+COUNTED (disco_equilibrium_newton_cpu,
+         (const EqParams *params, gsize r, gsize o, const guint *rows, gboolean fresh,
+          const float *dydc, const float *y, gsize ld, const float *target,
+          const double *residual, double *control, double *newton_matrix, EqSample *samples,
+          double *work, gint *keep),
+         (params, r, o, rows, fresh, dydc, y, ld, target, residual, control, newton_matrix,
+          samples, work, keep))
+
 static const DiscoOps cpu_ops = {
   .name = "cpu",
   .alloc = cpu_alloc,
@@ -201,6 +246,15 @@ static const DiscoOps cpu_ops = {
   .adam_update = counted_disco_adam_update_cpu,
   .sgd_update = counted_disco_sgd_update_cpu,
   .softmax_rows = counted_disco_softmax_rows_cpu,
+  /* equilibrium solver */
+  .equilibrium_gather = counted_disco_equilibrium_gather_cpu,
+  .equilibrium_microcircuit_units = counted_disco_equilibrium_microcircuit_units_cpu,
+  .equilibrium_rate_units = counted_disco_equilibrium_rate_units_cpu,
+  .equilibrium_readout = counted_disco_equilibrium_readout_cpu,
+  .equilibrium_scale_rows = counted_disco_equilibrium_scale_rows_cpu,
+  .equilibrium_feedback_products = counted_disco_equilibrium_feedback_products_cpu,
+  .equilibrium_residual = counted_disco_equilibrium_residual_cpu,
+  .equilibrium_newton = counted_disco_equilibrium_newton_cpu,
   .get_operation_count = cpu_get_operation_count,
 };
 

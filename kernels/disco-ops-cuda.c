@@ -59,6 +59,15 @@ static const DiscoOps cuda_ops = {
   .adam_update = disco_adam_update_cuda,
   .sgd_update = disco_sgd_update_cuda,
   .softmax_rows = disco_softmax_rows_cuda,
+  /* equilibrium solver */
+  .equilibrium_gather = disco_equilibrium_gather_cuda,
+  .equilibrium_microcircuit_units = disco_equilibrium_microcircuit_units_cuda,
+  .equilibrium_rate_units = disco_equilibrium_rate_units_cuda,
+  .equilibrium_readout = disco_equilibrium_readout_cuda,
+  .equilibrium_scale_rows = disco_equilibrium_scale_rows_cuda,
+  .equilibrium_feedback_products = disco_equilibrium_feedback_products_cuda,
+  .equilibrium_residual = disco_equilibrium_residual_cuda,
+  .equilibrium_newton = disco_equilibrium_newton_cuda,
   .get_operation_count = disco_cuda_get_launch_count,
 };
 

@@ -38,6 +38,7 @@
 #include <glib.h>
 
 #include "disco-kernels.h"
+#include "disco-kernels-equilibrium.h"
 #include "disco-ode-clock.h"
 #include "disco-ode-lockstep.h"
 
@@ -87,6 +88,15 @@ G_BEGIN_DECLS
  * @sgd_update: disco_sgd_update_cpu()
  * @softmax_rows: disco_softmax_rows_cpu(); @y may be @x (the backprop
  *   rule's δ_out = softmax(y) − t)
+ * @equilibrium_gather: disco_equilibrium_gather_cpu()
+ * @equilibrium_microcircuit_units: disco_equilibrium_microcircuit_units_cpu()
+ * @equilibrium_rate_units: disco_equilibrium_rate_units_cpu()
+ * @equilibrium_readout: disco_equilibrium_readout_cpu()
+ * @equilibrium_scale_rows: disco_equilibrium_scale_rows_cpu()
+ * @equilibrium_feedback_products: disco_equilibrium_feedback_products_cpu()
+ * @equilibrium_residual: disco_equilibrium_residual_cpu(); @params on the
+ *   host
+ * @equilibrium_newton: disco_equilibrium_newton_cpu(); @params on the host
  * @get_operation_count: the compute operations this table has run or
  *   queued so far, from every thread (memory copies not included): on CUDA
  *   its kernel launches and cuBLAS calls (an operation launches one or
@@ -337,6 +347,103 @@ struct _DiscoOps
                             gsize                     ldx,
                             float                    *y,
                             gsize                     ldy);
+
+  /* equilibrium solver */
+  void (*equilibrium_gather)             (gsize                         n_rows,
+                                          gsize                         n_cols,
+                                          const guint                  *source,
+                                          const float                  *x,
+                                          gsize                         ldx,
+                                          float                        *y,
+                                          gsize                         ldy);
+  void (*equilibrium_microcircuit_units) (const DiscoSoftRectifier     *phi_e,
+                                          const DiscoSoftRectifier     *phi_i,
+                                          gsize                         n_rows,
+                                          gsize                         n,
+                                          const guint                  *rows,
+                                          float                        *state,
+                                          gsize                         ld,
+                                          const float                  *drive,
+                                          const guint                  *drive_rows,
+                                          gsize                         n_out,
+                                          const double                 *control,
+                                          const float                  *q,
+                                          float                        *top_down,
+                                          gboolean                      cold,
+                                          gboolean                      first,
+                                          float                        *rate,
+                                          float                        *slope,
+                                          float                        *inhibitory_slope,
+                                          guint                        *iterations,
+                                          gint                         *status);
+  void (*equilibrium_rate_units)         (const DiscoSoftRectifier     *phi,
+                                          gsize                         n_rows,
+                                          gsize                         n,
+                                          const guint                  *rows,
+                                          float                        *state,
+                                          gsize                         ld,
+                                          const float                  *drive,
+                                          gboolean                      first,
+                                          float                        *rate,
+                                          float                        *slope,
+                                          guint                        *iterations,
+                                          gint                         *status);
+  void (*equilibrium_readout)            (gsize                         n_rows,
+                                          gsize                         n_out,
+                                          const guint                  *rows,
+                                          float                        *state,
+                                          gsize                         ld,
+                                          const float                  *drive,
+                                          const double                 *control,
+                                          gboolean                      first,
+                                          guint                        *iterations,
+                                          gint                         *status);
+  void (*equilibrium_scale_rows)         (gsize                         n_rows,
+                                          gsize                         n_out,
+                                          gsize                         n,
+                                          const float                  *in,
+                                          gsize                         in_stride,
+                                          const float                  *s,
+                                          float                        *out);
+  void (*equilibrium_feedback_products)  (gsize                         n_rows,
+                                          gsize                         n_out,
+                                          gsize                         n,
+                                          const guint                  *rows,
+                                          const float                  *g,
+                                          gsize                         g_stride,
+                                          const float                  *slope,
+                                          const float                  *inhibitory_slope,
+                                          const float                  *q,
+                                          float                        *dydc);
+  void (*equilibrium_residual)           (const DiscoEquilibriumParams *params,
+                                          gsize                         n_rows,
+                                          gsize                         n_out,
+                                          const guint                  *rows,
+                                          const gint                   *unit_status,
+                                          gboolean                      passed,
+                                          float                        *y,
+                                          gsize                         ld,
+                                          const float                  *target,
+                                          const double                 *control,
+                                          double                       *residual,
+                                          DiscoEquilibriumSample       *samples,
+                                          double                       *work,
+                                          gint                         *keep);
+  void (*equilibrium_newton)             (const DiscoEquilibriumParams *params,
+                                          gsize                         n_rows,
+                                          gsize                         n_out,
+                                          const guint                  *rows,
+                                          gboolean                      fresh,
+                                          const float                  *dydc,
+                                          const float                  *y,
+                                          gsize                         ld,
+                                          const float                  *target,
+                                          const double                 *residual,
+                                          double                       *control,
+                                          double                       *newton_matrix,
+                                          DiscoEquilibriumSample       *samples,
+                                          double                       *work,
+                                          gint                         *keep);
 
   guint64 (*get_operation_count) (void);
 

@@ -1,9 +1,9 @@
 /* disco-equilibrium.h: steady states as fixed points (MODEL.md §2–§5)
  *
  * Shape legend: B = samples in the minibatch, A = samples still iterating,
- * N = the network's state length of one sample, O = outputs (readout units),
- * n_l = units of layer l. A closed-loop state row is [network (N) | c_int (O)]
- * as in disco-closed-loop.h.
+ * F = inputs per sample, N = the network's state length of one sample,
+ * O = outputs (readout units), n_l = units of layer l. A closed-loop state
+ * row is [network (N) | c_int (O)] as in disco-closed-loop.h.
  *
  * Training uses only the final state of each solve, so instead of
  * integrating to rest these functions solve f(state) = 0 directly: per unit
@@ -12,40 +12,20 @@
  * sample that does not converge, or whose closed loop is not a contraction,
  * is reported as such; the integrator then integrates that sample with the
  * ODE solver instead.
+ *
+ * The solver is written once against a #DiscoOps table (disco-ops.h): the
+ * same lines run on the host table and on CUDA. Every buffer the functions
+ * take (inputs, parameters, targets, feedback weights, states) lives in
+ * that table's memory; the statistics are host arrays.
  */
 #pragma once
 
-#include "disco-network.h"
-#include "disco-leaky-pi.h"
+#include "disco-ops.h"
+#include "disco-ops-closed-loop.h"
+#include "disco-ops-network.h"
+#include "disco-kernels-equilibrium.h"
 
 G_BEGIN_DECLS
-
-/**
- * DiscoEquilibriumStatus:
- * @DISCO_EQUILIBRIUM_CONVERGED: the fixed point was found
- * @DISCO_EQUILIBRIUM_ITERATION_LIMIT: the closed-loop Newton iteration (or a
- *   unit's scalar one) reached its limit
- * @DISCO_EQUILIBRIUM_NOT_FALLING: the closed-loop residual did not fall
- *   from one Newton iteration to the next
- * @DISCO_EQUILIBRIUM_NOT_CONTRACTING: the map c ↦ K·e(y(c)) had a Lipschitz
- *   estimate at or above the limit at some iterate: its fixed point need not
- *   be unique nor the one the dynamics reach
- * @DISCO_EQUILIBRIUM_NOT_FINITE: a non-finite value, or a singular Newton
- *   system
- * @DISCO_EQUILIBRIUM_UNSUPPORTED: no fixed point to solve for: the
- *   controller has no leak (λ = 0)
- *
- * How the fixed-point solve of one sample ended.
- */
-typedef enum
-{
-  DISCO_EQUILIBRIUM_CONVERGED,
-  DISCO_EQUILIBRIUM_ITERATION_LIMIT,
-  DISCO_EQUILIBRIUM_NOT_FALLING,
-  DISCO_EQUILIBRIUM_NOT_CONTRACTING,
-  DISCO_EQUILIBRIUM_NOT_FINITE,
-  DISCO_EQUILIBRIUM_UNSUPPORTED,
-} DiscoEquilibriumStatus;
 
 /**
  * DiscoEquilibriumConfig:
@@ -93,17 +73,30 @@ typedef struct
 
 typedef struct _DiscoEquilibrium DiscoEquilibrium;
 
-DiscoEquilibrium *disco_equilibrium_new (DiscoNetwork *network);
-void disco_equilibrium_free (DiscoEquilibrium *equilibrium);
-gboolean disco_equilibrium_open_loop (DiscoEquilibrium *equilibrium, DiscoTensor *input,
-                                      float *state, DiscoEquilibriumSampleStats *stats,
-                                      GError **error);
-gboolean disco_equilibrium_closed_loop (DiscoEquilibrium *equilibrium,
-                                        const DiscoEquilibriumConfig *config,
-                                        const DiscoControllerSpec *controller,
-                                        const float *targets, const float *const *feedback,
-                                        gsize n_samples, float *state,
-                                        DiscoEquilibriumSampleStats *stats, GError **error);
+DiscoEquilibrium *disco_equilibrium_new            (guint                         n_layers,
+                                                    const DiscoOpsLayer          *layers);
+void              disco_equilibrium_free           (DiscoEquilibrium             *equilibrium);
+gsize             disco_equilibrium_get_state_size (DiscoEquilibrium             *equilibrium);
+void              disco_equilibrium_set_parameters (DiscoEquilibrium             *equilibrium,
+                                                    guint                         index,
+                                                    const float                  *weight,
+                                                    const float                  *bias);
+gboolean          disco_equilibrium_open_loop      (DiscoEquilibrium             *equilibrium,
+                                                    const DiscoOps               *ops,
+                                                    gsize                         n_samples,
+                                                    const float                  *input,
+                                                    float                        *state,
+                                                    DiscoEquilibriumSampleStats  *stats,
+                                                    GError                      **error);
+gboolean          disco_equilibrium_closed_loop    (DiscoEquilibrium             *equilibrium,
+                                                    const DiscoEquilibriumConfig *config,
+                                                    const DiscoOpsController     *controller,
+                                                    const float                  *targets,
+                                                    const float *const           *feedback,
+                                                    gsize                         n_samples,
+                                                    float                        *state,
+                                                    DiscoEquilibriumSampleStats  *stats,
+                                                    GError                      **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DiscoEquilibrium, disco_equilibrium_free)
 

@@ -81,8 +81,10 @@
  * compacted, so step counts and results agree with the host path to
  * rounding (tests/device).  With `record-sample` set, the recorded sample is
  * integrated again on the host after each device solve, from downloaded
- * states (a diagnostic of one sample).  The equilibrium method runs on the
- * host and keeps a pipeline off CUDA (the runs_on_cuda hook).
+ * states (a diagnostic of one sample).  The equilibrium method solves on
+ * the node's table too (the CUDA table in a pipeline on CUDA, else the host
+ * table; disco-equilibrium.h); the host holds the states between its solves
+ * and integrates the samples that fail with the ODE.
  *
  * Rate layers (the backprop baseline) take the device path too, in open
  * loop: with a controller such a network stays on the host path, since the
@@ -170,6 +172,9 @@ struct _DiscoIntegrator
   gsize stats_capacity;
   DiscoEquilibrium *equilibrium;          /* method = equilibrium */
   DiscoEquilibriumSampleStats *eq_stats;  /* B */
+  const DiscoOps *eq_staging_ops;         /* a device table's copies of the */
+  gpointer eq_staging;                    /* equilibrium's states and feedback */
+  gsize eq_staging_size;
   guint *sample_steps, *sample_evaluations, *fallback_rows;   /* B */
   gsize eq_capacity;
   gboolean batch_begun;                   /* the ODE's first drive is set this tick */
@@ -271,6 +276,8 @@ clear_ops (DiscoIntegrator *self)
   self->ops = NULL;
 }
 
+static void clear_equilibrium_staging (DiscoIntegrator *self);
+
 static void
 disco_integrator_finalize (GObject *object)
 {
@@ -278,6 +285,7 @@ disco_integrator_finalize (GObject *object)
 
   clear_ops (self);
   g_clear_pointer (&self->equilibrium, disco_equilibrium_free);
+  clear_equilibrium_staging (self);
   g_clear_pointer (&self->closed_loop, disco_closed_loop_free);
   g_clear_pointer (&self->network, disco_network_free);
   g_clear_pointer (&self->solver, disco_ode_solver_free);
@@ -501,6 +509,8 @@ disco_integrator_network_provider_init (DiscoNetworkProviderInterface *iface)
   iface->get_network = disco_integrator_get_network;
 }
 
+static DiscoEquilibrium *new_equilibrium (DiscoNetwork *network);
+
 static gboolean
 disco_integrator_prepare (DiscoNode *node, GError **error)
 {
@@ -523,7 +533,7 @@ disco_integrator_prepare (DiscoNode *node, GError **error)
   if (self->network == NULL || !find_controller (self, error))
     return FALSE;
   if (self->method == DISCO_INTEGRATOR_EQUILIBRIUM)
-    self->equilibrium = disco_equilibrium_new (self->network);
+    self->equilibrium = new_equilibrium (self->network);
   if (self->solver == NULL)
     self->solver = disco_ode_solver_new ();
 
@@ -786,17 +796,122 @@ summarise_samples (DiscoIntegrator *self, gsize B, double *mean_steps, double *m
   self->last_max_steps = most;
 }
 
+/* The solver for @network's layers (its parameters are lent per minibatch). */
+static DiscoEquilibrium *
+new_equilibrium (DiscoNetwork *network)
+{
+  const guint n_layers = disco_network_get_n_layers (network);
+  g_autofree DiscoOpsLayer *layers = g_new0 (DiscoOpsLayer, n_layers);
+
+  for (guint l = 0; l < n_layers; l++)
+    {
+      const DiscoLayerSpec *spec = disco_network_get_layer (network, l);
+
+      layers[l] = (DiscoOpsLayer) {
+        .kind = spec->kind == DISCO_LAYER_READOUT ? DISCO_OPS_LAYER_READOUT
+                : spec->kind == DISCO_LAYER_RATE  ? DISCO_OPS_LAYER_RATE
+                                                   : DISCO_OPS_LAYER_MICROCIRCUIT,
+        .n = spec->n,
+        .n_in = spec->n_in,
+        .phi_e = spec->phi_e,
+        .phi_i = spec->phi_i,
+        .tau_e = spec->tau_e,
+        .tau_i = spec->kind == DISCO_LAYER_MICROCIRCUIT ? spec->tau_i : 1.0f,
+      };
+    }
+  return disco_equilibrium_new (n_layers, layers);
+}
+
+static void
+clear_equilibrium_staging (DiscoIntegrator *self)
+{
+  if (self->eq_staging != NULL)
+    self->eq_staging_ops->free (self->eq_staging);
+  self->eq_staging = NULL;
+  self->eq_staging_ops = NULL;
+  self->eq_staging_size = 0;
+}
+
+/* The table the equilibrium solver computes with: the node's (CUDA in a
+ * pipeline on CUDA), else the host table. */
+static const DiscoOps *
+equilibrium_ops (DiscoIntegrator *self)
+{
+  const DiscoOps *ops = disco_node_get_ops (DISCO_NODE (self));
+
+  return ops != NULL ? ops : disco_ops_cpu ();
+}
+
+/* @size bytes of @ops's memory for the host states and feedback weights the
+ * solver works on: none on the host table (they are its memory), else a
+ * buffer kept from one minibatch to the next. */
+static gpointer
+equilibrium_staging (DiscoIntegrator *self, const DiscoOps *ops, gsize size, GError **error)
+{
+  if (self->eq_staging_ops != ops || self->eq_staging_size < size)
+    {
+      clear_equilibrium_staging (self);
+      if ((self->eq_staging = ops->alloc (size, error)) == NULL)
+        return NULL;
+      self->eq_staging_ops = ops;
+      self->eq_staging_size = size;
+    }
+  return self->eq_staging;
+}
+
+/* Lends the layers' weights and biases, in @ops's memory, to the solver. */
+static gboolean
+set_equilibrium_parameters (DiscoIntegrator *self, const DiscoOps *ops, GError **error)
+{
+  for (guint l = 0; l < disco_network_get_n_layers (self->network); l++)
+    {
+      const DiscoLayerSpec *spec = disco_network_get_layer (self->network, l);
+      const float *w = disco_tensor_read_ops (spec->weight, ops, error), *b = NULL;
+
+      if (w == NULL ||
+          (spec->bias != NULL && (b = disco_tensor_read_ops (spec->bias, ops, error)) == NULL))
+        return FALSE;
+      disco_equilibrium_set_parameters (self->equilibrium, l, w, b);
+    }
+  return TRUE;
+}
+
 /* Open-loop fixed points of the minibatch in @open_loop (B × N, zeros on
  * entry); samples that fail are integrated from zero. */
 static gboolean
 settle_open_loop_equilibrium (DiscoIntegrator *self, DiscoTensor *input, gsize B, gsize N,
                               float *open_loop, GError **error)
 {
+  const DiscoOps *ops = equilibrium_ops (self);
+  const DiscoLayerSpec *first = disco_network_get_layer (self->network, 0);
+  const gboolean host = ops == disco_ops_cpu ();
+  const guint64 operations_at_start = ops->get_operation_count ();
+  const float *x;
+  float *state = open_loop;
   gsize n_failed = 0;
 
+  if (disco_tensor_get_row_size (input) != first->n_in)
+    {
+      g_autofree char *shape = disco_tensor_shape_to_string (input);
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_SHAPE,
+                   "layer \"%s\" expects %" G_GSIZE_FORMAT " inputs per sample, got a "
+                   "tensor of shape %s", disco_node_get_name (first->node), first->n_in, shape);
+      return FALSE;
+    }
   ensure_equilibrium_buffers (self, B);
-  if (!disco_equilibrium_open_loop (self->equilibrium, input, open_loop, self->eq_stats, error))
-    return FALSE;
+  if (!set_equilibrium_parameters (self, ops, error) ||
+      (x = disco_tensor_read_ops (input, ops, error)) == NULL ||
+      (!host && (state = equilibrium_staging (self, ops, MAX (B * N, 1) * sizeof (float),
+                                              error)) == NULL) ||
+      !disco_equilibrium_open_loop (self->equilibrium, ops, B, x, state, self->eq_stats,
+                                    error) ||
+      (!host && !ops->download (open_loop, state, B * N * sizeof (float), error)))
+    {
+      as_disco_error (self, error);
+      return FALSE;
+    }
+  /* The minibatch's table operations start with its open loop. */
+  self->last_operations = ops->get_operation_count () - operations_at_start;
   for (gsize s = 0; s < B; s++)
     {
       self->sample_steps[s] = self->eq_stats[s].iterations;
@@ -828,6 +943,8 @@ settle_closed_loop_equilibrium (DiscoIntegrator *self, DiscoNode *controller,
                                 DiscoTensor *targets, const float *open_loop, gsize B, gsize N,
                                 double *mean_steps, GError **error)
 {
+  const DiscoOps *ops = equilibrium_ops (self);
+  const gboolean host = ops == disco_ops_cpu ();
   const guint n_layers = disco_network_get_n_layers (self->network);
   const gsize N_cl = disco_closed_loop_get_state_size (self->closed_loop);
   g_autofree const float **feedback = g_new0 (const float *, n_layers);
@@ -837,11 +954,15 @@ settle_closed_loop_equilibrium (DiscoIntegrator *self, DiscoNode *controller,
     .contraction_limit = self->contraction_limit,
   };
   DiscoControllerSpec spec;
+  DiscoOpsController table_controller;
+  const guint64 operations_at_start = ops->get_operation_count ();
   const float *t;
-  gsize n_failed = 0;
+  float *state = self->closed_loop_state;
+  const gsize O = N_cl - N;
+  gsize n_failed = 0, staged = B * N_cl;
 
   if (!disco_controller_get_spec (controller, &spec) ||
-      (t = disco_tensor_read_host (targets, error)) == NULL)
+      (t = disco_tensor_read_ops (targets, ops, error)) == NULL)
     {
       if (error != NULL && *error == NULL)
         g_set_error (error, DISCO_ERROR, DISCO_ERROR_LINK, "node \"%s\": \"%s\" is not a "
@@ -849,12 +970,57 @@ settle_closed_loop_equilibrium (DiscoIntegrator *self, DiscoNode *controller,
                      disco_node_get_name (controller));
       return FALSE;
     }
+  table_controller = (DiscoOpsController) {
+    .softmax = spec.error == DISCO_CONTROL_ERROR_CROSS_ENTROPY,
+    .k_p = spec.k_p,
+    .k_i = spec.k_i,
+    .leak = spec.leak,
+    .tau = spec.tau,
+  };
   for (guint l = 0; l < n_layers; l++)
-    feedback[l] = disco_closed_loop_get_feedback (self->closed_loop, l);
+    {
+      feedback[l] = disco_closed_loop_get_feedback (self->closed_loop, l);
+      if (feedback[l] != NULL)
+        staged += B * O * disco_network_get_layer (self->network, l)->n;
+    }
+  if (!host)
+    {
+      /* The states, then each layer's feedback weights, copied to the table. */
+      float *at = equilibrium_staging (self, ops, MAX (staged, 1) * sizeof (float), error);
+
+      if (at == NULL ||
+          !ops->upload (at, self->closed_loop_state, B * N_cl * sizeof (float), error))
+        {
+          as_disco_error (self, error);
+          return FALSE;
+        }
+      state = at;
+      at += B * N_cl;
+      for (guint l = 0; l < n_layers; l++)
+        if (feedback[l] != NULL)
+          {
+            const gsize size = B * O * disco_network_get_layer (self->network, l)->n;
+
+            if (!ops->upload (at, feedback[l], size * sizeof (float), error))
+              {
+                as_disco_error (self, error);
+                return FALSE;
+              }
+            feedback[l] = at;
+            at += size;
+          }
+    }
   ensure_equilibrium_buffers (self, B);
-  if (!disco_equilibrium_closed_loop (self->equilibrium, &config, &spec, t, feedback, B,
-                                      self->closed_loop_state, self->eq_stats, error))
-    return FALSE;
+  if (!set_equilibrium_parameters (self, ops, error) ||
+      !disco_equilibrium_closed_loop (self->equilibrium, &config, &table_controller, t,
+                                      feedback, B, state, self->eq_stats, error) ||
+      (!host && !ops->download (self->closed_loop_state, state, B * N_cl * sizeof (float),
+                                error)))
+    {
+      as_disco_error (self, error);
+      return FALSE;
+    }
+  self->last_operations += ops->get_operation_count () - operations_at_start;
 
   self->last_max_contraction = 0;
   for (gsize s = 0; s < B; s++)
@@ -1116,11 +1282,10 @@ has_device_path (DiscoIntegrator *self)
 static gboolean
 disco_integrator_runs_on_cuda (DiscoNode *node)
 {
-  DiscoIntegrator *self = DISCO_INTEGRATOR (node);
-
   /* Asked before prepare, when the network is not known yet: the layer
-   * nodes answer for themselves. */
-  return self->method != DISCO_INTEGRATOR_EQUILIBRIUM;
+   * nodes answer for themselves. Every method runs there: the ODE methods
+   * on the device path, equilibrium on the CUDA table (disco-equilibrium.h). */
+  return TRUE;
 }
 
 /* The table's network, closed loop and solver, made for @ops once. */
@@ -1749,9 +1914,10 @@ disco_integrator_class_init (DiscoIntegratorClass *klass)
                          "the host path", 0, G_MAXDOUBLE, 0, ro);
   properties[PROP_LAST_OPERATIONS] =
     g_param_spec_uint64 ("last-operations", "Table operations",
-                         "Device path: compute operations of the table in the last "
-                         "minibatch's solves (on CUDA, its kernel launches and cuBLAS calls, "
-                         "each a few microseconds of launch overhead); 0 on the host path",
+                         "Device path and equilibrium: compute operations of the table in the "
+                         "last minibatch's solves (on CUDA, its kernel launches and cuBLAS "
+                         "calls, each a few microseconds of launch overhead); 0 on the host "
+                         "path of the ODE methods",
                          0, G_MAXUINT64, 0, ro);
   g_object_class_install_properties (object_class, N_PROPERTIES, properties);
 

@@ -11,7 +11,10 @@
  * (solver steps or Newton iterations) and network evaluations per sample
  * of both solves (ODE: right-hand sides; equilibrium: forward passes, plus
  * one Jacobian pass per closed-loop iteration), the samples handed to the
- * ODE and the largest contraction estimate. Needs the datasets
+ * ODE, the largest contraction estimate and the operations of the
+ * integrator's table per minibatch (DiscoOps.get_operation_count: on CUDA
+ * its kernel launches and cuBLAS calls; the ODE's host path uses no table,
+ * its device path about 6.9k per 3×256 minibatch). Needs the datasets
  * (data/install-datasets.sh).
  */
 #include <disco/disco.h>
@@ -26,7 +29,7 @@
 typedef struct
 {
   GArray *open_loop, *feedback, *closed_loop, *total;
-  double ol_steps, cl_steps, ol_evaluations, cl_evaluations, contraction;
+  double ol_steps, cl_steps, ol_evaluations, cl_evaluations, contraction, operations;
   guint measured;
   gint64 tick_start;
 } Samples;
@@ -41,13 +44,14 @@ on_tick (DiscoPipeline *pipeline, DiscoTick *tick, Samples *samples)
     {
       double open_loop, feedback, closed_loop, total = (now - samples->tick_start) / 1e6;
       double ol_steps, cl_steps, ol_evaluations, cl_evaluations, contraction;
+      guint64 operations;
 
       g_object_get (settle, "last-open-loop-seconds", &open_loop, "last-feedback-seconds",
                     &feedback, "last-closed-loop-seconds", &closed_loop, "last-mean-steps",
                     &ol_steps, "last-mean-closed-loop-steps", &cl_steps,
                     "last-open-loop-evaluations", &ol_evaluations,
                     "last-closed-loop-evaluations", &cl_evaluations, "last-max-contraction",
-                    &contraction, NULL);
+                    &contraction, "last-operations", &operations, NULL);
       g_array_append_val (samples->open_loop, open_loop);
       g_array_append_val (samples->feedback, feedback);
       g_array_append_val (samples->closed_loop, closed_loop);
@@ -57,6 +61,7 @@ on_tick (DiscoPipeline *pipeline, DiscoTick *tick, Samples *samples)
       samples->ol_evaluations += ol_evaluations;
       samples->cl_evaluations += cl_evaluations;
       samples->contraction = MAX (samples->contraction, contraction);
+      samples->operations += operations;
       samples->measured++;
     }
   samples->tick_start = g_get_monotonic_time ();
@@ -94,18 +99,18 @@ bench (const char *name, const char *method, guint minibatches, gboolean json, g
             "\"closed_loop_ms\": %.2f, \"total_ms\": %.2f, \"open_loop_steps\": %.1f, "
             "\"closed_loop_steps\": %.1f, \"open_loop_evaluations\": %.1f, "
             "\"closed_loop_evaluations\": %.1f, \"fallbacks\": %" G_GUINT64_FORMAT ", "
-            "\"max_contraction\": %.3f}", first ? "" : ",\n", name, method,
+            "\"max_contraction\": %.3f, \"operations\": %.0f}", first ? "" : ",\n", name, method,
             disco_bench_median_ms (samples.open_loop), disco_bench_median_ms (samples.feedback),
             disco_bench_median_ms (samples.closed_loop), disco_bench_median_ms (samples.total), samples.ol_steps / m,
             samples.cl_steps / m, samples.ol_evaluations / m, samples.cl_evaluations / m,
-            fallbacks, samples.contraction);
+            fallbacks, samples.contraction, samples.operations / m);
   else
     printf ("%-30s %-11s %7.1f %7.1f %7.1f %7.1f   %6.1f %6.1f %7.1f %7.1f %6" G_GUINT64_FORMAT
-            " %6.3f\n", name, method, disco_bench_median_ms (samples.open_loop),
+            " %6.3f %6.0f\n", name, method, disco_bench_median_ms (samples.open_loop),
             disco_bench_median_ms (samples.feedback), disco_bench_median_ms (samples.closed_loop),
             disco_bench_median_ms (samples.total), samples.ol_steps / m, samples.cl_steps / m,
             samples.ol_evaluations / m, samples.cl_evaluations / m, fallbacks,
-            samples.contraction);
+            samples.contraction, samples.operations / m);
   fflush (stdout);
   for (guint i = 0; i < G_N_ELEMENTS (all); i++)
     g_array_unref (*all[i]);
@@ -154,9 +159,9 @@ main (int argc, char **argv)
   else
     printf ("batch 100, medians of %d training minibatches after %d warm-up (ms); steps and "
             "evaluations per sample\n"
-            "%-30s %-11s %7s %7s %7s %7s   %6s %6s %7s %7s %6s %6s\n", minibatches, WARM_UP,
-            "pipeline", "method", "OL", "feedbk", "CL", "total", "OLst", "CLst", "OLev",
-            "CLev", "fallbk", "contr");
+            "%-30s %-11s %7s %7s %7s %7s   %6s %6s %7s %7s %6s %6s %6s\n", minibatches,
+            WARM_UP, "pipeline", "method", "OL", "feedbk", "CL", "total", "OLst", "CLst",
+            "OLev", "CLev", "fallbk", "contr", "ops");
   for (guint i = 0; names[i] != NULL; i++)
     for (guint j = 0; j < G_N_ELEMENTS (methods); j++)
       {

@@ -1,0 +1,227 @@
+/* test-equilibrium-kernels.c: the equilibrium solver's operations on the
+ * host table (kernels/disco-kernels-equilibrium.h) against the equations
+ * they solve: the per-unit fixed point, the top-down and feedback products
+ * summed in double, and one Newton step of a linear closed loop, whose
+ * answer is known in closed form. */
+#include "disco-kernels-equilibrium.h"
+#include "disco-ops.h"
+
+#include <math.h>
+#include <string.h>
+
+static float *
+random_floats (GRand *rand, gsize n, double lo, double hi)
+{
+  float *x = g_new (float, MAX (n, 1));
+
+  for (gsize i = 0; i < n; i++)
+    x[i] = (float) g_rand_double_range (rand, lo, hi);
+  return x;
+}
+
+static double
+phi (const DiscoSoftRectifier *rect, double x)
+{
+  const double z = rect->sharpness * (x - rect->shift);
+  return rect->scale * (z > 0 ? z + log1p (exp (-z)) : log1p (exp (z)));
+}
+
+static double
+phi_slope (const DiscoSoftRectifier *rect, double x)
+{
+  const double z = rect->sharpness * (x - rect->shift);
+  return rect->scale * rect->sharpness / (1 + exp (-z));
+}
+
+static void
+test_microcircuit_units (void)
+{
+  const gsize B = 9, A = 7, n = 50, ld = 2 * n + 3;
+  const DiscoSoftRectifier phi_e = DISCO_SOFT_RECTIFIER_SOFTPLUS, phi_i = { 1.5f, 2.0f, 0.3f };
+  const DiscoOps *ops = disco_ops_cpu ();
+  const guint rows[] = { 8, 0, 3, 5, 1, 7, 2 };
+  g_autoptr (GRand) rand = g_rand_new_with_seed (1);
+  g_autofree float *state = random_floats (rand, B * ld, -1, 1);
+  const gsize O = 3;
+  const guint drive_rows[] = { 6, 5, 4, 3, 2, 1, 0 };
+  g_autofree float *d = random_floats (rand, A * n, -4, 8);
+  g_autofree float *q = random_floats (rand, B * O * n, -1, 1);
+  g_autofree float *f = g_new (float, A * n);
+  g_autofree double *control = g_new (double, B * O);
+  g_autofree float *rate = g_new (float, A * n), *slope = g_new (float, A * n);
+  g_autofree float *inhibitory = g_new (float, A * n);
+  guint iterations[7];
+  gint status[7];
+
+  g_test_summary ("f = c·Q (summed in double); every unit solves u + φ_I(φ_E(u) − f) = d "
+                  "(to 1e-5 relative), u_I = φ_E(u) − f, ∂r/∂d = φ_E′/(1 + φ_I′φ_E′); a "
+                  "non-finite drive ends at the iteration limit with zeros");
+  for (gsize i = 0; i < B * O; i++)
+    control[i] = g_rand_double_range (rand, -1, 1);
+  /* row r reads drive row drive_rows[r]: row 4 the non-finite one */
+  d[drive_rows[4] * n + 2] = NAN;
+  ops->equilibrium_microcircuit_units (&phi_e, &phi_i, A, n, rows, state + 1, ld, d, drive_rows,
+                                       O, control, q, f, TRUE, TRUE, rate, slope, inhibitory,
+                                       iterations, status);
+  for (gsize r = 0; r < A; r++)
+    {
+      const float *u_e = state + 1 + rows[r] * ld, *u_i = u_e + n;
+      const float *d_r = d + drive_rows[r] * n;
+
+      for (gsize j = 0; j < n; j++)
+        {
+          double sum = 0;
+          for (gsize o = 0; o < O; o++)
+            sum += (float) control[rows[r] * O + o] * (double) q[(rows[r] * O + o) * n + j];
+          g_assert_cmpfloat (fabs (f[r * n + j] - sum), <=, 1e-5);
+        }
+
+      if (r == 4)
+        {
+          g_assert_cmpint (status[r], ==, DISCO_EQUILIBRIUM_ITERATION_LIMIT);
+          for (gsize j = 0; j < n; j++)
+            g_assert_true (u_e[j] == 0 && u_i[j] == 0 && rate[r * n + j] == 0);
+          continue;
+        }
+      g_assert_cmpint (status[r], ==, DISCO_EQUILIBRIUM_CONVERGED);
+      /* Newton from u = d on a convex increasing g: a handful of sweeps. */
+      g_assert_cmpuint (iterations[r], >=, 2);
+      g_assert_cmpuint (iterations[r], <=, 10);
+      for (gsize j = 0; j < n; j++)
+        {
+          const double u = u_e[j], re = phi (&phi_e, u), fj = f[r * n + j];
+          const double g = u + phi (&phi_i, re - fj) - d_r[j];
+          const double a = 1 / (1 + phi_slope (&phi_i, re - fj) * phi_slope (&phi_e, u));
+
+          g_assert_cmpfloat (fabs (g), <=, 1e-5 * (1 + fabs (d_r[j])));
+          g_assert_cmpfloat (u, <=, d_r[j]);
+          g_assert_cmpfloat (fabs (u_i[j] - (re - fj)), <=, 1e-5 * (1 + fabs (re)));
+          g_assert_cmpfloat (fabs (rate[r * n + j] - re), <=, 1e-5 * (1 + re));
+          g_assert_cmpfloat (fabs (slope[r * n + j] - phi_slope (&phi_e, u) * a), <=, 1e-5);
+          g_assert_cmpfloat (fabs (inhibitory[r * n + j] - phi_slope (&phi_i, re - fj)), <=,
+                             1e-5);
+        }
+    }
+}
+
+static void
+test_products (void)
+{
+  const gsize B = 6, A = 4, O = 3, n = 37;
+  const DiscoOps *ops = disco_ops_cpu ();
+  const guint rows[] = { 5, 2, 0, 3 };
+  g_autoptr (GRand) rand = g_rand_new_with_seed (2);
+  g_autofree float *q = random_floats (rand, B * O * n, -1, 1);
+  g_autofree float *g = random_floats (rand, O * n, -1, 1);
+  g_autofree float *s = random_floats (rand, A * n, 0, 1);
+  g_autofree float *s_i = random_floats (rand, A * n, 0, 1);
+  g_autofree float *scaled = g_new (float, A * O * n);
+  g_autofree float *dydc = g_new (float, A * O * O), *first = g_new (float, A * n);
+  const float identity[9] = { 1, 0, 0, 0, 1, 0, 0, 0, 1 };
+
+  g_test_summary ("gather, scale_rows and feedback_products (I + (G ⊙ s ⊙ φ_I′) Qᵀ) "
+                  "against the same sums in double");
+
+  ops->equilibrium_gather (A, n, rows, q, O * n, first, n);
+  for (gsize r = 0; r < A; r++)
+    g_assert_cmpmem (first + r * n, n * sizeof (float), q + rows[r] * O * n, n * sizeof (float));
+
+  ops->equilibrium_scale_rows (A, O, n, g, 0, s, scaled);
+  for (gsize r = 0; r < A; r++)
+    for (gsize i = 0; i < O * n; i++)
+      g_assert_cmpfloat (scaled[r * O * n + i], ==, g[i] * s[r * n + i % n]);
+
+  ops->equilibrium_gather (A, O * O, NULL, identity, 0, dydc, O * O);
+  ops->equilibrium_feedback_products (A, O, n, rows, g, 0, s, s_i, q, dydc);
+  for (gsize r = 0; r < A; r++)
+    for (gsize o = 0; o < O; o++)
+      for (gsize k = 0; k < O; k++)
+        {
+          double sum = o == k;
+          for (gsize j = 0; j < n; j++)
+            sum += (double) g[o * n + j] * s[r * n + j] * s_i[r * n + j] *
+                   q[(rows[r] * O + k) * n + j];
+          g_assert_cmpfloat (fabs (dydc[(r * O + o) * O + k] - sum), <=, 1e-5);
+        }
+}
+
+/* A readout alone under control, y = y0 + c, with the squared error:
+ * F(c) = c − K (y* − y0 − c) has ∂y/∂c = I, so one Newton step from c = 0
+ * lands on c = K (y* − y0)/(1 + K), and the next residual says so, with
+ * c_int = e/λ at rest. */
+static void
+test_linear_closed_loop (void)
+{
+  const gsize B = 3, O = 4, ld = 2 * O;
+  const DiscoOps *ops = disco_ops_cpu ();
+  const DiscoEquilibriumParams params = {
+    .tolerance = 1e-6, .gain = 0.75, .contraction_limit = 0.99, .leak = 0.5f,
+    .max_iterations = 5, .softmax = FALSE, .costly = FALSE,
+  };
+  const guint rows[] = { 2, 0, 1 };
+  const gint unit_status[] = { 0, 0, 0 };
+  g_autoptr (GRand) rand = g_rand_new_with_seed (3);
+  g_autofree float *y0 = random_floats (rand, B * O, -1, 1);
+  g_autofree float *target = random_floats (rand, B * O, 0, 1);
+  float state[3 * 8] = { 0 }, dydc[3 * 16] = { 0 };
+  double control[12] = { 0 }, residual[12], matrix[3 * 16], work[3 * DISCO_EQUILIBRIUM_WORK (4)];
+  DiscoEquilibriumSample samples[3];
+  gint keep[3];
+
+  g_test_summary ("residual and newton on y = y0 + c with the squared error: one step to "
+                  "the closed form c = K (y* − y0)/(1 + K), contraction K, c_int = e/λ");
+  for (gsize s = 0; s < B; s++)
+    {
+      samples[s] = (DiscoEquilibriumSample) { .last_norm = INFINITY, .refresh = TRUE };
+      for (gsize o = 0; o < O; o++)
+        {
+          state[s * ld + o] = y0[s * O + o];
+          dydc[s * O * O + o * O + o] = 1.0f;
+        }
+    }
+  ops->equilibrium_residual (&params, B, O, rows, unit_status, TRUE, state, ld, target, control,
+                             residual, samples, work, keep);
+  for (gsize r = 0; r < B; r++)
+    g_assert_cmpint (keep[r], ==, 2);
+  ops->equilibrium_newton (&params, B, O, rows, TRUE, dydc, state, ld, target, residual, control,
+                           matrix, samples, work, keep);
+  for (gsize s = 0; s < B; s++)
+    {
+      g_assert_cmpint (keep[s], ==, 1);
+      g_assert_cmpuint (samples[s].iterations, ==, 1);
+      g_assert_cmpfloat (fabs (samples[s].contraction - params.gain), <=, 1e-6);
+      for (gsize o = 0; o < O; o++)
+        {
+          const double expected = params.gain * ((double) target[s * O + o] - y0[s * O + o]) /
+                                  (1 + params.gain);
+          g_assert_cmpfloat (fabs (control[s * O + o] - expected), <=, 1e-12);
+          /* the forward pass the solver would run next: y = y0 + c */
+          state[s * ld + o] = y0[s * O + o] + (float) control[s * O + o];
+        }
+    }
+  ops->equilibrium_residual (&params, B, O, rows, unit_status, TRUE, state, ld, target, control,
+                             residual, samples, work, keep);
+  for (gsize s = 0; s < B; s++)
+    {
+      /* Converged, to the float rounding of y: done, with c_int = e/λ. */
+      g_assert_cmpint (samples[s].status, ==, DISCO_EQUILIBRIUM_CONVERGED);
+      g_assert_cmpint (keep[s], ==, 0);
+      for (gsize o = 0; o < O; o++)
+        {
+          const double e = (double) target[s * O + o] - state[s * ld + o];
+
+          g_assert_cmpfloat (fabs (residual[s * O + o]), <=, 1e-6);
+          g_assert_cmpfloat (fabs (state[s * ld + O + o] - e / params.leak), <=, 1e-6);
+        }
+    }
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/disco/equilibrium-kernels/microcircuit-units", test_microcircuit_units);
+  g_test_add_func ("/disco/equilibrium-kernels/products", test_products);
+  g_test_add_func ("/disco/equilibrium-kernels/linear-closed-loop", test_linear_closed_loop);
+  return g_test_run ();
+}
