@@ -1125,9 +1125,9 @@ disco_adam_update_cpu (gsize        n,
 }
 
 /* ---------------------------------------------------------------------------
- * Plasticity and optimizer steps (disco-kernels.h): the learning nodes'
- * device path.  Each loop repeats the arithmetic of the node's host code in
- * the same order, so that the CPU table gives the host path's bits.
+ * Plasticity and optimizer steps (disco-kernels.h): what the learning nodes
+ * compute through the operations table on the CPU, and the references of
+ * their CUDA twins (disco-kernels-cuda-learning.cu).
  * ------------------------------------------------------------------------- */
 
 /* Neurons per block of disco_plasticity_delta_cpu(): 256 bytes of each of
