@@ -1125,10 +1125,14 @@ disco_adam_update_cpu (gsize        n,
 }
 
 /* ---------------------------------------------------------------------------
- * Plasticity and optimizer steps (disco-kernels.h): the learning nodes'
- * device path.  Each loop repeats the arithmetic of the node's host code in
- * the same order, so that the CPU table gives the host path's bits.
+ * Plasticity and optimizer steps (disco-kernels.h): what the learning nodes
+ * compute through the operations table on the CPU, and the references of
+ * their CUDA twins (disco-kernels-cuda-learning.cu).
  * ------------------------------------------------------------------------- */
+
+/* Neurons per block of disco_plasticity_delta_cpu(): 256 bytes of each of
+ * u_E, u_I, rate and δ per row, and the block's Taylor lines on the stack. */
+#define PLASTICITY_DELTA_BLOCK 64
 
 /**
  * disco_plasticity_delta_cpu:
@@ -1167,22 +1171,28 @@ disco_plasticity_delta_cpu (const DiscoSoftRectifier *phi_e,
   g_return_if_fail (ldu >= 2 * n && ldr >= n && ldd >= n);
   g_return_if_fail (n_rows == 0 || n == 0 || (u != NULL && rate != NULL && delta != NULL));
 
-  /* Column by column, so that the Taylor line is derived once per neuron. */
-  for (gsize j = 0; j < n; j++)
+  /* A block of neurons at a time: their Taylor lines once, then the block
+   * row by row, since the rows of the packed state lie far apart (a
+   * column walk misses the cache on every sample). */
+  for (gsize j0 = 0; j0 < n; j0 += PLASTICITY_DELTA_BLOCK)
     {
-      float a = 0.0f, b = 0.0f;
+      const gsize width = MIN (PLASTICITY_DELTA_BLOCK, n - j0);
+      float a[PLASTICITY_DELTA_BLOCK] = { 0 }, b[PLASTICITY_DELTA_BLOCK] = { 0 };
 
-      if (y0 != NULL)
-        disco_softrect_taylor_line (phi_i, y0[j], &a, &b);
+      for (gsize k = 0; y0 != NULL && k < width; k++)
+        disco_softrect_taylor_line (phi_i, y0[j0 + k], &a[k], &b[k]);
       for (gsize s = 0; s < n_rows; s++)
-        {
-          const float u_e = u[s * ldu + j], u_i = u[s * ldu + n + j];
-          const float r_e = disco_softrect_forward (phi_e, u_e);
-          const float inverse = y0 != NULL ? a + b * disco_softrect_forward (phi_i, u_i) : u_i;
+        for (gsize k = 0; k < width; k++)
+          {
+            const gsize j = j0 + k;
+            const float u_e = u[s * ldu + j], u_i = u[s * ldu + n + j];
+            const float r_e = disco_softrect_forward (phi_e, u_e);
+            const float inverse = y0 != NULL ? a[k] + b[k] * disco_softrect_forward (phi_i, u_i)
+                                             : u_i;
 
-          rate[s * ldr + j] = r_e;
-          delta[s * ldd + j] = (inverse - r_e) * disco_softrect_derivative (phi_e, u_e);
-        }
+            rate[s * ldr + j] = r_e;
+            delta[s * ldd + j] = (inverse - r_e) * disco_softrect_derivative (phi_e, u_e);
+          }
     }
 }
 

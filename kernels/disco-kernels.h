@@ -666,10 +666,8 @@ void disco_adam_update_cpu (gsize        n,
 
 /* ---------------------------------------------------------------------------
  * Plasticity (MODEL.md §6) and the optimizers' steps: the element-wise work
- * of the learning nodes (nodes/disco-plasticity.c, disco-adam.c,
- * disco-sgd.c) on their device path.  Each has the arithmetic of the
- * nodes' host code, in the same order, so the CPU table reproduces it to
- * the bit.
+ * the learning nodes (nodes/disco-plasticity.c, disco-adam.c, disco-sgd.c)
+ * compute through the operations table.
  *
  *   plasticity_delta: one microcircuit layer, R rows of state laid out
  *                     u_E (n) | u_I (n) with row stride ldu:

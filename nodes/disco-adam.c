@@ -15,10 +15,10 @@
  * publishes. The moments are node parameters ("m:h1.weight", …) and so are
  * saved in checkpoints.
  *
- * Device path: in a pipeline on CUDA (or with #DISCO_DEVICE_PATH_ENV =
- * `table`) the step runs through the operations table
- * (disco_adam_update_cuda(), bit-identical to disco_adam_update_cpu()), and
- * parameters and moments stay in the table's memory between ticks.
+ * The step computes through the pipeline's operations table
+ * (disco_adam_update_cpu() on the CPU, disco_adam_update_cuda(),
+ * bit-identical to it, on a GPU), and parameters and moments stay in the
+ * table's memory between ticks.
  *
  * Ports: input `gradients` (a plasticity node).
  *
@@ -33,8 +33,6 @@
 
 #include "disco-adam.h"
 #include "disco-nodes.h"
-
-#include "disco-kernels.h"
 
 #define DEFAULT_LEARNING_RATE 1e-3
 #define DEFAULT_BETA1 0.9
@@ -64,18 +62,8 @@ enum
 static const char *const adam_state[] = { "m", "v", NULL };
 
 static void
-disco_adam_update (DiscoOptimizer *optimizer, gsize n, float *p, const float *g, float **state,
-                   guint64 step)
-{
-  DiscoAdam *self = DISCO_ADAM (optimizer);
-
-  disco_adam_update_cpu (n, self->learning_rate, self->beta1, self->beta2, self->epsilon,
-                         step, p, g, state[0], state[1]);
-}
-
-static void
-disco_adam_update_ops (DiscoOptimizer *optimizer, const DiscoOps *ops, gsize n, float *p,
-                       const float *g, float **state, guint64 step)
+disco_adam_update (DiscoOptimizer *optimizer, const DiscoOps *ops, gsize n, float *p,
+                   const float *g, float **state, guint64 step)
 {
   DiscoAdam *self = DISCO_ADAM (optimizer);
 
@@ -125,7 +113,6 @@ disco_adam_class_init (DiscoAdamClass *klass)
   object_class->set_property = disco_adam_set_property;
   optimizer_class->state_names = adam_state;
   optimizer_class->update = disco_adam_update;
-  optimizer_class->update_ops = disco_adam_update_ops;
   disco_node_class_set_runs_on_cuda (DISCO_NODE_CLASS (klass), TRUE);
 
   g_object_class_install_property (object_class, PROP_LEARNING_RATE,

@@ -5,17 +5,16 @@
  * node parameters (so checkpoints save it), counting steps, and skipping
  * validation and test ticks. Subclasses give one update rule.
  *
- * Device path: when disco_node_get_ops() gives a table and the subclass has
- * update_ops, the parameters, gradients and the optimizer's state are used
- * in the table's memory, where they stay between ticks; the host sees them
- * only when it reads them (a checkpoint saves them through
+ * Operations: the update computes through the pipeline's operations table
+ * (disco-ops.h; the host table on the CPU, the CUDA table on a GPU), so
+ * the parameters, gradients and the optimizer's state are used in the
+ * table's memory, where they stay between ticks; the host sees them only
+ * when it reads them (a checkpoint saves them through
  * disco_tensor_read_host(), which copies lazily).  The step counter stays
  * a host value: it is a scalar the update takes as an argument.
  */
 #include "disco-optimizer.h"
 #include "disco-device.h"
-
-#include <string.h>
 
 typedef struct
 {
@@ -80,12 +79,16 @@ disco_optimizer_process (DiscoNode *node, DiscoTick *tick, GError **error)
   DiscoPipeline *pipeline = disco_node_get_pipeline (node);
   g_auto (GStrv) targets = NULL;
   guint n_states = klass->state_names != NULL ? g_strv_length ((char **) klass->state_names) : 0;
-  const DiscoOps *ops = klass->update_ops != NULL ? disco_node_get_ops (node) : NULL;
+  const DiscoOps *ops = disco_node_get_ops (node);
   float *step;
 
   /* Learning happens on training ticks only (and on ticks without phases). */
   if (tick->phase == DISCO_PHASE_VALIDATION || tick->phase == DISCO_PHASE_TEST)
     return DISCO_FLOW_OK;
+  /* Until disco_node_get_ops() gives the host table itself, none means
+   * the CPU. */
+  if (ops == NULL)
+    ops = disco_ops_cpu ();
   targets = disco_node_list_gradients (source);
   if (targets[0] == NULL)
     return DISCO_FLOW_OK;
@@ -120,33 +123,19 @@ disco_optimizer_process (DiscoNode *node, DiscoTick *tick, GError **error)
           return DISCO_FLOW_ERROR;
         }
       g_assert (n_states <= G_N_ELEMENTS (state));
-      if (ops != NULL)
-        {
-          for (guint s = 0; s < n_states; s++)
-            if ((state[s] = disco_tensor_write_ops (ensure_state (node, klass->state_names[s],
-                                                                  targets[i], parameter),
-                                                    ops, error)) == NULL)
-              return DISCO_FLOW_ERROR;
-          if ((g = disco_tensor_read_ops (gradient, ops, error)) == NULL ||
-              (p = disco_tensor_write_ops (parameter, ops, error)) == NULL)
-            return DISCO_FLOW_ERROR;
-          klass->update_ops (self, ops, disco_tensor_get_n_elements (parameter), p, g, state,
-                             (guint64) step[0]);
-          continue;
-        }
       for (guint s = 0; s < n_states; s++)
-        if ((state[s] = disco_tensor_write_host (ensure_state (node, klass->state_names[s],
-                                                               targets[i], parameter),
-                                                 error)) == NULL)
+        if ((state[s] = disco_tensor_write_ops (ensure_state (node, klass->state_names[s],
+                                                              targets[i], parameter),
+                                                ops, error)) == NULL)
           return DISCO_FLOW_ERROR;
-      if ((g = disco_tensor_read_host (gradient, error)) == NULL ||
-          (p = disco_tensor_write_host (parameter, error)) == NULL)
+      if ((g = disco_tensor_read_ops (gradient, ops, error)) == NULL ||
+          (p = disco_tensor_write_ops (parameter, ops, error)) == NULL)
         return DISCO_FLOW_ERROR;
-      klass->update (self, disco_tensor_get_n_elements (parameter), p, g, state,
+      klass->update (self, ops, disco_tensor_get_n_elements (parameter), p, g, state,
                      (guint64) step[0]);
     }
   /* Reports a failed launch now rather than at the next download. */
-  if (ops != NULL && !ops->check (error))
+  if (!ops->check (error))
     return DISCO_FLOW_ERROR;
   return DISCO_FLOW_OK;
 }

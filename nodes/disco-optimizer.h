@@ -14,12 +14,10 @@ G_DECLARE_DERIVABLE_TYPE (DiscoOptimizer, disco_optimizer, DISCO, OPTIMIZER, Dis
  * @parent_class: the parent class
  * @state_names: %NULL-terminated names of the per-parameter state tensors
  *   the rule keeps (e.g. "m", "v"), each shaped as its parameter
- * @update: apply one step to @n values of a parameter given its gradient,
- *   its state tensors (in @state_names order) and the step number (from 1)
- * @update_ops: the same step through an operations table (disco-ops.h),
- *   every array in the table's memory; used instead of @update when
- *   disco_node_get_ops() gives a table.  Optional: without it the rule
- *   runs on the host.
+ * @update: apply one step through the operations table @ops (disco-ops.h)
+ *   to @n values of a parameter given its gradient, its state tensors (in
+ *   @state_names order) and the step number (from 1); every array is in
+ *   @ops's memory
  *
  * An optimizer descends the gradients its `gradients` input's producer
  * publishes (disco_node_list_gradients()), on training ticks.
@@ -29,13 +27,11 @@ struct _DiscoOptimizerClass
   DiscoNodeClass parent_class;
 
   const char *const *state_names;
-  void (*update) (DiscoOptimizer *self, gsize n, float *parameter, const float *gradient,
-                  float **state, guint64 step);
-  void (*update_ops) (DiscoOptimizer *self, const DiscoOps *ops, gsize n, float *parameter,
-                      const float *gradient, float **state, guint64 step);
+  void (*update) (DiscoOptimizer *self, const DiscoOps *ops, gsize n, float *parameter,
+                  const float *gradient, float **state, guint64 step);
 
   /*< private >*/
-  gpointer padding[7];
+  gpointer padding[8];
 };
 
 guint64 disco_optimizer_get_step (DiscoOptimizer *self);

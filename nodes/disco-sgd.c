@@ -13,10 +13,10 @@
  * publishes. μ = 0 is plain gradient descent. The velocity b is a node
  * parameter ("velocity:h1.weight", …), saved in checkpoints.
  *
- * Device path: in a pipeline on CUDA (or with #DISCO_DEVICE_PATH_ENV =
- * `table`) the step runs through the operations table
- * (disco_sgd_update_cuda(), bit-identical to disco_sgd_update_cpu()), and
- * parameters and velocities stay in the table's memory between ticks.
+ * The step computes through the pipeline's operations table
+ * (disco_sgd_update_cpu() on the CPU, disco_sgd_update_cuda(),
+ * bit-identical to it, on a GPU), and parameters and velocities stay in
+ * the table's memory between ticks.
  *
  * Ports: input `gradients` (a plasticity node).
  *
@@ -32,8 +32,6 @@
 
 #include "disco-sgd.h"
 #include "disco-nodes.h"
-
-#include "disco-kernels.h"
 
 #define DEFAULT_LEARNING_RATE 1e-2
 #define DEFAULT_MOMENTUM 0.0
@@ -59,17 +57,8 @@ enum
 static const char *const sgd_state[] = { "velocity", NULL };
 
 static void
-disco_sgd_update (DiscoOptimizer *optimizer, gsize n, float *p, const float *g, float **state,
-                  guint64 step)
-{
-  DiscoSgd *self = DISCO_SGD (optimizer);
-
-  disco_sgd_update_cpu (n, self->learning_rate, self->momentum, step, p, g, state[0]);
-}
-
-static void
-disco_sgd_update_ops (DiscoOptimizer *optimizer, const DiscoOps *ops, gsize n, float *p,
-                      const float *g, float **state, guint64 step)
+disco_sgd_update (DiscoOptimizer *optimizer, const DiscoOps *ops, gsize n, float *p,
+                  const float *g, float **state, guint64 step)
 {
   DiscoSgd *self = DISCO_SGD (optimizer);
 
@@ -113,7 +102,6 @@ disco_sgd_class_init (DiscoSgdClass *klass)
   object_class->set_property = disco_sgd_set_property;
   optimizer_class->state_names = sgd_state;
   optimizer_class->update = disco_sgd_update;
-  optimizer_class->update_ops = disco_sgd_update_ops;
   disco_node_class_set_runs_on_cuda (DISCO_NODE_CLASS (klass), TRUE);
 
   g_object_class_install_property (object_class, PROP_LEARNING_RATE,

@@ -1,6 +1,6 @@
 /* test-cuda-learning.c: the learning kernels on CUDA against their CPU
  * references (disco-kernels-cuda-learning.cu vs disco-kernels-cpu.c), and
- * a backprop tick with device = cuda against the CPU's host code (its
+ * a backprop tick with device = cuda against the CPU's host table (its
  * tolerance is stated at test_backprop_tick()).
  *
  * Each case draws seeded random inputs for several odd shapes (a single
@@ -349,9 +349,9 @@ run_backprop_on (const char *device, const char *limit)
 }
 
 /* One training tick of backprop (then Adam) with device = cuda against the
- * CPU's host code, gradients first: on the first tick both start from the
+ * CPU's host table, gradients first: on the first tick both start from the
  * same weights, so the gradients differ by rounding only: φ (CUDA's
- * expf/logf against the host code's reference φ, ≤ 4e-6 relative), the
+ * expf/logf against the host table's fast φ, ≤ 4e-6 relative), the
  * GEMMs' summation order (cuBLAS against OpenBLAS, ~1e-6 relative at these
  * depths), the softmax (4e-6, test-cuda-kernels.c), each a few roundings
  * deep.  δ_out = softmax(y) − t and the batch sums g = δᵀR/B cancel, so the
@@ -368,10 +368,9 @@ test_backprop_tick (void)
   const char *params[] = { "h1.weight", "h1.bias", "out.weight" };
 
   g_test_summary ("A backprop tick on CUDA (rate layers solved in lockstep, the forward and "
-                  "backward passes, Adam) agrees with the CPU's host code: gradients within "
+                  "backward passes, Adam) agrees with the CPU's host table: gradients within "
                   "1e-4 of scale, weights after three ticks within 2·lr");
   SKIP_WITHOUT_BACKEND ();
-  g_unsetenv ("DISCO_DEVICE_PATH");
 
   {
     g_autoptr (DiscoPipeline) cuda = run_backprop_on ("cuda", "data.limit=10");

@@ -360,6 +360,125 @@ test_linear_threshold_equals_exact_for_linear_inhibition (void)
     }
 }
 
+/* The local rules in closed form (MODEL.md §6), in double from the settled
+ * states the rule read: per sample and neuron
+ *   δ = (φ̂_I⁻¹ − φ_E(u_E)) · φ_E′(u_E),  φ_E = φ_I = softplus, φ′ = sigmoid
+ * with φ̂_I⁻¹ = u_I (exact inverse) or the Taylor line of φ_I⁻¹ around
+ *   y₀ = (1 − λ)·0.8 + λ·mean_s φ_I(u_I^OL)
+ * applied to φ_I(u_I) (linear threshold: b = 1/φ′(φ⁻¹(y₀)),
+ * a = φ⁻¹(y₀) − b y₀, φ⁻¹(y) = log(expm1(y))); the readout's
+ * δ_out = W_out r_L − y; g_W = δᵀ R / B, g_b = mean δ, and the output
+ * "gradients" = √Σ g². */
+typedef struct
+{
+  const char *rule;
+  double lambda;   /* average-rate, linear-threshold only */
+} LocalRuleCase;
+
+static void
+test_local_rule_closed_form (gconstpointer data)
+{
+  const LocalRuleCase *c = data;
+  g_autofree char *rule = g_strdup_printf ("learn.rule=%s", c->rule);
+  g_autofree char *average = g_strdup_printf ("learn.average-rate=%g", c->lambda);
+  const char *overrides[] = { rule, average, NULL };
+  g_autoptr (DiscoPipeline) p = test_run_text (controlled_network, overrides);
+  const gboolean linear = g_str_equal (c->rule, "linear-threshold");
+  const float *x = test_output_of (p, "data", "output");
+  const float *cl = test_output_of (p, "settle", "state");
+  const float *ol = test_output_of (p, "settle", "open-loop-state");
+  const char *layers[] = { "h1", "h2", "out" };
+  const int sizes[] = { 12, 10, N_OUT }, inputs[] = { 30, 12, 10 }, offsets[] = { 0, 24, 44 };
+  double in[N_SAMPLES][30], rate[N_SAMPLES][12], norm2 = 0, worst = 0;
+
+  g_test_summary ("The exact-inverse and linear-threshold rules' gradients, running threshold "
+                  "and gradient norm equal their closed forms (MODEL.md §6) evaluated in "
+                  "double on the settled states");
+  for (int s = 0; s < N_SAMPLES; s++)
+    for (int k = 0; k < 30; k++)
+      in[s][k] = x[s * 30 + k];
+  for (int l = 0; l < 3; l++)
+    {
+      const int n = sizes[l], n_in = inputs[l], off = offsets[l];
+      g_autofree char *w_name = g_strdup_printf ("%s.weight", layers[l]);
+      g_autofree char *b_name = g_strdup_printf ("%s.bias", layers[l]);
+      const float *g_w = gradient_of (p, w_name);
+      const float *g_b = l < 2 ? gradient_of (p, b_name) : NULL;
+      double delta[N_SAMPLES][12], expected_w[12 * 30], expected_b[12], scale = 0;
+
+      for (int j = 0; j < n; j++)
+        {
+          double a = 0, b = 0;
+
+          if (l < 2 && linear)
+            {
+              g_autofree char *name = g_strdup_printf ("learn.threshold:%s", layers[l]);
+              double y0 = 0, x0;
+
+              for (int s = 0; s < N_SAMPLES; s++)
+                y0 += softplus (ol[s * N_STATE + off + n + j]) / N_SAMPLES;
+              y0 = (1 - c->lambda) * 0.8 + c->lambda * y0;
+              g_assert_cmpfloat_with_epsilon (test_parameter_of (p, name)[j], y0, 1e-6 * y0);
+              x0 = log (expm1 (y0));
+              b = 1 / sigmoid (x0);
+              a = x0 - b * y0;
+            }
+          for (int s = 0; s < N_SAMPLES; s++)
+            {
+              const double u_e = cl[s * N_STATE + off + j], u_i = cl[s * N_STATE + off + n + j];
+
+              if (l == 2)
+                {
+                  /* δ_out = W_out r_L − y */
+                  const float *w = test_parameter_of (p, "out.weight");
+                  delta[s][j] = -u_e;
+                  for (int k = 0; k < n_in; k++)
+                    delta[s][j] += w[j * n_in + k] * in[s][k];
+                  continue;
+                }
+              rate[s][j] = softplus (u_e);
+              delta[s][j] = ((linear ? a + b * softplus (u_i) : u_i) - rate[s][j]) * sigmoid (u_e);
+            }
+        }
+      for (int j = 0; j < n; j++)
+        {
+          expected_b[j] = 0;
+          for (int s = 0; s < N_SAMPLES; s++)
+            expected_b[j] += delta[s][j] / N_SAMPLES;
+          for (int k = 0; k < n_in; k++)
+            {
+              double sum = 0;
+              for (int s = 0; s < N_SAMPLES; s++)
+                sum += delta[s][j] * in[s][k];
+              expected_w[j * n_in + k] = sum / N_SAMPLES;
+              scale = MAX (scale, fabs (expected_w[j * n_in + k]));
+              norm2 += expected_w[j * n_in + k] * expected_w[j * n_in + k];
+            }
+          if (g_b != NULL)
+            norm2 += expected_b[j] * expected_b[j];
+        }
+      /* float32 φ, Taylor line and GEMMs against double: a few ulp of the
+       * terms of δ, which cancel at the closed-loop fixed point (measured
+       * up to 1.9e-6 of the tensor's largest entry). */
+      g_assert_cmpfloat (scale, >, 1e-4);
+      for (int i = 0; i < n * n_in; i++)
+        {
+          worst = MAX (worst, fabs (g_w[i] - expected_w[i]) / scale);
+          g_assert_cmpfloat_with_epsilon (g_w[i], expected_w[i], 1e-5 * scale);
+        }
+      for (int j = 0; g_b != NULL && j < n; j++)
+        g_assert_cmpfloat_with_epsilon (g_b[j], expected_b[j], 1e-5 * scale);
+      /* The next layer's inputs: the rates at the closed-loop state. */
+      for (int s = 0; l < 2 && s < N_SAMPLES; s++)
+        for (int j = 0; j < n; j++)
+          in[s][j] = rate[s][j];
+    }
+  g_test_message ("%s (λ = %g): largest |g − closed form| %.3g of the tensor's scale", c->rule,
+                  c->lambda, worst);
+  g_assert_cmpfloat_with_epsilon (test_output_of (p, "learn", "gradients")[0], sqrt (norm2),
+                                  1e-5 * sqrt (norm2));
+}
+
 /* ----- backprop -------------------------------------------------------------------- */
 
 static const char *rate_network =
@@ -452,6 +571,20 @@ test_backprop_finite_differences (void)
     }
   g_test_message ("largest relative difference %.3g", worst);
   g_assert_cmpfloat (worst, <, 1e-3);
+
+  /* The output "gradients" is the norm of all of them together. */
+  {
+    double norm2 = 0;
+
+    for (guint b = 0; b < G_N_ELEMENTS (blocks); b++)
+      {
+        const float *g = gradient_of (p, blocks[b].target);
+        for (gsize i = 0; i < blocks[b].n; i++)
+          norm2 += (double) g[i] * g[i];
+      }
+    g_assert_cmpfloat_with_epsilon (test_output_of (p, "learn", "gradients")[0], sqrt (norm2),
+                                    1e-6 * sqrt (norm2));
+  }
 }
 
 /* ----- optimizers ------------------------------------------------------------------ */
@@ -583,6 +716,112 @@ test_sgd_steps (void)
     }
 }
 
+static void
+test_sgd_plain_steps (void)
+{
+  const char *text = "[p]\nnode = test-parameter\n[g]\nnode = test-gradient\ninput = p\n"
+                     "[opt]\nnode = sgd\ngradients = g\nlearning-rate = 0.25\n";
+  g_autoptr (DiscoPipeline) p = test_run_text (text, NULL);
+  const float *w = test_parameter_of (p, "p.w");
+  const float *velocity = test_parameter_of (p, "opt.velocity:p.w");
+
+  g_test_summary ("Without momentum SGD is gradient descent: after gradients g, 2g, 3g the "
+                  "parameter is w − 0.25·6g, exactly in float (every term a multiple of 1/8)");
+  for (int i = 0; i < 4; i++)
+    {
+      g_assert_cmpfloat (w[i], ==, initial_w[i] - 0.25f * 6 * base_gradient[i]);
+      /* b = g of the last step */
+      g_assert_cmpfloat (velocity[i], ==, 3 * base_gradient[i]);
+    }
+  g_assert_cmpfloat (test_parameter_of (p, "opt.step")[0], ==, 3);
+}
+
+/* ----- checkpoints and devices ---------------------------------------------------- */
+
+static void
+test_learning_state_checkpoint (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("disco-learning-XXXXXX", NULL);
+  g_autofree char *checkpoint = g_build_filename (dir, "checkpoint", NULL);
+  g_autofree char *text = g_strdup_printf ("%s[opt]\nnode = adam\ngradients = learn\n"
+                                           "learning-rate = 0.01\n", controlled_network);
+  const char *overrides[] = { "learn.rule=linear-threshold", "data.ticks=3", NULL };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DiscoPipeline) p = disco_pipeline_new_from_string (text, overrides, &error);
+  g_autoptr (DiscoPipeline) fresh = NULL;
+  g_auto (GStrv) nodes = NULL;
+  guint n_files = 0;
+
+  g_test_summary ("A checkpoint holds the learning state (weights, running thresholds, "
+                  "Adam's moments and step) as it was, and loads back into a fresh pipeline");
+  g_assert_no_error (error);
+  g_object_set (p, "output-dir", dir, "checkpoint", TRUE, NULL);
+  g_assert_true (disco_pipeline_run (p, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpfloat (test_parameter_of (p, "opt.step")[0], ==, 3);
+  fresh = disco_pipeline_new_from_string (text, overrides, &error);
+  g_assert_no_error (error);
+  g_assert_true (disco_pipeline_validate (fresh, &error));
+  g_assert_no_error (error);
+  g_assert_true (disco_pipeline_load_parameters (fresh, checkpoint, &error));
+  g_assert_no_error (error);
+
+  nodes = disco_pipeline_list_nodes (p);
+  for (guint i = 0; nodes[i] != NULL; i++)
+    {
+      g_auto (GStrv) names = disco_node_list_parameters (disco_pipeline_get_node (p, nodes[i]));
+
+      for (guint j = 0; names[j] != NULL; j++, n_files++)
+        {
+          g_autofree char *file = g_strdup_printf ("%s.%s.npy", nodes[i], names[j]);
+          g_autofree char *path = g_build_filename (checkpoint, file, NULL);
+          g_autofree char *target = g_strdup_printf ("%s.%s", nodes[i], names[j]);
+          g_autoptr (DiscoTensor) saved = disco_tensor_load_npy (path, &error);
+          DiscoTensor *live = disco_pipeline_find_parameter (p, target);
+          double scale;
+
+          g_assert_no_error (error);
+          g_assert_cmpfloat (test_tensor_difference (saved, live, &scale, NULL), ==, 0);
+          g_assert_cmpfloat (test_tensor_difference (disco_pipeline_find_parameter (fresh, target),
+                                                     live, &scale, NULL), ==, 0);
+        }
+    }
+  g_test_message ("%u checkpoint files read back", n_files);
+  /* 5 layer parameters, 2 thresholds, step, 5 × (m, v). */
+  g_assert_cmpuint (n_files, >=, 18);
+  g_assert_nonnull (disco_pipeline_find_parameter (p, "learn.threshold:h2"));
+  g_assert_nonnull (disco_pipeline_find_parameter (p, "opt.v:h1.weight"));
+}
+
+static void
+test_learning_runs_on_cuda (void)
+{
+  const char *rules[] = { "exact-inverse", "linear-threshold", "backprop" };
+  const char *optimizers[] = { "adam", "sgd" };
+  g_autoptr (DiscoPipeline) p = disco_pipeline_new ();
+  g_autoptr (GError) error = NULL;
+  DiscoNode *learn = disco_pipeline_make_node (p, "plasticity", "learn", &error);
+
+  g_test_summary ("plasticity with every rule, adam and sgd compute through the operations "
+                  "table, so they run on CUDA");
+  g_assert_no_error (error);
+  for (guint i = 0; i < G_N_ELEMENTS (optimizers); i++)
+    {
+      DiscoNode *opt = disco_pipeline_make_node (p, optimizers[i], optimizers[i], &error);
+
+      g_assert_no_error (error);
+      g_assert_true (disco_node_runs_on_cuda (opt));
+    }
+  for (guint r = 0; r < G_N_ELEMENTS (rules); r++)
+    {
+      g_autofree char *assignment = g_strdup_printf ("learn.rule=%s", rules[r]);
+
+      g_assert_true (disco_pipeline_set (p, assignment, &error));
+      g_assert_no_error (error);
+      g_assert_true (disco_node_runs_on_cuda (learn));
+    }
+}
+
 /* ----- bad inputs --------------------------------------------------------------- */
 
 static const TestBadPipeline bad_inputs[] = {
@@ -650,10 +889,25 @@ main (int argc, char **argv)
   g_test_add_func ("/disco/learning/exact-rule-sign", test_exact_rule_sign);
   g_test_add_func ("/disco/learning/linear-threshold-equals-exact-for-linear-inhibition",
                    test_linear_threshold_equals_exact_for_linear_inhibition);
+  {
+    static const LocalRuleCase local_rules[] = {
+      { "exact-inverse", 1 }, { "linear-threshold", 1 }, { "linear-threshold", 0.5 },
+    };
+
+    g_test_add_data_func ("/disco/learning/exact-inverse-closed-form", &local_rules[0],
+                          test_local_rule_closed_form);
+    g_test_add_data_func ("/disco/learning/linear-threshold-closed-form", &local_rules[1],
+                          test_local_rule_closed_form);
+    g_test_add_data_func ("/disco/learning/linear-threshold-closed-form-average",
+                          &local_rules[2], test_local_rule_closed_form);
+  }
   g_test_add_func ("/disco/learning/backprop-finite-differences",
                    test_backprop_finite_differences);
   g_test_add_func ("/disco/learning/adam-steps", test_adam_steps);
   g_test_add_func ("/disco/learning/sgd-steps", test_sgd_steps);
+  g_test_add_func ("/disco/learning/sgd-plain-steps", test_sgd_plain_steps);
+  g_test_add_func ("/disco/learning/learning-state-checkpoint", test_learning_state_checkpoint);
+  g_test_add_func ("/disco/learning/runs-on-cuda", test_learning_runs_on_cuda);
   test_add_bad_pipelines ("/disco/learning/bad", bad_inputs, G_N_ELEMENTS (bad_inputs));
   return g_test_run ();
 }
