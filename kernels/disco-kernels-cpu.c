@@ -1078,6 +1078,38 @@ disco_copy_rows_cpu (gsize        n_rows,
 }
 
 /**
+ * disco_gather_rows_cpu:
+ * @n_rows: R
+ * @n_cols: C
+ * @rows: (array length=n_rows): the row of @x each row of @y takes
+ * @x: rows of C values, row stride @ldx
+ * @ldx: row stride of @x
+ * @y: R×C, written, row stride @ldy; must not overlap @x
+ * @ldy: row stride of @y
+ *
+ * Packs the rows @rows of @x into @y: what the compacting solver's
+ * right-hand sides need of each running sample (its first drive, target,
+ * feedback weights), found by the sample's index.
+ */
+void
+disco_gather_rows_cpu (gsize        n_rows,
+                       gsize        n_cols,
+                       const guint *rows,
+                       const float *x,
+                       gsize        ldx,
+                       float       *y,
+                       gsize        ldy)
+{
+  g_return_if_fail (ldx >= n_cols && ldy >= n_cols);
+  if (n_rows == 0 || n_cols == 0)
+    return;
+  g_return_if_fail (rows != NULL && x != NULL && y != NULL);
+
+  for (gsize r = 0; r < n_rows; r++)
+    memcpy (y + r * ldy, x + (gsize) rows[r] * ldx, n_cols * sizeof (float));
+}
+
+/**
  * disco_adam_update_cpu:
  * @n: number of parameters
  * @learning_rate: lr

@@ -326,3 +326,41 @@ disco_copy_rows_cuda (gsize n_rows, gsize n_cols, const float *x, gsize ldx, flo
   copy_rows_kernel<<<grid_for (n_rows * n_cols), BLOCK>>> (n_rows, n_cols, x, ldx, y, ldy);
   check_launch ("copy_rows");
 }
+
+__global__ void
+gather_rows_kernel (size_t n_rows, size_t n_cols, const guint *rows, const float *x, size_t ldx,
+                    float *y, size_t ldy)
+{
+  GRID_STRIDE (i, n_rows * n_cols)
+    {
+      const size_t r = i / n_cols, c = i % n_cols;
+
+      y[r * ldy + c] = x[(size_t) rows[r] * ldx + c];
+    }
+}
+
+/**
+ * disco_gather_rows_cuda:
+ * @n_rows: R
+ * @n_cols: C
+ * @rows: R row indices into @x (device memory)
+ * @x: rows of C values, row stride @ldx
+ * @ldx: row stride of @x
+ * @y: R×C, written, row stride @ldy; must not overlap @x
+ * @ldy: row stride of @y
+ *
+ * disco_gather_rows_cpu() on the device.
+ */
+void
+disco_gather_rows_cuda (gsize n_rows, gsize n_cols, const guint *rows, const float *x, gsize ldx,
+                        float *y, gsize ldy)
+{
+  REQUIRE (ldx >= n_cols && ldy >= n_cols);
+  if (n_rows == 0 || n_cols == 0)
+    return;
+  REQUIRE (rows != NULL && x != NULL && y != NULL);
+
+  gather_rows_kernel<<<grid_for (n_rows * n_cols), BLOCK>>> (n_rows, n_cols, rows, x, ldx, y,
+                                                              ldy);
+  check_launch ("gather_rows");
+}

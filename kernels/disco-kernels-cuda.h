@@ -298,6 +298,14 @@ void disco_copy_rows_cuda          (gsize                     n_rows,
                                    float                    *y,
                                    gsize                     ldy);
 
+void disco_gather_rows_cuda        (gsize                     n_rows,
+                                   gsize                     n_cols,
+                                   const guint              *rows,
+                                   const float              *x,
+                                   gsize                     ldx,
+                                   float                    *y,
+                                   gsize                     ldy);
+
 /* ---------------------------------------------------------------------------
  * The lockstep solver's helpers (disco-kernels.h, disco-ode-lockstep.h);
  * per-sample arrays (clocks, running, status, keep, at_rest, h) and the

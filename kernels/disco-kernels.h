@@ -643,6 +643,17 @@ void disco_copy_rows_cpu          (gsize                     n_rows,
                                    float                    *y,
                                    gsize                     ldy);
 
+/* gather_rows:  y[r, :] = x[rows[r], :]  (the compacting solver's packed
+ * rows: a sample's first drive, targets or feedback weights by its index;
+ * @rows in the same memory as @x and @y; y must not overlap x) */
+void disco_gather_rows_cpu        (gsize                     n_rows,
+                                   gsize                     n_cols,
+                                   const guint              *rows,
+                                   const float              *x,
+                                   gsize                     ldx,
+                                   float                    *y,
+                                   gsize                     ldy);
+
 /* ---------------------------------------------------------------------------
  * Adam (MODEL.md §5; Kingma & Ba 2015, as optax.adam computes it)
  *

@@ -25,7 +25,6 @@
 #include "disco-ode-clock.h"
 #include "disco-ode-private.h"
 
-G_DEFINE_QUARK (disco-ode-error-quark, disco_ode_error)
 
 /* The model's solver settings, MODEL.md §5. */
 #define DEFAULT_METHOD            DISCO_ODE_METHOD_TSIT5
@@ -256,7 +255,7 @@ invalid_field (GError    **error,
                const char *requirement,
                double      value)
 {
-  g_set_error (error, DISCO_ODE_ERROR, DISCO_ODE_ERROR_INVALID_CONFIG,
+  g_set_error (error, DISCO_KERNELS_ERROR, DISCO_ERROR_BAD_VALUE,
                "invalid ODE solver setting \"%s\": must be %s (got %g)",
                name, requirement, value);
   return FALSE;
@@ -272,7 +271,7 @@ invalid_field (GError    **error,
  * estimate, so they need %DISCO_ODE_CONTROLLER_CONSTANT).
  *
  * Returns: %TRUE if @config is usable; %FALSE with @error set
- *   (%DISCO_ODE_ERROR_INVALID_CONFIG, naming the field) otherwise
+ *   (%DISCO_ERROR_BAD_VALUE, naming the field) otherwise
  */
 gboolean
 disco_ode_config_validate (const DiscoOdeConfig *config,
@@ -291,7 +290,7 @@ disco_ode_config_validate (const DiscoOdeConfig *config,
   if (c->method != DISCO_ODE_METHOD_TSIT5
       && c->controller != DISCO_ODE_CONTROLLER_CONSTANT)
     {
-      g_set_error (error, DISCO_ODE_ERROR, DISCO_ODE_ERROR_INVALID_CONFIG,
+      g_set_error (error, DISCO_KERNELS_ERROR, DISCO_ERROR_BAD_VALUE,
                    "invalid ODE solver setting \"controller\": method \"%s\" "
                    "has no error estimate, so it needs constant steps",
                    c->method == DISCO_ODE_METHOD_EULER ? "euler" : "rk4");
@@ -439,7 +438,7 @@ evaluate (Solve       *solve,
   if (local_error != NULL)
     g_propagate_error (error, local_error);
   else
-    g_set_error_literal (error, DISCO_ODE_ERROR, DISCO_ODE_ERROR_FAILED,
+    g_set_error_literal (error, DISCO_KERNELS_ERROR, DISCO_ERROR_FAILED,
                          "the ODE right-hand side failed without an error");
   return FALSE;
 }
@@ -699,7 +698,7 @@ commit_step (Solve *solve)
  * together so that each @rhs call sees them as one packed batch.
  *
  * Returns: %TRUE on success.  %FALSE with @error set when @config is
- *   invalid (%DISCO_ODE_ERROR_INVALID_CONFIG, @y untouched) or @rhs failed
+ *   invalid (%DISCO_ERROR_BAD_VALUE, @y untouched) or @rhs failed
  *   (its error; @y then holds a mix of initial and final states)
  */
 gboolean

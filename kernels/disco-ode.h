@@ -23,27 +23,19 @@
 
 G_BEGIN_DECLS
 
-/**
- * DISCO_ODE_ERROR:
- *
- * Error domain of the ODE solver.  Errors in this domain are from the
- * #DiscoOdeError enumeration.
- */
-#define DISCO_ODE_ERROR (disco_ode_error_quark ())
-GQuark disco_ode_error_quark (void);
+#include "disco/disco-error.h"
 
 /**
- * DiscoOdeError:
- * @DISCO_ODE_ERROR_FAILED: the right-hand side failed without saying why
- * @DISCO_ODE_ERROR_INVALID_CONFIG: a #DiscoOdeConfig field is out of range
+ * DISCO_KERNELS_ERROR:
  *
- * Error codes of #DISCO_ODE_ERROR.
+ * The error domain of the solvers and the operations tables: libdisco's
+ * one domain, %DISCO_ERROR, named by its quark's string because the
+ * kernels do not link libdisco; the codes are #DiscoError's
+ * (%DISCO_ERROR_BAD_VALUE for a bad configuration, %DISCO_ERROR_MEMORY for
+ * an allocation, %DISCO_ERROR_FAILED for a right-hand side that failed
+ * without saying why).
  */
-typedef enum
-{
-  DISCO_ODE_ERROR_FAILED,
-  DISCO_ODE_ERROR_INVALID_CONFIG,
-} DiscoOdeError;
+#define DISCO_KERNELS_ERROR (g_quark_from_static_string ("disco-error-quark"))
 
 /**
  * DiscoOdeMethod:

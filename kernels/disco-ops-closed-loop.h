@@ -108,6 +108,21 @@ void                disco_ops_closed_loop_control        (DiscoOpsClosedLoop    
 const float        *disco_ops_closed_loop_get_feedback   (DiscoOpsClosedLoop            *loop,
                                                           guint                          layer);
 
+gboolean            disco_ops_closed_loop_rhs_compact    (gpointer                       loop,
+                                                          gsize                          n_active,
+                                                          const guint                   *rows,
+                                                          const double                  *t,
+                                                          const float                   *y,
+                                                          float                         *dydt,
+                                                          GError                       **error);
+
+gboolean            disco_ops_closed_loop_control_compact (DiscoOpsClosedLoop           *loop,
+                                                           gsize                         n_active,
+                                                           const guint                  *rows,
+                                                           const float                  *state,
+                                                           float                        *control,
+                                                           GError                      **error);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DiscoOpsClosedLoop, disco_ops_closed_loop_free)
 
 G_END_DECLS

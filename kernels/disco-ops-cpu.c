@@ -25,7 +25,7 @@ cpu_alloc (gsize    size,
   gpointer buffer = g_try_malloc (MAX (size, 1));
 
   if (buffer == NULL)
-    g_set_error (error, DISCO_ODE_ERROR, DISCO_ODE_ERROR_FAILED,
+    g_set_error (error, DISCO_KERNELS_ERROR, DISCO_ERROR_MEMORY,
                  "cannot allocate %" G_GSIZE_FORMAT " bytes of host memory", size);
   return buffer;
 }
@@ -135,6 +135,9 @@ COUNTED (disco_ode_lockstep_stop_cpu,
          (const DiscoOdeLockstepLimits *limits, gsize s, const DiscoOdeClock *clocks,
           const gint *at_rest, gint *running, gint *status, gint *n_running),
          (limits, s, clocks, at_rest, running, status, n_running))
+COUNTED (disco_gather_rows_cpu,
+         (gsize r, gsize c, const guint *rows, const float *x, gsize ldx, float *y, gsize ldy),
+         (r, c, rows, x, ldx, y, ldy))
 COUNTED (disco_plasticity_delta_cpu,
          (const Rect *phi_e, const Rect *phi_i, gsize r, gsize n, const float *u, gsize ldu,
           const float *y0, float *rate, gsize ldr, float *delta, gsize ldd),
@@ -191,6 +194,8 @@ static const DiscoOps cpu_ops = {
   .lockstep_step_sizes = counted_disco_ode_lockstep_step_sizes_cpu,
   .lockstep_advance = counted_disco_ode_lockstep_advance_cpu,
   .lockstep_stop = counted_disco_ode_lockstep_stop_cpu,
+  /* packed rows (the compacting solver) */
+  .gather_rows = counted_disco_gather_rows_cpu,
   /* plasticity and optimizers (learning nodes' device path) */
   .plasticity_delta = counted_disco_plasticity_delta_cpu,
   .threshold_update = counted_disco_threshold_update_cpu,

@@ -49,6 +49,8 @@ static const DiscoOps cuda_ops = {
   .lockstep_step_sizes = disco_ode_lockstep_step_sizes_cuda,
   .lockstep_advance = disco_ode_lockstep_advance_cuda,
   .lockstep_stop = disco_ode_lockstep_stop_cuda,
+  /* packed rows (the compacting solver) */
+  .gather_rows = disco_gather_rows_cuda,
   /* plasticity and optimizers (learning nodes' device path) */
   .plasticity_delta = disco_plasticity_delta_cuda,
   .threshold_update = disco_threshold_update_cuda,

@@ -32,6 +32,7 @@ struct _DiscoOpsNetwork
   float *first_drive;     /* B × n_1: W_1 x + b_1 */
   float *drive;           /* B × max n_l: W_l r_{l−1} */
   float *ones;            /* B ones: broadcasts b_1 through a GEMM */
+  guint *rows;            /* B: the packed rows' samples (compacting solver) */
 };
 
 static void
@@ -44,6 +45,7 @@ free_scratch (DiscoOpsNetwork *network)
   g_clear_pointer (&network->first_drive, ops->free);
   g_clear_pointer (&network->drive, ops->free);
   g_clear_pointer (&network->ones, ops->free);
+  g_clear_pointer (&network->rows, ops->free);
   network->capacity = 0;
   network->n_samples = 0;
 }
@@ -100,7 +102,7 @@ bad_layer (GError    **error,
            guint       index,
            const char *why)
 {
-  g_set_error (error, DISCO_ODE_ERROR, DISCO_ODE_ERROR_INVALID_CONFIG,
+  g_set_error (error, DISCO_KERNELS_ERROR, DISCO_ERROR_BAD_VALUE,
                "network layer %u: %s", index, why);
   return FALSE;
 }
@@ -112,7 +114,7 @@ check_layers (guint                n_layers,
 {
   if (n_layers == 0)
     {
-      g_set_error_literal (error, DISCO_ODE_ERROR, DISCO_ODE_ERROR_INVALID_CONFIG,
+      g_set_error_literal (error, DISCO_KERNELS_ERROR, DISCO_ERROR_BAD_VALUE,
                            "a network needs at least one layer");
       return FALSE;
     }
@@ -129,14 +131,8 @@ check_layers (guint                n_layers,
         return bad_layer (error, l, "its inputs do not match the previous layer's units");
       if (spec->kind == DISCO_OPS_LAYER_READOUT && l + 1 != n_layers)
         return bad_layer (error, l, "a readout must be the last layer");
-      /* A microcircuit or a rate layer comes first, never the readout (no
-       * device path has a readout-only network; the integrator's
-       * has_device_path() refuses one).  The compacting path reads the
-       * first drive through row indices, which only the microcircuit kernel
-       * takes, so disco_ops_network_rhs_compact() refuses a rate first
-       * layer itself: the lockstep path reads the drive row for row. */
-      if (spec->kind == DISCO_OPS_LAYER_READOUT && l == 0)
-        return bad_layer (error, l, "the first layer must be a microcircuit or rate layer");
+      /* A readout alone is a network too (a linear model settling to
+       * W x): its drive is the first drive, like any first layer's. */
     }
   return TRUE;
 }
@@ -154,7 +150,7 @@ check_layers (guint                n_layers,
  * disco_ops_network_set_parameters() before the first batch.
  *
  * Returns: (transfer full) (nullable): the network, or %NULL with @error
- *   set (%DISCO_ODE_ERROR_INVALID_CONFIG for an inconsistent chain)
+ *   set (%DISCO_ERROR_BAD_VALUE for an inconsistent chain)
  */
 DiscoOpsNetwork *
 disco_ops_network_new (const DiscoOps      *ops,
@@ -319,7 +315,8 @@ ensure_scratch (DiscoOpsNetwork *network,
                                           error)) == NULL
       || (network->drive = ops->alloc (rows * network->max_units * sizeof (float),
                                        error)) == NULL
-      || (network->ones = ops->alloc (rows * sizeof (float), error)) == NULL)
+      || (network->ones = ops->alloc (rows * sizeof (float), error)) == NULL
+      || (network->rows = ops->alloc (rows * sizeof (guint), error)) == NULL)
     goto failed;
   network->capacity = rows;
   return TRUE;
@@ -396,7 +393,7 @@ disco_ops_network_begin_batch (DiscoOpsNetwork *network,
   for (guint l = 0; l < network->n_layers; l++)
     if (network->layers[l].spec.weight == NULL)
       {
-        g_set_error (error, DISCO_ODE_ERROR, DISCO_ODE_ERROR_INVALID_CONFIG,
+        g_set_error (error, DISCO_KERNELS_ERROR, DISCO_ERROR_BAD_VALUE,
                      "network layer %u has no weights (disco_ops_network_set_parameters)", l);
         return FALSE;
       }
@@ -432,7 +429,14 @@ evaluate (DiscoOpsNetwork *network,
       const gsize n = spec->n;
       const float *drive;
 
-      if (l == 0)
+      if (l == 0 && drive_rows != NULL && spec->kind != DISCO_OPS_LAYER_MICROCIRCUIT)
+        {
+          /* Only the microcircuit kernel reads the drive through row
+           * indices: for the others, the packed rows' drives first. */
+          ops->gather_rows (n_rows, n, drive_rows, network->first_drive, n, network->drive, n);
+          drive = network->drive;
+        }
+      else if (l == 0)
         /* W_1 x + b_1, the bias already in. */
         drive = network->first_drive;
       else
@@ -453,11 +457,8 @@ evaluate (DiscoOpsNetwork *network,
                                  dydt + layer->offset, ldf);
           break;
         case DISCO_OPS_LAYER_RATE:
-          /* r = φ_E(u), then τ du/dt = −u + d (+ b): nodes/disco-network.c's
-           * DISCO_LAYER_RATE with the same kernels.  The first layer's drive
-           * holds its bias already and is read row for row (@drive_rows is
-           * NULL: disco_ops_network_rhs_compact() refuses a rate first
-           * layer). */
+          /* r = φ_E(u), then τ du/dt = −u + d (+ b).  The first layer's
+           * drive holds its bias already. */
           ops->softrect_forward (&spec->phi_e, n_rows, n, y + layer->offset, ldy, layer->rates,
                                  n);
           ops->leaky_rows (spec->tau_e, n_rows, n, y + layer->offset, ldy, drive, n,
@@ -506,7 +507,7 @@ disco_ops_network_rhs (gpointer        network,
 
   if (n_rows != self->n_samples)
     {
-      g_set_error (error, DISCO_ODE_ERROR, DISCO_ODE_ERROR_FAILED,
+      g_set_error (error, DISCO_KERNELS_ERROR, DISCO_ERROR_SHAPE,
                    "network right-hand side on %" G_GSIZE_FORMAT " rows, but the batch "
                    "begun has %" G_GSIZE_FORMAT " samples", n_rows, self->n_samples);
       return FALSE;
@@ -544,7 +545,7 @@ disco_ops_network_rhs_strided (DiscoOpsNetwork *network,
 
   if (n_rows != network->n_samples)
     {
-      g_set_error (error, DISCO_ODE_ERROR, DISCO_ODE_ERROR_FAILED,
+      g_set_error (error, DISCO_KERNELS_ERROR, DISCO_ERROR_SHAPE,
                    "network right-hand side on %" G_GSIZE_FORMAT " rows, but the batch "
                    "begun has %" G_GSIZE_FORMAT " samples", n_rows, network->n_samples);
       return FALSE;
@@ -554,24 +555,21 @@ disco_ops_network_rhs_strided (DiscoOpsNetwork *network,
 
 /**
  * disco_ops_network_rhs_compact:
- * @network: (type DiscoOpsNetwork): a network on disco_ops_cpu()
+ * @network: (type DiscoOpsNetwork): a network
  * @n_active: A, the samples in this evaluation
- * @rows: (array length=n_active): each packed row's sample index
+ * @rows: (array length=n_active): each packed row's sample index (host
+ *   memory; uploaded to the table for the first layer's drive)
  * @t: (array length=n_active): each row's time (unused: autonomous)
- * @y: A×N states, host memory
- * @dydt: A×N derivatives, written
+ * @y: A×N states (the table's memory)
+ * @dydt: A×N derivatives, written (the table's memory)
  * @error: return location for a #GError
  *
  * The same right-hand side as a #DiscoOdeRhsFunc for the compacting
- * solver, disco_ode_solver_solve(): the reference the lockstep solver is
- * compared with, on the very same arithmetic.  Host memory only, since
- * @rows and the packed states are the host's.  The first layer reads its
- * drive through @rows, which only the microcircuit kernel takes: a network
- * whose first layer is a rate layer runs on the lockstep path only.
+ * solver, disco_ode_solver_solve(): packed row r is sample @rows[r], whose
+ * first drive it reads (through the indices in the microcircuit kernel,
+ * gathered first for a rate layer or a readout).
  *
  * Returns: %TRUE on success, %FALSE with @error set
- *   (%DISCO_ODE_ERROR_INVALID_CONFIG for a first layer that is not a
- *   microcircuit layer)
  */
 gboolean
 disco_ops_network_rhs_compact (gpointer      network,
@@ -584,22 +582,45 @@ disco_ops_network_rhs_compact (gpointer      network,
 {
   DiscoOpsNetwork *self = network;
 
-  g_return_val_if_fail (self != NULL && self->ops == disco_ops_cpu (), FALSE);
+  g_return_val_if_fail (self != NULL, FALSE);
 
-  if (self->layers[0].spec.kind != DISCO_OPS_LAYER_MICROCIRCUIT)
-    {
-      g_set_error_literal (error, DISCO_ODE_ERROR, DISCO_ODE_ERROR_INVALID_CONFIG,
-                           "the compacting network right-hand side needs a microcircuit first "
-                           "layer (it reads the first drive through row indices); solve a "
-                           "network with a rate first layer in lockstep");
-      return FALSE;
-    }
   if (n_active > self->n_samples)
     {
-      g_set_error (error, DISCO_ODE_ERROR, DISCO_ODE_ERROR_FAILED,
+      g_set_error (error, DISCO_KERNELS_ERROR, DISCO_ERROR_SHAPE,
                    "network right-hand side on %" G_GSIZE_FORMAT " rows, but the batch "
                    "begun has %" G_GSIZE_FORMAT " samples", n_active, self->n_samples);
       return FALSE;
     }
-  return evaluate (self, n_active, rows, y, self->state_size, dydt, self->state_size);
+  if (!self->ops->upload (self->rows, rows, n_active * sizeof (guint), error))
+    return FALSE;
+  return evaluate (self, n_active, self->rows, y, self->state_size, dydt, self->state_size);
+}
+
+/**
+ * disco_ops_network_rhs_compact_strided:
+ * @network: a network
+ * @n_active: A
+ * @rows: (array length=n_active): each packed row's sample index, in the
+ *   table's memory
+ * @y: A states of N values at row stride @ldy (the table's memory)
+ * @ldy: row stride of @y, ≥ N
+ * @dydt: A derivatives of N values at row stride @ldf, written
+ * @ldf: row stride of @dydt, ≥ N
+ *
+ * disco_ops_network_rhs_compact() on the network part of wider rows, for
+ * the closed loop (disco-ops-closed-loop.h).
+ */
+void
+disco_ops_network_rhs_compact_strided (DiscoOpsNetwork *network,
+                                       gsize            n_active,
+                                       const guint     *rows,
+                                       const float     *y,
+                                       gsize            ldy,
+                                       float           *dydt,
+                                       gsize            ldf)
+{
+  g_return_if_fail (network != NULL && n_active <= network->n_samples);
+  g_return_if_fail (ldy >= network->state_size && ldf >= network->state_size);
+
+  evaluate (network, n_active, rows, y, ldy, dydt, ldf);
 }

@@ -75,6 +75,7 @@ G_BEGIN_DECLS
  * @lockstep_step_sizes: disco_ode_lockstep_step_sizes_cpu()
  * @lockstep_advance: disco_ode_lockstep_advance_cpu()
  * @lockstep_stop: disco_ode_lockstep_stop_cpu()
+ * @gather_rows: disco_gather_rows_cpu(); @rows in the table's memory
  * @plasticity_delta: disco_plasticity_delta_cpu()
  * @threshold_update: disco_threshold_update_cpu()
  * @column_mean: disco_column_mean_cpu()
@@ -279,6 +280,15 @@ struct _DiscoOps
                                gint                         *status,
                                gint                         *n_running);
 
+  /* Packed rows (the compacting solver) */
+  void (*gather_rows)         (gsize                         n_rows,
+                               gsize                         n_cols,
+                               const guint                  *rows,
+                               const float                  *x,
+                               gsize                         ldx,
+                               float                        *y,
+                               gsize                         ldy);
+
   /* plasticity and optimizers (learning nodes' device path) */
   void (*plasticity_delta) (const DiscoSoftRectifier *phi_e,
                             const DiscoSoftRectifier *phi_i,
@@ -341,7 +351,7 @@ struct _DiscoOps
   guint64 (*get_operation_count) (void);
 
   /*< private >*/
-  gpointer padding[6];
+  gpointer padding[5];
 };
 
 const DiscoOps *disco_ops_cpu (void);

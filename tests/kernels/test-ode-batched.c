@@ -643,7 +643,7 @@ check_network (const gsize *sizes,
     {
       g_assert_false (disco_ode_solve (&config, n_samples, N, y_b, disco_ops_network_rhs_compact,
                                        ops_net, NULL, &error));
-      g_assert_error (error, DISCO_ODE_ERROR, DISCO_ODE_ERROR_INVALID_CONFIG);
+      g_assert_error (error, DISCO_KERNELS_ERROR, DISCO_ERROR_BAD_VALUE);
       g_assert_nonnull (strstr (error->message, "rate first layer"));
       g_test_message ("compacting path, rate first layer: %s", error->message);
       g_clear_error (&error);
@@ -887,7 +887,7 @@ test_errors (void)
   config.method = DISCO_ODE_METHOD_RK4;
   g_assert_false (disco_ode_batched_solver_solve (solver, &config, 0, 2, 2, y, failing_rhs,
                                                   &calls, NULL, NULL, &error));
-  g_assert_error (error, DISCO_ODE_ERROR, DISCO_ODE_ERROR_INVALID_CONFIG);
+  g_assert_error (error, DISCO_KERNELS_ERROR, DISCO_ERROR_BAD_VALUE);
   g_assert_nonnull (strstr (error->message, "constant steps"));
   g_assert_cmpmem (y, sizeof y, before, sizeof before);
   g_clear_error (&error);
@@ -896,7 +896,7 @@ test_errors (void)
   config.rtol = -1;
   g_assert_false (disco_ode_batched_solver_solve (solver, &config, 0, 2, 2, y, failing_rhs,
                                                   &calls, NULL, NULL, &error));
-  g_assert_error (error, DISCO_ODE_ERROR, DISCO_ODE_ERROR_INVALID_CONFIG);
+  g_assert_error (error, DISCO_KERNELS_ERROR, DISCO_ERROR_BAD_VALUE);
   g_clear_error (&error);
 
   disco_ode_config_init (&config);
@@ -907,7 +907,7 @@ test_errors (void)
   g_clear_error (&error);
 
   g_assert_null (disco_ops_network_new (disco_ops_cpu (), 2, bad_chain, &error));
-  g_assert_error (error, DISCO_ODE_ERROR, DISCO_ODE_ERROR_INVALID_CONFIG);
+  g_assert_error (error, DISCO_KERNELS_ERROR, DISCO_ERROR_BAD_VALUE);
   g_clear_error (&error);
 
   /* A rate first layer is a network, but not one for the compacting path. */
@@ -928,7 +928,7 @@ test_errors (void)
     g_assert_true (disco_ops_network_begin_batch (network, 1, x, &error));
     g_assert_no_error (error);
     g_assert_false (disco_ops_network_rhs_compact (network, 1, rows, t, state, f, &error));
-    g_assert_error (error, DISCO_ODE_ERROR, DISCO_ODE_ERROR_INVALID_CONFIG);
+    g_assert_error (error, DISCO_KERNELS_ERROR, DISCO_ERROR_BAD_VALUE);
     g_clear_error (&error);
     g_assert_cmpfloat (f[0], ==, 9);
     /* The lockstep path takes it: with W = I and no bias, u = x is at
