@@ -1509,8 +1509,6 @@ disco_integrator_process (DiscoNode *node, DiscoTick *tick, GError **error)
 
   if (input == NULL)
     return DISCO_FLOW_ERROR;
-  if (ops == NULL)
-    ops = disco_ops_cpu ();
   if (!ensure_ops_objects (self, ops, error) ||
       !set_table_parameters (self, self->ops_network, ops, error))
     return DISCO_FLOW_ERROR;
