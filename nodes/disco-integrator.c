@@ -66,27 +66,28 @@
  *
  * The fast variant of a training pipeline: `settle.method=equilibrium`.
  *
- * ## Device path
+ * ## One arithmetic, two solvers
  *
- * With an ODE method (tsit5, euler or rk4; not equilibrium) and a network of
- * microcircuit layers (optionally ending in a readout), the node also runs
- * through an operations table (nodes/disco-device.h): in a pipeline on
- * CUDA, or on the host table when `DISCO_DEVICE_PATH=table`.  Then the open loop, the feedback weights
- * and the closed loop are solved in lockstep (disco-ode-batched.h) with
- * everything in the table's memory: states, stages, clocks, the inputs'
- * copies, the feedback weights and the outputs (which stay there; host
- * readers get copies through the tensor API).  The host learns the running
- * count every few steps and each sample's step counts at the end of a
- * solve (`last-host-syncs`).  Finished samples are masked rather than
- * compacted, so step counts and results agree with the host path to
- * rounding (tests/device).  With `record-sample` set, the recorded sample is
- * integrated again on the host after each device solve, from downloaded
- * states (a diagnostic of one sample).  The equilibrium method runs on the
- * host and keeps a pipeline off CUDA (the runs_on_cuda hook).
+ * The network, the closed loop and the feedback weights are computed once,
+ * through the node's operations table (nodes/disco-device.h): the host
+ * table on the CPU, the CUDA table in a pipeline on CUDA
+ * (kernels/disco-ops-network.h, disco-ops-closed-loop.h).  The ODE methods
+ * solve with the algorithm that suits the table: on the host table the
+ * compacting solver (disco-ode.h: finished samples leave the batch, so
+ * they cost nothing; the host knows every sample's clock anyway), on a
+ * device the lockstep solver (disco-ode-batched.h: finished samples are
+ * masked, and the host learns the running count every few steps and each
+ * sample's step counts at the end, `last-host-syncs`).  Everything stays
+ * in the table's memory: states, stages, the inputs' copies, the feedback
+ * weights and the outputs (host readers get copies through the tensor
+ * API).  With `record-sample` set, the recorded sample is integrated again
+ * on the host table (on a device, from downloaded states).  The
+ * equilibrium method runs on the host table and keeps a pipeline off CUDA
+ * (the runs_on_cuda hook).
  *
- * Rate layers (the backprop baseline) take the device path too, in open
- * loop: with a controller such a network stays on the host path, since the
- * device closed loop feeds interneurons, which rate layers lack.
+ * Rate layers (the backprop baseline) may sit under a controller too: they
+ * take no feedback weights (they have no interneurons) and pass the
+ * Jacobian on to the layers below.
  */
 
 #include "disco-integrator.h"
@@ -1708,25 +1709,25 @@ disco_integrator_class_init (DiscoIntegratorClass *klass)
                          0, G_MAXUINT64, 0, ro);
   properties[PROP_LAST_HOST_SYNCS] =
     g_param_spec_uint ("last-host-syncs", "Host syncs",
-                       "Device path: host round trips of the last minibatch's solves (polls "
-                       "of the running count and the step counts' downloads); 0 on the host "
-                       "path", 0, G_MAXUINT, 0, ro);
+                       "Host round trips of the last minibatch's lockstep solves on a device "
+                       "(polls of the running count and the step counts' downloads); 0 on the "
+                       "host table", 0, G_MAXUINT, 0, ro);
   properties[PROP_LAST_HOST_WAIT] =
     g_param_spec_double ("last-host-wait", "Host wait",
-                         "Device path: wall time the last minibatch's solves waited in those "
-                         "round trips for the device to finish queued work (s); what remains of "
-                         "last-solve-seconds is the host's own time; about 0 on the host table and "
-                         "the host path", 0, G_MAXDOUBLE, 0, ro);
+                         "Wall time the last minibatch's solves waited in those round trips for "
+                         "the device to finish queued work (s); what remains of "
+                         "last-solve-seconds is the host's own time; 0 on the host table",
+                         0, G_MAXDOUBLE, 0, ro);
   properties[PROP_LAST_OPERATIONS] =
     g_param_spec_uint64 ("last-operations", "Table operations",
-                         "Device path: compute operations of the table in the last "
-                         "minibatch's solves (on CUDA, its kernel launches and cuBLAS calls, "
-                         "each a few microseconds of launch overhead); 0 on the host path",
+                         "Compute operations of the node's table in the last minibatch (on "
+                         "CUDA, its kernel launches and cuBLAS calls, each a few microseconds "
+                         "of launch overhead; on the host table, its kernel calls)",
                          0, G_MAXUINT64, 0, ro);
   g_object_class_install_properties (object_class, N_PROPERTIES, properties);
 
-  /* The device path (process_ops); disco_integrator_runs_on_cuda() narrows
-   * this down to the settings that have it. */
+  /* The ODE methods on the CUDA table; disco_integrator_runs_on_cuda()
+   * narrows this down to the settings that have it. */
   disco_node_class_set_runs_on_cuda (node_class, TRUE);
   disco_node_class_set_metadata (node_class, "Network integrator", "Solver",
                                  "Integrates a network of layer nodes to steady state, each "

@@ -371,7 +371,6 @@ test_backprop_tick (void)
                   "backward passes, Adam) agrees with the CPU's host code: gradients within "
                   "1e-4 of scale, weights after three ticks within 2·lr");
   SKIP_WITHOUT_BACKEND ();
-  g_unsetenv ("DISCO_DEVICE_PATH");
 
   {
     g_autoptr (DiscoPipeline) cuda = run_backprop_on ("cuda", "data.limit=10");
