@@ -12,6 +12,13 @@
  * only the samples still running, packed into consecutive rows, so the
  * callback's matrix products stay batched and finished samples cost nothing.
  *
+ * The states and stages live in the memory of an operations table
+ * (disco-ops.h; the host table for disco_ode_solver_new()) and are combined
+ * by its operations; the host keeps the clocks and decides, from two small
+ * downloads per step, which samples step, stop and leave the batch.  This
+ * is the CPU's solver; disco-ode-batched.h is the same solve in lockstep,
+ * for a device that should not wait for the host.
+ *
  * Shape legend:
  *   B = samples (rows of the caller's y), N = state length of one sample,
  *   A = samples still running (A ≤ B), packed rows of length N (stride N).
@@ -22,6 +29,8 @@
 #include <glib.h>
 
 G_BEGIN_DECLS
+
+typedef struct _DiscoOps DiscoOps;
 
 #include "disco/disco-error.h"
 
@@ -164,9 +173,10 @@ typedef struct
  * @rows: (array length=n_active): for each packed row, the index of its
  *   sample in the caller's batch (0 … B−1), strictly increasing
  * @t: (array length=n_active): the time of each packed row (s)
- * @y: (array): the states, A×N, packed with row stride N
- * @dydt: (array): where to write f(t, y), A×N, packed with row stride N;
- *   every entry must be written
+ * @y: (array): the states, A×N, packed with row stride N, in the memory of
+ *   the solver's table
+ * @dydt: (array): where to write f(t, y), A×N, packed with row stride N,
+ *   in the table's memory; every entry must be written
  * @error: return location for a #GError
  *
  * The right-hand side f(t, y) of the ODE, on the samples still running.
@@ -201,6 +211,8 @@ gboolean         disco_ode_config_validate (const DiscoOdeConfig *config,
                                             GError              **error);
 
 DiscoOdeSolver  *disco_ode_solver_new      (void);
+
+DiscoOdeSolver  *disco_ode_solver_new_on   (const DiscoOps       *ops);
 
 void             disco_ode_solver_free     (DiscoOdeSolver       *solver);
 
