@@ -799,9 +799,8 @@ disco_revert_rows_cpu (gsize        n_rows,
  * @ldf: row stride of @dudt
  *
  * τ du/dt = −u + d (+ b): the linear readout of MODEL.md §2 (no bias) and
- * a rate layer's potential, with the arithmetic of nodes/disco-network.c
- * ((−u + (d + b))·(1/τ), the reciprocal rounded once) so that the two
- * right-hand sides agree to the bit.
+ * a rate layer's potential, as (−u + (d + b))·(1/τ), the reciprocal
+ * rounded once.
  */
 void
 disco_leaky_rows_cpu (float        tau,
@@ -859,7 +858,7 @@ disco_leaky_rows_cpu (float        tau,
  * @ldf: row stride of @dy and @dc_int
  *
  * The controller's part of the closed-loop right-hand side (MODEL.md §3),
- * the float operations of nodes/disco-closed-loop.c in its order.
+ * in the order the CUDA kernel repeats.
  */
 void
 disco_leaky_pi_rows_cpu (gboolean     softmax,
@@ -923,7 +922,7 @@ disco_leaky_pi_rows_cpu (gboolean     softmax,
  * @ldf: row stride of @du_i
  *
  * The top-down input f_l = c·Q_l of every sample (MODEL.md §2), summed over
- * the outputs in order as nodes/disco-closed-loop.c does.  (A batched GEMV:
+ * the outputs in order.  (A batched GEMV:
  * each sample has its own Q.)
  */
 void
@@ -970,7 +969,7 @@ disco_top_down_rows_cpu (float        tau_i,
  * @out: B×O×n, written (may be @in)
  *
  * One step of the Jacobian chain (MODEL.md §4): J ← J · diag(φ′(u)) per
- * sample, with disco_softrect_derivative() as nodes/disco-feedback.c uses.
+ * sample, with disco_softrect_derivative().
  */
 void
 disco_slope_scale_rows_cpu (const DiscoSoftRectifier *rect,
@@ -1007,8 +1006,7 @@ disco_slope_scale_rows_cpu (const DiscoSoftRectifier *rect,
  *   becomes 0)
  * @q: B×M feedback weights, modified in place
  *
- * The feedback weights' options in the reference's order (MODEL.md §4), as
- * nodes/disco-feedback.c applies them.
+ * The feedback weights' options in the reference's order (MODEL.md §4).
  */
 void
 disco_feedback_normalize_cpu (gsize    n_samples,

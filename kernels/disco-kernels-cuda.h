@@ -243,7 +243,7 @@ void disco_adam_update_cuda (gsize        n,
                              float       *v);
 
 /* ---------------------------------------------------------------------------
- * Closed loop and feedback weights, the integrator's device path
+ * Closed loop and feedback weights (disco-ops-closed-loop.c)
  * (disco-kernels-cuda-feedback.cu): the twins of the disco-kernels.h section
  * of that name; every array is a device pointer.
  * ------------------------------------------------------------------------- */

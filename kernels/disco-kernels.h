@@ -544,10 +544,9 @@ void disco_leaky_rows_cpu  (float        tau,
                             gsize        ldf);
 
 /* ---------------------------------------------------------------------------
- * Closed loop and feedback weights (MODEL.md §3–§4), the integrator's device
- * path: each mirrors a loop of nodes/disco-closed-loop.c or
- * nodes/disco-feedback.c operation for operation, so that a solve through
- * the CPU table gives that file's numbers.  B samples, O outputs, n units.
+ * Closed loop and feedback weights (MODEL.md §3–§4), the kernels of
+ * disco-ops-closed-loop.c (the integrator's only closed loop, on the CPU and
+ * on CUDA).  B samples, O outputs, n units.
  *
  *   leaky_pi_rows:       e = y* − softmax(y) (or y* − y);  c = k_i c_int + k_p e;
  *                        dc_int = (e − λ c_int)/τ_c;  dy += c/τ_out

@@ -1,10 +1,9 @@
 /* disco-ops-cpu.c: the operations table of host memory (disco-ops.h).
  *
  * Buffers are g_malloc'd; every operation calls the CPU kernel it names,
- * the fast variant where one exists with the same bits (rk_combine) or the
- * same φ as nodes/disco-network.c (softrect, microcircuit), so that a
- * solve through this table reproduces disco_ode_solver_solve() on the
- * network's own right-hand side.  Everything runs synchronously, so
+ * the fast variant where one exists with the same bits (rk_combine, the
+ * steady-state test) or within 4 ulp (φ in softrect and microcircuit): the
+ * CPU's arithmetic, for every node that computes through a table.  Everything runs synchronously, so
  * @synchronize and @check have nothing to report.  Each compute entry
  * counts its calls (@get_operation_count): the number of kernel launches
  * the same work makes on CUDA, measured on any machine.
@@ -209,7 +208,7 @@ static const DiscoOps cpu_ops = {
   .gemm = counted_disco_gemm_cpu,
   .softrect_forward = counted_disco_softrect_forward_fast_cpu,
   .microcircuit_rhs = counted_disco_microcircuit_rhs_cpu,
-  /* closed loop and feedback weights (integrator device path) */
+  /* closed loop and feedback weights (the integrator) */
   .leaky_pi_rows = counted_disco_leaky_pi_rows_cpu,
   .top_down_rows = counted_disco_top_down_rows_cpu,
   .slope_scale_rows = counted_disco_slope_scale_rows_cpu,

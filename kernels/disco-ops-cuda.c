@@ -34,7 +34,7 @@ static const DiscoOps cuda_ops = {
   .gemm = disco_gemm_cuda,
   .softrect_forward = disco_softrect_forward_cuda,
   .microcircuit_rhs = disco_microcircuit_rhs_cuda,
-  /* closed loop and feedback weights (integrator device path) */
+  /* closed loop and feedback weights (the integrator) */
   .leaky_pi_rows = disco_leaky_pi_rows_cuda,
   .top_down_rows = disco_top_down_rows_cuda,
   .slope_scale_rows = disco_slope_scale_rows_cuda,

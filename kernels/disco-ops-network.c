@@ -338,7 +338,7 @@ failed:
  * @ones: B ones (read only when @bias is given)
  * @out: B × @n, written: x·Wᵀ + b
  *
- * A layer's affine map as nodes/disco-network.c forms it: the bias laid
+ * A layer's affine map: the bias laid
  * down first, here as ones·bᵀ (a GEMM of depth 1, which is exact), then
  * x·Wᵀ added onto it; without a bias, onto zeros.
  */
@@ -370,9 +370,9 @@ disco_ops_affine_rows (const DiscoOps *ops,
  * @error: return location for a #GError
  *
  * Computes the first layer's drive W_1·x + b_1 of every sample once: it
- * stays constant while the network settles.  As nodes/disco-network.c
- * does, the bias is laid down first (here as ones·b_1ᵀ, a GEMM of depth
- * 1, which is exact) and the product added onto it.
+ * stays constant while the network settles.  The bias is laid down first
+ * (as ones·b_1ᵀ, a GEMM of depth 1, which is exact) and the product added
+ * onto it.
  *
  * Returns: %TRUE on success, %FALSE with @error set
  */
@@ -442,7 +442,7 @@ evaluate (DiscoOpsNetwork *network,
       else
         {
           /* drive (rows × n) = r_prev (rows × n_in) · Wᵀ; the bias joins in
-           * the layer's kernel, as in nodes/disco-network.c. */
+           * the layer's kernel. */
           ops->gemm (FALSE, TRUE, n_rows, n, spec->n_in, 1.0f, previous_rates, spec->n_in,
                      spec->weight, spec->n_in, 0.0f, network->drive, n);
           drive = network->drive;

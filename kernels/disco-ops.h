@@ -59,7 +59,7 @@ G_BEGIN_DECLS
  * @fill: disco_fill_cpu()
  * @gemm: disco_gemm_cpu()
  * @softrect_forward: disco_softrect_forward_cpu() (the CPU table uses the
- *   fast φ, as nodes/disco-network.c does)
+ *   fast φ, within 4 ulp of the reference)
  * @microcircuit_rhs: disco_microcircuit_rhs_cpu()
  * @leaky_pi_rows: disco_leaky_pi_rows_cpu()
  * @top_down_rows: disco_top_down_rows_cpu()
@@ -161,7 +161,7 @@ struct _DiscoOps
                             gsize                     ldr,
                             float                    *dudt,
                             gsize                     ldf);
-  /* closed loop and feedback weights (integrator device path) */
+  /* closed loop and feedback weights (the integrator) */
   void (*leaky_pi_rows)      (gboolean                  softmax,
                               float                     k_p,
                               float                     k_i,
