@@ -1076,6 +1076,55 @@ disco_copy_rows_cpu (gsize        n_rows,
 }
 
 /**
+ * disco_top_down_rows_indexed_cpu:
+ * @tau_i: τ_I (s), > 0
+ * @n_rows: A, packed rows
+ * @n_out: O
+ * @n: n_l
+ * @rows: (array length=n_rows): the sample of each packed row
+ * @control: A×O control signals c of the packed rows, contiguous
+ * @q: B×O×n feedback weights of every sample, contiguous
+ * @du_i: A×n inhibitory derivatives (row stride @ldf), from which
+ *   (c·Q_l)/τ_I is subtracted
+ * @ldf: row stride of @du_i
+ *
+ * disco_top_down_rows_cpu() for packed rows, each taking its sample's Q
+ * (no gather of the feedback weights when the batch shrinks).
+ */
+void
+disco_top_down_rows_indexed_cpu (float        tau_i,
+                                 gsize        n_rows,
+                                 gsize        n_out,
+                                 gsize        n,
+                                 const guint *rows,
+                                 const float *control,
+                                 const float *q,
+                                 float       *du_i,
+                                 gsize        ldf)
+{
+  g_return_if_fail (tau_i > 0.0f);
+  CHECK_MATRIX (du_i, n_rows, n, ldf);
+  g_return_if_fail (n_rows == 0 || n_out == 0 || n == 0
+                    || (rows != NULL && control != NULL && q != NULL));
+
+  for (gsize r = 0; r < n_rows; r++)
+    {
+      const float *c = control + r * n_out;
+      const float *restrict qr = q + (gsize) rows[r] * n_out * n;
+      float *restrict d = du_i + r * ldf;
+
+      for (gsize o = 0; o < n_out; o++)
+        {
+          const float scaled = c[o] / tau_i;
+          const float *restrict q_row = qr + o * n;
+
+          for (gsize j = 0; j < n; j++)
+            d[j] -= scaled * q_row[j];
+        }
+    }
+}
+
+/**
  * disco_gather_rows_cpu:
  * @n_rows: R
  * @n_cols: C

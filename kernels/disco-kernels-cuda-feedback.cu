@@ -123,14 +123,14 @@ disco_leaky_pi_rows_cuda (gboolean softmax, float k_p, float k_i, float leak, fl
 }
 
 __global__ void
-top_down_rows_kernel (float tau_i, size_t n_rows, size_t n_out, size_t n, const float *control,
-                      const float *q, float *du_i, size_t ldf)
+top_down_rows_kernel (float tau_i, size_t n_rows, size_t n_out, size_t n, const guint *rows,
+                      const float *control, const float *q, float *du_i, size_t ldf)
 {
   GRID_STRIDE (i, n_rows * n)
     {
       const size_t r = i / n, j = i % n;
       const float *c = control + r * n_out;
-      const float *qr = q + r * n_out * n + j;
+      const float *qr = q + (rows != NULL ? (size_t) rows[r] : r) * n_out * n + j;
       float d = du_i[r * ldf + j];
 
       /* The CPU's loop order: one subtraction per output, in order. */
@@ -162,9 +162,38 @@ disco_top_down_rows_cuda (float tau_i, gsize n_rows, gsize n_out, gsize n, const
     return;
   REQUIRE (control != NULL && q != NULL && du_i != NULL);
 
-  top_down_rows_kernel<<<grid_for (n_rows * n), BLOCK>>> (tau_i, n_rows, n_out, n, control, q,
-                                                          du_i, ldf);
+  top_down_rows_kernel<<<grid_for (n_rows * n), BLOCK>>> (tau_i, n_rows, n_out, n, NULL,
+                                                          control, q, du_i, ldf);
   check_launch ("top_down_rows");
+}
+
+/**
+ * disco_top_down_rows_indexed_cuda:
+ * @tau_i: τ_I (s), > 0
+ * @n_rows: A, packed rows
+ * @n_out: O
+ * @n: n_l
+ * @rows: A sample indices (device memory)
+ * @control: A×O
+ * @q: B×O×n, sample s's at s·O·n
+ * @du_i: A×n, row stride @ldf, (c·Q)/τ_I subtracted
+ * @ldf: row stride of @du_i
+ *
+ * disco_top_down_rows_indexed_cpu() on the device; bit-identical.
+ */
+void
+disco_top_down_rows_indexed_cuda (float tau_i, gsize n_rows, gsize n_out, gsize n,
+                                  const guint *rows, const float *control, const float *q,
+                                  float *du_i, gsize ldf)
+{
+  REQUIRE (tau_i > 0.0f && ldf >= n);
+  if (n_rows == 0 || n == 0 || n_out == 0)
+    return;
+  REQUIRE (rows != NULL && control != NULL && q != NULL && du_i != NULL);
+
+  top_down_rows_kernel<<<grid_for (n_rows * n), BLOCK>>> (tau_i, n_rows, n_out, n, rows,
+                                                          control, q, du_i, ldf);
+  check_launch ("top_down_rows_indexed");
 }
 
 __global__ void

@@ -298,6 +298,16 @@ void disco_copy_rows_cuda          (gsize                     n_rows,
                                    float                    *y,
                                    gsize                     ldy);
 
+void disco_top_down_rows_indexed_cuda (float                  tau_i,
+                                      gsize                  n_rows,
+                                      gsize                  n_out,
+                                      gsize                  n,
+                                      const guint           *rows,
+                                      const float           *control,
+                                      const float           *q,
+                                      float                 *du_i,
+                                      gsize                  ldf);
+
 void disco_gather_rows_cuda        (gsize                     n_rows,
                                    gsize                     n_cols,
                                    const guint              *rows,

@@ -642,6 +642,18 @@ void disco_copy_rows_cpu          (gsize                     n_rows,
                                    float                    *y,
                                    gsize                     ldy);
 
+/* top_down_rows_indexed:  top_down_rows with sample r's Q at Q[rows[r]]
+ * (packed rows of the compacting solver; @rows in the same memory) */
+void disco_top_down_rows_indexed_cpu (float                     tau_i,
+                                      gsize                     n_rows,
+                                      gsize                     n_out,
+                                      gsize                     n,
+                                      const guint              *rows,
+                                      const float              *control,
+                                      const float              *q,
+                                      float                    *du_i,
+                                      gsize                     ldf);
+
 /* gather_rows:  y[r, :] = x[rows[r], :]  (the compacting solver's packed
  * rows: a sample's first drive, targets or feedback weights by its index;
  * @rows in the same memory as @x and @y; y must not overlap x) */

@@ -33,14 +33,14 @@ struct _DiscoOpsClosedLoop
   const float *targets;         /* B × O, the caller's (begin) */
 
   /* The compacting solver's packed rows (disco_ops_closed_loop_rhs_compact):
-   * the targets and feedback weights of the running samples, gathered when
-   * the set of rows changes; the originals while it is 0 … A − 1. */
+   * their samples, and their targets gathered when the set of rows changes
+   * (the originals while it is 0 … A − 1); the feedback weights are read
+   * through the indices. */
   guint *rows;                  /* B, the table's memory */
-  guint *packed_rows;           /* B, host: the rows gathered for */
-  gsize packed_n;               /* A of the gather; G_MAXSIZE: none yet */
-  float **packed_feedback;      /* per layer A × O × n_l */
+  guint *packed_rows;           /* B, host: the rows uploaded */
+  gsize packed_n;               /* A of the upload; G_MAXSIZE: none yet */
+  gboolean packed_identity;     /* the rows are 0 … A − 1 */
   float *packed_targets;        /* A × O */
-  const float **row_feedback;   /* per layer: feedback or packed_feedback */
   const float *row_targets;     /* targets or packed_targets */
 };
 
@@ -48,10 +48,7 @@ static void
 free_buffers (DiscoOpsClosedLoop *loop)
 {
   for (guint l = 0; l < loop->n_layers; l++)
-    {
-      g_clear_pointer (&loop->feedback[l], loop->ops->free);
-      g_clear_pointer (&loop->packed_feedback[l], loop->ops->free);
-    }
+    g_clear_pointer (&loop->feedback[l], loop->ops->free);
   g_clear_pointer (&loop->rows, loop->ops->free);
   g_clear_pointer (&loop->packed_targets, loop->ops->free);
   g_clear_pointer (&loop->packed_rows, g_free);
@@ -76,8 +73,6 @@ disco_ops_closed_loop_free (DiscoOpsClosedLoop *loop)
     return;
   free_buffers (loop);
   g_free (loop->feedback);
-  g_free (loop->packed_feedback);
-  g_free (loop->row_feedback);
   g_free (loop);
 }
 
@@ -124,8 +119,6 @@ disco_ops_closed_loop_new (DiscoOpsNetwork          *network,
   loop->readout_offset = disco_ops_network_get_layer_offset (network, n_layers - 1);
   loop->readout_tau = readout->tau_e;
   loop->feedback = g_new0 (float *, n_layers);
-  loop->packed_feedback = g_new0 (float *, n_layers);
-  loop->row_feedback = g_new0 (const float *, n_layers);
   loop->packed_n = G_MAXSIZE;
   for (guint l = 0; l < n_layers; l++)
     loop->widest = MAX (loop->widest, disco_ops_network_get_layer (network, l)->n);
@@ -179,9 +172,7 @@ ensure_buffers (DiscoOpsClosedLoop *loop,
       if (spec->kind != DISCO_OPS_LAYER_MICROCIRCUIT)
         continue;
       if ((loop->feedback[l] = ops->alloc (n_samples * O * spec->n * sizeof (float),
-                                           error)) == NULL
-          || (loop->packed_feedback[l] = ops->alloc (n_samples * O * spec->n * sizeof (float),
-                                                     error)) == NULL)
+                                           error)) == NULL)
         goto failed;
     }
   loop->packed_rows = g_new (guint, n_samples);
@@ -307,12 +298,12 @@ disco_ops_closed_loop_begin (DiscoOpsClosedLoop            *loop,
 }
 
 /* du_I −= (c·Q_l)/τ_I for every microcircuit layer of @n_rows rows, with
- * the feedback weights @feedback (per layer, NULL for the others) and the
- * control the controller just wrote. */
+ * the control the controller just wrote; row r takes sample @rows[r]'s Q_l
+ * (@rows in the table's memory), or sample r's when @rows is %NULL. */
 static void
 add_top_down (DiscoOpsClosedLoop *self,
               gsize               n_rows,
-              const float *const *feedback,
+              const guint        *rows,
               float              *dydt)
 {
   const gsize ld = self->n_network + self->n_out;
@@ -320,13 +311,16 @@ add_top_down (DiscoOpsClosedLoop *self,
   for (guint l = 0; l + 1 < self->n_layers; l++)
     {
       const DiscoOpsLayer *spec = disco_ops_network_get_layer (self->network, l);
+      float *du_i = dydt + disco_ops_network_get_layer_offset (self->network, l) + spec->n;
 
-      if (feedback[l] == NULL)
+      if (self->feedback[l] == NULL)
         continue;
-      self->ops->top_down_rows (spec->tau_i, n_rows, self->n_out, spec->n, self->control,
-                                feedback[l],
-                                dydt + disco_ops_network_get_layer_offset (self->network, l)
-                                  + spec->n, ld);
+      if (rows != NULL)
+        self->ops->top_down_rows_indexed (spec->tau_i, n_rows, self->n_out, spec->n, rows,
+                                          self->control, self->feedback[l], du_i, ld);
+      else
+        self->ops->top_down_rows (spec->tau_i, n_rows, self->n_out, spec->n, self->control,
+                                  self->feedback[l], du_i, ld);
     }
 }
 
@@ -375,7 +369,7 @@ disco_ops_closed_loop_rhs (gpointer        loop,
   ops->leaky_pi_rows (k->softmax, k->k_p, k->k_i, k->leak, k->tau, self->readout_tau, n_rows, O,
                       y + self->readout_offset, y + N, ld, self->targets, self->control,
                       dydt + self->readout_offset, dydt + N, ld);
-  add_top_down (self, n_rows, (const float *const *) self->feedback, dydt);
+  add_top_down (self, n_rows, NULL, dydt);
   return TRUE;
 }
 
@@ -405,9 +399,9 @@ disco_ops_closed_loop_control (DiscoOpsClosedLoop *loop,
                             loop->targets, control, NULL, NULL, O);
 }
 
-/* Points row_targets and row_feedback at the values of the samples @rows
- * (A, host memory): the originals while the rows are 0 … A − 1, else a
- * gather into the packed buffers, made again only when the rows change
+/* Uploads the packed rows' samples @rows (A, host memory) and points
+ * row_targets at their targets: the originals while the rows are 0 … A − 1,
+ * else a gather into packed_targets; made again only when the rows change
  * (within a solve they only shrink, so that is at most once per step). */
 static gboolean
 pack_rows (DiscoOpsClosedLoop *self,
@@ -424,29 +418,17 @@ pack_rows (DiscoOpsClosedLoop *self,
     return TRUE;
   for (gsize r = 0; r < n_active && identity; r++)
     identity = rows[r] == r;
-  memcpy (self->packed_rows, rows, n_active * sizeof (guint));
-  self->packed_n = n_active;
-  if (identity)
-    {
-      self->row_targets = self->targets;
-      for (guint l = 0; l < self->n_layers; l++)
-        self->row_feedback[l] = self->feedback[l];
-      return ops->upload (self->rows, rows, n_active * sizeof (guint), error);
-    }
   if (!ops->upload (self->rows, rows, n_active * sizeof (guint), error))
     return FALSE;
-  ops->gather_rows (n_active, O, self->rows, self->targets, O, self->packed_targets, O);
-  self->row_targets = self->packed_targets;
-  for (guint l = 0; l < self->n_layers; l++)
+  memcpy (self->packed_rows, rows, n_active * sizeof (guint));
+  self->packed_n = n_active;
+  self->packed_identity = identity;
+  if (identity)
+    self->row_targets = self->targets;
+  else
     {
-      const gsize size = O * disco_ops_network_get_layer (self->network, l)->n;
-
-      self->row_feedback[l] = NULL;
-      if (self->feedback[l] == NULL)
-        continue;
-      ops->gather_rows (n_active, size, self->rows, self->feedback[l], size,
-                        self->packed_feedback[l], size);
-      self->row_feedback[l] = self->packed_feedback[l];
+      ops->gather_rows (n_active, O, self->rows, self->targets, O, self->packed_targets, O);
+      self->row_targets = self->packed_targets;
     }
   return TRUE;
 }
@@ -464,7 +446,8 @@ pack_rows (DiscoOpsClosedLoop *self,
  *
  * The closed-loop right-hand side as a #DiscoOdeRhsFunc for the compacting
  * solver, disco_ode_solver_solve(): packed row r is sample @rows[r], whose
- * first drive, target and feedback weights it takes.
+ * first drive and feedback weights it reads through the index and whose
+ * target it gathers when the rows change.
  *
  * Returns: %TRUE on success, %FALSE with @error set
  */
@@ -496,7 +479,7 @@ disco_ops_closed_loop_rhs_compact (gpointer      loop,
   self->ops->leaky_pi_rows (k->softmax, k->k_p, k->k_i, k->leak, k->tau, self->readout_tau,
                             n_active, O, y + self->readout_offset, y + N, ld, self->row_targets,
                             self->control, dydt + self->readout_offset, dydt + N, ld);
-  add_top_down (self, n_active, self->row_feedback, dydt);
+  add_top_down (self, n_active, self->packed_identity ? NULL : self->rows, dydt);
   return TRUE;
 }
 

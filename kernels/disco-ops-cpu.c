@@ -164,6 +164,10 @@ COUNTED (disco_ode_lockstep_stop_cpu,
          (const DiscoOdeLockstepLimits *limits, gsize s, const DiscoOdeClock *clocks,
           const gint *at_rest, gint *running, gint *status, gint *n_running),
          (limits, s, clocks, at_rest, running, status, n_running))
+COUNTED (disco_top_down_rows_indexed_cpu,
+         (float tau_i, gsize r, gsize o, gsize n, const guint *rows, const float *control,
+          const float *q, float *du_i, gsize ldf),
+         (tau_i, r, o, n, rows, control, q, du_i, ldf))
 COUNTED (disco_gather_rows_cpu,
          (gsize r, gsize c, const guint *rows, const float *x, gsize ldx, float *y, gsize ldy),
          (r, c, rows, x, ldx, y, ldy))
@@ -224,6 +228,7 @@ static const DiscoOps cpu_ops = {
   .lockstep_advance = counted_disco_ode_lockstep_advance_cpu,
   .lockstep_stop = counted_disco_ode_lockstep_stop_cpu,
   /* packed rows (the compacting solver) */
+  .top_down_rows_indexed = counted_disco_top_down_rows_indexed_cpu,
   .gather_rows = counted_disco_gather_rows_cpu,
   /* plasticity and optimizers (learning nodes' device path) */
   .plasticity_delta = counted_disco_plasticity_delta_cpu,

@@ -50,6 +50,7 @@ static const DiscoOps cuda_ops = {
   .lockstep_advance = disco_ode_lockstep_advance_cuda,
   .lockstep_stop = disco_ode_lockstep_stop_cuda,
   /* packed rows (the compacting solver) */
+  .top_down_rows_indexed = disco_top_down_rows_indexed_cuda,
   .gather_rows = disco_gather_rows_cuda,
   /* plasticity and optimizers (learning nodes' device path) */
   .plasticity_delta = disco_plasticity_delta_cuda,

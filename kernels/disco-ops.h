@@ -75,6 +75,8 @@ G_BEGIN_DECLS
  * @lockstep_step_sizes: disco_ode_lockstep_step_sizes_cpu()
  * @lockstep_advance: disco_ode_lockstep_advance_cpu()
  * @lockstep_stop: disco_ode_lockstep_stop_cpu()
+ * @top_down_rows_indexed: disco_top_down_rows_indexed_cpu(); @rows in the
+ *   table's memory
  * @gather_rows: disco_gather_rows_cpu(); @rows in the table's memory
  * @plasticity_delta: disco_plasticity_delta_cpu()
  * @threshold_update: disco_threshold_update_cpu()
@@ -281,6 +283,15 @@ struct _DiscoOps
                                gint                         *n_running);
 
   /* Packed rows (the compacting solver) */
+  void (*top_down_rows_indexed) (float                       tau_i,
+                                 gsize                       n_rows,
+                                 gsize                       n_out,
+                                 gsize                       n,
+                                 const guint                *rows,
+                                 const float                *control,
+                                 const float                *q,
+                                 float                      *du_i,
+                                 gsize                       ldf);
   void (*gather_rows)         (gsize                         n_rows,
                                gsize                         n_cols,
                                const guint                  *rows,
@@ -351,7 +362,7 @@ struct _DiscoOps
   guint64 (*get_operation_count) (void);
 
   /*< private >*/
-  gpointer padding[5];
+  gpointer padding[4];
 };
 
 const DiscoOps *disco_ops_cpu (void);

@@ -631,7 +631,6 @@ disco_integrator_end_epoch (DiscoNode *node, guint epoch, GError **error)
   return TRUE;
 }
 
-/* Solves B samples of n_state values in place; returns the mean steps. */
 /* The solve's per-sample statistics into the node's last-* properties;
  * returns the mean steps (accepted and rejected) per sample. */
 static double
@@ -1384,8 +1383,7 @@ settle_closed_loop_ops (DiscoIntegrator *self, const float *open_loop, gsize B,
 /* One tick of an ODE method on the node's table: the open loop, and on
  * training ticks with a controller the closed loop (MODEL.md §5.1–3). */
 static DiscoFlowReturn
-process_ode (DiscoIntegrator *self, DiscoTensor *input, gboolean closed, const DiscoTick *tick,
-             GError **error)
+process_ode (DiscoIntegrator *self, DiscoTensor *input, gboolean closed, GError **error)
 {
   DiscoNode *node = DISCO_NODE (self);
   const DiscoOps *ops = self->ops;
@@ -1522,7 +1520,7 @@ disco_integrator_process (DiscoNode *node, DiscoTick *tick, GError **error)
    * only for samples it hands to the ODE. */
   self->batch_begun = FALSE;
   flow = self->equilibrium != NULL ? process_equilibrium (self, input, closed, error)
-                                   : process_ode (self, input, closed, tick, error);
+                                   : process_ode (self, input, closed, error);
   if (flow != DISCO_FLOW_OK)
     return flow;
   self->last_operations = ops->get_operation_count () - operations_at_start;
