@@ -475,7 +475,9 @@ disco_ops_closed_loop_rhs_compact (gpointer      loop,
     }
   if (!pack_rows (self, n_active, rows, error))
     return FALSE;
-  disco_ops_network_rhs_compact_strided (self->network, n_active, self->rows, y, ld, dydt, ld);
+  if (!disco_ops_network_rhs_compact_strided (self->network, n_active, rows, y, ld, dydt, ld,
+                                              error))
+    return FALSE;
   self->ops->leaky_pi_rows (k->softmax, k->k_p, k->k_i, k->leak, k->tau, self->readout_tau,
                             n_active, O, y + self->readout_offset, y + N, ld, self->row_targets,
                             self->control, dydt + self->readout_offset, dydt + N, ld);

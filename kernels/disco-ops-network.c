@@ -11,6 +11,8 @@
 
 #include "disco-ops-network.h"
 
+#include <string.h>
+
 typedef struct
 {
   DiscoOpsLayer spec;     /* weight and bias point into the table's memory */
@@ -32,7 +34,14 @@ struct _DiscoOpsNetwork
   float *first_drive;     /* B × n_1: W_1 x + b_1 */
   float *drive;           /* B × max n_l: W_l r_{l−1} */
   float *ones;            /* B ones: broadcasts b_1 through a GEMM */
-  guint *rows;            /* B: the packed rows' samples (compacting solver) */
+  /* The compacting solver's packed rows: their samples, uploaded, and (for
+   * a first layer other than a microcircuit, whose kernel does not take row
+   * indices) their first drives, gathered; both made again only when the
+   * rows change. */
+  guint *rows;            /* B, the table's memory */
+  guint *packed_rows;     /* B, host: the rows uploaded */
+  gsize packed_n;         /* A of the upload; G_MAXSIZE: none since the batch began */
+  float *packed_drive;    /* B × n_1 */
 };
 
 static void
@@ -46,6 +55,9 @@ free_scratch (DiscoOpsNetwork *network)
   g_clear_pointer (&network->drive, ops->free);
   g_clear_pointer (&network->ones, ops->free);
   g_clear_pointer (&network->rows, ops->free);
+  g_clear_pointer (&network->packed_drive, ops->free);
+  g_clear_pointer (&network->packed_rows, g_free);
+  network->packed_n = G_MAXSIZE;
   network->capacity = 0;
   network->n_samples = 0;
 }
@@ -316,8 +328,11 @@ ensure_scratch (DiscoOpsNetwork *network,
       || (network->drive = ops->alloc (rows * network->max_units * sizeof (float),
                                        error)) == NULL
       || (network->ones = ops->alloc (rows * sizeof (float), error)) == NULL
-      || (network->rows = ops->alloc (rows * sizeof (guint), error)) == NULL)
+      || (network->rows = ops->alloc (rows * sizeof (guint), error)) == NULL
+      || (network->packed_drive = ops->alloc (rows * network->layers[0].spec.n * sizeof (float),
+                                              error)) == NULL)
     goto failed;
+  network->packed_rows = g_new (guint, rows);
   network->capacity = rows;
   return TRUE;
 
@@ -405,15 +420,42 @@ disco_ops_network_begin_batch (DiscoOpsNetwork *network,
   disco_ops_affine_rows (ops, n_samples, first->n, first->n_in, input, first->weight,
                          first->bias, network->ones, network->first_drive);
   network->n_samples = n_samples;
+  network->packed_n = G_MAXSIZE;
   return ops->check (error);
 }
 
-/* The right-hand side on @n_rows packed rows; row r reads the first drive's
- * row @drive_rows[r] (in the table's memory), or row r when it is NULL. */
+/* Uploads the samples of the packed rows @rows (A, host memory) and, for a
+ * first layer other than a microcircuit, gathers their first drives; only
+ * when the rows differ from the last ones (within a solve they only
+ * shrink, so that is at most once per step). */
+static gboolean
+pack_rows (DiscoOpsNetwork *network,
+           gsize            n_active,
+           const guint     *rows,
+           GError         **error)
+{
+  const DiscoOpsLayer *first = &network->layers[0].spec;
+
+  if (n_active == network->packed_n
+      && memcmp (rows, network->packed_rows, n_active * sizeof (guint)) == 0)
+    return TRUE;
+  if (!network->ops->upload (network->rows, rows, n_active * sizeof (guint), error))
+    return FALSE;
+  if (first->kind != DISCO_OPS_LAYER_MICROCIRCUIT)
+    network->ops->gather_rows (n_active, first->n, network->rows, network->first_drive, first->n,
+                               network->packed_drive, first->n);
+  memcpy (network->packed_rows, rows, n_active * sizeof (guint));
+  network->packed_n = n_active;
+  return TRUE;
+}
+
+/* The right-hand side on @n_rows rows: row r is sample r, or with @packed
+ * sample packed_rows[r] (pack_rows()), whose first drive it reads through
+ * the index (microcircuit) or from packed_drive (the others). */
 static gboolean
 evaluate (DiscoOpsNetwork *network,
           gsize            n_rows,
-          const guint     *drive_rows,
+          gboolean         packed,
           const float     *y,
           gsize            ldy,
           float           *dydt,
@@ -421,6 +463,7 @@ evaluate (DiscoOpsNetwork *network,
 {
   const DiscoOps *ops = network->ops;
   const float *previous_rates = NULL;
+  const guint *drive_rows = packed ? network->rows : NULL;
 
   for (guint l = 0; l < network->n_layers; l++)
     {
@@ -429,13 +472,10 @@ evaluate (DiscoOpsNetwork *network,
       const gsize n = spec->n;
       const float *drive;
 
-      if (l == 0 && drive_rows != NULL && spec->kind != DISCO_OPS_LAYER_MICROCIRCUIT)
-        {
-          /* Only the microcircuit kernel reads the drive through row
-           * indices: for the others, the packed rows' drives first. */
-          ops->gather_rows (n_rows, n, drive_rows, network->first_drive, n, network->drive, n);
-          drive = network->drive;
-        }
+      if (l == 0 && packed && spec->kind != DISCO_OPS_LAYER_MICROCIRCUIT)
+        /* Only the microcircuit kernel reads the drive through row
+         * indices: for the others, the packed rows' drives, gathered. */
+        drive = network->packed_drive;
       else if (l == 0)
         /* W_1 x + b_1, the bias already in. */
         drive = network->first_drive;
@@ -512,7 +552,7 @@ disco_ops_network_rhs (gpointer        network,
                    "begun has %" G_GSIZE_FORMAT " samples", n_rows, self->n_samples);
       return FALSE;
     }
-  return evaluate (self, n_rows, NULL, y, n_state, dydt, n_state);
+  return evaluate (self, n_rows, FALSE, y, n_state, dydt, n_state);
 }
 
 /**
@@ -550,7 +590,7 @@ disco_ops_network_rhs_strided (DiscoOpsNetwork *network,
                    "begun has %" G_GSIZE_FORMAT " samples", n_rows, network->n_samples);
       return FALSE;
     }
-  return evaluate (network, n_rows, NULL, y, ldy, dydt, ldf);
+  return evaluate (network, n_rows, FALSE, y, ldy, dydt, ldf);
 }
 
 /**
@@ -591,36 +631,42 @@ disco_ops_network_rhs_compact (gpointer      network,
                    "begun has %" G_GSIZE_FORMAT " samples", n_active, self->n_samples);
       return FALSE;
     }
-  if (!self->ops->upload (self->rows, rows, n_active * sizeof (guint), error))
+  if (!pack_rows (self, n_active, rows, error))
     return FALSE;
-  return evaluate (self, n_active, self->rows, y, self->state_size, dydt, self->state_size);
+  return evaluate (self, n_active, TRUE, y, self->state_size, dydt, self->state_size);
 }
 
 /**
  * disco_ops_network_rhs_compact_strided:
  * @network: a network
  * @n_active: A
- * @rows: (array length=n_active): each packed row's sample index, in the
- *   table's memory
+ * @rows: (array length=n_active): each packed row's sample index (host
+ *   memory)
  * @y: A states of N values at row stride @ldy (the table's memory)
  * @ldy: row stride of @y, ≥ N
  * @dydt: A derivatives of N values at row stride @ldf, written
  * @ldf: row stride of @dydt, ≥ N
+ * @error: return location for a #GError
  *
  * disco_ops_network_rhs_compact() on the network part of wider rows, for
  * the closed loop (disco-ops-closed-loop.h).
+ *
+ * Returns: %TRUE on success, %FALSE with @error set
  */
-void
+gboolean
 disco_ops_network_rhs_compact_strided (DiscoOpsNetwork *network,
                                        gsize            n_active,
                                        const guint     *rows,
                                        const float     *y,
                                        gsize            ldy,
                                        float           *dydt,
-                                       gsize            ldf)
+                                       gsize            ldf,
+                                       GError         **error)
 {
-  g_return_if_fail (network != NULL && n_active <= network->n_samples);
-  g_return_if_fail (ldy >= network->state_size && ldf >= network->state_size);
+  g_return_val_if_fail (network != NULL && n_active <= network->n_samples, FALSE);
+  g_return_val_if_fail (ldy >= network->state_size && ldf >= network->state_size, FALSE);
 
-  evaluate (network, n_active, rows, y, ldy, dydt, ldf);
+  if (!pack_rows (network, n_active, rows, error))
+    return FALSE;
+  return evaluate (network, n_active, TRUE, y, ldy, dydt, ldf);
 }

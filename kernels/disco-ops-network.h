@@ -148,13 +148,14 @@ gboolean         disco_ops_network_rhs_compact      (gpointer             networ
                                                      float               *dydt,
                                                      GError             **error);
 
-void             disco_ops_network_rhs_compact_strided (DiscoOpsNetwork *network,
+gboolean         disco_ops_network_rhs_compact_strided (DiscoOpsNetwork *network,
                                                         gsize            n_active,
                                                         const guint     *rows,
                                                         const float     *y,
                                                         gsize            ldy,
                                                         float           *dydt,
-                                                        gsize            ldf);
+                                                        gsize            ldf,
+                                                        GError         **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DiscoOpsNetwork, disco_ops_network_free)
 
