@@ -564,6 +564,45 @@ test_errors (void)
   chain_free (bad);
 }
 
+static void
+test_packed_row_kernels (void)
+{
+  enum { B = 5, A = 3, O = 2, n = 4, ld = 6 };
+  const guint rows[A] = { 4, 1, 2 };
+  float x[B * ld], y[A * n], q[B * O * n], c[A * O], du[A * ld], want[A * ld];
+
+  g_test_summary ("gather_rows packs rows by index; top_down_rows_indexed subtracts "
+                  "Σ_o (c_o/τ_I)·Q[rows[r], o, :] from each packed row (hand loops in double)");
+  for (guint i = 0; i < B * ld; i++)
+    x[i] = 0.5f * i - 3;
+  for (guint i = 0; i < B * O * n; i++)
+    q[i] = 0.25f * (i % 7) - 0.5f;
+  for (guint i = 0; i < A * O; i++)
+    c[i] = 1.0f + i;
+  for (guint i = 0; i < A * ld; i++)
+    du[i] = want[i] = 0.125f * i;
+
+  disco_gather_rows_cpu (A, n, rows, x + 1, ld, y, n);
+  for (guint r = 0; r < A; r++)
+    for (guint j = 0; j < n; j++)
+      g_assert_cmpfloat (y[r * n + j], ==, x[rows[r] * ld + 1 + j]);
+
+  disco_top_down_rows_indexed_cpu (0.5f, A, O, n, rows, c, q, du, ld);
+  for (guint r = 0; r < A; r++)
+    for (guint j = 0; j < n; j++)
+      {
+        double d = want[r * ld + j];
+
+        for (guint o = 0; o < O; o++)
+          d -= (c[r * O + o] / 0.5) * q[(rows[r] * O + o) * n + j];
+        g_assert_cmpfloat_with_epsilon (du[r * ld + j], d, 1e-5);
+      }
+  /* The columns past n are untouched. */
+  for (guint r = 0; r < A; r++)
+    for (guint j = n; j < ld; j++)
+      g_assert_cmpfloat (du[r * ld + j], ==, want[r * ld + j]);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -573,6 +612,7 @@ main (int argc, char **argv)
   g_test_add_func ("/disco/ode-network/closed-loop-closed-form", test_closed_loop_closed_form);
   g_test_add_func ("/disco/ode-network/feedback-finite-difference",
                    test_feedback_finite_difference);
+  g_test_add_func ("/disco/ode-network/packed-row-kernels", test_packed_row_kernels);
   g_test_add_func ("/disco/ode-network/errors", test_errors);
   return g_test_run ();
 }
