@@ -799,9 +799,8 @@ disco_revert_rows_cpu (gsize        n_rows,
  * @ldf: row stride of @dudt
  *
  * τ du/dt = −u + d (+ b): the linear readout of MODEL.md §2 (no bias) and
- * a rate layer's potential, with the arithmetic of nodes/disco-network.c
- * ((−u + (d + b))·(1/τ), the reciprocal rounded once) so that the two
- * right-hand sides agree to the bit.
+ * a rate layer's potential, as (−u + (d + b))·(1/τ), the reciprocal
+ * rounded once.
  */
 void
 disco_leaky_rows_cpu (float        tau,
@@ -859,7 +858,7 @@ disco_leaky_rows_cpu (float        tau,
  * @ldf: row stride of @dy and @dc_int
  *
  * The controller's part of the closed-loop right-hand side (MODEL.md §3),
- * the float operations of nodes/disco-closed-loop.c in its order.
+ * in the order the CUDA kernel repeats.
  */
 void
 disco_leaky_pi_rows_cpu (gboolean     softmax,
@@ -923,7 +922,7 @@ disco_leaky_pi_rows_cpu (gboolean     softmax,
  * @ldf: row stride of @du_i
  *
  * The top-down input f_l = c·Q_l of every sample (MODEL.md §2), summed over
- * the outputs in order as nodes/disco-closed-loop.c does.  (A batched GEMV:
+ * the outputs in order.  (A batched GEMV:
  * each sample has its own Q.)
  */
 void
@@ -970,7 +969,7 @@ disco_top_down_rows_cpu (float        tau_i,
  * @out: B×O×n, written (may be @in)
  *
  * One step of the Jacobian chain (MODEL.md §4): J ← J · diag(φ′(u)) per
- * sample, with disco_softrect_derivative() as nodes/disco-feedback.c uses.
+ * sample, with disco_softrect_derivative().
  */
 void
 disco_slope_scale_rows_cpu (const DiscoSoftRectifier *rect,
@@ -1007,8 +1006,7 @@ disco_slope_scale_rows_cpu (const DiscoSoftRectifier *rect,
  *   becomes 0)
  * @q: B×M feedback weights, modified in place
  *
- * The feedback weights' options in the reference's order (MODEL.md §4), as
- * nodes/disco-feedback.c applies them.
+ * The feedback weights' options in the reference's order (MODEL.md §4).
  */
 void
 disco_feedback_normalize_cpu (gsize    n_samples,
@@ -1075,6 +1073,87 @@ disco_copy_rows_cpu (gsize        n_rows,
 
   for (gsize r = 0; r < n_rows; r++)
     memcpy (y + r * ldy, x + r * ldx, n_cols * sizeof (float));
+}
+
+/**
+ * disco_top_down_rows_indexed_cpu:
+ * @tau_i: τ_I (s), > 0
+ * @n_rows: A, packed rows
+ * @n_out: O
+ * @n: n_l
+ * @rows: (array length=n_rows): the sample of each packed row
+ * @control: A×O control signals c of the packed rows, contiguous
+ * @q: B×O×n feedback weights of every sample, contiguous
+ * @du_i: A×n inhibitory derivatives (row stride @ldf), from which
+ *   (c·Q_l)/τ_I is subtracted
+ * @ldf: row stride of @du_i
+ *
+ * disco_top_down_rows_cpu() for packed rows, each taking its sample's Q
+ * (no gather of the feedback weights when the batch shrinks).
+ */
+void
+disco_top_down_rows_indexed_cpu (float        tau_i,
+                                 gsize        n_rows,
+                                 gsize        n_out,
+                                 gsize        n,
+                                 const guint *rows,
+                                 const float *control,
+                                 const float *q,
+                                 float       *du_i,
+                                 gsize        ldf)
+{
+  g_return_if_fail (tau_i > 0.0f);
+  CHECK_MATRIX (du_i, n_rows, n, ldf);
+  g_return_if_fail (n_rows == 0 || n_out == 0 || n == 0
+                    || (rows != NULL && control != NULL && q != NULL));
+
+  for (gsize r = 0; r < n_rows; r++)
+    {
+      const float *c = control + r * n_out;
+      const float *restrict qr = q + (gsize) rows[r] * n_out * n;
+      float *restrict d = du_i + r * ldf;
+
+      for (gsize o = 0; o < n_out; o++)
+        {
+          const float scaled = c[o] / tau_i;
+          const float *restrict q_row = qr + o * n;
+
+          for (gsize j = 0; j < n; j++)
+            d[j] -= scaled * q_row[j];
+        }
+    }
+}
+
+/**
+ * disco_gather_rows_cpu:
+ * @n_rows: R
+ * @n_cols: C
+ * @rows: (array length=n_rows): the row of @x each row of @y takes
+ * @x: rows of C values, row stride @ldx
+ * @ldx: row stride of @x
+ * @y: R×C, written, row stride @ldy; must not overlap @x
+ * @ldy: row stride of @y
+ *
+ * Packs the rows @rows of @x into @y: what the compacting solver's
+ * right-hand sides need of each running sample (its first drive, target,
+ * feedback weights), found by the sample's index.
+ */
+void
+disco_gather_rows_cpu (gsize        n_rows,
+                       gsize        n_cols,
+                       const guint *rows,
+                       const float *x,
+                       gsize        ldx,
+                       float       *y,
+                       gsize        ldy)
+{
+  g_return_if_fail (ldx >= n_cols && ldy >= n_cols);
+  if (n_rows == 0 || n_cols == 0)
+    return;
+  g_return_if_fail (rows != NULL && x != NULL && y != NULL);
+
+  for (gsize r = 0; r < n_rows; r++)
+    memcpy (y + r * ldy, x + (gsize) rows[r] * ldx, n_cols * sizeof (float));
 }
 
 /**

@@ -123,14 +123,14 @@ disco_leaky_pi_rows_cuda (gboolean softmax, float k_p, float k_i, float leak, fl
 }
 
 __global__ void
-top_down_rows_kernel (float tau_i, size_t n_rows, size_t n_out, size_t n, const float *control,
-                      const float *q, float *du_i, size_t ldf)
+top_down_rows_kernel (float tau_i, size_t n_rows, size_t n_out, size_t n, const guint *rows,
+                      const float *control, const float *q, float *du_i, size_t ldf)
 {
   GRID_STRIDE (i, n_rows * n)
     {
       const size_t r = i / n, j = i % n;
       const float *c = control + r * n_out;
-      const float *qr = q + r * n_out * n + j;
+      const float *qr = q + (rows != NULL ? (size_t) rows[r] : r) * n_out * n + j;
       float d = du_i[r * ldf + j];
 
       /* The CPU's loop order: one subtraction per output, in order. */
@@ -162,9 +162,38 @@ disco_top_down_rows_cuda (float tau_i, gsize n_rows, gsize n_out, gsize n, const
     return;
   REQUIRE (control != NULL && q != NULL && du_i != NULL);
 
-  top_down_rows_kernel<<<grid_for (n_rows * n), BLOCK>>> (tau_i, n_rows, n_out, n, control, q,
-                                                          du_i, ldf);
+  top_down_rows_kernel<<<grid_for (n_rows * n), BLOCK>>> (tau_i, n_rows, n_out, n, NULL,
+                                                          control, q, du_i, ldf);
   check_launch ("top_down_rows");
+}
+
+/**
+ * disco_top_down_rows_indexed_cuda:
+ * @tau_i: τ_I (s), > 0
+ * @n_rows: A, packed rows
+ * @n_out: O
+ * @n: n_l
+ * @rows: A sample indices (device memory)
+ * @control: A×O
+ * @q: B×O×n, sample s's at s·O·n
+ * @du_i: A×n, row stride @ldf, (c·Q)/τ_I subtracted
+ * @ldf: row stride of @du_i
+ *
+ * disco_top_down_rows_indexed_cpu() on the device; bit-identical.
+ */
+void
+disco_top_down_rows_indexed_cuda (float tau_i, gsize n_rows, gsize n_out, gsize n,
+                                  const guint *rows, const float *control, const float *q,
+                                  float *du_i, gsize ldf)
+{
+  REQUIRE (tau_i > 0.0f && ldf >= n);
+  if (n_rows == 0 || n == 0 || n_out == 0)
+    return;
+  REQUIRE (rows != NULL && control != NULL && q != NULL && du_i != NULL);
+
+  top_down_rows_kernel<<<grid_for (n_rows * n), BLOCK>>> (tau_i, n_rows, n_out, n, rows,
+                                                          control, q, du_i, ldf);
+  check_launch ("top_down_rows_indexed");
 }
 
 __global__ void
@@ -325,4 +354,42 @@ disco_copy_rows_cuda (gsize n_rows, gsize n_cols, const float *x, gsize ldx, flo
 
   copy_rows_kernel<<<grid_for (n_rows * n_cols), BLOCK>>> (n_rows, n_cols, x, ldx, y, ldy);
   check_launch ("copy_rows");
+}
+
+__global__ void
+gather_rows_kernel (size_t n_rows, size_t n_cols, const guint *rows, const float *x, size_t ldx,
+                    float *y, size_t ldy)
+{
+  GRID_STRIDE (i, n_rows * n_cols)
+    {
+      const size_t r = i / n_cols, c = i % n_cols;
+
+      y[r * ldy + c] = x[(size_t) rows[r] * ldx + c];
+    }
+}
+
+/**
+ * disco_gather_rows_cuda:
+ * @n_rows: R
+ * @n_cols: C
+ * @rows: R row indices into @x (device memory)
+ * @x: rows of C values, row stride @ldx
+ * @ldx: row stride of @x
+ * @y: R×C, written, row stride @ldy; must not overlap @x
+ * @ldy: row stride of @y
+ *
+ * disco_gather_rows_cpu() on the device.
+ */
+void
+disco_gather_rows_cuda (gsize n_rows, gsize n_cols, const guint *rows, const float *x, gsize ldx,
+                        float *y, gsize ldy)
+{
+  REQUIRE (ldx >= n_cols && ldy >= n_cols);
+  if (n_rows == 0 || n_cols == 0)
+    return;
+  REQUIRE (rows != NULL && x != NULL && y != NULL);
+
+  gather_rows_kernel<<<grid_for (n_rows * n_cols), BLOCK>>> (n_rows, n_cols, rows, x, ldx, y,
+                                                              ldy);
+  check_launch ("gather_rows");
 }

@@ -244,7 +244,7 @@ void disco_adam_update_cuda (gsize        n,
                              float       *v);
 
 /* ---------------------------------------------------------------------------
- * Closed loop and feedback weights, the integrator's device path
+ * Closed loop and feedback weights (disco-ops-closed-loop.c)
  * (disco-kernels-cuda-feedback.cu): the twins of the disco-kernels.h section
  * of that name; every array is a device pointer.
  * ------------------------------------------------------------------------- */
@@ -294,6 +294,24 @@ void disco_feedback_normalize_cuda (gsize                     n_samples,
 
 void disco_copy_rows_cuda          (gsize                     n_rows,
                                    gsize                     n_cols,
+                                   const float              *x,
+                                   gsize                     ldx,
+                                   float                    *y,
+                                   gsize                     ldy);
+
+void disco_top_down_rows_indexed_cuda (float                  tau_i,
+                                      gsize                  n_rows,
+                                      gsize                  n_out,
+                                      gsize                  n,
+                                      const guint           *rows,
+                                      const float           *control,
+                                      const float           *q,
+                                      float                 *du_i,
+                                      gsize                  ldf);
+
+void disco_gather_rows_cuda        (gsize                     n_rows,
+                                   gsize                     n_cols,
+                                   const guint              *rows,
                                    const float              *x,
                                    gsize                     ldx,
                                    float                    *y,

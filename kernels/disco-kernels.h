@@ -544,10 +544,9 @@ void disco_leaky_rows_cpu  (float        tau,
                             gsize        ldf);
 
 /* ---------------------------------------------------------------------------
- * Closed loop and feedback weights (MODEL.md §3–§4), the integrator's device
- * path: each mirrors a loop of nodes/disco-closed-loop.c or
- * nodes/disco-feedback.c operation for operation, so that a solve through
- * the CPU table gives that file's numbers.  B samples, O outputs, n units.
+ * Closed loop and feedback weights (MODEL.md §3–§4), the kernels of
+ * disco-ops-closed-loop.c (the integrator's only closed loop, on the CPU and
+ * on CUDA).  B samples, O outputs, n units.
  *
  *   leaky_pi_rows:       e = y* − softmax(y) (or y* − y);  c = k_i c_int + k_p e;
  *                        dc_int = (e − λ c_int)/τ_c;  dy += c/τ_out
@@ -638,6 +637,29 @@ disco_row_blocks_overlap (gsize        n_rows,
 
 void disco_copy_rows_cpu          (gsize                     n_rows,
                                    gsize                     n_cols,
+                                   const float              *x,
+                                   gsize                     ldx,
+                                   float                    *y,
+                                   gsize                     ldy);
+
+/* top_down_rows_indexed:  top_down_rows with sample r's Q at Q[rows[r]]
+ * (packed rows of the compacting solver; @rows in the same memory) */
+void disco_top_down_rows_indexed_cpu (float                     tau_i,
+                                      gsize                     n_rows,
+                                      gsize                     n_out,
+                                      gsize                     n,
+                                      const guint              *rows,
+                                      const float              *control,
+                                      const float              *q,
+                                      float                    *du_i,
+                                      gsize                     ldf);
+
+/* gather_rows:  y[r, :] = x[rows[r], :]  (the compacting solver's packed
+ * rows: a sample's first drive, targets or feedback weights by its index;
+ * @rows in the same memory as @x and @y; y must not overlap x) */
+void disco_gather_rows_cpu        (gsize                     n_rows,
+                                   gsize                     n_cols,
+                                   const guint              *rows,
                                    const float              *x,
                                    gsize                     ldx,
                                    float                    *y,

@@ -149,7 +149,7 @@ alloc_into (const DiscoOps *ops,
 
   if (!g_size_checked_mul (&bytes, n, size))
     {
-      g_set_error (error, DISCO_ODE_ERROR, DISCO_ODE_ERROR_FAILED,
+      g_set_error (error, DISCO_KERNELS_ERROR, DISCO_ERROR_MEMORY,
                    "lockstep ODE workspace of %" G_GSIZE_FORMAT " × %" G_GSIZE_FORMAT
                    " bytes overflows", n, size);
       return FALSE;
@@ -230,7 +230,7 @@ evaluate (DiscoOdeBatchedSolver  *solver,
   if (local_error != NULL)
     g_propagate_error (error, local_error);
   else
-    g_set_error_literal (error, DISCO_ODE_ERROR, DISCO_ODE_ERROR_FAILED,
+    g_set_error_literal (error, DISCO_KERNELS_ERROR, DISCO_ERROR_FAILED,
                          "the ODE right-hand side failed without an error");
   return FALSE;
 }
@@ -341,7 +341,7 @@ download_stats (DiscoOdeBatchedSolver *solver,
  * end.
  *
  * Returns: %TRUE on success.  %FALSE with @error set when @config is invalid
- *   (%DISCO_ODE_ERROR_INVALID_CONFIG, @y
+ *   (%DISCO_ERROR_BAD_VALUE, @y
  *   untouched), when a buffer cannot be allocated, or when @rhs or a queued
  *   operation failed (@y then undefined)
  */

@@ -4,6 +4,16 @@
  * packed into the first A rows (stride N) of every work buffer, in the
  * order of their sample index.  S ≤ 7 stages.
  *
+ * The work buffers (states, stages) and the step sizes live in the memory
+ * of the solver's operations table and are combined by its operations
+ * (disco-ops.h: rk_combine, rk_embedded_error_norm, steady_state_rows,
+ * copy); the per-sample decisions (the PID clock update, the stop tests,
+ * which rows leave the batch) are the host's, from two downloads of A
+ * values per step (the error norms and the steady-state flags; on the host
+ * table, memcpys).  On the CPU that is the fastest arrangement, since
+ * finished samples cost nothing; on a device the lockstep solver
+ * (disco-ode-batched.c), which never waits for the host, is the one to use.
+ *
  * The step-size logic follows Diffrax 0.4.1 line by line (MODEL.md §5):
  * diffrax/step_size_controller/adaptive.py (PIDController.adapt_step_size),
  * diffrax/integrate.py (loop: _clip_to_end, step counting, event check) and
@@ -24,8 +34,8 @@
 #include "disco-kernels.h"
 #include "disco-ode-clock.h"
 #include "disco-ode-private.h"
+#include "disco-ops.h"
 
-G_DEFINE_QUARK (disco-ode-error-quark, disco_ode_error)
 
 /* The model's solver settings, MODEL.md §5. */
 #define DEFAULT_METHOD            DISCO_ODE_METHOD_TSIT5
@@ -180,24 +190,28 @@ typedef struct
 
 struct _DiscoOdeSolver
 {
-  /* A×N buffers, carved out of one block at the start of each solve; the
-   * pointers are swapped during a solve, the block stays. */
+  const DiscoOps *ops;
+
+  /* A×N buffers of the table, carved out of one block at the start of each
+   * solve; the pointers are swapped during a solve, the block stays. */
   float *block;
   gsize block_len;
   float *y;
   float *y1;
-  float *err;
   float *k[MAX_STAGES];
 
-  /* Per-row arrays, A entries in use. */
+  /* Per-row arrays, A entries in use: the table's (h_ops, error_norm_ops,
+   * at_rest_ops) and the host's. */
   gsize rows_capacity;
+  float *h_ops;
+  float *error_norm_ops;
+  gint *at_rest_ops;
   Sample *samples;
   guint *rows;
   double *t_stage;
   float *h;
   float *error_norm;
-  float *rms_f;
-  float *rms_y;
+  gint *at_rest;
 };
 
 /* One call of disco_ode_solver_solve(). */
@@ -256,7 +270,7 @@ invalid_field (GError    **error,
                const char *requirement,
                double      value)
 {
-  g_set_error (error, DISCO_ODE_ERROR, DISCO_ODE_ERROR_INVALID_CONFIG,
+  g_set_error (error, DISCO_KERNELS_ERROR, DISCO_ERROR_BAD_VALUE,
                "invalid ODE solver setting \"%s\": must be %s (got %g)",
                name, requirement, value);
   return FALSE;
@@ -272,7 +286,7 @@ invalid_field (GError    **error,
  * estimate, so they need %DISCO_ODE_CONTROLLER_CONSTANT).
  *
  * Returns: %TRUE if @config is usable; %FALSE with @error set
- *   (%DISCO_ODE_ERROR_INVALID_CONFIG, naming the field) otherwise
+ *   (%DISCO_ERROR_BAD_VALUE, naming the field) otherwise
  */
 gboolean
 disco_ode_config_validate (const DiscoOdeConfig *config,
@@ -291,7 +305,7 @@ disco_ode_config_validate (const DiscoOdeConfig *config,
   if (c->method != DISCO_ODE_METHOD_TSIT5
       && c->controller != DISCO_ODE_CONTROLLER_CONSTANT)
     {
-      g_set_error (error, DISCO_ODE_ERROR, DISCO_ODE_ERROR_INVALID_CONFIG,
+      g_set_error (error, DISCO_KERNELS_ERROR, DISCO_ERROR_BAD_VALUE,
                    "invalid ODE solver setting \"controller\": method \"%s\" "
                    "has no error estimate, so it needs constant steps",
                    c->method == DISCO_ODE_METHOD_EULER ? "euler" : "rk4");
@@ -331,16 +345,56 @@ disco_ode_config_validate (const DiscoOdeConfig *config,
 }
 
 /**
+ * disco_ode_solver_new_on:
+ * @ops: (transfer none): the operations table whose memory and operations
+ *   the solves use
+ *
+ * Creates a solver with an empty workspace; the first solve allocates it
+ * in @ops's memory.
+ *
+ * Returns: (transfer full): a new #DiscoOdeSolver
+ */
+DiscoOdeSolver *
+disco_ode_solver_new_on (const DiscoOps *ops)
+{
+  DiscoOdeSolver *solver;
+
+  g_return_val_if_fail (ops != NULL, NULL);
+
+  solver = g_new0 (DiscoOdeSolver, 1);
+  solver->ops = ops;
+  return solver;
+}
+
+/**
  * disco_ode_solver_new:
  *
- * Creates a solver with an empty workspace; the first solve allocates it.
+ * disco_ode_solver_new_on() the host table, disco_ops_cpu(): the solves'
+ * states and right-hand sides are in host memory.
  *
  * Returns: (transfer full): a new #DiscoOdeSolver
  */
 DiscoOdeSolver *
 disco_ode_solver_new (void)
 {
-  return g_new0 (DiscoOdeSolver, 1);
+  return disco_ode_solver_new_on (disco_ops_cpu ());
+}
+
+static void
+release_rows (DiscoOdeSolver *solver)
+{
+  const DiscoOps *ops = solver->ops;
+
+  g_clear_pointer (&solver->h_ops, ops->free);
+  g_clear_pointer (&solver->error_norm_ops, ops->free);
+  g_clear_pointer (&solver->at_rest_ops, ops->free);
+  g_clear_pointer (&solver->samples, g_free);
+  g_clear_pointer (&solver->rows, g_free);
+  g_clear_pointer (&solver->t_stage, g_free);
+  g_clear_pointer (&solver->h, g_free);
+  g_clear_pointer (&solver->error_norm, g_free);
+  g_clear_pointer (&solver->at_rest, g_free);
+  solver->rows_capacity = 0;
 }
 
 /**
@@ -355,57 +409,67 @@ disco_ode_solver_free (DiscoOdeSolver *solver)
   if (solver == NULL)
     return;
 
-  g_free (solver->block);
-  g_free (solver->samples);
-  g_free (solver->rows);
-  g_free (solver->t_stage);
-  g_free (solver->h);
-  g_free (solver->error_norm);
-  g_free (solver->rms_f);
-  g_free (solver->rms_y);
+  g_clear_pointer (&solver->block, solver->ops->free);
+  release_rows (solver);
   g_free (solver);
 }
 
 /* Grows the workspace to B samples of N entries (contents are not kept) and
- * points the A×N buffers at it: y, y1, err and S stages. */
-static void
+ * points the A×N buffers at it: y, y1 and S stages. */
+static gboolean
 workspace_prepare (DiscoOdeSolver *ws,
                    gsize           n_samples,
                    gsize           n_state,
-                   guint           n_stages)
+                   guint           n_stages,
+                   GError        **error)
 {
-  const gsize n_buffers = 3 + n_stages;
-  gsize matrix_len, needed;
+  const DiscoOps *ops = ws->ops;
+  const gsize n_buffers = 2 + n_stages;
+  gsize matrix_len, needed, bytes;
 
   if (!g_size_checked_mul (&matrix_len, n_samples, n_state)
-      || !g_size_checked_mul (&needed, matrix_len, n_buffers))
-    g_error ("ODE workspace of %" G_GSIZE_FORMAT " × %" G_GSIZE_FORMAT
-             " floats overflows", n_samples, n_state);
+      || !g_size_checked_mul (&needed, matrix_len, n_buffers)
+      || !g_size_checked_mul (&bytes, needed, sizeof (float)))
+    {
+      g_set_error (error, DISCO_KERNELS_ERROR, DISCO_ERROR_MEMORY,
+                   "ODE workspace of %" G_GSIZE_FORMAT " × %" G_GSIZE_FORMAT
+                   " floats overflows", n_samples, n_state);
+      return FALSE;
+    }
 
   if (needed > ws->block_len)
     {
-      g_free (ws->block);
-      ws->block = g_new (float, needed);
+      g_clear_pointer (&ws->block, ops->free);
+      ws->block_len = 0;
+      if ((ws->block = ops->alloc (bytes, error)) == NULL)
+        return FALSE;
       ws->block_len = needed;
     }
 
   ws->y = ws->block;
   ws->y1 = ws->block + matrix_len;
-  ws->err = ws->block + 2 * matrix_len;
   for (guint s = 0; s < n_stages; s++)
-    ws->k[s] = ws->block + (3 + s) * matrix_len;
+    ws->k[s] = ws->block + (2 + s) * matrix_len;
 
   if (n_samples > ws->rows_capacity)
     {
-      ws->samples = g_renew (Sample, ws->samples, n_samples);
-      ws->rows = g_renew (guint, ws->rows, n_samples);
-      ws->t_stage = g_renew (double, ws->t_stage, n_samples);
-      ws->h = g_renew (float, ws->h, n_samples);
-      ws->error_norm = g_renew (float, ws->error_norm, n_samples);
-      ws->rms_f = g_renew (float, ws->rms_f, n_samples);
-      ws->rms_y = g_renew (float, ws->rms_y, n_samples);
+      release_rows (ws);
+      if ((ws->h_ops = ops->alloc (n_samples * sizeof (float), error)) == NULL
+          || (ws->error_norm_ops = ops->alloc (n_samples * sizeof (float), error)) == NULL
+          || (ws->at_rest_ops = ops->alloc (n_samples * sizeof (gint), error)) == NULL)
+        {
+          release_rows (ws);
+          return FALSE;
+        }
+      ws->samples = g_new (Sample, n_samples);
+      ws->rows = g_new (guint, n_samples);
+      ws->t_stage = g_new (double, n_samples);
+      ws->h = g_new (float, n_samples);
+      ws->error_norm = g_new (float, n_samples);
+      ws->at_rest = g_new (gint, n_samples);
       ws->rows_capacity = n_samples;
     }
+  return TRUE;
 }
 
 static void
@@ -439,7 +503,7 @@ evaluate (Solve       *solve,
   if (local_error != NULL)
     g_propagate_error (error, local_error);
   else
-    g_set_error_literal (error, DISCO_ODE_ERROR, DISCO_ODE_ERROR_FAILED,
+    g_set_error_literal (error, DISCO_KERNELS_ERROR, DISCO_ERROR_FAILED,
                          "the ODE right-hand side failed without an error");
   return FALSE;
 }
@@ -448,29 +512,31 @@ evaluate (Solve       *solve,
  * over the sample's whole state (Diffrax's SteadyStateEvent).  k_0 holds
  * f(y) at the current state, so the check costs no evaluation.  A sample is
  * only checked after its first step, as Diffrax checks after each step. */
-static void
-mark_steady (Solve *solve)
+static gboolean
+mark_steady (Solve   *solve,
+             GError **error)
 {
   DiscoOdeSolver *ws = solve->ws;
   const DiscoOdeConfig *config = solve->config;
   const gsize n = solve->n_state;
 
-  disco_rms_rows_fast_cpu (solve->n_active, n, ws->k[0], n, ws->rms_f);
-  disco_rms_rows_fast_cpu (solve->n_active, n, ws->y, n, ws->rms_y);
+  ws->ops->steady_state_rows (solve->n_active, n, (float) config->atol, (float) config->rtol,
+                              ws->k[0], n, ws->y, n, ws->at_rest_ops);
+  if (!ws->ops->download (ws->at_rest, ws->at_rest_ops, solve->n_active * sizeof (gint), error))
+    return FALSE;
 
   for (gsize i = 0; i < solve->n_active; i++)
     {
       Sample *sample = &ws->samples[i];
-      const float threshold = (float) config->atol
-                              + (float) config->rtol * ws->rms_y[i];
 
       if (sample->running && sample->clock.n_accepted + sample->clock.n_rejected > 0
-          && ws->rms_f[i] < threshold)
+          && ws->at_rest[i])
         {
           sample->running = FALSE;
           sample->status = DISCO_ODE_STATUS_STEADY_STATE;
         }
     }
+  return TRUE;
 }
 
 /* Marks the running samples that reached t1 or used all their steps. */
@@ -504,10 +570,12 @@ mark_ended (Solve *solve)
  * records its statistics, and closes the gap it leaves, keeping the running
  * samples packed and in order.  Only y and f(y) (k_0) carry over between
  * steps, so only they move. */
-static void
-retire_stopped (Solve *solve)
+static gboolean
+retire_stopped (Solve   *solve,
+                GError **error)
 {
   DiscoOdeSolver *ws = solve->ws;
+  const DiscoOps *ops = ws->ops;
   const gsize n = solve->n_state;
   const gsize row_bytes = n * sizeof (float);
   gsize kept = 0;
@@ -518,8 +586,9 @@ retire_stopped (Solve *solve)
 
       if (!sample->running)
         {
-          memcpy (solve->y_out + (gsize) sample->row * n, ws->y + i * n,
-                  row_bytes);
+          if (!ops->copy (solve->y_out + (gsize) sample->row * n, ws->y + i * n, row_bytes,
+                          error))
+            return FALSE;
           if (solve->stats != NULL)
             solve->stats[sample->row] = (DiscoOdeSampleStats) {
               .n_accepted = sample->clock.n_accepted,
@@ -533,8 +602,9 @@ retire_stopped (Solve *solve)
 
       if (kept != i)
         {
-          memcpy (ws->y + kept * n, ws->y + i * n, row_bytes);
-          memcpy (ws->k[0] + kept * n, ws->k[0] + i * n, row_bytes);
+          if (!ops->copy (ws->y + kept * n, ws->y + i * n, row_bytes, error)
+              || !ops->copy (ws->k[0] + kept * n, ws->k[0] + i * n, row_bytes, error))
+            return FALSE;
           ws->samples[kept] = *sample;
           ws->rows[kept] = sample->row;
         }
@@ -542,6 +612,7 @@ retire_stopped (Solve *solve)
     }
 
   solve->n_active = kept;
+  return TRUE;
 }
 
 /**
@@ -597,14 +668,15 @@ set_stage_times (Solve *solve,
 
 /* One Runge-Kutta step of every running sample, each with its own h.  On
  * entry k_0 = f(y); on return y1 holds the candidate solution and, for an
- * adaptive solve, err the error estimate and ws->error_norm its scaled norm.
- * The stage inputs are built in y1, which the last one (FSAL) or the final
- * combination overwrites with the solution. */
+ * adaptive solve, ws->error_norm the scaled norm of its error estimate
+ * (downloaded).  The stage inputs are built in y1, which the last one
+ * (FSAL) or the final combination overwrites with the solution. */
 static gboolean
 take_step (Solve   *solve,
            GError **error)
 {
   DiscoOdeSolver *ws = solve->ws;
+  const DiscoOps *ops = ws->ops;
   const Tableau *tab = solve->tableau;
   const DiscoOdeConfig *config = solve->config;
   const gsize a = solve->n_active;
@@ -613,35 +685,28 @@ take_step (Solve   *solve,
 
   for (gsize i = 0; i < a; i++)
     ws->h[i] = (float) (ws->samples[i].clock.t_next - ws->samples[i].clock.t);
+  if (!ops->upload (ws->h_ops, ws->h, a * sizeof (float), error))
+    return FALSE;
 
-  /* The fast kernels give the same bits as disco_rk_combine_cpu() and
-   * disco_rk_error_norm_cpu(), with fewer passes over memory. */
   for (guint s = 1; s < tab->n_stages; s++)
     {
-      disco_rk_combine_fast_cpu (a, n, n, ws->y, ws->h, s, tab->a[s], k,
-                                 ws->y1);
+      ops->rk_combine (a, n, n, ws->y, ws->h_ops, s, tab->a[s], k, ws->y1);
       set_stage_times (solve, tab->c[s]);
       if (!evaluate (solve, ws->y1, ws->k[s], error))
         return FALSE;
     }
 
   if (!tab->fsal)
-    disco_rk_combine_fast_cpu (a, n, n, ws->y, ws->h, tab->n_stages, tab->b,
-                               k, ws->y1);
+    ops->rk_combine (a, n, n, ws->y, ws->h_ops, tab->n_stages, tab->b, k, ws->y1);
 
-  if (config->controller != DISCO_ODE_CONTROLLER_CONSTANT
-      && tab->n_stages == 7)
-    disco_rk_embedded_error_norm_cpu (a, n, n, (float) config->atol,
-                                      (float) config->rtol, ws->y, ws->y1,
-                                      ws->h, tab->n_stages, tab->e, k,
-                                      ws->error_norm);
-  else if (config->controller != DISCO_ODE_CONTROLLER_CONSTANT)
+  /* Only Tsit5 has an error estimate (disco_ode_config_validate()). */
+  if (config->controller != DISCO_ODE_CONTROLLER_CONSTANT)
     {
-      disco_rk_combine_cpu (a, n, n, NULL, ws->h, tab->n_stages, tab->e, k,
-                            ws->err);
-      disco_rk_error_norm_cpu (a, n, n, (float) config->atol,
-                               (float) config->rtol, ws->y, ws->y1, ws->err,
-                               ws->error_norm);
+      ops->rk_embedded_error_norm (a, n, n, (float) config->atol, (float) config->rtol, ws->y,
+                                   ws->y1, ws->h_ops, tab->n_stages, tab->e, k,
+                                   ws->error_norm_ops);
+      if (!ops->download (ws->error_norm, ws->error_norm_ops, a * sizeof (float), error))
+        return FALSE;
     }
 
   return TRUE;
@@ -650,10 +715,12 @@ take_step (Solve   *solve,
 /* Makes the step's result the new state.  Rather than copying every kept
  * row, the buffers are swapped and the (rare) rejected rows copied back:
  * y ↔ y1 and, for FSAL, k_0 ↔ k_{S−1}, since k_{S−1} = f(y1). */
-static void
-commit_step (Solve *solve)
+static gboolean
+commit_step (Solve   *solve,
+             GError **error)
 {
   DiscoOdeSolver *ws = solve->ws;
+  const DiscoOps *ops = ws->ops;
   const Tableau *tab = solve->tableau;
   const gsize n = solve->n_state;
   const gsize row_bytes = n * sizeof (float);
@@ -674,10 +741,11 @@ commit_step (Solve *solve)
       if (keep)
         continue;
 
-      memcpy (ws->y + i * n, ws->y1 + i * n, row_bytes);
-      if (tab->fsal)
-        memcpy (ws->k[0] + i * n, *k_last + i * n, row_bytes);
+      if (!ops->copy (ws->y + i * n, ws->y1 + i * n, row_bytes, error)
+          || (tab->fsal && !ops->copy (ws->k[0] + i * n, *k_last + i * n, row_bytes, error)))
+        return FALSE;
     }
+  return TRUE;
 }
 
 /**
@@ -686,7 +754,8 @@ commit_step (Solve *solve)
  * @config: the solver settings, see disco_ode_config_init()
  * @n_samples: B, the number of samples (rows of @y)
  * @n_state: N, the state length of one sample, > 0
- * @y: (array) (inout): B×N initial states on entry, final states on return
+ * @y: (array) (inout): B×N initial states on entry, final states on return,
+ *   in the memory of the solver's table (host memory for the host table)
  * @rhs: (scope call): the right-hand side, called on running samples only
  * @user_data: (closure): passed to @rhs
  * @stats: (array) (out caller-allocates) (nullable): B entries to receive
@@ -699,7 +768,7 @@ commit_step (Solve *solve)
  * together so that each @rhs call sees them as one packed batch.
  *
  * Returns: %TRUE on success.  %FALSE with @error set when @config is
- *   invalid (%DISCO_ODE_ERROR_INVALID_CONFIG, @y untouched) or @rhs failed
+ *   invalid (%DISCO_ERROR_BAD_VALUE, @y untouched) or @rhs failed
  *   (its error; @y then holds a mix of initial and final states)
  */
 gboolean
@@ -730,7 +799,8 @@ disco_ode_solver_solve (DiscoOdeSolver       *solver,
     return TRUE;
 
   tableau = tableau_for (config->method);
-  workspace_prepare (solver, n_samples, n_state, tableau->n_stages);
+  if (!workspace_prepare (solver, n_samples, n_state, tableau->n_stages, error))
+    return FALSE;
 
   solve = (Solve) {
     .ws = solver,
@@ -776,7 +846,8 @@ disco_ode_solver_solve (DiscoOdeSolver       *solver,
       }
   }
 
-  memcpy (solver->y, y, n_samples * n_state * sizeof (float));
+  if (!solver->ops->copy (solver->y, y, n_samples * n_state * sizeof (float), error))
+    return FALSE;
 
   /* First same as last: f(y0) once, then each step leaves f(y1) behind. */
   if (tableau->fsal && !evaluate (&solve, solver->y, solver->k[0], error))
@@ -793,24 +864,24 @@ disco_ode_solver_solve (DiscoOdeSolver       *solver,
           /* This is the f(y) of the state the last step produced. */
           if (config->steady_state_stop)
             {
-              mark_steady (&solve);
-              retire_stopped (&solve);
+              if (!mark_steady (&solve, error) || !retire_stopped (&solve, error))
+                return FALSE;
               if (solve.n_active == 0)
                 break;
             }
         }
 
-      if (!take_step (&solve, error))
+      if (!take_step (&solve, error) || !commit_step (&solve, error))
         return FALSE;
-      commit_step (&solve);
 
-      if (tableau->fsal && config->steady_state_stop)
-        mark_steady (&solve);
+      if (tableau->fsal && config->steady_state_stop && !mark_steady (&solve, error))
+        return FALSE;
       mark_ended (&solve);
-      retire_stopped (&solve);
+      if (!retire_stopped (&solve, error))
+        return FALSE;
     }
 
-  return TRUE;
+  return solver->ops->check (error);
 }
 
 /**

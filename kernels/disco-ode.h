@@ -12,6 +12,13 @@
  * only the samples still running, packed into consecutive rows, so the
  * callback's matrix products stay batched and finished samples cost nothing.
  *
+ * The states and stages live in the memory of an operations table
+ * (disco-ops.h; the host table for disco_ode_solver_new()) and are combined
+ * by its operations; the host keeps the clocks and decides, from two small
+ * downloads per step, which samples step, stop and leave the batch.  This
+ * is the CPU's solver; disco-ode-batched.h is the same solve in lockstep,
+ * for a device that should not wait for the host.
+ *
  * Shape legend:
  *   B = samples (rows of the caller's y), N = state length of one sample,
  *   A = samples still running (A ≤ B), packed rows of length N (stride N).
@@ -23,27 +30,21 @@
 
 G_BEGIN_DECLS
 
-/**
- * DISCO_ODE_ERROR:
- *
- * Error domain of the ODE solver.  Errors in this domain are from the
- * #DiscoOdeError enumeration.
- */
-#define DISCO_ODE_ERROR (disco_ode_error_quark ())
-GQuark disco_ode_error_quark (void);
+typedef struct _DiscoOps DiscoOps;
+
+#include "disco/disco-error.h"
 
 /**
- * DiscoOdeError:
- * @DISCO_ODE_ERROR_FAILED: the right-hand side failed without saying why
- * @DISCO_ODE_ERROR_INVALID_CONFIG: a #DiscoOdeConfig field is out of range
+ * DISCO_KERNELS_ERROR:
  *
- * Error codes of #DISCO_ODE_ERROR.
+ * The error domain of the solvers and the operations tables: libdisco's
+ * one domain, %DISCO_ERROR, named by its quark's string because the
+ * kernels do not link libdisco; the codes are #DiscoError's
+ * (%DISCO_ERROR_BAD_VALUE for a bad configuration, %DISCO_ERROR_MEMORY for
+ * an allocation, %DISCO_ERROR_FAILED for a right-hand side that failed
+ * without saying why).
  */
-typedef enum
-{
-  DISCO_ODE_ERROR_FAILED,
-  DISCO_ODE_ERROR_INVALID_CONFIG,
-} DiscoOdeError;
+#define DISCO_KERNELS_ERROR (g_quark_from_static_string ("disco-error-quark"))
 
 /**
  * DiscoOdeMethod:
@@ -172,9 +173,10 @@ typedef struct
  * @rows: (array length=n_active): for each packed row, the index of its
  *   sample in the caller's batch (0 … B−1), strictly increasing
  * @t: (array length=n_active): the time of each packed row (s)
- * @y: (array): the states, A×N, packed with row stride N
- * @dydt: (array): where to write f(t, y), A×N, packed with row stride N;
- *   every entry must be written
+ * @y: (array): the states, A×N, packed with row stride N, in the memory of
+ *   the solver's table
+ * @dydt: (array): where to write f(t, y), A×N, packed with row stride N,
+ *   in the table's memory; every entry must be written
  * @error: return location for a #GError
  *
  * The right-hand side f(t, y) of the ODE, on the samples still running.
@@ -209,6 +211,8 @@ gboolean         disco_ode_config_validate (const DiscoOdeConfig *config,
                                             GError              **error);
 
 DiscoOdeSolver  *disco_ode_solver_new      (void);
+
+DiscoOdeSolver  *disco_ode_solver_new_on   (const DiscoOps       *ops);
 
 void             disco_ode_solver_free     (DiscoOdeSolver       *solver);
 

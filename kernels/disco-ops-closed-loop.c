@@ -11,6 +11,8 @@
 
 #include "disco-ops-closed-loop.h"
 
+#include <string.h>
+
 struct _DiscoOpsClosedLoop
 {
   DiscoOpsNetwork *network;     /* not owned */
@@ -25,10 +27,21 @@ struct _DiscoOpsClosedLoop
 
   gsize capacity;               /* samples the buffers hold */
   gsize n_samples;              /* B of the batch begun */
-  float **feedback;             /* per layer B × O × n_l; NULL for the readout */
+  float **feedback;             /* per layer B × O × n_l; NULL but for microcircuits */
   float *jacobian, *below;      /* B × O × W scratch */
   float *control;               /* B × O */
   const float *targets;         /* B × O, the caller's (begin) */
+
+  /* The compacting solver's packed rows (disco_ops_closed_loop_rhs_compact):
+   * their samples, and their targets gathered when the set of rows changes
+   * (the originals while it is 0 … A − 1); the feedback weights are read
+   * through the indices. */
+  guint *rows;                  /* B, the table's memory */
+  guint *packed_rows;           /* B, host: the rows uploaded */
+  gsize packed_n;               /* A of the upload; G_MAXSIZE: none yet */
+  gboolean packed_identity;     /* the rows are 0 … A − 1 */
+  float *packed_targets;        /* A × O */
+  const float *row_targets;     /* targets or packed_targets */
 };
 
 static void
@@ -36,6 +49,10 @@ free_buffers (DiscoOpsClosedLoop *loop)
 {
   for (guint l = 0; l < loop->n_layers; l++)
     g_clear_pointer (&loop->feedback[l], loop->ops->free);
+  g_clear_pointer (&loop->rows, loop->ops->free);
+  g_clear_pointer (&loop->packed_targets, loop->ops->free);
+  g_clear_pointer (&loop->packed_rows, g_free);
+  loop->packed_n = G_MAXSIZE;
   g_clear_pointer (&loop->jacobian, loop->ops->free);
   g_clear_pointer (&loop->below, loop->ops->free);
   g_clear_pointer (&loop->control, loop->ops->free);
@@ -61,15 +78,16 @@ disco_ops_closed_loop_free (DiscoOpsClosedLoop *loop)
 
 /**
  * disco_ops_closed_loop_new:
- * @network: (transfer none): the network, microcircuit layers ending in a
- *   readout; it must outlive the loop
+ * @network: (transfer none): the network, ending in a readout; it must
+ *   outlive the loop
  * @controller: the controller
  * @error: return location for a #GError
  *
  * Returns: (transfer full) (nullable): the closed loop, or %NULL with
- *   @error set (%DISCO_ODE_ERROR_INVALID_CONFIG) when the network does not
- *   end in a readout, has a hidden layer that is not a microcircuit layer,
- *   or the controller's τ is not positive
+ *   @error set (%DISCO_ERROR_BAD_VALUE) when the network does not
+ *   end in a readout or the controller's τ is not positive.  The top-down
+ *   input reaches the interneurons of microcircuit layers; rate layers have
+ *   none and take no feedback, but pass the Jacobian on.
  */
 DiscoOpsClosedLoop *
 disco_ops_closed_loop_new (DiscoOpsNetwork          *network,
@@ -86,22 +104,11 @@ disco_ops_closed_loop_new (DiscoOpsNetwork          *network,
   readout = disco_ops_network_get_layer (network, n_layers - 1);
   if (readout->kind != DISCO_OPS_LAYER_READOUT || !(controller->tau > 0.0f))
     {
-      g_set_error_literal (error, DISCO_ODE_ERROR, DISCO_ODE_ERROR_INVALID_CONFIG,
+      g_set_error_literal (error, DISCO_KERNELS_ERROR, DISCO_ERROR_BAD_VALUE,
                            "a closed loop needs a network ending in a readout and a "
                            "controller time constant > 0");
       return NULL;
     }
-  /* The top-down input goes to each hidden layer's interneurons, which
-   * rate layers lack; the integrator keeps a controlled network with rate
-   * layers on its host path. */
-  for (guint l = 0; l + 1 < n_layers; l++)
-    if (disco_ops_network_get_layer (network, l)->kind != DISCO_OPS_LAYER_MICROCIRCUIT)
-      {
-        g_set_error (error, DISCO_ODE_ERROR, DISCO_ODE_ERROR_INVALID_CONFIG,
-                     "a closed loop needs microcircuit hidden layers, and layer %u is not one",
-                     l);
-        return NULL;
-      }
   loop = g_new0 (DiscoOpsClosedLoop, 1);
   loop->network = network;
   loop->ops = NULL;
@@ -112,6 +119,7 @@ disco_ops_closed_loop_new (DiscoOpsNetwork          *network,
   loop->readout_offset = disco_ops_network_get_layer_offset (network, n_layers - 1);
   loop->readout_tau = readout->tau_e;
   loop->feedback = g_new0 (float *, n_layers);
+  loop->packed_n = G_MAXSIZE;
   for (guint l = 0; l < n_layers; l++)
     loop->widest = MAX (loop->widest, disco_ops_network_get_layer (network, l)->n);
   return loop;
@@ -136,7 +144,7 @@ disco_ops_closed_loop_get_state_size (DiscoOpsClosedLoop *loop)
  * @layer: a layer index
  *
  * Returns: (nullable): the layer's feedback weights, B × O × n_l in the
- *   table's memory, or %NULL for the readout
+ *   table's memory, or %NULL for a layer that is not a microcircuit
  */
 const float *
 disco_ops_closed_loop_get_feedback (DiscoOpsClosedLoop *loop,
@@ -158,10 +166,19 @@ ensure_buffers (DiscoOpsClosedLoop *loop,
     return TRUE;
   free_buffers (loop);
   for (guint l = 0; l + 1 < loop->n_layers; l++)
-    if ((loop->feedback[l] = ops->alloc (n_samples * O * disco_ops_network_get_layer (
-                                           loop->network, l)->n * sizeof (float),
-                                         error)) == NULL)
-      goto failed;
+    {
+      const DiscoOpsLayer *spec = disco_ops_network_get_layer (loop->network, l);
+
+      if (spec->kind != DISCO_OPS_LAYER_MICROCIRCUIT)
+        continue;
+      if ((loop->feedback[l] = ops->alloc (n_samples * O * spec->n * sizeof (float),
+                                           error)) == NULL)
+        goto failed;
+    }
+  loop->packed_rows = g_new (guint, n_samples);
+  if ((loop->rows = ops->alloc (n_samples * sizeof (guint), error)) == NULL
+      || (loop->packed_targets = ops->alloc (n_samples * O * sizeof (float), error)) == NULL)
+    goto failed;
   if ((loop->jacobian = ops->alloc (n_samples * O * loop->widest * sizeof (float), error)) == NULL
       || (loop->below = ops->alloc (n_samples * O * loop->widest * sizeof (float),
                                     error)) == NULL
@@ -175,9 +192,9 @@ failed:
   return FALSE;
 }
 
-/* Q_l of every microcircuit layer from the open-loop states (B × N),
- * nodes/disco-feedback.c's sequence: down from the readout, one stacked
- * GEMM per layer. */
+/* Q_l of every microcircuit layer from the open-loop states (B × N): down
+ * from the readout, one stacked GEMM per layer; a rate layer passes the
+ * Jacobian on (its φ_E′) and gets no Q. */
 static void
 compute_feedback (DiscoOpsClosedLoop            *loop,
                   gsize                          B,
@@ -207,10 +224,13 @@ compute_feedback (DiscoOpsClosedLoop            *loop,
       const gsize offset = disco_ops_network_get_layer_offset (loop->network, l);
 
       /* Q_l = J_l diag(φ_I′(u_I)), then the options. */
-      ops->slope_scale_rows (&spec->phi_i, B, O, n, state + offset + n, N, jacobian, O * n,
-                             loop->feedback[l]);
-      ops->feedback_normalize (B, O * n, options->average, options->clip, options->norm,
-                               loop->feedback[l]);
+      if (loop->feedback[l] != NULL)
+        {
+          ops->slope_scale_rows (&spec->phi_i, B, O, n, state + offset + n, N, jacobian, O * n,
+                                 loop->feedback[l]);
+          ops->feedback_normalize (B, O * n, options->average, options->clip, options->norm,
+                                   loop->feedback[l]);
+        }
       if (l > 0)
         {
           /* J_{l−1} = J_l W_l D_{l−1}: (B·O × n)·(n × n_{l−1}) for all
@@ -270,10 +290,38 @@ disco_ops_closed_loop_begin (DiscoOpsClosedLoop            *loop,
     return FALSE;
   loop->n_samples = n_samples;
   loop->targets = targets;
+  loop->packed_n = G_MAXSIZE;
   compute_feedback (loop, n_samples, open_loop, options);
   ops->fill (n_samples * (N + O), 0.0f, state);
   ops->copy_rows (n_samples, N, open_loop, N, state, N + O);
   return ops->check (error);
+}
+
+/* du_I −= (c·Q_l)/τ_I for every microcircuit layer of @n_rows rows, with
+ * the control the controller just wrote; row r takes sample @rows[r]'s Q_l
+ * (@rows in the table's memory), or sample r's when @rows is %NULL. */
+static void
+add_top_down (DiscoOpsClosedLoop *self,
+              gsize               n_rows,
+              const guint        *rows,
+              float              *dydt)
+{
+  const gsize ld = self->n_network + self->n_out;
+
+  for (guint l = 0; l + 1 < self->n_layers; l++)
+    {
+      const DiscoOpsLayer *spec = disco_ops_network_get_layer (self->network, l);
+      float *du_i = dydt + disco_ops_network_get_layer_offset (self->network, l) + spec->n;
+
+      if (self->feedback[l] == NULL)
+        continue;
+      if (rows != NULL)
+        self->ops->top_down_rows_indexed (spec->tau_i, n_rows, self->n_out, spec->n, rows,
+                                          self->control, self->feedback[l], du_i, ld);
+      else
+        self->ops->top_down_rows (spec->tau_i, n_rows, self->n_out, spec->n, self->control,
+                                  self->feedback[l], du_i, ld);
+    }
 }
 
 /**
@@ -309,7 +357,7 @@ disco_ops_closed_loop_rhs (gpointer        loop,
 
   if (n_rows != self->n_samples)
     {
-      g_set_error (error, DISCO_ODE_ERROR, DISCO_ODE_ERROR_FAILED,
+      g_set_error (error, DISCO_KERNELS_ERROR, DISCO_ERROR_SHAPE,
                    "closed-loop right-hand side on %" G_GSIZE_FORMAT " rows, but the batch "
                    "begun has %" G_GSIZE_FORMAT " samples", n_rows, self->n_samples);
       return FALSE;
@@ -321,14 +369,7 @@ disco_ops_closed_loop_rhs (gpointer        loop,
   ops->leaky_pi_rows (k->softmax, k->k_p, k->k_i, k->leak, k->tau, self->readout_tau, n_rows, O,
                       y + self->readout_offset, y + N, ld, self->targets, self->control,
                       dydt + self->readout_offset, dydt + N, ld);
-  for (guint l = 0; l + 1 < self->n_layers; l++)
-    {
-      const DiscoOpsLayer *spec = disco_ops_network_get_layer (self->network, l);
-
-      ops->top_down_rows (spec->tau_i, n_rows, O, spec->n, self->control, self->feedback[l],
-                          dydt + disco_ops_network_get_layer_offset (self->network, l) + spec->n,
-                          ld);
-    }
+  add_top_down (self, n_rows, NULL, dydt);
   return TRUE;
 }
 
@@ -356,4 +397,127 @@ disco_ops_closed_loop_control (DiscoOpsClosedLoop *loop,
   loop->ops->leaky_pi_rows (k->softmax, k->k_p, k->k_i, k->leak, k->tau, loop->readout_tau,
                             n_samples, O, state + loop->readout_offset, state + N, N + O,
                             loop->targets, control, NULL, NULL, O);
+}
+
+/* Uploads the packed rows' samples @rows (A, host memory) and points
+ * row_targets at their targets: the originals while the rows are 0 … A − 1,
+ * else a gather into packed_targets; made again only when the rows change
+ * (within a solve they only shrink, so that is at most once per step). */
+static gboolean
+pack_rows (DiscoOpsClosedLoop *self,
+           gsize               n_active,
+           const guint        *rows,
+           GError            **error)
+{
+  const DiscoOps *ops = self->ops;
+  const gsize O = self->n_out;
+  gboolean identity = TRUE;
+
+  if (n_active == self->packed_n
+      && memcmp (rows, self->packed_rows, n_active * sizeof (guint)) == 0)
+    return TRUE;
+  for (gsize r = 0; r < n_active && identity; r++)
+    identity = rows[r] == r;
+  if (!ops->upload (self->rows, rows, n_active * sizeof (guint), error))
+    return FALSE;
+  memcpy (self->packed_rows, rows, n_active * sizeof (guint));
+  self->packed_n = n_active;
+  self->packed_identity = identity;
+  if (identity)
+    self->row_targets = self->targets;
+  else
+    {
+      ops->gather_rows (n_active, O, self->rows, self->targets, O, self->packed_targets, O);
+      self->row_targets = self->packed_targets;
+    }
+  return TRUE;
+}
+
+/**
+ * disco_ops_closed_loop_rhs_compact:
+ * @loop: (type DiscoOpsClosedLoop): the closed loop
+ * @n_active: A, the samples in this evaluation
+ * @rows: (array length=n_active): each packed row's sample index (host
+ *   memory)
+ * @t: (array length=n_active): each row's time (unused: autonomous)
+ * @y: A × (N + O) states (the table's memory)
+ * @dydt: A × (N + O) derivatives, written (the table's memory)
+ * @error: return location for a #GError
+ *
+ * The closed-loop right-hand side as a #DiscoOdeRhsFunc for the compacting
+ * solver, disco_ode_solver_solve(): packed row r is sample @rows[r], whose
+ * first drive and feedback weights it reads through the index and whose
+ * target it gathers when the rows change.
+ *
+ * Returns: %TRUE on success, %FALSE with @error set
+ */
+gboolean
+disco_ops_closed_loop_rhs_compact (gpointer      loop,
+                                   gsize         n_active,
+                                   const guint  *rows,
+                                   const double *t G_GNUC_UNUSED,
+                                   const float  *y,
+                                   float        *dydt,
+                                   GError      **error)
+{
+  DiscoOpsClosedLoop *self = loop;
+  const gsize N = self->n_network, O = self->n_out, ld = N + O;
+  const DiscoOpsController *k = &self->controller;
+
+  g_return_val_if_fail (self != NULL && self->ops != NULL, FALSE);
+
+  if (n_active > self->n_samples)
+    {
+      g_set_error (error, DISCO_KERNELS_ERROR, DISCO_ERROR_SHAPE,
+                   "closed-loop right-hand side on %" G_GSIZE_FORMAT " rows, but the batch "
+                   "begun has %" G_GSIZE_FORMAT " samples", n_active, self->n_samples);
+      return FALSE;
+    }
+  if (!pack_rows (self, n_active, rows, error))
+    return FALSE;
+  if (!disco_ops_network_rhs_compact_strided (self->network, n_active, rows, y, ld, dydt, ld,
+                                              error))
+    return FALSE;
+  self->ops->leaky_pi_rows (k->softmax, k->k_p, k->k_i, k->leak, k->tau, self->readout_tau,
+                            n_active, O, y + self->readout_offset, y + N, ld, self->row_targets,
+                            self->control, dydt + self->readout_offset, dydt + N, ld);
+  add_top_down (self, n_active, self->packed_identity ? NULL : self->rows, dydt);
+  return TRUE;
+}
+
+/**
+ * disco_ops_closed_loop_control_compact:
+ * @loop: a closed loop after disco_ops_closed_loop_begin()
+ * @n_active: A
+ * @rows: (array length=n_active): the sample of each state row (host
+ *   memory)
+ * @state: A × (N + O) states (the table's memory)
+ * @control: A × O, written: c at those states (the table's memory)
+ * @error: return location for a #GError
+ *
+ * disco_ops_closed_loop_control() for packed rows, each with its sample's
+ * target (e.g. one recorded sample).
+ *
+ * Returns: %TRUE on success, %FALSE with @error set
+ */
+gboolean
+disco_ops_closed_loop_control_compact (DiscoOpsClosedLoop *loop,
+                                       gsize               n_active,
+                                       const guint        *rows,
+                                       const float        *state,
+                                       float              *control,
+                                       GError            **error)
+{
+  const DiscoOpsController *k;
+  const gsize N = loop->n_network, O = loop->n_out;
+
+  g_return_val_if_fail (loop != NULL && loop->ops != NULL && n_active <= loop->n_samples, FALSE);
+
+  if (!pack_rows (loop, n_active, rows, error))
+    return FALSE;
+  k = &loop->controller;
+  loop->ops->leaky_pi_rows (k->softmax, k->k_p, k->k_i, k->leak, k->tau, loop->readout_tau,
+                            n_active, O, state + loop->readout_offset, state + N, N + O,
+                            loop->row_targets, control, NULL, NULL, O);
+  return TRUE;
 }

@@ -1,5 +1,5 @@
 /* disco-ops-closed-loop.h: the closed-loop network and its feedback
- * weights on DiscoOps buffers (the integrator's device path).
+ * weights on DiscoOps buffers (the integrator's, on the CPU and on CUDA).
  *
  * SECTION:disco-ops-closed-loop
  * @title: Closed loop on an operations table
@@ -7,18 +7,22 @@
  *   closed-loop right-hand side (MODEL.md §2–§5), for the lockstep solver
  *   on the CPU or CUDA
  *
- * The arithmetic of nodes/disco-feedback.c and nodes/disco-closed-loop.c
- * written against a #DiscoOps table's network (disco-ops-network.h):
+ * The closed loop written once against a #DiscoOps table's network
+ * (disco-ops-network.h):
  *
  *   Q_l   = J_l diag(φ_I′(u_I,l)),  J_L = W_out D_L,  J_{l−1} = J_l W_l D_{l−1}
  *           (one GEMM per layer over the stacked (B·O) × n_l Jacobians: the
- *           weights are shared), then average / clip / normalise per sample
+ *           weights are shared), then average / clip / normalise per sample;
+ *           a rate layer (no interneurons) gets no Q_l and passes J on
  *   f(y)  = the open-loop network on the first N columns, then the
  *           controller (e, c, dc_int, dy += c/τ_out) and the top-down input
  *           du_I −= (c·Q_l)/τ_I of every microcircuit layer
  *
- * With disco_ops_cpu() every value is the one the host files compute, in
- * the same order.
+ * Two right-hand sides: disco_ops_closed_loop_rhs() for the lockstep
+ * solver (row r is sample r) and disco_ops_closed_loop_rhs_compact() for
+ * the compacting solver (packed rows, each sample's target and Q_l found by
+ * its index).  tests/kernels/test-ode-network.c checks the values against
+ * closed forms and finite differences.
  *
  * Shape legend: B samples, O outputs, N the network's state length, n_l
  * units; a closed-loop state row is [network (N) | c_int (O)], N + O long;
@@ -59,7 +63,8 @@ typedef struct
  * @clip: clip to [−clip, clip] when > 0
  * @norm: Frobenius norm of each sample's Q_l when > 0
  *
- * The feedback weights' options, as nodes/disco-feedback.h's.
+ * The feedback weights' options (the integrator's feedback-average,
+ * feedback-clip and feedback-norm).
  */
 typedef struct
 {
@@ -107,6 +112,21 @@ void                disco_ops_closed_loop_control        (DiscoOpsClosedLoop    
 
 const float        *disco_ops_closed_loop_get_feedback   (DiscoOpsClosedLoop            *loop,
                                                           guint                          layer);
+
+gboolean            disco_ops_closed_loop_rhs_compact    (gpointer                       loop,
+                                                          gsize                          n_active,
+                                                          const guint                   *rows,
+                                                          const double                  *t,
+                                                          const float                   *y,
+                                                          float                         *dydt,
+                                                          GError                       **error);
+
+gboolean            disco_ops_closed_loop_control_compact (DiscoOpsClosedLoop           *loop,
+                                                           gsize                         n_active,
+                                                           const guint                  *rows,
+                                                           const float                  *state,
+                                                           float                        *control,
+                                                           GError                      **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DiscoOpsClosedLoop, disco_ops_closed_loop_free)
 

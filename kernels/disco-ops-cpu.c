@@ -1,10 +1,9 @@
 /* disco-ops-cpu.c: the operations table of host memory (disco-ops.h).
  *
  * Buffers are g_malloc'd; every operation calls the CPU kernel it names,
- * the fast variant where one exists with the same bits (rk_combine) or the
- * same φ as nodes/disco-network.c (softrect, microcircuit), so that a
- * solve through this table reproduces disco_ode_solver_solve() on the
- * network's own right-hand side.  Everything runs synchronously, so
+ * the fast variant where one exists with the same bits (rk_combine, the
+ * steady-state test) or within 4 ulp (φ in softrect and microcircuit): the
+ * CPU's arithmetic, for every node that computes through a table.  Everything runs synchronously, so
  * @synchronize and @check have nothing to report.  Each compute entry
  * counts its calls (@get_operation_count): the number of kernel launches
  * the same work makes on CUDA, measured on any machine.
@@ -25,7 +24,7 @@ cpu_alloc (gsize    size,
   gpointer buffer = g_try_malloc (MAX (size, 1));
 
   if (buffer == NULL)
-    g_set_error (error, DISCO_ODE_ERROR, DISCO_ODE_ERROR_FAILED,
+    g_set_error (error, DISCO_KERNELS_ERROR, DISCO_ERROR_MEMORY,
                  "cannot allocate %" G_GSIZE_FORMAT " bytes of host memory", size);
   return buffer;
 }
@@ -113,7 +112,37 @@ COUNTED (disco_rk_embedded_error_norm_cpu,
          (gsize r, gsize c, gsize ld, float atol, float rtol, const float *y0, const float *y1,
           const float *h, guint s, const float *e, const float *const *k, float *norm),
          (r, c, ld, atol, rtol, y0, y1, h, s, e, k, norm))
-COUNTED (disco_steady_state_rows_cpu,
+/* disco_steady_state_rows_cpu() with the row norms of
+ * disco_rms_rows_fast_cpu() (four rows side by side, the same bits), in
+ * blocks: the compacting solver's test after every step. */
+static void
+steady_state_rows_fast (gsize        n_rows,
+                        gsize        n_cols,
+                        float        atol,
+                        float        rtol,
+                        const float *f,
+                        gsize        ldf,
+                        const float *y,
+                        gsize        ldy,
+                        gint        *at_rest)
+{
+  enum { BLOCK = 64 };
+  float rms_f[BLOCK], rms_y[BLOCK];
+
+  g_return_if_fail (n_rows == 0 || (n_cols > 0 && at_rest != NULL));
+
+  for (gsize first = 0; first < n_rows; first += BLOCK)
+    {
+      const gsize rows = MIN (BLOCK, n_rows - first);
+
+      disco_rms_rows_fast_cpu (rows, n_cols, f + first * ldf, ldf, rms_f);
+      disco_rms_rows_fast_cpu (rows, n_cols, y + first * ldy, ldy, rms_y);
+      for (gsize r = 0; r < rows; r++)
+        at_rest[first + r] = rms_f[r] < atol + rtol * rms_y[r];
+    }
+}
+
+COUNTED (steady_state_rows_fast,
          (gsize r, gsize c, float atol, float rtol, const float *f, gsize ldf, const float *y,
           gsize ldy, gint *at_rest),
          (r, c, atol, rtol, f, ldf, y, ldy, at_rest))
@@ -135,6 +164,13 @@ COUNTED (disco_ode_lockstep_stop_cpu,
          (const DiscoOdeLockstepLimits *limits, gsize s, const DiscoOdeClock *clocks,
           const gint *at_rest, gint *running, gint *status, gint *n_running),
          (limits, s, clocks, at_rest, running, status, n_running))
+COUNTED (disco_top_down_rows_indexed_cpu,
+         (float tau_i, gsize r, gsize o, gsize n, const guint *rows, const float *control,
+          const float *q, float *du_i, gsize ldf),
+         (tau_i, r, o, n, rows, control, q, du_i, ldf))
+COUNTED (disco_gather_rows_cpu,
+         (gsize r, gsize c, const guint *rows, const float *x, gsize ldx, float *y, gsize ldy),
+         (r, c, rows, x, ldx, y, ldy))
 COUNTED (disco_plasticity_delta_cpu,
          (const Rect *phi_e, const Rect *phi_i, gsize r, gsize n, const float *u, gsize ldu,
           const float *y0, float *rate, gsize ldr, float *delta, gsize ldd),
@@ -221,7 +257,7 @@ static const DiscoOps cpu_ops = {
   .gemm = counted_disco_gemm_cpu,
   .softrect_forward = counted_disco_softrect_forward_fast_cpu,
   .microcircuit_rhs = counted_disco_microcircuit_rhs_cpu,
-  /* closed loop and feedback weights (integrator device path) */
+  /* closed loop and feedback weights (the integrator) */
   .leaky_pi_rows = counted_disco_leaky_pi_rows_cpu,
   .top_down_rows = counted_disco_top_down_rows_cpu,
   .slope_scale_rows = counted_disco_slope_scale_rows_cpu,
@@ -230,12 +266,15 @@ static const DiscoOps cpu_ops = {
   .leaky_rows = counted_disco_leaky_rows_cpu,
   .rk_combine = counted_disco_rk_combine_fast_cpu,
   .rk_embedded_error_norm = counted_disco_rk_embedded_error_norm_cpu,
-  .steady_state_rows = counted_disco_steady_state_rows_cpu,
+  .steady_state_rows = counted_steady_state_rows_fast,
   .revert_rows = counted_disco_revert_rows_cpu,
   .ode_clock_advance = counted_disco_ode_clock_advance_cpu,
   .lockstep_step_sizes = counted_disco_ode_lockstep_step_sizes_cpu,
   .lockstep_advance = counted_disco_ode_lockstep_advance_cpu,
   .lockstep_stop = counted_disco_ode_lockstep_stop_cpu,
+  /* packed rows (the compacting solver) */
+  .top_down_rows_indexed = counted_disco_top_down_rows_indexed_cpu,
+  .gather_rows = counted_disco_gather_rows_cpu,
   /* plasticity and optimizers (learning nodes' device path) */
   .plasticity_delta = counted_disco_plasticity_delta_cpu,
   .threshold_update = counted_disco_threshold_update_cpu,

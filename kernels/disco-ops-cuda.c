@@ -34,7 +34,7 @@ static const DiscoOps cuda_ops = {
   .gemm = disco_gemm_cuda,
   .softrect_forward = disco_softrect_forward_cuda,
   .microcircuit_rhs = disco_microcircuit_rhs_cuda,
-  /* closed loop and feedback weights (integrator device path) */
+  /* closed loop and feedback weights (the integrator) */
   .leaky_pi_rows = disco_leaky_pi_rows_cuda,
   .top_down_rows = disco_top_down_rows_cuda,
   .slope_scale_rows = disco_slope_scale_rows_cuda,
@@ -49,6 +49,9 @@ static const DiscoOps cuda_ops = {
   .lockstep_step_sizes = disco_ode_lockstep_step_sizes_cuda,
   .lockstep_advance = disco_ode_lockstep_advance_cuda,
   .lockstep_stop = disco_ode_lockstep_stop_cuda,
+  /* packed rows (the compacting solver) */
+  .top_down_rows_indexed = disco_top_down_rows_indexed_cuda,
+  .gather_rows = disco_gather_rows_cuda,
   /* plasticity and optimizers (learning nodes' device path) */
   .plasticity_delta = disco_plasticity_delta_cuda,
   .threshold_update = disco_threshold_update_cuda,

@@ -11,6 +11,8 @@
 
 #include "disco-ops-network.h"
 
+#include <string.h>
+
 typedef struct
 {
   DiscoOpsLayer spec;     /* weight and bias point into the table's memory */
@@ -32,6 +34,14 @@ struct _DiscoOpsNetwork
   float *first_drive;     /* B × n_1: W_1 x + b_1 */
   float *drive;           /* B × max n_l: W_l r_{l−1} */
   float *ones;            /* B ones: broadcasts b_1 through a GEMM */
+  /* The compacting solver's packed rows: their samples, uploaded, and (for
+   * a first layer other than a microcircuit, whose kernel does not take row
+   * indices) their first drives, gathered; both made again only when the
+   * rows change. */
+  guint *rows;            /* B, the table's memory */
+  guint *packed_rows;     /* B, host: the rows uploaded */
+  gsize packed_n;         /* A of the upload; G_MAXSIZE: none since the batch began */
+  float *packed_drive;    /* B × n_1 */
 };
 
 static void
@@ -44,6 +54,10 @@ free_scratch (DiscoOpsNetwork *network)
   g_clear_pointer (&network->first_drive, ops->free);
   g_clear_pointer (&network->drive, ops->free);
   g_clear_pointer (&network->ones, ops->free);
+  g_clear_pointer (&network->rows, ops->free);
+  g_clear_pointer (&network->packed_drive, ops->free);
+  g_clear_pointer (&network->packed_rows, g_free);
+  network->packed_n = G_MAXSIZE;
   network->capacity = 0;
   network->n_samples = 0;
 }
@@ -100,7 +114,7 @@ bad_layer (GError    **error,
            guint       index,
            const char *why)
 {
-  g_set_error (error, DISCO_ODE_ERROR, DISCO_ODE_ERROR_INVALID_CONFIG,
+  g_set_error (error, DISCO_KERNELS_ERROR, DISCO_ERROR_BAD_VALUE,
                "network layer %u: %s", index, why);
   return FALSE;
 }
@@ -112,7 +126,7 @@ check_layers (guint                n_layers,
 {
   if (n_layers == 0)
     {
-      g_set_error_literal (error, DISCO_ODE_ERROR, DISCO_ODE_ERROR_INVALID_CONFIG,
+      g_set_error_literal (error, DISCO_KERNELS_ERROR, DISCO_ERROR_BAD_VALUE,
                            "a network needs at least one layer");
       return FALSE;
     }
@@ -129,14 +143,8 @@ check_layers (guint                n_layers,
         return bad_layer (error, l, "its inputs do not match the previous layer's units");
       if (spec->kind == DISCO_OPS_LAYER_READOUT && l + 1 != n_layers)
         return bad_layer (error, l, "a readout must be the last layer");
-      /* A microcircuit or a rate layer comes first, never the readout (no
-       * device path has a readout-only network; the integrator's
-       * has_device_path() refuses one).  The compacting path reads the
-       * first drive through row indices, which only the microcircuit kernel
-       * takes, so disco_ops_network_rhs_compact() refuses a rate first
-       * layer itself: the lockstep path reads the drive row for row. */
-      if (spec->kind == DISCO_OPS_LAYER_READOUT && l == 0)
-        return bad_layer (error, l, "the first layer must be a microcircuit or rate layer");
+      /* A readout alone is a network too (a linear model settling to
+       * W x): its drive is the first drive, like any first layer's. */
     }
   return TRUE;
 }
@@ -154,7 +162,7 @@ check_layers (guint                n_layers,
  * disco_ops_network_set_parameters() before the first batch.
  *
  * Returns: (transfer full) (nullable): the network, or %NULL with @error
- *   set (%DISCO_ODE_ERROR_INVALID_CONFIG for an inconsistent chain)
+ *   set (%DISCO_ERROR_BAD_VALUE for an inconsistent chain)
  */
 DiscoOpsNetwork *
 disco_ops_network_new (const DiscoOps      *ops,
@@ -319,8 +327,12 @@ ensure_scratch (DiscoOpsNetwork *network,
                                           error)) == NULL
       || (network->drive = ops->alloc (rows * network->max_units * sizeof (float),
                                        error)) == NULL
-      || (network->ones = ops->alloc (rows * sizeof (float), error)) == NULL)
+      || (network->ones = ops->alloc (rows * sizeof (float), error)) == NULL
+      || (network->rows = ops->alloc (rows * sizeof (guint), error)) == NULL
+      || (network->packed_drive = ops->alloc (rows * network->layers[0].spec.n * sizeof (float),
+                                              error)) == NULL)
     goto failed;
+  network->packed_rows = g_new (guint, rows);
   network->capacity = rows;
   return TRUE;
 
@@ -341,7 +353,7 @@ failed:
  * @ones: B ones (read only when @bias is given)
  * @out: B × @n, written: x·Wᵀ + b
  *
- * A layer's affine map as nodes/disco-network.c forms it: the bias laid
+ * A layer's affine map: the bias laid
  * down first, here as ones·bᵀ (a GEMM of depth 1, which is exact), then
  * x·Wᵀ added onto it; without a bias, onto zeros.
  */
@@ -373,9 +385,9 @@ disco_ops_affine_rows (const DiscoOps *ops,
  * @error: return location for a #GError
  *
  * Computes the first layer's drive W_1·x + b_1 of every sample once: it
- * stays constant while the network settles.  As nodes/disco-network.c
- * does, the bias is laid down first (here as ones·b_1ᵀ, a GEMM of depth
- * 1, which is exact) and the product added onto it.
+ * stays constant while the network settles.  The bias is laid down first
+ * (as ones·b_1ᵀ, a GEMM of depth 1, which is exact) and the product added
+ * onto it.
  *
  * Returns: %TRUE on success, %FALSE with @error set
  */
@@ -396,7 +408,7 @@ disco_ops_network_begin_batch (DiscoOpsNetwork *network,
   for (guint l = 0; l < network->n_layers; l++)
     if (network->layers[l].spec.weight == NULL)
       {
-        g_set_error (error, DISCO_ODE_ERROR, DISCO_ODE_ERROR_INVALID_CONFIG,
+        g_set_error (error, DISCO_KERNELS_ERROR, DISCO_ERROR_BAD_VALUE,
                      "network layer %u has no weights (disco_ops_network_set_parameters)", l);
         return FALSE;
       }
@@ -408,15 +420,42 @@ disco_ops_network_begin_batch (DiscoOpsNetwork *network,
   disco_ops_affine_rows (ops, n_samples, first->n, first->n_in, input, first->weight,
                          first->bias, network->ones, network->first_drive);
   network->n_samples = n_samples;
+  network->packed_n = G_MAXSIZE;
   return ops->check (error);
 }
 
-/* The right-hand side on @n_rows packed rows; row r reads the first drive's
- * row @drive_rows[r] (in the table's memory), or row r when it is NULL. */
+/* Uploads the samples of the packed rows @rows (A, host memory) and, for a
+ * first layer other than a microcircuit, gathers their first drives; only
+ * when the rows differ from the last ones (within a solve they only
+ * shrink, so that is at most once per step). */
+static gboolean
+pack_rows (DiscoOpsNetwork *network,
+           gsize            n_active,
+           const guint     *rows,
+           GError         **error)
+{
+  const DiscoOpsLayer *first = &network->layers[0].spec;
+
+  if (n_active == network->packed_n
+      && memcmp (rows, network->packed_rows, n_active * sizeof (guint)) == 0)
+    return TRUE;
+  if (!network->ops->upload (network->rows, rows, n_active * sizeof (guint), error))
+    return FALSE;
+  if (first->kind != DISCO_OPS_LAYER_MICROCIRCUIT)
+    network->ops->gather_rows (n_active, first->n, network->rows, network->first_drive, first->n,
+                               network->packed_drive, first->n);
+  memcpy (network->packed_rows, rows, n_active * sizeof (guint));
+  network->packed_n = n_active;
+  return TRUE;
+}
+
+/* The right-hand side on @n_rows rows: row r is sample r, or with @packed
+ * sample packed_rows[r] (pack_rows()), whose first drive it reads through
+ * the index (microcircuit) or from packed_drive (the others). */
 static gboolean
 evaluate (DiscoOpsNetwork *network,
           gsize            n_rows,
-          const guint     *drive_rows,
+          gboolean         packed,
           const float     *y,
           gsize            ldy,
           float           *dydt,
@@ -424,6 +463,7 @@ evaluate (DiscoOpsNetwork *network,
 {
   const DiscoOps *ops = network->ops;
   const float *previous_rates = NULL;
+  const guint *drive_rows = packed ? network->rows : NULL;
 
   for (guint l = 0; l < network->n_layers; l++)
     {
@@ -432,13 +472,17 @@ evaluate (DiscoOpsNetwork *network,
       const gsize n = spec->n;
       const float *drive;
 
-      if (l == 0)
+      if (l == 0 && packed && spec->kind != DISCO_OPS_LAYER_MICROCIRCUIT)
+        /* Only the microcircuit kernel reads the drive through row
+         * indices: for the others, the packed rows' drives, gathered. */
+        drive = network->packed_drive;
+      else if (l == 0)
         /* W_1 x + b_1, the bias already in. */
         drive = network->first_drive;
       else
         {
           /* drive (rows × n) = r_prev (rows × n_in) · Wᵀ; the bias joins in
-           * the layer's kernel, as in nodes/disco-network.c. */
+           * the layer's kernel. */
           ops->gemm (FALSE, TRUE, n_rows, n, spec->n_in, 1.0f, previous_rates, spec->n_in,
                      spec->weight, spec->n_in, 0.0f, network->drive, n);
           drive = network->drive;
@@ -453,11 +497,8 @@ evaluate (DiscoOpsNetwork *network,
                                  dydt + layer->offset, ldf);
           break;
         case DISCO_OPS_LAYER_RATE:
-          /* r = φ_E(u), then τ du/dt = −u + d (+ b): nodes/disco-network.c's
-           * DISCO_LAYER_RATE with the same kernels.  The first layer's drive
-           * holds its bias already and is read row for row (@drive_rows is
-           * NULL: disco_ops_network_rhs_compact() refuses a rate first
-           * layer). */
+          /* r = φ_E(u), then τ du/dt = −u + d (+ b).  The first layer's
+           * drive holds its bias already. */
           ops->softrect_forward (&spec->phi_e, n_rows, n, y + layer->offset, ldy, layer->rates,
                                  n);
           ops->leaky_rows (spec->tau_e, n_rows, n, y + layer->offset, ldy, drive, n,
@@ -506,12 +547,12 @@ disco_ops_network_rhs (gpointer        network,
 
   if (n_rows != self->n_samples)
     {
-      g_set_error (error, DISCO_ODE_ERROR, DISCO_ODE_ERROR_FAILED,
+      g_set_error (error, DISCO_KERNELS_ERROR, DISCO_ERROR_SHAPE,
                    "network right-hand side on %" G_GSIZE_FORMAT " rows, but the batch "
                    "begun has %" G_GSIZE_FORMAT " samples", n_rows, self->n_samples);
       return FALSE;
     }
-  return evaluate (self, n_rows, NULL, y, n_state, dydt, n_state);
+  return evaluate (self, n_rows, FALSE, y, n_state, dydt, n_state);
 }
 
 /**
@@ -544,34 +585,31 @@ disco_ops_network_rhs_strided (DiscoOpsNetwork *network,
 
   if (n_rows != network->n_samples)
     {
-      g_set_error (error, DISCO_ODE_ERROR, DISCO_ODE_ERROR_FAILED,
+      g_set_error (error, DISCO_KERNELS_ERROR, DISCO_ERROR_SHAPE,
                    "network right-hand side on %" G_GSIZE_FORMAT " rows, but the batch "
                    "begun has %" G_GSIZE_FORMAT " samples", n_rows, network->n_samples);
       return FALSE;
     }
-  return evaluate (network, n_rows, NULL, y, ldy, dydt, ldf);
+  return evaluate (network, n_rows, FALSE, y, ldy, dydt, ldf);
 }
 
 /**
  * disco_ops_network_rhs_compact:
- * @network: (type DiscoOpsNetwork): a network on disco_ops_cpu()
+ * @network: (type DiscoOpsNetwork): a network
  * @n_active: A, the samples in this evaluation
- * @rows: (array length=n_active): each packed row's sample index
+ * @rows: (array length=n_active): each packed row's sample index (host
+ *   memory; uploaded to the table for the first layer's drive)
  * @t: (array length=n_active): each row's time (unused: autonomous)
- * @y: A×N states, host memory
- * @dydt: A×N derivatives, written
+ * @y: A×N states (the table's memory)
+ * @dydt: A×N derivatives, written (the table's memory)
  * @error: return location for a #GError
  *
  * The same right-hand side as a #DiscoOdeRhsFunc for the compacting
- * solver, disco_ode_solver_solve(): the reference the lockstep solver is
- * compared with, on the very same arithmetic.  Host memory only, since
- * @rows and the packed states are the host's.  The first layer reads its
- * drive through @rows, which only the microcircuit kernel takes: a network
- * whose first layer is a rate layer runs on the lockstep path only.
+ * solver, disco_ode_solver_solve(): packed row r is sample @rows[r], whose
+ * first drive it reads (through the indices in the microcircuit kernel,
+ * gathered first for a rate layer or a readout).
  *
  * Returns: %TRUE on success, %FALSE with @error set
- *   (%DISCO_ODE_ERROR_INVALID_CONFIG for a first layer that is not a
- *   microcircuit layer)
  */
 gboolean
 disco_ops_network_rhs_compact (gpointer      network,
@@ -584,22 +622,51 @@ disco_ops_network_rhs_compact (gpointer      network,
 {
   DiscoOpsNetwork *self = network;
 
-  g_return_val_if_fail (self != NULL && self->ops == disco_ops_cpu (), FALSE);
+  g_return_val_if_fail (self != NULL, FALSE);
 
-  if (self->layers[0].spec.kind != DISCO_OPS_LAYER_MICROCIRCUIT)
-    {
-      g_set_error_literal (error, DISCO_ODE_ERROR, DISCO_ODE_ERROR_INVALID_CONFIG,
-                           "the compacting network right-hand side needs a microcircuit first "
-                           "layer (it reads the first drive through row indices); solve a "
-                           "network with a rate first layer in lockstep");
-      return FALSE;
-    }
   if (n_active > self->n_samples)
     {
-      g_set_error (error, DISCO_ODE_ERROR, DISCO_ODE_ERROR_FAILED,
+      g_set_error (error, DISCO_KERNELS_ERROR, DISCO_ERROR_SHAPE,
                    "network right-hand side on %" G_GSIZE_FORMAT " rows, but the batch "
                    "begun has %" G_GSIZE_FORMAT " samples", n_active, self->n_samples);
       return FALSE;
     }
-  return evaluate (self, n_active, rows, y, self->state_size, dydt, self->state_size);
+  if (!pack_rows (self, n_active, rows, error))
+    return FALSE;
+  return evaluate (self, n_active, TRUE, y, self->state_size, dydt, self->state_size);
+}
+
+/**
+ * disco_ops_network_rhs_compact_strided:
+ * @network: a network
+ * @n_active: A
+ * @rows: (array length=n_active): each packed row's sample index (host
+ *   memory)
+ * @y: A states of N values at row stride @ldy (the table's memory)
+ * @ldy: row stride of @y, ≥ N
+ * @dydt: A derivatives of N values at row stride @ldf, written
+ * @ldf: row stride of @dydt, ≥ N
+ * @error: return location for a #GError
+ *
+ * disco_ops_network_rhs_compact() on the network part of wider rows, for
+ * the closed loop (disco-ops-closed-loop.h).
+ *
+ * Returns: %TRUE on success, %FALSE with @error set
+ */
+gboolean
+disco_ops_network_rhs_compact_strided (DiscoOpsNetwork *network,
+                                       gsize            n_active,
+                                       const guint     *rows,
+                                       const float     *y,
+                                       gsize            ldy,
+                                       float           *dydt,
+                                       gsize            ldf,
+                                       GError         **error)
+{
+  g_return_val_if_fail (network != NULL && n_active <= network->n_samples, FALSE);
+  g_return_val_if_fail (ldy >= network->state_size && ldf >= network->state_size, FALSE);
+
+  if (!pack_rows (network, n_active, rows, error))
+    return FALSE;
+  return evaluate (network, n_active, TRUE, y, ldy, dydt, ldf);
 }

@@ -4,17 +4,17 @@
  * SECTION:disco-ops-network
  * @title: Network right-hand side on an operations table
  * @short_description: a chain of microcircuit or rate layers and a linear
- *   readout (MODEL.md §2 and §6, open loop), for the lockstep solver on the
- *   CPU or CUDA
+ *   readout (MODEL.md §2 and §6, open loop), on the CPU or CUDA
  *
- * The arithmetic of nodes/disco-network.c for its microcircuit, rate and
- * readout layers, written against a #DiscoOps table so that the lockstep solver
- * (disco-ode-batched.h) can solve the real model where its buffers live.
+ * The network's arithmetic for microcircuit, rate and readout layers,
+ * written once against a #DiscoOps table, so that both solvers solve the
+ * model where its buffers live: the compacting one (disco-ode.h,
+ * disco_ops_network_rhs_compact()) and the lockstep one
+ * (disco-ode-batched.h, disco_ops_network_rhs()).
  * Per evaluation and layer: one GEMM W_l·r_{l−1} (except the first layer,
  * whose drive W_1·x + b_1 is constant during a solve and computed once per
  * minibatch by disco_ops_network_begin_batch()), then the layer's
- * element-wise kernel.  With disco_ops_cpu() every value is the one
- * nodes/disco-network.c computes, to the bit (same kernels, same order).
+ * element-wise kernel.
  *
  * Shape legend: B = samples, F = inputs per sample, n_l = units of layer l,
  * N = state length of one sample: u_E (n_l) | u_I (n_l) per microcircuit
@@ -147,6 +147,15 @@ gboolean         disco_ops_network_rhs_compact      (gpointer             networ
                                                      const float         *y,
                                                      float               *dydt,
                                                      GError             **error);
+
+gboolean         disco_ops_network_rhs_compact_strided (DiscoOpsNetwork *network,
+                                                        gsize            n_active,
+                                                        const guint     *rows,
+                                                        const float     *y,
+                                                        gsize            ldy,
+                                                        float           *dydt,
+                                                        gsize            ldf,
+                                                        GError         **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DiscoOpsNetwork, disco_ops_network_free)
 

@@ -60,7 +60,7 @@ G_BEGIN_DECLS
  * @fill: disco_fill_cpu()
  * @gemm: disco_gemm_cpu()
  * @softrect_forward: disco_softrect_forward_cpu() (the CPU table uses the
- *   fast φ, as nodes/disco-network.c does)
+ *   fast φ, within 4 ulp of the reference)
  * @microcircuit_rhs: disco_microcircuit_rhs_cpu()
  * @leaky_pi_rows: disco_leaky_pi_rows_cpu()
  * @top_down_rows: disco_top_down_rows_cpu()
@@ -76,6 +76,9 @@ G_BEGIN_DECLS
  * @lockstep_step_sizes: disco_ode_lockstep_step_sizes_cpu()
  * @lockstep_advance: disco_ode_lockstep_advance_cpu()
  * @lockstep_stop: disco_ode_lockstep_stop_cpu()
+ * @top_down_rows_indexed: disco_top_down_rows_indexed_cpu(); @rows in the
+ *   table's memory
+ * @gather_rows: disco_gather_rows_cpu(); @rows in the table's memory
  * @plasticity_delta: disco_plasticity_delta_cpu()
  * @threshold_update: disco_threshold_update_cpu()
  * @column_mean: disco_column_mean_cpu()
@@ -170,7 +173,7 @@ struct _DiscoOps
                             gsize                     ldr,
                             float                    *dudt,
                             gsize                     ldf);
-  /* closed loop and feedback weights (integrator device path) */
+  /* closed loop and feedback weights (the integrator) */
   void (*leaky_pi_rows)      (gboolean                  softmax,
                               float                     k_p,
                               float                     k_i,
@@ -288,6 +291,24 @@ struct _DiscoOps
                                gint                         *running,
                                gint                         *status,
                                gint                         *n_running);
+
+  /* Packed rows (the compacting solver) */
+  void (*top_down_rows_indexed) (float                       tau_i,
+                                 gsize                       n_rows,
+                                 gsize                       n_out,
+                                 gsize                       n,
+                                 const guint                *rows,
+                                 const float                *control,
+                                 const float                *q,
+                                 float                      *du_i,
+                                 gsize                       ldf);
+  void (*gather_rows)         (gsize                         n_rows,
+                               gsize                         n_cols,
+                               const guint                  *rows,
+                               const float                  *x,
+                               gsize                         ldx,
+                               float                        *y,
+                               gsize                         ldy);
 
   /* plasticity and optimizers (learning nodes' device path) */
   void (*plasticity_delta) (const DiscoSoftRectifier *phi_e,
@@ -448,7 +469,7 @@ struct _DiscoOps
   guint64 (*get_operation_count) (void);
 
   /*< private >*/
-  gpointer padding[6];
+  gpointer padding[4];
 };
 
 const DiscoOps *disco_ops_cpu (void);

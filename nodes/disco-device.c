@@ -1,39 +1,31 @@
 /* disco-device.c: which operations table a node computes with
  *
- * A node with a device path writes it once against a DiscoOps table. In a
- * pipeline on CUDA the table is the CUDA backend's; on the CPU the node
- * keeps its own (faster, compacting) host code unless DISCO_DEVICE_PATH =
- * table asks for the device path on the host table, which is how the
- * device path is tested on machines without a GPU.
+ * A node's arithmetic is written once against a DiscoOps table: the CUDA
+ * backend's when the node computes on CUDA, the host table, disco_ops_cpu(),
+ * otherwise.  There is no second (host-only) copy to choose instead.
  */
 #include "disco-device.h"
 #include <disco/disco-backend.h>
-
-#include <string.h>
 
 /**
  * disco_node_get_ops:
  * @node: a node in a validated pipeline
  *
- * Returns: (nullable): the CUDA table when the node computes on CUDA (the
- *   pipeline does and the node's #DiscoNode:device is not cpu), the host
- *   table when #DISCO_DEVICE_PATH_ENV is `table` (and the node's device is
- *   not cpu), else %NULL: compute with the host code
+ * Returns: (transfer none): the CUDA table when the node computes on CUDA
+ *   (the pipeline does and the node's #DiscoNode:device is not cpu), else
+ *   the host table, disco_ops_cpu(); never %NULL
  */
 const DiscoOps *
 disco_node_get_ops (DiscoNode *node)
 {
-  DiscoDevice setting;
-
   if (disco_node_get_device (node) == DISCO_DEVICE_CUDA)
     {
       const DiscoBackend *backend = disco_backend_get (DISCO_DEVICE_CUDA);
-      return backend != NULL ? backend->ops : NULL;
+
+      if (backend != NULL && backend->ops != NULL)
+        return backend->ops;
     }
-  g_object_get (node, "device", &setting, NULL);
-  if (setting != DISCO_DEVICE_CPU && g_strcmp0 (g_getenv (DISCO_DEVICE_PATH_ENV), "table") == 0)
-    return disco_ops_cpu ();
-  return NULL;
+  return disco_ops_cpu ();
 }
 
 /**

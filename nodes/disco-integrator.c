@@ -66,35 +66,36 @@
  *
  * The fast variant of a training pipeline: `settle.method=equilibrium`.
  *
- * ## Device path
+ * ## One arithmetic, two solvers
  *
- * With an ODE method (tsit5, euler or rk4; not equilibrium) and a network of
- * microcircuit layers (optionally ending in a readout), the node also runs
- * through an operations table (nodes/disco-device.h): in a pipeline on
- * CUDA, or on the host table when `DISCO_DEVICE_PATH=table`.  Then the open loop, the feedback weights
- * and the closed loop are solved in lockstep (disco-ode-batched.h) with
- * everything in the table's memory: states, stages, clocks, the inputs'
- * copies, the feedback weights and the outputs (which stay there; host
- * readers get copies through the tensor API).  The host learns the running
- * count every few steps and each sample's step counts at the end of a
- * solve (`last-host-syncs`).  Finished samples are masked rather than
- * compacted, so step counts and results agree with the host path to
- * rounding (tests/device).  With `record-sample` set, the recorded sample is
- * integrated again on the host after each device solve, from downloaded
- * states (a diagnostic of one sample).  The equilibrium method solves on
- * the node's table too (the CUDA table in a pipeline on CUDA, else the host
- * table; disco-equilibrium.h); the host holds the states between its solves
- * and integrates the samples that fail with the ODE.
+ * The network, the closed loop and the feedback weights are computed once,
+ * through the node's operations table (nodes/disco-device.h): the host
+ * table on the CPU, the CUDA table in a pipeline on CUDA
+ * (kernels/disco-ops-network.h, disco-ops-closed-loop.h).  The ODE methods
+ * solve with the algorithm that suits the table: on the host table the
+ * compacting solver (disco-ode.h: finished samples leave the batch, so
+ * they cost nothing; the host knows every sample's clock anyway), on a
+ * device the lockstep solver (disco-ode-batched.h: finished samples are
+ * masked, and the host learns the running count every few steps and each
+ * sample's step counts at the end, `last-host-syncs`).  Everything stays
+ * in the table's memory: states, stages, the inputs' copies, the feedback
+ * weights and the outputs (host readers get copies through the tensor
+ * API).  With `record-sample` set, the recorded sample is integrated again
+ * on the host table (on a device, from downloaded states).  The
+ * equilibrium method's solver is written over the table too
+ * (disco-equilibrium.h); the integrator runs it on the host table and
+ * keeps such a pipeline off CUDA (the runs_on_cuda hook) until its
+ * closed-loop start and ODE fallback run on a device table as well.
  *
- * Rate layers (the backprop baseline) take the device path too, in open
- * loop: with a controller such a network stays on the host path, since the
- * device closed loop feeds interneurons, which rate layers lack.
+ * Rate layers (the backprop baseline) may sit under a controller too: they
+ * take no feedback weights (they have no interneurons) and pass the
+ * Jacobian on to the layers below.
  */
 
 #include "disco-integrator.h"
-#include "disco-closed-loop.h"
 #include "disco-device.h"
 #include "disco-equilibrium.h"
+#include "disco-leaky-pi.h"
 #include "disco-ode-batched.h"
 #include "disco-ops-closed-loop.h"
 #include "disco-network.h"
@@ -162,10 +163,10 @@ struct _DiscoIntegrator
   double contraction_limit;
   double unconverged_warning;
 
-  DiscoNetwork *network;
-  DiscoClosedLoop *closed_loop;   /* NULL without a controller */
-  DiscoNode *controller_node;     /* the layers' feedback source (the pipeline owns it) */
-  float *closed_loop_state;
+  DiscoNetwork *network;          /* the description: layers, offsets, parameters */
+  DiscoNode *controller_node;     /* the layers' feedback source (the pipeline owns it);
+                                   * NULL without a controller */
+  float *closed_loop_state;       /* equilibrium: B × (N + O), host */
   gsize closed_loop_capacity;
   DiscoOdeSolver *solver;
   DiscoOdeSampleStats *stats;
@@ -177,7 +178,7 @@ struct _DiscoIntegrator
   gsize eq_staging_size;
   guint *sample_steps, *sample_evaluations, *fallback_rows;   /* B */
   gsize eq_capacity;
-  gboolean batch_begun;                   /* the ODE's first drive is set this tick */
+  gboolean batch_begun;                   /* the table network's first drive is set this tick */
 
   double last_mean_steps;
   guint last_max_steps;
@@ -200,10 +201,14 @@ struct _DiscoIntegrator
   guint64 phase_max_steps[N_PHASES];
   guint64 unconverged;
 
-  /* The device path (process_ops), made on first use for one table. */
+  /* The arithmetic: the network and its closed loop on the node's table
+   * (disco_node_get_ops(): the host table on the CPU), made on first use. */
   const DiscoOps *ops;
   DiscoOpsNetwork *ops_network;
-  DiscoOpsClosedLoop *ops_closed_loop;
+  DiscoOpsClosedLoop *ops_closed_loop;    /* NULL without a controller */
+  /* On CUDA, the host table's twins for the recorded sample (record-sample). */
+  DiscoOpsNetwork *record_network;
+  DiscoOpsClosedLoop *record_closed_loop;
   DiscoOdeBatchedSolver *batched;
   float *ops_closed_loop_state;          /* B × (N + O), the table's memory */
   gsize ops_closed_loop_capacity;
@@ -272,6 +277,8 @@ clear_ops (DiscoIntegrator *self)
   self->ops_closed_loop_capacity = 0;
   g_clear_pointer (&self->ops_closed_loop, disco_ops_closed_loop_free);
   g_clear_pointer (&self->ops_network, disco_ops_network_free);
+  g_clear_pointer (&self->record_closed_loop, disco_ops_closed_loop_free);
+  g_clear_pointer (&self->record_network, disco_ops_network_free);
   g_clear_pointer (&self->batched, disco_ode_batched_solver_free);
   self->ops = NULL;
 }
@@ -286,7 +293,6 @@ disco_integrator_finalize (GObject *object)
   clear_ops (self);
   g_clear_pointer (&self->equilibrium, disco_equilibrium_free);
   clear_equilibrium_staging (self);
-  g_clear_pointer (&self->closed_loop, disco_closed_loop_free);
   g_clear_pointer (&self->network, disco_network_free);
   g_clear_pointer (&self->solver, disco_ode_solver_free);
   g_free (self->stats);
@@ -419,21 +425,12 @@ fill_config (DiscoIntegrator *self, DiscoOdeConfig *config)
     }
 }
 
-/* Solver errors are configuration errors here: say which node. */
+/* Solver and table errors (DISCO_ERROR already): say which node. */
 static void
 as_disco_error (DiscoIntegrator *self, GError **error)
 {
-  if (error != NULL && *error != NULL && (*error)->domain == DISCO_ODE_ERROR)
-    {
-      GError *converted = g_error_new (DISCO_ERROR,
-                                       (*error)->code == DISCO_ODE_ERROR_INVALID_CONFIG
-                                         ? DISCO_ERROR_BAD_VALUE : DISCO_ERROR_NUMERIC,
-                                       "node \"%s\": %s",
-                                       disco_node_get_name (DISCO_NODE (self)),
-                                       (*error)->message);
-      g_clear_error (error);
-      g_propagate_error (error, converted);
-    }
+  if (error != NULL && *error != NULL)
+    g_prefix_error (error, "node \"%s\": ", disco_node_get_name (DISCO_NODE (self)));
 }
 
 /* The controller is whatever the layers' "feedback" inputs link to: one
@@ -479,7 +476,6 @@ find_controller (DiscoIntegrator *self, GError **error)
                    disco_node_get_name (DISCO_NODE (self)), disco_node_get_name (controller));
       return FALSE;
     }
-  self->closed_loop = disco_closed_loop_new (self->network, &spec);
   return TRUE;
 }
 
@@ -526,7 +522,6 @@ disco_integrator_prepare (DiscoNode *node, GError **error)
       return FALSE;
     }
   g_clear_pointer (&self->equilibrium, disco_equilibrium_free);
-  g_clear_pointer (&self->closed_loop, disco_closed_loop_free);
   clear_ops (self);
   g_clear_pointer (&self->network, disco_network_free);
   self->network = disco_network_new (node, "network", error);
@@ -651,7 +646,6 @@ disco_integrator_end_epoch (DiscoNode *node, guint epoch, GError **error)
   return TRUE;
 }
 
-/* Solves B samples of n_state values in place; returns the mean steps. */
 /* The solve's per-sample statistics into the node's last-* properties;
  * returns the mean steps (accepted and rejected) per sample. */
 static double
@@ -674,11 +668,160 @@ record_step_statistics (DiscoIntegrator *self, gsize B)
   return total_steps / B;
 }
 
+/* ----- the network on the node's table ---------------------------------------------- */
+
+/* The network (and, with a controller, its closed loop) on @ops, with no
+ * weights: each minibatch lends the nodes' tensors (set_table_parameters). */
 static gboolean
-solve (DiscoIntegrator *self, gsize B, gsize n_state, float *state, DiscoOdeRhsFunc rhs,
-       gpointer system, double *mean_steps, GError **error)
+make_table_objects (DiscoIntegrator *self, const DiscoOps *ops, DiscoOpsNetwork **network,
+                    DiscoOpsClosedLoop **loop, GError **error)
+{
+  const guint n_layers = disco_network_get_n_layers (self->network);
+  g_autofree DiscoOpsLayer *layers = g_new0 (DiscoOpsLayer, n_layers);
+
+  for (guint l = 0; l < n_layers; l++)
+    {
+      const DiscoLayerSpec *spec = disco_network_get_layer (self->network, l);
+
+      layers[l] = (DiscoOpsLayer) {
+        .kind = spec->kind == DISCO_LAYER_READOUT ? DISCO_OPS_LAYER_READOUT
+                : spec->kind == DISCO_LAYER_RATE  ? DISCO_OPS_LAYER_RATE
+                                                   : DISCO_OPS_LAYER_MICROCIRCUIT,
+        .n = spec->n,
+        .n_in = spec->n_in,
+        .phi_e = spec->phi_e,
+        .phi_i = spec->phi_i,
+        .tau_e = spec->tau_e,
+        .tau_i = spec->kind == DISCO_LAYER_MICROCIRCUIT ? spec->tau_i : 1.0f,
+      };
+    }
+  *network = disco_ops_network_new (ops, n_layers, layers, error);
+  if (*network == NULL)
+    return FALSE;
+  *loop = NULL;
+  if (self->controller_node != NULL)
+    {
+      DiscoControllerSpec spec;
+      DiscoOpsController controller;
+
+      /* find_controller() checked that it is one. */
+      disco_controller_get_spec (self->controller_node, &spec);
+      controller = (DiscoOpsController) {
+        .softmax = spec.error == DISCO_CONTROL_ERROR_CROSS_ENTROPY,
+        .k_p = spec.k_p,
+        .k_i = spec.k_i,
+        .leak = spec.leak,
+        .tau = spec.tau,
+      };
+      *loop = disco_ops_closed_loop_new (*network, &controller, error);
+      if (*loop == NULL)
+        {
+          g_clear_pointer (network, disco_ops_network_free);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+/* The table's network, closed loop and solvers, made for @ops once. */
+static gboolean
+ensure_ops_objects (DiscoIntegrator *self, const DiscoOps *ops, GError **error)
+{
+  if (self->ops == ops)
+    return TRUE;
+  clear_ops (self);
+  if (!make_table_objects (self, ops, &self->ops_network, &self->ops_closed_loop, error))
+    {
+      as_disco_error (self, error);
+      return FALSE;
+    }
+  self->ops = ops;
+  if (ops != disco_ops_cpu ())
+    self->batched = disco_ode_batched_solver_new (ops);
+  return TRUE;
+}
+
+/* This minibatch's parameters, where @ops computes (the optimizer changed
+ * them since the last one). */
+static gboolean
+set_table_parameters (DiscoIntegrator *self, DiscoOpsNetwork *network, const DiscoOps *ops,
+                      GError **error)
+{
+  for (guint l = 0; l < disco_network_get_n_layers (self->network); l++)
+    {
+      const DiscoLayerSpec *spec = disco_network_get_layer (self->network, l);
+      const float *w = disco_tensor_read_ops (spec->weight, ops, error), *b = NULL;
+
+      if (w == NULL ||
+          (spec->bias != NULL && (b = disco_tensor_read_ops (spec->bias, ops, error)) == NULL))
+        return FALSE;
+      disco_ops_network_set_parameters (network, l, w, b);
+    }
+  return TRUE;
+}
+
+/* The first layer's drive W x + b of this minibatch on @network's table. */
+static gboolean
+begin_batch_on (DiscoIntegrator *self, DiscoOpsNetwork *network, DiscoTensor *input,
+                GError **error)
+{
+  const DiscoLayerSpec *first = disco_network_get_layer (self->network, 0);
+  const DiscoOps *ops = disco_ops_network_get_ops (network);
+  const float *x;
+
+  if (disco_tensor_get_row_size (input) != first->n_in)
+    {
+      g_autofree char *shape = disco_tensor_shape_to_string (input);
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_SHAPE,
+                   "layer \"%s\" expects %" G_GSIZE_FORMAT " inputs per sample, got a "
+                   "tensor of shape %s", disco_node_get_name (first->node), first->n_in, shape);
+      return FALSE;
+    }
+  if ((x = disco_tensor_read_ops (input, ops, error)) == NULL ||
+      !disco_ops_network_begin_batch (network, disco_tensor_get_dim (input, 0), x, error))
+    {
+      as_disco_error (self, error);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+begin_table_batch (DiscoIntegrator *self, DiscoTensor *input, GError **error)
+{
+  return begin_batch_on (self, self->ops_network, input, error);
+}
+
+/* The targets the controller received this tick, checked against B × O. */
+static DiscoTensor *
+checked_targets (DiscoIntegrator *self, gsize B, gsize O, GError **error)
+{
+  DiscoTensor *targets = controller_targets (self, error);
+
+  if (targets != NULL &&
+      (disco_tensor_get_dim (targets, 0) != B || disco_tensor_get_row_size (targets) != O))
+    {
+      g_autofree char *text = disco_tensor_shape_to_string (targets);
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_SHAPE,
+                   "controller \"%s\": targets of shape %s for %" G_GSIZE_FORMAT " samples "
+                   "of %" G_GSIZE_FORMAT " outputs", disco_node_get_name (self->controller_node),
+                   text, B, O);
+      return NULL;
+    }
+  return targets;
+}
+
+/* Solves B rows of n_state values in place (the table's memory): on the
+ * host table with the compacting solver (finished samples leave the
+ * batch: the fastest on a CPU), on a device table in lockstep (finished
+ * samples are masked; the host polls every few steps).  Fills the
+ * per-sample statistics and the step properties. */
+static gboolean
+solve_ops (DiscoIntegrator *self, gsize B, gsize n_state, float *state, gboolean closed,
+           double *mean_steps, GError **error)
 {
   DiscoOdeConfig config;
+  gboolean solved;
 
   if (B > self->stats_capacity)
     {
@@ -687,13 +830,116 @@ solve (DiscoIntegrator *self, gsize B, gsize n_state, float *state, DiscoOdeRhsF
       self->stats_capacity = B;
     }
   fill_config (self, &config);
-  if (!disco_ode_solver_solve (self->solver, &config, B, n_state, state, rhs, system,
-                               self->stats, error))
+  if (self->ops == disco_ops_cpu ())
+    solved = disco_ode_solver_solve (self->solver, &config, B, n_state, state,
+                                     closed ? disco_ops_closed_loop_rhs_compact
+                                            : disco_ops_network_rhs_compact,
+                                     closed ? (gpointer) self->ops_closed_loop
+                                            : (gpointer) self->ops_network,
+                                     self->stats, error);
+  else
+    {
+      DiscoOdeBatchedInfo info;
+
+      solved = disco_ode_batched_solver_solve (self->batched, &config, 0, B, n_state, state,
+                                               closed ? disco_ops_closed_loop_rhs
+                                                      : disco_ops_network_rhs,
+                                               closed ? (gpointer) self->ops_closed_loop
+                                                      : (gpointer) self->ops_network,
+                                               self->stats, &info, error);
+      /* The polls, and the statistics' download at the end. */
+      self->last_host_syncs += info.n_syncs + 1;
+      self->last_host_wait_seconds += info.wait_seconds;
+    }
+  if (!solved)
     {
       as_disco_error (self, error);
       return FALSE;
     }
   *mean_steps = record_step_statistics (self, B);
+  return TRUE;
+}
+
+/* Every layer's rates (and a microcircuit's inhibitory rates) on its ports
+ * from the B × N states in the table's memory, the logits on the readout's
+ * "output". */
+static gboolean
+publish_ops (DiscoIntegrator *self, const float *state, gsize B, DiscoTensor **logits,
+             GError **error)
+{
+  const DiscoOps *ops = self->ops;
+  const gsize N = disco_network_get_state_size (self->network);
+
+  for (guint l = 0; l < disco_network_get_n_layers (self->network); l++)
+    {
+      const DiscoLayerSpec *spec = disco_network_get_layer (self->network, l);
+      const gsize offset = disco_network_get_layer_offset (self->network, l);
+      gsize shape[2] = { B, spec->n };
+      DiscoTensor *out = disco_node_ensure_output (spec->node, "output", 2, shape);
+      float *r = disco_tensor_write_ops (out, ops, error);
+
+      if (r == NULL)
+        return FALSE;
+      if (spec->kind == DISCO_LAYER_READOUT)
+        ops->copy_rows (B, spec->n, state + offset, N, r, spec->n);
+      else if (spec->kind == DISCO_LAYER_RATE)
+        ops->softrect_forward (&spec->phi_e, B, spec->n, state + offset, N, r, spec->n);
+      else
+        {
+          float *r_i = disco_tensor_write_ops (
+            disco_node_ensure_output (spec->node, "inhibitory", 2, shape), ops, error);
+
+          if (r_i == NULL)
+            return FALSE;
+          ops->softrect_forward (&spec->phi_e, B, spec->n, state + offset, N, r, spec->n);
+          ops->softrect_forward (&spec->phi_i, B, spec->n, state + offset + spec->n, N, r_i,
+                                 spec->n);
+        }
+      *logits = out;
+    }
+  return TRUE;
+}
+
+/* The closed loop's outputs from its B × (N + O) final states (the table's
+ * memory): the network part on "state" (@state), the control and its
+ * integral on the controller's ports, every microcircuit's feedback
+ * weights on its "feedback-weights". */
+static gboolean
+publish_closed_loop (DiscoIntegrator *self, const float *closed_loop_state, gsize B,
+                     float *state, GError **error)
+{
+  const DiscoOps *ops = self->ops;
+  const gsize N = disco_network_get_state_size (self->network);
+  const gsize N_cl = disco_ops_closed_loop_get_state_size (self->ops_closed_loop);
+  const gsize O = N_cl - N;
+  DiscoNode *controller = self->controller_node;
+  gsize c_shape[2] = { B, O };
+  float *control, *integral;
+
+  if ((control = disco_tensor_write_ops (disco_node_ensure_output (controller, "output", 2,
+                                                                   c_shape), ops,
+                                         error)) == NULL ||
+      (integral = disco_tensor_write_ops (disco_node_ensure_output (controller, "integral", 2,
+                                                                    c_shape), ops,
+                                          error)) == NULL)
+    return FALSE;
+  ops->copy_rows (B, N, closed_loop_state, N_cl, state, N);
+  disco_ops_closed_loop_control (self->ops_closed_loop, B, closed_loop_state, control);
+  ops->copy_rows (B, O, closed_loop_state + N, N_cl, integral, O);
+  for (guint l = 0; l < disco_network_get_n_layers (self->network); l++)
+    {
+      const float *q = disco_ops_closed_loop_get_feedback (self->ops_closed_loop, l);
+      const DiscoLayerSpec *spec = disco_network_get_layer (self->network, l);
+      gsize q_shape[3] = { B, O, spec->n };
+      float *out;
+
+      if (q == NULL)
+        continue;
+      out = disco_tensor_write_ops (
+        disco_node_ensure_output (spec->node, "feedback-weights", 3, q_shape), ops, error);
+      if (out == NULL || !ops->copy (out, q, B * O * spec->n * sizeof (float), error))
+        return FALSE;
+    }
   return TRUE;
 }
 
@@ -924,11 +1170,11 @@ settle_open_loop_equilibrium (DiscoIntegrator *self, DiscoTensor *input, gsize B
     }
   if (n_failed > 0)
     {
-      if (!disco_network_begin_batch (self->network, input, error))
+      if (!self->batch_begun && !begin_table_batch (self, input, error))
         return FALSE;
       self->batch_begun = TRUE;
-      if (!solve_subset (self, n_failed, self->fallback_rows, N, open_loop, disco_network_rhs,
-                         self->network, error))
+      if (!solve_subset (self, n_failed, self->fallback_rows, N, open_loop,
+                         disco_ops_network_rhs_compact, self->ops_network, error))
         return FALSE;
     }
   summarise_samples (self, B, &self->last_mean_steps, &self->last_open_loop_evaluations);
@@ -946,7 +1192,7 @@ settle_closed_loop_equilibrium (DiscoIntegrator *self, DiscoNode *controller,
   const DiscoOps *ops = equilibrium_ops (self);
   const gboolean host = ops == disco_ops_cpu ();
   const guint n_layers = disco_network_get_n_layers (self->network);
-  const gsize N_cl = disco_closed_loop_get_state_size (self->closed_loop);
+  const gsize N_cl = disco_ops_closed_loop_get_state_size (self->ops_closed_loop);
   g_autofree const float **feedback = g_new0 (const float *, n_layers);
   DiscoEquilibriumConfig config = {
     .tolerance = self->newton_tolerance,
@@ -979,7 +1225,7 @@ settle_closed_loop_equilibrium (DiscoIntegrator *self, DiscoNode *controller,
   };
   for (guint l = 0; l < n_layers; l++)
     {
-      feedback[l] = disco_closed_loop_get_feedback (self->closed_loop, l);
+      feedback[l] = disco_ops_closed_loop_get_feedback (self->ops_closed_loop, l);
       if (feedback[l] != NULL)
         staged += B * O * disco_network_get_layer (self->network, l)->n;
     }
@@ -1041,12 +1287,11 @@ settle_closed_loop_equilibrium (DiscoIntegrator *self, DiscoNode *controller,
     {
       DiscoTensor *input = disco_network_get_input (self->network, error);
 
-      if (!self->batch_begun &&
-          (input == NULL || !disco_network_begin_batch (self->network, input, error)))
+      if (!self->batch_begun && (input == NULL || !begin_table_batch (self, input, error)))
         return FALSE;
       self->batch_begun = TRUE;
       if (!solve_subset (self, n_failed, self->fallback_rows, N_cl, self->closed_loop_state,
-                         disco_closed_loop_rhs, self->closed_loop, error))
+                         disco_ops_closed_loop_rhs_compact, self->ops_closed_loop, error))
         return FALSE;
     }
   summarise_samples (self, B, mean_steps, &self->last_closed_loop_evaluations);
@@ -1055,15 +1300,38 @@ settle_closed_loop_equilibrium (DiscoIntegrator *self, DiscoNode *controller,
 
 /* ----- both methods --------------------------------------------------------------- */
 
-/* The host closed loop's start from the open-loop states: its feedback
- * weights, and the initial states in closed_loop_state (grown to B rows). */
+/* The closed loop's start from the open-loop states (B × N in @ops's
+ * memory): its feedback weights, and the initial states in @state
+ * (B × (N + O), @ops's memory). */
 static gboolean
-begin_host_closed_loop (DiscoIntegrator *self, const float *open_loop, gsize B,
-                        DiscoTensor *targets, GError **error)
+begin_closed_loop_on (DiscoIntegrator *self, const DiscoOps *ops, DiscoOpsClosedLoop *loop,
+                      const float *open_loop, gsize B, float *state, GError **error)
 {
-  const gsize N_cl = disco_closed_loop_get_state_size (self->closed_loop);
-  DiscoFeedbackOptions options = { self->feedback_average, self->feedback_clip,
-                                   self->feedback_norm };
+  const gsize N = disco_network_get_state_size (self->network);
+  const gsize O = disco_ops_closed_loop_get_state_size (loop) - N;
+  DiscoOpsFeedbackOptions options = { self->feedback_average, self->feedback_clip,
+                                      self->feedback_norm };
+  DiscoTensor *targets = checked_targets (self, B, O, error);
+  const float *t;
+
+  if (targets == NULL || (t = disco_tensor_read_ops (targets, ops, error)) == NULL)
+    return FALSE;
+  return disco_ops_closed_loop_begin (loop, B, open_loop, t, &options, state, error);
+}
+
+/* The equilibrium's closed loop from the open-loop states: feedback
+ * weights (the table's closed loop on the host table), then the
+ * closed-loop fixed points; the network part of the result goes to
+ * @state. */
+static gboolean
+settle_closed_loop (DiscoIntegrator *self, const float *open_loop, gsize B, gsize N,
+                    float *state, GError **error)
+{
+  DiscoNode *controller = self->controller_node;
+  const gsize N_cl = disco_ops_closed_loop_get_state_size (self->ops_closed_loop);
+  DiscoTensor *targets;
+  double mean_steps;
+  gint64 start;
 
   if (B * N_cl > self->closed_loop_capacity)
     {
@@ -1071,95 +1339,36 @@ begin_host_closed_loop (DiscoIntegrator *self, const float *open_loop, gsize B,
       self->closed_loop_state = g_new (float, B * N_cl);
       self->closed_loop_capacity = B * N_cl;
     }
-  return disco_closed_loop_begin (self->closed_loop, open_loop, B, targets, &options,
-                                  self->closed_loop_state, error);
-}
-
-/* Closed loop from the open-loop states: feedback weights, then a solve;
- * the network part of the result goes to @state. */
-static gboolean
-settle_closed_loop (DiscoIntegrator *self, const float *open_loop, gsize B, gsize N,
-                    float *state, GError **error)
-{
-  DiscoNode *controller = self->controller_node;
-  DiscoTensor *targets = controller_targets (self, error);
-  gsize N_cl = disco_closed_loop_get_state_size (self->closed_loop);
-  double mean_steps;
-  gsize shape[2];
-  float *control;
-  gint64 start;
-
-  if (targets == NULL)
-    return FALSE;
   start = g_get_monotonic_time ();
-  if (!begin_host_closed_loop (self, open_loop, B, targets, error))
+  if (!begin_closed_loop_on (self, self->ops, self->ops_closed_loop, open_loop, B,
+                             self->closed_loop_state, error))
     return FALSE;
   self->last_feedback_seconds = (g_get_monotonic_time () - start) / 1e6;
+  targets = controller_targets (self, error);
   start = g_get_monotonic_time ();
-  if (self->equilibrium != NULL)
-    {
-      if (!settle_closed_loop_equilibrium (self, controller, targets, open_loop, B, N,
-                                           &mean_steps, error))
-        return FALSE;
-    }
-  else
-    {
-      if (!solve (self, B, N_cl, self->closed_loop_state, disco_closed_loop_rhs,
-                  self->closed_loop, &mean_steps, error))
-        return FALSE;
-      self->last_closed_loop_evaluations = self->last_mean_evaluations;
-    }
+  if (!settle_closed_loop_equilibrium (self, controller, targets, open_loop, B, N, &mean_steps,
+                                       error))
+    return FALSE;
   self->last_closed_loop_seconds = (g_get_monotonic_time () - start) / 1e6;
   self->last_mean_closed_loop_steps = mean_steps;
-
-  for (gsize s = 0; s < B; s++)
-    memcpy (state + s * N, self->closed_loop_state + s * N_cl, N * sizeof (float));
-  shape[0] = B;
-  shape[1] = N_cl - N;
-  control = disco_tensor_write_host (disco_node_ensure_output (controller, "output", 2, shape),
-                                     error);
-  if (control == NULL)
-    return FALSE;
-  disco_closed_loop_control (self->closed_loop, self->closed_loop_state, B, NULL, control);
-
-  /* The integral and the feedback weights, for plots and checks. */
-  {
-    float *integral = disco_tensor_write_host (
-      disco_node_ensure_output (controller, "integral", 2, shape), error);
-    if (integral == NULL)
-      return FALSE;
-    for (gsize s = 0; s < B; s++)
-      memcpy (integral + s * shape[1], self->closed_loop_state + s * N_cl + N,
-              shape[1] * sizeof (float));
-  }
-  for (guint l = 0; l < disco_network_get_n_layers (self->network); l++)
-    {
-      const float *q = disco_closed_loop_get_feedback (self->closed_loop, l);
-      const DiscoLayerSpec *spec = disco_network_get_layer (self->network, l);
-      gsize q_shape[3] = { B, shape[1], spec->n };
-      float *out;
-
-      if (q == NULL)
-        continue;
-      out = disco_tensor_write_host (
-        disco_node_ensure_output (spec->node, "feedback-weights", 3, q_shape), error);
-      if (out == NULL)
-        return FALSE;
-      memcpy (out, q, B * shape[1] * spec->n * sizeof (float));
-    }
-  return TRUE;
+  return publish_closed_loop (self, self->closed_loop_state, B, state, error);
 }
 
-/* Integrates sample @row alone with RK4 on a regular grid from @y (M values)
- * until it is at rest (the solver's test) or the duration is over,
- * appending every state's network part and control to @rows. */
+/* Integrates sample @row alone with RK4 on a regular grid from @y (M values,
+ * host memory) until it is at rest (the solver's test) or the duration is
+ * over, appending every state's network part and control to @rows; the
+ * right-hand side is the host table's @network, or its closed loop @loop
+ * when M > N. */
 static gboolean
-record_leg (DiscoIntegrator *self, DiscoOdeRhsFunc rhs, gpointer system, gsize M, guint row,
-            float *y, double t0, GArray *rows, GArray *times, GError **error)
+record_leg (DiscoIntegrator *self, DiscoOpsNetwork *network, DiscoOpsClosedLoop *loop, gsize M,
+            guint row, float *y, double t0, GArray *rows, GArray *times, GError **error)
 {
   const gsize N = disco_network_get_state_size (self->network);
   const gsize O = disco_network_get_layer (self->network,
                                            disco_network_get_n_layers (self->network) - 1)->n;
+  const gboolean closed = M > N;
+  DiscoOdeRhsFunc rhs = closed ? disco_ops_closed_loop_rhs_compact : disco_ops_network_rhs_compact;
+  gpointer system = closed ? (gpointer) loop : (gpointer) network;
   const double h = self->record_interval;
   g_autofree float *k = g_new (float, 4 * M);
   g_autofree float *tmp = g_new (float, M);
@@ -1171,8 +1380,8 @@ record_leg (DiscoIntegrator *self, DiscoOdeRhsFunc rhs, gpointer system, gsize M
       double t = step * h, rms_f = 0, rms_y = 0;
       float *k1 = k, *k2 = k + M, *k3 = k + 2 * M, *k4 = k + 3 * M;
 
-      if (M > N)
-        disco_closed_loop_control (self->closed_loop, y, 1, &row, c);
+      if (closed && !disco_ops_closed_loop_control_compact (loop, 1, &row, y, c, error))
+        return FALSE;
       g_array_append_vals (rows, y, N);
       g_array_append_vals (rows, c, O);
       {
@@ -1208,12 +1417,16 @@ record_leg (DiscoIntegrator *self, DiscoOdeRhsFunc rhs, gpointer system, gsize M
 }
 
 /* The "trajectory" outputs: how sample record-sample settles, open loop from
- * zero, then (training ticks) closed loop from its open-loop steady state. */
+ * zero, then (training ticks) closed loop from its open-loop steady state.
+ * A diagnostic of one sample, on the host table: the node's own table
+ * objects on the CPU (the minibatch and its closed loop already begun),
+ * their host twins on a device, begun here from host copies. */
 static gboolean
-record_trajectory (DiscoIntegrator *self, DiscoTensor *input, const float *open_loop,
-                   gsize B, gboolean closed, GError **error)
+record_trajectory (DiscoIntegrator *self, DiscoTensor *input, gsize B, gboolean closed,
+                   GError **error)
 {
   DiscoNode *node = DISCO_NODE (self);
+  const DiscoOps *host = disco_ops_cpu ();
   const gsize N = disco_network_get_state_size (self->network);
   const gsize O = disco_network_get_layer (self->network,
                                            disco_network_get_n_layers (self->network) - 1)->n;
@@ -1221,13 +1434,41 @@ record_trajectory (DiscoIntegrator *self, DiscoTensor *input, const float *open_
   g_autoptr (GArray) rows = g_array_new (FALSE, FALSE, sizeof (float));
   g_autoptr (GArray) times = g_array_new (FALSE, FALSE, sizeof (float));
   g_autofree float *y = g_new0 (float, N + O);
+  const float *open_loop;
+  DiscoOpsNetwork *network = self->ops_network;
+  DiscoOpsClosedLoop *loop = self->ops_closed_loop;
   gsize shape[2], one[1] = { 1 };
   float ol_rows;
 
-  if (!self->batch_begun && !disco_network_begin_batch (self->network, input, error))
+  if ((open_loop = disco_tensor_read_host (disco_node_get_output (node, "open-loop-state"),
+                                           error)) == NULL)
     return FALSE;
-  self->batch_begun = TRUE;
-  if (!record_leg (self, disco_network_rhs, self->network, N, row, y, 0, rows, times, error))
+  if (self->ops != host)
+    {
+      if (self->record_network == NULL &&
+          !make_table_objects (self, host, &self->record_network, &self->record_closed_loop,
+                               error))
+        return FALSE;
+      network = self->record_network;
+      loop = self->record_closed_loop;
+      if (!set_table_parameters (self, network, host, error) ||
+          !begin_batch_on (self, network, input, error))
+        return FALSE;
+      if (closed)
+        {
+          g_autofree float *state = g_new (float, B * (N + O));
+
+          if (!begin_closed_loop_on (self, host, loop, open_loop, B, state, error))
+            return FALSE;
+        }
+    }
+  else if (!self->batch_begun)
+    {
+      if (!begin_table_batch (self, input, error))
+        return FALSE;
+      self->batch_begun = TRUE;
+    }
+  if (!record_leg (self, network, loop, N, row, y, 0, rows, times, error))
     return FALSE;
   ol_rows = times->len;
   if (closed)
@@ -1236,8 +1477,7 @@ record_trajectory (DiscoIntegrator *self, DiscoTensor *input, const float *open_
 
       memcpy (y, open_loop + (gsize) row * N, N * sizeof (float));
       memset (y + N, 0, O * sizeof (float));
-      if (!record_leg (self, disco_closed_loop_rhs, self->closed_loop, N + O, row, y, t0,
-                       rows, times, error))
+      if (!record_leg (self, network, loop, N + O, row, y, t0, rows, times, error))
         return FALSE;
     }
   shape[0] = times->len;
@@ -1252,169 +1492,17 @@ record_trajectory (DiscoIntegrator *self, DiscoTensor *input, const float *open_
   return TRUE;
 }
 
-/* ----- the device path (an operations table) -------------------------------------- */
-
-/* Whether these settings and this network have a device path: an ODE
- * method (the equilibrium solver is host code), microcircuit or rate
- * layers with at most a readout on top; rate layers only in open loop (the
- * device closed loop feeds interneurons, which they lack).  A recorded
- * sample is integrated again on the host after the device solve
- * (record_trajectory(): one sample, a diagnostic). */
-static gboolean
-has_device_path (DiscoIntegrator *self)
-{
-  guint n_layers;
-
-  if (self->method == DISCO_INTEGRATOR_EQUILIBRIUM || self->network == NULL)
-    return FALSE;
-  n_layers = disco_network_get_n_layers (self->network);
-  for (guint l = 0; l < n_layers; l++)
-    {
-      DiscoLayerKind kind = disco_network_get_layer (self->network, l)->kind;
-
-      if ((kind == DISCO_LAYER_RATE && self->closed_loop != NULL) ||
-          (kind == DISCO_LAYER_READOUT && (l == 0 || l + 1 != n_layers)))
-        return FALSE;
-    }
-  return TRUE;
-}
+/* ----- the ODE methods ------------------------------------------------------------ */
 
 static gboolean
 disco_integrator_runs_on_cuda (DiscoNode *node)
 {
+  DiscoIntegrator *self = DISCO_INTEGRATOR (node);
+
   /* Asked before prepare, when the network is not known yet: the layer
-   * nodes answer for themselves. Every method runs there: the ODE methods
-   * on the device path, equilibrium on the CUDA table (disco-equilibrium.h). */
-  return TRUE;
-}
-
-/* The table's network, closed loop and solver, made for @ops once. */
-static gboolean
-ensure_ops_objects (DiscoIntegrator *self, const DiscoOps *ops, GError **error)
-{
-  const guint n_layers = disco_network_get_n_layers (self->network);
-  g_autofree DiscoOpsLayer *layers = NULL;
-
-  if (self->ops == ops)
-    return TRUE;
-  clear_ops (self);
-  layers = g_new0 (DiscoOpsLayer, n_layers);
-  for (guint l = 0; l < n_layers; l++)
-    {
-      const DiscoLayerSpec *spec = disco_network_get_layer (self->network, l);
-
-      /* No weights: each minibatch lends the nodes' tensors. */
-      layers[l] = (DiscoOpsLayer) {
-        .kind = spec->kind == DISCO_LAYER_READOUT ? DISCO_OPS_LAYER_READOUT
-                : spec->kind == DISCO_LAYER_RATE  ? DISCO_OPS_LAYER_RATE
-                                                   : DISCO_OPS_LAYER_MICROCIRCUIT,
-        .n = spec->n,
-        .n_in = spec->n_in,
-        .phi_e = spec->phi_e,
-        .phi_i = spec->phi_i,
-        .tau_e = spec->tau_e,
-        .tau_i = spec->kind == DISCO_LAYER_MICROCIRCUIT ? spec->tau_i : 1.0f,
-      };
-    }
-  self->ops_network = disco_ops_network_new (ops, n_layers, layers, error);
-  if (self->ops_network == NULL)
-    {
-      as_disco_error (self, error);
-      return FALSE;
-    }
-  self->ops = ops;
-  self->batched = disco_ode_batched_solver_new (ops);
-  if (self->closed_loop != NULL)
-    {
-      DiscoControllerSpec spec;
-      DiscoOpsController controller;
-
-      /* find_controller() checked that it is one. */
-      disco_controller_get_spec (self->controller_node, &spec);
-      controller = (DiscoOpsController) {
-        .softmax = spec.error == DISCO_CONTROL_ERROR_CROSS_ENTROPY,
-        .k_p = spec.k_p,
-        .k_i = spec.k_i,
-        .leak = spec.leak,
-        .tau = spec.tau,
-      };
-      self->ops_closed_loop = disco_ops_closed_loop_new (self->ops_network, &controller, error);
-      if (self->ops_closed_loop == NULL)
-        {
-          as_disco_error (self, error);
-          return FALSE;
-        }
-    }
-  return TRUE;
-}
-
-/* Solves B rows of n_state values in place through the table; fills the
- * per-sample statistics (one download) and the step properties. */
-static gboolean
-solve_ops (DiscoIntegrator *self, gsize B, gsize n_state, float *state,
-           DiscoOdeBatchedRhsFunc rhs, gpointer system, double *mean_steps, GError **error)
-{
-  DiscoOdeConfig config;
-  DiscoOdeBatchedInfo info;
-
-  if (B > self->stats_capacity)
-    {
-      g_free (self->stats);
-      self->stats = g_new (DiscoOdeSampleStats, B);
-      self->stats_capacity = B;
-    }
-  fill_config (self, &config);
-  if (!disco_ode_batched_solver_solve (self->batched, &config, 0, B, n_state, state, rhs, system,
-                                       self->stats, &info, error))
-    {
-      as_disco_error (self, error);
-      return FALSE;
-    }
-  /* The polls, and the statistics' download at the end. */
-  self->last_host_syncs += info.n_syncs + 1;
-  self->last_host_wait_seconds += info.wait_seconds;
-  *mean_steps = record_step_statistics (self, B);
-  return TRUE;
-}
-
-/* disco_network_publish() in the table's memory: every layer's rates (and
- * a microcircuit's inhibitory rates) on its ports from the B × N states,
- * the logits on the readout's "output". */
-static gboolean
-publish_ops (DiscoIntegrator *self, const float *state, gsize B, DiscoTensor **logits,
-             GError **error)
-{
-  const DiscoOps *ops = self->ops;
-  const gsize N = disco_network_get_state_size (self->network);
-
-  for (guint l = 0; l < disco_network_get_n_layers (self->network); l++)
-    {
-      const DiscoLayerSpec *spec = disco_network_get_layer (self->network, l);
-      const gsize offset = disco_network_get_layer_offset (self->network, l);
-      gsize shape[2] = { B, spec->n };
-      DiscoTensor *out = disco_node_ensure_output (spec->node, "output", 2, shape);
-      float *r = disco_tensor_write_ops (out, ops, error);
-
-      if (r == NULL)
-        return FALSE;
-      if (spec->kind == DISCO_LAYER_READOUT)
-        ops->copy_rows (B, spec->n, state + offset, N, r, spec->n);
-      else if (spec->kind == DISCO_LAYER_RATE)
-        ops->softrect_forward (&spec->phi_e, B, spec->n, state + offset, N, r, spec->n);
-      else
-        {
-          float *r_i = disco_tensor_write_ops (
-            disco_node_ensure_output (spec->node, "inhibitory", 2, shape), ops, error);
-
-          if (r_i == NULL)
-            return FALSE;
-          ops->softrect_forward (&spec->phi_e, B, spec->n, state + offset, N, r, spec->n);
-          ops->softrect_forward (&spec->phi_i, B, spec->n, state + offset + spec->n, N, r_i,
-                                 spec->n);
-        }
-      *logits = out;
-    }
-  return TRUE;
+   * nodes answer for themselves.  Equilibrium's solver runs on any table,
+   * but its closed-loop start and ODE fallback still expect host states. */
+  return self->method != DISCO_INTEGRATOR_EQUILIBRIUM;
 }
 
 /* Feedback weights, the closed-loop solve and its outputs (MODEL.md §5.2–3)
@@ -1427,30 +1515,11 @@ settle_closed_loop_ops (DiscoIntegrator *self, const float *open_loop, gsize B,
   const DiscoOps *ops = self->ops;
   const gsize N = disco_network_get_state_size (self->network);
   const gsize N_cl = disco_ops_closed_loop_get_state_size (self->ops_closed_loop);
-  const gsize O = N_cl - N;
-  DiscoOpsFeedbackOptions options = { self->feedback_average, self->feedback_clip,
-                                      self->feedback_norm };
-  DiscoNode *controller = self->controller_node;
-  DiscoTensor *targets = controller_targets (self, error);
-  gsize shape[2] = { B, N }, c_shape[2] = { B, O };
-  const float *t;
-  float *state, *control, *integral;
+  gsize shape[2] = { B, N };
+  float *state;
   double mean_steps;
   gint64 start;
 
-  if (targets == NULL)
-    return FALSE;
-  if (disco_tensor_get_dim (targets, 0) != B || disco_tensor_get_row_size (targets) != O)
-    {
-      g_autofree char *text = disco_tensor_shape_to_string (targets);
-      g_set_error (error, DISCO_ERROR, DISCO_ERROR_SHAPE,
-                   "controller \"%s\": targets of shape %s for %" G_GSIZE_FORMAT " samples "
-                   "of %" G_GSIZE_FORMAT " outputs", disco_node_get_name (controller), text, B,
-                   O);
-      return FALSE;
-    }
-  if ((t = disco_tensor_read_ops (targets, ops, error)) == NULL)
-    return FALSE;
   if (B * N_cl > self->ops_closed_loop_capacity)
     {
       if (self->ops_closed_loop_state != NULL)
@@ -1464,129 +1533,45 @@ settle_closed_loop_ops (DiscoIntegrator *self, const float *open_loop, gsize B,
   /* Queued work: on CUDA this measures the queueing; the closed loop's
    * time then includes the feedback weights'. */
   start = g_get_monotonic_time ();
-  if (!disco_ops_closed_loop_begin (self->ops_closed_loop, B, open_loop, t, &options,
-                                    self->ops_closed_loop_state, error))
+  if (!begin_closed_loop_on (self, ops, self->ops_closed_loop, open_loop, B,
+                             self->ops_closed_loop_state, error))
     return FALSE;
   self->last_feedback_seconds = (g_get_monotonic_time () - start) / 1e6;
   start = g_get_monotonic_time ();
-  if (!solve_ops (self, B, N_cl, self->ops_closed_loop_state, disco_ops_closed_loop_rhs,
-                  self->ops_closed_loop, &mean_steps, error))
+  if (!solve_ops (self, B, N_cl, self->ops_closed_loop_state, TRUE, &mean_steps, error))
     return FALSE;
   self->last_closed_loop_seconds = (g_get_monotonic_time () - start) / 1e6;
   self->last_closed_loop_evaluations = self->last_mean_evaluations;
   self->last_mean_closed_loop_steps = mean_steps;
   self->last_max_contraction = 0;
 
-  /* The network part, the control, its integral and the feedback weights,
-   * all copied within the table's memory. */
   if ((state = disco_tensor_write_ops (disco_node_ensure_output (node, "state", 2, shape), ops,
                                        error)) == NULL ||
-      (control = disco_tensor_write_ops (disco_node_ensure_output (controller, "output", 2,
-                                                                   c_shape), ops,
-                                         error)) == NULL ||
-      (integral = disco_tensor_write_ops (disco_node_ensure_output (controller, "integral", 2,
-                                                                    c_shape), ops,
-                                          error)) == NULL)
+      !publish_closed_loop (self, self->ops_closed_loop_state, B, state, error))
     return FALSE;
-  ops->copy_rows (B, N, self->ops_closed_loop_state, N_cl, state, N);
-  disco_ops_closed_loop_control (self->ops_closed_loop, B, self->ops_closed_loop_state, control);
-  ops->copy_rows (B, O, self->ops_closed_loop_state + N, N_cl, integral, O);
-  for (guint l = 0; l < disco_network_get_n_layers (self->network); l++)
-    {
-      const float *q = disco_ops_closed_loop_get_feedback (self->ops_closed_loop, l);
-      const DiscoLayerSpec *spec = disco_network_get_layer (self->network, l);
-      gsize q_shape[3] = { B, O, spec->n };
-      float *out;
-
-      if (q == NULL)
-        continue;
-      out = disco_tensor_write_ops (
-        disco_node_ensure_output (spec->node, "feedback-weights", 3, q_shape), ops, error);
-      if (out == NULL || !ops->copy (out, q, B * O * spec->n * sizeof (float), error))
-        return FALSE;
-    }
   return publish_ops (self, state, B, logits, error);
 }
 
-/* record_trajectory() after a tick on the device path.  The recording is a
- * host diagnostic of one sample: it downloads the open-loop states (and,
- * through the host network, the weights), and for a training tick lets the
- * host closed loop compute its own feedback weights from them, which the
- * recorded closed-loop leg needs. */
-static gboolean
-record_trajectory_after_ops (DiscoIntegrator *self, DiscoTensor *input, gsize B,
-                             gboolean closed, GError **error)
-{
-  const float *open_loop = disco_tensor_read_host (
-    disco_node_get_output (DISCO_NODE (self), "open-loop-state"), error);
-
-  if (open_loop == NULL)
-    return FALSE;
-  if (closed)
-    {
-      DiscoTensor *targets = controller_targets (self, error);
-
-      if (targets == NULL || !begin_host_closed_loop (self, open_loop, B, targets, error))
-        return FALSE;
-    }
-  self->batch_begun = FALSE;
-  return record_trajectory (self, input, open_loop, B, closed, error);
-}
-
-/* One tick through the table @ops: the open loop, and on training ticks
- * with a controller the closed loop (MODEL.md §5.1–3). */
+/* One tick of an ODE method on the node's table: the open loop, and on
+ * training ticks with a controller the closed loop (MODEL.md §5.1–3). */
 static DiscoFlowReturn
-process_ops (DiscoIntegrator *self, const DiscoOps *ops, DiscoTensor *input, gboolean closed,
-             const DiscoTick *tick, GError **error)
+process_ode (DiscoIntegrator *self, DiscoTensor *input, gboolean closed, GError **error)
 {
   DiscoNode *node = DISCO_NODE (self);
-  const DiscoLayerSpec *first = disco_network_get_layer (self->network, 0);
+  const DiscoOps *ops = self->ops;
   const gsize N = disco_network_get_state_size (self->network);
   const gsize B = disco_tensor_get_dim (input, 0);
   gsize state_shape[2] = { B, N }, steps_shape[1] = { B };
   DiscoTensor *logits = NULL;
-  const float *x;
   float *open_loop, *steps;
   gint64 start;
-  guint64 operations_at_start;
 
-  if (disco_tensor_get_row_size (input) != first->n_in)
-    {
-      g_autofree char *shape = disco_tensor_shape_to_string (input);
-      g_set_error (error, DISCO_ERROR, DISCO_ERROR_SHAPE,
-                   "layer \"%s\" expects %" G_GSIZE_FORMAT " inputs per sample, got a "
-                   "tensor of shape %s", disco_node_get_name (first->node), first->n_in, shape);
-      return DISCO_FLOW_ERROR;
-    }
-  if (!ensure_ops_objects (self, ops, error))
+  if (!begin_table_batch (self, input, error))
     return DISCO_FLOW_ERROR;
-  begin_unconverged (self, B);
-  self->last_host_syncs = 0;
-  self->last_host_wait_seconds = 0;
-  self->last_operations = 0;
-  operations_at_start = ops->get_operation_count ();
-
-  /* This minibatch's parameters, where the table computes (the optimizer
-   * changed them since the last one). */
-  for (guint l = 0; l < disco_network_get_n_layers (self->network); l++)
-    {
-      const DiscoLayerSpec *spec = disco_network_get_layer (self->network, l);
-      const float *w = disco_tensor_read_ops (spec->weight, ops, error), *b = NULL;
-
-      if (w == NULL ||
-          (spec->bias != NULL && (b = disco_tensor_read_ops (spec->bias, ops, error)) == NULL))
-        return DISCO_FLOW_ERROR;
-      disco_ops_network_set_parameters (self->ops_network, l, w, b);
-    }
-  if ((x = disco_tensor_read_ops (input, ops, error)) == NULL ||
-      !disco_ops_network_begin_batch (self->ops_network, B, x, error))
-    {
-      as_disco_error (self, error);
-      return DISCO_FLOW_ERROR;
-    }
+  self->batch_begun = TRUE;
   open_loop = disco_tensor_write_ops (
     disco_node_ensure_output (node, "open-loop-state", 2, state_shape), ops, error);
-  /* Step counts are the host's: they come with the statistics' download. */
+  /* Step counts are the host's: they come with the statistics. */
   steps = disco_tensor_write_host (disco_node_ensure_output (node, "steps", 1, steps_shape),
                                    error);
   if (open_loop == NULL || steps == NULL)
@@ -1595,8 +1580,7 @@ process_ops (DiscoIntegrator *self, const DiscoOps *ops, DiscoTensor *input, gbo
   /* Open loop from the zero state (MODEL.md §2, §5.1). */
   start = g_get_monotonic_time ();
   ops->fill (B * N, 0.0f, open_loop);
-  if (!solve_ops (self, B, N, open_loop, disco_ops_network_rhs, self->ops_network,
-                  &self->last_mean_steps, error))
+  if (!solve_ops (self, B, N, open_loop, FALSE, &self->last_mean_steps, error))
     return DISCO_FLOW_ERROR;
   self->last_open_loop_evaluations = self->last_mean_evaluations;
   for (gsize s = 0; s < B; s++)
@@ -1622,53 +1606,25 @@ process_ops (DiscoIntegrator *self, const DiscoOps *ops, DiscoTensor *input, gbo
   /* Failures of the work queued since the last solve surface here. */
   if (!ops->check (error))
     return DISCO_FLOW_ERROR;
-  self->last_operations = ops->get_operation_count () - operations_at_start;
   self->last_solve_seconds = (g_get_monotonic_time () - start) / 1e6;
-  self->solves++;
   disco_node_set_output (node, "output", logits);
-  if (!publish_unconverged (self, tick, B, error))
-    return DISCO_FLOW_ERROR;
-  if (self->record_sample >= 0 && (gsize) self->record_sample < B &&
-      !record_trajectory_after_ops (self, input, B, closed, error))
-    return DISCO_FLOW_ERROR;
   return DISCO_FLOW_OK;
 }
 
+/* One tick of method = equilibrium (host memory: the equilibrium runs on
+ * the host table only). */
 static DiscoFlowReturn
-disco_integrator_process (DiscoNode *node, DiscoTick *tick, GError **error)
+process_equilibrium (DiscoIntegrator *self, DiscoTensor *input, gboolean closed,
+                     GError **error)
 {
-  DiscoIntegrator *self = DISCO_INTEGRATOR (node);
-  DiscoTensor *input = disco_network_get_input (self->network, error);
+  DiscoNode *node = DISCO_NODE (self);
   DiscoTensor *logits = NULL;
-  gsize B, N = disco_network_get_state_size (self->network);
-  gsize state_shape[2], steps_shape[1];
+  const gsize N = disco_network_get_state_size (self->network);
+  const gsize B = disco_tensor_get_dim (input, 0);
+  gsize state_shape[2] = { B, N }, steps_shape[1] = { B };
   float *open_loop, *steps;
-  gboolean closed = self->closed_loop != NULL && tick->phase == DISCO_PHASE_TRAIN;
   gint64 start;
 
-  if (input == NULL)
-    return DISCO_FLOW_ERROR;
-  if (has_device_path (self))
-    {
-      const DiscoOps *ops = disco_node_get_ops (node);
-
-      if (ops != NULL)
-        return process_ops (self, ops, input, closed, tick, error);
-    }
-  /* The ODE's first drive; the equilibrium method computes its own and
-   * needs this only for samples it hands to the ODE. */
-  self->batch_begun = FALSE;
-  if (self->equilibrium == NULL)
-    {
-      if (!disco_network_begin_batch (self->network, input, error))
-        return DISCO_FLOW_ERROR;
-      self->batch_begun = TRUE;
-    }
-  B = disco_tensor_get_dim (input, 0);
-  begin_unconverged (self, B);
-  state_shape[0] = B;
-  state_shape[1] = N;
-  steps_shape[0] = B;
   open_loop = disco_tensor_write_host (
     disco_node_ensure_output (node, "open-loop-state", 2, state_shape), error);
   steps = disco_tensor_write_host (disco_node_ensure_output (node, "steps", 1, steps_shape),
@@ -1679,22 +1635,10 @@ disco_integrator_process (DiscoNode *node, DiscoTick *tick, GError **error)
   /* Open loop from the zero state (MODEL.md §2, §5.1). */
   start = g_get_monotonic_time ();
   memset (open_loop, 0, B * N * sizeof (float));
-  if (self->equilibrium != NULL)
-    {
-      if (!settle_open_loop_equilibrium (self, input, B, N, open_loop, error))
-        return DISCO_FLOW_ERROR;
-      for (gsize s = 0; s < B; s++)
-        steps[s] = self->sample_steps[s];
-    }
-  else
-    {
-      if (!solve (self, B, N, open_loop, disco_network_rhs, self->network,
-                  &self->last_mean_steps, error))
-        return DISCO_FLOW_ERROR;
-      self->last_open_loop_evaluations = self->last_mean_evaluations;
-      for (gsize s = 0; s < B; s++)
-        steps[s] = self->stats[s].n_accepted + self->stats[s].n_rejected;
-    }
+  if (!settle_open_loop_equilibrium (self, input, B, N, open_loop, error))
+    return DISCO_FLOW_ERROR;
+  for (gsize s = 0; s < B; s++)
+    steps[s] = self->sample_steps[s];
   self->last_open_loop_seconds = (g_get_monotonic_time () - start) / 1e6;
   self->last_feedback_seconds = self->last_closed_loop_seconds = 0;
 
@@ -1705,7 +1649,7 @@ disco_integrator_process (DiscoNode *node, DiscoTick *tick, GError **error)
         disco_node_ensure_output (node, "state", 2, state_shape), error);
 
       if (state == NULL || !settle_closed_loop (self, open_loop, B, N, state, error) ||
-          !disco_network_publish (self->network, state, B, &logits, error))
+          !publish_ops (self, state, B, &logits, error))
         return DISCO_FLOW_ERROR;
     }
   else
@@ -1715,16 +1659,48 @@ disco_integrator_process (DiscoNode *node, DiscoTick *tick, GError **error)
       self->last_mean_closed_loop_steps = 0;
       self->last_closed_loop_evaluations = 0;
       self->last_max_contraction = 0;
-      if (!disco_network_publish (self->network, open_loop, B, &logits, error))
+      if (!publish_ops (self, open_loop, B, &logits, error))
         return DISCO_FLOW_ERROR;
     }
   self->last_solve_seconds = (g_get_monotonic_time () - start) / 1e6;
-  self->solves++;
   disco_node_set_output (node, "output", logits);
+  return DISCO_FLOW_OK;
+}
+
+static DiscoFlowReturn
+disco_integrator_process (DiscoNode *node, DiscoTick *tick, GError **error)
+{
+  DiscoIntegrator *self = DISCO_INTEGRATOR (node);
+  DiscoTensor *input = disco_network_get_input (self->network, error);
+  const DiscoOps *ops = disco_node_get_ops (node);
+  gboolean closed = self->controller_node != NULL && tick->phase == DISCO_PHASE_TRAIN;
+  DiscoFlowReturn flow;
+  guint64 operations_at_start;
+  gsize B;
+
+  if (input == NULL)
+    return DISCO_FLOW_ERROR;
+  if (!ensure_ops_objects (self, ops, error) ||
+      !set_table_parameters (self, self->ops_network, ops, error))
+    return DISCO_FLOW_ERROR;
+  B = disco_tensor_get_dim (input, 0);
+  begin_unconverged (self, B);
+  self->last_host_syncs = 0;
+  self->last_host_wait_seconds = 0;
+  operations_at_start = ops->get_operation_count ();
+  /* The equilibrium computes its own first drive and needs the table's
+   * only for samples it hands to the ODE. */
+  self->batch_begun = FALSE;
+  flow = self->equilibrium != NULL ? process_equilibrium (self, input, closed, error)
+                                   : process_ode (self, input, closed, error);
+  if (flow != DISCO_FLOW_OK)
+    return flow;
+  self->last_operations = ops->get_operation_count () - operations_at_start;
+  self->solves++;
   if (!publish_unconverged (self, tick, B, error))
     return DISCO_FLOW_ERROR;
   if (self->record_sample >= 0 && (gsize) self->record_sample < B &&
-      !record_trajectory (self, input, open_loop, B, closed, error))
+      !record_trajectory (self, input, B, closed, error))
     return DISCO_FLOW_ERROR;
   return DISCO_FLOW_OK;
 }
@@ -1903,26 +1879,25 @@ disco_integrator_class_init (DiscoIntegratorClass *klass)
                          0, G_MAXUINT64, 0, ro);
   properties[PROP_LAST_HOST_SYNCS] =
     g_param_spec_uint ("last-host-syncs", "Host syncs",
-                       "Device path: host round trips of the last minibatch's solves (polls "
-                       "of the running count and the step counts' downloads); 0 on the host "
-                       "path", 0, G_MAXUINT, 0, ro);
+                       "Host round trips of the last minibatch's lockstep solves on a device "
+                       "(polls of the running count and the step counts' downloads); 0 on the "
+                       "host table", 0, G_MAXUINT, 0, ro);
   properties[PROP_LAST_HOST_WAIT] =
     g_param_spec_double ("last-host-wait", "Host wait",
-                         "Device path: wall time the last minibatch's solves waited in those "
-                         "round trips for the device to finish queued work (s); what remains of "
-                         "last-solve-seconds is the host's own time; about 0 on the host table and "
-                         "the host path", 0, G_MAXDOUBLE, 0, ro);
+                         "Wall time the last minibatch's solves waited in those round trips for "
+                         "the device to finish queued work (s); what remains of "
+                         "last-solve-seconds is the host's own time; 0 on the host table",
+                         0, G_MAXDOUBLE, 0, ro);
   properties[PROP_LAST_OPERATIONS] =
     g_param_spec_uint64 ("last-operations", "Table operations",
-                         "Device path and equilibrium: compute operations of the table in the "
-                         "last minibatch's solves (on CUDA, its kernel launches and cuBLAS "
-                         "calls, each a few microseconds of launch overhead); 0 on the host "
-                         "path of the ODE methods",
+                         "Compute operations of the node's table in the last minibatch (on "
+                         "CUDA, its kernel launches and cuBLAS calls, each a few microseconds "
+                         "of launch overhead; on the host table, its kernel calls)",
                          0, G_MAXUINT64, 0, ro);
   g_object_class_install_properties (object_class, N_PROPERTIES, properties);
 
-  /* The device path (process_ops); disco_integrator_runs_on_cuda() narrows
-   * this down to the settings that have it. */
+  /* The ODE methods on the CUDA table; disco_integrator_runs_on_cuda()
+   * narrows this down to the settings that have it. */
   disco_node_class_set_runs_on_cuda (node_class, TRUE);
   disco_node_class_set_metadata (node_class, "Network integrator", "Solver",
                                  "Integrates a network of layer nodes to steady state, each "

@@ -1,8 +1,10 @@
-/* disco-network.h: a chain of layer nodes as one ODE right-hand side
+/* disco-network.h: a chain of layer nodes, described
  *
- * Shape legend: B = samples in the minibatch, A = samples still being
- * integrated (the solver packs them), N = state length of one sample,
- * F = input features, n_l = units of layer l.
+ * The layers an integrator drives, input side first, and where each
+ * layer's state sits in a sample's state; the arithmetic on them is
+ * kernels/disco-ops-network.h and disco-ops-closed-loop.h.
+ *
+ * Shape legend: N = state length of one sample, n_l = units of layer l.
  *
  * State of one sample, layer after layer, input side first:
  *   microcircuit: u_E (n_l), u_I (n_l);  rate layer: u (n_l);  readout: y (n_out).
@@ -23,12 +25,6 @@ const DiscoLayerSpec *disco_network_get_layer (DiscoNetwork *network, guint inde
 gsize disco_network_get_layer_offset (DiscoNetwork *network, guint index);
 DiscoTensor *disco_network_get_input (DiscoNetwork *network, GError **error);
 double disco_network_flops_per_sample (DiscoNetwork *network);
-
-gboolean disco_network_begin_batch (DiscoNetwork *network, DiscoTensor *input, GError **error);
-gboolean disco_network_rhs (gpointer network, gsize n_active, const guint *rows,
-                            const double *t, const float *y, float *dydt, GError **error);
-gboolean disco_network_publish (DiscoNetwork *network, const float *state, gsize n_samples,
-                                DiscoTensor **output, GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DiscoNetwork, disco_network_free)
 

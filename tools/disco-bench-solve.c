@@ -381,10 +381,12 @@ run_network (Network *net, const DiscoDataset *dataset, guint minibatches, GErro
   net->solve_gflops = net->gemm_gflop / (net->tick_ms / 1e3);
   net->gemm_gflops = mean (run.gemm_flops, first) / 1e9 / (mean (run.gemm_seconds, first));
 
-  /* The same flops from the solver's statistics: W₁x once, then per
-   * evaluation of each sample 2·n_out·n_in per layer above the first. */
+  /* The same flops from the solver's statistics: W₁x + b₁ once (the table
+   * lays the bias down as ones·b₁ᵀ, a product of depth 1, then adds x·W₁ᵀ),
+   * then per evaluation of each sample 2·n_out·n_in per layer above the
+   * first. */
   hidden_flops_per_eval = 2.0 * 256 * 256 * (net->n_hidden - 1);
-  net->shape_flops[SHAPE_INPUT] = 2.0 * BATCH * 256 * 784;
+  net->shape_flops[SHAPE_INPUT] = 2.0 * BATCH * 256 * 784 + 2.0 * BATCH * 256;
   net->shape_flops[SHAPE_HIDDEN] = BATCH * net->evaluations * hidden_flops_per_eval;
   net->shape_flops[SHAPE_READOUT] = BATCH * net->evaluations * 2.0 * 10 * 256;
   net->expected_gflop = (net->shape_flops[0] + net->shape_flops[1] + net->shape_flops[2]) / 1e9;

@@ -10,11 +10,11 @@
  * plasticity rule and the optimizer (ms, medians), with the mean solver
  * steps of both solves. Needs the datasets (data/install-datasets.sh).
  *
- * --device-path times the 3×256 linear-threshold training minibatch through
- * the integrator's device path instead: with the host table
- * (DISCO_DEVICE_PATH=table) here, and with the CUDA table where a GPU is
- * usable, printing ms per minibatch (medians) and the integrator's host
- * round trips, after one row of the host path for reference.  "full" is the whole training minibatch (the rule and the
+ * --device-path times the 3×256 linear-threshold training minibatch per
+ * operations table instead: the host table here (what every CPU run
+ * computes with), and the CUDA table where a GPU is usable, printing ms per
+ * minibatch (medians), the integrator's host round trips and its table
+ * operations.  "full" is the whole training minibatch (the rule and the
  * optimizer on their own paths); "integrator" is the same pipeline without
  * the rule, the optimizer and the evaluator, which is what a CUDA pipeline
  * can hold while they have no CUDA path (then "full" says so and is
@@ -179,8 +179,7 @@ pipeline_text (const char *const *drop, GError **error)
   return g_key_file_to_data (file, NULL, error);
 }
 
-/* One row: @table is "host" (the host path, for reference), "cpu" (the
- * device path on the host table) or "cuda". */
+/* One row: @table is "cpu" (the host table) or "cuda". */
 static gboolean
 bench_device_row (const char *table, gboolean full, guint minibatches, GError **error)
 {
@@ -198,10 +197,6 @@ bench_device_row (const char *table, gboolean full, guint minibatches, GError **
 
   if (text == NULL)
     return FALSE;
-  if (strcmp (table, "cpu") == 0)
-    g_setenv ("DISCO_DEVICE_PATH", "table", TRUE);
-  else
-    g_unsetenv ("DISCO_DEVICE_PATH");
   pipeline = disco_pipeline_new_from_string (text, overrides, error);
   if (pipeline == NULL)
     return FALSE;
@@ -223,10 +218,7 @@ bench_device_row (const char *table, gboolean full, guint minibatches, GError **
   samples.tick_start = g_get_monotonic_time ();
   if (!disco_pipeline_run (pipeline, NULL, error))
     return FALSE;
-  g_unsetenv ("DISCO_DEVICE_PATH");
-  operations = strcmp (table, "host") != 0
-                 ? g_strdup_printf ("%.0f", samples.operations / MAX (samples.measured, 1))
-                 : g_strdup ("-");
+  operations = g_strdup_printf ("%.0f", samples.operations / MAX (samples.measured, 1));
   printf ("%-5s %-11s %10.1f %10.1f %10.1f %8.1f %10s %8.1f %8.1f\n", table,
           full ? "full" : "integrator", disco_bench_median_ms (samples.total),
           disco_bench_median_ms (samples.solve), disco_bench_median_ms (samples.wait),
@@ -248,16 +240,15 @@ bench_device_path (guint minibatches)
 
   g_strfreev (disco_registry_list_names ());   /* loads the plugins, disco-cuda among them */
   cuda = disco_backend_get (DISCO_DEVICE_CUDA) != NULL;
-  printf ("device path, mnist-3x256-linear-threshold, batch 100, medians of %u minibatches "
-          "after %d warm-up (host: the host path, for reference)\n"
+  printf ("per table, mnist-3x256-linear-threshold, batch 100, medians of %u minibatches "
+          "after %d warm-up\n"
           "wait ms: the integrator's solves blocked on the device (kernel time beyond the "
           "host's queueing; settle ms minus wait ms is the host's own time); ops: the table's "
           "operations in the integrator per minibatch (on CUDA its kernel launches and cuBLAS "
           "calls)\n"
           "%-5s %-11s %10s %10s %10s %8s %10s %8s %8s\n", minibatches, WARM_UP, "table",
           "minibatch", "ms/batch", "settle ms", "wait ms", "syncs", "ops", "OLst", "CLst");
-  if (!bench_device_row ("host", TRUE, minibatches, &error) ||
-      !bench_device_row ("cpu", TRUE, minibatches, &error) ||
+  if (!bench_device_row ("cpu", TRUE, minibatches, &error) ||
       !bench_device_row ("cpu", FALSE, minibatches, &error) ||
       (cuda && (!bench_device_row ("cuda", TRUE, minibatches, &error) ||
                 !bench_device_row ("cuda", FALSE, minibatches, &error))))

@@ -4,7 +4,7 @@
  * 1. The closed loop's and the feedback weights' kernels
  *    (disco-kernels-cuda-feedback.cu) against their CPU references on
  *    seeded inputs, |cuda − cpu| ≤ atol + rtol·|cpu|:
- *      top_down_rows, copy_rows, feedback_normalize's average and clip,
+ *      top_down_rows, copy_rows, gather_rows, feedback_normalize's average and clip,
  *      leaky_pi_rows (MSE): bit-identical (the same float operations in
  *      the same order, no FMA: -fmad=false);
  *      leaky_pi_rows (softmax), slope_scale_rows: rtol 1e-6 (CUDA's expf
@@ -15,7 +15,7 @@
  *      order, then one float rounding of the scale).
  * 2. One training pipeline (digits fixture, 64 → 32 E–I units → 10 under a
  *    leaky-PI, two minibatches of 10, training phase so both loops run)
- *    with device = cuda against device = cpu (the host path).  The
+ *    with device = cuda against device = cpu (the host table).  The
  *    right-hand sides differ by rounding (φ, cuBLAS's summation order), the
  *    solves contract towards their fixed points, and the steady-state test
  *    may stop a sample one step earlier or later (see
@@ -161,6 +161,21 @@ test_kernels (void)
   dev_download (got, d_out, B * NU);
   assert_close ("copy_rows", got, ref, B * NU, 0, 0);
 
+  /* gather_rows (the compacting solver's packed rows), rows out of order. */
+  {
+    guint rows[B];
+    guint *d_rows;
+
+    for (guint r = 0; r < B; r++)
+      rows[r] = (guint) (B - 1 - r);
+    d_rows = gpu_test_upload (rows, sizeof rows);
+    disco_gather_rows_cpu (B, NU, rows, u + 1, LD, ref, NU);
+    disco_gather_rows_cuda (B, NU, d_rows, d_u + 1, LD, d_out, NU);
+    dev_download (got, d_out, B * NU);
+    assert_close ("gather_rows", got, ref, B * NU, 0, 0);
+    disco_cuda_free (d_rows);
+  }
+
   disco_cuda_free (d_y);
   disco_cuda_free (d_t);
   disco_cuda_free (d_q);
@@ -213,10 +228,9 @@ test_pipeline (void)
   guint syncs;
 
   g_test_summary ("A training tick of the integrator on CUDA (open loop, feedback weights, "
-                  "closed loop) agrees with the CPU's host path");
+                  "closed loop) agrees with the CPU's host table");
   SKIP_WITHOUT_BACKEND ();
 
-  g_unsetenv ("DISCO_DEVICE_PATH");
   cuda = run_on ("cuda");
   g_assert_cmpint (disco_pipeline_get_active_device (cuda), ==, DISCO_DEVICE_CUDA);
   cpu = run_on ("cpu");
@@ -263,7 +277,6 @@ test_training (void)
   g_test_summary ("Three training minibatches (linear threshold, Adam) on CUDA agree with "
                   "the CPU");
   SKIP_WITHOUT_BACKEND ();
-  g_unsetenv ("DISCO_DEVICE_PATH");
   cuda = run_text_on ("cuda", learning, "data.limit=30");
   g_assert_cmpint (disco_pipeline_get_active_device (cuda), ==, DISCO_DEVICE_CUDA);
   cpu = run_text_on ("cpu", learning, "data.limit=30");

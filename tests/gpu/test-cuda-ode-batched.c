@@ -1,5 +1,6 @@
 /* test-cuda-ode-batched.c: the lockstep solver with the CUDA operations
- * table against the same solver with the CPU table.
+ * table against the same solver with the CPU table (and, once, the
+ * compacting solver likewise).
  *
  * 1. The helper kernels the lockstep solver added (fill, revert_rows,
  *    leaky_rows, and the per-sample bookkeeping of disco-ode-lockstep.h)
@@ -28,6 +29,7 @@
 
 #include "disco-kernels-cuda.h"
 #include "disco-kernels.h"
+#include "disco-ode.h"
 #include "disco-ode-batched.h"
 #include "disco-ode-lockstep.h"
 #include "disco-ops.h"
@@ -200,6 +202,8 @@ test_lockstep_kernels (void)
  * (host, B × F) with @method (Euler and RK4 with constant steps of @dt;
  * Tsit5 from a first step of @dt > 0 with rtol 1e-4, else the defaults);
  * the final states and statistics come back to the host. */
+static gboolean compacting;   /* solve_on(): the compacting solver instead */
+
 static void
 solve_on (const DiscoOps      *ops,
           DiscoOdeMethod       method,
@@ -241,9 +245,18 @@ solve_on (const DiscoOps      *ops,
       if (method == DISCO_ODE_METHOD_TSIT5)
         config.rtol = 1e-4;
     }
-  g_assert_true (disco_ode_batched_solver_solve (solver, &config, 0, n_samples, N, d_y,
-                                                 disco_ops_network_rhs, net, stats, info,
-                                                 &error));
+  if (compacting)
+    {
+      g_autoptr (DiscoOdeSolver) packed = disco_ode_solver_new_on (ops);
+
+      *info = (DiscoOdeBatchedInfo) { 0 };
+      g_assert_true (disco_ode_solver_solve (packed, &config, n_samples, N, d_y,
+                                             disco_ops_network_rhs_compact, net, stats, &error));
+    }
+  else
+    g_assert_true (disco_ode_batched_solver_solve (solver, &config, 0, n_samples, N, d_y,
+                                                   disco_ops_network_rhs, net, stats, info,
+                                                   &error));
   g_assert_no_error (error);
   g_assert_true (ops->download (y_out, d_y, n_samples * N * sizeof (float), &error));
   g_assert_no_error (error);
@@ -251,13 +264,25 @@ solve_on (const DiscoOps      *ops,
   ops->free (d_y);
 }
 
+/* Hidden layer l a rate layer where bit l of @rate_layers is set. */
+static TestRandomNetwork *
+random_network (const gsize *sizes, guint n_sizes, gsize n_samples, guint rate_layers)
+{
+  TestRandomNetwork *net = test_random_network_new (2023, sizes, n_sizes, n_samples, 0.2, 3.2);
+
+  for (guint l = 0; l + 1 < net->n_layers; l++)
+    if (rate_layers & (1u << l))
+      test_random_network_make_rate (net, l);
+  return net;
+}
+
 static void
-check_network (const gsize *sizes, guint n_sizes, gsize n_samples, DiscoOdeMethod method,
-               double dt)
+check_network_rate (const gsize *sizes, guint n_sizes, gsize n_samples, DiscoOdeMethod method,
+                    double dt, guint rate_layers)
 {
   /* Brightness 0.2 … 3.2 over the batch: samples settle after different
    * numbers of steps, so the masking is exercised on the device. */
-  TestRandomNetwork *net = test_random_network_new (2023, sizes, n_sizes, n_samples, 0.2, 3.2);
+  TestRandomNetwork *net = random_network (sizes, n_sizes, n_samples, rate_layers);
   const guint n_layers = net->n_layers;
   const DiscoOpsLayer *layers = net->layers;
   const float *x = net->x;
@@ -300,6 +325,28 @@ check_network (const gsize *sizes, guint n_sizes, gsize n_samples, DiscoOdeMetho
                   i_cuda.n_syncs, worst);
 
   test_random_network_free (net);
+}
+
+static void
+check_network (const gsize *sizes, guint n_sizes, gsize n_samples, DiscoOdeMethod method,
+               double dt)
+{
+  check_network_rate (sizes, n_sizes, n_samples, method, dt, 0);
+}
+
+static void
+test_network_compacting (void)
+{
+  const gsize sizes[] = { 784, 256, 256, 256, 10 };
+
+  g_test_summary ("The compacting solver (disco-ode.c) on table buffers: 784–256–256–256–10 "
+                  "at batch 100, microcircuits and then rate layers (the first's drives "
+                  "gathered by sample), CUDA table against CPU table, as the lockstep cases");
+  SKIP_WITHOUT_DEVICE ();
+  compacting = TRUE;
+  check_network_rate (sizes, G_N_ELEMENTS (sizes), 100, DISCO_ODE_METHOD_TSIT5, 0, 0);
+  check_network_rate (sizes, G_N_ELEMENTS (sizes), 100, DISCO_ODE_METHOD_TSIT5, 0, 0x7);
+  compacting = FALSE;
 }
 
 static void
@@ -360,6 +407,7 @@ main (int argc, char **argv)
   g_test_add_func ("/disco/cuda/ode-batched/network-3x256", test_network_3x256);
   g_test_add_func ("/disco/cuda/ode-batched/network-rejections", test_network_rejections);
   g_test_add_func ("/disco/cuda/ode-batched/network-fixed-steps", test_network_fixed_steps);
+  g_test_add_func ("/disco/cuda/ode-batched/network-compacting", test_network_compacting);
 
   return g_test_run ();
 }

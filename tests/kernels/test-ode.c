@@ -875,13 +875,13 @@ test_invalid_config (void)
                         : DISCO_ODE_METHOD_RK4;
 
       g_assert_false (disco_ode_config_validate (&config, &error));
-      g_assert_error (error, DISCO_ODE_ERROR, DISCO_ODE_ERROR_INVALID_CONFIG);
+      g_assert_error (error, DISCO_KERNELS_ERROR, DISCO_ERROR_BAD_VALUE);
       g_assert_nonnull (strstr (error->message, quoted));
       g_clear_error (&error);
 
       g_assert_false (disco_ode_solve (&config, 1, 2, y, never_called_rhs,
                                        NULL, NULL, &error));
-      g_assert_error (error, DISCO_ODE_ERROR, DISCO_ODE_ERROR_INVALID_CONFIG);
+      g_assert_error (error, DISCO_KERNELS_ERROR, DISCO_ERROR_BAD_VALUE);
       g_clear_error (&error);
       g_assert_cmpfloat (y[0], ==, 0.25f);
       g_assert_cmpfloat (y[1], ==, -0.5f);
@@ -937,7 +937,7 @@ test_rhs_failure (void)
 
   g_assert_false (disco_ode_solve (&config, 2, 2, y, failing_rhs, &calls,
                                    NULL, &error));
-  g_assert_error (error, DISCO_ODE_ERROR, DISCO_ODE_ERROR_FAILED);
+  g_assert_error (error, DISCO_KERNELS_ERROR, DISCO_ERROR_FAILED);
   g_clear_error (&error);
 }
 
