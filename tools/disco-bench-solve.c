@@ -53,7 +53,7 @@
 #include <time.h>
 
 #include "disco-kernels.h"
-#include "nodes/disco-dataset-io.h"
+#include "io/disco-dataset-io.h"
 
 #define BATCH 100
 #define DEFAULT_MINIBATCHES 12
