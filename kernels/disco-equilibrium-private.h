@@ -107,7 +107,7 @@ eq_softrect_pair (float scale, float sharpness, float shift, float x, float *val
   *slope = scale * sharpness * ((z >= 0.0f ? 1.0f : e) / (1.0f + e));
 }
 
-/* One Newton iteration of unit j (see nodes/disco-equilibrium.c):
+/* One Newton iteration of unit j (see model/disco-equilibrium.c):
  * u_E ← min(u_E − g/g′, d) with g = u_E + φ_I(φ_E(u_E) − f) − d, and what
  * the unit's state and slopes are after that step (the rate to first order
  * along it).  Returns nonzero while the step is not below the tolerance

@@ -1,6 +1,6 @@
 /* disco-kernels-cuda-equilibrium.cu: the equilibrium solver's kernels on
  * CUDA (disco-kernels-cuda.h; CPU references in disco-kernels-equilibrium.c,
- * the solver in nodes/disco-equilibrium.c).
+ * the solver in model/disco-equilibrium.c).
  *
  * Shape legend: as disco-kernels-equilibrium.h (A packed rows, rows[r] the
  * sample of row r, B samples, O outputs, n units, ld state row stride).

@@ -1,5 +1,5 @@
 /* disco-kernels-equilibrium.c: CPU reference of disco-kernels-equilibrium.h,
- * the fixed-point solver's operations (nodes/disco-equilibrium.c).
+ * the fixed-point solver's operations (model/disco-equilibrium.c).
  *
  * Shape legend: see disco-kernels-equilibrium.h (A packed rows, rows[r] the
  * sample of row r, B samples, O outputs, n units, ld state row stride).

@@ -1,5 +1,5 @@
 /* disco-kernels-equilibrium.h: the operations of the fixed-point solver
- * (nodes/disco-equilibrium.c, MODEL.md §2–§5).
+ * (model/disco-equilibrium.c, MODEL.md §2–§5).
  *
  * SECTION:disco-kernels-equilibrium
  * @title: Equilibrium kernels

@@ -688,7 +688,7 @@ void disco_adam_update_cpu (gsize        n,
 
 /* ---------------------------------------------------------------------------
  * Plasticity (MODEL.md §6) and the optimizers' steps: the element-wise work
- * the learning nodes (nodes/disco-plasticity.c, disco-adam.c, disco-sgd.c)
+ * the learning nodes (nodes/learning/disco-plasticity.c, disco-adam.c, disco-sgd.c)
  * compute through the operations table.
  *
  *   plasticity_delta: one microcircuit layer, R rows of state laid out

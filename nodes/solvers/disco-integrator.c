@@ -71,7 +71,7 @@
  * The network, the closed loop and the feedback weights are computed once,
  * through the node's operations table (nodes/disco-device.h): the host
  * table on the CPU, the CUDA table in a pipeline on CUDA
- * (kernels/disco-ops-network.h, disco-ops-closed-loop.h).  The ODE methods
+ * (model/disco-ops-network.h, disco-ops-closed-loop.h).  The ODE methods
  * solve with the algorithm that suits the table: on the host table the
  * compacting solver (disco-ode.h: finished samples leave the batch, so
  * they cost nothing; the host knows every sample's clock anyway), on a

@@ -4,7 +4,7 @@
  * sizes, φ, time constants and parameter tensors), where its state sits in
  * a sample's state, and the network's input.  The arithmetic on it (the
  * right-hand side, the closed loop, the feedback weights) is written once
- * against an operations table: kernels/disco-ops-network.h and
+ * against an operations table: model/disco-ops-network.h and
  * disco-ops-closed-loop.h.
  *
  * BLAS threads: disco_network_new() applies the kernels' policy once per

@@ -2,7 +2,7 @@
  *
  * The layers an integrator drives, input side first, and where each
  * layer's state sits in a sample's state; the arithmetic on them is
- * kernels/disco-ops-network.h and disco-ops-closed-loop.h.
+ * model/disco-ops-network.h and disco-ops-closed-loop.h.
  *
  * Shape legend: N = state length of one sample, n_l = units of layer l.
  *

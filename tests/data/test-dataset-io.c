@@ -1,4 +1,4 @@
-/* test-dataset-io.c: tests of nodes/disco-dataset-io.c
+/* test-dataset-io.c: tests of io/disco-dataset-io.c
  *
  * Three groups:
  *  - the full datasets (data/install-datasets.sh puts them in $DISCO_DATA_DIR):

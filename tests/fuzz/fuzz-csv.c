@@ -1,4 +1,4 @@
-/* fuzz-csv.c: the digits CSV reader (nodes/disco-dataset-io.c) */
+/* fuzz-csv.c: the digits CSV reader (io/disco-dataset-io.c) */
 #include "disco-dataset-io.h"
 #include "fuzz-common.h"
 

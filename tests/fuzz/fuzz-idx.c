@@ -1,4 +1,4 @@
-/* fuzz-idx.c: the IDX reader (nodes/disco-dataset-io.c), raw and gzipped
+/* fuzz-idx.c: the IDX reader (io/disco-dataset-io.c), raw and gzipped
  *
  * The input: two bytes (little-endian) giving where the images file ends,
  * then the images file, then the labels file.

@@ -1,6 +1,6 @@
 /* test-images.c: PNG rendering, receptive fields and activity images
  *
- * Activity figures (nodes/disco-plot.c, compiled in) are checked at the
+ * Activity figures (io/disco-plot.c, compiled in) are checked at the
  * positions their layout reports.  Every image is decoded again with libpng's simplified API and checked
  * pixel by pixel where the expected value is known.
  */

@@ -1,7 +1,7 @@
 /* test-layer-interface.c: a layer type defined outside the plugin joins a network
  *
  * The integrator knows the layers of its network only through the DiscoLayer
- * interface (nodes/disco-layer.h), and plasticity and activity-image know the
+ * interface (nodes/network/disco-layer.h), and plasticity and activity-image know the
  * integrator only as a DiscoNetworkProvider. This test defines a rate layer
  * of its own, with its own parameters, initialisation and φ, and checks that
  * an integrator settles it to the closed form of MODEL.md §6's rate layer;

@@ -3,7 +3,7 @@
  * Pipelines are built from text with disco_pipeline_new_from_string() (the
  * plugin loads from the build tree) and every tick's outputs are read in a
  * handler of DiscoPipeline::tick. Expected values come from reading the
- * same files with nodes/disco-dataset-io.c, which this test compiles in,
+ * same files with io/disco-dataset-io.c, which this test compiles in,
  * and from the facts in /work/shared/DATA.md.
  *
  * Groups:

@@ -1,4 +1,4 @@
-/* test-plots.c: line plots (nodes/disco-plot.c), the learning-curves node
+/* test-plots.c: line plots (io/disco-plot.c), the learning-curves node
  * and the disco-plot tool. Every PNG is decoded and its pixels checked. */
 #include "disco-plot.h"
 #include "test-png.h"
