@@ -266,8 +266,8 @@
 
 /* ---------------------------------------------------------------------------
  * Declared in disco-kernels-equilibrium.h: the fixed-point solver
- * (model/disco-equilibrium.c, MODEL.md §2–§5); the parameter structs stay on the
- * host, everything else is in the table's memory.
+ * (model/disco-equilibrium.c, MODEL.md §2–§5); the parameter structs stay
+ * on the host, everything else is in the table's memory.
  * ------------------------------------------------------------------------- */
 
 #define DISCO_OPS_LIST_EQUILIBRIUM(X)                                                          \
