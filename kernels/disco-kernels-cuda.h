@@ -40,6 +40,7 @@
 #include "disco-kernels-equilibrium.h"
 #include "disco-ode-clock.h"
 #include "disco-ode-lockstep.h"
+#include "disco-ops-list.h"
 #include "disco/disco-backend.h"
 
 G_BEGIN_DECLS
@@ -73,22 +74,8 @@ gboolean            disco_cuda_copy_on_device   (gpointer      dst,
                                                  GError      **error);
 
 /* ---------------------------------------------------------------------------
- * Operations (see disco-kernels.h for each formula)
+ * Operations the tables do not carry (see disco-kernels.h for each formula)
  * ------------------------------------------------------------------------- */
-
-void disco_gemm_cuda (gboolean     trans_a,
-                      gboolean     trans_b,
-                      gsize        m,
-                      gsize        n,
-                      gsize        k,
-                      float        alpha,
-                      const float *a,
-                      gsize        lda,
-                      const float *b,
-                      gsize        ldb,
-                      float        beta,
-                      float       *c,
-                      gsize        ldc);
 
 void disco_gemm_strided_batched_cuda (gboolean     trans_a,
                                       gboolean     trans_b,
@@ -108,14 +95,6 @@ void disco_gemm_strided_batched_cuda (gboolean     trans_a,
                                       gsize        stride_c,
                                       gsize        batch);
 
-void disco_softrect_forward_cuda    (const DiscoSoftRectifier *rect,
-                                     gsize                     n_rows,
-                                     gsize                     n_cols,
-                                     const float              *x,
-                                     gsize                     ldx,
-                                     float                    *y,
-                                     gsize                     ldy);
-
 void disco_softrect_derivative_cuda (const DiscoSoftRectifier *rect,
                                      gsize                     n_rows,
                                      gsize                     n_cols,
@@ -132,33 +111,9 @@ void disco_softrect_inverse_cuda    (const DiscoSoftRectifier *rect,
                                      float                    *y,
                                      gsize                     ldy);
 
-void disco_microcircuit_rhs_cuda    (const DiscoSoftRectifier *phi_e,
-                                     const DiscoSoftRectifier *phi_i,
-                                     float                     tau_e,
-                                     float                     tau_i,
-                                     gsize                     n_rows,
-                                     gsize                     n,
-                                     const float              *u,
-                                     gsize                     ldu,
-                                     const float              *drive,
-                                     gsize                     ldd,
-                                     const guint              *drive_rows,
-                                     const float              *bias,
-                                     float                    *rate,
-                                     gsize                     ldr,
-                                     float                    *dudt,
-                                     gsize                     ldf);
-
 void disco_axpy_rows_cuda    (gsize        n_rows,
                               gsize        n_cols,
                               const float *alpha,
-                              const float *x,
-                              gsize        ldx,
-                              float       *y,
-                              gsize        ldy);
-
-void disco_softmax_rows_cuda (gsize        n_rows,
-                              gsize        n_cols,
                               const float *x,
                               gsize        ldx,
                               float       *y,
@@ -169,16 +124,6 @@ void disco_rms_rows_cuda     (gsize        n_rows,
                               const float *x,
                               gsize        ldx,
                               float       *rms);
-
-void disco_rk_combine_cuda   (gsize               n_rows,
-                              gsize               n_cols,
-                              gsize               ld,
-                              const float        *y0,
-                              const float        *h,
-                              guint               n_stages,
-                              const float        *coeffs,
-                              const float *const *k,
-                              float              *out);
 
 void disco_rk_combine_softrect_cuda (const DiscoSoftRectifier *rect,
                                      gsize                     n_rows,
@@ -203,330 +148,13 @@ void disco_rk_error_norm_cuda (gsize        n_rows,
                                const float *err,
                                float       *norm);
 
-void disco_rk_embedded_error_norm_cuda (gsize               n_rows,
-                                        gsize               n_cols,
-                                        gsize               ld,
-                                        float               atol,
-                                        float               rtol,
-                                        const float        *y0,
-                                        const float        *y1,
-                                        const float        *h,
-                                        guint               n_stages,
-                                        const float        *e,
-                                        const float *const *k,
-                                        float              *norm);
-
-void disco_steady_state_rows_cuda (gsize        n_rows,
-                                   gsize        n_cols,
-                                   float        atol,
-                                   float        rtol,
-                                   const float *f,
-                                   gsize        ldf,
-                                   const float *y,
-                                   gsize        ldy,
-                                   gint        *at_rest);
-
-void disco_ode_clock_advance_cuda (const DiscoOdeClockParams *params,
-                                   gsize                      n_samples,
-                                   DiscoOdeClock             *clocks,
-                                   const float               *error_norm,
-                                   gint                      *keep);
-
-void disco_adam_update_cuda (gsize        n,
-                             double       learning_rate,
-                             double       beta1,
-                             double       beta2,
-                             double       epsilon,
-                             guint64      step,
-                             float       *p,
-                             const float *g,
-                             float       *m,
-                             float       *v);
-
 /* ---------------------------------------------------------------------------
- * Closed loop and feedback weights (disco-ops-closed-loop.c)
- * (disco-kernels-cuda-feedback.cu): the twins of the disco-kernels.h section
- * of that name; every array is a device pointer.
+ * The table operations, declared and documented once in disco-ops-list.h
+ * (kernels in disco-kernels-cuda.cu, disco-kernels-cuda-feedback.cu,
+ * -learning.cu and -equilibrium.cu); every array is a device pointer, the
+ * parameter and rectifier structs stay on the host
  * ------------------------------------------------------------------------- */
 
-void disco_leaky_pi_rows_cuda      (gboolean                  softmax,
-                                   float                     k_p,
-                                   float                     k_i,
-                                   float                     leak,
-                                   float                     tau,
-                                   float                     readout_tau,
-                                   gsize                     n_rows,
-                                   gsize                     n_out,
-                                   const float              *y,
-                                   const float              *c_int,
-                                   gsize                     ldy,
-                                   const float              *target,
-                                   float                    *control,
-                                   float                    *dy,
-                                   float                    *dc_int,
-                                   gsize                     ldf);
-
-void disco_top_down_rows_cuda      (float                     tau_i,
-                                   gsize                     n_rows,
-                                   gsize                     n_out,
-                                   gsize                     n,
-                                   const float              *control,
-                                   const float              *q,
-                                   float                    *du_i,
-                                   gsize                     ldf);
-
-void disco_slope_scale_rows_cuda   (const DiscoSoftRectifier *rect,
-                                   gsize                     n_samples,
-                                   gsize                     n_out,
-                                   gsize                     n,
-                                   const float              *u,
-                                   gsize                     ldu,
-                                   const float              *in,
-                                   gsize                     in_stride,
-                                   float                    *out);
-
-void disco_feedback_normalize_cuda (gsize                     n_samples,
-                                   gsize                     size,
-                                   gboolean                  average,
-                                   float                     clip,
-                                   float                     norm,
-                                   float                    *q);
-
-void disco_copy_rows_cuda          (gsize                     n_rows,
-                                   gsize                     n_cols,
-                                   const float              *x,
-                                   gsize                     ldx,
-                                   float                    *y,
-                                   gsize                     ldy);
-
-void disco_top_down_rows_indexed_cuda (float                  tau_i,
-                                      gsize                  n_rows,
-                                      gsize                  n_out,
-                                      gsize                  n,
-                                      const guint           *rows,
-                                      const float           *control,
-                                      const float           *q,
-                                      float                 *du_i,
-                                      gsize                  ldf);
-
-void disco_gather_rows_cuda        (gsize                     n_rows,
-                                   gsize                     n_cols,
-                                   const guint              *rows,
-                                   const float              *x,
-                                   gsize                     ldx,
-                                   float                    *y,
-                                   gsize                     ldy);
-
-/* ---------------------------------------------------------------------------
- * The lockstep solver's helpers (disco-kernels.h, disco-ode-lockstep.h);
- * per-sample arrays (clocks, running, status, keep, at_rest, h) and the
- * count @n_running are device pointers, @params and @limits host structs
- * passed by value.
- * ------------------------------------------------------------------------- */
-
-void disco_fill_cuda        (gsize  n,
-                             float  value,
-                             float *x);
-
-void disco_revert_rows_cuda (gsize        n_rows,
-                             gsize        n_cols,
-                             gsize        ld,
-                             const gint  *keep,
-                             const float *old,
-                             float       *out);
-
-void disco_leaky_rows_cuda  (float        tau,
-                             gsize        n_rows,
-                             gsize        n_cols,
-                             const float *u,
-                             gsize        ldu,
-                             const float *drive,
-                             gsize        ldd,
-                             const float *bias,
-                             float       *dudt,
-                             gsize        ldf);
-
-void disco_ode_lockstep_step_sizes_cuda (gsize                         n_samples,
-                                         const DiscoOdeClock          *clocks,
-                                         const gint                   *running,
-                                         float                        *h);
-
-void disco_ode_lockstep_advance_cuda    (const DiscoOdeClockParams    *params,
-                                         gsize                         n_samples,
-                                         DiscoOdeClock                *clocks,
-                                         const gint                   *running,
-                                         const float                  *error_norm,
-                                         gint                         *keep);
-
-void disco_ode_lockstep_stop_cuda       (const DiscoOdeLockstepLimits *limits,
-                                         gsize                         n_samples,
-                                         const DiscoOdeClock          *clocks,
-                                         const gint                   *at_rest,
-                                         gint                         *running,
-                                         gint                         *status,
-                                         gint                         *n_running);
-
-/* ---------------------------------------------------------------------------
- * Plasticity and optimizer steps (disco-kernels.h; in
- * disco-kernels-cuda-learning.cu).  The rectifier structs stay on the host;
- * every array, and the running sum @acc, is device memory.
- * ------------------------------------------------------------------------- */
-
-void disco_plasticity_delta_cuda (const DiscoSoftRectifier *phi_e,
-                                  const DiscoSoftRectifier *phi_i,
-                                  gsize                     n_rows,
-                                  gsize                     n,
-                                  const float              *u,
-                                  gsize                     ldu,
-                                  const float              *y0,
-                                  float                    *rate,
-                                  gsize                     ldr,
-                                  float                    *delta,
-                                  gsize                     ldd);
-
-void disco_threshold_update_cuda (const DiscoSoftRectifier *phi_i,
-                                  float                     lambda,
-                                  gsize                     n_rows,
-                                  gsize                     n,
-                                  const float              *u_i,
-                                  gsize                     ldu,
-                                  float                    *y0);
-
-void disco_column_mean_cuda      (gsize        n_rows,
-                                  gsize        n_cols,
-                                  const float *x,
-                                  gsize        ldx,
-                                  float       *mean);
-
-void disco_sub_rows_cuda         (gsize        n_rows,
-                                  gsize        n_cols,
-                                  const float *x,
-                                  gsize        ldx,
-                                  float       *y,
-                                  gsize        ldy);
-
-void disco_sum_squares_cuda      (gsize        n,
-                                  const float *x,
-                                  double      *acc);
-
-void disco_norm_finish_cuda      (double      *acc,
-                                  float       *norm);
-
-void disco_sgd_update_cuda       (gsize        n,
-                                  double       learning_rate,
-                                  double       momentum,
-                                  guint64      step,
-                                  float       *p,
-                                  const float *g,
-                                  float       *velocity);
-
-/* ---------------------------------------------------------------------------
- * The equilibrium solver (disco-kernels-cuda-equilibrium.cu): the twins of
- * disco-kernels-equilibrium.h; every array is a device pointer, @params
- * and the rectifiers stay on the host.
- * ------------------------------------------------------------------------- */
-
-void disco_equilibrium_gather_cuda             (gsize                         n_rows,
-                                                gsize                         n_cols,
-                                                const guint                  *source,
-                                                const float                  *x,
-                                                gsize                         ldx,
-                                                float                        *y,
-                                                gsize                         ldy);
-
-void disco_equilibrium_microcircuit_units_cuda (const DiscoSoftRectifier     *phi_e,
-                                                const DiscoSoftRectifier     *phi_i,
-                                                gsize                         n_rows,
-                                                gsize                         n,
-                                                const guint                  *rows,
-                                                float                        *state,
-                                                gsize                         ld,
-                                                const float                  *drive,
-                                                const guint                  *drive_rows,
-                                                gsize                         n_out,
-                                                const double                 *control,
-                                                const float                  *q,
-                                                float                        *top_down,
-                                                gboolean                      cold,
-                                                gboolean                      first,
-                                                float                        *rate,
-                                                float                        *slope,
-                                                float                        *inhibitory_slope,
-                                                guint                        *iterations,
-                                                gint                         *status);
-
-void disco_equilibrium_rate_units_cuda         (const DiscoSoftRectifier     *phi,
-                                                gsize                         n_rows,
-                                                gsize                         n,
-                                                const guint                  *rows,
-                                                float                        *state,
-                                                gsize                         ld,
-                                                const float                  *drive,
-                                                gboolean                      first,
-                                                float                        *rate,
-                                                float                        *slope,
-                                                guint                        *iterations,
-                                                gint                         *status);
-
-void disco_equilibrium_readout_cuda            (gsize                         n_rows,
-                                                gsize                         n_out,
-                                                const guint                  *rows,
-                                                float                        *state,
-                                                gsize                         ld,
-                                                const float                  *drive,
-                                                const double                 *control,
-                                                gboolean                      first,
-                                                guint                        *iterations,
-                                                gint                         *status);
-
-void disco_equilibrium_scale_rows_cuda         (gsize                         n_rows,
-                                                gsize                         n_out,
-                                                gsize                         n,
-                                                const float                  *in,
-                                                gsize                         in_stride,
-                                                const float                  *s,
-                                                float                        *out);
-
-void disco_equilibrium_feedback_products_cuda  (gsize                         n_rows,
-                                                gsize                         n_out,
-                                                gsize                         n,
-                                                const guint                  *rows,
-                                                const float                  *g,
-                                                gsize                         g_stride,
-                                                const float                  *slope,
-                                                const float                  *inhibitory_slope,
-                                                const float                  *q,
-                                                float                        *dydc);
-
-void disco_equilibrium_residual_cuda           (const DiscoEquilibriumParams *params,
-                                                gsize                         n_rows,
-                                                gsize                         n_out,
-                                                const guint                  *rows,
-                                                const gint                   *unit_status,
-                                                gboolean                      passed,
-                                                float                        *y,
-                                                gsize                         ld,
-                                                const float                  *target,
-                                                const double                 *control,
-                                                double                       *residual,
-                                                DiscoEquilibriumSample       *samples,
-                                                double                       *work,
-                                                gint                         *keep);
-
-void disco_equilibrium_newton_cuda             (const DiscoEquilibriumParams *params,
-                                                gsize                         n_rows,
-                                                gsize                         n_out,
-                                                const guint                  *rows,
-                                                gboolean                      fresh,
-                                                const float                  *dydc,
-                                                const float                  *y,
-                                                gsize                         ld,
-                                                const float                  *target,
-                                                const double                 *residual,
-                                                double                       *control,
-                                                double                       *newton_matrix,
-                                                DiscoEquilibriumSample       *samples,
-                                                double                       *work,
-                                                gint                         *keep);
+DISCO_OPS_LIST (DISCO_OPS_CUDA_PROTOTYPE)
 
 G_END_DECLS

@@ -6,11 +6,13 @@
  * @short_description: per-unit Newton sweeps, top-down products, the
  *   closed loop's O × O Newton step, per sample or per row
  *
- * The solver runs on a #DiscoOps table; these are its element-wise and
- * per-row operations besides the table's GEMMs.  `disco_<op>_cpu` is the
- * reference (disco-kernels-equilibrium.c), `disco_<op>_cuda` its twin on
- * device pointers (disco-kernels-cuda-equilibrium.cu).  The parameter
- * structs stay on the host for both.
+ * The solver runs on a #DiscoOps table; this file holds the types of its
+ * element-wise and per-row operations besides the table's GEMMs.  The
+ * operations themselves are declared and documented in disco-ops-list.h
+ * (DISCO_OPS_LIST_EQUILIBRIUM): `disco_<op>_cpu` is the reference
+ * (disco-kernels-equilibrium.c), `disco_<op>_cuda` its twin on device
+ * pointers (disco-kernels-cuda-equilibrium.cu).  The parameter structs
+ * stay on the host for both.
  *
  * Shape legend:
  *   B     = samples of the minibatch (per-sample arrays are indexed by sample)
@@ -111,164 +113,7 @@ typedef struct
  * equilibrium_residual needs 2·O. */
 #define DISCO_EQUILIBRIUM_WORK(n_out) (2 * (n_out) * (n_out) + 5 * (n_out))
 
-/* ---------------------------------------------------------------------------
- * One pass through the network for the A rows (MODEL.md §2–§3)
- *
- *   gather:               y[r, :] = x[source[r], :]  (source NULL: row r;
- *                         ldx 0 broadcasts one row, e.g. a bias)
- *   microcircuit_units:   first the row's top-down input
- *                         f = Σ_o c[rows[r], o] · Q[rows[r], o, :] (f_l = c·Q_l;
- *                         c in double, rounded to float; summed over o in
- *                         order from 0; 0 without c or Q), written to
- *                         @top_down; then every unit of a row solves
- *                         u_E + φ_I(φ_E(u_E) − f) = d, d the row's drive
- *                         (row drive_rows[r] of @drive when given, e.g. the
- *                         first layer's B × n drive), by scalar Newton
- *                         sweeps from u_E = d (cold) or
- *                         its state clipped to ≤ d, until a sweep's steps
- *                         are all below 1e−4·(1 + |u|); writes u_E | u_I of
- *                         the sample's state, the rates, ∂r/∂d and φ_I′
- *                         (A × n each), adds the sweeps to iterations[r];
- *                         after 50 sweeps the row gets ITERATION_LIMIT and
- *                         zeros.  @first: the pass's first layer, which
- *                         resets iterations[r] = 0 and status[r] = CONVERGED
- *   rate_units:           u = d, r = φ(u), ∂r/∂d = φ′(u); NOT_FINITE on a
- *                         non-finite u (@first as above)
- *   readout:              y = d + c (c NULL: + 0); NOT_FINITE on a
- *                         non-finite y (@first as above)
- * ------------------------------------------------------------------------- */
-
-void disco_equilibrium_gather_cpu             (gsize                     n_rows,
-                                               gsize                     n_cols,
-                                               const guint              *source,
-                                               const float              *x,
-                                               gsize                     ldx,
-                                               float                    *y,
-                                               gsize                     ldy);
-
-void disco_equilibrium_microcircuit_units_cpu (const DiscoSoftRectifier *phi_e,
-                                               const DiscoSoftRectifier *phi_i,
-                                               gsize                     n_rows,
-                                               gsize                     n,
-                                               const guint              *rows,
-                                               float                    *state,
-                                               gsize                     ld,
-                                               const float              *drive,
-                                               const guint              *drive_rows,
-                                               gsize                     n_out,
-                                               const double             *control,
-                                               const float              *q,
-                                               float                    *top_down,
-                                               gboolean                  cold,
-                                               gboolean                  first,
-                                               float                    *rate,
-                                               float                    *slope,
-                                               float                    *inhibitory_slope,
-                                               guint                    *iterations,
-                                               gint                     *status);
-
-void disco_equilibrium_rate_units_cpu         (const DiscoSoftRectifier *phi,
-                                               gsize                     n_rows,
-                                               gsize                     n,
-                                               const guint              *rows,
-                                               float                    *state,
-                                               gsize                     ld,
-                                               const float              *drive,
-                                               gboolean                  first,
-                                               float                    *rate,
-                                               float                    *slope,
-                                               guint                    *iterations,
-                                               gint                     *status);
-
-void disco_equilibrium_readout_cpu            (gsize                     n_rows,
-                                               gsize                     n_out,
-                                               const guint              *rows,
-                                               float                    *state,
-                                               gsize                     ld,
-                                               const float              *drive,
-                                               const double             *control,
-                                               gboolean                  first,
-                                               guint                    *iterations,
-                                               gint                     *status);
-
-/* ---------------------------------------------------------------------------
- * The Jacobian ∂y/∂c (A × O × O) in reverse mode, G_l = ∂y/∂d_l (O × n_l)
- *
- *   scale_rows:           out[r, o, j] = in[r·in_stride + o·n + j] · s[r, j]
- *                         (in_stride 0: one O × n matrix for every row;
- *                         out may be in)
- *   feedback_products:    dydc[r] += (G_r ⊙ factor_r) Q_{rows[r]}ᵀ, with
- *                         factor = φ_I′ · s (s given) or φ_I′ (s NULL),
- *                         G_r = g + r·g_stride (O × n; g_stride 0 shares one)
- * ------------------------------------------------------------------------- */
-
-void disco_equilibrium_scale_rows_cpu         (gsize                     n_rows,
-                                               gsize                     n_out,
-                                               gsize                     n,
-                                               const float              *in,
-                                               gsize                     in_stride,
-                                               const float              *s,
-                                               float                    *out);
-
-void disco_equilibrium_feedback_products_cpu  (gsize                     n_rows,
-                                               gsize                     n_out,
-                                               gsize                     n,
-                                               const guint              *rows,
-                                               const float              *g,
-                                               gsize                     g_stride,
-                                               const float              *slope,
-                                               const float              *inhibitory_slope,
-                                               const float              *q,
-                                               float                    *dydc);
-
-/* ---------------------------------------------------------------------------
- * The closed loop's Newton iteration in c, per row (sample s = rows[r])
- *
- *   residual: unless the row's units failed (status[s] = their status):
- *             e = y* − softmax(y) (or y* − y), F = c − K e (B × O, double);
- *             converged (max|F| ≤ tol·max(1, max|c|)): c_int = e/λ into the
- *             state (just after y); else ITERATION_LIMIT, NOT_FALLING (max|F|
- *             did not fall after a fresh matrix) or NOT_FINITE; a row that
- *             goes on gets keep[r] = 1, or 2 when its next update needs a
- *             fresh Newton matrix; 0 otherwise.  evaluations += @passed.
- *             @work: 2·O doubles per row
- *   newton:   M = K·H·∂y/∂c (H = diag(p) − p pᵀ, or I), fresh from @dydc or
- *             the sample's saved one; a fresh M's spectral norm (power
- *             iteration on MᵀM) fails the sample at or above the limit;
- *             then (I + M) Δ = F in double by partial pivoting, c −= Δ,
- *             iterations += 1, keep[r] = 1 (0 on failure).  @work:
- *             DISCO_EQUILIBRIUM_WORK(O) doubles per row
- * ------------------------------------------------------------------------- */
-
-void disco_equilibrium_residual_cpu           (const DiscoEquilibriumParams *params,
-                                               gsize                         n_rows,
-                                               gsize                         n_out,
-                                               const guint                  *rows,
-                                               const gint                   *unit_status,
-                                               gboolean                      passed,
-                                               float                        *y,
-                                               gsize                         ld,
-                                               const float                  *target,
-                                               const double                 *control,
-                                               double                       *residual,
-                                               DiscoEquilibriumSample       *samples,
-                                               double                       *work,
-                                               gint                         *keep);
-
-void disco_equilibrium_newton_cpu             (const DiscoEquilibriumParams *params,
-                                               gsize                         n_rows,
-                                               gsize                         n_out,
-                                               const guint                  *rows,
-                                               gboolean                      fresh,
-                                               const float                  *dydc,
-                                               const float                  *y,
-                                               gsize                         ld,
-                                               const float                  *target,
-                                               const double                 *residual,
-                                               double                       *control,
-                                               double                       *newton_matrix,
-                                               DiscoEquilibriumSample       *samples,
-                                               double                       *work,
-                                               gint                         *keep);
+/* The CPU kernels (disco-ops-list.h documents each). */
+DISCO_OPS_LIST_EQUILIBRIUM (DISCO_OPS_CPU_PROTOTYPE)
 
 G_END_DECLS

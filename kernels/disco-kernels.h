@@ -5,7 +5,11 @@
  * @short_description: float32 operations behind one header, CPU reference first
  *
  * Every operation exists as `disco_<op>_cpu` (this file set, the reference)
- * and later as `disco_<op>_cuda` with the same signature on device pointers.
+ * and as `disco_<op>_cuda` with the same signature on device pointers
+ * (disco-kernels-cuda.h).  The operations of the #DiscoOps tables are
+ * declared and documented once, in disco-ops-list.h; their CPU prototypes
+ * are generated at the end of this file.  The rest (helpers the tables do
+ * not carry, the fast variants) are declared here.
  * Operations never allocate; preconditions are programmer errors and are
  * checked with g_return_if_fail().  Reductions accumulate in double so that a
  * row of a few thousand floats sums without visible rounding drift, then
@@ -25,6 +29,8 @@
 #include <math.h>
 #include <glib.h>
 
+#include "disco-ops-list.h"
+
 G_BEGIN_DECLS
 
 /* The scalar functions below are compiled for the GPU too: the CUDA kernels
@@ -37,28 +43,9 @@ G_BEGIN_DECLS
 #endif
 
 /* ---------------------------------------------------------------------------
- * Dense matrix product (MODEL.md §2 drives W_l·r^{l−1}, readout W_out·r^L
- * and feedback c·Q_l; §4 Jacobian chains; §6 outer products δ·rᵀ)
- *
- *   C[M×N] = alpha · op(A)[M×K] · op(B)[K×N] + beta · C
- *
- *   A is stored M×K (lda >= K), or K×M (lda >= M) when trans_a is set;
- *   B is stored K×N (ldb >= N), or N×K (ldb >= K) when trans_b is set.
+ * Dense matrix product: disco_gemm_cpu() (disco-ops-list.h), and a batch
+ * of them that the tables do not carry
  * ------------------------------------------------------------------------- */
-
-void disco_gemm_cpu (gboolean     trans_a,
-                     gboolean     trans_b,
-                     gsize        m,
-                     gsize        n,
-                     gsize        k,
-                     float        alpha,
-                     const float *a,
-                     gsize        lda,
-                     const float *b,
-                     gsize        ldb,
-                     float        beta,
-                     float       *c,
-                     gsize        ldc);
 
 /* Strided batch of independent products of one shape (a per-sample Jacobian
  * chain, MODEL.md §4): for i < batch,
@@ -291,14 +278,6 @@ disco_softrect_taylor_line (const DiscoSoftRectifier *rect,
   *intercept = x0 - y0 * b;
 }
 
-void disco_softrect_forward_cpu    (const DiscoSoftRectifier *rect,
-                                    gsize                     n_rows,
-                                    gsize                     n_cols,
-                                    const float              *x,
-                                    gsize                     ldx,
-                                    float                    *y,
-                                    gsize                     ldy);
-
 void disco_softrect_derivative_cpu (const DiscoSoftRectifier *rect,
                                     gsize                     n_rows,
                                     gsize                     n_cols,
@@ -328,13 +307,10 @@ void disco_softrect_inverse_cpu    (const DiscoSoftRectifier *rect,
  *
  *   softrect_forward_fast:   y = φ(x), as disco_softrect_forward_cpu()
  *   rk_combine_fast:         disco_rk_combine_cpu(), out apart from y0
- *   rk_embedded_error_norm:  disco_rk_combine_cpu() with y0 = NULL (the
- *                            error estimate, never stored) followed by
- *                            disco_rk_error_norm_cpu(), S = 7
  *   rms_rows_fast:           disco_rms_rows_cpu()
- *   microcircuit_rhs:        one microcircuit layer's open-loop derivatives
- *                            and rates (MODEL.md §2), R rows of state laid
- *                            out u_E (n) | u_I (n)
+ *
+ * disco_rk_embedded_error_norm_cpu() and disco_microcircuit_rhs_cpu() live
+ * in that file too; they are table operations (disco-ops-list.h).
  * ------------------------------------------------------------------------- */
 
 /**
@@ -371,60 +347,22 @@ void disco_rk_combine_fast_cpu        (gsize               n_rows,
                                        const float *const *k,
                                        float              *out);
 
-void disco_rk_embedded_error_norm_cpu (gsize               n_rows,
-                                       gsize               n_cols,
-                                       gsize               ld,
-                                       float               atol,
-                                       float               rtol,
-                                       const float        *y0,
-                                       const float        *y1,
-                                       const float        *h,
-                                       guint               n_stages,
-                                       const float        *e,
-                                       const float *const *k,
-                                       float              *norm);
-
 void disco_rms_rows_fast_cpu          (gsize        n_rows,
                                        gsize        n_cols,
                                        const float *x,
                                        gsize        ldx,
                                        float       *rms);
 
-void disco_microcircuit_rhs_cpu       (const DiscoSoftRectifier *phi_e,
-                                       const DiscoSoftRectifier *phi_i,
-                                       float                     tau_e,
-                                       float                     tau_i,
-                                       gsize                     n_rows,
-                                       gsize                     n,
-                                       const float              *u,
-                                       gsize                     ldu,
-                                       const float              *drive,
-                                       gsize                     ldd,
-                                       const guint              *drive_rows,
-                                       const float              *bias,
-                                       float                    *rate,
-                                       gsize                     ldr,
-                                       float                    *dudt,
-                                       gsize                     ldf);
-
 /* ---------------------------------------------------------------------------
  * Row-wise helpers
  *
  *   axpy_rows:    y[r, :] += alpha[r] · x[r, :]        alpha: R, x, y: R×C
- *   softmax_rows: y[r, :]  = softmax(x[r, :])          (MODEL.md §3 error)
  *   rms_rows:     rms[r]   = sqrt(mean_c x[r, c]²)     (MODEL.md §5 norm)
  * ------------------------------------------------------------------------- */
 
 void disco_axpy_rows_cpu    (gsize        n_rows,
                              gsize        n_cols,
                              const float *alpha,
-                             const float *x,
-                             gsize        ldx,
-                             float       *y,
-                             gsize        ldy);
-
-void disco_softmax_rows_cpu (gsize        n_rows,
-                             gsize        n_cols,
                              const float *x,
                              gsize        ldx,
                              float       *y,
@@ -440,9 +378,7 @@ void disco_rms_rows_cpu     (gsize        n_rows,
  * Runge-Kutta stage algebra with one step size per row (MODEL.md §5: every
  * sample is integrated on its own clock)
  *
- *   rk_combine:    out[r, :] = y0[r, :] + h[r] · Σ_s coeffs[s] · k_s[r, :]
- *                  (y0 may be NULL, meaning zero: that gives the embedded
- *                  error estimate h·Σ e_s k_s)
+ *   rk_combine:    (disco-ops-list.h) the stage combination
  *   rk_error_norm: norm[r] = RMS_c ( err[r, c] / (atol + rtol · max(|y0[r, c]|,
  *                  |y1[r, c]|)) )  (Hairer's scaled error; Diffrax's PID
  *                  controller form)
@@ -450,16 +386,6 @@ void disco_rms_rows_cpu     (gsize        n_rows,
  *   y0, y1, err, out and every k_s are R×C sharing the row stride ld;
  *   h and norm hold R values; k holds S pointers.
  * ------------------------------------------------------------------------- */
-
-void disco_rk_combine_cpu    (gsize               n_rows,
-                              gsize               n_cols,
-                              gsize               ld,
-                              const float        *y0,
-                              const float        *h,
-                              guint               n_stages,
-                              const float        *coeffs,
-                              const float *const *k,
-                              float              *out);
 
 void disco_rk_error_norm_cpu (gsize        n_rows,
                               gsize        n_cols,
@@ -488,122 +414,7 @@ void disco_rk_combine_softrect_cpu (const DiscoSoftRectifier *rect,
                                     float                    *rate,
                                     gsize                     ldr);
 
-/* ---------------------------------------------------------------------------
- * Steady-state test (MODEL.md §5, Diffrax's SteadyStateEvent)
- *
- *   at_rest[r] = RMS(f[r, :]) < atol + rtol · RMS(y[r, :])
- *
- *   f, y: R×C with strides ldf, ldy; at_rest: R flags (0 or 1).  Each RMS
- *   is that of disco_rms_rows_cpu(), so the test is bit-identical to it.
- * ------------------------------------------------------------------------- */
-
-void disco_steady_state_rows_cpu (gsize        n_rows,
-                                  gsize        n_cols,
-                                  float        atol,
-                                  float        rtol,
-                                  const float *f,
-                                  gsize        ldf,
-                                  const float *y,
-                                  gsize        ldy,
-                                  gint        *at_rest);
-
-/* ---------------------------------------------------------------------------
- * Whole-batch helpers of the lockstep solver (disco-ode-lockstep.h), which
- * keeps every sample in place and masks the finished ones instead of
- * compacting the batch (compaction needs the host to know who finished)
- *
- *   fill:        x[i] = value                      x: n values
- *   revert_rows: out[r, :] = old[r, :] where keep[r] == 0
- *                (rejected steps and finished samples take back their state)
- *   leaky_rows:  dudt[r, :] = (−u[r, :] + (d[r, :] + b)) / τ, b optional
- *                (the linear readout of MODEL.md §2, and a rate layer)
- *
- *   old, out: R×C sharing the row stride ld; keep: R flags.
- * ------------------------------------------------------------------------- */
-
-void disco_fill_cpu        (gsize  n,
-                            float  value,
-                            float *x);
-
-void disco_revert_rows_cpu (gsize        n_rows,
-                            gsize        n_cols,
-                            gsize        ld,
-                            const gint  *keep,
-                            const float *old,
-                            float       *out);
-
-void disco_leaky_rows_cpu  (float        tau,
-                            gsize        n_rows,
-                            gsize        n_cols,
-                            const float *u,
-                            gsize        ldu,
-                            const float *drive,
-                            gsize        ldd,
-                            const float *bias,
-                            float       *dudt,
-                            gsize        ldf);
-
-/* ---------------------------------------------------------------------------
- * Closed loop and feedback weights (MODEL.md §3–§4), the kernels of
- * disco-ops-closed-loop.c (the integrator's only closed loop, on the CPU and
- * on CUDA).  B samples, O outputs, n units.
- *
- *   leaky_pi_rows:       e = y* − softmax(y) (or y* − y);  c = k_i c_int + k_p e;
- *                        dc_int = (e − λ c_int)/τ_c;  dy += c/τ_out
- *                        (the controller's part of the closed-loop RHS, after
- *                        the network wrote dy; dy and dc_int nullable: c only)
- *   top_down_rows:       du_I[r, :] −= Σ_o (c[r, o]/τ_I) Q[r, o, :]  (f_l = c·Q_l)
- *   slope_scale_rows:    out[s, o, j] = in[s·stride + o·n + j] · φ′(u[s, j])
- *                        (stride 0 broadcasts one O×n matrix; out may be in)
- *   feedback_normalize:  Q (B × M): the mean over B replaces every sample's
- *                        (average), clip to [−clip, clip] (clip > 0), then
- *                        each sample scaled to Frobenius norm @norm (> 0)
- *   copy_rows:           y[r, :] = x[r, :]  (strided rows; the two blocks
- *                        must not overlap, disco_row_blocks_overlap())
- * ------------------------------------------------------------------------- */
-
-void disco_leaky_pi_rows_cpu      (gboolean                  softmax,
-                                   float                     k_p,
-                                   float                     k_i,
-                                   float                     leak,
-                                   float                     tau,
-                                   float                     readout_tau,
-                                   gsize                     n_rows,
-                                   gsize                     n_out,
-                                   const float              *y,
-                                   const float              *c_int,
-                                   gsize                     ldy,
-                                   const float              *target,
-                                   float                    *control,
-                                   float                    *dy,
-                                   float                    *dc_int,
-                                   gsize                     ldf);
-
-void disco_top_down_rows_cpu      (float                     tau_i,
-                                   gsize                     n_rows,
-                                   gsize                     n_out,
-                                   gsize                     n,
-                                   const float              *control,
-                                   const float              *q,
-                                   float                    *du_i,
-                                   gsize                     ldf);
-
-void disco_slope_scale_rows_cpu   (const DiscoSoftRectifier *rect,
-                                   gsize                     n_samples,
-                                   gsize                     n_out,
-                                   gsize                     n,
-                                   const float              *u,
-                                   gsize                     ldu,
-                                   const float              *in,
-                                   gsize                     in_stride,
-                                   float                    *out);
-
-void disco_feedback_normalize_cpu (gsize                     n_samples,
-                                   gsize                     size,
-                                   gboolean                  average,
-                                   float                     clip,
-                                   float                     norm,
-                                   float                    *q);
+/* copy_rows (disco-ops-list.h) refuses overlapping blocks: */
 
 /**
  * disco_row_blocks_overlap:
@@ -635,128 +446,8 @@ disco_row_blocks_overlap (gsize        n_rows,
   return x_begin < y_end && y_begin < x_end;
 }
 
-void disco_copy_rows_cpu          (gsize                     n_rows,
-                                   gsize                     n_cols,
-                                   const float              *x,
-                                   gsize                     ldx,
-                                   float                    *y,
-                                   gsize                     ldy);
-
-/* top_down_rows_indexed:  top_down_rows with sample r's Q at Q[rows[r]]
- * (packed rows of the compacting solver; @rows in the same memory) */
-void disco_top_down_rows_indexed_cpu (float                     tau_i,
-                                      gsize                     n_rows,
-                                      gsize                     n_out,
-                                      gsize                     n,
-                                      const guint              *rows,
-                                      const float              *control,
-                                      const float              *q,
-                                      float                    *du_i,
-                                      gsize                     ldf);
-
-/* gather_rows:  y[r, :] = x[rows[r], :]  (the compacting solver's packed
- * rows: a sample's first drive, targets or feedback weights by its index;
- * @rows in the same memory as @x and @y; y must not overlap x) */
-void disco_gather_rows_cpu        (gsize                     n_rows,
-                                   gsize                     n_cols,
-                                   const guint              *rows,
-                                   const float              *x,
-                                   gsize                     ldx,
-                                   float                    *y,
-                                   gsize                     ldy);
-
-/* ---------------------------------------------------------------------------
- * Adam (MODEL.md §5; Kingma & Ba 2015, as optax.adam computes it)
- *
- *   m ← β₁ m + (1 − β₁) g;  v ← β₂ v + (1 − β₂) g²
- *   p ← p − lr · (m / (1 − β₁ᵗ)) / (√(v / (1 − β₂ᵗ)) + ε)
- *
- *   p, g, m, v: n values each; t = step ≥ 1.  The scalars are derived in
- *   double and rounded once (1 − 0.999f in float is 1.3e−5 off relative).
- * ------------------------------------------------------------------------- */
-
-void disco_adam_update_cpu (gsize        n,
-                            double       learning_rate,
-                            double       beta1,
-                            double       beta2,
-                            double       epsilon,
-                            guint64      step,
-                            float       *p,
-                            const float *g,
-                            float       *m,
-                            float       *v);
-
-/* ---------------------------------------------------------------------------
- * Plasticity (MODEL.md §6) and the optimizers' steps: the element-wise work
- * the learning nodes (nodes/learning/disco-plasticity.c, disco-adam.c, disco-sgd.c)
- * compute through the operations table.
- *
- *   plasticity_delta: one microcircuit layer, R rows of state laid out
- *                     u_E (n) | u_I (n) with row stride ldu:
- *                       rate[s, j]  = φ_E(u_E[s, j])
- *                       delta[s, j] = (φ̂_I⁻¹[s, j] − rate[s, j]) · φ_E′(u_E[s, j])
- *                     with φ̂_I⁻¹ = u_I (exact inverse, y0 = NULL) or the
- *                     Taylor line of φ_I⁻¹ around y0[j] applied to
- *                     φ_I(u_I[s, j]) (linear threshold); rate: R×n, ldr;
- *                     delta: R×n, ldd
- *   threshold_update: y0[j] ← (1 − λ)·y0[j] + λ·mean_s φ_I(u_I[s, j]),
- *                     u_I: R×n with row stride ldu; mean summed in double
- *   column_mean:      mean[j] = Σ_s x[s, j] / R, summed in double (g_b)
- *   sub_rows:         y[s, :] −= x[s, :]  (δ_out = W_out r_L − y), R×C
- *   sum_squares:      acc[0] += Σ_i x[i]², in double, element after element
- *                     (one running sum over all gradients, as the host's)
- *   norm_finish:      norm[0] = √acc[0], then acc[0] = 0 for the next sum
- *   sgd_update:       momentum SGD, PyTorch's convention with dampening 0:
- *                     b ← g at step 1, else μ·b + g;  p ← p − lr·b
- *                     (lr and μ rounded to float once)
- * ------------------------------------------------------------------------- */
-
-void disco_plasticity_delta_cpu (const DiscoSoftRectifier *phi_e,
-                                 const DiscoSoftRectifier *phi_i,
-                                 gsize                     n_rows,
-                                 gsize                     n,
-                                 const float              *u,
-                                 gsize                     ldu,
-                                 const float              *y0,
-                                 float                    *rate,
-                                 gsize                     ldr,
-                                 float                    *delta,
-                                 gsize                     ldd);
-
-void disco_threshold_update_cpu (const DiscoSoftRectifier *phi_i,
-                                 float                     lambda,
-                                 gsize                     n_rows,
-                                 gsize                     n,
-                                 const float              *u_i,
-                                 gsize                     ldu,
-                                 float                    *y0);
-
-void disco_column_mean_cpu      (gsize        n_rows,
-                                 gsize        n_cols,
-                                 const float *x,
-                                 gsize        ldx,
-                                 float       *mean);
-
-void disco_sub_rows_cpu         (gsize        n_rows,
-                                 gsize        n_cols,
-                                 const float *x,
-                                 gsize        ldx,
-                                 float       *y,
-                                 gsize        ldy);
-
-void disco_sum_squares_cpu      (gsize        n,
-                                 const float *x,
-                                 double      *acc);
-
-void disco_norm_finish_cpu      (double      *acc,
-                                 float       *norm);
-
-void disco_sgd_update_cpu       (gsize        n,
-                                 double       learning_rate,
-                                 double       momentum,
-                                 guint64      step,
-                                 float       *p,
-                                 const float *g,
-                                 float       *velocity);
+/* The CPU kernels of the table operations, disco_<op>_cpu (disco-ops-list.h
+ * documents each). */
+DISCO_OPS_LIST_KERNELS (DISCO_OPS_CPU_PROTOTYPE)
 
 G_END_DECLS

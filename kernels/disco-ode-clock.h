@@ -23,6 +23,7 @@
 #include <glib.h>
 
 #include "disco-ode.h"
+#include "disco-ops-list.h"
 
 G_BEGIN_DECLS
 
@@ -217,10 +218,7 @@ disco_ode_clock_advance (const DiscoOdeClockParams *p,
   return keep;
 }
 
-void disco_ode_clock_advance_cpu (const DiscoOdeClockParams *params,
-                                  gsize                      n_samples,
-                                  DiscoOdeClock             *clocks,
-                                  const float               *error_norm,
-                                  gint                      *keep);
+/* The CPU kernels over B samples (disco-ops-list.h documents each). */
+DISCO_OPS_LIST_ODE_CLOCK (DISCO_OPS_CPU_PROTOTYPE)
 
 G_END_DECLS

@@ -24,6 +24,7 @@
 #include <glib.h>
 
 #include "disco-ode.h"
+#include "disco-ops-list.h"
 #include "disco-ode-clock.h"
 
 G_BEGIN_DECLS
@@ -119,24 +120,7 @@ disco_ode_lockstep_stop (const DiscoOdeLockstepLimits *limits,
   *running = 0;
 }
 
-void disco_ode_lockstep_step_sizes_cpu (gsize                         n_samples,
-                                        const DiscoOdeClock          *clocks,
-                                        const gint                   *running,
-                                        float                        *h);
-
-void disco_ode_lockstep_advance_cpu    (const DiscoOdeClockParams    *params,
-                                        gsize                         n_samples,
-                                        DiscoOdeClock                *clocks,
-                                        const gint                   *running,
-                                        const float                  *error_norm,
-                                        gint                         *keep);
-
-void disco_ode_lockstep_stop_cpu       (const DiscoOdeLockstepLimits *limits,
-                                        gsize                         n_samples,
-                                        const DiscoOdeClock          *clocks,
-                                        const gint                   *at_rest,
-                                        gint                         *running,
-                                        gint                         *status,
-                                        gint                         *n_running);
+/* The CPU kernels over B samples (disco-ops-list.h documents each). */
+DISCO_OPS_LIST_ODE_LOCKSTEP (DISCO_OPS_CPU_PROTOTYPE)
 
 G_END_DECLS

@@ -21,6 +21,9 @@
 #include "disco-ops.h"
 #include "disco-kernels-cuda.h"
 
+/* Every compute slot calls its list entry's disco_<name>_cuda. */
+#define CUDA_SLOT(name, cpu_kernel, params, args) .name = disco_##name##_cuda,
+
 static const DiscoOps cuda_ops = {
   .name = "cuda",
   .alloc = disco_cuda_alloc,
@@ -30,47 +33,7 @@ static const DiscoOps cuda_ops = {
   .copy = disco_cuda_copy_on_device,
   .synchronize = disco_cuda_synchronize,
   .check = disco_cuda_check,
-  .fill = disco_fill_cuda,
-  .gemm = disco_gemm_cuda,
-  .softrect_forward = disco_softrect_forward_cuda,
-  .microcircuit_rhs = disco_microcircuit_rhs_cuda,
-  /* closed loop and feedback weights (the integrator) */
-  .leaky_pi_rows = disco_leaky_pi_rows_cuda,
-  .top_down_rows = disco_top_down_rows_cuda,
-  .slope_scale_rows = disco_slope_scale_rows_cuda,
-  .feedback_normalize = disco_feedback_normalize_cuda,
-  .copy_rows = disco_copy_rows_cuda,
-  .leaky_rows = disco_leaky_rows_cuda,
-  .rk_combine = disco_rk_combine_cuda,
-  .rk_embedded_error_norm = disco_rk_embedded_error_norm_cuda,
-  .steady_state_rows = disco_steady_state_rows_cuda,
-  .revert_rows = disco_revert_rows_cuda,
-  .ode_clock_advance = disco_ode_clock_advance_cuda,
-  .lockstep_step_sizes = disco_ode_lockstep_step_sizes_cuda,
-  .lockstep_advance = disco_ode_lockstep_advance_cuda,
-  .lockstep_stop = disco_ode_lockstep_stop_cuda,
-  /* packed rows (the compacting solver) */
-  .top_down_rows_indexed = disco_top_down_rows_indexed_cuda,
-  .gather_rows = disco_gather_rows_cuda,
-  /* plasticity and optimizers (learning nodes' device path) */
-  .plasticity_delta = disco_plasticity_delta_cuda,
-  .threshold_update = disco_threshold_update_cuda,
-  .column_mean = disco_column_mean_cuda,
-  .sub_rows = disco_sub_rows_cuda,
-  .sum_squares = disco_sum_squares_cuda,
-  .norm_finish = disco_norm_finish_cuda,
-  .adam_update = disco_adam_update_cuda,
-  .sgd_update = disco_sgd_update_cuda,
-  .softmax_rows = disco_softmax_rows_cuda,
-  /* equilibrium solver */
-  .equilibrium_gather = disco_equilibrium_gather_cuda,
-  .equilibrium_microcircuit_units = disco_equilibrium_microcircuit_units_cuda,
-  .equilibrium_rate_units = disco_equilibrium_rate_units_cuda,
-  .equilibrium_readout = disco_equilibrium_readout_cuda,
-  .equilibrium_scale_rows = disco_equilibrium_scale_rows_cuda,
-  .equilibrium_feedback_products = disco_equilibrium_feedback_products_cuda,
-  .equilibrium_residual = disco_equilibrium_residual_cuda,
-  .equilibrium_newton = disco_equilibrium_newton_cuda,
+  DISCO_OPS_LIST (CUDA_SLOT)
   .get_operation_count = disco_cuda_get_launch_count,
 };
 

@@ -437,12 +437,12 @@ disco_ode_batched_solver_solve (DiscoOdeBatchedSolver  *solver,
               ops->steady_state_rows (n_samples, n_state, (float) config->atol,
                                       (float) config->rtol, solver->k[0], n_state, solver->y,
                                       n_state, solver->at_rest);
-              ops->lockstep_stop (&limits, n_samples, solver->clocks, solver->at_rest,
+              ops->ode_lockstep_stop (&limits, n_samples, solver->clocks, solver->at_rest,
                                   solver->running, solver->status, solver->n_running);
             }
         }
 
-      ops->lockstep_step_sizes (n_samples, solver->clocks, solver->running, solver->h);
+      ops->ode_lockstep_step_sizes (n_samples, solver->clocks, solver->running, solver->h);
       for (guint s = 1; s < n_stages; s++)
         {
           ops->rk_combine (n_samples, n_state, n_state, solver->y, solver->h, s, a[s], k,
@@ -465,7 +465,7 @@ disco_ode_batched_solver_solve (DiscoOdeBatchedSolver  *solver,
       swap_buffers (&solver->y, &solver->y1);
       if (fsal)
         swap_buffers (&solver->k[0], &solver->k[n_stages - 1]);
-      ops->lockstep_advance (&params, n_samples, solver->clocks, solver->running,
+      ops->ode_lockstep_advance (&params, n_samples, solver->clocks, solver->running,
                              adaptive ? solver->error_norm : NULL, solver->keep);
       ops->revert_rows (n_samples, n_state, n_state, solver->keep, solver->y1, solver->y);
       if (fsal)
@@ -477,7 +477,7 @@ disco_ode_batched_solver_solve (DiscoOdeBatchedSolver  *solver,
       if (fsal && config->steady_state_stop)
         ops->steady_state_rows (n_samples, n_state, (float) config->atol, (float) config->rtol,
                                 solver->k[0], n_state, solver->y, n_state, solver->at_rest);
-      ops->lockstep_stop (&end_limits, n_samples, solver->clocks,
+      ops->ode_lockstep_stop (&end_limits, n_samples, solver->clocks,
                           end_limits.steady_state_stop ? solver->at_rest : NULL,
                           solver->running, solver->status, solver->n_running);
       info->n_steps = step;
