@@ -72,7 +72,7 @@ _disco_cuda_count_launch (void)
  * operations since it was loaded, from every thread.  Small kernels cost a
  * few microseconds each to launch, so the count per minibatch, with the
  * integrator's `last-host-wait`, tells launch overhead from kernel time
- * (tools/disco-bench-train --device-path).
+ * (tools/disco-bench-train --tables).
  *
  * Returns: the count
  */

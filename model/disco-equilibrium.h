@@ -3,7 +3,7 @@
  * Shape legend: B = samples in the minibatch, A = samples still iterating,
  * F = inputs per sample, N = the network's state length of one sample,
  * O = outputs (readout units), n_l = units of layer l. A closed-loop state
- * row is [network (N) | c_int (O)] as in disco-closed-loop.h.
+ * row is [network (N) | c_int (O)] as in disco-ops-closed-loop.h.
  *
  * Training uses only the final state of each solve, so instead of
  * integrating to rest these functions solve f(state) = 0 directly: per unit

@@ -13,8 +13,8 @@
  * one Jacobian pass per closed-loop iteration), the samples handed to the
  * ODE, the largest contraction estimate and the operations of the
  * integrator's table per minibatch (DiscoOps.get_operation_count: on CUDA
- * its kernel launches and cuBLAS calls; the ODE's host path uses no table,
- * its device path about 6.9k per 3×256 minibatch). Needs the datasets
+ * its kernel launches and cuBLAS calls; on the host table its kernel calls:
+ * the ODE's lockstep solve makes about 6.9k per 3×256 minibatch). Needs the datasets
  * (data/install-datasets.sh).
  */
 #include <disco/disco.h>

@@ -1,7 +1,7 @@
 /* disco-bench-train.c: where a training minibatch spends its time
  *
  *   disco-bench-train [--minibatches N] [--json]
- *   disco-bench-train --device-path [--minibatches N]
+ *   disco-bench-train --tables [--minibatches N]
  *
  * For the Table 1 pipelines of MNIST (1×256 and 3×256; backprop,
  * exact-inverse, linear-threshold) at batch 100, runs a few warm-up
@@ -10,7 +10,7 @@
  * plasticity rule and the optimizer (ms, medians), with the mean solver
  * steps of both solves. Needs the datasets (data/install-datasets.sh).
  *
- * --device-path times the 3×256 linear-threshold training minibatch per
+ * --tables times the 3×256 linear-threshold training minibatch per
  * operations table instead: the host table here (what every CPU run
  * computes with), and the CUDA table where a GPU is usable, printing ms per
  * minibatch (medians), the integrator's host round trips and its table
@@ -127,7 +127,7 @@ bench (const char *name, guint minibatches, gboolean json, gboolean first, GErro
   return TRUE;
 }
 
-/* ----- --device-path ----------------------------------------------------------- */
+/* ----- --tables ------------------------------------------------------------ */
 
 typedef struct
 {
@@ -233,7 +233,7 @@ bench_device_row (const char *table, gboolean full, guint minibatches, GError **
 }
 
 static int
-bench_device_path (guint minibatches)
+bench_tables (guint minibatches)
 {
   g_autoptr (GError) error = NULL;
   gboolean cuda;
@@ -269,14 +269,14 @@ main (int argc, char **argv)
     "mnist-3x256-backprop", "mnist-3x256-exact-inverse", "mnist-3x256-linear-threshold",
   };
   int minibatches = 10;
-  gboolean json = FALSE, device_path = FALSE;
+  gboolean json = FALSE, per_table = FALSE;
   g_autoptr (GError) error = NULL;
   g_autoptr (GOptionContext) context = g_option_context_new ("- time a training minibatch");
   GOptionEntry entries[] = {
     { "minibatches", 'n', 0, G_OPTION_ARG_INT, &minibatches, "Measured minibatches (10)", "N" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL },
-    { "device-path", 0, 0, G_OPTION_ARG_NONE, &device_path,
-      "Time the 3×256 linear-threshold minibatch through the integrator's device path (host "
+    { "tables", 0, 0, G_OPTION_ARG_NONE, &per_table,
+      "Time the 3×256 linear-threshold minibatch per operations table (the host "
       "table, and CUDA table on a GPU)", NULL },
     G_OPTION_ENTRY_NULL
   };
@@ -296,8 +296,8 @@ main (int argc, char **argv)
     disco_gemm_cpu (FALSE, FALSE, n, n, n, 1.0f, a, n, a, n, 0.0f, c, n);
   }
 
-  if (device_path)
-    return bench_device_path (minibatches);
+  if (per_table)
+    return bench_tables (minibatches);
   if (json)
     printf ("{\n");
   else

@@ -180,7 +180,7 @@ disco_leaky_pi_class_init (DiscoLeakyPiClass *klass)
 
   disco_node_class_set_dynamical (node_class, TRUE);
   /* No process hook: the integrator computes and writes this node's
-   * outputs, in the table's memory on its device path. */
+   * outputs, in the memory of its operations table. */
   disco_node_class_set_runs_on_cuda (node_class, TRUE);
   disco_node_class_set_metadata (node_class, "Leaky PI controller", "Network/Dynamical",
                                  "Top-down control c = k_i c_int + k_p e that steers the "

@@ -192,7 +192,7 @@ disco_microcircuit_class_init (DiscoMicrocircuitClass *klass)
 
   disco_node_class_set_dynamical (node_class, TRUE);
   /* No process hook: the integrator computes and writes this node's
-   * outputs, in the table's memory on its device path. */
+   * outputs, in the memory of its operations table. */
   disco_node_class_set_runs_on_cuda (node_class, TRUE);
   disco_node_class_set_metadata (node_class, "E–I microcircuit layer", "Network/Dynamical",
                                  "Excitatory neurons paired with inhibitory interneurons "

@@ -173,7 +173,7 @@ disco_rate_layer_class_init (DiscoRateLayerClass *klass)
 
   disco_node_class_set_dynamical (node_class, TRUE);
   /* No process hook: the integrator computes and writes this node's
-   * outputs, in the table's memory on its device path. */
+   * outputs, in the memory of its operations table. */
   disco_node_class_set_runs_on_cuda (node_class, TRUE);
   disco_node_class_set_metadata (node_class, "Rate layer", "Network/Dynamical",
                                  "Plain rate units without E–I pairing, for the backprop "

@@ -142,7 +142,7 @@ disco_readout_class_init (DiscoReadoutClass *klass)
 
   disco_node_class_set_dynamical (node_class, TRUE);
   /* No process hook: the integrator computes and writes this node's
-   * outputs, in the table's memory on its device path. */
+   * outputs, in the memory of its operations table. */
   disco_node_class_set_runs_on_cuda (node_class, TRUE);
   disco_node_class_set_metadata (node_class, "Linear readout", "Network/Dynamical",
                                  "Linear output layer without bias, driven by the control "

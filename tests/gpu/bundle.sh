@@ -123,8 +123,8 @@ run_bundle () {
   say "benchmark: disco-bench-ode-batched --quick"
   timeout 120 "${loader[@]}" "$root/bin/disco-bench-ode-batched" --quick || { say "FAIL: disco-bench-ode-batched"; status=1; }
   if [ -d data/datasets/mnist ]; then
-    say "benchmark: disco-bench-train --device-path -n 5"
-    timeout 240 "${loader[@]}" "$root/bin/disco-bench-train" --device-path -n 5 || { say "FAIL: disco-bench-train"; status=1; }
+    say "benchmark: disco-bench-train --tables -n 5"
+    timeout 240 "${loader[@]}" "$root/bin/disco-bench-train" --tables -n 5 || { say "FAIL: disco-bench-train"; status=1; }
   fi
   say "done after $(( $(date +%s) - start )) s, status $status"
   return $status

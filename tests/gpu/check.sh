@@ -116,8 +116,8 @@ fi
 
 # Needs MNIST (data/install-datasets.sh); skipped without it.
 if [ -d data/datasets/mnist ]; then
-  say "benchmark (tools/disco-bench-train --device-path: 3x256 training minibatch, host and CUDA tables)"
-  if ! timeout 240 "$build/tools/disco-bench-train" --device-path -n 5; then
+  say "benchmark (tools/disco-bench-train --tables: 3x256 training minibatch, host and CUDA tables)"
+  if ! timeout 240 "$build/tools/disco-bench-train" --tables -n 5; then
     say "FAIL: device-path training benchmark"
     status=1
   fi
