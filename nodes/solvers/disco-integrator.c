@@ -82,10 +82,12 @@
  * weights and the outputs (host readers get copies through the tensor
  * API).  With `record-sample` set, the recorded sample is integrated again
  * on the host table (on a device, from downloaded states).  The
- * equilibrium method's solver is written over the table too
- * (disco-equilibrium.h); the integrator runs it on the host table and
- * keeps such a pipeline off CUDA (the runs_on_cuda hook) until its
- * closed-loop start and ODE fallback run on a device table as well.
+ * equilibrium method runs wholly on the node's table too: its Newton
+ * solves (disco-equilibrium.h), the closed loop's start (feedback weights
+ * and start states from the table's closed loop, as for the ODE) and the
+ * ODE fallback of its failed samples (the compacting solver on the same
+ * table, over the failed rows packed by table copies); its states and
+ * outputs stay in the table's memory like the ODE methods'.
  *
  * Rate layers (the backprop baseline) may sit under a controller too: they
  * take no feedback weights (they have no interneurons) and pass the
@@ -166,16 +168,11 @@ struct _DiscoIntegrator
   DiscoNetwork *network;          /* the description: layers, offsets, parameters */
   DiscoNode *controller_node;     /* the layers' feedback source (the pipeline owns it);
                                    * NULL without a controller */
-  float *closed_loop_state;       /* equilibrium: B × (N + O), host */
-  gsize closed_loop_capacity;
-  DiscoOdeSolver *solver;
+  DiscoOdeSolver *solver;         /* the compacting solver on the table, ops */
   DiscoOdeSampleStats *stats;
   gsize stats_capacity;
   DiscoEquilibrium *equilibrium;          /* method = equilibrium */
   DiscoEquilibriumSampleStats *eq_stats;  /* B */
-  const DiscoOps *eq_staging_ops;         /* a device table's copies of the */
-  gpointer eq_staging;                    /* equilibrium's states and feedback */
-  gsize eq_staging_size;
   guint *sample_steps, *sample_evaluations, *fallback_rows;   /* B */
   gsize eq_capacity;
   gboolean batch_begun;                   /* the table network's first drive is set this tick */
@@ -280,10 +277,9 @@ clear_ops (DiscoIntegrator *self)
   g_clear_pointer (&self->record_closed_loop, disco_ops_closed_loop_free);
   g_clear_pointer (&self->record_network, disco_ops_network_free);
   g_clear_pointer (&self->batched, disco_ode_batched_solver_free);
+  g_clear_pointer (&self->solver, disco_ode_solver_free);
   self->ops = NULL;
 }
-
-static void clear_equilibrium_staging (DiscoIntegrator *self);
 
 static void
 disco_integrator_finalize (GObject *object)
@@ -292,16 +288,13 @@ disco_integrator_finalize (GObject *object)
 
   clear_ops (self);
   g_clear_pointer (&self->equilibrium, disco_equilibrium_free);
-  clear_equilibrium_staging (self);
   g_clear_pointer (&self->network, disco_network_free);
-  g_clear_pointer (&self->solver, disco_ode_solver_free);
   g_free (self->stats);
   g_free (self->eq_stats);
   g_free (self->sample_steps);
   g_free (self->sample_evaluations);
   g_free (self->fallback_rows);
   g_free (self->unconverged_rows);
-  g_free (self->closed_loop_state);
   G_OBJECT_CLASS (disco_integrator_parent_class)->finalize (object);
 }
 
@@ -529,8 +522,6 @@ disco_integrator_prepare (DiscoNode *node, GError **error)
     return FALSE;
   if (self->method == DISCO_INTEGRATOR_EQUILIBRIUM)
     self->equilibrium = new_equilibrium (self->network);
-  if (self->solver == NULL)
-    self->solver = disco_ode_solver_new ();
 
   last = disco_network_get_layer (self->network, disco_network_get_n_layers (self->network) - 1);
   out_shape[0] = 0;
@@ -736,6 +727,9 @@ ensure_ops_objects (DiscoIntegrator *self, const DiscoOps *ops, GError **error)
       return FALSE;
     }
   self->ops = ops;
+  /* The compacting solver: the ODE methods' on the host table, and on any
+   * table the equilibrium's fallback for its few failed samples. */
+  self->solver = disco_ode_solver_new_on (ops);
   if (ops != disco_ops_cpu ())
     self->batched = disco_ode_batched_solver_new (ops);
   return TRUE;
@@ -983,17 +977,22 @@ ensure_equilibrium_buffers (DiscoIntegrator *self, gsize B)
   self->eq_capacity = B;
 }
 
-/* Integrates the @n samples @samples of the B × @n_state states in place,
- * with the ODE settings (tsit5), and puts their steps and evaluations in
- * sample_steps and sample_evaluations. */
+/* Integrates the @n samples @samples of the B × @n_state states (the
+ * table's memory) in place, with the ODE settings (tsit5) and the
+ * compacting solver on the table, and puts their steps and evaluations in
+ * sample_steps and sample_evaluations.  The rows are packed and put back
+ * with one copy each: failures are rare (a few samples of a minibatch). */
 static gboolean
 solve_subset (DiscoIntegrator *self, gsize n, const guint *samples, gsize n_state, float *state,
               DiscoOdeRhsFunc rhs, gpointer system, GError **error)
 {
-  g_autofree float *packed = g_new (float, n * n_state);
+  const DiscoOps *ops = self->ops;
+  const gsize row_size = n_state * sizeof (float);
   g_autofree guint *rows = g_new (guint, n);
   SubsetSystem subset = { rhs, system, samples, rows };
   DiscoOdeConfig config;
+  gboolean solved = TRUE;
+  float *packed;
 
   if (n > self->stats_capacity)
     {
@@ -1001,20 +1000,28 @@ solve_subset (DiscoIntegrator *self, gsize n, const guint *samples, gsize n_stat
       self->stats = g_new (DiscoOdeSampleStats, n);
       self->stats_capacity = n;
     }
-  for (gsize i = 0; i < n; i++)
-    memcpy (packed + i * n_state, state + (gsize) samples[i] * n_state,
-            n_state * sizeof (float));
+  if ((packed = ops->alloc (n * row_size, error)) == NULL)
+    {
+      as_disco_error (self, error);
+      return FALSE;
+    }
+  for (gsize i = 0; i < n && solved; i++)
+    solved = ops->copy (packed + i * n_state, state + (gsize) samples[i] * n_state, row_size,
+                        error);
   fill_config (self, &config);
-  if (!disco_ode_solver_solve (self->solver, &config, n, n_state, packed, subset_rhs, &subset,
-                               self->stats, error))
+  solved = solved && disco_ode_solver_solve (self->solver, &config, n, n_state, packed,
+                                             subset_rhs, &subset, self->stats, error);
+  for (gsize i = 0; i < n && solved; i++)
+    solved = ops->copy (state + (gsize) samples[i] * n_state, packed + i * n_state, row_size,
+                        error);
+  ops->free (packed);
+  if (!solved)
     {
       as_disco_error (self, error);
       return FALSE;
     }
   for (gsize i = 0; i < n; i++)
     {
-      memcpy (state + (gsize) samples[i] * n_state, packed + i * n_state,
-              n_state * sizeof (float));
       self->sample_steps[samples[i]] = self->stats[i].n_accepted + self->stats[i].n_rejected;
       self->sample_evaluations[samples[i]] = self->stats[i].n_rhs_evals;
       self->unconverged_rows[samples[i]] |= unconverged_bits (self, &self->stats[i]);
@@ -1068,43 +1075,6 @@ new_equilibrium (DiscoNetwork *network)
   return disco_equilibrium_new (n_layers, layers);
 }
 
-static void
-clear_equilibrium_staging (DiscoIntegrator *self)
-{
-  if (self->eq_staging != NULL)
-    self->eq_staging_ops->free (self->eq_staging);
-  self->eq_staging = NULL;
-  self->eq_staging_ops = NULL;
-  self->eq_staging_size = 0;
-}
-
-/* The table the equilibrium solver computes with: the node's (CUDA in a
- * pipeline on CUDA), else the host table. */
-static const DiscoOps *
-equilibrium_ops (DiscoIntegrator *self)
-{
-  const DiscoOps *ops = disco_node_get_ops (DISCO_NODE (self));
-
-  return ops != NULL ? ops : disco_ops_cpu ();
-}
-
-/* @size bytes of @ops's memory for the host states and feedback weights the
- * solver works on: none on the host table (they are its memory), else a
- * buffer kept from one minibatch to the next. */
-static gpointer
-equilibrium_staging (DiscoIntegrator *self, const DiscoOps *ops, gsize size, GError **error)
-{
-  if (self->eq_staging_ops != ops || self->eq_staging_size < size)
-    {
-      clear_equilibrium_staging (self);
-      if ((self->eq_staging = ops->alloc (size, error)) == NULL)
-        return NULL;
-      self->eq_staging_ops = ops;
-      self->eq_staging_size = size;
-    }
-  return self->eq_staging;
-}
-
 /* Lends the layers' weights and biases, in @ops's memory, to the solver. */
 static gboolean
 set_equilibrium_parameters (DiscoIntegrator *self, const DiscoOps *ops, GError **error)
@@ -1122,18 +1092,16 @@ set_equilibrium_parameters (DiscoIntegrator *self, const DiscoOps *ops, GError *
   return TRUE;
 }
 
-/* Open-loop fixed points of the minibatch in @open_loop (B × N, zeros on
- * entry); samples that fail are integrated from zero. */
+/* Open-loop fixed points of the minibatch in @open_loop (B × N, the
+ * table's memory, zeros on entry); samples that fail are integrated from
+ * zero on the table. */
 static gboolean
 settle_open_loop_equilibrium (DiscoIntegrator *self, DiscoTensor *input, gsize B, gsize N,
                               float *open_loop, GError **error)
 {
-  const DiscoOps *ops = equilibrium_ops (self);
+  const DiscoOps *ops = self->ops;
   const DiscoLayerSpec *first = disco_network_get_layer (self->network, 0);
-  const gboolean host = ops == disco_ops_cpu ();
-  const guint64 operations_at_start = ops->get_operation_count ();
   const float *x;
-  float *state = open_loop;
   gsize n_failed = 0;
 
   if (disco_tensor_get_row_size (input) != first->n_in)
@@ -1147,24 +1115,19 @@ settle_open_loop_equilibrium (DiscoIntegrator *self, DiscoTensor *input, gsize B
   ensure_equilibrium_buffers (self, B);
   if (!set_equilibrium_parameters (self, ops, error) ||
       (x = disco_tensor_read_ops (input, ops, error)) == NULL ||
-      (!host && (state = equilibrium_staging (self, ops, MAX (B * N, 1) * sizeof (float),
-                                              error)) == NULL) ||
-      !disco_equilibrium_open_loop (self->equilibrium, ops, B, x, state, self->eq_stats,
-                                    error) ||
-      (!host && !ops->download (open_loop, state, B * N * sizeof (float), error)))
+      !disco_equilibrium_open_loop (self->equilibrium, ops, B, x, open_loop, self->eq_stats,
+                                    error))
     {
       as_disco_error (self, error);
       return FALSE;
     }
-  /* The minibatch's table operations start with its open loop. */
-  self->last_operations = ops->get_operation_count () - operations_at_start;
   for (gsize s = 0; s < B; s++)
     {
       self->sample_steps[s] = self->eq_stats[s].iterations;
       self->sample_evaluations[s] = self->eq_stats[s].evaluations;
       if (self->eq_stats[s].status != DISCO_EQUILIBRIUM_CONVERGED)
         {
-          memset (open_loop + s * N, 0, N * sizeof (float));
+          ops->fill (N, 0.0f, open_loop + s * N);
           self->fallback_rows[n_failed++] = s;
         }
     }
@@ -1181,16 +1144,16 @@ settle_open_loop_equilibrium (DiscoIntegrator *self, DiscoTensor *input, gsize B
   return TRUE;
 }
 
-/* Closed-loop fixed points in closed_loop_state (B × (N + O), the
- * open-loop states and zero integrals on entry); samples that fail are
- * integrated from there. */
+/* Closed-loop fixed points in @state (B × (N + O), the table's memory: the
+ * open-loop states and zero integrals on entry), with the feedback weights
+ * of the table's closed loop; samples that fail are integrated from there
+ * on the table. */
 static gboolean
 settle_closed_loop_equilibrium (DiscoIntegrator *self, DiscoNode *controller,
                                 DiscoTensor *targets, const float *open_loop, gsize B, gsize N,
-                                double *mean_steps, GError **error)
+                                float *state, double *mean_steps, GError **error)
 {
-  const DiscoOps *ops = equilibrium_ops (self);
-  const gboolean host = ops == disco_ops_cpu ();
+  const DiscoOps *ops = self->ops;
   const guint n_layers = disco_network_get_n_layers (self->network);
   const gsize N_cl = disco_ops_closed_loop_get_state_size (self->ops_closed_loop);
   g_autofree const float **feedback = g_new0 (const float *, n_layers);
@@ -1201,11 +1164,8 @@ settle_closed_loop_equilibrium (DiscoIntegrator *self, DiscoNode *controller,
   };
   DiscoControllerSpec spec;
   DiscoOpsController table_controller;
-  const guint64 operations_at_start = ops->get_operation_count ();
   const float *t;
-  float *state = self->closed_loop_state;
-  const gsize O = N_cl - N;
-  gsize n_failed = 0, staged = B * N_cl;
+  gsize n_failed = 0;
 
   if (!disco_controller_get_spec (controller, &spec) ||
       (t = disco_tensor_read_ops (targets, ops, error)) == NULL)
@@ -1223,50 +1183,17 @@ settle_closed_loop_equilibrium (DiscoIntegrator *self, DiscoNode *controller,
     .leak = spec.leak,
     .tau = spec.tau,
   };
+  /* Already in the table's memory: begin_closed_loop_on() computed them. */
   for (guint l = 0; l < n_layers; l++)
-    {
-      feedback[l] = disco_ops_closed_loop_get_feedback (self->ops_closed_loop, l);
-      if (feedback[l] != NULL)
-        staged += B * O * disco_network_get_layer (self->network, l)->n;
-    }
-  if (!host)
-    {
-      /* The states, then each layer's feedback weights, copied to the table. */
-      float *at = equilibrium_staging (self, ops, MAX (staged, 1) * sizeof (float), error);
-
-      if (at == NULL ||
-          !ops->upload (at, self->closed_loop_state, B * N_cl * sizeof (float), error))
-        {
-          as_disco_error (self, error);
-          return FALSE;
-        }
-      state = at;
-      at += B * N_cl;
-      for (guint l = 0; l < n_layers; l++)
-        if (feedback[l] != NULL)
-          {
-            const gsize size = B * O * disco_network_get_layer (self->network, l)->n;
-
-            if (!ops->upload (at, feedback[l], size * sizeof (float), error))
-              {
-                as_disco_error (self, error);
-                return FALSE;
-              }
-            feedback[l] = at;
-            at += size;
-          }
-    }
+    feedback[l] = disco_ops_closed_loop_get_feedback (self->ops_closed_loop, l);
   ensure_equilibrium_buffers (self, B);
   if (!set_equilibrium_parameters (self, ops, error) ||
       !disco_equilibrium_closed_loop (self->equilibrium, &config, &table_controller, t,
-                                      feedback, B, state, self->eq_stats, error) ||
-      (!host && !ops->download (self->closed_loop_state, state, B * N_cl * sizeof (float),
-                                error)))
+                                      feedback, B, state, self->eq_stats, error))
     {
       as_disco_error (self, error);
       return FALSE;
     }
-  self->last_operations += ops->get_operation_count () - operations_at_start;
 
   self->last_max_contraction = 0;
   for (gsize s = 0; s < B; s++)
@@ -1278,8 +1205,12 @@ settle_closed_loop_equilibrium (DiscoIntegrator *self, DiscoNode *controller,
       if (self->eq_stats[s].status != DISCO_EQUILIBRIUM_CONVERGED)
         {
           /* Back to the closed loop's start: open-loop state, zero integral. */
-          memcpy (self->closed_loop_state + s * N_cl, open_loop + s * N, N * sizeof (float));
-          memset (self->closed_loop_state + s * N_cl + N, 0, (N_cl - N) * sizeof (float));
+          if (!ops->copy (state + s * N_cl, open_loop + s * N, N * sizeof (float), error))
+            {
+              as_disco_error (self, error);
+              return FALSE;
+            }
+          ops->fill (N_cl - N, 0.0f, state + s * N_cl + N);
           self->fallback_rows[n_failed++] = s;
         }
     }
@@ -1290,7 +1221,7 @@ settle_closed_loop_equilibrium (DiscoIntegrator *self, DiscoNode *controller,
       if (!self->batch_begun && (input == NULL || !begin_table_batch (self, input, error)))
         return FALSE;
       self->batch_begun = TRUE;
-      if (!solve_subset (self, n_failed, self->fallback_rows, N_cl, self->closed_loop_state,
+      if (!solve_subset (self, n_failed, self->fallback_rows, N_cl, state,
                          disco_ops_closed_loop_rhs_compact, self->ops_closed_loop, error))
         return FALSE;
     }
@@ -1299,6 +1230,24 @@ settle_closed_loop_equilibrium (DiscoIntegrator *self, DiscoNode *controller,
 }
 
 /* ----- both methods --------------------------------------------------------------- */
+
+/* ops_closed_loop_state for B closed-loop states, in the table's memory. */
+static gboolean
+ensure_closed_loop_state (DiscoIntegrator *self, gsize B, GError **error)
+{
+  const gsize N_cl = disco_ops_closed_loop_get_state_size (self->ops_closed_loop);
+
+  if (B * N_cl <= self->ops_closed_loop_capacity)
+    return TRUE;
+  if (self->ops_closed_loop_state != NULL)
+    self->ops->free (self->ops_closed_loop_state);
+  self->ops_closed_loop_capacity = 0;
+  self->ops_closed_loop_state = self->ops->alloc (B * N_cl * sizeof (float), error);
+  if (self->ops_closed_loop_state == NULL)
+    return FALSE;
+  self->ops_closed_loop_capacity = B * N_cl;
+  return TRUE;
+}
 
 /* The closed loop's start from the open-loop states (B × N in @ops's
  * memory): its feedback weights, and the initial states in @state
@@ -1319,39 +1268,34 @@ begin_closed_loop_on (DiscoIntegrator *self, const DiscoOps *ops, DiscoOpsClosed
   return disco_ops_closed_loop_begin (loop, B, open_loop, t, &options, state, error);
 }
 
-/* The equilibrium's closed loop from the open-loop states: feedback
- * weights (the table's closed loop on the host table), then the
- * closed-loop fixed points; the network part of the result goes to
- * @state. */
+/* The equilibrium's closed loop from the open-loop states (B × N, the
+ * table's memory): feedback weights and start states from the table's
+ * closed loop (as for the ODE), then the closed-loop fixed points; the
+ * network part of the result goes to @state (B × N, the table's memory). */
 static gboolean
 settle_closed_loop (DiscoIntegrator *self, const float *open_loop, gsize B, gsize N,
                     float *state, GError **error)
 {
   DiscoNode *controller = self->controller_node;
-  const gsize N_cl = disco_ops_closed_loop_get_state_size (self->ops_closed_loop);
   DiscoTensor *targets;
   double mean_steps;
   gint64 start;
 
-  if (B * N_cl > self->closed_loop_capacity)
-    {
-      g_free (self->closed_loop_state);
-      self->closed_loop_state = g_new (float, B * N_cl);
-      self->closed_loop_capacity = B * N_cl;
-    }
+  if (!ensure_closed_loop_state (self, B, error))
+    return FALSE;
   start = g_get_monotonic_time ();
   if (!begin_closed_loop_on (self, self->ops, self->ops_closed_loop, open_loop, B,
-                             self->closed_loop_state, error))
+                             self->ops_closed_loop_state, error))
     return FALSE;
   self->last_feedback_seconds = (g_get_monotonic_time () - start) / 1e6;
   targets = controller_targets (self, error);
   start = g_get_monotonic_time ();
-  if (!settle_closed_loop_equilibrium (self, controller, targets, open_loop, B, N, &mean_steps,
-                                       error))
+  if (!settle_closed_loop_equilibrium (self, controller, targets, open_loop, B, N,
+                                       self->ops_closed_loop_state, &mean_steps, error))
     return FALSE;
   self->last_closed_loop_seconds = (g_get_monotonic_time () - start) / 1e6;
   self->last_mean_closed_loop_steps = mean_steps;
-  return publish_closed_loop (self, self->closed_loop_state, B, state, error);
+  return publish_closed_loop (self, self->ops_closed_loop_state, B, state, error);
 }
 
 /* Integrates sample @row alone with RK4 on a regular grid from @y (M values,
@@ -1494,17 +1438,6 @@ record_trajectory (DiscoIntegrator *self, DiscoTensor *input, gsize B, gboolean 
 
 /* ----- the ODE methods ------------------------------------------------------------ */
 
-static gboolean
-disco_integrator_runs_on_cuda (DiscoNode *node)
-{
-  DiscoIntegrator *self = DISCO_INTEGRATOR (node);
-
-  /* Asked before prepare, when the network is not known yet: the layer
-   * nodes answer for themselves.  Equilibrium's solver runs on any table,
-   * but its closed-loop start and ODE fallback still expect host states. */
-  return self->method != DISCO_INTEGRATOR_EQUILIBRIUM;
-}
-
 /* Feedback weights, the closed-loop solve and its outputs (MODEL.md §5.2–3)
  * from the open-loop states @open_loop (B × N, the table's memory). */
 static gboolean
@@ -1520,15 +1453,8 @@ settle_closed_loop_ops (DiscoIntegrator *self, const float *open_loop, gsize B,
   double mean_steps;
   gint64 start;
 
-  if (B * N_cl > self->ops_closed_loop_capacity)
-    {
-      if (self->ops_closed_loop_state != NULL)
-        ops->free (self->ops_closed_loop_state);
-      self->ops_closed_loop_capacity = 0;
-      if ((self->ops_closed_loop_state = ops->alloc (B * N_cl * sizeof (float), error)) == NULL)
-        return FALSE;
-      self->ops_closed_loop_capacity = B * N_cl;
-    }
+  if (!ensure_closed_loop_state (self, B, error))
+    return FALSE;
 
   /* Queued work: on CUDA this measures the queueing; the closed loop's
    * time then includes the feedback weights'. */
@@ -1611,13 +1537,14 @@ process_ode (DiscoIntegrator *self, DiscoTensor *input, gboolean closed, GError 
   return DISCO_FLOW_OK;
 }
 
-/* One tick of method = equilibrium (host memory: the equilibrium runs on
- * the host table only). */
+/* One tick of method = equilibrium on the node's table: states, feedback
+ * weights and outputs in its memory, as for the ODE methods. */
 static DiscoFlowReturn
 process_equilibrium (DiscoIntegrator *self, DiscoTensor *input, gboolean closed,
                      GError **error)
 {
   DiscoNode *node = DISCO_NODE (self);
+  const DiscoOps *ops = self->ops;
   DiscoTensor *logits = NULL;
   const gsize N = disco_network_get_state_size (self->network);
   const gsize B = disco_tensor_get_dim (input, 0);
@@ -1625,8 +1552,9 @@ process_equilibrium (DiscoIntegrator *self, DiscoTensor *input, gboolean closed,
   float *open_loop, *steps;
   gint64 start;
 
-  open_loop = disco_tensor_write_host (
-    disco_node_ensure_output (node, "open-loop-state", 2, state_shape), error);
+  open_loop = disco_tensor_write_ops (
+    disco_node_ensure_output (node, "open-loop-state", 2, state_shape), ops, error);
+  /* Step counts are the host's: they come with the statistics. */
   steps = disco_tensor_write_host (disco_node_ensure_output (node, "steps", 1, steps_shape),
                                    error);
   if (open_loop == NULL || steps == NULL)
@@ -1634,7 +1562,7 @@ process_equilibrium (DiscoIntegrator *self, DiscoTensor *input, gboolean closed,
 
   /* Open loop from the zero state (MODEL.md §2, §5.1). */
   start = g_get_monotonic_time ();
-  memset (open_loop, 0, B * N * sizeof (float));
+  ops->fill (B * N, 0.0f, open_loop);
   if (!settle_open_loop_equilibrium (self, input, B, N, open_loop, error))
     return DISCO_FLOW_ERROR;
   for (gsize s = 0; s < B; s++)
@@ -1645,8 +1573,8 @@ process_equilibrium (DiscoIntegrator *self, DiscoTensor *input, gboolean closed,
   if (closed)
     {
       /* Training tick: feedback weights, then the closed loop (§5.2–3). */
-      float *state = disco_tensor_write_host (
-        disco_node_ensure_output (node, "state", 2, state_shape), error);
+      float *state = disco_tensor_write_ops (
+        disco_node_ensure_output (node, "state", 2, state_shape), ops, error);
 
       if (state == NULL || !settle_closed_loop (self, open_loop, B, N, state, error) ||
           !publish_ops (self, state, B, &logits, error))
@@ -1662,6 +1590,9 @@ process_equilibrium (DiscoIntegrator *self, DiscoTensor *input, gboolean closed,
       if (!publish_ops (self, open_loop, B, &logits, error))
         return DISCO_FLOW_ERROR;
     }
+  /* Failures of the work queued since the last solve surface here. */
+  if (!ops->check (error))
+    return DISCO_FLOW_ERROR;
   self->last_solve_seconds = (g_get_monotonic_time () - start) / 1e6;
   disco_node_set_output (node, "output", logits);
   return DISCO_FLOW_OK;
@@ -1731,7 +1662,6 @@ disco_integrator_class_init (DiscoIntegratorClass *klass)
   node_class->process = disco_integrator_process;
   node_class->finish = disco_integrator_finish;
   node_class->end_epoch = disco_integrator_end_epoch;
-  node_class->runs_on_cuda = disco_integrator_runs_on_cuda;
 
   properties[PROP_METHOD] =
     g_param_spec_enum ("method", "Method",
@@ -1896,8 +1826,7 @@ disco_integrator_class_init (DiscoIntegratorClass *klass)
                          0, G_MAXUINT64, 0, ro);
   g_object_class_install_properties (object_class, N_PROPERTIES, properties);
 
-  /* The ODE methods on the CUDA table; disco_integrator_runs_on_cuda()
-   * narrows this down to the settings that have it. */
+  /* Every method, on the CUDA table. */
   disco_node_class_set_runs_on_cuda (node_class, TRUE);
   disco_node_class_set_metadata (node_class, "Network integrator", "Solver",
                                  "Integrates a network of layer nodes to steady state, each "
