@@ -1093,8 +1093,8 @@ set_equilibrium_parameters (DiscoIntegrator *self, const DiscoOps *ops, GError *
 }
 
 /* Open-loop fixed points of the minibatch in @open_loop (B × N, the
- * table's memory, zeros on entry); samples that fail are integrated from
- * zero on the table. */
+ * table's memory; its values on entry are not read); samples that fail are
+ * integrated from zero on the table. */
 static gboolean
 settle_open_loop_equilibrium (DiscoIntegrator *self, DiscoTensor *input, gsize B, gsize N,
                               float *open_loop, GError **error)
@@ -1560,9 +1560,9 @@ process_equilibrium (DiscoIntegrator *self, DiscoTensor *input, gboolean closed,
   if (open_loop == NULL || steps == NULL)
     return DISCO_FLOW_ERROR;
 
-  /* Open loop from the zero state (MODEL.md §2, §5.1). */
+  /* Open loop (MODEL.md §2, §5.1): the solver starts every unit cold and
+   * writes every state; failed samples restart from zero. */
   start = g_get_monotonic_time ();
-  ops->fill (B * N, 0.0f, open_loop);
   if (!settle_open_loop_equilibrium (self, input, B, N, open_loop, error))
     return DISCO_FLOW_ERROR;
   for (gsize s = 0; s < B; s++)

@@ -21,6 +21,18 @@
  *    may stop a sample one step earlier or later (see
  *    test-cuda-ode-batched.c), so: open-loop steps within ±1, states,
  *    outputs, control and feedback weights within 1e-4 + 1e-3·|cpu|.
+ * 3. The same pipeline with method = equilibrium, wholly on the CUDA table
+ *    (Newton solves, closed-loop start, ODE fallback): the GEMMs differ in
+ *    summation order and φ in rounding, the fixed points are contractions
+ *    (test-cuda-equilibrium.c), so states, outputs, control and feedback
+ *    weights agree within 1e-4 + 1e-3·|cpu|, the open loop's unit sweeps
+ *    (steps) within ±1, and as many samples fall back; with
+ *    newton-max-iterations = 1 every closed loop falls back to the
+ *    compacting ODE solver on the CUDA table, whose steps agree within ±1
+ *    (the steady-state test, as above).  The table operations (launches)
+ *    of the minibatch are reported.
+ * 4. Three training minibatches as in 2's training case, with
+ *    method = equilibrium: the same bounds on the parameters.
  *
  * Without a usable CUDA device every case calls g_test_skip() with the
  * reason.
@@ -219,6 +231,31 @@ run_on (const char *device)
   return run_text_on (device, "", NULL);
 }
 
+/* The probes of @cuda against @cpu: steps within ±@steps_atol, the rest
+ * within 1e-4 + 1e-3·|cpu|. */
+static void
+assert_probes_close (DiscoPipeline *cuda, DiscoPipeline *cpu, double steps_atol)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (probes); i++)
+    {
+      DiscoTensor *a = disco_node_get_output (disco_pipeline_get_node (cuda, probes[i].node),
+                                              probes[i].port);
+      DiscoTensor *b = disco_node_get_output (disco_pipeline_get_node (cpu, probes[i].node),
+                                              probes[i].port);
+      g_autofree char *what = g_strdup_printf ("%s.%s", probes[i].node, probes[i].port);
+      gsize n = disco_tensor_get_n_elements (b);
+
+      g_assert_nonnull (a);
+      g_assert_cmpuint (disco_tensor_get_n_elements (a), ==, n);
+      if (strcmp (probes[i].port, "steps") == 0)
+        assert_close (what, disco_tensor_read_host (a, NULL), disco_tensor_read_host (b, NULL), n,
+                      steps_atol, 0);
+      else
+        assert_close (what, disco_tensor_read_host (a, NULL), disco_tensor_read_host (b, NULL), n,
+                      1e-4, 1e-3);
+    }
+}
+
 static void
 test_pipeline (void)
 {
@@ -239,37 +276,60 @@ test_pipeline (void)
   g_object_get (disco_pipeline_get_node (cpu, "settle"), "last-solve-seconds", &cpu_time, NULL);
   g_test_message ("last minibatch: cuda %.2f ms (%u host syncs), cpu %.2f ms", 1e3 * cuda_time,
                   syncs, 1e3 * cpu_time);
-
-  for (guint i = 0; i < G_N_ELEMENTS (probes); i++)
-    {
-      DiscoTensor *a = disco_node_get_output (disco_pipeline_get_node (cuda, probes[i].node),
-                                              probes[i].port);
-      DiscoTensor *b = disco_node_get_output (disco_pipeline_get_node (cpu, probes[i].node),
-                                              probes[i].port);
-      g_autofree char *what = g_strdup_printf ("%s.%s", probes[i].node, probes[i].port);
-      gsize n = disco_tensor_get_n_elements (b);
-
-      g_assert_nonnull (a);
-      g_assert_cmpuint (disco_tensor_get_n_elements (a), ==, n);
-      if (strcmp (probes[i].port, "steps") == 0)
-        assert_close (what, disco_tensor_read_host (a, NULL), disco_tensor_read_host (b, NULL), n,
-                      1, 0);
-      else
-        assert_close (what, disco_tensor_read_host (a, NULL), disco_tensor_read_host (b, NULL), n,
-                      1e-4, 1e-3);
-    }
+  assert_probes_close (cuda, cpu, 1);
 }
 
+/* The integrator's settings after "[settle]" for the equilibrium cases. */
+static const char *const equilibrium_settings[] = {
+  "method = equilibrium\n",
+  "method = equilibrium\nnewton-max-iterations = 1\n",
+};
+
 static void
-test_training (void)
+test_equilibrium (gconstpointer data)
 {
-  /* Three training minibatches of 10 digits with the linear-threshold rule
-   * and Adam, everything on the device. Adam's step is ±lr wherever a
-   * gradient's sign is decided by rounding, so a weight may differ by up
-   * to 2·lr per tick; on the whole they must agree far closer. */
-  const char *learning =
+  const char *settings = data;
+  g_autoptr (DiscoPipeline) cuda = NULL;
+  g_autoptr (DiscoPipeline) cpu = NULL;
+  guint64 cuda_fallbacks, cpu_fallbacks, operations;
+  double cuda_time, cpu_time;
+
+  g_test_summary ("A training tick of method = equilibrium on the CUDA table (Newton solves, "
+                  "feedback weights, closed loop, ODE fallback) agrees with the host table");
+  SKIP_WITHOUT_BACKEND ();
+
+  cuda = run_text_on ("cuda", settings, NULL);
+  g_assert_cmpint (disco_pipeline_get_active_device (cuda), ==, DISCO_DEVICE_CUDA);
+  cpu = run_text_on ("cpu", settings, NULL);
+  g_object_get (disco_pipeline_get_node (cuda, "settle"), "last-solve-seconds", &cuda_time,
+                "fallbacks", &cuda_fallbacks, "last-operations", &operations, NULL);
+  g_object_get (disco_pipeline_get_node (cpu, "settle"), "last-solve-seconds", &cpu_time,
+                "fallbacks", &cpu_fallbacks, NULL);
+  g_test_message ("last minibatch: cuda %.2f ms (%" G_GUINT64_FORMAT " table operations), "
+                  "cpu %.2f ms; fallbacks cuda %" G_GUINT64_FORMAT ", cpu %" G_GUINT64_FORMAT,
+                  1e3 * cuda_time, operations, 1e3 * cpu_time, cuda_fallbacks, cpu_fallbacks);
+  g_assert_cmpuint (cuda_fallbacks, ==, cpu_fallbacks);
+  if (strstr (settings, "newton-max-iterations = 1") != NULL)
+    g_assert_cmpuint (cuda_fallbacks, >, 0);
+  /* The states stayed on the device. */
+  g_assert_cmpint (disco_tensor_get_device (disco_node_get_output (
+                     disco_pipeline_get_node (cuda, "settle"), "open-loop-state")),
+                   ==, DISCO_DEVICE_CUDA);
+  assert_probes_close (cuda, cpu, 1);
+}
+
+/* Three training minibatches of 10 digits with the linear-threshold rule
+ * and Adam, everything on the device; @data: the integrator's settings.
+ * Adam's step is ±lr wherever a gradient's sign is decided by rounding, so
+ * a weight may differ by up to 2·lr per tick; on the whole they must agree
+ * far closer. */
+static void
+test_training (gconstpointer data)
+{
+  g_autofree char *learning = g_strconcat (
+    (const char *) data,
     "[learn]\nnode = plasticity\nstate = settle\nrule = linear-threshold\n"
-    "[adam]\nnode = adam\ngradients = learn\nlearning-rate = 0.001\n";
+    "[adam]\nnode = adam\ngradients = learn\nlearning-rate = 0.001\n", NULL);
   const char *params[] = { "h1.weight", "h1.bias", "out.weight" };
   g_autoptr (DiscoPipeline) cuda = NULL;
   g_autoptr (DiscoPipeline) cpu = NULL;
@@ -307,7 +367,13 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
   gpu_test_init ();
   g_test_add_func ("/disco/cuda/integrator/kernels", test_kernels);
-  g_test_add_func ("/disco/cuda/integrator/training", test_training);
+  g_test_add_data_func ("/disco/cuda/integrator/training", "", test_training);
   g_test_add_func ("/disco/cuda/integrator/pipeline", test_pipeline);
+  g_test_add_data_func ("/disco/cuda/integrator/equilibrium/pipeline", equilibrium_settings[0],
+                        test_equilibrium);
+  g_test_add_data_func ("/disco/cuda/integrator/equilibrium/fallback", equilibrium_settings[1],
+                        test_equilibrium);
+  g_test_add_data_func ("/disco/cuda/integrator/equilibrium/training", equilibrium_settings[0],
+                        test_training);
   return g_test_run ();
 }
