@@ -1,6 +1,7 @@
 /* test-ops-table.c */
 #include "test-ops-table.h"
 #include "disco-ops.h"
+#include "disco-kernels-equilibrium.h"
 #include <disco/disco-backend.h>
 
 #include <string.h>
@@ -51,6 +52,29 @@ separate_describe (void)
   return g_strdup ("test table (host memory, separate buffers)");
 }
 
+/* The sample whose open-loop unit solves are made to fail, or −1. */
+static gint failing_row = -1;
+
+/* The host kernel; then, in an open loop's first pass (no control, cold
+ * start), failing_row's status says the unit sweeps ran out. */
+static void
+failing_microcircuit_units (const DiscoSoftRectifier *phi_e, const DiscoSoftRectifier *phi_i,
+                            gsize n_rows, gsize n, const guint *rows, float *state, gsize ld,
+                            const float *drive, const guint *drive_rows, gsize n_out,
+                            const double *control, const float *q, float *top_down,
+                            gboolean cold, gboolean first, float *rate, float *slope,
+                            float *inhibitory_slope, guint *iterations, gint *status)
+{
+  disco_ops_cpu ()->equilibrium_microcircuit_units (phi_e, phi_i, n_rows, n, rows, state, ld,
+                                                    drive, drive_rows, n_out, control, q,
+                                                    top_down, cold, first, rate, slope,
+                                                    inhibitory_slope, iterations, status);
+  if (failing_row >= 0 && control == NULL && cold)
+    for (gsize r = 0; r < n_rows; r++)
+      if (rows[r] == (guint) failing_row)
+        status[r] = DISCO_EQUILIBRIUM_ITERATION_LIMIT;
+}
+
 static DiscoOps table;
 static DiscoBackend backend;
 
@@ -72,6 +96,7 @@ test_ops_table (void)
       table.upload = separate_copy;
       table.download = separate_copy;
       table.copy = separate_copy;
+      table.equilibrium_microcircuit_units = failing_microcircuit_units;
     }
   return &table;
 }
@@ -98,6 +123,15 @@ void
 test_ops_table_uninstall (void)
 {
   disco_backend_register (DISCO_DEVICE_CUDA, NULL);
+}
+
+/* From now on, the open loop of sample @row (of every minibatch; −1: of
+ * none) reports that its unit solves did not converge, so that the
+ * integrator hands it to the ODE solver. */
+void
+test_ops_table_fail_open_loop (gint row)
+{
+  failing_row = row;
 }
 
 /* The copies made through the table or its backend so far. */

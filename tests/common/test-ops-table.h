@@ -8,7 +8,10 @@
  * table with disco_ops_cpu() takes its device branch.  Its memory functions
  * keep their own buffers: a fresh allocation is filled with NaN (so a
  * branch that reads memory it never wrote shows in its results), and
- * uploads, downloads and copies are counted.
+ * uploads, downloads and copies are counted.  test_ops_table_fail_open_loop()
+ * makes one sample's open-loop unit solves report failure (its only
+ * kernel that differs: a fault injected after the host kernel), to force
+ * the integrator's open-loop fallback.
  *
  * test_ops_table_install() registers a backend for %DISCO_DEVICE_CUDA
  * whose table is test_ops_table() and whose memory is that same host
@@ -28,5 +31,6 @@ const DiscoOps *test_ops_table (void);
 void test_ops_table_install (void);
 void test_ops_table_uninstall (void);
 guint64 test_ops_table_get_transfers (void);
+void test_ops_table_fail_open_loop (gint row);
 
 G_END_DECLS

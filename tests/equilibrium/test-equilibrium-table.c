@@ -16,6 +16,7 @@
 #include "test-pipeline-run.h"
 #include "test-random-source.h"
 
+#include <math.h>
 #include <string.h>
 
 static const char *const biases[] = { "h1.bias", "h2.bias", NULL };
@@ -189,6 +190,57 @@ test_outputs (gconstpointer data)
 }
 
 static void
+test_open_loop_fallback (void)
+{
+  const char *text = SOURCE ("validation", "1") TWO_MICROCIRCUITS;
+  const char *const ode[] = { "settle.method=tsit5", NULL };
+  const guint failing = 2;
+  g_autoptr (DiscoPipeline) table = NULL;
+  g_autoptr (DiscoPipeline) host = NULL;
+  g_autoptr (DiscoPipeline) tsit5 = NULL;
+  DiscoTensor *state;
+  const float *x, *y, *z, *steps, *ode_steps;
+  gsize B, N;
+  double worst = 0;
+
+  g_test_summary ("A sample whose open loop fails on the test table is integrated from zero "
+                  "by the ODE solver on the table, as tsit5 does; the others keep the host "
+                  "table's fixed points to the bit");
+  test_ops_table_fail_open_loop (failing);
+  table = run_on ("cuda", text, NULL);
+  test_ops_table_fail_open_loop (-1);
+  host = run_on ("cpu", text, NULL);
+  tsit5 = run_on ("cpu", text, ode);
+  g_assert_cmpuint (fallbacks_of (table), ==, 1);
+  g_assert_cmpuint (fallbacks_of (host), ==, 0);
+
+  state = disco_node_get_output (disco_pipeline_get_node (table, "settle"), "open-loop-state");
+  B = disco_tensor_get_dim (state, 0);
+  N = disco_tensor_get_dim (state, 1);
+  g_assert_cmpuint (B, >, failing);
+  x = test_output_of (table, "settle", "open-loop-state");
+  y = test_output_of (host, "settle", "open-loop-state");
+  z = test_output_of (tsit5, "settle", "open-loop-state");
+  steps = test_output_of (table, "settle", "steps");
+  ode_steps = test_output_of (tsit5, "settle", "steps");
+  for (gsize s = 0; s < B; s++)
+    if (s != failing)
+      g_assert_true (memcmp (x + s * N, y + s * N, N * sizeof (float)) == 0);
+  /* Alone rather than in a batch of B: the same steps, GEMM rows that may
+   * round otherwise. */
+  for (gsize i = 0; i < N; i++)
+    {
+      const double d = fabs ((double) x[failing * N + i] - z[failing * N + i]);
+
+      g_assert_cmpfloat (d, <=, 1e-5 * (1 + fabs (z[failing * N + i])));
+      worst = MAX (worst, d);
+    }
+  g_test_message ("failed sample: %g ODE steps (tsit5 %g), largest state difference %.3g",
+                  steps[failing], ode_steps[failing], worst);
+  g_assert_cmpfloat (fabs (steps[failing] - ode_steps[failing]), <=, 1);
+}
+
+static void
 test_training (void)
 {
   const char *text = SOURCE ("train", "3") TWO_MICROCIRCUITS
@@ -220,6 +272,7 @@ main (int argc, char **argv)
   test_ops_table_install ();
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     g_test_add_data_func (cases[i].path, &cases[i], test_outputs);
+  g_test_add_func ("/disco/equilibrium/table/open-loop-fallback", test_open_loop_fallback);
   g_test_add_func ("/disco/equilibrium/table/training", test_training);
   return g_test_run ();
 }
