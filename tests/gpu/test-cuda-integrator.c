@@ -1,5 +1,5 @@
-/* test-cuda-integrator.c: the integrator's device path on CUDA against the
- * CPU.
+/* test-cuda-integrator.c: the integrator on the CUDA table against the host
+ * table.
  *
  * 1. The closed loop's and the feedback weights' kernels
  *    (disco-kernels-cuda-feedback.cu) against their CPU references on
