@@ -41,6 +41,10 @@
 
 #pragma once
 
+/* Hand-aligned: one operation per entry, parameters and arguments on
+ * lines of their own (the formatter would fold them). */
+/* clang-format off */
+
 /* The generators: a CPU prototype, a CUDA prototype, a table slot. */
 #define DISCO_OPS_CPU_PROTOTYPE(name, cpu_kernel, params, args)  void disco_##name##_cpu params;
 #define DISCO_OPS_CUDA_PROTOTYPE(name, cpu_kernel, params, args) void disco_##name##_cuda params;
@@ -366,3 +370,5 @@
   DISCO_OPS_LIST_ODE_CLOCK (X)      \
   DISCO_OPS_LIST_ODE_LOCKSTEP (X)   \
   DISCO_OPS_LIST_EQUILIBRIUM (X)
+
+/* clang-format on */
