@@ -8,4 +8,6 @@
  *
  * Returns: the quark of the Disco error domain
  */
+/* clang-format off: the quark's name is text, not an expression */
 G_DEFINE_QUARK (disco-error-quark, disco_error)
+/* clang-format on */

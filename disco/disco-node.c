@@ -86,7 +86,9 @@ enum
 
 static GParamSpec *properties[N_PROPERTIES];
 
+/* clang-format off: the quark's name is text, not an expression */
 G_DEFINE_QUARK (disco-node-type-info, type_info)
+/* clang-format on */
 
 /* ----- type-level information ------------------------------------------- */
 
