@@ -8,6 +8,7 @@
  *
  * Returns: the quark of the Disco error domain
  */
-/* clang-format off: the quark's name is text, not an expression */
+/* The quark's name is text, not an expression: */
+/* clang-format off */
 G_DEFINE_QUARK (disco-error-quark, disco_error)
 /* clang-format on */

@@ -86,7 +86,8 @@ enum
 
 static GParamSpec *properties[N_PROPERTIES];
 
-/* clang-format off: the quark's name is text, not an expression */
+/* The quark's name is text, not an expression: */
+/* clang-format off */
 G_DEFINE_QUARK (disco-node-type-info, type_info)
 /* clang-format on */
 
