@@ -1,4 +1,7 @@
-/* disco-integrator.c */
+/* disco-integrator.c: the integrator node — its type, properties,
+ * prepare, the per-tick dispatch to a strategy (disco-integrator-ode.c,
+ * disco-integrator-equilibrium.c), unconverged reporting and the
+ * DiscoNetworkProvider implementation. */
 
 /**
  * SECTION:node-integrator
@@ -94,18 +97,12 @@
  * Jacobian on to the layers below.
  */
 
-#include "disco-integrator.h"
+#include "disco-integrator-private.h"
 #include "disco-device.h"
-#include "disco-equilibrium.h"
 #include "disco-leaky-pi.h"
-#include "disco-ode-batched.h"
-#include "disco-ops-closed-loop.h"
-#include "disco-network.h"
 #include "disco-network-provider.h"
 #include "disco-nodes.h"
-#include "disco-ode.h"
 
-#include <math.h>
 #include <string.h>
 
 G_DEFINE_ENUM_TYPE (DiscoIntegratorMethod, disco_integrator_method,
@@ -137,81 +134,12 @@ G_DEFINE_ENUM_TYPE (DiscoIntegratorController, disco_integrator_controller,
 #define DEFAULT_NEWTON_MAX_ITERATIONS 20
 #define DEFAULT_CONTRACTION_LIMIT 0.99
 #define DEFAULT_UNCONVERGED_WARNING 0.01
-#define N_PHASES 4
 
 /* Why a sample's solve ended short of its steady state (bits). */
 enum
 {
   UNCONVERGED_MAX_STEPS = 1 << 0,    /* used max-steps steps */
   UNCONVERGED_NOT_AT_REST = 1 << 1,  /* reached duration, not at rest */
-};
-
-struct _DiscoIntegrator
-{
-  DiscoNode parent_instance;
-
-  DiscoIntegratorMethod method;
-  DiscoIntegratorController controller;
-  double duration, dt, dt_min, dt_max, rtol, atol;
-  guint max_steps;
-  gboolean steady_state_stop;
-  gboolean feedback_average;
-  double feedback_norm;
-  double feedback_clip;
-  gint record_sample;
-  double record_interval;
-  double newton_tolerance;
-  guint newton_max_iterations;
-  double contraction_limit;
-  double unconverged_warning;
-
-  DiscoNetwork *network;          /* the description: layers, offsets, parameters */
-  DiscoNode *controller_node;     /* the layers' feedback source (the pipeline owns it);
-                                   * NULL without a controller */
-  DiscoOdeSolver *solver;         /* the compacting solver on the table, ops */
-  DiscoOdeSampleStats *stats;
-  gsize stats_capacity;
-  DiscoEquilibrium *equilibrium;          /* method = equilibrium */
-  DiscoEquilibriumSampleStats *eq_stats;  /* B */
-  guint *sample_steps, *sample_evaluations, *fallback_rows;   /* B */
-  gsize eq_capacity;
-  gboolean batch_begun;                   /* the table network's first drive is set this tick */
-
-  double last_mean_steps;
-  guint last_max_steps;
-  double last_mean_evaluations;
-  double last_solve_seconds;
-  double last_mean_closed_loop_steps;
-  double last_open_loop_seconds, last_feedback_seconds, last_closed_loop_seconds;
-  double last_open_loop_evaluations, last_closed_loop_evaluations;
-  double last_max_contraction;
-  guint64 solves;
-  guint64 fallbacks;
-
-  /* Samples whose solve ended unconverged: this tick's, per sample (bits
-   * above; B), and this epoch's counts per phase, for the warning. */
-  guint8 *unconverged_rows;
-  gsize unconverged_capacity;
-  guint count_epoch;
-  guint64 phase_samples[N_PHASES];
-  guint64 phase_unconverged[N_PHASES];
-  guint64 phase_max_steps[N_PHASES];
-  guint64 unconverged;
-
-  /* The arithmetic: the network and its closed loop on the node's table
-   * (disco_node_get_ops(): the host table on the CPU), made on first use. */
-  const DiscoOps *ops;
-  DiscoOpsNetwork *ops_network;
-  DiscoOpsClosedLoop *ops_closed_loop;    /* NULL without a controller */
-  /* On CUDA, the host table's twins for the recorded sample (record-sample). */
-  DiscoOpsNetwork *record_network;
-  DiscoOpsClosedLoop *record_closed_loop;
-  DiscoOdeBatchedSolver *batched;
-  float *ops_closed_loop_state;          /* B × (N + O), the table's memory */
-  gsize ops_closed_loop_capacity;
-  guint last_host_syncs;
-  double last_host_wait_seconds;
-  guint64 last_operations;
 };
 
 static void disco_integrator_network_provider_init (DiscoNetworkProviderInterface *iface);
@@ -266,27 +194,11 @@ enum
 static GParamSpec *properties[N_PROPERTIES];
 
 static void
-clear_ops (DiscoIntegrator *self)
-{
-  if (self->ops_closed_loop_state != NULL)
-    self->ops->free (self->ops_closed_loop_state);
-  self->ops_closed_loop_state = NULL;
-  self->ops_closed_loop_capacity = 0;
-  g_clear_pointer (&self->ops_closed_loop, disco_ops_closed_loop_free);
-  g_clear_pointer (&self->ops_network, disco_ops_network_free);
-  g_clear_pointer (&self->record_closed_loop, disco_ops_closed_loop_free);
-  g_clear_pointer (&self->record_network, disco_ops_network_free);
-  g_clear_pointer (&self->batched, disco_ode_batched_solver_free);
-  g_clear_pointer (&self->solver, disco_ode_solver_free);
-  self->ops = NULL;
-}
-
-static void
 disco_integrator_finalize (GObject *object)
 {
   DiscoIntegrator *self = DISCO_INTEGRATOR (object);
 
-  clear_ops (self);
+  _disco_integrator_clear_ops (self);
   g_clear_pointer (&self->equilibrium, disco_equilibrium_free);
   g_clear_pointer (&self->network, disco_network_free);
   g_free (self->stats);
@@ -387,8 +299,8 @@ disco_integrator_set_property (GObject *object, guint prop_id, const GValue *val
     }
 }
 
-static void
-fill_config (DiscoIntegrator *self, DiscoOdeConfig *config)
+void
+_disco_integrator_fill_config (DiscoIntegrator *self, DiscoOdeConfig *config)
 {
   disco_ode_config_init (config);
   config->t1 = self->duration;
@@ -419,8 +331,8 @@ fill_config (DiscoIntegrator *self, DiscoOdeConfig *config)
 }
 
 /* Solver and table errors (DISCO_ERROR already): say which node. */
-static void
-as_disco_error (DiscoIntegrator *self, GError **error)
+void
+_disco_integrator_as_disco_error (DiscoIntegrator *self, GError **error)
 {
   if (error != NULL && *error != NULL)
     g_prefix_error (error, "node \"%s\": ", disco_node_get_name (DISCO_NODE (self)));
@@ -473,8 +385,8 @@ find_controller (DiscoIntegrator *self, GError **error)
 }
 
 /* The targets the controller received this tick. */
-static DiscoTensor *
-controller_targets (DiscoIntegrator *self, GError **error)
+DiscoTensor *
+_disco_integrator_controller_targets (DiscoIntegrator *self, GError **error)
 {
   DiscoTensor *targets = disco_node_get_input (self->controller_node, "target");
 
@@ -498,8 +410,6 @@ disco_integrator_network_provider_init (DiscoNetworkProviderInterface *iface)
   iface->get_network = disco_integrator_get_network;
 }
 
-static DiscoEquilibrium *new_equilibrium (DiscoNetwork *network);
-
 static gboolean
 disco_integrator_prepare (DiscoNode *node, GError **error)
 {
@@ -508,20 +418,20 @@ disco_integrator_prepare (DiscoNode *node, GError **error)
   const DiscoLayerSpec *last;
   gsize out_shape[2], state_shape[2], steps_shape[1] = { 0 };
 
-  fill_config (self, &config);
+  _disco_integrator_fill_config (self, &config);
   if (!disco_ode_config_validate (&config, error))
     {
-      as_disco_error (self, error);
+      _disco_integrator_as_disco_error (self, error);
       return FALSE;
     }
   g_clear_pointer (&self->equilibrium, disco_equilibrium_free);
-  clear_ops (self);
+  _disco_integrator_clear_ops (self);
   g_clear_pointer (&self->network, disco_network_free);
   self->network = disco_network_new (node, "network", error);
   if (self->network == NULL || !find_controller (self, error))
     return FALSE;
   if (self->method == DISCO_INTEGRATOR_EQUILIBRIUM)
-    self->equilibrium = new_equilibrium (self->network);
+    self->equilibrium = _disco_integrator_new_equilibrium (self->network);
 
   last = disco_network_get_layer (self->network, disco_network_get_n_layers (self->network) - 1);
   out_shape[0] = 0;
@@ -550,8 +460,8 @@ disco_integrator_prepare (DiscoNode *node, GError **error)
  * out of steps, or at the end of `duration` without coming to rest (when
  * the solve stops at rest; without steady-state-stop reaching the end is
  * the plan). */
-static guint8
-unconverged_bits (DiscoIntegrator *self, const DiscoOdeSampleStats *stats)
+guint8
+_disco_integrator_unconverged_bits (DiscoIntegrator *self, const DiscoOdeSampleStats *stats)
 {
   if (stats->status == DISCO_ODE_STATUS_MAX_STEPS)
     return UNCONVERGED_MAX_STEPS;
@@ -637,967 +547,6 @@ disco_integrator_end_epoch (DiscoNode *node, guint epoch, GError **error)
   return TRUE;
 }
 
-/* The solve's per-sample statistics into the node's last-* properties;
- * returns the mean steps (accepted and rejected) per sample. */
-static double
-record_step_statistics (DiscoIntegrator *self, gsize B)
-{
-  double total_steps = 0, total_evaluations = 0;
-  guint max_steps = 0;
-
-  for (gsize s = 0; s < B; s++)
-    {
-      guint n = self->stats[s].n_accepted + self->stats[s].n_rejected;
-
-      self->unconverged_rows[s] |= unconverged_bits (self, &self->stats[s]);
-      total_steps += n;
-      total_evaluations += self->stats[s].n_rhs_evals;
-      max_steps = MAX (max_steps, n);
-    }
-  self->last_mean_evaluations = total_evaluations / B;
-  self->last_max_steps = max_steps;
-  return total_steps / B;
-}
-
-/* ----- the network on the node's table ---------------------------------------------- */
-
-/* The network (and, with a controller, its closed loop) on @ops, with no
- * weights: each minibatch lends the nodes' tensors (set_table_parameters). */
-static gboolean
-make_table_objects (DiscoIntegrator *self, const DiscoOps *ops, DiscoOpsNetwork **network,
-                    DiscoOpsClosedLoop **loop, GError **error)
-{
-  const guint n_layers = disco_network_get_n_layers (self->network);
-  g_autofree DiscoOpsLayer *layers = g_new0 (DiscoOpsLayer, n_layers);
-
-  for (guint l = 0; l < n_layers; l++)
-    {
-      const DiscoLayerSpec *spec = disco_network_get_layer (self->network, l);
-
-      layers[l] = (DiscoOpsLayer) {
-        .kind = spec->kind == DISCO_LAYER_READOUT ? DISCO_OPS_LAYER_READOUT
-                : spec->kind == DISCO_LAYER_RATE  ? DISCO_OPS_LAYER_RATE
-                                                   : DISCO_OPS_LAYER_MICROCIRCUIT,
-        .n = spec->n,
-        .n_in = spec->n_in,
-        .phi_e = spec->phi_e,
-        .phi_i = spec->phi_i,
-        .tau_e = spec->tau_e,
-        .tau_i = spec->kind == DISCO_LAYER_MICROCIRCUIT ? spec->tau_i : 1.0f,
-      };
-    }
-  *network = disco_ops_network_new (ops, n_layers, layers, error);
-  if (*network == NULL)
-    return FALSE;
-  *loop = NULL;
-  if (self->controller_node != NULL)
-    {
-      DiscoControllerSpec spec;
-      DiscoOpsController controller;
-
-      /* find_controller() checked that it is one. */
-      disco_controller_get_spec (self->controller_node, &spec);
-      controller = (DiscoOpsController) {
-        .softmax = spec.error == DISCO_CONTROL_ERROR_CROSS_ENTROPY,
-        .k_p = spec.k_p,
-        .k_i = spec.k_i,
-        .leak = spec.leak,
-        .tau = spec.tau,
-      };
-      *loop = disco_ops_closed_loop_new (*network, &controller, error);
-      if (*loop == NULL)
-        {
-          g_clear_pointer (network, disco_ops_network_free);
-          return FALSE;
-        }
-    }
-  return TRUE;
-}
-
-/* The table's network, closed loop and solvers, made for @ops once. */
-static gboolean
-ensure_ops_objects (DiscoIntegrator *self, const DiscoOps *ops, GError **error)
-{
-  if (self->ops == ops)
-    return TRUE;
-  clear_ops (self);
-  if (!make_table_objects (self, ops, &self->ops_network, &self->ops_closed_loop, error))
-    {
-      as_disco_error (self, error);
-      return FALSE;
-    }
-  self->ops = ops;
-  /* The compacting solver: the ODE methods' on the host table, and on any
-   * table the equilibrium's fallback for its few failed samples. */
-  self->solver = disco_ode_solver_new_on (ops);
-  if (ops != disco_ops_cpu ())
-    self->batched = disco_ode_batched_solver_new (ops);
-  return TRUE;
-}
-
-/* This minibatch's parameters, where @ops computes (the optimizer changed
- * them since the last one). */
-static gboolean
-set_table_parameters (DiscoIntegrator *self, DiscoOpsNetwork *network, const DiscoOps *ops,
-                      GError **error)
-{
-  for (guint l = 0; l < disco_network_get_n_layers (self->network); l++)
-    {
-      const DiscoLayerSpec *spec = disco_network_get_layer (self->network, l);
-      const float *w = disco_tensor_read_ops (spec->weight, ops, error), *b = NULL;
-
-      if (w == NULL ||
-          (spec->bias != NULL && (b = disco_tensor_read_ops (spec->bias, ops, error)) == NULL))
-        return FALSE;
-      disco_ops_network_set_parameters (network, l, w, b);
-    }
-  return TRUE;
-}
-
-/* The first layer's drive W x + b of this minibatch on @network's table. */
-static gboolean
-begin_batch_on (DiscoIntegrator *self, DiscoOpsNetwork *network, DiscoTensor *input,
-                GError **error)
-{
-  const DiscoLayerSpec *first = disco_network_get_layer (self->network, 0);
-  const DiscoOps *ops = disco_ops_network_get_ops (network);
-  const float *x;
-
-  if (disco_tensor_get_row_size (input) != first->n_in)
-    {
-      g_autofree char *shape = disco_tensor_shape_to_string (input);
-      g_set_error (error, DISCO_ERROR, DISCO_ERROR_SHAPE,
-                   "layer \"%s\" expects %" G_GSIZE_FORMAT " inputs per sample, got a "
-                   "tensor of shape %s", disco_node_get_name (first->node), first->n_in, shape);
-      return FALSE;
-    }
-  if ((x = disco_tensor_read_ops (input, ops, error)) == NULL ||
-      !disco_ops_network_begin_batch (network, disco_tensor_get_dim (input, 0), x, error))
-    {
-      as_disco_error (self, error);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-static gboolean
-begin_table_batch (DiscoIntegrator *self, DiscoTensor *input, GError **error)
-{
-  return begin_batch_on (self, self->ops_network, input, error);
-}
-
-/* The targets the controller received this tick, checked against B × O. */
-static DiscoTensor *
-checked_targets (DiscoIntegrator *self, gsize B, gsize O, GError **error)
-{
-  DiscoTensor *targets = controller_targets (self, error);
-
-  if (targets != NULL &&
-      (disco_tensor_get_dim (targets, 0) != B || disco_tensor_get_row_size (targets) != O))
-    {
-      g_autofree char *text = disco_tensor_shape_to_string (targets);
-      g_set_error (error, DISCO_ERROR, DISCO_ERROR_SHAPE,
-                   "controller \"%s\": targets of shape %s for %" G_GSIZE_FORMAT " samples "
-                   "of %" G_GSIZE_FORMAT " outputs", disco_node_get_name (self->controller_node),
-                   text, B, O);
-      return NULL;
-    }
-  return targets;
-}
-
-/* Solves B rows of n_state values in place (the table's memory): on the
- * host table with the compacting solver (finished samples leave the
- * batch: the fastest on a CPU), on a device table in lockstep (finished
- * samples are masked; the host polls every few steps).  Fills the
- * per-sample statistics and the step properties. */
-static gboolean
-solve_ops (DiscoIntegrator *self, gsize B, gsize n_state, float *state, gboolean closed,
-           double *mean_steps, GError **error)
-{
-  DiscoOdeConfig config;
-  gboolean solved;
-
-  if (B > self->stats_capacity)
-    {
-      g_free (self->stats);
-      self->stats = g_new (DiscoOdeSampleStats, B);
-      self->stats_capacity = B;
-    }
-  fill_config (self, &config);
-  if (self->ops == disco_ops_cpu ())
-    solved = disco_ode_solver_solve (self->solver, &config, B, n_state, state,
-                                     closed ? disco_ops_closed_loop_rhs_compact
-                                            : disco_ops_network_rhs_compact,
-                                     closed ? (gpointer) self->ops_closed_loop
-                                            : (gpointer) self->ops_network,
-                                     self->stats, error);
-  else
-    {
-      DiscoOdeBatchedInfo info;
-
-      solved = disco_ode_batched_solver_solve (self->batched, &config, 0, B, n_state, state,
-                                               closed ? disco_ops_closed_loop_rhs
-                                                      : disco_ops_network_rhs,
-                                               closed ? (gpointer) self->ops_closed_loop
-                                                      : (gpointer) self->ops_network,
-                                               self->stats, &info, error);
-      /* The polls, and the statistics' download at the end. */
-      self->last_host_syncs += info.n_syncs + 1;
-      self->last_host_wait_seconds += info.wait_seconds;
-    }
-  if (!solved)
-    {
-      as_disco_error (self, error);
-      return FALSE;
-    }
-  *mean_steps = record_step_statistics (self, B);
-  return TRUE;
-}
-
-/* Every layer's rates (and a microcircuit's inhibitory rates) on its ports
- * from the B × N states in the table's memory, the logits on the readout's
- * "output". */
-static gboolean
-publish_ops (DiscoIntegrator *self, const float *state, gsize B, DiscoTensor **logits,
-             GError **error)
-{
-  const DiscoOps *ops = self->ops;
-  const gsize N = disco_network_get_state_size (self->network);
-
-  for (guint l = 0; l < disco_network_get_n_layers (self->network); l++)
-    {
-      const DiscoLayerSpec *spec = disco_network_get_layer (self->network, l);
-      const gsize offset = disco_network_get_layer_offset (self->network, l);
-      gsize shape[2] = { B, spec->n };
-      DiscoTensor *out = disco_node_ensure_output (spec->node, "output", 2, shape);
-      float *r = disco_tensor_write_ops (out, ops, error);
-
-      if (r == NULL)
-        return FALSE;
-      if (spec->kind == DISCO_LAYER_READOUT)
-        ops->copy_rows (B, spec->n, state + offset, N, r, spec->n);
-      else if (spec->kind == DISCO_LAYER_RATE)
-        ops->softrect_forward (&spec->phi_e, B, spec->n, state + offset, N, r, spec->n);
-      else
-        {
-          float *r_i = disco_tensor_write_ops (
-            disco_node_ensure_output (spec->node, "inhibitory", 2, shape), ops, error);
-
-          if (r_i == NULL)
-            return FALSE;
-          ops->softrect_forward (&spec->phi_e, B, spec->n, state + offset, N, r, spec->n);
-          ops->softrect_forward (&spec->phi_i, B, spec->n, state + offset + spec->n, N, r_i,
-                                 spec->n);
-        }
-      *logits = out;
-    }
-  return TRUE;
-}
-
-/* The closed loop's outputs from its B × (N + O) final states (the table's
- * memory): the network part on "state" (@state), the control and its
- * integral on the controller's ports, every microcircuit's feedback
- * weights on its "feedback-weights". */
-static gboolean
-publish_closed_loop (DiscoIntegrator *self, const float *closed_loop_state, gsize B,
-                     float *state, GError **error)
-{
-  const DiscoOps *ops = self->ops;
-  const gsize N = disco_network_get_state_size (self->network);
-  const gsize N_cl = disco_ops_closed_loop_get_state_size (self->ops_closed_loop);
-  const gsize O = N_cl - N;
-  DiscoNode *controller = self->controller_node;
-  gsize c_shape[2] = { B, O };
-  float *control, *integral;
-
-  if ((control = disco_tensor_write_ops (disco_node_ensure_output (controller, "output", 2,
-                                                                   c_shape), ops,
-                                         error)) == NULL ||
-      (integral = disco_tensor_write_ops (disco_node_ensure_output (controller, "integral", 2,
-                                                                    c_shape), ops,
-                                          error)) == NULL)
-    return FALSE;
-  ops->copy_rows (B, N, closed_loop_state, N_cl, state, N);
-  disco_ops_closed_loop_control (self->ops_closed_loop, B, closed_loop_state, control);
-  ops->copy_rows (B, O, closed_loop_state + N, N_cl, integral, O);
-  for (guint l = 0; l < disco_network_get_n_layers (self->network); l++)
-    {
-      const float *q = disco_ops_closed_loop_get_feedback (self->ops_closed_loop, l);
-      const DiscoLayerSpec *spec = disco_network_get_layer (self->network, l);
-      gsize q_shape[3] = { B, O, spec->n };
-      float *out;
-
-      if (q == NULL)
-        continue;
-      out = disco_tensor_write_ops (
-        disco_node_ensure_output (spec->node, "feedback-weights", 3, q_shape), ops, error);
-      if (out == NULL || !ops->copy (out, q, B * O * spec->n * sizeof (float), error))
-        return FALSE;
-    }
-  return TRUE;
-}
-
-/* ----- method = equilibrium ---------------------------------------------------- */
-
-/* A system restricted to some of the minibatch's samples: the solver's row
- * indices (into the subset) are mapped back to the samples' own, which the
- * right-hand sides use to find their first drive, targets and feedback. */
-typedef struct
-{
-  DiscoOdeRhsFunc rhs;
-  gpointer system;
-  const guint *samples;   /* n: the subset */
-  guint *rows;            /* n: scratch */
-} SubsetSystem;
-
-static gboolean
-subset_rhs (gpointer data, gsize n_active, const guint *rows, const double *t, const float *y,
-            float *dydt, GError **error)
-{
-  SubsetSystem *subset = data;
-
-  for (gsize r = 0; r < n_active; r++)
-    subset->rows[r] = subset->samples[rows[r]];
-  return subset->rhs (subset->system, n_active, subset->rows, t, y, dydt, error);
-}
-
-static void
-ensure_equilibrium_buffers (DiscoIntegrator *self, gsize B)
-{
-  if (B <= self->eq_capacity)
-    return;
-  g_free (self->eq_stats);
-  g_free (self->sample_steps);
-  g_free (self->sample_evaluations);
-  g_free (self->fallback_rows);
-  self->eq_stats = g_new (DiscoEquilibriumSampleStats, B);
-  self->sample_steps = g_new (guint, B);
-  self->sample_evaluations = g_new (guint, B);
-  self->fallback_rows = g_new (guint, B);
-  self->eq_capacity = B;
-}
-
-/* Integrates the @n samples @samples of the B × @n_state states (the
- * table's memory) in place, with the ODE settings (tsit5) and the
- * compacting solver on the table, and puts their steps and evaluations in
- * sample_steps and sample_evaluations.  The rows are packed and put back
- * with one copy each: failures are rare (a few samples of a minibatch). */
-static gboolean
-solve_subset (DiscoIntegrator *self, gsize n, const guint *samples, gsize n_state, float *state,
-              DiscoOdeRhsFunc rhs, gpointer system, GError **error)
-{
-  const DiscoOps *ops = self->ops;
-  const gsize row_size = n_state * sizeof (float);
-  g_autofree guint *rows = g_new (guint, n);
-  SubsetSystem subset = { rhs, system, samples, rows };
-  DiscoOdeConfig config;
-  gboolean solved = TRUE;
-  float *packed;
-
-  if (n > self->stats_capacity)
-    {
-      g_free (self->stats);
-      self->stats = g_new (DiscoOdeSampleStats, n);
-      self->stats_capacity = n;
-    }
-  if ((packed = ops->alloc (n * row_size, error)) == NULL)
-    {
-      as_disco_error (self, error);
-      return FALSE;
-    }
-  for (gsize i = 0; i < n && solved; i++)
-    solved = ops->copy (packed + i * n_state, state + (gsize) samples[i] * n_state, row_size,
-                        error);
-  fill_config (self, &config);
-  solved = solved && disco_ode_solver_solve (self->solver, &config, n, n_state, packed,
-                                             subset_rhs, &subset, self->stats, error);
-  for (gsize i = 0; i < n && solved; i++)
-    solved = ops->copy (state + (gsize) samples[i] * n_state, packed + i * n_state, row_size,
-                        error);
-  ops->free (packed);
-  if (!solved)
-    {
-      as_disco_error (self, error);
-      return FALSE;
-    }
-  for (gsize i = 0; i < n; i++)
-    {
-      self->sample_steps[samples[i]] = self->stats[i].n_accepted + self->stats[i].n_rejected;
-      self->sample_evaluations[samples[i]] = self->stats[i].n_rhs_evals;
-      self->unconverged_rows[samples[i]] |= unconverged_bits (self, &self->stats[i]);
-    }
-  self->fallbacks += n;
-  return TRUE;
-}
-
-/* The means and largest of sample_steps and sample_evaluations. */
-static void
-summarise_samples (DiscoIntegrator *self, gsize B, double *mean_steps, double *mean_evaluations)
-{
-  double steps = 0, evaluations = 0;
-  guint most = 0;
-
-  for (gsize s = 0; s < B; s++)
-    {
-      steps += self->sample_steps[s];
-      evaluations += self->sample_evaluations[s];
-      most = MAX (most, self->sample_steps[s]);
-    }
-  *mean_steps = B > 0 ? steps / B : 0;
-  *mean_evaluations = B > 0 ? evaluations / B : 0;
-  self->last_mean_evaluations = *mean_evaluations;
-  self->last_max_steps = most;
-}
-
-/* The solver for @network's layers (its parameters are lent per minibatch). */
-static DiscoEquilibrium *
-new_equilibrium (DiscoNetwork *network)
-{
-  const guint n_layers = disco_network_get_n_layers (network);
-  g_autofree DiscoOpsLayer *layers = g_new0 (DiscoOpsLayer, n_layers);
-
-  for (guint l = 0; l < n_layers; l++)
-    {
-      const DiscoLayerSpec *spec = disco_network_get_layer (network, l);
-
-      layers[l] = (DiscoOpsLayer) {
-        .kind = spec->kind == DISCO_LAYER_READOUT ? DISCO_OPS_LAYER_READOUT
-                : spec->kind == DISCO_LAYER_RATE  ? DISCO_OPS_LAYER_RATE
-                                                   : DISCO_OPS_LAYER_MICROCIRCUIT,
-        .n = spec->n,
-        .n_in = spec->n_in,
-        .phi_e = spec->phi_e,
-        .phi_i = spec->phi_i,
-        .tau_e = spec->tau_e,
-        .tau_i = spec->kind == DISCO_LAYER_MICROCIRCUIT ? spec->tau_i : 1.0f,
-      };
-    }
-  return disco_equilibrium_new (n_layers, layers);
-}
-
-/* Lends the layers' weights and biases, in @ops's memory, to the solver. */
-static gboolean
-set_equilibrium_parameters (DiscoIntegrator *self, const DiscoOps *ops, GError **error)
-{
-  for (guint l = 0; l < disco_network_get_n_layers (self->network); l++)
-    {
-      const DiscoLayerSpec *spec = disco_network_get_layer (self->network, l);
-      const float *w = disco_tensor_read_ops (spec->weight, ops, error), *b = NULL;
-
-      if (w == NULL ||
-          (spec->bias != NULL && (b = disco_tensor_read_ops (spec->bias, ops, error)) == NULL))
-        return FALSE;
-      disco_equilibrium_set_parameters (self->equilibrium, l, w, b);
-    }
-  return TRUE;
-}
-
-/* Open-loop fixed points of the minibatch in @open_loop (B × N, the
- * table's memory; its values on entry are not read); samples that fail are
- * integrated from zero on the table. */
-static gboolean
-settle_open_loop_equilibrium (DiscoIntegrator *self, DiscoTensor *input, gsize B, gsize N,
-                              float *open_loop, GError **error)
-{
-  const DiscoOps *ops = self->ops;
-  const DiscoLayerSpec *first = disco_network_get_layer (self->network, 0);
-  const float *x;
-  gsize n_failed = 0;
-
-  if (disco_tensor_get_row_size (input) != first->n_in)
-    {
-      g_autofree char *shape = disco_tensor_shape_to_string (input);
-      g_set_error (error, DISCO_ERROR, DISCO_ERROR_SHAPE,
-                   "layer \"%s\" expects %" G_GSIZE_FORMAT " inputs per sample, got a "
-                   "tensor of shape %s", disco_node_get_name (first->node), first->n_in, shape);
-      return FALSE;
-    }
-  ensure_equilibrium_buffers (self, B);
-  if (!set_equilibrium_parameters (self, ops, error) ||
-      (x = disco_tensor_read_ops (input, ops, error)) == NULL ||
-      !disco_equilibrium_open_loop (self->equilibrium, ops, B, x, open_loop, self->eq_stats,
-                                    error))
-    {
-      as_disco_error (self, error);
-      return FALSE;
-    }
-  for (gsize s = 0; s < B; s++)
-    {
-      self->sample_steps[s] = self->eq_stats[s].iterations;
-      self->sample_evaluations[s] = self->eq_stats[s].evaluations;
-      if (self->eq_stats[s].status != DISCO_EQUILIBRIUM_CONVERGED)
-        {
-          ops->fill (N, 0.0f, open_loop + s * N);
-          self->fallback_rows[n_failed++] = s;
-        }
-    }
-  if (n_failed > 0)
-    {
-      if (!self->batch_begun && !begin_table_batch (self, input, error))
-        return FALSE;
-      self->batch_begun = TRUE;
-      if (!solve_subset (self, n_failed, self->fallback_rows, N, open_loop,
-                         disco_ops_network_rhs_compact, self->ops_network, error))
-        return FALSE;
-    }
-  summarise_samples (self, B, &self->last_mean_steps, &self->last_open_loop_evaluations);
-  return TRUE;
-}
-
-/* Closed-loop fixed points in @state (B × (N + O), the table's memory: the
- * open-loop states and zero integrals on entry), with the feedback weights
- * of the table's closed loop; samples that fail are integrated from there
- * on the table. */
-static gboolean
-settle_closed_loop_equilibrium (DiscoIntegrator *self, DiscoNode *controller,
-                                DiscoTensor *targets, const float *open_loop, gsize B, gsize N,
-                                float *state, double *mean_steps, GError **error)
-{
-  const DiscoOps *ops = self->ops;
-  const guint n_layers = disco_network_get_n_layers (self->network);
-  const gsize N_cl = disco_ops_closed_loop_get_state_size (self->ops_closed_loop);
-  g_autofree const float **feedback = g_new0 (const float *, n_layers);
-  DiscoEquilibriumConfig config = {
-    .tolerance = self->newton_tolerance,
-    .max_iterations = self->newton_max_iterations,
-    .contraction_limit = self->contraction_limit,
-  };
-  DiscoControllerSpec spec;
-  DiscoOpsController table_controller;
-  const float *t;
-  gsize n_failed = 0;
-
-  if (!disco_controller_get_spec (controller, &spec) ||
-      (t = disco_tensor_read_ops (targets, ops, error)) == NULL)
-    {
-      if (error != NULL && *error == NULL)
-        g_set_error (error, DISCO_ERROR, DISCO_ERROR_LINK, "node \"%s\": \"%s\" is not a "
-                     "controller", disco_node_get_name (DISCO_NODE (self)),
-                     disco_node_get_name (controller));
-      return FALSE;
-    }
-  table_controller = (DiscoOpsController) {
-    .softmax = spec.error == DISCO_CONTROL_ERROR_CROSS_ENTROPY,
-    .k_p = spec.k_p,
-    .k_i = spec.k_i,
-    .leak = spec.leak,
-    .tau = spec.tau,
-  };
-  /* Already in the table's memory: begin_closed_loop_on() computed them. */
-  for (guint l = 0; l < n_layers; l++)
-    feedback[l] = disco_ops_closed_loop_get_feedback (self->ops_closed_loop, l);
-  ensure_equilibrium_buffers (self, B);
-  if (!set_equilibrium_parameters (self, ops, error) ||
-      !disco_equilibrium_closed_loop (self->equilibrium, &config, &table_controller, t,
-                                      feedback, B, state, self->eq_stats, error))
-    {
-      as_disco_error (self, error);
-      return FALSE;
-    }
-
-  self->last_max_contraction = 0;
-  for (gsize s = 0; s < B; s++)
-    {
-      self->sample_steps[s] = self->eq_stats[s].iterations;
-      self->sample_evaluations[s] = self->eq_stats[s].evaluations;
-      self->last_max_contraction = MAX (self->last_max_contraction,
-                                        self->eq_stats[s].contraction);
-      if (self->eq_stats[s].status != DISCO_EQUILIBRIUM_CONVERGED)
-        {
-          /* Back to the closed loop's start: open-loop state, zero integral. */
-          if (!ops->copy (state + s * N_cl, open_loop + s * N, N * sizeof (float), error))
-            {
-              as_disco_error (self, error);
-              return FALSE;
-            }
-          ops->fill (N_cl - N, 0.0f, state + s * N_cl + N);
-          self->fallback_rows[n_failed++] = s;
-        }
-    }
-  if (n_failed > 0)
-    {
-      DiscoTensor *input = disco_network_get_input (self->network, error);
-
-      if (!self->batch_begun && (input == NULL || !begin_table_batch (self, input, error)))
-        return FALSE;
-      self->batch_begun = TRUE;
-      if (!solve_subset (self, n_failed, self->fallback_rows, N_cl, state,
-                         disco_ops_closed_loop_rhs_compact, self->ops_closed_loop, error))
-        return FALSE;
-    }
-  summarise_samples (self, B, mean_steps, &self->last_closed_loop_evaluations);
-  return TRUE;
-}
-
-/* ----- both methods --------------------------------------------------------------- */
-
-/* ops_closed_loop_state for B closed-loop states, in the table's memory. */
-static gboolean
-ensure_closed_loop_state (DiscoIntegrator *self, gsize B, GError **error)
-{
-  const gsize N_cl = disco_ops_closed_loop_get_state_size (self->ops_closed_loop);
-
-  if (B * N_cl <= self->ops_closed_loop_capacity)
-    return TRUE;
-  if (self->ops_closed_loop_state != NULL)
-    self->ops->free (self->ops_closed_loop_state);
-  self->ops_closed_loop_capacity = 0;
-  self->ops_closed_loop_state = self->ops->alloc (B * N_cl * sizeof (float), error);
-  if (self->ops_closed_loop_state == NULL)
-    return FALSE;
-  self->ops_closed_loop_capacity = B * N_cl;
-  return TRUE;
-}
-
-/* The closed loop's start from the open-loop states (B × N in @ops's
- * memory): its feedback weights, and the initial states in @state
- * (B × (N + O), @ops's memory). */
-static gboolean
-begin_closed_loop_on (DiscoIntegrator *self, const DiscoOps *ops, DiscoOpsClosedLoop *loop,
-                      const float *open_loop, gsize B, float *state, GError **error)
-{
-  const gsize N = disco_network_get_state_size (self->network);
-  const gsize O = disco_ops_closed_loop_get_state_size (loop) - N;
-  DiscoOpsFeedbackOptions options = { self->feedback_average, self->feedback_clip,
-                                      self->feedback_norm };
-  DiscoTensor *targets = checked_targets (self, B, O, error);
-  const float *t;
-
-  if (targets == NULL || (t = disco_tensor_read_ops (targets, ops, error)) == NULL)
-    return FALSE;
-  return disco_ops_closed_loop_begin (loop, B, open_loop, t, &options, state, error);
-}
-
-/* The equilibrium's closed loop from the open-loop states (B × N, the
- * table's memory): feedback weights and start states from the table's
- * closed loop (as for the ODE), then the closed-loop fixed points; the
- * network part of the result goes to @state (B × N, the table's memory). */
-static gboolean
-settle_closed_loop (DiscoIntegrator *self, const float *open_loop, gsize B, gsize N,
-                    float *state, GError **error)
-{
-  DiscoNode *controller = self->controller_node;
-  DiscoTensor *targets;
-  double mean_steps;
-  gint64 start;
-
-  if (!ensure_closed_loop_state (self, B, error))
-    return FALSE;
-  start = g_get_monotonic_time ();
-  if (!begin_closed_loop_on (self, self->ops, self->ops_closed_loop, open_loop, B,
-                             self->ops_closed_loop_state, error))
-    return FALSE;
-  self->last_feedback_seconds = (g_get_monotonic_time () - start) / 1e6;
-  targets = controller_targets (self, error);
-  start = g_get_monotonic_time ();
-  if (!settle_closed_loop_equilibrium (self, controller, targets, open_loop, B, N,
-                                       self->ops_closed_loop_state, &mean_steps, error))
-    return FALSE;
-  self->last_closed_loop_seconds = (g_get_monotonic_time () - start) / 1e6;
-  self->last_mean_closed_loop_steps = mean_steps;
-  return publish_closed_loop (self, self->ops_closed_loop_state, B, state, error);
-}
-
-/* Integrates sample @row alone with RK4 on a regular grid from @y (M values,
- * host memory) until it is at rest (the solver's test) or the duration is
- * over, appending every state's network part and control to @rows; the
- * right-hand side is the host table's @network, or its closed loop @loop
- * when M > N. */
-static gboolean
-record_leg (DiscoIntegrator *self, DiscoOpsNetwork *network, DiscoOpsClosedLoop *loop, gsize M,
-            guint row, float *y, double t0, GArray *rows, GArray *times, GError **error)
-{
-  const gsize N = disco_network_get_state_size (self->network);
-  const gsize O = disco_network_get_layer (self->network,
-                                           disco_network_get_n_layers (self->network) - 1)->n;
-  const gboolean closed = M > N;
-  DiscoOdeRhsFunc rhs = closed ? disco_ops_closed_loop_rhs_compact : disco_ops_network_rhs_compact;
-  gpointer system = closed ? (gpointer) loop : (gpointer) network;
-  const double h = self->record_interval;
-  g_autofree float *k = g_new (float, 4 * M);
-  g_autofree float *tmp = g_new (float, M);
-  g_autofree float *c = g_new0 (float, O);
-  const guint max_rows = MIN (self->duration / h, (double) G_MAXINT / 2) + 1;
-
-  for (guint step = 0; step < max_rows; step++)
-    {
-      double t = step * h, rms_f = 0, rms_y = 0;
-      float *k1 = k, *k2 = k + M, *k3 = k + 2 * M, *k4 = k + 3 * M;
-
-      if (closed && !disco_ops_closed_loop_control_compact (loop, 1, &row, y, c, error))
-        return FALSE;
-      g_array_append_vals (rows, y, N);
-      g_array_append_vals (rows, c, O);
-      {
-        float time = t0 + t;
-        g_array_append_val (times, time);
-      }
-      if (!rhs (system, 1, &row, &t, y, k1, error))
-        return FALSE;
-      for (gsize i = 0; i < M; i++)
-        {
-          rms_f += (double) k1[i] * k1[i];
-          rms_y += (double) y[i] * y[i];
-        }
-      if (sqrt (rms_f / M) < self->atol + self->rtol * sqrt (rms_y / M))
-        break;
-      /* Classic RK4 (the recording only needs to look right, on a grid). */
-      for (gsize i = 0; i < M; i++)
-        tmp[i] = y[i] + 0.5 * h * k1[i];
-      if (!rhs (system, 1, &row, &t, tmp, k2, error))
-        return FALSE;
-      for (gsize i = 0; i < M; i++)
-        tmp[i] = y[i] + 0.5 * h * k2[i];
-      if (!rhs (system, 1, &row, &t, tmp, k3, error))
-        return FALSE;
-      for (gsize i = 0; i < M; i++)
-        tmp[i] = y[i] + h * k3[i];
-      if (!rhs (system, 1, &row, &t, tmp, k4, error))
-        return FALSE;
-      for (gsize i = 0; i < M; i++)
-        y[i] += h / 6 * (k1[i] + 2 * k2[i] + 2 * k3[i] + k4[i]);
-    }
-  return TRUE;
-}
-
-/* The "trajectory" outputs: how sample record-sample settles, open loop from
- * zero, then (training ticks) closed loop from its open-loop steady state.
- * A diagnostic of one sample, on the host table: the node's own table
- * objects on the CPU (the minibatch and its closed loop already begun),
- * their host twins on a device, begun here from host copies. */
-static gboolean
-record_trajectory (DiscoIntegrator *self, DiscoTensor *input, gsize B, gboolean closed,
-                   GError **error)
-{
-  DiscoNode *node = DISCO_NODE (self);
-  const DiscoOps *host = disco_ops_cpu ();
-  const gsize N = disco_network_get_state_size (self->network);
-  const gsize O = disco_network_get_layer (self->network,
-                                           disco_network_get_n_layers (self->network) - 1)->n;
-  const guint row = self->record_sample;
-  g_autoptr (GArray) rows = g_array_new (FALSE, FALSE, sizeof (float));
-  g_autoptr (GArray) times = g_array_new (FALSE, FALSE, sizeof (float));
-  g_autofree float *y = g_new0 (float, N + O);
-  const float *open_loop;
-  DiscoOpsNetwork *network = self->ops_network;
-  DiscoOpsClosedLoop *loop = self->ops_closed_loop;
-  gsize shape[2], one[1] = { 1 };
-  float ol_rows;
-
-  if ((open_loop = disco_tensor_read_host (disco_node_get_output (node, "open-loop-state"),
-                                           error)) == NULL)
-    return FALSE;
-  if (self->ops != host)
-    {
-      if (self->record_network == NULL &&
-          !make_table_objects (self, host, &self->record_network, &self->record_closed_loop,
-                               error))
-        return FALSE;
-      network = self->record_network;
-      loop = self->record_closed_loop;
-      if (!set_table_parameters (self, network, host, error) ||
-          !begin_batch_on (self, network, input, error))
-        return FALSE;
-      if (closed)
-        {
-          g_autofree float *state = g_new (float, B * (N + O));
-
-          if (!begin_closed_loop_on (self, host, loop, open_loop, B, state, error))
-            return FALSE;
-        }
-    }
-  else if (!self->batch_begun)
-    {
-      if (!begin_table_batch (self, input, error))
-        return FALSE;
-      self->batch_begun = TRUE;
-    }
-  if (!record_leg (self, network, loop, N, row, y, 0, rows, times, error))
-    return FALSE;
-  ol_rows = times->len;
-  if (closed)
-    {
-      double t0 = g_array_index (times, float, times->len - 1);
-
-      memcpy (y, open_loop + (gsize) row * N, N * sizeof (float));
-      memset (y + N, 0, O * sizeof (float));
-      if (!record_leg (self, network, loop, N + O, row, y, t0, rows, times, error))
-        return FALSE;
-    }
-  shape[0] = times->len;
-  shape[1] = N + O;
-  if (!disco_tensor_set_values (disco_node_ensure_output (node, "trajectory", 2, shape),
-                                (const float *) rows->data, rows->len, error) ||
-      !disco_tensor_set_values (disco_node_ensure_output (node, "trajectory-times", 1, shape),
-                                (const float *) times->data, times->len, error) ||
-      !disco_tensor_set_values (disco_node_ensure_output (node, "trajectory-open-loop-rows", 1,
-                                                          one), &ol_rows, 1, error))
-    return FALSE;
-  return TRUE;
-}
-
-/* ----- the ODE methods ------------------------------------------------------------ */
-
-/* Feedback weights, the closed-loop solve and its outputs (MODEL.md §5.2–3)
- * from the open-loop states @open_loop (B × N, the table's memory). */
-static gboolean
-settle_closed_loop_ops (DiscoIntegrator *self, const float *open_loop, gsize B,
-                        DiscoTensor **logits, GError **error)
-{
-  DiscoNode *node = DISCO_NODE (self);
-  const DiscoOps *ops = self->ops;
-  const gsize N = disco_network_get_state_size (self->network);
-  const gsize N_cl = disco_ops_closed_loop_get_state_size (self->ops_closed_loop);
-  gsize shape[2] = { B, N };
-  float *state;
-  double mean_steps;
-  gint64 start;
-
-  if (!ensure_closed_loop_state (self, B, error))
-    return FALSE;
-
-  /* Queued work: on CUDA this measures the queueing; the closed loop's
-   * time then includes the feedback weights'. */
-  start = g_get_monotonic_time ();
-  if (!begin_closed_loop_on (self, ops, self->ops_closed_loop, open_loop, B,
-                             self->ops_closed_loop_state, error))
-    return FALSE;
-  self->last_feedback_seconds = (g_get_monotonic_time () - start) / 1e6;
-  start = g_get_monotonic_time ();
-  if (!solve_ops (self, B, N_cl, self->ops_closed_loop_state, TRUE, &mean_steps, error))
-    return FALSE;
-  self->last_closed_loop_seconds = (g_get_monotonic_time () - start) / 1e6;
-  self->last_closed_loop_evaluations = self->last_mean_evaluations;
-  self->last_mean_closed_loop_steps = mean_steps;
-  self->last_max_contraction = 0;
-
-  if ((state = disco_tensor_write_ops (disco_node_ensure_output (node, "state", 2, shape), ops,
-                                       error)) == NULL ||
-      !publish_closed_loop (self, self->ops_closed_loop_state, B, state, error))
-    return FALSE;
-  return publish_ops (self, state, B, logits, error);
-}
-
-/* One tick of an ODE method on the node's table: the open loop, and on
- * training ticks with a controller the closed loop (MODEL.md §5.1–3). */
-static DiscoFlowReturn
-process_ode (DiscoIntegrator *self, DiscoTensor *input, gboolean closed, GError **error)
-{
-  DiscoNode *node = DISCO_NODE (self);
-  const DiscoOps *ops = self->ops;
-  const gsize N = disco_network_get_state_size (self->network);
-  const gsize B = disco_tensor_get_dim (input, 0);
-  gsize state_shape[2] = { B, N }, steps_shape[1] = { B };
-  DiscoTensor *logits = NULL;
-  float *open_loop, *steps;
-  gint64 start;
-
-  if (!begin_table_batch (self, input, error))
-    return DISCO_FLOW_ERROR;
-  self->batch_begun = TRUE;
-  open_loop = disco_tensor_write_ops (
-    disco_node_ensure_output (node, "open-loop-state", 2, state_shape), ops, error);
-  /* Step counts are the host's: they come with the statistics. */
-  steps = disco_tensor_write_host (disco_node_ensure_output (node, "steps", 1, steps_shape),
-                                   error);
-  if (open_loop == NULL || steps == NULL)
-    return DISCO_FLOW_ERROR;
-
-  /* Open loop from the zero state (MODEL.md §2, §5.1). */
-  start = g_get_monotonic_time ();
-  ops->fill (B * N, 0.0f, open_loop);
-  if (!solve_ops (self, B, N, open_loop, FALSE, &self->last_mean_steps, error))
-    return DISCO_FLOW_ERROR;
-  self->last_open_loop_evaluations = self->last_mean_evaluations;
-  for (gsize s = 0; s < B; s++)
-    steps[s] = self->stats[s].n_accepted + self->stats[s].n_rejected;
-  self->last_open_loop_seconds = (g_get_monotonic_time () - start) / 1e6;
-  self->last_feedback_seconds = self->last_closed_loop_seconds = 0;
-
-  if (closed)
-    {
-      if (!settle_closed_loop_ops (self, open_loop, B, &logits, error))
-        return DISCO_FLOW_ERROR;
-    }
-  else
-    {
-      /* Validation and test use the open loop only (§5.4). */
-      disco_node_set_output (node, "state", disco_node_get_output (node, "open-loop-state"));
-      self->last_mean_closed_loop_steps = 0;
-      self->last_closed_loop_evaluations = 0;
-      self->last_max_contraction = 0;
-      if (!publish_ops (self, open_loop, B, &logits, error))
-        return DISCO_FLOW_ERROR;
-    }
-  /* Failures of the work queued since the last solve surface here. */
-  if (!ops->check (error))
-    return DISCO_FLOW_ERROR;
-  self->last_solve_seconds = (g_get_monotonic_time () - start) / 1e6;
-  disco_node_set_output (node, "output", logits);
-  return DISCO_FLOW_OK;
-}
-
-/* One tick of method = equilibrium on the node's table: states, feedback
- * weights and outputs in its memory, as for the ODE methods. */
-static DiscoFlowReturn
-process_equilibrium (DiscoIntegrator *self, DiscoTensor *input, gboolean closed,
-                     GError **error)
-{
-  DiscoNode *node = DISCO_NODE (self);
-  const DiscoOps *ops = self->ops;
-  DiscoTensor *logits = NULL;
-  const gsize N = disco_network_get_state_size (self->network);
-  const gsize B = disco_tensor_get_dim (input, 0);
-  gsize state_shape[2] = { B, N }, steps_shape[1] = { B };
-  float *open_loop, *steps;
-  gint64 start;
-
-  open_loop = disco_tensor_write_ops (
-    disco_node_ensure_output (node, "open-loop-state", 2, state_shape), ops, error);
-  /* Step counts are the host's: they come with the statistics. */
-  steps = disco_tensor_write_host (disco_node_ensure_output (node, "steps", 1, steps_shape),
-                                   error);
-  if (open_loop == NULL || steps == NULL)
-    return DISCO_FLOW_ERROR;
-
-  /* Open loop (MODEL.md §2, §5.1): the solver starts every unit cold and
-   * writes every state; failed samples restart from zero. */
-  start = g_get_monotonic_time ();
-  if (!settle_open_loop_equilibrium (self, input, B, N, open_loop, error))
-    return DISCO_FLOW_ERROR;
-  for (gsize s = 0; s < B; s++)
-    steps[s] = self->sample_steps[s];
-  self->last_open_loop_seconds = (g_get_monotonic_time () - start) / 1e6;
-  self->last_feedback_seconds = self->last_closed_loop_seconds = 0;
-
-  if (closed)
-    {
-      /* Training tick: feedback weights, then the closed loop (§5.2–3). */
-      float *state = disco_tensor_write_ops (
-        disco_node_ensure_output (node, "state", 2, state_shape), ops, error);
-
-      if (state == NULL || !settle_closed_loop (self, open_loop, B, N, state, error) ||
-          !publish_ops (self, state, B, &logits, error))
-        return DISCO_FLOW_ERROR;
-    }
-  else
-    {
-      /* Validation and test use the open loop only (§5.4). */
-      disco_node_set_output (node, "state", disco_node_get_output (node, "open-loop-state"));
-      self->last_mean_closed_loop_steps = 0;
-      self->last_closed_loop_evaluations = 0;
-      self->last_max_contraction = 0;
-      if (!publish_ops (self, open_loop, B, &logits, error))
-        return DISCO_FLOW_ERROR;
-    }
-  /* Failures of the work queued since the last solve surface here. */
-  if (!ops->check (error))
-    return DISCO_FLOW_ERROR;
-  self->last_solve_seconds = (g_get_monotonic_time () - start) / 1e6;
-  disco_node_set_output (node, "output", logits);
-  return DISCO_FLOW_OK;
-}
-
 static DiscoFlowReturn
 disco_integrator_process (DiscoNode *node, DiscoTick *tick, GError **error)
 {
@@ -1611,8 +560,8 @@ disco_integrator_process (DiscoNode *node, DiscoTick *tick, GError **error)
 
   if (input == NULL)
     return DISCO_FLOW_ERROR;
-  if (!ensure_ops_objects (self, ops, error) ||
-      !set_table_parameters (self, self->ops_network, ops, error))
+  if (!_disco_integrator_ensure_ops_objects (self, ops, error) ||
+      !_disco_integrator_set_table_parameters (self, self->ops_network, ops, error))
     return DISCO_FLOW_ERROR;
   B = disco_tensor_get_dim (input, 0);
   begin_unconverged (self, B);
@@ -1622,8 +571,9 @@ disco_integrator_process (DiscoNode *node, DiscoTick *tick, GError **error)
   /* The equilibrium computes its own first drive and needs the table's
    * only for samples it hands to the ODE. */
   self->batch_begun = FALSE;
-  flow = self->equilibrium != NULL ? process_equilibrium (self, input, closed, error)
-                                   : process_ode (self, input, closed, error);
+  flow = self->equilibrium != NULL
+           ? _disco_integrator_process_equilibrium (self, input, closed, error)
+           : _disco_integrator_process_ode (self, input, closed, error);
   if (flow != DISCO_FLOW_OK)
     return flow;
   self->last_operations = ops->get_operation_count () - operations_at_start;
@@ -1631,7 +581,7 @@ disco_integrator_process (DiscoNode *node, DiscoTick *tick, GError **error)
   if (!publish_unconverged (self, tick, B, error))
     return DISCO_FLOW_ERROR;
   if (self->record_sample >= 0 && (gsize) self->record_sample < B &&
-      !record_trajectory (self, input, B, closed, error))
+      !_disco_integrator_record_trajectory (self, input, B, closed, error))
     return DISCO_FLOW_ERROR;
   return DISCO_FLOW_OK;
 }
