@@ -69,9 +69,9 @@ _disco_pipeline_save_checkpoint (DiscoPipeline *self, guint epoch, guint64 ticks
   g_auto (GStrv) node_list = NULL;
   g_autofree char *source = NULL;
 
-  if ((g_file_test (staging, G_FILE_TEST_IS_DIR) && !remove_tree (staging, error)) ||
-      (g_file_test (previous, G_FILE_TEST_IS_DIR) && !remove_tree (previous, error)) ||
-      !disco_pipeline_save_parameters (self, staging, error))
+  if ((g_file_test (staging, G_FILE_TEST_IS_DIR) && !remove_tree (staging, error))
+      || (g_file_test (previous, G_FILE_TEST_IS_DIR) && !remove_tree (previous, error))
+      || !disco_pipeline_save_parameters (self, staging, error))
     return FALSE;
   g_key_file_set_uint64 (state, "checkpoint", "epoch", epoch);
   g_key_file_set_uint64 (state, "checkpoint", "ticks", ticks);
@@ -91,8 +91,8 @@ _disco_pipeline_save_checkpoint (DiscoPipeline *self, guint epoch, guint64 ticks
   for (guint i = 0; i < self->nodes->len; i++)
     {
       DiscoNode *node = g_ptr_array_index (self->nodes, i);
-      g_autofree char *entry = g_strdup_printf ("%s:%s", disco_node_get_name (node),
-                                                _disco_pipeline_type_label (node));
+      g_autofree char *entry =
+          g_strdup_printf ("%s:%s", disco_node_get_name (node), _disco_pipeline_type_label (node));
       g_strv_builder_add (nodes, entry);
     }
   node_list = g_strv_builder_end (nodes);
@@ -101,12 +101,12 @@ _disco_pipeline_save_checkpoint (DiscoPipeline *self, guint epoch, guint64 ticks
   /* state.ini lists every file with its shape and SHA-256, and its own. */
   if (!_disco_checkpoint_write_state (staging, state, error))
     return FALSE;
-  if ((g_file_test (final, G_FILE_TEST_IS_DIR) && g_rename (final, previous) != 0) ||
-      g_rename (staging, final) != 0)
+  if ((g_file_test (final, G_FILE_TEST_IS_DIR) && g_rename (final, previous) != 0)
+      || g_rename (staging, final) != 0)
     {
       int saved = errno;
-      g_set_error (error, DISCO_ERROR, DISCO_ERROR_IO, "%s: cannot save the checkpoint: %s",
-                   final, g_strerror (saved));
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_IO, "%s: cannot save the checkpoint: %s", final,
+                   g_strerror (saved));
       return FALSE;
     }
   return !g_file_test (previous, G_FILE_TEST_IS_DIR) || remove_tree (previous, error);
@@ -163,7 +163,8 @@ check_checkpoint_pipeline (DiscoPipeline *self, GKeyFile *state, const char *sta
           else
             g_set_error (error, DISCO_ERROR, DISCO_ERROR_DATA,
                          "%s: a checkpoint of another pipeline: its node \"%s\" is a %s, "
-                         "this pipeline's a %s", state_path, disco_node_get_name (node), type,
+                         "this pipeline's a %s",
+                         state_path, disco_node_get_name (node), type,
                          _disco_pipeline_type_label (node));
           return FALSE;
         }
@@ -178,7 +179,8 @@ check_checkpoint_pipeline (DiscoPipeline *self, GKeyFile *state, const char *sta
       g_hash_table_iter_next (&iter, &name, &type);
       g_set_error (error, DISCO_ERROR, DISCO_ERROR_DATA,
                    "%s: a checkpoint of another pipeline: its node \"%s\" (%s) is not in "
-                   "this pipeline", state_path, (const char *) name, (const char *) type);
+                   "this pipeline",
+                   state_path, (const char *) name, (const char *) type);
       return FALSE;
     }
   for (guint i = 0; i < self->nodes->len; i++)
@@ -188,8 +190,8 @@ check_checkpoint_pipeline (DiscoPipeline *self, GKeyFile *state, const char *sta
 
       for (guint j = 0; names[j] != NULL; j++)
         {
-          g_autofree char *file = g_strdup_printf ("%s.%s.npy", disco_node_get_name (node),
-                                                   names[j]);
+          g_autofree char *file =
+              g_strdup_printf ("%s.%s.npy", disco_node_get_name (node), names[j]);
           g_autofree char *path = g_build_filename (self->resume, file, NULL);
           g_autofree char *have = _disco_checkpoint_file_shape (state, file);
           g_autofree char *want = manifest_shape (disco_node_get_parameter (node, names[j]));
@@ -198,16 +200,16 @@ check_checkpoint_pipeline (DiscoPipeline *self, GKeyFile *state, const char *sta
             {
               g_set_error (error, DISCO_ERROR, DISCO_ERROR_DATA,
                            "%s: missing: the checkpoint has no file for parameter \"%s.%s\" "
-                           "(a checkpoint of another pipeline)", path,
-                           disco_node_get_name (node), names[j]);
+                           "(a checkpoint of another pipeline)",
+                           path, disco_node_get_name (node), names[j]);
               return FALSE;
             }
           if (strcmp (have, want) != 0)
             {
               g_set_error (error, DISCO_ERROR, DISCO_ERROR_SHAPE,
                            "%s: holds shape %s, parameter \"%s.%s\" of this pipeline has %s "
-                           "(a checkpoint of another pipeline)", path, have,
-                           disco_node_get_name (node), names[j], want);
+                           "(a checkpoint of another pipeline)",
+                           path, have, disco_node_get_name (node), names[j], want);
               return FALSE;
             }
         }
@@ -239,8 +241,8 @@ _disco_pipeline_resume_from_checkpoint (DiscoPipeline *self, GError **error)
       DiscoNodeClass *klass = DISCO_NODE_GET_CLASS (node);
       GError *node_error = NULL;
 
-      if (klass->resume != NULL &&
-          (!klass->resume (node, epoch + 1, &node_error) || node_error != NULL))
+      if (klass->resume != NULL
+          && (!klass->resume (node, epoch + 1, &node_error) || node_error != NULL))
         {
           g_propagate_error (error, node_error);
           _disco_pipeline_prefix_node_error (error, node, "resume");
@@ -284,8 +286,8 @@ disco_pipeline_save_parameters (DiscoPipeline *self, const char *dir, GError **e
 
       for (guint j = 0; names[j] != NULL; j++)
         {
-          g_autofree char *file = g_strdup_printf ("%s.%s.npy", disco_node_get_name (node),
-                                                   names[j]);
+          g_autofree char *file =
+              g_strdup_printf ("%s.%s.npy", disco_node_get_name (node), names[j]);
           g_autofree char *path = g_build_filename (dir, file, NULL);
 
           if (!disco_tensor_save_npy (disco_node_get_parameter (node, names[j]), path, error))
@@ -327,8 +329,8 @@ disco_pipeline_load_parameters (DiscoPipeline *self, const char *dir, GError **e
       for (guint j = 0; names[j] != NULL; j++)
         {
           DiscoTensor *target = disco_node_get_parameter (node, names[j]);
-          g_autofree char *file = g_strdup_printf ("%s.%s.npy", disco_node_get_name (node),
-                                                   names[j]);
+          g_autofree char *file =
+              g_strdup_printf ("%s.%s.npy", disco_node_get_name (node), names[j]);
           g_autofree char *path = g_build_filename (dir, file, NULL);
           DiscoTensor *tensor = disco_tensor_load_npy (path, error);
           guint n_dims;
@@ -369,7 +371,8 @@ disco_pipeline_load_parameters (DiscoPipeline *self, const char *dir, GError **e
         node_name = g_strndup (file, dot - file);
         parameter = g_strndup (dot + 1, strlen (dot + 1) - strlen (".npy"));
         node = g_hash_table_lookup (self->nodes_by_name, node_name);
-        if (node == NULL || *parameter == '\0' || disco_node_get_parameter (node, parameter) != NULL)
+        if (node == NULL || *parameter == '\0'
+            || disco_node_get_parameter (node, parameter) != NULL)
           continue;
         path = g_build_filename (dir, file, NULL);
         if ((tensor = disco_tensor_load_npy (path, error)) == NULL)
@@ -385,9 +388,8 @@ disco_pipeline_load_parameters (DiscoPipeline *self, const char *dir, GError **e
 
       if (bytes == NULL)
         return FALSE;
-      ok = disco_tensor_set_data (g_ptr_array_index (targets, i),
-                                  g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes),
-                                  error);
+      ok = disco_tensor_set_data (g_ptr_array_index (targets, i), g_bytes_get_data (bytes, NULL),
+                                  g_bytes_get_size (bytes), error);
       g_bytes_unref (bytes);
       if (!ok)
         return FALSE;
@@ -430,8 +432,8 @@ static char *
 describe_file (const char *data, gsize size)
 {
   g_autofree char *shape = npy_shape (data, size);
-  g_autofree char *sum = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) data,
-                                                      size);
+  g_autofree char *sum =
+      g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) data, size);
 
   return g_strdup_printf ("%s%s%sbytes=%" G_GSIZE_FORMAT " sha256=%s", shape ? "shape=" : "",
                           shape ? shape : "", shape ? " " : "", size, sum);
@@ -501,8 +503,8 @@ list_folder (const char *dir, GError **error)
 
   if (listing == NULL)
     {
-      g_set_error (error, DISCO_ERROR, DISCO_ERROR_IO, "%s: cannot read the checkpoint: %s",
-                   dir, open_error->message);
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_IO, "%s: cannot read the checkpoint: %s", dir,
+                   open_error->message);
       return NULL;
     }
   names = g_ptr_array_new_with_free_func (g_free);
@@ -562,8 +564,10 @@ _disco_checkpoint_write_state (const char *dir, GKeyFile *state, GError **error)
   while (text->len > 0 && !g_str_has_suffix (text->str, "\n\n"))
     g_string_append_c (text, '\n');
   sum = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) text->str, text->len);
-  g_string_append_printf (text, "%s# the SHA-256 of every line above: resume refuses an "
-                          "edited state.ini\nsha256=%s\n", INTEGRITY_MARK + 1, sum);
+  g_string_append_printf (text,
+                          "%s# the SHA-256 of every line above: resume refuses an "
+                          "edited state.ini\nsha256=%s\n",
+                          INTEGRITY_MARK + 1, sum);
   ok = disco_write_file_atomically (path, (const guint8 *) text->str, text->len, error);
   g_string_free (text, TRUE);
   return ok;
@@ -585,8 +589,8 @@ get_number (GKeyFile *state, const char *path, const char *key, guint64 min, gui
     {
       g_set_error (error, DISCO_ERROR, DISCO_ERROR_DATA,
                    "%s: %s \"%s\" is out of range: a checkpoint's %s is a whole number "
-                   "from %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT, path, key, text, key,
-                   min, max);
+                   "from %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT,
+                   path, key, text, key, min, max);
       return FALSE;
     }
   return TRUE;
@@ -638,8 +642,8 @@ disco_checkpoint_verify (const char *dir, GError **error)
                    read_error->message);
       return NULL;
     }
-  if (!get_number (state, path, "epoch", 0, G_MAXUINT - 1, &number, error) ||
-      !get_number (state, path, "ticks", 1, G_MAXUINT64, &number, error))
+  if (!get_number (state, path, "epoch", 0, G_MAXUINT - 1, &number, error)
+      || !get_number (state, path, "ticks", 1, G_MAXUINT64, &number, error))
     return NULL;
   mark = g_strrstr (text, INTEGRITY_MARK);
   recorded = g_key_file_get_string (state, "integrity", "sha256", NULL);
@@ -647,16 +651,17 @@ disco_checkpoint_verify (const char *dir, GError **error)
     {
       g_set_error (error, DISCO_ERROR, DISCO_ERROR_DATA,
                    "%s: the checkpoint has no manifest (it was written by an older "
-                   "Disco), so it cannot be checked; start the run anew", path);
+                   "Disco), so it cannot be checked; start the run anew",
+                   path);
       return NULL;
     }
-  sum = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) text,
-                                     mark + 1 - text);
+  sum = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) text, mark + 1 - text);
   if (strcmp (sum, recorded) != 0)
     {
       g_set_error (error, DISCO_ERROR, DISCO_ERROR_DATA,
                    "%s: edited after the checkpoint was written (the SHA-256 of its lines "
-                   "is %.12s…, it records %.12s…)", path, sum, recorded);
+                   "is %.12s…, it records %.12s…)",
+                   path, sum, recorded);
       return NULL;
     }
 
@@ -672,12 +677,12 @@ disco_checkpoint_verify (const char *dir, GError **error)
       guint64 bytes;
       gsize size;
 
-      if (entry == NULL || !parse_entry (entry, &shape, &bytes, &want) ||
-          strchr (files[i], '/') != NULL || strcmp (files[i], DISCO_CHECKPOINT_STATE) == 0)
+      if (entry == NULL || !parse_entry (entry, &shape, &bytes, &want)
+          || strchr (files[i], '/') != NULL || strcmp (files[i], DISCO_CHECKPOINT_STATE) == 0)
         {
           g_set_error (error, DISCO_ERROR, DISCO_ERROR_DATA,
-                       "%s: entry \"%s\" of [files] is not \"[shape=(…)] bytes=N sha256=…\"",
-                       path, files[i]);
+                       "%s: entry \"%s\" of [files] is not \"[shape=(…)] bytes=N sha256=…\"", path,
+                       files[i]);
           return NULL;
         }
       g_hash_table_add (listed, files[i]);
@@ -696,8 +701,10 @@ disco_checkpoint_verify (const char *dir, GError **error)
       if (size != bytes)
         {
           g_set_error (error, DISCO_ERROR, DISCO_ERROR_DATA,
-                       "%s: holds %" G_GSIZE_FORMAT " bytes, the checkpoint's manifest lists %"
-                       G_GUINT64_FORMAT " (truncated or changed)", file, size, bytes);
+                       "%s: holds %" G_GSIZE_FORMAT
+                       " bytes, the checkpoint's manifest lists %" G_GUINT64_FORMAT
+                       " (truncated or changed)",
+                       file, size, bytes);
           return NULL;
         }
       got = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) data, size);
@@ -705,7 +712,8 @@ disco_checkpoint_verify (const char *dir, GError **error)
         {
           g_set_error (error, DISCO_ERROR, DISCO_ERROR_DATA,
                        "%s: changed since the checkpoint was written (SHA-256 %.12s…, the "
-                       "manifest lists %.12s…)", file, got, want);
+                       "manifest lists %.12s…)",
+                       file, got, want);
           return NULL;
         }
     }
@@ -719,8 +727,8 @@ disco_checkpoint_verify (const char *dir, GError **error)
         {
           g_autofree char *file = g_build_filename (dir, name, NULL);
           g_set_error (error, DISCO_ERROR, DISCO_ERROR_DATA,
-                       "%s: not part of the checkpoint (its manifest, %s, does not list it)",
-                       file, path);
+                       "%s: not part of the checkpoint (its manifest, %s, does not list it)", file,
+                       path);
           return NULL;
         }
     }

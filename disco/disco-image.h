@@ -29,15 +29,14 @@ typedef enum
 #define DISCO_TYPE_COLORMAP (disco_colormap_get_type ())
 GType disco_colormap_get_type (void);
 
-void disco_colormap_get_color (DiscoColormap map, double position,
-                               guint8 *red, guint8 *green, guint8 *blue);
+void disco_colormap_get_color (DiscoColormap map, double position, guint8 *red, guint8 *green,
+                               guint8 *blue);
 
-GBytes *disco_png_encode_rgb (const guint8 *pixels, gsize size, guint width,
-                              guint height, GError **error);
+GBytes *disco_png_encode_rgb (const guint8 *pixels, gsize size, guint width, guint height,
+                              GError **error);
 
-GBytes *disco_tensor_render_png (DiscoTensor *tensor, DiscoColormap map, double vmin,
-                                 double vmax, guint scale, GError **error);
-GBytes *disco_tensor_render_png16 (DiscoTensor *tensor, double vmin, double vmax,
-                                   GError **error);
+GBytes *disco_tensor_render_png (DiscoTensor *tensor, DiscoColormap map, double vmin, double vmax,
+                                 guint scale, GError **error);
+GBytes *disco_tensor_render_png16 (DiscoTensor *tensor, double vmin, double vmax, GError **error);
 
 G_END_DECLS

@@ -86,9 +86,9 @@ _disco_key_file_find_entry (DiscoKeyFileGroup *group, const char *key)
 
 /* Names of the C0 control characters, U+0000 … U+001F. */
 static const char *const c0_names[32] = {
-  "NUL", "SOH", "STX", "ETX", "EOT", "ENQ", "ACK", "BEL", "BS", "HT", "LF", "VT", "FF", "CR",
-  "SO", "SI", "DLE", "DC1", "DC2", "DC3", "DC4", "NAK", "SYN", "ETB", "CAN", "EM", "SUB",
-  "ESC", "FS", "GS", "RS", "US",
+  "NUL", "SOH", "STX", "ETX", "EOT", "ENQ", "ACK", "BEL", "BS",  "HT",  "LF",
+  "VT",  "FF",  "CR",  "SO",  "SI",  "DLE", "DC1", "DC2", "DC3", "DC4", "NAK",
+  "SYN", "ETB", "CAN", "EM",  "SUB", "ESC", "FS",  "GS",  "RS",  "US",
 };
 
 /* Checks that @text (@length bytes, NUL bytes included) is text Disco reads:
@@ -97,8 +97,7 @@ static const char *const c0_names[32] = {
  * "@label:line:column: ..." (@label alone when not @multi_line), columns
  * counting characters from 1. */
 static gboolean
-check_text (const char *text, gsize length, const char *label, gboolean multi_line,
-            GError **error)
+check_text (const char *text, gsize length, const char *label, gboolean multi_line, GError **error)
 {
   const char *p = text, *end = text + length;
   guint line = 1, column = 1;
@@ -117,8 +116,8 @@ check_text (const char *text, gsize length, const char *label, gboolean multi_li
           c = g_utf8_get_char_validated (p, end - p);
           if (c == (gunichar) -1 || c == (gunichar) -2)
             {
-              where = multi_line ? g_strdup_printf ("%s:%u:%u", label, line, column)
-                                 : g_strdup (label);
+              where =
+                  multi_line ? g_strdup_printf ("%s:%u:%u", label, line, column) : g_strdup (label);
               g_set_error (error, DISCO_ERROR, DISCO_ERROR_SYNTAX,
                            "%s: not valid UTF-8 text (byte 0x%02X)", where, byte);
               return FALSE;
@@ -145,23 +144,23 @@ check_text (const char *text, gsize length, const char *label, gboolean multi_li
           continue;
         }
 
-      where = multi_line ? g_strdup_printf ("%s:%u:%u", label, line, column)
-                         : g_strdup (label);
+      where = multi_line ? g_strdup_printf ("%s:%u:%u", label, line, column) : g_strdup (label);
       if (c == 0xFEFF)
         g_set_error (error, DISCO_ERROR, DISCO_ERROR_SYNTAX,
                      "%s: U+FEFF: a UTF-8 byte-order mark (BOM) is not allowed%s", where,
                      p == text ? ": save the file as UTF-8 without a BOM" : "");
       else if (c == 0)
         g_set_error (error, DISCO_ERROR, DISCO_ERROR_SYNTAX,
-                     "%s: U+0000 (NUL): a NUL byte is not allowed (is this a text file?)",
-                     where);
+                     "%s: U+0000 (NUL): a NUL byte is not allowed (is this a text file?)", where);
       else if (c == '\r' && multi_line)
         g_set_error (error, DISCO_ERROR, DISCO_ERROR_SYNTAX,
                      "%s: U+000D (CR) is allowed only in a CR LF line end", where);
       else
         g_set_error (error, DISCO_ERROR, DISCO_ERROR_SYNTAX,
-                     "%s: control character U+%04X (%s) is not allowed (only tab%s)", where,
-                     c, c < 0x20 ? c0_names[c] : c == 0x7F ? "DEL" : "C1 control",
+                     "%s: control character U+%04X (%s) is not allowed (only tab%s)", where, c,
+                     c < 0x20    ? c0_names[c]
+                     : c == 0x7F ? "DEL"
+                                 : "C1 control",
                      multi_line ? " and line ends" : "");
       return FALSE;
     }
@@ -227,16 +226,15 @@ _disco_key_file_parse (const char *text, gsize length, const char *file_label,
           if (!_disco_key_file_is_valid_name (name))
             {
               g_set_error (error, DISCO_ERROR, DISCO_ERROR_SYNTAX,
-                           "%s: invalid node name \"%s\": use letters, digits, '-' and '_'",
-                           where, name);
+                           "%s: invalid node name \"%s\": use letters, digits, '-' and '_'", where,
+                           name);
               return NULL;
             }
           existing = g_hash_table_lookup (groups_by_name, name);
           if (existing != NULL)
             {
               g_set_error (error, DISCO_ERROR, DISCO_ERROR_SYNTAX,
-                           "%s: group [%s] is already defined at %s", where, name,
-                           existing->where);
+                           "%s: group [%s] is already defined at %s", where, name, existing->where);
               return NULL;
             }
           current = _disco_key_file_group_new (name, where);
@@ -253,16 +251,15 @@ _disco_key_file_parse (const char *text, gsize length, const char *file_label,
         if (eq == NULL)
           {
             g_set_error (error, DISCO_ERROR, DISCO_ERROR_SYNTAX,
-                         "%s: expected \"[group]\" or \"key = value\", found \"%s\"", where,
-                         line);
+                         "%s: expected \"[group]\" or \"key = value\", found \"%s\"", where, line);
             return NULL;
           }
         key = g_strstrip (g_strndup (line, eq - line));
         if (!is_valid_key (key, flags))
           {
             g_set_error (error, DISCO_ERROR, DISCO_ERROR_SYNTAX,
-                         "%s: invalid key \"%s\": use letters, digits, '-' and '_'%s",
-                         where, key, (flags & DISCO_KEY_FILE_DOTTED_KEYS) ? " (and '.')" : "");
+                         "%s: invalid key \"%s\": use letters, digits, '-' and '_'%s", where, key,
+                         (flags & DISCO_KEY_FILE_DOTTED_KEYS) ? " (and '.')" : "");
             return NULL;
           }
         if (current == NULL)
@@ -284,8 +281,8 @@ _disco_key_file_parse (const char *text, gsize length, const char *file_label,
         if (existing != NULL)
           {
             g_set_error (error, DISCO_ERROR, DISCO_ERROR_SYNTAX,
-                         "%s: key \"%s\" of [%s] is already set at %s", where, key,
-                         current->name, existing->where);
+                         "%s: key \"%s\" of [%s] is already set at %s", where, key, current->name,
+                         existing->where);
             return NULL;
           }
         entry = g_new0 (DiscoKeyFileEntry, 1);
@@ -297,4 +294,3 @@ _disco_key_file_parse (const char *text, gsize length, const char *file_label,
     }
   return g_steal_pointer (&groups);
 }
-

@@ -22,14 +22,14 @@ typedef struct
 {
   char *key;
   char *value;
-  char *where;                  /* "file:line" */
+  char *where; /* "file:line" */
 } DiscoKeyFileEntry;
 
 typedef struct
 {
   char *name;
-  char *where;                  /* "file:line" of the [name] header */
-  GPtrArray *entries;           /* DiscoKeyFileEntry, in file order */
+  char *where;        /* "file:line" of the [name] header */
+  GPtrArray *entries; /* DiscoKeyFileEntry, in file order */
 } DiscoKeyFileGroup;
 
 /**

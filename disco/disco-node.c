@@ -50,7 +50,7 @@ typedef struct
 
 typedef struct
 {
-  GPtrArray *ports;       /* DiscoPortInfo, in declaration order */
+  GPtrArray *ports; /* DiscoPortInfo, in declaration order */
   char *long_name;
   char *category;
   char *description;
@@ -200,8 +200,8 @@ disco_node_type_add_port (GType type, DiscoPortDirection direction, const char *
  * Same as disco_node_type_add_port() for use in class_init.
  */
 void
-disco_node_class_add_port (DiscoNodeClass *klass, DiscoPortDirection direction,
-                           const char *name, DiscoPortFlags flags, const char *blurb)
+disco_node_class_add_port (DiscoNodeClass *klass, DiscoPortDirection direction, const char *name,
+                           DiscoPortFlags flags, const char *blurb)
 {
   disco_node_type_add_port (G_TYPE_FROM_CLASS (klass), direction, name, flags, blurb);
 }
@@ -241,11 +241,10 @@ disco_node_type_set_metadata (GType type, const char *long_name, const char *cat
  * Same as disco_node_type_set_metadata() for use in class_init.
  */
 void
-disco_node_class_set_metadata (DiscoNodeClass *klass, const char *long_name,
-                               const char *category, const char *description)
+disco_node_class_set_metadata (DiscoNodeClass *klass, const char *long_name, const char *category,
+                               const char *description)
 {
-  disco_node_type_set_metadata (G_TYPE_FROM_CLASS (klass), long_name, category,
-                                description);
+  disco_node_type_set_metadata (G_TYPE_FROM_CLASS (klass), long_name, category, description);
 }
 
 /**
@@ -426,9 +425,8 @@ disco_node_type_get_port_names (GType type, DiscoPortDirection direction)
  * Returns: %TRUE when @type has a port called @name
  */
 gboolean
-disco_node_type_get_port_info (GType type, const char *name,
-                               DiscoPortDirection *direction, DiscoPortFlags *flags,
-                               const char **blurb)
+disco_node_type_get_port_info (GType type, const char *name, DiscoPortDirection *direction,
+                               DiscoPortFlags *flags, const char **blurb)
 {
   const DiscoPortInfo *port;
 
@@ -493,17 +491,17 @@ disco_node_type_is_dynamical (GType type)
   return FALSE;
 }
 
-#define DEFINE_METADATA_GETTER(field)                                        \
-  const char *disco_node_type_get_##field (GType type)                       \
-  {                                                                          \
-    g_return_val_if_fail (g_type_is_a (type, DISCO_TYPE_NODE), NULL);        \
-    for (; type != DISCO_TYPE_NODE; type = g_type_parent (type))             \
-      {                                                                      \
-        DiscoNodeTypeInfo *info = type_info_lookup (type);                   \
-        if (info != NULL && info->field != NULL)                             \
-          return info->field;                                                \
-      }                                                                      \
-    return "";                                                               \
+#define DEFINE_METADATA_GETTER(field)                                                              \
+  const char *disco_node_type_get_##field (GType type)                                             \
+  {                                                                                                \
+    g_return_val_if_fail (g_type_is_a (type, DISCO_TYPE_NODE), NULL);                              \
+    for (; type != DISCO_TYPE_NODE; type = g_type_parent (type))                                   \
+      {                                                                                            \
+        DiscoNodeTypeInfo *info = type_info_lookup (type);                                         \
+        if (info != NULL && info->field != NULL)                                                   \
+          return info->field;                                                                      \
+      }                                                                                            \
+    return "";                                                                                     \
   }
 
 /**
@@ -569,27 +567,20 @@ disco_node_finalize (GObject *object)
 }
 
 static void
-disco_node_get_property (GObject *object, guint prop_id, GValue *value,
-                         GParamSpec *pspec)
+disco_node_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
 {
   DiscoNodePrivate *priv = disco_node_get_instance_private (DISCO_NODE (object));
 
   switch (prop_id)
     {
-    case PROP_NAME:
-      g_value_set_string (value, priv->name);
-      break;
-    case PROP_DEVICE:
-      g_value_set_enum (value, priv->device);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    case PROP_NAME: g_value_set_string (value, priv->name); break;
+    case PROP_DEVICE: g_value_set_enum (value, priv->device); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
 static void
-disco_node_set_property (GObject *object, guint prop_id, const GValue *value,
-                         GParamSpec *pspec)
+disco_node_set_property (GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
 {
   DiscoNodePrivate *priv = disco_node_get_instance_private (DISCO_NODE (object));
 
@@ -599,11 +590,8 @@ disco_node_set_property (GObject *object, guint prop_id, const GValue *value,
       g_free (priv->name);
       priv->name = g_value_dup_string (value);
       break;
-    case PROP_DEVICE:
-      priv->device = g_value_get_enum (value);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    case PROP_DEVICE: priv->device = g_value_get_enum (value); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
@@ -635,12 +623,9 @@ disco_node_class_init (DiscoNodeClass *klass)
    *
    * The node's name in its pipeline (the group name in a pipeline file).
    */
-  properties[PROP_NAME] =
-    g_param_spec_string ("name", "Name",
-                         "Name of the node in its pipeline (the group name in the file)",
-                         NULL,
-                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY |
-                         G_PARAM_STATIC_STRINGS);
+  properties[PROP_NAME] = g_param_spec_string (
+      "name", "Name", "Name of the node in its pipeline (the group name in the file)", NULL,
+      G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
   /**
    * DiscoNode:device:
    *
@@ -650,13 +635,12 @@ disco_node_class_init (DiscoNodeClass *klass)
    * around a node that has no CUDA implementation; %DISCO_DEVICE_CUDA
    * makes validation fail unless the node does run on the GPU.
    */
-  properties[PROP_DEVICE] =
-    g_param_spec_enum ("device", "Device",
-                       "Where this node computes: auto (the pipeline's device), cpu (on "
-                       "the host, whatever the pipeline's device) or cuda (fail unless it "
-                       "runs on the GPU)",
-                       DISCO_TYPE_DEVICE, DISCO_DEVICE_AUTO,
-                       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_DEVICE] = g_param_spec_enum (
+      "device", "Device",
+      "Where this node computes: auto (the pipeline's device), cpu (on "
+      "the host, whatever the pipeline's device) or cuda (fail unless it "
+      "runs on the GPU)",
+      DISCO_TYPE_DEVICE, DISCO_DEVICE_AUTO, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPERTIES, properties);
 }
 
@@ -969,8 +953,8 @@ disco_node_set_output (DiscoNode *self, const char *port, DiscoTensor *tensor)
 
   g_return_if_fail (DISCO_IS_NODE (self));
   g_return_if_fail (tensor == NULL || DISCO_IS_TENSOR (tensor));
-  if (!disco_node_type_get_port_info (G_OBJECT_TYPE (self), port, &direction, NULL, NULL) ||
-      direction != DISCO_PORT_OUTPUT)
+  if (!disco_node_type_get_port_info (G_OBJECT_TYPE (self), port, &direction, NULL, NULL)
+      || direction != DISCO_PORT_OUTPUT)
     {
       g_critical ("node type %s has no output port \"%s\"", G_OBJECT_TYPE_NAME (self), port);
       return;
@@ -1000,16 +984,15 @@ disco_node_set_output (DiscoNode *self, const char *port, DiscoTensor *tensor)
  * Returns: (transfer none): the tensor on @port
  */
 DiscoTensor *
-disco_node_ensure_output (DiscoNode *self, const char *port, guint n_dims,
-                          const gsize *shape)
+disco_node_ensure_output (DiscoNode *self, const char *port, guint n_dims, const gsize *shape)
 {
   DiscoTensor *tensor;
 
   g_return_val_if_fail (DISCO_IS_NODE (self), NULL);
   tensor = disco_node_get_output (self, port);
-  if (tensor != NULL && G_OBJECT (tensor)->ref_count == 1 &&
-      disco_tensor_has_shape (tensor, n_dims, shape) &&
-      disco_tensor_get_device (tensor) == DISCO_DEVICE_CPU)
+  if (tensor != NULL && G_OBJECT (tensor)->ref_count == 1
+      && disco_tensor_has_shape (tensor, n_dims, shape)
+      && disco_tensor_get_device (tensor) == DISCO_DEVICE_CPU)
     {
       DiscoNodePrivate *priv = disco_node_get_instance_private (self);
 
@@ -1037,8 +1020,7 @@ disco_node_ensure_output (DiscoNode *self, const char *port, guint n_dims,
  * can check shapes in their own prepare hook.
  */
 void
-disco_node_declare_output (DiscoNode *self, const char *port, guint n_dims,
-                           const gsize *shape)
+disco_node_declare_output (DiscoNode *self, const char *port, guint n_dims, const gsize *shape)
 {
   DiscoNodePrivate *priv;
   DiscoDeclaredShape *declared;
@@ -1243,8 +1225,8 @@ disco_node_check_output_path (DiscoNode *self, const char *property, const char 
   g_return_val_if_fail (DISCO_IS_NODE (self), FALSE);
   g_return_val_if_fail (property != NULL, FALSE);
   pipeline = disco_node_get_pipeline (self);
-  if (path == NULL || g_path_is_absolute (path) ||
-      (pipeline != NULL && disco_pipeline_get_output_dir (pipeline) != NULL))
+  if (path == NULL || g_path_is_absolute (path)
+      || (pipeline != NULL && disco_pipeline_get_output_dir (pipeline) != NULL))
     return TRUE;
   g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE,
                "property \"%s\" of node \"%s\" is the relative path \"%s\", but the pipeline "

@@ -62,25 +62,22 @@ struct _DiscoNodeClass
 
 /* Declaring a node type (class_init) */
 void disco_node_class_add_port (DiscoNodeClass *klass, DiscoPortDirection direction,
-                                const char *name, DiscoPortFlags flags,
-                                const char *blurb);
+                                const char *name, DiscoPortFlags flags, const char *blurb);
 void disco_node_class_set_metadata (DiscoNodeClass *klass, const char *long_name,
                                     const char *category, const char *description);
 void disco_node_class_set_dynamical (DiscoNodeClass *klass, gboolean dynamical);
 
-void disco_node_type_add_port (GType type, DiscoPortDirection direction,
-                               const char *name, DiscoPortFlags flags,
-                               const char *blurb);
-void disco_node_type_set_metadata (GType type, const char *long_name,
-                                   const char *category, const char *description);
+void disco_node_type_add_port (GType type, DiscoPortDirection direction, const char *name,
+                               DiscoPortFlags flags, const char *blurb);
+void disco_node_type_set_metadata (GType type, const char *long_name, const char *category,
+                                   const char *description);
 void disco_node_type_set_dynamical (GType type, gboolean dynamical);
 void disco_node_type_set_runs_on_cuda (GType type, gboolean runs_on_cuda);
 void disco_node_class_set_runs_on_cuda (DiscoNodeClass *klass, gboolean runs_on_cuda);
 
 /* Reading a node type */
 char **disco_node_type_get_port_names (GType type, DiscoPortDirection direction);
-gboolean disco_node_type_get_port_info (GType type, const char *name,
-                                        DiscoPortDirection *direction,
+gboolean disco_node_type_get_port_info (GType type, const char *name, DiscoPortDirection *direction,
                                         DiscoPortFlags *flags, const char **blurb);
 const char *disco_node_type_get_default_output (GType type);
 gboolean disco_node_type_is_dynamical (GType type);
@@ -104,8 +101,8 @@ DiscoNode *disco_node_get_input_node (DiscoNode *self, const char *port,
 gboolean disco_node_is_linked (DiscoNode *self, const char *port);
 DiscoTensor *disco_node_get_output (DiscoNode *self, const char *port);
 void disco_node_set_output (DiscoNode *self, const char *port, DiscoTensor *tensor);
-DiscoTensor *disco_node_ensure_output (DiscoNode *self, const char *port,
-                                       guint n_dims, const gsize *shape);
+DiscoTensor *disco_node_ensure_output (DiscoNode *self, const char *port, guint n_dims,
+                                       const gsize *shape);
 
 void disco_node_add_parameter (DiscoNode *self, const char *name, DiscoTensor *tensor);
 DiscoTensor *disco_node_get_parameter (DiscoNode *self, const char *name);
@@ -120,7 +117,6 @@ char **disco_node_list_gradients (DiscoNode *self);
 
 void disco_node_declare_output (DiscoNode *self, const char *port, guint n_dims,
                                 const gsize *shape);
-const gsize *disco_node_get_input_declared_shape (DiscoNode *self, const char *port,
-                                                  guint *n_dims);
+const gsize *disco_node_get_input_declared_shape (DiscoNode *self, const char *port, guint *n_dims);
 
 G_END_DECLS

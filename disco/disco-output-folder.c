@@ -50,8 +50,8 @@ read_holder (int fd, gint64 *pid, char **host)
     return FALSE;
   text[n] = '\0';
   words = g_strsplit_set (g_strstrip (text), " \n", 3);
-  if (words[0] == NULL || words[1] == NULL ||
-      !g_ascii_string_to_signed (words[0], 10, 1, G_MAXINT, pid, NULL))
+  if (words[0] == NULL || words[1] == NULL
+      || !g_ascii_string_to_signed (words[0], 10, 1, G_MAXINT, pid, NULL))
     return FALSE;
   *host = g_strdup (words[1]);
   return TRUE;
@@ -64,8 +64,7 @@ process_exists (gint64 pid)
 }
 
 static void
-set_busy_error (GError **error, const char *dir, const char *path, gint64 pid,
-                const char *host)
+set_busy_error (GError **error, const char *dir, const char *path, gint64 pid, const char *host)
 {
   if (pid > 0)
     g_set_error (error, DISCO_ERROR, DISCO_ERROR_IO,
@@ -75,7 +74,8 @@ set_busy_error (GError **error, const char *dir, const char *path, gint64 pid,
   else
     g_set_error (error, DISCO_ERROR, DISCO_ERROR_IO,
                  "%s: the output folder is in use by another run (it holds %s); wait for "
-                 "it to end, or use another output folder", dir, path);
+                 "it to end, or use another output folder",
+                 dir, path);
 }
 
 /**
@@ -105,8 +105,8 @@ _disco_output_lock_acquire (const char *dir, GError **error)
   if (g_mkdir_with_parents (dir, 0755) != 0)
     {
       int saved = errno;
-      g_set_error (error, DISCO_ERROR, DISCO_ERROR_IO, "%s: cannot create output folder: %s",
-                   dir, g_strerror (saved));
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_IO, "%s: cannot create output folder: %s", dir,
+                   g_strerror (saved));
       return NULL;
     }
   /* A holder that releases unlinks the file: what we locked must still be
@@ -115,14 +115,14 @@ _disco_output_lock_acquire (const char *dir, GError **error)
     {
       struct stat opened, named;
 
-      if (g_mkdir_with_parents (meta, 0755) != 0 ||
-          (fd = g_open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0)
+      if (g_mkdir_with_parents (meta, 0755) != 0
+          || (fd = g_open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0)
         {
           int saved = errno;
           if (saved == ENOENT)
             continue;
-          g_set_error (error, DISCO_ERROR, DISCO_ERROR_IO, "%s: cannot open the lock: %s",
-                       path, g_strerror (saved));
+          g_set_error (error, DISCO_ERROR, DISCO_ERROR_IO, "%s: cannot open the lock: %s", path,
+                       g_strerror (saved));
           goto fail;
         }
       if (flock (fd, LOCK_EX | LOCK_NB) != 0)
@@ -141,8 +141,8 @@ _disco_output_lock_acquire (const char *dir, GError **error)
               goto fail;
             }
         }
-      if (fstat (fd, &opened) != 0 || g_stat (path, &named) != 0 ||
-          opened.st_ino != named.st_ino || opened.st_dev != named.st_dev)
+      if (fstat (fd, &opened) != 0 || g_stat (path, &named) != 0 || opened.st_ino != named.st_ino
+          || opened.st_dev != named.st_dev)
         {
           close (fd);
           fd = -1;
@@ -163,14 +163,15 @@ _disco_output_lock_acquire (const char *dir, GError **error)
       if (g_strcmp0 (previous_host, here) != 0)
         {
           g_set_error (error, DISCO_ERROR, DISCO_ERROR_IO,
-                       "%s: the output folder is in use by another run: process %"
-                       G_GINT64_FORMAT " on %s holds %s; if that run is gone, remove %s",
+                       "%s: the output folder is in use by another run: process %" G_GINT64_FORMAT
+                       " on %s holds %s; if that run is gone, remove %s",
                        dir, previous_pid, previous_host, path, path);
           close (fd);
           goto fail;
         }
       g_message ("%s: taking over the lock of process %" G_GINT64_FORMAT " on %s, "
-                 "which %s", path, previous_pid, previous_host,
+                 "which %s",
+                 path, previous_pid, previous_host,
                  process_exists (previous_pid) ? "no longer holds it" : "is gone");
     }
   mine = g_strdup_printf ("%ld %s\n", (long) getpid (), here);
@@ -231,8 +232,8 @@ safe_relative (const char *relative)
     return FALSE;
   parts = g_strsplit (relative, "/", -1);
   for (guint i = 0; parts[i] != NULL; i++)
-    if (strcmp (parts[i], "..") == 0 || strcmp (parts[i], ".") == 0 || *parts[i] == '\0' ||
-        (i == 0 && strcmp (parts[i], DISCO_OUTPUT_FOLDER_META) == 0))
+    if (strcmp (parts[i], "..") == 0 || strcmp (parts[i], ".") == 0 || *parts[i] == '\0'
+        || (i == 0 && strcmp (parts[i], DISCO_OUTPUT_FOLDER_META) == 0))
       return FALSE;
   return TRUE;
 }
@@ -257,7 +258,7 @@ _disco_output_folder_record (const char *dir, const char *relative, GError **err
   int fd;
 
   if (!safe_relative (relative))
-    return TRUE;   /* never removed, so not listed */
+    return TRUE; /* never removed, so not listed */
   fd = g_open (path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0 || write (fd, line, length) != (ssize_t) length)
     {
@@ -376,7 +377,7 @@ _disco_output_folder_clear (const char *dir, GError **error)
       g_autofree char *parent = g_path_get_dirname (outputs[i]);
 
       if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
-        continue;   /* a run writes files; a folder there is not its own */
+        continue; /* a run writes files; a folder there is not its own */
       if (g_remove (path) != 0 && errno != ENOENT)
         {
           int saved = errno;

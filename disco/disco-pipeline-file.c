@@ -19,8 +19,8 @@
 /* ----- properties and links from text ------------------------------------ */
 
 static gboolean
-set_property_at (GObject *object, const char *object_label, const char *key,
-                 const char *text, const char *where, GError **error)
+set_property_at (GObject *object, const char *object_label, const char *key, const char *text,
+                 const char *where, GError **error)
 {
   GParamSpec *pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (object), key);
   g_autofree char *at = _disco_pipeline_prefix (where);
@@ -29,8 +29,8 @@ set_property_at (GObject *object, const char *object_label, const char *key,
 
   if (pspec == NULL || strcmp (key, "name") == 0)
     {
-      g_set_error (error, DISCO_ERROR, DISCO_ERROR_NO_SUCH_PROPERTY,
-                   "%sno property \"%s\" in %s", at, key, object_label);
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_NO_SUCH_PROPERTY, "%sno property \"%s\" in %s",
+                   at, key, object_label);
       return FALSE;
     }
   if (!(pspec->flags & G_PARAM_WRITABLE) || (pspec->flags & G_PARAM_CONSTRUCT_ONLY))
@@ -50,15 +50,14 @@ set_property_at (GObject *object, const char *object_label, const char *key,
   return TRUE;
 }
 
-
 /* A key of a node group: an input port (a link) or a property. */
 static gboolean
 apply_node_key (DiscoPipeline *self, DiscoNode *node, const char *key, const char *value,
                 const char *where, gboolean links, GError **error)
 {
   DiscoPortDirection direction;
-  gboolean is_port = disco_node_type_get_port_info (G_OBJECT_TYPE (node), key, &direction,
-                                                    NULL, NULL);
+  gboolean is_port =
+      disco_node_type_get_port_info (G_OBJECT_TYPE (node), key, &direction, NULL, NULL);
 
   if (is_port && direction == DISCO_PORT_INPUT)
     return links ? _disco_pipeline_link_at (self, node, key, value, where, error) : TRUE;
@@ -68,8 +67,8 @@ apply_node_key (DiscoPipeline *self, DiscoNode *node, const char *key, const cha
     {
       g_autofree char *at = _disco_pipeline_prefix (where);
       g_set_error (error, DISCO_ERROR, DISCO_ERROR_LINK,
-                   "%s\"%s.%s\" is an output port; write the link on the consumer's input",
-                   at, disco_node_get_name (node), key);
+                   "%s\"%s.%s\" is an output port; write the link on the consumer's input", at,
+                   disco_node_get_name (node), key);
       return FALSE;
     }
   {
@@ -105,8 +104,8 @@ disco_pipeline_set_node_property (DiscoPipeline *self, const char *target, const
   dot = strchr (target, '.');
   if (dot == NULL || dot == target || dot[1] == '\0')
     {
-      g_set_error (error, DISCO_ERROR, DISCO_ERROR_SYNTAX,
-                   "\"%s\" must read \"node.property\"", target);
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_SYNTAX, "\"%s\" must read \"node.property\"",
+                   target);
       return FALSE;
     }
   name = g_strndup (target, dot - target);
@@ -115,12 +114,12 @@ disco_pipeline_set_node_property (DiscoPipeline *self, const char *target, const
   node = g_hash_table_lookup (self->nodes_by_name, name);
   if (node == NULL)
     {
-      g_set_error (error, DISCO_ERROR, DISCO_ERROR_NO_SUCH_NODE, "no node \"%s\" (in \"%s\")",
-                   name, target);
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_NO_SUCH_NODE, "no node \"%s\" (in \"%s\")", name,
+                   target);
       return FALSE;
     }
-  return apply_node_key (self, node, dot + 1, value, NULL, FALSE, error) &&
-         apply_node_key (self, node, dot + 1, value, NULL, TRUE, error);
+  return apply_node_key (self, node, dot + 1, value, NULL, FALSE, error)
+         && apply_node_key (self, node, dot + 1, value, NULL, TRUE, error);
 }
 
 /**
@@ -156,7 +155,7 @@ disco_pipeline_set (DiscoPipeline *self, const char *assignment, GError **error)
 /* ----- pipeline files ----------------------------------------------------- */
 
 static gboolean
-apply_overrides (GPtrArray *groups, const char * const *overrides, GError **error)
+apply_overrides (GPtrArray *groups, const char *const *overrides, GError **error)
 {
   for (guint i = 0; overrides != NULL && overrides[i] != NULL; i++)
     {
@@ -201,8 +200,7 @@ apply_overrides (GPtrArray *groups, const char * const *overrides, GError **erro
       if (strcmp (key, "node") == 0)
         {
           g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE,
-                       "%s: an override cannot change the type of node \"%s\"", where,
-                       group_name);
+                       "%s: an override cannot change the type of node \"%s\"", where, group_name);
           return FALSE;
         }
       entry = _disco_key_file_find_entry (group, key);
@@ -244,15 +242,14 @@ build_from_groups (DiscoPipeline *self, GPtrArray *groups, GError **error)
       if (type_entry == NULL)
         {
           g_set_error (error, DISCO_ERROR, DISCO_ERROR_SYNTAX,
-                       "%s: group [%s] has no \"node = <type>\" line", group->where,
-                       group->name);
+                       "%s: group [%s] has no \"node = <type>\" line", group->where, group->name);
           return FALSE;
         }
       if (_disco_pipeline_make_node_at (self, type_entry->value, group->name, type_entry->where,
-                                        error) == NULL)
+                                        error)
+          == NULL)
         return FALSE;
-      g_hash_table_insert (self->node_locations, g_strdup (group->name),
-                           g_strdup (group->where));
+      g_hash_table_insert (self->node_locations, g_strdup (group->name), g_strdup (group->where));
     }
   /* Then properties, then links: a link error then never hides a typo. */
   for (int pass = 0; pass < 2; pass++)
@@ -277,10 +274,10 @@ build_from_groups (DiscoPipeline *self, GPtrArray *groups, GError **error)
 
 static DiscoPipeline *
 new_from_text (const char *text, gsize length, const char *label, const char *source_file,
-               const char * const *overrides, GError **error)
+               const char *const *overrides, GError **error)
 {
-  g_autoptr (GPtrArray) groups = _disco_key_file_parse (text, length, label,
-                                                        DISCO_KEY_FILE_NONE, error);
+  g_autoptr (GPtrArray) groups =
+      _disco_key_file_parse (text, length, label, DISCO_KEY_FILE_NONE, error);
   g_autoptr (DiscoPipeline) self = NULL;
 
   if (groups == NULL || !apply_overrides (groups, overrides, error))
@@ -307,8 +304,7 @@ new_from_text (const char *text, gsize length, const char *label, const char *so
  * Returns: (transfer full) (nullable): the pipeline, or %NULL with @error set
  */
 DiscoPipeline *
-disco_pipeline_new_from_file (const char *path, const char * const *overrides,
-                              GError **error)
+disco_pipeline_new_from_file (const char *path, const char *const *overrides, GError **error)
 {
   g_autofree char *text = NULL;
   gsize length = 0;
@@ -318,16 +314,16 @@ disco_pipeline_new_from_file (const char *path, const char * const *overrides,
   g_return_val_if_fail (path != NULL, NULL);
   if (!g_file_get_contents (path, &text, &length, &read_error))
     {
-      g_set_error (error, DISCO_ERROR, DISCO_ERROR_IO, "%s: cannot read pipeline file: %s",
-                   path, read_error->message);
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_IO, "%s: cannot read pipeline file: %s", path,
+                   read_error->message);
       return NULL;
     }
   /* The length, not strlen: a NUL byte in the file is an error, not its end. */
   pipeline = new_from_text (text, length, path, path, overrides, error);
   /* A checkpoint records it: resuming after the file changed is refused. */
   if (pipeline != NULL)
-    pipeline->source_checksum = g_compute_checksum_for_data (G_CHECKSUM_SHA256,
-                                                             (const guchar *) text, length);
+    pipeline->source_checksum =
+        g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) text, length);
   return pipeline;
 }
 
@@ -343,8 +339,7 @@ disco_pipeline_new_from_file (const char *path, const char * const *overrides,
  * Returns: (transfer full) (nullable): the pipeline, or %NULL with @error set
  */
 DiscoPipeline *
-disco_pipeline_new_from_string (const char *text, const char * const *overrides,
-                                GError **error)
+disco_pipeline_new_from_string (const char *text, const char *const *overrides, GError **error)
 {
   g_return_val_if_fail (text != NULL, NULL);
   return new_from_text (text, strlen (text), "<string>", NULL, overrides, error);

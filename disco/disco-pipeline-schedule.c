@@ -78,8 +78,8 @@ find_dynamical_networks (DiscoPipeline *self, GHashTable *index_of)
  * over a link that orders ticks, or, when @node consumes a dynamical node,
  * any member of that node's network. NULL when @node may run. */
 static DiscoNode *
-find_blocker (DiscoPipeline *self, GHashTable *networks, GHashTable *remaining,
-              DiscoNode *node, const char **where)
+find_blocker (DiscoPipeline *self, GHashTable *networks, GHashTable *remaining, DiscoNode *node,
+              const char **where)
 {
   GList *ports = _disco_node_get_linked_ports (node);
   DiscoNode *blocker = NULL;
@@ -100,8 +100,8 @@ find_blocker (DiscoPipeline *self, GHashTable *networks, GHashTable *remaining,
           for (guint i = 0; i < self->nodes->len && blocker == NULL; i++)
             {
               DiscoNode *member = g_ptr_array_index (self->nodes, i);
-              if (g_hash_table_contains (remaining, member) &&
-                  g_hash_table_lookup (networks, member) == id)
+              if (g_hash_table_contains (remaining, member)
+                  && g_hash_table_lookup (networks, member) == id)
                 blocker = member;
             }
         }
@@ -172,11 +172,13 @@ ready_pop (GArray *heap)
       guint best = i, l = 2 * i + 1, r = 2 * i + 2;
       ReadyEntry tmp;
 
-      if (l < heap->len &&
-          ready_before (&g_array_index (heap, ReadyEntry, l), &g_array_index (heap, ReadyEntry, best)))
+      if (l < heap->len
+          && ready_before (&g_array_index (heap, ReadyEntry, l),
+                           &g_array_index (heap, ReadyEntry, best)))
         best = l;
-      if (r < heap->len &&
-          ready_before (&g_array_index (heap, ReadyEntry, r), &g_array_index (heap, ReadyEntry, best)))
+      if (r < heap->len
+          && ready_before (&g_array_index (heap, ReadyEntry, r),
+                           &g_array_index (heap, ReadyEntry, best)))
         best = r;
       if (best == i)
         break;
@@ -189,8 +191,7 @@ ready_pop (GArray *heap)
 }
 
 static char *
-describe_loop (DiscoPipeline *self, GHashTable *networks, GHashTable *remaining,
-               const char **where)
+describe_loop (DiscoPipeline *self, GHashTable *networks, GHashTable *remaining, const char **where)
 {
   /* Every remaining node has a blocker; follow blockers until a node
    * repeats, then print the loop in data-flow order. */
@@ -222,8 +223,8 @@ check_required_inputs (DiscoPipeline *self, GError **error)
   for (guint i = 0; i < self->nodes->len; i++)
     {
       DiscoNode *node = g_ptr_array_index (self->nodes, i);
-      g_auto (GStrv) inputs = disco_node_type_get_port_names (G_OBJECT_TYPE (node),
-                                                             DISCO_PORT_INPUT);
+      g_auto (GStrv) inputs =
+          disco_node_type_get_port_names (G_OBJECT_TYPE (node), DISCO_PORT_INPUT);
 
       for (guint j = 0; inputs[j] != NULL; j++)
         {
@@ -276,8 +277,8 @@ check_node_devices (DiscoPipeline *self, GError **error)
     {
       DiscoNode *node = g_ptr_array_index (self->nodes, i);
 
-      if (node_device_setting (node) != DISCO_DEVICE_CUDA ||
-          self->active_device == DISCO_DEVICE_CUDA)
+      if (node_device_setting (node) != DISCO_DEVICE_CUDA
+          || self->active_device == DISCO_DEVICE_CUDA)
         continue;
       g_set_error (error, DISCO_ERROR, DISCO_ERROR_DEVICE,
                    "%s%snode \"%s\" (%s) has device = cuda, but the pipeline runs on the "
@@ -285,10 +286,10 @@ check_node_devices (DiscoPipeline *self, GError **error)
                    self->source_file ? self->source_file : "", self->source_file ? ": " : "",
                    disco_node_get_name (node), G_OBJECT_TYPE_NAME (node),
                    !disco_node_runs_on_cuda (node)
-                   ? "the node has no CUDA implementation, at least for its settings"
+                       ? "the node has no CUDA implementation, at least for its settings"
                    : disco_backend_get (DISCO_DEVICE_CUDA) == NULL
-                   ? "no CUDA device is usable"
-                   : "another node cannot run on CUDA: give it device = cpu");
+                       ? "no CUDA device is usable"
+                       : "another node cannot run on CUDA: give it device = cpu");
       return FALSE;
     }
   return TRUE;
@@ -311,8 +312,7 @@ resolve_device (DiscoPipeline *self, GError **error)
                        "%s%sdevice \"cuda\" was requested, but no CUDA device is usable "
                        "(this build has no CUDA backend, or no GPU was found); "
                        "use device=cpu or device=auto",
-                       self->source_file ? self->source_file : "",
-                       self->source_file ? ": " : "");
+                       self->source_file ? self->source_file : "", self->source_file ? ": " : "");
           return FALSE;
         }
       if (host_only != NULL)
@@ -321,20 +321,17 @@ resolve_device (DiscoPipeline *self, GError **error)
                        "%s%sdevice \"cuda\" was requested, but node \"%s\" (%s) has no "
                        "CUDA implementation (at least for its settings); use device=cpu or "
                        "device=auto",
-                       self->source_file ? self->source_file : "",
-                       self->source_file ? ": " : "", disco_node_get_name (host_only),
-                       G_OBJECT_TYPE_NAME (host_only));
+                       self->source_file ? self->source_file : "", self->source_file ? ": " : "",
+                       disco_node_get_name (host_only), G_OBJECT_TYPE_NAME (host_only));
           return FALSE;
         }
       self->active_device = DISCO_DEVICE_CUDA;
       break;
     case DISCO_DEVICE_AUTO:
-      self->active_device = cuda_usable && host_only == NULL ? DISCO_DEVICE_CUDA
-                                                             : DISCO_DEVICE_CPU;
+      self->active_device = cuda_usable && host_only == NULL ? DISCO_DEVICE_CUDA : DISCO_DEVICE_CPU;
       break;
     case DISCO_DEVICE_CPU:
-    default:
-      self->active_device = DISCO_DEVICE_CPU;
+    default: self->active_device = DISCO_DEVICE_CPU;
     }
   return check_node_devices (self, error);
 }
@@ -354,11 +351,11 @@ resolve_device (DiscoPipeline *self, GError **error)
 gboolean
 disco_pipeline_validate (DiscoPipeline *self, GError **error)
 {
-  g_autoptr (GHashTable) index_of = NULL;    /* node -> 1 + its index */
+  g_autoptr (GHashTable) index_of = NULL; /* node -> 1 + its index */
   g_autoptr (GHashTable) networks = NULL;
   g_autoptr (GPtrArray) order = NULL;
-  g_autoptr (GArray) links = NULL;            /* OrderLink */
-  g_autoptr (GArray) heap = NULL;             /* ReadyEntry */
+  g_autoptr (GArray) links = NULL; /* OrderLink */
+  g_autoptr (GArray) heap = NULL;  /* ReadyEntry */
   g_autofree gint *score = NULL;
   g_autofree guint *blockers = NULL, *network_left = NULL;
   g_autofree guint *by_producer = NULL, *out_links = NULL;
@@ -410,7 +407,7 @@ disco_pipeline_validate (DiscoPipeline *self, GError **error)
                              GPOINTER_TO_UINT (g_hash_table_lookup (networks, producer)) };
 
           if (p == 0)
-            continue;           /* not in this pipeline */
+            continue; /* not in this pipeline */
           score[i] -= 64;
           blockers[i] += link.orders;
           g_array_append_val (links, link);
@@ -459,7 +456,7 @@ disco_pipeline_validate (DiscoPipeline *self, GError **error)
       DiscoNode *ready = g_ptr_array_index (self->nodes, r);
 
       if (done[r] || next.score != score[r])
-        continue;               /* ran already, or a stale score */
+        continue; /* ran already, or a stale score */
       done[r] = TRUE;
       g_ptr_array_add (order, g_object_ref (ready));
       for (guint k = by_producer[r]; k < by_producer[r + 1]; k++)

@@ -91,11 +91,11 @@ static guint signals[N_SIGNALS];
  * while @writer ran. */
 typedef struct
 {
-  DiscoNode *writer;            /* NULL: found at an epoch's end */
+  DiscoNode *writer; /* NULL: found at an epoch's end */
   DiscoNode *owner;
-  const char *kind;             /* "output", "gradient", "parameter" */
-  const char *name;             /* interned */
-  DiscoTensor *tensor;          /* a reference */
+  const char *kind;    /* "output", "gradient", "parameter" */
+  const char *name;    /* interned */
+  DiscoTensor *tensor; /* a reference */
   gboolean nan_means_none;
 } WrittenTensor;
 
@@ -133,62 +133,35 @@ disco_pipeline_finalize (GObject *object)
 }
 
 static void
-disco_pipeline_get_property (GObject *object, guint prop_id, GValue *value,
-                             GParamSpec *pspec)
+disco_pipeline_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
 {
   DiscoPipeline *self = DISCO_PIPELINE (object);
 
   switch (prop_id)
     {
-    case PROP_SEED:
-      g_value_set_uint64 (value, self->seed);
-      break;
-    case PROP_DEVICE:
-      g_value_set_enum (value, self->device);
-      break;
-    case PROP_ACTIVE_DEVICE:
-      g_value_set_enum (value, self->active_device);
-      break;
-    case PROP_OUTPUT_DIR:
-      g_value_set_string (value, self->output_dir);
-      break;
-    case PROP_SOURCE_FILE:
-      g_value_set_string (value, self->source_file);
-      break;
-    case PROP_MAX_TICKS:
-      g_value_set_uint64 (value, self->max_ticks);
-      break;
-    case PROP_LOAD_PARAMETERS:
-      g_value_set_string (value, self->load_parameters);
-      break;
-    case PROP_CHECKPOINT:
-      g_value_set_boolean (value, self->checkpoint);
-      break;
-    case PROP_RESUME:
-      g_value_set_string (value, self->resume);
-      break;
-    case PROP_MEMORY_LIMIT:
-      g_value_set_uint64 (value, self->memory_limit);
-      break;
-    case PROP_CHECK_FINITE:
-      g_value_set_boolean (value, self->check_finite);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    case PROP_SEED: g_value_set_uint64 (value, self->seed); break;
+    case PROP_DEVICE: g_value_set_enum (value, self->device); break;
+    case PROP_ACTIVE_DEVICE: g_value_set_enum (value, self->active_device); break;
+    case PROP_OUTPUT_DIR: g_value_set_string (value, self->output_dir); break;
+    case PROP_SOURCE_FILE: g_value_set_string (value, self->source_file); break;
+    case PROP_MAX_TICKS: g_value_set_uint64 (value, self->max_ticks); break;
+    case PROP_LOAD_PARAMETERS: g_value_set_string (value, self->load_parameters); break;
+    case PROP_CHECKPOINT: g_value_set_boolean (value, self->checkpoint); break;
+    case PROP_RESUME: g_value_set_string (value, self->resume); break;
+    case PROP_MEMORY_LIMIT: g_value_set_uint64 (value, self->memory_limit); break;
+    case PROP_CHECK_FINITE: g_value_set_boolean (value, self->check_finite); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
 static void
-disco_pipeline_set_property (GObject *object, guint prop_id, const GValue *value,
-                             GParamSpec *pspec)
+disco_pipeline_set_property (GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
 {
   DiscoPipeline *self = DISCO_PIPELINE (object);
 
   switch (prop_id)
     {
-    case PROP_SEED:
-      self->seed = g_value_get_uint64 (value);
-      break;
+    case PROP_SEED: self->seed = g_value_get_uint64 (value); break;
     case PROP_DEVICE:
       self->device = g_value_get_enum (value);
       self->validated = FALSE;
@@ -197,28 +170,19 @@ disco_pipeline_set_property (GObject *object, guint prop_id, const GValue *value
       g_free (self->output_dir);
       self->output_dir = g_value_dup_string (value);
       break;
-    case PROP_MAX_TICKS:
-      self->max_ticks = g_value_get_uint64 (value);
-      break;
+    case PROP_MAX_TICKS: self->max_ticks = g_value_get_uint64 (value); break;
     case PROP_LOAD_PARAMETERS:
       g_free (self->load_parameters);
       self->load_parameters = g_value_dup_string (value);
       break;
-    case PROP_CHECKPOINT:
-      self->checkpoint = g_value_get_boolean (value);
-      break;
+    case PROP_CHECKPOINT: self->checkpoint = g_value_get_boolean (value); break;
     case PROP_RESUME:
       g_free (self->resume);
       self->resume = g_value_dup_string (value);
       break;
-    case PROP_MEMORY_LIMIT:
-      self->memory_limit = g_value_get_uint64 (value);
-      break;
-    case PROP_CHECK_FINITE:
-      self->check_finite = g_value_get_boolean (value);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    case PROP_MEMORY_LIMIT: self->memory_limit = g_value_get_uint64 (value); break;
+    case PROP_CHECK_FINITE: self->check_finite = g_value_get_boolean (value); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
@@ -240,11 +204,11 @@ disco_pipeline_class_init (DiscoPipelineClass *klass)
    * changes no other node's numbers.
    */
   properties[PROP_SEED] =
-    g_param_spec_uint64 ("seed", "Seed",
-                         "Seed of every random number in the run (weight init, shuffling); "
-                         "each node derives its own stream from it and its name",
-                         0, G_MAXUINT64, DEFAULT_SEED,
-                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+      g_param_spec_uint64 ("seed", "Seed",
+                           "Seed of every random number in the run (weight init, shuffling); "
+                           "each node derives its own stream from it and its name",
+                           0, G_MAXUINT64, DEFAULT_SEED,
+                           G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   /**
    * DiscoPipeline:device:
    *
@@ -254,23 +218,21 @@ disco_pipeline_class_init (DiscoPipelineClass *klass)
    * when a GPU is usable and every node runs on it, else the CPU. The
    * device chosen is #DiscoPipeline:active-device.
    */
-  properties[PROP_DEVICE] =
-    g_param_spec_enum ("device", "Device",
-                       "Where tensors live and kernels run: cpu, cuda, or auto (CUDA when a "
-                       "GPU is usable and every node runs on it, else the CPU)",
-                       DISCO_TYPE_DEVICE, DEFAULT_DEVICE,
-                       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_DEVICE] = g_param_spec_enum (
+      "device", "Device",
+      "Where tensors live and kernels run: cpu, cuda, or auto (CUDA when a "
+      "GPU is usable and every node runs on it, else the CPU)",
+      DISCO_TYPE_DEVICE, DEFAULT_DEVICE, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   /**
    * DiscoPipeline:active-device:
    *
    * The device the run uses, resolved from #DiscoPipeline:device when
    * the pipeline is validated; never %DISCO_DEVICE_AUTO.
    */
-  properties[PROP_ACTIVE_DEVICE] =
-    g_param_spec_enum ("active-device", "Active device",
-                       "The device the run uses, resolved from \"device\" at validation",
-                       DISCO_TYPE_DEVICE, DISCO_DEVICE_CPU,
-                       G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_ACTIVE_DEVICE] = g_param_spec_enum (
+      "active-device", "Active device",
+      "The device the run uses, resolved from \"device\" at validation", DISCO_TYPE_DEVICE,
+      DISCO_DEVICE_CPU, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   /**
    * DiscoPipeline:output-dir:
    *
@@ -281,10 +243,10 @@ disco_pipeline_class_init (DiscoPipelineClass *klass)
    * disco_pipeline_set_output_mode()'s choice.
    */
   properties[PROP_OUTPUT_DIR] =
-    g_param_spec_string ("output-dir", "Output folder",
-                         "Folder the run writes results, checkpoints and images into; "
-                         "created when the run starts (NULL: nothing is written)",
-                         NULL, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+      g_param_spec_string ("output-dir", "Output folder",
+                           "Folder the run writes results, checkpoints and images into; "
+                           "created when the run starts (NULL: nothing is written)",
+                           NULL, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   /**
    * DiscoPipeline:source-file:
    *
@@ -292,21 +254,19 @@ disco_pipeline_class_init (DiscoPipelineClass *klass)
    * (disco_pipeline_new_from_file()), or %NULL. Relative paths in node
    * properties are resolved beside it (disco_pipeline_resolve_path()).
    */
-  properties[PROP_SOURCE_FILE] =
-    g_param_spec_string ("source-file", "Source file",
-                         "The pipeline file the pipeline was loaded from, if any",
-                         NULL, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_SOURCE_FILE] = g_param_spec_string (
+      "source-file", "Source file", "The pipeline file the pipeline was loaded from, if any", NULL,
+      G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   /**
    * DiscoPipeline:max-ticks:
    *
    * Stop the run after this many ticks; 0: run until a source reaches
    * end of stream.
    */
-  properties[PROP_MAX_TICKS] =
-    g_param_spec_uint64 ("max-ticks", "Maximum ticks",
-                         "Stop the run after this many ticks (0: run until end of stream)",
-                         0, G_MAXUINT64, DEFAULT_MAX_TICKS,
-                         G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_MAX_TICKS] = g_param_spec_uint64 (
+      "max-ticks", "Maximum ticks",
+      "Stop the run after this many ticks (0: run until end of stream)", 0, G_MAXUINT64,
+      DEFAULT_MAX_TICKS, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   /**
    * DiscoPipeline:load-parameters:
    *
@@ -316,11 +276,11 @@ disco_pipeline_class_init (DiscoPipelineClass *klass)
    * their initial values. See disco_pipeline_load_parameters().
    */
   properties[PROP_LOAD_PARAMETERS] =
-    g_param_spec_string ("load-parameters", "Load parameters",
-                         "Folder of <node>.<parameter>.npy files to load every node's "
-                         "parameters from after the nodes are prepared (relative to the "
-                         "pipeline file; NULL: keep their initial values)",
-                         NULL, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+      g_param_spec_string ("load-parameters", "Load parameters",
+                           "Folder of <node>.<parameter>.npy files to load every node's "
+                           "parameters from after the nodes are prepared (relative to the "
+                           "pipeline file; NULL: keep their initial values)",
+                           NULL, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   /**
    * DiscoPipeline:checkpoint:
    *
@@ -330,10 +290,10 @@ disco_pipeline_class_init (DiscoPipelineClass *klass)
    * `disco-run --resume`).
    */
   properties[PROP_CHECKPOINT] =
-    g_param_spec_boolean ("checkpoint", "Checkpoint",
-                          "After every epoch, save every node's parameters and state into "
-                          "<output-dir>/checkpoint, so disco-run --resume can continue the run",
-                          TRUE, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+      g_param_spec_boolean ("checkpoint", "Checkpoint",
+                            "After every epoch, save every node's parameters and state into "
+                            "<output-dir>/checkpoint, so disco-run --resume can continue the run",
+                            TRUE, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   /**
    * DiscoPipeline:resume:
    *
@@ -343,10 +303,10 @@ disco_pipeline_class_init (DiscoPipelineClass *klass)
    * uninterrupted run's; %NULL: start afresh.
    */
   properties[PROP_RESUME] =
-    g_param_spec_string ("resume", "Resume from",
-                         "A checkpoint folder to continue from: parameters and state are "
-                         "restored and the run goes on with the next epoch (NULL: start afresh)",
-                         NULL, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+      g_param_spec_string ("resume", "Resume from",
+                           "A checkpoint folder to continue from: parameters and state are "
+                           "restored and the run goes on with the next epoch (NULL: start afresh)",
+                           NULL, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   /**
    * DiscoPipeline:check-finite:
    *
@@ -359,11 +319,11 @@ disco_pipeline_class_init (DiscoPipelineClass *klass)
    * parameters at each epoch's end: the check never copies per tick.
    */
   properties[PROP_CHECK_FINITE] =
-    g_param_spec_boolean ("check-finite", "Check finiteness",
-                          "Stop the run at the first NaN or infinity in a tensor a node wrote "
-                          "(output, gradient, parameter), naming the tick, node and tensor; "
-                          "nothing non-finite is then ever reported or checkpointed",
-                          TRUE, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+      g_param_spec_boolean ("check-finite", "Check finiteness",
+                            "Stop the run at the first NaN or infinity in a tensor a node wrote "
+                            "(output, gradient, parameter), naming the tick, node and tensor; "
+                            "nothing non-finite is then ever reported or checkpointed",
+                            TRUE, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   /**
    * DiscoPipeline:memory-limit:
    *
@@ -373,12 +333,12 @@ disco_pipeline_class_init (DiscoPipelineClass *klass)
    * available when the run starts.
    */
   properties[PROP_MEMORY_LIMIT] =
-    g_param_spec_uint64 ("memory-limit", "Memory limit",
-                         "Most host memory the run's tensors may hold, in MiB; checked before "
-                         "every tensor allocation and, from the shapes nodes declare, before "
-                         "the first tick (0: the memory available when the run starts)",
-                         0, G_MAXUINT64 / (1024 * 1024), DEFAULT_MEMORY_LIMIT,
-                         G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+      g_param_spec_uint64 ("memory-limit", "Memory limit",
+                           "Most host memory the run's tensors may hold, in MiB; checked before "
+                           "every tensor allocation and, from the shapes nodes declare, before "
+                           "the first tick (0: the memory available when the run starts)",
+                           0, G_MAXUINT64 / (1024 * 1024), DEFAULT_MEMORY_LIMIT,
+                           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPERTIES, properties);
 
   /**
@@ -387,9 +347,8 @@ disco_pipeline_class_init (DiscoPipelineClass *klass)
    *
    * Emitted when every node is prepared, before the first tick.
    */
-  signals[SIGNAL_STARTED] =
-    g_signal_new ("started", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
-                  NULL, NULL, NULL, G_TYPE_NONE, 0);
+  signals[SIGNAL_STARTED] = g_signal_new ("started", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                          0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 
   /**
    * DiscoPipeline::tick:
@@ -399,9 +358,8 @@ disco_pipeline_class_init (DiscoPipelineClass *klass)
    * Emitted after every node has processed a tick. Use it to show progress.
    */
   signals[SIGNAL_TICK] =
-    g_signal_new ("tick", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
-                  NULL, NULL, NULL, G_TYPE_NONE, 1,
-                  DISCO_TYPE_TICK | G_SIGNAL_TYPE_STATIC_SCOPE);
+      g_signal_new ("tick", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                    G_TYPE_NONE, 1, DISCO_TYPE_TICK | G_SIGNAL_TYPE_STATIC_SCOPE);
 
   /**
    * DiscoPipeline::epoch-finished:
@@ -411,8 +369,8 @@ disco_pipeline_class_init (DiscoPipelineClass *klass)
    * Emitted after every node's end_epoch hook has run for @epoch.
    */
   signals[SIGNAL_EPOCH_FINISHED] =
-    g_signal_new ("epoch-finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
-                  NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_UINT);
+      g_signal_new ("epoch-finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                    NULL, G_TYPE_NONE, 1, G_TYPE_UINT);
 
   /**
    * DiscoPipeline::finished:
@@ -421,9 +379,8 @@ disco_pipeline_class_init (DiscoPipelineClass *klass)
    *
    * Emitted at the end of a successful run.
    */
-  signals[SIGNAL_FINISHED] =
-    g_signal_new ("finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
-                  NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_UINT64);
+  signals[SIGNAL_FINISHED] = g_signal_new ("finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                           0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_UINT64);
 }
 
 static void
@@ -568,8 +525,8 @@ _disco_pipeline_make_node_at (DiscoPipeline *self, const char *type_name, const 
   if (type == G_TYPE_INVALID)
     {
       g_set_error (error, DISCO_ERROR, DISCO_ERROR_NO_SUCH_NODE_TYPE,
-                   "%sno node type \"%s\" for node \"%s\" (disco-inspect lists the types)",
-                   at, type_name, name);
+                   "%sno node type \"%s\" for node \"%s\" (disco-inspect lists the types)", at,
+                   type_name, name);
       return NULL;
     }
   node = g_object_new (type, "name", name, NULL);
@@ -678,13 +635,13 @@ _disco_pipeline_link_at (DiscoPipeline *self, DiscoNode *consumer, const char *p
     {
       g_set_error (error, DISCO_ERROR, DISCO_ERROR_LINK,
                    "%s\"%s.%s\" is an output port; links are written on the consumer's "
-                   "input (consumer-input = %s.%s)", at, disco_node_get_name (consumer), port,
-                   disco_node_get_name (consumer), port);
+                   "input (consumer-input = %s.%s)",
+                   at, disco_node_get_name (consumer), port, disco_node_get_name (consumer), port);
       return FALSE;
     }
 
-  producer_name = dot != NULL ? g_strndup (producer_spec, dot - producer_spec)
-                              : g_strdup (producer_spec);
+  producer_name =
+      dot != NULL ? g_strndup (producer_spec, dot - producer_spec) : g_strdup (producer_spec);
   producer = g_hash_table_lookup (self->nodes_by_name, producer_name);
   if (producer == NULL)
     {
@@ -696,20 +653,20 @@ _disco_pipeline_link_at (DiscoPipeline *self, DiscoNode *consumer, const char *p
   if (dot != NULL)
     {
       producer_port = dot + 1;
-      if (!disco_node_type_get_port_info (G_OBJECT_TYPE (producer), producer_port,
-                                          &direction, NULL, NULL))
+      if (!disco_node_type_get_port_info (G_OBJECT_TYPE (producer), producer_port, &direction, NULL,
+                                          NULL))
         {
           g_set_error (error, DISCO_ERROR, DISCO_ERROR_NO_SUCH_PORT,
-                       "%sno output port \"%s\" in node \"%s\" (%s), linked from \"%s.%s\"",
-                       at, producer_port, producer_name, _disco_pipeline_type_label (producer),
+                       "%sno output port \"%s\" in node \"%s\" (%s), linked from \"%s.%s\"", at,
+                       producer_port, producer_name, _disco_pipeline_type_label (producer),
                        disco_node_get_name (consumer), port);
           return FALSE;
         }
       if (direction != DISCO_PORT_OUTPUT)
         {
           g_set_error (error, DISCO_ERROR, DISCO_ERROR_LINK,
-                       "%s\"%s.%s\" is an input port, it cannot feed \"%s.%s\"", at,
-                       producer_name, producer_port, disco_node_get_name (consumer), port);
+                       "%s\"%s.%s\" is an input port, it cannot feed \"%s.%s\"", at, producer_name,
+                       producer_port, disco_node_get_name (consumer), port);
           return FALSE;
         }
     }
@@ -719,9 +676,8 @@ _disco_pipeline_link_at (DiscoPipeline *self, DiscoNode *consumer, const char *p
       if (producer_port == NULL)
         {
           g_set_error (error, DISCO_ERROR, DISCO_ERROR_LINK,
-                       "%snode \"%s\" (%s) has no output port to feed \"%s.%s\"", at,
-                       producer_name, _disco_pipeline_type_label (producer),
-                       disco_node_get_name (consumer), port);
+                       "%snode \"%s\" (%s) has no output port to feed \"%s.%s\"", at, producer_name,
+                       _disco_pipeline_type_label (producer), disco_node_get_name (consumer), port);
           return FALSE;
         }
     }
@@ -768,8 +724,8 @@ disco_pipeline_link (DiscoPipeline *self, const char *consumer, const char *prod
   node = g_hash_table_lookup (self->nodes_by_name, consumer_name);
   if (node == NULL)
     {
-      g_set_error (error, DISCO_ERROR, DISCO_ERROR_NO_SUCH_NODE,
-                   "no node \"%s\" to link \"%s\" to", consumer_name, producer);
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_NO_SUCH_NODE, "no node \"%s\" to link \"%s\" to",
+                   consumer_name, producer);
       return FALSE;
     }
   return _disco_pipeline_link_at (self, node, dot + 1, producer, NULL, error);
@@ -812,8 +768,8 @@ memory_limit_bytes (DiscoPipeline *self, char **how)
 
   if (self->memory_limit > 0)
     {
-      *how = g_strdup_printf ("pipeline.memory-limit = %" G_GUINT64_FORMAT " MiB",
-                              self->memory_limit);
+      *how =
+          g_strdup_printf ("pipeline.memory-limit = %" G_GUINT64_FORMAT " MiB", self->memory_limit);
       bytes = self->memory_limit * 1024 * 1024;
     }
   else
@@ -832,9 +788,8 @@ memory_limit_bytes (DiscoPipeline *self, char **how)
 static void
 add_memory_hint (GError **error, const char *how)
 {
-  if (error != NULL && *error != NULL &&
-      g_error_matches (*error, DISCO_ERROR, DISCO_ERROR_MEMORY) &&
-      strstr ((*error)->message, "pipeline.memory-limit") == NULL)
+  if (error != NULL && *error != NULL && g_error_matches (*error, DISCO_ERROR, DISCO_ERROR_MEMORY)
+      && strstr ((*error)->message, "pipeline.memory-limit") == NULL)
     {
       char *message = g_strdup_printf ("%s (%s; set pipeline.memory-limit in MiB to change it)",
                                        (*error)->message, how);
@@ -938,11 +893,9 @@ void
 _disco_pipeline_prefix_node_error (GError **error, DiscoNode *node, const char *hook)
 {
   if (error != NULL && *error == NULL)
-    g_set_error (error, DISCO_ERROR, DISCO_ERROR_FAILED, "%s failed without a message",
-                 hook);
-  if (error != NULL && *error != NULL &&
-      !g_error_matches (*error, G_IO_ERROR, G_IO_ERROR_CANCELLED) &&
-      strstr ((*error)->message, disco_node_get_name (node)) == NULL)
+    g_set_error (error, DISCO_ERROR, DISCO_ERROR_FAILED, "%s failed without a message", hook);
+  if (error != NULL && *error != NULL && !g_error_matches (*error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
+      && strstr ((*error)->message, disco_node_get_name (node)) == NULL)
     g_prefix_error (error, "node \"%s\" (%s): ", disco_node_get_name (node),
                     _disco_pipeline_type_label (node));
 }
@@ -1033,7 +986,7 @@ check_written (DiscoPipeline *self, const char *when, const WrittenTensor *w, gb
   const char *value;
 
   if (!force && _disco_tensor_get_checked (w->tensor))
-    return TRUE;                /* unchanged since the check saw it */
+    return TRUE; /* unchanged since the check saw it */
   if (v == NULL && force && (v = disco_tensor_read_host (w->tensor, error)) == NULL)
     return FALSE;
   if (v == NULL)
@@ -1061,8 +1014,8 @@ check_written (DiscoPipeline *self, const char *when, const WrittenTensor *w, gb
   rest = bad;
   for (guint d = n_dims; d > 0; d--)
     {
-      g_autofree char *part = g_strdup_printf ("%" G_GSIZE_FORMAT "%s", rest % shape[d - 1],
-                                               d < n_dims ? ", " : "");
+      g_autofree char *part =
+          g_strdup_printf ("%" G_GSIZE_FORMAT "%s", rest % shape[d - 1], d < n_dims ? ", " : "");
       g_string_prepend (index, part);
       rest /= shape[d - 1];
     }
@@ -1078,9 +1031,9 @@ check_written (DiscoPipeline *self, const char *when, const WrittenTensor *w, gb
     g_set_error (error, DISCO_ERROR, DISCO_ERROR_NUMERIC,
                  "%s: node \"%s\" (%s) produced a non-finite value: %s holds %s at [%s] "
                  "(%" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT " values not finite); the run "
-                 "stops%s", when, disco_node_get_name (w->writer),
-                 _disco_pipeline_type_label (w->writer), what->str, value, index->str, count, n,
-                 describe_kept_checkpoint (self, &kept));
+                 "stops%s",
+                 when, disco_node_get_name (w->writer), _disco_pipeline_type_label (w->writer),
+                 what->str, value, index->str, count, n, describe_kept_checkpoint (self, &kept));
   else
     g_set_error (error, DISCO_ERROR, DISCO_ERROR_NUMERIC,
                  "%s: %s holds %s at [%s] (%" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT
@@ -1121,8 +1074,7 @@ output_nan_means_none (DiscoNode *owner, const char *port)
  * dynamical node's process does nothing: its integrator writes its
  * outputs, and optimizers its parameters. */
 static gboolean
-check_after_process (DiscoPipeline *self, DiscoNode *node, const DiscoTick *tick,
-                     GError **error)
+check_after_process (DiscoPipeline *self, DiscoNode *node, const DiscoTick *tick, GError **error)
 {
   g_autofree char *when = describe_tick (tick);
   GPtrArray *names;
@@ -1135,8 +1087,8 @@ check_after_process (DiscoPipeline *self, DiscoNode *node, const DiscoTick *tick
   for (guint i = 0; i < self->written->len && ok; i++)
     {
       WrittenTensor *w = &g_array_index (self->written, WrittenTensor, i);
-      ok = check_one (self, when, node, w->owner, "output", w->name, w->tensor,
-                      w->nan_means_none, error);
+      ok = check_one (self, when, node, w->owner, "output", w->name, w->tensor, w->nan_means_none,
+                      error);
     }
   g_array_set_size (self->written, 0);
   if (!ok)
@@ -1146,8 +1098,8 @@ check_after_process (DiscoPipeline *self, DiscoNode *node, const DiscoTick *tick
 
   g_hash_table_iter_init (&iter, _disco_node_get_outputs (node));
   while (g_hash_table_iter_next (&iter, &key, &value))
-    if (!check_one (self, when, node, node, "output", key, value,
-                    output_nan_means_none (node, key), error))
+    if (!check_one (self, when, node, node, "output", key, value, output_nan_means_none (node, key),
+                    error))
       return FALSE;
   names = _disco_node_get_gradient_names (node);
   for (guint i = 0; i < names->len; i++)
@@ -1170,12 +1122,10 @@ check_after_process (DiscoPipeline *self, DiscoNode *node, const DiscoTick *tick
           const char *dot = strchr (target, '.');
           g_autofree char *owner_name = g_strndup (target, dot - target);
           DiscoNode *owner = g_hash_table_lookup (self->nodes_by_name, owner_name);
-          DiscoTensor *parameter = owner != NULL ? disco_node_get_parameter (owner, dot + 1)
-                                                 : NULL;
+          DiscoTensor *parameter = owner != NULL ? disco_node_get_parameter (owner, dot + 1) : NULL;
 
           if (parameter != NULL)
-            ok = check_one (self, when, node, owner, "parameter", dot + 1, parameter, FALSE,
-                            error);
+            ok = check_one (self, when, node, owner, "parameter", dot + 1, parameter, FALSE, error);
         }
     }
   /* An optimizer's own parameters are its moments: finite gradients and
@@ -1206,8 +1156,8 @@ check_deferred (DiscoPipeline *self, const DiscoTick *tick, GError **error)
   if (deferred->len > 0)
     when = describe_tick (tick);
   for (guint i = 0; i < deferred->len && ok; i++)
-    ok = check_written (self, when, &g_array_index (deferred, WrittenTensor, i), FALSE, NULL,
-                        error);
+    ok =
+        check_written (self, when, &g_array_index (deferred, WrittenTensor, i), FALSE, NULL, error);
   return ok;
 }
 
@@ -1226,7 +1176,10 @@ check_parameters (DiscoPipeline *self, guint epoch, GError **error)
 
       for (guint j = 0; j < names->len; j++)
         {
-          WrittenTensor w = { NULL, node, "parameter", g_ptr_array_index (names, j),
+          WrittenTensor w = { NULL,
+                              node,
+                              "parameter",
+                              g_ptr_array_index (names, j),
                               disco_node_get_parameter (node, g_ptr_array_index (names, j)),
                               FALSE };
 
@@ -1256,8 +1209,12 @@ _disco_pipeline_note_output (DiscoPipeline *self, DiscoNode *node, const char *p
 
   if (!self->guarding)
     return;
-  w = (WrittenTensor) { NULL, node, "output", g_intern_string (port), g_object_ref (tensor),
-                        output_nan_means_none (node, port) };
+  w = (WrittenTensor){ NULL,
+                       node,
+                       "output",
+                       g_intern_string (port),
+                       g_object_ref (tensor),
+                       output_nan_means_none (node, port) };
   g_array_append_val (self->written, w);
 }
 
@@ -1277,8 +1234,8 @@ claim_output_dir (DiscoPipeline *self, GError **error)
   self->output_lock = _disco_output_lock_acquire (self->output_dir, error);
   if (self->output_lock == NULL)
     return FALSE;
-  if (self->resume == NULL && self->output_mode != DISCO_OUTPUT_MODE_ADD &&
-      (previous = _disco_output_folder_describe_run (self->output_dir)) != NULL)
+  if (self->resume == NULL && self->output_mode != DISCO_OUTPUT_MODE_ADD
+      && (previous = _disco_output_folder_describe_run (self->output_dir)) != NULL)
     {
       if (self->output_mode == DISCO_OUTPUT_MODE_NEW)
         {
@@ -1320,8 +1277,8 @@ record_output (DiscoPipeline *self, const char *path, GError **error)
   gsize n = strlen (folder);
   const char *relative = file + n + 1;
 
-  if (strncmp (file, folder, n) != 0 || file[n] != G_DIR_SEPARATOR ||
-      g_hash_table_contains (self->outputs, relative))
+  if (strncmp (file, folder, n) != 0 || file[n] != G_DIR_SEPARATOR
+      || g_hash_table_contains (self->outputs, relative))
     return TRUE;
   if (!_disco_output_folder_record (self->output_dir, relative, error))
     return FALSE;
@@ -1342,16 +1299,16 @@ end_epoch (DiscoPipeline *self, guint epoch, guint64 tick_index, GError **error)
 
       GError *node_error = NULL;
 
-      if (klass->end_epoch != NULL &&
-          (!klass->end_epoch (node, epoch, &node_error) || node_error != NULL))
+      if (klass->end_epoch != NULL
+          && (!klass->end_epoch (node, epoch, &node_error) || node_error != NULL))
         {
           g_propagate_error (error, node_error);
           _disco_pipeline_prefix_node_error (error, node, "end_epoch");
           return FALSE;
         }
     }
-  if (self->checkpoint && self->output_dir != NULL &&
-      !_disco_pipeline_save_checkpoint (self, epoch, tick_index + 1, error))
+  if (self->checkpoint && self->output_dir != NULL
+      && !_disco_pipeline_save_checkpoint (self, epoch, tick_index + 1, error))
     return FALSE;
   if (self->checkpoint && self->output_dir != NULL)
     self->last_checkpoint_epoch = epoch;
@@ -1367,8 +1324,7 @@ run_ticks (DiscoPipeline *self, GCancellable *cancellable, guint64 *n_ticks, GEr
   gboolean reached_end = FALSE;
   guint last_epoch = 0;
 
-  for (guint64 index = self->first_tick;
-       self->max_ticks == 0 || index < self->max_ticks; index++)
+  for (guint64 index = self->first_tick; self->max_ticks == 0 || index < self->max_ticks; index++)
     {
       gboolean eos = FALSE;
 
@@ -1482,13 +1438,12 @@ disco_pipeline_run (DiscoPipeline *self, GCancellable *cancellable, GError **err
 
       GError *node_error = NULL;
 
-      if (klass->prepare != NULL &&
-          (!klass->prepare (node, &node_error) || node_error != NULL))
+      if (klass->prepare != NULL && (!klass->prepare (node, &node_error) || node_error != NULL))
         {
           g_propagate_error (error, node_error);
           _disco_pipeline_prefix_node_error (error, node, "prepare");
-          g_prefix_error (error, "%s: ",
-                          disco_pipeline_get_node_location (self, disco_node_get_name (node)));
+          g_prefix_error (
+              error, "%s: ", disco_pipeline_get_node_location (self, disco_node_get_name (node)));
           add_memory_hint (error, how);
           goto out;
         }
@@ -1526,8 +1481,8 @@ out:
       DiscoNodeClass *klass = DISCO_NODE_GET_CLASS (node);
       g_autoptr (GError) finish_error = NULL;
 
-      if (klass->finish != NULL &&
-          (!klass->finish (node, &finish_error) || finish_error != NULL) && ok)
+      if (klass->finish != NULL && (!klass->finish (node, &finish_error) || finish_error != NULL)
+          && ok)
         {
           _disco_pipeline_prefix_node_error (&finish_error, node, "finish");
           g_propagate_error (error, g_steal_pointer (&finish_error));
@@ -1676,14 +1631,15 @@ disco_pipeline_build_output_path (DiscoPipeline *self, const char *relative, GEr
     {
       g_set_error (error, DISCO_ERROR, DISCO_ERROR_IO,
                    "%s: the pipeline has no output folder (set pipeline.output-dir, "
-                   "or disco-run -o DIR)", relative);
+                   "or disco-run -o DIR)",
+                   relative);
       return NULL;
     }
   /* A run writes its folder only while it holds it: not after it was
    * refused (another run's folder), nor from a finish hook after a failed
    * prepare. */
-  if (self->running && self->output_dir != NULL && self->output_lock == NULL &&
-      !g_path_is_absolute (relative))
+  if (self->running && self->output_dir != NULL && self->output_lock == NULL
+      && !g_path_is_absolute (relative))
     {
       g_set_error (error, DISCO_ERROR, DISCO_ERROR_IO,
                    "%s: not written: the run does not hold its output folder %s", relative,
@@ -1696,8 +1652,8 @@ disco_pipeline_build_output_path (DiscoPipeline *self, const char *relative, GEr
   if (g_mkdir_with_parents (parent, 0755) != 0)
     {
       int saved = errno;
-      g_set_error (error, DISCO_ERROR, DISCO_ERROR_IO, "%s: cannot create folder: %s",
-                   parent, g_strerror (saved));
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_IO, "%s: cannot create folder: %s", parent,
+                   g_strerror (saved));
       return NULL;
     }
   return g_steal_pointer (&path);
@@ -1795,15 +1751,14 @@ disco_pipeline_find_parameter (DiscoPipeline *self, const char *target)
  * Returns: %TRUE on success, %FALSE with @error set
  */
 gboolean
-disco_write_file_atomically (const char *path, const guint8 *data, gsize size,
-                             GError **error)
+disco_write_file_atomically (const char *path, const guint8 *data, gsize size, GError **error)
 {
   g_autoptr (GError) write_error = NULL;
 
   g_return_val_if_fail (path != NULL, FALSE);
   /* g_file_set_contents writes "path.XXXXXX" and renames it. */
-  if (!g_file_set_contents_full (path, (const char *) data, size,
-                                 G_FILE_SET_CONTENTS_CONSISTENT, 0644, &write_error))
+  if (!g_file_set_contents_full (path, (const char *) data, size, G_FILE_SET_CONTENTS_CONSISTENT,
+                                 0644, &write_error))
     {
       g_set_error (error, DISCO_ERROR, DISCO_ERROR_IO, "%s: cannot write: %s", path,
                    write_error->message);

@@ -7,21 +7,20 @@ G_BEGIN_DECLS
 
 typedef struct
 {
-  DiscoNode *producer;        /* not a reference: the pipeline owns both */
+  DiscoNode *producer; /* not a reference: the pipeline owns both */
   char *producer_port;
-  char *where;                /* "file:line" of the link, for messages */
+  char *where; /* "file:line" of the link, for messages */
 } DiscoLink;
 
 typedef struct
 {
   guint n_dims;
-  gsize shape[DISCO_TENSOR_MAX_DIMS];   /* a first dimension of 0: any batch size */
+  gsize shape[DISCO_TENSOR_MAX_DIMS]; /* a first dimension of 0: any batch size */
 } DiscoDeclaredShape;
 
 void _disco_node_set_pipeline (DiscoNode *self, DiscoPipeline *pipeline);
 gboolean _disco_node_link_input (DiscoNode *self, const char *port, DiscoNode *producer,
-                                 const char *producer_port, const char *where,
-                                 GError **error);
+                                 const char *producer_port, const char *where, GError **error);
 const DiscoLink *_disco_node_get_link (DiscoNode *self, const char *port);
 GList *_disco_node_get_linked_ports (DiscoNode *self);
 void _disco_node_reset_run_state (DiscoNode *self);

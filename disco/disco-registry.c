@@ -31,8 +31,8 @@
 #include <string.h>
 
 static GMutex registry_lock;
-static GHashTable *types_by_name;   /* char* -> GType */
-static GHashTable *names_by_type;   /* GType -> char* (not owned) */
+static GHashTable *types_by_name; /* char* -> GType */
+static GHashTable *names_by_type; /* GType -> char* (not owned) */
 
 /* g_ptr_array_sort passes pointers to the elements. */
 static gint
@@ -169,21 +169,21 @@ gboolean
 disco_registry_load_plugin (const char *path, GError **error)
 {
   GModule *module;
-  gboolean (*init) (GError **error) = NULL;
+  gboolean (*init) (GError * *error) = NULL;
 
   g_return_val_if_fail (path != NULL, FALSE);
 
   module = g_module_open (path, G_MODULE_BIND_LOCAL);
   if (module == NULL)
     {
-      g_set_error (error, DISCO_ERROR, DISCO_ERROR_IO, "%s: cannot load plugin: %s",
-                   path, g_module_error ());
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_IO, "%s: cannot load plugin: %s", path,
+                   g_module_error ());
       return FALSE;
     }
   if (!g_module_symbol (module, DISCO_PLUGIN_INIT_SYMBOL, (gpointer *) &init) || init == NULL)
     {
-      g_set_error (error, DISCO_ERROR, DISCO_ERROR_IO,
-                   "%s: not a Disco plugin (no symbol \"%s\")", path, DISCO_PLUGIN_INIT_SYMBOL);
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_IO, "%s: not a Disco plugin (no symbol \"%s\")",
+                   path, DISCO_PLUGIN_INIT_SYMBOL);
       g_module_close (module);
       return FALSE;
     }

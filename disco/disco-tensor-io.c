@@ -77,8 +77,10 @@ disco_tensor_save_npy (DiscoTensor *self, const char *path, GError **error)
 static gboolean
 npy_error (GError **error, const char *path, const char *what)
 {
-  g_set_error (error, DISCO_ERROR, DISCO_ERROR_DATA, "%s: not a float32 .npy file Disco can "
-               "read: %s", path, what);
+  g_set_error (error, DISCO_ERROR, DISCO_ERROR_DATA,
+               "%s: not a float32 .npy file Disco can "
+               "read: %s",
+               path, what);
   return FALSE;
 }
 
@@ -130,7 +132,7 @@ disco_tensor_load_npy (const char *path, GError **error)
   shape_start = strstr (header, "'shape': (");
   if (shape_start == NULL)
     return npy_error (error, path, "no shape in the header"), NULL;
-  for (p = shape_start + strlen ("'shape': ("); *p != ')'; )
+  for (p = shape_start + strlen ("'shape': ("); *p != ')';)
     {
       char *end;
       guint64 dim;
@@ -140,8 +142,8 @@ disco_tensor_load_npy (const char *path, GError **error)
       if (*p == ')')
         break;
       dim = g_ascii_strtoull (p, &end, 10);
-      if (end == p || dim == 0 || n_dims == DISCO_TENSOR_MAX_DIMS ||
-          n_elements > G_MAXSIZE / 4 / dim)
+      if (end == p || dim == 0 || n_dims == DISCO_TENSOR_MAX_DIMS
+          || n_elements > G_MAXSIZE / 4 / dim)
         return npy_error (error, path, "the shape is not 1 to 4 positive sizes"), NULL;
       shape[n_dims++] = dim;
       n_elements *= dim;

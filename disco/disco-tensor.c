@@ -44,11 +44,11 @@ struct _DiscoTensor
   gsize n_elements;
   DiscoDevice device;
 
-  float *host;          /* allocated on first host access for device tensors */
-  gpointer device_ptr;  /* NULL for CPU tensors */
+  float *host;         /* allocated on first host access for device tensors */
+  gpointer device_ptr; /* NULL for CPU tensors */
   gboolean host_valid;
   gboolean device_valid;
-  gboolean checked;     /* the run's finiteness check has seen these values */
+  gboolean checked; /* the run's finiteness check has seen these values */
 };
 
 G_DEFINE_FINAL_TYPE (DiscoTensor, disco_tensor, G_TYPE_OBJECT)
@@ -151,7 +151,8 @@ host_alloc (DiscoTensor *self, GError **error)
 
       g_set_error (error, DISCO_ERROR, DISCO_ERROR_MEMORY,
                    "a %s tensor needs %s, over the memory limit of %s (tensors already "
-                   "hold %s)", shape, size, limit_text, held_text);
+                   "hold %s)",
+                   shape, size, limit_text, held_text);
       return FALSE;
     }
   if (posix_memalign (&memory, 64, MAX (bytes, 64)) != 0)
@@ -203,8 +204,7 @@ shape_is_valid (guint n_dims, const gsize *shape, gsize *n_elements, GError **er
 
   if (n_dims < 1 || n_dims > DISCO_TENSOR_MAX_DIMS)
     {
-      g_set_error (error, DISCO_ERROR, DISCO_ERROR_SHAPE,
-                   "a tensor has 1 to %d dimensions, not %u",
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_SHAPE, "a tensor has 1 to %d dimensions, not %u",
                    DISCO_TENSOR_MAX_DIMS, n_dims);
       return FALSE;
     }
@@ -317,8 +317,7 @@ disco_tensor_new (guint n_dims, const gsize *shape)
  *   when the shape is invalid or the device is unavailable
  */
 DiscoTensor *
-disco_tensor_new_on_device (DiscoDevice device, guint n_dims, const gsize *shape,
-                            GError **error)
+disco_tensor_new_on_device (DiscoDevice device, guint n_dims, const gsize *shape, GError **error)
 {
   DiscoTensor *self;
 
@@ -335,9 +334,9 @@ disco_tensor_new_on_device (DiscoDevice device, guint n_dims, const gsize *shape
     {
       /* Zero-fill from a zeroed host copy: backends stay small (no memset),
        * and both copies start out current. */
-      if (!host_alloc (self, error) ||
-          !backends[device]->copy_to_device (self->device_ptr, self->host,
-                                             self->n_elements * sizeof (float), error))
+      if (!host_alloc (self, error)
+          || !backends[device]->copy_to_device (self->device_ptr, self->host,
+                                                self->n_elements * sizeof (float), error))
         g_clear_object (&self);
       else
         self->host_valid = TRUE;
@@ -360,8 +359,8 @@ disco_tensor_new_on_device (DiscoDevice device, guint n_dims, const gsize *shape
  *   when @size does not match @shape
  */
 DiscoTensor *
-disco_tensor_new_from_data (guint n_dims, const gsize *shape, const guint8 *data,
-                            gsize size, GError **error)
+disco_tensor_new_from_data (guint n_dims, const gsize *shape, const guint8 *data, gsize size,
+                            GError **error)
 {
   DiscoTensor *self = tensor_alloc (DISCO_DEVICE_CPU, n_dims, shape, error);
 
@@ -382,8 +381,7 @@ disco_tensor_new_from_data (guint n_dims, const gsize *shape, const guint8 *data
  * Returns: (transfer full) (nullable): the tensor, or %NULL with @error set
  */
 DiscoTensor *
-disco_tensor_new_from_bytes (guint n_dims, const gsize *shape, GBytes *bytes,
-                             GError **error)
+disco_tensor_new_from_bytes (guint n_dims, const gsize *shape, GBytes *bytes, GError **error)
 {
   gsize size;
   const guint8 *data;
@@ -407,8 +405,8 @@ disco_tensor_new_from_bytes (guint n_dims, const gsize *shape, GBytes *bytes,
  * Returns: (transfer full) (nullable): the tensor, or %NULL with @error set
  */
 DiscoTensor *
-disco_tensor_new_from_values (guint n_dims, const gsize *shape, const float *values,
-                              gsize n_values, GError **error)
+disco_tensor_new_from_values (guint n_dims, const gsize *shape, const float *values, gsize n_values,
+                              GError **error)
 {
   DiscoTensor *self = tensor_alloc (DISCO_DEVICE_CPU, n_dims, shape, error);
 
@@ -439,8 +437,7 @@ disco_tensor_copy (DiscoTensor *self, GError **error)
   if (self->device != DISCO_DEVICE_CPU && self->device_valid)
     {
       if (!backends[self->device]->copy_on_device (copy->device_ptr, self->device_ptr,
-                                                   self->n_elements * sizeof (float),
-                                                   error))
+                                                   self->n_elements * sizeof (float), error))
         return NULL;
     }
   else
@@ -549,8 +546,7 @@ gboolean
 disco_tensor_has_shape (DiscoTensor *self, guint n_dims, const gsize *shape)
 {
   g_return_val_if_fail (DISCO_IS_TENSOR (self), FALSE);
-  return n_dims == self->n_dims &&
-         memcmp (shape, self->shape, n_dims * sizeof (gsize)) == 0;
+  return n_dims == self->n_dims && memcmp (shape, self->shape, n_dims * sizeof (gsize)) == 0;
 }
 
 /**
@@ -911,11 +907,9 @@ disco_tensor_set_data (DiscoTensor *self, const guint8 *data, gsize size, GError
  * Returns: %TRUE on success, %FALSE with @error set
  */
 gboolean
-disco_tensor_set_values (DiscoTensor *self, const float *values, gsize n_values,
-                         GError **error)
+disco_tensor_set_values (DiscoTensor *self, const float *values, gsize n_values, GError **error)
 {
-  return disco_tensor_set_data (self, (const guint8 *) values,
-                                n_values * sizeof (float), error);
+  return disco_tensor_set_data (self, (const guint8 *) values, n_values * sizeof (float), error);
 }
 
 /**

@@ -17,16 +17,14 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (DiscoTensor, disco_tensor, DISCO, TENSOR, GObject)
 
 DiscoTensor *disco_tensor_new (guint n_dims, const gsize *shape);
-DiscoTensor *disco_tensor_new_on_device (DiscoDevice device, guint n_dims,
-                                         const gsize *shape, GError **error);
-DiscoTensor *disco_tensor_new_from_data (guint n_dims, const gsize *shape,
-                                         const guint8 *data, gsize size,
+DiscoTensor *disco_tensor_new_on_device (DiscoDevice device, guint n_dims, const gsize *shape,
                                          GError **error);
-DiscoTensor *disco_tensor_new_from_bytes (guint n_dims, const gsize *shape,
-                                          GBytes *bytes, GError **error);
-DiscoTensor *disco_tensor_new_from_values (guint n_dims, const gsize *shape,
-                                           const float *values, gsize n_values,
-                                           GError **error);
+DiscoTensor *disco_tensor_new_from_data (guint n_dims, const gsize *shape, const guint8 *data,
+                                         gsize size, GError **error);
+DiscoTensor *disco_tensor_new_from_bytes (guint n_dims, const gsize *shape, GBytes *bytes,
+                                          GError **error);
+DiscoTensor *disco_tensor_new_from_values (guint n_dims, const gsize *shape, const float *values,
+                                           gsize n_values, GError **error);
 DiscoTensor *disco_tensor_copy (DiscoTensor *self, GError **error);
 
 guint disco_tensor_get_n_dims (DiscoTensor *self);
@@ -40,8 +38,7 @@ DiscoDevice disco_tensor_get_device (DiscoTensor *self);
 
 const float *disco_tensor_read_host (DiscoTensor *self, GError **error);
 float *disco_tensor_write_host (DiscoTensor *self, GError **error);
-guintptr disco_tensor_get_host_address (DiscoTensor *self, gboolean writable,
-                                        GError **error);
+guintptr disco_tensor_get_host_address (DiscoTensor *self, gboolean writable, GError **error);
 gconstpointer disco_tensor_read_device (DiscoTensor *self, GError **error);
 gpointer disco_tensor_write_device (DiscoTensor *self, GError **error);
 gboolean disco_tensor_to_device (DiscoTensor *self, DiscoDevice device, GError **error);
@@ -49,10 +46,9 @@ gboolean disco_tensor_to_device (DiscoTensor *self, DiscoDevice device, GError *
 GBytes *disco_tensor_get_bytes (DiscoTensor *self, GError **error);
 float *disco_tensor_get_values (DiscoTensor *self, gsize *n_values, GError **error);
 float disco_tensor_get_value (DiscoTensor *self, gsize index);
-gboolean disco_tensor_set_data (DiscoTensor *self, const guint8 *data, gsize size,
-                                GError **error);
-gboolean disco_tensor_set_values (DiscoTensor *self, const float *values,
-                                  gsize n_values, GError **error);
+gboolean disco_tensor_set_data (DiscoTensor *self, const guint8 *data, gsize size, GError **error);
+gboolean disco_tensor_set_values (DiscoTensor *self, const float *values, gsize n_values,
+                                  GError **error);
 gboolean disco_tensor_fill (DiscoTensor *self, float value, GError **error);
 
 gboolean disco_tensor_save_npy (DiscoTensor *self, const char *path, GError **error);

@@ -44,14 +44,10 @@ disco_phase_to_string (DiscoPhase phase)
 {
   switch (phase)
     {
-    case DISCO_PHASE_TRAIN:
-      return "train";
-    case DISCO_PHASE_VALIDATION:
-      return "validation";
-    case DISCO_PHASE_TEST:
-      return "test";
+    case DISCO_PHASE_TRAIN: return "train";
+    case DISCO_PHASE_VALIDATION: return "validation";
+    case DISCO_PHASE_TEST: return "test";
     case DISCO_PHASE_NONE:
-    default:
-      return "none";
+    default: return "none";
     }
 }

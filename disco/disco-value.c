@@ -33,18 +33,18 @@ disco_param_spec_range_to_string (GParamSpec *pspec)
 {
   g_return_val_if_fail (G_IS_PARAM_SPEC (pspec), NULL);
 
-#define RANGE(T, fmt, cast)                                                   \
-  if (G_IS_PARAM_SPEC_##T (pspec))                                            \
-    return g_strdup_printf (fmt " … " fmt, cast G_PARAM_SPEC_##T (pspec)->minimum, \
+#define RANGE(T, fmt, cast)                                                                        \
+  if (G_IS_PARAM_SPEC_##T (pspec))                                                                 \
+    return g_strdup_printf (fmt " … " fmt, cast G_PARAM_SPEC_##T (pspec)->minimum,                 \
                             cast G_PARAM_SPEC_##T (pspec)->maximum);
-  RANGE (INT, "%d", (int));
+  RANGE (INT, "%d", (int) );
   RANGE (UINT, "%u", (guint));
-  RANGE (LONG, "%ld", (long));
+  RANGE (LONG, "%ld", (long) );
   RANGE (ULONG, "%lu", (gulong));
   RANGE (INT64, "%" G_GINT64_FORMAT, (gint64));
   RANGE (UINT64, "%" G_GUINT64_FORMAT, (guint64));
-  RANGE (FLOAT, "%g", (double));
-  RANGE (DOUBLE, "%g", (double));
+  RANGE (FLOAT, "%g", (double) );
+  RANGE (DOUBLE, "%g", (double) );
 #undef RANGE
   if (G_IS_PARAM_SPEC_FLAGS (pspec))
     {
@@ -76,16 +76,14 @@ _disco_value_parse (GParamSpec *pspec, const char *text, GValue *value, const ch
   g_value_init (value, type);
   switch (fundamental)
     {
-    case G_TYPE_STRING:
-      g_value_set_string (value, text);
-      return TRUE;
+    case G_TYPE_STRING: g_value_set_string (value, text); return TRUE;
 
     case G_TYPE_BOOLEAN:
-      if (g_ascii_strcasecmp (text, "true") == 0 || g_ascii_strcasecmp (text, "yes") == 0 ||
-          g_ascii_strcasecmp (text, "on") == 0 || strcmp (text, "1") == 0)
+      if (g_ascii_strcasecmp (text, "true") == 0 || g_ascii_strcasecmp (text, "yes") == 0
+          || g_ascii_strcasecmp (text, "on") == 0 || strcmp (text, "1") == 0)
         g_value_set_boolean (value, TRUE);
-      else if (g_ascii_strcasecmp (text, "false") == 0 || g_ascii_strcasecmp (text, "no") == 0 ||
-               g_ascii_strcasecmp (text, "off") == 0 || strcmp (text, "0") == 0)
+      else if (g_ascii_strcasecmp (text, "false") == 0 || g_ascii_strcasecmp (text, "no") == 0
+               || g_ascii_strcasecmp (text, "off") == 0 || strcmp (text, "0") == 0)
         g_value_set_boolean (value, FALSE);
       else
         break;
@@ -156,8 +154,8 @@ _disco_value_parse (GParamSpec *pspec, const char *text, GValue *value, const ch
         if (ev == NULL)
           {
             g_autofree char *choices = disco_param_spec_range_to_string (pspec);
-            g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE,
-                         "%s: \"%s\" is not one of: %s", what, text, choices);
+            g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE, "%s: \"%s\" is not one of: %s",
+                         what, text, choices);
             return FALSE;
           }
         g_value_set_enum (value, ev->value);
@@ -179,8 +177,8 @@ _disco_value_parse (GParamSpec *pspec, const char *text, GValue *value, const ch
             fv = g_flags_get_value_by_nick (klass, parts[i]);
             if (fv == NULL)
               {
-                g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE,
-                             "%s: unknown flag \"%s\"", what, parts[i]);
+                g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE, "%s: unknown flag \"%s\"",
+                             what, parts[i]);
                 return FALSE;
               }
             flags |= fv->value;
@@ -191,13 +189,12 @@ _disco_value_parse (GParamSpec *pspec, const char *text, GValue *value, const ch
 
     default:
       g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE,
-                   "%s: a property of type %s cannot be set from text", what,
-                   g_type_name (type));
+                   "%s: a property of type %s cannot be set from text", what, g_type_name (type));
       return FALSE;
     }
 
-  g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE,
-               "%s: \"%s\" is not a valid %s", what, text, g_type_name (type));
+  g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE, "%s: \"%s\" is not a valid %s", what,
+               text, g_type_name (type));
   return FALSE;
 
 check_range:
@@ -215,9 +212,8 @@ check_range:
 out_of_range:
   {
     g_autofree char *range = disco_param_spec_range_to_string (pspec);
-    g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE,
-                 "%s: value %s is out of range (%s)", what, text,
-                 range != NULL ? range : "?");
+    g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE, "%s: value %s is out of range (%s)",
+                 what, text, range != NULL ? range : "?");
     return FALSE;
   }
 }
@@ -241,12 +237,9 @@ disco_value_to_string (const GValue *value)
     {
     case G_TYPE_STRING:
       return g_strdup (g_value_get_string (value) ? g_value_get_string (value) : "NULL");
-    case G_TYPE_BOOLEAN:
-      return g_strdup (g_value_get_boolean (value) ? "true" : "false");
-    case G_TYPE_FLOAT:
-      return g_strdup_printf ("%g", g_value_get_float (value));
-    case G_TYPE_DOUBLE:
-      return g_strdup_printf ("%g", g_value_get_double (value));
+    case G_TYPE_BOOLEAN: return g_strdup (g_value_get_boolean (value) ? "true" : "false");
+    case G_TYPE_FLOAT: return g_strdup_printf ("%g", g_value_get_float (value));
+    case G_TYPE_DOUBLE: return g_strdup_printf ("%g", g_value_get_double (value));
     case G_TYPE_ENUM:
       {
         g_autoptr (GEnumClass) klass = g_type_class_ref (G_VALUE_TYPE (value));
@@ -261,13 +254,12 @@ disco_value_to_string (const GValue *value)
 
         /* "train,test", as a pipeline file writes them. */
         for (guint i = 0; i < klass->n_values; i++)
-          if ((flags & klass->values[i].value) == klass->values[i].value &&
-              klass->values[i].value != 0)
+          if ((flags & klass->values[i].value) == klass->values[i].value
+              && klass->values[i].value != 0)
             g_string_append_printf (nicks, "%s%s", nicks->len ? "," : "",
                                     klass->values[i].value_nick);
         return g_string_free (nicks, FALSE);
       }
-    default:
-      return g_strdup_value_contents (value);
+    default: return g_strdup_value_contents (value);
     }
 }

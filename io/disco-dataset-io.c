@@ -22,27 +22,27 @@
 /* Limits that reject absurd headers before anything is allocated. The real
  * sets are 28x28 and 60000 samples; these leave room for much larger images
  * and sets while keeping a corrupt header from asking for terabytes. */
-#define MAX_IMAGE_SIDE   4096u
-#define MAX_SAMPLES      (1u << 28)
+#define MAX_IMAGE_SIDE 4096u
+#define MAX_SAMPLES (1u << 28)
 
 /* Bytes converted per read: large enough that GIO's per-call cost vanishes,
  * small enough to stay in cache while the bytes become floats. */
-#define READ_CHUNK_SIZE  (256 * 1024)
+#define READ_CHUNK_SIZE (256 * 1024)
 
 #define IDX_HEADER_SIZE(n_dims) (4 + 4 * (n_dims))
 
-#define DIGITS_SIDE      8u
-#define DIGITS_PIXELS    (DIGITS_SIDE * DIGITS_SIDE)
+#define DIGITS_SIDE 8u
+#define DIGITS_PIXELS (DIGITS_SIDE * DIGITS_SIDE)
 #define DIGITS_MAX_VALUE 16.0
 
 /* One input file, raw or gzipped, seen through a stream of its decompressed
  * bytes. */
 typedef struct
 {
-  const char   *path;
+  const char *path;
   GInputStream *stream;
-  gboolean      gzipped;
-  goffset       file_size;  /* on-disk size; only meaningful when !gzipped */
+  gboolean gzipped;
+  goffset file_size; /* on-disk size; only meaningful when !gzipped */
 } DatasetFile;
 
 /* Turns a GIO error on @path into a dataset error whose message starts with
@@ -50,17 +50,14 @@ typedef struct
  * that does not inflate (or fails its CRC), PARTIAL_INPUT one that stops
  * early. */
 static void
-set_stream_error (GError    **error,
-                  const char *path,
-                  GError     *io_error)
+set_stream_error (GError **error, const char *path, GError *io_error)
 {
   DiscoError code = DISCO_ERROR_IO;
   const char *what = "read error";
 
   if (g_error_matches (io_error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
     {
-      g_set_error (error, DISCO_ERROR, DISCO_ERROR_IO,
-                   "%s: no such file", path);
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_IO, "%s: no such file", path);
       return;
     }
   if (g_error_matches (io_error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA))
@@ -73,8 +70,7 @@ set_stream_error (GError    **error,
       code = DISCO_ERROR_DATA;
       what = "gzip stream ends early";
     }
-  g_set_error (error, DISCO_ERROR, code, "%s: %s (%s)",
-               path, what, io_error->message);
+  g_set_error (error, DISCO_ERROR, code, "%s: %s (%s)", path, what, io_error->message);
 }
 
 static void
@@ -86,15 +82,13 @@ dataset_file_close (DatasetFile *file)
 /* Opens @path and peeks at its first two bytes to decide whether a
  * GZlibDecompressor goes in front. */
 static gboolean
-dataset_file_open (DatasetFile *file,
-                   const char  *path,
-                   GError     **error)
+dataset_file_open (DatasetFile *file, const char *path, GError **error)
 {
-  g_autoptr(GFile) gfile = g_file_new_for_path (path);
-  g_autoptr(GFileInputStream) file_stream = NULL;
-  g_autoptr(GFileInfo) info = NULL;
-  g_autoptr(GInputStream) buffered = NULL;
-  g_autoptr(GError) io_error = NULL;
+  g_autoptr (GFile) gfile = g_file_new_for_path (path);
+  g_autoptr (GFileInputStream) file_stream = NULL;
+  g_autoptr (GFileInfo) info = NULL;
+  g_autoptr (GInputStream) buffered = NULL;
+  g_autoptr (GError) io_error = NULL;
   const guint8 *head;
   gsize head_size = 0;
 
@@ -106,24 +100,20 @@ dataset_file_open (DatasetFile *file,
   if (file_stream == NULL)
     goto io_failed;
 
-  info = g_file_input_stream_query_info (file_stream,
-                                         G_FILE_ATTRIBUTE_STANDARD_SIZE,
-                                         NULL, NULL);
+  info = g_file_input_stream_query_info (file_stream, G_FILE_ATTRIBUTE_STANDARD_SIZE, NULL, NULL);
   if (info != NULL && g_file_info_has_attribute (info, G_FILE_ATTRIBUTE_STANDARD_SIZE))
     file->file_size = g_file_info_get_size (info);
 
   buffered = g_buffered_input_stream_new (G_INPUT_STREAM (file_stream));
-  if (g_buffered_input_stream_fill (G_BUFFERED_INPUT_STREAM (buffered), 2,
-                                    NULL, &io_error) < 0)
+  if (g_buffered_input_stream_fill (G_BUFFERED_INPUT_STREAM (buffered), 2, NULL, &io_error) < 0)
     goto io_failed;
-  head = g_buffered_input_stream_peek_buffer (G_BUFFERED_INPUT_STREAM (buffered),
-                                              &head_size);
+  head = g_buffered_input_stream_peek_buffer (G_BUFFERED_INPUT_STREAM (buffered), &head_size);
 
   file->gzipped = head_size >= 2 && head[0] == 0x1f && head[1] == 0x8b;
   if (file->gzipped)
     {
-      g_autoptr(GZlibDecompressor) inflater =
-        g_zlib_decompressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP);
+      g_autoptr (GZlibDecompressor) inflater =
+          g_zlib_decompressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP);
 
       file->stream = g_converter_input_stream_new (buffered, G_CONVERTER (inflater));
     }
@@ -140,13 +130,9 @@ io_failed:
 
 /* Reads up to @size bytes, as many as the stream has; *@got says how many. */
 static gboolean
-dataset_file_read (DatasetFile *file,
-                   void        *buffer,
-                   gsize        size,
-                   gsize       *got,
-                   GError     **error)
+dataset_file_read (DatasetFile *file, void *buffer, gsize size, gsize *got, GError **error)
 {
-  g_autoptr(GError) io_error = NULL;
+  g_autoptr (GError) io_error = NULL;
 
   if (!g_input_stream_read_all (file->stream, buffer, size, got, NULL, &io_error))
     {
@@ -160,10 +146,8 @@ dataset_file_read (DatasetFile *file,
  * trailing bytes, reaching the end makes the decompressor check the gzip
  * CRC and length. */
 static gboolean
-dataset_file_expect_end (DatasetFile *file,
-                         guint        n_records,
-                         const char  *record_name,
-                         GError     **error)
+dataset_file_expect_end (DatasetFile *file, guint n_records, const char *record_name,
+                         GError **error)
 {
   guint8 extra;
   gsize got = 0;
@@ -173,8 +157,8 @@ dataset_file_expect_end (DatasetFile *file,
   if (got != 0)
     {
       g_set_error (error, DISCO_ERROR, DISCO_ERROR_DATA,
-                   "%s: data continues past the %u %s the header announces",
-                   file->path, n_records, record_name);
+                   "%s: data continues past the %u %s the header announces", file->path, n_records,
+                   record_name);
       return FALSE;
     }
   return TRUE;
@@ -183,19 +167,16 @@ dataset_file_expect_end (DatasetFile *file,
 static guint32
 read_be32 (const guint8 *bytes)
 {
-  return ((guint32) bytes[0] << 24) | ((guint32) bytes[1] << 16)
-         | ((guint32) bytes[2] << 8) | (guint32) bytes[3];
+  return ((guint32) bytes[0] << 24) | ((guint32) bytes[1] << 16) | ((guint32) bytes[2] << 8)
+         | (guint32) bytes[3];
 }
 
 /* Reads and checks an IDX header of @n_dims dimensions into @dims. The count
  * (dims[0]) must lie in 1..MAX_SAMPLES and every other size in
  * 1..MAX_IMAGE_SIDE. */
 static gboolean
-read_idx_header (DatasetFile *file,
-                 guint32      expected_magic,
-                 guint        n_dims,
-                 guint32     *dims,
-                 GError     **error)
+read_idx_header (DatasetFile *file, guint32 expected_magic, guint n_dims, guint32 *dims,
+                 GError **error)
 {
   guint8 header[IDX_HEADER_SIZE (3)];
   gsize header_size = IDX_HEADER_SIZE (n_dims);
@@ -220,8 +201,8 @@ read_idx_header (DatasetFile *file,
       else if (magic == DISCO_IDX_IMAGES_MAGIC)
         hint = " (this is an IDX image file)";
       g_set_error (error, DISCO_ERROR, DISCO_ERROR_DATA,
-                   "%s: bad IDX magic number 0x%08x, expected 0x%08x%s",
-                   file->path, magic, expected_magic, hint);
+                   "%s: bad IDX magic number 0x%08x, expected 0x%08x%s", file->path, magic,
+                   expected_magic, hint);
       return FALSE;
     }
 
@@ -241,8 +222,8 @@ read_idx_header (DatasetFile *file,
           static const char *const names[] = { "count", "rows", "cols" };
 
           g_set_error (error, DISCO_ERROR, DISCO_ERROR_DATA,
-                       "%s: IDX %s is %u, must be between 1 and %u",
-                       file->path, names[i], dims[i], limit);
+                       "%s: IDX %s is %u, must be between 1 and %u", file->path, names[i], dims[i],
+                       limit);
           return FALSE;
         }
     }
@@ -250,8 +231,8 @@ read_idx_header (DatasetFile *file,
 
 truncated:
   g_set_error (error, DISCO_ERROR, DISCO_ERROR_DATA,
-               "%s: file ends inside the IDX header (%" G_GSIZE_FORMAT
-               " of %" G_GSIZE_FORMAT " bytes)",
+               "%s: file ends inside the IDX header (%" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT
+               " bytes)",
                file->path, got, header_size);
   return FALSE;
 }
@@ -260,12 +241,8 @@ truncated:
  * promise before allocating anything. Gzipped files are checked while
  * streaming instead. */
 static gboolean
-check_raw_file_size (DatasetFile *file,
-                     guint        n_dims,
-                     guint32      n_records,
-                     guint64      record_size,
-                     const char  *record_name,
-                     GError     **error)
+check_raw_file_size (DatasetFile *file, guint n_dims, guint32 n_records, guint64 record_size,
+                     const char *record_name, GError **error)
 {
   guint64 expected = IDX_HEADER_SIZE (n_dims) + (guint64) n_records * record_size;
   guint64 actual;
@@ -297,10 +274,7 @@ check_raw_file_size (DatasetFile *file,
 }
 
 static gboolean
-read_labels (DatasetFile *file,
-             guint8      *labels,
-             guint32      n_labels,
-             GError     **error)
+read_labels (DatasetFile *file, guint8 *labels, guint32 n_labels, GError **error)
 {
   gsize got = 0;
   guint32 i;
@@ -310,8 +284,8 @@ read_labels (DatasetFile *file,
   if (got < n_labels)
     {
       g_set_error (error, DISCO_ERROR, DISCO_ERROR_DATA,
-                   "%s: file ends after %" G_GSIZE_FORMAT " of %u labels",
-                   file->path, got, n_labels);
+                   "%s: file ends after %" G_GSIZE_FORMAT " of %u labels", file->path, got,
+                   n_labels);
       return FALSE;
     }
   for (i = 0; i < n_labels; i++)
@@ -319,8 +293,8 @@ read_labels (DatasetFile *file,
       if (labels[i] >= DISCO_DATASET_N_CLASSES)
         {
           g_set_error (error, DISCO_ERROR, DISCO_ERROR_DATA,
-                       "%s: label %u of sample %u is outside 0..%u",
-                       file->path, labels[i], i, DISCO_DATASET_N_CLASSES - 1);
+                       "%s: label %u of sample %u is outside 0..%u", file->path, labels[i], i,
+                       DISCO_DATASET_N_CLASSES - 1);
           return FALSE;
         }
     }
@@ -330,11 +304,7 @@ read_labels (DatasetFile *file,
 /* Streams the pixel bytes through a fixed buffer, converting as they come,
  * so the 8-bit copy of the images never exists in full. */
 static gboolean
-read_pixels (DatasetFile *file,
-             float       *images,
-             guint32      n_images,
-             guint        n_features,
-             GError     **error)
+read_pixels (DatasetFile *file, float *images, guint32 n_images, guint n_features, GError **error)
 {
   g_autofree guint8 *chunk = g_malloc (READ_CHUNK_SIZE);
   guint64 total = (guint64) n_images * n_features;
@@ -360,8 +330,8 @@ read_pixels (DatasetFile *file,
       if (got < want)
         {
           g_set_error (error, DISCO_ERROR, DISCO_ERROR_DATA,
-                       "%s: file ends after %" G_GUINT64_FORMAT " of %u images",
-                       file->path, done / n_features, n_images);
+                       "%s: file ends after %" G_GUINT64_FORMAT " of %u images", file->path,
+                       done / n_features, n_images);
           return FALSE;
         }
     }
@@ -371,10 +341,7 @@ read_pixels (DatasetFile *file,
 /* g_try_malloc, so that a header that passes the limits but asks for more
  * memory than there is becomes an error rather than an abort. */
 static gpointer
-try_alloc_n (guint64      n_elements,
-             gsize        element_size,
-             const char  *path,
-             GError     **error)
+try_alloc_n (guint64 n_elements, gsize element_size, const char *path, GError **error)
 {
   gpointer memory = NULL;
 
@@ -408,11 +375,9 @@ try_alloc_n (guint64      n_elements,
  * Returns: (transfer full) (nullable): the dataset, or %NULL with @error set
  */
 DiscoDataset *
-disco_dataset_load_idx (const char *images_path,
-                        const char *labels_path,
-                        GError    **error)
+disco_dataset_load_idx (const char *images_path, const char *labels_path, GError **error)
 {
-  g_autoptr(DiscoDataset) dataset = NULL;
+  g_autoptr (DiscoDataset) dataset = NULL;
   DatasetFile images_file = { 0 };
   DatasetFile labels_file = { 0 };
   guint32 image_dims[3];
@@ -432,8 +397,7 @@ disco_dataset_load_idx (const char *images_path,
 
   if (label_count != image_dims[0])
     {
-      g_set_error (error, DISCO_ERROR, DISCO_ERROR_DATA,
-                   "%s: %u labels, but %s holds %u images",
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_DATA, "%s: %u labels, but %s holds %u images",
                    labels_path, label_count, images_path, image_dims[0]);
       goto out;
     }
@@ -446,10 +410,9 @@ disco_dataset_load_idx (const char *images_path,
   dataset->n_classes = DISCO_DATASET_N_CLASSES;
   dataset->source = g_strdup (images_path);
 
-  if (!check_raw_file_size (&images_file, 3, dataset->n_samples,
-                            dataset->n_features, "images", error)
-      || !check_raw_file_size (&labels_file, 1, dataset->n_samples, 1,
-                               "labels", error))
+  if (!check_raw_file_size (&images_file, 3, dataset->n_samples, dataset->n_features, "images",
+                            error)
+      || !check_raw_file_size (&labels_file, 1, dataset->n_samples, 1, "labels", error))
     goto out;
 
   dataset->labels = try_alloc_n (dataset->n_samples, 1, labels_path, error);
@@ -457,11 +420,11 @@ disco_dataset_load_idx (const char *images_path,
       || !read_labels (&labels_file, dataset->labels, dataset->n_samples, error))
     goto out;
 
-  dataset->images = try_alloc_n ((guint64) dataset->n_samples * dataset->n_features,
-                                 sizeof (float), images_path, error);
+  dataset->images = try_alloc_n ((guint64) dataset->n_samples * dataset->n_features, sizeof (float),
+                                 images_path, error);
   if (dataset->images == NULL
-      || !read_pixels (&images_file, dataset->images, dataset->n_samples,
-                       dataset->n_features, error))
+      || !read_pixels (&images_file, dataset->images, dataset->n_samples, dataset->n_features,
+                       error))
     goto out;
 
   ok = TRUE;
@@ -475,10 +438,7 @@ out:
 /* Finds <dir>/<split>-<kind>, raw or with .gz; NULL with @error set if
  * neither exists. */
 static char *
-find_split_file (const char *dir,
-                 const char *split,
-                 const char *kind,
-                 GError    **error)
+find_split_file (const char *dir, const char *split, const char *kind, GError **error)
 {
   g_autofree char *name = g_strdup_printf ("%s-%s", split, kind);
   g_autofree char *raw_path = g_build_filename (dir, name, NULL);
@@ -489,8 +449,8 @@ find_split_file (const char *dir,
   if (g_file_test (gz_path, G_FILE_TEST_EXISTS))
     return g_steal_pointer (&gz_path);
 
-  g_set_error (error, DISCO_ERROR, DISCO_ERROR_IO,
-               "%s: neither %s nor %s.gz exists", dir, name, name);
+  g_set_error (error, DISCO_ERROR, DISCO_ERROR_IO, "%s: neither %s nor %s.gz exists", dir, name,
+               name);
   return NULL;
 }
 
@@ -507,9 +467,7 @@ find_split_file (const char *dir,
  * Returns: (transfer full) (nullable): the dataset, or %NULL with @error set
  */
 DiscoDataset *
-disco_dataset_load_idx_dir (const char *dir,
-                            const char *split,
-                            GError    **error)
+disco_dataset_load_idx_dir (const char *dir, const char *split, GError **error)
 {
   g_autofree char *images_path = NULL;
   g_autofree char *labels_path = NULL;
@@ -529,11 +487,7 @@ disco_dataset_load_idx_dir (const char *dir,
 
 /* Parses one CSV field as a number in [min, max], integral if asked. */
 static gboolean
-parse_csv_number (const char *field,
-                  double      min,
-                  double      max,
-                  gboolean    integral,
-                  double     *value)
+parse_csv_number (const char *field, double min, double max, gboolean integral, double *value)
 {
   char *end = NULL;
 
@@ -550,14 +504,10 @@ parse_csv_number (const char *field,
 
 /* Parses one line of the digits CSV into @pixels (scaled) and @label. */
 static gboolean
-parse_digits_line (const char *path,
-                   guint       line_number,
-                   char       *line,
-                   float      *pixels,
-                   guint8     *label,
-                   GError    **error)
+parse_digits_line (const char *path, guint line_number, char *line, float *pixels, guint8 *label,
+                   GError **error)
 {
-  g_auto(GStrv) fields = g_strsplit (line, ",", -1);
+  g_auto (GStrv) fields = g_strsplit (line, ",", -1);
   guint n_fields = g_strv_length (fields);
   double value;
   guint i;
@@ -565,8 +515,8 @@ parse_digits_line (const char *path,
   if (n_fields != DIGITS_PIXELS + 1)
     {
       g_set_error (error, DISCO_ERROR, DISCO_ERROR_DATA,
-                   "%s:%u: %u fields, expected %u (%u pixels, then the label)",
-                   path, line_number, n_fields, DIGITS_PIXELS + 1, DIGITS_PIXELS);
+                   "%s:%u: %u fields, expected %u (%u pixels, then the label)", path, line_number,
+                   n_fields, DIGITS_PIXELS + 1, DIGITS_PIXELS);
       return FALSE;
     }
   for (i = 0; i < DIGITS_PIXELS; i++)
@@ -574,19 +524,17 @@ parse_digits_line (const char *path,
       if (!parse_csv_number (fields[i], 0.0, DIGITS_MAX_VALUE, FALSE, &value))
         {
           g_set_error (error, DISCO_ERROR, DISCO_ERROR_DATA,
-                       "%s:%u: pixel %u is \"%s\", expected a number in 0..%g",
-                       path, line_number, i + 1, fields[i], DIGITS_MAX_VALUE);
+                       "%s:%u: pixel %u is \"%s\", expected a number in 0..%g", path, line_number,
+                       i + 1, fields[i], DIGITS_MAX_VALUE);
           return FALSE;
         }
       pixels[i] = (float) (value / DIGITS_MAX_VALUE);
     }
-  if (!parse_csv_number (fields[DIGITS_PIXELS], 0.0, DISCO_DATASET_N_CLASSES - 1,
-                         TRUE, &value))
+  if (!parse_csv_number (fields[DIGITS_PIXELS], 0.0, DISCO_DATASET_N_CLASSES - 1, TRUE, &value))
     {
       g_set_error (error, DISCO_ERROR, DISCO_ERROR_DATA,
-                   "%s:%u: label is \"%s\", expected an integer in 0..%u",
-                   path, line_number, fields[DIGITS_PIXELS],
-                   DISCO_DATASET_N_CLASSES - 1);
+                   "%s:%u: label is \"%s\", expected an integer in 0..%u", path, line_number,
+                   fields[DIGITS_PIXELS], DISCO_DATASET_N_CLASSES - 1);
       return FALSE;
     }
   *label = (guint8) value;
@@ -608,13 +556,12 @@ parse_digits_line (const char *path,
  * Returns: (transfer full) (nullable): the dataset, or %NULL with @error set
  */
 DiscoDataset *
-disco_dataset_load_digits_csv (const char *path,
-                               GError    **error)
+disco_dataset_load_digits_csv (const char *path, GError **error)
 {
-  g_autoptr(DiscoDataset) dataset = NULL;
-  g_autoptr(GDataInputStream) lines = NULL;
-  g_autoptr(GArray) images = NULL;
-  g_autoptr(GByteArray) labels = NULL;
+  g_autoptr (DiscoDataset) dataset = NULL;
+  g_autoptr (GDataInputStream) lines = NULL;
+  g_autoptr (GArray) images = NULL;
+  g_autoptr (GByteArray) labels = NULL;
   DatasetFile file = { 0 };
   guint line_number = 0;
   gboolean ok = FALSE;
@@ -630,7 +577,7 @@ disco_dataset_load_digits_csv (const char *path,
 
   for (;;)
     {
-      g_autoptr(GError) io_error = NULL;
+      g_autoptr (GError) io_error = NULL;
       g_autofree char *line = NULL;
       float pixels[DIGITS_PIXELS];
       guint8 label;
@@ -647,13 +594,13 @@ disco_dataset_load_digits_csv (const char *path,
           break;
         }
       line_number++;
-      g_strchomp (line);  /* also drops a '\r' of CRLF line ends */
+      g_strchomp (line); /* also drops a '\r' of CRLF line ends */
       if (*line == '\0')
         continue;
       if (labels->len >= MAX_SAMPLES)
         {
-          g_set_error (error, DISCO_ERROR, DISCO_ERROR_DATA,
-                       "%s:%u: more than %u samples", path, line_number, MAX_SAMPLES);
+          g_set_error (error, DISCO_ERROR, DISCO_ERROR_DATA, "%s:%u: more than %u samples", path,
+                       line_number, MAX_SAMPLES);
           goto out;
         }
       if (!parse_digits_line (path, line_number, line, pixels, &label, error))
@@ -664,8 +611,7 @@ disco_dataset_load_digits_csv (const char *path,
 
   if (labels->len == 0)
     {
-      g_set_error (error, DISCO_ERROR, DISCO_ERROR_DATA,
-                   "%s: no samples in the file", path);
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_DATA, "%s: no samples in the file", path);
       goto out;
     }
 
@@ -742,9 +688,7 @@ disco_dataset_class_counts (const DiscoDataset *dataset)
  * order without allocating.
  */
 void
-disco_permutation_shuffle (guint *indices,
-                           guint  n,
-                           GRand *rand)
+disco_permutation_shuffle (guint *indices, guint n, GRand *rand)
 {
   guint i;
 
@@ -774,8 +718,7 @@ disco_permutation_shuffle (guint *indices,
  *   permutation; free with g_free()
  */
 guint *
-disco_permutation_new (guint  n,
-                       GRand *rand)
+disco_permutation_new (guint n, GRand *rand)
 {
   guint *indices;
   guint i;
@@ -808,12 +751,8 @@ disco_permutation_new (guint  n,
  * order given.
  */
 void
-disco_dataset_gather_batch (const DiscoDataset *dataset,
-                            const guint        *indices,
-                            guint               batch_size,
-                            float               target_on,
-                            float              *images_out,
-                            float              *targets_out)
+disco_dataset_gather_batch (const DiscoDataset *dataset, const guint *indices, guint batch_size,
+                            float target_on, float *images_out, float *targets_out)
 {
   float target_off;
   guint b, c;

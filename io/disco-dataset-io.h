@@ -69,29 +69,19 @@ struct _DiscoDataset
   char *source;
 };
 
-DiscoDataset *disco_dataset_load_idx        (const char *images_path,
-                                             const char *labels_path,
-                                             GError    **error);
-DiscoDataset *disco_dataset_load_idx_dir    (const char *dir,
-                                             const char *split,
-                                             GError    **error);
-DiscoDataset *disco_dataset_load_digits_csv (const char *path,
-                                             GError    **error);
-void          disco_dataset_free            (DiscoDataset *dataset);
+DiscoDataset *disco_dataset_load_idx (const char *images_path, const char *labels_path,
+                                      GError **error);
+DiscoDataset *disco_dataset_load_idx_dir (const char *dir, const char *split, GError **error);
+DiscoDataset *disco_dataset_load_digits_csv (const char *path, GError **error);
+void disco_dataset_free (DiscoDataset *dataset);
 
-guint        *disco_dataset_class_counts    (const DiscoDataset *dataset);
-void          disco_dataset_gather_batch    (const DiscoDataset *dataset,
-                                             const guint        *indices,
-                                             guint               batch_size,
-                                             float               target_on,
-                                             float              *images_out,
-                                             float              *targets_out);
+guint *disco_dataset_class_counts (const DiscoDataset *dataset);
+void disco_dataset_gather_batch (const DiscoDataset *dataset, const guint *indices,
+                                 guint batch_size, float target_on, float *images_out,
+                                 float *targets_out);
 
-guint        *disco_permutation_new         (guint  n,
-                                             GRand *rand);
-void          disco_permutation_shuffle     (guint *indices,
-                                             guint  n,
-                                             GRand *rand);
+guint *disco_permutation_new (guint n, GRand *rand);
+void disco_permutation_shuffle (guint *indices, guint n, GRand *rand);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DiscoDataset, disco_dataset_free)
 

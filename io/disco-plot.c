@@ -131,7 +131,7 @@ format_tick (char *buf, gsize size, double value, double step)
   int decimals = step >= 1.0 ? 0 : (int) ceil (-log10 (step) - 1e-9);
 
   if (fabs (value) < step * 1e-6)
-    value = 0.0;   /* no "-0" */
+    value = 0.0; /* no "-0" */
   if (fabs (value) >= 1e6 || (value != 0.0 && fabs (value) < 1e-4))
     g_snprintf (buf, size, "%.3g", value);
   else
@@ -184,8 +184,7 @@ check_panel (const DiscoPlotPanel *panel, guint index, GError **error)
 {
   if (panel->series == NULL || panel->n_series == 0)
     {
-      g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE,
-                   "plot %u has no series", index + 1);
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE, "plot %u has no series", index + 1);
       return FALSE;
     }
   for (guint s = 0; s < panel->n_series; s++)
@@ -195,8 +194,8 @@ check_panel (const DiscoPlotPanel *panel, guint index, GError **error)
       if (series->n == 0 || series->x == NULL || series->y == NULL)
         {
           g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE,
-                       "series \"%s\" of plot %u has no points",
-                       series->label ? series->label : "", index + 1);
+                       "series \"%s\" of plot %u has no points", series->label ? series->label : "",
+                       index + 1);
           return FALSE;
         }
     }
@@ -231,8 +230,7 @@ extend_limits (double x, double y, double *x_lo, double *x_hi, double *y_lo, dou
 /* Data limits over the finite points and band edges; FALSE when there are
  * none. */
 static gboolean
-data_limits (const DiscoPlotPanel *panel, double *x_lo, double *x_hi, double *y_lo,
-             double *y_hi)
+data_limits (const DiscoPlotPanel *panel, double *x_lo, double *x_hi, double *y_lo, double *y_hi)
 {
   gboolean any = FALSE;
 
@@ -297,7 +295,7 @@ draw_band (cairo_t *cr, const DiscoPlotPanel *panel, const DiscoPlotArea *area,
       start = i;
       while (i < series->n && band_at (panel, series, i, &low, &high))
         i++;
-      end = i;   /* [start, end) have a band */
+      end = i; /* [start, end) have a band */
       if (end - start == 1)
         {
           band_at (panel, series, start, &low, &high);
@@ -329,8 +327,8 @@ draw_band (cairo_t *cr, const DiscoPlotPanel *panel, const DiscoPlotArea *area,
 }
 
 static void
-draw_panel (cairo_t *cr, const DiscoPlotPanel *panel, double x0, double y0, double w,
-            double h, DiscoPlotArea *out)
+draw_panel (cairo_t *cr, const DiscoPlotPanel *panel, double x0, double y0, double w, double h,
+            DiscoPlotArea *out)
 {
   DiscoPlotArea area;
   double x_step, y_step, legend_width = 0.0, left_margin, top_margin, bottom_margin;
@@ -344,7 +342,7 @@ draw_panel (cairo_t *cr, const DiscoPlotPanel *panel, double x0, double y0, doub
       area.x_max = area.y_max = 1.0;
     }
   nice_range (&area.x_min, &area.x_max, &x_step, 6, panel->x_integer);
-  area.log_y = FALSE;   /* while drawing, y is in drawn units (log10 on a log axis) */
+  area.log_y = FALSE; /* while drawing, y is in drawn units (log10 on a log axis) */
   area.log_x = FALSE;
   if (panel->log_y)
     log_range (&area.y_min, &area.y_max, &y_step);
@@ -367,11 +365,10 @@ draw_panel (cairo_t *cr, const DiscoPlotPanel *panel, double x0, double y0, doub
       }
   if (has_legend)
     legend_width += 48.0;
-  left_margin = 12.0 + (panel->y_label ? LABEL_SIZE + 10.0 : 0.0) + y_label_width + 8.0 +
-                TICK_LENGTH;
+  left_margin =
+      12.0 + (panel->y_label ? LABEL_SIZE + 10.0 : 0.0) + y_label_width + 8.0 + TICK_LENGTH;
   top_margin = panel->title ? TITLE_SIZE + 22.0 : 14.0;
-  bottom_margin = TICK_LENGTH + TICK_SIZE + 10.0 + (panel->x_label ? LABEL_SIZE + 12.0 : 0.0) +
-                  6.0;
+  bottom_margin = TICK_LENGTH + TICK_SIZE + 10.0 + (panel->x_label ? LABEL_SIZE + 12.0 : 0.0) + 6.0;
   area.left = x0 + left_margin;
   area.top = y0 + top_margin;
   area.width = MAX (MIN_AREA, w - left_margin - legend_width - 16.0);
@@ -484,15 +481,15 @@ draw_panel (cairo_t *cr, const DiscoPlotPanel *panel, double x0, double y0, doub
       cairo_stroke (cr);
       for (gsize i = 0; i < series->n; i++)
         {
-          gboolean prev_ok = i > 0 && isfinite (series->x[i - 1]) &&
-                             isfinite (panel_y (panel, series->y[i - 1]));
-          gboolean next_ok = i + 1 < series->n && isfinite (series->x[i + 1]) &&
-                             isfinite (panel_y (panel, series->y[i + 1]));
+          gboolean prev_ok =
+              i > 0 && isfinite (series->x[i - 1]) && isfinite (panel_y (panel, series->y[i - 1]));
+          gboolean next_ok = i + 1 < series->n && isfinite (series->x[i + 1])
+                             && isfinite (panel_y (panel, series->y[i + 1]));
           double y = panel_y (panel, series->y[i]);
           double px, py;
 
-          if (!isfinite (series->x[i]) || !isfinite (y) ||
-              (!series->markers && (prev_ok || next_ok)))
+          if (!isfinite (series->x[i]) || !isfinite (y)
+              || (!series->markers && (prev_ok || next_ok)))
             continue;
           disco_plot_area_map (&area, series->x[i], y, &px, &py);
           cairo_new_sub_path (cr);
@@ -580,8 +577,8 @@ surface_to_png (cairo_t *cr, cairo_surface_t *surface, const char *what, GError 
  *   @error set (%DISCO_ERROR_BAD_VALUE for an empty series or image size)
  */
 GBytes *
-disco_plot_render_panels (const DiscoPlotPanel *panels, guint n_panels, guint width,
-                          guint height, DiscoPlotArea *areas, GError **error)
+disco_plot_render_panels (const DiscoPlotPanel *panels, guint n_panels, guint width, guint height,
+                          DiscoPlotArea *areas, GError **error)
 {
   cairo_surface_t *surface;
   cairo_t *cr;
@@ -647,18 +644,18 @@ disco_plot_render (const char *title, const char *x_label, const char *y_label,
 
 /* ----- activity figures: heat map, outputs and control over two time axes ----- */
 
-#define ACTIVITY_PANEL_GAP 28.0     /* between the open- and closed-loop panels */
+#define ACTIVITY_PANEL_GAP 28.0 /* between the open- and closed-loop panels */
 #define ACTIVITY_BOUNDARY_WIDTH 2.0
 #define ACTIVITY_ROW_GAP 14.0
 #define ACTIVITY_BAR_WIDTH 16.0
-#define ACTIVITY_LINE_SHARE 0.2     /* of the plot height, per line plot */
+#define ACTIVITY_LINE_SHARE 0.2 /* of the plot height, per line plot */
 
 /* One loop of the recording: rows [first, end), its own time axis. */
 typedef struct
 {
   gsize first, end;
-  double t0;          /* the loop's start (s); the axis shows t − t0 */
-  double lo, hi;      /* the axis range in loop time (s) */
+  double t0;     /* the loop's start (s); the axis shows t − t0 */
+  double lo, hi; /* the axis range in loop time (s) */
   gboolean log;
 } ActivityLeg;
 
@@ -819,7 +816,7 @@ activity_time_ticks (const DiscoPlotArea *area, double *ms, gboolean *major, gui
     {
       gboolean sparse = log10 (hi / lo) > 2.5;
 
-      for (int k = (int) floor (log10 (lo)) ; k <= (int) ceil (log10 (hi)) && n < max; k++)
+      for (int k = (int) floor (log10 (lo)); k <= (int) ceil (log10 (hi)) && n < max; k++)
         for (int m = 1; m <= 9 && n < max; m++)
           {
             double v = m * pow (10.0, k);
@@ -835,8 +832,7 @@ activity_time_ticks (const DiscoPlotArea *area, double *ms, gboolean *major, gui
     {
       double step = nice_step (hi - lo, 5);
 
-      for (double v = ceil (lo / step - 1e-6) * step; v <= hi * (1 + 1e-6) && n < max;
-           v += step)
+      for (double v = ceil (lo / step - 1e-6) * step; v <= hi * (1 + 1e-6) && n < max; v += step)
         {
           ms[n] = v;
           major[n] = TRUE;
@@ -860,8 +856,7 @@ activity_frame (cairo_t *cr, const DiscoPlotArea *area)
 {
   cairo_set_line_width (cr, 1.0);
   cairo_set_source_rgb (cr, 0.2, 0.2, 0.2);
-  cairo_rectangle (cr, area->left - 0.5, area->top - 0.5, area->width + 1.0,
-                   area->height + 1.0);
+  cairo_rectangle (cr, area->left - 0.5, area->top - 0.5, area->width + 1.0, area->height + 1.0);
   cairo_stroke (cr);
 }
 
@@ -911,7 +906,7 @@ activity_time_axis (cairo_t *cr, const DiscoPlotArea *area, gboolean numbers, gb
       format_ms (buf, sizeof buf, ms[i]);
       w = text_width (cr, buf);
       if (px - w / 2 < right_edge + 6.0)
-        continue;   /* no overlapping numbers */
+        continue; /* no overlapping numbers */
       draw_text (cr, buf, px, bottom + TICK_LENGTH + 3.0, 0.5, 0.0);
       right_edge = px + w / 2;
     }
@@ -919,8 +914,8 @@ activity_time_axis (cairo_t *cr, const DiscoPlotArea *area, gboolean numbers, gb
     {
       cairo_set_source_rgb (cr, 0.0, 0.0, 0.0);
       set_font (cr, LABEL_SIZE, FALSE);
-      draw_text (cr, x_label, area->left + area->width / 2,
-                 bottom + TICK_LENGTH + TICK_SIZE + 12.0, 0.5, 0.0);
+      draw_text (cr, x_label, area->left + area->width / 2, bottom + TICK_LENGTH + TICK_SIZE + 12.0,
+                 0.5, 0.0);
     }
 }
 
@@ -994,7 +989,7 @@ activity_color (gboolean diverging, double v, double v_min, double v_max, guint8
 
   if (!isfinite (v))
     {
-      rgb[0] = rgb[1] = rgb[2] = 128;   /* NaN: gray */
+      rgb[0] = rgb[1] = rgb[2] = 128; /* NaN: gray */
       return;
     }
   disco_colormap_get_color (diverging ? DISCO_COLORMAP_DIVERGING : DISCO_COLORMAP_VIRIDIS,
@@ -1005,9 +1000,9 @@ activity_color (gboolean diverging, double v, double v_min, double v_max, guint8
  * its time, each pixel row the unit of its place in @order; minus @base
  * (one value per unit) when not %NULL. */
 static void
-activity_heat_map (cairo_surface_t *surface, const DiscoPlotActivity *a,
-                   const ActivityLeg *leg, const DiscoPlotArea *area, const gsize *order,
-                   const float *base, gboolean diverging, double v_min, double v_max)
+activity_heat_map (cairo_surface_t *surface, const DiscoPlotActivity *a, const ActivityLeg *leg,
+                   const DiscoPlotArea *area, const gsize *order, const float *base,
+                   gboolean diverging, double v_min, double v_max)
 {
   guint8 *data = cairo_image_surface_get_data (surface);
   int stride = cairo_image_surface_get_stride (surface);
@@ -1052,8 +1047,7 @@ activity_bar_pixels (cairo_surface_t *surface, const DiscoPlotArea *bar, gboolea
 
 /* The tick step of a colour bar and the width of its widest number. */
 static double
-activity_bar_step (cairo_t *cr, double v_min, double v_max, gboolean diverging,
-                   double *text)
+activity_bar_step (cairo_t *cr, double v_min, double v_max, gboolean diverging, double *text)
 {
   double step = nice_step (v_max - v_min, diverging ? 4 : 5);
   char buf[64];
@@ -1085,8 +1079,7 @@ activity_bar_axis (cairo_t *cr, const DiscoPlotArea *bar, double step, double te
   activity_frame (cr, bar);
   cairo_set_source_rgb (cr, 0.2, 0.2, 0.2);
   set_font (cr, TICK_SIZE, FALSE);
-  for (double v = ceil (bar->y_min / step - 1e-9) * step; v <= bar->y_max + 1e-9 * step;
-       v += step)
+  for (double v = ceil (bar->y_min / step - 1e-9) * step; v <= bar->y_max + 1e-9 * step; v += step)
     {
       double py;
 
@@ -1201,8 +1194,8 @@ check_activity (const DiscoPlotActivity *a, guint width, guint height, GError **
     {
       g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE,
                    "%" G_GSIZE_FORMAT " open-loop rows of %" G_GSIZE_FORMAT " recorded rows "
-                   "(use 1 to %" G_GSIZE_FORMAT ")", a->open_loop_rows, a->n_times,
-                   a->n_times);
+                   "(use 1 to %" G_GSIZE_FORMAT ")",
+                   a->open_loop_rows, a->n_times, a->n_times);
       return FALSE;
     }
   for (gsize i = 0; i < a->n_times; i++)
@@ -1210,7 +1203,8 @@ check_activity (const DiscoPlotActivity *a, guint width, guint height, GError **
       {
         g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE,
                      "recorded time %" G_GSIZE_FORMAT " (%g s) is not finite or earlier "
-                     "than the one before", i, a->times[i]);
+                     "than the one before",
+                     i, a->times[i]);
         return FALSE;
       }
   if ((a->outputs != NULL || a->control != NULL) && a->n_outputs == 0)
@@ -1229,8 +1223,7 @@ check_activity (const DiscoPlotActivity *a, guint width, guint height, GError **
   if (width < 320 || height < 240 || width > 16384 || height > 16384)
     {
       g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE,
-                   "image size %u×%u is out of range (320×240 to 16384×16384)", width,
-                   height);
+                   "image size %u×%u is out of range (320×240 to 16384×16384)", width, height);
       return FALSE;
     }
   return TRUE;
@@ -1361,8 +1354,7 @@ disco_plot_render_activity (const DiscoPlotActivity *activity, guint width, guin
   n_lines = (a->outputs != NULL) + (a->control != NULL);
   if (a->outputs != NULL)
     out_step = activity_line_range (a, a->outputs, a->output_min, a->output_max,
-                                    lay.n_panels == 2 ? a->target_value : NAN, &out_min,
-                                    &out_max);
+                                    lay.n_panels == 2 ? a->target_value : NAN, &out_min, &out_max);
   if (a->control != NULL)
     ctl_step = activity_line_range (a, a->control, NAN, NAN, 0.0, &ctl_min, &ctl_max);
   unit_step = MAX (1.0, nice_step (a->n_units, 5));
@@ -1425,12 +1417,11 @@ disco_plot_render_activity (const DiscoPlotActivity *activity, guint width, guin
   header_y = top + 8.0;
   top = round (header_y + LABEL_SIZE + 12.0);
   bottom_margin = TICK_LENGTH + TICK_SIZE + 10.0 + LABEL_SIZE + 12.0 + 8.0;
-  panel_width = floor ((width - left_margin - right_column - (lay.n_panels - 1) * gap) /
-                       lay.n_panels);
+  panel_width =
+      floor ((width - left_margin - right_column - (lay.n_panels - 1) * gap) / lay.n_panels);
   if (n_lines > 0)
     line_height = floor ((height - top - bottom_margin) * ACTIVITY_LINE_SHARE);
-  heat_height = floor (height - top - bottom_margin -
-                       n_lines * (line_height + ACTIVITY_ROW_GAP));
+  heat_height = floor (height - top - bottom_margin - n_lines * (line_height + ACTIVITY_ROW_GAP));
   panel_width = MAX (panel_width, MIN_AREA);
   heat_height = MAX (heat_height, MIN_AREA);
 
@@ -1439,47 +1430,60 @@ disco_plot_render_activity (const DiscoPlotActivity *activity, guint width, guin
     {
       double y = top;
 
-      lay.heat[p] = (DiscoPlotArea) { x_cursor, y, panel_width, heat_height,
-                                      legs[p].lo, legs[p].hi, a->n_units, 0.0, FALSE,
-                                      legs[p].log };
+      lay.heat[p] =
+          (DiscoPlotArea){ x_cursor,   y,          panel_width, heat_height, legs[p].lo,
+                           legs[p].hi, a->n_units, 0.0,         FALSE,       legs[p].log };
       y += heat_height + ACTIVITY_ROW_GAP;
       if (a->outputs != NULL)
         {
-          lay.outputs[p] = (DiscoPlotArea) { x_cursor, y, panel_width, line_height,
-                                             legs[p].lo, legs[p].hi, out_min, out_max, FALSE,
-                                             legs[p].log };
+          lay.outputs[p] =
+              (DiscoPlotArea){ x_cursor,   y,       panel_width, line_height, legs[p].lo,
+                               legs[p].hi, out_min, out_max,     FALSE,       legs[p].log };
           y += line_height + ACTIVITY_ROW_GAP;
         }
       if (a->control != NULL)
-        lay.control[p] = (DiscoPlotArea) { x_cursor, y, panel_width, line_height,
-                                           legs[p].lo, legs[p].hi, ctl_min, ctl_max, FALSE,
-                                           legs[p].log };
+        lay.control[p] =
+            (DiscoPlotArea){ x_cursor,   y,       panel_width, line_height, legs[p].lo,
+                             legs[p].hi, ctl_min, ctl_max,     FALSE,       legs[p].log };
       x_cursor += panel_width + gap;
     }
   /* Each colour bar right of its map: with changes, the open loop's
    * between the panels. */
-  lay.bar = (DiscoPlotArea) { round ((change ? lay.heat[0].left + panel_width :
-                                      x_cursor - gap) + 18.0), top, ACTIVITY_BAR_WIDTH,
-                              heat_height, 0.0, 1.0, v_min, v_max, FALSE, FALSE };
+  lay.bar =
+      (DiscoPlotArea){ round ((change ? lay.heat[0].left + panel_width : x_cursor - gap) + 18.0),
+                       top,
+                       ACTIVITY_BAR_WIDTH,
+                       heat_height,
+                       0.0,
+                       1.0,
+                       v_min,
+                       v_max,
+                       FALSE,
+                       FALSE };
   if (change)
-    lay.change_bar = (DiscoPlotArea) { round (x_cursor - gap + 18.0), top,
-                                       ACTIVITY_BAR_WIDTH, heat_height, 0.0, 1.0,
-                                       lay.change_min, lay.change_max, FALSE, FALSE };
+    lay.change_bar = (DiscoPlotArea){ round (x_cursor - gap + 18.0),
+                                      top,
+                                      ACTIVITY_BAR_WIDTH,
+                                      heat_height,
+                                      0.0,
+                                      1.0,
+                                      lay.change_min,
+                                      lay.change_max,
+                                      FALSE,
+                                      FALSE };
   if (lay.n_panels == 2)
     {
       lay.boundary_width = ACTIVITY_BOUNDARY_WIDTH;
-      lay.boundary_left = round (lay.heat[1].left - (ACTIVITY_PANEL_GAP +
-                                                     ACTIVITY_BOUNDARY_WIDTH) / 2);
+      lay.boundary_left =
+          round (lay.heat[1].left - (ACTIVITY_PANEL_GAP + ACTIVITY_BOUNDARY_WIDTH) / 2);
     }
 
   /* Heat maps and colour bars, pixel by pixel. */
   cairo_surface_flush (surface);
-  activity_heat_map (surface, a, &legs[0], &lay.heat[0], order, NULL, a->diverging, v_min,
-                     v_max);
+  activity_heat_map (surface, a, &legs[0], &lay.heat[0], order, NULL, a->diverging, v_min, v_max);
   if (lay.n_panels == 2)
-    activity_heat_map (surface, a, &legs[1], &lay.heat[1], order, base,
-                       change || a->diverging, change ? lay.change_min : v_min,
-                       change ? lay.change_max : v_max);
+    activity_heat_map (surface, a, &legs[1], &lay.heat[1], order, base, change || a->diverging,
+                       change ? lay.change_min : v_min, change ? lay.change_max : v_max);
   activity_bar_pixels (surface, &lay.bar, a->diverging);
   if (change)
     activity_bar_pixels (surface, &lay.change_bar, TRUE);
@@ -1488,13 +1492,14 @@ disco_plot_render_activity (const DiscoPlotActivity *activity, guint width, guin
   /* Frames, axes and lines of every panel. */
   for (guint p = 0; p < lay.n_panels; p++)
     {
-      const DiscoPlotArea *last = a->control != NULL ? &lay.control[p] :
-                                  a->outputs != NULL ? &lay.outputs[p] : &lay.heat[p];
-      const char *x_label = p == 0 ? "time since input onset (ms)" :
-                            "time since controller on (ms)";
-      const char *header = p == 0 ? "open loop (c = 0)" :
-                           change ? "closed loop (controller on): change from open loop" :
-                           "closed loop (controller on)";
+      const DiscoPlotArea *last = a->control != NULL   ? &lay.control[p]
+                                  : a->outputs != NULL ? &lay.outputs[p]
+                                                       : &lay.heat[p];
+      const char *x_label =
+          p == 0 ? "time since input onset (ms)" : "time since controller on (ms)";
+      const char *header = p == 0   ? "open loop (c = 0)"
+                           : change ? "closed loop (controller on): change from open loop"
+                                    : "closed loop (controller on)";
 
       activity_frame (cr, &lay.heat[p]);
       activity_time_axis (cr, &lay.heat[p], last == &lay.heat[p], FALSE, x_label);
@@ -1520,8 +1525,8 @@ disco_plot_render_activity (const DiscoPlotActivity *activity, guint width, guin
             {
               double dash[] = { 5.0, 3.0 }, py;
 
-              disco_plot_area_map (&lay.outputs[p], lay.outputs[p].x_min, a->target_value,
-                                   NULL, &py);
+              disco_plot_area_map (&lay.outputs[p], lay.outputs[p].x_min, a->target_value, NULL,
+                                   &py);
               cairo_set_source_rgb (cr, label_rgb[0], label_rgb[1], label_rgb[2]);
               cairo_set_line_width (cr, 1.5);
               cairo_set_dash (cr, dash, 2, 0.0);
@@ -1544,9 +1549,12 @@ disco_plot_render_activity (const DiscoPlotActivity *activity, guint width, guin
       set_font (cr, LABEL_SIZE, TRUE);
       draw_text (cr, header, lay.heat[p].left + panel_width / 2, header_y, 0.5, 0.0);
     }
-  activity_y_label (cr, a->order == DISCO_PLOT_UNIT_ORDER_CLOSED_LOOP_CHANGE ?
-                    (lay.n_panels == 2 ? "unit (sorted by closed-loop change)" :
-                     "unit (sorted by final value)") : "unit", 12.0, &lay.heat[0]);
+  activity_y_label (cr,
+                    a->order == DISCO_PLOT_UNIT_ORDER_CLOSED_LOOP_CHANGE
+                        ? (lay.n_panels == 2 ? "unit (sorted by closed-loop change)"
+                                             : "unit (sorted by final value)")
+                        : "unit",
+                    12.0, &lay.heat[0]);
   if (a->outputs != NULL)
     activity_y_label (cr, a->output_label, 12.0, &lay.outputs[0]);
   if (a->control != NULL)
@@ -1555,8 +1563,9 @@ disco_plot_render_activity (const DiscoPlotActivity *activity, guint width, guin
   /* The open/closed-loop marker, just left of the closed-loop panel. */
   if (lay.n_panels == 2)
     {
-      const DiscoPlotArea *last = a->control != NULL ? &lay.control[1] :
-                                  a->outputs != NULL ? &lay.outputs[1] : &lay.heat[1];
+      const DiscoPlotArea *last = a->control != NULL   ? &lay.control[1]
+                                  : a->outputs != NULL ? &lay.outputs[1]
+                                                       : &lay.heat[1];
 
       cairo_set_source_rgb (cr, boundary_rgb[0], boundary_rgb[1], boundary_rgb[2]);
       cairo_rectangle (cr, lay.boundary_left, header_y, lay.boundary_width,
@@ -1571,18 +1580,17 @@ disco_plot_render_activity (const DiscoPlotActivity *activity, guint width, guin
   /* Legend of the lines, right of the output plot. */
   if (n_lines > 0)
     {
-      double lx = (change ? lay.change_bar : lay.bar).left, ly = (a->outputs != NULL ? lay.outputs : lay.control)[0].top;
+      double lx = (change ? lay.change_bar : lay.bar).left,
+             ly = (a->outputs != NULL ? lay.outputs : lay.control)[0].top;
 
       set_font (cr, LABEL_SIZE, FALSE);
       if (a->label >= 0)
         ly = activity_legend_entry (cr, lx, ly, label_rgb, LINE_WIDTH, FALSE, label_text);
       if (a->prediction >= 0 && a->prediction != a->label)
-        ly = activity_legend_entry (cr, lx, ly, prediction_rgb, LINE_WIDTH, FALSE,
-                                    prediction_text);
+        ly = activity_legend_entry (cr, lx, ly, prediction_rgb, LINE_WIDTH, FALSE, prediction_text);
       if (a->label >= 0 || a->prediction >= 0)
         ly = activity_legend_entry (cr, lx, ly, other_rgb, 1.2, FALSE, "other classes");
-      if (a->outputs != NULL && lay.n_panels == 2 && isfinite (a->target_value) &&
-          a->label >= 0)
+      if (a->outputs != NULL && lay.n_panels == 2 && isfinite (a->target_value) && a->label >= 0)
         activity_legend_entry (cr, lx, ly, label_rgb, 1.5, TRUE, "target y*");
     }
 
@@ -1653,7 +1661,7 @@ GPtrArray *
 disco_plot_parse_series_spec (const char *spec, GError **error)
 {
   g_autoptr (GPtrArray) pairs =
-    g_ptr_array_new_with_free_func ((GDestroyNotify) disco_plot_column_pair_free);
+      g_ptr_array_new_with_free_func ((GDestroyNotify) disco_plot_column_pair_free);
   g_auto (GStrv) entries = NULL;
 
   g_return_val_if_fail (spec != NULL, NULL);
@@ -1667,12 +1675,12 @@ disco_plot_parse_series_spec (const char *spec, GError **error)
 
       for (guint k = 0; k < n; k++)
         g_strstrip (parts[k]);
-      if (n < 2 || parts[0][0] == '\0' || parts[1][0] == '\0' ||
-          (n == 3 && parts[2][0] == '\0'))
+      if (n < 2 || parts[0][0] == '\0' || parts[1][0] == '\0' || (n == 3 && parts[2][0] == '\0'))
         {
           g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE,
                        "curve %u, \"%s\", is not X:Y or X:Y:LABEL (two column names and "
-                       "an optional legend entry)", i + 1, g_strstrip (entries[i]));
+                       "an optional legend entry)",
+                       i + 1, g_strstrip (entries[i]));
           return NULL;
         }
       pair = g_new0 (DiscoPlotColumnPair, 1);
@@ -1703,9 +1711,8 @@ member_number (JsonObject *object, const char *name)
 {
   JsonNode *node = object != NULL ? json_object_get_member (object, name) : NULL;
 
-  if (node == NULL || JSON_NODE_HOLDS_NULL (node) ||
-      json_node_get_value_type (node) == G_TYPE_STRING ||
-      !JSON_NODE_HOLDS_VALUE (node))
+  if (node == NULL || JSON_NODE_HOLDS_NULL (node)
+      || json_node_get_value_type (node) == G_TYPE_STRING || !JSON_NODE_HOLDS_VALUE (node))
     return NAN;
   return json_node_get_double (node);
 }
@@ -1725,8 +1732,7 @@ member_number (JsonObject *object, const char *name)
  *   %DISCO_ERROR_DATA when it is not a report)
  */
 GBytes *
-disco_plot_learning_curves (const char *report_path, guint width, guint height,
-                            GError **error)
+disco_plot_learning_curves (const char *report_path, guint width, guint height, GError **error)
 {
   g_autoptr (JsonParser) parser = json_parser_new ();
   g_autoptr (GError) parse_error = NULL;
@@ -1754,8 +1760,9 @@ disco_plot_learning_curves (const char *report_path, guint width, guint height,
       return NULL;
     }
   root = json_parser_get_root (parser);
-  list = root != NULL && JSON_NODE_HOLDS_OBJECT (root) ?
-         json_object_get_member (json_node_get_object (root), "epochs") : NULL;
+  list = root != NULL && JSON_NODE_HOLDS_OBJECT (root)
+             ? json_object_get_member (json_node_get_object (root), "epochs")
+             : NULL;
   if (list == NULL || !JSON_NODE_HOLDS_ARRAY (list))
     {
       g_set_error (error, DISCO_ERROR, DISCO_ERROR_DATA,
@@ -1778,8 +1785,8 @@ disco_plot_learning_curves (const char *report_path, guint width, guint height,
       JsonObject *epoch;
       double number;
 
-      if (!JSON_NODE_HOLDS_OBJECT (element) ||
-          !isfinite (number = member_number (json_node_get_object (element), "epoch")))
+      if (!JSON_NODE_HOLDS_OBJECT (element)
+          || !isfinite (number = member_number (json_node_get_object (element), "epoch")))
         {
           g_set_error (error, DISCO_ERROR, DISCO_ERROR_DATA,
                        "%s: epoch entry %u has no \"epoch\" number", report_path, i + 1);
@@ -1790,8 +1797,8 @@ disco_plot_learning_curves (const char *report_path, guint width, guint height,
       for (guint p = 0; p < G_N_ELEMENTS (phases); p++)
         {
           JsonNode *phase = json_object_get_member (epoch, phases[p].phase);
-          JsonObject *object = phase != NULL && JSON_NODE_HOLDS_OBJECT (phase) ?
-                               json_node_get_object (phase) : NULL;
+          JsonObject *object =
+              phase != NULL && JSON_NODE_HOLDS_OBJECT (phase) ? json_node_get_object (phase) : NULL;
           double a = member_number (object, "accuracy"), l = member_number (object, "loss");
 
           g_array_append_val (values[p][0], a);
@@ -1803,13 +1810,18 @@ disco_plot_learning_curves (const char *report_path, guint width, guint height,
       gboolean any = FALSE;
 
       for (guint i = 0; i < epochs->len; i++)
-        any = any || isfinite (g_array_index (values[p][0], double, i)) ||
-              isfinite (g_array_index (values[p][1], double, i));
+        any = any || isfinite (g_array_index (values[p][0], double, i))
+              || isfinite (g_array_index (values[p][1], double, i));
       if (!any)
         continue;
-      accuracy[n_series] = (DiscoPlotSeries) {
-        phases[p].label, (double *) epochs->data, (double *) values[p][0]->data, epochs->len,
-        phases[p].r, phases[p].g, phases[p].b, epochs->len <= 30 };
+      accuracy[n_series] = (DiscoPlotSeries){ phases[p].label,
+                                              (double *) epochs->data,
+                                              (double *) values[p][0]->data,
+                                              epochs->len,
+                                              phases[p].r,
+                                              phases[p].g,
+                                              phases[p].b,
+                                              epochs->len <= 30 };
       loss[n_series] = accuracy[n_series];
       loss[n_series].y = (double *) values[p][1]->data;
       n_series++;
@@ -1820,8 +1832,8 @@ disco_plot_learning_curves (const char *report_path, guint width, guint height,
                    "%s: the report has no train, validation or test results", report_path);
       return NULL;
     }
-  panels[0] = (DiscoPlotPanel) { "Accuracy", "epoch", "accuracy (%)", accuracy, n_series, TRUE,
-                                 FALSE };
-  panels[1] = (DiscoPlotPanel) { "Loss", "epoch", "loss", loss, n_series, TRUE, FALSE };
+  panels[0] =
+      (DiscoPlotPanel){ "Accuracy", "epoch", "accuracy (%)", accuracy, n_series, TRUE, FALSE };
+  panels[1] = (DiscoPlotPanel){ "Loss", "epoch", "loss", loss, n_series, TRUE, FALSE };
   return disco_plot_render_panels (panels, 2, width, height, NULL, error);
 }

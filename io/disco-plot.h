@@ -96,16 +96,13 @@ typedef struct
   gboolean log_x;
 } DiscoPlotArea;
 
-void disco_plot_area_map (const DiscoPlotArea *area, double x, double y,
-                          double *px, double *py);
+void disco_plot_area_map (const DiscoPlotArea *area, double x, double y, double *px, double *py);
 
 GBytes *disco_plot_render (const char *title, const char *x_label, const char *y_label,
-                           const DiscoPlotSeries *series, guint n_series,
-                           guint width, guint height, DiscoPlotArea *area,
-                           GError **error);
-GBytes *disco_plot_render_panels (const DiscoPlotPanel *panels, guint n_panels,
-                                  guint width, guint height, DiscoPlotArea *areas,
-                                  GError **error);
+                           const DiscoPlotSeries *series, guint n_series, guint width, guint height,
+                           DiscoPlotArea *area, GError **error);
+GBytes *disco_plot_render_panels (const DiscoPlotPanel *panels, guint n_panels, guint width,
+                                  guint height, DiscoPlotArea *areas, GError **error);
 
 void disco_plot_palette_color (guint index, double *r, double *g, double *b);
 
@@ -257,9 +254,8 @@ typedef struct
 } DiscoPlotActivityLayout;
 
 void disco_plot_activity_unit_order (const DiscoPlotActivity *activity, gsize *order);
-GBytes *disco_plot_render_activity (const DiscoPlotActivity *activity, guint width,
-                                    guint height, DiscoPlotActivityLayout *layout,
-                                    gsize *order, GError **error);
+GBytes *disco_plot_render_activity (const DiscoPlotActivity *activity, guint width, guint height,
+                                    DiscoPlotActivityLayout *layout, gsize *order, GError **error);
 
 GBytes *disco_plot_learning_curves (const char *report_path, guint width, guint height,
                                     GError **error);

@@ -190,10 +190,9 @@ disco_cuda_describe (void)
   cudaDriverGetVersion (&driver);
   return g_strdup_printf ("%s, %.1f GiB, compute capability %d.%d, %d multiprocessors, "
                           "CUDA runtime %d.%d, driver %d.%d",
-                          prop.name, prop.totalGlobalMem / (1024.0 * 1024.0 * 1024.0),
-                          prop.major, prop.minor, prop.multiProcessorCount,
-                          runtime / 1000, (runtime % 1000) / 10,
-                          driver / 1000, (driver % 1000) / 10);
+                          prop.name, prop.totalGlobalMem / (1024.0 * 1024.0 * 1024.0), prop.major,
+                          prop.minor, prop.multiProcessorCount, runtime / 1000,
+                          (runtime % 1000) / 10, driver / 1000, (driver % 1000) / 10);
 }
 
 /**
@@ -241,7 +240,7 @@ disco_cuda_synchronize (GError **error)
     {
       /* This error reports the failure; a recorded one from before it
        * would otherwise surface at the next check as a new failure. */
-      g_private_replace (&pending_error, NULL);   /* frees it */
+      g_private_replace (&pending_error, NULL); /* frees it */
       return FALSE;
     }
   return disco_cuda_check (error);
@@ -266,8 +265,8 @@ disco_cuda_alloc (gsize size, GError **error)
   if (status != cudaSuccess)
     {
       g_set_error (error, CUDA_ERROR_DOMAIN, DISCO_ERROR_DEVICE,
-                   "CUDA: cannot allocate %" G_GSIZE_FORMAT " bytes of device memory: %s",
-                   size, cudaGetErrorString (status));
+                   "CUDA: cannot allocate %" G_GSIZE_FORMAT " bytes of device memory: %s", size,
+                   cudaGetErrorString (status));
       cudaGetLastError ();
       return NULL;
     }

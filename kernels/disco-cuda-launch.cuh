@@ -30,21 +30,19 @@ check_launch (const char *kernel)
 
   _disco_cuda_count_launch ();
   if (status != cudaSuccess)
-    _disco_cuda_record_error ("CUDA: launching %s failed: %s", kernel,
-                              cudaGetErrorString (status));
+    _disco_cuda_record_error ("CUDA: launching %s failed: %s", kernel, cudaGetErrorString (status));
 }
 
 /* Preconditions are programmer errors, as in the CPU file, but the CUDA
  * functions also record them so that disco_cuda_check() fails. */
-#define REQUIRE(expr)                                                          \
-  do                                                                           \
-    {                                                                          \
-      if (G_UNLIKELY (!(expr)))                                                \
-        {                                                                      \
-          _disco_cuda_record_error ("%s: precondition failed: %s",             \
-                                    G_STRFUNC, #expr);                         \
-          g_return_if_fail_warning (G_LOG_DOMAIN, G_STRFUNC, #expr);           \
-          return;                                                              \
-        }                                                                      \
-    }                                                                          \
+#define REQUIRE(expr)                                                                              \
+  do                                                                                               \
+    {                                                                                              \
+      if (G_UNLIKELY (!(expr)))                                                                    \
+        {                                                                                          \
+          _disco_cuda_record_error ("%s: precondition failed: %s", G_STRFUNC, #expr);              \
+          g_return_if_fail_warning (G_LOG_DOMAIN, G_STRFUNC, #expr);                               \
+          return;                                                                                  \
+        }                                                                                          \
+    }                                                                                              \
   while (0)

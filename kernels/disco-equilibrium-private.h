@@ -55,8 +55,8 @@ eq_exp_nonpositive (float w)
 
   w = w < -87.0f ? -87.0f : w;
   t = w * 1.44269504088896341f + shifter;
-  n = t - shifter;                           /* round(w/ln2) ∈ [−126, 0] */
-  r = w - n * 0.693359375f;                  /* ln2 in two parts */
+  n = t - shifter;          /* round(w/ln2) ∈ [−126, 0] */
+  r = w - n * 0.693359375f; /* ln2 in two parts */
   r = r - n * -2.12194440e-4f;
   r2 = r * r;
   p = 1.9875691500e-4f;
@@ -67,7 +67,7 @@ eq_exp_nonpositive (float w)
   p = p * r + 5.0000001201e-1f;
   p = p * r2 + r + 1.0f;
   memcpy (&t_bits, &t, sizeof t_bits);
-  scale_bits = (t_bits - 0x4b400000u + 127u) << 23;   /* 2ᵏ */
+  scale_bits = (t_bits - 0x4b400000u + 127u) << 23; /* 2ᵏ */
   memcpy (&scale, &scale_bits, sizeof scale);
   return p * scale;
 }
@@ -77,7 +77,7 @@ eq_log1p_unit (float e)
 {
   const float u = 1.0f + e;
   const gboolean upper = u > 1.41421356f;
-  const float x = (upper ? 0.5f * u : u) - 1.0f;   /* exact */
+  const float x = (upper ? 0.5f * u : u) - 1.0f; /* exact */
   const float z = x * x;
   float y;
 
@@ -97,8 +97,7 @@ eq_log1p_unit (float e)
 
 /* φ(x) and φ′(x) (MODEL.md §1) sharing one exponential. */
 EQ_INLINE void
-eq_softrect_pair (float scale, float sharpness, float shift, float x, float *value,
-                  float *slope)
+eq_softrect_pair (float scale, float sharpness, float shift, float x, float *value, float *slope)
 {
   const float z = sharpness * (x - shift);
   const float e = eq_exp_nonpositive (-fabsf (z));
@@ -201,7 +200,7 @@ eq_spectral_norm (const double *m, gsize O, double *gram, double *v, double *w)
         return length == 0 ? 0 : NAN;
       for (gsize i = 0; i < O; i++)
         v[i] = w[i] / length;
-      estimate = quotient;   /* → σ_max² */
+      estimate = quotient; /* → σ_max² */
       if (fabs (estimate - previous) <= 1e-6 * estimate)
         break;
     }
@@ -260,9 +259,9 @@ eq_solve_dense (double *a, double *b, gsize O)
  * has failed (disco-kernels-equilibrium.h). @work: 2·O doubles. */
 EQ_INLINE void
 eq_residual_row (const DiscoEquilibriumParams *params, gsize O, gsize r, const guint *rows,
-                 const gint *unit_status, gboolean passed, float *y, gsize ld,
-                 const float *target, const double *control, double *residual,
-                 DiscoEquilibriumSample *samples, double *work, gint *keep)
+                 const gint *unit_status, gboolean passed, float *y, gsize ld, const float *target,
+                 const double *control, double *residual, DiscoEquilibriumSample *samples,
+                 double *work, gint *keep)
 {
   const guint s = rows[r];
   float *row = y + (gsize) s * ld;
@@ -314,9 +313,8 @@ eq_residual_row (const DiscoEquilibriumParams *params, gsize O, gsize r, const g
 EQ_INLINE void
 eq_newton_row (const DiscoEquilibriumParams *params, gsize O, gsize r, const guint *rows,
                gboolean fresh, const float *dydc_all, const float *y_all, gsize ld,
-               const float *target, const double *residual, double *control,
-               double *newton_matrix, DiscoEquilibriumSample *samples, double *work,
-               gint *keep)
+               const float *target, const double *residual, double *control, double *newton_matrix,
+               DiscoEquilibriumSample *samples, double *work, gint *keep)
 {
   const guint s = rows[r];
   const float *dydc = dydc_all + r * O * O;

@@ -19,12 +19,12 @@
 
 /* Shared precondition of the strided element-wise operations: a non-empty
  * matrix needs its storage, and rows may not overlap. */
-#define CHECK_MATRIX(ptr, n_rows, n_cols, ld)                                \
-  G_STMT_START                                                               \
-  {                                                                          \
-    g_return_if_fail ((n_rows) == 0 || (n_cols) == 0 || (ptr) != NULL);      \
-    g_return_if_fail ((ld) >= (n_cols));                                     \
-  }                                                                          \
+#define CHECK_MATRIX(ptr, n_rows, n_cols, ld)                                                      \
+  G_STMT_START                                                                                     \
+  {                                                                                                \
+    g_return_if_fail ((n_rows) == 0 || (n_cols) == 0 || (ptr) != NULL);                            \
+    g_return_if_fail ((ld) >= (n_cols));                                                           \
+  }                                                                                                \
   G_STMT_END
 
 /* GEMM counters (disco_gemm_stats_*): the state starts undecided and is
@@ -50,12 +50,12 @@ gemm_stats_on (void)
   if (state == GEMM_STATS_UNDECIDED)
     {
       const char *env = g_getenv ("DISCO_GEMM_STATS");
-      int decided = env != NULL && *env != '\0' && g_strcmp0 (env, "0") != 0
-                      ? GEMM_STATS_ON : GEMM_STATS_OFF;
+      int decided =
+          env != NULL && *env != '\0' && g_strcmp0 (env, "0") != 0 ? GEMM_STATS_ON : GEMM_STATS_OFF;
 
       /* A racing disco_gemm_stats_set_enabled() wins. */
-      __atomic_compare_exchange_n (&gemm_stats_state, &state, decided, FALSE,
-                                   __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+      __atomic_compare_exchange_n (&gemm_stats_state, &state, decided, FALSE, __ATOMIC_RELAXED,
+                                   __ATOMIC_RELAXED);
       state = __atomic_load_n (&gemm_stats_state, __ATOMIC_RELAXED);
     }
   return state == GEMM_STATS_ON;
@@ -91,19 +91,9 @@ monotonic_ns (void)
  * (disco_gemm_stats_set_enabled()), the call is counted and timed.
  */
 void
-disco_gemm_cpu (gboolean     trans_a,
-                gboolean     trans_b,
-                gsize        m,
-                gsize        n,
-                gsize        k,
-                float        alpha,
-                const float *a,
-                gsize        lda,
-                const float *b,
-                gsize        ldb,
-                float        beta,
-                float       *c,
-                gsize        ldc)
+disco_gemm_cpu (gboolean trans_a, gboolean trans_b, gsize m, gsize n, gsize k, float alpha,
+                const float *a, gsize lda, const float *b, gsize ldb, float beta, float *c,
+                gsize ldc)
 {
   g_return_if_fail (m <= G_MAXINT && n <= G_MAXINT && k <= G_MAXINT);
   g_return_if_fail (lda <= G_MAXINT && ldb <= G_MAXINT && ldc <= G_MAXINT);
@@ -121,24 +111,18 @@ disco_gemm_cpu (gboolean     trans_a,
     {
       guint64 start = monotonic_ns ();
 
-      cblas_sgemm (CblasRowMajor,
-                   trans_a ? CblasTrans : CblasNoTrans,
-                   trans_b ? CblasTrans : CblasNoTrans,
-                   (int) m, (int) n, (int) k,
-                   alpha, a, (int) lda, b, (int) ldb,
-                   beta, c, (int) ldc);
+      cblas_sgemm (CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+                   trans_b ? CblasTrans : CblasNoTrans, (int) m, (int) n, (int) k, alpha, a,
+                   (int) lda, b, (int) ldb, beta, c, (int) ldc);
       __atomic_add_fetch (&gemm_ns, monotonic_ns () - start, __ATOMIC_RELAXED);
       __atomic_add_fetch (&gemm_flops, (guint64) 2 * m * n * k, __ATOMIC_RELAXED);
       __atomic_add_fetch (&gemm_calls, 1, __ATOMIC_RELAXED);
       return;
     }
 
-  cblas_sgemm (CblasRowMajor,
-               trans_a ? CblasTrans : CblasNoTrans,
-               trans_b ? CblasTrans : CblasNoTrans,
-               (int) m, (int) n, (int) k,
-               alpha, a, (int) lda, b, (int) ldb,
-               beta, c, (int) ldc);
+  cblas_sgemm (CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+               trans_b ? CblasTrans : CblasNoTrans, (int) m, (int) n, (int) k, alpha, a, (int) lda,
+               b, (int) ldb, beta, c, (int) ldc);
 }
 
 /**
@@ -151,8 +135,7 @@ disco_gemm_cpu (gboolean     trans_a,
 void
 disco_gemm_stats_set_enabled (gboolean enabled)
 {
-  __atomic_store_n (&gemm_stats_state, enabled ? GEMM_STATS_ON : GEMM_STATS_OFF,
-                    __ATOMIC_RELAXED);
+  __atomic_store_n (&gemm_stats_state, enabled ? GEMM_STATS_ON : GEMM_STATS_OFF, __ATOMIC_RELAXED);
 }
 
 /**
@@ -254,11 +237,9 @@ disco_blas_apply_thread_policy (void)
       const char *wanted = g_getenv ("DISCO_BLAS_THREADS");
       guint64 n = 0;
 
-      if (wanted != NULL
-          && g_ascii_string_to_unsigned (wanted, 10, 1, 4096, &n, NULL))
+      if (wanted != NULL && g_ascii_string_to_unsigned (wanted, 10, 1, 4096, &n, NULL))
         openblas_set_num_threads ((int) n);
-      else if (g_getenv ("OPENBLAS_NUM_THREADS") == NULL
-               && g_getenv ("GOTO_NUM_THREADS") == NULL
+      else if (g_getenv ("OPENBLAS_NUM_THREADS") == NULL && g_getenv ("GOTO_NUM_THREADS") == NULL
                && g_getenv ("OMP_NUM_THREADS") == NULL
                && !__atomic_load_n (&blas_threads_chosen, __ATOMIC_RELAXED)
                && openblas_get_num_threads () == openblas_get_num_procs ())
@@ -282,13 +263,8 @@ disco_blas_apply_thread_policy (void)
  * Applies disco_softrect_forward() element-wise (MODEL.md §1).
  */
 void
-disco_softrect_forward_cpu (const DiscoSoftRectifier *rect,
-                            gsize                     n_rows,
-                            gsize                     n_cols,
-                            const float              *x,
-                            gsize                     ldx,
-                            float                    *y,
-                            gsize                     ldy)
+disco_softrect_forward_cpu (const DiscoSoftRectifier *rect, gsize n_rows, gsize n_cols,
+                            const float *x, gsize ldx, float *y, gsize ldy)
 {
   g_return_if_fail (rect != NULL);
   CHECK_MATRIX (x, n_rows, n_cols, ldx);
@@ -312,13 +288,8 @@ disco_softrect_forward_cpu (const DiscoSoftRectifier *rect,
  * Applies disco_softrect_derivative() element-wise (MODEL.md §1).
  */
 void
-disco_softrect_derivative_cpu (const DiscoSoftRectifier *rect,
-                               gsize                     n_rows,
-                               gsize                     n_cols,
-                               const float              *x,
-                               gsize                     ldx,
-                               float                    *y,
-                               gsize                     ldy)
+disco_softrect_derivative_cpu (const DiscoSoftRectifier *rect, gsize n_rows, gsize n_cols,
+                               const float *x, gsize ldx, float *y, gsize ldy)
 {
   g_return_if_fail (rect != NULL);
   CHECK_MATRIX (x, n_rows, n_cols, ldx);
@@ -342,13 +313,8 @@ disco_softrect_derivative_cpu (const DiscoSoftRectifier *rect,
  * Applies disco_softrect_inverse() element-wise (MODEL.md §1).
  */
 void
-disco_softrect_inverse_cpu (const DiscoSoftRectifier *rect,
-                            gsize                     n_rows,
-                            gsize                     n_cols,
-                            const float              *x,
-                            gsize                     ldx,
-                            float                    *y,
-                            gsize                     ldy)
+disco_softrect_inverse_cpu (const DiscoSoftRectifier *rect, gsize n_rows, gsize n_cols,
+                            const float *x, gsize ldx, float *y, gsize ldy)
 {
   g_return_if_fail (rect != NULL);
   CHECK_MATRIX (x, n_rows, n_cols, ldx);
@@ -373,13 +339,8 @@ disco_softrect_inverse_cpu (const DiscoSoftRectifier *rect,
  * when each sample advances with its own step size.
  */
 void
-disco_axpy_rows_cpu (gsize        n_rows,
-                     gsize        n_cols,
-                     const float *alpha,
-                     const float *x,
-                     gsize        ldx,
-                     float       *y,
-                     gsize        ldy)
+disco_axpy_rows_cpu (gsize n_rows, gsize n_cols, const float *alpha, const float *x, gsize ldx,
+                     float *y, gsize ldy)
 {
   g_return_if_fail (n_rows == 0 || alpha != NULL);
   CHECK_MATRIX (x, n_rows, n_cols, ldx);
@@ -410,12 +371,7 @@ disco_axpy_rows_cpu (gsize        n_rows,
  * in double.
  */
 void
-disco_softmax_rows_cpu (gsize        n_rows,
-                        gsize        n_cols,
-                        const float *x,
-                        gsize        ldx,
-                        float       *y,
-                        gsize        ldy)
+disco_softmax_rows_cpu (gsize n_rows, gsize n_cols, const float *x, gsize ldx, float *y, gsize ldy)
 {
   g_return_if_fail (n_rows == 0 || n_cols > 0);
   CHECK_MATRIX (x, n_rows, n_cols, ldx);
@@ -456,11 +412,7 @@ disco_softmax_rows_cpu (gsize        n_rows,
  * of the step-size controller (MODEL.md §5).
  */
 void
-disco_rms_rows_cpu (gsize        n_rows,
-                    gsize        n_cols,
-                    const float *x,
-                    gsize        ldx,
-                    float       *rms)
+disco_rms_rows_cpu (gsize n_rows, gsize n_cols, const float *x, gsize ldx, float *rms)
 {
   g_return_if_fail (n_rows == 0 || rms != NULL);
   CHECK_MATRIX (x, n_rows, n_cols, ldx);
@@ -494,15 +446,8 @@ disco_rms_rows_cpu (gsize        n_rows,
  * error weights) the embedded error estimate.
  */
 void
-disco_rk_combine_cpu (gsize               n_rows,
-                      gsize               n_cols,
-                      gsize               ld,
-                      const float        *y0,
-                      const float        *h,
-                      guint               n_stages,
-                      const float        *coeffs,
-                      const float *const *k,
-                      float              *out)
+disco_rk_combine_cpu (gsize n_rows, gsize n_cols, gsize ld, const float *y0, const float *h,
+                      guint n_stages, const float *coeffs, const float *const *k, float *out)
 {
   g_return_if_fail (ld >= n_cols);
   if (n_rows == 0 || n_cols == 0)
@@ -566,15 +511,8 @@ disco_rk_combine_cpu (gsize               n_rows,
  * step is rejected and shrunk instead of poisoning the controller.
  */
 void
-disco_rk_error_norm_cpu (gsize        n_rows,
-                         gsize        n_cols,
-                         gsize        ld,
-                         float        atol,
-                         float        rtol,
-                         const float *y0,
-                         const float *y1,
-                         const float *err,
-                         float       *norm)
+disco_rk_error_norm_cpu (gsize n_rows, gsize n_cols, gsize ld, float atol, float rtol,
+                         const float *y0, const float *y1, const float *err, float *norm)
 {
   g_return_if_fail (ld >= n_cols);
   g_return_if_fail (atol >= 0.0f && rtol >= 0.0f);
@@ -629,31 +567,16 @@ disco_rk_error_norm_cpu (gsize        n_rows,
  * reference of cuBLAS's strided-batched SGEMM.
  */
 void
-disco_gemm_strided_batched_cpu (gboolean     trans_a,
-                                gboolean     trans_b,
-                                gsize        m,
-                                gsize        n,
-                                gsize        k,
-                                float        alpha,
-                                const float *a,
-                                gsize        lda,
-                                gsize        stride_a,
-                                const float *b,
-                                gsize        ldb,
-                                gsize        stride_b,
-                                float        beta,
-                                float       *c,
-                                gsize        ldc,
-                                gsize        stride_c,
-                                gsize        batch)
+disco_gemm_strided_batched_cpu (gboolean trans_a, gboolean trans_b, gsize m, gsize n, gsize k,
+                                float alpha, const float *a, gsize lda, gsize stride_a,
+                                const float *b, gsize ldb, gsize stride_b, float beta, float *c,
+                                gsize ldc, gsize stride_c, gsize batch)
 {
   g_return_if_fail (batch <= 1 || stride_c >= m * ldc);
 
   for (gsize i = 0; i < batch; i++)
-    disco_gemm_cpu (trans_a, trans_b, m, n, k, alpha,
-                    a != NULL ? a + i * stride_a : NULL, lda,
-                    b != NULL ? b + i * stride_b : NULL, ldb,
-                    beta, c + i * stride_c, ldc);
+    disco_gemm_cpu (trans_a, trans_b, m, n, k, alpha, a != NULL ? a + i * stride_a : NULL, lda,
+                    b != NULL ? b + i * stride_b : NULL, ldb, beta, c + i * stride_c, ldc);
 }
 
 /**
@@ -676,18 +599,9 @@ disco_gemm_strided_batched_cpu (gboolean     trans_a,
  * input and its rates in one pass over memory.
  */
 void
-disco_rk_combine_softrect_cpu (const DiscoSoftRectifier *rect,
-                               gsize                     n_rows,
-                               gsize                     n_cols,
-                               gsize                     ld,
-                               const float              *y0,
-                               const float              *h,
-                               guint                     n_stages,
-                               const float              *coeffs,
-                               const float *const       *k,
-                               float                    *out,
-                               float                    *rate,
-                               gsize                     ldr)
+disco_rk_combine_softrect_cpu (const DiscoSoftRectifier *rect, gsize n_rows, gsize n_cols, gsize ld,
+                               const float *y0, const float *h, guint n_stages, const float *coeffs,
+                               const float *const *k, float *out, float *rate, gsize ldr)
 {
   disco_rk_combine_cpu (n_rows, n_cols, ld, y0, h, n_stages, coeffs, k, out);
   disco_softrect_forward_cpu (rect, n_rows, n_cols, out, ld, rate, ldr);
@@ -710,15 +624,8 @@ disco_rk_combine_softrect_cpu (const DiscoSoftRectifier *rect,
  * as the solver forms it.
  */
 void
-disco_steady_state_rows_cpu (gsize        n_rows,
-                             gsize        n_cols,
-                             float        atol,
-                             float        rtol,
-                             const float *f,
-                             gsize        ldf,
-                             const float *y,
-                             gsize        ldy,
-                             gint        *at_rest)
+disco_steady_state_rows_cpu (gsize n_rows, gsize n_cols, float atol, float rtol, const float *f,
+                             gsize ldf, const float *y, gsize ldy, gint *at_rest)
 {
   g_return_if_fail (n_rows == 0 || (n_cols > 0 && at_rest != NULL));
   CHECK_MATRIX (f, n_rows, n_cols, ldf);
@@ -744,9 +651,7 @@ disco_steady_state_rows_cpu (gsize        n_rows,
  * bias through a GEMM, a zero initial state) without a host copy.
  */
 void
-disco_fill_cpu (gsize  n,
-                float  value,
-                float *x)
+disco_fill_cpu (gsize n, float value, float *x)
 {
   g_return_if_fail (n == 0 || x != NULL);
 
@@ -769,12 +674,8 @@ disco_fill_cpu (gsize  n,
  * @old and @out must not overlap.
  */
 void
-disco_revert_rows_cpu (gsize        n_rows,
-                       gsize        n_cols,
-                       gsize        ld,
-                       const gint  *keep,
-                       const float *old,
-                       float       *out)
+disco_revert_rows_cpu (gsize n_rows, gsize n_cols, gsize ld, const gint *keep, const float *old,
+                       float *out)
 {
   g_return_if_fail (n_rows == 0 || keep != NULL);
   CHECK_MATRIX (old, n_rows, n_cols, ld);
@@ -803,16 +704,8 @@ disco_revert_rows_cpu (gsize        n_rows,
  * rounded once.
  */
 void
-disco_leaky_rows_cpu (float        tau,
-                      gsize        n_rows,
-                      gsize        n_cols,
-                      const float *u,
-                      gsize        ldu,
-                      const float *drive,
-                      gsize        ldd,
-                      const float *bias,
-                      float       *dudt,
-                      gsize        ldf)
+disco_leaky_rows_cpu (float tau, gsize n_rows, gsize n_cols, const float *u, gsize ldu,
+                      const float *drive, gsize ldd, const float *bias, float *dudt, gsize ldf)
 {
   const float inv_tau = 1.0f / tau;
 
@@ -861,22 +754,10 @@ disco_leaky_rows_cpu (float        tau,
  * in the order the CUDA kernel repeats.
  */
 void
-disco_leaky_pi_rows_cpu (gboolean     softmax,
-                         float        k_p,
-                         float        k_i,
-                         float        leak,
-                         float        tau,
-                         float        readout_tau,
-                         gsize        n_rows,
-                         gsize        n_out,
-                         const float *y,
-                         const float *c_int,
-                         gsize        ldy,
-                         const float *target,
-                         float       *control,
-                         float       *dy,
-                         float       *dc_int,
-                         gsize        ldf)
+disco_leaky_pi_rows_cpu (gboolean softmax, float k_p, float k_i, float leak, float tau,
+                         float readout_tau, gsize n_rows, gsize n_out, const float *y,
+                         const float *c_int, gsize ldy, const float *target, float *control,
+                         float *dy, float *dc_int, gsize ldf)
 {
   g_return_if_fail (n_out > 0 && tau > 0.0f && readout_tau > 0.0f);
   CHECK_MATRIX (y, n_rows, n_out, ldy);
@@ -926,14 +807,8 @@ disco_leaky_pi_rows_cpu (gboolean     softmax,
  * each sample has its own Q.)
  */
 void
-disco_top_down_rows_cpu (float        tau_i,
-                         gsize        n_rows,
-                         gsize        n_out,
-                         gsize        n,
-                         const float *control,
-                         const float *q,
-                         float       *du_i,
-                         gsize        ldf)
+disco_top_down_rows_cpu (float tau_i, gsize n_rows, gsize n_out, gsize n, const float *control,
+                         const float *q, float *du_i, gsize ldf)
 {
   g_return_if_fail (tau_i > 0.0f);
   CHECK_MATRIX (du_i, n_rows, n, ldf);
@@ -972,15 +847,8 @@ disco_top_down_rows_cpu (float        tau_i,
  * sample, with disco_softrect_derivative().
  */
 void
-disco_slope_scale_rows_cpu (const DiscoSoftRectifier *rect,
-                            gsize                     n_samples,
-                            gsize                     n_out,
-                            gsize                     n,
-                            const float              *u,
-                            gsize                     ldu,
-                            const float              *in,
-                            gsize                     in_stride,
-                            float                    *out)
+disco_slope_scale_rows_cpu (const DiscoSoftRectifier *rect, gsize n_samples, gsize n_out, gsize n,
+                            const float *u, gsize ldu, const float *in, gsize in_stride, float *out)
 {
   g_return_if_fail (rect != NULL);
   CHECK_MATRIX (u, n_samples, n, ldu);
@@ -1009,12 +877,8 @@ disco_slope_scale_rows_cpu (const DiscoSoftRectifier *rect,
  * The feedback weights' options in the reference's order (MODEL.md §4).
  */
 void
-disco_feedback_normalize_cpu (gsize    n_samples,
-                              gsize    size,
-                              gboolean average,
-                              float    clip,
-                              float    norm,
-                              float   *q)
+disco_feedback_normalize_cpu (gsize n_samples, gsize size, gboolean average, float clip, float norm,
+                              float *q)
 {
   g_return_if_fail (n_samples == 0 || size == 0 || q != NULL);
 
@@ -1058,12 +922,7 @@ disco_feedback_normalize_cpu (gsize    n_samples,
  * Copies a block of rows between strides (a state's layer to a tensor).
  */
 void
-disco_copy_rows_cpu (gsize        n_rows,
-                     gsize        n_cols,
-                     const float *x,
-                     gsize        ldx,
-                     float       *y,
-                     gsize        ldy)
+disco_copy_rows_cpu (gsize n_rows, gsize n_cols, const float *x, gsize ldx, float *y, gsize ldy)
 {
   CHECK_MATRIX (x, n_rows, n_cols, ldx);
   CHECK_MATRIX (y, n_rows, n_cols, ldy);
@@ -1092,15 +951,8 @@ disco_copy_rows_cpu (gsize        n_rows,
  * (no gather of the feedback weights when the batch shrinks).
  */
 void
-disco_top_down_rows_indexed_cpu (float        tau_i,
-                                 gsize        n_rows,
-                                 gsize        n_out,
-                                 gsize        n,
-                                 const guint *rows,
-                                 const float *control,
-                                 const float *q,
-                                 float       *du_i,
-                                 gsize        ldf)
+disco_top_down_rows_indexed_cpu (float tau_i, gsize n_rows, gsize n_out, gsize n, const guint *rows,
+                                 const float *control, const float *q, float *du_i, gsize ldf)
 {
   g_return_if_fail (tau_i > 0.0f);
   CHECK_MATRIX (du_i, n_rows, n, ldf);
@@ -1139,13 +991,8 @@ disco_top_down_rows_indexed_cpu (float        tau_i,
  * feedback weights), found by the sample's index.
  */
 void
-disco_gather_rows_cpu (gsize        n_rows,
-                       gsize        n_cols,
-                       const guint *rows,
-                       const float *x,
-                       gsize        ldx,
-                       float       *y,
-                       gsize        ldy)
+disco_gather_rows_cpu (gsize n_rows, gsize n_cols, const guint *rows, const float *x, gsize ldx,
+                       float *y, gsize ldy)
 {
   g_return_if_fail (ldx >= n_cols && ldy >= n_cols);
   if (n_rows == 0 || n_cols == 0)
@@ -1173,16 +1020,8 @@ disco_gather_rows_cpu (gsize        n_rows,
  * bias corrections and the parameter update.
  */
 void
-disco_adam_update_cpu (gsize        n,
-                       double       learning_rate,
-                       double       beta1,
-                       double       beta2,
-                       double       epsilon,
-                       guint64      step,
-                       float       *p,
-                       const float *g,
-                       float       *m,
-                       float       *v)
+disco_adam_update_cpu (gsize n, double learning_rate, double beta1, double beta2, double epsilon,
+                       guint64 step, float *p, const float *g, float *m, float *v)
 {
   const float b1 = beta1, b2 = beta2, eps = epsilon;
   /* 1 − β in double, then rounded: (1 − 0.999f) in float is off by 1.3e-5
@@ -1234,17 +1073,9 @@ disco_adam_update_cpu (gsize        n,
  * r_I = φ_I(u_I) (linear threshold).
  */
 void
-disco_plasticity_delta_cpu (const DiscoSoftRectifier *phi_e,
-                            const DiscoSoftRectifier *phi_i,
-                            gsize                     n_rows,
-                            gsize                     n,
-                            const float              *u,
-                            gsize                     ldu,
-                            const float              *y0,
-                            float                    *rate,
-                            gsize                     ldr,
-                            float                    *delta,
-                            gsize                     ldd)
+disco_plasticity_delta_cpu (const DiscoSoftRectifier *phi_e, const DiscoSoftRectifier *phi_i,
+                            gsize n_rows, gsize n, const float *u, gsize ldu, const float *y0,
+                            float *rate, gsize ldr, float *delta, gsize ldd)
 {
   g_return_if_fail (phi_e != NULL && (y0 == NULL || phi_i != NULL));
   g_return_if_fail (ldu >= 2 * n && ldr >= n && ldd >= n);
@@ -1266,8 +1097,8 @@ disco_plasticity_delta_cpu (const DiscoSoftRectifier *phi_e,
             const gsize j = j0 + k;
             const float u_e = u[s * ldu + j], u_i = u[s * ldu + n + j];
             const float r_e = disco_softrect_forward (phi_e, u_e);
-            const float inverse = y0 != NULL ? a[k] + b[k] * disco_softrect_forward (phi_i, u_i)
-                                             : u_i;
+            const float inverse =
+                y0 != NULL ? a[k] + b[k] * disco_softrect_forward (phi_i, u_i) : u_i;
 
             rate[s * ldr + j] = r_e;
             delta[s * ldd + j] = (inverse - r_e) * disco_softrect_derivative (phi_e, u_e);
@@ -1289,13 +1120,8 @@ disco_plasticity_delta_cpu (const DiscoSoftRectifier *phi_e,
  * y₀ ← (1 − λ)·y₀ + λ·mean_batch(φ_I(u_I)), the mean summed in double.
  */
 void
-disco_threshold_update_cpu (const DiscoSoftRectifier *phi_i,
-                            float                     lambda,
-                            gsize                     n_rows,
-                            gsize                     n,
-                            const float              *u_i,
-                            gsize                     ldu,
-                            float                    *y0)
+disco_threshold_update_cpu (const DiscoSoftRectifier *phi_i, float lambda, gsize n_rows, gsize n,
+                            const float *u_i, gsize ldu, float *y0)
 {
   g_return_if_fail (phi_i != NULL && n_rows > 0 && ldu >= n);
   g_return_if_fail (n == 0 || (u_i != NULL && y0 != NULL));
@@ -1321,11 +1147,7 @@ disco_threshold_update_cpu (const DiscoSoftRectifier *phi_i,
  * The batch mean of each column (a bias gradient, g_b = mean δ).
  */
 void
-disco_column_mean_cpu (gsize        n_rows,
-                       gsize        n_cols,
-                       const float *x,
-                       gsize        ldx,
-                       float       *mean)
+disco_column_mean_cpu (gsize n_rows, gsize n_cols, const float *x, gsize ldx, float *mean)
 {
   g_return_if_fail (n_rows > 0 && ldx >= n_cols);
   g_return_if_fail (n_cols == 0 || (x != NULL && mean != NULL));
@@ -1353,12 +1175,7 @@ disco_column_mean_cpu (gsize        n_rows,
  * with y a column block of the packed state).
  */
 void
-disco_sub_rows_cpu (gsize        n_rows,
-                    gsize        n_cols,
-                    const float *x,
-                    gsize        ldx,
-                    float       *y,
-                    gsize        ldy)
+disco_sub_rows_cpu (gsize n_rows, gsize n_cols, const float *x, gsize ldx, float *y, gsize ldy)
 {
   g_return_if_fail (ldx >= n_cols && ldy >= n_cols);
   g_return_if_fail (n_rows == 0 || n_cols == 0 || (x != NULL && y != NULL));
@@ -1378,9 +1195,7 @@ disco_sub_rows_cpu (gsize        n_rows,
  * several tensors (all gradients of a tick) sum as one sequence.
  */
 void
-disco_sum_squares_cpu (gsize        n,
-                       const float *x,
-                       double      *acc)
+disco_sum_squares_cpu (gsize n, const float *x, double *acc)
 {
   double sum;
 
@@ -1401,8 +1216,7 @@ disco_sum_squares_cpu (gsize        n,
  * next tick's sum starts afresh without a separate fill.
  */
 void
-disco_norm_finish_cpu (double *acc,
-                       float  *norm)
+disco_norm_finish_cpu (double *acc, float *norm)
 {
   g_return_if_fail (acc != NULL && norm != NULL);
 
@@ -1425,13 +1239,8 @@ disco_norm_finish_cpu (double *acc,
  * p ← p − lr·b.  lr and μ are rounded to float once.
  */
 void
-disco_sgd_update_cpu (gsize        n,
-                      double       learning_rate,
-                      double       momentum,
-                      guint64      step,
-                      float       *p,
-                      const float *g,
-                      float       *velocity)
+disco_sgd_update_cpu (gsize n, double learning_rate, double momentum, guint64 step, float *p,
+                      const float *g, float *velocity)
 {
   const float lr = learning_rate, mu = momentum;
 

@@ -40,13 +40,12 @@
 
 #include <cuda_runtime.h>
 
-#define GRID_STRIDE(i, total)                                                  \
-  for (size_t i = blockIdx.x * (size_t) blockDim.x + threadIdx.x; i < (total); \
+#define GRID_STRIDE(i, total)                                                                      \
+  for (size_t i = blockIdx.x * (size_t) blockDim.x + threadIdx.x; i < (total);                     \
        i += (size_t) gridDim.x * blockDim.x)
 
 /* One block per row, the blocks looping over rows past the grid. */
-#define BLOCK_PER_ROW(r, n_rows) \
-  for (size_t r = blockIdx.x; r < (n_rows); r += gridDim.x)
+#define BLOCK_PER_ROW(r, n_rows) for (size_t r = blockIdx.x; r < (n_rows); r += gridDim.x)
 
 static inline unsigned int
 grid_for_rows (size_t n_rows)
@@ -59,12 +58,12 @@ gather_kernel (size_t n_rows, size_t n_cols, const guint *source, const float *x
                float *y, size_t ldy)
 {
   GRID_STRIDE (i, n_rows * n_cols)
-    {
-      const size_t r = i / n_cols, j = i % n_cols;
-      const size_t from = source != NULL ? source[r] : r;
+  {
+    const size_t r = i / n_cols, j = i % n_cols;
+    const size_t from = source != NULL ? source[r] : r;
 
-      y[r * ldy + j] = x[from * ldx + j];
-    }
+    y[r * ldy + j] = x[from * ldx + j];
+  }
 }
 
 /**
@@ -88,74 +87,73 @@ disco_equilibrium_gather_cuda (gsize n_rows, gsize n_cols, const guint *source, 
     return;
   REQUIRE (x != NULL && y != NULL);
 
-  gather_kernel<<<grid_for (n_rows * n_cols), BLOCK>>> (n_rows, n_cols, source, x, ldx, y, ldy);
+  gather_kernel<<<grid_for (n_rows * n_cols), BLOCK> > > (n_rows, n_cols, source, x, ldx, y, ldy);
   check_launch ("equilibrium_gather");
 }
 
 __global__ void
 microcircuit_units_kernel (DiscoSoftRectifier phi_e, DiscoSoftRectifier phi_i, size_t n_rows,
-                           size_t n, const guint *rows, float *state, size_t ld,
-                           const float *drive, const guint *drive_rows, size_t n_out,
-                           const double *control, const float *q, float *top_down, bool cold,
-                           bool first, float *rate, float *slope, float *inhibitory_slope,
-                           guint *iterations, gint *status)
+                           size_t n, const guint *rows, float *state, size_t ld, const float *drive,
+                           const guint *drive_rows, size_t n_out, const double *control,
+                           const float *q, float *top_down, bool cold, bool first, float *rate,
+                           float *slope, float *inhibitory_slope, guint *iterations, gint *status)
 {
   BLOCK_PER_ROW (r, n_rows)
-    {
-      const size_t s = rows[r];
-      float *u_e = state + s * ld;
-      const float *d = drive + (size_t) (drive_rows != NULL ? drive_rows[r] : r) * n;
-      float *f = top_down + r * n;
-      float *rate_r = rate + r * n, *slope_r = slope + r * n;
-      float *inhibitory_r = inhibitory_slope + r * n;
-      guint converged_at = 0;
+  {
+    const size_t s = rows[r];
+    float *u_e = state + s * ld;
+    const float *d = drive + (size_t) (drive_rows != NULL ? drive_rows[r] : r) * n;
+    float *f = top_down + r * n;
+    float *rate_r = rate + r * n, *slope_r = slope + r * n;
+    float *inhibitory_r = inhibitory_slope + r * n;
+    guint converged_at = 0;
 
-      /* f = c · Q_l (each thread its units: no other thread reads them);
+    /* f = c · Q_l (each thread its units: no other thread reads them);
        * start at u = d (cold) or at the state, clipped to ≤ d. */
+    for (size_t j = threadIdx.x; j < n; j += blockDim.x)
+      {
+        float sum = 0.0f;
+
+        if (control != NULL && q != NULL)
+          for (size_t o = 0; o < n_out; o++)
+            sum += (float) control[s * n_out + o] * q[(s * n_out + o) * n + j];
+        f[j] = sum;
+        u_e[j] = cold || !(u_e[j] < d[j]) ? d[j] : u_e[j];
+      }
+    for (guint sweep = 1; sweep <= DISCO_EQUILIBRIUM_UNIT_MAX_ITERATIONS; sweep++)
+      {
+        int pending = 0;
+
+        for (size_t j = threadIdx.x; j < n; j += blockDim.x)
+          pending |=
+              eq_unit_step (&phi_e, &phi_i, j, d, f, u_e, u_e + n, rate_r, slope_r, inhibitory_r);
+        if (!__syncthreads_or (pending))
+          {
+            converged_at = sweep;
+            break;
+          }
+      }
+    if (converged_at == 0)
+      /* No convergence (non-finite drive): keep finite values. */
       for (size_t j = threadIdx.x; j < n; j += blockDim.x)
         {
-          float sum = 0.0f;
-
-          if (control != NULL && q != NULL)
-            for (size_t o = 0; o < n_out; o++)
-              sum += (float) control[s * n_out + o] * q[(s * n_out + o) * n + j];
-          f[j] = sum;
-          u_e[j] = cold || !(u_e[j] < d[j]) ? d[j] : u_e[j];
+          u_e[j] = u_e[n + j] = 0.0f;
+          rate_r[j] = slope_r[j] = inhibitory_r[j] = 0.0f;
         }
-      for (guint sweep = 1; sweep <= DISCO_EQUILIBRIUM_UNIT_MAX_ITERATIONS; sweep++)
-        {
-          int pending = 0;
-
-          for (size_t j = threadIdx.x; j < n; j += blockDim.x)
-            pending |= eq_unit_step (&phi_e, &phi_i, j, d, f, u_e, u_e + n, rate_r, slope_r,
-                                     inhibitory_r);
-          if (!__syncthreads_or (pending))
-            {
-              converged_at = sweep;
-              break;
-            }
-        }
-      if (converged_at == 0)
-        /* No convergence (non-finite drive): keep finite values. */
-        for (size_t j = threadIdx.x; j < n; j += blockDim.x)
+    if (threadIdx.x == 0)
+      {
+        if (first)
           {
-            u_e[j] = u_e[n + j] = 0.0f;
-            rate_r[j] = slope_r[j] = inhibitory_r[j] = 0.0f;
+            iterations[r] = 0;
+            status[r] = DISCO_EQUILIBRIUM_CONVERGED;
           }
-      if (threadIdx.x == 0)
-        {
-          if (first)
-            {
-              iterations[r] = 0;
-              status[r] = DISCO_EQUILIBRIUM_CONVERGED;
-            }
-          if (converged_at > 0)
-            iterations[r] += converged_at;
-          else if (status[r] == DISCO_EQUILIBRIUM_CONVERGED)
-            status[r] = DISCO_EQUILIBRIUM_ITERATION_LIMIT;
-        }
-      __syncthreads ();
-    }
+        if (converged_at > 0)
+          iterations[r] += converged_at;
+        else if (status[r] == DISCO_EQUILIBRIUM_CONVERGED)
+          status[r] = DISCO_EQUILIBRIUM_ITERATION_LIMIT;
+      }
+    __syncthreads ();
+  }
 }
 
 /**
@@ -187,13 +185,12 @@ microcircuit_units_kernel (DiscoSoftRectifier phi_e, DiscoSoftRectifier phi_i, s
  */
 void
 disco_equilibrium_microcircuit_units_cuda (const DiscoSoftRectifier *phi_e,
-                                           const DiscoSoftRectifier *phi_i, gsize n_rows,
-                                           gsize n, const guint *rows, float *state, gsize ld,
-                                           const float *drive, const guint *drive_rows,
-                                           gsize n_out, const double *control, const float *q,
-                                           float *top_down, gboolean cold, gboolean first,
-                                           float *rate, float *slope, float *inhibitory_slope,
-                                           guint *iterations, gint *status)
+                                           const DiscoSoftRectifier *phi_i, gsize n_rows, gsize n,
+                                           const guint *rows, float *state, gsize ld,
+                                           const float *drive, const guint *drive_rows, gsize n_out,
+                                           const double *control, const float *q, float *top_down,
+                                           gboolean cold, gboolean first, float *rate, float *slope,
+                                           float *inhibitory_slope, guint *iterations, gint *status)
 {
   REQUIRE (phi_e != NULL && phi_i != NULL && n > 0 && ld >= 2 * n);
   if (n_rows == 0)
@@ -203,41 +200,41 @@ disco_equilibrium_microcircuit_units_cuda (const DiscoSoftRectifier *phi_e,
   REQUIRE (iterations != NULL && status != NULL);
   REQUIRE (control == NULL || q == NULL || n_out > 0);
 
-  microcircuit_units_kernel<<<grid_for_rows (n_rows), BLOCK>>> (
-    *phi_e, *phi_i, n_rows, n, rows, state, ld, drive, drive_rows, n_out, control, q, top_down,
-    cold, first, rate, slope, inhibitory_slope, iterations, status);
+  microcircuit_units_kernel<<<grid_for_rows (n_rows), BLOCK> > > (
+      *phi_e, *phi_i, n_rows, n, rows, state, ld, drive, drive_rows, n_out, control, q, top_down,
+      cold, first, rate, slope, inhibitory_slope, iterations, status);
   check_launch ("equilibrium_microcircuit_units");
 }
 
 __global__ void
-rate_units_kernel (DiscoSoftRectifier phi, size_t n_rows, size_t n, const guint *rows,
-                   float *state, size_t ld, const float *drive, bool first, float *rate,
-                   float *slope, guint *iterations, gint *status)
+rate_units_kernel (DiscoSoftRectifier phi, size_t n_rows, size_t n, const guint *rows, float *state,
+                   size_t ld, const float *drive, bool first, float *rate, float *slope,
+                   guint *iterations, gint *status)
 {
   BLOCK_PER_ROW (r, n_rows)
-    {
-      float *u = state + (size_t) rows[r] * ld;
-      int not_finite = 0;
+  {
+    float *u = state + (size_t) rows[r] * ld;
+    int not_finite = 0;
 
-      for (size_t j = threadIdx.x; j < n; j += blockDim.x)
-        {
-          u[j] = drive[r * n + j];
-          eq_softrect_pair (phi.scale, phi.sharpness, phi.shift, u[j], &rate[r * n + j],
-                            &slope[r * n + j]);
-          not_finite |= !isfinite (u[j]);
-        }
-      not_finite = __syncthreads_or (not_finite);
-      if (threadIdx.x == 0)
-        {
-          if (first)
-            {
-              iterations[r] = 0;
-              status[r] = DISCO_EQUILIBRIUM_CONVERGED;
-            }
-          if (not_finite && status[r] == DISCO_EQUILIBRIUM_CONVERGED)
-            status[r] = DISCO_EQUILIBRIUM_NOT_FINITE;
-        }
-    }
+    for (size_t j = threadIdx.x; j < n; j += blockDim.x)
+      {
+        u[j] = drive[r * n + j];
+        eq_softrect_pair (phi.scale, phi.sharpness, phi.shift, u[j], &rate[r * n + j],
+                          &slope[r * n + j]);
+        not_finite |= !isfinite (u[j]);
+      }
+    not_finite = __syncthreads_or (not_finite);
+    if (threadIdx.x == 0)
+      {
+        if (first)
+          {
+            iterations[r] = 0;
+            status[r] = DISCO_EQUILIBRIUM_CONVERGED;
+          }
+        if (not_finite && status[r] == DISCO_EQUILIBRIUM_CONVERGED)
+          status[r] = DISCO_EQUILIBRIUM_NOT_FINITE;
+      }
+  }
 }
 
 /**
@@ -259,9 +256,9 @@ rate_units_kernel (DiscoSoftRectifier phi, size_t n_rows, size_t n, const guint 
  */
 void
 disco_equilibrium_rate_units_cuda (const DiscoSoftRectifier *phi, gsize n_rows, gsize n,
-                                   const guint *rows, float *state, gsize ld,
-                                   const float *drive, gboolean first, float *rate, float *slope,
-                                   guint *iterations, gint *status)
+                                   const guint *rows, float *state, gsize ld, const float *drive,
+                                   gboolean first, float *rate, float *slope, guint *iterations,
+                                   gint *status)
 {
   REQUIRE (phi != NULL && n > 0 && ld >= n);
   if (n_rows == 0)
@@ -269,8 +266,8 @@ disco_equilibrium_rate_units_cuda (const DiscoSoftRectifier *phi, gsize n_rows, 
   REQUIRE (rows != NULL && state != NULL && drive != NULL && rate != NULL);
   REQUIRE (slope != NULL && iterations != NULL && status != NULL);
 
-  rate_units_kernel<<<grid_for_rows (n_rows), BLOCK>>> (*phi, n_rows, n, rows, state, ld, drive,
-                                                        first, rate, slope, iterations, status);
+  rate_units_kernel<<<grid_for_rows (n_rows), BLOCK> > > (*phi, n_rows, n, rows, state, ld, drive,
+                                                          first, rate, slope, iterations, status);
   check_launch ("equilibrium_rate_units");
 }
 
@@ -280,21 +277,21 @@ readout_kernel (size_t n_rows, size_t n_out, const guint *rows, float *state, si
                 gint *status)
 {
   GRID_STRIDE (r, n_rows)
-    {
-      const size_t s = rows[r];
-      float *y = state + s * ld;
+  {
+    const size_t s = rows[r];
+    float *y = state + s * ld;
 
-      if (first)
-        {
-          iterations[r] = 0;
-          status[r] = DISCO_EQUILIBRIUM_CONVERGED;
-        }
-      for (size_t o = 0; o < n_out; o++)
-        y[o] = drive[r * n_out + o] + (control != NULL ? (float) control[s * n_out + o] : 0.0f);
-      for (size_t o = 0; o < n_out && status[r] == DISCO_EQUILIBRIUM_CONVERGED; o++)
-        if (!isfinite (y[o]))
-          status[r] = DISCO_EQUILIBRIUM_NOT_FINITE;
-    }
+    if (first)
+      {
+        iterations[r] = 0;
+        status[r] = DISCO_EQUILIBRIUM_CONVERGED;
+      }
+    for (size_t o = 0; o < n_out; o++)
+      y[o] = drive[r * n_out + o] + (control != NULL ? (float) control[s * n_out + o] : 0.0f);
+    for (size_t o = 0; o < n_out && status[r] == DISCO_EQUILIBRIUM_CONVERGED; o++)
+      if (!isfinite (y[o]))
+        status[r] = DISCO_EQUILIBRIUM_NOT_FINITE;
+  }
 }
 
 /**
@@ -314,8 +311,8 @@ readout_kernel (size_t n_rows, size_t n_out, const guint *rows, float *state, si
  */
 void
 disco_equilibrium_readout_cuda (gsize n_rows, gsize n_out, const guint *rows, float *state,
-                                gsize ld, const float *drive, const double *control,
-                                gboolean first, guint *iterations, gint *status)
+                                gsize ld, const float *drive, const double *control, gboolean first,
+                                guint *iterations, gint *status)
 {
   REQUIRE (n_out > 0 && ld >= n_out);
   if (n_rows == 0)
@@ -323,8 +320,8 @@ disco_equilibrium_readout_cuda (gsize n_rows, gsize n_out, const guint *rows, fl
   REQUIRE (rows != NULL && state != NULL && drive != NULL);
   REQUIRE (iterations != NULL && status != NULL);
 
-  readout_kernel<<<grid_for (n_rows), BLOCK>>> (n_rows, n_out, rows, state, ld, drive, control,
-                                                first, iterations, status);
+  readout_kernel<<<grid_for (n_rows), BLOCK> > > (n_rows, n_out, rows, state, ld, drive, control,
+                                                  first, iterations, status);
   check_launch ("equilibrium_readout");
 }
 
@@ -333,11 +330,11 @@ scale_rows_kernel (size_t n_rows, size_t n_out, size_t n, const float *in, size_
                    const float *s, float *out)
 {
   GRID_STRIDE (i, n_rows * n_out * n)
-    {
-      const size_t r = i / (n_out * n), o = (i / n) % n_out, j = i % n;
+  {
+    const size_t r = i / (n_out * n), o = (i / n) % n_out, j = i % n;
 
-      out[i] = in[r * in_stride + o * n + j] * s[r * n + j];
-    }
+    out[i] = in[r * in_stride + o * n + j] * s[r * n + j];
+  }
 }
 
 /**
@@ -360,20 +357,20 @@ disco_equilibrium_scale_rows_cuda (gsize n_rows, gsize n_out, gsize n, const flo
     return;
   REQUIRE (in != NULL && s != NULL && out != NULL);
 
-  scale_rows_kernel<<<grid_for (n_rows * n_out * n), BLOCK>>> (n_rows, n_out, n, in, in_stride,
-                                                               s, out);
+  scale_rows_kernel<<<grid_for (n_rows * n_out * n), BLOCK> > > (n_rows, n_out, n, in, in_stride, s,
+                                                                 out);
   check_launch ("equilibrium_scale_rows");
 }
 
 __global__ void
-feedback_products_kernel (size_t n_rows, size_t n_out, size_t n, const guint *rows,
-                          const float *g, size_t g_stride, const float *slope,
-                          const float *inhibitory_slope, const float *q, float *dydc)
+feedback_products_kernel (size_t n_rows, size_t n_out, size_t n, const guint *rows, const float *g,
+                          size_t g_stride, const float *slope, const float *inhibitory_slope,
+                          const float *q, float *dydc)
 {
   const size_t lane = threadIdx.x % 32, warps = (size_t) gridDim.x * blockDim.x / 32;
 
-  for (size_t w = (blockIdx.x * (size_t) blockDim.x + threadIdx.x) / 32;
-       w < n_rows * n_out * n_out; w += warps)
+  for (size_t w = (blockIdx.x * (size_t) blockDim.x + threadIdx.x) / 32; w < n_rows * n_out * n_out;
+       w += warps)
     {
       const size_t r = w / (n_out * n_out), o = (w / n_out) % n_out, k = w % n_out;
       const float *g_row = g + r * g_stride + o * n;
@@ -410,10 +407,10 @@ feedback_products_kernel (size_t n_rows, size_t n_out, size_t n, const guint *ro
  * order).
  */
 void
-disco_equilibrium_feedback_products_cuda (gsize n_rows, gsize n_out, gsize n,
-                                          const guint *rows, const float *g, gsize g_stride,
-                                          const float *slope, const float *inhibitory_slope,
-                                          const float *q, float *dydc)
+disco_equilibrium_feedback_products_cuda (gsize n_rows, gsize n_out, gsize n, const guint *rows,
+                                          const float *g, gsize g_stride, const float *slope,
+                                          const float *inhibitory_slope, const float *q,
+                                          float *dydc)
 {
   REQUIRE (n_out > 0 && n > 0);
   if (n_rows == 0)
@@ -421,8 +418,8 @@ disco_equilibrium_feedback_products_cuda (gsize n_rows, gsize n_out, gsize n,
   REQUIRE (rows != NULL && g != NULL && inhibitory_slope != NULL && q != NULL && dydc != NULL);
 
   /* Every grid is a whole number of warps (BLOCK is 256). */
-  feedback_products_kernel<<<grid_for (n_rows * n_out * n_out * 32), BLOCK>>> (
-    n_rows, n_out, n, rows, g, g_stride, slope, inhibitory_slope, q, dydc);
+  feedback_products_kernel<<<grid_for (n_rows * n_out * n_out * 32), BLOCK> > > (
+      n_rows, n_out, n, rows, g, g_stride, slope, inhibitory_slope, q, dydc);
   check_launch ("equilibrium_feedback_products");
 }
 
@@ -433,8 +430,8 @@ residual_kernel (DiscoEquilibriumParams params, size_t n_rows, size_t n_out, con
                  double *work, gint *keep)
 {
   GRID_STRIDE (r, n_rows)
-    eq_residual_row (&params, n_out, r, rows, unit_status, passed, y, ld, target, control,
-                     residual, samples, work + r * 2 * n_out, keep);
+  eq_residual_row (&params, n_out, r, rows, unit_status, passed, y, ld, target, control, residual,
+                   samples, work + r * 2 * n_out, keep);
 }
 
 /**
@@ -457,11 +454,11 @@ residual_kernel (DiscoEquilibriumParams params, size_t n_rows, size_t n_out, con
  * disco_equilibrium_residual_cpu() on the device (CUDA's exp()).
  */
 void
-disco_equilibrium_residual_cuda (const DiscoEquilibriumParams *params, gsize n_rows,
-                                 gsize n_out, const guint *rows, const gint *unit_status,
-                                 gboolean passed, float *y, gsize ld, const float *target,
-                                 const double *control, double *residual,
-                                 DiscoEquilibriumSample *samples, double *work, gint *keep)
+disco_equilibrium_residual_cuda (const DiscoEquilibriumParams *params, gsize n_rows, gsize n_out,
+                                 const guint *rows, const gint *unit_status, gboolean passed,
+                                 float *y, gsize ld, const float *target, const double *control,
+                                 double *residual, DiscoEquilibriumSample *samples, double *work,
+                                 gint *keep)
 {
   REQUIRE (params != NULL && n_out > 0 && ld >= 2 * n_out);
   if (n_rows == 0)
@@ -470,9 +467,9 @@ disco_equilibrium_residual_cuda (const DiscoEquilibriumParams *params, gsize n_r
   REQUIRE (control != NULL && residual != NULL && samples != NULL && work != NULL);
   REQUIRE (keep != NULL);
 
-  residual_kernel<<<grid_for (n_rows), BLOCK>>> (*params, n_rows, n_out, rows, unit_status,
-                                                 passed, y, ld, target, control, residual,
-                                                 samples, work, keep);
+  residual_kernel<<<grid_for (n_rows), BLOCK> > > (*params, n_rows, n_out, rows, unit_status,
+                                                   passed, y, ld, target, control, residual,
+                                                   samples, work, keep);
   check_launch ("equilibrium_residual");
 }
 
@@ -483,8 +480,8 @@ newton_kernel (DiscoEquilibriumParams params, size_t n_rows, size_t n_out, const
                DiscoEquilibriumSample *samples, double *work, gint *keep)
 {
   GRID_STRIDE (r, n_rows)
-    eq_newton_row (&params, n_out, r, rows, fresh, dydc, y, ld, target, residual, control,
-                   newton_matrix, samples, work + r * DISCO_EQUILIBRIUM_WORK (n_out), keep);
+  eq_newton_row (&params, n_out, r, rows, fresh, dydc, y, ld, target, residual, control,
+                 newton_matrix, samples, work + r * DISCO_EQUILIBRIUM_WORK (n_out), keep);
 }
 
 /**
@@ -509,9 +506,9 @@ newton_kernel (DiscoEquilibriumParams params, size_t n_rows, size_t n_out, const
  */
 void
 disco_equilibrium_newton_cuda (const DiscoEquilibriumParams *params, gsize n_rows, gsize n_out,
-                               const guint *rows, gboolean fresh, const float *dydc,
-                               const float *y, gsize ld, const float *target,
-                               const double *residual, double *control, double *newton_matrix,
+                               const guint *rows, gboolean fresh, const float *dydc, const float *y,
+                               gsize ld, const float *target, const double *residual,
+                               double *control, double *newton_matrix,
                                DiscoEquilibriumSample *samples, double *work, gint *keep)
 {
   REQUIRE (params != NULL && n_out > 0 && ld >= n_out);
@@ -521,8 +518,8 @@ disco_equilibrium_newton_cuda (const DiscoEquilibriumParams *params, gsize n_row
   REQUIRE (residual != NULL && control != NULL && newton_matrix != NULL);
   REQUIRE (samples != NULL && work != NULL && keep != NULL);
 
-  newton_kernel<<<grid_for (n_rows), BLOCK>>> (*params, n_rows, n_out, rows, fresh, dydc, y, ld,
-                                               target, residual, control, newton_matrix,
-                                               samples, work, keep);
+  newton_kernel<<<grid_for (n_rows), BLOCK> > > (*params, n_rows, n_out, rows, fresh, dydc, y, ld,
+                                                 target, residual, control, newton_matrix, samples,
+                                                 work, keep);
   check_launch ("equilibrium_newton");
 }

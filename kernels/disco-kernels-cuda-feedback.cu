@@ -33,54 +33,53 @@
 
 #include <cuda_runtime.h>
 
-#define GRID_STRIDE(i, total)                                                  \
-  for (size_t i = blockIdx.x * (size_t) blockDim.x + threadIdx.x; i < (total); \
+#define GRID_STRIDE(i, total)                                                                      \
+  for (size_t i = blockIdx.x * (size_t) blockDim.x + threadIdx.x; i < (total);                     \
        i += (size_t) gridDim.x * blockDim.x)
 
 __global__ void
-leaky_pi_rows_kernel (bool softmax, float k_p, float k_i, float leak, float tau,
-                      float readout_tau, size_t n_rows, size_t n_out, const float *y,
-                      const float *c_int, size_t ldy, const float *target, float *control,
-                      float *dy, float *dc_int, size_t ldf)
+leaky_pi_rows_kernel (bool softmax, float k_p, float k_i, float leak, float tau, float readout_tau,
+                      size_t n_rows, size_t n_out, const float *y, const float *c_int, size_t ldy,
+                      const float *target, float *control, float *dy, float *dc_int, size_t ldf)
 {
   GRID_STRIDE (r, n_rows)
-    {
-      const float *yr = y + r * ldy, *ir = c_int + r * ldy, *tr = target + r * n_out;
-      float *cr = control + r * n_out;
+  {
+    const float *yr = y + r * ldy, *ir = c_int + r * ldy, *tr = target + r * n_out;
+    float *cr = control + r * n_out;
 
-      if (softmax)
-        {
-          /* disco_softmax_rows_cpu(): max, exp, a double sum, one reciprocal. */
-          float max = yr[0];
-          double sum = 0.0;
-          float inv_sum;
+    if (softmax)
+      {
+        /* disco_softmax_rows_cpu(): max, exp, a double sum, one reciprocal. */
+        float max = yr[0];
+        double sum = 0.0;
+        float inv_sum;
 
-          for (size_t o = 1; o < n_out; o++)
-            max = fmaxf (max, yr[o]);
-          for (size_t o = 0; o < n_out; o++)
-            {
-              cr[o] = expf (yr[o] - max);
-              sum += cr[o];
-            }
-          inv_sum = (float) (1.0 / sum);
-          for (size_t o = 0; o < n_out; o++)
-            cr[o] *= inv_sum;
-        }
-      else
+        for (size_t o = 1; o < n_out; o++)
+          max = fmaxf (max, yr[o]);
         for (size_t o = 0; o < n_out; o++)
-          cr[o] = yr[o];
+          {
+            cr[o] = expf (yr[o] - max);
+            sum += cr[o];
+          }
+        inv_sum = (float) (1.0 / sum);
+        for (size_t o = 0; o < n_out; o++)
+          cr[o] *= inv_sum;
+      }
+    else
       for (size_t o = 0; o < n_out; o++)
-        {
-          const float e = tr[o] - cr[o];
+        cr[o] = yr[o];
+    for (size_t o = 0; o < n_out; o++)
+      {
+        const float e = tr[o] - cr[o];
 
-          cr[o] = k_i * ir[o] + k_p * e;
-          if (dy != NULL)
-            {
-              dc_int[r * ldf + o] = (e - leak * ir[o]) / tau;
-              dy[r * ldf + o] += cr[o] / readout_tau;
-            }
-        }
-    }
+        cr[o] = k_i * ir[o] + k_p * e;
+        if (dy != NULL)
+          {
+            dc_int[r * ldf + o] = (e - leak * ir[o]) / tau;
+            dy[r * ldf + o] += cr[o] / readout_tau;
+          }
+      }
+  }
 }
 
 /**
@@ -116,9 +115,9 @@ disco_leaky_pi_rows_cuda (gboolean softmax, float k_p, float k_i, float leak, fl
     return;
   REQUIRE (y != NULL && c_int != NULL && target != NULL && control != NULL);
 
-  leaky_pi_rows_kernel<<<grid_for (n_rows), BLOCK>>> (softmax, k_p, k_i, leak, tau, readout_tau,
-                                                      n_rows, n_out, y, c_int, ldy, target,
-                                                      control, dy, dc_int, ldf);
+  leaky_pi_rows_kernel<<<grid_for (n_rows), BLOCK> > > (softmax, k_p, k_i, leak, tau, readout_tau,
+                                                        n_rows, n_out, y, c_int, ldy, target,
+                                                        control, dy, dc_int, ldf);
   check_launch ("leaky_pi_rows");
 }
 
@@ -127,17 +126,17 @@ top_down_rows_kernel (float tau_i, size_t n_rows, size_t n_out, size_t n, const 
                       const float *control, const float *q, float *du_i, size_t ldf)
 {
   GRID_STRIDE (i, n_rows * n)
-    {
-      const size_t r = i / n, j = i % n;
-      const float *c = control + r * n_out;
-      const float *qr = q + (rows != NULL ? (size_t) rows[r] : r) * n_out * n + j;
-      float d = du_i[r * ldf + j];
+  {
+    const size_t r = i / n, j = i % n;
+    const float *c = control + r * n_out;
+    const float *qr = q + (rows != NULL ? (size_t) rows[r] : r) * n_out * n + j;
+    float d = du_i[r * ldf + j];
 
-      /* The CPU's loop order: one subtraction per output, in order. */
-      for (size_t o = 0; o < n_out; o++)
-        d -= (c[o] / tau_i) * qr[o * n];
-      du_i[r * ldf + j] = d;
-    }
+    /* The CPU's loop order: one subtraction per output, in order. */
+    for (size_t o = 0; o < n_out; o++)
+      d -= (c[o] / tau_i) * qr[o * n];
+    du_i[r * ldf + j] = d;
+  }
 }
 
 /**
@@ -162,8 +161,8 @@ disco_top_down_rows_cuda (float tau_i, gsize n_rows, gsize n_out, gsize n, const
     return;
   REQUIRE (control != NULL && q != NULL && du_i != NULL);
 
-  top_down_rows_kernel<<<grid_for (n_rows * n), BLOCK>>> (tau_i, n_rows, n_out, n, NULL,
-                                                          control, q, du_i, ldf);
+  top_down_rows_kernel<<<grid_for (n_rows * n), BLOCK> > > (tau_i, n_rows, n_out, n, NULL, control,
+                                                            q, du_i, ldf);
   check_launch ("top_down_rows");
 }
 
@@ -191,22 +190,21 @@ disco_top_down_rows_indexed_cuda (float tau_i, gsize n_rows, gsize n_out, gsize 
     return;
   REQUIRE (rows != NULL && control != NULL && q != NULL && du_i != NULL);
 
-  top_down_rows_kernel<<<grid_for (n_rows * n), BLOCK>>> (tau_i, n_rows, n_out, n, rows,
-                                                          control, q, du_i, ldf);
+  top_down_rows_kernel<<<grid_for (n_rows * n), BLOCK> > > (tau_i, n_rows, n_out, n, rows, control,
+                                                            q, du_i, ldf);
   check_launch ("top_down_rows_indexed");
 }
 
 __global__ void
 slope_scale_rows_kernel (DiscoSoftRectifier rect, size_t n_samples, size_t n_out, size_t n,
-                         const float *u, size_t ldu, const float *in, size_t in_stride,
-                         float *out)
+                         const float *u, size_t ldu, const float *in, size_t in_stride, float *out)
 {
   GRID_STRIDE (i, n_samples * n_out * n)
-    {
-      const size_t s = i / (n_out * n), o = (i / n) % n_out, j = i % n;
+  {
+    const size_t s = i / (n_out * n), o = (i / n) % n_out, j = i % n;
 
-      out[i] = in[s * in_stride + o * n + j] * disco_softrect_derivative (&rect, u[s * ldu + j]);
-    }
+    out[i] = in[s * in_stride + o * n + j] * disco_softrect_derivative (&rect, u[s * ldu + j]);
+  }
 }
 
 /**
@@ -224,17 +222,17 @@ slope_scale_rows_kernel (DiscoSoftRectifier rect, size_t n_samples, size_t n_out
  * disco_slope_scale_rows_cpu() on the device (φ′ with CUDA's expf).
  */
 void
-disco_slope_scale_rows_cuda (const DiscoSoftRectifier *rect, gsize n_samples, gsize n_out,
-                             gsize n, const float *u, gsize ldu, const float *in,
-                             gsize in_stride, float *out)
+disco_slope_scale_rows_cuda (const DiscoSoftRectifier *rect, gsize n_samples, gsize n_out, gsize n,
+                             const float *u, gsize ldu, const float *in, gsize in_stride,
+                             float *out)
 {
   REQUIRE (rect != NULL && ldu >= n);
   if (n_samples == 0 || n_out == 0 || n == 0)
     return;
   REQUIRE (u != NULL && in != NULL && out != NULL);
 
-  slope_scale_rows_kernel<<<grid_for (n_samples * n_out * n), BLOCK>>> (
-    *rect, n_samples, n_out, n, u, ldu, in, in_stride, out);
+  slope_scale_rows_kernel<<<grid_for (n_samples * n_out * n), BLOCK> > > (
+      *rect, n_samples, n_out, n, u, ldu, in, in_stride, out);
   check_launch ("slope_scale_rows");
 }
 
@@ -242,21 +240,21 @@ __global__ void
 average_kernel (size_t n_samples, size_t size, float *q)
 {
   GRID_STRIDE (i, size)
-    {
-      double sum = 0;
+  {
+    double sum = 0;
 
-      for (size_t s = 0; s < n_samples; s++)
-        sum += q[s * size + i];
-      for (size_t s = 0; s < n_samples; s++)
-        q[s * size + i] = sum / n_samples;
-    }
+    for (size_t s = 0; s < n_samples; s++)
+      sum += q[s * size + i];
+    for (size_t s = 0; s < n_samples; s++)
+      q[s * size + i] = sum / n_samples;
+  }
 }
 
 __global__ void
 clip_kernel (size_t total, float clip, float *q)
 {
   GRID_STRIDE (i, total)
-    q[i] = q[i] > clip ? clip : (q[i] < -clip ? -clip : q[i]);   /* GLib's CLAMP */
+  q[i] = q[i] > clip ? clip : (q[i] < -clip ? -clip : q[i]); /* GLib's CLAMP */
 }
 
 __global__ void
@@ -301,21 +299,21 @@ disco_feedback_normalize_cuda (gsize n_samples, gsize size, gboolean average, fl
   if (n_samples == 0 || size == 0)
     return;
   REQUIRE (q != NULL);
-  REQUIRE (n_samples <= G_MAXINT);   /* one block per sample: grid x < 2³¹ */
+  REQUIRE (n_samples <= G_MAXINT); /* one block per sample: grid x < 2³¹ */
 
   if (average)
     {
-      average_kernel<<<grid_for (size), BLOCK>>> (n_samples, size, q);
+      average_kernel<<<grid_for (size), BLOCK> > > (n_samples, size, q);
       check_launch ("feedback_average");
     }
   if (clip > 0)
     {
-      clip_kernel<<<grid_for (n_samples * size), BLOCK>>> (n_samples * size, clip, q);
+      clip_kernel<<<grid_for (n_samples * size), BLOCK> > > (n_samples * size, clip, q);
       check_launch ("feedback_clip");
     }
   if (norm > 0)
     {
-      norm_kernel<<<(unsigned int) n_samples, BLOCK>>> (size, norm, q);
+      norm_kernel<<<(unsigned int) n_samples, BLOCK> > > (size, norm, q);
       check_launch ("feedback_norm");
     }
 }
@@ -324,11 +322,11 @@ __global__ void
 copy_rows_kernel (size_t n_rows, size_t n_cols, const float *x, size_t ldx, float *y, size_t ldy)
 {
   GRID_STRIDE (i, n_rows * n_cols)
-    {
-      const size_t r = i / n_cols, c = i % n_cols;
+  {
+    const size_t r = i / n_cols, c = i % n_cols;
 
-      y[r * ldy + c] = x[r * ldx + c];
-    }
+    y[r * ldy + c] = x[r * ldx + c];
+  }
 }
 
 /**
@@ -352,7 +350,7 @@ disco_copy_rows_cuda (gsize n_rows, gsize n_cols, const float *x, gsize ldx, flo
   REQUIRE (x != NULL && y != NULL);
   REQUIRE (!disco_row_blocks_overlap (n_rows, n_cols, x, ldx, y, ldy));
 
-  copy_rows_kernel<<<grid_for (n_rows * n_cols), BLOCK>>> (n_rows, n_cols, x, ldx, y, ldy);
+  copy_rows_kernel<<<grid_for (n_rows * n_cols), BLOCK> > > (n_rows, n_cols, x, ldx, y, ldy);
   check_launch ("copy_rows");
 }
 
@@ -361,11 +359,11 @@ gather_rows_kernel (size_t n_rows, size_t n_cols, const guint *rows, const float
                     float *y, size_t ldy)
 {
   GRID_STRIDE (i, n_rows * n_cols)
-    {
-      const size_t r = i / n_cols, c = i % n_cols;
+  {
+    const size_t r = i / n_cols, c = i % n_cols;
 
-      y[r * ldy + c] = x[(size_t) rows[r] * ldx + c];
-    }
+    y[r * ldy + c] = x[(size_t) rows[r] * ldx + c];
+  }
 }
 
 /**
@@ -389,7 +387,7 @@ disco_gather_rows_cuda (gsize n_rows, gsize n_cols, const guint *rows, const flo
     return;
   REQUIRE (rows != NULL && x != NULL && y != NULL);
 
-  gather_rows_kernel<<<grid_for (n_rows * n_cols), BLOCK>>> (n_rows, n_cols, rows, x, ldx, y,
-                                                              ldy);
+  gather_rows_kernel<<<grid_for (n_rows * n_cols), BLOCK> > > (n_rows, n_cols, rows, x, ldx, y,
+                                                               ldy);
   check_launch ("gather_rows");
 }

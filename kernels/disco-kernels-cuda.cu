@@ -43,12 +43,12 @@
  * ------------------------------------------------------------------------- */
 
 static gboolean
-gemm_args_ok (gboolean trans_a, gboolean trans_b, gsize m, gsize n, gsize k, gsize lda,
-              gsize ldb, gsize ldc)
+gemm_args_ok (gboolean trans_a, gboolean trans_b, gsize m, gsize n, gsize k, gsize lda, gsize ldb,
+              gsize ldc)
 {
-  return m <= G_MAXINT && n <= G_MAXINT && k <= G_MAXINT && lda <= G_MAXINT
-         && ldb <= G_MAXINT && ldc <= G_MAXINT && lda >= MAX (1, trans_a ? m : k)
-         && ldb >= MAX (1, trans_b ? k : n) && ldc >= MAX (1, n);
+  return m <= G_MAXINT && n <= G_MAXINT && k <= G_MAXINT && lda <= G_MAXINT && ldb <= G_MAXINT
+         && ldc <= G_MAXINT && lda >= MAX (1, trans_a ? m : k) && ldb >= MAX (1, trans_b ? k : n)
+         && ldc >= MAX (1, n);
 }
 
 static void
@@ -92,8 +92,8 @@ disco_gemm_cuda (gboolean trans_a, gboolean trans_b, gsize m, gsize n, gsize k, 
     return;
 
   cublas_check (cublasSgemm (handle, trans_b ? CUBLAS_OP_T : CUBLAS_OP_N,
-                             trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, (int) n, (int) m, (int) k,
-                             &alpha, b, (int) ldb, a, (int) lda, &beta, c, (int) ldc),
+                             trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, (int) n, (int) m, (int) k, &alpha,
+                             b, (int) ldb, a, (int) lda, &beta, c, (int) ldc),
                 "cublasSgemm");
 }
 
@@ -122,8 +122,8 @@ disco_gemm_cuda (gboolean trans_a, gboolean trans_b, gsize m, gsize n, gsize k, 
 void
 disco_gemm_strided_batched_cuda (gboolean trans_a, gboolean trans_b, gsize m, gsize n, gsize k,
                                  float alpha, const float *a, gsize lda, gsize stride_a,
-                                 const float *b, gsize ldb, gsize stride_b, float beta,
-                                 float *c, gsize ldc, gsize stride_c, gsize batch)
+                                 const float *b, gsize ldb, gsize stride_b, float beta, float *c,
+                                 gsize ldc, gsize stride_c, gsize batch)
 {
   cublasHandle_t handle;
 
@@ -136,10 +136,9 @@ disco_gemm_strided_batched_cuda (gboolean trans_a, gboolean trans_b, gsize m, gs
     return;
 
   cublas_check (cublasSgemmStridedBatched (handle, trans_b ? CUBLAS_OP_T : CUBLAS_OP_N,
-                                           trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, (int) n,
-                                           (int) m, (int) k, &alpha, b, (int) ldb,
-                                           (long long) stride_b, a, (int) lda,
-                                           (long long) stride_a, &beta, c, (int) ldc,
+                                           trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, (int) n, (int) m,
+                                           (int) k, &alpha, b, (int) ldb, (long long) stride_b, a,
+                                           (int) lda, (long long) stride_a, &beta, c, (int) ldc,
                                            (long long) stride_c, (int) batch),
                 "cublasSgemmStridedBatched");
 }
@@ -157,8 +156,8 @@ enum ElementOp
 
 template <int OP>
 __global__ void
-softrect_kernel (DiscoSoftRectifier rect, size_t n_rows, size_t n_cols, const float *x,
-                 size_t ldx, float *y, size_t ldy)
+softrect_kernel (DiscoSoftRectifier rect, size_t n_rows, size_t n_cols, const float *x, size_t ldx,
+                 float *y, size_t ldy)
 {
   const size_t total = n_rows * n_cols;
 
@@ -189,8 +188,8 @@ softrect_launch (const char *name, const DiscoSoftRectifier *rect, gsize n_rows,
     return;
   REQUIRE (x != NULL && y != NULL);
 
-  softrect_kernel<OP><<<grid_for (n_rows * n_cols), BLOCK>>> (*rect, n_rows, n_cols, x, ldx,
-                                                              y, ldy);
+  softrect_kernel<OP>
+      <<<grid_for (n_rows * n_cols), BLOCK> > > (*rect, n_rows, n_cols, x, ldx, y, ldy);
   check_launch (name);
 }
 
@@ -210,8 +209,7 @@ void
 disco_softrect_forward_cuda (const DiscoSoftRectifier *rect, gsize n_rows, gsize n_cols,
                              const float *x, gsize ldx, float *y, gsize ldy)
 {
-  softrect_launch<OP_SOFTRECT_FORWARD> ("softrect_forward", rect, n_rows, n_cols, x, ldx, y,
-                                        ldy);
+  softrect_launch<OP_SOFTRECT_FORWARD> ("softrect_forward", rect, n_rows, n_cols, x, ldx, y, ldy);
 }
 
 /**
@@ -230,8 +228,8 @@ void
 disco_softrect_derivative_cuda (const DiscoSoftRectifier *rect, gsize n_rows, gsize n_cols,
                                 const float *x, gsize ldx, float *y, gsize ldy)
 {
-  softrect_launch<OP_SOFTRECT_DERIVATIVE> ("softrect_derivative", rect, n_rows, n_cols, x, ldx,
-                                           y, ldy);
+  softrect_launch<OP_SOFTRECT_DERIVATIVE> ("softrect_derivative", rect, n_rows, n_cols, x, ldx, y,
+                                           ldy);
 }
 
 /**
@@ -250,8 +248,7 @@ void
 disco_softrect_inverse_cuda (const DiscoSoftRectifier *rect, gsize n_rows, gsize n_cols,
                              const float *x, gsize ldx, float *y, gsize ldy)
 {
-  softrect_launch<OP_SOFTRECT_INVERSE> ("softrect_inverse", rect, n_rows, n_cols, x, ldx, y,
-                                        ldy);
+  softrect_launch<OP_SOFTRECT_INVERSE> ("softrect_inverse", rect, n_rows, n_cols, x, ldx, y, ldy);
 }
 
 __global__ void
@@ -290,8 +287,7 @@ disco_axpy_rows_cuda (gsize n_rows, gsize n_cols, const float *alpha, const floa
     return;
   REQUIRE (alpha != NULL && x != NULL && y != NULL);
 
-  axpy_rows_kernel<<<grid_for (n_rows * n_cols), BLOCK>>> (n_rows, n_cols, alpha, x, ldx, y,
-                                                           ldy);
+  axpy_rows_kernel<<<grid_for (n_rows * n_cols), BLOCK> > > (n_rows, n_cols, alpha, x, ldx, y, ldy);
   check_launch ("axpy_rows");
 }
 
@@ -357,10 +353,9 @@ disco_microcircuit_rhs_cuda (const DiscoSoftRectifier *phi_e, const DiscoSoftRec
     return;
   REQUIRE (u != NULL && drive != NULL && rate != NULL && dudt != NULL);
 
-  microcircuit_kernel<<<grid_for (n_rows * n), BLOCK>>> (*phi_e, *phi_i, 1.0f / tau_e,
-                                                         1.0f / tau_i, n_rows, n, u, ldu, drive,
-                                                         ldd, drive_rows, bias, rate, ldr, dudt,
-                                                         ldf);
+  microcircuit_kernel<<<grid_for (n_rows * n), BLOCK> > > (
+      *phi_e, *phi_i, 1.0f / tau_e, 1.0f / tau_i, n_rows, n, u, ldu, drive, ldd, drive_rows, bias,
+      rate, ldr, dudt, ldf);
   check_launch ("microcircuit_rhs");
 }
 
@@ -453,8 +448,8 @@ disco_rk_combine_cuda (gsize n_rows, gsize n_cols, gsize ld, const float *y0, co
   REQUIRE (h != NULL && out != NULL);
   REQUIRE (stages_from (n_stages, coeffs, k, out, &st));
 
-  rk_combine_kernel<false><<<grid_for (n_rows * n_cols), BLOCK>>> (
-    n_rows, n_cols, ld, y0, h, st, out, DiscoSoftRectifier { 1.0f, 1.0f, 0.0f }, NULL, 0);
+  rk_combine_kernel<false><<<grid_for (n_rows * n_cols), BLOCK> > > (
+      n_rows, n_cols, ld, y0, h, st, out, DiscoSoftRectifier{ 1.0f, 1.0f, 0.0f }, NULL, 0);
   check_launch ("rk_combine");
 }
 
@@ -479,8 +474,8 @@ disco_rk_combine_cuda (gsize n_rows, gsize n_cols, gsize ld, const float *y0, co
 void
 disco_rk_combine_softrect_cuda (const DiscoSoftRectifier *rect, gsize n_rows, gsize n_cols,
                                 gsize ld, const float *y0, const float *h, guint n_stages,
-                                const float *coeffs, const float *const *k, float *out,
-                                float *rate, gsize ldr)
+                                const float *coeffs, const float *const *k, float *out, float *rate,
+                                gsize ldr)
 {
   Stages st;
 
@@ -490,8 +485,8 @@ disco_rk_combine_softrect_cuda (const DiscoSoftRectifier *rect, gsize n_rows, gs
   REQUIRE (h != NULL && out != NULL && rate != NULL);
   REQUIRE (stages_from (n_stages, coeffs, k, out, &st));
 
-  rk_combine_kernel<true><<<grid_for (n_rows * n_cols), BLOCK>>> (n_rows, n_cols, ld, y0, h, st,
-                                                                  out, *rect, rate, ldr);
+  rk_combine_kernel<true><<<grid_for (n_rows * n_cols), BLOCK> > > (n_rows, n_cols, ld, y0, h, st,
+                                                                    out, *rect, rate, ldr);
   check_launch ("rk_combine_softrect");
 }
 
@@ -583,7 +578,7 @@ disco_rms_rows_cuda (gsize n_rows, gsize n_cols, const float *x, gsize ldx, floa
     }
   REQUIRE (x != NULL);
 
-  rms_rows_kernel<<<(unsigned int) n_rows, BLOCK>>> (n_cols, x, ldx, rms);
+  rms_rows_kernel<<<(unsigned int) n_rows, BLOCK> > > (n_cols, x, ldx, rms);
   check_launch ("rms_rows");
 }
 
@@ -625,15 +620,14 @@ softmax_rows_kernel (size_t n_cols, const float *x, size_t ldx, float *y, size_t
  * normaliser summed in double.
  */
 void
-disco_softmax_rows_cuda (gsize n_rows, gsize n_cols, const float *x, gsize ldx, float *y,
-                         gsize ldy)
+disco_softmax_rows_cuda (gsize n_rows, gsize n_cols, const float *x, gsize ldx, float *y, gsize ldy)
 {
   REQUIRE ((n_rows == 0 || n_cols > 0) && ldx >= n_cols && ldy >= n_cols && rows_fit (n_rows));
   if (n_rows == 0)
     return;
   REQUIRE (x != NULL && y != NULL);
 
-  softmax_rows_kernel<<<(unsigned int) n_rows, BLOCK>>> (n_cols, x, ldx, y, ldy);
+  softmax_rows_kernel<<<(unsigned int) n_rows, BLOCK> > > (n_cols, x, ldx, y, ldy);
   check_launch ("softmax_rows");
 }
 
@@ -701,15 +695,14 @@ disco_rk_error_norm_cuda (gsize n_rows, gsize n_cols, gsize ld, float atol, floa
     }
   REQUIRE (y0 != NULL && y1 != NULL && err != NULL);
 
-  rk_error_norm_kernel<<<(unsigned int) n_rows, BLOCK>>> (n_cols, ld, atol, rtol, y0, y1, err,
-                                                          norm);
+  rk_error_norm_kernel<<<(unsigned int) n_rows, BLOCK> > > (n_cols, ld, atol, rtol, y0, y1, err,
+                                                            norm);
   check_launch ("rk_error_norm");
 }
 
 __global__ void
-rk_embedded_error_norm_kernel (size_t n_cols, size_t ld, float atol, float rtol,
-                               const float *y0, const float *y1, const float *h, Stages st,
-                               float *norm)
+rk_embedded_error_norm_kernel (size_t n_cols, size_t ld, float atol, float rtol, const float *y0,
+                               const float *y1, const float *h, Stages st, float *norm)
 {
   const size_t offset = blockIdx.x * ld;
   const float hr = h[blockIdx.x];
@@ -747,10 +740,9 @@ rk_embedded_error_norm_kernel (size_t n_cols, size_t ld, float atol, float rtol,
  * formed and reduced in one pass and never stored.
  */
 void
-disco_rk_embedded_error_norm_cuda (gsize n_rows, gsize n_cols, gsize ld, float atol,
-                                   float rtol, const float *y0, const float *y1, const float *h,
-                                   guint n_stages, const float *e, const float *const *k,
-                                   float *norm)
+disco_rk_embedded_error_norm_cuda (gsize n_rows, gsize n_cols, gsize ld, float atol, float rtol,
+                                   const float *y0, const float *y1, const float *h, guint n_stages,
+                                   const float *e, const float *const *k, float *norm)
 {
   Stages st;
 
@@ -768,8 +760,8 @@ disco_rk_embedded_error_norm_cuda (gsize n_rows, gsize n_cols, gsize ld, float a
   REQUIRE (y0 != NULL && y1 != NULL);
   REQUIRE (stages_from (n_stages, e, k, NULL, &st));
 
-  rk_embedded_error_norm_kernel<<<(unsigned int) n_rows, BLOCK>>> (n_cols, ld, atol, rtol, y0,
-                                                                   y1, h, st, norm);
+  rk_embedded_error_norm_kernel<<<(unsigned int) n_rows, BLOCK> > > (n_cols, ld, atol, rtol, y0, y1,
+                                                                     h, st, norm);
   check_launch ("rk_embedded_error_norm");
 }
 
@@ -812,17 +804,16 @@ steady_state_kernel (size_t n_cols, float atol, float rtol, const float *f, size
  * samples at rest without copying their states to the host.
  */
 void
-disco_steady_state_rows_cuda (gsize n_rows, gsize n_cols, float atol, float rtol,
-                              const float *f, gsize ldf, const float *y, gsize ldy,
-                              gint *at_rest)
+disco_steady_state_rows_cuda (gsize n_rows, gsize n_cols, float atol, float rtol, const float *f,
+                              gsize ldf, const float *y, gsize ldy, gint *at_rest)
 {
   REQUIRE (ldf >= n_cols && ldy >= n_cols && rows_fit (n_rows));
   if (n_rows == 0)
     return;
   REQUIRE (n_cols > 0 && f != NULL && y != NULL && at_rest != NULL);
 
-  steady_state_kernel<<<(unsigned int) n_rows, BLOCK>>> (n_cols, atol, rtol, f, ldf, y, ldy,
-                                                         at_rest);
+  steady_state_kernel<<<(unsigned int) n_rows, BLOCK> > > (n_cols, atol, rtol, f, ldf, y, ldy,
+                                                           at_rest);
   check_launch ("steady_state_rows");
 }
 
@@ -838,8 +829,8 @@ clock_advance_kernel (DiscoOdeClockParams params, size_t n, DiscoOdeClock *clock
 
   if (i < n)
     {
-      const gboolean kept = disco_ode_clock_advance (&params, &clocks[i],
-                                                     error_norm != NULL ? error_norm[i] : 0.0f);
+      const gboolean kept =
+          disco_ode_clock_advance (&params, &clocks[i], error_norm != NULL ? error_norm[i] : 0.0f);
 
       if (keep != NULL)
         keep[i] = kept;
@@ -868,8 +859,8 @@ disco_ode_clock_advance_cuda (const DiscoOdeClockParams *params, gsize n_samples
     return;
   REQUIRE (clocks != NULL);
 
-  clock_advance_kernel<<<(unsigned int) ((n_samples + BLOCK - 1) / BLOCK), BLOCK>>> (
-    *params, n_samples, clocks, error_norm, keep);
+  clock_advance_kernel<<<(unsigned int) ((n_samples + BLOCK - 1) / BLOCK), BLOCK> > > (
+      *params, n_samples, clocks, error_norm, keep);
   check_launch ("ode_clock_advance");
 }
 
@@ -908,20 +899,18 @@ adam_kernel (size_t n, float lr, float b1, float b2, float one_minus_b1, float o
  * (sqrtf and the divisions are correctly rounded on the device too).
  */
 void
-disco_adam_update_cuda (gsize n, double learning_rate, double beta1, double beta2,
-                        double epsilon, guint64 step, float *p, const float *g, float *m,
-                        float *v)
+disco_adam_update_cuda (gsize n, double learning_rate, double beta1, double beta2, double epsilon,
+                        guint64 step, float *p, const float *g, float *m, float *v)
 {
   REQUIRE (step >= 1);
   if (n == 0)
     return;
   REQUIRE (p != NULL && g != NULL && m != NULL && v != NULL);
 
-  adam_kernel<<<grid_for (n), BLOCK>>> (n, (float) learning_rate, (float) beta1, (float) beta2,
-                                        (float) (1.0 - beta1), (float) (1.0 - beta2),
-                                        (float) (1.0 - pow (beta1, (double) step)),
-                                        (float) (1.0 - pow (beta2, (double) step)),
-                                        (float) epsilon, p, g, m, v);
+  adam_kernel<<<grid_for (n), BLOCK> > > (
+      n, (float) learning_rate, (float) beta1, (float) beta2, (float) (1.0 - beta1),
+      (float) (1.0 - beta2), (float) (1.0 - pow (beta1, (double) step)),
+      (float) (1.0 - pow (beta2, (double) step)), (float) epsilon, p, g, m, v);
   check_launch ("adam_update");
 }
 
@@ -955,15 +944,15 @@ disco_fill_cuda (gsize n, float value, float *x)
     return;
   REQUIRE (x != NULL);
 
-  fill_kernel<<<grid_for (n), BLOCK>>> (n, value, x);
+  fill_kernel<<<grid_for (n), BLOCK> > > (n, value, x);
   check_launch ("fill");
 }
 
 /* One thread per element; the rows that keep their step cost one flag
  * read, the others a copy. */
 __global__ void
-revert_rows_kernel (size_t n_rows, size_t n_cols, size_t ld, const gint *keep,
-                    const float *old, float *out)
+revert_rows_kernel (size_t n_rows, size_t n_cols, size_t ld, const gint *keep, const float *old,
+                    float *out)
 {
   const size_t total = n_rows * n_cols;
 
@@ -989,15 +978,15 @@ revert_rows_kernel (size_t n_rows, size_t n_cols, size_t ld, const gint *keep,
  * disco_revert_rows_cpu() on the device; a copy, so bit-identical.
  */
 void
-disco_revert_rows_cuda (gsize n_rows, gsize n_cols, gsize ld, const gint *keep,
-                        const float *old, float *out)
+disco_revert_rows_cuda (gsize n_rows, gsize n_cols, gsize ld, const gint *keep, const float *old,
+                        float *out)
 {
   REQUIRE (ld >= n_cols);
   if (n_rows == 0 || n_cols == 0)
     return;
   REQUIRE (keep != NULL && old != NULL && out != NULL && old != out);
 
-  revert_rows_kernel<<<grid_for (n_rows * n_cols), BLOCK>>> (n_rows, n_cols, ld, keep, old, out);
+  revert_rows_kernel<<<grid_for (n_rows * n_cols), BLOCK> > > (n_rows, n_cols, ld, keep, old, out);
   check_launch ("revert_rows");
 }
 
@@ -1046,8 +1035,8 @@ disco_leaky_rows_cuda (float tau, gsize n_rows, gsize n_cols, const float *u, gs
     return;
   REQUIRE (u != NULL && drive != NULL && dudt != NULL);
 
-  leaky_rows_kernel<<<grid_for (n_rows * n_cols), BLOCK>>> (1.0f / tau, n_rows, n_cols, u, ldu,
-                                                            drive, ldd, bias, dudt, ldf);
+  leaky_rows_kernel<<<grid_for (n_rows * n_cols), BLOCK> > > (1.0f / tau, n_rows, n_cols, u, ldu,
+                                                              drive, ldd, bias, dudt, ldf);
   check_launch ("leaky_rows");
 }
 
@@ -1077,8 +1066,8 @@ disco_ode_lockstep_step_sizes_cuda (gsize n_samples, const DiscoOdeClock *clocks
     return;
   REQUIRE (clocks != NULL && running != NULL && h != NULL);
 
-  lockstep_step_sizes_kernel<<<(unsigned int) ((n_samples + BLOCK - 1) / BLOCK), BLOCK>>> (
-    n_samples, clocks, running, h);
+  lockstep_step_sizes_kernel<<<(unsigned int) ((n_samples + BLOCK - 1) / BLOCK), BLOCK> > > (
+      n_samples, clocks, running, h);
   check_launch ("ode_lockstep_step_sizes");
 }
 
@@ -1117,8 +1106,8 @@ disco_ode_lockstep_advance_cuda (const DiscoOdeClockParams *params, gsize n_samp
     return;
   REQUIRE (clocks != NULL && running != NULL && keep != NULL);
 
-  lockstep_advance_kernel<<<(unsigned int) ((n_samples + BLOCK - 1) / BLOCK), BLOCK>>> (
-    *params, n_samples, clocks, running, error_norm, keep);
+  lockstep_advance_kernel<<<(unsigned int) ((n_samples + BLOCK - 1) / BLOCK), BLOCK> > > (
+      *params, n_samples, clocks, running, error_norm, keep);
   check_launch ("ode_lockstep_advance");
 }
 
@@ -1137,8 +1126,8 @@ lockstep_stop_kernel (DiscoOdeLockstepLimits limits, size_t n, const DiscoOdeClo
   __syncthreads ();
   for (size_t i = threadIdx.x; i < n; i += blockDim.x)
     {
-      disco_ode_lockstep_stop (&limits, &clocks[i], at_rest != NULL ? at_rest[i] : 0,
-                               &running[i], &status[i]);
+      disco_ode_lockstep_stop (&limits, &clocks[i], at_rest != NULL ? at_rest[i] : 0, &running[i],
+                               &status[i]);
       mine += running[i] != 0;
     }
   atomicAdd (&count, mine);
@@ -1169,7 +1158,7 @@ disco_ode_lockstep_stop_cuda (const DiscoOdeLockstepLimits *limits, gsize n_samp
   REQUIRE (!limits->steady_state_stop || n_samples == 0 || at_rest != NULL);
   REQUIRE (n_samples == 0 || (clocks != NULL && running != NULL && status != NULL));
 
-  lockstep_stop_kernel<<<1, BLOCK>>> (*limits, n_samples, clocks, at_rest, running, status,
-                                      n_running);
+  lockstep_stop_kernel<<<1, BLOCK> > > (*limits, n_samples, clocks, at_rest, running, status,
+                                        n_running);
   check_launch ("ode_lockstep_stop");
 }

@@ -49,104 +49,49 @@ G_BEGIN_DECLS
  * Device, errors, backend
  * ------------------------------------------------------------------------- */
 
-int                 disco_cuda_get_device_count (GError **error);
-gboolean            disco_cuda_init             (GError **error);
-char               *disco_cuda_describe         (void);
-gboolean            disco_cuda_check            (GError **error);
-gboolean            disco_cuda_synchronize      (GError **error);
-const DiscoBackend *disco_cuda_get_backend      (void);
-guint64             disco_cuda_get_launch_count (void);
+int disco_cuda_get_device_count (GError **error);
+gboolean disco_cuda_init (GError **error);
+char *disco_cuda_describe (void);
+gboolean disco_cuda_check (GError **error);
+gboolean disco_cuda_synchronize (GError **error);
+const DiscoBackend *disco_cuda_get_backend (void);
+guint64 disco_cuda_get_launch_count (void);
 
-gpointer            disco_cuda_alloc            (gsize         size,
-                                                 GError      **error);
-void                disco_cuda_free             (gpointer      device_ptr);
-gboolean            disco_cuda_copy_to_host     (gpointer      host,
-                                                 gconstpointer device_ptr,
-                                                 gsize         size,
-                                                 GError      **error);
-gboolean            disco_cuda_copy_to_device   (gpointer      device_ptr,
-                                                 gconstpointer host,
-                                                 gsize         size,
-                                                 GError      **error);
-gboolean            disco_cuda_copy_on_device   (gpointer      dst,
-                                                 gconstpointer src,
-                                                 gsize         size,
-                                                 GError      **error);
+gpointer disco_cuda_alloc (gsize size, GError **error);
+void disco_cuda_free (gpointer device_ptr);
+gboolean disco_cuda_copy_to_host (gpointer host, gconstpointer device_ptr, gsize size,
+                                  GError **error);
+gboolean disco_cuda_copy_to_device (gpointer device_ptr, gconstpointer host, gsize size,
+                                    GError **error);
+gboolean disco_cuda_copy_on_device (gpointer dst, gconstpointer src, gsize size, GError **error);
 
 /* ---------------------------------------------------------------------------
  * Operations the tables do not carry (see disco-kernels.h for each formula)
  * ------------------------------------------------------------------------- */
 
-void disco_gemm_strided_batched_cuda (gboolean     trans_a,
-                                      gboolean     trans_b,
-                                      gsize        m,
-                                      gsize        n,
-                                      gsize        k,
-                                      float        alpha,
-                                      const float *a,
-                                      gsize        lda,
-                                      gsize        stride_a,
-                                      const float *b,
-                                      gsize        ldb,
-                                      gsize        stride_b,
-                                      float        beta,
-                                      float       *c,
-                                      gsize        ldc,
-                                      gsize        stride_c,
-                                      gsize        batch);
+void disco_gemm_strided_batched_cuda (gboolean trans_a, gboolean trans_b, gsize m, gsize n, gsize k,
+                                      float alpha, const float *a, gsize lda, gsize stride_a,
+                                      const float *b, gsize ldb, gsize stride_b, float beta,
+                                      float *c, gsize ldc, gsize stride_c, gsize batch);
 
-void disco_softrect_derivative_cuda (const DiscoSoftRectifier *rect,
-                                     gsize                     n_rows,
-                                     gsize                     n_cols,
-                                     const float              *x,
-                                     gsize                     ldx,
-                                     float                    *y,
-                                     gsize                     ldy);
+void disco_softrect_derivative_cuda (const DiscoSoftRectifier *rect, gsize n_rows, gsize n_cols,
+                                     const float *x, gsize ldx, float *y, gsize ldy);
 
-void disco_softrect_inverse_cuda    (const DiscoSoftRectifier *rect,
-                                     gsize                     n_rows,
-                                     gsize                     n_cols,
-                                     const float              *x,
-                                     gsize                     ldx,
-                                     float                    *y,
-                                     gsize                     ldy);
+void disco_softrect_inverse_cuda (const DiscoSoftRectifier *rect, gsize n_rows, gsize n_cols,
+                                  const float *x, gsize ldx, float *y, gsize ldy);
 
-void disco_axpy_rows_cuda    (gsize        n_rows,
-                              gsize        n_cols,
-                              const float *alpha,
-                              const float *x,
-                              gsize        ldx,
-                              float       *y,
-                              gsize        ldy);
+void disco_axpy_rows_cuda (gsize n_rows, gsize n_cols, const float *alpha, const float *x,
+                           gsize ldx, float *y, gsize ldy);
 
-void disco_rms_rows_cuda     (gsize        n_rows,
-                              gsize        n_cols,
-                              const float *x,
-                              gsize        ldx,
-                              float       *rms);
+void disco_rms_rows_cuda (gsize n_rows, gsize n_cols, const float *x, gsize ldx, float *rms);
 
-void disco_rk_combine_softrect_cuda (const DiscoSoftRectifier *rect,
-                                     gsize                     n_rows,
-                                     gsize                     n_cols,
-                                     gsize                     ld,
-                                     const float              *y0,
-                                     const float              *h,
-                                     guint                     n_stages,
-                                     const float              *coeffs,
-                                     const float *const       *k,
-                                     float                    *out,
-                                     float                    *rate,
-                                     gsize                     ldr);
+void disco_rk_combine_softrect_cuda (const DiscoSoftRectifier *rect, gsize n_rows, gsize n_cols,
+                                     gsize ld, const float *y0, const float *h, guint n_stages,
+                                     const float *coeffs, const float *const *k, float *out,
+                                     float *rate, gsize ldr);
 
-void disco_rk_error_norm_cuda (gsize        n_rows,
-                               gsize        n_cols,
-                               gsize        ld,
-                               float        atol,
-                               float        rtol,
-                               const float *y0,
-                               const float *y1,
-                               const float *err,
-                               float       *norm);
+void disco_rk_error_norm_cuda (gsize n_rows, gsize n_cols, gsize ld, float atol, float rtol,
+                               const float *y0, const float *y1, const float *err, float *norm);
 
 /* ---------------------------------------------------------------------------
  * The table operations, declared and documented once in disco-ops-list.h

@@ -34,7 +34,7 @@
  * disco-kernels-fast.c is built with the same flag). */
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC push_options
-#pragma GCC optimize ("no-trapping-math")
+#pragma GCC optimize("no-trapping-math")
 #endif
 
 #include "disco-equilibrium-private.h"
@@ -114,14 +114,12 @@ disco_equilibrium_gather_cpu (gsize n_rows, gsize n_cols, const guint *source, c
  */
 void
 disco_equilibrium_microcircuit_units_cpu (const DiscoSoftRectifier *phi_e,
-                                          const DiscoSoftRectifier *phi_i, gsize n_rows,
-                                          gsize n, const guint *rows, float *state, gsize ld,
-                                          const float *drive, const guint *drive_rows,
-                                          gsize n_out, const double *control, const float *q,
-                                          float *top_down, gboolean cold, gboolean first,
-                                          float *rate,
-                                          float *slope, float *inhibitory_slope,
-                                          guint *iterations, gint *status)
+                                          const DiscoSoftRectifier *phi_i, gsize n_rows, gsize n,
+                                          const guint *rows, float *state, gsize ld,
+                                          const float *drive, const guint *drive_rows, gsize n_out,
+                                          const double *control, const float *q, float *top_down,
+                                          gboolean cold, gboolean first, float *rate, float *slope,
+                                          float *inhibitory_slope, guint *iterations, gint *status)
 {
   g_return_if_fail (phi_e != NULL && phi_i != NULL && n > 0 && ld >= 2 * n);
   if (n_rows == 0)
@@ -158,8 +156,8 @@ disco_equilibrium_microcircuit_units_cpu (const DiscoSoftRectifier *phi_e,
       for (gsize j = 0; j < n; j++)
         u_e[j] = cold || !(u_e[j] < d[j]) ? d[j] : u_e[j];
       for (guint sweep = 1; sweep <= DISCO_EQUILIBRIUM_UNIT_MAX_ITERATIONS && !done; sweep++)
-        if (sweep_units (n, phi_e, phi_i, d, f, u_e, u_e + n, rate + r * n,
-                         slope + r * n, inhibitory_slope + r * n))
+        if (sweep_units (n, phi_e, phi_i, d, f, u_e, u_e + n, rate + r * n, slope + r * n,
+                         inhibitory_slope + r * n))
           {
             done = TRUE;
             iterations[r] += sweep;
@@ -244,9 +242,9 @@ disco_equilibrium_rate_units_cpu (const DiscoSoftRectifier *phi, gsize n_rows, g
  * y = d + c; a non-finite y makes a converged row NOT_FINITE.
  */
 void
-disco_equilibrium_readout_cpu (gsize n_rows, gsize n_out, const guint *rows, float *state,
-                               gsize ld, const float *drive, const double *control,
-                               gboolean first, guint *iterations, gint *status)
+disco_equilibrium_readout_cpu (gsize n_rows, gsize n_out, const guint *rows, float *state, gsize ld,
+                               const float *drive, const double *control, gboolean first,
+                               guint *iterations, gint *status)
 {
   g_return_if_fail (n_out > 0 && ld >= n_out);
   if (n_rows == 0)
@@ -350,9 +348,8 @@ dot (const float *restrict a, const float *restrict b, gsize n)
  * one sample's G_l diag(φ_I′) Q_lᵀ, O² dot products of length n (too small
  * for BLAS to pay off). @scaled: n scratch floats. */
 SWEEP_CLONES static void
-add_feedback_products (gsize O, gsize n, const float *g, gsize ld_g,
-                       const float *restrict factor, const float *q, float *restrict scaled,
-                       float *m)
+add_feedback_products (gsize O, gsize n, const float *g, gsize ld_g, const float *restrict factor,
+                       const float *q, float *restrict scaled, float *m)
 {
   for (gsize o = 0; o < O; o++)
     {
@@ -384,8 +381,7 @@ add_feedback_products (gsize O, gsize n, const float *g, gsize ld_g,
 void
 disco_equilibrium_feedback_products_cpu (gsize n_rows, gsize n_out, gsize n, const guint *rows,
                                          const float *g, gsize g_stride, const float *slope,
-                                         const float *inhibitory_slope, const float *q,
-                                         float *dydc)
+                                         const float *inhibitory_slope, const float *q, float *dydc)
 {
   g_autofree float *scratch = NULL;
 
@@ -404,9 +400,8 @@ disco_equilibrium_feedback_products_cpu (gsize n_rows, gsize n_out, gsize n, con
 
       for (gsize j = 0; j < n; j++)
         factor[j] = slope == NULL ? s_i[j] : s_i[j] * slope[r * n + j];
-      add_feedback_products (n_out, n, g + r * g_stride, n, factor,
-                             q + (gsize) rows[r] * n_out * n, scaled,
-                             dydc + r * n_out * n_out);
+      add_feedback_products (n_out, n, g + r * g_stride, n, factor, q + (gsize) rows[r] * n_out * n,
+                             scaled, dydc + r * n_out * n_out);
     }
 }
 
@@ -432,11 +427,11 @@ disco_equilibrium_feedback_products_cpu (gsize n_rows, gsize n_out, gsize n, con
  * (disco-kernels-equilibrium.h).
  */
 void
-disco_equilibrium_residual_cpu (const DiscoEquilibriumParams *params, gsize n_rows,
-                                gsize n_out, const guint *rows, const gint *unit_status,
-                                gboolean passed, float *y, gsize ld, const float *target,
-                                const double *control, double *residual,
-                                DiscoEquilibriumSample *samples, double *work, gint *keep)
+disco_equilibrium_residual_cpu (const DiscoEquilibriumParams *params, gsize n_rows, gsize n_out,
+                                const guint *rows, const gint *unit_status, gboolean passed,
+                                float *y, gsize ld, const float *target, const double *control,
+                                double *residual, DiscoEquilibriumSample *samples, double *work,
+                                gint *keep)
 {
   g_return_if_fail (params != NULL && n_out > 0 && ld >= 2 * n_out);
   if (n_rows == 0)
@@ -446,8 +441,8 @@ disco_equilibrium_residual_cpu (const DiscoEquilibriumParams *params, gsize n_ro
   g_return_if_fail (keep != NULL);
 
   for (gsize r = 0; r < n_rows; r++)
-    eq_residual_row (params, n_out, r, rows, unit_status, passed, y, ld, target, control,
-                     residual, samples, work + r * 2 * n_out, keep);
+    eq_residual_row (params, n_out, r, rows, unit_status, passed, y, ld, target, control, residual,
+                     samples, work + r * 2 * n_out, keep);
 }
 
 /**
@@ -472,9 +467,9 @@ disco_equilibrium_residual_cpu (const DiscoEquilibriumParams *params, gsize n_ro
  */
 void
 disco_equilibrium_newton_cpu (const DiscoEquilibriumParams *params, gsize n_rows, gsize n_out,
-                              const guint *rows, gboolean fresh, const float *dydc,
-                              const float *y, gsize ld, const float *target,
-                              const double *residual, double *control, double *newton_matrix,
+                              const guint *rows, gboolean fresh, const float *dydc, const float *y,
+                              gsize ld, const float *target, const double *residual,
+                              double *control, double *newton_matrix,
                               DiscoEquilibriumSample *samples, double *work, gint *keep)
 {
   g_return_if_fail (params != NULL && n_out > 0 && ld >= n_out);

@@ -95,8 +95,7 @@ float_to_bits (float f)
 
 /* exp(w) for w ≤ 0 or NaN (w > 0 is not handled: φ never needs it). */
 ALWAYS_INLINE float
-fast_exp_nonpositive (gboolean fma,
-                      float    w)
+fast_exp_nonpositive (gboolean fma, float w)
 {
   /* 1.5·2²³: adding it rounds a float of magnitude < 2²² to an integer,
    * which then sits in the low mantissa bits. */
@@ -107,10 +106,10 @@ fast_exp_nonpositive (gboolean fma,
   /* Below −104, exp underflows to 0 in float (the smallest subnormal is
    * 2^−149 ≈ e^−103.3); the comparison keeps NaN. */
   w = w < -104.0f ? -104.0f : w;
-  t = MULADD (fma, w, 0x1.715476p+0f, shifter);     /* log2(e) */
-  n = t - shifter;                                  /* round(w/ln2) ∈ [−150, 0] */
-  r = MULADD (fma, -n, 0x1.63p-1f, w);              /* ln2 = 0.693359375 */
-  r = MULADD (fma, -n, -0x1.bd0106p-13f, r);        /*       − 2.12194440e−4 */
+  t = MULADD (fma, w, 0x1.715476p+0f, shifter); /* log2(e) */
+  n = t - shifter;                              /* round(w/ln2) ∈ [−150, 0] */
+  r = MULADD (fma, -n, 0x1.63p-1f, w);          /* ln2 = 0.693359375 */
+  r = MULADD (fma, -n, -0x1.bd0106p-13f, r);    /*       − 2.12194440e−4 */
 
   /* exp(r) = 1 + r + r²·P(r). */
   r2 = r * r;
@@ -129,8 +128,7 @@ fast_exp_nonpositive (gboolean fma,
   k = (int32_t) (float_to_bits (t) - float_to_bits (shifter));
   k1 = k >> 1;
   k2 = k - k1;
-  scale = bits_to_float ((uint32_t) (k1 + 127) << 23)
-          * bits_to_float ((uint32_t) (k2 + 127) << 23);
+  scale = bits_to_float ((uint32_t) (k1 + 127) << 23) * bits_to_float ((uint32_t) (k2 + 127) << 23);
   return MULADD (fma, p, scale, scale);
 }
 
@@ -138,8 +136,7 @@ fast_exp_nonpositive (gboolean fma,
  * the high-order part R in Estrin's scheme, the last two steps in Horner's
  * so that their rounding stays relative to the result. */
 ALWAYS_INLINE float
-fast_log1p_unit (gboolean fma,
-                 float    e)
+fast_log1p_unit (gboolean fma, float e)
 {
   float e2 = e * e, e4 = e2 * e2;
   float a23 = MULADD (fma, -2.495161593e-01f, e, 3.332971036e-01f);
@@ -158,11 +155,7 @@ fast_log1p_unit (gboolean fma,
 /* φ(x) = s·(max(z, 0) + log1p(exp(−|z|))), z = β(x − θ), as the reference
  * writes it. */
 ALWAYS_INLINE float
-fast_softrect (gboolean fma,
-               float    s,
-               float    beta,
-               float    theta,
-               float    x)
+fast_softrect (gboolean fma, float s, float beta, float theta, float x)
 {
   float z = beta * (x - theta);
   float positive = z > 0.0f ? z : 0.0f;
@@ -174,13 +167,8 @@ fast_softrect (gboolean fma,
 /* ----- loop bodies, instantiated once per instruction set ------------------ */
 
 ALWAYS_INLINE void
-softrect_row_body (gboolean     fma,
-                   float        s,
-                   float        beta,
-                   float        theta,
-                   gsize        n,
-                   const float *x,
-                   float       *y)
+softrect_row_body (gboolean fma, float s, float beta, float theta, gsize n, const float *x,
+                   float *y)
 {
   for (gsize j = 0; j < n; j++)
     y[j] = fast_softrect (fma, s, beta, theta, x[j]);
@@ -194,23 +182,11 @@ softrect_row_body (gboolean     fma,
  * (φ_I parked in du_I), which keeps each loop's constants in registers;
  * a third pass forms the derivatives. */
 ALWAYS_INLINE void
-microcircuit_row_body (gboolean              fma,
-                       float                 se,
-                       float                 be,
-                       float                 te,
-                       float                 si,
-                       float                 bi,
-                       float                 ti,
-                       float                 inv_tau_e,
-                       float                 inv_tau_i,
-                       gsize                 n,
-                       const float *restrict u_e,
-                       const float *restrict u_i,
-                       const float *restrict d,
-                       const float *restrict bias,
-                       float *restrict       r_e,
-                       float *restrict       du_e,
-                       float *restrict       du_i)
+microcircuit_row_body (gboolean fma, float se, float be, float te, float si, float bi, float ti,
+                       float inv_tau_e, float inv_tau_i, gsize n, const float *restrict u_e,
+                       const float *restrict u_i, const float *restrict d,
+                       const float *restrict bias, float *restrict r_e, float *restrict du_e,
+                       float *restrict du_i)
 {
   for (gsize j = 0; j < n; j++)
     r_e[j] = fast_softrect (fma, se, be, te, u_e[j]);
@@ -235,23 +211,11 @@ microcircuit_row_body (gboolean              fma,
 }
 
 ALWAYS_INLINE void
-microcircuit_rows_body (gboolean                  fma,
-                        const DiscoSoftRectifier *phi_e,
-                        const DiscoSoftRectifier *phi_i,
-                        float                     inv_tau_e,
-                        float                     inv_tau_i,
-                        gsize                     n_rows,
-                        gsize                     n,
-                        const float              *u,
-                        gsize                     ldu,
-                        const float              *drive,
-                        gsize                     ldd,
-                        const guint              *drive_rows,
-                        const float              *bias,
-                        float                    *rate,
-                        gsize                     ldr,
-                        float                    *dudt,
-                        gsize                     ldf)
+microcircuit_rows_body (gboolean fma, const DiscoSoftRectifier *phi_e,
+                        const DiscoSoftRectifier *phi_i, float inv_tau_e, float inv_tau_i,
+                        gsize n_rows, gsize n, const float *u, gsize ldu, const float *drive,
+                        gsize ldd, const guint *drive_rows, const float *bias, float *rate,
+                        gsize ldr, float *dudt, gsize ldf)
 {
   const float se = phi_e->scale, be = phi_e->sharpness, te = phi_e->shift;
   const float si = phi_i->scale, bi = phi_i->sharpness, ti = phi_i->shift;
@@ -261,9 +225,9 @@ microcircuit_rows_body (gboolean                  fma,
       const float *u_e = u + r * ldu;
       float *du_e = dudt + r * ldf;
 
-      microcircuit_row_body (fma, se, be, te, si, bi, ti, inv_tau_e, inv_tau_i, n, u_e,
-                             u_e + n, drive + (drive_rows != NULL ? drive_rows[r] : r) * ldd,
-                             bias, rate + r * ldr, du_e, du_e + n);
+      microcircuit_row_body (fma, se, be, te, si, bi, ti, inv_tau_e, inv_tau_i, n, u_e, u_e + n,
+                             drive + (drive_rows != NULL ? drive_rows[r] : r) * ldd, bias,
+                             rate + r * ldr, du_e, du_e + n);
     }
 }
 
@@ -272,14 +236,8 @@ microcircuit_rows_body (gboolean                  fma,
  * does, but in a register.  S is a constant after inlining, so the unused
  * stages vanish before vectorisation. */
 ALWAYS_INLINE void
-rk_combine_row_body (guint                 S,
-                     gsize                 n,
-                     const float *restrict y0,
-                     float                 h,
-                     const float          *coeffs,
-                     const float *const   *k,
-                     gsize                 offset,
-                     float *restrict       out)
+rk_combine_row_body (guint S, gsize n, const float *restrict y0, float h, const float *coeffs,
+                     const float *const *k, gsize offset, float *restrict out)
 {
   const float c0 = coeffs[0], c1 = S > 1 ? coeffs[1] : 0.0f, c2 = S > 2 ? coeffs[2] : 0.0f;
   const float c3 = S > 3 ? coeffs[3] : 0.0f, c4 = S > 4 ? coeffs[4] : 0.0f;
@@ -292,15 +250,21 @@ rk_combine_row_body (guint                 S,
   const float *restrict k5 = S > 5 ? k[5] + offset : NULL;
   const float *restrict k6 = S > 6 ? k[6] + offset : NULL;
 
-#define RK_SUM(j)                                                             \
-  float sum = 0.0f;                                                           \
-  sum += c0 * k0[j];                                                          \
-  if (S > 1) sum += c1 * k1[j];                                               \
-  if (S > 2) sum += c2 * k2[j];                                               \
-  if (S > 3) sum += c3 * k3[j];                                               \
-  if (S > 4) sum += c4 * k4[j];                                               \
-  if (S > 5) sum += c5 * k5[j];                                               \
-  if (S > 6) sum += c6 * k6[j]
+#define RK_SUM(j)                                                                                  \
+  float sum = 0.0f;                                                                                \
+  sum += c0 * k0[j];                                                                               \
+  if (S > 1)                                                                                       \
+    sum += c1 * k1[j];                                                                             \
+  if (S > 2)                                                                                       \
+    sum += c2 * k2[j];                                                                             \
+  if (S > 3)                                                                                       \
+    sum += c3 * k3[j];                                                                             \
+  if (S > 4)                                                                                       \
+    sum += c4 * k4[j];                                                                             \
+  if (S > 5)                                                                                       \
+    sum += c5 * k5[j];                                                                             \
+  if (S > 6)                                                                                       \
+  sum += c6 * k6[j]
 
   if (y0 != NULL)
     for (gsize j = 0; j < n; j++)
@@ -322,18 +286,9 @@ rk_combine_row_body (guint                 S,
  * (vectorised), then the rows' double sums side by side (each row's sum in
  * column order, as the reference's). */
 ALWAYS_INLINE void
-rk_error_norm_rows_body (gsize                 n_cols,
-                         gsize                 ld,
-                         float                 atol,
-                         float                 rtol,
-                         const float          *y0,
-                         const float          *y1,
-                         const float          *h,
-                         const float *restrict e,
-                         const float *const   *k,
-                         gsize                 first,
-                         guint                 g,
-                         double               *sums)
+rk_error_norm_rows_body (gsize n_cols, gsize ld, float atol, float rtol, const float *y0,
+                         const float *y1, const float *h, const float *restrict e,
+                         const float *const *k, gsize first, guint g, double *sums)
 {
   float scaled[NORM_ROWS][NORM_CHUNK];
   double acc[NORM_ROWS] = { 0.0, 0.0, 0.0, 0.0 };
@@ -391,12 +346,7 @@ rk_error_norm_rows_body (gsize                 n_cols,
 /* Σ_c x[r, c]² in double for the rows [first, first + g), g ≤ NORM_ROWS,
  * side by side, each in column order. */
 ALWAYS_INLINE void
-sum_squares_rows_body (gsize        n_cols,
-                       const float *x,
-                       gsize        ldx,
-                       gsize        first,
-                       guint        g,
-                       double      *sums)
+sum_squares_rows_body (gsize n_cols, const float *x, gsize ldx, gsize first, guint g, double *sums)
 {
   const float *x0 = x + first * ldx;
   const float *x1 = g > 1 ? x0 + ldx : x0;
@@ -420,58 +370,27 @@ sum_squares_rows_body (gsize        n_cols,
     sums[3] = a3;
 }
 
-typedef void (*SoftrectRowFunc) (float        s,
-                                 float        beta,
-                                 float        theta,
-                                 gsize        n,
-                                 const float *x,
-                                 float       *y);
+typedef void (*SoftrectRowFunc) (float s, float beta, float theta, gsize n, const float *x,
+                                 float *y);
 
 typedef void (*MicrocircuitRowsFunc) (const DiscoSoftRectifier *phi_e,
-                                      const DiscoSoftRectifier *phi_i,
-                                      float                     inv_tau_e,
-                                      float                     inv_tau_i,
-                                      gsize                     n_rows,
-                                      gsize                     n,
-                                      const float              *u,
-                                      gsize                     ldu,
-                                      const float              *drive,
-                                      gsize                     ldd,
-                                      const guint              *drive_rows,
-                                      const float              *bias,
-                                      float                    *rate,
-                                      gsize                     ldr,
-                                      float                    *dudt,
-                                      gsize                     ldf);
+                                      const DiscoSoftRectifier *phi_i, float inv_tau_e,
+                                      float inv_tau_i, gsize n_rows, gsize n, const float *u,
+                                      gsize ldu, const float *drive, gsize ldd,
+                                      const guint *drive_rows, const float *bias, float *rate,
+                                      gsize ldr, float *dudt, gsize ldf);
 
-typedef void (*RkCombineRowFunc) (guint               n_stages,
-                                  gsize               n,
-                                  const float        *y0,
-                                  float               h,
-                                  const float        *coeffs,
-                                  const float *const *k,
-                                  gsize               offset,
-                                  float              *out);
+typedef void (*RkCombineRowFunc) (guint n_stages, gsize n, const float *y0, float h,
+                                  const float *coeffs, const float *const *k, gsize offset,
+                                  float *out);
 
-typedef void (*RkErrorNormRowsFunc) (gsize               n_cols,
-                                     gsize               ld,
-                                     float               atol,
-                                     float               rtol,
-                                     const float        *y0,
-                                     const float        *y1,
-                                     const float        *h,
-                                     const float        *e,
-                                     const float *const *k,
-                                     gsize               first,
-                                     guint               g,
-                                     double             *sums);
+typedef void (*RkErrorNormRowsFunc) (gsize n_cols, gsize ld, float atol, float rtol,
+                                     const float *y0, const float *y1, const float *h,
+                                     const float *e, const float *const *k, gsize first, guint g,
+                                     double *sums);
 
-typedef void (*SumSquaresRowsFunc) (gsize        n_cols,
-                                    const float *x,
-                                    gsize        ldx,
-                                    gsize        first,
-                                    guint        g,
-                                    double      *sums);
+typedef void (*SumSquaresRowsFunc) (gsize n_cols, const float *x, gsize ldx, gsize first, guint g,
+                                    double *sums);
 
 typedef struct
 {
@@ -482,76 +401,57 @@ typedef struct
   SumSquaresRowsFunc sum_squares_rows;
 } Implementation;
 
-#define DEFINE_IMPLEMENTATION(suffix, attributes, fma)                        \
-  attributes static void                                                      \
-  softrect_row_##suffix (float s, float beta, float theta, gsize n,           \
-                         const float *x, float *y)                            \
-  {                                                                           \
-    softrect_row_body (fma, s, beta, theta, n, x, y);                         \
-  }                                                                           \
-                                                                              \
-  attributes static void                                                      \
-  microcircuit_rows_##suffix (const DiscoSoftRectifier *phi_e,                \
-                              const DiscoSoftRectifier *phi_i,                \
-                              float inv_tau_e, float inv_tau_i,               \
-                              gsize n_rows, gsize n, const float *u,          \
-                              gsize ldu, const float *drive, gsize ldd,       \
-                              const guint *drive_rows, const float *bias,     \
-                              float *rate, gsize ldr, float *dudt, gsize ldf) \
-  {                                                                           \
-    microcircuit_rows_body (fma, phi_e, phi_i, inv_tau_e, inv_tau_i, n_rows,  \
-                            n, u, ldu, drive, ldd, drive_rows, bias, rate,    \
-                            ldr, dudt, ldf);                                  \
-  }                                                                           \
-                                                                              \
-  attributes static void                                                      \
-  rk_combine_row_##suffix (guint n_stages, gsize n, const float *y0, float h, \
-                           const float *coeffs, const float *const *k,        \
-                           gsize offset, float *out)                          \
-  {                                                                           \
-    const float *y0_row = y0 != NULL ? y0 + offset : NULL;                    \
-                                                                              \
-    switch (n_stages)                                                         \
-      {                                                                       \
-      case 1: rk_combine_row_body (1, n, y0_row, h, coeffs, k, offset,        \
-                                   out + offset); break;                      \
-      case 2: rk_combine_row_body (2, n, y0_row, h, coeffs, k, offset,        \
-                                   out + offset); break;                      \
-      case 3: rk_combine_row_body (3, n, y0_row, h, coeffs, k, offset,        \
-                                   out + offset); break;                      \
-      case 4: rk_combine_row_body (4, n, y0_row, h, coeffs, k, offset,        \
-                                   out + offset); break;                      \
-      case 5: rk_combine_row_body (5, n, y0_row, h, coeffs, k, offset,        \
-                                   out + offset); break;                      \
-      case 6: rk_combine_row_body (6, n, y0_row, h, coeffs, k, offset,        \
-                                   out + offset); break;                      \
-      default: rk_combine_row_body (7, n, y0_row, h, coeffs, k, offset,       \
-                                    out + offset); break;                     \
-      }                                                                       \
-  }                                                                           \
-                                                                              \
-  attributes static void                                                      \
-  rk_error_norm_rows_##suffix (gsize n_cols, gsize ld, float atol,            \
-                               float rtol, const float *y0, const float *y1,  \
-                               const float *h, const float *e,                \
-                               const float *const *k, gsize first, guint g,   \
-                               double *sums)                                  \
-  {                                                                           \
-    rk_error_norm_rows_body (n_cols, ld, atol, rtol, y0, y1, h, e, k, first,  \
-                             g, sums);                                        \
-  }                                                                           \
-                                                                              \
-  attributes static void                                                      \
-  sum_squares_rows_##suffix (gsize n_cols, const float *x, gsize ldx,         \
-                             gsize first, guint g, double *sums)              \
-  {                                                                           \
-    sum_squares_rows_body (n_cols, x, ldx, first, g, sums);                   \
-  }                                                                           \
-                                                                              \
-  static const Implementation implementation_##suffix = {                     \
-    softrect_row_##suffix, microcircuit_rows_##suffix,                        \
-    rk_combine_row_##suffix, rk_error_norm_rows_##suffix,                     \
-    sum_squares_rows_##suffix,                                                \
+#define DEFINE_IMPLEMENTATION(suffix, attributes, fma)                                             \
+  attributes static void softrect_row_##suffix (float s, float beta, float theta, gsize n,         \
+                                                const float *x, float *y)                          \
+  {                                                                                                \
+    softrect_row_body (fma, s, beta, theta, n, x, y);                                              \
+  }                                                                                                \
+                                                                                                   \
+  attributes static void microcircuit_rows_##suffix (                                              \
+      const DiscoSoftRectifier *phi_e, const DiscoSoftRectifier *phi_i, float inv_tau_e,           \
+      float inv_tau_i, gsize n_rows, gsize n, const float *u, gsize ldu, const float *drive,       \
+      gsize ldd, const guint *drive_rows, const float *bias, float *rate, gsize ldr, float *dudt,  \
+      gsize ldf)                                                                                   \
+  {                                                                                                \
+    microcircuit_rows_body (fma, phi_e, phi_i, inv_tau_e, inv_tau_i, n_rows, n, u, ldu, drive,     \
+                            ldd, drive_rows, bias, rate, ldr, dudt, ldf);                          \
+  }                                                                                                \
+                                                                                                   \
+  attributes static void rk_combine_row_##suffix (guint n_stages, gsize n, const float *y0,        \
+                                                  float h, const float *coeffs,                    \
+                                                  const float *const *k, gsize offset, float *out) \
+  {                                                                                                \
+    const float *y0_row = y0 != NULL ? y0 + offset : NULL;                                         \
+                                                                                                   \
+    switch (n_stages)                                                                              \
+      {                                                                                            \
+      case 1: rk_combine_row_body (1, n, y0_row, h, coeffs, k, offset, out + offset); break;       \
+      case 2: rk_combine_row_body (2, n, y0_row, h, coeffs, k, offset, out + offset); break;       \
+      case 3: rk_combine_row_body (3, n, y0_row, h, coeffs, k, offset, out + offset); break;       \
+      case 4: rk_combine_row_body (4, n, y0_row, h, coeffs, k, offset, out + offset); break;       \
+      case 5: rk_combine_row_body (5, n, y0_row, h, coeffs, k, offset, out + offset); break;       \
+      case 6: rk_combine_row_body (6, n, y0_row, h, coeffs, k, offset, out + offset); break;       \
+      default: rk_combine_row_body (7, n, y0_row, h, coeffs, k, offset, out + offset); break;      \
+      }                                                                                            \
+  }                                                                                                \
+                                                                                                   \
+  attributes static void rk_error_norm_rows_##suffix (                                             \
+      gsize n_cols, gsize ld, float atol, float rtol, const float *y0, const float *y1,            \
+      const float *h, const float *e, const float *const *k, gsize first, guint g, double *sums)   \
+  {                                                                                                \
+    rk_error_norm_rows_body (n_cols, ld, atol, rtol, y0, y1, h, e, k, first, g, sums);             \
+  }                                                                                                \
+                                                                                                   \
+  attributes static void sum_squares_rows_##suffix (gsize n_cols, const float *x, gsize ldx,       \
+                                                    gsize first, guint g, double *sums)            \
+  {                                                                                                \
+    sum_squares_rows_body (n_cols, x, ldx, first, g, sums);                                        \
+  }                                                                                                \
+                                                                                                   \
+  static const Implementation implementation_##suffix = {                                          \
+    softrect_row_##suffix,       microcircuit_rows_##suffix, rk_combine_row_##suffix,              \
+    rk_error_norm_rows_##suffix, sum_squares_rows_##suffix,                                        \
   };
 
 DEFINE_IMPLEMENTATION (generic, , FALSE)
@@ -644,13 +544,8 @@ disco_cpu_path_set (DiscoCpuPath path)
  * disco_softrect_forward() (see the top of this file for the exact terms).
  */
 void
-disco_softrect_forward_fast_cpu (const DiscoSoftRectifier *rect,
-                                 gsize                     n_rows,
-                                 gsize                     n_cols,
-                                 const float              *x,
-                                 gsize                     ldx,
-                                 float                    *y,
-                                 gsize                     ldy)
+disco_softrect_forward_fast_cpu (const DiscoSoftRectifier *rect, gsize n_rows, gsize n_cols,
+                                 const float *x, gsize ldx, float *y, gsize ldy)
 {
   SoftrectRowFunc row;
 
@@ -694,22 +589,10 @@ disco_softrect_forward_fast_cpu (const DiscoSoftRectifier *rect,
  * outputs must not overlap the inputs or each other.
  */
 void
-disco_microcircuit_rhs_cpu (const DiscoSoftRectifier *phi_e,
-                            const DiscoSoftRectifier *phi_i,
-                            float                     tau_e,
-                            float                     tau_i,
-                            gsize                     n_rows,
-                            gsize                     n,
-                            const float              *u,
-                            gsize                     ldu,
-                            const float              *drive,
-                            gsize                     ldd,
-                            const guint              *drive_rows,
-                            const float              *bias,
-                            float                    *rate,
-                            gsize                     ldr,
-                            float                    *dudt,
-                            gsize                     ldf)
+disco_microcircuit_rhs_cpu (const DiscoSoftRectifier *phi_e, const DiscoSoftRectifier *phi_i,
+                            float tau_e, float tau_i, gsize n_rows, gsize n, const float *u,
+                            gsize ldu, const float *drive, gsize ldd, const guint *drive_rows,
+                            const float *bias, float *rate, gsize ldr, float *dudt, gsize ldf)
 {
   g_return_if_fail (phi_e != NULL && phi_i != NULL);
   g_return_if_fail (tau_e > 0.0f && tau_i > 0.0f);
@@ -718,9 +601,9 @@ disco_microcircuit_rhs_cpu (const DiscoSoftRectifier *phi_e,
     return;
   g_return_if_fail (u != NULL && drive != NULL && rate != NULL && dudt != NULL);
 
-  get_implementation ()->microcircuit_rows (phi_e, phi_i, 1.0f / tau_e, 1.0f / tau_i, n_rows,
-                                            n, u, ldu, drive, ldd, drive_rows, bias, rate,
-                                            ldr, dudt, ldf);
+  get_implementation ()->microcircuit_rows (phi_e, phi_i, 1.0f / tau_e, 1.0f / tau_i, n_rows, n, u,
+                                            ldu, drive, ldd, drive_rows, bias, rate, ldr, dudt,
+                                            ldf);
 }
 
 /**
@@ -739,15 +622,8 @@ disco_microcircuit_rhs_cpu (const DiscoSoftRectifier *phi_e,
  * results, one pass over each array.
  */
 void
-disco_rk_combine_fast_cpu (gsize               n_rows,
-                           gsize               n_cols,
-                           gsize               ld,
-                           const float        *y0,
-                           const float        *h,
-                           guint               n_stages,
-                           const float        *coeffs,
-                           const float *const *k,
-                           float              *out)
+disco_rk_combine_fast_cpu (gsize n_rows, gsize n_cols, gsize ld, const float *y0, const float *h,
+                           guint n_stages, const float *coeffs, const float *const *k, float *out)
 {
   RkCombineRowFunc row;
 
@@ -785,18 +661,9 @@ disco_rk_combine_fast_cpu (gsize               n_rows,
  * pass, without storing err: bit-identical to the two references in turn.
  */
 void
-disco_rk_embedded_error_norm_cpu (gsize               n_rows,
-                                  gsize               n_cols,
-                                  gsize               ld,
-                                  float               atol,
-                                  float               rtol,
-                                  const float        *y0,
-                                  const float        *y1,
-                                  const float        *h,
-                                  guint               n_stages,
-                                  const float        *e,
-                                  const float *const *k,
-                                  float              *norm)
+disco_rk_embedded_error_norm_cpu (gsize n_rows, gsize n_cols, gsize ld, float atol, float rtol,
+                                  const float *y0, const float *y1, const float *h, guint n_stages,
+                                  const float *e, const float *const *k, float *norm)
 {
   RkErrorNormRowsFunc rows;
 
@@ -824,8 +691,7 @@ disco_rk_embedded_error_norm_cpu (gsize               n_rows,
 
       rows (n_cols, ld, atol, rtol, y0, y1, h, e, k, first, g, sums);
       for (guint i = 0; i < g; i++)
-        norm[first + i] = isnan (sums[i]) ? INFINITY
-                                          : (float) sqrt (sums[i] / (double) n_cols);
+        norm[first + i] = isnan (sums[i]) ? INFINITY : (float) sqrt (sums[i] / (double) n_cols);
     }
 }
 
@@ -840,11 +706,7 @@ disco_rk_embedded_error_norm_cpu (gsize               n_rows,
  * disco_rms_rows_cpu() with four rows summed side by side: bit-identical.
  */
 void
-disco_rms_rows_fast_cpu (gsize        n_rows,
-                         gsize        n_cols,
-                         const float *x,
-                         gsize        ldx,
-                         float       *rms)
+disco_rms_rows_fast_cpu (gsize n_rows, gsize n_cols, const float *x, gsize ldx, float *rms)
 {
   SumSquaresRowsFunc rows;
 

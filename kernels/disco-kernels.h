@@ -51,23 +51,10 @@ G_BEGIN_DECLS
  * chain, MODEL.md §4): for i < batch,
  *   C_i = alpha · op(A_i) · op(B_i) + beta · C_i,
  *   X_i = X + i · stride_x (elements); a stride of 0 shares one matrix. */
-void disco_gemm_strided_batched_cpu (gboolean     trans_a,
-                                     gboolean     trans_b,
-                                     gsize        m,
-                                     gsize        n,
-                                     gsize        k,
-                                     float        alpha,
-                                     const float *a,
-                                     gsize        lda,
-                                     gsize        stride_a,
-                                     const float *b,
-                                     gsize        ldb,
-                                     gsize        stride_b,
-                                     float        beta,
-                                     float       *c,
-                                     gsize        ldc,
-                                     gsize        stride_c,
-                                     gsize        batch);
+void disco_gemm_strided_batched_cpu (gboolean trans_a, gboolean trans_b, gsize m, gsize n, gsize k,
+                                     float alpha, const float *a, gsize lda, gsize stride_a,
+                                     const float *b, gsize ldb, gsize stride_b, float beta,
+                                     float *c, gsize ldc, gsize stride_c, gsize batch);
 
 /* ---------------------------------------------------------------------------
  * GEMM accounting: how much of a run is spent in disco_gemm_cpu()
@@ -90,14 +77,14 @@ void disco_gemm_strided_batched_cpu (gboolean     trans_a,
 typedef struct
 {
   guint64 calls;
-  double  flops;
-  double  seconds;
+  double flops;
+  double seconds;
 } DiscoGemmStats;
 
-void     disco_gemm_stats_set_enabled (gboolean        enabled);
+void disco_gemm_stats_set_enabled (gboolean enabled);
 gboolean disco_gemm_stats_get_enabled (void);
-void     disco_gemm_stats_get         (DiscoGemmStats *stats);
-void     disco_gemm_stats_reset       (void);
+void disco_gemm_stats_get (DiscoGemmStats *stats);
+void disco_gemm_stats_reset (void);
 
 /* ---------------------------------------------------------------------------
  * BLAS threads
@@ -119,8 +106,8 @@ void     disco_gemm_stats_reset       (void);
  */
 #define DISCO_BLAS_DEFAULT_THREADS 1
 
-guint disco_blas_get_threads         (void);
-void  disco_blas_set_threads         (guint n_threads);
+guint disco_blas_get_threads (void);
+void disco_blas_set_threads (guint n_threads);
 guint disco_blas_apply_thread_policy (void);
 
 /* ---------------------------------------------------------------------------
@@ -157,8 +144,7 @@ typedef struct
  *
  * The default rectifier of the model, softplus: s = 1, β = 1, θ = 0.
  */
-#define DISCO_SOFT_RECTIFIER_SOFTPLUS \
-  ((DiscoSoftRectifier) { 1.0f, 1.0f, 0.0f })
+#define DISCO_SOFT_RECTIFIER_SOFTPLUS ((DiscoSoftRectifier){ 1.0f, 1.0f, 0.0f })
 
 /* Above this value of y/s, log(expm1(y/s)) equals y/s to far below float
  * precision (the difference is log1p(−e^{−50}) ≈ −2e−22), and expm1 would
@@ -189,13 +175,11 @@ _disco_softrect_log1p (float e)
  * Returns: the rate φ(x) ≥ 0
  */
 DISCO_KERNEL_INLINE float
-disco_softrect_forward (const DiscoSoftRectifier *rect,
-                        float                     x)
+disco_softrect_forward (const DiscoSoftRectifier *rect, float x)
 {
   float z = rect->sharpness * (x - rect->shift);
 
-  return rect->scale
-         * ((z > 0.0f ? z : 0.0f) + _disco_softrect_log1p (expf (-fabsf (z))));
+  return rect->scale * ((z > 0.0f ? z : 0.0f) + _disco_softrect_log1p (expf (-fabsf (z))));
 }
 
 /**
@@ -209,8 +193,7 @@ disco_softrect_forward (const DiscoSoftRectifier *rect,
  * Returns: the slope of φ at @x
  */
 DISCO_KERNEL_INLINE float
-disco_softrect_derivative (const DiscoSoftRectifier *rect,
-                           float                     x)
+disco_softrect_derivative (const DiscoSoftRectifier *rect, float x)
 {
   float z = rect->sharpness * (x - rect->shift);
   float sigmoid;
@@ -239,8 +222,7 @@ disco_softrect_derivative (const DiscoSoftRectifier *rect,
  * Returns: the potential x with φ(x) = @y
  */
 DISCO_KERNEL_INLINE float
-disco_softrect_inverse (const DiscoSoftRectifier *rect,
-                        float                     y)
+disco_softrect_inverse (const DiscoSoftRectifier *rect, float y)
 {
   float z = y / rect->scale;
   float log_expm1_z;
@@ -266,10 +248,8 @@ disco_softrect_inverse (const DiscoSoftRectifier *rect,
  * gives b ≈ 1.816, a ≈ −1.249.
  */
 DISCO_KERNEL_INLINE void
-disco_softrect_taylor_line (const DiscoSoftRectifier *rect,
-                            float                     y0,
-                            float                    *intercept,
-                            float                    *slope)
+disco_softrect_taylor_line (const DiscoSoftRectifier *rect, float y0, float *intercept,
+                            float *slope)
 {
   float x0 = disco_softrect_inverse (rect, y0);
   float b = 1.0f / disco_softrect_derivative (rect, x0);
@@ -278,21 +258,11 @@ disco_softrect_taylor_line (const DiscoSoftRectifier *rect,
   *intercept = x0 - y0 * b;
 }
 
-void disco_softrect_derivative_cpu (const DiscoSoftRectifier *rect,
-                                    gsize                     n_rows,
-                                    gsize                     n_cols,
-                                    const float              *x,
-                                    gsize                     ldx,
-                                    float                    *y,
-                                    gsize                     ldy);
+void disco_softrect_derivative_cpu (const DiscoSoftRectifier *rect, gsize n_rows, gsize n_cols,
+                                    const float *x, gsize ldx, float *y, gsize ldy);
 
-void disco_softrect_inverse_cpu    (const DiscoSoftRectifier *rect,
-                                    gsize                     n_rows,
-                                    gsize                     n_cols,
-                                    const float              *x,
-                                    gsize                     ldx,
-                                    float                    *y,
-                                    gsize                     ldy);
+void disco_softrect_inverse_cpu (const DiscoSoftRectifier *rect, gsize n_rows, gsize n_cols,
+                                 const float *x, gsize ldx, float *y, gsize ldy);
 
 /* ---------------------------------------------------------------------------
  * Fast element-wise kernels (disco-kernels-fast.c)
@@ -327,31 +297,16 @@ typedef enum
 } DiscoCpuPath;
 
 DiscoCpuPath disco_cpu_path_get (void);
-gboolean     disco_cpu_path_set (DiscoCpuPath path);
+gboolean disco_cpu_path_set (DiscoCpuPath path);
 
-void disco_softrect_forward_fast_cpu  (const DiscoSoftRectifier *rect,
-                                       gsize                     n_rows,
-                                       gsize                     n_cols,
-                                       const float              *x,
-                                       gsize                     ldx,
-                                       float                    *y,
-                                       gsize                     ldy);
+void disco_softrect_forward_fast_cpu (const DiscoSoftRectifier *rect, gsize n_rows, gsize n_cols,
+                                      const float *x, gsize ldx, float *y, gsize ldy);
 
-void disco_rk_combine_fast_cpu        (gsize               n_rows,
-                                       gsize               n_cols,
-                                       gsize               ld,
-                                       const float        *y0,
-                                       const float        *h,
-                                       guint               n_stages,
-                                       const float        *coeffs,
-                                       const float *const *k,
-                                       float              *out);
+void disco_rk_combine_fast_cpu (gsize n_rows, gsize n_cols, gsize ld, const float *y0,
+                                const float *h, guint n_stages, const float *coeffs,
+                                const float *const *k, float *out);
 
-void disco_rms_rows_fast_cpu          (gsize        n_rows,
-                                       gsize        n_cols,
-                                       const float *x,
-                                       gsize        ldx,
-                                       float       *rms);
+void disco_rms_rows_fast_cpu (gsize n_rows, gsize n_cols, const float *x, gsize ldx, float *rms);
 
 /* ---------------------------------------------------------------------------
  * Row-wise helpers
@@ -360,19 +315,10 @@ void disco_rms_rows_fast_cpu          (gsize        n_rows,
  *   rms_rows:     rms[r]   = sqrt(mean_c x[r, c]²)     (MODEL.md §5 norm)
  * ------------------------------------------------------------------------- */
 
-void disco_axpy_rows_cpu    (gsize        n_rows,
-                             gsize        n_cols,
-                             const float *alpha,
-                             const float *x,
-                             gsize        ldx,
-                             float       *y,
-                             gsize        ldy);
+void disco_axpy_rows_cpu (gsize n_rows, gsize n_cols, const float *alpha, const float *x, gsize ldx,
+                          float *y, gsize ldy);
 
-void disco_rms_rows_cpu     (gsize        n_rows,
-                             gsize        n_cols,
-                             const float *x,
-                             gsize        ldx,
-                             float       *rms);
+void disco_rms_rows_cpu (gsize n_rows, gsize n_cols, const float *x, gsize ldx, float *rms);
 
 /* ---------------------------------------------------------------------------
  * Runge-Kutta stage algebra with one step size per row (MODEL.md §5: every
@@ -387,32 +333,17 @@ void disco_rms_rows_cpu     (gsize        n_rows,
  *   h and norm hold R values; k holds S pointers.
  * ------------------------------------------------------------------------- */
 
-void disco_rk_error_norm_cpu (gsize        n_rows,
-                              gsize        n_cols,
-                              gsize        ld,
-                              float        atol,
-                              float        rtol,
-                              const float *y0,
-                              const float *y1,
-                              const float *err,
-                              float       *norm);
+void disco_rk_error_norm_cpu (gsize n_rows, gsize n_cols, gsize ld, float atol, float rtol,
+                              const float *y0, const float *y1, const float *err, float *norm);
 
 /* The stage combination fused with the activation (one pass instead of
  * two when a stage input's rates are needed right away):
  *   out[r, :]  = y0[r, :] + h[r] · Σ_s coeffs[s] · k_s[r, :]   (as rk_combine)
  *   rate[r, :] = φ(out[r, :])                         rate: R×C, stride ldr */
-void disco_rk_combine_softrect_cpu (const DiscoSoftRectifier *rect,
-                                    gsize                     n_rows,
-                                    gsize                     n_cols,
-                                    gsize                     ld,
-                                    const float              *y0,
-                                    const float              *h,
-                                    guint                     n_stages,
-                                    const float              *coeffs,
-                                    const float *const       *k,
-                                    float                    *out,
-                                    float                    *rate,
-                                    gsize                     ldr);
+void disco_rk_combine_softrect_cpu (const DiscoSoftRectifier *rect, gsize n_rows, gsize n_cols,
+                                    gsize ld, const float *y0, const float *h, guint n_stages,
+                                    const float *coeffs, const float *const *k, float *out,
+                                    float *rate, gsize ldr);
 
 /* copy_rows (disco-ops-list.h) refuses overlapping blocks: */
 
@@ -432,12 +363,8 @@ void disco_rk_combine_softrect_cpu (const DiscoSoftRectifier *rect,
  * Returns: %TRUE when the spans overlap
  */
 static inline gboolean
-disco_row_blocks_overlap (gsize        n_rows,
-                          gsize        n_cols,
-                          const float *x,
-                          gsize        ldx,
-                          const float *y,
-                          gsize        ldy)
+disco_row_blocks_overlap (gsize n_rows, gsize n_cols, const float *x, gsize ldx, const float *y,
+                          gsize ldy)
 {
   const guintptr x_begin = (guintptr) x, y_begin = (guintptr) y;
   const guintptr x_end = x_begin + ((n_rows - 1) * ldx + n_cols) * sizeof (float);

@@ -106,9 +106,8 @@ typedef struct
  * δ_{n,n}^β1 · δ_{n−1,n−1}^β2 · δ_{n−2,n−2}^β3.
  */
 static inline void
-disco_ode_clock_params_init (DiscoOdeClockParams  *params,
-                             const DiscoOdeConfig *config,
-                             double                error_order)
+disco_ode_clock_params_init (DiscoOdeClockParams *params, const DiscoOdeConfig *config,
+                             double error_order)
 {
   params->controller = config->controller;
   params->t1 = config->t1;
@@ -144,9 +143,7 @@ disco_ode_clock_params_init (DiscoOdeClockParams  *params,
  * Returns: whether the step is kept
  */
 DISCO_ODE_CLOCK_FUNC gboolean
-disco_ode_clock_advance (const DiscoOdeClockParams *p,
-                         DiscoOdeClock             *clock,
-                         float                      error_norm)
+disco_ode_clock_advance (const DiscoOdeClockParams *p, DiscoOdeClock *clock, float error_norm)
 {
   const double t1 = p->t1;
   /* The step just taken, which is not the controller's last choice when it
@@ -171,9 +168,7 @@ disco_ode_clock_advance (const DiscoOdeClockParams *p,
       keep = error_norm < 1.0f || clock->at_dtmin;
 
       /* Diffrax's choice (4), the safety factor outside the exponents. */
-      factor = p->safety
-               * pow (inv_error, p->coeff1)
-               * pow (clock->inv_error_prev, p->coeff2)
+      factor = p->safety * pow (inv_error, p->coeff1) * pow (clock->inv_error_prev, p->coeff2)
                * pow (clock->inv_error_prev_prev, p->coeff3);
 
       /* The one difference between the two PID variants: Diffrax never

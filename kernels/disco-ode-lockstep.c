@@ -20,10 +20,8 @@
  * disco_ode_lockstep_step_size() for every sample.
  */
 void
-disco_ode_lockstep_step_sizes_cpu (gsize                n_samples,
-                                   const DiscoOdeClock *clocks,
-                                   const gint          *running,
-                                   float               *h)
+disco_ode_lockstep_step_sizes_cpu (gsize n_samples, const DiscoOdeClock *clocks,
+                                   const gint *running, float *h)
 {
   g_return_if_fail (n_samples == 0 || (clocks != NULL && running != NULL && h != NULL));
 
@@ -45,12 +43,9 @@ disco_ode_lockstep_step_sizes_cpu (gsize                n_samples,
  * disco_ode_lockstep_advance() for every sample.
  */
 void
-disco_ode_lockstep_advance_cpu (const DiscoOdeClockParams *params,
-                                gsize                      n_samples,
-                                DiscoOdeClock             *clocks,
-                                const gint                *running,
-                                const float               *error_norm,
-                                gint                      *keep)
+disco_ode_lockstep_advance_cpu (const DiscoOdeClockParams *params, gsize n_samples,
+                                DiscoOdeClock *clocks, const gint *running, const float *error_norm,
+                                gint *keep)
 {
   g_return_if_fail (params != NULL);
   g_return_if_fail (n_samples == 0 || (clocks != NULL && running != NULL && keep != NULL));
@@ -75,13 +70,9 @@ disco_ode_lockstep_advance_cpu (const DiscoOdeClockParams *params,
  * disco_ode_lockstep_stop() for every sample, and the count the host polls.
  */
 void
-disco_ode_lockstep_stop_cpu (const DiscoOdeLockstepLimits *limits,
-                             gsize                         n_samples,
-                             const DiscoOdeClock          *clocks,
-                             const gint                   *at_rest,
-                             gint                         *running,
-                             gint                         *status,
-                             gint                         *n_running)
+disco_ode_lockstep_stop_cpu (const DiscoOdeLockstepLimits *limits, gsize n_samples,
+                             const DiscoOdeClock *clocks, const gint *at_rest, gint *running,
+                             gint *status, gint *n_running)
 {
   gint count = 0;
 
@@ -91,8 +82,8 @@ disco_ode_lockstep_stop_cpu (const DiscoOdeLockstepLimits *limits,
 
   for (gsize i = 0; i < n_samples; i++)
     {
-      disco_ode_lockstep_stop (limits, &clocks[i], at_rest != NULL ? at_rest[i] : 0,
-                               &running[i], &status[i]);
+      disco_ode_lockstep_stop (limits, &clocks[i], at_rest != NULL ? at_rest[i] : 0, &running[i],
+                               &status[i]);
       count += running[i] != 0;
     }
   *n_running = count;

@@ -56,8 +56,7 @@ typedef struct
  * Returns: h (s)
  */
 DISCO_ODE_CLOCK_FUNC float
-disco_ode_lockstep_step_size (const DiscoOdeClock *clock,
-                              gint                 running)
+disco_ode_lockstep_step_size (const DiscoOdeClock *clock, gint running)
 {
   return running ? (float) (clock->t_next - clock->t) : 0.0f;
 }
@@ -75,10 +74,8 @@ disco_ode_lockstep_step_size (const DiscoOdeClock *clock,
  * Returns: 1 when the step is kept, 0 otherwise
  */
 DISCO_ODE_CLOCK_FUNC gint
-disco_ode_lockstep_advance (const DiscoOdeClockParams *p,
-                            DiscoOdeClock             *clock,
-                            gint                       running,
-                            float                      error_norm)
+disco_ode_lockstep_advance (const DiscoOdeClockParams *p, DiscoOdeClock *clock, gint running,
+                            float error_norm)
 {
   if (!running)
     return 0;
@@ -99,11 +96,8 @@ disco_ode_lockstep_advance (const DiscoOdeClockParams *p,
  * reached, then max_steps used.
  */
 DISCO_ODE_CLOCK_FUNC void
-disco_ode_lockstep_stop (const DiscoOdeLockstepLimits *limits,
-                         const DiscoOdeClock          *clock,
-                         gint                          at_rest,
-                         gint                         *running,
-                         gint                         *status)
+disco_ode_lockstep_stop (const DiscoOdeLockstepLimits *limits, const DiscoOdeClock *clock,
+                         gint at_rest, gint *running, gint *status)
 {
   const guint steps = clock->n_accepted + clock->n_rejected;
 

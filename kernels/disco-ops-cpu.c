@@ -19,8 +19,7 @@
 #include <string.h>
 
 static gpointer
-cpu_alloc (gsize    size,
-           GError **error)
+cpu_alloc (gsize size, GError **error)
 {
   gpointer buffer = g_try_malloc (MAX (size, 1));
 
@@ -31,10 +30,7 @@ cpu_alloc (gsize    size,
 }
 
 static gboolean
-cpu_copy (gpointer      dst,
-          gconstpointer src,
-          gsize         size,
-          GError      **error G_GNUC_UNUSED)
+cpu_copy (gpointer dst, gconstpointer src, gsize size, GError **error G_GNUC_UNUSED)
 {
   if (size > 0)
     memcpy (dst, src, size);
@@ -63,17 +59,14 @@ cpu_get_operation_count (void)
  * kernel so that its list entry can say `fast_cpu`; only this table
  * calls it. */
 static void
-disco_steady_state_rows_fast_cpu (gsize        n_rows,
-                                  gsize        n_cols,
-                                  float        atol,
-                                  float        rtol,
-                                  const float *f,
-                                  gsize        ldf,
-                                  const float *y,
-                                  gsize        ldy,
-                                  gint        *at_rest)
+disco_steady_state_rows_fast_cpu (gsize n_rows, gsize n_cols, float atol, float rtol,
+                                  const float *f, gsize ldf, const float *y, gsize ldy,
+                                  gint *at_rest)
 {
-  enum { BLOCK = 64 };
+  enum
+  {
+    BLOCK = 64
+  };
   float rms_f[BLOCK], rms_y[BLOCK];
 
   g_return_if_fail (n_rows == 0 || (n_cols > 0 && at_rest != NULL));
@@ -91,12 +84,11 @@ disco_steady_state_rows_fast_cpu (gsize        n_rows,
 
 /* Each compute entry counts itself, then calls the CPU kernel its list
  * entry names: disco_<name>_cpu, or disco_<name>_fast_cpu. */
-#define COUNTED(name, cpu_kernel, params, args)                                \
-  static void                                                                  \
-  counted_##name params                                                        \
-  {                                                                            \
-    __atomic_fetch_add (&operation_count, 1, __ATOMIC_RELAXED);                \
-    disco_##name##_##cpu_kernel args;                                          \
+#define COUNTED(name, cpu_kernel, params, args)                                                    \
+  static void counted_##name params                                                                \
+  {                                                                                                \
+    __atomic_fetch_add (&operation_count, 1, __ATOMIC_RELAXED);                                    \
+    disco_##name##_##cpu_kernel args;                                                              \
   }
 
 DISCO_OPS_LIST (COUNTED)
@@ -112,8 +104,7 @@ static const DiscoOps cpu_ops = {
   .copy = cpu_copy,
   .synchronize = cpu_nothing_pending,
   .check = cpu_nothing_pending,
-  DISCO_OPS_LIST (CPU_SLOT)
-  .get_operation_count = cpu_get_operation_count,
+  DISCO_OPS_LIST (CPU_SLOT).get_operation_count = cpu_get_operation_count,
 };
 
 /**

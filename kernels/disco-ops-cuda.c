@@ -33,8 +33,7 @@ static const DiscoOps cuda_ops = {
   .copy = disco_cuda_copy_on_device,
   .synchronize = disco_cuda_synchronize,
   .check = disco_cuda_check,
-  DISCO_OPS_LIST (CUDA_SLOT)
-  .get_operation_count = disco_cuda_get_launch_count,
+  DISCO_OPS_LIST (CUDA_SLOT).get_operation_count = disco_cuda_get_launch_count,
 };
 
 /**

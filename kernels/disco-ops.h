@@ -77,23 +77,13 @@ struct _DiscoOps
   const char *name;
 
   /* Memory */
-  gpointer (*alloc)       (gsize          size,
-                           GError       **error);
-  void     (*free)        (gpointer       buffer);
-  gboolean (*upload)      (gpointer       dst,
-                           gconstpointer  host_src,
-                           gsize          size,
-                           GError       **error);
-  gboolean (*download)    (gpointer       host_dst,
-                           gconstpointer  src,
-                           gsize          size,
-                           GError       **error);
-  gboolean (*copy)        (gpointer       dst,
-                           gconstpointer  src,
-                           gsize          size,
-                           GError       **error);
-  gboolean (*synchronize) (GError       **error);
-  gboolean (*check)       (GError       **error);
+  gpointer (*alloc) (gsize size, GError **error);
+  void (*free) (gpointer buffer);
+  gboolean (*upload) (gpointer dst, gconstpointer host_src, gsize size, GError **error);
+  gboolean (*download) (gpointer host_dst, gconstpointer src, gsize size, GError **error);
+  gboolean (*copy) (gpointer dst, gconstpointer src, gsize size, GError **error);
+  gboolean (*synchronize) (GError **error);
+  gboolean (*check) (GError **error);
 
   /* fill, gemm, …, equilibrium_newton: void (*name) (parameters) */
   DISCO_OPS_LIST (DISCO_OPS_SLOT)

@@ -85,13 +85,13 @@ typedef struct
   DiscoOpsLayerKind kind;
   gsize n, n_in;
   DiscoSoftRectifier phi_e, phi_i;
-  gsize offset;                  /* of the layer's state in a sample's state */
-  const float *weight;           /* n × n_in, table memory (set per minibatch) */
-  const float *bias;             /* n, or NULL */
-  float *rate;                   /* A × n: r of the last forward pass */
-  float *slope;                  /* A × n: ∂r/∂d, φ_E′·a (microcircuit) or φ′ (rate layer) */
-  float *inhibitory_slope;       /* A × n: φ_I′(u_I) (microcircuit) */
-  float *spare_slope;            /* A × n each: where compaction gathers to */
+  gsize offset;            /* of the layer's state in a sample's state */
+  const float *weight;     /* n × n_in, table memory (set per minibatch) */
+  const float *bias;       /* n, or NULL */
+  float *rate;             /* A × n: r of the last forward pass */
+  float *slope;            /* A × n: ∂r/∂d, φ_E′·a (microcircuit) or φ′ (rate layer) */
+  float *inhibitory_slope; /* A × n: φ_I′(u_I) (microcircuit) */
+  float *spare_slope;      /* A × n each: where compaction gathers to */
   float *spare_inhibitory_slope;
 } Layer;
 
@@ -101,34 +101,34 @@ struct _DiscoEquilibrium
   Layer *layers;
   gsize N, O, max_units;
 
-  const DiscoOps *ops;           /* the table the buffers live in, once bound */
-  gsize capacity;                /* samples the buffers hold */
-  gsize n_samples;               /* B of the minibatch whose first drive is known */
-  gboolean open_loop_pass;       /* the buffers hold the open loop's pass, every row converged */
+  const DiscoOps *ops;     /* the table the buffers live in, once bound */
+  gsize capacity;          /* samples the buffers hold */
+  gsize n_samples;         /* B of the minibatch whose first drive is known */
+  gboolean open_loop_pass; /* the buffers hold the open loop's pass, every row converged */
 
   /* Table memory */
-  float *first_drive;            /* B × n_1: W_1 x + b_1 */
-  float *drive;                  /* A × max n */
-  float *top_down;               /* A × max n: f = c·Q_l */
-  float *jacobian, *below;       /* A·O × max n: G_l */
-  float *dydc;                   /* A × O × O */
-  float *identity;               /* O × O */
-  double *control;               /* B × O: c */
-  double *residual;              /* B × O: F(c) */
-  double *newton_matrix;         /* B × O × O: K·H·∂y/∂c where last evaluated */
-  double *work;                  /* A × DISCO_EQUILIBRIUM_WORK(O) */
-  DiscoEquilibriumSample *samples;   /* B */
-  guint *rows;                   /* A: the packed rows' samples */
-  guint *source;                 /* A: compaction: the rows kept */
-  guint *unit_iterations;        /* A */
-  gint *unit_status;             /* A: DiscoEquilibriumStatus of the units' solves */
-  gint *keep;                    /* A: the row goes on */
+  float *first_drive;              /* B × n_1: W_1 x + b_1 */
+  float *drive;                    /* A × max n */
+  float *top_down;                 /* A × max n: f = c·Q_l */
+  float *jacobian, *below;         /* A·O × max n: G_l */
+  float *dydc;                     /* A × O × O */
+  float *identity;                 /* O × O */
+  double *control;                 /* B × O: c */
+  double *residual;                /* B × O: F(c) */
+  double *newton_matrix;           /* B × O × O: K·H·∂y/∂c where last evaluated */
+  double *work;                    /* A × DISCO_EQUILIBRIUM_WORK(O) */
+  DiscoEquilibriumSample *samples; /* B */
+  guint *rows;                     /* A: the packed rows' samples */
+  guint *source;                   /* A: compaction: the rows kept */
+  guint *unit_iterations;          /* A */
+  gint *unit_status;               /* A: DiscoEquilibriumStatus of the units' solves */
+  gint *keep;                      /* A: the row goes on */
 
   /* Host memory: the orchestration's copies */
   guint *host_rows, *host_source, *host_iterations;
   gint *host_keep, *host_status;
   DiscoEquilibriumSample *host_samples;
-  double *host_zeros;            /* B × O */
+  double *host_zeros; /* B × O */
 };
 
 /**
@@ -262,8 +262,8 @@ disco_equilibrium_get_state_size (DiscoEquilibrium *equilibrium)
  * Lets the next solves compute with these parameters (read, not copied).
  */
 void
-disco_equilibrium_set_parameters (DiscoEquilibrium *equilibrium, guint index,
-                                  const float *weight, const float *bias)
+disco_equilibrium_set_parameters (DiscoEquilibrium *equilibrium, guint index, const float *weight,
+                                  const float *bias)
 {
   g_return_if_fail (equilibrium != NULL && index < equilibrium->n_layers && weight != NULL);
   equilibrium->layers[index].weight = weight;
@@ -327,7 +327,7 @@ ensure_capacity (DiscoEquilibrium *eq, const DiscoOps *ops, gsize B, GError **er
   eq->keep = table_alloc (ops, B * sizeof (gint), &local_error);
   if (local_error == NULL)
     {
-      identity = g_new0 (float, O * O);
+      identity = g_new0 (float, O *O);
       for (gsize o = 0; o < O; o++)
         identity[o * O + o] = 1.0f;
       ops->upload (eq->identity, identity, O * O * sizeof (float), &local_error);
@@ -344,7 +344,7 @@ ensure_capacity (DiscoEquilibrium *eq, const DiscoOps *ops, gsize B, GError **er
   eq->host_keep = g_new (gint, B);
   eq->host_status = g_new (gint, B);
   eq->host_samples = g_new (DiscoEquilibriumSample, B);
-  eq->host_zeros = g_new0 (double, B * O);
+  eq->host_zeros = g_new0 (double, B *O);
   eq->capacity = B;
   return TRUE;
 }
@@ -383,26 +383,24 @@ forward (DiscoEquilibrium *eq, gsize A, float *state, gsize ld, const double *co
             ops->equilibrium_gather (A, n, NULL, layer->bias, 0, d, n);
           else
             ops->fill (A * n, 0.0f, d);
-          ops->gemm (FALSE, TRUE, A, n, layer->n_in, 1.0f, previous, layer->n_in,
-                     layer->weight, layer->n_in, 1.0f, d, n);
+          ops->gemm (FALSE, TRUE, A, n, layer->n_in, 1.0f, previous, layer->n_in, layer->weight,
+                     layer->n_in, 1.0f, d, n);
         }
 
       switch (layer->kind)
         {
         case DISCO_OPS_LAYER_MICROCIRCUIT:
           /* With f (A × n) = c · Q_l, each row with its sample's Q_l. */
-          ops->equilibrium_microcircuit_units (&layer->phi_e, &layer->phi_i, A, n, eq->rows,
-                                               state + layer->offset, ld, d,
-                                               first ? eq->rows : NULL, O, control,
-                                               feedback != NULL ? feedback[l] : NULL,
-                                               eq->top_down, cold, first, layer->rate,
-                                               layer->slope, layer->inhibitory_slope,
-                                               eq->unit_iterations, eq->unit_status);
+          ops->equilibrium_microcircuit_units (
+              &layer->phi_e, &layer->phi_i, A, n, eq->rows, state + layer->offset, ld, d,
+              first ? eq->rows : NULL, O, control, feedback != NULL ? feedback[l] : NULL,
+              eq->top_down, cold, first, layer->rate, layer->slope, layer->inhibitory_slope,
+              eq->unit_iterations, eq->unit_status);
           break;
         case DISCO_OPS_LAYER_RATE:
-          ops->equilibrium_rate_units (&layer->phi_e, A, n, eq->rows, state + layer->offset, ld,
-                                       d, first, layer->rate, layer->slope,
-                                       eq->unit_iterations, eq->unit_status);
+          ops->equilibrium_rate_units (&layer->phi_e, A, n, eq->rows, state + layer->offset, ld, d,
+                                       first, layer->rate, layer->slope, eq->unit_iterations,
+                                       eq->unit_status);
           break;
         case DISCO_OPS_LAYER_READOUT:
           ops->equilibrium_readout (A, n, eq->rows, state + layer->offset, ld, d, control, first,
@@ -434,9 +432,9 @@ forward (DiscoEquilibrium *eq, gsize A, float *state, gsize ld, const double *co
  *   with @error set when the table fails
  */
 gboolean
-disco_equilibrium_open_loop (DiscoEquilibrium *equilibrium, const DiscoOps *ops,
-                             gsize n_samples, const float *input, float *state,
-                             DiscoEquilibriumSampleStats *stats, GError **error)
+disco_equilibrium_open_loop (DiscoEquilibrium *equilibrium, const DiscoOps *ops, gsize n_samples,
+                             const float *input, float *state, DiscoEquilibriumSampleStats *stats,
+                             GError **error)
 {
   DiscoEquilibrium *eq = equilibrium;
   const gsize B = n_samples;
@@ -469,9 +467,9 @@ disco_equilibrium_open_loop (DiscoEquilibrium *equilibrium, const DiscoOps *ops,
   if (!ops->upload (eq->rows, eq->host_rows, B * sizeof (guint), error))
     return FALSE;
   forward (eq, B, state, eq->N, NULL, NULL, TRUE);
-  if (!ops->download (eq->host_iterations, eq->unit_iterations, B * sizeof (guint), error) ||
-      !ops->download (eq->host_status, eq->unit_status, B * sizeof (gint), error) ||
-      !ops->check (error))
+  if (!ops->download (eq->host_iterations, eq->unit_iterations, B * sizeof (guint), error)
+      || !ops->download (eq->host_status, eq->unit_status, B * sizeof (gint), error)
+      || !ops->check (error))
     return FALSE;
 
   for (guint l = 0; l < eq->n_layers; l++)
@@ -507,7 +505,7 @@ control_jacobian (DiscoEquilibrium *eq, gsize A, const float *const *feedback)
 {
   const DiscoOps *ops = eq->ops;
   const gsize O = eq->O;
-  const guint top = eq->n_layers - 1;   /* the readout */
+  const guint top = eq->n_layers - 1; /* the readout */
   const gint lowest = lowest_feedback_layer (eq, feedback);
   const float *w_out = eq->layers[top].weight;
   float *g = eq->jacobian, *below = eq->below;
@@ -522,7 +520,7 @@ control_jacobian (DiscoEquilibrium *eq, gsize A, const float *const *feedback)
     {
       const Layer *layer = &eq->layers[l];
       const gsize n = layer->n;
-      const gboolean formed = l < (gint) top - 1;   /* G_l is in g */
+      const gboolean formed = l < (gint) top - 1; /* G_l is in g */
 
       /* ∂y/∂c += G_l diag(φ_I′) Q_lᵀ: O × O dot products of length n per
        * row (per sample, too small for BLAS to pay off). */
@@ -592,8 +590,8 @@ compact (DiscoEquilibrium *eq, gsize A, gboolean slopes, gboolean *fresh, GError
           layer->spare_slope = swap;
           if (layer->kind != DISCO_OPS_LAYER_MICROCIRCUIT)
             continue;
-          ops->equilibrium_gather (kept, layer->n, eq->source, layer->inhibitory_slope,
-                                   layer->n, layer->spare_inhibitory_slope, layer->n);
+          ops->equilibrium_gather (kept, layer->n, eq->source, layer->inhibitory_slope, layer->n,
+                                   layer->spare_inhibitory_slope, layer->n);
           swap = layer->inhibitory_slope;
           layer->inhibitory_slope = layer->spare_inhibitory_slope;
           layer->spare_inhibitory_slope = swap;
@@ -625,8 +623,7 @@ compact (DiscoEquilibrium *eq, gsize A, gboolean slopes, gboolean *fresh, GError
  *   with @error set when the table fails
  */
 gboolean
-disco_equilibrium_closed_loop (DiscoEquilibrium *equilibrium,
-                               const DiscoEquilibriumConfig *config,
+disco_equilibrium_closed_loop (DiscoEquilibrium *equilibrium, const DiscoEquilibriumConfig *config,
                                const DiscoOpsController *controller, const float *targets,
                                const float *const *feedback, gsize n_samples, float *state,
                                DiscoEquilibriumSampleStats *stats, GError **error)
@@ -661,7 +658,7 @@ disco_equilibrium_closed_loop (DiscoEquilibrium *equilibrium,
   if (B == 0)
     return TRUE;
 
-  params = (DiscoEquilibriumParams) {
+  params = (DiscoEquilibriumParams){
     .tolerance = config->tolerance,
     .gain = (double) controller->k_i / controller->leak + controller->k_p,
     .contraction_limit = config->contraction_limit,
@@ -675,16 +672,15 @@ disco_equilibrium_closed_loop (DiscoEquilibrium *equilibrium,
   for (gsize s = 0; s < B; s++)
     {
       eq->host_rows[s] = s;
-      eq->host_samples[s] = (DiscoEquilibriumSample) {
+      eq->host_samples[s] = (DiscoEquilibriumSample){
         .last_norm = INFINITY,
         .status = DISCO_EQUILIBRIUM_CONVERGED,
         .refresh = TRUE,
       };
     }
-  if (!ops->upload (eq->rows, eq->host_rows, B * sizeof (guint), error) ||
-      !ops->upload (eq->samples, eq->host_samples, B * sizeof (DiscoEquilibriumSample),
-                    error) ||
-      !ops->upload (eq->control, eq->host_zeros, B * O * sizeof (double), error))
+  if (!ops->upload (eq->rows, eq->host_rows, B * sizeof (guint), error)
+      || !ops->upload (eq->samples, eq->host_samples, B * sizeof (DiscoEquilibriumSample), error)
+      || !ops->upload (eq->control, eq->host_zeros, B * O * sizeof (double), error))
     return FALSE;
 
   while (A > 0)
@@ -701,9 +697,9 @@ disco_equilibrium_closed_loop (DiscoEquilibrium *equilibrium,
       eq->open_loop_pass = FALSE;
 
       /* F(c) = c − K e(y(c)); who is done, who has failed. */
-      ops->equilibrium_residual (&params, A, O, eq->rows, eq->unit_status, passed,
-                                 state + readout, ld, targets, eq->control, eq->residual,
-                                 eq->samples, eq->work, eq->keep);
+      ops->equilibrium_residual (&params, A, O, eq->rows, eq->unit_status, passed, state + readout,
+                                 ld, targets, eq->control, eq->residual, eq->samples, eq->work,
+                                 eq->keep);
       if ((A = compact (eq, A, TRUE, &fresh, error)) == G_MAXSIZE)
         return FALSE;
       if (A == 0)
@@ -713,15 +709,14 @@ disco_equilibrium_closed_loop (DiscoEquilibrium *equilibrium,
       if (fresh)
         control_jacobian (eq, A, feedback);
       ops->equilibrium_newton (&params, A, O, eq->rows, fresh, eq->dydc, state + readout, ld,
-                               targets, eq->residual, eq->control, eq->newton_matrix,
-                               eq->samples, eq->work, eq->keep);
+                               targets, eq->residual, eq->control, eq->newton_matrix, eq->samples,
+                               eq->work, eq->keep);
       if ((A = compact (eq, A, FALSE, NULL, error)) == G_MAXSIZE)
         return FALSE;
     }
 
-  if (!ops->download (eq->host_samples, eq->samples, B * sizeof (DiscoEquilibriumSample),
-                      error) ||
-      !ops->check (error))
+  if (!ops->download (eq->host_samples, eq->samples, B * sizeof (DiscoEquilibriumSample), error)
+      || !ops->check (error))
     return FALSE;
   for (gsize s = 0; s < B; s++)
     {

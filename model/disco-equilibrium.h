@@ -73,30 +73,19 @@ typedef struct
 
 typedef struct _DiscoEquilibrium DiscoEquilibrium;
 
-DiscoEquilibrium *disco_equilibrium_new            (guint                         n_layers,
-                                                    const DiscoOpsLayer          *layers);
-void              disco_equilibrium_free           (DiscoEquilibrium             *equilibrium);
-gsize             disco_equilibrium_get_state_size (DiscoEquilibrium             *equilibrium);
-void              disco_equilibrium_set_parameters (DiscoEquilibrium             *equilibrium,
-                                                    guint                         index,
-                                                    const float                  *weight,
-                                                    const float                  *bias);
-gboolean          disco_equilibrium_open_loop      (DiscoEquilibrium             *equilibrium,
-                                                    const DiscoOps               *ops,
-                                                    gsize                         n_samples,
-                                                    const float                  *input,
-                                                    float                        *state,
-                                                    DiscoEquilibriumSampleStats  *stats,
-                                                    GError                      **error);
-gboolean          disco_equilibrium_closed_loop    (DiscoEquilibrium             *equilibrium,
-                                                    const DiscoEquilibriumConfig *config,
-                                                    const DiscoOpsController     *controller,
-                                                    const float                  *targets,
-                                                    const float *const           *feedback,
-                                                    gsize                         n_samples,
-                                                    float                        *state,
-                                                    DiscoEquilibriumSampleStats  *stats,
-                                                    GError                      **error);
+DiscoEquilibrium *disco_equilibrium_new (guint n_layers, const DiscoOpsLayer *layers);
+void disco_equilibrium_free (DiscoEquilibrium *equilibrium);
+gsize disco_equilibrium_get_state_size (DiscoEquilibrium *equilibrium);
+void disco_equilibrium_set_parameters (DiscoEquilibrium *equilibrium, guint index,
+                                       const float *weight, const float *bias);
+gboolean disco_equilibrium_open_loop (DiscoEquilibrium *equilibrium, const DiscoOps *ops,
+                                      gsize n_samples, const float *input, float *state,
+                                      DiscoEquilibriumSampleStats *stats, GError **error);
+gboolean disco_equilibrium_closed_loop (DiscoEquilibrium *equilibrium,
+                                        const DiscoEquilibriumConfig *config,
+                                        const DiscoOpsController *controller, const float *targets,
+                                        const float *const *feedback, gsize n_samples, float *state,
+                                        DiscoEquilibriumSampleStats *stats, GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DiscoEquilibrium, disco_equilibrium_free)
 

@@ -60,7 +60,7 @@ struct _DiscoOdeBatchedSolver
   gint *at_rest;
   gint *running;
   gint *status;
-  gint *n_running;      /* 1 value: what the host polls */
+  gint *n_running; /* 1 value: what the host polls */
   DiscoOdeClock *clocks;
 
   /* Host staging for the first upload and the final statistics. */
@@ -139,11 +139,7 @@ disco_ode_batched_solver_get_ops (DiscoOdeBatchedSolver *solver)
 }
 
 static gboolean
-alloc_into (const DiscoOps *ops,
-            gpointer       *buffer,
-            gsize           n,
-            gsize           size,
-            GError        **error)
+alloc_into (const DiscoOps *ops, gpointer *buffer, gsize n, gsize size, GError **error)
 {
   gsize bytes;
 
@@ -151,7 +147,8 @@ alloc_into (const DiscoOps *ops,
     {
       g_set_error (error, DISCO_KERNELS_ERROR, DISCO_ERROR_MEMORY,
                    "lockstep ODE workspace of %" G_GSIZE_FORMAT " × %" G_GSIZE_FORMAT
-                   " bytes overflows", n, size);
+                   " bytes overflows",
+                   n, size);
       return FALSE;
     }
   *buffer = ops->alloc (MAX (bytes, 1), error);
@@ -160,10 +157,7 @@ alloc_into (const DiscoOps *ops,
 
 /* Grows the buffers to B samples of N entries; contents are not kept. */
 static gboolean
-ensure_buffers (DiscoOdeBatchedSolver *solver,
-                gsize                  n_samples,
-                gsize                  n_state,
-                GError               **error)
+ensure_buffers (DiscoOdeBatchedSolver *solver, gsize n_samples, gsize n_state, GError **error)
 {
   const DiscoOps *ops = solver->ops;
   gsize matrix;
@@ -187,8 +181,7 @@ ensure_buffers (DiscoOdeBatchedSolver *solver,
       || !alloc_into (ops, (gpointer *) &solver->running, n_samples, sizeof (gint), error)
       || !alloc_into (ops, (gpointer *) &solver->status, n_samples, sizeof (gint), error)
       || !alloc_into (ops, (gpointer *) &solver->n_running, 1, sizeof (gint), error)
-      || !alloc_into (ops, (gpointer *) &solver->clocks, n_samples, sizeof (DiscoOdeClock),
-                      error))
+      || !alloc_into (ops, (gpointer *) &solver->clocks, n_samples, sizeof (DiscoOdeClock), error))
     goto failed;
   solver->host_clocks = g_new (DiscoOdeClock, n_samples);
   solver->host_flags = g_new (gint, n_samples);
@@ -202,8 +195,7 @@ failed:
 }
 
 static void
-swap_buffers (float **a,
-              float **b)
+swap_buffers (float **a, float **b)
 {
   float *tmp = *a;
 
@@ -212,15 +204,9 @@ swap_buffers (float **a,
 }
 
 static gboolean
-evaluate (DiscoOdeBatchedSolver  *solver,
-          DiscoOdeBatchedRhsFunc  rhs,
-          gpointer                user_data,
-          gsize                   n_samples,
-          gsize                   n_state,
-          const float            *y,
-          float                  *dydt,
-          DiscoOdeBatchedInfo    *info,
-          GError                **error)
+evaluate (DiscoOdeBatchedSolver *solver, DiscoOdeBatchedRhsFunc rhs, gpointer user_data,
+          gsize n_samples, gsize n_state, const float *y, float *dydt, DiscoOdeBatchedInfo *info,
+          GError **error)
 {
   GError *local_error = NULL;
 
@@ -239,10 +225,8 @@ evaluate (DiscoOdeBatchedSolver  *solver,
  * [dtmin, dtmax] for an adaptive solve, the first step's end clipped to
  * t1; then one upload of the clocks, the running flags and the statuses. */
 static gboolean
-upload_initial_clocks (DiscoOdeBatchedSolver *solver,
-                       const DiscoOdeConfig  *config,
-                       gsize                  n_samples,
-                       GError               **error)
+upload_initial_clocks (DiscoOdeBatchedSolver *solver, const DiscoOdeConfig *config, gsize n_samples,
+                       GError **error)
 {
   const DiscoOps *ops = solver->ops;
   double dt0 = config->dt0;
@@ -256,15 +240,14 @@ upload_initial_clocks (DiscoOdeBatchedSolver *solver,
     }
 
   for (gsize i = 0; i < n_samples; i++)
-    solver->host_clocks[i] = (DiscoOdeClock) {
+    solver->host_clocks[i] = (DiscoOdeClock){
       .t = config->t0,
       .t_next = MIN (config->t0 + dt0, config->t1),
       .inv_error_prev = 1.0,
       .inv_error_prev_prev = 1.0,
       .at_dtmin = at_dtmin,
     };
-  if (!ops->upload (solver->clocks, solver->host_clocks, n_samples * sizeof (DiscoOdeClock),
-                    error))
+  if (!ops->upload (solver->clocks, solver->host_clocks, n_samples * sizeof (DiscoOdeClock), error))
     return FALSE;
 
   for (gsize i = 0; i < n_samples; i++)
@@ -284,17 +267,13 @@ upload_initial_clocks (DiscoOdeBatchedSolver *solver,
  * at the start of the step it did not take when it stopped at rest: as
  * disco_ode_solver_solve() counts. */
 static gboolean
-download_stats (DiscoOdeBatchedSolver *solver,
-                guint                  n_stages,
-                gboolean               fsal,
-                gsize                  n_samples,
-                DiscoOdeSampleStats   *stats,
-                GError               **error)
+download_stats (DiscoOdeBatchedSolver *solver, guint n_stages, gboolean fsal, gsize n_samples,
+                DiscoOdeSampleStats *stats, GError **error)
 {
   const DiscoOps *ops = solver->ops;
 
-  if (!ops->download (solver->host_clocks, solver->clocks,
-                      n_samples * sizeof (DiscoOdeClock), error)
+  if (!ops->download (solver->host_clocks, solver->clocks, n_samples * sizeof (DiscoOdeClock),
+                      error)
       || !ops->download (solver->host_flags, solver->status, n_samples * sizeof (gint), error))
     return FALSE;
 
@@ -304,7 +283,7 @@ download_stats (DiscoOdeBatchedSolver *solver,
       const guint steps = clock->n_accepted + clock->n_rejected;
       const DiscoOdeStatus status = (DiscoOdeStatus) solver->host_flags[i];
 
-      stats[i] = (DiscoOdeSampleStats) {
+      stats[i] = (DiscoOdeSampleStats){
         .n_accepted = clock->n_accepted,
         .n_rejected = clock->n_rejected,
         .n_rhs_evals = fsal ? 1 + (n_stages - 1) * steps
@@ -346,17 +325,11 @@ download_stats (DiscoOdeBatchedSolver *solver,
  *   operation failed (@y then undefined)
  */
 gboolean
-disco_ode_batched_solver_solve (DiscoOdeBatchedSolver  *solver,
-                                const DiscoOdeConfig   *config,
-                                guint                   sync_interval,
-                                gsize                   n_samples,
-                                gsize                   n_state,
-                                float                  *y,
-                                DiscoOdeBatchedRhsFunc  rhs,
-                                gpointer                user_data,
-                                DiscoOdeSampleStats    *stats,
-                                DiscoOdeBatchedInfo    *info,
-                                GError                **error)
+disco_ode_batched_solver_solve (DiscoOdeBatchedSolver *solver, const DiscoOdeConfig *config,
+                                guint sync_interval, gsize n_samples, gsize n_state, float *y,
+                                DiscoOdeBatchedRhsFunc rhs, gpointer user_data,
+                                DiscoOdeSampleStats *stats, DiscoOdeBatchedInfo *info,
+                                GError **error)
 {
   const DiscoOps *ops;
   DiscoOdeBatchedInfo local_info = { 0 };
@@ -382,7 +355,7 @@ disco_ode_batched_solver_solve (DiscoOdeBatchedSolver  *solver,
   ops = solver->ops;
   if (info == NULL)
     info = &local_info;
-  *info = (DiscoOdeBatchedInfo) { 0 };
+  *info = (DiscoOdeBatchedInfo){ 0 };
   if (sync_interval == 0)
     sync_interval = DISCO_ODE_BATCHED_DEFAULT_SYNC_INTERVAL;
 
@@ -396,7 +369,7 @@ disco_ode_batched_solver_solve (DiscoOdeBatchedSolver  *solver,
   _disco_ode_get_tableau (config->method, &n_stages, &a, &b, &e, &fsal, &error_order);
   g_assert (n_stages <= MAX_STAGES);
   disco_ode_clock_params_init (&params, config, error_order);
-  limits = (DiscoOdeLockstepLimits) {
+  limits = (DiscoOdeLockstepLimits){
     .t1 = config->t1,
     .max_steps = config->max_steps,
     .steady_state_stop = config->steady_state_stop,
@@ -413,8 +386,9 @@ disco_ode_batched_solver_solve (DiscoOdeBatchedSolver  *solver,
     return FALSE;
 
   /* First same as last: f(y0) once, then each step leaves f(y1) behind. */
-  if (fsal && !evaluate (solver, rhs, user_data, n_samples, n_state, solver->y, solver->k[0],
-                         info, error))
+  if (fsal
+      && !evaluate (solver, rhs, user_data, n_samples, n_state, solver->y, solver->k[0], info,
+                    error))
     return FALSE;
 
   /* Every running sample takes one step per pass, so after max_steps passes
@@ -429,8 +403,8 @@ disco_ode_batched_solver_solve (DiscoOdeBatchedSolver  *solver,
           /* k_0 = f(y) of the state the last step produced, and the test
            * for rest on it (a sample is never at rest before its first
            * step: lockstep_stop counts its steps). */
-          if (!evaluate (solver, rhs, user_data, n_samples, n_state, solver->y, solver->k[0],
-                         info, error))
+          if (!evaluate (solver, rhs, user_data, n_samples, n_state, solver->y, solver->k[0], info,
+                         error))
             return FALSE;
           if (config->steady_state_stop)
             {
@@ -438,7 +412,7 @@ disco_ode_batched_solver_solve (DiscoOdeBatchedSolver  *solver,
                                       (float) config->rtol, solver->k[0], n_state, solver->y,
                                       n_state, solver->at_rest);
               ops->ode_lockstep_stop (&limits, n_samples, solver->clocks, solver->at_rest,
-                                  solver->running, solver->status, solver->n_running);
+                                      solver->running, solver->status, solver->n_running);
             }
         }
 
@@ -447,8 +421,8 @@ disco_ode_batched_solver_solve (DiscoOdeBatchedSolver  *solver,
         {
           ops->rk_combine (n_samples, n_state, n_state, solver->y, solver->h, s, a[s], k,
                            solver->y1);
-          if (!evaluate (solver, rhs, user_data, n_samples, n_state, solver->y1,
-                         solver->k[s], info, error))
+          if (!evaluate (solver, rhs, user_data, n_samples, n_state, solver->y1, solver->k[s], info,
+                         error))
             return FALSE;
         }
       if (!fsal)
@@ -466,7 +440,7 @@ disco_ode_batched_solver_solve (DiscoOdeBatchedSolver  *solver,
       if (fsal)
         swap_buffers (&solver->k[0], &solver->k[n_stages - 1]);
       ops->ode_lockstep_advance (&params, n_samples, solver->clocks, solver->running,
-                             adaptive ? solver->error_norm : NULL, solver->keep);
+                                 adaptive ? solver->error_norm : NULL, solver->keep);
       ops->revert_rows (n_samples, n_state, n_state, solver->keep, solver->y1, solver->y);
       if (fsal)
         ops->revert_rows (n_samples, n_state, n_state, solver->keep, solver->k[n_stages - 1],
@@ -478,8 +452,8 @@ disco_ode_batched_solver_solve (DiscoOdeBatchedSolver  *solver,
         ops->steady_state_rows (n_samples, n_state, (float) config->atol, (float) config->rtol,
                                 solver->k[0], n_state, solver->y, n_state, solver->at_rest);
       ops->ode_lockstep_stop (&end_limits, n_samples, solver->clocks,
-                          end_limits.steady_state_stop ? solver->at_rest : NULL,
-                          solver->running, solver->status, solver->n_running);
+                              end_limits.steady_state_stop ? solver->at_rest : NULL,
+                              solver->running, solver->status, solver->n_running);
       info->n_steps = step;
 
       if (step % sync_interval != 0 && step != config->max_steps)

@@ -85,13 +85,9 @@ G_BEGIN_DECLS
  *
  * Returns: %TRUE on success; %FALSE with @error set aborts the solve
  */
-typedef gboolean (*DiscoOdeBatchedRhsFunc) (gpointer        user_data,
-                                            const DiscoOps *ops,
-                                            gsize           n_rows,
-                                            gsize           n_state,
-                                            const float    *y,
-                                            float          *dydt,
-                                            GError        **error);
+typedef gboolean (*DiscoOdeBatchedRhsFunc) (gpointer user_data, const DiscoOps *ops, gsize n_rows,
+                                            gsize n_state, const float *y, float *dydt,
+                                            GError **error);
 
 /**
  * DiscoOdeBatchedInfo:
@@ -124,23 +120,18 @@ typedef struct
  */
 typedef struct _DiscoOdeBatchedSolver DiscoOdeBatchedSolver;
 
-DiscoOdeBatchedSolver *disco_ode_batched_solver_new   (const DiscoOps         *ops);
+DiscoOdeBatchedSolver *disco_ode_batched_solver_new (const DiscoOps *ops);
 
-void                   disco_ode_batched_solver_free  (DiscoOdeBatchedSolver  *solver);
+void disco_ode_batched_solver_free (DiscoOdeBatchedSolver *solver);
 
-const DiscoOps        *disco_ode_batched_solver_get_ops (DiscoOdeBatchedSolver *solver);
+const DiscoOps *disco_ode_batched_solver_get_ops (DiscoOdeBatchedSolver *solver);
 
-gboolean               disco_ode_batched_solver_solve (DiscoOdeBatchedSolver  *solver,
-                                                       const DiscoOdeConfig   *config,
-                                                       guint                   sync_interval,
-                                                       gsize                   n_samples,
-                                                       gsize                   n_state,
-                                                       float                  *y,
-                                                       DiscoOdeBatchedRhsFunc  rhs,
-                                                       gpointer                user_data,
-                                                       DiscoOdeSampleStats    *stats,
-                                                       DiscoOdeBatchedInfo    *info,
-                                                       GError                **error);
+gboolean disco_ode_batched_solver_solve (DiscoOdeBatchedSolver *solver,
+                                         const DiscoOdeConfig *config, guint sync_interval,
+                                         gsize n_samples, gsize n_state, float *y,
+                                         DiscoOdeBatchedRhsFunc rhs, gpointer user_data,
+                                         DiscoOdeSampleStats *stats, DiscoOdeBatchedInfo *info,
+                                         GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DiscoOdeBatchedSolver, disco_ode_batched_solver_free)
 

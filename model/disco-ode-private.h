@@ -13,12 +13,7 @@ G_BEGIN_DECLS
  * NULL).  For Tsit5 (first same as last) the last stage's weights are the
  * solution's, b is NULL and e holds the S error weights b − b̂; for Euler
  * and RK4, b holds the S solution weights and e is NULL (no estimate). */
-void _disco_ode_get_tableau (DiscoOdeMethod      method,
-                             guint              *n_stages,
-                             const float *const **a,
-                             const float       **b,
-                             const float       **e,
-                             gboolean           *fsal,
-                             double             *error_order);
+void _disco_ode_get_tableau (DiscoOdeMethod method, guint *n_stages, const float *const **a,
+                             const float **b, const float **e, gboolean *fsal, double *error_order);
 
 G_END_DECLS

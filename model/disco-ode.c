@@ -36,24 +36,23 @@
 #include "disco-ode-private.h"
 #include "disco-ops.h"
 
-
 /* The model's solver settings, MODEL.md §5. */
-#define DEFAULT_METHOD            DISCO_ODE_METHOD_TSIT5
-#define DEFAULT_CONTROLLER        DISCO_ODE_CONTROLLER_DIFFRAX
-#define DEFAULT_T0                0.0
-#define DEFAULT_T1                2.0
-#define DEFAULT_DT0               1e-3
-#define DEFAULT_DTMIN             1e-4
-#define DEFAULT_DTMAX             1e-2
-#define DEFAULT_RTOL              1e-3
-#define DEFAULT_ATOL              1e-6
-#define DEFAULT_PCOEFF            0.1
-#define DEFAULT_ICOEFF            0.3
-#define DEFAULT_DCOEFF            0.1
-#define DEFAULT_FACTORMIN         0.1
-#define DEFAULT_FACTORMAX         2.0
-#define DEFAULT_SAFETY            0.9
-#define DEFAULT_MAX_STEPS         4096
+#define DEFAULT_METHOD DISCO_ODE_METHOD_TSIT5
+#define DEFAULT_CONTROLLER DISCO_ODE_CONTROLLER_DIFFRAX
+#define DEFAULT_T0 0.0
+#define DEFAULT_T1 2.0
+#define DEFAULT_DT0 1e-3
+#define DEFAULT_DTMIN 1e-4
+#define DEFAULT_DTMAX 1e-2
+#define DEFAULT_RTOL 1e-3
+#define DEFAULT_ATOL 1e-6
+#define DEFAULT_PCOEFF 0.1
+#define DEFAULT_ICOEFF 0.3
+#define DEFAULT_DCOEFF 0.1
+#define DEFAULT_FACTORMIN 0.1
+#define DEFAULT_FACTORMAX 2.0
+#define DEFAULT_SAFETY 0.9
+#define DEFAULT_MAX_STEPS 4096
 #define DEFAULT_STEADY_STATE_STOP TRUE
 
 #define MAX_STAGES 7
@@ -78,25 +77,16 @@ typedef struct
  * the digits are those of diffrax/solver/tsit5.py.  e = b − b̂ (the error
  * estimate is h·Σ e_j k_j). */
 static const float tsit5_a1[] = { 0.161 };
-static const float tsit5_a2[] = {
-  -0.0084806554923569885, 0.33548065549235698
-};
-static const float tsit5_a3[] = {
-  2.8971530571054934, -6.3594484899750748, 4.3622954328695814
-};
-static const float tsit5_a4[] = {
-  5.3258648284392566, -11.748883564062828, 7.4955393428898362,
-  -0.092495066361755249
-};
-static const float tsit5_a5[] = {
-  5.8614554429464200, -12.920969317847109, 8.1593678985761586,
-  -0.071584973281400997, -0.028269050394068383
-};
+static const float tsit5_a2[] = { -0.0084806554923569885, 0.33548065549235698 };
+static const float tsit5_a3[] = { 2.8971530571054934, -6.3594484899750748, 4.3622954328695814 };
+static const float tsit5_a4[] = { 5.3258648284392566, -11.748883564062828, 7.4955393428898362,
+                                  -0.092495066361755249 };
+static const float tsit5_a5[] = { 5.8614554429464200, -12.920969317847109, 8.1593678985761586,
+                                  -0.071584973281400997, -0.028269050394068383 };
 /* The last stage's weights are the 5th-order solution's b (b₇ = 0). */
-static const float tsit5_a6[] = {
-  0.096460766818065230, 0.01, 0.47988965041449958, 1.3790085741037419,
-  -3.2900695154360808, 2.3247105240997740
-};
+static const float tsit5_a6[] = { 0.096460766818065230, 0.01,
+                                  0.47988965041449958,  1.3790085741037419,
+                                  -3.2900695154360808,  2.3247105240997740 };
 /* b̂ of the embedded 4th-order solution, kept as b − b̂ (b̂₇ = 1/66). */
 static const float tsit5_e[] = {
   0.096460766818065230 - 0.094680755765839458,
@@ -122,9 +112,7 @@ static const Tableau tsit5 = {
 static const float rk4_a1[] = { 0.5f };
 static const float rk4_a2[] = { 0.0f, 0.5f };
 static const float rk4_a3[] = { 0.0f, 0.0f, 1.0f };
-static const float rk4_b[] = {
-  1.0f / 6.0f, 1.0f / 3.0f, 1.0f / 3.0f, 1.0f / 6.0f
-};
+static const float rk4_b[] = { 1.0f / 6.0f, 1.0f / 3.0f, 1.0f / 3.0f, 1.0f / 6.0f };
 
 static const Tableau rk4 = {
   .n_stages = 4,
@@ -146,26 +134,18 @@ tableau_for (DiscoOdeMethod method)
 {
   switch (method)
     {
-    case DISCO_ODE_METHOD_EULER:
-      return &euler;
-    case DISCO_ODE_METHOD_RK4:
-      return &rk4;
+    case DISCO_ODE_METHOD_EULER: return &euler;
+    case DISCO_ODE_METHOD_RK4: return &rk4;
     case DISCO_ODE_METHOD_TSIT5:
-    default:
-      return &tsit5;
+    default: return &tsit5;
     }
 }
 
 /* For the lockstep solver (disco-ode-private.h): the same tables, not a
  * second copy of their digits. */
 void
-_disco_ode_get_tableau (DiscoOdeMethod      method,
-                        guint              *n_stages,
-                        const float *const **a,
-                        const float       **b,
-                        const float       **e,
-                        gboolean           *fsal,
-                        double             *error_order)
+_disco_ode_get_tableau (DiscoOdeMethod method, guint *n_stages, const float *const **a,
+                        const float **b, const float **e, gboolean *fsal, double *error_order)
 {
   const Tableau *tableau = tableau_for (method);
 
@@ -181,7 +161,7 @@ _disco_ode_get_tableau (DiscoOdeMethod      method,
  * whether it still runs, and its clock (disco-ode-clock.h). */
 typedef struct
 {
-  guint row;                  /* index in the caller's batch */
+  guint row; /* index in the caller's batch */
   gboolean running;
   DiscoOdeStatus status;
   guint n_rhs_evals;
@@ -243,7 +223,7 @@ disco_ode_config_init (DiscoOdeConfig *config)
 {
   g_return_if_fail (config != NULL);
 
-  *config = (DiscoOdeConfig) {
+  *config = (DiscoOdeConfig){
     .method = DEFAULT_METHOD,
     .controller = DEFAULT_CONTROLLER,
     .t0 = DEFAULT_T0,
@@ -265,14 +245,10 @@ disco_ode_config_init (DiscoOdeConfig *config)
 }
 
 static gboolean
-invalid_field (GError    **error,
-               const char *name,
-               const char *requirement,
-               double      value)
+invalid_field (GError **error, const char *name, const char *requirement, double value)
 {
   g_set_error (error, DISCO_KERNELS_ERROR, DISCO_ERROR_BAD_VALUE,
-               "invalid ODE solver setting \"%s\": must be %s (got %g)",
-               name, requirement, value);
+               "invalid ODE solver setting \"%s\": must be %s (got %g)", name, requirement, value);
   return FALSE;
 }
 
@@ -289,8 +265,7 @@ invalid_field (GError    **error,
  *   (%DISCO_ERROR_BAD_VALUE, naming the field) otherwise
  */
 gboolean
-disco_ode_config_validate (const DiscoOdeConfig *config,
-                           GError              **error)
+disco_ode_config_validate (const DiscoOdeConfig *config, GError **error)
 {
   const DiscoOdeConfig *c = config;
 
@@ -300,10 +275,8 @@ disco_ode_config_validate (const DiscoOdeConfig *config,
   if ((guint) c->method > DISCO_ODE_METHOD_RK4)
     return invalid_field (error, "method", "a DiscoOdeMethod", c->method);
   if ((guint) c->controller > DISCO_ODE_CONTROLLER_CONSTANT)
-    return invalid_field (error, "controller", "a DiscoOdeController",
-                          c->controller);
-  if (c->method != DISCO_ODE_METHOD_TSIT5
-      && c->controller != DISCO_ODE_CONTROLLER_CONSTANT)
+    return invalid_field (error, "controller", "a DiscoOdeController", c->controller);
+  if (c->method != DISCO_ODE_METHOD_TSIT5 && c->controller != DISCO_ODE_CONTROLLER_CONSTANT)
     {
       g_set_error (error, DISCO_KERNELS_ERROR, DISCO_ERROR_BAD_VALUE,
                    "invalid ODE solver setting \"controller\": method \"%s\" "
@@ -417,11 +390,8 @@ disco_ode_solver_free (DiscoOdeSolver *solver)
 /* Grows the workspace to B samples of N entries (contents are not kept) and
  * points the A×N buffers at it: y, y1 and S stages. */
 static gboolean
-workspace_prepare (DiscoOdeSolver *ws,
-                   gsize           n_samples,
-                   gsize           n_state,
-                   guint           n_stages,
-                   GError        **error)
+workspace_prepare (DiscoOdeSolver *ws, gsize n_samples, gsize n_state, guint n_stages,
+                   GError **error)
 {
   const DiscoOps *ops = ws->ops;
   const gsize n_buffers = 2 + n_stages;
@@ -432,8 +402,8 @@ workspace_prepare (DiscoOdeSolver *ws,
       || !g_size_checked_mul (&bytes, needed, sizeof (float)))
     {
       g_set_error (error, DISCO_KERNELS_ERROR, DISCO_ERROR_MEMORY,
-                   "ODE workspace of %" G_GSIZE_FORMAT " × %" G_GSIZE_FORMAT
-                   " floats overflows", n_samples, n_state);
+                   "ODE workspace of %" G_GSIZE_FORMAT " × %" G_GSIZE_FORMAT " floats overflows",
+                   n_samples, n_state);
       return FALSE;
     }
 
@@ -473,8 +443,7 @@ workspace_prepare (DiscoOdeSolver *ws,
 }
 
 static void
-swap_buffers (float **a,
-              float **b)
+swap_buffers (float **a, float **b)
 {
   float *tmp = *a;
 
@@ -485,10 +454,7 @@ swap_buffers (float **a,
 /* Calls the right-hand side on the A running samples, at the times in
  * ws->t_stage. */
 static gboolean
-evaluate (Solve       *solve,
-          const float *y,
-          float       *dydt,
-          GError     **error)
+evaluate (Solve *solve, const float *y, float *dydt, GError **error)
 {
   DiscoOdeSolver *ws = solve->ws;
   GError *local_error = NULL;
@@ -496,8 +462,7 @@ evaluate (Solve       *solve,
   for (gsize i = 0; i < solve->n_active; i++)
     ws->samples[i].n_rhs_evals++;
 
-  if (solve->rhs (solve->user_data, solve->n_active, ws->rows, ws->t_stage,
-                  y, dydt, &local_error))
+  if (solve->rhs (solve->user_data, solve->n_active, ws->rows, ws->t_stage, y, dydt, &local_error))
     return TRUE;
 
   if (local_error != NULL)
@@ -513,8 +478,7 @@ evaluate (Solve       *solve,
  * f(y) at the current state, so the check costs no evaluation.  A sample is
  * only checked after its first step, as Diffrax checks after each step. */
 static gboolean
-mark_steady (Solve   *solve,
-             GError **error)
+mark_steady (Solve *solve, GError **error)
 {
   DiscoOdeSolver *ws = solve->ws;
   const DiscoOdeConfig *config = solve->config;
@@ -557,8 +521,7 @@ mark_ended (Solve *solve)
           sample->running = FALSE;
           sample->status = DISCO_ODE_STATUS_REACHED_END;
         }
-      else if (sample->clock.n_accepted + sample->clock.n_rejected
-               >= solve->config->max_steps)
+      else if (sample->clock.n_accepted + sample->clock.n_rejected >= solve->config->max_steps)
         {
           sample->running = FALSE;
           sample->status = DISCO_ODE_STATUS_MAX_STEPS;
@@ -571,8 +534,7 @@ mark_ended (Solve *solve)
  * samples packed and in order.  Only y and f(y) (k_0) carry over between
  * steps, so only they move. */
 static gboolean
-retire_stopped (Solve   *solve,
-                GError **error)
+retire_stopped (Solve *solve, GError **error)
 {
   DiscoOdeSolver *ws = solve->ws;
   const DiscoOps *ops = ws->ops;
@@ -586,11 +548,10 @@ retire_stopped (Solve   *solve,
 
       if (!sample->running)
         {
-          if (!ops->copy (solve->y_out + (gsize) sample->row * n, ws->y + i * n, row_bytes,
-                          error))
+          if (!ops->copy (solve->y_out + (gsize) sample->row * n, ws->y + i * n, row_bytes, error))
             return FALSE;
           if (solve->stats != NULL)
-            solve->stats[sample->row] = (DiscoOdeSampleStats) {
+            solve->stats[sample->row] = (DiscoOdeSampleStats){
               .n_accepted = sample->clock.n_accepted,
               .n_rejected = sample->clock.n_rejected,
               .n_rhs_evals = sample->n_rhs_evals,
@@ -628,19 +589,16 @@ retire_stopped (Solve   *solve,
  * device's per-sample step-size update.
  */
 void
-disco_ode_clock_advance_cpu (const DiscoOdeClockParams *params,
-                             gsize                      n_samples,
-                             DiscoOdeClock             *clocks,
-                             const float               *error_norm,
-                             gint                      *keep)
+disco_ode_clock_advance_cpu (const DiscoOdeClockParams *params, gsize n_samples,
+                             DiscoOdeClock *clocks, const float *error_norm, gint *keep)
 {
   g_return_if_fail (params != NULL);
   g_return_if_fail (n_samples == 0 || clocks != NULL);
 
   for (gsize i = 0; i < n_samples; i++)
     {
-      gboolean kept = disco_ode_clock_advance (params, &clocks[i],
-                                               error_norm != NULL ? error_norm[i] : 0.0f);
+      gboolean kept =
+          disco_ode_clock_advance (params, &clocks[i], error_norm != NULL ? error_norm[i] : 0.0f);
 
       if (keep != NULL)
         keep[i] = kept;
@@ -650,8 +608,7 @@ disco_ode_clock_advance_cpu (const DiscoOdeClockParams *params,
 /* Fills ws->t_stage with t + c·h for every running sample; c = 1 means the
  * step's end exactly, as in Diffrax. */
 static void
-set_stage_times (Solve *solve,
-                 double c)
+set_stage_times (Solve *solve, double c)
 {
   DiscoOdeSolver *ws = solve->ws;
 
@@ -672,8 +629,7 @@ set_stage_times (Solve *solve,
  * (downloaded).  The stage inputs are built in y1, which the last one
  * (FSAL) or the final combination overwrites with the solution. */
 static gboolean
-take_step (Solve   *solve,
-           GError **error)
+take_step (Solve *solve, GError **error)
 {
   DiscoOdeSolver *ws = solve->ws;
   const DiscoOps *ops = ws->ops;
@@ -703,8 +659,7 @@ take_step (Solve   *solve,
   if (config->controller != DISCO_ODE_CONTROLLER_CONSTANT)
     {
       ops->rk_embedded_error_norm (a, n, n, (float) config->atol, (float) config->rtol, ws->y,
-                                   ws->y1, ws->h_ops, tab->n_stages, tab->e, k,
-                                   ws->error_norm_ops);
+                                   ws->y1, ws->h_ops, tab->n_stages, tab->e, k, ws->error_norm_ops);
       if (!ops->download (ws->error_norm, ws->error_norm_ops, a * sizeof (float), error))
         return FALSE;
     }
@@ -716,16 +671,14 @@ take_step (Solve   *solve,
  * row, the buffers are swapped and the (rare) rejected rows copied back:
  * y ↔ y1 and, for FSAL, k_0 ↔ k_{S−1}, since k_{S−1} = f(y1). */
 static gboolean
-commit_step (Solve   *solve,
-             GError **error)
+commit_step (Solve *solve, GError **error)
 {
   DiscoOdeSolver *ws = solve->ws;
   const DiscoOps *ops = ws->ops;
   const Tableau *tab = solve->tableau;
   const gsize n = solve->n_state;
   const gsize row_bytes = n * sizeof (float);
-  const gboolean adaptive =
-    solve->config->controller != DISCO_ODE_CONTROLLER_CONSTANT;
+  const gboolean adaptive = solve->config->controller != DISCO_ODE_CONTROLLER_CONSTANT;
   float **k_last = &ws->k[tab->n_stages - 1];
 
   swap_buffers (&ws->y, &ws->y1);
@@ -734,9 +687,8 @@ commit_step (Solve   *solve,
 
   for (gsize i = 0; i < solve->n_active; i++)
     {
-      const gboolean keep =
-        disco_ode_clock_advance (&solve->clock_params, &ws->samples[i].clock,
-                                 adaptive ? ws->error_norm[i] : 0.0f);
+      const gboolean keep = disco_ode_clock_advance (&solve->clock_params, &ws->samples[i].clock,
+                                                     adaptive ? ws->error_norm[i] : 0.0f);
 
       if (keep)
         continue;
@@ -772,15 +724,9 @@ commit_step (Solve   *solve,
  *   (its error; @y then holds a mix of initial and final states)
  */
 gboolean
-disco_ode_solver_solve (DiscoOdeSolver       *solver,
-                        const DiscoOdeConfig *config,
-                        gsize                 n_samples,
-                        gsize                 n_state,
-                        float                *y,
-                        DiscoOdeRhsFunc       rhs,
-                        gpointer              user_data,
-                        DiscoOdeSampleStats  *stats,
-                        GError              **error)
+disco_ode_solver_solve (DiscoOdeSolver *solver, const DiscoOdeConfig *config, gsize n_samples,
+                        gsize n_state, float *y, DiscoOdeRhsFunc rhs, gpointer user_data,
+                        DiscoOdeSampleStats *stats, GError **error)
 {
   Solve solve;
   const Tableau *tableau;
@@ -802,7 +748,7 @@ disco_ode_solver_solve (DiscoOdeSolver       *solver,
   if (!workspace_prepare (solver, n_samples, n_state, tableau->n_stages, error))
     return FALSE;
 
-  solve = (Solve) {
+  solve = (Solve){
     .ws = solver,
     .config = config,
     .tableau = tableau,
@@ -901,17 +847,12 @@ disco_ode_solver_solve (DiscoOdeSolver       *solver,
  * Returns: %TRUE on success; %FALSE with @error set otherwise
  */
 gboolean
-disco_ode_solve (const DiscoOdeConfig *config,
-                 gsize                 n_samples,
-                 gsize                 n_state,
-                 float                *y,
-                 DiscoOdeRhsFunc       rhs,
-                 gpointer              user_data,
-                 DiscoOdeSampleStats  *stats,
-                 GError              **error)
+disco_ode_solve (const DiscoOdeConfig *config, gsize n_samples, gsize n_state, float *y,
+                 DiscoOdeRhsFunc rhs, gpointer user_data, DiscoOdeSampleStats *stats,
+                 GError **error)
 {
   g_autoptr (DiscoOdeSolver) solver = disco_ode_solver_new ();
 
-  return disco_ode_solver_solve (solver, config, n_samples, n_state, y, rhs,
-                                 user_data, stats, error);
+  return disco_ode_solver_solve (solver, config, n_samples, n_state, y, rhs, user_data, stats,
+                                 error);
 }

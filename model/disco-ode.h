@@ -188,13 +188,8 @@ typedef struct
  *
  * Returns: %TRUE on success; %FALSE with @error set aborts the solve
  */
-typedef gboolean (*DiscoOdeRhsFunc) (gpointer      user_data,
-                                     gsize         n_active,
-                                     const guint  *rows,
-                                     const double *t,
-                                     const float  *y,
-                                     float        *dydt,
-                                     GError      **error);
+typedef gboolean (*DiscoOdeRhsFunc) (gpointer user_data, gsize n_active, const guint *rows,
+                                     const double *t, const float *y, float *dydt, GError **error);
 
 /**
  * DiscoOdeSolver:
@@ -205,35 +200,23 @@ typedef gboolean (*DiscoOdeRhsFunc) (gpointer      user_data,
  */
 typedef struct _DiscoOdeSolver DiscoOdeSolver;
 
-void             disco_ode_config_init     (DiscoOdeConfig       *config);
+void disco_ode_config_init (DiscoOdeConfig *config);
 
-gboolean         disco_ode_config_validate (const DiscoOdeConfig *config,
-                                            GError              **error);
+gboolean disco_ode_config_validate (const DiscoOdeConfig *config, GError **error);
 
-DiscoOdeSolver  *disco_ode_solver_new      (void);
+DiscoOdeSolver *disco_ode_solver_new (void);
 
-DiscoOdeSolver  *disco_ode_solver_new_on   (const DiscoOps       *ops);
+DiscoOdeSolver *disco_ode_solver_new_on (const DiscoOps *ops);
 
-void             disco_ode_solver_free     (DiscoOdeSolver       *solver);
+void disco_ode_solver_free (DiscoOdeSolver *solver);
 
-gboolean         disco_ode_solver_solve    (DiscoOdeSolver       *solver,
-                                            const DiscoOdeConfig *config,
-                                            gsize                 n_samples,
-                                            gsize                 n_state,
-                                            float                *y,
-                                            DiscoOdeRhsFunc       rhs,
-                                            gpointer              user_data,
-                                            DiscoOdeSampleStats  *stats,
-                                            GError              **error);
+gboolean disco_ode_solver_solve (DiscoOdeSolver *solver, const DiscoOdeConfig *config,
+                                 gsize n_samples, gsize n_state, float *y, DiscoOdeRhsFunc rhs,
+                                 gpointer user_data, DiscoOdeSampleStats *stats, GError **error);
 
-gboolean         disco_ode_solve           (const DiscoOdeConfig *config,
-                                            gsize                 n_samples,
-                                            gsize                 n_state,
-                                            float                *y,
-                                            DiscoOdeRhsFunc       rhs,
-                                            gpointer              user_data,
-                                            DiscoOdeSampleStats  *stats,
-                                            GError              **error);
+gboolean disco_ode_solve (const DiscoOdeConfig *config, gsize n_samples, gsize n_state, float *y,
+                          DiscoOdeRhsFunc rhs, gpointer user_data, DiscoOdeSampleStats *stats,
+                          GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DiscoOdeSolver, disco_ode_solver_free)
 

@@ -15,33 +15,33 @@
 
 struct _DiscoOpsClosedLoop
 {
-  DiscoOpsNetwork *network;     /* not owned */
+  DiscoOpsNetwork *network; /* not owned */
   const DiscoOps *ops;
   DiscoOpsController controller;
   guint n_layers;
-  gsize n_network;              /* N */
-  gsize n_out;                  /* O */
+  gsize n_network; /* N */
+  gsize n_out;     /* O */
   gsize readout_offset;
   float readout_tau;
   gsize widest;
 
-  gsize capacity;               /* samples the buffers hold */
-  gsize n_samples;              /* B of the batch begun */
-  float **feedback;             /* per layer B × O × n_l; NULL but for microcircuits */
-  float *jacobian, *below;      /* B × O × W scratch */
-  float *control;               /* B × O */
-  const float *targets;         /* B × O, the caller's (begin) */
+  gsize capacity;          /* samples the buffers hold */
+  gsize n_samples;         /* B of the batch begun */
+  float **feedback;        /* per layer B × O × n_l; NULL but for microcircuits */
+  float *jacobian, *below; /* B × O × W scratch */
+  float *control;          /* B × O */
+  const float *targets;    /* B × O, the caller's (begin) */
 
   /* The compacting solver's packed rows (disco_ops_closed_loop_rhs_compact):
    * their samples, and their targets gathered when the set of rows changes
    * (the originals while it is 0 … A − 1); the feedback weights are read
    * through the indices. */
-  guint *rows;                  /* B, the table's memory */
-  guint *packed_rows;           /* B, host: the rows uploaded */
-  gsize packed_n;               /* A of the upload; G_MAXSIZE: none yet */
-  gboolean packed_identity;     /* the rows are 0 … A − 1 */
-  float *packed_targets;        /* A × O */
-  const float *row_targets;     /* targets or packed_targets */
+  guint *rows;              /* B, the table's memory */
+  guint *packed_rows;       /* B, host: the rows uploaded */
+  gsize packed_n;           /* A of the upload; G_MAXSIZE: none yet */
+  gboolean packed_identity; /* the rows are 0 … A − 1 */
+  float *packed_targets;    /* A × O */
+  const float *row_targets; /* targets or packed_targets */
 };
 
 static void
@@ -90,9 +90,8 @@ disco_ops_closed_loop_free (DiscoOpsClosedLoop *loop)
  *   none and take no feedback, but pass the Jacobian on.
  */
 DiscoOpsClosedLoop *
-disco_ops_closed_loop_new (DiscoOpsNetwork          *network,
-                           const DiscoOpsController *controller,
-                           GError                  **error)
+disco_ops_closed_loop_new (DiscoOpsNetwork *network, const DiscoOpsController *controller,
+                           GError **error)
 {
   DiscoOpsClosedLoop *loop;
   guint n_layers;
@@ -147,18 +146,14 @@ disco_ops_closed_loop_get_state_size (DiscoOpsClosedLoop *loop)
  *   table's memory, or %NULL for a layer that is not a microcircuit
  */
 const float *
-disco_ops_closed_loop_get_feedback (DiscoOpsClosedLoop *loop,
-                                    guint               layer)
+disco_ops_closed_loop_get_feedback (DiscoOpsClosedLoop *loop, guint layer)
 {
   g_return_val_if_fail (loop != NULL && layer < loop->n_layers, NULL);
   return loop->feedback[layer];
 }
 
 static gboolean
-ensure_buffers (DiscoOpsClosedLoop *loop,
-                const DiscoOps     *ops,
-                gsize               n_samples,
-                GError            **error)
+ensure_buffers (DiscoOpsClosedLoop *loop, const DiscoOps *ops, gsize n_samples, GError **error)
 {
   const gsize O = loop->n_out;
 
@@ -171,8 +166,8 @@ ensure_buffers (DiscoOpsClosedLoop *loop,
 
       if (spec->kind != DISCO_OPS_LAYER_MICROCIRCUIT)
         continue;
-      if ((loop->feedback[l] = ops->alloc (n_samples * O * spec->n * sizeof (float),
-                                           error)) == NULL)
+      if ((loop->feedback[l] = ops->alloc (n_samples * O * spec->n * sizeof (float), error))
+          == NULL)
         goto failed;
     }
   loop->packed_rows = g_new (guint, n_samples);
@@ -180,8 +175,7 @@ ensure_buffers (DiscoOpsClosedLoop *loop,
       || (loop->packed_targets = ops->alloc (n_samples * O * sizeof (float), error)) == NULL)
     goto failed;
   if ((loop->jacobian = ops->alloc (n_samples * O * loop->widest * sizeof (float), error)) == NULL
-      || (loop->below = ops->alloc (n_samples * O * loop->widest * sizeof (float),
-                                    error)) == NULL
+      || (loop->below = ops->alloc (n_samples * O * loop->widest * sizeof (float), error)) == NULL
       || (loop->control = ops->alloc (n_samples * O * sizeof (float), error)) == NULL)
     goto failed;
   loop->capacity = n_samples;
@@ -196,9 +190,7 @@ failed:
  * from the readout, one stacked GEMM per layer; a rate layer passes the
  * Jacobian on (its φ_E′) and gets no Q. */
 static void
-compute_feedback (DiscoOpsClosedLoop            *loop,
-                  gsize                          B,
-                  const float                   *state,
+compute_feedback (DiscoOpsClosedLoop *loop, gsize B, const float *state,
                   const DiscoOpsFeedbackOptions *options)
 {
   const DiscoOps *ops = loop->ops;
@@ -238,11 +230,10 @@ compute_feedback (DiscoOpsClosedLoop            *loop,
           const DiscoOpsLayer *lower = disco_ops_network_get_layer (loop->network, l - 1);
           float *swap;
 
-          ops->gemm (FALSE, FALSE, B * O, lower->n, n, 1.0f, jacobian, n, spec->weight,
-                     lower->n, 0.0f, below, lower->n);
+          ops->gemm (FALSE, FALSE, B * O, lower->n, n, 1.0f, jacobian, n, spec->weight, lower->n,
+                     0.0f, below, lower->n);
           ops->slope_scale_rows (&lower->phi_e, B, O, lower->n,
-                                 state + disco_ops_network_get_layer_offset (loop->network,
-                                                                             l - 1),
+                                 state + disco_ops_network_get_layer_offset (loop->network, l - 1),
                                  N, below, O * lower->n, below);
           swap = jacobian;
           jacobian = below;
@@ -269,13 +260,9 @@ compute_feedback (DiscoOpsClosedLoop            *loop,
  * Returns: %TRUE on success, %FALSE with @error set
  */
 gboolean
-disco_ops_closed_loop_begin (DiscoOpsClosedLoop            *loop,
-                             gsize                          n_samples,
-                             const float                   *open_loop,
-                             const float                   *targets,
-                             const DiscoOpsFeedbackOptions *options,
-                             float                         *state,
-                             GError                       **error)
+disco_ops_closed_loop_begin (DiscoOpsClosedLoop *loop, gsize n_samples, const float *open_loop,
+                             const float *targets, const DiscoOpsFeedbackOptions *options,
+                             float *state, GError **error)
 {
   const DiscoOps *ops;
   const gsize N = loop->n_network, O = loop->n_out;
@@ -301,10 +288,7 @@ disco_ops_closed_loop_begin (DiscoOpsClosedLoop            *loop,
  * the control the controller just wrote; row r takes sample @rows[r]'s Q_l
  * (@rows in the table's memory), or sample r's when @rows is %NULL. */
 static void
-add_top_down (DiscoOpsClosedLoop *self,
-              gsize               n_rows,
-              const guint        *rows,
-              float              *dydt)
+add_top_down (DiscoOpsClosedLoop *self, gsize n_rows, const guint *rows, float *dydt)
 {
   const gsize ld = self->n_network + self->n_out;
 
@@ -340,13 +324,8 @@ add_top_down (DiscoOpsClosedLoop *self,
  * Returns: %TRUE on success, %FALSE with @error set
  */
 gboolean
-disco_ops_closed_loop_rhs (gpointer        loop,
-                           const DiscoOps *ops,
-                           gsize           n_rows,
-                           gsize           n_state,
-                           const float    *y,
-                           float          *dydt,
-                           GError        **error)
+disco_ops_closed_loop_rhs (gpointer loop, const DiscoOps *ops, gsize n_rows, gsize n_state,
+                           const float *y, float *dydt, GError **error)
 {
   DiscoOpsClosedLoop *self = loop;
   const gsize N = self->n_network, O = self->n_out, ld = N + O;
@@ -359,7 +338,8 @@ disco_ops_closed_loop_rhs (gpointer        loop,
     {
       g_set_error (error, DISCO_KERNELS_ERROR, DISCO_ERROR_SHAPE,
                    "closed-loop right-hand side on %" G_GSIZE_FORMAT " rows, but the batch "
-                   "begun has %" G_GSIZE_FORMAT " samples", n_rows, self->n_samples);
+                   "begun has %" G_GSIZE_FORMAT " samples",
+                   n_rows, self->n_samples);
       return FALSE;
     }
   /* The network first (it writes every derivative of the N columns), then
@@ -383,10 +363,8 @@ disco_ops_closed_loop_rhs (gpointer        loop,
  * The control signal c, e.g. to publish it after a solve.
  */
 void
-disco_ops_closed_loop_control (DiscoOpsClosedLoop *loop,
-                               gsize               n_samples,
-                               const float        *state,
-                               float              *control)
+disco_ops_closed_loop_control (DiscoOpsClosedLoop *loop, gsize n_samples, const float *state,
+                               float *control)
 {
   const DiscoOpsController *k;
   const gsize N = loop->n_network, O = loop->n_out;
@@ -404,10 +382,7 @@ disco_ops_closed_loop_control (DiscoOpsClosedLoop *loop,
  * else a gather into packed_targets; made again only when the rows change
  * (within a solve they only shrink, so that is at most once per step). */
 static gboolean
-pack_rows (DiscoOpsClosedLoop *self,
-           gsize               n_active,
-           const guint        *rows,
-           GError            **error)
+pack_rows (DiscoOpsClosedLoop *self, gsize n_active, const guint *rows, GError **error)
 {
   const DiscoOps *ops = self->ops;
   const gsize O = self->n_out;
@@ -452,13 +427,9 @@ pack_rows (DiscoOpsClosedLoop *self,
  * Returns: %TRUE on success, %FALSE with @error set
  */
 gboolean
-disco_ops_closed_loop_rhs_compact (gpointer      loop,
-                                   gsize         n_active,
-                                   const guint  *rows,
-                                   const double *t G_GNUC_UNUSED,
-                                   const float  *y,
-                                   float        *dydt,
-                                   GError      **error)
+disco_ops_closed_loop_rhs_compact (gpointer loop, gsize n_active, const guint *rows,
+                                   const double *t G_GNUC_UNUSED, const float *y, float *dydt,
+                                   GError **error)
 {
   DiscoOpsClosedLoop *self = loop;
   const gsize N = self->n_network, O = self->n_out, ld = N + O;
@@ -470,7 +441,8 @@ disco_ops_closed_loop_rhs_compact (gpointer      loop,
     {
       g_set_error (error, DISCO_KERNELS_ERROR, DISCO_ERROR_SHAPE,
                    "closed-loop right-hand side on %" G_GSIZE_FORMAT " rows, but the batch "
-                   "begun has %" G_GSIZE_FORMAT " samples", n_active, self->n_samples);
+                   "begun has %" G_GSIZE_FORMAT " samples",
+                   n_active, self->n_samples);
       return FALSE;
     }
   if (!pack_rows (self, n_active, rows, error))
@@ -501,12 +473,8 @@ disco_ops_closed_loop_rhs_compact (gpointer      loop,
  * Returns: %TRUE on success, %FALSE with @error set
  */
 gboolean
-disco_ops_closed_loop_control_compact (DiscoOpsClosedLoop *loop,
-                                       gsize               n_active,
-                                       const guint        *rows,
-                                       const float        *state,
-                                       float              *control,
-                                       GError            **error)
+disco_ops_closed_loop_control_compact (DiscoOpsClosedLoop *loop, gsize n_active, const guint *rows,
+                                       const float *state, float *control, GError **error)
 {
   const DiscoOpsController *k;
   const gsize N = loop->n_network, O = loop->n_out;

@@ -81,52 +81,34 @@ typedef struct
  */
 typedef struct _DiscoOpsClosedLoop DiscoOpsClosedLoop;
 
-DiscoOpsClosedLoop *disco_ops_closed_loop_new            (DiscoOpsNetwork               *network,
-                                                          const DiscoOpsController      *controller,
-                                                          GError                       **error);
+DiscoOpsClosedLoop *disco_ops_closed_loop_new (DiscoOpsNetwork *network,
+                                               const DiscoOpsController *controller,
+                                               GError **error);
 
-void                disco_ops_closed_loop_free           (DiscoOpsClosedLoop            *loop);
+void disco_ops_closed_loop_free (DiscoOpsClosedLoop *loop);
 
-gsize               disco_ops_closed_loop_get_state_size (DiscoOpsClosedLoop            *loop);
+gsize disco_ops_closed_loop_get_state_size (DiscoOpsClosedLoop *loop);
 
-gboolean            disco_ops_closed_loop_begin          (DiscoOpsClosedLoop            *loop,
-                                                          gsize                          n_samples,
-                                                          const float                   *open_loop,
-                                                          const float                   *targets,
-                                                          const DiscoOpsFeedbackOptions *options,
-                                                          float                         *state,
-                                                          GError                       **error);
+gboolean disco_ops_closed_loop_begin (DiscoOpsClosedLoop *loop, gsize n_samples,
+                                      const float *open_loop, const float *targets,
+                                      const DiscoOpsFeedbackOptions *options, float *state,
+                                      GError **error);
 
-gboolean            disco_ops_closed_loop_rhs            (gpointer                       loop,
-                                                          const DiscoOps                *ops,
-                                                          gsize                          n_rows,
-                                                          gsize                          n_state,
-                                                          const float                   *y,
-                                                          float                         *dydt,
-                                                          GError                       **error);
+gboolean disco_ops_closed_loop_rhs (gpointer loop, const DiscoOps *ops, gsize n_rows, gsize n_state,
+                                    const float *y, float *dydt, GError **error);
 
-void                disco_ops_closed_loop_control        (DiscoOpsClosedLoop            *loop,
-                                                          gsize                          n_samples,
-                                                          const float                   *state,
-                                                          float                         *control);
+void disco_ops_closed_loop_control (DiscoOpsClosedLoop *loop, gsize n_samples, const float *state,
+                                    float *control);
 
-const float        *disco_ops_closed_loop_get_feedback   (DiscoOpsClosedLoop            *loop,
-                                                          guint                          layer);
+const float *disco_ops_closed_loop_get_feedback (DiscoOpsClosedLoop *loop, guint layer);
 
-gboolean            disco_ops_closed_loop_rhs_compact    (gpointer                       loop,
-                                                          gsize                          n_active,
-                                                          const guint                   *rows,
-                                                          const double                  *t,
-                                                          const float                   *y,
-                                                          float                         *dydt,
-                                                          GError                       **error);
+gboolean disco_ops_closed_loop_rhs_compact (gpointer loop, gsize n_active, const guint *rows,
+                                            const double *t, const float *y, float *dydt,
+                                            GError **error);
 
-gboolean            disco_ops_closed_loop_control_compact (DiscoOpsClosedLoop           *loop,
-                                                           gsize                         n_active,
-                                                           const guint                  *rows,
-                                                           const float                  *state,
-                                                           float                        *control,
-                                                           GError                      **error);
+gboolean disco_ops_closed_loop_control_compact (DiscoOpsClosedLoop *loop, gsize n_active,
+                                                const guint *rows, const float *state,
+                                                float *control, GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DiscoOpsClosedLoop, disco_ops_closed_loop_free)
 

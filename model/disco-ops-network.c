@@ -15,10 +15,10 @@
 
 typedef struct
 {
-  DiscoOpsLayer spec;     /* weight and bias point into the table's memory */
-  gboolean borrowed;      /* weight and bias are the caller's (set_parameters) */
-  gsize offset;           /* of the layer's state in a sample's state */
-  float *rates;           /* B × n: the layer's rates in this evaluation */
+  DiscoOpsLayer spec; /* weight and bias point into the table's memory */
+  gboolean borrowed;  /* weight and bias are the caller's (set_parameters) */
+  gsize offset;       /* of the layer's state in a sample's state */
+  float *rates;       /* B × n: the layer's rates in this evaluation */
 } Layer;
 
 struct _DiscoOpsNetwork
@@ -26,22 +26,22 @@ struct _DiscoOpsNetwork
   const DiscoOps *ops;
   guint n_layers;
   Layer *layers;
-  gsize state_size;       /* N */
+  gsize state_size; /* N */
   gsize max_units;
 
-  gsize capacity;         /* rows the scratch buffers hold */
-  gsize n_samples;        /* B of the current batch, 0 before one began */
-  float *first_drive;     /* B × n_1: W_1 x + b_1 */
-  float *drive;           /* B × max n_l: W_l r_{l−1} */
-  float *ones;            /* B ones: broadcasts b_1 through a GEMM */
+  gsize capacity;     /* rows the scratch buffers hold */
+  gsize n_samples;    /* B of the current batch, 0 before one began */
+  float *first_drive; /* B × n_1: W_1 x + b_1 */
+  float *drive;       /* B × max n_l: W_l r_{l−1} */
+  float *ones;        /* B ones: broadcasts b_1 through a GEMM */
   /* The compacting solver's packed rows: their samples, uploaded, and (for
    * a first layer other than a microcircuit, whose kernel does not take row
    * indices) their first drives, gathered; both made again only when the
    * rows change. */
-  guint *rows;            /* B, the table's memory */
-  guint *packed_rows;     /* B, host: the rows uploaded */
-  gsize packed_n;         /* A of the upload; G_MAXSIZE: none since the batch began */
-  float *packed_drive;    /* B × n_1 */
+  guint *rows;         /* B, the table's memory */
+  guint *packed_rows;  /* B, host: the rows uploaded */
+  gsize packed_n;      /* A of the upload; G_MAXSIZE: none since the batch began */
+  float *packed_drive; /* B × n_1 */
 };
 
 static void
@@ -63,8 +63,7 @@ free_scratch (DiscoOpsNetwork *network)
 }
 
 static void
-free_parameters (DiscoOpsNetwork *network,
-                 guint            index)
+free_parameters (DiscoOpsNetwork *network, guint index)
 {
   Layer *layer = &network->layers[index];
 
@@ -97,10 +96,7 @@ disco_ops_network_free (DiscoOpsNetwork *network)
 }
 
 static float *
-upload_floats (const DiscoOps *ops,
-               const float    *host,
-               gsize           n,
-               GError        **error)
+upload_floats (const DiscoOps *ops, const float *host, gsize n, GError **error)
 {
   float *buffer = ops->alloc (MAX (n, 1) * sizeof (float), error);
 
@@ -110,19 +106,15 @@ upload_floats (const DiscoOps *ops,
 }
 
 static gboolean
-bad_layer (GError    **error,
-           guint       index,
-           const char *why)
+bad_layer (GError **error, guint index, const char *why)
 {
-  g_set_error (error, DISCO_KERNELS_ERROR, DISCO_ERROR_BAD_VALUE,
-               "network layer %u: %s", index, why);
+  g_set_error (error, DISCO_KERNELS_ERROR, DISCO_ERROR_BAD_VALUE, "network layer %u: %s", index,
+               why);
   return FALSE;
 }
 
 static gboolean
-check_layers (guint                n_layers,
-              const DiscoOpsLayer *layers,
-              GError             **error)
+check_layers (guint n_layers, const DiscoOpsLayer *layers, GError **error)
 {
   if (n_layers == 0)
     {
@@ -165,10 +157,8 @@ check_layers (guint                n_layers,
  *   set (%DISCO_ERROR_BAD_VALUE for an inconsistent chain)
  */
 DiscoOpsNetwork *
-disco_ops_network_new (const DiscoOps      *ops,
-                       guint                n_layers,
-                       const DiscoOpsLayer *layers,
-                       GError             **error)
+disco_ops_network_new (const DiscoOps *ops, guint n_layers, const DiscoOpsLayer *layers,
+                       GError **error)
 {
   g_autoptr (DiscoOpsNetwork) network = NULL;
 
@@ -197,8 +187,8 @@ disco_ops_network_new (const DiscoOps      *ops,
 
       if (spec->weight == NULL)
         continue;
-      if ((layer->spec.weight = upload_floats (ops, spec->weight, spec->n * spec->n_in,
-                                               error)) == NULL)
+      if ((layer->spec.weight = upload_floats (ops, spec->weight, spec->n * spec->n_in, error))
+          == NULL)
         return NULL;
       if (spec->bias != NULL && spec->kind != DISCO_OPS_LAYER_READOUT
           && (layer->spec.bias = upload_floats (ops, spec->bias, spec->n, error)) == NULL)
@@ -228,8 +218,7 @@ disco_ops_network_get_state_size (DiscoOpsNetwork *network)
  * Returns: where the layer's state starts in a sample's state
  */
 gsize
-disco_ops_network_get_layer_offset (DiscoOpsNetwork *network,
-                                    guint            index)
+disco_ops_network_get_layer_offset (DiscoOpsNetwork *network, guint index)
 {
   g_return_val_if_fail (network != NULL && index < network->n_layers, 0);
   return network->layers[index].offset;
@@ -250,10 +239,8 @@ disco_ops_network_get_layer_offset (DiscoOpsNetwork *network,
  * end.  Parameters the network uploaded itself are freed.
  */
 void
-disco_ops_network_set_parameters (DiscoOpsNetwork *network,
-                                  guint            index,
-                                  const float     *weight,
-                                  const float     *bias)
+disco_ops_network_set_parameters (DiscoOpsNetwork *network, guint index, const float *weight,
+                                  const float *bias)
 {
   Layer *layer;
 
@@ -276,8 +263,7 @@ disco_ops_network_set_parameters (DiscoOpsNetwork *network,
  *   weight and bias point into the table's memory
  */
 const DiscoOpsLayer *
-disco_ops_network_get_layer (DiscoOpsNetwork *network,
-                             guint            index)
+disco_ops_network_get_layer (DiscoOpsNetwork *network, guint index)
 {
   g_return_val_if_fail (network != NULL && index < network->n_layers, NULL);
   return &network->layers[index].spec;
@@ -310,9 +296,7 @@ disco_ops_network_get_n_layers (DiscoOpsNetwork *network)
 }
 
 static gboolean
-ensure_scratch (DiscoOpsNetwork *network,
-                gsize            rows,
-                GError         **error)
+ensure_scratch (DiscoOpsNetwork *network, gsize rows, GError **error)
 {
   const DiscoOps *ops = network->ops;
 
@@ -320,17 +304,18 @@ ensure_scratch (DiscoOpsNetwork *network,
     return TRUE;
   free_scratch (network);
   for (guint l = 0; l < network->n_layers; l++)
-    if ((network->layers[l].rates = ops->alloc (rows * network->layers[l].spec.n
-                                                * sizeof (float), error)) == NULL)
+    if ((network->layers[l].rates =
+             ops->alloc (rows * network->layers[l].spec.n * sizeof (float), error))
+        == NULL)
       goto failed;
-  if ((network->first_drive = ops->alloc (rows * network->layers[0].spec.n * sizeof (float),
-                                          error)) == NULL
-      || (network->drive = ops->alloc (rows * network->max_units * sizeof (float),
-                                       error)) == NULL
+  if ((network->first_drive = ops->alloc (rows * network->layers[0].spec.n * sizeof (float), error))
+          == NULL
+      || (network->drive = ops->alloc (rows * network->max_units * sizeof (float), error)) == NULL
       || (network->ones = ops->alloc (rows * sizeof (float), error)) == NULL
       || (network->rows = ops->alloc (rows * sizeof (guint), error)) == NULL
-      || (network->packed_drive = ops->alloc (rows * network->layers[0].spec.n * sizeof (float),
-                                              error)) == NULL)
+      || (network->packed_drive =
+              ops->alloc (rows * network->layers[0].spec.n * sizeof (float), error))
+             == NULL)
     goto failed;
   network->packed_rows = g_new (guint, rows);
   network->capacity = rows;
@@ -358,15 +343,8 @@ failed:
  * x·Wᵀ added onto it; without a bias, onto zeros.
  */
 void
-disco_ops_affine_rows (const DiscoOps *ops,
-                       gsize           n_rows,
-                       gsize           n,
-                       gsize           n_in,
-                       const float    *x,
-                       const float    *weight,
-                       const float    *bias,
-                       const float    *ones,
-                       float          *out)
+disco_ops_affine_rows (const DiscoOps *ops, gsize n_rows, gsize n, gsize n_in, const float *x,
+                       const float *weight, const float *bias, const float *ones, float *out)
 {
   if (bias != NULL)
     /* B × n = ones (B × 1) · b (1 × n) */
@@ -392,10 +370,8 @@ disco_ops_affine_rows (const DiscoOps *ops,
  * Returns: %TRUE on success, %FALSE with @error set
  */
 gboolean
-disco_ops_network_begin_batch (DiscoOpsNetwork *network,
-                               gsize            n_samples,
-                               const float     *input,
-                               GError         **error)
+disco_ops_network_begin_batch (DiscoOpsNetwork *network, gsize n_samples, const float *input,
+                               GError **error)
 {
   const DiscoOps *ops;
   const DiscoOpsLayer *first;
@@ -417,8 +393,8 @@ disco_ops_network_begin_batch (DiscoOpsNetwork *network,
 
   if (first->bias != NULL)
     ops->fill (n_samples, 1.0f, network->ones);
-  disco_ops_affine_rows (ops, n_samples, first->n, first->n_in, input, first->weight,
-                         first->bias, network->ones, network->first_drive);
+  disco_ops_affine_rows (ops, n_samples, first->n, first->n_in, input, first->weight, first->bias,
+                         network->ones, network->first_drive);
   network->n_samples = n_samples;
   network->packed_n = G_MAXSIZE;
   return ops->check (error);
@@ -429,10 +405,7 @@ disco_ops_network_begin_batch (DiscoOpsNetwork *network,
  * when the rows differ from the last ones (within a solve they only
  * shrink, so that is at most once per step). */
 static gboolean
-pack_rows (DiscoOpsNetwork *network,
-           gsize            n_active,
-           const guint     *rows,
-           GError         **error)
+pack_rows (DiscoOpsNetwork *network, gsize n_active, const guint *rows, GError **error)
 {
   const DiscoOpsLayer *first = &network->layers[0].spec;
 
@@ -453,13 +426,8 @@ pack_rows (DiscoOpsNetwork *network,
  * sample packed_rows[r] (pack_rows()), whose first drive it reads through
  * the index (microcircuit) or from packed_drive (the others). */
 static gboolean
-evaluate (DiscoOpsNetwork *network,
-          gsize            n_rows,
-          gboolean         packed,
-          const float     *y,
-          gsize            ldy,
-          float           *dydt,
-          gsize            ldf)
+evaluate (DiscoOpsNetwork *network, gsize n_rows, gboolean packed, const float *y, gsize ldy,
+          float *dydt, gsize ldf)
 {
   const DiscoOps *ops = network->ops;
   const float *previous_rates = NULL;
@@ -493,14 +461,13 @@ evaluate (DiscoOpsNetwork *network,
         case DISCO_OPS_LAYER_MICROCIRCUIT:
           ops->microcircuit_rhs (&spec->phi_e, &spec->phi_i, spec->tau_e, spec->tau_i, n_rows, n,
                                  y + layer->offset, ldy, drive, n, l == 0 ? drive_rows : NULL,
-                                 l == 0 ? NULL : spec->bias, layer->rates, n,
-                                 dydt + layer->offset, ldf);
+                                 l == 0 ? NULL : spec->bias, layer->rates, n, dydt + layer->offset,
+                                 ldf);
           break;
         case DISCO_OPS_LAYER_RATE:
           /* r = φ_E(u), then τ du/dt = −u + d (+ b).  The first layer's
            * drive holds its bias already. */
-          ops->softrect_forward (&spec->phi_e, n_rows, n, y + layer->offset, ldy, layer->rates,
-                                 n);
+          ops->softrect_forward (&spec->phi_e, n_rows, n, y + layer->offset, ldy, layer->rates, n);
           ops->leaky_rows (spec->tau_e, n_rows, n, y + layer->offset, ldy, drive, n,
                            l == 0 ? NULL : spec->bias, dydt + layer->offset, ldf);
           break;
@@ -532,13 +499,8 @@ evaluate (DiscoOpsNetwork *network,
  *   match the one begun
  */
 gboolean
-disco_ops_network_rhs (gpointer        network,
-                       const DiscoOps *ops,
-                       gsize           n_rows,
-                       gsize           n_state,
-                       const float    *y,
-                       float          *dydt,
-                       GError        **error)
+disco_ops_network_rhs (gpointer network, const DiscoOps *ops, gsize n_rows, gsize n_state,
+                       const float *y, float *dydt, GError **error)
 {
   DiscoOpsNetwork *self = network;
 
@@ -549,7 +511,8 @@ disco_ops_network_rhs (gpointer        network,
     {
       g_set_error (error, DISCO_KERNELS_ERROR, DISCO_ERROR_SHAPE,
                    "network right-hand side on %" G_GSIZE_FORMAT " rows, but the batch "
-                   "begun has %" G_GSIZE_FORMAT " samples", n_rows, self->n_samples);
+                   "begun has %" G_GSIZE_FORMAT " samples",
+                   n_rows, self->n_samples);
       return FALSE;
     }
   return evaluate (self, n_rows, FALSE, y, n_state, dydt, n_state);
@@ -572,13 +535,8 @@ disco_ops_network_rhs (gpointer        network,
  *   match the one begun
  */
 gboolean
-disco_ops_network_rhs_strided (DiscoOpsNetwork *network,
-                               gsize            n_rows,
-                               const float     *y,
-                               gsize            ldy,
-                               float           *dydt,
-                               gsize            ldf,
-                               GError         **error)
+disco_ops_network_rhs_strided (DiscoOpsNetwork *network, gsize n_rows, const float *y, gsize ldy,
+                               float *dydt, gsize ldf, GError **error)
 {
   g_return_val_if_fail (network != NULL, FALSE);
   g_return_val_if_fail (ldy >= network->state_size && ldf >= network->state_size, FALSE);
@@ -587,7 +545,8 @@ disco_ops_network_rhs_strided (DiscoOpsNetwork *network,
     {
       g_set_error (error, DISCO_KERNELS_ERROR, DISCO_ERROR_SHAPE,
                    "network right-hand side on %" G_GSIZE_FORMAT " rows, but the batch "
-                   "begun has %" G_GSIZE_FORMAT " samples", n_rows, network->n_samples);
+                   "begun has %" G_GSIZE_FORMAT " samples",
+                   n_rows, network->n_samples);
       return FALSE;
     }
   return evaluate (network, n_rows, FALSE, y, ldy, dydt, ldf);
@@ -612,13 +571,9 @@ disco_ops_network_rhs_strided (DiscoOpsNetwork *network,
  * Returns: %TRUE on success, %FALSE with @error set
  */
 gboolean
-disco_ops_network_rhs_compact (gpointer      network,
-                               gsize         n_active,
-                               const guint  *rows,
-                               const double *t G_GNUC_UNUSED,
-                               const float  *y,
-                               float        *dydt,
-                               GError      **error)
+disco_ops_network_rhs_compact (gpointer network, gsize n_active, const guint *rows,
+                               const double *t G_GNUC_UNUSED, const float *y, float *dydt,
+                               GError **error)
 {
   DiscoOpsNetwork *self = network;
 
@@ -628,7 +583,8 @@ disco_ops_network_rhs_compact (gpointer      network,
     {
       g_set_error (error, DISCO_KERNELS_ERROR, DISCO_ERROR_SHAPE,
                    "network right-hand side on %" G_GSIZE_FORMAT " rows, but the batch "
-                   "begun has %" G_GSIZE_FORMAT " samples", n_active, self->n_samples);
+                   "begun has %" G_GSIZE_FORMAT " samples",
+                   n_active, self->n_samples);
       return FALSE;
     }
   if (!pack_rows (self, n_active, rows, error))
@@ -654,14 +610,9 @@ disco_ops_network_rhs_compact (gpointer      network,
  * Returns: %TRUE on success, %FALSE with @error set
  */
 gboolean
-disco_ops_network_rhs_compact_strided (DiscoOpsNetwork *network,
-                                       gsize            n_active,
-                                       const guint     *rows,
-                                       const float     *y,
-                                       gsize            ldy,
-                                       float           *dydt,
-                                       gsize            ldf,
-                                       GError         **error)
+disco_ops_network_rhs_compact_strided (DiscoOpsNetwork *network, gsize n_active, const guint *rows,
+                                       const float *y, gsize ldy, float *dydt, gsize ldf,
+                                       GError **error)
 {
   g_return_val_if_fail (network != NULL && n_active <= network->n_samples, FALSE);
   g_return_val_if_fail (ldy >= network->state_size && ldf >= network->state_size, FALSE);

@@ -85,77 +85,43 @@ typedef struct
  */
 typedef struct _DiscoOpsNetwork DiscoOpsNetwork;
 
-DiscoOpsNetwork *disco_ops_network_new              (const DiscoOps      *ops,
-                                                     guint                n_layers,
-                                                     const DiscoOpsLayer *layers,
-                                                     GError             **error);
+DiscoOpsNetwork *disco_ops_network_new (const DiscoOps *ops, guint n_layers,
+                                        const DiscoOpsLayer *layers, GError **error);
 
-void             disco_ops_network_free             (DiscoOpsNetwork     *network);
+void disco_ops_network_free (DiscoOpsNetwork *network);
 
-gsize            disco_ops_network_get_state_size   (DiscoOpsNetwork     *network);
+gsize disco_ops_network_get_state_size (DiscoOpsNetwork *network);
 
-guint            disco_ops_network_get_n_layers     (DiscoOpsNetwork     *network);
+guint disco_ops_network_get_n_layers (DiscoOpsNetwork *network);
 
-const DiscoOps  *disco_ops_network_get_ops          (DiscoOpsNetwork     *network);
+const DiscoOps *disco_ops_network_get_ops (DiscoOpsNetwork *network);
 
-const DiscoOpsLayer *disco_ops_network_get_layer    (DiscoOpsNetwork     *network,
-                                                     guint                index);
+const DiscoOpsLayer *disco_ops_network_get_layer (DiscoOpsNetwork *network, guint index);
 
-void             disco_ops_network_set_parameters   (DiscoOpsNetwork     *network,
-                                                     guint                index,
-                                                     const float         *weight,
-                                                     const float         *bias);
+void disco_ops_network_set_parameters (DiscoOpsNetwork *network, guint index, const float *weight,
+                                       const float *bias);
 
-gsize            disco_ops_network_get_layer_offset (DiscoOpsNetwork     *network,
-                                                     guint                index);
+gsize disco_ops_network_get_layer_offset (DiscoOpsNetwork *network, guint index);
 
-void             disco_ops_affine_rows              (const DiscoOps      *ops,
-                                                     gsize                n_rows,
-                                                     gsize                n,
-                                                     gsize                n_in,
-                                                     const float         *x,
-                                                     const float         *weight,
-                                                     const float         *bias,
-                                                     const float         *ones,
-                                                     float               *out);
+void disco_ops_affine_rows (const DiscoOps *ops, gsize n_rows, gsize n, gsize n_in, const float *x,
+                            const float *weight, const float *bias, const float *ones, float *out);
 
-gboolean         disco_ops_network_begin_batch      (DiscoOpsNetwork     *network,
-                                                     gsize                n_samples,
-                                                     const float         *input,
-                                                     GError             **error);
+gboolean disco_ops_network_begin_batch (DiscoOpsNetwork *network, gsize n_samples,
+                                        const float *input, GError **error);
 
-gboolean         disco_ops_network_rhs              (gpointer             network,
-                                                     const DiscoOps      *ops,
-                                                     gsize                n_rows,
-                                                     gsize                n_state,
-                                                     const float         *y,
-                                                     float               *dydt,
-                                                     GError             **error);
+gboolean disco_ops_network_rhs (gpointer network, const DiscoOps *ops, gsize n_rows, gsize n_state,
+                                const float *y, float *dydt, GError **error);
 
-gboolean         disco_ops_network_rhs_strided      (DiscoOpsNetwork     *network,
-                                                     gsize                n_rows,
-                                                     const float         *y,
-                                                     gsize                ldy,
-                                                     float               *dydt,
-                                                     gsize                ldf,
-                                                     GError             **error);
+gboolean disco_ops_network_rhs_strided (DiscoOpsNetwork *network, gsize n_rows, const float *y,
+                                        gsize ldy, float *dydt, gsize ldf, GError **error);
 
-gboolean         disco_ops_network_rhs_compact      (gpointer             network,
-                                                     gsize                n_active,
-                                                     const guint         *rows,
-                                                     const double        *t,
-                                                     const float         *y,
-                                                     float               *dydt,
-                                                     GError             **error);
+gboolean disco_ops_network_rhs_compact (gpointer network, gsize n_active, const guint *rows,
+                                        const double *t, const float *y, float *dydt,
+                                        GError **error);
 
-gboolean         disco_ops_network_rhs_compact_strided (DiscoOpsNetwork *network,
-                                                        gsize            n_active,
-                                                        const guint     *rows,
-                                                        const float     *y,
-                                                        gsize            ldy,
-                                                        float           *dydt,
-                                                        gsize            ldf,
-                                                        GError         **error);
+gboolean disco_ops_network_rhs_compact_strided (DiscoOpsNetwork *network, gsize n_active,
+                                                const guint *rows, const float *y, gsize ldy,
+                                                float *dydt, gsize ldf, GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DiscoOpsNetwork, disco_ops_network_free)
 

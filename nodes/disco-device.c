@@ -45,8 +45,8 @@ disco_tensor_read_ops (DiscoTensor *tensor, const DiscoOps *ops, GError **error)
     return disco_tensor_read_host (tensor, error);
   /* A host producer's tensor (a loader's batch) moves to the device on
    * first use; the producer's next host write makes the copy stale again. */
-  if (disco_tensor_get_device (tensor) == DISCO_DEVICE_CPU &&
-      !disco_tensor_to_device (tensor, DISCO_DEVICE_CUDA, error))
+  if (disco_tensor_get_device (tensor) == DISCO_DEVICE_CPU
+      && !disco_tensor_to_device (tensor, DISCO_DEVICE_CUDA, error))
     return NULL;
   return disco_tensor_read_device (tensor, error);
 }
@@ -65,8 +65,8 @@ disco_tensor_write_ops (DiscoTensor *tensor, const DiscoOps *ops, GError **error
 {
   if (ops == disco_ops_cpu ())
     return disco_tensor_write_host (tensor, error);
-  if (disco_tensor_get_device (tensor) == DISCO_DEVICE_CPU &&
-      !disco_tensor_to_device (tensor, DISCO_DEVICE_CUDA, error))
+  if (disco_tensor_get_device (tensor) == DISCO_DEVICE_CPU
+      && !disco_tensor_to_device (tensor, DISCO_DEVICE_CUDA, error))
     return NULL;
   return disco_tensor_write_device (tensor, error);
 }

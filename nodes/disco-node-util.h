@@ -25,15 +25,14 @@ disco_node_util_argmax (const float *v, gsize n)
  * pipeline (disco_pipeline_build_output_path()), creating its folders;
  * FALSE with @error set when it cannot. */
 static inline gboolean
-disco_node_util_write_output (DiscoNode *node, const char *relative, GBytes *data,
-                              GError **error)
+disco_node_util_write_output (DiscoNode *node, const char *relative, GBytes *data, GError **error)
 {
   g_autofree char *path =
-    disco_pipeline_build_output_path (disco_node_get_pipeline (node), relative, error);
+      disco_pipeline_build_output_path (disco_node_get_pipeline (node), relative, error);
 
-  return path != NULL &&
-         disco_write_file_atomically (path, g_bytes_get_data (data, NULL),
-                                      g_bytes_get_size (data), error);
+  return path != NULL
+         && disco_write_file_atomically (path, g_bytes_get_data (data, NULL),
+                                         g_bytes_get_size (data), error);
 }
 
 G_END_DECLS

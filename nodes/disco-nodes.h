@@ -9,12 +9,9 @@
 
 G_BEGIN_DECLS
 
-#define DISCO_NODE_REGISTER_DEFINE(func, name, type)                         \
-  gboolean disco_node_register_##func (void);                                \
-  gboolean disco_node_register_##func (void)                                 \
-  {                                                                          \
-    return disco_registry_register (name, type);                             \
-  }
+#define DISCO_NODE_REGISTER_DEFINE(func, name, type)                                               \
+  gboolean disco_node_register_##func (void);                                                      \
+  gboolean disco_node_register_##func (void) { return disco_registry_register (name, type); }
 
 #define DISCO_NODE_REGISTER_DECLARE(func) gboolean disco_node_register_##func (void)
 #define DISCO_NODE_REGISTER(func) disco_node_register_##func ()

@@ -99,9 +99,9 @@ typedef struct
   const char *name;
   gboolean ta, tb;
   gsize m, n, k, batch;
-  gsize stride_a; /* 0: one A shared by the batch */
-  float *a, *b, *c;     /* device */
-  float *ha, *hb, *hc;  /* host */
+  gsize stride_a;      /* 0: one A shared by the batch */
+  float *a, *b, *c;    /* device */
+  float *ha, *hb, *hc; /* host */
 } Gemm;
 
 static void
@@ -115,14 +115,12 @@ run_gemm (gpointer data, gboolean on_gpu)
     disco_gemm_strided_batched_cuda (g->ta, g->tb, g->m, g->n, g->k, 1.0f, g->a, lda, g->stride_a,
                                      g->b, ldb, stride_b, 0.0f, g->c, ldc, stride_c, g->batch);
   else if (g->batch > 1)
-    disco_gemm_strided_batched_cpu (g->ta, g->tb, g->m, g->n, g->k, 1.0f, g->ha, lda,
-                                    g->stride_a, g->hb, ldb, stride_b, 0.0f, g->hc, ldc,
-                                    stride_c, g->batch);
+    disco_gemm_strided_batched_cpu (g->ta, g->tb, g->m, g->n, g->k, 1.0f, g->ha, lda, g->stride_a,
+                                    g->hb, ldb, stride_b, 0.0f, g->hc, ldc, stride_c, g->batch);
   else if (on_gpu)
     disco_gemm_cuda (g->ta, g->tb, g->m, g->n, g->k, 1.0f, g->a, lda, g->b, ldb, 0.0f, g->c, ldc);
   else
-    disco_gemm_cpu (g->ta, g->tb, g->m, g->n, g->k, 1.0f, g->ha, lda, g->hb, ldb, 0.0f, g->hc,
-                    ldc);
+    disco_gemm_cpu (g->ta, g->tb, g->m, g->n, g->k, 1.0f, g->ha, lda, g->hb, ldb, 0.0f, g->hc, ldc);
 }
 
 static void
@@ -189,37 +187,54 @@ run_kernel (gpointer data, gboolean gpu)
   switch (d->which)
     {
     case 0:
-      (gpu ? disco_softrect_forward_cuda : disco_softrect_forward_cpu) (&phi, R, C, gpu ? d->y0 : d->hy0, C, gpu ? d->out : d->hout, C);
+      (gpu ? disco_softrect_forward_cuda : disco_softrect_forward_cpu) (
+          &phi, R, C, gpu ? d->y0 : d->hy0, C, gpu ? d->out : d->hout, C);
       break;
     case 1:
-      (gpu ? disco_rk_combine_cuda : disco_rk_combine_cpu) (R, C, C, gpu ? d->y0 : d->hy0, gpu ? d->h : d->hh, 6, tsit5_like, (const float *const *) (gpu ? d->k : d->hk), gpu ? d->out : d->hout);
+      (gpu ? disco_rk_combine_cuda : disco_rk_combine_cpu) (
+          R, C, C, gpu ? d->y0 : d->hy0, gpu ? d->h : d->hh, 6, tsit5_like,
+          (const float *const *) (gpu ? d->k : d->hk), gpu ? d->out : d->hout);
       break;
     case 2:
-      (gpu ? disco_rk_combine_softrect_cuda : disco_rk_combine_softrect_cpu) (&phi, R, C, C, gpu ? d->y0 : d->hy0, gpu ? d->h : d->hh, 6, tsit5_like, (const float *const *) (gpu ? d->k : d->hk), gpu ? d->out : d->hout, gpu ? d->rate : d->hrate, C);
+      (gpu ? disco_rk_combine_softrect_cuda : disco_rk_combine_softrect_cpu) (
+          &phi, R, C, C, gpu ? d->y0 : d->hy0, gpu ? d->h : d->hh, 6, tsit5_like,
+          (const float *const *) (gpu ? d->k : d->hk), gpu ? d->out : d->hout,
+          gpu ? d->rate : d->hrate, C);
       break;
     case 3:
-      (gpu ? disco_rk_embedded_error_norm_cuda : disco_rk_embedded_error_norm_cpu) (R, C, C, 1e-6f, 1e-3f, gpu ? d->y0 : d->hy0, gpu ? d->out : d->hout, gpu ? d->h : d->hh, 7, tsit5_like, (const float *const *) (gpu ? d->k : d->hk), gpu ? d->norm : d->hnorm);
+      (gpu ? disco_rk_embedded_error_norm_cuda : disco_rk_embedded_error_norm_cpu) (
+          R, C, C, 1e-6f, 1e-3f, gpu ? d->y0 : d->hy0, gpu ? d->out : d->hout, gpu ? d->h : d->hh,
+          7, tsit5_like, (const float *const *) (gpu ? d->k : d->hk), gpu ? d->norm : d->hnorm);
       break;
     case 4:
-      (gpu ? disco_rms_rows_cuda : disco_rms_rows_cpu) (R, C, gpu ? d->y0 : d->hy0, C, gpu ? d->norm : d->hnorm);
+      (gpu ? disco_rms_rows_cuda : disco_rms_rows_cpu) (R, C, gpu ? d->y0 : d->hy0, C,
+                                                        gpu ? d->norm : d->hnorm);
       break;
     case 5:
-      (gpu ? disco_steady_state_rows_cuda : disco_steady_state_rows_cpu) (R, C, 1e-6f, 1e-3f, gpu ? d->k[0] : d->hk[0], C, gpu ? d->y0 : d->hy0, C, gpu ? d->flags : d->hflags);
+      (gpu ? disco_steady_state_rows_cuda
+           : disco_steady_state_rows_cpu) (R, C, 1e-6f, 1e-3f, gpu ? d->k[0] : d->hk[0], C,
+                                           gpu ? d->y0 : d->hy0, C, gpu ? d->flags : d->hflags);
       break;
     case 6:
-      (gpu ? disco_microcircuit_rhs_cuda : disco_microcircuit_rhs_cpu) (&phi, &phi, 0.02f, 0.005f, R, 256, gpu ? d->y0 : d->hy0, C, gpu ? d->k[1] : d->hk[1], C, NULL, gpu ? d->h : d->hh, gpu ? d->rate : d->hrate, C, gpu ? d->out : d->hout, C);
+      (gpu ? disco_microcircuit_rhs_cuda : disco_microcircuit_rhs_cpu) (
+          &phi, &phi, 0.02f, 0.005f, R, 256, gpu ? d->y0 : d->hy0, C, gpu ? d->k[1] : d->hk[1], C,
+          NULL, gpu ? d->h : d->hh, gpu ? d->rate : d->hrate, C, gpu ? d->out : d->hout, C);
       break;
     case 7:
-      (gpu ? disco_softmax_rows_cuda : disco_softmax_rows_cpu) (R, 10, gpu ? d->y0 : d->hy0, C, gpu ? d->out : d->hout, C);
+      (gpu ? disco_softmax_rows_cuda : disco_softmax_rows_cpu) (R, 10, gpu ? d->y0 : d->hy0, C,
+                                                                gpu ? d->out : d->hout, C);
       break;
     case 8:
-      (gpu ? disco_ode_clock_advance_cuda : disco_ode_clock_advance_cpu) (&d->params, R, gpu ? d->clocks : d->hclocks, gpu ? d->norm : d->hnorm, gpu ? d->flags : d->hflags);
+      (gpu ? disco_ode_clock_advance_cuda
+           : disco_ode_clock_advance_cpu) (&d->params, R, gpu ? d->clocks : d->hclocks,
+                                           gpu ? d->norm : d->hnorm, gpu ? d->flags : d->hflags);
       break;
     case 9:
-      (gpu ? disco_adam_update_cuda : disco_adam_update_cpu) (784 * 256, 1e-3, 0.9, 0.999, 1e-8, 10, gpu ? d->p : d->hp, gpu ? d->g : d->hg, gpu ? d->m : d->hm, gpu ? d->v : d->hv);
+      (gpu ? disco_adam_update_cuda
+           : disco_adam_update_cpu) (784 * 256, 1e-3, 0.9, 0.999, 1e-8, 10, gpu ? d->p : d->hp,
+                                     gpu ? d->g : d->hg, gpu ? d->m : d->hm, gpu ? d->v : d->hv);
       break;
-    default:
-      g_assert_not_reached ();
+    default: g_assert_not_reached ();
     }
 }
 
@@ -319,8 +334,8 @@ main (int argc, char **argv)
     d.hflags = g_new0 (gint, BATCH);
     d.hclocks = g_new0 (DiscoOdeClock, BATCH);
     for (int i = 0; i < BATCH; i++)
-      d.hclocks[i] = (DiscoOdeClock) { .t = 0, .t_next = 1e-3, .inv_error_prev = 1,
-                                       .inv_error_prev_prev = 1 };
+      d.hclocks[i] =
+          (DiscoOdeClock){ .t = 0, .t_next = 1e-3, .inv_error_prev = 1, .inv_error_prev_prev = 1 };
     d.clocks = disco_cuda_alloc (BATCH * sizeof (DiscoOdeClock), NULL);
     disco_cuda_copy_to_device (d.clocks, d.hclocks, BATCH * sizeof (DiscoOdeClock), NULL);
     d.p = dev_random (rand, n_adam);
@@ -343,11 +358,11 @@ main (int argc, char **argv)
         cpu = time_call (run_kernel, &d, FALSE, quick ? 10 : 100);
         if (bytes > 0)
           printf ("kernel %s, %dx%d: gpu %.2f us (%.0f GB/s), cpu %.2f us, gpu/cpu %.1fx\n",
-                  kernels[i].name, BATCH, (int) N_STATE, gpu * 1e6, bytes / gpu * 1e-9,
-                  cpu * 1e6, cpu / gpu);
+                  kernels[i].name, BATCH, (int) N_STATE, gpu * 1e6, bytes / gpu * 1e-9, cpu * 1e6,
+                  cpu / gpu);
         else
-          printf ("kernel %s, batch %d: gpu %.2f us, cpu %.2f us, gpu/cpu %.1fx\n",
-                  kernels[i].name, BATCH, gpu * 1e6, cpu * 1e6, cpu / gpu);
+          printf ("kernel %s, batch %d: gpu %.2f us, cpu %.2f us, gpu/cpu %.1fx\n", kernels[i].name,
+                  BATCH, gpu * 1e6, cpu * 1e6, cpu / gpu);
       }
     printf ("note: small kernels are bound by launch latency (a few us): the device solve loop "
             "must fuse and batch them, not call them one by one\n");

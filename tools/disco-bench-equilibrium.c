@@ -49,9 +49,9 @@ on_tick (DiscoPipeline *pipeline, DiscoTick *tick, Samples *samples)
       g_object_get (settle, "last-open-loop-seconds", &open_loop, "last-feedback-seconds",
                     &feedback, "last-closed-loop-seconds", &closed_loop, "last-mean-steps",
                     &ol_steps, "last-mean-closed-loop-steps", &cl_steps,
-                    "last-open-loop-evaluations", &ol_evaluations,
-                    "last-closed-loop-evaluations", &cl_evaluations, "last-max-contraction",
-                    &contraction, "last-operations", &operations, NULL);
+                    "last-open-loop-evaluations", &ol_evaluations, "last-closed-loop-evaluations",
+                    &cl_evaluations, "last-max-contraction", &contraction, "last-operations",
+                    &operations, NULL);
       g_array_append_val (samples->open_loop, open_loop);
       g_array_append_val (samples->feedback, feedback);
       g_array_append_val (samples->closed_loop, closed_loop);
@@ -78,8 +78,7 @@ bench (const char *name, const char *method, guint minibatches, gboolean json, g
                               "score.report=", NULL };
   g_autoptr (DiscoPipeline) pipeline = disco_pipeline_new_from_file (path, overrides, error);
   Samples samples = { 0 };
-  GArray **all[] = { &samples.open_loop, &samples.feedback, &samples.closed_loop,
-                     &samples.total };
+  GArray **all[] = { &samples.open_loop, &samples.feedback, &samples.closed_loop, &samples.total };
   guint64 fallbacks;
   double m;
 
@@ -99,18 +98,20 @@ bench (const char *name, const char *method, guint minibatches, gboolean json, g
             "\"closed_loop_ms\": %.2f, \"total_ms\": %.2f, \"open_loop_steps\": %.1f, "
             "\"closed_loop_steps\": %.1f, \"open_loop_evaluations\": %.1f, "
             "\"closed_loop_evaluations\": %.1f, \"fallbacks\": %" G_GUINT64_FORMAT ", "
-            "\"max_contraction\": %.3f, \"operations\": %.0f}", first ? "" : ",\n", name, method,
-            disco_bench_median_ms (samples.open_loop), disco_bench_median_ms (samples.feedback),
-            disco_bench_median_ms (samples.closed_loop), disco_bench_median_ms (samples.total), samples.ol_steps / m,
-            samples.cl_steps / m, samples.ol_evaluations / m, samples.cl_evaluations / m,
-            fallbacks, samples.contraction, samples.operations / m);
-  else
-    printf ("%-30s %-11s %7.1f %7.1f %7.1f %7.1f   %6.1f %6.1f %7.1f %7.1f %6" G_GUINT64_FORMAT
-            " %6.3f %6.0f\n", name, method, disco_bench_median_ms (samples.open_loop),
+            "\"max_contraction\": %.3f, \"operations\": %.0f}",
+            first ? "" : ",\n", name, method, disco_bench_median_ms (samples.open_loop),
             disco_bench_median_ms (samples.feedback), disco_bench_median_ms (samples.closed_loop),
             disco_bench_median_ms (samples.total), samples.ol_steps / m, samples.cl_steps / m,
-            samples.ol_evaluations / m, samples.cl_evaluations / m, fallbacks,
-            samples.contraction, samples.operations / m);
+            samples.ol_evaluations / m, samples.cl_evaluations / m, fallbacks, samples.contraction,
+            samples.operations / m);
+  else
+    printf ("%-30s %-11s %7.1f %7.1f %7.1f %7.1f   %6.1f %6.1f %7.1f %7.1f %6" G_GUINT64_FORMAT
+            " %6.3f %6.0f\n",
+            name, method, disco_bench_median_ms (samples.open_loop),
+            disco_bench_median_ms (samples.feedback), disco_bench_median_ms (samples.closed_loop),
+            disco_bench_median_ms (samples.total), samples.ol_steps / m, samples.cl_steps / m,
+            samples.ol_evaluations / m, samples.cl_evaluations / m, fallbacks, samples.contraction,
+            samples.operations / m);
   fflush (stdout);
   for (guint i = 0; i < G_N_ELEMENTS (all); i++)
     g_array_unref (*all[i]);
@@ -121,7 +122,9 @@ int
 main (int argc, char **argv)
 {
   static const char *const default_names[] = {
-    "mnist-1x256-linear-threshold", "mnist-3x256-linear-threshold", NULL,
+    "mnist-1x256-linear-threshold",
+    "mnist-3x256-linear-threshold",
+    NULL,
   };
   static const char *const methods[] = { "tsit5", "equilibrium" };
   const char *const *names = default_names;
@@ -129,18 +132,16 @@ main (int argc, char **argv)
   gboolean json = FALSE, first = TRUE;
   g_autoptr (GError) error = NULL;
   g_autoptr (GOptionContext) context =
-    g_option_context_new ("[PIPELINE ...] - ODE against fixed points per training minibatch");
-  GOptionEntry entries[] = {
-    { "minibatches", 'n', 0, G_OPTION_ARG_INT, &minibatches, "Measured minibatches (10)", "N" },
-    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL },
-    G_OPTION_ENTRY_NULL
-  };
+      g_option_context_new ("[PIPELINE ...] - ODE against fixed points per training minibatch");
+  GOptionEntry entries[] = { { "minibatches", 'n', 0, G_OPTION_ARG_INT, &minibatches,
+                               "Measured minibatches (10)", "N" },
+                             { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL },
+                             G_OPTION_ENTRY_NULL };
 
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error) || minibatches < 1)
     {
-      g_printerr ("disco-bench-equilibrium: %s\n",
-                  error ? error->message : "N must be at least 1");
+      g_printerr ("disco-bench-equilibrium: %s\n", error ? error->message : "N must be at least 1");
       return 2;
     }
   if (argc > 1)
@@ -149,8 +150,8 @@ main (int argc, char **argv)
   /* OpenBLAS runs small products slowly until one large one has run. */
   {
     const gsize n = 1024;
-    g_autofree float *a = g_new0 (float, n * n);
-    g_autofree float *c = g_new0 (float, n * n);
+    g_autofree float *a = g_new0 (float, n *n);
+    g_autofree float *c = g_new0 (float, n *n);
     disco_gemm_cpu (FALSE, FALSE, n, n, n, 1.0f, a, n, a, n, 0.0f, c, n);
   }
 
@@ -159,9 +160,9 @@ main (int argc, char **argv)
   else
     printf ("batch 100, medians of %d training minibatches after %d warm-up (ms); steps and "
             "evaluations per sample\n"
-            "%-30s %-11s %7s %7s %7s %7s   %6s %6s %7s %7s %6s %6s %6s\n", minibatches,
-            WARM_UP, "pipeline", "method", "OL", "feedbk", "CL", "total", "OLst", "CLst",
-            "OLev", "CLev", "fallbk", "contr", "ops");
+            "%-30s %-11s %7s %7s %7s %7s   %6s %6s %7s %7s %6s %6s %6s\n",
+            minibatches, WARM_UP, "pipeline", "method", "OL", "feedbk", "CL", "total", "OLst",
+            "CLst", "OLev", "CLev", "fallbk", "contr", "ops");
   for (guint i = 0; names[i] != NULL; i++)
     for (guint j = 0; j < G_N_ELEMENTS (methods); j++)
       {

@@ -55,8 +55,8 @@ typedef struct
 
 /* One minibatch: inputs from the host to final states on the host. */
 static Run
-run_once (const DiscoOps *ops, gboolean lockstep, DiscoOpsNetwork *net, Problem *p,
-          float *x_buf, float *y_buf, guint sync_interval, float *y_host)
+run_once (const DiscoOps *ops, gboolean lockstep, DiscoOpsNetwork *net, Problem *p, float *x_buf,
+          float *y_buf, guint sync_interval, float *y_host)
 {
   g_autoptr (GError) error = NULL;
   g_autofree DiscoOdeSampleStats *stats = g_new (DiscoOdeSampleStats, p->n_samples);
@@ -109,8 +109,8 @@ run_once (const DiscoOps *ops, gboolean lockstep, DiscoOpsNetwork *net, Problem 
 }
 
 static void
-bench (const char *label, const DiscoOps *ops, gboolean lockstep, Problem *p, guint sync,
-       int reps, float *y_host)
+bench (const char *label, const DiscoOps *ops, gboolean lockstep, Problem *p, guint sync, int reps,
+       float *y_host)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (DiscoOpsNetwork) net = disco_ops_network_new (ops, N_LAYERS, p->layers, &error);
@@ -199,8 +199,8 @@ main (int argc, char **argv)
   y_cpu = g_new (float, p->n_samples * p->state_size);
 
   printf ("network: 784-256-256-256-10 microcircuits, batch %d, open loop to rest, "
-          "sync interval %d, %d repeats, BLAS threads %u\n", batch, sync, reps,
-          disco_blas_get_threads ());
+          "sync interval %d, %d repeats, BLAS threads %u\n",
+          batch, sync, reps, disco_blas_get_threads ());
   bench ("compacting", disco_ops_cpu (), FALSE, p, sync, reps, y_ref);
   bench ("cpu", disco_ops_cpu (), TRUE, p, sync, reps, y_cpu);
   printf ("cpu vs compacting largest state difference: %.3g\n",

@@ -233,12 +233,18 @@ typedef struct
 } Shape;
 
 static const Shape shapes[] = {
-  { BATCH, 256, 256 },   /* hidden → hidden */
-  { BATCH, 10, 256 },    /* hidden → readout */
-  { BATCH, 256, 784 },   /* input → first layer, once per minibatch */
+  { BATCH, 256, 256 }, /* hidden → hidden */
+  { BATCH, 10, 256 },  /* hidden → readout */
+  { BATCH, 256, 784 }, /* input → first layer, once per minibatch */
 };
 
-enum { SHAPE_HIDDEN, SHAPE_READOUT, SHAPE_INPUT, N_SHAPES };
+enum
+{
+  SHAPE_HIDDEN,
+  SHAPE_READOUT,
+  SHAPE_INPUT,
+  N_SHAPES
+};
 
 /* GFLOP/s of C (m×n) = R (m×k) · Wᵀ (W n×k) + C, as the network calls it:
  * the median of 7 timed blocks of calls, each block about 30 ms long. */
@@ -277,8 +283,8 @@ static void
 warm_up_blas (void)
 {
   const gsize n = 1024;
-  g_autofree float *a = g_new (float, n * n);
-  g_autofree float *c = g_new (float, n * n);
+  g_autofree float *a = g_new (float, n *n);
+  g_autofree float *c = g_new (float, n *n);
 
   for (gsize i = 0; i < n * n; i++)
     a[i] = (float) (i % 17) / 17.0f;
@@ -319,8 +325,10 @@ pipeline_text (guint n_hidden, guint ticks)
       last = g_strdup_printf ("h%u", l);
       previous = last;
     }
-  g_string_append_printf (text, "[out]\nnode = readout\ninput = %s\nsize = 10\n\n"
-                                "[settle]\nnode = integrator\nnetwork = out\n", previous);
+  g_string_append_printf (text,
+                          "[out]\nnode = readout\ninput = %s\nsize = 10\n\n"
+                          "[settle]\nnode = integrator\nnetwork = out\n",
+                          previous);
   return g_string_free (text, FALSE);
 }
 
@@ -330,7 +338,7 @@ run_network (Network *net, const DiscoDataset *dataset, guint minibatches, GErro
   g_autofree char *text = pipeline_text (net->n_hidden, minibatches + 1);
   g_autoptr (DiscoPipeline) pipeline = NULL;
   Run run = { 0 };
-  const guint first = 1;     /* the warm-up minibatch */
+  const guint first = 1; /* the warm-up minibatch */
   double hidden_flops_per_eval;
 
   run.dataset = dataset;
@@ -374,8 +382,8 @@ run_network (Network *net, const DiscoDataset *dataset, guint minibatches, GErro
   {
     double sum = 0;
     for (guint i = first; i < run.tick_seconds->len; i++)
-      sum += g_array_index (run.gemm_seconds, double, i)
-             / g_array_index (run.tick_seconds, double, i);
+      sum +=
+          g_array_index (run.gemm_seconds, double, i) / g_array_index (run.tick_seconds, double, i);
     net->gemm_fraction = sum / minibatches;
   }
   net->solve_gflops = net->gemm_gflop / (net->tick_ms / 1e3);
@@ -391,7 +399,8 @@ run_network (Network *net, const DiscoDataset *dataset, guint minibatches, GErro
   net->shape_flops[SHAPE_READOUT] = BATCH * net->evaluations * 2.0 * 10 * 256;
   net->expected_gflop = (net->shape_flops[0] + net->shape_flops[1] + net->shape_flops[2]) / 1e9;
 
-  if (net->gemm_calls < 1 || fabs (net->gemm_gflop - net->expected_gflop) > 1e-6 * net->expected_gflop)
+  if (net->gemm_calls < 1
+      || fabs (net->gemm_gflop - net->expected_gflop) > 1e-6 * net->expected_gflop)
     {
       g_set_error (error, DISCO_ERROR, DISCO_ERROR_FAILED,
                    "%s: the GEMM counters saw %.0f calls and %.6f GFLOP per minibatch where "
@@ -443,7 +452,7 @@ main (int argc, char **argv)
     { NULL }
   };
   g_autoptr (GOptionContext) context =
-    g_option_context_new ("- time the open-loop network solve and its GEMM share");
+      g_option_context_new ("- time the open-loop network solve and its GEMM share");
   g_autoptr (GError) error = NULL;
   g_autoptr (DiscoDataset) dataset = NULL;
   Network all_networks[] = {
@@ -483,15 +492,17 @@ main (int argc, char **argv)
   if (data_dir == NULL)
     {
       const char *env = g_getenv ("DISCO_DATA_DIR");
-      data_dir = env != NULL ? g_build_filename (env, "mnist", NULL)
-                             : g_build_filename (DISCO_SOURCE_ROOT, "data", "datasets", "mnist",
-                                                 NULL);
+      data_dir = env != NULL
+                     ? g_build_filename (env, "mnist", NULL)
+                     : g_build_filename (DISCO_SOURCE_ROOT, "data", "datasets", "mnist", NULL);
     }
   dataset = disco_dataset_load_idx_dir (data_dir, "t10k", &error);
   if (dataset == NULL)
     {
-      fprintf (stderr, "disco-bench-solve: %s\n(install the datasets with data/install-datasets.sh, "
-               "or pass --data)\n", error->message);
+      fprintf (stderr,
+               "disco-bench-solve: %s\n(install the datasets with data/install-datasets.sh, "
+               "or pass --data)\n",
+               error->message);
       return 1;
     }
   if (dataset->n_features != 784 || dataset->n_samples < BATCH)
@@ -567,21 +578,21 @@ main (int argc, char **argv)
         {
           Network *n = &networks[i];
 
-          g_string_append_printf (out,
-            "    {\"network\": \"%s\", \"minibatches\": %u, \"solve_ms_median\": %.3f, "
-            "\"solve_ms_min\": %.3f, \"solve_ms_max\": %.3f, \"solver_only_ms_median\": %.3f, "
-            "\"mean_steps\": %.3f, \"max_steps\": %u, \"mean_evaluations\": %.3f, "
-            "\"gemm_gflop\": %.6f, \"gemm_calls\": %.1f, \"gemm_ms_median\": %.3f, "
-            "\"gemm_fraction\": %.4f, \"solve_gflops\": %.3f, \"gemm_gflops\": %.3f, "
-            "\"sgemm_mix_gflops\": %.3f, \"fraction_of_sgemm\": %.4f, "
-            "\"goal_gemm_fraction_met\": %s, \"goal_sgemm_rate_met\": %s}%s\n",
-            n->name, n->timed, n->tick_ms, n->tick_min_ms, n->tick_max_ms, n->solver_ms,
-            n->steps, n->max_steps, n->evaluations, n->gemm_gflop, n->gemm_calls, n->gemm_ms,
-            n->gemm_fraction, n->solve_gflops, n->gemm_gflops, n->reference_gflops,
-            n->solve_gflops / n->reference_gflops,
-            n->gemm_fraction >= 0.6 ? "true" : "false",
-            n->solve_gflops >= 0.5 * n->reference_gflops ? "true" : "false",
-            i + 1 < n_networks ? "," : "");
+          g_string_append_printf (
+              out,
+              "    {\"network\": \"%s\", \"minibatches\": %u, \"solve_ms_median\": %.3f, "
+              "\"solve_ms_min\": %.3f, \"solve_ms_max\": %.3f, \"solver_only_ms_median\": %.3f, "
+              "\"mean_steps\": %.3f, \"max_steps\": %u, \"mean_evaluations\": %.3f, "
+              "\"gemm_gflop\": %.6f, \"gemm_calls\": %.1f, \"gemm_ms_median\": %.3f, "
+              "\"gemm_fraction\": %.4f, \"solve_gflops\": %.3f, \"gemm_gflops\": %.3f, "
+              "\"sgemm_mix_gflops\": %.3f, \"fraction_of_sgemm\": %.4f, "
+              "\"goal_gemm_fraction_met\": %s, \"goal_sgemm_rate_met\": %s}%s\n",
+              n->name, n->timed, n->tick_ms, n->tick_min_ms, n->tick_max_ms, n->solver_ms, n->steps,
+              n->max_steps, n->evaluations, n->gemm_gflop, n->gemm_calls, n->gemm_ms,
+              n->gemm_fraction, n->solve_gflops, n->gemm_gflops, n->reference_gflops,
+              n->solve_gflops / n->reference_gflops, n->gemm_fraction >= 0.6 ? "true" : "false",
+              n->solve_gflops >= 0.5 * n->reference_gflops ? "true" : "false",
+              i + 1 < n_networks ? "," : "");
         }
       g_string_append (out, "  ]\n}\n");
       fputs (out->str, stdout);
@@ -610,13 +621,14 @@ main (int argc, char **argv)
       printf ("  solve time per minibatch: %.1f ms median (min %.1f, max %.1f); "
               "solver alone %.1f ms\n",
               n->tick_ms, n->tick_min_ms, n->tick_max_ms, n->solver_ms);
-      printf ("  per sample: %.2f steps (max %u), %.2f RHS evaluations\n", n->steps,
-              n->max_steps, n->evaluations);
+      printf ("  per sample: %.2f steps (max %u), %.2f RHS evaluations\n", n->steps, n->max_steps,
+              n->evaluations);
       printf ("  GEMM: %.3f GFLOP and %.0f calls per minibatch, %.1f ms = %.1f%% of the solve "
               "(%.1f GFLOP/s inside GEMM)\n",
               n->gemm_gflop, n->gemm_calls, n->gemm_ms, 100 * n->gemm_fraction, n->gemm_gflops);
       printf ("  solve rate: %.1f GFLOP/s = %.1f%% of %.1f GFLOP/s (SGEMM for this mix of "
-              "shapes)\n", n->solve_gflops, 100 * share, n->reference_gflops);
+              "shapes)\n",
+              n->solve_gflops, 100 * share, n->reference_gflops);
       printf ("  goal: GEMM ≥ 60%% of the time: %s; ≥ 50%% of the SGEMM rate: %s\n",
               verdict (n->gemm_fraction >= 0.6), verdict (share >= 0.5));
     }

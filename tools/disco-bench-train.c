@@ -93,8 +93,8 @@ bench (const char *name, guint minibatches, gboolean json, gboolean first, GErro
   const char *overrides[] = { max_ticks, "pipeline.checkpoint=false", "score.report=", NULL };
   g_autoptr (DiscoPipeline) pipeline = disco_pipeline_new_from_file (path, overrides, error);
   Samples samples = { 0 };
-  GArray **all[] = { &samples.open_loop, &samples.feedback, &samples.closed_loop,
-                     &samples.learn, &samples.optimizer, &samples.total };
+  GArray **all[] = { &samples.open_loop, &samples.feedback,  &samples.closed_loop,
+                     &samples.learn,     &samples.optimizer, &samples.total };
 
   if (pipeline == NULL)
     return FALSE;
@@ -109,10 +109,10 @@ bench (const char *name, guint minibatches, gboolean json, gboolean first, GErro
     printf ("%s  \"%s\": {\"open_loop_ms\": %.2f, \"feedback_ms\": %.2f, \"closed_loop_ms\": %.2f, "
             "\"plasticity_ms\": %.2f, \"optimizer_ms\": %.2f, \"total_ms\": %.2f, "
             "\"open_loop_steps\": %.1f, \"closed_loop_steps\": %.1f}",
-            first ? "" : ",\n", name, disco_bench_median_ms (samples.open_loop), disco_bench_median_ms (samples.feedback),
-            disco_bench_median_ms (samples.closed_loop), disco_bench_median_ms (samples.learn),
-            disco_bench_median_ms (samples.optimizer), disco_bench_median_ms (samples.total),
-            samples.open_loop_steps / samples.measured,
+            first ? "" : ",\n", name, disco_bench_median_ms (samples.open_loop),
+            disco_bench_median_ms (samples.feedback), disco_bench_median_ms (samples.closed_loop),
+            disco_bench_median_ms (samples.learn), disco_bench_median_ms (samples.optimizer),
+            disco_bench_median_ms (samples.total), samples.open_loop_steps / samples.measured,
             samples.closed_loop_steps / samples.measured);
   else
     printf ("%-30s %8.1f %8.1f %8.1f %8.1f %8.1f %8.1f   %5.1f %5.1f\n", name,
@@ -150,8 +150,8 @@ on_device_tick (DiscoPipeline *pipeline, DiscoTick *tick, DeviceSamples *samples
       guint64 operations;
 
       g_object_get (settle, "last-solve-seconds", &solve, "last-host-syncs", &syncs,
-                    "last-host-wait", &wait, "last-operations", &operations,
-                    "last-mean-steps", &ol, "last-mean-closed-loop-steps", &cl, NULL);
+                    "last-host-wait", &wait, "last-operations", &operations, "last-mean-steps", &ol,
+                    "last-mean-closed-loop-steps", &cl, NULL);
       g_array_append_val (samples->total, total);
       g_array_append_val (samples->solve, solve);
       g_array_append_val (samples->wait, wait);
@@ -168,8 +168,8 @@ on_device_tick (DiscoPipeline *pipeline, DiscoTick *tick, DeviceSamples *samples
 static char *
 pipeline_text (const char *const *drop, GError **error)
 {
-  g_autofree char *path = g_strdup_printf ("%s/pipelines/mnist-3x256-linear-threshold.pipeline",
-                                           source_root ());
+  g_autofree char *path =
+      g_strdup_printf ("%s/pipelines/mnist-3x256-linear-threshold.pipeline", source_root ());
   g_autoptr (GKeyFile) file = g_key_file_new ();
 
   if (!g_key_file_load_from_file (file, path, G_KEY_FILE_NONE, error))
@@ -187,10 +187,11 @@ bench_device_row (const char *table, gboolean full, guint minibatches, GError **
   g_autofree char *text = pipeline_text (full ? NULL : integrator_only, error);
   g_autofree char *max_ticks = g_strdup_printf ("pipeline.max-ticks=%u", WARM_UP + minibatches);
   g_autofree char *data = g_strdup_printf ("data.path=%s/data/datasets/mnist", source_root ());
-  g_autofree char *device = g_strdup_printf ("pipeline.device=%s",
-                                             strcmp (table, "cuda") == 0 ? "cuda" : "cpu");
-  const char *overrides[] = { max_ticks, data, device, "pipeline.checkpoint=false",
-                              full ? "score.report=" : NULL, NULL };
+  g_autofree char *device =
+      g_strdup_printf ("pipeline.device=%s", strcmp (table, "cuda") == 0 ? "cuda" : "cpu");
+  const char *overrides[] = {
+    max_ticks, data, device, "pipeline.checkpoint=false", full ? "score.report=" : NULL, NULL
+  };
   g_autoptr (DiscoPipeline) pipeline = NULL;
   g_autofree char *operations = NULL;
   DeviceSamples samples = { 0 };
@@ -238,7 +239,7 @@ bench_tables (guint minibatches)
   g_autoptr (GError) error = NULL;
   gboolean cuda;
 
-  g_strfreev (disco_registry_list_names ());   /* loads the plugins, disco-cuda among them */
+  g_strfreev (disco_registry_list_names ()); /* loads the plugins, disco-cuda among them */
   cuda = disco_backend_get (DISCO_DEVICE_CUDA) != NULL;
   printf ("per table, mnist-3x256-linear-threshold, batch 100, medians of %u minibatches "
           "after %d warm-up\n"
@@ -246,12 +247,14 @@ bench_tables (guint minibatches)
           "host's queueing; settle ms minus wait ms is the host's own time); ops: the table's "
           "operations in the integrator per minibatch (on CUDA its kernel launches and cuBLAS "
           "calls)\n"
-          "%-5s %-11s %10s %10s %10s %8s %10s %8s %8s\n", minibatches, WARM_UP, "table",
-          "minibatch", "ms/batch", "settle ms", "wait ms", "syncs", "ops", "OLst", "CLst");
-  if (!bench_device_row ("cpu", TRUE, minibatches, &error) ||
-      !bench_device_row ("cpu", FALSE, minibatches, &error) ||
-      (cuda && (!bench_device_row ("cuda", TRUE, minibatches, &error) ||
-                !bench_device_row ("cuda", FALSE, minibatches, &error))))
+          "%-5s %-11s %10s %10s %10s %8s %10s %8s %8s\n",
+          minibatches, WARM_UP, "table", "minibatch", "ms/batch", "settle ms", "wait ms", "syncs",
+          "ops", "OLst", "CLst");
+  if (!bench_device_row ("cpu", TRUE, minibatches, &error)
+      || !bench_device_row ("cpu", FALSE, minibatches, &error)
+      || (cuda
+          && (!bench_device_row ("cuda", TRUE, minibatches, &error)
+              || !bench_device_row ("cuda", FALSE, minibatches, &error))))
     {
       g_printerr ("disco-bench-train: %s\n", error->message);
       return 1;
@@ -277,7 +280,8 @@ main (int argc, char **argv)
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL },
     { "tables", 0, 0, G_OPTION_ARG_NONE, &per_table,
       "Time the 3×256 linear-threshold minibatch per operations table (the host "
-      "table, and CUDA table on a GPU)", NULL },
+      "table, and CUDA table on a GPU)",
+      NULL },
     G_OPTION_ENTRY_NULL
   };
 
@@ -291,8 +295,8 @@ main (int argc, char **argv)
   /* OpenBLAS runs small products slowly until one large one has run. */
   {
     const gsize n = 1024;
-    g_autofree float *a = g_new0 (float, n * n);
-    g_autofree float *c = g_new0 (float, n * n);
+    g_autofree float *a = g_new0 (float, n *n);
+    g_autofree float *c = g_new0 (float, n *n);
     disco_gemm_cpu (FALSE, FALSE, n, n, n, 1.0f, a, n, a, n, 0.0f, c, n);
   }
 
@@ -302,8 +306,9 @@ main (int argc, char **argv)
     printf ("{\n");
   else
     printf ("batch 100, medians of %d minibatches after %d warm-up (ms per training minibatch)\n"
-            "%-30s %8s %8s %8s %8s %8s %8s   %5s %5s\n", minibatches, WARM_UP, "pipeline",
-            "OL", "feedback", "CL", "rule", "adam", "total", "OLst", "CLst");
+            "%-30s %8s %8s %8s %8s %8s %8s   %5s %5s\n",
+            minibatches, WARM_UP, "pipeline", "OL", "feedback", "CL", "rule", "adam", "total",
+            "OLst", "CLst");
   for (guint i = 0; i < G_N_ELEMENTS (names); i++)
     if (!bench (names[i], minibatches, json, i == 0, &error))
       {

@@ -118,7 +118,8 @@ build_text (const char *graph, guint n, Timing *timing)
 int
 main (int argc, char **argv)
 {
-  g_autoptr (GOptionContext) context = g_option_context_new ("— time pipeline loading and validation");
+  g_autoptr (GOptionContext) context =
+      g_option_context_new ("— time pipeline loading and validation");
   g_autoptr (GError) error = NULL;
   g_autofree char *nodes_arg = NULL;
   g_autofree char *graphs_arg = NULL;
@@ -139,9 +140,8 @@ main (int argc, char **argv)
       return 1;
     }
   sizes = g_strsplit (nodes_arg != NULL ? nodes_arg : "1000,10000,100000", ",", -1);
-  graphs = g_strsplit (graphs_arg != NULL ? graphs_arg
-                                          : "chain,fan-out,layers,text-chain,text-fan-out",
-                       ",", -1);
+  graphs = g_strsplit (
+      graphs_arg != NULL ? graphs_arg : "chain,fan-out,layers,text-chain,text-fan-out", ",", -1);
 
   g_print ("%-13s %8s %10s %11s\n", "graph", "nodes", "build (s)", "validate (s)");
   for (guint g = 0; graphs[g] != NULL; g++)
@@ -164,13 +164,13 @@ main (int argc, char **argv)
           }
         else
           {
-            if (strcmp (graphs[g], "chain") != 0 && strcmp (graphs[g], "fan-out") != 0 &&
-                strcmp (graphs[g], "layers") != 0)
+            if (strcmp (graphs[g], "chain") != 0 && strcmp (graphs[g], "fan-out") != 0
+                && strcmp (graphs[g], "layers") != 0)
               goto unknown;
             pipeline = build_api (graphs[g], n, &timing);
           }
-        g_print ("%-13s %8" G_GUINT64_FORMAT " %10.3f %11.3f\n", graphs[g], n,
-                 timing.build_seconds, timing.validate_seconds);
+        g_print ("%-13s %8" G_GUINT64_FORMAT " %10.3f %11.3f\n", graphs[g], n, timing.build_seconds,
+                 timing.validate_seconds);
         continue;
       unknown:
         g_printerr ("disco-bench-validate: no graph \"%s\"\n", graphs[g]);

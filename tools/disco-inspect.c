@@ -76,9 +76,11 @@ print_type (const char *name, GType type)
       g_print ("\n");
   }
   g_print ("  Dynamical     %s\n", disco_node_type_is_dynamical (type)
-             ? "yes: holds continuous state advanced by an integrator" : "no");
+                                       ? "yes: holds continuous state advanced by an integrator"
+                                       : "no");
   g_print ("  Runs on CUDA  %s\n", disco_node_type_runs_on_cuda (type)
-             ? "yes (some settings may still need the CPU)" : "no: a pipeline with it runs on the CPU");
+                                       ? "yes (some settings may still need the CPU)"
+                                       : "no: a pipeline with it runs on the CPU");
 
   for (int d = 0; d < 2; d++)
     {
@@ -109,8 +111,7 @@ print_type (const char *name, GType type)
       g_autofree char *def = disco_value_to_string (g_param_spec_get_default_value (pspec));
 
       g_print ("  %-18s: %s\n", pspec->name, g_param_spec_get_blurb (pspec));
-      g_print ("  %-18s  flags: %s%s\n", "",
-               (pspec->flags & G_PARAM_READABLE) ? "readable" : "",
+      g_print ("  %-18s  flags: %s%s\n", "", (pspec->flags & G_PARAM_READABLE) ? "readable" : "",
                (pspec->flags & G_PARAM_WRITABLE) ? ", writable" : "");
       g_print ("  %-18s  %s%s%s. Default: %s\n", "", g_type_name (pspec->value_type),
                range ? ". Range: " : "", range ? range : "", def);
@@ -136,7 +137,8 @@ print_json (void)
       disco_json_append_string (out, disco_node_type_get_category (type));
       g_string_append (out, ",\n    \"description\": ");
       disco_json_append_string (out, disco_node_type_get_description (type));
-      g_string_append_printf (out, ",\n    \"dynamical\": %s,\n    \"runs-on-cuda\": %s,"
+      g_string_append_printf (out,
+                              ",\n    \"dynamical\": %s,\n    \"runs-on-cuda\": %s,"
                               "\n    \"ports\": [",
                               disco_node_type_is_dynamical (type) ? "true" : "false",
                               disco_node_type_runs_on_cuda (type) ? "true" : "false");
@@ -153,8 +155,10 @@ print_json (void)
               disco_node_type_get_port_info (type, ports[j], NULL, &flags, &blurb);
               g_string_append_printf (out, "%s\n      {\"name\": ", first ? "" : ",");
               disco_json_append_string (out, ports[j]);
-              g_string_append_printf (out, ", \"direction\": \"%s\", \"optional\": %s, "
-                                      "\"blurb\": ", d == 0 ? "input" : "output",
+              g_string_append_printf (out,
+                                      ", \"direction\": \"%s\", \"optional\": %s, "
+                                      "\"blurb\": ",
+                                      d == 0 ? "input" : "output",
                                       (flags & DISCO_PORT_FLAG_OPTIONAL) ? "true" : "false");
               disco_json_append_string (out, blurb);
               g_string_append (out, "}");
@@ -192,9 +196,9 @@ print_json (void)
 /* How a link is drawn: what it means to the run (DESIGN.md §4). */
 typedef enum
 {
-  LINK_ORDERS_TICKS,   /* the producer runs first in every tick */
-  LINK_COUPLING,       /* between two dynamical nodes: state, inside a tick */
-  LINK_READS_NETWORK,  /* from a dynamical node: after its whole network */
+  LINK_ORDERS_TICKS,  /* the producer runs first in every tick */
+  LINK_COUPLING,      /* between two dynamical nodes: state, inside a tick */
+  LINK_READS_NETWORK, /* from a dynamical node: after its whole network */
 } LinkKind;
 
 typedef struct
@@ -204,7 +208,7 @@ typedef struct
   DiscoNode *consumer;
   const char *consumer_port;
   LinkKind kind;
-  gboolean back;       /* a coupling that closes a loop: no rank constraint */
+  gboolean back; /* a coupling that closes a loop: no rank constraint */
 } GraphLink;
 
 /* Text inside a record label: the record's own characters escaped. */
@@ -267,8 +271,8 @@ changed_properties (GObject *object, const char *const *skip)
       g_autofree char *text = NULL;
       g_autofree char *def = NULL;
 
-      if ((pspec->flags & G_PARAM_READWRITE) != G_PARAM_READWRITE ||
-          (skip != NULL && g_strv_contains (skip, pspec->name)))
+      if ((pspec->flags & G_PARAM_READWRITE) != G_PARAM_READWRITE
+          || (skip != NULL && g_strv_contains (skip, pspec->name)))
         continue;
       g_value_init (&value, pspec->value_type);
       g_object_get_property (object, pspec->name, &value);
@@ -302,7 +306,8 @@ collect_links (DiscoPipeline *pipeline, char **names)
   for (guint i = 0; names[i] != NULL; i++)
     {
       DiscoNode *node = disco_pipeline_get_node (pipeline, names[i]);
-      g_auto (GStrv) ports = disco_node_type_get_port_names (G_OBJECT_TYPE (node), DISCO_PORT_INPUT);
+      g_auto (GStrv) ports =
+          disco_node_type_get_port_names (G_OBJECT_TYPE (node), DISCO_PORT_INPUT);
 
       for (guint j = 0; ports[j] != NULL; j++)
         {
@@ -332,7 +337,7 @@ collect_links (DiscoPipeline *pipeline, char **names)
 static void
 mark_back_links (GArray *links, DiscoNode *node, GHashTable *state)
 {
-  g_hash_table_insert (state, node, GINT_TO_POINTER (1));  /* on the path */
+  g_hash_table_insert (state, node, GINT_TO_POINTER (1)); /* on the path */
   for (guint i = 0; i < links->len; i++)
     {
       GraphLink *link = &g_array_index (links, GraphLink, i);
@@ -346,7 +351,7 @@ mark_back_links (GArray *links, DiscoNode *node, GHashTable *state)
       else if (seen == 0)
         mark_back_links (links, link->consumer, state);
     }
-  g_hash_table_insert (state, node, GINT_TO_POINTER (2));  /* done */
+  g_hash_table_insert (state, node, GINT_TO_POINTER (2)); /* done */
 }
 
 /* The network (dynamical nodes joined by couplings) of each dynamical node,
@@ -390,8 +395,8 @@ find_networks (DiscoPipeline *pipeline, char **names, GArray *links)
  * input; a node's unlinked optional inputs and outputs (the integrator's
  * trajectories, say) are left out, except a lone output. */
 static gboolean
-port_is_drawn (DiscoNode *node, const char *port, DiscoPortDirection direction,
-               guint n_ports, GHashTable *used_outputs)
+port_is_drawn (DiscoNode *node, const char *port, DiscoPortDirection direction, guint n_ports,
+               GHashTable *used_outputs)
 {
   DiscoPortFlags flags = 0;
   g_autofree char *key = NULL;
@@ -407,8 +412,7 @@ port_is_drawn (DiscoNode *node, const char *port, DiscoPortDirection direction,
 
 /* The drawn ports of @node as record fields "<i_port> port|...". */
 static void
-append_ports (GString *out, DiscoNode *node, DiscoPortDirection direction,
-              GHashTable *used_outputs)
+append_ports (GString *out, DiscoNode *node, DiscoPortDirection direction, GHashTable *used_outputs)
 {
   g_auto (GStrv) ports = disco_node_type_get_port_names (G_OBJECT_TYPE (node), direction);
   guint n = g_strv_length (ports);
@@ -475,8 +479,8 @@ pipeline_to_dot (DiscoPipeline *pipeline, const char *file)
   g_autoptr (GArray) links = collect_links (pipeline, names);
   g_autoptr (GHashTable) networks = find_networks (pipeline, names, links);
   g_autoptr (GHashTable) state = g_hash_table_new (g_direct_hash, g_direct_equal);
-  g_autoptr (GHashTable) used_outputs = g_hash_table_new_full (g_str_hash, g_str_equal,
-                                                               g_free, NULL);
+  g_autoptr (GHashTable) used_outputs =
+      g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   const char *skip[] = { "source-file", NULL };
   g_autoptr (GPtrArray) settings = changed_properties (G_OBJECT (pipeline), skip);
   g_autofree char *base = g_path_get_basename (file);
@@ -496,9 +500,9 @@ pipeline_to_dot (DiscoPipeline *pipeline, const char *file)
   for (guint i = 0; i < links->len; i++)
     {
       GraphLink *link = &g_array_index (links, GraphLink, i);
-      g_hash_table_add (used_outputs, g_strdup_printf ("%s.%s",
-                                                       disco_node_get_name (link->producer),
-                                                       link->producer_port));
+      g_hash_table_add (
+          used_outputs,
+          g_strdup_printf ("%s.%s", disco_node_get_name (link->producer), link->producer_port));
       kinds |= 1 << link->kind;
     }
   /* The legend: the kinds of link this graph has. */
@@ -506,14 +510,15 @@ pipeline_to_dot (DiscoPipeline *pipeline, const char *file)
     g_string_append (label, "\nsolid: orders ticks (the producer runs first)");
   if (kinds & (1 << LINK_COUPLING))
     g_string_append (label, "\ndashed blue: state coupling between dynamical nodes, "
-                     "resolved inside a tick");
+                            "resolved inside a tick");
   if (kinds & (1 << LINK_READS_NETWORK))
     g_string_append (label, "\nbold green: read after the whole network has settled");
   g_string_append (label, "\n");
   g_string_append (out, "  graph [fontname=\"Sans\", fontsize=11, labelloc=b, "
-                   "nodesep=0.3, ranksep=0.45, label=");
+                        "nodesep=0.3, ranksep=0.45, label=");
   append_quoted (out, label->str);
-  g_string_append (out, "];\n  node [shape=Mrecord, style=filled, fontname=\"Sans\", "
+  g_string_append (out,
+                   "];\n  node [shape=Mrecord, style=filled, fontname=\"Sans\", "
                    "fontsize=10, color=\"#555555\"];\n"
                    "  edge [fontname=\"Sans\", fontsize=9, color=\"#333333\", arrowsize=0.7];\n");
   g_string_free (label, TRUE);
@@ -555,18 +560,20 @@ pipeline_to_dot (DiscoPipeline *pipeline, const char *file)
               GraphLink *link = &g_array_index (links, GraphLink, j);
               const char *reader = disco_node_get_name (link->consumer);
 
-              if (link->kind == LINK_READS_NETWORK &&
-                  GPOINTER_TO_UINT (g_hash_table_lookup (networks, link->producer)) == id &&
-                  !g_ptr_array_find_with_equal_func (readers, reader, g_str_equal, NULL))
+              if (link->kind == LINK_READS_NETWORK
+                  && GPOINTER_TO_UINT (g_hash_table_lookup (networks, link->producer)) == id
+                  && !g_ptr_array_find_with_equal_func (readers, reader, g_str_equal, NULL))
                 g_ptr_array_add (readers, (gpointer) reader);
             }
           for (guint j = 0; j < readers->len; j++)
             g_string_append_printf (cluster, "%s%s", j ? ", " : "; read by ",
                                     (char *) g_ptr_array_index (readers, j));
-          g_string_append_printf (out, "  subgraph cluster_network_%u {\n"
+          g_string_append_printf (out,
+                                  "  subgraph cluster_network_%u {\n"
                                   "    style=\"rounded,dashed\"; color=\"#1f5fa8\"; "
                                   "fontcolor=\"#1f5fa8\"; fontsize=10; labeljust=l;\n"
-                                  "    label=", id);
+                                  "    label=",
+                                  id);
           append_quoted (out, cluster->str);
           g_string_append (out, ";\n");
           g_string_free (cluster, TRUE);
@@ -602,8 +609,7 @@ pipeline_to_dot (DiscoPipeline *pipeline, const char *file)
         case LINK_READS_NETWORK:
           g_string_append (out, " [style=bold, penwidth=2, color=\"#2e8b3a\"]");
           break;
-        case LINK_ORDERS_TICKS:
-          break;
+        case LINK_ORDERS_TICKS: break;
         }
       g_string_append (out, ";\n");
     }
@@ -636,13 +642,15 @@ write_graph (const char *dot, const char *format, const char *output, GError **e
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
                    "--graph-format %s needs Graphviz's dot, which is not installed "
                    "(Debian: apt-get install graphviz); --graph-format dot writes the "
-                   "graph for rendering elsewhere", format);
+                   "graph for rendering elsewhere",
+                   format);
       return FALSE;
     }
   type = g_strconcat ("-T", format, NULL);
   process = output != NULL
-    ? g_subprocess_new (G_SUBPROCESS_FLAGS_STDIN_PIPE, error, dot_program, type, "-o", output, NULL)
-    : g_subprocess_new (G_SUBPROCESS_FLAGS_STDIN_PIPE, error, dot_program, type, NULL);
+                ? g_subprocess_new (G_SUBPROCESS_FLAGS_STDIN_PIPE, error, dot_program, type, "-o",
+                                    output, NULL)
+                : g_subprocess_new (G_SUBPROCESS_FLAGS_STDIN_PIPE, error, dot_program, type, NULL);
   if (process == NULL)
     return FALSE;
   input = g_bytes_new_static (dot, strlen (dot));
@@ -727,18 +735,19 @@ main (int argc, char **argv)
   context = g_option_context_new ("[NODE | --graph FILE [node.property=value ...]] - list "
                                   "Disco node types, describe one, or draw a pipeline");
   g_option_context_add_main_entries (context, entries, NULL);
-  g_option_context_set_description (context,
-    "disco-inspect --graph FILE [node.property=value ...] draws a pipeline: one record per\n"
-    "node with its name, type, ports and the properties that differ from their defaults;\n"
-    "one edge per link, from output port to input port. Solid edges order ticks; dashed\n"
-    "blue edges are state couplings between dynamical nodes, resolved inside a tick (the\n"
-    "nodes they join are boxed as one network); bold green edges read a network after it\n"
-    "has settled.\n"
-    "\n"
-    "Examples:\n"
-    "  disco-inspect microcircuit\n"
-    "  disco-inspect --graph pipelines/quick.pipeline | dot -Tsvg > quick.svg\n"
-    "  disco-inspect --graph quick h1.size=64 -o quick.png");
+  g_option_context_set_description (
+      context,
+      "disco-inspect --graph FILE [node.property=value ...] draws a pipeline: one record per\n"
+      "node with its name, type, ports and the properties that differ from their defaults;\n"
+      "one edge per link, from output port to input port. Solid edges order ticks; dashed\n"
+      "blue edges are state couplings between dynamical nodes, resolved inside a tick (the\n"
+      "nodes they join are boxed as one network); bold green edges read a network after it\n"
+      "has settled.\n"
+      "\n"
+      "Examples:\n"
+      "  disco-inspect microcircuit\n"
+      "  disco-inspect --graph pipelines/quick.pipeline | dot -Tsvg > quick.svg\n"
+      "  disco-inspect --graph quick h1.size=64 -o quick.png");
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {
       g_printerr ("disco-inspect: %s\n", error->message);

@@ -29,8 +29,8 @@
 typedef struct
 {
   char *name;
-  guint index;     /* in the header */
-  GArray *values;  /* double */
+  guint index;    /* in the header */
+  GArray *values; /* double */
 } Column;
 
 static void
@@ -77,7 +77,7 @@ read_csv (const char *path, Column *columns, guint n_columns, GError **error)
   for (guint i = 0; lines[i] != NULL; i++)
     {
       g_auto (GStrv) cells = NULL;
-      char *line = g_strstrip (lines[i]);   /* also drops a "\r" */
+      char *line = g_strstrip (lines[i]); /* also drops a "\r" */
       guint line_number = i + 1;
 
       if (line[0] == '\0' || line[0] == '#')
@@ -98,8 +98,8 @@ read_csv (const char *path, Column *columns, guint n_columns, GError **error)
                 {
                   g_autofree char *names = g_strjoinv (", ", header);
                   g_set_error (error, DISCO_ERROR, DISCO_ERROR_DATA,
-                               "%s:%u: no column \"%s\" (the header has: %s)", path,
-                               header_line, columns[c].name, names);
+                               "%s:%u: no column \"%s\" (the header has: %s)", path, header_line,
+                               columns[c].name, names);
                   return FALSE;
                 }
               columns[c].index = k;
@@ -109,8 +109,8 @@ read_csv (const char *path, Column *columns, guint n_columns, GError **error)
       if (g_strv_length (cells) != n_header)
         {
           g_set_error (error, DISCO_ERROR, DISCO_ERROR_DATA,
-                       "%s:%u: %u cells, but the header on line %u has %u", path,
-                       line_number, g_strv_length (cells), header_line, n_header);
+                       "%s:%u: %u cells, but the header on line %u has %u", path, line_number,
+                       g_strv_length (cells), header_line, n_header);
           return FALSE;
         }
       for (guint c = 0; c < n_columns; c++)
@@ -119,8 +119,8 @@ read_csv (const char *path, Column *columns, guint n_columns, GError **error)
           char *end = NULL;
           double v;
 
-          if (cell[0] == '\0' || g_ascii_strcasecmp (cell, "nan") == 0 ||
-              g_ascii_strcasecmp (cell, "null") == 0)
+          if (cell[0] == '\0' || g_ascii_strcasecmp (cell, "nan") == 0
+              || g_ascii_strcasecmp (cell, "null") == 0)
             v = NAN;
           else
             {
@@ -128,8 +128,8 @@ read_csv (const char *path, Column *columns, guint n_columns, GError **error)
               if (end == cell || *end != '\0')
                 {
                   g_set_error (error, DISCO_ERROR, DISCO_ERROR_DATA,
-                               "%s:%u: column \"%s\": \"%s\" is not a number", path,
-                               line_number, columns[c].name, cell);
+                               "%s:%u: column \"%s\": \"%s\" is not a number", path, line_number,
+                               columns[c].name, cell);
                   return FALSE;
                 }
             }
@@ -195,9 +195,14 @@ plot_csv (const char *path, GPtrArray *pairs, const char *title, const char *x_l
       GArray *x = g_array_index (columns, Column, x_index[i]).values;
       GArray *y = g_array_index (columns, Column, y_index[i]).values;
 
-      series[i] = (DiscoPlotSeries) {
-        pair->label != NULL ? pair->label : pair->y, (double *) x->data, (double *) y->data,
-        x->len, 0, 0, 0, x->len <= 30 };
+      series[i] = (DiscoPlotSeries){ pair->label != NULL ? pair->label : pair->y,
+                                     (double *) x->data,
+                                     (double *) y->data,
+                                     x->len,
+                                     0,
+                                     0,
+                                     0,
+                                     x->len <= 30 };
       disco_plot_palette_color (i, &series[i].r, &series[i].g, &series[i].b);
     }
   if (title == NULL)
@@ -214,10 +219,13 @@ plot_csv (const char *path, GPtrArray *pairs, const char *title, const char *x_l
         g_string_append_printf (text, " against %s", first->x);
       title = default_title = g_string_free (text, FALSE);
     }
-  panel = (DiscoPlotPanel) {
-    title, x_label != NULL ? x_label : (one_x ? first->x : NULL),
-    y_label != NULL ? y_label : (pairs->len == 1 ? first->y : NULL),
-    series, pairs->len, FALSE, log_y };
+  panel = (DiscoPlotPanel){ title,
+                            x_label != NULL ? x_label : (one_x ? first->x : NULL),
+                            y_label != NULL ? y_label : (pairs->len == 1 ? first->y : NULL),
+                            series,
+                            pairs->len,
+                            FALSE,
+                            log_y };
   png = disco_plot_render_panels (&panel, 1, width, height, NULL, error);
   return png;
 }
@@ -256,7 +264,7 @@ main (int argc, char **argv)
     { NULL }
   };
   g_autoptr (GOptionContext) context =
-    g_option_context_new ("[results.json] OUT.png - line plots as PNG");
+      g_option_context_new ("[results.json] OUT.png - line plots as PNG");
   g_autoptr (GError) error = NULL;
   g_autoptr (GBytes) png = NULL;
   const char *out;
@@ -265,11 +273,11 @@ main (int argc, char **argv)
   /* Texts are taken as bytes (G_OPTION_ARG_FILENAME) and must be UTF-8, as
    * cairo wants them: a string option would fail on "Δw" in the C locale. */
   g_option_context_add_main_entries (context, entries, NULL);
-  g_option_context_set_description (context,
-    "Without --csv, draws the learning curves (accuracy and loss per epoch) of an\n"
-    "evaluator's results.json. With --csv, draws one curve per --y column against\n"
-    "the --x column, or one curve per --series pair X:Y (each with its own x\n"
-    "column). Exit status: 1 on bad input, 2 on a usage error.\n");
+  g_option_context_set_description (
+      context, "Without --csv, draws the learning curves (accuracy and loss per epoch) of an\n"
+               "evaluator's results.json. With --csv, draws one curve per --y column against\n"
+               "the --x column, or one curve per --series pair X:Y (each with its own x\n"
+               "column). Exit status: 1 on bad input, 2 on a usage error.\n");
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {
       g_printerr ("disco-plot: %s\n", error->message);
@@ -288,21 +296,21 @@ main (int argc, char **argv)
     width = 800;
   if (height == -1)
     height = csv != NULL ? 600 : 900;
-  if ((csv != NULL && argc != 2) || (csv == NULL && argc != 3) ||
-      (csv != NULL && series == NULL && (x == NULL || y == NULL)) ||
-      (series != NULL && (x != NULL || y != NULL)) ||
-      (csv == NULL && (x != NULL || y != NULL || series != NULL)) || width <= 0 ||
-      height <= 0)
+  if ((csv != NULL && argc != 2) || (csv == NULL && argc != 3)
+      || (csv != NULL && series == NULL && (x == NULL || y == NULL))
+      || (series != NULL && (x != NULL || y != NULL))
+      || (csv == NULL && (x != NULL || y != NULL || series != NULL)) || width <= 0 || height <= 0)
     {
       g_autofree char *help = g_option_context_get_help (context, TRUE, NULL);
       g_printerr ("disco-plot: %s\n%s",
                   series != NULL && (x != NULL || y != NULL)
-                    ? "--series replaces --x and --y: give one or the other"
+                      ? "--series replaces --x and --y: give one or the other"
                   : csv != NULL && series == NULL && (x == NULL || y == NULL)
-                    ? "--csv needs --x and --y, or --series"
-                  : width <= 0 || height <= 0 ? "--width and --height must be positive"
-                  : "expected a report and an output file, or --csv TABLE --x --y (or "
-                    "--series) and an output file",
+                      ? "--csv needs --x and --y, or --series"
+                  : width <= 0 || height <= 0
+                      ? "--width and --height must be positive"
+                      : "expected a report and an output file, or --csv TABLE --x --y (or "
+                        "--series) and an output file",
                   help);
       return 2;
     }
@@ -335,9 +343,9 @@ main (int argc, char **argv)
     }
   else
     png = disco_plot_learning_curves (argv[1], width, height, &error);
-  if (png == NULL ||
-      !disco_write_file_atomically (out, g_bytes_get_data (png, NULL), g_bytes_get_size (png),
-                                    &error))
+  if (png == NULL
+      || !disco_write_file_atomically (out, g_bytes_get_data (png, NULL), g_bytes_get_size (png),
+                                       &error))
     {
       g_printerr ("disco-plot: %s\n", error->message);
       return 1;

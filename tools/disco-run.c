@@ -59,11 +59,11 @@ on_tick (DiscoPipeline *pipeline, DiscoTick *tick, Progress *progress)
     g_cancellable_cancel (progress->cancellable);
   if (progress->quiet)
     return;
-  if (!progress->tty && !(tick->flags & DISCO_TICK_FLAG_EPOCH_END) &&
-      now - progress->last_print_us < 10 * G_USEC_PER_SEC)
+  if (!progress->tty && !(tick->flags & DISCO_TICK_FLAG_EPOCH_END)
+      && now - progress->last_print_us < 10 * G_USEC_PER_SEC)
     return;
-  if (progress->tty && now - progress->last_print_us < 100000 &&
-      !(tick->flags & DISCO_TICK_FLAG_EPOCH_END))
+  if (progress->tty && now - progress->last_print_us < 100000
+      && !(tick->flags & DISCO_TICK_FLAG_EPOCH_END))
     return;
   progress->last_print_us = now;
 
@@ -77,8 +77,7 @@ on_tick (DiscoPipeline *pipeline, DiscoTick *tick, Progress *progress)
     }
   if (tick->phase != DISCO_PHASE_NONE)
     g_string_append_printf (line, "%s ", disco_phase_to_string (tick->phase));
-  g_string_append_printf (line, "batch %u · tick %" G_GUINT64_FORMAT, tick->batch,
-                          tick->index + 1);
+  g_string_append_printf (line, "batch %u · tick %" G_GUINT64_FORMAT, tick->batch, tick->index + 1);
   if (tick->n_ticks > 0)
     g_string_append_printf (line, "/%" G_GUINT64_FORMAT, tick->n_ticks);
   g_string_append_printf (line, " · %.1f ticks/s · %s", rate, spent);
@@ -122,10 +121,12 @@ main (int argc, char **argv)
       "Continue the run in OUTDIR from its last checkpoint (same file and overrides)", "OUTDIR" },
     { "overwrite", 0, 0, G_OPTION_ARG_NONE, &overwrite,
       "Replace a previous run in OUTDIR: first remove the files it wrote, results.json and "
-      "its checkpoint (other files stay)", NULL },
+      "its checkpoint (other files stay)",
+      NULL },
     { "force", 0, 0, G_OPTION_ARG_NONE, &force,
       "With --resume: continue although the pipeline file changed since the checkpoint "
-      "(e.g. a comment); the checkpoint's own files are always checked", NULL },
+      "(e.g. a comment); the checkpoint's own files are always checked",
+      NULL },
     { "list-pipelines", 0, 0, G_OPTION_ARG_NONE, &list_pipelines,
       "List the pipelines a NAME can stand for, with their first comment line", NULL },
     G_OPTION_ENTRY_NULL
@@ -135,18 +136,19 @@ main (int argc, char **argv)
   setlocale (LC_ALL, "");
   context = g_option_context_new ("FILE|NAME [node.property=value ...] - run a Disco pipeline");
   g_option_context_add_main_entries (context, entries, NULL);
-  g_option_context_set_description (context,
-    "FILE is a pipeline file. A NAME that is not a file names an example pipeline: \"quick\"\n"
-    "is quick.pipeline, looked up in the current folder, then in each folder of\n"
-    "$DISCO_PIPELINE_PATH (colon-separated), then in " DISCO_PIPELINE_DIR ".\n"
-    "Relative data paths (path = ../data/datasets/mnist) are looked up beside the file,\n"
-    "in the current folder, then, without their leading ../, in each folder of\n"
-    "$DISCO_DATA_PATH, in $XDG_DATA_HOME/disco-1.0 and in the installed disco-1.0 folder.\n"
-    "\n"
-    "Exit status: 0 on success, 1 on any error (the message names file, line and node),\n"
-    "2 on a usage error, 130 when interrupted (SIGINT or SIGTERM: between ticks).\n"
-    "\n"
-    "Example: disco-run -o runs/quick quick data.epochs=1");
+  g_option_context_set_description (
+      context,
+      "FILE is a pipeline file. A NAME that is not a file names an example pipeline: \"quick\"\n"
+      "is quick.pipeline, looked up in the current folder, then in each folder of\n"
+      "$DISCO_PIPELINE_PATH (colon-separated), then in " DISCO_PIPELINE_DIR ".\n"
+      "Relative data paths (path = ../data/datasets/mnist) are looked up beside the file,\n"
+      "in the current folder, then, without their leading ../, in each folder of\n"
+      "$DISCO_DATA_PATH, in $XDG_DATA_HOME/disco-1.0 and in the installed disco-1.0 folder.\n"
+      "\n"
+      "Exit status: 0 on success, 1 on any error (the message names file, line and node),\n"
+      "2 on a usage error, 130 when interrupted (SIGINT or SIGTERM: between ticks).\n"
+      "\n"
+      "Example: disco-run -o runs/quick quick data.epochs=1");
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {
       g_printerr ("disco-run: %s\n", error->message);
@@ -179,7 +181,8 @@ main (int argc, char **argv)
   if ((resume != NULL && resume[0] == '-') || (resume_flags && resume == NULL))
     {
       g_printerr ("disco-run: --resume takes the run's folder (disco-run --resume OUTDIR "
-                  "[--force]), not %s\n", resume ? resume : "nothing");
+                  "[--force]), not %s\n",
+                  resume ? resume : "nothing");
       return 2;
     }
   if (force && resume == NULL)
@@ -201,8 +204,8 @@ main (int argc, char **argv)
         }
       /* Every file as the manifest lists it, before anything is loaded. */
       state = disco_checkpoint_verify (checkpoint, &error);
-      if (state == NULL ||
-          (resume_file = g_key_file_get_string (state, "run", "file", &error)) == NULL)
+      if (state == NULL
+          || (resume_file = g_key_file_get_string (state, "run", "file", &error)) == NULL)
         {
           g_printerr ("disco-run: cannot resume %s: %s\n", resume, error->message);
           return 1;
@@ -220,8 +223,8 @@ main (int argc, char **argv)
         resume_overrides = g_strv_builder_end (builder);
         g_strv_builder_unref (builder);
       }
-      pipeline = disco_pipeline_new_from_file (resume_file,
-                                               (const char *const *) resume_overrides, &error);
+      pipeline = disco_pipeline_new_from_file (resume_file, (const char *const *) resume_overrides,
+                                               &error);
       if (pipeline != NULL)
         {
           const char *now = disco_pipeline_get_source_checksum (pipeline);
@@ -234,12 +237,14 @@ main (int argc, char **argv)
                   g_printerr ("disco-run: cannot resume %s: %s changed since the checkpoint "
                               "was written (SHA-256 %.12s…, the checkpoint records %.12s…); "
                               "if the change does not alter the run (a comment, say), "
-                              "resume with --force\n", resume, resume_file,
-                              now ? now : "(none)", resume_checksum ? resume_checksum : "(none)");
+                              "resume with --force\n",
+                              resume, resume_file, now ? now : "(none)",
+                              resume_checksum ? resume_checksum : "(none)");
                   return 1;
                 }
               g_printerr ("disco-run: %s changed since the checkpoint was written; resuming "
-                          "anyway (--force)\n", resume_file);
+                          "anyway (--force)\n",
+                          resume_file);
             }
           g_object_set (pipeline, "output-dir", resume, "resume", checkpoint, NULL);
         }
@@ -275,12 +280,13 @@ main (int argc, char **argv)
     {
       DiscoDevice requested;
       g_object_get (pipeline, "device", &requested, NULL);
-      g_printerr ("disco-run: %s%s on %s (requested: %s)%s%s\n",
-                  resume != NULL ? "resuming " : "", resume != NULL ? resume_file : file,
-                  g_enum_get_value (devices, disco_pipeline_get_active_device (pipeline))->value_nick,
-                  g_enum_get_value (devices, requested)->value_nick,
-                  disco_pipeline_get_output_dir (pipeline) ? ", writing to " : "",
-                  disco_pipeline_get_output_dir (pipeline) ? disco_pipeline_get_output_dir (pipeline) : "");
+      g_printerr (
+          "disco-run: %s%s on %s (requested: %s)%s%s\n", resume != NULL ? "resuming " : "",
+          resume != NULL ? resume_file : file,
+          g_enum_get_value (devices, disco_pipeline_get_active_device (pipeline))->value_nick,
+          g_enum_get_value (devices, requested)->value_nick,
+          disco_pipeline_get_output_dir (pipeline) ? ", writing to " : "",
+          disco_pipeline_get_output_dir (pipeline) ? disco_pipeline_get_output_dir (pipeline) : "");
     }
 
   progress.tty = isatty (STDERR_FILENO);
@@ -302,7 +308,8 @@ main (int argc, char **argv)
     }
   if (!quiet)
     {
-      g_autofree char *spent = disco_tool_format_duration ((g_get_monotonic_time () - progress.start_us) / 1e6);
+      g_autofree char *spent =
+          disco_tool_format_duration ((g_get_monotonic_time () - progress.start_us) / 1e6);
       g_printerr ("disco-run: done in %s\n", spent);
     }
   return 0;

@@ -67,8 +67,7 @@ parse_uint (const char *text, guint *value)
  *   reversed range, a seed given twice or more than 100000 seeds
  */
 gboolean
-disco_sweep_parse_seeds (const char *text, const char *where, GArray **seeds,
-                         GError **error)
+disco_sweep_parse_seeds (const char *text, const char *where, GArray **seeds, GError **error)
 {
   g_auto (GStrv) items = g_strsplit (text, ",", -1);
   g_autoptr (GArray) list = g_array_new (FALSE, FALSE, sizeof (guint));
@@ -90,8 +89,8 @@ disco_sweep_parse_seeds (const char *text, const char *where, GArray **seeds,
           if (!parse_uint (a, &first) || !parse_uint (b, &last))
             {
               g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE,
-                           "%s: seeds: \"%s\" is not a range of seeds (first-last, 0 … %u)",
-                           where, item, G_MAXUINT32);
+                           "%s: seeds: \"%s\" is not a range of seeds (first-last, 0 … %u)", where,
+                           item, G_MAXUINT32);
               return FALSE;
             }
           if (last < first)
@@ -106,14 +105,14 @@ disco_sweep_parse_seeds (const char *text, const char *where, GArray **seeds,
       else
         {
           g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE,
-                       "%s: seeds: \"%s\" is not a seed (0 … %u) or a range first-last",
-                       where, item, G_MAXUINT32);
+                       "%s: seeds: \"%s\" is not a seed (0 … %u) or a range first-last", where,
+                       item, G_MAXUINT32);
           return FALSE;
         }
       if ((guint64) last - first + list->len >= MAX_SEEDS)
         {
-          g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE,
-                       "%s: seeds: more than %u seeds", where, MAX_SEEDS);
+          g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE, "%s: seeds: more than %u seeds",
+                       where, MAX_SEEDS);
           return FALSE;
         }
       for (guint64 s = first; s <= last; s++)
@@ -147,11 +146,11 @@ compare_strings (gconstpointer a, gconstpointer b)
 
 /* Every file a pattern names, sorted; the pattern's folder part is literal. */
 static gboolean
-expand_pattern (const char *pattern, const char *base_dir, const char *where,
-                GPtrArray *files, GError **error)
+expand_pattern (const char *pattern, const char *base_dir, const char *where, GPtrArray *files,
+                GError **error)
 {
-  g_autofree char *full = g_path_is_absolute (pattern)
-    ? g_strdup (pattern) : g_build_filename (base_dir, pattern, NULL);
+  g_autofree char *full = g_path_is_absolute (pattern) ? g_strdup (pattern)
+                                                       : g_build_filename (base_dir, pattern, NULL);
   g_autofree char *dir = g_path_get_dirname (full);
   g_autofree char *name = g_path_get_basename (full);
   g_autoptr (GPtrArray) found = g_ptr_array_new_with_free_func (g_free);
@@ -178,16 +177,16 @@ expand_pattern (const char *pattern, const char *base_dir, const char *where,
         {
           g_autofree char *path = g_build_filename (dir, entry, NULL);
 
-          if (g_pattern_spec_match_string (spec, entry) &&
-              g_file_test (path, G_FILE_TEST_IS_REGULAR))
+          if (g_pattern_spec_match_string (spec, entry)
+              && g_file_test (path, G_FILE_TEST_IS_REGULAR))
             g_ptr_array_add (found, g_canonicalize_filename (path, NULL));
         }
     }
   if (found->len == 0)
     {
       g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE,
-                   "%s: pipelines: no pipeline file matches \"%s\" (looked in %s)", where,
-                   pattern, dir);
+                   "%s: pipelines: no pipeline file matches \"%s\" (looked in %s)", where, pattern,
+                   dir);
       return FALSE;
     }
   g_ptr_array_sort (found, compare_strings);
@@ -205,16 +204,16 @@ check_target (const char *key, const char *where, GError **error)
 
   if (dot == NULL || dot == key || dot[1] == '\0' || strchr (dot + 1, '.') != NULL)
     {
-      g_set_error (error, DISCO_ERROR, DISCO_ERROR_SYNTAX,
-                   "%s: \"%s\" is not a node.property name", where, key);
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_SYNTAX, "%s: \"%s\" is not a node.property name",
+                   where, key);
       return FALSE;
     }
-  if (strcmp (key, "pipeline.seed") == 0 || strcmp (key, "pipeline.output-dir") == 0 ||
-      strcmp (key, "pipeline.resume") == 0)
+  if (strcmp (key, "pipeline.seed") == 0 || strcmp (key, "pipeline.output-dir") == 0
+      || strcmp (key, "pipeline.resume") == 0)
     {
       g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE,
-                   "%s: the sweep sets %s itself (use seeds = and output-dir = in [sweep])",
-                   where, key);
+                   "%s: the sweep sets %s itself (use seeds = and output-dir = in [sweep])", where,
+                   key);
       return FALSE;
     }
   return TRUE;
@@ -293,12 +292,13 @@ disco_sweep_plan_load_from_text (const char *text, gssize length, const char *la
     {
       DiscoKeyFileGroup *group = g_ptr_array_index (groups, i);
 
-      if (strcmp (group->name, "sweep") != 0 && strcmp (group->name, "overrides") != 0 &&
-          strcmp (group->name, "grid") != 0)
+      if (strcmp (group->name, "sweep") != 0 && strcmp (group->name, "overrides") != 0
+          && strcmp (group->name, "grid") != 0)
         {
           g_set_error (error, DISCO_ERROR, DISCO_ERROR_SYNTAX,
                        "%s: unknown group [%s] (a sweep file has [sweep], [overrides] and "
-                       "[grid])", group->where, group->name);
+                       "[grid])",
+                       group->where, group->name);
           return NULL;
         }
     }
@@ -306,8 +306,7 @@ disco_sweep_plan_load_from_text (const char *text, gssize length, const char *la
   if (sweep == NULL)
     {
       g_set_error (error, DISCO_ERROR, DISCO_ERROR_SYNTAX,
-                   "%s: a sweep file needs a [sweep] group with pipelines = and seeds =",
-                   label);
+                   "%s: a sweep file needs a [sweep] group with pipelines = and seeds =", label);
       return NULL;
     }
   for (guint i = 0; i < sweep->entries->len; i++)
@@ -318,8 +317,8 @@ disco_sweep_plan_load_from_text (const char *text, gssize length, const char *la
         {
           g_auto (GStrv) patterns = g_strsplit_set (e->value, " \t", -1);
           for (guint j = 0; patterns[j] != NULL; j++)
-            if (*patterns[j] != '\0' && !expand_pattern (patterns[j], base_dir, e->where, files,
-                                                         error))
+            if (*patterns[j] != '\0'
+                && !expand_pattern (patterns[j], base_dir, e->where, files, error))
               return NULL;
           if (files->len == 0)
             {
@@ -337,8 +336,8 @@ disco_sweep_plan_load_from_text (const char *text, gssize length, const char *la
         {
           if (*e->value == '\0')
             {
-              g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE,
-                           "%s: output-dir is empty", e->where);
+              g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE, "%s: output-dir is empty",
+                           e->where);
               return NULL;
             }
           g_free (plan->output_dir);
@@ -347,8 +346,8 @@ disco_sweep_plan_load_from_text (const char *text, gssize length, const char *la
       else
         {
           g_set_error (error, DISCO_ERROR, DISCO_ERROR_SYNTAX,
-                       "%s: unknown key \"%s\" in [sweep] (pipelines, seeds, output-dir)",
-                       e->where, e->key);
+                       "%s: unknown key \"%s\" in [sweep] (pipelines, seeds, output-dir)", e->where,
+                       e->key);
           return NULL;
         }
     }
@@ -377,8 +376,7 @@ disco_sweep_plan_load_from_text (const char *text, gssize length, const char *la
       if (files->len == 0)
         {
           g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE,
-                       "--only %s: no pipeline of the sweep has a matching name",
-                       options->only);
+                       "--only %s: no pipeline of the sweep has a matching name", options->only);
           return NULL;
         }
     }
@@ -391,8 +389,8 @@ disco_sweep_plan_load_from_text (const char *text, gssize length, const char *la
         {
           g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE,
                        "%s: two pipelines share the name \"%s\" (%s and %s): their runs "
-                       "would share a folder", sweep->where, name, other,
-                       (char *) files->pdata[i]);
+                       "would share a folder",
+                       sweep->where, name, other, (char *) files->pdata[i]);
           return NULL;
         }
       g_hash_table_insert (names, g_steal_pointer (&name), files->pdata[i]);
@@ -425,16 +423,15 @@ disco_sweep_plan_load_from_text (const char *text, gssize length, const char *la
             if (*axis.values[j] == '\0')
               {
                 g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE,
-                             "%s: grid %s: an empty value in \"%s\"", e->where, e->key,
-                             e->value);
+                             "%s: grid %s: an empty value in \"%s\"", e->where, e->key, e->value);
                 goto out;
               }
             for (guint k = 0; k < j; k++)
               if (strcmp (axis.values[k], axis.values[j]) == 0)
                 {
                   g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE,
-                               "%s: grid %s: the value \"%s\" is given twice", e->where,
-                               e->key, axis.values[j]);
+                               "%s: grid %s: the value \"%s\" is given twice", e->where, e->key,
+                               axis.values[j]);
                   goto out;
                 }
             n++;
@@ -525,9 +522,10 @@ disco_sweep_plan_load_from_text (const char *text, gssize length, const char *la
             g_strv_builder_add (builder, seed_override);
             run->overrides = g_strv_builder_end (builder);
             g_strv_builder_unref (builder);
-            run->dir = *point != '\0'
-              ? g_build_filename (plan->output_dir, run->pipeline, point, seed_dir, NULL)
-              : g_build_filename (plan->output_dir, run->pipeline, seed_dir, NULL);
+            run->dir =
+                *point != '\0'
+                    ? g_build_filename (plan->output_dir, run->pipeline, point, seed_dir, NULL)
+                    : g_build_filename (plan->output_dir, run->pipeline, seed_dir, NULL);
             g_ptr_array_add (plan->runs, run);
           }
       }

@@ -73,10 +73,9 @@ typedef struct
 
 DiscoSweepPlan *disco_sweep_plan_load (const char *path, const DiscoSweepOptions *options,
                                        GError **error);
-DiscoSweepPlan *disco_sweep_plan_load_from_text (const char *text, gssize length,
-                                                 const char *label, const char *base_dir,
-                                                 const DiscoSweepOptions *options,
-                                                 GError **error);
+DiscoSweepPlan *disco_sweep_plan_load_from_text (const char *text, gssize length, const char *label,
+                                                 const char *base_dir,
+                                                 const DiscoSweepOptions *options, GError **error);
 void disco_sweep_plan_free (DiscoSweepPlan *plan);
 gboolean disco_sweep_parse_seeds (const char *text, const char *where, GArray **seeds,
                                   GError **error);

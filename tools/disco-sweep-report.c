@@ -71,24 +71,24 @@ typedef struct
 /* What a run trained: Table 1's row and column. */
 typedef struct
 {
-  char *dataset;   /* "MNIST", "Fashion-MNIST", "digits", … */
-  char *network;   /* "1×256", "3×256", "256–128" */
+  char *dataset; /* "MNIST", "Fashion-MNIST", "digits", … */
+  char *network; /* "1×256", "3×256", "256–128" */
   guint n_layers;
-  char *rule;      /* the plasticity node's rule */
+  char *rule; /* the plasticity node's rule */
 } Setup;
 
 typedef struct
 {
-  char *folder;          /* relative to the sweep folder */
+  char *folder; /* relative to the sweep folder */
   char *pipeline;
-  char *pipeline_file;   /* nullable */
-  char *grid;            /* "" without a grid */
+  char *pipeline_file; /* nullable */
+  char *grid;          /* "" without a grid */
   gint64 seed;
-  RunStatus status;      /* as reported: finished without results is failed */
+  RunStatus status; /* as reported: finished without results is failed */
   char *message;
-  GArray *epochs;        /* EpochPoint, in the file's order */
-  double wall_time;      /* NAN when unknown */
-  Setup setup;           /* from results.json's config; fields NULL without */
+  GArray *epochs;   /* EpochPoint, in the file's order */
+  double wall_time; /* NAN when unknown */
+  Setup setup;      /* from results.json's config; fields NULL without */
   /* From the epochs; NAN or 0 when undefined. */
   double test_final;
   double test_at_best;
@@ -109,15 +109,15 @@ typedef struct
   char *pipeline;
   char *grid;
   Setup setup;
-  char *row;        /* "MNIST 1×256" */
-  char *column;     /* "linear-threshold, adam.learning-rate=0.002" */
-  GPtrArray *runs;  /* Run, borrowed, by seed */
+  char *row;       /* "MNIST 1×256" */
+  char *column;    /* "linear-threshold, adam.learning-rate=0.002" */
+  GPtrArray *runs; /* Run, borrowed, by seed */
   guint n_status[G_N_ELEMENTS (status_names)];
   Stats test_final;
   Stats test_at_best;
   Stats validation_best;
   Stats wall_time;
-  gint64 epochs_min;   /* over finished runs; 0 without */
+  gint64 epochs_min; /* over finished runs; 0 without */
   gint64 epochs_max;
 } Config;
 
@@ -170,8 +170,8 @@ dataset_name (const char *path)
     *dot = '\0';
   if (g_ascii_strcasecmp (base, "mnist") == 0)
     return g_strdup ("MNIST");
-  if (g_ascii_strcasecmp (base, "fashion-mnist") == 0 ||
-      g_ascii_strcasecmp (base, "fashion_mnist") == 0)
+  if (g_ascii_strcasecmp (base, "fashion-mnist") == 0
+      || g_ascii_strcasecmp (base, "fashion_mnist") == 0)
     return g_strdup ("Fashion-MNIST");
   return g_steal_pointer (&base);
 }
@@ -179,8 +179,8 @@ dataset_name (const char *path)
 /* Accumulates one node of a configuration into @setup; @sizes collects the
  * hidden layers' sizes in the order of the nodes. */
 static void
-setup_add_node (Setup *setup, GArray *sizes, const char *type, const char *path,
-                gint64 size, const char *rule)
+setup_add_node (Setup *setup, GArray *sizes, const char *type, const char *path, gint64 size,
+                const char *rule)
 {
   if (type == NULL)
     return;
@@ -212,8 +212,7 @@ setup_finish (Setup *setup, GArray *sizes)
     same = same && g_array_index (sizes, gint64, i) == g_array_index (sizes, gint64, 0);
   network = g_string_new (NULL);
   if (same)
-    g_string_printf (network, "%u×%" G_GINT64_FORMAT, sizes->len,
-                     g_array_index (sizes, gint64, 0));
+    g_string_printf (network, "%u×%" G_GINT64_FORMAT, sizes->len, g_array_index (sizes, gint64, 0));
   else
     for (guint i = 0; i < sizes->len; i++)
       g_string_append_printf (network, "%s%" G_GINT64_FORMAT, i ? "–" : "",
@@ -309,8 +308,8 @@ setup_from_pipeline (Setup *setup, const char *pipeline_file, const char *grid)
   g_auto (GStrv) groups = NULL;
   g_auto (GStrv) overrides = NULL;
 
-  if (pipeline_file == NULL || *pipeline_file == '\0' ||
-      !g_key_file_load_from_file (file, pipeline_file, G_KEY_FILE_NONE, NULL))
+  if (pipeline_file == NULL || *pipeline_file == '\0'
+      || !g_key_file_load_from_file (file, pipeline_file, G_KEY_FILE_NONE, NULL))
     return FALSE;
   overrides = g_strsplit (grid, ", ", -1);
   for (guint i = 0; overrides[i] != NULL; i++)
@@ -332,8 +331,8 @@ setup_from_pipeline (Setup *setup, const char *pipeline_file, const char *grid)
       g_autofree char *size = keyfile_value (file, groups[i], "size");
       g_autofree char *rule = keyfile_value (file, groups[i], "rule");
 
-      setup_add_node (setup, sizes, type, path,
-                      size != NULL ? g_ascii_strtoll (size, NULL, 10) : 0, rule);
+      setup_add_node (setup, sizes, type, path, size != NULL ? g_ascii_strtoll (size, NULL, 10) : 0,
+                      rule);
     }
   setup_finish (setup, sizes);
   return TRUE;
@@ -441,8 +440,8 @@ run_summarize (Run *run)
     {
       const EpochPoint *point = &g_array_index (run->epochs, EpochPoint, i);
 
-      if (isfinite (point->validation) &&
-          (!isfinite (run->validation_best) || point->validation > run->validation_best))
+      if (isfinite (point->validation)
+          && (!isfinite (run->validation_best) || point->validation > run->validation_best))
         {
           run->validation_best = point->validation;
           run->test_at_best = point->test;
@@ -510,7 +509,8 @@ read_run (const char *dir, const char *folder)
   if (!parse_status (status, &run->status))
     {
       g_warning ("%s: the run's status \"%s\" is none of pending, running, stopped, "
-                 "finished, failed; skipped", ini_path, status ? status : "");
+                 "finished, failed; skipped",
+                 ini_path, status ? status : "");
       return NULL;
     }
   run->pipeline_file = g_key_file_get_string (file, "run", "pipeline-file", NULL);
@@ -720,8 +720,8 @@ group_configs (GPtrArray *runs)
       Run *run = g_ptr_array_index (runs, i);
       Config *config = configs->len ? g_ptr_array_index (configs, configs->len - 1) : NULL;
 
-      if (config == NULL || !g_str_equal (config->pipeline, run->pipeline) ||
-          !g_str_equal (config->grid, run->grid))
+      if (config == NULL || !g_str_equal (config->pipeline, run->pipeline)
+          || !g_str_equal (config->grid, run->grid))
         {
           config = g_new0 (Config, 1);
           config->pipeline = g_strdup (run->pipeline);
@@ -761,8 +761,8 @@ group_configs (GPtrArray *runs)
           config->setup.rule = g_strdup ("unknown rule");
         }
       config->row = *config->setup.network
-                      ? g_strdup_printf ("%s %s", config->setup.dataset, config->setup.network)
-                      : g_strdup (config->setup.dataset);
+                        ? g_strdup_printf ("%s %s", config->setup.dataset, config->setup.network)
+                        : g_strdup (config->setup.dataset);
 
       config->test_final = config_stats (config, G_STRUCT_OFFSET (Run, test_final));
       config->test_at_best = config_stats (config, G_STRUCT_OFFSET (Run, test_at_best));
@@ -787,8 +787,8 @@ group_configs (GPtrArray *runs)
     for (guint i = 0; i < configs->len; i++)
       {
         Config *config = g_ptr_array_index (configs, i);
-        g_autofree char *key = g_strdup_printf ("%s\n%s\n%s", config->row, config->setup.rule,
-                                                config->grid);
+        g_autofree char *key =
+            g_strdup_printf ("%s\n%s\n%s", config->row, config->setup.rule, config->grid);
         const char *other = g_hash_table_lookup (cells, key);
 
         if (pass == 0)
@@ -803,8 +803,8 @@ group_configs (GPtrArray *runs)
           config->column = g_strdup_printf ("%s (%s)%s%s", config->setup.rule, config->pipeline,
                                             *config->grid ? ", " : "", config->grid);
         else
-          config->column = g_strdup_printf ("%s%s%s", config->setup.rule,
-                                            *config->grid ? ", " : "", config->grid);
+          config->column = g_strdup_printf ("%s%s%s", config->setup.rule, *config->grid ? ", " : "",
+                                            config->grid);
       }
   return configs;
 }
@@ -891,16 +891,15 @@ append_epochs (GString *out, const Config *config, gboolean csv)
   else if (config->epochs_min == config->epochs_max)
     g_string_append_printf (out, "%" G_GINT64_FORMAT, config->epochs_max);
   else
-    g_string_append_printf (out, "%" G_GINT64_FORMAT "%s%" G_GINT64_FORMAT "%s",
-                            config->epochs_min, csv ? "-" : "–", config->epochs_max,
-                            csv ? "" : " (runs differ)");
+    g_string_append_printf (out, "%" G_GINT64_FORMAT "%s%" G_GINT64_FORMAT "%s", config->epochs_min,
+                            csv ? "-" : "–", config->epochs_max, csv ? "" : " (runs differ)");
 }
 
 typedef struct
 {
   const char *title;
   const char *note;
-  gsize offset;   /* of the Stats in Config */
+  gsize offset; /* of the Stats in Config */
 } TableKind;
 
 static void
@@ -937,7 +936,8 @@ append_table (GString *out, const TableKind *kind, GPtrArray *configs, GPtrArray
           for (guint i = 0; i < configs->len && cell == NULL; i++)
             {
               const Config *config = g_ptr_array_index (configs, i);
-              if (g_str_equal (config->row, row->row) && g_str_equal (config->column, column->column))
+              if (g_str_equal (config->row, row->row)
+                  && g_str_equal (config->column, column->column))
                 cell = config;
             }
           g_string_append_c (out, ' ');
@@ -963,8 +963,9 @@ distinct (GPtrArray *configs, GCompareFunc compare)
     g_ptr_array_add (sorted, g_ptr_array_index (configs, i));
   g_ptr_array_sort (sorted, compare);
   for (guint i = 0; i < sorted->len; i++)
-    if (unique->len == 0 ||
-        compare (&g_ptr_array_index (sorted, i), &g_ptr_array_index (unique, unique->len - 1)) != 0)
+    if (unique->len == 0
+        || compare (&g_ptr_array_index (sorted, i), &g_ptr_array_index (unique, unique->len - 1))
+               != 0)
       g_ptr_array_add (unique, g_ptr_array_index (sorted, i));
   g_ptr_array_unref (sorted);
   return unique;
@@ -978,7 +979,8 @@ build_markdown (GPtrArray *configs, GPtrArray *runs, const DiscoSweepReportCount
       G_STRUCT_OFFSET (Config, test_final) },
     { "Table 2: test accuracy (%) at the best-validation epoch",
       "The best-validation epoch of a run is the first epoch with its highest validation "
-      "accuracy.", G_STRUCT_OFFSET (Config, test_at_best) },
+      "accuracy.",
+      G_STRUCT_OFFSET (Config, test_at_best) },
     { "Table S3: validation accuracy (%) at the best-validation epoch", NULL,
       G_STRUCT_OFFSET (Config, validation_best) },
   };
@@ -987,18 +989,20 @@ build_markdown (GPtrArray *configs, GPtrArray *runs, const DiscoSweepReportCount
   g_autoptr (GPtrArray) columns = distinct (configs, compare_columns_indirect);
   gboolean any = FALSE;
 
-  g_string_append_printf (out, "%u runs in %u configurations: %u finished, %u failed, "
+  g_string_append_printf (out,
+                          "%u runs in %u configurations: %u finished, %u failed, "
                           "%u stopped, %u running, %u pending.\n\n",
                           counts->total, configs->len, counts->finished, counts->failed,
                           counts->stopped, counts->running, counts->pending);
   g_string_append (out, "Accuracies are in percent: mean ± sample standard deviation over the "
-                   "finished runs, their number in parentheses; " DASH " where no run "
-                   "finished.\n\n");
+                        "finished runs, their number in parentheses; " DASH " where no run "
+                        "finished.\n\n");
   if (configs->len > 0)
     for (guint t = 0; t < G_N_ELEMENTS (tables); t++)
       append_table (out, &tables[t], configs, rows, columns);
 
-  g_string_append (out, "## Configurations\n\n"
+  g_string_append (out,
+                   "## Configurations\n\n"
                    "| Configuration | Data set | Network | Rule | Epochs | Runs | Finished "
                    "| Failed | Stopped | Running | Pending | Wall time per finished run (s) |\n"
                    "|:--|:--|:--|:--|--:|--:|--:|--:|--:|--:|--:|--:|\n");
@@ -1068,8 +1072,8 @@ build_report_csv (GPtrArray *configs)
   for (guint i = 0; i < configs->len; i++)
     {
       const Config *config = g_ptr_array_index (configs, i);
-      const Stats *stats[] = { &config->test_final, &config->test_at_best,
-                               &config->validation_best, &config->wall_time };
+      const Stats *stats[] = { &config->test_final, &config->test_at_best, &config->validation_best,
+                               &config->wall_time };
 
       append_csv_field (out, config->pipeline);
       g_string_append_c (out, ',');
@@ -1140,10 +1144,10 @@ build_runs_csv (GPtrArray *runs)
 typedef struct
 {
   char *label;
-  GArray *x;      /* double: epochs with at least one value */
-  GArray *mean;   /* double */
-  GArray *low;    /* double: mean − std, NAN where fewer than two runs have the epoch */
-  GArray *high;   /* double: mean + std, likewise */
+  GArray *x;    /* double: epochs with at least one value */
+  GArray *mean; /* double */
+  GArray *low;  /* double: mean − std, NAN where fewer than two runs have the epoch */
+  GArray *high; /* double: mean + std, likewise */
   double r, g, b;
 } Curve;
 
@@ -1242,8 +1246,9 @@ render_curves (GPtrArray *configs, GError **error)
 {
   g_autoptr (GPtrArray) curves = g_ptr_array_new_with_free_func ((GDestroyNotify) curve_free);
   g_autofree DiscoPlotSeries *series = NULL;
-  DiscoPlotPanel panel = { "Test accuracy: mean ± 1 std over runs", "epoch",
-                           "test accuracy (%)", NULL, 0, TRUE, FALSE };
+  DiscoPlotPanel panel = {
+    "Test accuracy: mean ± 1 std over runs", "epoch", "test accuracy (%)", NULL, 0, TRUE, FALSE
+  };
 
   for (guint i = 0; i < configs->len; i++)
     {
@@ -1260,11 +1265,16 @@ render_curves (GPtrArray *configs, GError **error)
   for (guint i = 0; i < curves->len; i++)
     {
       const Curve *curve = g_ptr_array_index (curves, i);
-      series[i] = (DiscoPlotSeries) { curve->label, (const double *) curve->x->data,
-                                      (const double *) curve->mean->data, curve->x->len,
-                                      curve->r, curve->g, curve->b, FALSE,
-                                      (const double *) curve->low->data,
-                                      (const double *) curve->high->data };
+      series[i] = (DiscoPlotSeries){ curve->label,
+                                     (const double *) curve->x->data,
+                                     (const double *) curve->mean->data,
+                                     curve->x->len,
+                                     curve->r,
+                                     curve->g,
+                                     curve->b,
+                                     FALSE,
+                                     (const double *) curve->low->data,
+                                     (const double *) curve->high->data };
     }
   panel.series = series;
   panel.n_series = curves->len;
@@ -1334,9 +1344,9 @@ disco_sweep_report_write (const char *dir, DiscoSweepReportCounts *counts, GErro
   markdown = build_markdown (configs, runs, &found);
   report_csv = build_report_csv (configs);
   runs_csv = build_runs_csv (runs);
-  if (!write_text (dir, "report.md", markdown, error) ||
-      !write_text (dir, "report.csv", report_csv, error) ||
-      !write_text (dir, "runs.csv", runs_csv, error))
+  if (!write_text (dir, "report.md", markdown, error)
+      || !write_text (dir, "report.csv", report_csv, error)
+      || !write_text (dir, "runs.csv", runs_csv, error))
     return FALSE;
 
   /* A plot that cannot be drawn is no I/O failure: the tables stand. */

@@ -30,7 +30,6 @@ typedef struct
   guint total;
 } DiscoSweepReportCounts;
 
-gboolean disco_sweep_report_write (const char *dir, DiscoSweepReportCounts *counts,
-                                   GError **error);
+gboolean disco_sweep_report_write (const char *dir, DiscoSweepReportCounts *counts, GError **error);
 
 G_END_DECLS

@@ -56,8 +56,7 @@ typedef enum
   STATUS_FAILED,
 } RunStatus;
 
-static const char *const status_names[] = { "pending", "running", "stopped", "finished",
-                                            "failed" };
+static const char *const status_names[] = { "pending", "running", "stopped", "finished", "failed" };
 
 typedef struct _Sweep Sweep;
 
@@ -73,21 +72,21 @@ typedef struct
 struct _Sweep
 {
   DiscoSweepPlan *plan;
-  char *disco_run;              /* the disco-run executable */
-  guint slots;                  /* runs at once on this rank */
+  char *disco_run; /* the disco-run executable */
+  guint slots;     /* runs at once on this rank */
   gboolean quiet;
   gboolean tty;
   GMainLoop *loop;
-  GPtrArray *children;          /* Child */
+  GPtrArray *children; /* Child */
   gboolean stopping;
   guint signals_seen;
 
   /* The coordinator's view (local pool, or MPI rank 0). */
-  GQueue queue;                 /* DiscoSweepRun, longest first */
-  RunStatus *status;            /* per run index */
+  GQueue queue;      /* DiscoSweepRun, longest first */
+  RunStatus *status; /* per run index */
   guint n_running, n_finished, n_failed, n_stopped, n_left;
-  double cost_left;             /* of runs not finished */
-  double seconds_done, cost_done;   /* for the ETA */
+  double cost_left;               /* of runs not finished */
+  double seconds_done, cost_done; /* for the ETA */
   guint total_slots;
   gint64 last_progress_us;
   guint progress_width;
@@ -95,14 +94,14 @@ struct _Sweep
   /* MPI */
   int rank, size;
   gboolean mpi;
-  guint workers_alive;          /* rank 0: workers that have not said goodbye */
-  gboolean no_more;             /* worker: rank 0 has nothing left to give */
+  guint workers_alive; /* rank 0: workers that have not said goodbye */
+  gboolean no_more;    /* worker: rank 0 has nothing left to give */
   guint poll_source;
 };
 
 /* ----- run folders ----------------------------------------------------------- */
 
-static int sweep_rank;          /* this process's MPI rank, for sweep-run.ini */
+static int sweep_rank; /* this process's MPI rank, for sweep-run.ini */
 
 static gboolean
 write_run_state (DiscoSweepRun *run, RunStatus status, const char *message, int exit_status,
@@ -152,26 +151,26 @@ read_run_state (DiscoSweepRun *run, RunStatus *status, GError **error)
   *status = STATUS_PENDING;
   if (!g_file_test (path, G_FILE_TEST_EXISTS))
     return TRUE;
-  if (!g_key_file_load_from_file (state, path, G_KEY_FILE_NONE, &read_error) ||
-      (file = g_key_file_get_string (state, "run", "pipeline-file", &read_error)) == NULL ||
-      (overrides = g_key_file_get_string_list (state, "run", "overrides", NULL,
-                                               &read_error)) == NULL ||
-      (text = g_key_file_get_string (state, "run", "status", &read_error)) == NULL)
+  if (!g_key_file_load_from_file (state, path, G_KEY_FILE_NONE, &read_error)
+      || (file = g_key_file_get_string (state, "run", "pipeline-file", &read_error)) == NULL
+      || (overrides = g_key_file_get_string_list (state, "run", "overrides", NULL, &read_error))
+             == NULL
+      || (text = g_key_file_get_string (state, "run", "status", &read_error)) == NULL)
     {
       g_set_error (error, DISCO_ERROR, DISCO_ERROR_DATA,
                    "%s: not a sweep run's state (%s); remove the folder to run it anew", path,
                    read_error->message);
       return FALSE;
     }
-  if (strcmp (file, run->pipeline_file) != 0 ||
-      !g_strv_equal ((const char *const *) overrides, (const char *const *) run->overrides))
+  if (strcmp (file, run->pipeline_file) != 0
+      || !g_strv_equal ((const char *const *) overrides, (const char *const *) run->overrides))
     {
       g_autofree char *was = g_strjoinv (" ", overrides);
       g_autofree char *now = g_strjoinv (" ", run->overrides);
       g_set_error (error, DISCO_ERROR, DISCO_ERROR_DATA,
                    "%s: this folder holds a run of %s %s, not of %s %s: use another "
-                   "output-dir, or remove the folder", path, file, was, run->pipeline_file,
-                   now);
+                   "output-dir, or remove the folder",
+                   path, file, was, run->pipeline_file, now);
       return FALSE;
     }
   for (guint i = 0; i < G_N_ELEMENTS (status_names); i++)
@@ -259,7 +258,8 @@ start_child (Sweep *self, DiscoSweepRun *run, GError **error)
     g_autofree char *header = g_strdup_printf ("disco-sweep: on %s, rank %d: %s\n",
                                                g_get_host_name (), sweep_rank, command);
     if (write (fd, header, strlen (header)) < 0)
-      { /* the log is a courtesy; the run's files are what count */ }
+      { /* the log is a courtesy; the run's files are what count */
+      }
   }
 
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDERR_MERGE);
@@ -272,8 +272,8 @@ start_child (Sweep *self, DiscoSweepRun *run, GError **error)
   child->sweep = self;
   child->run = run;
   child->start_us = g_get_monotonic_time ();
-  child->process = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata,
-                                                 error);
+  child->process =
+      g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, error);
   if (child->process == NULL)
     {
       g_free (child);
@@ -301,10 +301,12 @@ child_exited (GObject *source, GAsyncResult *result, gpointer data)
     exit_status = g_subprocess_get_exit_status (process);
   if (exit_status == 0)
     status = STATUS_FINISHED;
-  else if (self->stopping && (exit_status == 130 || (g_subprocess_get_if_signaled (process) &&
-                                                     (g_subprocess_get_term_sig (process) == SIGINT ||
-                                                      g_subprocess_get_term_sig (process) == SIGTERM ||
-                                                      g_subprocess_get_term_sig (process) == SIGKILL))))
+  else if (self->stopping
+           && (exit_status == 130
+               || (g_subprocess_get_if_signaled (process)
+                   && (g_subprocess_get_term_sig (process) == SIGINT
+                       || g_subprocess_get_term_sig (process) == SIGTERM
+                       || g_subprocess_get_term_sig (process) == SIGKILL))))
     status = STATUS_STOPPED;
   else
     {
@@ -359,8 +361,8 @@ show_progress (Sweep *self, gboolean force)
     g_string_append_printf (line, " · %u stopped", self->n_stopped);
   if (self->cost_done > 0 && self->cost_left > 0 && !self->stopping)
     {
-      g_autofree char *eta = disco_tool_format_duration (self->cost_left * self->seconds_done /
-                                              self->cost_done / MAX (self->total_slots, 1));
+      g_autofree char *eta = disco_tool_format_duration (
+          self->cost_left * self->seconds_done / self->cost_done / MAX (self->total_slots, 1));
       g_string_append_printf (line, " · ETA %s", eta);
     }
   if (self->stopping)
@@ -385,7 +387,14 @@ write_report (Sweep *self)
  * Worker → 0: REQUEST (a slot is free), RESULT, BYE.
  * 0 → worker: ASSIGN, NO_MORE, STOP. */
 enum
-{ MSG_REQUEST, MSG_RESULT, MSG_BYE, MSG_STOP, MSG_ASSIGN, MSG_NO_MORE };
+{
+  MSG_REQUEST,
+  MSG_RESULT,
+  MSG_BYE,
+  MSG_STOP,
+  MSG_ASSIGN,
+  MSG_NO_MORE
+};
 
 static void
 send_message (int rank, int type, int run_index, int status, int milliseconds)
@@ -417,9 +426,7 @@ coordinator_record (Sweep *self, DiscoSweepRun *run, RunStatus status, double se
       self->n_failed++;
       self->cost_left -= run->cost;
       break;
-    default:
-      self->n_stopped++;
-      break;
+    default: self->n_stopped++; break;
     }
   write_report (self);
   show_progress (self, !self->tty);
@@ -530,8 +537,7 @@ poll_mpi (gpointer data)
   int pending = 0;
   MPI_Status probe;
 
-  while (MPI_Iprobe (MPI_ANY_SOURCE, 0, MPI_COMM_WORLD, &pending, &probe) == MPI_SUCCESS &&
-         pending)
+  while (MPI_Iprobe (MPI_ANY_SOURCE, 0, MPI_COMM_WORLD, &pending, &probe) == MPI_SUCCESS && pending)
     {
       int m[4];
 
@@ -546,8 +552,8 @@ poll_mpi (gpointer data)
               show_progress (self, FALSE);
             }
           else if (m[0] == MSG_RESULT && m[1] >= 0 && (guint) m[1] < self->plan->runs->len)
-            coordinator_record (self, g_ptr_array_index (self->plan->runs, m[1]),
-                                (RunStatus) m[2], m[3] / 1000.0);
+            coordinator_record (self, g_ptr_array_index (self->plan->runs, m[1]), (RunStatus) m[2],
+                                m[3] / 1000.0);
           else if (m[0] == MSG_BYE)
             self->workers_alive--;
         }
@@ -591,49 +597,49 @@ static double
 estimate_cost (const DiscoSweepRun *run)
 {
   g_autoptr (DiscoPipeline) pipeline =
-    disco_pipeline_new_from_file (run->pipeline_file, (const char *const *) run->overrides, NULL);
+      disco_pipeline_new_from_file (run->pipeline_file, (const char *const *) run->overrides, NULL);
   g_auto (GStrv) names = NULL;
   double epochs = 1, units = 0, solver = 1, loop = 1;
 
   if (pipeline == NULL)
-    return 0;   /* it will fail at once */
+    return 0; /* it will fail at once */
   names = disco_pipeline_list_nodes (pipeline);
   for (guint i = 0; names[i] != NULL; i++)
     {
       GObject *node = G_OBJECT (disco_pipeline_get_node (pipeline, names[i]));
       GParamSpec *pspec;
 
-      if ((pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (node), "epochs")) != NULL &&
-          pspec->value_type == G_TYPE_UINT)
+      if ((pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (node), "epochs")) != NULL
+          && pspec->value_type == G_TYPE_UINT)
         {
           guint n;
           g_object_get (node, "epochs", &n, NULL);
           epochs = MAX (epochs, n);
         }
-      if (disco_node_is_dynamical (DISCO_NODE (node)) &&
-          (pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (node), "size")) != NULL &&
-          pspec->value_type == G_TYPE_UINT)
+      if (disco_node_is_dynamical (DISCO_NODE (node))
+          && (pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (node), "size")) != NULL
+          && pspec->value_type == G_TYPE_UINT)
         {
           guint n;
           g_object_get (node, "size", &n, NULL);
           units += n;
         }
-      if ((pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (node), "method")) != NULL &&
-          G_TYPE_IS_ENUM (pspec->value_type))
+      if ((pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (node), "method")) != NULL
+          && G_TYPE_IS_ENUM (pspec->value_type))
         {
           GValue value = G_VALUE_INIT;
           GEnumValue *method;
 
           g_value_init (&value, pspec->value_type);
           g_object_get_property (node, "method", &value);
-          method = g_enum_get_value (g_type_class_peek (pspec->value_type),
-                                     g_value_get_enum (&value));
+          method =
+              g_enum_get_value (g_type_class_peek (pspec->value_type), g_value_get_enum (&value));
           solver = method != NULL && strcmp (method->value_nick, "equilibrium") == 0 ? 1 : 10;
           g_value_unset (&value);
         }
-      if (disco_node_is_dynamical (DISCO_NODE (node)) &&
-          disco_node_get_input_node (DISCO_NODE (node), "prediction", NULL) != NULL)
-        loop = 2;   /* a controller: a closed loop to settle too */
+      if (disco_node_is_dynamical (DISCO_NODE (node))
+          && disco_node_get_input_node (DISCO_NODE (node), "prediction", NULL) != NULL)
+        loop = 2; /* a controller: a closed loop to settle too */
     }
   return epochs * MAX (units, 1) * solver * loop;
 }
@@ -704,11 +710,11 @@ main (int argc, char **argv)
     { "only", 0, 0, G_OPTION_ARG_STRING, &only,
       "Run only the pipelines whose name matches PATTERN (\"*-1x256-*\")", "PATTERN" },
     { "list", 'l', 0, G_OPTION_ARG_NONE, &list,
-      "Print every run (folder, status, relative cost estimate, command) and run nothing",
-      NULL },
+      "Print every run (folder, status, relative cost estimate, command) and run nothing", NULL },
     { "report", 0, 0, G_OPTION_ARG_FILENAME, &report_dir,
       "Write the report of the sweep in DIR again (report.md, report.csv, runs.csv, "
-      "curves.png) and run nothing", "DIR" },
+      "curves.png) and run nothing",
+      "DIR" },
     G_OPTION_ENTRY_NULL
   };
   int exit_status;
@@ -717,10 +723,10 @@ main (int argc, char **argv)
   context = g_option_context_new ("FILE.sweep [node.property=value ...] - run a sweep of "
                                   "Disco pipelines");
   g_option_context_add_main_entries (context, entries, NULL);
-  g_option_context_set_description (context,
-      "Each run is a disco-run in <output-dir>/<pipeline>/[<grid point>/]seed-<n>/.\n"
-      "Run the same command again to resume a stopped sweep. Under mpirun or srun,\n"
-      "rank 0 hands out the runs and writes the report.");
+  g_option_context_set_description (
+      context, "Each run is a disco-run in <output-dir>/<pipeline>/[<grid point>/]seed-<n>/.\n"
+               "Run the same command again to resume a stopped sweep. Under mpirun or srun,\n"
+               "rank 0 hands out the runs and writes the report.");
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {
       g_printerr ("disco-sweep: %s\n", error->message);
@@ -736,7 +742,8 @@ main (int argc, char **argv)
         }
       if (!quiet)
         g_printerr ("disco-sweep: %s: %u runs: %u finished, %u failed, %u stopped, "
-                    "%u pending\n", report_dir, counts.total, counts.finished, counts.failed,
+                    "%u pending\n",
+                    report_dir, counts.total, counts.finished, counts.failed,
                     counts.stopped + counts.running, counts.pending);
       return 0;
     }
@@ -814,16 +821,16 @@ main (int argc, char **argv)
           if (list)
             {
               g_autofree char *command = g_strjoinv (" ", run->overrides);
-              g_print ("%s\t%s\t%.3g\t%s %s\n", run->dir, status_names[status],
-                       estimate_cost (run), run->pipeline_file, command);
+              g_print ("%s\t%s\t%.3g\t%s %s\n", run->dir, status_names[status], estimate_cost (run),
+                       run->pipeline_file, command);
               continue;
             }
           if (status == STATUS_FINISHED)
             self->n_finished++;
           else
             {
-              if (status == STATUS_PENDING && !write_run_state (run, STATUS_PENDING, NULL, 0,
-                                                                &error))
+              if (status == STATUS_PENDING
+                  && !write_run_state (run, STATUS_PENDING, NULL, 0, &error))
                 break;
               order = g_list_prepend (order, run);
             }
@@ -838,13 +845,12 @@ main (int argc, char **argv)
       if (list)
         goto share_verdict;
       {
-        g_autoptr (GHashTable) costs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                                              g_free);
+        g_autoptr (GHashTable) costs =
+            g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
         for (GList *l = order; l != NULL; l = l->next)
           {
             DiscoSweepRun *run = l->data;
-            g_autofree char *key = g_strdup_printf ("%s\n%s", run->pipeline_file,
-                                                    run->grid_point);
+            g_autofree char *key = g_strdup_printf ("%s\n%s", run->pipeline_file, run->grid_point);
             double *cost = g_hash_table_lookup (costs, key);
 
             if (cost == NULL)
@@ -865,8 +871,7 @@ main (int argc, char **argv)
       if (g_mkdir_with_parents (plan->output_dir, 0755) != 0)
         {
           int saved = errno;
-          g_printerr ("disco-sweep: %s: cannot create: %s\n", plan->output_dir,
-                      g_strerror (saved));
+          g_printerr ("disco-sweep: %s: cannot create: %s\n", plan->output_dir, g_strerror (saved));
           exit_status = 1;
         }
     }
@@ -929,10 +934,9 @@ share_verdict:
       if (!self->quiet)
         {
           g_autofree char *report = g_build_filename (plan->output_dir, "report.md", NULL);
-          g_printerr ("disco-sweep: %s: %u finished, %u failed%s; report in %s\n",
-                      plan->output_dir, self->n_finished, self->n_failed,
-                      self->stopping ? ", stopped (run the same command to resume)" : "",
-                      report);
+          g_printerr ("disco-sweep: %s: %u finished, %u failed%s; report in %s\n", plan->output_dir,
+                      self->n_finished, self->n_failed,
+                      self->stopping ? ", stopped (run the same command to resume)" : "", report);
         }
     }
   else

@@ -53,8 +53,8 @@ disco_tool_pipeline_dirs (void)
         if (parts[i][0] != '\0')
           g_strv_builder_add (builder, parts[i]);
     }
-  g_strv_builder_add (builder, disco_tool_is_uninstalled ()
-                      ? DISCO_SOURCE_PIPELINE_DIR : DISCO_PIPELINE_DIR);
+  g_strv_builder_add (builder, disco_tool_is_uninstalled () ? DISCO_SOURCE_PIPELINE_DIR
+                                                            : DISCO_PIPELINE_DIR);
   dirs = g_strv_builder_end (builder);
   g_strv_builder_unref (builder);
   return dirs;
@@ -69,8 +69,7 @@ disco_tool_try_pipeline (const char *dir, const char *name)
 
   if (g_file_test (plain, G_FILE_TEST_IS_REGULAR))
     return g_steal_pointer (&plain);
-  if (!g_str_has_suffix (name, ".pipeline") &&
-      g_file_test (with_suffix, G_FILE_TEST_IS_REGULAR))
+  if (!g_str_has_suffix (name, ".pipeline") && g_file_test (with_suffix, G_FILE_TEST_IS_REGULAR))
     return g_steal_pointer (&with_suffix);
   return NULL;
 }
@@ -114,7 +113,8 @@ disco_tool_pipeline_not_found (const char *tool, const char *name)
 
   return g_strdup_printf ("%s: %s: no such pipeline file, nor a pipeline of that name in "
                           "the current folder or in %s (disco-run --list-pipelines lists "
-                          "them)", tool, name, searched);
+                          "them)",
+                          tool, name, searched);
 }
 
 /* The first comment line of a pipeline file, without "# ": "" when the

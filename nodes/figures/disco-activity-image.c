@@ -97,21 +97,22 @@
 #define DEFAULT_FIGURE_HEIGHT 900
 
 G_DEFINE_ENUM_TYPE (DiscoActivitySignal, disco_activity_signal,
-  G_DEFINE_ENUM_VALUE (DISCO_ACTIVITY_EXCITATORY, "excitatory"),
-  G_DEFINE_ENUM_VALUE (DISCO_ACTIVITY_INHIBITORY, "inhibitory"),
-  G_DEFINE_ENUM_VALUE (DISCO_ACTIVITY_TOP_DOWN, "top-down"))
+                    G_DEFINE_ENUM_VALUE (DISCO_ACTIVITY_EXCITATORY, "excitatory"),
+                    G_DEFINE_ENUM_VALUE (DISCO_ACTIVITY_INHIBITORY, "inhibitory"),
+                    G_DEFINE_ENUM_VALUE (DISCO_ACTIVITY_TOP_DOWN, "top-down"))
 
 G_DEFINE_ENUM_TYPE (DiscoActivityStyle, disco_activity_style,
-  G_DEFINE_ENUM_VALUE (DISCO_ACTIVITY_STYLE_FIGURE, "figure"),
-  G_DEFINE_ENUM_VALUE (DISCO_ACTIVITY_STYLE_PIXELS, "pixels"))
+                    G_DEFINE_ENUM_VALUE (DISCO_ACTIVITY_STYLE_FIGURE, "figure"),
+                    G_DEFINE_ENUM_VALUE (DISCO_ACTIVITY_STYLE_PIXELS, "pixels"))
 
 G_DEFINE_ENUM_TYPE (DiscoActivitySort, disco_activity_sort,
-  G_DEFINE_ENUM_VALUE (DISCO_ACTIVITY_SORT_NONE, "none"),
-  G_DEFINE_ENUM_VALUE (DISCO_ACTIVITY_SORT_CLOSED_LOOP_CHANGE, "closed-loop-change"))
+                    G_DEFINE_ENUM_VALUE (DISCO_ACTIVITY_SORT_NONE, "none"),
+                    G_DEFINE_ENUM_VALUE (DISCO_ACTIVITY_SORT_CLOSED_LOOP_CHANGE,
+                                         "closed-loop-change"))
 
 G_DEFINE_ENUM_TYPE (DiscoActivityTimeAxis, disco_activity_time_axis,
-  G_DEFINE_ENUM_VALUE (DISCO_ACTIVITY_TIME_AXIS_LOG, "log"),
-  G_DEFINE_ENUM_VALUE (DISCO_ACTIVITY_TIME_AXIS_LINEAR, "linear"))
+                    G_DEFINE_ENUM_VALUE (DISCO_ACTIVITY_TIME_AXIS_LOG, "log"),
+                    G_DEFINE_ENUM_VALUE (DISCO_ACTIVITY_TIME_AXIS_LINEAR, "linear"))
 
 struct _DiscoActivityImage
 {
@@ -169,54 +170,26 @@ disco_activity_image_finalize (GObject *object)
 }
 
 static void
-disco_activity_image_get_property (GObject *object, guint prop_id, GValue *value,
-                                   GParamSpec *pspec)
+disco_activity_image_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
 {
   DiscoActivityImage *self = DISCO_ACTIVITY_IMAGE (object);
 
   switch (prop_id)
     {
-    case PROP_LAYER:
-      g_value_set_string (value, self->layer);
-      break;
-    case PROP_SIGNAL:
-      g_value_set_enum (value, self->signal);
-      break;
-    case PROP_EVERY:
-      g_value_set_uint (value, self->every);
-      break;
-    case PROP_WIDTH:
-      g_value_set_uint (value, self->width);
-      break;
-    case PROP_SCALE:
-      g_value_set_uint (value, self->scale);
-      break;
-    case PROP_BIT_DEPTH:
-      g_value_set_uint (value, self->bit_depth);
-      break;
-    case PROP_PATH:
-      g_value_set_string (value, self->path);
-      break;
-    case PROP_STYLE:
-      g_value_set_enum (value, self->style);
-      break;
-    case PROP_SORT:
-      g_value_set_enum (value, self->sort);
-      break;
-    case PROP_TIME_AXIS:
-      g_value_set_enum (value, self->time_axis);
-      break;
-    case PROP_FIGURE_WIDTH:
-      g_value_set_uint (value, self->figure_width);
-      break;
-    case PROP_FIGURE_HEIGHT:
-      g_value_set_uint (value, self->figure_height);
-      break;
-    case PROP_WRITTEN:
-      g_value_set_uint (value, self->written);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    case PROP_LAYER: g_value_set_string (value, self->layer); break;
+    case PROP_SIGNAL: g_value_set_enum (value, self->signal); break;
+    case PROP_EVERY: g_value_set_uint (value, self->every); break;
+    case PROP_WIDTH: g_value_set_uint (value, self->width); break;
+    case PROP_SCALE: g_value_set_uint (value, self->scale); break;
+    case PROP_BIT_DEPTH: g_value_set_uint (value, self->bit_depth); break;
+    case PROP_PATH: g_value_set_string (value, self->path); break;
+    case PROP_STYLE: g_value_set_enum (value, self->style); break;
+    case PROP_SORT: g_value_set_enum (value, self->sort); break;
+    case PROP_TIME_AXIS: g_value_set_enum (value, self->time_axis); break;
+    case PROP_FIGURE_WIDTH: g_value_set_uint (value, self->figure_width); break;
+    case PROP_FIGURE_HEIGHT: g_value_set_uint (value, self->figure_height); break;
+    case PROP_WRITTEN: g_value_set_uint (value, self->written); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
@@ -232,42 +205,21 @@ disco_activity_image_set_property (GObject *object, guint prop_id, const GValue 
       g_free (self->layer);
       self->layer = g_value_dup_string (value);
       break;
-    case PROP_SIGNAL:
-      self->signal = g_value_get_enum (value);
-      break;
-    case PROP_EVERY:
-      self->every = g_value_get_uint (value);
-      break;
-    case PROP_WIDTH:
-      self->width = g_value_get_uint (value);
-      break;
-    case PROP_SCALE:
-      self->scale = g_value_get_uint (value);
-      break;
-    case PROP_BIT_DEPTH:
-      self->bit_depth = g_value_get_uint (value);
-      break;
+    case PROP_SIGNAL: self->signal = g_value_get_enum (value); break;
+    case PROP_EVERY: self->every = g_value_get_uint (value); break;
+    case PROP_WIDTH: self->width = g_value_get_uint (value); break;
+    case PROP_SCALE: self->scale = g_value_get_uint (value); break;
+    case PROP_BIT_DEPTH: self->bit_depth = g_value_get_uint (value); break;
     case PROP_PATH:
       g_free (self->path);
       self->path = g_value_dup_string (value);
       break;
-    case PROP_STYLE:
-      self->style = g_value_get_enum (value);
-      break;
-    case PROP_SORT:
-      self->sort = g_value_get_enum (value);
-      break;
-    case PROP_TIME_AXIS:
-      self->time_axis = g_value_get_enum (value);
-      break;
-    case PROP_FIGURE_WIDTH:
-      self->figure_width = g_value_get_uint (value);
-      break;
-    case PROP_FIGURE_HEIGHT:
-      self->figure_height = g_value_get_uint (value);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    case PROP_STYLE: self->style = g_value_get_enum (value); break;
+    case PROP_SORT: self->sort = g_value_get_enum (value); break;
+    case PROP_TIME_AXIS: self->time_axis = g_value_get_enum (value); break;
+    case PROP_FIGURE_WIDTH: self->figure_width = g_value_get_uint (value); break;
+    case PROP_FIGURE_HEIGHT: self->figure_height = g_value_get_uint (value); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
@@ -282,8 +234,8 @@ find_layer (DiscoActivityImage *self, DiscoNode **integrator, guint *index, GErr
   gint sample = -1;
 
   /* The integrator, or any node that drives a network and records a sample. */
-  if (producer == NULL || !DISCO_IS_NETWORK_PROVIDER (producer) ||
-      g_object_class_find_property (G_OBJECT_GET_CLASS (producer), "record-sample") == NULL)
+  if (producer == NULL || !DISCO_IS_NETWORK_PROVIDER (producer)
+      || g_object_class_find_property (G_OBJECT_GET_CLASS (producer), "record-sample") == NULL)
     {
       g_set_error (error, DISCO_ERROR, DISCO_ERROR_LINK,
                    "input \"state\" of node \"%s\" must come from an integrator",
@@ -306,17 +258,18 @@ find_layer (DiscoActivityImage *self, DiscoNode **integrator, guint *index, GErr
 
       if (g_strcmp0 (disco_node_get_name (spec->node), self->layer) != 0)
         continue;
-      if (spec->kind == DISCO_LAYER_READOUT ||
-          (spec->kind == DISCO_LAYER_RATE && self->signal != DISCO_ACTIVITY_EXCITATORY))
+      if (spec->kind == DISCO_LAYER_READOUT
+          || (spec->kind == DISCO_LAYER_RATE && self->signal != DISCO_ACTIVITY_EXCITATORY))
         {
-          g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE,
-                       "node \"%s\" cannot draw the %s activity of layer \"%s\": only a "
-                       "microcircuit has inhibitory rates and top-down input, and a "
-                       "readout has no rates",
-                       disco_node_get_name (node),
-                       g_enum_get_value (g_type_class_peek (DISCO_TYPE_ACTIVITY_SIGNAL),
-                                         self->signal)->value_nick,
-                       self->layer);
+          g_set_error (
+              error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE,
+              "node \"%s\" cannot draw the %s activity of layer \"%s\": only a "
+              "microcircuit has inhibitory rates and top-down input, and a "
+              "readout has no rates",
+              disco_node_get_name (node),
+              g_enum_get_value (g_type_class_peek (DISCO_TYPE_ACTIVITY_SIGNAL), self->signal)
+                  ->value_nick,
+              self->layer);
           return NULL;
         }
       *integrator = producer;
@@ -403,8 +356,8 @@ nearest_row (const float *times, gsize T, double t)
 /* The drawn value of unit @j in one recorded @state (N + O values); @q is
  * the recorded sample's feedback weights (O × n) for the top-down input. */
 static inline float
-signal_at (DiscoActivitySignal signal, const DiscoLayerSpec *spec, const float *state,
-           gsize offset, gsize N, gsize O, const float *q, gsize j)
+signal_at (DiscoActivitySignal signal, const DiscoLayerSpec *spec, const float *state, gsize offset,
+           gsize N, gsize O, const float *q, gsize j)
 {
   const gsize n = spec->n;
   float v;
@@ -431,21 +384,21 @@ signal_at (DiscoActivitySignal signal, const DiscoLayerSpec *spec, const float *
  * @sample, for the top-down input; NULL with @error set when the layer has
  * none this tick. */
 static const float *
-read_feedback_weights (DiscoActivityImage *self, const DiscoLayerSpec *spec, gsize O,
-                       gint sample, GError **error)
+read_feedback_weights (DiscoActivityImage *self, const DiscoLayerSpec *spec, gsize O, gint sample,
+                       GError **error)
 {
   DiscoTensor *qt = disco_node_get_output (spec->node, "feedback-weights");
   const float *q;
 
-  if (qt == NULL || disco_tensor_get_n_dims (qt) != 3 ||
-      disco_tensor_get_dim (qt, 0) <= (gsize) sample ||
-      disco_tensor_get_dim (qt, 1) != O || disco_tensor_get_dim (qt, 2) != spec->n)
+  if (qt == NULL || disco_tensor_get_n_dims (qt) != 3
+      || disco_tensor_get_dim (qt, 0) <= (gsize) sample || disco_tensor_get_dim (qt, 1) != O
+      || disco_tensor_get_dim (qt, 2) != spec->n)
     {
       g_set_error (error, DISCO_ERROR, DISCO_ERROR_SHAPE,
                    "node \"%s\": layer \"%s\" has no feedback weights of %" G_GSIZE_FORMAT
                    " × %" G_GSIZE_FORMAT " for sample %d this tick (the top-down input "
-                   "needs a closed-loop solve)", disco_node_get_name (DISCO_NODE (self)),
-                   self->layer, O, spec->n, sample);
+                   "needs a closed-loop solve)",
+                   disco_node_get_name (DISCO_NODE (self)), self->layer, O, spec->n, sample);
       return NULL;
     }
   q = disco_tensor_read_host (qt, error);
@@ -487,11 +440,11 @@ read_recording (DiscoActivityImage *self, Recording *rec, GError **error)
   trajectory = disco_node_get_output (rec->integrator, "trajectory");
   times_tensor = disco_node_get_output (rec->integrator, "trajectory-times");
   ol_tensor = disco_node_get_output (rec->integrator, "trajectory-open-loop-rows");
-  if (trajectory == NULL || times_tensor == NULL || disco_tensor_get_n_dims (trajectory) != 2 ||
-      disco_tensor_get_dim (trajectory, 0) == 0 ||
-      disco_tensor_get_dim (trajectory, 0) != disco_tensor_get_n_elements (times_tensor) ||
-      disco_tensor_get_dim (trajectory, 1) != rec->N + rec->O ||
-      ol_tensor == NULL || disco_tensor_get_n_elements (ol_tensor) != 1)
+  if (trajectory == NULL || times_tensor == NULL || disco_tensor_get_n_dims (trajectory) != 2
+      || disco_tensor_get_dim (trajectory, 0) == 0
+      || disco_tensor_get_dim (trajectory, 0) != disco_tensor_get_n_elements (times_tensor)
+      || disco_tensor_get_dim (trajectory, 1) != rec->N + rec->O || ol_tensor == NULL
+      || disco_tensor_get_n_elements (ol_tensor) != 1)
     {
       g_set_error (error, DISCO_ERROR, DISCO_ERROR_SHAPE,
                    "node \"%s\": integrator \"%s\" recorded no trajectory of %" G_GSIZE_FORMAT
@@ -516,8 +469,9 @@ read_recording (DiscoActivityImage *self, Recording *rec, GError **error)
       {
         g_set_error (error, DISCO_ERROR, DISCO_ERROR_SHAPE,
                      "node \"%s\": integrator \"%s\" says %g of its %" G_GSIZE_FORMAT
-                     " recorded rows are open loop", disco_node_get_name (node),
-                     disco_node_get_name (rec->integrator), ol[0], rec->T);
+                     " recorded rows are open loop",
+                     disco_node_get_name (node), disco_node_get_name (rec->integrator), ol[0],
+                     rec->T);
         return FALSE;
       }
     rec->ol_rows = (gsize) ol[0];
@@ -546,9 +500,9 @@ read_label (DiscoActivityImage *self, const Recording *rec, gint *label, double 
   if (!disco_node_is_linked (node, "target"))
     return TRUE;
   target = disco_node_get_input (node, "target");
-  if (target == NULL || disco_tensor_get_n_dims (target) != 2 ||
-      disco_tensor_get_dim (target, 0) <= (gsize) rec->sample ||
-      disco_tensor_get_dim (target, 1) != rec->O)
+  if (target == NULL || disco_tensor_get_n_dims (target) != 2
+      || disco_tensor_get_dim (target, 0) <= (gsize) rec->sample
+      || disco_tensor_get_dim (target, 1) != rec->O)
     {
       g_set_error (error, DISCO_ERROR, DISCO_ERROR_SHAPE,
                    "node \"%s\": input \"target\" is not batch × %" G_GSIZE_FORMAT
@@ -572,8 +526,8 @@ write_image (DiscoActivityImage *self, GBytes *png, guint64 tick_index, GError *
   g_autofree char *relative = NULL;
   const char *signal_nick;
 
-  signal_nick = g_enum_get_value (g_type_class_peek (DISCO_TYPE_ACTIVITY_SIGNAL),
-                                  self->signal)->value_nick;
+  signal_nick =
+      g_enum_get_value (g_type_class_peek (DISCO_TYPE_ACTIVITY_SIGNAL), self->signal)->value_nick;
   relative = g_strdup_printf (self->path, self->layer, signal_nick, (guint) tick_index);
   if (!disco_node_util_write_output (node, relative, png, error))
     return FALSE;
@@ -594,26 +548,21 @@ typedef struct
 static const SignalText *
 signal_text (DiscoActivitySignal signal, const DiscoLayerSpec *spec)
 {
-  static const SignalText rate = {
-    "rates r", "rate r = φ(u) (a.u.)", "change of r since open loop (a.u.)" };
-  static const SignalText excitatory = {
-    "excitatory rates r_E", "rate r_E = φ_E(u_E) (a.u.)",
-    "change of r_E since open loop (a.u.)" };
-  static const SignalText inhibitory = {
-    "inhibitory rates r_I", "rate r_I = φ_I(u_I) (a.u.)",
-    "change of r_I since open loop (a.u.)" };
-  static const SignalText top_down = {
-    "top-down input f", "top-down input f = c·Q (a.u.)", "change of f since open loop (a.u.)" };
+  static const SignalText rate = { "rates r", "rate r = φ(u) (a.u.)",
+                                   "change of r since open loop (a.u.)" };
+  static const SignalText excitatory = { "excitatory rates r_E", "rate r_E = φ_E(u_E) (a.u.)",
+                                         "change of r_E since open loop (a.u.)" };
+  static const SignalText inhibitory = { "inhibitory rates r_I", "rate r_I = φ_I(u_I) (a.u.)",
+                                         "change of r_I since open loop (a.u.)" };
+  static const SignalText top_down = { "top-down input f", "top-down input f = c·Q (a.u.)",
+                                       "change of f since open loop (a.u.)" };
 
   switch (signal)
     {
-    case DISCO_ACTIVITY_EXCITATORY:
-      return spec->kind == DISCO_LAYER_RATE ? &rate : &excitatory;
-    case DISCO_ACTIVITY_INHIBITORY:
-      return &inhibitory;
+    case DISCO_ACTIVITY_EXCITATORY: return spec->kind == DISCO_LAYER_RATE ? &rate : &excitatory;
+    case DISCO_ACTIVITY_INHIBITORY: return &inhibitory;
     case DISCO_ACTIVITY_TOP_DOWN:
-    default:
-      return &top_down;
+    default: return &top_down;
     }
 }
 
@@ -641,20 +590,19 @@ draw_figure (DiscoActivityImage *self, const DiscoTick *tick, GError **error)
   gint label, prediction, final;
   double target_value;
 
-  if (!read_recording (self, &rec, error) ||
-      !read_label (self, &rec, &label, &target_value, error))
+  if (!read_recording (self, &rec, error) || !read_label (self, &rec, &label, &target_value, error))
     return FALSE;
   text = signal_text (self->signal, rec.spec);
   readout = disco_network_get_layer (rec.network, disco_network_get_n_layers (rec.network) - 1);
-  out_offset = disco_network_get_layer_offset (rec.network,
-                                               disco_network_get_n_layers (rec.network) - 1);
+  out_offset =
+      disco_network_get_layer_offset (rec.network, disco_network_get_n_layers (rec.network) - 1);
   controller_node = disco_node_get_input_node (readout->node, "feedback", NULL);
-  softmax = controller_node != NULL && disco_controller_get_spec (controller_node, &controller) &&
-            controller.error == DISCO_CONTROL_ERROR_CROSS_ENTROPY;
+  softmax = controller_node != NULL && disco_controller_get_spec (controller_node, &controller)
+            && controller.error == DISCO_CONTROL_ERROR_CROSS_ENTROPY;
 
-  values = g_new (float, rec.T * rec.n);
-  outputs = g_new (float, rec.T * rec.O);
-  control = g_new (float, rec.T * rec.O);
+  values = g_new (float, rec.T *rec.n);
+  outputs = g_new (float, rec.T *rec.O);
+  control = g_new (float, rec.T *rec.O);
   times = g_new (double, rec.T);
   for (gsize i = 0; i < rec.T; i++)
     {
@@ -663,8 +611,8 @@ draw_figure (DiscoActivityImage *self, const DiscoTick *tick, GError **error)
 
       times[i] = rec.times[i];
       for (gsize j = 0; j < rec.n; j++)
-        values[i * rec.n + j] = signal_at (self->signal, rec.spec, state, rec.offset, rec.N,
-                                           rec.O, rec.q, j);
+        values[i * rec.n + j] =
+            signal_at (self->signal, rec.spec, state, rec.offset, rec.N, rec.O, rec.q, j);
       memcpy (y, state + out_offset, rec.O * sizeof (float));
       memcpy (control + i * rec.O, state + rec.N, rec.O * sizeof (float));
       if (softmax)
@@ -684,10 +632,10 @@ draw_figure (DiscoActivityImage *self, const DiscoTick *tick, GError **error)
     title = g_strdup_printf ("%s: %s of sample %d (label %d, prediction %d)", self->layer,
                              text->title, rec.sample, label, prediction);
   else
-    title = g_strdup_printf ("%s: %s of sample %d (prediction %d)", self->layer,
-                             text->title, rec.sample, prediction);
-  g_string_append_printf (when, "%s tick %" G_GUINT64_FORMAT,
-                          disco_phase_to_string (tick->phase), tick->index);
+    title = g_strdup_printf ("%s: %s of sample %d (prediction %d)", self->layer, text->title,
+                             rec.sample, prediction);
+  g_string_append_printf (when, "%s tick %" G_GUINT64_FORMAT, disco_phase_to_string (tick->phase),
+                          tick->index);
   if (tick->epoch > 0)
     g_string_append_printf (when, ", epoch %u, batch %u", tick->epoch, tick->batch);
   if (rec.ol_rows < rec.T)
@@ -705,10 +653,11 @@ draw_figure (DiscoActivityImage *self, const DiscoTick *tick, GError **error)
   activity.n_times = rec.T;
   activity.open_loop_rows = rec.ol_rows;
   activity.diverging = self->signal == DISCO_ACTIVITY_TOP_DOWN;
-  activity.order = self->sort == DISCO_ACTIVITY_SORT_CLOSED_LOOP_CHANGE ?
-                   DISCO_PLOT_UNIT_ORDER_CLOSED_LOOP_CHANGE : DISCO_PLOT_UNIT_ORDER_NONE;
-  activity.time_axis = self->time_axis == DISCO_ACTIVITY_TIME_AXIS_LINEAR ?
-                       DISCO_PLOT_TIME_LINEAR : DISCO_PLOT_TIME_LOG;
+  activity.order = self->sort == DISCO_ACTIVITY_SORT_CLOSED_LOOP_CHANGE
+                       ? DISCO_PLOT_UNIT_ORDER_CLOSED_LOOP_CHANGE
+                       : DISCO_PLOT_UNIT_ORDER_NONE;
+  activity.time_axis = self->time_axis == DISCO_ACTIVITY_TIME_AXIS_LINEAR ? DISCO_PLOT_TIME_LINEAR
+                                                                          : DISCO_PLOT_TIME_LOG;
   activity.outputs = outputs;
   activity.output_label = softmax ? "output softmax(y)" : "output y";
   activity.output_min = softmax ? 0.0 : NAN;
@@ -723,8 +672,8 @@ draw_figure (DiscoActivityImage *self, const DiscoTick *tick, GError **error)
   activity.closed_loop_change = self->signal != DISCO_ACTIVITY_TOP_DOWN;
   activity.change_label = text->change;
 
-  png = disco_plot_render_activity (&activity, self->figure_width, self->figure_height, NULL,
-                                    NULL, error);
+  png = disco_plot_render_activity (&activity, self->figure_width, self->figure_height, NULL, NULL,
+                                    error);
   if (png == NULL)
     {
       g_prefix_error (error, "node \"%s\": ", disco_node_get_name (node));
@@ -761,9 +710,9 @@ draw_pixels (DiscoActivityImage *self, guint64 tick_index, GError **error)
 
   trajectory = disco_node_get_output (integrator, "trajectory");
   times_tensor = disco_node_get_output (integrator, "trajectory-times");
-  if (trajectory == NULL || times_tensor == NULL || disco_tensor_get_n_dims (trajectory) != 2 ||
-      disco_tensor_get_dim (trajectory, 0) != disco_tensor_get_n_elements (times_tensor) ||
-      disco_tensor_get_dim (trajectory, 1) < N)
+  if (trajectory == NULL || times_tensor == NULL || disco_tensor_get_n_dims (trajectory) != 2
+      || disco_tensor_get_dim (trajectory, 0) != disco_tensor_get_n_elements (times_tensor)
+      || disco_tensor_get_dim (trajectory, 1) < N)
     {
       g_set_error (error, DISCO_ERROR, DISCO_ERROR_SHAPE,
                    "node \"%s\": integrator \"%s\" recorded no trajectory of %" G_GSIZE_FORMAT
@@ -794,9 +743,8 @@ draw_pixels (DiscoActivityImage *self, guint64 tick_index, GError **error)
     return FALSE;
   for (guint col = 0; col < self->width; col++)
     {
-      double t = self->width > 1
-                 ? times[0] + (times[T - 1] - times[0]) * col / (self->width - 1.0)
-                 : times[0];
+      double t = self->width > 1 ? times[0] + (times[T - 1] - times[0]) * col / (self->width - 1.0)
+                                 : times[0];
       const float *state = traj + nearest_row (times, T, t) * row_size;
 
       for (gsize j = 0; j < n; j++)
@@ -806,8 +754,7 @@ draw_pixels (DiscoActivityImage *self, guint64 tick_index, GError **error)
   if (self->bit_depth == 16)
     png = disco_tensor_render_png16 (image, NAN, NAN, error);
   else if (self->signal == DISCO_ACTIVITY_TOP_DOWN)
-    png = disco_tensor_render_png (image, DISCO_COLORMAP_DIVERGING, NAN, NAN, self->scale,
-                                   error);
+    png = disco_tensor_render_png (image, DISCO_COLORMAP_DIVERGING, NAN, NAN, self->scale, error);
   else
     png = disco_tensor_render_png (image, DISCO_COLORMAP_VIRIDIS, 0.0, NAN, self->scale, error);
   if (png == NULL)
@@ -844,72 +791,62 @@ disco_activity_image_class_init (DiscoActivityImageClass *klass)
   node_class->prepare = disco_activity_image_prepare;
   node_class->process = disco_activity_image_process;
 
-  properties[PROP_LAYER] =
-    g_param_spec_string ("layer", "Layer",
-                         "Name of the hidden layer node (microcircuit or rate-layer) to draw",
-                         DEFAULT_LAYER, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
-  properties[PROP_SIGNAL] =
-    g_param_spec_enum ("signal", "Signal",
-                       "What to draw: excitatory or inhibitory rates, or the top-down input "
-                       "c·Q_l",
-                       DISCO_TYPE_ACTIVITY_SIGNAL, DEFAULT_SIGNAL,
-                       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
-  properties[PROP_EVERY] =
-    g_param_spec_uint ("every", "Every",
-                       "Draw the first training tick and then every this many training ticks",
-                       1, G_MAXUINT, DEFAULT_EVERY, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_LAYER] = g_param_spec_string (
+      "layer", "Layer", "Name of the hidden layer node (microcircuit or rate-layer) to draw",
+      DEFAULT_LAYER, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_SIGNAL] = g_param_spec_enum (
+      "signal", "Signal",
+      "What to draw: excitatory or inhibitory rates, or the top-down input "
+      "c·Q_l",
+      DISCO_TYPE_ACTIVITY_SIGNAL, DEFAULT_SIGNAL, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_EVERY] = g_param_spec_uint (
+      "every", "Every", "Draw the first training tick and then every this many training ticks", 1,
+      G_MAXUINT, DEFAULT_EVERY, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   properties[PROP_WIDTH] =
-    g_param_spec_uint ("width", "Width",
-                       "Columns of the image: evenly spaced times from the first to the last "
-                       "recorded state (before scaling); style = pixels",
-                       1, 100000, DEFAULT_WIDTH, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
-  properties[PROP_SCALE] =
-    g_param_spec_uint ("scale", "Scale", "Side of the square of pixels that shows one value (style = pixels)",
-                       1, 16, DEFAULT_SCALE, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
-  properties[PROP_BIT_DEPTH] =
-    g_param_spec_uint ("bit-depth", "Bit depth",
-                       "style = pixels: 8: a colour image to look at; 16: one 16-bit gray "
-                       "pixel per value, for analysis (range in the tEXt chunks disco-vmin, disco-vmax; "
-                       "scale is ignored); other values are errors",
-                       8, 16, DEFAULT_BIT_DEPTH, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+      g_param_spec_uint ("width", "Width",
+                         "Columns of the image: evenly spaced times from the first to the last "
+                         "recorded state (before scaling); style = pixels",
+                         1, 100000, DEFAULT_WIDTH, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_SCALE] = g_param_spec_uint (
+      "scale", "Scale", "Side of the square of pixels that shows one value (style = pixels)", 1, 16,
+      DEFAULT_SCALE, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_BIT_DEPTH] = g_param_spec_uint (
+      "bit-depth", "Bit depth",
+      "style = pixels: 8: a colour image to look at; 16: one 16-bit gray "
+      "pixel per value, for analysis (range in the tEXt chunks disco-vmin, disco-vmax; "
+      "scale is ignored); other values are errors",
+      8, 16, DEFAULT_BIT_DEPTH, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   properties[PROP_PATH] =
-    g_param_spec_string ("path", "Path",
-                         "PNG file to write, relative to the output folder: a pattern with "
-                         "%s (the layer), %s (the signal) and %u (the tick index), in order",
-                         DEFAULT_PATH, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
-  properties[PROP_STYLE] =
-    g_param_spec_enum ("style", "Style",
-                       "figure: a figure with time axes in ms, colour bar, title and the output "
-                       "and control trajectories; pixels: the plain heat map, one value per "
-                       "square of pixels, for analysis (width, scale and bit-depth apply)",
-                       DISCO_TYPE_ACTIVITY_STYLE, DEFAULT_STYLE,
-                       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
-  properties[PROP_SORT] =
-    g_param_spec_enum ("sort", "Sort",
-                       "Order of the figure's rows: none (unit index), or closed-loop-change "
-                       "(largest increase over the closed loop at the top); style = figure",
-                       DISCO_TYPE_ACTIVITY_SORT, DEFAULT_SORT,
-                       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
-  properties[PROP_TIME_AXIS] =
-    g_param_spec_enum ("time-axis", "Time axis",
-                       "Time scale of each loop's panel: log (from the first recorded step, "
-                       "so the fast transient gets room) or linear (from the loop's start); "
-                       "style = figure",
-                       DISCO_TYPE_ACTIVITY_TIME_AXIS, DEFAULT_TIME_AXIS,
-                       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
-  properties[PROP_FIGURE_WIDTH] =
-    g_param_spec_uint ("figure-width", "Figure width",
-                       "Width of the figure in pixels (style = figure)",
-                       320, 16384, DEFAULT_FIGURE_WIDTH,
-                       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
-  properties[PROP_FIGURE_HEIGHT] =
-    g_param_spec_uint ("figure-height", "Figure height",
-                       "Height of the figure in pixels (style = figure)",
-                       240, 16384, DEFAULT_FIGURE_HEIGHT,
-                       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+      g_param_spec_string ("path", "Path",
+                           "PNG file to write, relative to the output folder: a pattern with "
+                           "%s (the layer), %s (the signal) and %u (the tick index), in order",
+                           DEFAULT_PATH, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_STYLE] = g_param_spec_enum (
+      "style", "Style",
+      "figure: a figure with time axes in ms, colour bar, title and the output "
+      "and control trajectories; pixels: the plain heat map, one value per "
+      "square of pixels, for analysis (width, scale and bit-depth apply)",
+      DISCO_TYPE_ACTIVITY_STYLE, DEFAULT_STYLE, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_SORT] = g_param_spec_enum (
+      "sort", "Sort",
+      "Order of the figure's rows: none (unit index), or closed-loop-change "
+      "(largest increase over the closed loop at the top); style = figure",
+      DISCO_TYPE_ACTIVITY_SORT, DEFAULT_SORT, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_TIME_AXIS] = g_param_spec_enum (
+      "time-axis", "Time axis",
+      "Time scale of each loop's panel: log (from the first recorded step, "
+      "so the fast transient gets room) or linear (from the loop's start); "
+      "style = figure",
+      DISCO_TYPE_ACTIVITY_TIME_AXIS, DEFAULT_TIME_AXIS, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_FIGURE_WIDTH] = g_param_spec_uint (
+      "figure-width", "Figure width", "Width of the figure in pixels (style = figure)", 320, 16384,
+      DEFAULT_FIGURE_WIDTH, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_FIGURE_HEIGHT] = g_param_spec_uint (
+      "figure-height", "Figure height", "Height of the figure in pixels (style = figure)", 240,
+      16384, DEFAULT_FIGURE_HEIGHT, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   properties[PROP_WRITTEN] =
-    g_param_spec_uint ("written", "Written", "Images written in the current or last run",
-                       0, G_MAXUINT, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+      g_param_spec_uint ("written", "Written", "Images written in the current or last run", 0,
+                         G_MAXUINT, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPERTIES, properties);
 
   /* Reads host copies of its inputs only: unchanged beside device nodes. */

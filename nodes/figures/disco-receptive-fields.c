@@ -153,32 +153,15 @@ disco_receptive_fields_get_property (GObject *object, guint prop_id, GValue *val
 
   switch (prop_id)
     {
-    case PROP_UNITS:
-      g_value_set_uint (value, self->units);
-      break;
-    case PROP_TILE_WIDTH:
-      g_value_set_uint (value, self->tile_width);
-      break;
-    case PROP_TILE_HEIGHT:
-      g_value_set_uint (value, self->tile_height);
-      break;
-    case PROP_COLUMNS:
-      g_value_set_uint (value, self->columns);
-      break;
-    case PROP_SCALE:
-      g_value_set_uint (value, self->scale);
-      break;
-    case PROP_PATH:
-      g_value_set_string (value, self->path);
-      break;
-    case PROP_EVERY:
-      g_value_set_uint (value, self->every);
-      break;
-    case PROP_WRITTEN:
-      g_value_set_uint (value, self->written);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    case PROP_UNITS: g_value_set_uint (value, self->units); break;
+    case PROP_TILE_WIDTH: g_value_set_uint (value, self->tile_width); break;
+    case PROP_TILE_HEIGHT: g_value_set_uint (value, self->tile_height); break;
+    case PROP_COLUMNS: g_value_set_uint (value, self->columns); break;
+    case PROP_SCALE: g_value_set_uint (value, self->scale); break;
+    case PROP_PATH: g_value_set_string (value, self->path); break;
+    case PROP_EVERY: g_value_set_uint (value, self->every); break;
+    case PROP_WRITTEN: g_value_set_uint (value, self->written); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
@@ -190,30 +173,17 @@ disco_receptive_fields_set_property (GObject *object, guint prop_id, const GValu
 
   switch (prop_id)
     {
-    case PROP_UNITS:
-      self->units = g_value_get_uint (value);
-      break;
-    case PROP_TILE_WIDTH:
-      self->tile_width = g_value_get_uint (value);
-      break;
-    case PROP_TILE_HEIGHT:
-      self->tile_height = g_value_get_uint (value);
-      break;
-    case PROP_COLUMNS:
-      self->columns = g_value_get_uint (value);
-      break;
-    case PROP_SCALE:
-      self->scale = g_value_get_uint (value);
-      break;
+    case PROP_UNITS: self->units = g_value_get_uint (value); break;
+    case PROP_TILE_WIDTH: self->tile_width = g_value_get_uint (value); break;
+    case PROP_TILE_HEIGHT: self->tile_height = g_value_get_uint (value); break;
+    case PROP_COLUMNS: self->columns = g_value_get_uint (value); break;
+    case PROP_SCALE: self->scale = g_value_get_uint (value); break;
     case PROP_PATH:
       g_free (self->path);
       self->path = g_value_dup_string (value);
       break;
-    case PROP_EVERY:
-      self->every = g_value_get_uint (value);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    case PROP_EVERY: self->every = g_value_get_uint (value); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
@@ -319,12 +289,13 @@ disco_receptive_fields_end_epoch (DiscoNode *node, guint epoch, GError **error)
           gsize ty = k / self->tile_width, tx = k % self->tile_width;
           guint8 rgb[3];
 
-          disco_colormap_get_color (DISCO_COLORMAP_DIVERGING, 0.5 + 0.5 * wu[k] / range,
-                                    &rgb[0], &rgb[1], &rgb[2]);
+          disco_colormap_get_color (DISCO_COLORMAP_DIVERGING, 0.5 + 0.5 * wu[k] / range, &rgb[0],
+                                    &rgb[1], &rgb[2]);
           for (guint sy = 0; sy < self->scale; sy++)
             for (guint sx = 0; sx < self->scale; sx++)
-              memcpy (pixels + ((y0 + ty * self->scale + sy) * width
-                                + x0 + tx * self->scale + sx) * 3, rgb, 3);
+              memcpy (pixels
+                          + ((y0 + ty * self->scale + sy) * width + x0 + tx * self->scale + sx) * 3,
+                      rgb, 3);
         }
     }
 
@@ -353,36 +324,35 @@ disco_receptive_fields_class_init (DiscoReceptiveFieldsClass *klass)
   node_class->end_epoch = disco_receptive_fields_end_epoch;
 
   properties[PROP_UNITS] =
-    g_param_spec_uint ("units", "Units",
-                       "How many units to show, the first ones of the layer (fewer if the "
-                       "layer is smaller)",
-                       1, 65536, DEFAULT_UNITS, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+      g_param_spec_uint ("units", "Units",
+                         "How many units to show, the first ones of the layer (fewer if the "
+                         "layer is smaller)",
+                         1, 65536, DEFAULT_UNITS, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   properties[PROP_TILE_WIDTH] =
-    g_param_spec_uint ("tile-width", "Tile width",
-                       "Width of one input image in values; tile-width × tile-height must "
-                       "equal the layer's inputs",
-                       1, 4096, DEFAULT_TILE_WIDTH, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+      g_param_spec_uint ("tile-width", "Tile width",
+                         "Width of one input image in values; tile-width × tile-height must "
+                         "equal the layer's inputs",
+                         1, 4096, DEFAULT_TILE_WIDTH, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   properties[PROP_TILE_HEIGHT] =
-    g_param_spec_uint ("tile-height", "Tile height", "Height of one input image in values",
-                       1, 4096, DEFAULT_TILE_HEIGHT, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+      g_param_spec_uint ("tile-height", "Tile height", "Height of one input image in values", 1,
+                         4096, DEFAULT_TILE_HEIGHT, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   properties[PROP_COLUMNS] =
-    g_param_spec_uint ("columns", "Columns", "Tiles per row of the mosaic",
-                       1, 1024, DEFAULT_COLUMNS, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+      g_param_spec_uint ("columns", "Columns", "Tiles per row of the mosaic", 1, 1024,
+                         DEFAULT_COLUMNS, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   properties[PROP_SCALE] =
-    g_param_spec_uint ("scale", "Scale", "Side of the square of pixels that shows one weight",
-                       1, 16, DEFAULT_SCALE, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+      g_param_spec_uint ("scale", "Scale", "Side of the square of pixels that shows one weight", 1,
+                         16, DEFAULT_SCALE, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   properties[PROP_PATH] =
-    g_param_spec_string ("path", "Path",
-                         "PNG file to write, relative to the output folder: a pattern with "
-                         "one %u (the epoch), e.g. %04u so the names sort",
-                         DEFAULT_PATH, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
-  properties[PROP_EVERY] =
-    g_param_spec_uint ("every", "Every",
-                       "Write at the end of the epochs whose number is a multiple of this",
-                       1, G_MAXUINT, DEFAULT_EVERY, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+      g_param_spec_string ("path", "Path",
+                           "PNG file to write, relative to the output folder: a pattern with "
+                           "one %u (the epoch), e.g. %04u so the names sort",
+                           DEFAULT_PATH, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_EVERY] = g_param_spec_uint (
+      "every", "Every", "Write at the end of the epochs whose number is a multiple of this", 1,
+      G_MAXUINT, DEFAULT_EVERY, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   properties[PROP_WRITTEN] =
-    g_param_spec_uint ("written", "Written", "Images written in the current or last run",
-                       0, G_MAXUINT, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+      g_param_spec_uint ("written", "Written", "Images written in the current or last run", 0,
+                         G_MAXUINT, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPERTIES, properties);
 
   /* Reads host copies of its inputs only: unchanged beside device nodes. */

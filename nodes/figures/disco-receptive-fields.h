@@ -10,8 +10,7 @@ G_DECLARE_FINAL_TYPE (DiscoReceptiveFields, disco_receptive_fields, DISCO, RECEP
                       DiscoNode)
 
 /* Shared by the image nodes: checks a file-name pattern property. */
-gboolean disco_image_check_pattern (DiscoNode *node, const char *property,
-                                    const char *pattern, const char *conversions,
-                                    GError **error);
+gboolean disco_image_check_pattern (DiscoNode *node, const char *property, const char *pattern,
+                                    const char *conversions, GError **error);
 
 G_END_DECLS

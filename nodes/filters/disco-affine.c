@@ -50,33 +50,22 @@ disco_affine_get_property (GObject *object, guint prop_id, GValue *value, GParam
 
   switch (prop_id)
     {
-    case PROP_SCALE:
-      g_value_set_double (value, self->scale);
-      break;
-    case PROP_OFFSET:
-      g_value_set_double (value, self->offset);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    case PROP_SCALE: g_value_set_double (value, self->scale); break;
+    case PROP_OFFSET: g_value_set_double (value, self->offset); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
 static void
-disco_affine_set_property (GObject *object, guint prop_id, const GValue *value,
-                           GParamSpec *pspec)
+disco_affine_set_property (GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
 {
   DiscoAffine *self = DISCO_AFFINE (object);
 
   switch (prop_id)
     {
-    case PROP_SCALE:
-      self->scale = g_value_get_double (value);
-      break;
-    case PROP_OFFSET:
-      self->offset = g_value_get_double (value);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    case PROP_SCALE: self->scale = g_value_get_double (value); break;
+    case PROP_OFFSET: self->offset = g_value_get_double (value); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
@@ -134,13 +123,11 @@ disco_affine_class_init (DiscoAffineClass *klass)
   node_class->process = disco_affine_process;
 
   properties[PROP_SCALE] =
-    g_param_spec_double ("scale", "Scale", "Factor applied to every element",
-                         -G_MAXFLOAT, G_MAXFLOAT, DEFAULT_SCALE,
-                         G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+      g_param_spec_double ("scale", "Scale", "Factor applied to every element", -G_MAXFLOAT,
+                           G_MAXFLOAT, DEFAULT_SCALE, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   properties[PROP_OFFSET] =
-    g_param_spec_double ("offset", "Offset", "Added to every element after scaling",
-                         -G_MAXFLOAT, G_MAXFLOAT, DEFAULT_OFFSET,
-                         G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+      g_param_spec_double ("offset", "Offset", "Added to every element after scaling", -G_MAXFLOAT,
+                           G_MAXFLOAT, DEFAULT_OFFSET, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPERTIES, properties);
 
   disco_node_class_set_metadata (node_class, "Affine map", "Filter/Math",

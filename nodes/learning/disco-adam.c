@@ -87,8 +87,7 @@ disco_adam_get_property (GObject *object, guint prop_id, GValue *value, GParamSp
 }
 
 static void
-disco_adam_set_property (GObject *object, guint prop_id, const GValue *value,
-                         GParamSpec *pspec)
+disco_adam_set_property (GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
 {
   DiscoAdam *self = DISCO_ADAM (object);
 
@@ -116,17 +115,21 @@ disco_adam_class_init (DiscoAdamClass *klass)
   disco_node_class_set_runs_on_cuda (DISCO_NODE_CLASS (klass), TRUE);
 
   g_object_class_install_property (object_class, PROP_LEARNING_RATE,
-    g_param_spec_double ("learning-rate", "Learning rate", "Step size lr",
-                         0, 10, DEFAULT_LEARNING_RATE, rw));
+                                   g_param_spec_double ("learning-rate", "Learning rate",
+                                                        "Step size lr", 0, 10,
+                                                        DEFAULT_LEARNING_RATE, rw));
   g_object_class_install_property (object_class, PROP_BETA1,
-    g_param_spec_double ("beta1", "β₁", "Decay of the first-moment average",
-                         0, 0.999999, DEFAULT_BETA1, rw));
+                                   g_param_spec_double ("beta1", "β₁",
+                                                        "Decay of the first-moment average", 0,
+                                                        0.999999, DEFAULT_BETA1, rw));
   g_object_class_install_property (object_class, PROP_BETA2,
-    g_param_spec_double ("beta2", "β₂", "Decay of the second-moment average",
-                         0, 0.999999999, DEFAULT_BETA2, rw));
+                                   g_param_spec_double ("beta2", "β₂",
+                                                        "Decay of the second-moment average", 0,
+                                                        0.999999999, DEFAULT_BETA2, rw));
   g_object_class_install_property (object_class, PROP_EPSILON,
-    g_param_spec_double ("epsilon", "ε", "Added to √v̂ to avoid division by zero",
-                         0, 1, DEFAULT_EPSILON, rw));
+                                   g_param_spec_double ("epsilon", "ε",
+                                                        "Added to √v̂ to avoid division by zero", 0,
+                                                        1, DEFAULT_EPSILON, rw));
 
   disco_node_class_set_metadata (DISCO_NODE_CLASS (klass), "Adam optimizer", "Learning/Optimizer",
                                  "Descends the published gradients with Adam (optax defaults)");

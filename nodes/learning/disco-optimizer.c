@@ -18,7 +18,7 @@
 
 typedef struct
 {
-  DiscoTensor *step;   /* 1 value: steps taken, kept as a parameter for checkpoints */
+  DiscoTensor *step; /* 1 value: steps taken, kept as a parameter for checkpoints */
 } DiscoOptimizerPrivate;
 
 G_DEFINE_ABSTRACT_TYPE_WITH_PRIVATE (DiscoOptimizer, disco_optimizer, DISCO_TYPE_NODE)
@@ -47,7 +47,7 @@ disco_optimizer_prepare (DiscoNode *node, GError **error)
     {
       priv->step = disco_tensor_new (1, shape);
       disco_node_add_parameter (node, "step", priv->step);
-      g_object_unref (priv->step);   /* the node's parameter table holds it */
+      g_object_unref (priv->step); /* the node's parameter table holds it */
     }
   return TRUE;
 }
@@ -109,8 +109,8 @@ disco_optimizer_process (DiscoNode *node, DiscoTick *tick, GError **error)
         {
           g_set_error (error, DISCO_ERROR, DISCO_ERROR_LINK,
                        "node \"%s\": \"%s\" publishes a gradient for \"%s\", which is not a "
-                       "parameter of any node", disco_node_get_name (node),
-                       disco_node_get_name (source), targets[i]);
+                       "parameter of any node",
+                       disco_node_get_name (node), disco_node_get_name (source), targets[i]);
           return DISCO_FLOW_ERROR;
         }
       if (disco_tensor_get_n_elements (parameter) != disco_tensor_get_n_elements (gradient))
@@ -124,12 +124,12 @@ disco_optimizer_process (DiscoNode *node, DiscoTick *tick, GError **error)
         }
       g_assert (n_states <= G_N_ELEMENTS (state));
       for (guint s = 0; s < n_states; s++)
-        if ((state[s] = disco_tensor_write_ops (ensure_state (node, klass->state_names[s],
-                                                              targets[i], parameter),
-                                                ops, error)) == NULL)
+        if ((state[s] = disco_tensor_write_ops (
+                 ensure_state (node, klass->state_names[s], targets[i], parameter), ops, error))
+            == NULL)
           return DISCO_FLOW_ERROR;
-      if ((g = disco_tensor_read_ops (gradient, ops, error)) == NULL ||
-          (p = disco_tensor_write_ops (parameter, ops, error)) == NULL)
+      if ((g = disco_tensor_read_ops (gradient, ops, error)) == NULL
+          || (p = disco_tensor_write_ops (parameter, ops, error)) == NULL)
         return DISCO_FLOW_ERROR;
       klass->update (self, ops, disco_tensor_get_n_elements (parameter), p, g, state,
                      (guint64) step[0]);

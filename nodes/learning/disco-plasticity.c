@@ -54,9 +54,9 @@
 #include "disco-ops-network.h"
 
 G_DEFINE_ENUM_TYPE (DiscoPlasticityRule, disco_plasticity_rule,
-  G_DEFINE_ENUM_VALUE (DISCO_PLASTICITY_EXACT_INVERSE, "exact-inverse"),
-  G_DEFINE_ENUM_VALUE (DISCO_PLASTICITY_LINEAR_THRESHOLD, "linear-threshold"),
-  G_DEFINE_ENUM_VALUE (DISCO_PLASTICITY_BACKPROP, "backprop"))
+                    G_DEFINE_ENUM_VALUE (DISCO_PLASTICITY_EXACT_INVERSE, "exact-inverse"),
+                    G_DEFINE_ENUM_VALUE (DISCO_PLASTICITY_LINEAR_THRESHOLD, "linear-threshold"),
+                    G_DEFINE_ENUM_VALUE (DISCO_PLASTICITY_BACKPROP, "backprop"))
 
 #define DEFAULT_RULE DISCO_PLASTICITY_LINEAR_THRESHOLD
 #define DEFAULT_AVERAGE_RATE 1.0
@@ -73,7 +73,7 @@ struct _DiscoPlasticity
   /* δ, rates, u_l, the norm's running sum: buffers in the memory of
    * buffers_ops's table, reused between ticks. */
   const DiscoOps *buffers_ops;
-  GArray *buffers;        /* Buffer */
+  GArray *buffers; /* Buffer */
 };
 
 typedef struct
@@ -114,8 +114,7 @@ disco_plasticity_finalize (GObject *object)
 }
 
 static void
-disco_plasticity_get_property (GObject *object, guint prop_id, GValue *value,
-                               GParamSpec *pspec)
+disco_plasticity_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
 {
   DiscoPlasticity *self = DISCO_PLASTICITY (object);
 
@@ -147,8 +146,10 @@ static DiscoNetwork *
 linked_network (DiscoNode *node, GError **error)
 {
   DiscoNode *integrator = disco_node_get_input_node (node, "state", NULL);
-  DiscoNetwork *network = DISCO_IS_NETWORK_PROVIDER (integrator)
-    ? disco_network_provider_get_network (DISCO_NETWORK_PROVIDER (integrator)) : NULL;
+  DiscoNetwork *network =
+      DISCO_IS_NETWORK_PROVIDER (integrator)
+          ? disco_network_provider_get_network (DISCO_NETWORK_PROVIDER (integrator))
+          : NULL;
 
   if (network == NULL)
     g_set_error (error, DISCO_ERROR, DISCO_ERROR_LINK,
@@ -178,14 +179,14 @@ disco_plasticity_prepare (DiscoNode *node, GError **error)
                        "node \"%s\": rule \"%s\" needs %s layers, and \"%s\" is not one",
                        disco_node_get_name (node),
                        backprop ? "backprop" : "exact-inverse/linear-threshold",
-                       backprop ? "rate-layer" : "microcircuit",
-                       disco_node_get_name (spec->node));
+                       backprop ? "rate-layer" : "microcircuit", disco_node_get_name (spec->node));
           return FALSE;
         }
       if (self->rule == DISCO_PLASTICITY_LINEAR_THRESHOLD)
         {
           /* The running threshold y₀ per neuron: state to checkpoint. */
-          g_autofree char *name = g_strdup_printf ("threshold:%s", disco_node_get_name (spec->node));
+          g_autofree char *name =
+              g_strdup_printf ("threshold:%s", disco_node_get_name (spec->node));
           DiscoTensor *y0 = disco_node_get_parameter (node, name);
           const gsize shape[1] = { spec->n };
 
@@ -241,8 +242,8 @@ ensure_gradient (DiscoNode *node, const DiscoLayerSpec *spec, const char *suffix
  * zeroed when @zero is set (the norm's running sum starts at 0, and
  * norm_finish leaves it at 0 for the next tick). */
 static gpointer
-scratch_buffer (DiscoPlasticity *self, const DiscoOps *ops, guint index, gsize size,
-                gboolean zero, GError **error)
+scratch_buffer (DiscoPlasticity *self, const DiscoOps *ops, guint index, gsize size, gboolean zero,
+                GError **error)
 {
   Buffer *buffer;
 
@@ -275,12 +276,12 @@ scratch_buffer (DiscoPlasticity *self, const DiscoOps *ops, guint index, gsize s
  * squared norms go to the running sum @acc.  Fails only when the gradient
  * tensors cannot have their memory. */
 static gboolean
-publish (DiscoNode *node, const DiscoOps *ops, const DiscoLayerSpec *spec,
-         const float *delta, const float *inputs, gsize B, double *acc, GError **error)
+publish (DiscoNode *node, const DiscoOps *ops, const DiscoLayerSpec *spec, const float *delta,
+         const float *inputs, gsize B, double *acc, GError **error)
 {
   const gsize wshape[2] = { spec->n, spec->n_in };
-  float *g = disco_tensor_write_ops (ensure_gradient (node, spec, ".weight", 2, wshape), ops,
-                                     error);
+  float *g =
+      disco_tensor_write_ops (ensure_gradient (node, spec, ".weight", 2, wshape), ops, error);
 
   if (g == NULL)
     return FALSE;
@@ -329,10 +330,10 @@ local_rules (DiscoPlasticity *self, const DiscoOps *ops, DiscoNetwork *network,
   const float *x, *cl, *ol, *inputs;
   double *acc;
 
-  if ((x = disco_tensor_read_ops (x_tensor, ops, error)) == NULL ||
-      (cl = disco_tensor_read_ops (cl_tensor, ops, error)) == NULL ||
-      (ol = disco_tensor_read_ops (ol_tensor, ops, error)) == NULL ||
-      (acc = scratch_buffer (self, ops, 2 * n_layers, sizeof (double), TRUE, error)) == NULL)
+  if ((x = disco_tensor_read_ops (x_tensor, ops, error)) == NULL
+      || (cl = disco_tensor_read_ops (cl_tensor, ops, error)) == NULL
+      || (ol = disco_tensor_read_ops (ol_tensor, ops, error)) == NULL
+      || (acc = scratch_buffer (self, ops, 2 * n_layers, sizeof (double), TRUE, error)) == NULL)
     return FALSE;
 
   inputs = x;
@@ -351,8 +352,8 @@ local_rules (DiscoPlasticity *self, const DiscoOps *ops, DiscoNetwork *network,
           const float *w = disco_tensor_read_ops (spec->weight, ops, error);
           if (w == NULL)
             return FALSE;
-          ops->gemm (FALSE, TRUE, B, n, spec->n_in, 1.0f, inputs, spec->n_in, w, spec->n_in,
-                     0.0f, delta, n);
+          ops->gemm (FALSE, TRUE, B, n, spec->n_in, 1.0f, inputs, spec->n_in, w, spec->n_in, 0.0f,
+                     delta, n);
           ops->sub_rows (B, n, cl + offset, N, delta, n);
         }
       else
@@ -362,8 +363,8 @@ local_rules (DiscoPlasticity *self, const DiscoOps *ops, DiscoNetwork *network,
           if (self->rule == DISCO_PLASTICITY_LINEAR_THRESHOLD)
             {
               /* y₀ first, then the Taylor line around it (MODEL.md §6). */
-              g_autofree char *name = g_strdup_printf ("threshold:%s",
-                                                       disco_node_get_name (spec->node));
+              g_autofree char *name =
+                  g_strdup_printf ("threshold:%s", disco_node_get_name (spec->node));
               y0 = disco_tensor_write_ops (disco_node_get_parameter (node, name), ops, error);
               if (y0 == NULL)
                 return FALSE;
@@ -384,8 +385,8 @@ local_rules (DiscoPlasticity *self, const DiscoOps *ops, DiscoNetwork *network,
  * −Σ t log softmax(y), and the norm output.  Scratch layout: u_l, r_l, δ_l
  * of layer l at 3l, 3l + 1, 3l + 2. */
 static gboolean
-backprop (DiscoPlasticity *self, const DiscoOps *ops, DiscoNetwork *network,
-          DiscoTensor *x_tensor, DiscoTensor *target_tensor, gsize B, GError **error)
+backprop (DiscoPlasticity *self, const DiscoOps *ops, DiscoNetwork *network, DiscoTensor *x_tensor,
+          DiscoTensor *target_tensor, gsize B, GError **error)
 {
   DiscoNode *node = DISCO_NODE (self);
   const guint n_layers = disco_network_get_n_layers (network);
@@ -395,11 +396,11 @@ backprop (DiscoPlasticity *self, const DiscoOps *ops, DiscoNetwork *network,
   float *ones;
   double *acc;
 
-  if ((x = disco_tensor_read_ops (x_tensor, ops, error)) == NULL ||
-      (targets = disco_tensor_read_ops (target_tensor, ops, error)) == NULL ||
-      (acc = scratch_buffer (self, ops, 3 * n_layers, sizeof (double), TRUE, error)) == NULL ||
-      (ones = scratch_buffer (self, ops, 3 * n_layers + 1, B * sizeof (float), FALSE,
-                              error)) == NULL)
+  if ((x = disco_tensor_read_ops (x_tensor, ops, error)) == NULL
+      || (targets = disco_tensor_read_ops (target_tensor, ops, error)) == NULL
+      || (acc = scratch_buffer (self, ops, 3 * n_layers, sizeof (double), TRUE, error)) == NULL
+      || (ones = scratch_buffer (self, ops, 3 * n_layers + 1, B * sizeof (float), FALSE, error))
+             == NULL)
     return FALSE;
   ops->fill (B, 1.0f, ones);
 
@@ -413,18 +414,18 @@ backprop (DiscoPlasticity *self, const DiscoOps *ops, DiscoNetwork *network,
       const float *w = disco_tensor_read_ops (spec->weight, ops, error);
       const float *b = NULL;
 
-      if (w == NULL ||
-          (spec->bias != NULL && (b = disco_tensor_read_ops (spec->bias, ops, error)) == NULL) ||
-          (u[l] = scratch_buffer (self, ops, 3 * l, B * n * sizeof (float), FALSE,
-                                  error)) == NULL)
+      if (w == NULL
+          || (spec->bias != NULL && (b = disco_tensor_read_ops (spec->bias, ops, error)) == NULL)
+          || (u[l] = scratch_buffer (self, ops, 3 * l, B * n * sizeof (float), FALSE, error))
+                 == NULL)
         return FALSE;
       disco_ops_affine_rows (ops, B, n, spec->n_in, inputs, w, b, ones, u[l]);
       if (spec->kind == DISCO_LAYER_READOUT)
         r[l] = u[l];
       else
         {
-          if ((r[l] = scratch_buffer (self, ops, 3 * l + 1, B * n * sizeof (float), FALSE,
-                                      error)) == NULL)
+          if ((r[l] = scratch_buffer (self, ops, 3 * l + 1, B * n * sizeof (float), FALSE, error))
+              == NULL)
             return FALSE;
           ops->softrect_forward (&spec->phi_e, B, n, u[l], n, r[l], n);
         }
@@ -437,8 +438,8 @@ backprop (DiscoPlasticity *self, const DiscoOps *ops, DiscoNetwork *network,
       const DiscoLayerSpec *spec = disco_network_get_layer (network, l);
       const gsize n = spec->n;
 
-      if ((delta[l] = scratch_buffer (self, ops, 3 * l + 2, B * n * sizeof (float), FALSE,
-                                      error)) == NULL)
+      if ((delta[l] = scratch_buffer (self, ops, 3 * l + 2, B * n * sizeof (float), FALSE, error))
+          == NULL)
         return FALSE;
       if (l == (gint) n_layers - 1)
         {
@@ -476,31 +477,34 @@ disco_plasticity_process (DiscoNode *node, DiscoTick *tick, GError **error)
 
   if (tick->phase == DISCO_PHASE_VALIDATION || tick->phase == DISCO_PHASE_TEST)
     return DISCO_FLOW_OK;
-  if ((network = linked_network (node, error)) == NULL ||
-      (x_tensor = disco_network_get_input (network, error)) == NULL)
+  if ((network = linked_network (node, error)) == NULL
+      || (x_tensor = disco_network_get_input (network, error)) == NULL)
     return DISCO_FLOW_ERROR;
   cl_tensor = disco_node_get_output (integrator, "state");
   ol_tensor = disco_node_get_output (integrator, "open-loop-state");
   if (self->rule == DISCO_PLASTICITY_BACKPROP)
     target_tensor = disco_node_get_input (node, "target");
   B = disco_tensor_get_dim (x_tensor, 0);
-  if (cl_tensor == NULL || ol_tensor == NULL || disco_tensor_get_dim (cl_tensor, 0) != B ||
-      (self->rule == DISCO_PLASTICITY_BACKPROP &&
-       (target_tensor == NULL || disco_tensor_get_dim (target_tensor, 0) != B ||
-        disco_tensor_get_row_size (target_tensor) !=
-          disco_network_get_layer (network, disco_network_get_n_layers (network) - 1)->n)))
+  if (cl_tensor == NULL || ol_tensor == NULL || disco_tensor_get_dim (cl_tensor, 0) != B
+      || (self->rule == DISCO_PLASTICITY_BACKPROP
+          && (target_tensor == NULL || disco_tensor_get_dim (target_tensor, 0) != B
+              || disco_tensor_get_row_size (target_tensor)
+                     != disco_network_get_layer (network, disco_network_get_n_layers (network) - 1)
+                            ->n)))
     {
       /* Backprop reads B × outputs targets. */
       g_set_error (error, DISCO_ERROR, DISCO_ERROR_SHAPE,
                    "node \"%s\": the integrator's states or the targets do not match this "
-                   "tick's minibatch and the network's outputs", disco_node_get_name (node));
+                   "tick's minibatch and the network's outputs",
+                   disco_node_get_name (node));
       return DISCO_FLOW_ERROR;
     }
   ops = node_ops (node);
   return (self->rule == DISCO_PLASTICITY_BACKPROP
-            ? backprop (self, ops, network, x_tensor, target_tensor, B, error)
-            : local_rules (self, ops, network, x_tensor, cl_tensor, ol_tensor, B, error))
-           ? DISCO_FLOW_OK : DISCO_FLOW_ERROR;
+              ? backprop (self, ops, network, x_tensor, target_tensor, B, error)
+              : local_rules (self, ops, network, x_tensor, cl_tensor, ol_tensor, B, error))
+             ? DISCO_FLOW_OK
+             : DISCO_FLOW_ERROR;
 }
 
 static void
@@ -518,18 +522,21 @@ disco_plasticity_class_init (DiscoPlasticityClass *klass)
   /* Every rule computes through the operations table. */
   disco_node_class_set_runs_on_cuda (node_class, TRUE);
 
-  g_object_class_install_property (object_class, PROP_RULE,
-    g_param_spec_enum ("rule", "Rule", "exact-inverse, linear-threshold or backprop",
-                       DISCO_TYPE_PLASTICITY_RULE, DEFAULT_RULE, rw));
-  g_object_class_install_property (object_class, PROP_AVERAGE_RATE,
-    g_param_spec_double ("average-rate", "λ",
-                         "Weight of the current minibatch in the running average y₀ of the "
-                         "open-loop inhibitory rate (linear-threshold; 1: the minibatch's mean)",
-                         0, 1, DEFAULT_AVERAGE_RATE, rw));
-  g_object_class_install_property (object_class, PROP_INITIAL_THRESHOLD,
-    g_param_spec_double ("initial-threshold", "Initial y₀",
-                         "Starting value of the running average y₀ (linear-threshold)",
-                         1e-6, 1e6, DEFAULT_INITIAL_THRESHOLD, rw));
+  g_object_class_install_property (
+      object_class, PROP_RULE,
+      g_param_spec_enum ("rule", "Rule", "exact-inverse, linear-threshold or backprop",
+                         DISCO_TYPE_PLASTICITY_RULE, DEFAULT_RULE, rw));
+  g_object_class_install_property (
+      object_class, PROP_AVERAGE_RATE,
+      g_param_spec_double ("average-rate", "λ",
+                           "Weight of the current minibatch in the running average y₀ of the "
+                           "open-loop inhibitory rate (linear-threshold; 1: the minibatch's mean)",
+                           0, 1, DEFAULT_AVERAGE_RATE, rw));
+  g_object_class_install_property (
+      object_class, PROP_INITIAL_THRESHOLD,
+      g_param_spec_double ("initial-threshold", "Initial y₀",
+                           "Starting value of the running average y₀ (linear-threshold)", 1e-6, 1e6,
+                           DEFAULT_INITIAL_THRESHOLD, rw));
 
   disco_node_class_set_metadata (node_class, "Plasticity rule", "Learning/Rule",
                                  "Turns settled network states into parameter gradients: "

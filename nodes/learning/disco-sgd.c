@@ -57,8 +57,8 @@ enum
 static const char *const sgd_state[] = { "velocity", NULL };
 
 static void
-disco_sgd_update (DiscoOptimizer *optimizer, const DiscoOps *ops, gsize n, float *p,
-                  const float *g, float **state, guint64 step)
+disco_sgd_update (DiscoOptimizer *optimizer, const DiscoOps *ops, gsize n, float *p, const float *g,
+                  float **state, guint64 step)
 {
   DiscoSgd *self = DISCO_SGD (optimizer);
 
@@ -105,11 +105,13 @@ disco_sgd_class_init (DiscoSgdClass *klass)
   disco_node_class_set_runs_on_cuda (DISCO_NODE_CLASS (klass), TRUE);
 
   g_object_class_install_property (object_class, PROP_LEARNING_RATE,
-    g_param_spec_double ("learning-rate", "Learning rate", "Step size lr",
-                         0, 10, DEFAULT_LEARNING_RATE, rw));
+                                   g_param_spec_double ("learning-rate", "Learning rate",
+                                                        "Step size lr", 0, 10,
+                                                        DEFAULT_LEARNING_RATE, rw));
   g_object_class_install_property (object_class, PROP_MOMENTUM,
-    g_param_spec_double ("momentum", "Momentum", "Momentum μ (0: plain gradient descent)",
-                         0, 0.999999, DEFAULT_MOMENTUM, rw));
+                                   g_param_spec_double ("momentum", "Momentum",
+                                                        "Momentum μ (0: plain gradient descent)", 0,
+                                                        0.999999, DEFAULT_MOMENTUM, rw));
 
   disco_node_class_set_metadata (DISCO_NODE_CLASS (klass), "SGD optimizer", "Learning/Optimizer",
                                  "Descends the published gradients with momentum SGD");

@@ -69,8 +69,7 @@ disco_layer_input_size (DiscoNode *node, GError **error)
       g_set_error (error, DISCO_ERROR, DISCO_ERROR_SHAPE,
                    "node \"%s\": the size of input \"input\" is unknown: its producer "
                    "\"%s.%s\" declares no batch × features shape",
-                   disco_node_get_name (node),
-                   producer ? disco_node_get_name (producer) : "?",
+                   disco_node_get_name (node), producer ? disco_node_get_name (producer) : "?",
                    producer_port ? producer_port : "?");
       return 0;
     }
@@ -147,9 +146,8 @@ truncated_normal (GRand *rand)
  *   set
  */
 DiscoTensor *
-disco_layer_ensure_parameter (DiscoNode *node, const char *name, guint n_dims,
-                              const gsize *shape, double init_std, gboolean *created,
-                              GError **error)
+disco_layer_ensure_parameter (DiscoNode *node, const char *name, guint n_dims, const gsize *shape,
+                              double init_std, gboolean *created, GError **error)
 {
   DiscoTensor *tensor = disco_node_get_parameter (node, name);
   g_autoptr (DiscoTensor) fresh = NULL;
@@ -202,10 +200,10 @@ disco_layer_prepare_weights (DiscoNode *node, gsize size, gboolean bias, GError 
 
   if (n_in == 0)
     return 0;
-  if (disco_layer_ensure_parameter (node, "weight", 2, weight_shape, 1.0 / sqrt (n_in), NULL,
-                                    error) == NULL ||
-      (bias && disco_layer_ensure_parameter (node, "bias", 1, bias_shape, 0.0, NULL,
-                                             error) == NULL))
+  if (disco_layer_ensure_parameter (node, "weight", 2, weight_shape, 1.0 / sqrt (n_in), NULL, error)
+          == NULL
+      || (bias
+          && disco_layer_ensure_parameter (node, "bias", 1, bias_shape, 0.0, NULL, error) == NULL))
     return 0;
   disco_node_declare_output (node, "output", 2, out_shape);
   return n_in;
@@ -226,13 +224,11 @@ disco_layer_install_float_properties (GObjectClass *klass, guint first_id,
                                       const DiscoFloatProperty *table, guint n)
 {
   for (guint i = 0; i < n; i++)
-    g_object_class_install_property (klass, first_id + i,
-                                     g_param_spec_double (table[i].name, table[i].nick,
-                                                          table[i].blurb, table[i].minimum,
-                                                          table[i].maximum,
-                                                          table[i].default_value,
-                                                          G_PARAM_READWRITE |
-                                                          G_PARAM_STATIC_STRINGS));
+    g_object_class_install_property (
+        klass, first_id + i,
+        g_param_spec_double (table[i].name, table[i].nick, table[i].blurb, table[i].minimum,
+                             table[i].maximum, table[i].default_value,
+                             G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
 }
 
 /**
@@ -289,6 +285,6 @@ disco_layer_set_float_property (gpointer instance, guint id, guint first_id,
   if (id < first_id || id >= first_id + n)
     return FALSE;
   G_STRUCT_MEMBER (float, instance, table[id - first_id].offset) =
-    (float) g_value_get_double (value);
+      (float) g_value_get_double (value);
   return TRUE;
 }

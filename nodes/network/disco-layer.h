@@ -81,15 +81,14 @@ struct _DiscoLayerInterface
 {
   GTypeInterface g_iface;
 
-  gboolean (*get_spec) (DiscoLayer     *self,
-                        DiscoLayerSpec *spec);
+  gboolean (*get_spec) (DiscoLayer *self, DiscoLayerSpec *spec);
 };
 
 gboolean disco_layer_get_spec (DiscoLayer *self, DiscoLayerSpec *spec);
 gsize disco_layer_input_size (DiscoNode *node, GError **error);
 DiscoTensor *disco_layer_ensure_parameter (DiscoNode *node, const char *name, guint n_dims,
-                                           const gsize *shape, double init_std,
-                                           gboolean *created, GError **error);
+                                           const gsize *shape, double init_std, gboolean *created,
+                                           GError **error);
 gsize disco_layer_prepare_weights (DiscoNode *node, gsize size, gboolean bias, GError **error);
 
 /* Seeded random numbers for any node's initial values and draws. */
@@ -110,27 +109,38 @@ typedef struct
   double minimum;
   double maximum;
   double default_value;
-  gsize offset;          /* of a float in the instance struct */
+  gsize offset; /* of a float in the instance struct */
 } DiscoFloatProperty;
 
 /* The three rows of a soft rectifier φ_CELL (MODEL.md §1) stored as floats
  * cell_scale, cell_sharpness and cell_shift of the instance struct Type,
  * with their defaults. */
-#define DISCO_RECTIFIER_PROPERTIES(Type, cell, CELL, scale, sharpness, shift)              \
-  { #cell "-scale", #CELL " scale", "Scale s of φ_" #CELL "(x) = s·log(1 + exp(β(x − θ)))", \
-    1e-6, 1e6, scale, G_STRUCT_OFFSET (Type, cell##_scale) },                               \
-  { #cell "-sharpness", #CELL " sharpness", "Sharpness β of φ_" #CELL,                      \
-    1e-6, 1e6, sharpness, G_STRUCT_OFFSET (Type, cell##_sharpness) },                       \
-  { #cell "-shift", #CELL " shift", "Shift θ of φ_" #CELL,                                  \
-    -1e6, 1e6, shift, G_STRUCT_OFFSET (Type, cell##_shift) }
+#define DISCO_RECTIFIER_PROPERTIES(Type, cell, CELL, scale, sharpness, shift)                      \
+  { #cell "-scale",                                                                                \
+    #CELL " scale",                                                                                \
+    "Scale s of φ_" #CELL "(x) = s·log(1 + exp(β(x − θ)))",                                        \
+    1e-6,                                                                                          \
+    1e6,                                                                                           \
+    scale,                                                                                         \
+    G_STRUCT_OFFSET (Type, cell##_scale) },                                                        \
+      { #cell "-sharpness",                                                                        \
+        #CELL " sharpness",                                                                        \
+        "Sharpness β of φ_" #CELL,                                                                 \
+        1e-6,                                                                                      \
+        1e6,                                                                                       \
+        sharpness,                                                                                 \
+        G_STRUCT_OFFSET (Type, cell##_sharpness) },                                                \
+  {                                                                                                \
+#cell "-shift", #CELL " shift", "Shift θ of φ_" #CELL, -1e6, 1e6, shift,                       \
+        G_STRUCT_OFFSET(Type, cell##_shift)                                                        \
+  }
 
 void disco_layer_install_float_properties (GObjectClass *klass, guint first_id,
                                            const DiscoFloatProperty *table, guint n);
 void disco_layer_init_float_properties (gpointer instance, const DiscoFloatProperty *table,
                                         guint n);
 gboolean disco_layer_get_float_property (gpointer instance, guint id, guint first_id,
-                                         const DiscoFloatProperty *table, guint n,
-                                         GValue *value);
+                                         const DiscoFloatProperty *table, guint n, GValue *value);
 gboolean disco_layer_set_float_property (gpointer instance, guint id, guint first_id,
                                          const DiscoFloatProperty *table, guint n,
                                          const GValue *value);

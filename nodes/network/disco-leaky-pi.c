@@ -34,8 +34,8 @@
 #include "disco-nodes.h"
 
 G_DEFINE_ENUM_TYPE (DiscoControlError, disco_control_error,
-  G_DEFINE_ENUM_VALUE (DISCO_CONTROL_ERROR_CROSS_ENTROPY, "cross-entropy"),
-  G_DEFINE_ENUM_VALUE (DISCO_CONTROL_ERROR_MSE, "mse"))
+                    G_DEFINE_ENUM_VALUE (DISCO_CONTROL_ERROR_CROSS_ENTROPY, "cross-entropy"),
+                    G_DEFINE_ENUM_VALUE (DISCO_CONTROL_ERROR_MSE, "mse"))
 
 #define DEFAULT_ERROR DISCO_CONTROL_ERROR_CROSS_ENTROPY
 #define DEFAULT_K_P 0.2
@@ -87,8 +87,7 @@ disco_leaky_pi_get_property (GObject *object, guint prop_id, GValue *value, GPar
 }
 
 static void
-disco_leaky_pi_set_property (GObject *object, guint prop_id, const GValue *value,
-                             GParamSpec *pspec)
+disco_leaky_pi_set_property (GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
 {
   DiscoLeakyPi *self = DISCO_LEAKY_PI (object);
 
@@ -111,20 +110,22 @@ disco_leaky_pi_prepare (DiscoNode *node, GError **error)
   const gsize *target = disco_node_get_input_declared_shape (node, "target", &n_dims);
   gsize out_shape[2] = { 0, 0 };
 
-  if (!DISCO_IS_LAYER (readout) || !disco_layer_get_spec (DISCO_LAYER (readout), &spec) ||
-      spec.kind != DISCO_LAYER_READOUT)
+  if (!DISCO_IS_LAYER (readout) || !disco_layer_get_spec (DISCO_LAYER (readout), &spec)
+      || spec.kind != DISCO_LAYER_READOUT)
     {
       g_set_error (error, DISCO_ERROR, DISCO_ERROR_LINK,
                    "node \"%s\": input \"prediction\" must link to the network's readout, not "
-                   "to \"%s\"", disco_node_get_name (node), disco_node_get_name (readout));
+                   "to \"%s\"",
+                   disco_node_get_name (node), disco_node_get_name (readout));
       return FALSE;
     }
   if (target != NULL && (n_dims != 2 || target[1] != spec.n))
     {
       g_set_error (error, DISCO_ERROR, DISCO_ERROR_SHAPE,
                    "node \"%s\": the targets have %" G_GSIZE_FORMAT " values per sample, the "
-                   "readout \"%s\" %" G_GSIZE_FORMAT, disco_node_get_name (node),
-                   n_dims == 2 ? target[1] : 0, disco_node_get_name (readout), spec.n);
+                   "readout \"%s\" %" G_GSIZE_FORMAT,
+                   disco_node_get_name (node), n_dims == 2 ? target[1] : 0,
+                   disco_node_get_name (readout), spec.n);
       return FALSE;
     }
   self->n = spec.n;
@@ -149,7 +150,7 @@ disco_controller_get_spec (DiscoNode *node, DiscoControllerSpec *spec)
   if (!DISCO_IS_LEAKY_PI (node) || DISCO_LEAKY_PI (node)->n == 0)
     return FALSE;
   self = DISCO_LEAKY_PI (node);
-  *spec = (DiscoControllerSpec) {
+  *spec = (DiscoControllerSpec){
     .node = node,
     .error = self->error,
     .k_p = self->k_p,
@@ -171,10 +172,11 @@ disco_leaky_pi_class_init (DiscoLeakyPiClass *klass)
   object_class->set_property = disco_leaky_pi_set_property;
   node_class->prepare = disco_leaky_pi_prepare;
 
-  g_object_class_install_property (object_class, PROP_ERROR,
-    g_param_spec_enum ("error", "Error", "cross-entropy: e = y* − softmax(y); mse: e = y* − y",
-                       DISCO_TYPE_CONTROL_ERROR, DEFAULT_ERROR,
-                       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (
+      object_class, PROP_ERROR,
+      g_param_spec_enum ("error", "Error", "cross-entropy: e = y* − softmax(y); mse: e = y* − y",
+                         DISCO_TYPE_CONTROL_ERROR, DEFAULT_ERROR,
+                         G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
   disco_layer_install_float_properties (object_class, PROP_FIRST_FLOAT, float_properties,
                                         G_N_ELEMENTS (float_properties));
 
@@ -191,8 +193,9 @@ disco_leaky_pi_class_init (DiscoLeakyPiClass *klass)
                              "targets y*, batch × outputs");
   disco_node_class_add_port (node_class, DISCO_PORT_OUTPUT, "output", DISCO_PORT_FLAG_NONE,
                              "control signal c after the last closed-loop solve, batch × outputs");
-  disco_node_class_add_port (node_class, DISCO_PORT_OUTPUT, "integral", DISCO_PORT_FLAG_NONE,
-                             "its integral c_int after the last closed-loop solve, batch × outputs");
+  disco_node_class_add_port (
+      node_class, DISCO_PORT_OUTPUT, "integral", DISCO_PORT_FLAG_NONE,
+      "its integral c_int after the last closed-loop solve, batch × outputs");
 }
 
 static void

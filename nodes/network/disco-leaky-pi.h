@@ -27,7 +27,7 @@ typedef struct
   DiscoNode *node;
   DiscoControlError error;
   float k_p, k_i, leak, tau;
-  gsize n;            /* outputs controlled */
+  gsize n; /* outputs controlled */
 } DiscoControllerSpec;
 
 gboolean disco_controller_get_spec (DiscoNode *node, DiscoControllerSpec *spec);

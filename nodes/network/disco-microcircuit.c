@@ -80,13 +80,12 @@ static const DiscoFloatProperty float_properties[] = {
                               DEFAULT_SHIFT),
   { "tau-e", "τ_E", "Time constant of the excitatory neurons (s)", 1e-6, 1e3, DEFAULT_TAU_E,
     G_STRUCT_OFFSET (DiscoMicrocircuit, tau_e) },
-  { "tau-i", "τ_I", "Time constant of the inhibitory interneurons (s)", 1e-6, 1e3,
-    DEFAULT_TAU_I, G_STRUCT_OFFSET (DiscoMicrocircuit, tau_i) },
+  { "tau-i", "τ_I", "Time constant of the inhibitory interneurons (s)", 1e-6, 1e3, DEFAULT_TAU_I,
+    G_STRUCT_OFFSET (DiscoMicrocircuit, tau_i) },
 };
 
 static void
-disco_microcircuit_get_property (GObject *object, guint prop_id, GValue *value,
-                                 GParamSpec *pspec)
+disco_microcircuit_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
 {
   DiscoMicrocircuit *self = DISCO_MICROCIRCUIT (object);
 
@@ -95,14 +94,9 @@ disco_microcircuit_get_property (GObject *object, guint prop_id, GValue *value,
     return;
   switch (prop_id)
     {
-    case PROP_SIZE:
-      g_value_set_uint (value, self->size);
-      break;
-    case PROP_BIAS:
-      g_value_set_boolean (value, self->bias);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    case PROP_SIZE: g_value_set_uint (value, self->size); break;
+    case PROP_BIAS: g_value_set_boolean (value, self->bias); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
@@ -117,14 +111,9 @@ disco_microcircuit_set_property (GObject *object, guint prop_id, const GValue *v
     return;
   switch (prop_id)
     {
-    case PROP_SIZE:
-      self->size = g_value_get_uint (value);
-      break;
-    case PROP_BIAS:
-      self->bias = g_value_get_boolean (value);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    case PROP_SIZE: self->size = g_value_get_uint (value); break;
+    case PROP_BIAS: self->bias = g_value_get_boolean (value); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
@@ -150,7 +139,7 @@ disco_microcircuit_get_spec (DiscoLayer *layer, DiscoLayerSpec *spec)
 
   if (disco_node_get_parameter (node, "weight") == NULL)
     return FALSE;
-  *spec = (DiscoLayerSpec) {
+  *spec = (DiscoLayerSpec){
     .kind = DISCO_LAYER_MICROCIRCUIT,
     .node = node,
     .n_in = self->n_in,
@@ -181,12 +170,14 @@ disco_microcircuit_class_init (DiscoMicrocircuitClass *klass)
   object_class->set_property = disco_microcircuit_set_property;
   node_class->prepare = disco_microcircuit_prepare;
 
-  g_object_class_install_property (object_class, PROP_SIZE,
-    g_param_spec_uint ("size", "Size", "Number of E–I pairs (units) in the layer",
-                       1, 65536, DEFAULT_SIZE, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
-  g_object_class_install_property (object_class, PROP_BIAS,
-    g_param_spec_boolean ("bias", "Bias", "Whether the excitatory drive has a trainable bias b",
-                          DEFAULT_BIAS, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (
+      object_class, PROP_SIZE,
+      g_param_spec_uint ("size", "Size", "Number of E–I pairs (units) in the layer", 1, 65536,
+                         DEFAULT_SIZE, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (
+      object_class, PROP_BIAS,
+      g_param_spec_boolean ("bias", "Bias", "Whether the excitatory drive has a trainable bias b",
+                            DEFAULT_BIAS, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
   disco_layer_install_float_properties (object_class, PROP_FIRST_FLOAT, float_properties,
                                         G_N_ELEMENTS (float_properties));
 
@@ -199,8 +190,7 @@ disco_microcircuit_class_init (DiscoMicrocircuitClass *klass)
                                  "that top-down feedback can dis-inhibit (MODEL.md §2)");
   disco_node_class_add_port (node_class, DISCO_PORT_INPUT, "input", DISCO_PORT_FLAG_NONE,
                              "rates of the layer below or data, batch × inputs");
-  disco_node_class_add_port (node_class, DISCO_PORT_INPUT, "feedback",
-                             DISCO_PORT_FLAG_OPTIONAL,
+  disco_node_class_add_port (node_class, DISCO_PORT_INPUT, "feedback", DISCO_PORT_FLAG_OPTIONAL,
                              "top-down control signal c, batch × outputs (closed loop)");
   disco_node_class_add_port (node_class, DISCO_PORT_OUTPUT, "output", DISCO_PORT_FLAG_NONE,
                              "excitatory rates r_E = φ_E(u_E) after the last solve, batch × size");

@@ -75,9 +75,9 @@
 #include <string.h>
 
 G_DEFINE_ENUM_TYPE (DiscoOnlineRule, disco_online_rule,
-  G_DEFINE_ENUM_VALUE (DISCO_ONLINE_RULE_NONE, "none"),
-  G_DEFINE_ENUM_VALUE (DISCO_ONLINE_RULE_EXACT_INVERSE, "exact-inverse"),
-  G_DEFINE_ENUM_VALUE (DISCO_ONLINE_RULE_LINEAR_THRESHOLD, "linear-threshold"))
+                    G_DEFINE_ENUM_VALUE (DISCO_ONLINE_RULE_NONE, "none"),
+                    G_DEFINE_ENUM_VALUE (DISCO_ONLINE_RULE_EXACT_INVERSE, "exact-inverse"),
+                    G_DEFINE_ENUM_VALUE (DISCO_ONLINE_RULE_LINEAR_THRESHOLD, "linear-threshold"))
 
 #define MAX_LAYERS 8
 #define DEFAULT_SIZES "20,2"
@@ -89,9 +89,9 @@ G_DEFINE_ENUM_TYPE (DiscoOnlineRule, disco_online_rule,
 
 typedef enum
 {
-  MODE_OPEN_LOOP,   /* neurons only */
-  MODE_BURN_IN,     /* neurons and feedback weights */
-  MODE_TRAIN,       /* everything, with the controller on */
+  MODE_OPEN_LOOP, /* neurons only */
+  MODE_BURN_IN,   /* neurons and feedback weights */
+  MODE_TRAIN,     /* everything, with the controller on */
 } Mode;
 
 struct _DiscoOnlineNetwork
@@ -116,24 +116,24 @@ struct _DiscoOnlineNetwork
 
   /* Layout, from prepare */
   guint n_layers;
-  gsize sizes[MAX_LAYERS + 1];       /* sizes[0]: inputs */
+  gsize sizes[MAX_LAYERS + 1]; /* sizes[0]: inputs */
   gsize n_out;
   gsize n_state;
   gsize off_ue[MAX_LAYERS], off_ui[MAX_LAYERS], off_cint;
   gsize off_w[MAX_LAYERS], off_b[MAX_LAYERS], off_q[MAX_LAYERS];
   DiscoSoftRectifier phi_e, phi_i;
-  float line_intercept, line_slope;  /* φ̂⁻¹(r) = intercept + slope·r */
+  float line_intercept, line_slope; /* φ̂⁻¹(r) = intercept + slope·r */
 
   /* Work */
-  float *y;                          /* the packed state */
-  float *y_copy;                     /* for the open-loop pass */
-  float *x;                          /* interpolated input */
-  float *ystar;                      /* interpolated target */
-  float *c;                          /* control signal */
-  float *err;                        /* output error e */
-  float *r_e, *r_i, *de, *di;        /* per layer, packed like u^E */
-  float *jac;                        /* outputs × n_l, per layer */
-  gsize off_units[MAX_LAYERS];       /* offsets into r_e … and n_out × into jac */
+  float *y;                    /* the packed state */
+  float *y_copy;               /* for the open-loop pass */
+  float *x;                    /* interpolated input */
+  float *ystar;                /* interpolated target */
+  float *c;                    /* control signal */
+  float *err;                  /* output error e */
+  float *r_e, *r_i, *de, *di;  /* per layer, packed like u^E */
+  float *jac;                  /* outputs × n_l, per layer */
+  gsize off_units[MAX_LAYERS]; /* offsets into r_e … and n_out × into jac */
   gsize n_units;
   DiscoOdeSolver *solver;
 
@@ -177,26 +177,26 @@ static const DiscoFloatProperty float_properties[] = {
     G_STRUCT_OFFSET (DiscoOnlineNetwork, leak) },
   { "tau-w", "τ_W", "Time constant of plasticity: dW/dt = δ·preᵀ/τ_W (s)", 1e-6, 1e9, 60.0,
     G_STRUCT_OFFSET (DiscoOnlineNetwork, tau_w) },
-  { "tau-q", "τ_Q", "Time constant with which the feedback weights follow the Jacobian (s)",
-    1e-6, 1e9, 30.0, G_STRUCT_OFFSET (DiscoOnlineNetwork, tau_q) },
+  { "tau-q", "τ_Q", "Time constant with which the feedback weights follow the Jacobian (s)", 1e-6,
+    1e9, 30.0, G_STRUCT_OFFSET (DiscoOnlineNetwork, tau_q) },
   { "feedback-norm", "Feedback norm",
-    "Frobenius norm of each layer's normalised Jacobian, the feedback weights' goal",
-    1e-6, 1e6, 7.5, G_STRUCT_OFFSET (DiscoOnlineNetwork, feedback_norm) },
+    "Frobenius norm of each layer's normalised Jacobian, the feedback weights' goal", 1e-6, 1e6,
+    7.5, G_STRUCT_OFFSET (DiscoOnlineNetwork, feedback_norm) },
   { "threshold-rate", "Threshold rate y₀",
     "Rate around which the linear-threshold rule linearises the inverse", 1e-6, 1e6, 0.5,
     G_STRUCT_OFFSET (DiscoOnlineNetwork, threshold_rate) },
   { "init-scale", "Initial weight scale",
-    "Initial weights are normal × init-scale/√fan-in, biases normal × init-scale/√units",
-    0.0, 1e3, 2.0, G_STRUCT_OFFSET (DiscoOnlineNetwork, init_scale) },
+    "Initial weights are normal × init-scale/√fan-in, biases normal × init-scale/√units", 0.0, 1e3,
+    2.0, G_STRUCT_OFFSET (DiscoOnlineNetwork, init_scale) },
   { "sample-interval", "Sample interval",
     "Spacing of the input samples (s), when `times` is not linked", 1e-9, 1e3, 0.001,
     G_STRUCT_OFFSET (DiscoOnlineNetwork, sample_interval) },
-  { "rtol", "Relative tolerance", "Relative tolerance of the step-size controller", 1e-12,
-    1.0, 1e-3, G_STRUCT_OFFSET (DiscoOnlineNetwork, rtol) },
-  { "atol", "Absolute tolerance", "Absolute tolerance of the step-size controller", 1e-12,
-    1.0, 1e-6, G_STRUCT_OFFSET (DiscoOnlineNetwork, atol) },
-  { "dt-min", "Smallest step", "Smallest step the controller may take (s)", 1e-12, 1e3,
-    1e-4, G_STRUCT_OFFSET (DiscoOnlineNetwork, dt_min) },
+  { "rtol", "Relative tolerance", "Relative tolerance of the step-size controller", 1e-12, 1.0,
+    1e-3, G_STRUCT_OFFSET (DiscoOnlineNetwork, rtol) },
+  { "atol", "Absolute tolerance", "Absolute tolerance of the step-size controller", 1e-12, 1.0,
+    1e-6, G_STRUCT_OFFSET (DiscoOnlineNetwork, atol) },
+  { "dt-min", "Smallest step", "Smallest step the controller may take (s)", 1e-12, 1e3, 1e-4,
+    G_STRUCT_OFFSET (DiscoOnlineNetwork, dt_min) },
   { "dt-max", "Largest step", "Largest step the controller may take (s)", 1e-12, 1e3, 1e-2,
     G_STRUCT_OFFSET (DiscoOnlineNetwork, dt_max) },
 };
@@ -230,8 +230,7 @@ disco_online_network_finalize (GObject *object)
 }
 
 static void
-disco_online_network_get_property (GObject *object, guint prop_id, GValue *value,
-                                   GParamSpec *pspec)
+disco_online_network_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
 {
   DiscoOnlineNetwork *self = DISCO_ONLINE_NETWORK (object);
 
@@ -240,23 +239,12 @@ disco_online_network_get_property (GObject *object, guint prop_id, GValue *value
     return;
   switch (prop_id)
     {
-    case PROP_SIZES:
-      g_value_set_string (value, self->sizes_text);
-      break;
-    case PROP_INIT_SEED_NAME:
-      g_value_set_string (value, self->init_seed_name);
-      break;
-    case PROP_RULE:
-      g_value_set_enum (value, self->rule);
-      break;
-    case PROP_BURN_IN_EPOCHS:
-      g_value_set_uint (value, self->burn_in_epochs);
-      break;
-    case PROP_REFERENCE_VARIANT:
-      g_value_set_boolean (value, self->reference_variant);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    case PROP_SIZES: g_value_set_string (value, self->sizes_text); break;
+    case PROP_INIT_SEED_NAME: g_value_set_string (value, self->init_seed_name); break;
+    case PROP_RULE: g_value_set_enum (value, self->rule); break;
+    case PROP_BURN_IN_EPOCHS: g_value_set_uint (value, self->burn_in_epochs); break;
+    case PROP_REFERENCE_VARIANT: g_value_set_boolean (value, self->reference_variant); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
@@ -279,17 +267,10 @@ disco_online_network_set_property (GObject *object, guint prop_id, const GValue 
       g_free (self->init_seed_name);
       self->init_seed_name = g_value_dup_string (value);
       break;
-    case PROP_RULE:
-      self->rule = g_value_get_enum (value);
-      break;
-    case PROP_BURN_IN_EPOCHS:
-      self->burn_in_epochs = g_value_get_uint (value);
-      break;
-    case PROP_REFERENCE_VARIANT:
-      self->reference_variant = g_value_get_boolean (value);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    case PROP_RULE: self->rule = g_value_get_enum (value); break;
+    case PROP_BURN_IN_EPOCHS: self->burn_in_epochs = g_value_get_uint (value); break;
+    case PROP_REFERENCE_VARIANT: self->reference_variant = g_value_get_boolean (value); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
@@ -375,7 +356,7 @@ normalised_jacobians (DiscoOnlineNetwork *self, const float *y)
            * was kept in place until now (scaled below, after use). */
           gsize n_above = self->sizes[l + 2];
           const float *g_above = self->jac + n_out * self->off_units[l + 1];
-          const float *w_above = y + self->off_w[l + 1];   /* n_above × n */
+          const float *w_above = y + self->off_w[l + 1]; /* n_above × n */
 
           for (gsize o = 0; o < n_out; o++)
             for (gsize j = 0; j < n; j++)
@@ -451,8 +432,9 @@ online_rhs (gpointer data, gsize n_active, const guint *rows, const double *t, c
           for (gsize i = 0; i < n_in; i++)
             drive += w[j * n_in + i] * h[i];
           due[j] = (-ue[j] + drive - self->r_i[ou + j]) / self->tau_e;
-          dui[j] = (-ui[j] + self->r_e[ou + j]
-                    - (control ? top_down (self->c, q, n_out, n, j) : 0.0f)) / self->tau_i;
+          dui[j] =
+              (-ui[j] + self->r_e[ou + j] - (control ? top_down (self->c, q, n_out, n, j) : 0.0f))
+              / self->tau_i;
         }
     }
 
@@ -486,15 +468,15 @@ online_rhs (gpointer data, gsize n_active, const guint *rows, const double *t, c
               if (self->reference_variant)
                 {
                   estimate = self->rule == DISCO_ONLINE_RULE_EXACT_INVERSE
-                             ? ui[j]
-                             : self->line_intercept + self->line_slope * ui[j];
+                                 ? ui[j]
+                                 : self->line_intercept + self->line_slope * ui[j];
                   slope = disco_softrect_derivative (&self->phi_e, r_e);
                 }
               else
                 {
                   estimate = self->rule == DISCO_ONLINE_RULE_EXACT_INVERSE
-                             ? ui[j]
-                             : self->line_intercept + self->line_slope * self->r_i[ou + j];
+                                 ? ui[j]
+                                 : self->line_intercept + self->line_slope * self->r_i[ou + j];
                   slope = self->de[ou + j];
                 }
               delta = (r_e - estimate) * slope / self->tau_w;
@@ -516,8 +498,8 @@ online_rhs (gpointer data, gsize n_active, const guint *rows, const double *t, c
  * values × @std, from the seed of the node (or of init-seed-name) and the
  * parameter's name. */
 static DiscoTensor *
-ensure_parameter (DiscoNode *node, const char *name, guint n_dims, const gsize *shape,
-                  double std, gboolean *created, GError **error)
+ensure_parameter (DiscoNode *node, const char *name, guint n_dims, const gsize *shape, double std,
+                  gboolean *created, GError **error)
 {
   const char *seed_name = DISCO_ONLINE_NETWORK (node)->init_seed_name;
   DiscoTensor *tensor = disco_node_get_parameter (node, name);
@@ -534,8 +516,8 @@ ensure_parameter (DiscoNode *node, const char *name, guint n_dims, const gsize *
   if (std > 0.0)
     {
       guint64 seed = seed_name != NULL && *seed_name != '\0'
-                     ? disco_node_get_seed_for_name (node, seed_name)
-                     : disco_node_get_seed (node);
+                         ? disco_node_get_seed_for_name (node, seed_name)
+                         : disco_node_get_seed (node);
       g_autoptr (GRand) rand = disco_rand_new_for_stream (seed, name);
 
       for (gsize i = 0; i < disco_tensor_get_n_elements (fresh); i++)
@@ -580,12 +562,15 @@ exchange_parameters (DiscoOnlineNetwork *self, gboolean to_state, gboolean *fres
       g_autofree char *b_name = g_strdup_printf ("bias-%u", l + 1);
       g_autofree char *q_name = g_strdup_printf ("feedback-weights-%u", l + 1);
       gsize w_shape[2] = { n, n_in }, b_shape[1] = { n }, q_shape[2] = { self->n_out, n };
-      struct { DiscoTensor *tensor; gsize offset; } parts[3];
+      struct
+      {
+        DiscoTensor *tensor;
+        gsize offset;
+      } parts[3];
       gboolean q_created = FALSE;
 
       parts[0].tensor = ensure_parameter (node, w_name, 2, w_shape,
-                                          self->init_scale / sqrt ((double) n_in), &created,
-                                          error);
+                                          self->init_scale / sqrt ((double) n_in), &created, error);
       parts[0].offset = self->off_w[l];
       parts[1].tensor = ensure_parameter (node, b_name, 1, b_shape,
                                           self->init_scale / sqrt ((double) n), &created, error);
@@ -684,8 +669,8 @@ check_declared (DiscoNode *node, const char *port, gsize columns, gsize rows, gs
   const char *producer_port = NULL;
   DiscoNode *producer = disco_node_get_input_node (node, port, &producer_port);
 
-  if (shape != NULL && n_dims == 2 && shape[0] > 0 && (columns == 0 || shape[1] == columns) &&
-      (rows == 0 || shape[0] == rows))
+  if (shape != NULL && n_dims == 2 && shape[0] > 0 && (columns == 0 || shape[1] == columns)
+      && (rows == 0 || shape[0] == rows))
     {
       if (rows_out != NULL)
         *rows_out = shape[0];
@@ -694,8 +679,7 @@ check_declared (DiscoNode *node, const char *port, gsize columns, gsize rows, gs
   g_set_error (error, DISCO_ERROR, DISCO_ERROR_SHAPE,
                "node \"%s\": input \"%s\" (from \"%s.%s\") must be declared as samples × "
                "%s%s, one row per sample time",
-               disco_node_get_name (node), port,
-               producer ? disco_node_get_name (producer) : "?",
+               disco_node_get_name (node), port, producer ? disco_node_get_name (producer) : "?",
                producer_port ? producer_port : "?",
                columns > 0 ? (columns == 1 ? "1" : "outputs") : "inputs",
                rows > 0 ? ", as many rows as \"input\"" : "");
@@ -713,22 +697,21 @@ disco_online_network_prepare (DiscoNode *node, GError **error)
     return FALSE;
   self->sizes[0] = disco_node_get_input_declared_shape (node, "input", &n_dims)[1];
   self->n_out = self->sizes[self->n_layers];
-  if (disco_node_is_linked (node, "target") &&
-      !check_declared (node, "target", self->n_out, T, NULL, error))
+  if (disco_node_is_linked (node, "target")
+      && !check_declared (node, "target", self->n_out, T, NULL, error))
     return FALSE;
-  if (disco_node_is_linked (node, "times") &&
-      !check_declared (node, "times", 1, T, NULL, error))
+  if (disco_node_is_linked (node, "times") && !check_declared (node, "times", 1, T, NULL, error))
     return FALSE;
   if (self->dt_max < self->dt_min)
     {
       g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE,
-                   "node \"%s\": dt-max (%g s) is below dt-min (%g s)",
-                   disco_node_get_name (node), self->dt_max, self->dt_min);
+                   "node \"%s\": dt-max (%g s) is below dt-min (%g s)", disco_node_get_name (node),
+                   self->dt_max, self->dt_min);
       return FALSE;
     }
 
-  self->phi_e = (DiscoSoftRectifier) { self->e_scale, self->e_sharpness, self->e_shift };
-  self->phi_i = (DiscoSoftRectifier) { self->i_scale, self->i_sharpness, self->i_shift };
+  self->phi_e = (DiscoSoftRectifier){ self->e_scale, self->e_sharpness, self->e_shift };
+  self->phi_i = (DiscoSoftRectifier){ self->i_scale, self->i_sharpness, self->i_shift };
   disco_softrect_taylor_line (self->reference_variant ? &self->phi_e : &self->phi_i,
                               self->threshold_rate, &self->line_intercept, &self->line_slope);
 
@@ -764,11 +747,12 @@ disco_online_network_prepare (DiscoNode *node, GError **error)
   self->y_copy = g_try_new0 (float, self->n_state);
   if (self->y == NULL || self->y_copy == NULL)
     {
-      g_autofree char *size = g_format_size_full (2 * self->n_state * sizeof (float),
-                                                  G_FORMAT_SIZE_IEC_UNITS);
+      g_autofree char *size =
+          g_format_size_full (2 * self->n_state * sizeof (float), G_FORMAT_SIZE_IEC_UNITS);
       g_set_error (error, DISCO_ERROR, DISCO_ERROR_MEMORY,
                    "node \"%s\": cannot allocate %s for the state of sizes \"%s\": out of "
-                   "memory", disco_node_get_name (node), size, self->sizes_text);
+                   "memory",
+                   disco_node_get_name (node), size, self->sizes_text);
       return FALSE;
     }
   self->x = g_new0 (float, self->sizes[0]);
@@ -809,15 +793,15 @@ disco_online_network_resume (DiscoNode *node, guint epoch, GError **error)
 
 typedef struct
 {
-  double squared_error;   /* Σ_t ‖r^E_L − y*‖² */
-  double control_cost;    /* Σ_t Σ_l ‖c·Q_l‖² */
+  double squared_error; /* Σ_t ‖r^E_L − y*‖² */
+  double control_cost;  /* Σ_t Σ_l ‖c·Q_l‖² */
 } Sums;
 
 /* Integrates @y through the T samples of @signal in @mode, writing the
  * output at every sample time into @trajectory and adding up the losses. */
 static gboolean
-run_epoch (DiscoOnlineNetwork *self, Mode mode, float *y, const float *signal,
-           const float *target, gsize T, float *trajectory, Sums *sums, GError **error)
+run_epoch (DiscoOnlineNetwork *self, Mode mode, float *y, const float *signal, const float *target,
+           gsize T, float *trajectory, Sums *sums, GError **error)
 {
   gsize n_in = self->sizes[0], n_out = self->n_out;
   const float *out = self->r_e + self->off_units[self->n_layers - 1];
@@ -934,8 +918,8 @@ disco_online_network_process (DiscoNode *node, DiscoTick *tick, GError **error)
   if (n_dims != 2 || in_shape[1] != self->sizes[0])
     {
       g_set_error (error, DISCO_ERROR, DISCO_ERROR_SHAPE,
-                   "node \"%s\": input \"input\" changed shape; it must stay T × %"
-                   G_GSIZE_FORMAT, disco_node_get_name (node), self->sizes[0]);
+                   "node \"%s\": input \"input\" changed shape; it must stay T × %" G_GSIZE_FORMAT,
+                   disco_node_get_name (node), self->sizes[0]);
       return DISCO_FLOW_ERROR;
     }
   signal = disco_tensor_read_host (input, error);
@@ -946,8 +930,8 @@ disco_online_network_process (DiscoNode *node, DiscoTick *tick, GError **error)
       if (!disco_tensor_has_shape (target_tensor, 2, traj_shape))
         {
           g_set_error (error, DISCO_ERROR, DISCO_ERROR_SHAPE,
-                       "node \"%s\": input \"target\" must be %" G_GSIZE_FORMAT " × %"
-                       G_GSIZE_FORMAT ", like the input's samples × the outputs",
+                       "node \"%s\": input \"target\" must be %" G_GSIZE_FORMAT
+                       " × %" G_GSIZE_FORMAT ", like the input's samples × the outputs",
                        disco_node_get_name (node), T, n_out);
           return DISCO_FLOW_ERROR;
         }
@@ -973,10 +957,10 @@ disco_online_network_process (DiscoNode *node, DiscoTick *tick, GError **error)
         }
     }
 
-  output = disco_tensor_write_host (disco_node_ensure_output (node, "output", 2, traj_shape),
-                                    error);
-  open_loop = disco_tensor_write_host (disco_node_ensure_output (node, "open-loop-output", 2,
-                                                                 traj_shape), error);
+  output =
+      disco_tensor_write_host (disco_node_ensure_output (node, "output", 2, traj_shape), error);
+  open_loop = disco_tensor_write_host (
+      disco_node_ensure_output (node, "open-loop-output", 2, traj_shape), error);
   if (output == NULL || open_loop == NULL)
     return DISCO_FLOW_ERROR;
   self->steps = 0;
@@ -1007,11 +991,11 @@ disco_online_network_process (DiscoNode *node, DiscoTick *tick, GError **error)
       control_cost = sums.control_cost / T;
     }
 
-  if (!set_scalar (node, "open-loop-loss", open_loop_loss, error) ||
-      !set_scalar (node, "closed-loop-loss", closed_loop_loss, error) ||
-      !set_scalar (node, "control-cost", control_cost, error) ||
-      !set_scalar (node, "steps", (double) self->steps, error) ||
-      !exchange_parameters (self, FALSE, NULL, error))
+  if (!set_scalar (node, "open-loop-loss", open_loop_loss, error)
+      || !set_scalar (node, "closed-loop-loss", closed_loop_loss, error)
+      || !set_scalar (node, "control-cost", control_cost, error)
+      || !set_scalar (node, "steps", (double) self->steps, error)
+      || !exchange_parameters (self, FALSE, NULL, error))
     return DISCO_FLOW_ERROR;
   return DISCO_FLOW_OK;
 }
@@ -1030,30 +1014,37 @@ disco_online_network_class_init (DiscoOnlineNetworkClass *klass)
   node_class->process = disco_online_network_process;
   node_class->resume = disco_online_network_resume;
 
-  g_object_class_install_property (object_class, PROP_SIZES,
-    g_param_spec_string ("sizes", "Layer sizes",
-                         "Units per layer after the input, comma-separated; the last "
-                         "layer is the output (e.g. \"20,2\")",
-                         DEFAULT_SIZES, flags));
-  g_object_class_install_property (object_class, PROP_INIT_SEED_NAME,
-    g_param_spec_string ("init-seed-name", "Initialisation seed name",
-                         "Draw the initial weights as a node of this name would (empty: "
-                         "this node's own name); students with the same name here start "
-                         "alike", NULL, flags));
-  g_object_class_install_property (object_class, PROP_RULE,
-    g_param_spec_enum ("rule", "Rule",
-                       "Plasticity in training epochs: none, exact-inverse or "
-                       "linear-threshold", DISCO_TYPE_ONLINE_RULE, DEFAULT_RULE, flags));
-  g_object_class_install_property (object_class, PROP_BURN_IN_EPOCHS,
-    g_param_spec_uint ("burn-in-epochs", "Burn-in epochs",
-                       "Epochs at the start, with a target linked, in which only the "
-                       "feedback weights adapt (open loop, no plasticity)",
-                       0, G_MAXUINT, DEFAULT_BURN_IN_EPOCHS, flags));
-  g_object_class_install_property (object_class, PROP_REFERENCE_VARIANT,
-    g_param_spec_boolean ("reference-variant", "Reference variant",
-                          "Evaluate φ_E′ at the rate and apply φ_E's Taylor line to u_I, "
-                          "as the reference code's Figure 4 does",
-                          DEFAULT_REFERENCE_VARIANT, flags));
+  g_object_class_install_property (
+      object_class, PROP_SIZES,
+      g_param_spec_string ("sizes", "Layer sizes",
+                           "Units per layer after the input, comma-separated; the last "
+                           "layer is the output (e.g. \"20,2\")",
+                           DEFAULT_SIZES, flags));
+  g_object_class_install_property (
+      object_class, PROP_INIT_SEED_NAME,
+      g_param_spec_string ("init-seed-name", "Initialisation seed name",
+                           "Draw the initial weights as a node of this name would (empty: "
+                           "this node's own name); students with the same name here start "
+                           "alike",
+                           NULL, flags));
+  g_object_class_install_property (
+      object_class, PROP_RULE,
+      g_param_spec_enum ("rule", "Rule",
+                         "Plasticity in training epochs: none, exact-inverse or "
+                         "linear-threshold",
+                         DISCO_TYPE_ONLINE_RULE, DEFAULT_RULE, flags));
+  g_object_class_install_property (
+      object_class, PROP_BURN_IN_EPOCHS,
+      g_param_spec_uint ("burn-in-epochs", "Burn-in epochs",
+                         "Epochs at the start, with a target linked, in which only the "
+                         "feedback weights adapt (open loop, no plasticity)",
+                         0, G_MAXUINT, DEFAULT_BURN_IN_EPOCHS, flags));
+  g_object_class_install_property (
+      object_class, PROP_REFERENCE_VARIANT,
+      g_param_spec_boolean ("reference-variant", "Reference variant",
+                            "Evaluate φ_E′ at the rate and apply φ_E's Taylor line to u_I, "
+                            "as the reference code's Figure 4 does",
+                            DEFAULT_REFERENCE_VARIANT, flags));
   disco_layer_install_float_properties (object_class, PROP_FIRST_FLOAT, float_properties,
                                         G_N_ELEMENTS (float_properties));
 

@@ -26,7 +26,6 @@ typedef enum
 GType disco_online_rule_get_type (void);
 
 #define DISCO_TYPE_ONLINE_NETWORK (disco_online_network_get_type ())
-G_DECLARE_FINAL_TYPE (DiscoOnlineNetwork, disco_online_network, DISCO, ONLINE_NETWORK,
-                      DiscoNode)
+G_DECLARE_FINAL_TYPE (DiscoOnlineNetwork, disco_online_network, DISCO, ONLINE_NETWORK, DiscoNode)
 
 G_END_DECLS

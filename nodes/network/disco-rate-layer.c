@@ -72,8 +72,7 @@ static const DiscoFloatProperty float_properties[] = {
 };
 
 static void
-disco_rate_layer_get_property (GObject *object, guint prop_id, GValue *value,
-                               GParamSpec *pspec)
+disco_rate_layer_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
 {
   DiscoRateLayer *self = DISCO_RATE_LAYER (object);
 
@@ -82,14 +81,9 @@ disco_rate_layer_get_property (GObject *object, guint prop_id, GValue *value,
     return;
   switch (prop_id)
     {
-    case PROP_SIZE:
-      g_value_set_uint (value, self->size);
-      break;
-    case PROP_BIAS:
-      g_value_set_boolean (value, self->bias);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    case PROP_SIZE: g_value_set_uint (value, self->size); break;
+    case PROP_BIAS: g_value_set_boolean (value, self->bias); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
@@ -104,14 +98,9 @@ disco_rate_layer_set_property (GObject *object, guint prop_id, const GValue *val
     return;
   switch (prop_id)
     {
-    case PROP_SIZE:
-      self->size = g_value_get_uint (value);
-      break;
-    case PROP_BIAS:
-      self->bias = g_value_get_boolean (value);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    case PROP_SIZE: self->size = g_value_get_uint (value); break;
+    case PROP_BIAS: self->bias = g_value_get_boolean (value); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
@@ -133,7 +122,7 @@ disco_rate_layer_get_spec (DiscoLayer *layer, DiscoLayerSpec *spec)
 
   if (disco_node_get_parameter (node, "weight") == NULL)
     return FALSE;
-  *spec = (DiscoLayerSpec) {
+  *spec = (DiscoLayerSpec){
     .kind = DISCO_LAYER_RATE,
     .node = node,
     .n_in = self->n_in,
@@ -162,12 +151,14 @@ disco_rate_layer_class_init (DiscoRateLayerClass *klass)
   object_class->set_property = disco_rate_layer_set_property;
   node_class->prepare = disco_rate_layer_prepare;
 
-  g_object_class_install_property (object_class, PROP_SIZE,
-    g_param_spec_uint ("size", "Size", "Number of units in the layer",
-                       1, 65536, DEFAULT_SIZE, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
-  g_object_class_install_property (object_class, PROP_BIAS,
-    g_param_spec_boolean ("bias", "Bias", "Whether the units have a trainable bias b",
-                          DEFAULT_BIAS, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (
+      object_class, PROP_SIZE,
+      g_param_spec_uint ("size", "Size", "Number of units in the layer", 1, 65536, DEFAULT_SIZE,
+                         G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (
+      object_class, PROP_BIAS,
+      g_param_spec_boolean ("bias", "Bias", "Whether the units have a trainable bias b",
+                            DEFAULT_BIAS, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
   disco_layer_install_float_properties (object_class, PROP_FIRST_FLOAT, float_properties,
                                         G_N_ELEMENTS (float_properties));
 

@@ -43,8 +43,7 @@ struct _DiscoReadout
 static void disco_readout_layer_init (DiscoLayerInterface *iface);
 
 G_DEFINE_FINAL_TYPE_WITH_CODE (DiscoReadout, disco_readout, DISCO_TYPE_NODE,
-                               G_IMPLEMENT_INTERFACE (DISCO_TYPE_LAYER,
-                                                      disco_readout_layer_init))
+                               G_IMPLEMENT_INTERFACE (DISCO_TYPE_LAYER, disco_readout_layer_init))
 DISCO_NODE_REGISTER_DEFINE (readout, "readout", DISCO_TYPE_READOUT)
 
 enum
@@ -55,8 +54,8 @@ enum
 };
 
 static const DiscoFloatProperty float_properties[] = {
-  { "tau", "τ", "Time constant of the output units (s); the model uses τ_E", 1e-6, 1e3,
-    DEFAULT_TAU, G_STRUCT_OFFSET (DiscoReadout, tau) },
+  { "tau", "τ", "Time constant of the output units (s); the model uses τ_E", 1e-6, 1e3, DEFAULT_TAU,
+    G_STRUCT_OFFSET (DiscoReadout, tau) },
 };
 
 static void
@@ -74,8 +73,7 @@ disco_readout_get_property (GObject *object, guint prop_id, GValue *value, GPara
 }
 
 static void
-disco_readout_set_property (GObject *object, guint prop_id, const GValue *value,
-                            GParamSpec *pspec)
+disco_readout_set_property (GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
 {
   DiscoReadout *self = DISCO_READOUT (object);
 
@@ -107,7 +105,7 @@ disco_readout_get_spec (DiscoLayer *layer, DiscoLayerSpec *spec)
 
   if (disco_node_get_parameter (node, "weight") == NULL)
     return FALSE;
-  *spec = (DiscoLayerSpec) {
+  *spec = (DiscoLayerSpec){
     .kind = DISCO_LAYER_READOUT,
     .node = node,
     .n_in = self->n_in,
@@ -134,9 +132,10 @@ disco_readout_class_init (DiscoReadoutClass *klass)
   object_class->set_property = disco_readout_set_property;
   node_class->prepare = disco_readout_prepare;
 
-  g_object_class_install_property (object_class, PROP_SIZE,
-    g_param_spec_uint ("size", "Size", "Number of output units (classes)",
-                       1, 65536, DEFAULT_SIZE, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (
+      object_class, PROP_SIZE,
+      g_param_spec_uint ("size", "Size", "Number of output units (classes)", 1, 65536, DEFAULT_SIZE,
+                         G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
   disco_layer_install_float_properties (object_class, PROP_FIRST_FLOAT, float_properties,
                                         G_N_ELEMENTS (float_properties));
 
@@ -149,8 +148,7 @@ disco_readout_class_init (DiscoReadoutClass *klass)
                                  "signal in closed loop (MODEL.md §2)");
   disco_node_class_add_port (node_class, DISCO_PORT_INPUT, "input", DISCO_PORT_FLAG_NONE,
                              "rates of the last hidden layer, batch × inputs");
-  disco_node_class_add_port (node_class, DISCO_PORT_INPUT, "feedback",
-                             DISCO_PORT_FLAG_OPTIONAL,
+  disco_node_class_add_port (node_class, DISCO_PORT_INPUT, "feedback", DISCO_PORT_FLAG_OPTIONAL,
                              "control signal c, batch × size (closed loop)");
   disco_node_class_add_port (node_class, DISCO_PORT_OUTPUT, "output", DISCO_PORT_FLAG_NONE,
                              "logits y after the last solve, batch × size");

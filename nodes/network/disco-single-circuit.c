@@ -64,12 +64,12 @@
 #include <math.h>
 
 G_DEFINE_ENUM_TYPE (DiscoSingleCircuitRule, disco_single_circuit_rule,
-  G_DEFINE_ENUM_VALUE (DISCO_SINGLE_CIRCUIT_LINEAR, "linear"),
-  G_DEFINE_ENUM_VALUE (DISCO_SINGLE_CIRCUIT_EXACT, "exact"))
+                    G_DEFINE_ENUM_VALUE (DISCO_SINGLE_CIRCUIT_LINEAR, "linear"),
+                    G_DEFINE_ENUM_VALUE (DISCO_SINGLE_CIRCUIT_EXACT, "exact"))
 
 G_DEFINE_ENUM_TYPE (DiscoSingleCircuitMode, disco_single_circuit_mode,
-  G_DEFINE_ENUM_VALUE (DISCO_SINGLE_CIRCUIT_CIRCUIT, "circuit"),
-  G_DEFINE_ENUM_VALUE (DISCO_SINGLE_CIRCUIT_ISOLATED, "isolated"))
+                    G_DEFINE_ENUM_VALUE (DISCO_SINGLE_CIRCUIT_CIRCUIT, "circuit"),
+                    G_DEFINE_ENUM_VALUE (DISCO_SINGLE_CIRCUIT_ISOLATED, "isolated"))
 
 #define DEFAULT_SCALE 1.0
 #define DEFAULT_SHARPNESS 1.0
@@ -123,28 +123,31 @@ static const DiscoFloatProperty float_properties[] = {
                               DEFAULT_SHIFT),
   DISCO_RECTIFIER_PROPERTIES (DiscoSingleCircuit, i, I, DEFAULT_SCALE, DEFAULT_SHARPNESS,
                               DEFAULT_SHIFT),
-  { "input-weight", "w_XE", "Weight of the input synapse: the E neuron's drive is w_XE·x",
-    -1e6, 1e6, DEFAULT_INPUT_WEIGHT, G_STRUCT_OFFSET (DiscoSingleCircuit, input_weight) },
-  { "target-rate", "r_tar", "Excitatory rate that the top-down feedback steers towards "
-    "(with feedback)", -1e6, 1e6, DEFAULT_TARGET_RATE,
-    G_STRUCT_OFFSET (DiscoSingleCircuit, target_rate) },
-  { "alpha", "α", "Gain of the top-down feedback α·(r_tar − r_E) onto the interneuron "
-    "(with feedback)", 0, 1e6, DEFAULT_ALPHA, G_STRUCT_OFFSET (DiscoSingleCircuit, alpha) },
-  { "theta", "θ", "Offset of the linear rule's threshold θ + δ·r_I (rule = linear)",
-    -1e6, 1e6, DEFAULT_THETA, G_STRUCT_OFFSET (DiscoSingleCircuit, theta) },
-  { "delta", "δ", "Slope of the linear rule's threshold θ + δ·r_I (rule = linear)",
-    -1e6, 1e6, DEFAULT_DELTA, G_STRUCT_OFFSET (DiscoSingleCircuit, delta) },
+  { "input-weight", "w_XE", "Weight of the input synapse: the E neuron's drive is w_XE·x", -1e6,
+    1e6, DEFAULT_INPUT_WEIGHT, G_STRUCT_OFFSET (DiscoSingleCircuit, input_weight) },
+  { "target-rate", "r_tar",
+    "Excitatory rate that the top-down feedback steers towards "
+    "(with feedback)",
+    -1e6, 1e6, DEFAULT_TARGET_RATE, G_STRUCT_OFFSET (DiscoSingleCircuit, target_rate) },
+  { "alpha", "α",
+    "Gain of the top-down feedback α·(r_tar − r_E) onto the interneuron "
+    "(with feedback)",
+    0, 1e6, DEFAULT_ALPHA, G_STRUCT_OFFSET (DiscoSingleCircuit, alpha) },
+  { "theta", "θ", "Offset of the linear rule's threshold θ + δ·r_I (rule = linear)", -1e6, 1e6,
+    DEFAULT_THETA, G_STRUCT_OFFSET (DiscoSingleCircuit, theta) },
+  { "delta", "δ", "Slope of the linear rule's threshold θ + δ·r_I (rule = linear)", -1e6, 1e6,
+    DEFAULT_DELTA, G_STRUCT_OFFSET (DiscoSingleCircuit, delta) },
   { "clamped-inhibitory-rate", "Clamped r_I",
     "Inhibitory rate r_I of an isolated neuron (mode = isolated; > 0, so that φ_I⁻¹(r_I) "
-    "exists)", 1e-6, 1e6, DEFAULT_CLAMPED_INHIBITORY_RATE,
+    "exists)",
+    1e-6, 1e6, DEFAULT_CLAMPED_INHIBITORY_RATE,
     G_STRUCT_OFFSET (DiscoSingleCircuit, clamped_rate) },
   { "dt", "dt", "Forward Euler step, in units of τ (τ_E = τ_I = 1)", 1e-6, 1.0, DEFAULT_DT,
     G_STRUCT_OFFSET (DiscoSingleCircuit, dt) },
 };
 
 static void
-disco_single_circuit_get_property (GObject *object, guint prop_id, GValue *value,
-                                   GParamSpec *pspec)
+disco_single_circuit_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
 {
   DiscoSingleCircuit *self = DISCO_SINGLE_CIRCUIT (object);
 
@@ -153,20 +156,11 @@ disco_single_circuit_get_property (GObject *object, guint prop_id, GValue *value
     return;
   switch (prop_id)
     {
-    case PROP_FEEDBACK:
-      g_value_set_boolean (value, self->feedback);
-      break;
-    case PROP_RULE:
-      g_value_set_enum (value, self->rule);
-      break;
-    case PROP_MODE:
-      g_value_set_enum (value, self->mode);
-      break;
-    case PROP_STEPS:
-      g_value_set_uint (value, self->steps);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    case PROP_FEEDBACK: g_value_set_boolean (value, self->feedback); break;
+    case PROP_RULE: g_value_set_enum (value, self->rule); break;
+    case PROP_MODE: g_value_set_enum (value, self->mode); break;
+    case PROP_STEPS: g_value_set_uint (value, self->steps); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
@@ -181,26 +175,17 @@ disco_single_circuit_set_property (GObject *object, guint prop_id, const GValue 
     return;
   switch (prop_id)
     {
-    case PROP_FEEDBACK:
-      self->feedback = g_value_get_boolean (value);
-      break;
-    case PROP_RULE:
-      self->rule = g_value_get_enum (value);
-      break;
-    case PROP_MODE:
-      self->mode = g_value_get_enum (value);
-      break;
-    case PROP_STEPS:
-      self->steps = g_value_get_uint (value);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    case PROP_FEEDBACK: self->feedback = g_value_get_boolean (value); break;
+    case PROP_RULE: self->rule = g_value_get_enum (value); break;
+    case PROP_MODE: self->mode = g_value_get_enum (value); break;
+    case PROP_STEPS: self->steps = g_value_get_uint (value); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
 static const char *const outputs[] = {
-  "excitatory-rate", "inhibitory-rate", "weight-change", "excitatory-potential",
-  "inhibitory-potential",
+  "excitatory-rate",      "inhibitory-rate",      "weight-change",
+  "excitatory-potential", "inhibitory-potential",
 };
 
 static gboolean
@@ -215,13 +200,12 @@ disco_single_circuit_prepare (DiscoNode *node, GError **error)
       const char *producer_port = NULL;
       DiscoNode *producer = disco_node_get_input_node (node, "input", &producer_port);
 
-      g_set_error (error, DISCO_ERROR, DISCO_ERROR_SHAPE,
-                   "input \"input\" of node \"%s\" takes one value per row (batch × 1), "
-                   "but \"%s.%s\" gives %u dimension(s) of %" G_GSIZE_FORMAT " columns",
-                   disco_node_get_name (node),
-                   producer != NULL ? disco_node_get_name (producer) : "?",
-                   producer_port != NULL ? producer_port : "?", n_dims,
-                   n_dims >= 2 ? in[1] : (gsize) 0);
+      g_set_error (
+          error, DISCO_ERROR, DISCO_ERROR_SHAPE,
+          "input \"input\" of node \"%s\" takes one value per row (batch × 1), "
+          "but \"%s.%s\" gives %u dimension(s) of %" G_GSIZE_FORMAT " columns",
+          disco_node_get_name (node), producer != NULL ? disco_node_get_name (producer) : "?",
+          producer_port != NULL ? producer_port : "?", n_dims, n_dims >= 2 ? in[1] : (gsize) 0);
       return FALSE;
     }
   for (guint i = 0; i < G_N_ELEMENTS (outputs); i++)
@@ -253,8 +237,8 @@ disco_single_circuit_process (DiscoNode *node, DiscoTick *tick, GError **error)
   shape[0] = disco_tensor_get_n_elements (in);
   for (guint k = 0; k < G_N_ELEMENTS (outputs); k++)
     {
-      out[k] = disco_tensor_write_host (disco_node_ensure_output (node, outputs[k], 2, shape),
-                                        error);
+      out[k] =
+          disco_tensor_write_host (disco_node_ensure_output (node, outputs[k], 2, shape), error);
       if (out[k] == NULL)
         return DISCO_FLOW_ERROR;
     }
@@ -291,18 +275,18 @@ disco_single_circuit_process (DiscoNode *node, DiscoTick *tick, GError **error)
         }
       r_e = disco_softrect_forward (&phi_e, u_e);
       if (self->rule == DISCO_SINGLE_CIRCUIT_LINEAR)
-        dw = x[b] * (r_e - (self->theta + self->delta * r_i)) *
-             disco_softrect_derivative (&phi_e, u_e);
+        dw = x[b] * (r_e - (self->theta + self->delta * r_i))
+             * disco_softrect_derivative (&phi_e, u_e);
       else
         dw = x[b] * (r_e - u_i) * disco_softrect_derivative (&phi_e, u_e);
-      if (!isfinite (u_e) || !isfinite (u_i) || !isfinite (r_e) || !isfinite (r_i) ||
-          !isfinite (dw))
+      if (!isfinite (u_e) || !isfinite (u_i) || !isfinite (r_e) || !isfinite (r_i)
+          || !isfinite (dw))
         {
           g_set_error (error, DISCO_ERROR, DISCO_ERROR_NUMERIC,
                        "node \"%s\": row %" G_GSIZE_FORMAT " (x = %g) gives non-finite "
                        "values (u_E = %g, u_I = %g, Δw = %g); a smaller dt or input may help",
-                       disco_node_get_name (node), b, (double) x[b], (double) u_e,
-                       (double) u_i, (double) dw);
+                       disco_node_get_name (node), b, (double) x[b], (double) u_e, (double) u_i,
+                       (double) dw);
           return DISCO_FLOW_ERROR;
         }
       out[0][b] = r_e;
@@ -326,24 +310,28 @@ disco_single_circuit_class_init (DiscoSingleCircuitClass *klass)
   node_class->prepare = disco_single_circuit_prepare;
   node_class->process = disco_single_circuit_process;
 
-  g_object_class_install_property (object_class, PROP_FEEDBACK,
-    g_param_spec_boolean ("feedback", "Feedback",
-                          "Whether top-down feedback −α·(r_tar − r_E) drives the interneuron "
-                          "(FALSE: feedback ablated)",
-                          DEFAULT_FEEDBACK, rw));
-  g_object_class_install_property (object_class, PROP_RULE,
-    g_param_spec_enum ("rule", "Rule",
-                       "linear: threshold θ + δ·r_I; exact: threshold φ_I⁻¹(r_I) = u_I",
-                       DISCO_TYPE_SINGLE_CIRCUIT_RULE, DEFAULT_RULE, rw));
-  g_object_class_install_property (object_class, PROP_MODE,
-    g_param_spec_enum ("mode", "Mode",
-                       "circuit: the E–I dynamics; isolated: u_E = w_XE·x and r_I clamped at "
-                       "clamped-inhibitory-rate",
-                       DISCO_TYPE_SINGLE_CIRCUIT_MODE, DEFAULT_MODE, rw));
-  g_object_class_install_property (object_class, PROP_STEPS,
-    g_param_spec_uint ("steps", "Steps",
-                       "Forward Euler steps from rest (the time simulated is steps × dt τ)",
-                       0, 10000000, DEFAULT_STEPS, rw));
+  g_object_class_install_property (
+      object_class, PROP_FEEDBACK,
+      g_param_spec_boolean ("feedback", "Feedback",
+                            "Whether top-down feedback −α·(r_tar − r_E) drives the interneuron "
+                            "(FALSE: feedback ablated)",
+                            DEFAULT_FEEDBACK, rw));
+  g_object_class_install_property (
+      object_class, PROP_RULE,
+      g_param_spec_enum ("rule", "Rule",
+                         "linear: threshold θ + δ·r_I; exact: threshold φ_I⁻¹(r_I) = u_I",
+                         DISCO_TYPE_SINGLE_CIRCUIT_RULE, DEFAULT_RULE, rw));
+  g_object_class_install_property (
+      object_class, PROP_MODE,
+      g_param_spec_enum ("mode", "Mode",
+                         "circuit: the E–I dynamics; isolated: u_E = w_XE·x and r_I clamped at "
+                         "clamped-inhibitory-rate",
+                         DISCO_TYPE_SINGLE_CIRCUIT_MODE, DEFAULT_MODE, rw));
+  g_object_class_install_property (
+      object_class, PROP_STEPS,
+      g_param_spec_uint ("steps", "Steps",
+                         "Forward Euler steps from rest (the time simulated is steps × dt τ)", 0,
+                         10000000, DEFAULT_STEPS, rw));
   disco_layer_install_float_properties (object_class, PROP_FIRST_FLOAT, float_properties,
                                         G_N_ELEMENTS (float_properties));
 
@@ -353,13 +341,11 @@ disco_single_circuit_class_init (DiscoSingleCircuitClass *klass)
                                  "(Figure 3, MODEL.md §7)");
   disco_node_class_add_port (node_class, DISCO_PORT_INPUT, "input", DISCO_PORT_FLAG_NONE,
                              "presynaptic rates x, batch × 1");
-  disco_node_class_add_port (node_class, DISCO_PORT_OUTPUT, "excitatory-rate",
-                             DISCO_PORT_FLAG_NONE, "r_E = φ_E(u_E) at the end, batch × 1");
-  disco_node_class_add_port (node_class, DISCO_PORT_OUTPUT, "inhibitory-rate",
-                             DISCO_PORT_FLAG_NONE,
+  disco_node_class_add_port (node_class, DISCO_PORT_OUTPUT, "excitatory-rate", DISCO_PORT_FLAG_NONE,
+                             "r_E = φ_E(u_E) at the end, batch × 1");
+  disco_node_class_add_port (node_class, DISCO_PORT_OUTPUT, "inhibitory-rate", DISCO_PORT_FLAG_NONE,
                              "r_I = φ_I(u_I) at the end (or the clamped rate), batch × 1");
-  disco_node_class_add_port (node_class, DISCO_PORT_OUTPUT, "weight-change",
-                             DISCO_PORT_FLAG_NONE,
+  disco_node_class_add_port (node_class, DISCO_PORT_OUTPUT, "weight-change", DISCO_PORT_FLAG_NONE,
                              "Δw of the input synapse under the rule, batch × 1");
   disco_node_class_add_port (node_class, DISCO_PORT_OUTPUT, "excitatory-potential",
                              DISCO_PORT_FLAG_NONE, "u_E at the end, batch × 1");

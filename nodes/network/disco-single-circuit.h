@@ -40,7 +40,6 @@ typedef enum
 GType disco_single_circuit_mode_get_type (void);
 
 #define DISCO_TYPE_SINGLE_CIRCUIT (disco_single_circuit_get_type ())
-G_DECLARE_FINAL_TYPE (DiscoSingleCircuit, disco_single_circuit, DISCO, SINGLE_CIRCUIT,
-                      DiscoNode)
+G_DECLARE_FINAL_TYPE (DiscoSingleCircuit, disco_single_circuit, DISCO, SINGLE_CIRCUIT, DiscoNode)
 
 G_END_DECLS

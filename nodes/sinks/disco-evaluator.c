@@ -52,8 +52,8 @@
 #include <string.h>
 
 G_DEFINE_ENUM_TYPE (DiscoEvaluatorLoss, disco_evaluator_loss,
-  G_DEFINE_ENUM_VALUE (DISCO_EVALUATOR_LOSS_CROSS_ENTROPY, "cross-entropy"),
-  G_DEFINE_ENUM_VALUE (DISCO_EVALUATOR_LOSS_MSE, "mse"))
+                    G_DEFINE_ENUM_VALUE (DISCO_EVALUATOR_LOSS_CROSS_ENTROPY, "cross-entropy"),
+                    G_DEFINE_ENUM_VALUE (DISCO_EVALUATOR_LOSS_MSE, "mse"))
 
 #define DEFAULT_REPORT "results.json"
 #define DEFAULT_LOSS DISCO_EVALUATOR_LOSS_CROSS_ENTROPY
@@ -73,8 +73,8 @@ typedef struct
 typedef struct
 {
   guint epoch;
-  PhaseSums phases[N_PHASES];   /* indexed by DiscoPhase */
-  char *weight_norms;           /* JSON members, set when the epoch ends */
+  PhaseSums phases[N_PHASES]; /* indexed by DiscoPhase */
+  char *weight_norms;         /* JSON members, set when the epoch ends */
 } EpochSums;
 
 static void
@@ -90,9 +90,9 @@ struct _DiscoEvaluator
   char *report;
   DiscoEvaluatorLoss loss;
 
-  GArray *epochs;               /* EpochSums, finished and current */
-  GPtrArray *restored;          /* report lines of epochs before a resume */
-  double restored_wall_time;    /* seconds the run had taken before a resume */
+  GArray *epochs;            /* EpochSums, finished and current */
+  GPtrArray *restored;       /* report lines of epochs before a resume */
+  double restored_wall_time; /* seconds the run had taken before a resume */
   gint64 start_us;
 };
 
@@ -170,7 +170,8 @@ static guint
 last_epoch (DiscoEvaluator *self)
 {
   return self->epochs->len > 0
-           ? g_array_index (self->epochs, EpochSums, self->epochs->len - 1).epoch : G_MAXUINT;
+             ? g_array_index (self->epochs, EpochSums, self->epochs->len - 1).epoch
+             : G_MAXUINT;
 }
 
 static void
@@ -185,45 +186,39 @@ disco_evaluator_finalize (GObject *object)
 }
 
 static void
-disco_evaluator_get_property (GObject *object, guint prop_id, GValue *value,
-                              GParamSpec *pspec)
+disco_evaluator_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
 {
   DiscoEvaluator *self = DISCO_EVALUATOR (object);
 
   switch (prop_id)
     {
-    case PROP_REPORT:
-      g_value_set_string (value, self->report);
-      break;
-    case PROP_LOSS:
-      g_value_set_enum (value, self->loss);
-      break;
+    case PROP_REPORT: g_value_set_string (value, self->report); break;
+    case PROP_LOSS: g_value_set_enum (value, self->loss); break;
     case PROP_TEST_ACCURACY:
-      g_value_set_double (value, disco_evaluator_get_accuracy (self, last_epoch (self),
-                                                               DISCO_PHASE_TEST));
+      g_value_set_double (value,
+                          disco_evaluator_get_accuracy (self, last_epoch (self), DISCO_PHASE_TEST));
       break;
     case PROP_VALIDATION_ACCURACY:
-      g_value_set_double (value, disco_evaluator_get_accuracy (self, last_epoch (self),
-                                                               DISCO_PHASE_VALIDATION));
+      g_value_set_double (
+          value, disco_evaluator_get_accuracy (self, last_epoch (self), DISCO_PHASE_VALIDATION));
       break;
     case PROP_TRAIN_ACCURACY:
-      g_value_set_double (value, disco_evaluator_get_accuracy (self, last_epoch (self),
-                                                               DISCO_PHASE_TRAIN));
+      g_value_set_double (
+          value, disco_evaluator_get_accuracy (self, last_epoch (self), DISCO_PHASE_TRAIN));
       break;
     case PROP_TEST_LOSS:
-      g_value_set_double (value, disco_evaluator_get_loss (self, last_epoch (self),
-                                                           DISCO_PHASE_TEST));
+      g_value_set_double (value,
+                          disco_evaluator_get_loss (self, last_epoch (self), DISCO_PHASE_TEST));
       break;
     case PROP_VALIDATION_LOSS:
-      g_value_set_double (value, disco_evaluator_get_loss (self, last_epoch (self),
-                                                           DISCO_PHASE_VALIDATION));
+      g_value_set_double (
+          value, disco_evaluator_get_loss (self, last_epoch (self), DISCO_PHASE_VALIDATION));
       break;
     case PROP_TRAIN_LOSS:
-      g_value_set_double (value, disco_evaluator_get_loss (self, last_epoch (self),
-                                                           DISCO_PHASE_TRAIN));
+      g_value_set_double (value,
+                          disco_evaluator_get_loss (self, last_epoch (self), DISCO_PHASE_TRAIN));
       break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
@@ -241,11 +236,8 @@ disco_evaluator_set_property (GObject *object, guint prop_id, const GValue *valu
       if (self->report != NULL && *self->report == '\0')
         g_clear_pointer (&self->report, g_free);
       break;
-    case PROP_LOSS:
-      self->loss = g_value_get_enum (value);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    case PROP_LOSS: self->loss = g_value_get_enum (value); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
@@ -257,8 +249,7 @@ disco_evaluator_prepare (DiscoNode *node, GError **error)
   const gsize *pred = disco_node_get_input_declared_shape (node, "prediction", &n_pred);
   const gsize *target = disco_node_get_input_declared_shape (node, "target", &n_target);
 
-  if (pred != NULL && target != NULL &&
-      (n_pred != 2 || n_target != 2 || pred[1] != target[1]))
+  if (pred != NULL && target != NULL && (n_pred != 2 || n_target != 2 || pred[1] != target[1]))
     {
       g_set_error (error, DISCO_ERROR, DISCO_ERROR_SHAPE,
                    "node \"%s\": \"prediction\" and \"target\" must both be batch × classes "
@@ -290,16 +281,15 @@ disco_evaluator_process (DiscoNode *node, DiscoTick *tick, GError **error)
 
   if (prediction == NULL || target == NULL)
     {
-      g_set_error (error, DISCO_ERROR, DISCO_ERROR_LINK,
-                   "node \"%s\" received no %s this tick", disco_node_get_name (node),
-                   prediction == NULL ? "prediction" : "target");
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_LINK, "node \"%s\" received no %s this tick",
+                   disco_node_get_name (node), prediction == NULL ? "prediction" : "target");
       return DISCO_FLOW_ERROR;
     }
   B = disco_tensor_get_dim (prediction, 0);
   C = disco_tensor_get_row_size (prediction);
-  if (disco_tensor_get_dim (target, 0) != B || disco_tensor_get_row_size (target) != C ||
-      (steps != NULL && disco_tensor_get_n_elements (steps) != B) ||
-      (unconverged != NULL && disco_tensor_get_n_elements (unconverged) != B))
+  if (disco_tensor_get_dim (target, 0) != B || disco_tensor_get_row_size (target) != C
+      || (steps != NULL && disco_tensor_get_n_elements (steps) != B)
+      || (unconverged != NULL && disco_tensor_get_n_elements (unconverged) != B))
     {
       g_autofree char *a = disco_tensor_shape_to_string (prediction);
       g_autofree char *b = disco_tensor_shape_to_string (target);
@@ -308,10 +298,10 @@ disco_evaluator_process (DiscoNode *node, DiscoTick *tick, GError **error)
                    disco_node_get_name (node), a, b);
       return DISCO_FLOW_ERROR;
     }
-  if ((y = disco_tensor_read_host (prediction, error)) == NULL ||
-      (t = disco_tensor_read_host (target, error)) == NULL ||
-      (steps != NULL && (s = disco_tensor_read_host (steps, error)) == NULL) ||
-      (unconverged != NULL && (u = disco_tensor_read_host (unconverged, error)) == NULL))
+  if ((y = disco_tensor_read_host (prediction, error)) == NULL
+      || (t = disco_tensor_read_host (target, error)) == NULL
+      || (steps != NULL && (s = disco_tensor_read_host (steps, error)) == NULL)
+      || (unconverged != NULL && (u = disco_tensor_read_host (unconverged, error)) == NULL))
     return DISCO_FLOW_ERROR;
 
   sums = find_epoch (self, tick->epoch);
@@ -460,8 +450,7 @@ epoch_json (const EpochSums *sums)
           json_number (out, phase->steps_sum / phase->steps_samples);
         }
       if (phase->unconverged_samples > 0)
-        g_string_append_printf (out, ", \"unconverged\": %" G_GUINT64_FORMAT,
-                                phase->unconverged);
+        g_string_append_printf (out, ", \"unconverged\": %" G_GUINT64_FORMAT, phase->unconverged);
       g_string_append_c (out, '}');
     }
   if (sums->weight_norms != NULL)
@@ -490,7 +479,8 @@ build_report (DiscoEvaluator *self)
   g_string_append (out, "\n  ],\n  \"wall_time_s\": ");
   json_number (out, self->restored_wall_time + (g_get_monotonic_time () - self->start_us) / 1e6);
   g_string_append (out, ",\n  \"device\": ");
-  disco_json_append_string (out, g_enum_get_value (devices, disco_pipeline_get_active_device (pipeline))->value_nick);
+  disco_json_append_string (
+      out, g_enum_get_value (devices, disco_pipeline_get_active_device (pipeline))->value_nick);
   g_string_append (out, ",\n  \"config\": {\n    \"pipeline\": ");
   json_object_properties (out, G_OBJECT (pipeline), NULL);
   for (guint i = 0; names[i] != NULL; i++)
@@ -501,7 +491,8 @@ build_report (DiscoEvaluator *self)
       g_string_append (out, ",\n    ");
       disco_json_append_string (out, names[i]);
       g_string_append (out, ": ");
-      json_object_properties (out, G_OBJECT (node), type != NULL ? type : G_OBJECT_TYPE_NAME (node));
+      json_object_properties (out, G_OBJECT (node),
+                              type != NULL ? type : G_OBJECT_TYPE_NAME (node));
     }
   g_string_append (out, "\n  }\n}\n");
   return g_string_free (out, FALSE);
@@ -618,16 +609,16 @@ disco_evaluator_resume (DiscoNode *node, guint epoch, GError **error)
       guint line_epoch;
 
       if (sscanf (line, "    {\"epoch\": %u", &line_epoch) == 1 && line_epoch < epoch)
-        g_ptr_array_add (self->restored, g_strndup (line, strlen (line) -
-                                                      (g_str_has_suffix (line, ",") ? 1 : 0)));
+        g_ptr_array_add (self->restored,
+                         g_strndup (line, strlen (line) - (g_str_has_suffix (line, ",") ? 1 : 0)));
       else if (g_str_has_prefix (line, "  \"wall_time_s\": "))
         self->restored_wall_time = g_ascii_strtod (line + strlen ("  \"wall_time_s\": "), NULL);
     }
   if (self->restored->len + 1 != epoch)
     {
       g_set_error (error, DISCO_ERROR, DISCO_ERROR_DATA,
-                   "%s: holds %u epochs before epoch %u, expected %u", path,
-                   self->restored->len, epoch, epoch - 1);
+                   "%s: holds %u epochs before epoch %u, expected %u", path, self->restored->len,
+                   epoch, epoch - 1);
       return FALSE;
     }
   return TRUE;
@@ -649,36 +640,32 @@ disco_evaluator_class_init (DiscoEvaluatorClass *klass)
   node_class->resume = disco_evaluator_resume;
 
   properties[PROP_REPORT] =
-    g_param_spec_string ("report", "Report file",
-                         "JSON report rewritten after every epoch, relative to the output "
-                         "folder (empty: write nothing)",
-                         DEFAULT_REPORT, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
-  properties[PROP_LOSS] =
-    g_param_spec_enum ("loss", "Loss", "cross-entropy (soft targets allowed) or mse",
-                       DISCO_TYPE_EVALUATOR_LOSS, DEFAULT_LOSS,
-                       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+      g_param_spec_string ("report", "Report file",
+                           "JSON report rewritten after every epoch, relative to the output "
+                           "folder (empty: write nothing)",
+                           DEFAULT_REPORT, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_LOSS] = g_param_spec_enum (
+      "loss", "Loss", "cross-entropy (soft targets allowed) or mse", DISCO_TYPE_EVALUATOR_LOSS,
+      DEFAULT_LOSS, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   properties[PROP_TEST_ACCURACY] =
-    g_param_spec_double ("test-accuracy", "Test accuracy",
-                         "Test accuracy of the latest epoch (%), NaN when it had no test tick",
-                         -G_MAXDOUBLE, G_MAXDOUBLE, 0, ro);
-  properties[PROP_VALIDATION_ACCURACY] =
-    g_param_spec_double ("validation-accuracy", "Validation accuracy",
-                         "Validation accuracy of the latest epoch (%)",
-                         -G_MAXDOUBLE, G_MAXDOUBLE, 0, ro);
-  properties[PROP_TRAIN_ACCURACY] =
-    g_param_spec_double ("train-accuracy", "Train accuracy",
-                         "Training accuracy of the latest epoch (%)",
-                         -G_MAXDOUBLE, G_MAXDOUBLE, 0, ro);
+      g_param_spec_double ("test-accuracy", "Test accuracy",
+                           "Test accuracy of the latest epoch (%), NaN when it had no test tick",
+                           -G_MAXDOUBLE, G_MAXDOUBLE, 0, ro);
+  properties[PROP_VALIDATION_ACCURACY] = g_param_spec_double (
+      "validation-accuracy", "Validation accuracy", "Validation accuracy of the latest epoch (%)",
+      -G_MAXDOUBLE, G_MAXDOUBLE, 0, ro);
+  properties[PROP_TRAIN_ACCURACY] = g_param_spec_double (
+      "train-accuracy", "Train accuracy", "Training accuracy of the latest epoch (%)", -G_MAXDOUBLE,
+      G_MAXDOUBLE, 0, ro);
   properties[PROP_TEST_LOSS] =
-    g_param_spec_double ("test-loss", "Test loss", "Mean test loss of the latest epoch",
-                         -G_MAXDOUBLE, G_MAXDOUBLE, 0, ro);
-  properties[PROP_VALIDATION_LOSS] =
-    g_param_spec_double ("validation-loss", "Validation loss",
-                         "Mean validation loss of the latest epoch",
-                         -G_MAXDOUBLE, G_MAXDOUBLE, 0, ro);
+      g_param_spec_double ("test-loss", "Test loss", "Mean test loss of the latest epoch",
+                           -G_MAXDOUBLE, G_MAXDOUBLE, 0, ro);
+  properties[PROP_VALIDATION_LOSS] = g_param_spec_double (
+      "validation-loss", "Validation loss", "Mean validation loss of the latest epoch",
+      -G_MAXDOUBLE, G_MAXDOUBLE, 0, ro);
   properties[PROP_TRAIN_LOSS] =
-    g_param_spec_double ("train-loss", "Train loss", "Mean training loss of the latest epoch",
-                         -G_MAXDOUBLE, G_MAXDOUBLE, 0, ro);
+      g_param_spec_double ("train-loss", "Train loss", "Mean training loss of the latest epoch",
+                           -G_MAXDOUBLE, G_MAXDOUBLE, 0, ro);
   g_object_class_install_properties (object_class, N_PROPERTIES, properties);
 
   /* Reads host copies of its inputs only: unchanged beside device nodes. */
@@ -692,8 +679,7 @@ disco_evaluator_class_init (DiscoEvaluatorClass *klass)
                              "targets, one-hot or soft, batch × classes");
   disco_node_class_add_port (node_class, DISCO_PORT_INPUT, "steps", DISCO_PORT_FLAG_OPTIONAL,
                              "solver steps per sample (an integrator's \"steps\"), batch");
-  disco_node_class_add_port (node_class, DISCO_PORT_INPUT, "unconverged",
-                             DISCO_PORT_FLAG_OPTIONAL,
+  disco_node_class_add_port (node_class, DISCO_PORT_INPUT, "unconverged", DISCO_PORT_FLAG_OPTIONAL,
                              "1 per sample whose solve ended unconverged (an integrator's "
                              "\"unconverged\"), batch; counted per phase in the report");
 }

@@ -58,7 +58,7 @@ struct _DiscoLearningCurves
   guint height;
   guint figures_written;
   gulong handler;
-  GError *pending;   /* an error of the epoch-finished handler, not yet reported */
+  GError *pending; /* an error of the epoch-finished handler, not yet reported */
 };
 
 G_DEFINE_FINAL_TYPE (DiscoLearningCurves, disco_learning_curves, DISCO_TYPE_NODE)
@@ -96,23 +96,12 @@ disco_learning_curves_get_property (GObject *object, guint prop_id, GValue *valu
 
   switch (prop_id)
     {
-    case PROP_REPORT:
-      g_value_set_string (value, self->report);
-      break;
-    case PROP_PATH:
-      g_value_set_string (value, self->path);
-      break;
-    case PROP_WIDTH:
-      g_value_set_uint (value, self->width);
-      break;
-    case PROP_HEIGHT:
-      g_value_set_uint (value, self->height);
-      break;
-    case PROP_FIGURES_WRITTEN:
-      g_value_set_uint (value, self->figures_written);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    case PROP_REPORT: g_value_set_string (value, self->report); break;
+    case PROP_PATH: g_value_set_string (value, self->path); break;
+    case PROP_WIDTH: g_value_set_uint (value, self->width); break;
+    case PROP_HEIGHT: g_value_set_uint (value, self->height); break;
+    case PROP_FIGURES_WRITTEN: g_value_set_uint (value, self->figures_written); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
@@ -132,14 +121,9 @@ disco_learning_curves_set_property (GObject *object, guint prop_id, const GValue
       g_free (self->path);
       self->path = g_value_dup_string (value);
       break;
-    case PROP_WIDTH:
-      self->width = g_value_get_uint (value);
-      break;
-    case PROP_HEIGHT:
-      self->height = g_value_get_uint (value);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    case PROP_WIDTH: self->width = g_value_get_uint (value); break;
+    case PROP_HEIGHT: self->height = g_value_get_uint (value); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
@@ -211,8 +195,7 @@ disco_learning_curves_prepare (DiscoNode *node, GError **error)
 static DiscoFlowReturn
 disco_learning_curves_process (DiscoNode *node, DiscoTick *tick, GError **error)
 {
-  return take_pending (DISCO_LEARNING_CURVES (node), error) ? DISCO_FLOW_OK
-                                                            : DISCO_FLOW_ERROR;
+  return take_pending (DISCO_LEARNING_CURVES (node), error) ? DISCO_FLOW_OK : DISCO_FLOW_ERROR;
 }
 
 static gboolean
@@ -240,28 +223,24 @@ disco_learning_curves_class_init (DiscoLearningCurvesClass *klass)
   node_class->process = disco_learning_curves_process;
   node_class->finish = disco_learning_curves_finish;
 
-  properties[PROP_REPORT] =
-    g_param_spec_string ("report", "Report",
-                         "The evaluator's results.json to read, relative to the output folder",
-                         DEFAULT_REPORT, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_REPORT] = g_param_spec_string (
+      "report", "Report", "The evaluator's results.json to read, relative to the output folder",
+      DEFAULT_REPORT, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   properties[PROP_PATH] =
-    g_param_spec_string ("path", "Path",
-                         "PNG file of the figure, relative to the output folder; redrawn "
-                         "after every epoch",
-                         DEFAULT_PATH, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+      g_param_spec_string ("path", "Path",
+                           "PNG file of the figure, relative to the output folder; redrawn "
+                           "after every epoch",
+                           DEFAULT_PATH, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   properties[PROP_WIDTH] =
-    g_param_spec_uint ("width", "Width", "Width of the figure in pixels",
-                       MIN_SIZE, MAX_SIZE, DEFAULT_WIDTH,
-                       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
-  properties[PROP_HEIGHT] =
-    g_param_spec_uint ("height", "Height",
-                       "Height of the figure in pixels (accuracy and loss plots share it)",
-                       MIN_SIZE, MAX_SIZE, DEFAULT_HEIGHT,
-                       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+      g_param_spec_uint ("width", "Width", "Width of the figure in pixels", MIN_SIZE, MAX_SIZE,
+                         DEFAULT_WIDTH, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_HEIGHT] = g_param_spec_uint (
+      "height", "Height", "Height of the figure in pixels (accuracy and loss plots share it)",
+      MIN_SIZE, MAX_SIZE, DEFAULT_HEIGHT, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   properties[PROP_FIGURES_WRITTEN] =
-    g_param_spec_uint ("figures-written", "Figures written",
-                       "Times the figure was written in the current or last run",
-                       0, G_MAXUINT, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+      g_param_spec_uint ("figures-written", "Figures written",
+                         "Times the figure was written in the current or last run", 0, G_MAXUINT, 0,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPERTIES, properties);
 
   /* Reads host copies of its inputs only: unchanged beside device nodes. */

@@ -67,36 +67,23 @@ disco_recorder_finalize (GObject *object)
 }
 
 static void
-disco_recorder_get_property (GObject *object, guint prop_id, GValue *value,
-                             GParamSpec *pspec)
+disco_recorder_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
 {
   DiscoRecorder *self = DISCO_RECORDER (object);
 
   switch (prop_id)
     {
-    case PROP_PATH:
-      g_value_set_string (value, self->path);
-      break;
-    case PROP_TICKS:
-      g_value_set_uint64 (value, self->ticks);
-      break;
-    case PROP_EPOCHS_ENDED:
-      g_value_set_uint (value, self->epochs_ended);
-      break;
-    case PROP_SUM:
-      g_value_set_double (value, self->sum);
-      break;
-    case PROP_LAST_SUM:
-      g_value_set_double (value, self->last_sum);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    case PROP_PATH: g_value_set_string (value, self->path); break;
+    case PROP_TICKS: g_value_set_uint64 (value, self->ticks); break;
+    case PROP_EPOCHS_ENDED: g_value_set_uint (value, self->epochs_ended); break;
+    case PROP_SUM: g_value_set_double (value, self->sum); break;
+    case PROP_LAST_SUM: g_value_set_double (value, self->last_sum); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
 static void
-disco_recorder_set_property (GObject *object, guint prop_id, const GValue *value,
-                             GParamSpec *pspec)
+disco_recorder_set_property (GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
 {
   DiscoRecorder *self = DISCO_RECORDER (object);
 
@@ -106,8 +93,7 @@ disco_recorder_set_property (GObject *object, guint prop_id, const GValue *value
       g_free (self->path);
       self->path = g_value_dup_string (value);
       break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
@@ -177,9 +163,9 @@ disco_recorder_finish (DiscoNode *node, GError **error)
   if (self->path == NULL)
     return TRUE;
   path = disco_pipeline_build_output_path (disco_node_get_pipeline (node), self->path, error);
-  return path != NULL &&
-         disco_write_file_atomically (path, (const guint8 *) self->csv->str, self->csv->len,
-                                      error);
+  return path != NULL
+         && disco_write_file_atomically (path, (const guint8 *) self->csv->str, self->csv->len,
+                                         error);
 }
 
 static void
@@ -197,25 +183,22 @@ disco_recorder_class_init (DiscoRecorderClass *klass)
   node_class->finish = disco_recorder_finish;
 
   properties[PROP_PATH] =
-    g_param_spec_string ("path", "Path",
-                         "CSV file of one line per tick, relative to the output folder "
-                         "(NULL: write nothing)",
-                         DEFAULT_PATH, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+      g_param_spec_string ("path", "Path",
+                           "CSV file of one line per tick, relative to the output folder "
+                           "(NULL: write nothing)",
+                           DEFAULT_PATH, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   properties[PROP_TICKS] =
-    g_param_spec_uint64 ("ticks", "Ticks", "Ticks seen in the current or last run",
-                         0, G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
-  properties[PROP_EPOCHS_ENDED] =
-    g_param_spec_uint ("epochs-ended", "Epochs ended",
-                       "Times the end_epoch hook ran in the current or last run",
-                       0, G_MAXUINT, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+      g_param_spec_uint64 ("ticks", "Ticks", "Ticks seen in the current or last run", 0,
+                           G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_EPOCHS_ENDED] = g_param_spec_uint (
+      "epochs-ended", "Epochs ended", "Times the end_epoch hook ran in the current or last run", 0,
+      G_MAXUINT, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   properties[PROP_SUM] =
-    g_param_spec_double ("sum", "Sum", "Sum of every value seen in the run",
-                         -G_MAXDOUBLE, G_MAXDOUBLE, 0.0,
-                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
-  properties[PROP_LAST_SUM] =
-    g_param_spec_double ("last-sum", "Last sum", "Sum of the values of the last tick",
-                         -G_MAXDOUBLE, G_MAXDOUBLE, 0.0,
-                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+      g_param_spec_double ("sum", "Sum", "Sum of every value seen in the run", -G_MAXDOUBLE,
+                           G_MAXDOUBLE, 0.0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_LAST_SUM] = g_param_spec_double (
+      "last-sum", "Last sum", "Sum of the values of the last tick", -G_MAXDOUBLE, G_MAXDOUBLE, 0.0,
+      G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPERTIES, properties);
 
   /* Reads host copies of its inputs only: unchanged beside device nodes. */

@@ -85,13 +85,13 @@ struct _DiscoTableWriter
   guint height;
 
   /* per run */
-  GPtrArray *ports;        /* linked input ports (interned), in port order */
-  GArray *widths;          /* guint per port: columns it fills (its last dimension) */
-  GPtrArray *header;       /* column names: tick, epoch (with index), then per port */
-  GArray *epoch_filter;    /* guint pairs first, last; empty: every epoch */
-  GPtrArray *values;       /* GArray of double per header column, for the plot */
-  GPtrArray *pairs;        /* DiscoPlotColumnPair, or NULL without a plot */
-  GArray *pair_columns;    /* guint x, y header indices per pair */
+  GPtrArray *ports;     /* linked input ports (interned), in port order */
+  GArray *widths;       /* guint per port: columns it fills (its last dimension) */
+  GPtrArray *header;    /* column names: tick, epoch (with index), then per port */
+  GArray *epoch_filter; /* guint pairs first, last; empty: every epoch */
+  GPtrArray *values;    /* GArray of double per header column, for the plot */
+  GPtrArray *pairs;     /* DiscoPlotColumnPair, or NULL without a plot */
+  GArray *pair_columns; /* guint x, y header indices per pair */
   GString *body;
   guint64 rows;
   gboolean dirty;
@@ -179,8 +179,7 @@ string_field (DiscoTableWriter *self, guint prop_id)
 }
 
 static void
-disco_table_writer_get_property (GObject *object, guint prop_id, GValue *value,
-                                 GParamSpec *pspec)
+disco_table_writer_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
 {
   DiscoTableWriter *self = DISCO_TABLE_WRITER (object);
   char **field = string_field (self, prop_id);
@@ -192,23 +191,12 @@ disco_table_writer_get_property (GObject *object, guint prop_id, GValue *value,
     }
   switch (prop_id)
     {
-    case PROP_INDEX:
-      g_value_set_boolean (value, self->index);
-      break;
-    case PROP_LOG_Y:
-      g_value_set_boolean (value, self->log_y);
-      break;
-    case PROP_WIDTH:
-      g_value_set_uint (value, self->width);
-      break;
-    case PROP_HEIGHT:
-      g_value_set_uint (value, self->height);
-      break;
-    case PROP_ROWS:
-      g_value_set_uint64 (value, self->rows);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    case PROP_INDEX: g_value_set_boolean (value, self->index); break;
+    case PROP_LOG_Y: g_value_set_boolean (value, self->log_y); break;
+    case PROP_WIDTH: g_value_set_uint (value, self->width); break;
+    case PROP_HEIGHT: g_value_set_uint (value, self->height); break;
+    case PROP_ROWS: g_value_set_uint64 (value, self->rows); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
@@ -227,20 +215,11 @@ disco_table_writer_set_property (GObject *object, guint prop_id, const GValue *v
     }
   switch (prop_id)
     {
-    case PROP_INDEX:
-      self->index = g_value_get_boolean (value);
-      break;
-    case PROP_LOG_Y:
-      self->log_y = g_value_get_boolean (value);
-      break;
-    case PROP_WIDTH:
-      self->width = g_value_get_uint (value);
-      break;
-    case PROP_HEIGHT:
-      self->height = g_value_get_uint (value);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    case PROP_INDEX: self->index = g_value_get_boolean (value); break;
+    case PROP_LOG_Y: self->log_y = g_value_get_boolean (value); break;
+    case PROP_WIDTH: self->width = g_value_get_uint (value); break;
+    case PROP_HEIGHT: self->height = g_value_get_uint (value); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
@@ -287,8 +266,7 @@ build_header (DiscoTableWriter *self, GError **error)
           g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE,
                        "property \"names\" of node \"%s\" has %u name(s), but %u input(s) are "
                        "linked (%s)",
-                       disco_node_get_name (node), g_strv_length (given), self->ports->len,
-                       linked);
+                       disco_node_get_name (node), g_strv_length (given), self->ports->len, linked);
           return FALSE;
         }
     }
@@ -350,10 +328,10 @@ parse_epochs (DiscoTableWriter *self, GError **error)
       g_auto (GStrv) ends = g_strsplit (g_strstrip (items[i]), "-", 2);
       guint64 first, last;
 
-      if (!g_ascii_string_to_unsigned (g_strstrip (ends[0]), 10, 1, G_MAXUINT, &first, NULL) ||
-          (ends[1] != NULL &&
-           (!g_ascii_string_to_unsigned (g_strstrip (ends[1]), 10, 1, G_MAXUINT, &last, NULL) ||
-            last < first)))
+      if (!g_ascii_string_to_unsigned (g_strstrip (ends[0]), 10, 1, G_MAXUINT, &first, NULL)
+          || (ends[1] != NULL
+              && (!g_ascii_string_to_unsigned (g_strstrip (ends[1]), 10, 1, G_MAXUINT, &last, NULL)
+                  || last < first)))
         {
           g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE,
                        "property \"epochs\" of node \"%s\": \"%s\" is not an epoch number "
@@ -429,7 +407,8 @@ parse_plot_series (DiscoTableWriter *self, GError **error)
               g_autofree char *have = header_text (self, ", ");
               g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE,
                            "property \"plot-series\" of node \"%s\": no column \"%s\" (the "
-                           "table has: %s)", disco_node_get_name (node), names[k], have);
+                           "table has: %s)",
+                           disco_node_get_name (node), names[k], have);
               return FALSE;
             }
           g_array_append_val (self->pair_columns, index);
@@ -460,19 +439,18 @@ disco_table_writer_prepare (DiscoNode *node, GError **error)
                    disco_node_get_name (node));
       return FALSE;
     }
-  if (!disco_node_check_output_path (node, "path", self->path, error) ||
-      (is_set (self->plot) && !disco_node_check_output_path (node, "plot", self->plot, error)))
+  if (!disco_node_check_output_path (node, "path", self->path, error)
+      || (is_set (self->plot) && !disco_node_check_output_path (node, "plot", self->plot, error)))
     return FALSE;
   self->widths = g_array_new (FALSE, FALSE, sizeof (guint));
   for (guint i = 0; i < DISCO_TABLE_WRITER_MAX_COLUMNS; i++)
     if (disco_node_is_linked (node, column_ports[i]))
       {
         guint n_dims = 0, width = 1;
-        const gsize *shape = disco_node_get_input_declared_shape (node, column_ports[i],
-                                                                  &n_dims);
+        const gsize *shape = disco_node_get_input_declared_shape (node, column_ports[i], &n_dims);
 
-        if (shape != NULL && n_dims >= 2 && shape[n_dims - 1] > 0 &&
-            shape[n_dims - 1] <= DISCO_TABLE_WRITER_MAX_WIDTH)
+        if (shape != NULL && n_dims >= 2 && shape[n_dims - 1] > 0
+            && shape[n_dims - 1] <= DISCO_TABLE_WRITER_MAX_WIDTH)
           width = shape[n_dims - 1];
         g_ptr_array_add (self->ports, (gpointer) column_ports[i]);
         g_array_append_val (self->widths, width);
@@ -484,8 +462,8 @@ disco_table_writer_prepare (DiscoNode *node, GError **error)
                    disco_node_get_name (node), DISCO_TABLE_WRITER_MAX_COLUMNS);
       return FALSE;
     }
-  if (!build_header (self, error) || !parse_epochs (self, error) ||
-      !parse_plot_series (self, error))
+  if (!build_header (self, error) || !parse_epochs (self, error)
+      || !parse_plot_series (self, error))
     return FALSE;
   for (guint i = 0; i < self->header->len; i++)
     g_ptr_array_add (self->values, g_array_new (FALSE, FALSE, sizeof (double)));
@@ -498,8 +476,8 @@ wanted_epoch (DiscoTableWriter *self, guint epoch)
   if (self->epoch_filter->len == 0)
     return TRUE;
   for (guint i = 0; i + 1 < self->epoch_filter->len; i += 2)
-    if (g_array_index (self->epoch_filter, guint, i) <= epoch &&
-        epoch <= g_array_index (self->epoch_filter, guint, i + 1))
+    if (g_array_index (self->epoch_filter, guint, i) <= epoch
+        && epoch <= g_array_index (self->epoch_filter, guint, i + 1))
       return TRUE;
   return FALSE;
 }
@@ -538,8 +516,8 @@ disco_table_writer_process (DiscoNode *node, DiscoTick *tick, GError **error)
         {
           g_set_error (error, DISCO_ERROR, DISCO_ERROR_SHAPE,
                        "input \"%s\" of node \"%s\" holds %" G_GSIZE_FORMAT " values, not "
-                       "rows of the %u columns it was declared with", port,
-                       disco_node_get_name (node), disco_tensor_get_n_elements (in), width);
+                       "rows of the %u columns it was declared with",
+                       port, disco_node_get_name (node), disco_tensor_get_n_elements (in), width);
           goto failed;
         }
       if (c == 0)
@@ -547,8 +525,9 @@ disco_table_writer_process (DiscoNode *node, DiscoTick *tick, GError **error)
       else if (count != n)
         {
           g_set_error (error, DISCO_ERROR, DISCO_ERROR_SHAPE,
-                       "inputs \"%s\" (%s, %" G_GSIZE_FORMAT " rows) and \"%s\" (%s, %"
-                       G_GSIZE_FORMAT " rows) of node \"%s\" differ in length: every "
+                       "inputs \"%s\" (%s, %" G_GSIZE_FORMAT
+                       " rows) and \"%s\" (%s, %" G_GSIZE_FORMAT
+                       " rows) of node \"%s\" differ in length: every "
                        "column needs the same number of rows",
                        (char *) g_ptr_array_index (self->ports, 0),
                        (char *) g_ptr_array_index (self->header, first_data), n, port,
@@ -603,18 +582,23 @@ write_plot (DiscoTableWriter *self, GError **error)
   for (guint i = 0; i < self->pairs->len; i++)
     {
       DiscoPlotColumnPair *pair = g_ptr_array_index (self->pairs, i);
-      GArray *x = g_ptr_array_index (self->values,
-                                     g_array_index (self->pair_columns, guint, 2 * i));
-      GArray *y = g_ptr_array_index (self->values,
-                                     g_array_index (self->pair_columns, guint, 2 * i + 1));
+      GArray *x =
+          g_ptr_array_index (self->values, g_array_index (self->pair_columns, guint, 2 * i));
+      GArray *y =
+          g_ptr_array_index (self->values, g_array_index (self->pair_columns, guint, 2 * i + 1));
 
-      series[i] = (DiscoPlotSeries) {
-        pair->label != NULL ? pair->label : pair->y, (double *) x->data, (double *) y->data,
-        x->len, 0, 0, 0, x->len <= 30 };
+      series[i] = (DiscoPlotSeries){ pair->label != NULL ? pair->label : pair->y,
+                                     (double *) x->data,
+                                     (double *) y->data,
+                                     x->len,
+                                     0,
+                                     0,
+                                     0,
+                                     x->len <= 30 };
       disco_plot_palette_color (i, &series[i].r, &series[i].g, &series[i].b);
     }
-  panel = (DiscoPlotPanel) {
-    self->title, self->x_label, self->y_label, series, self->pairs->len, FALSE, self->log_y };
+  panel = (DiscoPlotPanel){ self->title,      self->x_label, self->y_label, series,
+                            self->pairs->len, FALSE,         self->log_y };
   png = disco_plot_render_panels (&panel, 1, self->width, self->height, NULL, error);
   if (png == NULL)
     return FALSE;
@@ -633,8 +617,8 @@ write_files (DiscoTableWriter *self, GError **error)
   g_string_append_c (text, '\n');
   g_string_append_len (text, self->body->str, self->body->len);
   path = disco_pipeline_build_output_path (disco_node_get_pipeline (node), self->path, error);
-  if (path == NULL ||
-      !disco_write_file_atomically (path, (const guint8 *) text->str, text->len, error))
+  if (path == NULL
+      || !disco_write_file_atomically (path, (const guint8 *) text->str, text->len, error))
     return FALSE;
   if (self->pairs != NULL && self->rows > 0 && !write_plot (self, error))
     return FALSE;
@@ -692,7 +676,7 @@ disco_table_writer_resume (DiscoNode *node, guint epoch, GError **error)
   guint64 wanted;
 
   if (rows == NULL)
-    return TRUE;   /* no epoch had ended: nothing was kept */
+    return TRUE; /* no epoch had ended: nothing was kept */
   halves = disco_tensor_read_host (rows, error);
   if (halves == NULL)
     return FALSE;
@@ -703,8 +687,8 @@ disco_table_writer_resume (DiscoNode *node, guint epoch, GError **error)
     return FALSE;
   if (!g_file_get_contents (path, &contents, NULL, error))
     {
-      g_prefix_error (error, "node \"%s\": cannot continue its table: ",
-                      disco_node_get_name (node));
+      g_prefix_error (error,
+                      "node \"%s\": cannot continue its table: ", disco_node_get_name (node));
       return FALSE;
     }
   lines = g_strsplit (contents, "\n", -1);
@@ -713,7 +697,8 @@ disco_table_writer_resume (DiscoNode *node, guint epoch, GError **error)
       g_set_error (error, DISCO_ERROR, DISCO_ERROR_DATA,
                    "%s:1: node \"%s\" cannot continue this table: it should start with the "
                    "header \"%s\" and hold at least the %" G_GUINT64_FORMAT " rows of the "
-                   "checkpoint", path, disco_node_get_name (node), header, wanted);
+                   "checkpoint",
+                   path, disco_node_get_name (node), header, wanted);
       return FALSE;
     }
   g_string_truncate (self->body, 0);
@@ -726,8 +711,8 @@ disco_table_writer_resume (DiscoNode *node, guint epoch, GError **error)
       if (g_strv_length (cells) != self->values->len)
         {
           g_set_error (error, DISCO_ERROR, DISCO_ERROR_DATA,
-                       "%s:%" G_GUINT64_FORMAT ": %u values where the header has %u",
-                       path, r + 1, g_strv_length (cells), self->values->len);
+                       "%s:%" G_GUINT64_FORMAT ": %u values where the header has %u", path, r + 1,
+                       g_strv_length (cells), self->values->len);
           return FALSE;
         }
       for (guint c = 0; c < self->values->len; c++)
@@ -773,57 +758,51 @@ disco_table_writer_class_init (DiscoTableWriterClass *klass)
   node_class->resume = disco_table_writer_resume;
 
   properties[PROP_NAMES] =
-    g_param_spec_string ("names", "Names",
-                         "Header names of the linked columns in port order, comma-separated "
-                         "(empty: node.port of each producer)",
-                         DEFAULT_NAMES, rw);
+      g_param_spec_string ("names", "Names",
+                           "Header names of the linked columns in port order, comma-separated "
+                           "(empty: node.port of each producer)",
+                           DEFAULT_NAMES, rw);
   properties[PROP_INDEX] =
-    g_param_spec_boolean ("index", "Index",
-                          "Start every row with the tick's index and epoch (columns tick, "
-                          "epoch)",
-                          DEFAULT_INDEX, rw);
+      g_param_spec_boolean ("index", "Index",
+                            "Start every row with the tick's index and epoch (columns tick, "
+                            "epoch)",
+                            DEFAULT_INDEX, rw);
   properties[PROP_EPOCHS] =
-    g_param_spec_string ("epochs", "Epochs",
-                         "Epochs to record, comma-separated numbers from 1 or ranges such as "
-                         "5-64 (empty: every epoch)",
-                         DEFAULT_EPOCHS, rw);
+      g_param_spec_string ("epochs", "Epochs",
+                           "Epochs to record, comma-separated numbers from 1 or ranges such as "
+                           "5-64 (empty: every epoch)",
+                           DEFAULT_EPOCHS, rw);
   properties[PROP_PATH] =
-    g_param_spec_string ("path", "Path",
-                         "CSV file of the table, relative to the output folder; rewritten "
-                         "after every epoch and at the end",
-                         DEFAULT_PATH, rw);
+      g_param_spec_string ("path", "Path",
+                           "CSV file of the table, relative to the output folder; rewritten "
+                           "after every epoch and at the end",
+                           DEFAULT_PATH, rw);
   properties[PROP_PLOT] =
-    g_param_spec_string ("plot", "Plot",
-                         "PNG file of a line plot of the table, relative to the output folder "
-                         "(empty: no plot)",
-                         DEFAULT_PLOT, rw);
+      g_param_spec_string ("plot", "Plot",
+                           "PNG file of a line plot of the table, relative to the output folder "
+                           "(empty: no plot)",
+                           DEFAULT_PLOT, rw);
   properties[PROP_PLOT_SERIES] =
-    g_param_spec_string ("plot-series", "Plot series",
-                         "Curves of the plot as x:y[:label],x:y[:label],… naming columns "
-                         "(empty: the first column against every other one)",
-                         DEFAULT_PLOT_SERIES, rw);
-  properties[PROP_TITLE] =
-    g_param_spec_string ("title", "Title", "Text above the plot (empty: none)",
-                         DEFAULT_TITLE, rw);
-  properties[PROP_X_LABEL] =
-    g_param_spec_string ("x-label", "x label", "Text under the plot's x axis (empty: none)",
-                         DEFAULT_X_LABEL, rw);
-  properties[PROP_Y_LABEL] =
-    g_param_spec_string ("y-label", "y label", "Text beside the plot's y axis (empty: none)",
-                         DEFAULT_Y_LABEL, rw);
-  properties[PROP_LOG_Y] =
-    g_param_spec_boolean ("log-y", "Logarithmic y",
-                          "Logarithmic y axis in decades; values ≤ 0 leave gaps",
-                          DEFAULT_LOG_Y, rw);
-  properties[PROP_WIDTH] =
-    g_param_spec_uint ("width", "Width", "Width of the plot in pixels", 200, 8192,
-                       DEFAULT_WIDTH, rw);
-  properties[PROP_HEIGHT] =
-    g_param_spec_uint ("height", "Height", "Height of the plot in pixels", 150, 8192,
-                       DEFAULT_HEIGHT, rw);
+      g_param_spec_string ("plot-series", "Plot series",
+                           "Curves of the plot as x:y[:label],x:y[:label],… naming columns "
+                           "(empty: the first column against every other one)",
+                           DEFAULT_PLOT_SERIES, rw);
+  properties[PROP_TITLE] = g_param_spec_string (
+      "title", "Title", "Text above the plot (empty: none)", DEFAULT_TITLE, rw);
+  properties[PROP_X_LABEL] = g_param_spec_string (
+      "x-label", "x label", "Text under the plot's x axis (empty: none)", DEFAULT_X_LABEL, rw);
+  properties[PROP_Y_LABEL] = g_param_spec_string (
+      "y-label", "y label", "Text beside the plot's y axis (empty: none)", DEFAULT_Y_LABEL, rw);
+  properties[PROP_LOG_Y] = g_param_spec_boolean (
+      "log-y", "Logarithmic y", "Logarithmic y axis in decades; values ≤ 0 leave gaps",
+      DEFAULT_LOG_Y, rw);
+  properties[PROP_WIDTH] = g_param_spec_uint ("width", "Width", "Width of the plot in pixels", 200,
+                                              8192, DEFAULT_WIDTH, rw);
+  properties[PROP_HEIGHT] = g_param_spec_uint ("height", "Height", "Height of the plot in pixels",
+                                               150, 8192, DEFAULT_HEIGHT, rw);
   properties[PROP_ROWS] =
-    g_param_spec_uint64 ("rows", "Rows", "Rows recorded in the current or last run",
-                         0, G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+      g_param_spec_uint64 ("rows", "Rows", "Rows recorded in the current or last run", 0,
+                           G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPERTIES, properties);
 
   /* Reads host copies of its inputs only: unchanged beside device nodes. */

@@ -14,8 +14,8 @@ typedef struct
 {
   DiscoOdeRhsFunc rhs;
   gpointer system;
-  const guint *samples;   /* n: the subset */
-  guint *rows;            /* n: scratch */
+  const guint *samples; /* n: the subset */
+  guint *rows;          /* n: scratch */
 } SubsetSystem;
 
 static gboolean
@@ -74,14 +74,15 @@ solve_subset (DiscoIntegrator *self, gsize n, const guint *samples, gsize n_stat
       return FALSE;
     }
   for (gsize i = 0; i < n && solved; i++)
-    solved = ops->copy (packed + i * n_state, state + (gsize) samples[i] * n_state, row_size,
-                        error);
+    solved =
+        ops->copy (packed + i * n_state, state + (gsize) samples[i] * n_state, row_size, error);
   _disco_integrator_fill_config (self, &config);
-  solved = solved && disco_ode_solver_solve (self->solver, &config, n, n_state, packed,
-                                             subset_rhs, &subset, self->stats, error);
+  solved = solved
+           && disco_ode_solver_solve (self->solver, &config, n, n_state, packed, subset_rhs,
+                                      &subset, self->stats, error);
   for (gsize i = 0; i < n && solved; i++)
-    solved = ops->copy (state + (gsize) samples[i] * n_state, packed + i * n_state, row_size,
-                        error);
+    solved =
+        ops->copy (state + (gsize) samples[i] * n_state, packed + i * n_state, row_size, error);
   ops->free (packed);
   if (!solved)
     {
@@ -92,8 +93,8 @@ solve_subset (DiscoIntegrator *self, gsize n, const guint *samples, gsize n_stat
     {
       self->sample_steps[samples[i]] = self->stats[i].n_accepted + self->stats[i].n_rejected;
       self->sample_evaluations[samples[i]] = self->stats[i].n_rhs_evals;
-      self->unconverged_rows[samples[i]] |= _disco_integrator_unconverged_bits (self,
-                                                                                &self->stats[i]);
+      self->unconverged_rows[samples[i]] |=
+          _disco_integrator_unconverged_bits (self, &self->stats[i]);
     }
   self->fallbacks += n;
   return TRUE;
@@ -129,10 +130,10 @@ _disco_integrator_new_equilibrium (DiscoNetwork *network)
     {
       const DiscoLayerSpec *spec = disco_network_get_layer (network, l);
 
-      layers[l] = (DiscoOpsLayer) {
+      layers[l] = (DiscoOpsLayer){
         .kind = spec->kind == DISCO_LAYER_READOUT ? DISCO_OPS_LAYER_READOUT
                 : spec->kind == DISCO_LAYER_RATE  ? DISCO_OPS_LAYER_RATE
-                                                   : DISCO_OPS_LAYER_MICROCIRCUIT,
+                                                  : DISCO_OPS_LAYER_MICROCIRCUIT,
         .n = spec->n,
         .n_in = spec->n_in,
         .phi_e = spec->phi_e,
@@ -153,8 +154,8 @@ set_equilibrium_parameters (DiscoIntegrator *self, const DiscoOps *ops, GError *
       const DiscoLayerSpec *spec = disco_network_get_layer (self->network, l);
       const float *w = disco_tensor_read_ops (spec->weight, ops, error), *b = NULL;
 
-      if (w == NULL ||
-          (spec->bias != NULL && (b = disco_tensor_read_ops (spec->bias, ops, error)) == NULL))
+      if (w == NULL
+          || (spec->bias != NULL && (b = disco_tensor_read_ops (spec->bias, ops, error)) == NULL))
         return FALSE;
       disco_equilibrium_set_parameters (self->equilibrium, l, w, b);
     }
@@ -178,14 +179,15 @@ settle_open_loop_equilibrium (DiscoIntegrator *self, DiscoTensor *input, gsize B
       g_autofree char *shape = disco_tensor_shape_to_string (input);
       g_set_error (error, DISCO_ERROR, DISCO_ERROR_SHAPE,
                    "layer \"%s\" expects %" G_GSIZE_FORMAT " inputs per sample, got a "
-                   "tensor of shape %s", disco_node_get_name (first->node), first->n_in, shape);
+                   "tensor of shape %s",
+                   disco_node_get_name (first->node), first->n_in, shape);
       return FALSE;
     }
   ensure_equilibrium_buffers (self, B);
-  if (!set_equilibrium_parameters (self, ops, error) ||
-      (x = disco_tensor_read_ops (input, ops, error)) == NULL ||
-      !disco_equilibrium_open_loop (self->equilibrium, ops, B, x, open_loop, self->eq_stats,
-                                    error))
+  if (!set_equilibrium_parameters (self, ops, error)
+      || (x = disco_tensor_read_ops (input, ops, error)) == NULL
+      || !disco_equilibrium_open_loop (self->equilibrium, ops, B, x, open_loop, self->eq_stats,
+                                       error))
     {
       _disco_integrator_as_disco_error (self, error);
       return FALSE;
@@ -218,9 +220,9 @@ settle_open_loop_equilibrium (DiscoIntegrator *self, DiscoTensor *input, gsize B
  * of the table's closed loop; samples that fail are integrated from there
  * on the table. */
 static gboolean
-settle_closed_loop_equilibrium (DiscoIntegrator *self, DiscoNode *controller,
-                                DiscoTensor *targets, const float *open_loop, gsize B, gsize N,
-                                float *state, double *mean_steps, GError **error)
+settle_closed_loop_equilibrium (DiscoIntegrator *self, DiscoNode *controller, DiscoTensor *targets,
+                                const float *open_loop, gsize B, gsize N, float *state,
+                                double *mean_steps, GError **error)
 {
   const DiscoOps *ops = self->ops;
   const guint n_layers = disco_network_get_n_layers (self->network);
@@ -236,16 +238,17 @@ settle_closed_loop_equilibrium (DiscoIntegrator *self, DiscoNode *controller,
   const float *t;
   gsize n_failed = 0;
 
-  if (!disco_controller_get_spec (controller, &spec) ||
-      (t = disco_tensor_read_ops (targets, ops, error)) == NULL)
+  if (!disco_controller_get_spec (controller, &spec)
+      || (t = disco_tensor_read_ops (targets, ops, error)) == NULL)
     {
       if (error != NULL && *error == NULL)
-        g_set_error (error, DISCO_ERROR, DISCO_ERROR_LINK, "node \"%s\": \"%s\" is not a "
-                     "controller", disco_node_get_name (DISCO_NODE (self)),
-                     disco_node_get_name (controller));
+        g_set_error (error, DISCO_ERROR, DISCO_ERROR_LINK,
+                     "node \"%s\": \"%s\" is not a "
+                     "controller",
+                     disco_node_get_name (DISCO_NODE (self)), disco_node_get_name (controller));
       return FALSE;
     }
-  table_controller = (DiscoOpsController) {
+  table_controller = (DiscoOpsController){
     .softmax = spec.error == DISCO_CONTROL_ERROR_CROSS_ENTROPY,
     .k_p = spec.k_p,
     .k_i = spec.k_i,
@@ -256,9 +259,9 @@ settle_closed_loop_equilibrium (DiscoIntegrator *self, DiscoNode *controller,
   for (guint l = 0; l < n_layers; l++)
     feedback[l] = disco_ops_closed_loop_get_feedback (self->ops_closed_loop, l);
   ensure_equilibrium_buffers (self, B);
-  if (!set_equilibrium_parameters (self, ops, error) ||
-      !disco_equilibrium_closed_loop (self->equilibrium, &config, &table_controller, t,
-                                      feedback, B, state, self->eq_stats, error))
+  if (!set_equilibrium_parameters (self, ops, error)
+      || !disco_equilibrium_closed_loop (self->equilibrium, &config, &table_controller, t, feedback,
+                                         B, state, self->eq_stats, error))
     {
       _disco_integrator_as_disco_error (self, error);
       return FALSE;
@@ -269,8 +272,7 @@ settle_closed_loop_equilibrium (DiscoIntegrator *self, DiscoNode *controller,
     {
       self->sample_steps[s] = self->eq_stats[s].iterations;
       self->sample_evaluations[s] = self->eq_stats[s].evaluations;
-      self->last_max_contraction = MAX (self->last_max_contraction,
-                                        self->eq_stats[s].contraction);
+      self->last_max_contraction = MAX (self->last_max_contraction, self->eq_stats[s].contraction);
       if (self->eq_stats[s].status != DISCO_EQUILIBRIUM_CONVERGED)
         {
           /* Back to the closed loop's start: open-loop state, zero integral. */
@@ -287,8 +289,8 @@ settle_closed_loop_equilibrium (DiscoIntegrator *self, DiscoNode *controller,
     {
       DiscoTensor *input = disco_network_get_input (self->network, error);
 
-      if (!self->batch_begun &&
-          (input == NULL || !_disco_integrator_begin_table_batch (self, input, error)))
+      if (!self->batch_begun
+          && (input == NULL || !_disco_integrator_begin_table_batch (self, input, error)))
         return FALSE;
       self->batch_begun = TRUE;
       if (!solve_subset (self, n_failed, self->fallback_rows, N_cl, state,
@@ -304,8 +306,8 @@ settle_closed_loop_equilibrium (DiscoIntegrator *self, DiscoNode *controller,
  * closed loop (as for the ODE), then the closed-loop fixed points; the
  * network part of the result goes to @state (B × N, the table's memory). */
 static gboolean
-settle_closed_loop (DiscoIntegrator *self, const float *open_loop, gsize B, gsize N,
-                    float *state, GError **error)
+settle_closed_loop (DiscoIntegrator *self, const float *open_loop, gsize B, gsize N, float *state,
+                    GError **error)
 {
   DiscoNode *controller = self->controller_node;
   DiscoTensor *targets;
@@ -345,10 +347,9 @@ _disco_integrator_process_equilibrium (DiscoIntegrator *self, DiscoTensor *input
   gint64 start;
 
   open_loop = disco_tensor_write_ops (
-    disco_node_ensure_output (node, "open-loop-state", 2, state_shape), ops, error);
+      disco_node_ensure_output (node, "open-loop-state", 2, state_shape), ops, error);
   /* Step counts are the host's: they come with the statistics. */
-  steps = disco_tensor_write_host (disco_node_ensure_output (node, "steps", 1, steps_shape),
-                                   error);
+  steps = disco_tensor_write_host (disco_node_ensure_output (node, "steps", 1, steps_shape), error);
   if (open_loop == NULL || steps == NULL)
     return DISCO_FLOW_ERROR;
 
@@ -366,10 +367,10 @@ _disco_integrator_process_equilibrium (DiscoIntegrator *self, DiscoTensor *input
     {
       /* Training tick: feedback weights, then the closed loop (§5.2–3). */
       float *state = disco_tensor_write_ops (
-        disco_node_ensure_output (node, "state", 2, state_shape), ops, error);
+          disco_node_ensure_output (node, "state", 2, state_shape), ops, error);
 
-      if (state == NULL || !settle_closed_loop (self, open_loop, B, N, state, error) ||
-          !_disco_integrator_publish_ops (self, state, B, &logits, error))
+      if (state == NULL || !settle_closed_loop (self, open_loop, B, N, state, error)
+          || !_disco_integrator_publish_ops (self, state, B, &logits, error))
         return DISCO_FLOW_ERROR;
     }
   else

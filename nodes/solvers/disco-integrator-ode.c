@@ -48,22 +48,20 @@ solve_ops (DiscoIntegrator *self, gsize B, gsize n_state, float *state, gboolean
     }
   _disco_integrator_fill_config (self, &config);
   if (self->ops == disco_ops_cpu ())
-    solved = disco_ode_solver_solve (self->solver, &config, B, n_state, state,
-                                     closed ? disco_ops_closed_loop_rhs_compact
-                                            : disco_ops_network_rhs_compact,
-                                     closed ? (gpointer) self->ops_closed_loop
-                                            : (gpointer) self->ops_network,
-                                     self->stats, error);
+    solved = disco_ode_solver_solve (
+        self->solver, &config, B, n_state, state,
+        closed ? disco_ops_closed_loop_rhs_compact : disco_ops_network_rhs_compact,
+        closed ? (gpointer) self->ops_closed_loop : (gpointer) self->ops_network, self->stats,
+        error);
   else
     {
       DiscoOdeBatchedInfo info;
 
-      solved = disco_ode_batched_solver_solve (self->batched, &config, 0, B, n_state, state,
-                                               closed ? disco_ops_closed_loop_rhs
-                                                      : disco_ops_network_rhs,
-                                               closed ? (gpointer) self->ops_closed_loop
-                                                      : (gpointer) self->ops_network,
-                                               self->stats, &info, error);
+      solved = disco_ode_batched_solver_solve (
+          self->batched, &config, 0, B, n_state, state,
+          closed ? disco_ops_closed_loop_rhs : disco_ops_network_rhs,
+          closed ? (gpointer) self->ops_closed_loop : (gpointer) self->ops_network, self->stats,
+          &info, error);
       /* The polls, and the statistics' download at the end. */
       self->last_host_syncs += info.n_syncs + 1;
       self->last_host_wait_seconds += info.wait_seconds;
@@ -110,9 +108,11 @@ settle_closed_loop_ops (DiscoIntegrator *self, const float *open_loop, gsize B,
   self->last_mean_closed_loop_steps = mean_steps;
   self->last_max_contraction = 0;
 
-  if ((state = disco_tensor_write_ops (disco_node_ensure_output (node, "state", 2, shape), ops,
-                                       error)) == NULL ||
-      !_disco_integrator_publish_closed_loop (self, self->ops_closed_loop_state, B, state, error))
+  if ((state =
+           disco_tensor_write_ops (disco_node_ensure_output (node, "state", 2, shape), ops, error))
+          == NULL
+      || !_disco_integrator_publish_closed_loop (self, self->ops_closed_loop_state, B, state,
+                                                 error))
     return FALSE;
   return _disco_integrator_publish_ops (self, state, B, logits, error);
 }
@@ -136,10 +136,9 @@ _disco_integrator_process_ode (DiscoIntegrator *self, DiscoTensor *input, gboole
     return DISCO_FLOW_ERROR;
   self->batch_begun = TRUE;
   open_loop = disco_tensor_write_ops (
-    disco_node_ensure_output (node, "open-loop-state", 2, state_shape), ops, error);
+      disco_node_ensure_output (node, "open-loop-state", 2, state_shape), ops, error);
   /* Step counts are the host's: they come with the statistics. */
-  steps = disco_tensor_write_host (disco_node_ensure_output (node, "steps", 1, steps_shape),
-                                   error);
+  steps = disco_tensor_write_host (disco_node_ensure_output (node, "steps", 1, steps_shape), error);
   if (open_loop == NULL || steps == NULL)
     return DISCO_FLOW_ERROR;
 

@@ -36,17 +36,17 @@ struct _DiscoIntegrator
   double contraction_limit;
   double unconverged_warning;
 
-  DiscoNetwork *network;          /* the description: layers, offsets, parameters */
-  DiscoNode *controller_node;     /* the layers' feedback source (the pipeline owns it);
+  DiscoNetwork *network;      /* the description: layers, offsets, parameters */
+  DiscoNode *controller_node; /* the layers' feedback source (the pipeline owns it);
                                    * NULL without a controller */
-  DiscoOdeSolver *solver;         /* the compacting solver on the table, ops */
+  DiscoOdeSolver *solver;     /* the compacting solver on the table, ops */
   DiscoOdeSampleStats *stats;
   gsize stats_capacity;
-  DiscoEquilibrium *equilibrium;          /* method = equilibrium */
-  DiscoEquilibriumSampleStats *eq_stats;  /* B */
-  guint *sample_steps, *sample_evaluations, *fallback_rows;   /* B */
+  DiscoEquilibrium *equilibrium;                            /* method = equilibrium */
+  DiscoEquilibriumSampleStats *eq_stats;                    /* B */
+  guint *sample_steps, *sample_evaluations, *fallback_rows; /* B */
   gsize eq_capacity;
-  gboolean batch_begun;                   /* the table network's first drive is set this tick */
+  gboolean batch_begun; /* the table network's first drive is set this tick */
 
   double last_mean_steps;
   guint last_max_steps;
@@ -73,12 +73,12 @@ struct _DiscoIntegrator
    * (disco_node_get_ops(): the host table on the CPU), made on first use. */
   const DiscoOps *ops;
   DiscoOpsNetwork *ops_network;
-  DiscoOpsClosedLoop *ops_closed_loop;    /* NULL without a controller */
+  DiscoOpsClosedLoop *ops_closed_loop; /* NULL without a controller */
   /* On CUDA, the host table's twins for the recorded sample (record-sample). */
   DiscoOpsNetwork *record_network;
   DiscoOpsClosedLoop *record_closed_loop;
   DiscoOdeBatchedSolver *batched;
-  float *ops_closed_loop_state;          /* B × (N + O), the table's memory */
+  float *ops_closed_loop_state; /* B × (N + O), the table's memory */
   gsize ops_closed_loop_capacity;
   guint last_host_syncs;
   double last_host_wait_seconds;
@@ -93,70 +93,48 @@ void _disco_integrator_as_disco_error (DiscoIntegrator *self, GError **error);
 G_GNUC_INTERNAL
 DiscoTensor *_disco_integrator_controller_targets (DiscoIntegrator *self, GError **error);
 G_GNUC_INTERNAL
-guint8 _disco_integrator_unconverged_bits (DiscoIntegrator            *self,
-                                           const DiscoOdeSampleStats *stats);
+guint8 _disco_integrator_unconverged_bits (DiscoIntegrator *self, const DiscoOdeSampleStats *stats);
 
 /* disco-integrator-table.c */
 G_GNUC_INTERNAL
 void _disco_integrator_clear_ops (DiscoIntegrator *self);
 G_GNUC_INTERNAL
-gboolean _disco_integrator_ensure_ops_objects (DiscoIntegrator *self,
-                                               const DiscoOps  *ops,
-                                               GError         **error);
+gboolean _disco_integrator_ensure_ops_objects (DiscoIntegrator *self, const DiscoOps *ops,
+                                               GError **error);
 G_GNUC_INTERNAL
-gboolean _disco_integrator_set_table_parameters (DiscoIntegrator *self,
-                                                 DiscoOpsNetwork *network,
-                                                 const DiscoOps  *ops,
-                                                 GError         **error);
+gboolean _disco_integrator_set_table_parameters (DiscoIntegrator *self, DiscoOpsNetwork *network,
+                                                 const DiscoOps *ops, GError **error);
 G_GNUC_INTERNAL
-gboolean _disco_integrator_begin_table_batch (DiscoIntegrator *self,
-                                              DiscoTensor     *input,
-                                              GError         **error);
+gboolean _disco_integrator_begin_table_batch (DiscoIntegrator *self, DiscoTensor *input,
+                                              GError **error);
 G_GNUC_INTERNAL
-gboolean _disco_integrator_publish_ops (DiscoIntegrator *self,
-                                        const float     *state,
-                                        gsize            B,
-                                        DiscoTensor    **logits,
-                                        GError         **error);
+gboolean _disco_integrator_publish_ops (DiscoIntegrator *self, const float *state, gsize B,
+                                        DiscoTensor **logits, GError **error);
 G_GNUC_INTERNAL
 gboolean _disco_integrator_publish_closed_loop (DiscoIntegrator *self,
-                                                const float     *closed_loop_state,
-                                                gsize            B,
-                                                float           *state,
-                                                GError         **error);
+                                                const float *closed_loop_state, gsize B,
+                                                float *state, GError **error);
 G_GNUC_INTERNAL
-gboolean _disco_integrator_ensure_closed_loop_state (DiscoIntegrator *self,
-                                                     gsize            B,
-                                                     GError         **error);
+gboolean _disco_integrator_ensure_closed_loop_state (DiscoIntegrator *self, gsize B,
+                                                     GError **error);
 G_GNUC_INTERNAL
-gboolean _disco_integrator_begin_closed_loop_on (DiscoIntegrator    *self,
-                                                 const DiscoOps     *ops,
-                                                 DiscoOpsClosedLoop *loop,
-                                                 const float        *open_loop,
-                                                 gsize               B,
-                                                 float              *state,
-                                                 GError            **error);
+gboolean _disco_integrator_begin_closed_loop_on (DiscoIntegrator *self, const DiscoOps *ops,
+                                                 DiscoOpsClosedLoop *loop, const float *open_loop,
+                                                 gsize B, float *state, GError **error);
 G_GNUC_INTERNAL
-gboolean _disco_integrator_record_trajectory (DiscoIntegrator *self,
-                                              DiscoTensor     *input,
-                                              gsize            B,
-                                              gboolean         closed,
-                                              GError         **error);
+gboolean _disco_integrator_record_trajectory (DiscoIntegrator *self, DiscoTensor *input, gsize B,
+                                              gboolean closed, GError **error);
 
 /* disco-integrator-ode.c */
 G_GNUC_INTERNAL
-DiscoFlowReturn _disco_integrator_process_ode (DiscoIntegrator *self,
-                                               DiscoTensor     *input,
-                                               gboolean         closed,
-                                               GError         **error);
+DiscoFlowReturn _disco_integrator_process_ode (DiscoIntegrator *self, DiscoTensor *input,
+                                               gboolean closed, GError **error);
 
 /* disco-integrator-equilibrium.c */
 G_GNUC_INTERNAL
 DiscoEquilibrium *_disco_integrator_new_equilibrium (DiscoNetwork *network);
 G_GNUC_INTERNAL
-DiscoFlowReturn _disco_integrator_process_equilibrium (DiscoIntegrator *self,
-                                                       DiscoTensor     *input,
-                                                       gboolean         closed,
-                                                       GError         **error);
+DiscoFlowReturn _disco_integrator_process_equilibrium (DiscoIntegrator *self, DiscoTensor *input,
+                                                       gboolean closed, GError **error);
 
 G_END_DECLS

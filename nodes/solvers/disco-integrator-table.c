@@ -41,10 +41,10 @@ make_table_objects (DiscoIntegrator *self, const DiscoOps *ops, DiscoOpsNetwork 
     {
       const DiscoLayerSpec *spec = disco_network_get_layer (self->network, l);
 
-      layers[l] = (DiscoOpsLayer) {
+      layers[l] = (DiscoOpsLayer){
         .kind = spec->kind == DISCO_LAYER_READOUT ? DISCO_OPS_LAYER_READOUT
                 : spec->kind == DISCO_LAYER_RATE  ? DISCO_OPS_LAYER_RATE
-                                                   : DISCO_OPS_LAYER_MICROCIRCUIT,
+                                                  : DISCO_OPS_LAYER_MICROCIRCUIT,
         .n = spec->n,
         .n_in = spec->n_in,
         .phi_e = spec->phi_e,
@@ -64,7 +64,7 @@ make_table_objects (DiscoIntegrator *self, const DiscoOps *ops, DiscoOpsNetwork 
 
       /* find_controller() checked that it is one. */
       disco_controller_get_spec (self->controller_node, &spec);
-      controller = (DiscoOpsController) {
+      controller = (DiscoOpsController){
         .softmax = spec.error == DISCO_CONTROL_ERROR_CROSS_ENTROPY,
         .k_p = spec.k_p,
         .k_i = spec.k_i,
@@ -113,8 +113,8 @@ _disco_integrator_set_table_parameters (DiscoIntegrator *self, DiscoOpsNetwork *
       const DiscoLayerSpec *spec = disco_network_get_layer (self->network, l);
       const float *w = disco_tensor_read_ops (spec->weight, ops, error), *b = NULL;
 
-      if (w == NULL ||
-          (spec->bias != NULL && (b = disco_tensor_read_ops (spec->bias, ops, error)) == NULL))
+      if (w == NULL
+          || (spec->bias != NULL && (b = disco_tensor_read_ops (spec->bias, ops, error)) == NULL))
         return FALSE;
       disco_ops_network_set_parameters (network, l, w, b);
     }
@@ -123,8 +123,7 @@ _disco_integrator_set_table_parameters (DiscoIntegrator *self, DiscoOpsNetwork *
 
 /* The first layer's drive W x + b of this minibatch on @network's table. */
 static gboolean
-begin_batch_on (DiscoIntegrator *self, DiscoOpsNetwork *network, DiscoTensor *input,
-                GError **error)
+begin_batch_on (DiscoIntegrator *self, DiscoOpsNetwork *network, DiscoTensor *input, GError **error)
 {
   const DiscoLayerSpec *first = disco_network_get_layer (self->network, 0);
   const DiscoOps *ops = disco_ops_network_get_ops (network);
@@ -135,11 +134,12 @@ begin_batch_on (DiscoIntegrator *self, DiscoOpsNetwork *network, DiscoTensor *in
       g_autofree char *shape = disco_tensor_shape_to_string (input);
       g_set_error (error, DISCO_ERROR, DISCO_ERROR_SHAPE,
                    "layer \"%s\" expects %" G_GSIZE_FORMAT " inputs per sample, got a "
-                   "tensor of shape %s", disco_node_get_name (first->node), first->n_in, shape);
+                   "tensor of shape %s",
+                   disco_node_get_name (first->node), first->n_in, shape);
       return FALSE;
     }
-  if ((x = disco_tensor_read_ops (input, ops, error)) == NULL ||
-      !disco_ops_network_begin_batch (network, disco_tensor_get_dim (input, 0), x, error))
+  if ((x = disco_tensor_read_ops (input, ops, error)) == NULL
+      || !disco_ops_network_begin_batch (network, disco_tensor_get_dim (input, 0), x, error))
     {
       _disco_integrator_as_disco_error (self, error);
       return FALSE;
@@ -159,14 +159,14 @@ checked_targets (DiscoIntegrator *self, gsize B, gsize O, GError **error)
 {
   DiscoTensor *targets = _disco_integrator_controller_targets (self, error);
 
-  if (targets != NULL &&
-      (disco_tensor_get_dim (targets, 0) != B || disco_tensor_get_row_size (targets) != O))
+  if (targets != NULL
+      && (disco_tensor_get_dim (targets, 0) != B || disco_tensor_get_row_size (targets) != O))
     {
       g_autofree char *text = disco_tensor_shape_to_string (targets);
       g_set_error (error, DISCO_ERROR, DISCO_ERROR_SHAPE,
                    "controller \"%s\": targets of shape %s for %" G_GSIZE_FORMAT " samples "
-                   "of %" G_GSIZE_FORMAT " outputs", disco_node_get_name (self->controller_node),
-                   text, B, O);
+                   "of %" G_GSIZE_FORMAT " outputs",
+                   disco_node_get_name (self->controller_node), text, B, O);
       return NULL;
     }
   return targets;
@@ -199,7 +199,7 @@ _disco_integrator_publish_ops (DiscoIntegrator *self, const float *state, gsize 
       else
         {
           float *r_i = disco_tensor_write_ops (
-            disco_node_ensure_output (spec->node, "inhibitory", 2, shape), ops, error);
+              disco_node_ensure_output (spec->node, "inhibitory", 2, shape), ops, error);
 
           if (r_i == NULL)
             return FALSE;
@@ -228,12 +228,12 @@ _disco_integrator_publish_closed_loop (DiscoIntegrator *self, const float *close
   gsize c_shape[2] = { B, O };
   float *control, *integral;
 
-  if ((control = disco_tensor_write_ops (disco_node_ensure_output (controller, "output", 2,
-                                                                   c_shape), ops,
-                                         error)) == NULL ||
-      (integral = disco_tensor_write_ops (disco_node_ensure_output (controller, "integral", 2,
-                                                                    c_shape), ops,
-                                          error)) == NULL)
+  if ((control = disco_tensor_write_ops (
+           disco_node_ensure_output (controller, "output", 2, c_shape), ops, error))
+          == NULL
+      || (integral = disco_tensor_write_ops (
+              disco_node_ensure_output (controller, "integral", 2, c_shape), ops, error))
+             == NULL)
     return FALSE;
   ops->copy_rows (B, N, closed_loop_state, N_cl, state, N);
   disco_ops_closed_loop_control (self->ops_closed_loop, B, closed_loop_state, control);
@@ -248,7 +248,7 @@ _disco_integrator_publish_closed_loop (DiscoIntegrator *self, const float *close
       if (q == NULL)
         continue;
       out = disco_tensor_write_ops (
-        disco_node_ensure_output (spec->node, "feedback-weights", 3, q_shape), ops, error);
+          disco_node_ensure_output (spec->node, "feedback-weights", 3, q_shape), ops, error);
       if (out == NULL || !ops->copy (out, q, B * O * spec->n * sizeof (float), error))
         return FALSE;
     }
@@ -303,8 +303,8 @@ record_leg (DiscoIntegrator *self, DiscoOpsNetwork *network, DiscoOpsClosedLoop 
             guint row, float *y, double t0, GArray *rows, GArray *times, GError **error)
 {
   const gsize N = disco_network_get_state_size (self->network);
-  const gsize O = disco_network_get_layer (self->network,
-                                           disco_network_get_n_layers (self->network) - 1)->n;
+  const gsize O =
+      disco_network_get_layer (self->network, disco_network_get_n_layers (self->network) - 1)->n;
   const gboolean closed = M > N;
   DiscoOdeRhsFunc rhs = closed ? disco_ops_closed_loop_rhs_compact : disco_ops_network_rhs_compact;
   gpointer system = closed ? (gpointer) loop : (gpointer) network;
@@ -367,8 +367,8 @@ _disco_integrator_record_trajectory (DiscoIntegrator *self, DiscoTensor *input, 
   DiscoNode *node = DISCO_NODE (self);
   const DiscoOps *host = disco_ops_cpu ();
   const gsize N = disco_network_get_state_size (self->network);
-  const gsize O = disco_network_get_layer (self->network,
-                                           disco_network_get_n_layers (self->network) - 1)->n;
+  const gsize O =
+      disco_network_get_layer (self->network, disco_network_get_n_layers (self->network) - 1)->n;
   const guint row = self->record_sample;
   g_autoptr (GArray) rows = g_array_new (FALSE, FALSE, sizeof (float));
   g_autoptr (GArray) times = g_array_new (FALSE, FALSE, sizeof (float));
@@ -379,23 +379,23 @@ _disco_integrator_record_trajectory (DiscoIntegrator *self, DiscoTensor *input, 
   gsize shape[2], one[1] = { 1 };
   float ol_rows;
 
-  if ((open_loop = disco_tensor_read_host (disco_node_get_output (node, "open-loop-state"),
-                                           error)) == NULL)
+  if ((open_loop = disco_tensor_read_host (disco_node_get_output (node, "open-loop-state"), error))
+      == NULL)
     return FALSE;
   if (self->ops != host)
     {
-      if (self->record_network == NULL &&
-          !make_table_objects (self, host, &self->record_network, &self->record_closed_loop,
-                               error))
+      if (self->record_network == NULL
+          && !make_table_objects (self, host, &self->record_network, &self->record_closed_loop,
+                                  error))
         return FALSE;
       network = self->record_network;
       loop = self->record_closed_loop;
-      if (!_disco_integrator_set_table_parameters (self, network, host, error) ||
-          !begin_batch_on (self, network, input, error))
+      if (!_disco_integrator_set_table_parameters (self, network, host, error)
+          || !begin_batch_on (self, network, input, error))
         return FALSE;
       if (closed)
         {
-          g_autofree float *state = g_new (float, B * (N + O));
+          g_autofree float *state = g_new (float, B *(N + O));
 
           if (!_disco_integrator_begin_closed_loop_on (self, host, loop, open_loop, B, state,
                                                        error))
@@ -423,11 +423,11 @@ _disco_integrator_record_trajectory (DiscoIntegrator *self, DiscoTensor *input, 
   shape[0] = times->len;
   shape[1] = N + O;
   if (!disco_tensor_set_values (disco_node_ensure_output (node, "trajectory", 2, shape),
-                                (const float *) rows->data, rows->len, error) ||
-      !disco_tensor_set_values (disco_node_ensure_output (node, "trajectory-times", 1, shape),
-                                (const float *) times->data, times->len, error) ||
-      !disco_tensor_set_values (disco_node_ensure_output (node, "trajectory-open-loop-rows", 1,
-                                                          one), &ol_rows, 1, error))
+                                (const float *) rows->data, rows->len, error)
+      || !disco_tensor_set_values (disco_node_ensure_output (node, "trajectory-times", 1, shape),
+                                   (const float *) times->data, times->len, error)
+      || !disco_tensor_set_values (
+          disco_node_ensure_output (node, "trajectory-open-loop-rows", 1, one), &ol_rows, 1, error))
     return FALSE;
   return TRUE;
 }

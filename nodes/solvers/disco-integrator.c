@@ -106,14 +106,14 @@
 #include <string.h>
 
 G_DEFINE_ENUM_TYPE (DiscoIntegratorMethod, disco_integrator_method,
-  G_DEFINE_ENUM_VALUE (DISCO_INTEGRATOR_TSIT5, "tsit5"),
-  G_DEFINE_ENUM_VALUE (DISCO_INTEGRATOR_EULER, "euler"),
-  G_DEFINE_ENUM_VALUE (DISCO_INTEGRATOR_RK4, "rk4"),
-  G_DEFINE_ENUM_VALUE (DISCO_INTEGRATOR_EQUILIBRIUM, "equilibrium"))
+                    G_DEFINE_ENUM_VALUE (DISCO_INTEGRATOR_TSIT5, "tsit5"),
+                    G_DEFINE_ENUM_VALUE (DISCO_INTEGRATOR_EULER, "euler"),
+                    G_DEFINE_ENUM_VALUE (DISCO_INTEGRATOR_RK4, "rk4"),
+                    G_DEFINE_ENUM_VALUE (DISCO_INTEGRATOR_EQUILIBRIUM, "equilibrium"))
 
 G_DEFINE_ENUM_TYPE (DiscoIntegratorController, disco_integrator_controller,
-  G_DEFINE_ENUM_VALUE (DISCO_INTEGRATOR_CONTROLLER_DIFFRAX, "diffrax"),
-  G_DEFINE_ENUM_VALUE (DISCO_INTEGRATOR_CONTROLLER_TEXTBOOK, "textbook"))
+                    G_DEFINE_ENUM_VALUE (DISCO_INTEGRATOR_CONTROLLER_DIFFRAX, "diffrax"),
+                    G_DEFINE_ENUM_VALUE (DISCO_INTEGRATOR_CONTROLLER_TEXTBOOK, "textbook"))
 
 #define DEFAULT_METHOD DISCO_INTEGRATOR_TSIT5
 #define DEFAULT_CONTROLLER DISCO_INTEGRATOR_CONTROLLER_DIFFRAX
@@ -138,8 +138,8 @@ G_DEFINE_ENUM_TYPE (DiscoIntegratorController, disco_integrator_controller,
 /* Why a sample's solve ended short of its steady state (bits). */
 enum
 {
-  UNCONVERGED_MAX_STEPS = 1 << 0,    /* used max-steps steps */
-  UNCONVERGED_NOT_AT_REST = 1 << 1,  /* reached duration, not at rest */
+  UNCONVERGED_MAX_STEPS = 1 << 0,   /* used max-steps steps */
+  UNCONVERGED_NOT_AT_REST = 1 << 1, /* reached duration, not at rest */
 };
 
 static void disco_integrator_network_provider_init (DiscoNetworkProviderInterface *iface);
@@ -211,8 +211,7 @@ disco_integrator_finalize (GObject *object)
 }
 
 static void
-disco_integrator_get_property (GObject *object, guint prop_id, GValue *value,
-                               GParamSpec *pspec)
+disco_integrator_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
 {
   DiscoIntegrator *self = DISCO_INTEGRATOR (object);
 
@@ -252,7 +251,9 @@ disco_integrator_get_property (GObject *object, guint prop_id, GValue *value,
     case PROP_LAST_MEAN_CLOSED_LOOP_STEPS:
       g_value_set_double (value, self->last_mean_closed_loop_steps);
       break;
-    case PROP_LAST_OPEN_LOOP_SECONDS: g_value_set_double (value, self->last_open_loop_seconds); break;
+    case PROP_LAST_OPEN_LOOP_SECONDS:
+      g_value_set_double (value, self->last_open_loop_seconds);
+      break;
     case PROP_LAST_FEEDBACK_SECONDS: g_value_set_double (value, self->last_feedback_seconds); break;
     case PROP_LAST_CLOSED_LOOP_SECONDS:
       g_value_set_double (value, self->last_closed_loop_seconds);
@@ -292,9 +293,7 @@ disco_integrator_set_property (GObject *object, guint prop_id, const GValue *val
     case PROP_NEWTON_TOLERANCE: self->newton_tolerance = g_value_get_double (value); break;
     case PROP_NEWTON_MAX_ITERATIONS: self->newton_max_iterations = g_value_get_uint (value); break;
     case PROP_CONTRACTION_LIMIT: self->contraction_limit = g_value_get_double (value); break;
-    case PROP_UNCONVERGED_WARNING:
-      self->unconverged_warning = g_value_get_double (value);
-      break;
+    case PROP_UNCONVERGED_WARNING: self->unconverged_warning = g_value_get_double (value); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
@@ -322,11 +321,12 @@ _disco_integrator_fill_config (DiscoIntegrator *self, DiscoOdeConfig *config)
       config->controller = DISCO_ODE_CONTROLLER_CONSTANT;
       break;
     case DISCO_INTEGRATOR_TSIT5:
-    case DISCO_INTEGRATOR_EQUILIBRIUM:   /* its fallback */
+    case DISCO_INTEGRATOR_EQUILIBRIUM: /* its fallback */
     default:
       config->method = DISCO_ODE_METHOD_TSIT5;
       config->controller = self->controller == DISCO_INTEGRATOR_CONTROLLER_TEXTBOOK
-                             ? DISCO_ODE_CONTROLLER_TEXTBOOK : DISCO_ODE_CONTROLLER_DIFFRAX;
+                               ? DISCO_ODE_CONTROLLER_TEXTBOOK
+                               : DISCO_ODE_CONTROLLER_DIFFRAX;
     }
 }
 
@@ -371,9 +371,9 @@ find_controller (DiscoIntegrator *self, GError **error)
   self->controller_node = controller;
   if (controller == NULL)
     return TRUE;
-  if (!disco_controller_get_spec (controller, &spec) ||
-      disco_node_get_input_node (controller, "prediction", NULL) !=
-        disco_network_get_layer (self->network, n_layers - 1)->node)
+  if (!disco_controller_get_spec (controller, &spec)
+      || disco_node_get_input_node (controller, "prediction", NULL)
+             != disco_network_get_layer (self->network, n_layers - 1)->node)
     {
       g_set_error (error, DISCO_ERROR, DISCO_ERROR_LINK,
                    "node \"%s\": the layers' feedback must come from a controller (leaky-pi) "
@@ -490,7 +490,7 @@ publish_unconverged (DiscoIntegrator *self, const DiscoTick *tick, gsize B, GErr
 {
   gsize shape[1] = { B };
   float *out = disco_tensor_write_host (
-    disco_node_ensure_output (DISCO_NODE (self), "unconverged", 1, shape), error);
+      disco_node_ensure_output (DISCO_NODE (self), "unconverged", 1, shape), error);
   DiscoPhase phase = tick->phase < N_PHASES ? tick->phase : DISCO_PHASE_NONE;
 
   if (out == NULL)
@@ -560,8 +560,8 @@ disco_integrator_process (DiscoNode *node, DiscoTick *tick, GError **error)
 
   if (input == NULL)
     return DISCO_FLOW_ERROR;
-  if (!_disco_integrator_ensure_ops_objects (self, ops, error) ||
-      !_disco_integrator_set_table_parameters (self, self->ops_network, ops, error))
+  if (!_disco_integrator_ensure_ops_objects (self, ops, error)
+      || !_disco_integrator_set_table_parameters (self, self->ops_network, ops, error))
     return DISCO_FLOW_ERROR;
   B = disco_tensor_get_dim (input, 0);
   begin_unconverged (self, B);
@@ -572,16 +572,16 @@ disco_integrator_process (DiscoNode *node, DiscoTick *tick, GError **error)
    * only for samples it hands to the ODE. */
   self->batch_begun = FALSE;
   flow = self->equilibrium != NULL
-           ? _disco_integrator_process_equilibrium (self, input, closed, error)
-           : _disco_integrator_process_ode (self, input, closed, error);
+             ? _disco_integrator_process_equilibrium (self, input, closed, error)
+             : _disco_integrator_process_ode (self, input, closed, error);
   if (flow != DISCO_FLOW_OK)
     return flow;
   self->last_operations = ops->get_operation_count () - operations_at_start;
   self->solves++;
   if (!publish_unconverged (self, tick, B, error))
     return DISCO_FLOW_ERROR;
-  if (self->record_sample >= 0 && (gsize) self->record_sample < B &&
-      !_disco_integrator_record_trajectory (self, input, B, closed, error))
+  if (self->record_sample >= 0 && (gsize) self->record_sample < B
+      && !_disco_integrator_record_trajectory (self, input, B, closed, error))
     return DISCO_FLOW_ERROR;
   return DISCO_FLOW_OK;
 }
@@ -614,166 +614,165 @@ disco_integrator_class_init (DiscoIntegratorClass *klass)
   node_class->end_epoch = disco_integrator_end_epoch;
 
   properties[PROP_METHOD] =
-    g_param_spec_enum ("method", "Method",
-                       "tsit5 (adaptive, the reference's), euler or rk4 (fixed steps of dt), "
-                       "or equilibrium (the steady states solved as fixed points by Newton's "
-                       "method, tsit5 for samples that fail)",
-                       DISCO_TYPE_INTEGRATOR_METHOD, DEFAULT_METHOD, rw);
+      g_param_spec_enum ("method", "Method",
+                         "tsit5 (adaptive, the reference's), euler or rk4 (fixed steps of dt), "
+                         "or equilibrium (the steady states solved as fixed points by Newton's "
+                         "method, tsit5 for samples that fail)",
+                         DISCO_TYPE_INTEGRATOR_METHOD, DEFAULT_METHOD, rw);
   properties[PROP_CONTROLLER] =
-    g_param_spec_enum ("controller", "Step-size controller",
-                       "diffrax (accepted steps never shrink, as the reference) or textbook",
-                       DISCO_TYPE_INTEGRATOR_CONTROLLER, DEFAULT_CONTROLLER, rw);
+      g_param_spec_enum ("controller", "Step-size controller",
+                         "diffrax (accepted steps never shrink, as the reference) or textbook",
+                         DISCO_TYPE_INTEGRATOR_CONTROLLER, DEFAULT_CONTROLLER, rw);
   properties[PROP_DURATION] =
-    g_param_spec_double ("duration", "Duration T",
-                         "Longest simulated time of one solve (s)",
-                         1e-6, 1e6, DEFAULT_DURATION, rw);
+      g_param_spec_double ("duration", "Duration T", "Longest simulated time of one solve (s)",
+                           1e-6, 1e6, DEFAULT_DURATION, rw);
   properties[PROP_DT] =
-    g_param_spec_double ("dt", "Step", "First step of tsit5, every step of euler and rk4 (s)",
-                         1e-9, 1e3, DEFAULT_DT, rw);
+      g_param_spec_double ("dt", "Step", "First step of tsit5, every step of euler and rk4 (s)",
+                           1e-9, 1e3, DEFAULT_DT, rw);
   properties[PROP_DT_MIN] =
-    g_param_spec_double ("dt-min", "Smallest step", "Smallest step tsit5 may take (s)",
-                         1e-12, 1e3, DEFAULT_DT_MIN, rw);
-  properties[PROP_DT_MAX] =
-    g_param_spec_double ("dt-max", "Largest step", "Largest step tsit5 may take (s)",
-                         1e-12, 1e3, DEFAULT_DT_MAX, rw);
+      g_param_spec_double ("dt-min", "Smallest step", "Smallest step tsit5 may take (s)", 1e-12,
+                           1e3, DEFAULT_DT_MIN, rw);
+  properties[PROP_DT_MAX] = g_param_spec_double (
+      "dt-max", "Largest step", "Largest step tsit5 may take (s)", 1e-12, 1e3, DEFAULT_DT_MAX, rw);
   properties[PROP_RTOL] =
-    g_param_spec_double ("rtol", "Relative tolerance",
-                         "Relative tolerance of the step control and the steady-state test",
-                         1e-12, 1.0, DEFAULT_RTOL, rw);
+      g_param_spec_double ("rtol", "Relative tolerance",
+                           "Relative tolerance of the step control and the steady-state test",
+                           1e-12, 1.0, DEFAULT_RTOL, rw);
   properties[PROP_ATOL] =
-    g_param_spec_double ("atol", "Absolute tolerance",
-                         "Absolute tolerance of the step control and the steady-state test",
-                         0.0, 1.0, DEFAULT_ATOL, rw);
-  properties[PROP_MAX_STEPS] =
-    g_param_spec_uint ("max-steps", "Step limit",
-                       "Most steps (accepted + rejected) one sample may take per solve",
-                       1, G_MAXINT, DEFAULT_MAX_STEPS, rw);
+      g_param_spec_double ("atol", "Absolute tolerance",
+                           "Absolute tolerance of the step control and the steady-state test", 0.0,
+                           1.0, DEFAULT_ATOL, rw);
+  properties[PROP_MAX_STEPS] = g_param_spec_uint (
+      "max-steps", "Step limit", "Most steps (accepted + rejected) one sample may take per solve",
+      1, G_MAXINT, DEFAULT_MAX_STEPS, rw);
   properties[PROP_STEADY_STATE_STOP] =
-    g_param_spec_boolean ("steady-state-stop", "Stop at rest",
-                          "Stop a sample once RMS(f) < atol + rtol·RMS(state); false "
-                          "integrates every sample for the whole duration",
-                          DEFAULT_STEADY_STATE_STOP, rw);
+      g_param_spec_boolean ("steady-state-stop", "Stop at rest",
+                            "Stop a sample once RMS(f) < atol + rtol·RMS(state); false "
+                            "integrates every sample for the whole duration",
+                            DEFAULT_STEADY_STATE_STOP, rw);
   properties[PROP_FEEDBACK_AVERAGE] =
-    g_param_spec_boolean ("feedback-average", "Average Jacobian",
-                          "Average the feedback weights over the minibatch before normalising "
-                          "(\"average Jacobian\"), instead of one set per sample",
-                          DEFAULT_FEEDBACK_AVERAGE, rw);
+      g_param_spec_boolean ("feedback-average", "Average Jacobian",
+                            "Average the feedback weights over the minibatch before normalising "
+                            "(\"average Jacobian\"), instead of one set per sample",
+                            DEFAULT_FEEDBACK_AVERAGE, rw);
   properties[PROP_FEEDBACK_NORM] =
-    g_param_spec_double ("feedback-norm", "Feedback norm",
-                         "Frobenius norm each sample's feedback weights Q_l are scaled to "
-                         "(0: no normalisation)",
-                         0, 1e6, DEFAULT_FEEDBACK_NORM, rw);
+      g_param_spec_double ("feedback-norm", "Feedback norm",
+                           "Frobenius norm each sample's feedback weights Q_l are scaled to "
+                           "(0: no normalisation)",
+                           0, 1e6, DEFAULT_FEEDBACK_NORM, rw);
   properties[PROP_RECORD_SAMPLE] =
-    g_param_spec_int ("record-sample", "Recorded sample",
-                      "Record how this sample of each minibatch settles, open then closed "
-                      "loop, on the \"trajectory\" outputs (-1: record nothing)",
-                      -1, G_MAXINT, DEFAULT_RECORD_SAMPLE, rw);
+      g_param_spec_int ("record-sample", "Recorded sample",
+                        "Record how this sample of each minibatch settles, open then closed "
+                        "loop, on the \"trajectory\" outputs (-1: record nothing)",
+                        -1, G_MAXINT, DEFAULT_RECORD_SAMPLE, rw);
   properties[PROP_RECORD_INTERVAL] =
-    g_param_spec_double ("record-interval", "Recording interval",
-                         "Time between recorded states (s); the recording integrates the "
-                         "sample again with RK4 at this step, on a regular grid",
-                         1e-6, 1.0, DEFAULT_RECORD_INTERVAL, rw);
+      g_param_spec_double ("record-interval", "Recording interval",
+                           "Time between recorded states (s); the recording integrates the "
+                           "sample again with RK4 at this step, on a regular grid",
+                           1e-6, 1.0, DEFAULT_RECORD_INTERVAL, rw);
   properties[PROP_FEEDBACK_CLIP] =
-    g_param_spec_double ("feedback-clip", "Feedback clip",
-                         "Clip every feedback weight to [−value, value] after averaging and "
-                         "before normalising (0: no clipping)",
-                         0, 1e6, DEFAULT_FEEDBACK_CLIP, rw);
+      g_param_spec_double ("feedback-clip", "Feedback clip",
+                           "Clip every feedback weight to [−value, value] after averaging and "
+                           "before normalising (0: no clipping)",
+                           0, 1e6, DEFAULT_FEEDBACK_CLIP, rw);
   properties[PROP_NEWTON_TOLERANCE] =
-    g_param_spec_double ("newton-tolerance", "Newton tolerance",
-                         "equilibrium: the closed loop has converged when max |c − "
-                         "(k_i/λ + k_p)·e(y)| ≤ this · max(1, max |c|) (c in the controller's "
-                         "units)", 1e-12, 1e-1, DEFAULT_NEWTON_TOLERANCE, rw);
+      g_param_spec_double ("newton-tolerance", "Newton tolerance",
+                           "equilibrium: the closed loop has converged when max |c − "
+                           "(k_i/λ + k_p)·e(y)| ≤ this · max(1, max |c|) (c in the controller's "
+                           "units)",
+                           1e-12, 1e-1, DEFAULT_NEWTON_TOLERANCE, rw);
   properties[PROP_NEWTON_MAX_ITERATIONS] =
-    g_param_spec_uint ("newton-max-iterations", "Newton iteration limit",
-                       "equilibrium: most closed-loop Newton iterations per sample before it "
-                       "is integrated with tsit5 instead", 1, 10000,
-                       DEFAULT_NEWTON_MAX_ITERATIONS, rw);
+      g_param_spec_uint ("newton-max-iterations", "Newton iteration limit",
+                         "equilibrium: most closed-loop Newton iterations per sample before it "
+                         "is integrated with tsit5 instead",
+                         1, 10000, DEFAULT_NEWTON_MAX_ITERATIONS, rw);
   properties[PROP_CONTRACTION_LIMIT] =
-    g_param_spec_double ("contraction-limit", "Contraction limit",
-                         "equilibrium: a sample is integrated with tsit5 instead once the "
-                         "spectral norm of ∂((k_i/λ + k_p)·e(y(c)))/∂c reaches this at a "
-                         "Newton iterate (below 1: the fixed point is unique there; a large "
-                         "value disables the check)", 0, 1e6, DEFAULT_CONTRACTION_LIMIT, rw);
+      g_param_spec_double ("contraction-limit", "Contraction limit",
+                           "equilibrium: a sample is integrated with tsit5 instead once the "
+                           "spectral norm of ∂((k_i/λ + k_p)·e(y(c)))/∂c reaches this at a "
+                           "Newton iterate (below 1: the fixed point is unique there; a large "
+                           "value disables the check)",
+                           0, 1e6, DEFAULT_CONTRACTION_LIMIT, rw);
   properties[PROP_UNCONVERGED_WARNING] =
-    g_param_spec_double ("unconverged-warning", "Unconverged warning",
-                         "Warn on stderr, once per epoch and phase, when more than this "
-                         "fraction of the samples ended a solve unconverged (max-steps used, or "
-                         "not at rest after duration); they are counted on the \"unconverged\" "
-                         "output whatever this is (1: never warn)", 0, 1,
-                         DEFAULT_UNCONVERGED_WARNING, rw);
-  properties[PROP_UNCONVERGED] =
-    g_param_spec_uint64 ("unconverged", "Unconverged samples",
-                         "Samples that ended a solve unconverged in the current or last run",
-                         0, G_MAXUINT64, 0, ro);
+      g_param_spec_double ("unconverged-warning", "Unconverged warning",
+                           "Warn on stderr, once per epoch and phase, when more than this "
+                           "fraction of the samples ended a solve unconverged (max-steps used, or "
+                           "not at rest after duration); they are counted on the \"unconverged\" "
+                           "output whatever this is (1: never warn)",
+                           0, 1, DEFAULT_UNCONVERGED_WARNING, rw);
+  properties[PROP_UNCONVERGED] = g_param_spec_uint64 (
+      "unconverged", "Unconverged samples",
+      "Samples that ended a solve unconverged in the current or last run", 0, G_MAXUINT64, 0, ro);
   properties[PROP_LAST_OPEN_LOOP_EVALUATIONS] =
-    g_param_spec_double ("last-open-loop-evaluations", "Open-loop evaluations",
-                         "Mean network evaluations per sample of the last open-loop solve "
-                         "(ODE: right-hand sides; equilibrium: passes through the network)",
-                         0, G_MAXDOUBLE, 0, ro);
+      g_param_spec_double ("last-open-loop-evaluations", "Open-loop evaluations",
+                           "Mean network evaluations per sample of the last open-loop solve "
+                           "(ODE: right-hand sides; equilibrium: passes through the network)",
+                           0, G_MAXDOUBLE, 0, ro);
   properties[PROP_LAST_CLOSED_LOOP_EVALUATIONS] =
-    g_param_spec_double ("last-closed-loop-evaluations", "Closed-loop evaluations",
-                         "Mean network evaluations per sample of the last closed-loop solve "
-                         "(ODE: right-hand sides; equilibrium: forward and Jacobian passes; 0 "
-                         "when the last tick ran open loop only)", 0, G_MAXDOUBLE, 0, ro);
+      g_param_spec_double ("last-closed-loop-evaluations", "Closed-loop evaluations",
+                           "Mean network evaluations per sample of the last closed-loop solve "
+                           "(ODE: right-hand sides; equilibrium: forward and Jacobian passes; 0 "
+                           "when the last tick ran open loop only)",
+                           0, G_MAXDOUBLE, 0, ro);
   properties[PROP_LAST_MAX_CONTRACTION] =
-    g_param_spec_double ("last-max-contraction", "Largest contraction",
-                         "equilibrium: the largest Lipschitz estimate of c ↦ "
-                         "(k_i/λ + k_p)·e(y(c)) seen in the last closed-loop solve (compare "
-                         "with contraction-limit)", 0, G_MAXDOUBLE, 0, ro);
+      g_param_spec_double ("last-max-contraction", "Largest contraction",
+                           "equilibrium: the largest Lipschitz estimate of c ↦ "
+                           "(k_i/λ + k_p)·e(y(c)) seen in the last closed-loop solve (compare "
+                           "with contraction-limit)",
+                           0, G_MAXDOUBLE, 0, ro);
   properties[PROP_FALLBACKS] =
-    g_param_spec_uint64 ("fallbacks", "Fallbacks",
-                         "equilibrium: solves (sample × open or closed loop) handed to tsit5 "
-                         "because the fixed point was not found, in the current or last run",
-                         0, G_MAXUINT64, 0, ro);
+      g_param_spec_uint64 ("fallbacks", "Fallbacks",
+                           "equilibrium: solves (sample × open or closed loop) handed to tsit5 "
+                           "because the fixed point was not found, in the current or last run",
+                           0, G_MAXUINT64, 0, ro);
   properties[PROP_LAST_MEAN_CLOSED_LOOP_STEPS] =
-    g_param_spec_double ("last-mean-closed-loop-steps", "Mean closed-loop steps",
-                         "Mean solver steps per sample of the last closed-loop solve (0 when "
-                         "the last tick ran open loop only)", 0, G_MAXDOUBLE, 0, ro);
+      g_param_spec_double ("last-mean-closed-loop-steps", "Mean closed-loop steps",
+                           "Mean solver steps per sample of the last closed-loop solve (0 when "
+                           "the last tick ran open loop only)",
+                           0, G_MAXDOUBLE, 0, ro);
   properties[PROP_LAST_OPEN_LOOP_SECONDS] =
-    g_param_spec_double ("last-open-loop-seconds", "Open-loop time",
-                         "Wall time of the last open-loop solve (s)", 0, G_MAXDOUBLE, 0, ro);
-  properties[PROP_LAST_FEEDBACK_SECONDS] =
-    g_param_spec_double ("last-feedback-seconds", "Feedback time",
-                         "Wall time spent on the last feedback weights (s)", 0, G_MAXDOUBLE, 0,
-                         ro);
+      g_param_spec_double ("last-open-loop-seconds", "Open-loop time",
+                           "Wall time of the last open-loop solve (s)", 0, G_MAXDOUBLE, 0, ro);
+  properties[PROP_LAST_FEEDBACK_SECONDS] = g_param_spec_double (
+      "last-feedback-seconds", "Feedback time", "Wall time spent on the last feedback weights (s)",
+      0, G_MAXDOUBLE, 0, ro);
   properties[PROP_LAST_CLOSED_LOOP_SECONDS] =
-    g_param_spec_double ("last-closed-loop-seconds", "Closed-loop time",
-                         "Wall time of the last closed-loop solve (s)", 0, G_MAXDOUBLE, 0, ro);
-  properties[PROP_LAST_MEAN_STEPS] =
-    g_param_spec_double ("last-mean-steps", "Mean steps",
-                         "Mean solver steps per sample of the last open-loop solve",
-                         0, G_MAXDOUBLE, 0, ro);
-  properties[PROP_LAST_MAX_STEPS] =
-    g_param_spec_uint ("last-max-steps", "Most steps",
-                       "Most solver steps of one sample in the last minibatch",
-                       0, G_MAXUINT, 0, ro);
+      g_param_spec_double ("last-closed-loop-seconds", "Closed-loop time",
+                           "Wall time of the last closed-loop solve (s)", 0, G_MAXDOUBLE, 0, ro);
+  properties[PROP_LAST_MEAN_STEPS] = g_param_spec_double (
+      "last-mean-steps", "Mean steps", "Mean solver steps per sample of the last open-loop solve",
+      0, G_MAXDOUBLE, 0, ro);
+  properties[PROP_LAST_MAX_STEPS] = g_param_spec_uint (
+      "last-max-steps", "Most steps", "Most solver steps of one sample in the last minibatch", 0,
+      G_MAXUINT, 0, ro);
   properties[PROP_LAST_MEAN_EVALUATIONS] =
-    g_param_spec_double ("last-mean-evaluations", "Mean evaluations",
-                         "Mean network evaluations (right-hand sides) per sample in the last "
-                         "minibatch", 0, G_MAXDOUBLE, 0, ro);
+      g_param_spec_double ("last-mean-evaluations", "Mean evaluations",
+                           "Mean network evaluations (right-hand sides) per sample in the last "
+                           "minibatch",
+                           0, G_MAXDOUBLE, 0, ro);
   properties[PROP_LAST_SOLVE_SECONDS] =
-    g_param_spec_double ("last-solve-seconds", "Solve time",
-                         "Wall time of the last minibatch's solve (s)", 0, G_MAXDOUBLE, 0, ro);
-  properties[PROP_SOLVES] =
-    g_param_spec_uint64 ("solves", "Solves", "Minibatches solved in the current or last run",
-                         0, G_MAXUINT64, 0, ro);
+      g_param_spec_double ("last-solve-seconds", "Solve time",
+                           "Wall time of the last minibatch's solve (s)", 0, G_MAXDOUBLE, 0, ro);
+  properties[PROP_SOLVES] = g_param_spec_uint64 (
+      "solves", "Solves", "Minibatches solved in the current or last run", 0, G_MAXUINT64, 0, ro);
   properties[PROP_LAST_HOST_SYNCS] =
-    g_param_spec_uint ("last-host-syncs", "Host syncs",
-                       "Host round trips of the last minibatch's lockstep solves on a device "
-                       "(polls of the running count and the step counts' downloads); 0 on the "
-                       "host table", 0, G_MAXUINT, 0, ro);
+      g_param_spec_uint ("last-host-syncs", "Host syncs",
+                         "Host round trips of the last minibatch's lockstep solves on a device "
+                         "(polls of the running count and the step counts' downloads); 0 on the "
+                         "host table",
+                         0, G_MAXUINT, 0, ro);
   properties[PROP_LAST_HOST_WAIT] =
-    g_param_spec_double ("last-host-wait", "Host wait",
-                         "Wall time the last minibatch's solves waited in those round trips for "
-                         "the device to finish queued work (s); what remains of "
-                         "last-solve-seconds is the host's own time; 0 on the host table",
-                         0, G_MAXDOUBLE, 0, ro);
+      g_param_spec_double ("last-host-wait", "Host wait",
+                           "Wall time the last minibatch's solves waited in those round trips for "
+                           "the device to finish queued work (s); what remains of "
+                           "last-solve-seconds is the host's own time; 0 on the host table",
+                           0, G_MAXDOUBLE, 0, ro);
   properties[PROP_LAST_OPERATIONS] =
-    g_param_spec_uint64 ("last-operations", "Table operations",
-                         "Compute operations of the node's table in the last minibatch (on "
-                         "CUDA, its kernel launches and cuBLAS calls, each a few microseconds "
-                         "of launch overhead; on the host table, its kernel calls)",
-                         0, G_MAXUINT64, 0, ro);
+      g_param_spec_uint64 ("last-operations", "Table operations",
+                           "Compute operations of the node's table in the last minibatch (on "
+                           "CUDA, its kernel launches and cuBLAS calls, each a few microseconds "
+                           "of launch overhead; on the host table, its kernel calls)",
+                           0, G_MAXUINT64, 0, ro);
   g_object_class_install_properties (object_class, N_PROPERTIES, properties);
 
   /* Every method, on the CUDA table. */
@@ -810,8 +809,7 @@ disco_integrator_class_init (DiscoIntegratorClass *klass)
   disco_node_class_add_port (node_class, DISCO_PORT_OUTPUT, "trajectory-open-loop-rows",
                              DISCO_PORT_FLAG_NONE,
                              "how many trajectory rows are open loop (1 value)");
-  disco_node_class_add_port (node_class, DISCO_PORT_OUTPUT, "open-loop-state",
-                             DISCO_PORT_FLAG_NONE,
+  disco_node_class_add_port (node_class, DISCO_PORT_OUTPUT, "open-loop-state", DISCO_PORT_FLAG_NONE,
                              "every sample's open-loop steady state, batch × N");
 }
 

@@ -22,14 +22,14 @@
 typedef struct
 {
   DiscoLayerSpec spec;
-  gsize offset;     /* of the layer's state in a sample's state */
+  gsize offset; /* of the layer's state in a sample's state */
 } NetworkLayer;
 
 struct _DiscoNetwork
 {
-  GArray *layers;          /* NetworkLayer, input side first */
-  DiscoNode *first;        /* the first layer, whose "input" is the data */
-  gsize state_size;        /* N */
+  GArray *layers;   /* NetworkLayer, input side first */
+  DiscoNode *first; /* the first layer, whose "input" is the data */
+  gsize state_size; /* N */
 };
 
 /**
@@ -73,8 +73,8 @@ disco_network_new (DiscoNode *integrator, const char *port, GError **error)
         {
           g_set_error (error, DISCO_ERROR, DISCO_ERROR_LINK,
                        "node \"%s\": \"%s\" (linked to %s) is dynamical but not a layer "
-                       "(microcircuit, rate-layer or readout)", disco_node_get_name (integrator),
-                       disco_node_get_name (node), port);
+                       "(microcircuit, rate-layer or readout)",
+                       disco_node_get_name (integrator), disco_node_get_name (node), port);
           return NULL;
         }
       if (g_ptr_array_find (chain, node, NULL))
@@ -88,7 +88,8 @@ disco_network_new (DiscoNode *integrator, const char *port, GError **error)
         {
           g_set_error (error, DISCO_ERROR, DISCO_ERROR_LINK,
                        "node \"%s\": readout \"%s\" feeds another layer; a readout is the "
-                       "last layer", disco_node_get_name (integrator), disco_node_get_name (node));
+                       "last layer",
+                       disco_node_get_name (integrator), disco_node_get_name (node));
           return NULL;
         }
       g_ptr_array_insert (chain, 0, node);
@@ -98,8 +99,9 @@ disco_network_new (DiscoNode *integrator, const char *port, GError **error)
     {
       g_set_error (error, DISCO_ERROR, DISCO_ERROR_LINK,
                    "node \"%s\": input \"%s\" must link to the network's last layer (a "
-                   "readout or a layer node), not to \"%s\"", disco_node_get_name (integrator),
-                   port, node ? disco_node_get_name (node) : "nothing");
+                   "readout or a layer node), not to \"%s\"",
+                   disco_node_get_name (integrator), port,
+                   node ? disco_node_get_name (node) : "nothing");
       return NULL;
     }
 
@@ -109,8 +111,8 @@ disco_network_new (DiscoNode *integrator, const char *port, GError **error)
 
       disco_layer_get_spec (DISCO_LAYER (g_ptr_array_index (chain, i)), &layer.spec);
       layer.offset = network->state_size;
-      network->state_size += layer.spec.kind == DISCO_LAYER_MICROCIRCUIT ? 2 * layer.spec.n
-                                                                         : layer.spec.n;
+      network->state_size +=
+          layer.spec.kind == DISCO_LAYER_MICROCIRCUIT ? 2 * layer.spec.n : layer.spec.n;
       g_array_append_val (network->layers, layer);
     }
   network->first = g_ptr_array_index (chain, 0);
@@ -184,8 +186,8 @@ disco_network_get_input (DiscoNetwork *network, GError **error)
   DiscoTensor *input = disco_node_get_input (network->first, "input");
 
   if (input == NULL)
-    g_set_error (error, DISCO_ERROR, DISCO_ERROR_LINK,
-                 "layer \"%s\" received no input this tick", disco_node_get_name (network->first));
+    g_set_error (error, DISCO_ERROR, DISCO_ERROR_LINK, "layer \"%s\" received no input this tick",
+                 disco_node_get_name (network->first));
   return input;
 }
 

@@ -60,8 +60,7 @@ disco_batcher_settings_init (DiscoBatcherSettings *settings)
  * read-only counts n-train, n-validation and n-test.
  */
 void
-disco_batcher_install_properties (GObjectClass *klass,
-                                  guint         first_id)
+disco_batcher_install_properties (GObjectClass *klass, guint first_id)
 {
   const GParamFlags rw = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS;
   const GParamFlags ro = G_PARAM_READABLE | G_PARAM_STATIC_STRINGS;
@@ -71,60 +70,58 @@ disco_batcher_install_properties (GObjectClass *klass,
   g_return_if_fail (first_id > 0);
 
   pspecs[DISCO_BATCHER_PROP_BATCH_SIZE] =
-    g_param_spec_uint ("batch-size", "Batch size",
-                       "Samples per minibatch, i.e. per tick; the last minibatch of a "
-                       "phase holds the samples that remain",
-                       1, DISCO_BATCHER_MAX_BATCH_SIZE, DISCO_BATCHER_DEFAULT_BATCH_SIZE, rw);
+      g_param_spec_uint ("batch-size", "Batch size",
+                         "Samples per minibatch, i.e. per tick; the last minibatch of a "
+                         "phase holds the samples that remain",
+                         1, DISCO_BATCHER_MAX_BATCH_SIZE, DISCO_BATCHER_DEFAULT_BATCH_SIZE, rw);
   pspecs[DISCO_BATCHER_PROP_EPOCHS] =
-    g_param_spec_uint ("epochs", "Epochs",
-                       "Passes over the data; each epoch emits the train, validation "
-                       "and test phases in this order, then the run ends",
-                       1, DISCO_BATCHER_MAX_EPOCHS, DISCO_BATCHER_DEFAULT_EPOCHS, rw);
-  pspecs[DISCO_BATCHER_PROP_VALIDATION_FRACTION] =
-    g_param_spec_double ("validation-fraction", "Validation fraction",
-                         "Fraction of the training samples held out as the validation "
-                         "split, taken from their start in file order (0: no validation "
-                         "phase)",
-                         0.0, DISCO_BATCHER_MAX_VALIDATION_FRACTION,
-                         DISCO_BATCHER_DEFAULT_VALIDATION_FRACTION, rw);
-  pspecs[DISCO_BATCHER_PROP_SOFT_TARGET] =
-    g_param_spec_double ("soft-target", "Soft target",
-                         "Target value of the true class (1: one-hot targets); the other "
-                         "9 classes get (1 - soft-target) / 9 each, so every target row "
-                         "sums to 1",
-                         DISCO_BATCHER_MIN_SOFT_TARGET, 1.0, DISCO_BATCHER_DEFAULT_SOFT_TARGET,
-                         rw);
+      g_param_spec_uint ("epochs", "Epochs",
+                         "Passes over the data; each epoch emits the train, validation "
+                         "and test phases in this order, then the run ends",
+                         1, DISCO_BATCHER_MAX_EPOCHS, DISCO_BATCHER_DEFAULT_EPOCHS, rw);
+  pspecs[DISCO_BATCHER_PROP_VALIDATION_FRACTION] = g_param_spec_double (
+      "validation-fraction", "Validation fraction",
+      "Fraction of the training samples held out as the validation "
+      "split, taken from their start in file order (0: no validation "
+      "phase)",
+      0.0, DISCO_BATCHER_MAX_VALIDATION_FRACTION, DISCO_BATCHER_DEFAULT_VALIDATION_FRACTION, rw);
+  pspecs[DISCO_BATCHER_PROP_SOFT_TARGET] = g_param_spec_double (
+      "soft-target", "Soft target",
+      "Target value of the true class (1: one-hot targets); the other "
+      "9 classes get (1 - soft-target) / 9 each, so every target row "
+      "sums to 1",
+      DISCO_BATCHER_MIN_SOFT_TARGET, 1.0, DISCO_BATCHER_DEFAULT_SOFT_TARGET, rw);
   pspecs[DISCO_BATCHER_PROP_SHUFFLE] =
-    g_param_spec_boolean ("shuffle", "Shuffle",
-                          "Reshuffle the train split at the start of every epoch, "
-                          "reproducibly from the pipeline seed and the node name; "
-                          "validation and test always keep file order",
-                          DISCO_BATCHER_DEFAULT_SHUFFLE, rw);
+      g_param_spec_boolean ("shuffle", "Shuffle",
+                            "Reshuffle the train split at the start of every epoch, "
+                            "reproducibly from the pipeline seed and the node name; "
+                            "validation and test always keep file order",
+                            DISCO_BATCHER_DEFAULT_SHUFFLE, rw);
   pspecs[DISCO_BATCHER_PROP_LIMIT] =
-    g_param_spec_uint ("limit", "Limit",
-                       "At most this many samples per phase and epoch, the first of each "
-                       "phase's order, for quick runs (0: all samples)",
-                       0, G_MAXUINT, DISCO_BATCHER_DEFAULT_LIMIT, rw);
+      g_param_spec_uint ("limit", "Limit",
+                         "At most this many samples per phase and epoch, the first of each "
+                         "phase's order, for quick runs (0: all samples)",
+                         0, G_MAXUINT, DISCO_BATCHER_DEFAULT_LIMIT, rw);
   pspecs[DISCO_BATCHER_PROP_PHASES] =
-    g_param_spec_flags ("phases", "Phases",
-                        "Phases each epoch emits, always in the order train, validation, "
-                        "test; separate several with ',' (e.g. \"train,test\")",
-                        DISCO_TYPE_LOADER_PHASES, DISCO_BATCHER_DEFAULT_PHASES, rw);
+      g_param_spec_flags ("phases", "Phases",
+                          "Phases each epoch emits, always in the order train, validation, "
+                          "test; separate several with ',' (e.g. \"train,test\")",
+                          DISCO_TYPE_LOADER_PHASES, DISCO_BATCHER_DEFAULT_PHASES, rw);
   pspecs[DISCO_BATCHER_PROP_N_TRAIN] =
-    g_param_spec_uint ("n-train", "Train samples",
-                       "Samples the train phase emits per epoch, after limit (0 when the "
-                       "phase is off); known once the run is prepared",
-                       0, G_MAXUINT, 0, ro);
+      g_param_spec_uint ("n-train", "Train samples",
+                         "Samples the train phase emits per epoch, after limit (0 when the "
+                         "phase is off); known once the run is prepared",
+                         0, G_MAXUINT, 0, ro);
   pspecs[DISCO_BATCHER_PROP_N_VALIDATION] =
-    g_param_spec_uint ("n-validation", "Validation samples",
-                       "Samples the validation phase emits per epoch, after limit (0 when "
-                       "the phase is off); known once the run is prepared",
-                       0, G_MAXUINT, 0, ro);
+      g_param_spec_uint ("n-validation", "Validation samples",
+                         "Samples the validation phase emits per epoch, after limit (0 when "
+                         "the phase is off); known once the run is prepared",
+                         0, G_MAXUINT, 0, ro);
   pspecs[DISCO_BATCHER_PROP_N_TEST] =
-    g_param_spec_uint ("n-test", "Test samples",
-                       "Samples the test phase emits per epoch, after limit (0 when the "
-                       "phase is off); known once the run is prepared",
-                       0, G_MAXUINT, 0, ro);
+      g_param_spec_uint ("n-test", "Test samples",
+                         "Samples the test phase emits per epoch, after limit (0 when the "
+                         "phase is off); known once the run is prepared",
+                         0, G_MAXUINT, 0, ro);
 
   for (guint i = 0; i < DISCO_BATCHER_N_PROPERTIES; i++)
     g_object_class_install_property (klass, first_id + i, pspecs[i]);
@@ -139,33 +136,19 @@ disco_batcher_install_properties (GObjectClass *klass,
  * Returns: %FALSE when @id is not a shared property
  */
 gboolean
-disco_batcher_get_property (const DiscoBatcherSettings *settings,
-                            guint                       id,
-                            GValue                     *value)
+disco_batcher_get_property (const DiscoBatcherSettings *settings, guint id, GValue *value)
 {
   switch (id)
     {
-    case DISCO_BATCHER_PROP_BATCH_SIZE:
-      g_value_set_uint (value, settings->batch_size);
-      break;
-    case DISCO_BATCHER_PROP_EPOCHS:
-      g_value_set_uint (value, settings->epochs);
-      break;
+    case DISCO_BATCHER_PROP_BATCH_SIZE: g_value_set_uint (value, settings->batch_size); break;
+    case DISCO_BATCHER_PROP_EPOCHS: g_value_set_uint (value, settings->epochs); break;
     case DISCO_BATCHER_PROP_VALIDATION_FRACTION:
       g_value_set_double (value, settings->validation_fraction);
       break;
-    case DISCO_BATCHER_PROP_SOFT_TARGET:
-      g_value_set_double (value, settings->soft_target);
-      break;
-    case DISCO_BATCHER_PROP_SHUFFLE:
-      g_value_set_boolean (value, settings->shuffle);
-      break;
-    case DISCO_BATCHER_PROP_LIMIT:
-      g_value_set_uint (value, settings->limit);
-      break;
-    case DISCO_BATCHER_PROP_PHASES:
-      g_value_set_flags (value, settings->phases);
-      break;
+    case DISCO_BATCHER_PROP_SOFT_TARGET: g_value_set_double (value, settings->soft_target); break;
+    case DISCO_BATCHER_PROP_SHUFFLE: g_value_set_boolean (value, settings->shuffle); break;
+    case DISCO_BATCHER_PROP_LIMIT: g_value_set_uint (value, settings->limit); break;
+    case DISCO_BATCHER_PROP_PHASES: g_value_set_flags (value, settings->phases); break;
     case DISCO_BATCHER_PROP_N_TRAIN:
       g_value_set_uint (value, settings->n_samples[DISCO_PHASE_TRAIN]);
       break;
@@ -175,8 +158,7 @@ disco_batcher_get_property (const DiscoBatcherSettings *settings,
     case DISCO_BATCHER_PROP_N_TEST:
       g_value_set_uint (value, settings->n_samples[DISCO_PHASE_TEST]);
       break;
-    default:
-      return FALSE;
+    default: return FALSE;
     }
   return TRUE;
 }
@@ -190,35 +172,20 @@ disco_batcher_get_property (const DiscoBatcherSettings *settings,
  * Returns: %FALSE when @id is not a writable shared property
  */
 gboolean
-disco_batcher_set_property (DiscoBatcherSettings *settings,
-                            guint                 id,
-                            const GValue         *value)
+disco_batcher_set_property (DiscoBatcherSettings *settings, guint id, const GValue *value)
 {
   switch (id)
     {
-    case DISCO_BATCHER_PROP_BATCH_SIZE:
-      settings->batch_size = g_value_get_uint (value);
-      break;
-    case DISCO_BATCHER_PROP_EPOCHS:
-      settings->epochs = g_value_get_uint (value);
-      break;
+    case DISCO_BATCHER_PROP_BATCH_SIZE: settings->batch_size = g_value_get_uint (value); break;
+    case DISCO_BATCHER_PROP_EPOCHS: settings->epochs = g_value_get_uint (value); break;
     case DISCO_BATCHER_PROP_VALIDATION_FRACTION:
       settings->validation_fraction = g_value_get_double (value);
       break;
-    case DISCO_BATCHER_PROP_SOFT_TARGET:
-      settings->soft_target = g_value_get_double (value);
-      break;
-    case DISCO_BATCHER_PROP_SHUFFLE:
-      settings->shuffle = g_value_get_boolean (value);
-      break;
-    case DISCO_BATCHER_PROP_LIMIT:
-      settings->limit = g_value_get_uint (value);
-      break;
-    case DISCO_BATCHER_PROP_PHASES:
-      settings->phases = g_value_get_flags (value);
-      break;
-    default:
-      return FALSE;
+    case DISCO_BATCHER_PROP_SOFT_TARGET: settings->soft_target = g_value_get_double (value); break;
+    case DISCO_BATCHER_PROP_SHUFFLE: settings->shuffle = g_value_get_boolean (value); break;
+    case DISCO_BATCHER_PROP_LIMIT: settings->limit = g_value_get_uint (value); break;
+    case DISCO_BATCHER_PROP_PHASES: settings->phases = g_value_get_flags (value); break;
+    default: return FALSE;
     }
   return TRUE;
 }
@@ -268,8 +235,7 @@ disco_batcher_add_ports (DiscoNodeClass *klass)
  * Declares the shapes of the outputs, with any batch size.
  */
 void
-disco_batcher_declare_outputs (DiscoNode *node,
-                               guint      n_features)
+disco_batcher_declare_outputs (DiscoNode *node, guint n_features)
 {
   const gsize images[] = { 0, n_features };
   const gsize targets[] = { 0, DISCO_DATASET_N_CLASSES };
@@ -302,9 +268,7 @@ prefix_node (GError **error, DiscoNode *node)
  * the node's name and type in front: `node "data" (idx-loader): path: what`.
  */
 void
-disco_batcher_propagate_error (GError   **error,
-                               GError    *dataset_error,
-                               DiscoNode *node)
+disco_batcher_propagate_error (GError **error, GError *dataset_error, DiscoNode *node)
 {
   DiscoError code;
 
@@ -327,8 +291,7 @@ disco_batcher_propagate_error (GError   **error,
  * Returns: the count, at most @n
  */
 guint
-disco_batcher_split_count (guint  n,
-                           double fraction)
+disco_batcher_split_count (guint n, double fraction)
 {
   double count = floor ((double) n * fraction + 0.5);
 
@@ -344,10 +307,10 @@ typedef struct
 {
   DiscoPhase phase;
   const DiscoDataset *dataset;
-  guint *order;   /* sample indices into dataset, n_total of them */
-  guint first;    /* the split's first sample in dataset */
-  guint n_total;  /* the split's size */
-  guint n_emit;   /* samples emitted per epoch: n_total after limit */
+  guint *order;  /* sample indices into dataset, n_total of them */
+  guint first;   /* the split's first sample in dataset */
+  guint n_total; /* the split's size */
+  guint n_emit;  /* samples emitted per epoch: n_total after limit */
   guint n_batches;
 } Phase;
 
@@ -360,8 +323,8 @@ struct _DiscoBatcher
 
   guint n_features;
   guint64 seed;
-  Phase phases[3];          /* train, validation, test */
-  Phase *active[3];         /* the phases with samples to emit, in order */
+  Phase phases[3];  /* train, validation, test */
+  Phase *active[3]; /* the phases with samples to emit, in order */
   guint n_active;
   guint64 n_ticks;
 
@@ -373,12 +336,8 @@ struct _DiscoBatcher
 };
 
 static void
-phase_init (Phase                   *phase,
-            DiscoPhase               which,
-            const DiscoBatcherSplit *split,
-            gboolean                 on,
-            guint                    limit,
-            guint                    batch_size)
+phase_init (Phase *phase, DiscoPhase which, const DiscoBatcherSplit *split, gboolean on,
+            guint limit, guint batch_size)
 {
   phase->phase = which;
   phase->dataset = split->count > 0 ? split->dataset : NULL;
@@ -400,7 +359,8 @@ check_split (const DiscoBatcherSplit *split)
     return TRUE;
   g_return_val_if_fail (split->dataset != NULL, FALSE);
   g_return_val_if_fail (split->first <= split->dataset->n_samples
-                        && split->count <= split->dataset->n_samples - split->first, FALSE);
+                            && split->count <= split->dataset->n_samples - split->first,
+                        FALSE);
   g_return_val_if_fail (split->dataset->n_classes == DISCO_DATASET_N_CLASSES, FALSE);
   return TRUE;
 }
@@ -424,11 +384,9 @@ check_split (const DiscoBatcherSplit *split)
  * Returns: (transfer full) (nullable): the batcher, or %NULL with @error set
  */
 DiscoBatcher *
-disco_batcher_new (DiscoBatcherSettings    *settings,
-                   guint64                  seed,
-                   const DiscoBatcherSplit *train_pool,
-                   const DiscoBatcherSplit *test_split,
-                   GError                 **error)
+disco_batcher_new (DiscoBatcherSettings *settings, guint64 seed,
+                   const DiscoBatcherSplit *train_pool, const DiscoBatcherSplit *test_split,
+                   GError **error)
 {
   g_autoptr (DiscoBatcher) self = NULL;
   DiscoBatcherSplit validation, train;
@@ -438,8 +396,7 @@ disco_batcher_new (DiscoBatcherSettings    *settings,
   g_return_val_if_fail (settings != NULL, NULL);
   g_return_val_if_fail (settings->batch_size > 0, NULL);
   g_return_val_if_fail (train_pool != NULL && test_split != NULL, NULL);
-  g_return_val_if_fail (check_split (train_pool) && check_split (test_split),
-                        NULL);
+  g_return_val_if_fail (check_split (train_pool) && check_split (test_split), NULL);
 
   memset (settings->n_samples, 0, sizeof settings->n_samples);
 
@@ -455,9 +412,9 @@ disco_batcher_new (DiscoBatcherSettings    *settings,
     }
 
   n_validation = disco_batcher_split_count (train_pool->count, settings->validation_fraction);
-  validation = (DiscoBatcherSplit) { train_pool->dataset, train_pool->first, n_validation };
-  train = (DiscoBatcherSplit) { train_pool->dataset, train_pool->first + n_validation,
-                                train_pool->count - n_validation };
+  validation = (DiscoBatcherSplit){ train_pool->dataset, train_pool->first, n_validation };
+  train = (DiscoBatcherSplit){ train_pool->dataset, train_pool->first + n_validation,
+                               train_pool->count - n_validation };
 
   self = g_new0 (DiscoBatcher, 1);
   self->batch_size = settings->batch_size;
@@ -465,14 +422,14 @@ disco_batcher_new (DiscoBatcherSettings    *settings,
   self->soft_target = (float) settings->soft_target;
   self->shuffle = settings->shuffle;
   self->seed = seed;
-  self->n_features = train_pool->count > 0 ? train_pool->dataset->n_features
-                     : test_split->count > 0 ? test_split->dataset->n_features : 0;
+  self->n_features = train_pool->count > 0   ? train_pool->dataset->n_features
+                     : test_split->count > 0 ? test_split->dataset->n_features
+                                             : 0;
 
   phase_init (&self->phases[0], DISCO_PHASE_TRAIN, &train,
               settings->phases & DISCO_LOADER_PHASE_TRAIN, settings->limit, self->batch_size);
   phase_init (&self->phases[1], DISCO_PHASE_VALIDATION, &validation,
-              settings->phases & DISCO_LOADER_PHASE_VALIDATION, settings->limit,
-              self->batch_size);
+              settings->phases & DISCO_LOADER_PHASE_VALIDATION, settings->limit, self->batch_size);
   phase_init (&self->phases[2], DISCO_PHASE_TEST, test_split,
               settings->phases & DISCO_LOADER_PHASE_TEST, settings->limit, self->batch_size);
 
@@ -530,8 +487,7 @@ disco_batcher_free (DiscoBatcher *self)
  * Returns: the samples @phase emits per epoch
  */
 guint
-disco_batcher_get_n_samples (DiscoBatcher *self,
-                             DiscoPhase    phase)
+disco_batcher_get_n_samples (DiscoBatcher *self, DiscoPhase phase)
 {
   g_return_val_if_fail (self != NULL, 0);
 
@@ -555,11 +511,7 @@ disco_batcher_get_n_ticks (DiscoBatcher *self)
 }
 
 static float *
-output_buffer (DiscoNode   *node,
-               const char  *port,
-               guint        n_dims,
-               const gsize *shape,
-               GError     **error)
+output_buffer (DiscoNode *node, const char *port, guint n_dims, const gsize *shape, GError **error)
 {
   DiscoTensor *tensor = disco_node_ensure_output (node, port, n_dims, shape);
 
@@ -612,10 +564,7 @@ disco_batcher_seek_epoch (DiscoBatcher *self, guint epoch)
  *   %DISCO_FLOW_ERROR with @error set
  */
 DiscoFlowReturn
-disco_batcher_next (DiscoBatcher *self,
-                    DiscoNode    *node,
-                    DiscoTick    *tick,
-                    GError      **error)
+disco_batcher_next (DiscoBatcher *self, DiscoNode *node, DiscoTick *tick, GError **error)
 {
   Phase *phase;
   guint start, count;
@@ -647,8 +596,8 @@ disco_batcher_next (DiscoBatcher *self,
   if ((labels = output_buffer (node, "labels", 1, shape, error)) == NULL)
     return DISCO_FLOW_ERROR;
 
-  disco_dataset_gather_batch (phase->dataset, phase->order + start, count,
-                              self->soft_target, images, targets);
+  disco_dataset_gather_batch (phase->dataset, phase->order + start, count, self->soft_target,
+                              images, targets);
   for (guint i = 0; i < count; i++)
     labels[i] = phase->dataset->labels[phase->order[start + i]];
 

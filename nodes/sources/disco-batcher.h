@@ -35,7 +35,7 @@ typedef enum /*< flags >*/
  *
  * Every phase: train, validation and test.
  */
-#define DISCO_LOADER_PHASES_ALL \
+#define DISCO_LOADER_PHASES_ALL                                                                    \
   (DISCO_LOADER_PHASE_TRAIN | DISCO_LOADER_PHASE_VALIDATION | DISCO_LOADER_PHASE_TEST)
 
 #define DISCO_TYPE_LOADER_PHASES (disco_loader_phases_get_type ())
@@ -100,27 +100,18 @@ enum
   DISCO_BATCHER_N_PROPERTIES
 };
 
-void     disco_batcher_settings_init     (DiscoBatcherSettings *settings);
-void     disco_batcher_install_properties (GObjectClass *klass,
-                                           guint         first_id);
-gboolean disco_batcher_get_property      (const DiscoBatcherSettings *settings,
-                                          guint                       id,
-                                          GValue                     *value);
-gboolean disco_batcher_set_property      (DiscoBatcherSettings *settings,
-                                          guint                 id,
-                                          const GValue         *value);
-void     disco_batcher_notify_counts     (GObject *object);
+void disco_batcher_settings_init (DiscoBatcherSettings *settings);
+void disco_batcher_install_properties (GObjectClass *klass, guint first_id);
+gboolean disco_batcher_get_property (const DiscoBatcherSettings *settings, guint id, GValue *value);
+gboolean disco_batcher_set_property (DiscoBatcherSettings *settings, guint id, const GValue *value);
+void disco_batcher_notify_counts (GObject *object);
 
-void     disco_batcher_add_ports         (DiscoNodeClass *klass);
-void     disco_batcher_declare_outputs   (DiscoNode *node,
-                                          guint      n_features);
+void disco_batcher_add_ports (DiscoNodeClass *klass);
+void disco_batcher_declare_outputs (DiscoNode *node, guint n_features);
 
-void     disco_batcher_propagate_error   (GError   **error,
-                                          GError    *dataset_error,
-                                          DiscoNode *node);
+void disco_batcher_propagate_error (GError **error, GError *dataset_error, DiscoNode *node);
 
-guint    disco_batcher_split_count       (guint  n,
-                                          double fraction);
+guint disco_batcher_split_count (guint n, double fraction);
 
 /**
  * DiscoBatcherSplit:
@@ -139,21 +130,15 @@ typedef struct
 
 typedef struct _DiscoBatcher DiscoBatcher;
 
-DiscoBatcher   *disco_batcher_new           (DiscoBatcherSettings    *settings,
-                                             guint64                  seed,
-                                             const DiscoBatcherSplit *train_pool,
-                                             const DiscoBatcherSplit *test_split,
-                                             GError                 **error);
-void            disco_batcher_free          (DiscoBatcher *self);
-guint           disco_batcher_get_n_samples (DiscoBatcher *self,
-                                             DiscoPhase    phase);
-guint64         disco_batcher_get_n_ticks   (DiscoBatcher *self);
-void            disco_batcher_seek_epoch    (DiscoBatcher *self,
-                                             guint         epoch);
-DiscoFlowReturn disco_batcher_next          (DiscoBatcher *self,
-                                             DiscoNode    *node,
-                                             DiscoTick    *tick,
-                                             GError      **error);
+DiscoBatcher *disco_batcher_new (DiscoBatcherSettings *settings, guint64 seed,
+                                 const DiscoBatcherSplit *train_pool,
+                                 const DiscoBatcherSplit *test_split, GError **error);
+void disco_batcher_free (DiscoBatcher *self);
+guint disco_batcher_get_n_samples (DiscoBatcher *self, DiscoPhase phase);
+guint64 disco_batcher_get_n_ticks (DiscoBatcher *self);
+void disco_batcher_seek_epoch (DiscoBatcher *self, guint epoch);
+DiscoFlowReturn disco_batcher_next (DiscoBatcher *self, DiscoNode *node, DiscoTick *tick,
+                                    GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DiscoBatcher, disco_batcher_free)
 

@@ -86,26 +86,13 @@ disco_constant_source_get_property (GObject *object, guint prop_id, GValue *valu
 
   switch (prop_id)
     {
-    case PROP_SHAPE:
-      g_value_set_string (value, self->shape_text);
-      break;
-    case PROP_VALUE:
-      g_value_set_double (value, self->value);
-      break;
-    case PROP_STEP:
-      g_value_set_double (value, self->step);
-      break;
-    case PROP_TICKS:
-      g_value_set_uint (value, self->ticks);
-      break;
-    case PROP_TICKS_PER_EPOCH:
-      g_value_set_uint (value, self->ticks_per_epoch);
-      break;
-    case PROP_PHASE:
-      g_value_set_enum (value, self->phase);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    case PROP_SHAPE: g_value_set_string (value, self->shape_text); break;
+    case PROP_VALUE: g_value_set_double (value, self->value); break;
+    case PROP_STEP: g_value_set_double (value, self->step); break;
+    case PROP_TICKS: g_value_set_uint (value, self->ticks); break;
+    case PROP_TICKS_PER_EPOCH: g_value_set_uint (value, self->ticks_per_epoch); break;
+    case PROP_PHASE: g_value_set_enum (value, self->phase); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
@@ -121,23 +108,12 @@ disco_constant_source_set_property (GObject *object, guint prop_id, const GValue
       g_free (self->shape_text);
       self->shape_text = g_value_dup_string (value);
       break;
-    case PROP_VALUE:
-      self->value = g_value_get_double (value);
-      break;
-    case PROP_STEP:
-      self->step = g_value_get_double (value);
-      break;
-    case PROP_TICKS:
-      self->ticks = g_value_get_uint (value);
-      break;
-    case PROP_TICKS_PER_EPOCH:
-      self->ticks_per_epoch = g_value_get_uint (value);
-      break;
-    case PROP_PHASE:
-      self->phase = g_value_get_enum (value);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    case PROP_VALUE: self->value = g_value_get_double (value); break;
+    case PROP_STEP: self->step = g_value_get_double (value); break;
+    case PROP_TICKS: self->ticks = g_value_get_uint (value); break;
+    case PROP_TICKS_PER_EPOCH: self->ticks_per_epoch = g_value_get_uint (value); break;
+    case PROP_PHASE: self->phase = g_value_get_enum (value); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
@@ -162,7 +138,8 @@ disco_constant_source_prepare (DiscoNode *node, GError **error)
         {
           g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE,
                        "property \"shape\" of node \"%s\": \"%s\" has more values than any "
-                       "memory holds", disco_node_get_name (node), self->shape_text);
+                       "memory holds",
+                       disco_node_get_name (node), self->shape_text);
           return FALSE;
         }
       n_elements *= dim;
@@ -224,30 +201,26 @@ disco_constant_source_class_init (DiscoConstantSourceClass *klass)
   node_class->process = disco_constant_source_process;
 
   properties[PROP_SHAPE] =
-    g_param_spec_string ("shape", "Shape",
-                         "Shape of the emitted tensor, comma-separated, batch first "
-                         "(e.g. \"100,784\")",
-                         DEFAULT_SHAPE, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
-  properties[PROP_VALUE] =
-    g_param_spec_double ("value", "Value", "Value of every element in the first tick",
-                         -G_MAXFLOAT, G_MAXFLOAT, DEFAULT_VALUE,
-                         G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+      g_param_spec_string ("shape", "Shape",
+                           "Shape of the emitted tensor, comma-separated, batch first "
+                           "(e.g. \"100,784\")",
+                           DEFAULT_SHAPE, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_VALUE] = g_param_spec_double (
+      "value", "Value", "Value of every element in the first tick", -G_MAXFLOAT, G_MAXFLOAT,
+      DEFAULT_VALUE, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   properties[PROP_STEP] =
-    g_param_spec_double ("step", "Step", "Added to the value at every further tick",
-                         -G_MAXFLOAT, G_MAXFLOAT, DEFAULT_STEP,
-                         G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+      g_param_spec_double ("step", "Step", "Added to the value at every further tick", -G_MAXFLOAT,
+                           G_MAXFLOAT, DEFAULT_STEP, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   properties[PROP_TICKS] =
-    g_param_spec_uint ("ticks", "Ticks", "Number of ticks to emit before end of stream",
-                       0, G_MAXUINT, DEFAULT_TICKS, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+      g_param_spec_uint ("ticks", "Ticks", "Number of ticks to emit before end of stream", 0,
+                         G_MAXUINT, DEFAULT_TICKS, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   properties[PROP_TICKS_PER_EPOCH] =
-    g_param_spec_uint ("ticks-per-epoch", "Ticks per epoch",
-                       "Ticks that make one epoch (0: the ticks have no epochs)",
-                       0, G_MAXUINT, DEFAULT_TICKS_PER_EPOCH,
-                       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
-  properties[PROP_PHASE] =
-    g_param_spec_enum ("phase", "Phase", "Dataset phase written into every tick",
-                       DISCO_TYPE_PHASE, DEFAULT_PHASE,
-                       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+      g_param_spec_uint ("ticks-per-epoch", "Ticks per epoch",
+                         "Ticks that make one epoch (0: the ticks have no epochs)", 0, G_MAXUINT,
+                         DEFAULT_TICKS_PER_EPOCH, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_PHASE] = g_param_spec_enum (
+      "phase", "Phase", "Dataset phase written into every tick", DISCO_TYPE_PHASE, DEFAULT_PHASE,
+      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPERTIES, properties);
 
   /* Produces host tensors; a node on the device takes its copy lazily. */

@@ -74,7 +74,7 @@ enum
   PROP_0,
   PROP_PATH,
   PROP_TEST_FRACTION,
-  PROP_BATCHER,   /* first of the DISCO_BATCHER_N_PROPERTIES shared loader properties */
+  PROP_BATCHER, /* first of the DISCO_BATCHER_N_PROPERTIES shared loader properties */
 };
 
 static GParamSpec *properties[PROP_BATCHER];
@@ -104,22 +104,17 @@ disco_digits_loader_finalize (GObject *object)
 }
 
 static void
-disco_digits_loader_get_property (GObject *object, guint prop_id, GValue *value,
-                                  GParamSpec *pspec)
+disco_digits_loader_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
 {
   DiscoDigitsLoader *self = DISCO_DIGITS_LOADER (object);
 
   switch (prop_id)
     {
-    case PROP_PATH:
-      g_value_set_string (value, self->path);
-      break;
-    case PROP_TEST_FRACTION:
-      g_value_set_double (value, self->test_fraction);
-      break;
+    case PROP_PATH: g_value_set_string (value, self->path); break;
+    case PROP_TEST_FRACTION: g_value_set_double (value, self->test_fraction); break;
     default:
-      if (prop_id < PROP_BATCHER ||
-          !disco_batcher_get_property (&self->settings, prop_id - PROP_BATCHER, value))
+      if (prop_id < PROP_BATCHER
+          || !disco_batcher_get_property (&self->settings, prop_id - PROP_BATCHER, value))
         G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
@@ -136,12 +131,10 @@ disco_digits_loader_set_property (GObject *object, guint prop_id, const GValue *
       g_free (self->path);
       self->path = g_value_dup_string (value);
       break;
-    case PROP_TEST_FRACTION:
-      self->test_fraction = g_value_get_double (value);
-      break;
+    case PROP_TEST_FRACTION: self->test_fraction = g_value_get_double (value); break;
     default:
-      if (prop_id < PROP_BATCHER ||
-          !disco_batcher_set_property (&self->settings, prop_id - PROP_BATCHER, value))
+      if (prop_id < PROP_BATCHER
+          || !disco_batcher_set_property (&self->settings, prop_id - PROP_BATCHER, value))
         G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
@@ -166,8 +159,8 @@ disco_digits_loader_prepare (DiscoNode *node, GError **error)
                    disco_node_get_name (node));
       return FALSE;
     }
-  path = pipeline != NULL ? disco_pipeline_resolve_path (pipeline, self->path)
-                          : g_strdup (self->path);
+  path =
+      pipeline != NULL ? disco_pipeline_resolve_path (pipeline, self->path) : g_strdup (self->path);
 
   self->data = disco_dataset_load_digits_csv (path, &dataset_error);
   if (self->data == NULL)
@@ -178,11 +171,11 @@ disco_digits_loader_prepare (DiscoNode *node, GError **error)
 
   /* The test split is the end of the file, the training pool the start. */
   n_test = disco_batcher_split_count (self->data->n_samples, self->test_fraction);
-  train_pool = (DiscoBatcherSplit) { self->data, 0, self->data->n_samples - n_test };
-  test_split = (DiscoBatcherSplit) { self->data, self->data->n_samples - n_test, n_test };
+  train_pool = (DiscoBatcherSplit){ self->data, 0, self->data->n_samples - n_test };
+  test_split = (DiscoBatcherSplit){ self->data, self->data->n_samples - n_test, n_test };
 
-  self->batcher = disco_batcher_new (&self->settings, disco_node_get_seed (node),
-                                     &train_pool, &test_split, error);
+  self->batcher = disco_batcher_new (&self->settings, disco_node_get_seed (node), &train_pool,
+                                     &test_split, error);
   disco_batcher_notify_counts (G_OBJECT (self));
   if (self->batcher == NULL)
     {
@@ -232,17 +225,16 @@ disco_digits_loader_class_init (DiscoDigitsLoaderClass *klass)
   node_class->finish = disco_digits_loader_finish;
 
   properties[PROP_PATH] =
-    g_param_spec_string ("path", "Path",
-                         "The digits CSV file (64 pixel values 0..16, then the label, per "
-                         "line), raw or gzipped; relative to the pipeline file's folder",
-                         DEFAULT_PATH, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
-  properties[PROP_TEST_FRACTION] =
-    g_param_spec_double ("test-fraction", "Test fraction",
-                         "Fraction of the samples, taken from the end of the file, that "
-                         "makes the test split; the rest are the training samples "
-                         "(0: no test phase)",
-                         0.0, MAX_TEST_FRACTION, DEFAULT_TEST_FRACTION,
-                         G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+      g_param_spec_string ("path", "Path",
+                           "The digits CSV file (64 pixel values 0..16, then the label, per "
+                           "line), raw or gzipped; relative to the pipeline file's folder",
+                           DEFAULT_PATH, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_TEST_FRACTION] = g_param_spec_double (
+      "test-fraction", "Test fraction",
+      "Fraction of the samples, taken from the end of the file, that "
+      "makes the test split; the rest are the training samples "
+      "(0: no test phase)",
+      0.0, MAX_TEST_FRACTION, DEFAULT_TEST_FRACTION, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, PROP_BATCHER, properties);
   disco_batcher_install_properties (object_class, PROP_BATCHER);
 

@@ -79,7 +79,7 @@ enum
 {
   PROP_0,
   PROP_PATH,
-  PROP_BATCHER,   /* first of the DISCO_BATCHER_N_PROPERTIES shared loader properties */
+  PROP_BATCHER, /* first of the DISCO_BATCHER_N_PROPERTIES shared loader properties */
 };
 
 static GParamSpec *properties[PROP_BATCHER];
@@ -110,15 +110,14 @@ disco_idx_loader_finalize (GObject *object)
 }
 
 static void
-disco_idx_loader_get_property (GObject *object, guint prop_id, GValue *value,
-                               GParamSpec *pspec)
+disco_idx_loader_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
 {
   DiscoIdxLoader *self = DISCO_IDX_LOADER (object);
 
   if (prop_id == PROP_PATH)
     g_value_set_string (value, self->path);
-  else if (prop_id < PROP_BATCHER ||
-           !disco_batcher_get_property (&self->settings, prop_id - PROP_BATCHER, value))
+  else if (prop_id < PROP_BATCHER
+           || !disco_batcher_get_property (&self->settings, prop_id - PROP_BATCHER, value))
     G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
 }
 
@@ -133,8 +132,8 @@ disco_idx_loader_set_property (GObject *object, guint prop_id, const GValue *val
       g_free (self->path);
       self->path = g_value_dup_string (value);
     }
-  else if (prop_id < PROP_BATCHER ||
-           !disco_batcher_set_property (&self->settings, prop_id - PROP_BATCHER, value))
+  else if (prop_id < PROP_BATCHER
+           || !disco_batcher_set_property (&self->settings, prop_id - PROP_BATCHER, value))
     G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
 }
 
@@ -155,16 +154,18 @@ disco_idx_loader_prepare (DiscoNode *node, GError **error)
     {
       g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE,
                    "property \"path\" of node \"%s\" is empty: give the folder of the "
-                   "IDX files", disco_node_get_name (node));
+                   "IDX files",
+                   disco_node_get_name (node));
       return FALSE;
     }
-  dir = pipeline != NULL ? disco_pipeline_resolve_path (pipeline, self->path)
-                         : g_strdup (self->path);
+  dir =
+      pipeline != NULL ? disco_pipeline_resolve_path (pipeline, self->path) : g_strdup (self->path);
   if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
     {
       g_set_error (error, DISCO_ERROR, DISCO_ERROR_IO,
                    "node \"%s\" (idx-loader): %s: no such folder (property \"path\" is "
-                   "\"%s\")", disco_node_get_name (node), dir, self->path);
+                   "\"%s\")",
+                   disco_node_get_name (node), dir, self->path);
       return FALSE;
     }
 
@@ -174,18 +175,18 @@ disco_idx_loader_prepare (DiscoNode *node, GError **error)
       self->train_data = disco_dataset_load_idx_dir (dir, "train", &dataset_error);
       if (self->train_data == NULL)
         goto dataset_failed;
-      train_pool = (DiscoBatcherSplit) { self->train_data, 0, self->train_data->n_samples };
+      train_pool = (DiscoBatcherSplit){ self->train_data, 0, self->train_data->n_samples };
     }
   if (phases & DISCO_LOADER_PHASE_TEST)
     {
       self->test_data = disco_dataset_load_idx_dir (dir, "t10k", &dataset_error);
       if (self->test_data == NULL)
         goto dataset_failed;
-      test_split = (DiscoBatcherSplit) { self->test_data, 0, self->test_data->n_samples };
+      test_split = (DiscoBatcherSplit){ self->test_data, 0, self->test_data->n_samples };
     }
 
-  self->batcher = disco_batcher_new (&self->settings, disco_node_get_seed (node),
-                                     &train_pool, &test_split, error);
+  self->batcher = disco_batcher_new (&self->settings, disco_node_get_seed (node), &train_pool,
+                                     &test_split, error);
   disco_batcher_notify_counts (G_OBJECT (self));
   if (self->batcher == NULL)
     {
@@ -241,11 +242,11 @@ disco_idx_loader_class_init (DiscoIdxLoaderClass *klass)
   node_class->finish = disco_idx_loader_finish;
 
   properties[PROP_PATH] =
-    g_param_spec_string ("path", "Path",
-                         "Folder holding train-images-idx3-ubyte, train-labels-idx1-ubyte, "
-                         "t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte, each raw or "
-                         "gzipped (.gz); relative to the pipeline file's folder",
-                         DEFAULT_PATH, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+      g_param_spec_string ("path", "Path",
+                           "Folder holding train-images-idx3-ubyte, train-labels-idx1-ubyte, "
+                           "t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte, each raw or "
+                           "gzipped (.gz); relative to the pipeline file's folder",
+                           DEFAULT_PATH, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, PROP_BATCHER, properties);
   disco_batcher_install_properties (object_class, PROP_BATCHER);
 

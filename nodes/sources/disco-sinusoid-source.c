@@ -56,11 +56,11 @@ struct _DiscoSinusoidSource
   double sample_interval;
   guint epochs;
 
-  gsize n_samples;        /* T, per epoch */
-  double *amplitude;      /* per channel */
+  gsize n_samples;   /* T, per epoch */
+  double *amplitude; /* per channel */
   double *frequency;
   double *phase;
-  guint emitted;          /* epochs emitted so far */
+  guint emitted; /* epochs emitted so far */
 };
 
 G_DEFINE_FINAL_TYPE (DiscoSinusoidSource, disco_sinusoid_source, DISCO_TYPE_NODE)
@@ -90,7 +90,7 @@ double_field (DiscoSinusoidSource *self, guint prop_id)
 {
   double *fields[] = {
     &self->amplitude_min, &self->amplitude_max, &self->frequency_min, &self->frequency_max,
-    &self->phase_min, &self->phase_max, &self->duration, &self->sample_interval,
+    &self->phase_min,     &self->phase_max,     &self->duration,      &self->sample_interval,
   };
 
   if (prop_id < PROP_AMPLITUDE_MIN || prop_id > PROP_SAMPLE_INTERVAL)
@@ -127,14 +127,9 @@ disco_sinusoid_source_get_property (GObject *object, guint prop_id, GValue *valu
     }
   switch (prop_id)
     {
-    case PROP_CHANNELS:
-      g_value_set_uint (value, self->channels);
-      break;
-    case PROP_EPOCHS:
-      g_value_set_uint (value, self->epochs);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    case PROP_CHANNELS: g_value_set_uint (value, self->channels); break;
+    case PROP_EPOCHS: g_value_set_uint (value, self->epochs); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
@@ -152,14 +147,9 @@ disco_sinusoid_source_set_property (GObject *object, guint prop_id, const GValue
     }
   switch (prop_id)
     {
-    case PROP_CHANNELS:
-      self->channels = g_value_get_uint (value);
-      break;
-    case PROP_EPOCHS:
-      self->epochs = g_value_get_uint (value);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    case PROP_CHANNELS: self->channels = g_value_get_uint (value); break;
+    case PROP_EPOCHS: self->epochs = g_value_get_uint (value); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
@@ -169,8 +159,8 @@ check_range (DiscoNode *node, const char *what, double minimum, double maximum, 
   if (minimum <= maximum)
     return TRUE;
   g_set_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE,
-               "node \"%s\": %s-min (%g) is above %s-max (%g)",
-               disco_node_get_name (node), what, minimum, what, maximum);
+               "node \"%s\": %s-min (%g) is above %s-max (%g)", disco_node_get_name (node), what,
+               minimum, what, maximum);
   return FALSE;
 }
 
@@ -194,9 +184,9 @@ disco_sinusoid_source_prepare (DiscoNode *node, GError **error)
   double samples = self->duration / self->sample_interval;
   gsize shape[2];
 
-  if (!check_range (node, "amplitude", self->amplitude_min, self->amplitude_max, error) ||
-      !check_range (node, "frequency", self->frequency_min, self->frequency_max, error) ||
-      !check_range (node, "phase", self->phase_min, self->phase_max, error))
+  if (!check_range (node, "amplitude", self->amplitude_min, self->amplitude_max, error)
+      || !check_range (node, "frequency", self->frequency_min, self->frequency_max, error)
+      || !check_range (node, "phase", self->phase_min, self->phase_max, error))
     return FALSE;
   /* The epochs must tile time exactly, or the sample grid would drift
    * between epochs. */
@@ -211,10 +201,10 @@ disco_sinusoid_source_prepare (DiscoNode *node, GError **error)
   self->n_samples = (gsize) round (samples);
 
   free_draws (self);
-  self->amplitude = draw_uniform (node, "amplitude", self->channels,
-                                  self->amplitude_min, self->amplitude_max);
-  self->frequency = draw_uniform (node, "frequency", self->channels,
-                                  self->frequency_min, self->frequency_max);
+  self->amplitude =
+      draw_uniform (node, "amplitude", self->channels, self->amplitude_min, self->amplitude_max);
+  self->frequency =
+      draw_uniform (node, "frequency", self->channels, self->frequency_min, self->frequency_max);
   self->phase = draw_uniform (node, "phase", self->channels, self->phase_min, self->phase_max);
   self->emitted = 0;
 
@@ -237,10 +227,9 @@ disco_sinusoid_source_process (DiscoNode *node, DiscoTick *tick, GError **error)
   if (self->emitted >= self->epochs)
     return DISCO_FLOW_EOS;
 
-  signal = disco_tensor_write_host (disco_node_ensure_output (node, "signal", 2, signal_shape),
-                                    error);
-  times = disco_tensor_write_host (disco_node_ensure_output (node, "times", 2, times_shape),
-                                   error);
+  signal =
+      disco_tensor_write_host (disco_node_ensure_output (node, "signal", 2, signal_shape), error);
+  times = disco_tensor_write_host (disco_node_ensure_output (node, "times", 2, times_shape), error);
   if (signal == NULL || times == NULL)
     return DISCO_FLOW_ERROR;
 
@@ -253,8 +242,7 @@ disco_sinusoid_source_process (DiscoNode *node, DiscoTick *tick, GError **error)
       times[k] = (float) t;
       for (gsize i = 0; i < C; i++)
         signal[k * C + i] = (float) (self->amplitude[i]
-                                     * sin (2.0 * G_PI * self->frequency[i] * t
-                                            + self->phase[i]));
+                                     * sin (2.0 * G_PI * self->frequency[i] * t + self->phase[i]));
     }
 
   tick->phase = DISCO_PHASE_TRAIN;
@@ -292,42 +280,37 @@ disco_sinusoid_source_class_init (DiscoSinusoidSourceClass *klass)
   node_class->resume = disco_sinusoid_source_resume;
 
   properties[PROP_CHANNELS] =
-    g_param_spec_uint ("channels", "Channels", "Number of sinusoids (input dimensions)",
-                       1, 1 << 20, DEFAULT_CHANNELS, flags);
-  properties[PROP_AMPLITUDE_MIN] =
-    g_param_spec_double ("amplitude-min", "Smallest amplitude",
-                         "Lower end of the uniform range of the amplitudes A",
-                         0.0, 1e6, DEFAULT_AMPLITUDE_MIN, flags);
-  properties[PROP_AMPLITUDE_MAX] =
-    g_param_spec_double ("amplitude-max", "Largest amplitude",
-                         "Upper end of the uniform range of the amplitudes A",
-                         0.0, 1e6, DEFAULT_AMPLITUDE_MAX, flags);
+      g_param_spec_uint ("channels", "Channels", "Number of sinusoids (input dimensions)", 1,
+                         1 << 20, DEFAULT_CHANNELS, flags);
+  properties[PROP_AMPLITUDE_MIN] = g_param_spec_double (
+      "amplitude-min", "Smallest amplitude", "Lower end of the uniform range of the amplitudes A",
+      0.0, 1e6, DEFAULT_AMPLITUDE_MIN, flags);
+  properties[PROP_AMPLITUDE_MAX] = g_param_spec_double (
+      "amplitude-max", "Largest amplitude", "Upper end of the uniform range of the amplitudes A",
+      0.0, 1e6, DEFAULT_AMPLITUDE_MAX, flags);
   properties[PROP_FREQUENCY_MIN] =
-    g_param_spec_double ("frequency-min", "Lowest frequency",
-                         "Lower end of the uniform range of the frequencies f (Hz)",
-                         0.0, 1e6, DEFAULT_FREQUENCY_MIN, flags);
+      g_param_spec_double ("frequency-min", "Lowest frequency",
+                           "Lower end of the uniform range of the frequencies f (Hz)", 0.0, 1e6,
+                           DEFAULT_FREQUENCY_MIN, flags);
   properties[PROP_FREQUENCY_MAX] =
-    g_param_spec_double ("frequency-max", "Highest frequency",
-                         "Upper end of the uniform range of the frequencies f (Hz)",
-                         0.0, 1e6, DEFAULT_FREQUENCY_MAX, flags);
-  properties[PROP_PHASE_MIN] =
-    g_param_spec_double ("phase-min", "Smallest phase",
-                         "Lower end of the uniform range of the phases ϕ (rad)",
-                         -1e3, 1e3, DEFAULT_PHASE_MIN, flags);
-  properties[PROP_PHASE_MAX] =
-    g_param_spec_double ("phase-max", "Largest phase",
-                         "Upper end of the uniform range of the phases ϕ (rad)",
-                         -1e3, 1e3, DEFAULT_PHASE_MAX, flags);
+      g_param_spec_double ("frequency-max", "Highest frequency",
+                           "Upper end of the uniform range of the frequencies f (Hz)", 0.0, 1e6,
+                           DEFAULT_FREQUENCY_MAX, flags);
+  properties[PROP_PHASE_MIN] = g_param_spec_double (
+      "phase-min", "Smallest phase", "Lower end of the uniform range of the phases ϕ (rad)", -1e3,
+      1e3, DEFAULT_PHASE_MIN, flags);
+  properties[PROP_PHASE_MAX] = g_param_spec_double (
+      "phase-max", "Largest phase", "Upper end of the uniform range of the phases ϕ (rad)", -1e3,
+      1e3, DEFAULT_PHASE_MAX, flags);
   properties[PROP_DURATION] =
-    g_param_spec_double ("duration", "Epoch duration", "Simulated time per epoch (s)",
-                         1e-6, 1e6, DEFAULT_DURATION, flags);
-  properties[PROP_SAMPLE_INTERVAL] =
-    g_param_spec_double ("sample-interval", "Sample interval",
-                         "Time between two samples of the signal (s)",
-                         1e-9, 1e3, DEFAULT_SAMPLE_INTERVAL, flags);
+      g_param_spec_double ("duration", "Epoch duration", "Simulated time per epoch (s)", 1e-6, 1e6,
+                           DEFAULT_DURATION, flags);
+  properties[PROP_SAMPLE_INTERVAL] = g_param_spec_double (
+      "sample-interval", "Sample interval", "Time between two samples of the signal (s)", 1e-9, 1e3,
+      DEFAULT_SAMPLE_INTERVAL, flags);
   properties[PROP_EPOCHS] =
-    g_param_spec_uint ("epochs", "Epochs", "Epochs (ticks) to emit before end of stream",
-                       1, G_MAXUINT, DEFAULT_EPOCHS, flags);
+      g_param_spec_uint ("epochs", "Epochs", "Epochs (ticks) to emit before end of stream", 1,
+                         G_MAXUINT, DEFAULT_EPOCHS, flags);
   g_object_class_install_properties (object_class, N_PROPERTIES, properties);
 
   /* Produces host tensors; a node on the device takes its copy lazily. */

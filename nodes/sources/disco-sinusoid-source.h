@@ -6,7 +6,6 @@
 G_BEGIN_DECLS
 
 #define DISCO_TYPE_SINUSOID_SOURCE (disco_sinusoid_source_get_type ())
-G_DECLARE_FINAL_TYPE (DiscoSinusoidSource, disco_sinusoid_source, DISCO, SINUSOID_SOURCE,
-                      DiscoNode)
+G_DECLARE_FINAL_TYPE (DiscoSinusoidSource, disco_sinusoid_source, DISCO, SINUSOID_SOURCE, DiscoNode)
 
 G_END_DECLS

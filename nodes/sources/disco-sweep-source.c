@@ -48,9 +48,9 @@ struct _DiscoSweepSource
   guint batch_size;
   guint epochs;
 
-  float *values;         /* count values, filled in prepare */
+  float *values; /* count values, filled in prepare */
   guint ticks_per_epoch;
-  guint64 emitted;       /* ticks */
+  guint64 emitted; /* ticks */
 };
 
 G_DEFINE_FINAL_TYPE (DiscoSweepSource, disco_sweep_source, DISCO_TYPE_NODE)
@@ -79,30 +79,18 @@ disco_sweep_source_finalize (GObject *object)
 }
 
 static void
-disco_sweep_source_get_property (GObject *object, guint prop_id, GValue *value,
-                                 GParamSpec *pspec)
+disco_sweep_source_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
 {
   DiscoSweepSource *self = DISCO_SWEEP_SOURCE (object);
 
   switch (prop_id)
     {
-    case PROP_START:
-      g_value_set_double (value, self->start);
-      break;
-    case PROP_STOP:
-      g_value_set_double (value, self->stop);
-      break;
-    case PROP_COUNT:
-      g_value_set_uint (value, self->count);
-      break;
-    case PROP_BATCH_SIZE:
-      g_value_set_uint (value, self->batch_size);
-      break;
-    case PROP_EPOCHS:
-      g_value_set_uint (value, self->epochs);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    case PROP_START: g_value_set_double (value, self->start); break;
+    case PROP_STOP: g_value_set_double (value, self->stop); break;
+    case PROP_COUNT: g_value_set_uint (value, self->count); break;
+    case PROP_BATCH_SIZE: g_value_set_uint (value, self->batch_size); break;
+    case PROP_EPOCHS: g_value_set_uint (value, self->epochs); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
@@ -114,23 +102,12 @@ disco_sweep_source_set_property (GObject *object, guint prop_id, const GValue *v
 
   switch (prop_id)
     {
-    case PROP_START:
-      self->start = g_value_get_double (value);
-      break;
-    case PROP_STOP:
-      self->stop = g_value_get_double (value);
-      break;
-    case PROP_COUNT:
-      self->count = g_value_get_uint (value);
-      break;
-    case PROP_BATCH_SIZE:
-      self->batch_size = g_value_get_uint (value);
-      break;
-    case PROP_EPOCHS:
-      self->epochs = g_value_get_uint (value);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    case PROP_START: self->start = g_value_get_double (value); break;
+    case PROP_STOP: self->stop = g_value_get_double (value); break;
+    case PROP_COUNT: self->count = g_value_get_uint (value); break;
+    case PROP_BATCH_SIZE: self->batch_size = g_value_get_uint (value); break;
+    case PROP_EPOCHS: self->epochs = g_value_get_uint (value); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
@@ -230,28 +207,24 @@ disco_sweep_source_class_init (DiscoSweepSourceClass *klass)
   node_class->resume = disco_sweep_source_resume;
 
   properties[PROP_START] =
-    g_param_spec_double ("start", "Start", "First value of the sweep (finite)",
-                         -G_MAXDOUBLE, G_MAXDOUBLE, DEFAULT_START,
-                         G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
-  properties[PROP_STOP] =
-    g_param_spec_double ("stop", "Stop",
-                         "Last value of the sweep, included (finite; may be below start)",
-                         -G_MAXDOUBLE, G_MAXDOUBLE, DEFAULT_STOP,
-                         G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+      g_param_spec_double ("start", "Start", "First value of the sweep (finite)", -G_MAXDOUBLE,
+                           G_MAXDOUBLE, DEFAULT_START, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_STOP] = g_param_spec_double (
+      "stop", "Stop", "Last value of the sweep, included (finite; may be below start)",
+      -G_MAXDOUBLE, G_MAXDOUBLE, DEFAULT_STOP, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   properties[PROP_COUNT] =
-    g_param_spec_uint ("count", "Count",
-                       "Number of evenly spaced values from start to stop, both included "
-                       "(numpy.linspace)",
-                       1, 100000000, DEFAULT_COUNT, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
-  properties[PROP_BATCH_SIZE] =
-    g_param_spec_uint ("batch-size", "Batch size",
-                       "Values per tick (rows of the output); the last tick of a sweep may "
-                       "have fewer",
-                       1, 100000000, DEFAULT_BATCH_SIZE,
-                       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+      g_param_spec_uint ("count", "Count",
+                         "Number of evenly spaced values from start to stop, both included "
+                         "(numpy.linspace)",
+                         1, 100000000, DEFAULT_COUNT, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_BATCH_SIZE] = g_param_spec_uint (
+      "batch-size", "Batch size",
+      "Values per tick (rows of the output); the last tick of a sweep may "
+      "have fewer",
+      1, 100000000, DEFAULT_BATCH_SIZE, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   properties[PROP_EPOCHS] =
-    g_param_spec_uint ("epochs", "Epochs", "Times the whole sweep is emitted, one epoch each",
-                       1, 1000000, DEFAULT_EPOCHS, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+      g_param_spec_uint ("epochs", "Epochs", "Times the whole sweep is emitted, one epoch each", 1,
+                         1000000, DEFAULT_EPOCHS, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPERTIES, properties);
 
   /* Produces host tensors; a node on the device takes its copy lazily. */

@@ -9,7 +9,7 @@ test_bad_pipeline (gconstpointer data)
   const TestBadPipeline *row = data;
   g_autoptr (GError) error = NULL;
   g_autoptr (DiscoPipeline) p =
-    disco_pipeline_new_from_string (row->text, row->overrides[0] ? row->overrides : NULL, &error);
+      disco_pipeline_new_from_string (row->text, row->overrides[0] ? row->overrides : NULL, &error);
 
   g_test_summary (row->what);
   if (p != NULL)

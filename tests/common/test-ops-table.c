@@ -16,8 +16,8 @@ separate_alloc (gsize size, GError **error)
 
   if (buffer == NULL)
     {
-      g_set_error (error, DISCO_ERROR, DISCO_ERROR_MEMORY, "cannot allocate %" G_GSIZE_FORMAT
-                   " bytes for the test table", size);
+      g_set_error (error, DISCO_ERROR, DISCO_ERROR_MEMORY,
+                   "cannot allocate %" G_GSIZE_FORMAT " bytes for the test table", size);
       return NULL;
     }
   /* All bits set: NaN as a float, a huge index as an integer. */
@@ -61,14 +61,13 @@ static void
 failing_microcircuit_units (const DiscoSoftRectifier *phi_e, const DiscoSoftRectifier *phi_i,
                             gsize n_rows, gsize n, const guint *rows, float *state, gsize ld,
                             const float *drive, const guint *drive_rows, gsize n_out,
-                            const double *control, const float *q, float *top_down,
-                            gboolean cold, gboolean first, float *rate, float *slope,
-                            float *inhibitory_slope, guint *iterations, gint *status)
+                            const double *control, const float *q, float *top_down, gboolean cold,
+                            gboolean first, float *rate, float *slope, float *inhibitory_slope,
+                            guint *iterations, gint *status)
 {
-  disco_ops_cpu ()->equilibrium_microcircuit_units (phi_e, phi_i, n_rows, n, rows, state, ld,
-                                                    drive, drive_rows, n_out, control, q,
-                                                    top_down, cold, first, rate, slope,
-                                                    inhibitory_slope, iterations, status);
+  disco_ops_cpu ()->equilibrium_microcircuit_units (
+      phi_e, phi_i, n_rows, n, rows, state, ld, drive, drive_rows, n_out, control, q, top_down,
+      cold, first, rate, slope, inhibitory_slope, iterations, status);
   if (failing_row >= 0 && control == NULL && cold)
     for (gsize r = 0; r < n_rows; r++)
       if (rows[r] == (guint) failing_row)
@@ -105,7 +104,7 @@ test_ops_table (void)
 void
 test_ops_table_install (void)
 {
-  backend = (DiscoBackend) {
+  backend = (DiscoBackend){
     .name = "test-separate",
     .describe = separate_describe,
     .alloc = separate_alloc,

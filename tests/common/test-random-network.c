@@ -22,7 +22,7 @@ lay_out_states (TestRandomNetwork *net)
     {
       net->offsets[l] = net->state_size;
       net->state_size += net->layers[l].kind == DISCO_OPS_LAYER_MICROCIRCUIT ? 2 * net->layers[l].n
-                                                                            : net->layers[l].n;
+                                                                             : net->layers[l].n;
     }
 }
 
@@ -34,12 +34,8 @@ lay_out_states (TestRandomNetwork *net)
  * (sample 0) to @brightness_last (sample B − 1), so that the samples can
  * be made to settle after different numbers of steps. */
 TestRandomNetwork *
-test_random_network_new (guint32      seed,
-                         const gsize *sizes,
-                         guint        n_sizes,
-                         gsize        n_samples,
-                         double       brightness_first,
-                         double       brightness_last)
+test_random_network_new (guint32 seed, const gsize *sizes, guint n_sizes, gsize n_samples,
+                         double brightness_first, double brightness_last)
 {
   GRand *rand = g_rand_new_with_seed (seed);
   TestRandomNetwork *net = g_new0 (TestRandomNetwork, 1);
@@ -54,7 +50,7 @@ test_random_network_new (guint32      seed,
       const gsize n_in = sizes[l], n = sizes[l + 1];
       const gboolean readout = l + 1 == net->n_layers;
 
-      net->weights[l] = g_new (float, n * n_in);
+      net->weights[l] = g_new (float, n *n_in);
       for (gsize i = 0; i < n * n_in; i++)
         net->weights[l][i] = (float) (normal (rand) / sqrt ((double) n_in));
       if (!readout)
@@ -63,7 +59,7 @@ test_random_network_new (guint32      seed,
           for (gsize i = 0; i < n; i++)
             net->biases[l][i] = (float) g_rand_double_range (rand, -0.1, 0.1);
         }
-      net->layers[l] = (DiscoOpsLayer) {
+      net->layers[l] = (DiscoOpsLayer){
         .kind = readout ? DISCO_OPS_LAYER_READOUT : DISCO_OPS_LAYER_MICROCIRCUIT,
         .n = n,
         .n_in = n_in,
@@ -80,13 +76,14 @@ test_random_network_new (guint32      seed,
   net->x = g_new (float, n_samples * net->n_in);
   for (gsize s = 0; s < n_samples; s++)
     {
-      const double brightness = n_samples > 1
-        ? brightness_first + (brightness_last - brightness_first) * s / (double) (n_samples - 1)
-        : brightness_first;
+      const double brightness =
+          n_samples > 1 ? brightness_first
+                              + (brightness_last - brightness_first) * s / (double) (n_samples - 1)
+                        : brightness_first;
 
       for (gsize i = 0; i < net->n_in; i++)
-        net->x[s * net->n_in + i] = g_rand_double (rand) < 0.2
-                                      ? (float) (brightness * g_rand_double (rand)) : 0.0f;
+        net->x[s * net->n_in + i] =
+            g_rand_double (rand) < 0.2 ? (float) (brightness * g_rand_double (rand)) : 0.0f;
     }
   g_rand_free (rand);
   return net;
@@ -110,8 +107,7 @@ test_random_network_free (TestRandomNetwork *net)
  * only) with the same weights, bias and φ_E, and lays the states out again;
  * the random draws, so the parameters and inputs, stay those of the seed. */
 void
-test_random_network_make_rate (TestRandomNetwork *net,
-                               guint              layer)
+test_random_network_make_rate (TestRandomNetwork *net, guint layer)
 {
   g_assert_cmpuint (layer + 1, <, net->n_layers);
   net->layers[layer].kind = DISCO_OPS_LAYER_RATE;

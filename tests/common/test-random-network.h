@@ -26,16 +26,12 @@ typedef struct
   float *x;
 } TestRandomNetwork;
 
-TestRandomNetwork *test_random_network_new  (guint32            seed,
-                                             const gsize       *sizes,
-                                             guint              n_sizes,
-                                             gsize              n_samples,
-                                             double             brightness_first,
-                                             double             brightness_last);
+TestRandomNetwork *test_random_network_new (guint32 seed, const gsize *sizes, guint n_sizes,
+                                            gsize n_samples, double brightness_first,
+                                            double brightness_last);
 
-void               test_random_network_free (TestRandomNetwork *network);
+void test_random_network_free (TestRandomNetwork *network);
 
-void               test_random_network_make_rate (TestRandomNetwork *network,
-                                                  guint              layer);
+void test_random_network_make_rate (TestRandomNetwork *network, guint layer);
 
 G_END_DECLS

@@ -12,12 +12,20 @@ struct _TestRandomSource
 };
 G_DEFINE_FINAL_TYPE (TestRandomSource, test_random_source, DISCO_TYPE_NODE)
 
-enum { PROP_0, PROP_ROWS, PROP_COLS, PROP_TICKS, PROP_ONLY_ROW, PROP_AMPLITUDE, PROP_CLASSES,
-       PROP_PHASE };
+enum
+{
+  PROP_0,
+  PROP_ROWS,
+  PROP_COLS,
+  PROP_TICKS,
+  PROP_ONLY_ROW,
+  PROP_AMPLITUDE,
+  PROP_CLASSES,
+  PROP_PHASE
+};
 
 static void
-test_random_source_set_property (GObject *object, guint id, const GValue *value,
-                                 GParamSpec *pspec)
+test_random_source_set_property (GObject *object, guint id, const GValue *value, GParamSpec *pspec)
 {
   TestRandomSource *self = TEST_RANDOM_SOURCE (object);
   switch (id)
@@ -96,23 +104,24 @@ test_random_source_class_init (TestRandomSourceClass *klass)
   node_class->prepare = test_random_source_prepare;
   node_class->process = test_random_source_process;
   g_object_class_install_property (object_class, PROP_ROWS,
-    g_param_spec_uint ("rows", "rows", "rows", 1, 1000, 4, rw));
+                                   g_param_spec_uint ("rows", "rows", "rows", 1, 1000, 4, rw));
   g_object_class_install_property (object_class, PROP_COLS,
-    g_param_spec_uint ("cols", "cols", "cols", 1, 1000, 20, rw));
+                                   g_param_spec_uint ("cols", "cols", "cols", 1, 1000, 20, rw));
   g_object_class_install_property (object_class, PROP_TICKS,
-    g_param_spec_uint ("ticks", "ticks", "ticks", 0, 1000, 1, rw));
+                                   g_param_spec_uint ("ticks", "ticks", "ticks", 0, 1000, 1, rw));
   g_object_class_install_property (object_class, PROP_ONLY_ROW,
-    g_param_spec_uint ("only-row", "only row", "emit just this row", 0, G_MAXUINT,
-                       G_MAXUINT, rw));
-  g_object_class_install_property (object_class, PROP_AMPLITUDE,
-    g_param_spec_double ("amplitude", "amplitude", "values in [0, amplitude)", 0, 100, 1,
-                         rw));
-  g_object_class_install_property (object_class, PROP_CLASSES,
-    g_param_spec_uint ("classes", "classes", "target classes; row r is class r mod classes",
-                       2, 100, 3, rw));
+                                   g_param_spec_uint ("only-row", "only row", "emit just this row",
+                                                      0, G_MAXUINT, G_MAXUINT, rw));
+  g_object_class_install_property (
+      object_class, PROP_AMPLITUDE,
+      g_param_spec_double ("amplitude", "amplitude", "values in [0, amplitude)", 0, 100, 1, rw));
+  g_object_class_install_property (
+      object_class, PROP_CLASSES,
+      g_param_spec_uint ("classes", "classes", "target classes; row r is class r mod classes", 2,
+                         100, 3, rw));
   g_object_class_install_property (object_class, PROP_PHASE,
-    g_param_spec_enum ("phase", "phase", "phase of every tick", DISCO_TYPE_PHASE,
-                       DISCO_PHASE_NONE, rw));
+                                   g_param_spec_enum ("phase", "phase", "phase of every tick",
+                                                      DISCO_TYPE_PHASE, DISCO_PHASE_NONE, rw));
   disco_node_class_add_port (node_class, DISCO_PORT_OUTPUT, "output", 0, "uniform values");
   disco_node_class_add_port (node_class, DISCO_PORT_OUTPUT, "targets", 0, "soft one-hot");
 }
@@ -128,4 +137,3 @@ test_random_source_init (TestRandomSource *self)
   self->classes = 3;
   self->phase = DISCO_PHASE_NONE;
 }
-

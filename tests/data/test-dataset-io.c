@@ -42,15 +42,15 @@ static DiscoDataset *mnist_test;
 static char *
 dataset_dir (const char *set)
 {
-  const char *root = g_getenv ("DISCO_DATA_DIR") ? g_getenv ("DISCO_DATA_DIR")
-                                                 : DEFAULT_DATA_DIR;
+  const char *root = g_getenv ("DISCO_DATA_DIR") ? g_getenv ("DISCO_DATA_DIR") : DEFAULT_DATA_DIR;
   char *dir;
 
   dir = g_build_filename (root, set, NULL);
   if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
     {
       g_test_fail_printf ("dataset folder %s is missing: run "
-                          "data/install-datasets.sh to install the datasets", dir);
+                          "data/install-datasets.sh to install the datasets",
+                          dir);
       g_free (dir);
       return NULL;
     }
@@ -59,11 +59,10 @@ dataset_dir (const char *set)
 
 /* Returns $DISCO_FIXTURES_DIR/<parts...>, or NULL after failing the test. */
 static char *
-fixture_path (const char *first_part,
-              ...)
+fixture_path (const char *first_part, ...)
 {
-  const char *root = g_getenv ("DISCO_FIXTURES_DIR") ? g_getenv ("DISCO_FIXTURES_DIR")
-                                                     : DEFAULT_FIXTURES_DIR;
+  const char *root =
+      g_getenv ("DISCO_FIXTURES_DIR") ? g_getenv ("DISCO_FIXTURES_DIR") : DEFAULT_FIXTURES_DIR;
   g_autofree char *tail = NULL;
   va_list parts;
 
@@ -83,7 +82,7 @@ get_mnist (gboolean train)
 {
   DiscoDataset **cache = train ? &mnist_train : &mnist_test;
   g_autofree char *dir = NULL;
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GError) error = NULL;
 
   if (*cache != NULL)
     return *cache;
@@ -125,17 +124,14 @@ assert_pixels_in_unit_range (const DiscoDataset *dataset)
 }
 
 static void
-assert_labels_begin (const DiscoDataset *dataset,
-                     const guint8       *expected,
-                     gsize               n_expected)
+assert_labels_begin (const DiscoDataset *dataset, const guint8 *expected, gsize n_expected)
 {
   g_assert_cmpuint (dataset->n_samples, >=, n_expected);
   g_assert_cmpmem (dataset->labels, n_expected, expected, n_expected);
 }
 
 static void
-assert_class_counts (const DiscoDataset *dataset,
-                     const guint        *expected)
+assert_class_counts (const DiscoDataset *dataset, const guint *expected)
 {
   g_autofree guint *counts = disco_dataset_class_counts (dataset);
   guint c;
@@ -147,8 +143,7 @@ assert_class_counts (const DiscoDataset *dataset,
 
 /* @small must be the first @small->n_samples records of @full. */
 static void
-assert_prefix_of (const DiscoDataset *small,
-                  const DiscoDataset *full)
+assert_prefix_of (const DiscoDataset *small, const DiscoDataset *full)
 {
   g_assert_cmpuint (small->n_samples, <=, full->n_samples);
   g_assert_cmpuint (small->rows, ==, full->rows);
@@ -161,13 +156,12 @@ assert_prefix_of (const DiscoDataset *small,
 }
 
 static GBytes *
-gzip_bytes (const guint8 *data,
-            gsize         size)
+gzip_bytes (const guint8 *data, gsize size)
 {
-  g_autoptr(GZlibCompressor) deflater = g_zlib_compressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP, 9);
-  g_autoptr(GOutputStream) memory = g_memory_output_stream_new_resizable ();
-  g_autoptr(GOutputStream) stream = g_converter_output_stream_new (memory, G_CONVERTER (deflater));
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GZlibCompressor) deflater = g_zlib_compressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP, 9);
+  g_autoptr (GOutputStream) memory = g_memory_output_stream_new_resizable ();
+  g_autoptr (GOutputStream) stream = g_converter_output_stream_new (memory, G_CONVERTER (deflater));
+  g_autoptr (GError) error = NULL;
 
   g_output_stream_write_all (stream, data, size, NULL, NULL, &error);
   g_assert_no_error (error);
@@ -177,8 +171,7 @@ gzip_bytes (const guint8 *data,
 }
 
 static void
-put_be32 (guint8  *bytes,
-          guint32  value)
+put_be32 (guint8 *bytes, guint32 value)
 {
   bytes[0] = value >> 24;
   bytes[1] = value >> 16;
@@ -192,11 +185,12 @@ static void
 test_mnist_train (void)
 {
   static const guint8 first_labels[] = { 5, 0, 4, 1, 9, 2, 1, 3, 1, 4 };
-  static const guint class_counts[] = { 5923, 6742, 5958, 6131, 5842,
-                                        5421, 5918, 6265, 5851, 5949 };
+  static const guint class_counts[] = {
+    5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949
+  };
   g_autofree char *dir = NULL;
-  g_autoptr(DiscoDataset) timed = NULL;
-  g_autoptr(GError) error = NULL;
+  g_autoptr (DiscoDataset) timed = NULL;
+  g_autoptr (GError) error = NULL;
   const DiscoDataset *dataset;
   double seconds;
 
@@ -252,11 +246,12 @@ static void
 test_fashion_train (void)
 {
   static const guint8 first_labels[] = { 9, 0, 0, 3, 0, 2, 7, 2, 5, 5 };
-  static const guint class_counts[] = { 6000, 6000, 6000, 6000, 6000,
-                                        6000, 6000, 6000, 6000, 6000 };
+  static const guint class_counts[] = {
+    6000, 6000, 6000, 6000, 6000, 6000, 6000, 6000, 6000, 6000
+  };
   g_autofree char *dir = NULL;
-  g_autoptr(DiscoDataset) dataset = NULL;
-  g_autoptr(GError) error = NULL;
+  g_autoptr (DiscoDataset) dataset = NULL;
+  g_autoptr (GError) error = NULL;
   double seconds;
 
   g_test_summary ("Full Fashion-MNIST train, read through the gzip decompressor: "
@@ -286,11 +281,12 @@ test_fashion_test (void)
 {
   /* Measured from the installed files (md5-checked against DATA.md). */
   static const guint8 first_labels[] = { 9, 2, 1, 1, 6, 1, 4, 6, 5, 7 };
-  static const guint class_counts[] = { 1000, 1000, 1000, 1000, 1000,
-                                        1000, 1000, 1000, 1000, 1000 };
+  static const guint class_counts[] = {
+    1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000
+  };
   g_autofree char *dir = NULL;
-  g_autoptr(DiscoDataset) dataset = NULL;
-  g_autoptr(GError) error = NULL;
+  g_autoptr (DiscoDataset) dataset = NULL;
+  g_autoptr (GError) error = NULL;
 
   g_test_summary ("Full Fashion-MNIST test split: 10000 images, 1000 per class");
 
@@ -308,15 +304,14 @@ static void
 test_digits_full (void)
 {
   /* Counted in scikit-learn's digits.csv.gz (python3-sklearn 1.2.1). */
-  static const guint class_counts[] = { 178, 182, 177, 183, 181,
-                                        182, 181, 179, 174, 180 };
+  static const guint class_counts[] = { 178, 182, 177, 183, 181, 182, 181, 179, 174, 180 };
   static const guint8 first_labels[] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 };
   /* First row of the file: 0,0,5,13,9,1,0,0,... */
   static const float first_pixels[] = { 0, 0, 5 / 16.f, 13 / 16.f, 9 / 16.f, 1 / 16.f, 0, 0 };
   g_autofree char *dir = NULL;
   g_autofree char *path = NULL;
-  g_autoptr(DiscoDataset) dataset = NULL;
-  g_autoptr(GError) error = NULL;
+  g_autoptr (DiscoDataset) dataset = NULL;
+  g_autoptr (GError) error = NULL;
 
   g_test_summary ("Full 8x8 digits CSV: 1797 samples, 8x8, per-class counts, "
                   "pixels divided by 16");
@@ -354,8 +349,8 @@ test_fixtures_idx (gconstpointer data)
     return;
   for (train = 0; train <= 1; train++)
     {
-      g_autoptr(DiscoDataset) fixture = NULL;
-      g_autoptr(GError) error = NULL;
+      g_autoptr (DiscoDataset) fixture = NULL;
+      g_autoptr (GError) error = NULL;
       const DiscoDataset *full;
 
       fixture = disco_dataset_load_idx_dir (dir, train ? "train" : "t10k", &error);
@@ -374,9 +369,9 @@ test_fixtures_digits (void)
   g_autofree char *fixture_file = fixture_path ("digits", "digits.csv.gz", NULL);
   g_autofree char *full_dir = NULL;
   g_autofree char *full_file = NULL;
-  g_autoptr(DiscoDataset) fixture = NULL;
-  g_autoptr(DiscoDataset) full = NULL;
-  g_autoptr(GError) error = NULL;
+  g_autoptr (DiscoDataset) fixture = NULL;
+  g_autoptr (DiscoDataset) full = NULL;
+  g_autoptr (GError) error = NULL;
 
   g_test_summary ("The digits fixture holds the first 30 lines of digits.csv.gz");
 
@@ -400,9 +395,9 @@ test_plain_csv (void)
 {
   g_autofree char *tmp_dir = NULL;
   g_autofree char *path = NULL;
-  g_autoptr(GString) csv = g_string_new (NULL);
-  g_autoptr(DiscoDataset) dataset = NULL;
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GString) csv = g_string_new (NULL);
+  g_autoptr (DiscoDataset) dataset = NULL;
+  g_autoptr (GError) error = NULL;
   guint i;
 
   g_test_summary ("An uncompressed CSV with CRLF line ends and blank lines loads too");
@@ -442,8 +437,8 @@ test_class_counts (void)
    * 5 0 4 1 9 2 1 3 1 4 3 5 3 6 1 7 2 8 6 9. */
   static const guint expected[] = { 1, 4, 2, 3, 2, 2, 2, 1, 1, 2 };
   g_autofree char *dir = fixture_path ("mnist", NULL);
-  g_autoptr(DiscoDataset) dataset = NULL;
-  g_autoptr(GError) error = NULL;
+  g_autoptr (DiscoDataset) dataset = NULL;
+  g_autoptr (GError) error = NULL;
 
   g_test_summary ("disco_dataset_class_counts counts the labels of each class");
 
@@ -455,8 +450,7 @@ test_class_counts (void)
 }
 
 static gboolean
-is_permutation (const guint *values,
-                guint        n)
+is_permutation (const guint *values, guint n)
 {
   g_autofree gboolean *seen = g_new0 (gboolean, MAX (n, 1));
   guint i;
@@ -474,9 +468,9 @@ static void
 test_permutation (void)
 {
   const guint n = 1000;
-  g_autoptr(GRand) rand_a = g_rand_new_with_seed (42);
-  g_autoptr(GRand) rand_b = g_rand_new_with_seed (42);
-  g_autoptr(GRand) rand_c = g_rand_new_with_seed (43);
+  g_autoptr (GRand) rand_a = g_rand_new_with_seed (42);
+  g_autoptr (GRand) rand_b = g_rand_new_with_seed (42);
+  g_autoptr (GRand) rand_c = g_rand_new_with_seed (43);
   g_autofree guint *a = disco_permutation_new (n, rand_a);
   g_autofree guint *b = disco_permutation_new (n, rand_b);
   g_autofree guint *c = disco_permutation_new (n, rand_c);
@@ -514,8 +508,8 @@ test_gather_batch (void)
   static const guint indices[] = { 19, 0, 7, 7 };
   const guint batch = G_N_ELEMENTS (indices);
   g_autofree char *dir = fixture_path ("mnist", NULL);
-  g_autoptr(DiscoDataset) dataset = NULL;
-  g_autoptr(GError) error = NULL;
+  g_autoptr (DiscoDataset) dataset = NULL;
+  g_autoptr (GError) error = NULL;
   g_autofree float *images = NULL;
   g_autofree float *one_hot = NULL;
   g_autofree float *soft = NULL;
@@ -549,8 +543,7 @@ test_gather_batch (void)
       for (c = 0; c < dataset->n_classes; c++)
         {
           g_assert_cmpfloat (hard_row[c], ==, c == label ? 1.0f : 0.0f);
-          g_assert_cmpfloat_with_epsilon (soft_row[c], c == label ? 0.99 : 0.01 / 9,
-                                          1e-7);
+          g_assert_cmpfloat_with_epsilon (soft_row[c], c == label ? 0.99 : 0.01 / 9, 1e-7);
           soft_sum += soft_row[c];
         }
       /* Ten float32 terms: a few ulps of 1 at most. */
@@ -573,7 +566,7 @@ test_gather_batch (void)
  * function breaks one of them. */
 typedef struct
 {
-  GByteArray *images;  /* NULL: do not write the file */
+  GByteArray *images; /* NULL: do not write the file */
   GByteArray *labels;
 } IdxPair;
 
@@ -585,18 +578,18 @@ typedef enum
 
 typedef struct
 {
-  const char        *name;
-  const char        *summary;
-  void             (*break_pair) (IdxPair *pair);
-  DiscoError         code;
-  const char        *cause;     /* what the message must say is wrong */
-  Blame              blame;
+  const char *name;
+  const char *summary;
+  void (*break_pair) (IdxPair *pair);
+  DiscoError code;
+  const char *cause; /* what the message must say is wrong */
+  Blame blame;
 } BadIdxCase;
 
 static void
 replace_with_gzip (GByteArray *array)
 {
-  g_autoptr(GBytes) compressed = gzip_bytes (array->data, array->len);
+  g_autoptr (GBytes) compressed = gzip_bytes (array->data, array->len);
   gsize size;
   const guint8 *data = g_bytes_get_data (compressed, &size);
 
@@ -764,83 +757,59 @@ break_label_out_of_range (IdxPair *pair)
 }
 
 static const BadIdxCase bad_idx_cases[] = {
-  { "wrong-magic", "Image file with magic 0x804",
-    break_images_magic, DISCO_ERROR_DATA,
+  { "wrong-magic", "Image file with magic 0x804", break_images_magic, DISCO_ERROR_DATA,
     "bad IDX magic number 0x00000804", BLAME_IMAGES },
-  { "labels-as-images", "A label file passed as the image file",
-    break_images_are_labels, DISCO_ERROR_DATA,
-    "(this is an IDX label file)", BLAME_IMAGES },
-  { "wrong-labels-magic", "Label file with the image magic",
-    break_labels_magic, DISCO_ERROR_DATA,
+  { "labels-as-images", "A label file passed as the image file", break_images_are_labels,
+    DISCO_ERROR_DATA, "(this is an IDX label file)", BLAME_IMAGES },
+  { "wrong-labels-magic", "Label file with the image magic", break_labels_magic, DISCO_ERROR_DATA,
     "(this is an IDX image file)", BLAME_LABELS },
-  { "empty-file", "Zero-byte image file",
-    break_empty_images, DISCO_ERROR_DATA,
+  { "empty-file", "Zero-byte image file", break_empty_images, DISCO_ERROR_DATA,
     "ends inside the IDX header (0 of 16 bytes)", BLAME_IMAGES },
-  { "truncated-header", "Image file cut inside its 16-byte header",
-    break_images_header_cut, DISCO_ERROR_DATA,
-    "ends inside the IDX header", BLAME_IMAGES },
-  { "truncated-labels-header", "Label file cut inside its 8-byte header",
-    break_labels_header_cut, DISCO_ERROR_DATA,
-    "ends inside the IDX header", BLAME_LABELS },
-  { "truncated-data", "Raw image file cut in the middle of record 20",
-    break_images_data_cut, DISCO_ERROR_DATA,
-    "ends after 19 of 20 images", BLAME_IMAGES },
+  { "truncated-header", "Image file cut inside its 16-byte header", break_images_header_cut,
+    DISCO_ERROR_DATA, "ends inside the IDX header", BLAME_IMAGES },
+  { "truncated-labels-header", "Label file cut inside its 8-byte header", break_labels_header_cut,
+    DISCO_ERROR_DATA, "ends inside the IDX header", BLAME_LABELS },
+  { "truncated-data", "Raw image file cut in the middle of record 20", break_images_data_cut,
+    DISCO_ERROR_DATA, "ends after 19 of 20 images", BLAME_IMAGES },
   { "truncated-data-gz", "Complete gzip of an image file cut in record 20",
-    break_images_data_cut_gz, DISCO_ERROR_DATA,
-    "ends after 19 of 20 images", BLAME_IMAGES },
-  { "truncated-gzip", "Gzip stream of the image file cut in half",
-    break_images_gzip_cut, DISCO_ERROR_DATA,
-    "gzip stream ends early", BLAME_IMAGES },
-  { "truncated-labels", "Label file holding 12 of 20 labels",
-    break_labels_data_cut, DISCO_ERROR_DATA,
-    "ends after 12 of 20 labels", BLAME_LABELS },
-  { "count-mismatch", "19 labels for 20 images",
-    break_count_mismatch, DISCO_ERROR_DATA,
+    break_images_data_cut_gz, DISCO_ERROR_DATA, "ends after 19 of 20 images", BLAME_IMAGES },
+  { "truncated-gzip", "Gzip stream of the image file cut in half", break_images_gzip_cut,
+    DISCO_ERROR_DATA, "gzip stream ends early", BLAME_IMAGES },
+  { "truncated-labels", "Label file holding 12 of 20 labels", break_labels_data_cut,
+    DISCO_ERROR_DATA, "ends after 12 of 20 labels", BLAME_LABELS },
+  { "count-mismatch", "19 labels for 20 images", break_count_mismatch, DISCO_ERROR_DATA,
     "19 labels, but", BLAME_LABELS },
-  { "zero-rows", "Image header with zero rows",
-    break_zero_rows, DISCO_ERROR_DATA,
-    "IDX rows is 0", BLAME_IMAGES },
-  { "zero-count", "Headers announcing zero samples",
-    break_zero_count, DISCO_ERROR_DATA,
+  { "zero-rows", "Image header with zero rows", break_zero_rows, DISCO_ERROR_DATA, "IDX rows is 0",
+    BLAME_IMAGES },
+  { "zero-count", "Headers announcing zero samples", break_zero_count, DISCO_ERROR_DATA,
     "IDX count is 0", BLAME_IMAGES },
-  { "huge-cols", "Image header with 100000 columns",
-    break_huge_cols, DISCO_ERROR_DATA,
+  { "huge-cols", "Image header with 100000 columns", break_huge_cols, DISCO_ERROR_DATA,
     "IDX cols is 100000", BLAME_IMAGES },
-  { "huge-count", "Headers announcing 2^32-1 samples",
-    break_huge_count, DISCO_ERROR_DATA,
+  { "huge-count", "Headers announcing 2^32-1 samples", break_huge_count, DISCO_ERROR_DATA,
     "IDX count is 4294967295", BLAME_IMAGES },
   { "big-count-gz", "Gzipped headers announcing a million samples for 20 records",
-    break_big_count_gz, DISCO_ERROR_DATA,
-    "ends after 20 of 1000000 labels", BLAME_LABELS },
-  { "trailing-data", "Raw image file with bytes after the last record",
-    break_trailing_data, DISCO_ERROR_DATA,
-    "data continues past the 20 images", BLAME_IMAGES },
+    break_big_count_gz, DISCO_ERROR_DATA, "ends after 20 of 1000000 labels", BLAME_LABELS },
+  { "trailing-data", "Raw image file with bytes after the last record", break_trailing_data,
+    DISCO_ERROR_DATA, "data continues past the 20 images", BLAME_IMAGES },
   { "trailing-data-gz", "Gzipped image file with bytes after the last record",
-    break_trailing_data_gz, DISCO_ERROR_DATA,
-    "data continues past the 20 images", BLAME_IMAGES },
-  { "corrupt-gzip", "Valid gzip header followed by garbage",
-    break_corrupt_gzip, DISCO_ERROR_DATA,
+    break_trailing_data_gz, DISCO_ERROR_DATA, "data continues past the 20 images", BLAME_IMAGES },
+  { "corrupt-gzip", "Valid gzip header followed by garbage", break_corrupt_gzip, DISCO_ERROR_DATA,
     "corrupt gzip data", BLAME_IMAGES },
-  { "gzip-bad-crc", "Gzipped image file whose CRC32 does not match",
-    break_gzip_crc, DISCO_ERROR_DATA,
-    "corrupt gzip data", BLAME_IMAGES },
-  { "missing-images", "Image file that does not exist",
-    break_missing_images, DISCO_ERROR_IO,
+  { "gzip-bad-crc", "Gzipped image file whose CRC32 does not match", break_gzip_crc,
+    DISCO_ERROR_DATA, "corrupt gzip data", BLAME_IMAGES },
+  { "missing-images", "Image file that does not exist", break_missing_images, DISCO_ERROR_IO,
     "no such file", BLAME_IMAGES },
-  { "missing-labels", "Label file that does not exist",
-    break_missing_labels, DISCO_ERROR_IO,
+  { "missing-labels", "Label file that does not exist", break_missing_labels, DISCO_ERROR_IO,
     "no such file", BLAME_LABELS },
-  { "label-out-of-range", "A label of 10 in a ten-class set",
-    break_label_out_of_range, DISCO_ERROR_DATA,
-    "label 10 of sample 13 is outside 0..9", BLAME_LABELS },
+  { "label-out-of-range", "A label of 10 in a ten-class set", break_label_out_of_range,
+    DISCO_ERROR_DATA, "label 10 of sample 13 is outside 0..9", BLAME_LABELS },
 };
 
 static GByteArray *
-read_fixture_from (const char *folder,
-                   const char *name)
+read_fixture_from (const char *folder, const char *name)
 {
   g_autofree char *path = fixture_path (folder, name, NULL);
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GError) error = NULL;
   char *contents = NULL;
   gsize size = 0;
 
@@ -852,10 +821,9 @@ read_fixture_from (const char *folder,
 }
 
 static void
-write_or_skip (const char *path,
-               GByteArray *bytes)
+write_or_skip (const char *path, GByteArray *bytes)
 {
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GError) error = NULL;
 
   if (bytes == NULL)
     return;
@@ -866,10 +834,7 @@ write_or_skip (const char *path,
 /* The error must have @code and a message of the form `path: what`, where
  * what says @cause. */
 static void
-assert_dataset_error (const GError *error,
-                      DiscoError    code,
-                      const char   *cause,
-                      const char   *path)
+assert_dataset_error (const GError *error, DiscoError code, const char *cause, const char *path)
 {
   g_autofree char *base = g_path_get_basename (path);
 
@@ -885,8 +850,8 @@ test_bad_idx (gconstpointer data)
 {
   const BadIdxCase *bad = data;
   IdxPair pair = { NULL, NULL };
-  g_autoptr(GError) error = NULL;
-  g_autoptr(DiscoDataset) dataset = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DiscoDataset) dataset = NULL;
   g_autofree char *tmp_dir = NULL;
   g_autofree char *images_name = NULL;
   g_autofree char *labels_name = NULL;
@@ -930,13 +895,13 @@ out:
 
 typedef struct
 {
-  const char        *name;
-  const char        *summary;
-  const char        *contents;  /* NULL: do not write the file */
-  gsize              length;    /* of @contents; 0: up to its first NUL */
-  gboolean           gzip;
-  DiscoError         code;
-  const char        *cause;     /* what the message must say is wrong */
+  const char *name;
+  const char *summary;
+  const char *contents; /* NULL: do not write the file */
+  gsize length;         /* of @contents; 0: up to its first NUL */
+  gboolean gzip;
+  DiscoError code;
+  const char *cause; /* what the message must say is wrong */
 } BadCsvCase;
 
 #define ZEROS_8 "0,0,0,0,0,0,0,0,"
@@ -944,41 +909,31 @@ typedef struct
 #define ZEROS_64 ZEROS_63 "0,"
 
 static const BadCsvCase bad_csv_cases[] = {
-  { "csv-missing", "CSV file that does not exist",
-    NULL, 0, FALSE, DISCO_ERROR_IO,
-    "no such file" },
-  { "csv-empty", "Gzipped CSV with no records",
-    "", 0, TRUE, DISCO_ERROR_DATA,
+  { "csv-missing", "CSV file that does not exist", NULL, 0, FALSE, DISCO_ERROR_IO, "no such file" },
+  { "csv-empty", "Gzipped CSV with no records", "", 0, TRUE, DISCO_ERROR_DATA,
     "no samples in the file" },
-  { "csv-short-line", "Second line with 9 fields instead of 65",
-    ZEROS_64 "1\n" ZEROS_8 "3\n", 0, TRUE, DISCO_ERROR_DATA,
-    ":2: 9 fields, expected 65" },
-  { "csv-long-line", "Line with 66 fields",
-    ZEROS_64 "0,1\n", 0, FALSE, DISCO_ERROR_DATA,
+  { "csv-short-line", "Second line with 9 fields instead of 65", ZEROS_64 "1\n" ZEROS_8 "3\n", 0,
+    TRUE, DISCO_ERROR_DATA, ":2: 9 fields, expected 65" },
+  { "csv-long-line", "Line with 66 fields", ZEROS_64 "0,1\n", 0, FALSE, DISCO_ERROR_DATA,
     ":1: 66 fields, expected 65" },
-  { "csv-not-a-number", "Pixel that is not a number",
-    "x," ZEROS_63 "5\n", 0, FALSE, DISCO_ERROR_DATA,
-    "pixel 1 is \"x\"" },
-  { "csv-pixel-range", "Pixel value 17 (the scale is 0..16)",
-    "17," ZEROS_63 "5\n", 0, FALSE, DISCO_ERROR_DATA,
-    "pixel 1 is \"17\", expected a number in 0..16" },
-  { "csv-label-range", "Label 10 in a ten-class set",
-    ZEROS_64 "10\n", 0, TRUE, DISCO_ERROR_DATA,
+  { "csv-not-a-number", "Pixel that is not a number", "x," ZEROS_63 "5\n", 0, FALSE,
+    DISCO_ERROR_DATA, "pixel 1 is \"x\"" },
+  { "csv-pixel-range", "Pixel value 17 (the scale is 0..16)", "17," ZEROS_63 "5\n", 0, FALSE,
+    DISCO_ERROR_DATA, "pixel 1 is \"17\", expected a number in 0..16" },
+  { "csv-label-range", "Label 10 in a ten-class set", ZEROS_64 "10\n", 0, TRUE, DISCO_ERROR_DATA,
     "label is \"10\"" },
-  { "csv-label-fraction", "Label 2.5",
-    ZEROS_64 "2.5\n", 0, FALSE, DISCO_ERROR_DATA,
+  { "csv-label-fraction", "Label 2.5", ZEROS_64 "2.5\n", 0, FALSE, DISCO_ERROR_DATA,
     "label is \"2.5\"" },
-  { "csv-corrupt-gzip", "Valid gzip header followed by garbage",
-    CORRUPT_GZIP, sizeof CORRUPT_GZIP - 1, FALSE, DISCO_ERROR_DATA,
-    "corrupt gzip data" },
+  { "csv-corrupt-gzip", "Valid gzip header followed by garbage", CORRUPT_GZIP,
+    sizeof CORRUPT_GZIP - 1, FALSE, DISCO_ERROR_DATA, "corrupt gzip data" },
 };
 
 static void
 test_bad_csv (gconstpointer data)
 {
   const BadCsvCase *bad = data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(DiscoDataset) dataset = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DiscoDataset) dataset = NULL;
   g_autofree char *tmp_dir = NULL;
   g_autofree char *name = NULL;
   g_autofree char *path = NULL;
@@ -991,7 +946,7 @@ test_bad_csv (gconstpointer data)
   path = g_build_filename (tmp_dir, name, NULL);
   if (bad->contents != NULL)
     {
-      g_autoptr(GByteArray) bytes = g_byte_array_new ();
+      g_autoptr (GByteArray) bytes = g_byte_array_new ();
 
       g_byte_array_append (bytes, (const guint8 *) bad->contents,
                            bad->length != 0 ? bad->length : strlen (bad->contents));
@@ -1012,8 +967,8 @@ static void
 test_bad_dir (void)
 {
   g_autofree char *dir = fixture_path ("mnist", NULL);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(DiscoDataset) dataset = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DiscoDataset) dataset = NULL;
 
   g_test_summary ("A split that is not in the folder is an IO error naming the folder");
 
@@ -1028,31 +983,29 @@ test_bad_dir (void)
 /* ---- seeded fuzzing ----------------------------------------------------- */
 
 #ifndef FUZZ_ROUNDS
-#define FUZZ_ROUNDS 400  /* -DFUZZ_ROUNDS=... for a longer run */
+#define FUZZ_ROUNDS 400 /* -DFUZZ_ROUNDS=... for a longer run */
 #endif
 
 static void
-mutate (GByteArray *bytes,
-        GRand      *rand)
+mutate (GByteArray *bytes, GRand *rand)
 {
   guint n_flips, i;
 
   switch (g_rand_int_range (rand, 0, 4))
     {
-    case 0:  /* the header, where sizes live */
+    case 0: /* the header, where sizes live */
       n_flips = g_rand_int_range (rand, 1, 4);
       for (i = 0; i < n_flips; i++)
-        bytes->data[g_rand_int_range (rand, 0, MIN (bytes->len, 16))] = g_rand_int_range (rand, 0, 256);
+        bytes->data[g_rand_int_range (rand, 0, MIN (bytes->len, 16))] =
+            g_rand_int_range (rand, 0, 256);
       break;
-    case 1:  /* anywhere */
+    case 1: /* anywhere */
       n_flips = g_rand_int_range (rand, 1, 8);
       for (i = 0; i < n_flips; i++)
         bytes->data[g_rand_int_range (rand, 0, bytes->len)] ^= 1u << g_rand_int_range (rand, 0, 8);
       break;
-    case 2:  /* cut */
-      g_byte_array_set_size (bytes, g_rand_int_range (rand, 0, bytes->len));
-      break;
-    default:  /* extend */
+    case 2: /* cut */ g_byte_array_set_size (bytes, g_rand_int_range (rand, 0, bytes->len)); break;
+    default: /* extend */
       n_flips = g_rand_int_range (rand, 1, 64);
       for (i = 0; i < n_flips; i++)
         {
@@ -1069,8 +1022,8 @@ test_fuzz_idx (void)
 {
   static const char *const folders[] = { "mnist", "mnist-gz" };
   static const char *const suffixes[] = { "", ".gz" };
-  g_autoptr(GRand) rand = g_rand_new_with_seed (20231128);
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GRand) rand = g_rand_new_with_seed (20231128);
+  g_autoptr (GError) error = NULL;
   g_autofree char *tmp_dir = NULL;
   g_autofree char *images_path = NULL;
   g_autofree char *labels_path = NULL;
@@ -1089,12 +1042,14 @@ test_fuzz_idx (void)
   for (round = 0; round < FUZZ_ROUNDS; round++)
     {
       guint format = round % 2;
-      g_autofree char *images_name = g_strconcat ("train-images-idx3-ubyte", suffixes[format], NULL);
-      g_autofree char *labels_name = g_strconcat ("train-labels-idx1-ubyte", suffixes[format], NULL);
-      g_autoptr(GByteArray) images = read_fixture_from (folders[format], images_name);
-      g_autoptr(GByteArray) labels = read_fixture_from (folders[format], labels_name);
-      g_autoptr(DiscoDataset) dataset = NULL;
-      g_autoptr(GError) load_error = NULL;
+      g_autofree char *images_name =
+          g_strconcat ("train-images-idx3-ubyte", suffixes[format], NULL);
+      g_autofree char *labels_name =
+          g_strconcat ("train-labels-idx1-ubyte", suffixes[format], NULL);
+      g_autoptr (GByteArray) images = read_fixture_from (folders[format], images_name);
+      g_autoptr (GByteArray) labels = read_fixture_from (folders[format], labels_name);
+      g_autoptr (DiscoDataset) dataset = NULL;
+      g_autoptr (GError) load_error = NULL;
 
       if (images == NULL || labels == NULL)
         return;
@@ -1136,8 +1091,8 @@ test_fuzz_idx (void)
 static void
 test_fuzz_csv (void)
 {
-  g_autoptr(GRand) rand = g_rand_new_with_seed (1797);
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GRand) rand = g_rand_new_with_seed (1797);
+  g_autoptr (GError) error = NULL;
   g_autofree char *tmp_dir = NULL;
   g_autofree char *path = NULL;
   guint round;
@@ -1151,19 +1106,22 @@ test_fuzz_csv (void)
 
   for (round = 0; round < FUZZ_ROUNDS; round++)
     {
-      g_autoptr(GByteArray) csv = read_fixture_from ("digits", "digits.csv.gz");
-      g_autoptr(DiscoDataset) dataset = NULL;
-      g_autoptr(GError) load_error = NULL;
+      g_autoptr (GByteArray) csv = read_fixture_from ("digits", "digits.csv.gz");
+      g_autoptr (DiscoDataset) dataset = NULL;
+      g_autoptr (GError) load_error = NULL;
 
       if (csv == NULL)
         return;
       if (round % 2 == 1)
         {
           /* The plain text, so that damage reaches the CSV parser. */
-          g_autoptr(GInputStream) memory = g_memory_input_stream_new_from_data (csv->data, csv->len, NULL);
-          g_autoptr(GZlibDecompressor) inflater = g_zlib_decompressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP);
-          g_autoptr(GInputStream) text = g_converter_input_stream_new (memory, G_CONVERTER (inflater));
-          g_autoptr(GByteArray) plain = g_byte_array_new ();
+          g_autoptr (GInputStream) memory =
+              g_memory_input_stream_new_from_data (csv->data, csv->len, NULL);
+          g_autoptr (GZlibDecompressor) inflater =
+              g_zlib_decompressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP);
+          g_autoptr (GInputStream) text =
+              g_converter_input_stream_new (memory, G_CONVERTER (inflater));
+          g_autoptr (GByteArray) plain = g_byte_array_new ();
           guint8 chunk[4096];
           gsize got;
 
@@ -1200,8 +1158,7 @@ test_fuzz_csv (void)
 }
 
 int
-main (int    argc,
-      char **argv)
+main (int argc, char **argv)
 {
   int status;
   gsize i;
@@ -1225,15 +1182,13 @@ main (int    argc,
 
   for (i = 0; i < G_N_ELEMENTS (bad_idx_cases); i++)
     {
-      g_autofree char *path = g_strdup_printf ("/disco/dataset/bad-idx/%s",
-                                               bad_idx_cases[i].name);
+      g_autofree char *path = g_strdup_printf ("/disco/dataset/bad-idx/%s", bad_idx_cases[i].name);
 
       g_test_add_data_func (path, &bad_idx_cases[i], test_bad_idx);
     }
   for (i = 0; i < G_N_ELEMENTS (bad_csv_cases); i++)
     {
-      g_autofree char *path = g_strdup_printf ("/disco/dataset/bad-csv/%s",
-                                               bad_csv_cases[i].name);
+      g_autofree char *path = g_strdup_printf ("/disco/dataset/bad-csv/%s", bad_csv_cases[i].name);
 
       g_test_add_data_func (path, &bad_csv_cases[i], test_bad_csv);
     }

@@ -24,12 +24,10 @@ test_leaky_class_init (TestLeakyClass *klass)
 
   disco_node_class_set_dynamical (node_class, TRUE);
   disco_node_class_set_metadata (node_class, "Leaky unit", "Testing", "du/dt = -u + drive");
-  disco_node_class_add_port (node_class, DISCO_PORT_INPUT, "drive", DISCO_PORT_FLAG_NONE,
-                             "drive");
-  disco_node_class_add_port (node_class, DISCO_PORT_INPUT, "feedback",
-                             DISCO_PORT_FLAG_OPTIONAL, "feedback");
-  disco_node_class_add_port (node_class, DISCO_PORT_OUTPUT, "state", DISCO_PORT_FLAG_NONE,
-                             "u");
+  disco_node_class_add_port (node_class, DISCO_PORT_INPUT, "drive", DISCO_PORT_FLAG_NONE, "drive");
+  disco_node_class_add_port (node_class, DISCO_PORT_INPUT, "feedback", DISCO_PORT_FLAG_OPTIONAL,
+                             "feedback");
+  disco_node_class_add_port (node_class, DISCO_PORT_OUTPUT, "state", DISCO_PORT_FLAG_NONE, "u");
 }
 
 static void
@@ -45,31 +43,30 @@ load (const char *text, GError **error)
   return disco_pipeline_new_from_string (text, NULL, error);
 }
 
-static const char *simple =
-  "# comment\n"
-  "[pipeline]\n"
-  "seed = 7\n"
-  "\n"
-  "[numbers]\n"
-  "node = constant-source   # trailing comment\n"
-  "shape = 2,3\n"
-  "value = 1\n"
-  "step = 0.5\n"
-  "ticks = 10\n"
-  "ticks-per-epoch = 4\n"
-  "\n"
-  "[twice]\n"
-  "node = affine\n"
-  "input = numbers\n"
-  "scale = 2\n"
-  "\n"
-  "[log-a]\n"
-  "node = recorder\n"
-  "input = twice.output\n"
-  "\n"
-  "[log-b]\n"
-  "node = recorder\n"
-  "input = twice\n";
+static const char *simple = "# comment\n"
+                            "[pipeline]\n"
+                            "seed = 7\n"
+                            "\n"
+                            "[numbers]\n"
+                            "node = constant-source   # trailing comment\n"
+                            "shape = 2,3\n"
+                            "value = 1\n"
+                            "step = 0.5\n"
+                            "ticks = 10\n"
+                            "ticks-per-epoch = 4\n"
+                            "\n"
+                            "[twice]\n"
+                            "node = affine\n"
+                            "input = numbers\n"
+                            "scale = 2\n"
+                            "\n"
+                            "[log-a]\n"
+                            "node = recorder\n"
+                            "input = twice.output\n"
+                            "\n"
+                            "[log-b]\n"
+                            "node = recorder\n"
+                            "input = twice\n";
 
 static void
 test_pipeline_from_string_runs (void)
@@ -86,7 +83,7 @@ test_pipeline_from_string_runs (void)
   g_assert_no_error (error);
   g_assert_cmpuint (disco_pipeline_get_seed (p), ==, 7);
   order = disco_pipeline_get_tick_order (p);
-  g_assert_cmpstrv (order, ((const char *[]) { "numbers", "twice", "log-a", "log-b", NULL }));
+  g_assert_cmpstrv (order, ((const char *[]){ "numbers", "twice", "log-a", "log-b", NULL }));
   g_assert_true (disco_pipeline_run (p, NULL, &error));
   g_assert_no_error (error);
 
@@ -111,10 +108,12 @@ test_pipeline_broadcast_shares_tensor (void)
   g_assert_no_error (error);
   g_assert_true (disco_pipeline_run (p, NULL, &error));
   g_assert_nonnull (disco_node_get_input (disco_pipeline_get_node (p, "log-a"), "input"));
-  g_assert_true (disco_node_get_input (disco_pipeline_get_node (p, "log-a"), "input") ==
-                 disco_node_get_input (disco_pipeline_get_node (p, "log-b"), "input"));
+  g_assert_true (disco_node_get_input (disco_pipeline_get_node (p, "log-a"), "input")
+                 == disco_node_get_input (disco_pipeline_get_node (p, "log-b"), "input"));
   /* Last tick: value 1 + 0.5 × 9 = 5.5, doubled. */
-  g_assert_cmpfloat (disco_tensor_get_value (disco_node_get_input (disco_pipeline_get_node (p, "log-a"), "input"), 5), ==, 11.0f);
+  g_assert_cmpfloat (disco_tensor_get_value (
+                         disco_node_get_input (disco_pipeline_get_node (p, "log-a"), "input"), 5),
+                     ==, 11.0f);
 }
 
 typedef struct
@@ -127,8 +126,16 @@ typedef struct
   GCancellable *cancel_at_tick_3;
 } Seen;
 
-static void on_started (DiscoPipeline *p, Seen *seen) { seen->started = TRUE; }
-static void on_finished (DiscoPipeline *p, guint64 n, Seen *seen) { seen->finished = n; }
+static void
+on_started (DiscoPipeline *p, Seen *seen)
+{
+  seen->started = TRUE;
+}
+static void
+on_finished (DiscoPipeline *p, guint64 n, Seen *seen)
+{
+  seen->finished = n;
+}
 
 static void
 on_tick (DiscoPipeline *p, DiscoTick *tick, Seen *seen)
@@ -195,8 +202,7 @@ test_pipeline_cancel (void)
 static void
 test_pipeline_max_ticks_and_overrides (void)
 {
-  const char *overrides[] = { "pipeline.max-ticks=2", "twice.scale=-1", "numbers.shape=1",
-                              NULL };
+  const char *overrides[] = { "pipeline.max-ticks=2", "twice.scale=-1", "numbers.shape=1", NULL };
   g_autoptr (GError) error = NULL;
   g_autoptr (DiscoPipeline) p = disco_pipeline_new_from_string (simple, overrides, &error);
   double sum;
@@ -238,11 +244,10 @@ test_pipeline_built_from_code (void)
 static void
 test_pipeline_dynamical_loops_are_legal (void)
 {
-  const char *text =
-    "[src]\nnode = constant-source\n"
-    "[a]\nnode = test-leaky\ndrive = src\nfeedback = b\n"
-    "[b]\nnode = test-leaky\ndrive = a\n"
-    "[log]\nnode = recorder\ninput = b\n";
+  const char *text = "[src]\nnode = constant-source\n"
+                     "[a]\nnode = test-leaky\ndrive = src\nfeedback = b\n"
+                     "[b]\nnode = test-leaky\ndrive = a\n"
+                     "[log]\nnode = recorder\ninput = b\n";
   g_autoptr (GError) error = NULL;
   g_autoptr (DiscoPipeline) p = load (text, &error);
   g_auto (GStrv) order = NULL;
@@ -250,7 +255,7 @@ test_pipeline_dynamical_loops_are_legal (void)
   g_test_summary ("A loop between two dynamical nodes is a state coupling, not an error");
   g_assert_no_error (error);
   order = disco_pipeline_get_tick_order (p);
-  g_assert_cmpstrv (order, ((const char *[]) { "src", "a", "b", "log", NULL }));
+  g_assert_cmpstrv (order, ((const char *[]){ "src", "a", "b", "log", NULL }));
   g_assert_true (disco_node_is_dynamical (disco_pipeline_get_node (p, "a")));
   g_assert_false (disco_node_is_dynamical (disco_pipeline_get_node (p, "src")));
 }
@@ -260,13 +265,12 @@ test_pipeline_network_order (void)
 {
   /* A 2-layer network with top-down feedback, written in a scrambled order:
    * "h2" and "control" come first in the file. */
-  const char *text =
-    "[h2]\nnode = test-leaky\ndrive = h1\nfeedback = control\n"
-    "[control]\nnode = test-leaky\ndrive = out\n"
-    "[report]\nnode = recorder\ninput = out\n"
-    "[h1]\nnode = test-leaky\ndrive = data\nfeedback = control\n"
-    "[data]\nnode = constant-source\n"
-    "[out]\nnode = test-leaky\ndrive = h2\n";
+  const char *text = "[h2]\nnode = test-leaky\ndrive = h1\nfeedback = control\n"
+                     "[control]\nnode = test-leaky\ndrive = out\n"
+                     "[report]\nnode = recorder\ninput = out\n"
+                     "[h1]\nnode = test-leaky\ndrive = data\nfeedback = control\n"
+                     "[data]\nnode = constant-source\n"
+                     "[out]\nnode = test-leaky\ndrive = h2\n";
   g_autoptr (GError) error = NULL;
   g_autoptr (DiscoPipeline) p = load (text, &error);
   g_auto (GStrv) order = NULL;
@@ -275,8 +279,8 @@ test_pipeline_network_order (void)
                   "dynamical network runs after the whole network");
   g_assert_no_error (error);
   order = disco_pipeline_get_tick_order (p);
-  g_assert_cmpstrv (order, ((const char *[]) { "data", "h1", "h2", "out", "control", "report",
-                                               NULL }));
+  g_assert_cmpstrv (order,
+                    ((const char *[]){ "data", "h1", "h2", "out", "control", "report", NULL }));
 }
 
 /* ----- bad input: one row per error DESIGN.md §4 and the issue list -------- */
@@ -287,8 +291,8 @@ typedef struct
   const char *text;
   const char *overrides[3];
   DiscoError code;
-  const char *location;   /* expected prefix of the message */
-  const char *name;       /* a name the message must quote */
+  const char *location; /* expected prefix of the message */
+  const char *name;     /* a name the message must quote */
 } BadInput;
 
 /* Loads @row's text with its overrides. */
@@ -313,137 +317,277 @@ assert_row_error (const BadInput *row, const GError *error)
 
 static const BadInput bad_inputs[] = {
   /* checks: unknown node type, with its line */
-  { "unknown-type", "[src]\nnode = constant-source\n[x]\nnode = microcircut\n", { NULL },
-    DISCO_ERROR_NO_SUCH_NODE_TYPE, "<string>:4:", "\"microcircut\"" },
+  { "unknown-type",
+    "[src]\nnode = constant-source\n[x]\nnode = microcircut\n",
+    { NULL },
+    DISCO_ERROR_NO_SUCH_NODE_TYPE,
+    "<string>:4:",
+    "\"microcircut\"" },
   /* checks: unknown property */
-  { "unknown-property", "[src]\nnode = constant-source\nvalu = 3\n", { NULL },
-    DISCO_ERROR_NO_SUCH_PROPERTY, "<string>:3:", "\"valu\"" },
+  { "unknown-property",
+    "[src]\nnode = constant-source\nvalu = 3\n",
+    { NULL },
+    DISCO_ERROR_NO_SUCH_PROPERTY,
+    "<string>:3:",
+    "\"valu\"" },
   /* checks: a value of the wrong type */
-  { "wrong-type", "[src]\nnode = constant-source\nvalue = three\n", { NULL },
-    DISCO_ERROR_BAD_VALUE, "<string>:3:", "\"value\"" },
+  { "wrong-type",
+    "[src]\nnode = constant-source\nvalue = three\n",
+    { NULL },
+    DISCO_ERROR_BAD_VALUE,
+    "<string>:3:",
+    "\"value\"" },
   /* checks: a value out of range (negative for an unsigned) */
-  { "out-of-range", "[src]\nnode = constant-source\nticks = -1\n", { NULL },
-    DISCO_ERROR_BAD_VALUE, "<string>:3:", "\"ticks\"" },
+  { "out-of-range",
+    "[src]\nnode = constant-source\nticks = -1\n",
+    { NULL },
+    DISCO_ERROR_BAD_VALUE,
+    "<string>:3:",
+    "\"ticks\"" },
   /* checks: a value out of range (too large) */
-  { "too-large", "[src]\nnode = constant-source\nticks = 99999999999\n", { NULL },
-    DISCO_ERROR_BAD_VALUE, "<string>:3:", "\"ticks\"" },
+  { "too-large",
+    "[src]\nnode = constant-source\nticks = 99999999999\n",
+    { NULL },
+    DISCO_ERROR_BAD_VALUE,
+    "<string>:3:",
+    "\"ticks\"" },
   /* checks: a bad enum value lists the choices */
-  { "bad-enum", "[src]\nnode = constant-source\nphase = training\n", { NULL },
-    DISCO_ERROR_BAD_VALUE, "<string>:3:", "train, validation" },
+  { "bad-enum",
+    "[src]\nnode = constant-source\nphase = training\n",
+    { NULL },
+    DISCO_ERROR_BAD_VALUE,
+    "<string>:3:",
+    "train, validation" },
   /* checks: a link to a missing node */
-  { "missing-node", "[src]\nnode = constant-source\n[log]\nnode = recorder\ninput = srcc\n",
-    { NULL }, DISCO_ERROR_NO_SUCH_NODE, "<string>:5:", "\"srcc\"" },
+  { "missing-node",
+    "[src]\nnode = constant-source\n[log]\nnode = recorder\ninput = srcc\n",
+    { NULL },
+    DISCO_ERROR_NO_SUCH_NODE,
+    "<string>:5:",
+    "\"srcc\"" },
   /* checks: a link to a missing port */
   { "missing-port",
-    "[src]\nnode = constant-source\n[log]\nnode = recorder\ninput = src.images\n", { NULL },
-    DISCO_ERROR_NO_SUCH_PORT, "<string>:5:", "\"images\"" },
+    "[src]\nnode = constant-source\n[log]\nnode = recorder\ninput = src.images\n",
+    { NULL },
+    DISCO_ERROR_NO_SUCH_PORT,
+    "<string>:5:",
+    "\"images\"" },
   /* checks: a link from an input port */
   { "link-from-input",
     "[src]\nnode = constant-source\n[f]\nnode = affine\ninput = src\n"
-    "[log]\nnode = recorder\ninput = f.input\n", { NULL },
-    DISCO_ERROR_LINK, "<string>:8:", "\"f.input\"" },
+    "[log]\nnode = recorder\ninput = f.input\n",
+    { NULL },
+    DISCO_ERROR_LINK,
+    "<string>:8:",
+    "\"f.input\"" },
   /* checks: two producers into one input (the key given twice) */
   { "two-producers",
     "[src]\nnode = constant-source\n[log]\nnode = recorder\ninput = src\ninput = src\n",
-    { NULL }, DISCO_ERROR_SYNTAX, "<string>:6:", "\"input\"" },
+    { NULL },
+    DISCO_ERROR_SYNTAX,
+    "<string>:6:",
+    "\"input\"" },
   /* checks: a required input left unlinked */
-  { "unlinked-input", "[src]\nnode = constant-source\n[log]\nnode = recorder\n", { NULL },
-    DISCO_ERROR_LINK, "<string>:3:", "\"input\"" },
+  { "unlinked-input",
+    "[src]\nnode = constant-source\n[log]\nnode = recorder\n",
+    { NULL },
+    DISCO_ERROR_LINK,
+    "<string>:3:",
+    "\"input\"" },
   /* checks: an algebraic loop */
   { "algebraic-loop",
     "[src]\nnode = constant-source\n[f]\nnode = affine\ninput = g\n[g]\nnode = affine\n"
-    "input = f\n", { NULL },
-    DISCO_ERROR_ALGEBRAIC_LOOP, "<string>:8:", "g → f → g" },
+    "input = f\n",
+    { NULL },
+    DISCO_ERROR_ALGEBRAIC_LOOP,
+    "<string>:8:",
+    "g → f → g" },
   /* checks: a loop through one dynamical and one ordinary node is still algebraic */
   { "half-dynamical-loop",
     "[src]\nnode = constant-source\n[a]\nnode = test-leaky\ndrive = f\n[f]\nnode = affine\n"
-    "input = a\n", { NULL },
-    DISCO_ERROR_ALGEBRAIC_LOOP, "<string>:", "→" },
+    "input = a\n",
+    { NULL },
+    DISCO_ERROR_ALGEBRAIC_LOOP,
+    "<string>:",
+    "→" },
   /* checks: a self loop */
-  { "self-loop", "[src]\nnode = constant-source\n[f]\nnode = affine\ninput = f\n", { NULL },
-    DISCO_ERROR_ALGEBRAIC_LOOP, "<string>:5:", "f → f" },
+  { "self-loop",
+    "[src]\nnode = constant-source\n[f]\nnode = affine\ninput = f\n",
+    { NULL },
+    DISCO_ERROR_ALGEBRAIC_LOOP,
+    "<string>:5:",
+    "f → f" },
   /* checks: syntax error, with its line */
-  { "syntax", "[src]\nnode = constant-source\nthis line is wrong\n", { NULL },
-    DISCO_ERROR_SYNTAX, "<string>:3:", "this line is wrong" },
+  { "syntax",
+    "[src]\nnode = constant-source\nthis line is wrong\n",
+    { NULL },
+    DISCO_ERROR_SYNTAX,
+    "<string>:3:",
+    "this line is wrong" },
   /* checks: an unterminated group header */
-  { "bad-header", "[src\nnode = constant-source\n", { NULL }, DISCO_ERROR_SYNTAX,
-    "<string>:1:", "[src" },
+  { "bad-header",
+    "[src\nnode = constant-source\n",
+    { NULL },
+    DISCO_ERROR_SYNTAX,
+    "<string>:1:",
+    "[src" },
   /* checks: a key before any group */
-  { "key-outside-group", "seed = 3\n[src]\nnode = constant-source\n", { NULL },
-    DISCO_ERROR_SYNTAX, "<string>:1:", "\"seed\"" },
+  { "key-outside-group",
+    "seed = 3\n[src]\nnode = constant-source\n",
+    { NULL },
+    DISCO_ERROR_SYNTAX,
+    "<string>:1:",
+    "\"seed\"" },
   /* checks: a group twice */
-  { "duplicate-group", "[src]\nnode = constant-source\n[src]\nnode = affine\n", { NULL },
-    DISCO_ERROR_SYNTAX, "<string>:3:", "[src]" },
-  /* checks: a group without a type */
-  { "no-type", "[src]\nvalue = 3\n", { NULL }, DISCO_ERROR_SYNTAX, "<string>:1:",
+  { "duplicate-group",
+    "[src]\nnode = constant-source\n[src]\nnode = affine\n",
+    { NULL },
+    DISCO_ERROR_SYNTAX,
+    "<string>:3:",
     "[src]" },
+  /* checks: a group without a type */
+  { "no-type", "[src]\nvalue = 3\n", { NULL }, DISCO_ERROR_SYNTAX, "<string>:1:", "[src]" },
   /* checks: an unknown run-wide setting */
-  { "bad-pipeline-key", "[pipeline]\nsed = 3\n[src]\nnode = constant-source\n", { NULL },
-    DISCO_ERROR_NO_SUCH_PROPERTY, "<string>:2:", "\"sed\"" },
+  { "bad-pipeline-key",
+    "[pipeline]\nsed = 3\n[src]\nnode = constant-source\n",
+    { NULL },
+    DISCO_ERROR_NO_SUCH_PROPERTY,
+    "<string>:2:",
+    "\"sed\"" },
   /* checks: an override naming a missing node */
-  { "override-missing-node", "[src]\nnode = constant-source\n", { "srcc.value=1", NULL },
-    DISCO_ERROR_NO_SUCH_NODE, "override \"srcc.value=1\":", "\"srcc\"" },
+  { "override-missing-node",
+    "[src]\nnode = constant-source\n",
+    { "srcc.value=1", NULL },
+    DISCO_ERROR_NO_SUCH_NODE,
+    "override \"srcc.value=1\":",
+    "\"srcc\"" },
   /* checks: an override naming a missing property */
-  { "override-missing-property", "[src]\nnode = constant-source\n", { "src.valu=1", NULL },
-    DISCO_ERROR_NO_SUCH_PROPERTY, "override \"src.valu=1\":", "\"valu\"" },
+  { "override-missing-property",
+    "[src]\nnode = constant-source\n",
+    { "src.valu=1", NULL },
+    DISCO_ERROR_NO_SUCH_PROPERTY,
+    "override \"src.valu=1\":",
+    "\"valu\"" },
   /* checks: an override with a bad value */
-  { "override-bad-value", "[src]\nnode = constant-source\n", { "src.ticks=x", NULL },
-    DISCO_ERROR_BAD_VALUE, "override \"src.ticks=x\":", "\"ticks\"" },
+  { "override-bad-value",
+    "[src]\nnode = constant-source\n",
+    { "src.ticks=x", NULL },
+    DISCO_ERROR_BAD_VALUE,
+    "override \"src.ticks=x\":",
+    "\"ticks\"" },
   /* checks: an override without '=' */
-  { "override-syntax", "[src]\nnode = constant-source\n", { "src.ticks", NULL },
-    DISCO_ERROR_SYNTAX, "override \"src.ticks\":", "node.property=value" },
+  { "override-syntax",
+    "[src]\nnode = constant-source\n",
+    { "src.ticks", NULL },
+    DISCO_ERROR_SYNTAX,
+    "override \"src.ticks\":",
+    "node.property=value" },
   /* checks: a pipeline without a source */
-  { "no-source", "[a]\nnode = test-leaky\ndrive = b\n[b]\nnode = test-leaky\ndrive = a\n",
-    { NULL }, DISCO_ERROR_LINK, "", "no source" },
+  { "no-source",
+    "[a]\nnode = test-leaky\ndrive = b\n[b]\nnode = test-leaky\ndrive = a\n",
+    { NULL },
+    DISCO_ERROR_LINK,
+    "",
+    "no source" },
   /* checks: device cuda on a build or machine without it */
-  { "no-cuda", "[pipeline]\ndevice = cuda\n[src]\nnode = constant-source\n", { NULL },
-    DISCO_ERROR_DEVICE, "", "\"cuda\"" },
+  { "no-cuda",
+    "[pipeline]\ndevice = cuda\n[src]\nnode = constant-source\n",
+    { NULL },
+    DISCO_ERROR_DEVICE,
+    "",
+    "\"cuda\"" },
   /* checks: a node that asks for CUDA in a pipeline on the CPU */
-  { "node-on-cuda", "[pipeline]\ndevice = cpu\n[src]\nnode = constant-source\ndevice = cuda\n",
-    { NULL }, DISCO_ERROR_DEVICE, "", "\"src\" (DiscoConstantSource) has device = cuda" },
+  { "node-on-cuda",
+    "[pipeline]\ndevice = cpu\n[src]\nnode = constant-source\ndevice = cuda\n",
+    { NULL },
+    DISCO_ERROR_DEVICE,
+    "",
+    "\"src\" (DiscoConstantSource) has device = cuda" },
   /* checks: a bad node device */
-  { "node-device-enum", "[src]\nnode = constant-source\ndevice = tpu\n", { NULL },
-    DISCO_ERROR_BAD_VALUE, "<string>:3", "tpu" },
+  { "node-device-enum",
+    "[src]\nnode = constant-source\ndevice = tpu\n",
+    { NULL },
+    DISCO_ERROR_BAD_VALUE,
+    "<string>:3",
+    "tpu" },
   /* checks: a UTF-8 byte-order mark (issue #15) */
-  { "bom", "\xef\xbb\xbf[src]\nnode = constant-source\n", { NULL }, DISCO_ERROR_SYNTAX,
-    "<string>:1:1:", "byte-order mark (BOM)" },
+  { "bom",
+    "\xef\xbb\xbf[src]\nnode = constant-source\n",
+    { NULL },
+    DISCO_ERROR_SYNTAX,
+    "<string>:1:1:",
+    "byte-order mark (BOM)" },
   /* checks: a control character, with line and column (issue #15) */
-  { "control-character", "[src]\nnode = constant-source\nticks = 3\x01\n", { NULL },
-    DISCO_ERROR_SYNTAX, "<string>:3:10:", "U+0001 (SOH)" },
+  { "control-character",
+    "[src]\nnode = constant-source\nticks = 3\x01\n",
+    { NULL },
+    DISCO_ERROR_SYNTAX,
+    "<string>:3:10:",
+    "U+0001 (SOH)" },
   /* checks: DEL is a control character too */
-  { "delete-character", "[src]\nnode = constant-\x7fsource\n", { NULL },
-    DISCO_ERROR_SYNTAX, "<string>:2:17:", "U+007F (DEL)" },
+  { "delete-character",
+    "[src]\nnode = constant-\x7fsource\n",
+    { NULL },
+    DISCO_ERROR_SYNTAX,
+    "<string>:2:17:",
+    "U+007F (DEL)" },
   /* checks: CR only as part of CR LF */
-  { "lone-cr", "[src]\r\nnode = constant-source\rticks = 2\r\n", { NULL },
-    DISCO_ERROR_SYNTAX, "<string>:2:23:", "U+000D (CR)" },
+  { "lone-cr",
+    "[src]\r\nnode = constant-source\rticks = 2\r\n",
+    { NULL },
+    DISCO_ERROR_SYNTAX,
+    "<string>:2:23:",
+    "U+000D (CR)" },
   /* checks: invalid UTF-8, with its column in characters */
-  { "invalid-utf8", "[src]\nnode = constant-source # é \xff\n", { NULL },
-    DISCO_ERROR_SYNTAX, "<string>:2:28:", "byte 0xFF" },
+  { "invalid-utf8",
+    "[src]\nnode = constant-source # é \xff\n",
+    { NULL },
+    DISCO_ERROR_SYNTAX,
+    "<string>:2:28:",
+    "byte 0xFF" },
   /* checks: a control character in an override */
-  { "override-control", "[src]\nnode = constant-source\n", { "src.ticks=3\x1b[0m", NULL },
-    DISCO_ERROR_SYNTAX, "override \"src.ticks=3\\033[0m\":", "U+001B (ESC)" },
+  { "override-control",
+    "[src]\nnode = constant-source\n",
+    { "src.ticks=3\x1b[0m", NULL },
+    DISCO_ERROR_SYNTAX,
+    "override \"src.ticks=3\\033[0m\":",
+    "U+001B (ESC)" },
 };
 
 /* ----- bad input found when the run starts (issue #15): before any tick ---- */
 
 static const BadInput bad_runs[] = {
   /* checks: a shape with more values than any memory holds (was a CRITICAL) */
-  { "overflowing-shape", "[src]\nnode = constant-source\nshape = 4294967295,4294967295,3\n"
-    "[log]\nnode = recorder\ninput = src\n", { NULL }, DISCO_ERROR_BAD_VALUE, "<string>:1:",
+  { "overflowing-shape",
+    "[src]\nnode = constant-source\nshape = 4294967295,4294967295,3\n"
+    "[log]\nnode = recorder\ninput = src\n",
+    { NULL },
+    DISCO_ERROR_BAD_VALUE,
+    "<string>:1:",
     "more values than any memory holds" },
   /* checks: a declared output over the memory limit (used to abort in g_malloc) */
-  { "output-over-memory-limit", "[src]\nnode = constant-source\nshape = 1000,1000\n"
-    "[log]\nnode = recorder\ninput = src\n", { "pipeline.memory-limit=1", NULL },
-    DISCO_ERROR_MEMORY, "<string>:1: node \"src\" (constant-source): output \"output\"",
+  { "output-over-memory-limit",
+    "[src]\nnode = constant-source\nshape = 1000,1000\n"
+    "[log]\nnode = recorder\ninput = src\n",
+    { "pipeline.memory-limit=1", NULL },
+    DISCO_ERROR_MEMORY,
+    "<string>:1: node \"src\" (constant-source): output \"output\"",
     "over the run's memory limit of 1.0 MiB" },
   /* checks: an output larger than any machine's memory, with the automatic limit */
-  { "output-over-available-memory", "[src]\nnode = constant-source\nshape = 1000000,1000000\n"
-    "[log]\nnode = recorder\ninput = src\n", { NULL }, DISCO_ERROR_MEMORY, "<string>:1:",
+  { "output-over-available-memory",
+    "[src]\nnode = constant-source\nshape = 1000000,1000000\n"
+    "[log]\nnode = recorder\ninput = src\n",
+    { NULL },
+    DISCO_ERROR_MEMORY,
+    "<string>:1:",
     "needs 3.6 TiB" },
   /* checks: a parameter over the limit fails in prepare, naming the layer */
-  { "parameter-over-memory-limit", "[src]\nnode = constant-source\nshape = 2,1000\n"
-    "[h1]\nnode = rate-layer\ninput = src\nsize = 1000\n", { "pipeline.memory-limit=1", NULL },
-    DISCO_ERROR_MEMORY, "<string>:4: node \"h1\" (rate-layer): a 1000×1000 tensor needs 3.8 MiB",
+  { "parameter-over-memory-limit",
+    "[src]\nnode = constant-source\nshape = 2,1000\n"
+    "[h1]\nnode = rate-layer\ninput = src\nsize = 1000\n",
+    { "pipeline.memory-limit=1", NULL },
+    DISCO_ERROR_MEMORY,
+    "<string>:4: node \"h1\" (rate-layer): a 1000×1000 tensor needs 3.8 MiB",
     "pipeline.memory-limit = 1 MiB" },
 };
 
@@ -492,9 +636,9 @@ test_pipeline_checkpoint_entry_twice (void)
   g_autofree char *path = g_build_filename (dir, "state.ini", NULL);
   g_autofree char *sum = NULL;
   g_autoptr (GString) text =
-    g_string_new ("[checkpoint]\nepoch=1\nticks=5\nseed=1\n\n[files]\n"
-                  "h1.weight.npy=bytes=136 sha256=1bffa9e9237237c7b10838c66d755ddc632950ff0ca74"
-                  "029894345aaaaaaaaaa sha256=1bffa9e929a8b3b52a\n");
+      g_string_new ("[checkpoint]\nepoch=1\nticks=5\nseed=1\n\n[files]\n"
+                    "h1.weight.npy=bytes=136 sha256=1bffa9e9237237c7b10838c66d755ddc632950ff0ca74"
+                    "029894345aaaaaaaaaa sha256=1bffa9e929a8b3b52a\n");
 
   g_test_summary ("A [files] entry of state.ini that gives sha256= twice is refused, and "
                   "leaks nothing (found by tests/fuzz/fuzz-state; the ASan build checks)");
@@ -514,8 +658,9 @@ test_pipeline_crlf (void)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (DiscoPipeline) p =
-    disco_pipeline_new_from_string ("[src]\r\nnode = constant-source\r\nticks = 2\r\n"
-                                    "[log]\r\nnode = recorder\r\ninput = src\r\n", NULL, &error);
+      disco_pipeline_new_from_string ("[src]\r\nnode = constant-source\r\nticks = 2\r\n"
+                                      "[log]\r\nnode = recorder\r\ninput = src\r\n",
+                                      NULL, &error);
 
   g_test_summary ("CR LF line ends are line ends");
   g_assert_no_error (error);
@@ -596,7 +741,7 @@ static void
 test_pipeline_node_error_stops_run (void)
 {
   const char *text =
-    "[src]\nnode = constant-source\nshape = 2,x\n[log]\nnode = recorder\ninput = src\n";
+      "[src]\nnode = constant-source\nshape = 2,x\n[log]\nnode = recorder\ninput = src\n";
   g_autoptr (GError) error = NULL;
   g_autoptr (DiscoPipeline) p = load (text, &error);
   g_autofree char *dir = g_dir_make_tmp ("disco-XXXXXX", NULL);
@@ -618,10 +763,10 @@ static void
 test_pipeline_non_finite_stops_run (void)
 {
   const char *text =
-    "[src]\nnode = constant-source\nshape = 2,3\nvalue = 1e37\nstep = 1e37\nticks = 10\n"
-    "ticks-per-epoch = 2\nphase = train\n"
-    "[big]\nnode = affine\ninput = src\nscale = 10\n"
-    "[log]\nnode = recorder\ninput = big\n";
+      "[src]\nnode = constant-source\nshape = 2,3\nvalue = 1e37\nstep = 1e37\nticks = 10\n"
+      "ticks-per-epoch = 2\nphase = train\n"
+      "[big]\nnode = affine\ninput = src\nscale = 10\n"
+      "[log]\nnode = recorder\ninput = big\n";
   g_autoptr (GError) error = NULL;
   g_autoptr (DiscoPipeline) p = load (text, &error);
   g_autoptr (DiscoPipeline) unchecked = NULL;
@@ -679,8 +824,7 @@ test_pipeline_validates_large_graphs (void)
       p = load (text->str, &error);
       g_assert_no_error (error);
       g_test_message ("%s of %u nodes: loaded and validated in %.2f s",
-                      fan_out ? "fan-out" : "chain", n,
-                      (g_get_monotonic_time () - start) / 1e6);
+                      fan_out ? "fan-out" : "chain", n, (g_get_monotonic_time () - start) / 1e6);
       order = disco_pipeline_get_tick_order (p);
       g_assert_cmpuint (g_strv_length (order), ==, n);
       g_assert_cmpstr (order[0], ==, "src");
@@ -693,8 +837,8 @@ static void
 test_pipeline_writes_atomically (void)
 {
   const char *text =
-    "[src]\nnode = constant-source\nticks = 3\n[log]\nnode = recorder\ninput = src\n"
-    "path = sub/seen.csv\n";
+      "[src]\nnode = constant-source\nticks = 3\n[log]\nnode = recorder\ninput = src\n"
+      "path = sub/seen.csv\n";
   g_autoptr (GError) error = NULL;
   g_autoptr (DiscoPipeline) p = load (text, &error);
   g_autofree char *dir = g_dir_make_tmp ("disco-XXXXXX", NULL);
@@ -718,9 +862,8 @@ test_pipeline_writes_atomically (void)
 
 /* ----- the output folder and checkpoints (issue #15) ------------------------- */
 
-static const char *epochs_text =
-  "[src]\nnode = constant-source\nticks = 4\nticks-per-epoch = 2\n"
-  "[log]\nnode = recorder\ninput = src\npath = sub/seen.csv\n";
+static const char *epochs_text = "[src]\nnode = constant-source\nticks = 4\nticks-per-epoch = 2\n"
+                                 "[log]\nnode = recorder\ninput = src\npath = sub/seen.csv\n";
 
 static DiscoPipeline *
 epochs_pipeline (const char *extra, const char *dir)
@@ -868,16 +1011,14 @@ main (int argc, char **argv)
   g_test_add_func ("/disco/pipeline/node-error-stops-run", test_pipeline_node_error_stops_run);
   g_test_add_func ("/disco/pipeline/writes-atomically", test_pipeline_writes_atomically);
   g_test_add_func ("/disco/pipeline/non-finite-stops-run", test_pipeline_non_finite_stops_run);
-  g_test_add_func ("/disco/pipeline/validates-large-graphs",
-                   test_pipeline_validates_large_graphs);
+  g_test_add_func ("/disco/pipeline/validates-large-graphs", test_pipeline_validates_large_graphs);
   g_test_add_func ("/disco/pipeline/checkpoint-of-another-pipeline",
                    test_pipeline_checkpoint_of_another_pipeline);
   g_test_add_func ("/disco/pipeline/output-folder-in-use", test_pipeline_output_folder_in_use);
   g_test_add_func ("/disco/pipeline/output-modes", test_pipeline_output_modes);
   for (guint i = 0; i < G_N_ELEMENTS (bad_inputs); i++)
     {
-      g_autofree char *path = g_strdup_printf ("/disco/pipeline/bad-input/%s",
-                                               bad_inputs[i].what);
+      g_autofree char *path = g_strdup_printf ("/disco/pipeline/bad-input/%s", bad_inputs[i].what);
       g_test_add_data_func (path, &bad_inputs[i], test_pipeline_bad_input);
     }
   for (guint i = 0; i < G_N_ELEMENTS (bad_runs); i++)
@@ -887,7 +1028,6 @@ main (int argc, char **argv)
     }
   g_test_add_func ("/disco/pipeline/nul-byte", test_pipeline_nul_byte);
   g_test_add_func ("/disco/pipeline/crlf", test_pipeline_crlf);
-  g_test_add_func ("/disco/pipeline/checkpoint-entry-twice",
-                   test_pipeline_checkpoint_entry_twice);
+  g_test_add_func ("/disco/pipeline/checkpoint-entry-twice", test_pipeline_checkpoint_entry_twice);
   return g_test_run ();
 }

@@ -37,8 +37,8 @@ test_tensor_data_round_trip (void)
   const gsize shape[] = { 2, 2 };
   const float values[] = { 1.5f, -2.0f, 3.25f, 1e-8f };
   g_autoptr (GError) error = NULL;
-  g_autoptr (DiscoTensor) t = disco_tensor_new_from_data (2, shape, (const guint8 *) values,
-                                                          sizeof values, &error);
+  g_autoptr (DiscoTensor) t =
+      disco_tensor_new_from_data (2, shape, (const guint8 *) values, sizeof values, &error);
   g_autoptr (GBytes) bytes = NULL;
   g_autoptr (DiscoTensor) copy = NULL;
   g_autofree float *out = NULL;
@@ -48,8 +48,7 @@ test_tensor_data_round_trip (void)
   g_assert_no_error (error);
   bytes = disco_tensor_get_bytes (t, &error);
   g_assert_no_error (error);
-  g_assert_cmpmem (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), values,
-                   sizeof values);
+  g_assert_cmpmem (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), values, sizeof values);
   out = disco_tensor_get_values (t, &n, &error);
   g_assert_no_error (error);
   g_assert_cmpmem (out, n * sizeof (float), values, sizeof values);
@@ -107,8 +106,16 @@ test_tensor_bad_inputs (void)
 /* A fake device backend over host memory, to check the lazy copies. */
 static guint copies_to_host, copies_to_device;
 
-static gpointer fake_alloc (gsize size, GError **error) { return g_malloc0 (size); }
-static void fake_free (gpointer p) { g_free (p); }
+static gpointer
+fake_alloc (gsize size, GError **error)
+{
+  return g_malloc0 (size);
+}
+static void
+fake_free (gpointer p)
+{
+  g_free (p);
+}
 static gboolean
 fake_to_host (gpointer host, gconstpointer dev, gsize size, GError **error)
 {
@@ -208,12 +215,21 @@ test_tensor_npy_round_trip (void)
 static void
 test_tensor_npy_bad_files (void)
 {
-  static const struct { const char *what; const char *contents; gsize length; } cases[] = {
+  static const struct
+  {
+    const char *what;
+    const char *contents;
+    gsize length;
+  } cases[] = {
     { "not npy", "hello, world", 12 },
-    { "float64", "\x93NUMPY\x01\x00\x3a\x00{'descr': '<f8', 'fortran_order': False, 'shape': (1,), }\n"
-      "\0\0\0\0\0\0\0\0", 10 + 58 + 8 },
-    { "short data", "\x93NUMPY\x01\x00\x3a\x00{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }\n"
-      "\0\0\0\0", 10 + 58 + 4 },
+    { "float64",
+      "\x93NUMPY\x01\x00\x3a\x00{'descr': '<f8', 'fortran_order': False, 'shape': (1,), }\n"
+      "\0\0\0\0\0\0\0\0",
+      10 + 58 + 8 },
+    { "short data",
+      "\x93NUMPY\x01\x00\x3a\x00{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }\n"
+      "\0\0\0\0",
+      10 + 58 + 4 },
     { "header past end", "\x93NUMPY\x01\x00\xff\x00{'descr'", 18 },
   };
   g_autofree char *dir = g_dir_make_tmp ("disco-npy-XXXXXX", NULL);

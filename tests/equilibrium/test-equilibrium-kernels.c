@@ -46,10 +46,10 @@ test_microcircuit_units (void)
   const guint drive_rows[] = { 6, 5, 4, 3, 2, 1, 0 };
   g_autofree float *d = random_floats (rand, A * n, -4, 8);
   g_autofree float *q = random_floats (rand, B * O * n, -1, 1);
-  g_autofree float *f = g_new (float, A * n);
-  g_autofree double *control = g_new (double, B * O);
-  g_autofree float *rate = g_new (float, A * n), *slope = g_new (float, A * n);
-  g_autofree float *inhibitory = g_new (float, A * n);
+  g_autofree float *f = g_new (float, A *n);
+  g_autofree double *control = g_new (double, B *O);
+  g_autofree float *rate = g_new (float, A *n), *slope = g_new (float, A *n);
+  g_autofree float *inhibitory = g_new (float, A *n);
   guint iterations[7];
   gint status[7];
 
@@ -60,8 +60,8 @@ test_microcircuit_units (void)
     control[i] = g_rand_double_range (rand, -1, 1);
   /* row r reads drive row drive_rows[r]: row 4 the non-finite one */
   d[drive_rows[4] * n + 2] = NAN;
-  ops->equilibrium_microcircuit_units (&phi_e, &phi_i, A, n, rows, state + 1, ld, d, drive_rows,
-                                       O, control, q, f, TRUE, TRUE, rate, slope, inhibitory,
+  ops->equilibrium_microcircuit_units (&phi_e, &phi_i, A, n, rows, state + 1, ld, d, drive_rows, O,
+                                       control, q, f, TRUE, TRUE, rate, slope, inhibitory,
                                        iterations, status);
   for (gsize r = 0; r < A; r++)
     {
@@ -98,8 +98,7 @@ test_microcircuit_units (void)
           g_assert_cmpfloat (fabs (u_i[j] - (re - fj)), <=, 1e-5 * (1 + fabs (re)));
           g_assert_cmpfloat (fabs (rate[r * n + j] - re), <=, 1e-5 * (1 + re));
           g_assert_cmpfloat (fabs (slope[r * n + j] - phi_slope (&phi_e, u) * a), <=, 1e-5);
-          g_assert_cmpfloat (fabs (inhibitory[r * n + j] - phi_slope (&phi_i, re - fj)), <=,
-                             1e-5);
+          g_assert_cmpfloat (fabs (inhibitory[r * n + j] - phi_slope (&phi_i, re - fj)), <=, 1e-5);
         }
     }
 }
@@ -115,8 +114,8 @@ test_products (void)
   g_autofree float *g = random_floats (rand, O * n, -1, 1);
   g_autofree float *s = random_floats (rand, A * n, 0, 1);
   g_autofree float *s_i = random_floats (rand, A * n, 0, 1);
-  g_autofree float *scaled = g_new (float, A * O * n);
-  g_autofree float *dydc = g_new (float, A * O * O), *first = g_new (float, A * n);
+  g_autofree float *scaled = g_new (float, A *O *n);
+  g_autofree float *dydc = g_new (float, A *O *O), *first = g_new (float, A *n);
   const float identity[9] = { 1, 0, 0, 0, 1, 0, 0, 0, 1 };
 
   g_test_summary ("gather, scale_rows and feedback_products (I + (G ⊙ s ⊙ φ_I′) Qᵀ) "
@@ -139,8 +138,8 @@ test_products (void)
         {
           double sum = o == k;
           for (gsize j = 0; j < n; j++)
-            sum += (double) g[o * n + j] * s[r * n + j] * s_i[r * n + j] *
-                   q[(rows[r] * O + k) * n + j];
+            sum += (double) g[o * n + j] * s[r * n + j] * s_i[r * n + j]
+                   * q[(rows[r] * O + k) * n + j];
           g_assert_cmpfloat (fabs (dydc[(r * O + o) * O + k] - sum), <=, 1e-5);
         }
 }
@@ -155,8 +154,13 @@ test_linear_closed_loop (void)
   const gsize B = 3, O = 4, ld = 2 * O;
   const DiscoOps *ops = disco_ops_cpu ();
   const DiscoEquilibriumParams params = {
-    .tolerance = 1e-6, .gain = 0.75, .contraction_limit = 0.99, .leak = 0.5f,
-    .max_iterations = 5, .softmax = FALSE, .costly = FALSE,
+    .tolerance = 1e-6,
+    .gain = 0.75,
+    .contraction_limit = 0.99,
+    .leak = 0.5f,
+    .max_iterations = 5,
+    .softmax = FALSE,
+    .costly = FALSE,
   };
   const guint rows[] = { 2, 0, 1 };
   const gint unit_status[] = { 0, 0, 0 };
@@ -172,7 +176,7 @@ test_linear_closed_loop (void)
                   "the closed form c = K (y* − y0)/(1 + K), contraction K, c_int = e/λ");
   for (gsize s = 0; s < B; s++)
     {
-      samples[s] = (DiscoEquilibriumSample) { .last_norm = INFINITY, .refresh = TRUE };
+      samples[s] = (DiscoEquilibriumSample){ .last_norm = INFINITY, .refresh = TRUE };
       for (gsize o = 0; o < O; o++)
         {
           state[s * ld + o] = y0[s * O + o];
@@ -192,8 +196,8 @@ test_linear_closed_loop (void)
       g_assert_cmpfloat (fabs (samples[s].contraction - params.gain), <=, 1e-6);
       for (gsize o = 0; o < O; o++)
         {
-          const double expected = params.gain * ((double) target[s * O + o] - y0[s * O + o]) /
-                                  (1 + params.gain);
+          const double expected =
+              params.gain * ((double) target[s * O + o] - y0[s * O + o]) / (1 + params.gain);
           g_assert_cmpfloat (fabs (control[s * O + o] - expected), <=, 1e-12);
           /* the forward pass the solver would run next: y = y0 + c */
           state[s * ld + o] = y0[s * O + o] + (float) control[s * O + o];

@@ -44,8 +44,7 @@ static DiscoPipeline *
 run_on (const char *device, const char *text, const char *const *overrides)
 {
   g_autoptr (GError) error = NULL;
-  g_autofree char *full = g_strdup_printf ("[pipeline]\ndevice = %s\nseed = 0\n%s", device,
-                                           text);
+  g_autofree char *full = g_strdup_printf ("[pipeline]\ndevice = %s\nseed = 0\n%s", device, text);
   DiscoPipeline *p = disco_pipeline_new_from_string (full, overrides, &error);
 
   g_assert_no_error (error);
@@ -66,8 +65,7 @@ fallbacks_of (DiscoPipeline *p)
 
 /* @node's output @port in both pipelines: the same shape and bits. */
 static void
-assert_same_output (DiscoPipeline *table, DiscoPipeline *host, const char *node,
-                    const char *port)
+assert_same_output (DiscoPipeline *table, DiscoPipeline *host, const char *node, const char *port)
 {
   DiscoTensor *a = disco_node_get_output (disco_pipeline_get_node (table, node), port);
   DiscoTensor *b = disco_node_get_output (disco_pipeline_get_node (host, node), port);
@@ -79,7 +77,8 @@ assert_same_output (DiscoPipeline *table, DiscoPipeline *host, const char *node,
   g_assert_cmpuint (disco_tensor_get_n_elements (a), ==, n);
   g_assert_cmpuint (disco_tensor_get_n_dims (a), ==, disco_tensor_get_n_dims (b));
   if (memcmp (disco_tensor_read_host (a, NULL), disco_tensor_read_host (b, NULL),
-              n * sizeof (float)) != 0)
+              n * sizeof (float))
+      != 0)
     g_error ("%s.%s differs between the test table and the host table", node, port);
 }
 
@@ -95,24 +94,25 @@ assert_same_parameter (DiscoPipeline *table, DiscoPipeline *host, const char *na
   n = disco_tensor_get_n_elements (b);
   g_assert_cmpuint (disco_tensor_get_n_elements (a), ==, n);
   if (memcmp (disco_tensor_read_host (a, NULL), disco_tensor_read_host (b, NULL),
-              n * sizeof (float)) != 0)
+              n * sizeof (float))
+      != 0)
     g_error ("parameter %s differs between the test table and the host table", name);
 }
 
-#define SOURCE(phase, ticks) \
-  "[data]\nnode = test-random-source\nrows = 6\ncols = 30\namplitude = 4\nphase = " phase \
+#define SOURCE(phase, ticks)                                                                       \
+  "[data]\nnode = test-random-source\nrows = 6\ncols = 30\namplitude = 4\nphase = " phase          \
   "\nticks = " ticks "\n"
-#define TWO_MICROCIRCUITS \
-  "[h1]\nnode = microcircuit\ninput = data\nsize = 12\nfeedback = control\n" \
-  "[h2]\nnode = microcircuit\ninput = h1\nsize = 10\nfeedback = control\n" \
-  "[out]\nnode = readout\ninput = h2\nsize = 3\nfeedback = control\n" \
-  "[control]\nnode = leaky-pi\nprediction = out\ntarget = data.targets\n" \
+#define TWO_MICROCIRCUITS                                                                          \
+  "[h1]\nnode = microcircuit\ninput = data\nsize = 12\nfeedback = control\n"                       \
+  "[h2]\nnode = microcircuit\ninput = h1\nsize = 10\nfeedback = control\n"                         \
+  "[out]\nnode = readout\ninput = h2\nsize = 3\nfeedback = control\n"                              \
+  "[control]\nnode = leaky-pi\nprediction = out\ntarget = data.targets\n"                          \
   "[settle]\nnode = integrator\nnetwork = out\nmethod = equilibrium\n"
-#define UNDER_A_RATE_LAYER \
-  "[h1]\nnode = microcircuit\ninput = data\nsize = 12\nfeedback = control\n" \
-  "[h2]\nnode = rate-layer\ninput = h1\nsize = 10\n" \
-  "[out]\nnode = readout\ninput = h2\nsize = 3\nfeedback = control\n" \
-  "[control]\nnode = leaky-pi\nprediction = out\ntarget = data.targets\nerror = mse\n" \
+#define UNDER_A_RATE_LAYER                                                                         \
+  "[h1]\nnode = microcircuit\ninput = data\nsize = 12\nfeedback = control\n"                       \
+  "[h2]\nnode = rate-layer\ninput = h1\nsize = 10\n"                                               \
+  "[out]\nnode = readout\ninput = h2\nsize = 3\nfeedback = control\n"                              \
+  "[control]\nnode = leaky-pi\nprediction = out\ntarget = data.targets\nerror = mse\n"             \
   "[settle]\nnode = integrator\nnetwork = out\nmethod = equilibrium\n"
 
 typedef struct
@@ -121,32 +121,44 @@ typedef struct
   const char *summary;
   const char *text;
   const char *overrides[4];
-  gboolean closed;        /* a training phase: the closed loop runs */
-  gboolean falls_back;    /* some samples go to the ODE */
+  gboolean closed;     /* a training phase: the closed loop runs */
+  gboolean falls_back; /* some samples go to the ODE */
 } Case;
 
 static const Case cases[] = {
   { "/disco/equilibrium/table/open-loop",
     "Validation ticks (open loop only) on the test table equal the host table's",
-    SOURCE ("validation", "2") TWO_MICROCIRCUITS, { NULL }, FALSE, FALSE },
+    SOURCE ("validation", "2") TWO_MICROCIRCUITS,
+    { NULL },
+    FALSE,
+    FALSE },
   { "/disco/equilibrium/table/closed-loop",
     "Training ticks (open loop, feedback weights, closed loop) on the test table equal the "
     "host table's",
-    SOURCE ("train", "2") TWO_MICROCIRCUITS, { NULL }, TRUE, FALSE },
+    SOURCE ("train", "2") TWO_MICROCIRCUITS,
+    { NULL },
+    TRUE,
+    FALSE },
   { "/disco/equilibrium/table/closed-loop-fallback",
     "With one Newton iteration allowed every closed loop falls back to the ODE solver on the "
     "table, with the host table's results",
-    SOURCE ("train", "2") TWO_MICROCIRCUITS, { "settle.newton-max-iterations=1", NULL }, TRUE,
+    SOURCE ("train", "2") TWO_MICROCIRCUITS,
+    { "settle.newton-max-iterations=1", NULL },
+    TRUE,
     TRUE },
   { "/disco/equilibrium/table/partial-fallback",
     "When some closed loops are no clear contraction, those fall back on the table and the "
     "others do not, as on the host table",
-    SOURCE ("train", "2") TWO_MICROCIRCUITS, { "settle.contraction-limit=0.25", NULL }, TRUE,
+    SOURCE ("train", "2") TWO_MICROCIRCUITS,
+    { "settle.contraction-limit=0.25", NULL },
+    TRUE,
     TRUE },
   { "/disco/equilibrium/table/rate-layer",
     "A microcircuit under a rate layer with squared error, with fallbacks, equals the host "
     "table's",
-    SOURCE ("train", "2") UNDER_A_RATE_LAYER, { "settle.newton-max-iterations=1", NULL }, TRUE,
+    SOURCE ("train", "2") UNDER_A_RATE_LAYER,
+    { "settle.newton-max-iterations=1", NULL },
+    TRUE,
     TRUE },
 };
 
@@ -173,7 +185,7 @@ test_outputs (gconstpointer data)
     g_assert_cmpuint (fallbacks_of (table), >, 0);
   /* The states stay in the table's memory, as on CUDA. */
   g_assert_cmpint (disco_tensor_get_device (disco_node_get_output (
-                     disco_pipeline_get_node (table, "settle"), "open-loop-state")),
+                       disco_pipeline_get_node (table, "settle"), "open-loop-state")),
                    ==, DISCO_DEVICE_CUDA);
   for (guint i = 0; i < G_N_ELEMENTS (ports); i++)
     assert_same_output (table, host, "settle", ports[i]);
@@ -244,8 +256,8 @@ static void
 test_training (void)
 {
   const char *text = SOURCE ("train", "3") TWO_MICROCIRCUITS
-    "[learn]\nnode = plasticity\nstate = settle\nrule = linear-threshold\n"
-    "[adam]\nnode = adam\ngradients = learn\nlearning-rate = 0.01\n";
+      "[learn]\nnode = plasticity\nstate = settle\nrule = linear-threshold\n"
+      "[adam]\nnode = adam\ngradients = learn\nlearning-rate = 0.01\n";
   const char *const overrides[] = { "settle.newton-max-iterations=2", NULL };
   const char *params[] = { "h1.weight", "h1.bias", "h2.weight", "h2.bias", "out.weight" };
   g_autoptr (DiscoPipeline) table = NULL;

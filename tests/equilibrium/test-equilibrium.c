@@ -77,7 +77,7 @@ fallbacks_of (DiscoPipeline *p)
 typedef struct
 {
   const char *name;
-  gboolean microcircuit;   /* else a rate layer */
+  gboolean microcircuit; /* else a rate layer */
   gsize n;
 } TestLayer;
 
@@ -91,18 +91,19 @@ typedef struct
 
 /* Two hidden layers under a leaky-PI controller, six samples of a training
  * phase (so the integrator runs the closed loop after the open loop). */
-#define TWO_MICROCIRCUITS \
-  "[data]\nnode = test-random-source\nrows = 6\ncols = 30\namplitude = 4\nphase = train\n" \
-  "[h1]\nnode = microcircuit\ninput = data\nsize = 12\nfeedback = control\n" \
-  "[h2]\nnode = microcircuit\ninput = h1\nsize = 10\nfeedback = control\n" \
-  "[out]\nnode = readout\ninput = h2\nsize = 3\nfeedback = control\n" \
-  "[control]\nnode = leaky-pi\nprediction = out\ntarget = data.targets\n" \
+#define TWO_MICROCIRCUITS                                                                          \
+  "[data]\nnode = test-random-source\nrows = 6\ncols = 30\namplitude = 4\nphase = train\n"         \
+  "[h1]\nnode = microcircuit\ninput = data\nsize = 12\nfeedback = control\n"                       \
+  "[h2]\nnode = microcircuit\ninput = h1\nsize = 10\nfeedback = control\n"                         \
+  "[out]\nnode = readout\ninput = h2\nsize = 3\nfeedback = control\n"                              \
+  "[control]\nnode = leaky-pi\nprediction = out\ntarget = data.targets\n"                          \
   "[settle]\nnode = integrator\nnetwork = out\n"
 
 static const TestNetwork networks[] = {
   { "two microcircuit layers, cross-entropy error",
     TWO_MICROCIRCUITS,
-    { { "h1", TRUE, 12 }, { "h2", TRUE, 10 } }, FALSE },
+    { { "h1", TRUE, 12 }, { "h2", TRUE, 10 } },
+    FALSE },
   /* The Jacobian of the closed loop descends through a rate layer. */
   { "a microcircuit under a rate layer, squared error",
     "[data]\nnode = test-random-source\nrows = 6\ncols = 30\namplitude = 4\nphase = train\n"
@@ -111,7 +112,8 @@ static const TestNetwork networks[] = {
     "[out]\nnode = readout\ninput = h2\nsize = 3\nfeedback = control\n"
     "[control]\nnode = leaky-pi\nprediction = out\ntarget = data.targets\nerror = mse\n"
     "[settle]\nnode = integrator\nnetwork = out\n",
-    { { "h1", TRUE, 12 }, { "h2", FALSE, 10 } }, TRUE },
+    { { "h1", TRUE, 12 }, { "h2", FALSE, 10 } },
+    TRUE },
 };
 
 static const char *const equilibrium[] = { "settle.method=equilibrium", NULL };
@@ -120,17 +122,16 @@ static const char *const equilibrium[] = { "settle.method=equilibrium", NULL };
  * results, each relative to 1 + the size of its largest term. */
 typedef struct
 {
-  double excitatory;   /* u_E + φ_I(u_I) − (W r_prev + b) */
-  double inhibitory;   /* u_I − (φ_E(u_E) − c·Q_l) */
-  double rate;         /* u − (W r_prev + b) */
-  double readout;      /* y − (W_out r_L + c) */
-  double control;      /* c − (k_i/λ + k_p) e(y) */
-  double integral;     /* c_int − e/λ */
+  double excitatory; /* u_E + φ_I(u_I) − (W r_prev + b) */
+  double inhibitory; /* u_I − (φ_E(u_E) − c·Q_l) */
+  double rate;       /* u − (W r_prev + b) */
+  double readout;    /* y − (W_out r_L + c) */
+  double control;    /* c − (k_i/λ + k_p) e(y) */
+  double integral;   /* c_int − e/λ */
 } Residuals;
 
 static void
-fixed_point_residuals (DiscoPipeline *p, const TestNetwork *net, gboolean closed,
-                       Residuals *worst)
+fixed_point_residuals (DiscoPipeline *p, const TestNetwork *net, gboolean closed, Residuals *worst)
 {
   const float *x = test_output_of (p, "data", "output");
   const float *state = test_output_of (p, "settle", closed ? "state" : "open-loop-state");
@@ -160,7 +161,8 @@ fixed_point_residuals (DiscoPipeline *p, const TestNetwork *net, gboolean closed
           g_autofree char *b_name = g_strdup_printf ("%s.bias", layer->name);
           const float *w = test_parameter_of (p, w_name), *b = test_parameter_of (p, b_name);
           const float *q = closed && layer->microcircuit
-                             ? test_output_of (p, layer->name, "feedback-weights") : NULL;
+                               ? test_output_of (p, layer->name, "feedback-weights")
+                               : NULL;
 
           for (gsize j = 0; j < layer->n; j++)
             {
@@ -178,11 +180,10 @@ fixed_point_residuals (DiscoPipeline *p, const TestNetwork *net, gboolean closed
                   if (q != NULL)
                     for (gsize o = 0; o < N_OUT; o++)
                       f += (double) c[s * N_OUT + o] * q[(s * N_OUT + o) * layer->n + j];
-                  worst->excitatory = MAX (worst->excitatory,
-                                           fabs (u_e + softplus (u_i) - d) / (1 + size));
-                  worst->inhibitory = MAX (worst->inhibitory,
-                                           fabs (u_i - (softplus (u_e) - f)) /
-                                             (1 + fabs (u_i) + fabs (f)));
+                  worst->excitatory =
+                      MAX (worst->excitatory, fabs (u_e + softplus (u_i) - d) / (1 + size));
+                  worst->inhibitory = MAX (worst->inhibitory, fabs (u_i - (softplus (u_e) - f))
+                                                                  / (1 + fabs (u_i) + fabs (f)));
                   r[j] = softplus (u_e);
                 }
               else
@@ -218,11 +219,10 @@ fixed_point_residuals (DiscoPipeline *p, const TestNetwork *net, gboolean closed
               double e = t[s * N_OUT + o] - (net->mse ? y[o] : exp (y[o] - max) / z);
               double gain = k_i / leak + k_p;
 
-              worst->control = MAX (worst->control,
-                                    fabs (c[s * N_OUT + o] - gain * e) / (1 + fabs (gain * e)));
-              worst->integral = MAX (worst->integral,
-                                     fabs (c_int[s * N_OUT + o] - e / leak) /
-                                       (1 + fabs (e / leak)));
+              worst->control =
+                  MAX (worst->control, fabs (c[s * N_OUT + o] - gain * e) / (1 + fabs (gain * e)));
+              worst->integral = MAX (worst->integral, fabs (c_int[s * N_OUT + o] - e / leak)
+                                                          / (1 + fabs (e / leak)));
             }
         }
     }
@@ -250,8 +250,8 @@ test_fixed_point_equations (gconstpointer data)
   g_test_message ("open loop:   u_E %.2g  u_I %.2g  rate %.2g  readout %.2g", ol.excitatory,
                   ol.inhibitory, ol.rate, ol.readout);
   g_test_message ("closed loop: u_E %.2g  u_I %.2g  rate %.2g  readout %.2g  c %.2g  "
-                  "c_int %.2g", cl.excitatory, cl.inhibitory, cl.rate, cl.readout, cl.control,
-                  cl.integral);
+                  "c_int %.2g",
+                  cl.excitatory, cl.inhibitory, cl.rate, cl.readout, cl.control, cl.integral);
   g_assert_cmpfloat (ol.excitatory, <, FLOAT_PRECISION);
   g_assert_cmpfloat (ol.inhibitory, <, FLOAT_PRECISION);
   g_assert_cmpfloat (ol.rate, <, FLOAT_PRECISION);
@@ -267,9 +267,13 @@ test_fixed_point_equations (gconstpointer data)
 }
 
 /* A long run without early stop: 10 s is 500 τ_E and 100 τ_c. */
-static const char *const long_ode[] = {
-  "settle.method=tsit5", "settle.steady-state-stop=false", "settle.duration=10",
-  "settle.rtol=1e-6", "settle.atol=1e-9", "settle.dt-max=0.05", NULL };
+static const char *const long_ode[] = { "settle.method=tsit5",
+                                        "settle.steady-state-stop=false",
+                                        "settle.duration=10",
+                                        "settle.rtol=1e-6",
+                                        "settle.atol=1e-9",
+                                        "settle.dt-max=0.05",
+                                        NULL };
 
 /* |a − b| ≤ tol·max(1, |b|) over n values; returns the largest difference. */
 static double
@@ -301,14 +305,15 @@ test_agrees_with_long_ode_run (gconstpointer data)
                   "open and closed loop");
   ol = assert_close (test_output_of (fixed, "settle", "open-loop-state"),
                      test_output_of (ode, "settle", "open-loop-state"), n, 1e-4, "open-loop state");
-  cl = assert_close (test_output_of (fixed, "settle", "state"), test_output_of (ode, "settle", "state"),
-                     n, 1e-4, "closed-loop state");
-  c = assert_close (test_output_of (fixed, "control", "output"), test_output_of (ode, "control", "output"),
-                    N_SAMPLES * N_OUT, 1e-4, "control");
-  y = assert_close (test_output_of (fixed, "settle", "output"), test_output_of (ode, "settle", "output"),
-                    N_SAMPLES * N_OUT, 1e-4, "logits");
+  cl = assert_close (test_output_of (fixed, "settle", "state"),
+                     test_output_of (ode, "settle", "state"), n, 1e-4, "closed-loop state");
+  c = assert_close (test_output_of (fixed, "control", "output"),
+                    test_output_of (ode, "control", "output"), N_SAMPLES * N_OUT, 1e-4, "control");
+  y = assert_close (test_output_of (fixed, "settle", "output"),
+                    test_output_of (ode, "settle", "output"), N_SAMPLES * N_OUT, 1e-4, "logits");
   g_test_message ("%s: largest differences: open-loop state %.2g, closed-loop state %.2g, "
-                  "control %.2g, logits %.2g", net->what, ol, cl, c, y);
+                  "control %.2g, logits %.2g",
+                  net->what, ol, cl, c, y);
   /* The check means something only if the control moved the state. */
   g_assert_cmpfloat (fabs (test_output_of (fixed, "control", "output")[0]), >, 0.01);
 }
@@ -329,8 +334,8 @@ test_steps_count_newton_iterations (void)
                 &cl_evaluations, "last-max-contraction", &contraction, "last-max-steps", &most,
                 NULL);
   g_test_message ("open loop %.1f iterations, %.1f evaluations; closed loop %.1f iterations, "
-                  "%.1f evaluations; contraction ≤ %.3f", ol_steps, ol_evaluations, cl_steps,
-                  cl_evaluations, contraction);
+                  "%.1f evaluations; contraction ≤ %.3f",
+                  ol_steps, ol_evaluations, cl_steps, cl_evaluations, contraction);
   for (gsize s = 0; s < N_SAMPLES; s++)
     {
       /* Two layers, each ≥ 1 and, from u = d, a handful of iterations. */
@@ -355,13 +360,23 @@ test_steps_count_newton_iterations (void)
 static void
 test_fallback_gives_the_ode_answer (void)
 {
-  const char *fixed_overrides[] = { "control.k-p=20", "control.k-i=40",
-                                    "settle.method=equilibrium", "settle.steady-state-stop=false",
-                                    "settle.duration=10", "settle.rtol=1e-6",
-                                    "settle.atol=1e-9", "settle.dt-max=0.05", NULL };
-  const char *ode_overrides[] = { "control.k-p=20", "control.k-i=40", "settle.method=tsit5",
-                                  "settle.steady-state-stop=false", "settle.duration=10",
-                                  "settle.rtol=1e-6", "settle.atol=1e-9", "settle.dt-max=0.05",
+  const char *fixed_overrides[] = { "control.k-p=20",
+                                    "control.k-i=40",
+                                    "settle.method=equilibrium",
+                                    "settle.steady-state-stop=false",
+                                    "settle.duration=10",
+                                    "settle.rtol=1e-6",
+                                    "settle.atol=1e-9",
+                                    "settle.dt-max=0.05",
+                                    NULL };
+  const char *ode_overrides[] = { "control.k-p=20",
+                                  "control.k-i=40",
+                                  "settle.method=tsit5",
+                                  "settle.steady-state-stop=false",
+                                  "settle.duration=10",
+                                  "settle.rtol=1e-6",
+                                  "settle.atol=1e-9",
+                                  "settle.dt-max=0.05",
                                   NULL };
   g_autoptr (DiscoPipeline) fixed = run_text (networks[0].text, fixed_overrides);
   g_autoptr (DiscoPipeline) ode = run_text (networks[0].text, ode_overrides);
@@ -376,10 +391,10 @@ test_fallback_gives_the_ode_answer (void)
                   fallbacks_of (fixed), contraction);
   g_assert_cmpuint (fallbacks_of (fixed), ==, N_SAMPLES);
   g_assert_cmpfloat (contraction, >=, 0.99);
-  cl = assert_close (test_output_of (fixed, "settle", "state"), test_output_of (ode, "settle", "state"),
-                     n, 1e-4, "closed-loop state");
-  assert_close (test_output_of (fixed, "control", "output"), test_output_of (ode, "control", "output"),
-                N_SAMPLES * N_OUT, 1e-4, "control");
+  cl = assert_close (test_output_of (fixed, "settle", "state"),
+                     test_output_of (ode, "settle", "state"), n, 1e-4, "closed-loop state");
+  assert_close (test_output_of (fixed, "control", "output"),
+                test_output_of (ode, "control", "output"), N_SAMPLES * N_OUT, 1e-4, "control");
   g_test_message ("largest closed-loop state difference %.2g", cl);
 }
 
@@ -388,9 +403,13 @@ test_partial_fallback (void)
 {
   /* At the default gains the samples' contraction estimates lie between
    * 0.23 and 0.27: a limit of 0.25 sends some of them to the ODE. */
-  const char *fixed_overrides[] = { "settle.contraction-limit=0.25", "settle.method=equilibrium",
-                                    "settle.steady-state-stop=false", "settle.duration=10",
-                                    "settle.rtol=1e-6", "settle.atol=1e-9", "settle.dt-max=0.05",
+  const char *fixed_overrides[] = { "settle.contraction-limit=0.25",
+                                    "settle.method=equilibrium",
+                                    "settle.steady-state-stop=false",
+                                    "settle.duration=10",
+                                    "settle.rtol=1e-6",
+                                    "settle.atol=1e-9",
+                                    "settle.dt-max=0.05",
                                     NULL };
   g_autoptr (DiscoPipeline) fixed = run_text (networks[0].text, fixed_overrides);
   g_autoptr (DiscoPipeline) ode = run_text (networks[0].text, long_ode);
@@ -400,14 +419,14 @@ test_partial_fallback (void)
 
   g_test_summary ("Only the samples that fail fall back, and every sample ends at the ODE's "
                   "steady state");
-  g_test_message ("%" G_GUINT64_FORMAT " of %d samples fall back", fallbacks_of (fixed),
-                  N_SAMPLES);
+  g_test_message ("%" G_GUINT64_FORMAT " of %d samples fall back", fallbacks_of (fixed), N_SAMPLES);
   g_assert_cmpuint (fallbacks_of (fixed), >, 0);
   g_assert_cmpuint (fallbacks_of (fixed), <, N_SAMPLES);
-  cl = assert_close (test_output_of (fixed, "settle", "state"), test_output_of (ode, "settle", "state"),
-                     N_SAMPLES * N, 1e-4, "closed-loop state");
-  assert_close (test_output_of (fixed, "control", "output"), test_output_of (ode, "control", "output"),
-                N_SAMPLES * N_OUT, 1e-4, "control");
+  cl = assert_close (test_output_of (fixed, "settle", "state"),
+                     test_output_of (ode, "settle", "state"), N_SAMPLES * N, 1e-4,
+                     "closed-loop state");
+  assert_close (test_output_of (fixed, "control", "output"),
+                test_output_of (ode, "control", "output"), N_SAMPLES * N_OUT, 1e-4, "control");
   g_test_message ("largest closed-loop state difference %.2g", cl);
   /* The open loops converged: Newton iterations, not ODE steps. */
   for (gsize s = 0; s < N_SAMPLES; s++)
@@ -435,8 +454,8 @@ test_no_leak_falls_back (void)
   n = disco_tensor_get_n_elements (tensor_of (fixed, "settle", "state"));
   g_assert_cmpuint (fallbacks_of (fixed), ==, N_SAMPLES);
   /* From the fixed point instead of the ODE's nearly-at-rest open loop. */
-  assert_close (test_output_of (fixed, "settle", "state"), test_output_of (ode, "settle", "state"), n,
-                1e-2, "closed-loop state");
+  assert_close (test_output_of (fixed, "settle", "state"), test_output_of (ode, "settle", "state"),
+                n, 1e-2, "closed-loop state");
 }
 
 /* ----- training ---------------------------------------------------------------- */
@@ -446,17 +465,17 @@ digits_test_accuracy (const char *path, const char *method, double *train_accura
                       guint64 *fallbacks)
 {
   g_autofree char *text = g_strdup_printf (
-    "[pipeline]\nseed = 0\n"
-    "[data]\nnode = digits-loader\npath = %s\nepochs = 3\nbatch-size = 50\n"
-    "[h1]\nnode = microcircuit\ninput = data.images\nsize = 64\nfeedback = control\n"
-    "[out]\nnode = readout\ninput = h1\nsize = 10\nfeedback = control\n"
-    "[control]\nnode = leaky-pi\nprediction = out\ntarget = data.targets\n"
-    "[settle]\nnode = integrator\nnetwork = out\nmethod = %s\n"
-    "[learn]\nnode = plasticity\nrule = linear-threshold\nstate = settle\n"
-    "[adam]\nnode = adam\ngradients = learn\n"
-    "[score]\nnode = evaluator\nprediction = settle.output\ntarget = data.targets\n"
-    "report =\n", path,
-    method);
+      "[pipeline]\nseed = 0\n"
+      "[data]\nnode = digits-loader\npath = %s\nepochs = 3\nbatch-size = 50\n"
+      "[h1]\nnode = microcircuit\ninput = data.images\nsize = 64\nfeedback = control\n"
+      "[out]\nnode = readout\ninput = h1\nsize = 10\nfeedback = control\n"
+      "[control]\nnode = leaky-pi\nprediction = out\ntarget = data.targets\n"
+      "[settle]\nnode = integrator\nnetwork = out\nmethod = %s\n"
+      "[learn]\nnode = plasticity\nrule = linear-threshold\nstate = settle\n"
+      "[adam]\nnode = adam\ngradients = learn\n"
+      "[score]\nnode = evaluator\nprediction = settle.output\ntarget = data.targets\n"
+      "report =\n",
+      path, method);
   g_autoptr (GError) error = NULL;
   g_autoptr (DiscoPipeline) p = disco_pipeline_new_from_string (text, NULL, &error);
   double accuracy;
@@ -464,8 +483,8 @@ digits_test_accuracy (const char *path, const char *method, double *train_accura
   g_assert_no_error (error);
   disco_pipeline_run (p, NULL, &error);
   g_assert_no_error (error);
-  g_object_get (disco_pipeline_get_node (p, "score"), "test-accuracy", &accuracy,
-                "train-accuracy", train_accuracy, NULL);
+  g_object_get (disco_pipeline_get_node (p, "score"), "test-accuracy", &accuracy, "train-accuracy",
+                train_accuracy, NULL);
   *fallbacks = fallbacks_of (p);
   return accuracy;
 }
@@ -473,8 +492,8 @@ digits_test_accuracy (const char *path, const char *method, double *train_accura
 static void
 test_training_same_accuracy (void)
 {
-  g_autofree char *path = g_build_filename (DISCO_SOURCE_ROOT, "data", "datasets", "digits",
-                                            "digits.csv.gz", NULL);
+  g_autofree char *path =
+      g_build_filename (DISCO_SOURCE_ROOT, "data", "datasets", "digits", "digits.csv.gz", NULL);
   guint64 ode_fallbacks, fallbacks;
   double ode, fixed, ode_train, fixed_train;
 
@@ -488,8 +507,8 @@ test_training_same_accuracy (void)
   ode = digits_test_accuracy (path, "tsit5", &ode_train, &ode_fallbacks);
   fixed = digits_test_accuracy (path, "equilibrium", &fixed_train, &fallbacks);
   g_test_message ("test accuracy: tsit5 %.2f %%, equilibrium %.2f %% (%" G_GUINT64_FORMAT
-                  " fallbacks); closed-loop train accuracy %.2f %% and %.2f %%", ode, fixed,
-                  fallbacks, ode_train, fixed_train);
+                  " fallbacks); closed-loop train accuracy %.2f %% and %.2f %%",
+                  ode, fixed, fallbacks, ode_train, fixed_train);
   g_assert_cmpfloat (ode, >, 50);
   g_assert_cmpfloat (fabs (ode - fixed), <=, 0.3);
   g_assert_cmpuint (fallbacks, ==, 0);
@@ -497,7 +516,10 @@ test_training_same_accuracy (void)
 
 /* ----- bad inputs ------------------------------------------------------------------- */
 
-#define EQUILIBRIUM(override) { "settle.method=equilibrium", override, NULL }
+#define EQUILIBRIUM(override)                                                                      \
+  {                                                                                                \
+    "settle.method=equilibrium", override, NULL                                                    \
+  }
 
 static const TestBadPipeline bad_inputs[] = {
   /* checks: an unknown method */
@@ -528,8 +550,8 @@ main (int argc, char **argv)
 
   for (guint i = 0; i < G_N_ELEMENTS (networks); i++)
     {
-      g_autofree char *equations = g_strdup_printf ("/disco/equilibrium/fixed-point-equations/%u",
-                                                    i);
+      g_autofree char *equations =
+          g_strdup_printf ("/disco/equilibrium/fixed-point-equations/%u", i);
       g_autofree char *ode = g_strdup_printf ("/disco/equilibrium/agrees-with-long-ode-run/%u", i);
       g_test_add_data_func (equations, &networks[i], test_fixed_point_equations);
       g_test_add_data_func (ode, &networks[i], test_agrees_with_long_ode_run);

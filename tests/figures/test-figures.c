@@ -32,9 +32,9 @@ phi_prime (double u)
 typedef struct
 {
   DiscoPipeline *pipeline;
-  const char *const *wanted;   /* "node.port", NULL-terminated */
-  GPtrArray *values;           /* GArray of float per wanted output */
-  GArray *ticks;               /* DiscoTick */
+  const char *const *wanted; /* "node.port", NULL-terminated */
+  GPtrArray *values;         /* GArray of float per wanted output */
+  GArray *ticks;             /* DiscoTick */
 } Collector;
 
 static void
@@ -106,7 +106,7 @@ column (Collector *c, guint i, guint *n)
 /* ----- sweep-source ----------------------------------------------------------- */
 
 static const char *sweep_pipeline =
-  "[x]\nnode = sweep-source\nstart = 0\nstop = 10\ncount = 100\nbatch-size = 100\n";
+    "[x]\nnode = sweep-source\nstart = 0\nstop = 10\ncount = 100\nbatch-size = 100\n";
 
 static void
 test_sweep_linspace (void)
@@ -114,7 +114,11 @@ test_sweep_linspace (void)
   const char *const wanted[] = { "x.value", NULL };
   g_autoptr (Collector) c = run_collect (sweep_pipeline, NULL, NULL, wanted);
   /* numpy.linspace(0, 10, 100).astype(float32), printed with %.9g */
-  const struct { guint i; float v; } numpy[] = {
+  const struct
+  {
+    guint i;
+    float v;
+  } numpy[] = {
     { 0, 0.0f }, { 1, 0.101010099f }, { 37, 3.73737383f }, { 98, 9.89898968f }, { 99, 10.0f },
   };
   const float *v;
@@ -134,8 +138,8 @@ test_sweep_linspace (void)
 static void
 test_sweep_batches (void)
 {
-  const char *const overrides[] = { "x.start=-1.5", "x.stop=2.25", "x.count=7",
-                                    "x.batch-size=3", "x.epochs=2", NULL };
+  const char *const overrides[] = { "x.start=-1.5",   "x.stop=2.25", "x.count=7",
+                                    "x.batch-size=3", "x.epochs=2",  NULL };
   const char *const wanted[] = { "x.value", NULL };
   g_autoptr (Collector) c = run_collect (sweep_pipeline, overrides, NULL, wanted);
   const float expected[] = { -1.5f, -0.875f, -0.25f, 0.375f, 1.0f, 1.625f, 2.25f };
@@ -187,22 +191,20 @@ test_sweep_edges (void)
 
 /* ----- single-circuit: hand-made cases ------------------------------------------ */
 
-static const char *circuit_pipeline =
-  "[x]\nnode = constant-source\nshape = 1,1\nvalue = 2.5\n"
-  "[c]\nnode = single-circuit\ninput = x\ninput-weight = 1.2\n";
+static const char *circuit_pipeline = "[x]\nnode = constant-source\nshape = 1,1\nvalue = 2.5\n"
+                                      "[c]\nnode = single-circuit\ninput = x\ninput-weight = 1.2\n";
 
-static const char *const circuit_outputs[] = {
-  "c.excitatory-potential", "c.inhibitory-potential", "c.excitatory-rate",
-  "c.inhibitory-rate", "c.weight-change", NULL
-};
+static const char *const circuit_outputs[] = { "c.excitatory-potential", "c.inhibitory-potential",
+                                               "c.excitatory-rate",      "c.inhibitory-rate",
+                                               "c.weight-change",        NULL };
 
 /* Checks the five outputs against (u_E, u_I) and the rule, in double. */
 static void
 check_outputs (Collector *c, double x, double u_e, double u_i, gboolean exact)
 {
   double r_e = phi (u_e), r_i = phi (u_i);
-  double dw = exact ? x * (r_e - u_i) * phi_prime (u_e)
-                    : x * (r_e - (1.5 + 1.5 * r_i)) * phi_prime (u_e);
+  double dw =
+      exact ? x * (r_e - u_i) * phi_prime (u_e) : x * (r_e - (1.5 + 1.5 * r_i)) * phi_prime (u_e);
   double expected[] = { u_e, u_i, r_e, r_i, dw };
 
   for (guint k = 0; k < G_N_ELEMENTS (expected); k++)
@@ -264,13 +266,13 @@ test_circuit_isolated (void)
 
 /* A fine sweep into circuits a (and b); overrides configure them. */
 static const char *figure_pipeline =
-  "[x]\nnode = sweep-source\nstart = 0\nstop = 13\ncount = 2601\nbatch-size = 2601\n"
-  "[a]\nnode = single-circuit\ninput = x\n";
+    "[x]\nnode = sweep-source\nstart = 0\nstop = 13\ncount = 2601\nbatch-size = 2601\n"
+    "[a]\nnode = single-circuit\ninput = x\n";
 
 typedef struct
 {
   double r;
-  int direction;   /* +1: − to +, −1: + to − */
+  int direction; /* +1: − to +, −1: + to − */
 } Crossing;
 
 /* Sign changes of @dw against @r, by linear interpolation; a zero at x = 0
@@ -297,9 +299,8 @@ crossings (const float *r, const float *dw, guint n)
   return out;
 }
 
-static const char *const figure_outputs[] = { "x.value", "a.excitatory-rate",
-                                              "a.weight-change", "a.inhibitory-potential",
-                                              NULL };
+static const char *const figure_outputs[] = { "x.value", "a.excitatory-rate", "a.weight-change",
+                                              "a.inhibitory-potential", NULL };
 
 static void
 test_figure3_bcm (void)
@@ -322,14 +323,15 @@ test_figure3_bcm (void)
   low = g_array_index (cross, Crossing, 0).r;
   high = g_array_index (cross, Crossing, 1).r;
   g_test_message ("no feedback, linear (1.5, 1.5): LTD→LTP at r_E = %.4f, LTP→LTD at "
-                  "r_E = %.4f", low, high);
+                  "r_E = %.4f",
+                  low, high);
   g_assert_cmpint (g_array_index (cross, Crossing, 0).direction, ==, 1);
   g_assert_cmpint (g_array_index (cross, Crossing, 1).direction, ==, -1);
   g_assert_cmpfloat (fabs (low - 1.9), <, 0.1);
   g_assert_cmpfloat (fabs (high - 5.9), <, 0.1);
   for (guint i = 1; i < n; i++)
     {
-      g_assert_cmpfloat (r[i], >, r[i - 1]);   /* r_E grows with x */
+      g_assert_cmpfloat (r[i], >, r[i - 1]); /* r_E grows with x */
       if (r[i] < low - 0.01)
         g_assert_cmpfloat (dw[i], <, 0.0f);
       else if (r[i] > low + 0.01 && r[i] < high - 0.01)
@@ -379,8 +381,7 @@ test_figure3_feedback (void)
     {
       g_autofree char *target = g_strdup_printf ("a.target-rate=%g", targets[t]);
       const char *const lin[] = { "a.feedback=true", target, "x.stop=10", NULL };
-      const char *const exact[] = { "a.feedback=true", target, "x.stop=10", "a.rule=exact",
-                                    NULL };
+      const char *const exact[] = { "a.feedback=true", target, "x.stop=10", "a.rule=exact", NULL };
       g_autoptr (Collector) c = run_collect (figure_pipeline, lin, NULL, figure_outputs);
       g_autoptr (Collector) e = run_collect (figure_pipeline, exact, NULL, figure_outputs);
       g_autoptr (GArray) cross = NULL;
@@ -399,8 +400,8 @@ test_figure3_feedback (void)
       exact_down = &g_array_index (exact_cross, Crossing, 0);
       g_assert_cmpint (exact_down->direction, ==, -1);
       g_test_message ("feedback, r_tar = %g: linear rule LTD→LTP at r_E = %.4f, LTP→LTD at "
-                      "r_E = %.4f; exact rule LTP→LTD at r_E = %.4f", targets[t],
-                      g_array_index (cross, Crossing, 0).r, down->r, exact_down->r);
+                      "r_E = %.4f; exact rule LTP→LTD at r_E = %.4f",
+                      targets[t], g_array_index (cross, Crossing, 0).r, down->r, exact_down->r);
       g_assert_cmpfloat (fabs (down->r - targets[t]), <, 0.3);
       g_assert_cmpfloat (fabs (exact_down->r - targets[t]), <, 0.01);
     }
@@ -429,8 +430,7 @@ test_figure3_isolated (void)
       g_assert_cmpuint (cross->len, ==, 1);
       g_assert_cmpint (g_array_index (cross, Crossing, 0).direction, ==, 1);
       threshold = g_array_index (cross, Crossing, 0).r;
-      g_test_message ("isolated, r_I = %.4f: LTP threshold at r_E = %.4f", levels[k],
-                      threshold);
+      g_test_message ("isolated, r_I = %.4f: LTP threshold at r_E = %.4f", levels[k], threshold);
       g_assert_cmpfloat (threshold, >, previous);
       g_assert_cmpfloat (fabs (threshold - (1.5 + 1.5 * levels[k])), <, 1e-3);
       previous = threshold;
@@ -440,10 +440,10 @@ test_figure3_isolated (void)
 /* ----- table-writer ------------------------------------------------------------- */
 
 static const char *table_pipeline =
-  "[x]\nnode = sweep-source\nstart = 0\nstop = 6\ncount = 7\nbatch-size = 3\nepochs = 3\n"
-  "[c]\nnode = single-circuit\ninput = x\n"
-  "[t]\nnode = table-writer\ncolumn-1 = x.value\ncolumn-2 = c.excitatory-rate\n"
-  "column-3 = c.weight-change\nindex = true\nnames = x,rE,dw\npath = out/table.csv\n";
+    "[x]\nnode = sweep-source\nstart = 0\nstop = 6\ncount = 7\nbatch-size = 3\nepochs = 3\n"
+    "[c]\nnode = single-circuit\ninput = x\n"
+    "[t]\nnode = table-writer\ncolumn-1 = x.value\ncolumn-2 = c.excitatory-rate\n"
+    "column-3 = c.weight-change\nindex = true\nnames = x,rE,dw\npath = out/table.csv\n";
 
 static char **
 read_lines (const char *path)
@@ -456,7 +456,7 @@ read_lines (const char *path)
   g_assert_true (g_str_has_suffix (text, "\n"));
   lines = g_strsplit (text, "\n", -1);
   n = g_strv_length (lines);
-  g_free (lines[n - 1]);   /* after the last newline */
+  g_free (lines[n - 1]); /* after the last newline */
   lines[n - 1] = NULL;
   return lines;
 }
@@ -525,9 +525,9 @@ test_table_epochs (void)
   g_assert_cmpuint (g_strv_length (lines), ==, 15);
   g_assert_cmpstr (lines[0], ==, "tick,epoch,x.value,c.excitatory-rate,c.weight-change");
   for (guint i = 1; i < 15; i++)
-    g_assert_true (g_str_has_prefix (lines[i], i <= 7 ? "0,1," : "6,3,") ||
-                   g_str_has_prefix (lines[i], i <= 7 ? "1,1," : "7,3,") ||
-                   g_str_has_prefix (lines[i], i <= 7 ? "2,1," : "8,3,"));
+    g_assert_true (g_str_has_prefix (lines[i], i <= 7 ? "0,1," : "6,3,")
+                   || g_str_has_prefix (lines[i], i <= 7 ? "1,1," : "7,3,")
+                   || g_str_has_prefix (lines[i], i <= 7 ? "2,1," : "8,3,"));
 }
 
 static void
@@ -555,11 +555,10 @@ test_table_wide_input (void)
   /* A 3 × 2 input fills two columns, k_1 and k_2, beside a 3 × 1 one. */
   g_autofree char *dir = g_dir_make_tmp ("disco-figures-XXXXXX", NULL);
   g_autofree char *path = g_build_filename (dir, "table.csv", NULL);
-  const char *text =
-    "[x]\nnode = sweep-source\ncount = 3\nbatch-size = 3\nstart = 1\nstop = 3\n"
-    "[k]\nnode = constant-source\nshape = 3,2\nvalue = 0.5\nticks = 1\n"
-    "[t]\nnode = table-writer\ncolumn-1 = x\ncolumn-2 = k\nnames = x,k\n"
-    "path = table.csv\nplot = table.png\nplot-series = x:k_2\n";
+  const char *text = "[x]\nnode = sweep-source\ncount = 3\nbatch-size = 3\nstart = 1\nstop = 3\n"
+                     "[k]\nnode = constant-source\nshape = 3,2\nvalue = 0.5\nticks = 1\n"
+                     "[t]\nnode = table-writer\ncolumn-1 = x\ncolumn-2 = k\nnames = x,k\n"
+                     "path = table.csv\nplot = table.png\nplot-series = x:k_2\n";
   g_autoptr (GError) error = NULL;
   g_autoptr (DiscoPipeline) p = disco_pipeline_new_from_string (text, NULL, &error);
   g_auto (GStrv) lines = NULL;
@@ -581,10 +580,9 @@ static void
 test_table_mismatch (void)
 {
   g_autofree char *dir = g_dir_make_tmp ("disco-figures-XXXXXX", NULL);
-  const char *text =
-    "[x]\nnode = sweep-source\ncount = 7\nbatch-size = 3\n"
-    "[k]\nnode = constant-source\nshape = 2,1\n"
-    "[t]\nnode = table-writer\ncolumn-1 = x\ncolumn-3 = k\npath = table.csv\n";
+  const char *text = "[x]\nnode = sweep-source\ncount = 7\nbatch-size = 3\n"
+                     "[k]\nnode = constant-source\nshape = 2,1\n"
+                     "[t]\nnode = table-writer\ncolumn-1 = x\ncolumn-3 = k\npath = table.csv\n";
   GError *error = NULL;
   g_autoptr (DiscoPipeline) p = disco_pipeline_new_from_string (text, NULL, &error);
 
@@ -618,8 +616,8 @@ test_table_unknown_plot_column (void)
   g_assert_false (disco_pipeline_run (p, NULL, &error));
   g_assert_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE);
   g_test_message ("%s", error->message);
-  g_assert_nonnull (strstr (error->message,
-                            "no column \"dW\" (the table has: tick, epoch, x, rE, dw)"));
+  g_assert_nonnull (
+      strstr (error->message, "no column \"dW\" (the table has: tick, epoch, x, rE, dw)"));
   g_assert_nonnull (strstr (error->message, "<string>:"));
   g_assert_cmpuint (ticks, ==, 0);
   g_assert_cmpuint (count_entries (dir), ==, 0);
@@ -669,14 +667,15 @@ test_table_plot (void)
   g_assert_cmpuint (blue, >, 300);
   {
     g_autofree char *sub = g_build_filename (dir, "out", NULL);
-    g_assert_cmpuint (count_entries (sub), ==, 2);   /* the table and the plot, no temporaries */
+    g_assert_cmpuint (count_entries (sub), ==, 2); /* the table and the plot, no temporaries */
   }
 }
 
 /* ----- bad inputs ----------------------------------------------------------------- */
 
-#define SWEEP "[pipeline]\noutput-dir = /nonexistent/disco-figures\n" \
-              "[x]\nnode = sweep-source\ncount = 5\nbatch-size = 5\n"
+#define SWEEP                                                                                      \
+  "[pipeline]\noutput-dir = /nonexistent/disco-figures\n"                                          \
+  "[x]\nnode = sweep-source\ncount = 5\nbatch-size = 5\n"
 #define CIRCUIT SWEEP "[c]\nnode = single-circuit\ninput = x\n"
 #define TABLE CIRCUIT "[t]\nnode = table-writer\ncolumn-1 = x\ncolumn-2 = c.weight-change\n"
 
@@ -684,7 +683,10 @@ static const TestBadPipeline bad_rows[] = {
   /* checks: sweep-source */
   { "sweep-nan-start", SWEEP "start = nan\n", DISCO_ERROR_BAD_VALUE, "\"start\"" },
   { "sweep-inf-stop", SWEEP "stop = inf\n", DISCO_ERROR_BAD_VALUE, "\"stop\"" },
-  { "sweep-overflow", SWEEP, DISCO_ERROR_BAD_VALUE, "does not fit a float32",
+  { "sweep-overflow",
+    SWEEP,
+    DISCO_ERROR_BAD_VALUE,
+    "does not fit a float32",
     { "x.start=-1e300" } },
   { "sweep-count-0", SWEEP, DISCO_ERROR_BAD_VALUE, "\"count\"", { "x.count=0" } },
   { "sweep-batch-0", SWEEP, DISCO_ERROR_BAD_VALUE, "\"batch-size\"", { "x.batch-size=0" } },
@@ -692,7 +694,10 @@ static const TestBadPipeline bad_rows[] = {
   { "circuit-rule", CIRCUIT, DISCO_ERROR_BAD_VALUE, "\"rule\"", { "c.rule=quadratic" } },
   { "circuit-mode", CIRCUIT, DISCO_ERROR_BAD_VALUE, "\"mode\"", { "c.mode=clamped" } },
   { "circuit-dt", CIRCUIT, DISCO_ERROR_BAD_VALUE, "\"dt\"", { "c.dt=0" } },
-  { "circuit-clamp", CIRCUIT, DISCO_ERROR_BAD_VALUE, "\"clamped-inhibitory-rate\"",
+  { "circuit-clamp",
+    CIRCUIT,
+    DISCO_ERROR_BAD_VALUE,
+    "\"clamped-inhibitory-rate\"",
     { "c.clamped-inhibitory-rate=0" } },
   { "circuit-shape",
     "[k]\nnode = constant-source\nshape = 3,2\n[c]\nnode = single-circuit\ninput = k\n",
@@ -713,11 +718,10 @@ static const TestBadPipeline bad_rows[] = {
   { "table-epochs-0", TABLE "epochs = 0\n", DISCO_ERROR_BAD_VALUE, "\"epochs\"" },
   { "table-epochs-backwards", TABLE "epochs = 9-5\n", DISCO_ERROR_BAD_VALUE, "9-5" },
   { "table-empty-path", TABLE "path =\n", DISCO_ERROR_BAD_VALUE, "\"path\"" },
-  { "table-relative-path",
-    "[x]\nnode = sweep-source\n[t]\nnode = table-writer\ncolumn-1 = x\n",
+  { "table-relative-path", "[x]\nnode = sweep-source\n[t]\nnode = table-writer\ncolumn-1 = x\n",
     DISCO_ERROR_BAD_VALUE, "output folder" },
-  { "table-series-syntax", TABLE "plot = p.png\nplot-series = x.value\n",
-    DISCO_ERROR_BAD_VALUE, "\"x.value\"" },
+  { "table-series-syntax", TABLE "plot = p.png\nplot-series = x.value\n", DISCO_ERROR_BAD_VALUE,
+    "\"x.value\"" },
   { "table-series-column", TABLE "plot-series = x.value:c.dw\n", DISCO_ERROR_BAD_VALUE,
     "no column \"c.dw\"" },
   { "table-plot-one-column", SWEEP "[t]\nnode = table-writer\ncolumn-1 = x\nplot = p.png\n",

@@ -23,8 +23,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   const uint8_t *start = data, *end = data + size;
 
   fuzz_init ();
-  groups = _disco_key_file_parse ((const char *) data, size, "<fuzz>",
-                                  DISCO_KEY_FILE_DOTTED_KEYS, &error);
+  groups = _disco_key_file_parse ((const char *) data, size, "<fuzz>", DISCO_KEY_FILE_DOTTED_KEYS,
+                                  &error);
   g_assert_true ((groups == NULL) == (error != NULL));
   g_clear_error (&error);
 

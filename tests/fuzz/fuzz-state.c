@@ -6,7 +6,7 @@
  * (the SHA-256 of the lines above), so the fuzzer also reaches the manifest
  * checks behind it.
  */
-#define _GNU_SOURCE             /* memmem */
+#define _GNU_SOURCE /* memmem */
 #include <disco/disco.h>
 #include "fuzz-common.h"
 
@@ -39,8 +39,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 
       if (text->len > 0 && text->str[text->len - 1] != '\n')
         g_string_append_c (text, '\n');
-      sum = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) text->str,
-                                         text->len);
+      sum = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) text->str, text->len);
       g_string_append_printf (text, "[integrity]\nsha256=%s\n", sum);
     }
   g_free (fuzz_write ("checkpoint/state.ini", (const uint8_t *) text->str, text->len));

@@ -10,31 +10,31 @@ G_BEGIN_DECLS
 extern gboolean cuda_usable;
 extern char *skip_reason;
 
-#define SKIP_WITHOUT_DEVICE()                                                  \
-  G_STMT_START                                                                 \
-  {                                                                            \
-    if (!cuda_usable)                                                          \
-      {                                                                        \
-        g_test_skip (skip_reason);                                             \
-        return;                                                                \
-      }                                                                        \
-  }                                                                            \
+#define SKIP_WITHOUT_DEVICE()                                                                      \
+  G_STMT_START                                                                                     \
+  {                                                                                                \
+    if (!cuda_usable)                                                                              \
+      {                                                                                            \
+        g_test_skip (skip_reason);                                                                 \
+        return;                                                                                    \
+      }                                                                                            \
+  }                                                                                                \
   G_STMT_END
 
 /* For the pipeline cases: a usable device, and the disco-cuda plugin
  * (loaded with the registry) registered it as a backend.  Needs
  * <disco/disco.h> and <disco/disco-backend.h>. */
-#define SKIP_WITHOUT_BACKEND()                                                 \
-  G_STMT_START                                                                 \
-  {                                                                            \
-    SKIP_WITHOUT_DEVICE ();                                                    \
-    g_strfreev (disco_registry_list_names ());                                 \
-    if (disco_backend_get (DISCO_DEVICE_CUDA) == NULL)                         \
-      {                                                                        \
-        g_test_skip ("the disco-cuda plugin registered no backend");           \
-        return;                                                                \
-      }                                                                        \
-  }                                                                            \
+#define SKIP_WITHOUT_BACKEND()                                                                     \
+  G_STMT_START                                                                                     \
+  {                                                                                                \
+    SKIP_WITHOUT_DEVICE ();                                                                        \
+    g_strfreev (disco_registry_list_names ());                                                     \
+    if (disco_backend_get (DISCO_DEVICE_CUDA) == NULL)                                             \
+      {                                                                                            \
+        g_test_skip ("the disco-cuda plugin registered no backend");                               \
+        return;                                                                                    \
+      }                                                                                            \
+  }                                                                                                \
   G_STMT_END
 
 #ifdef DISCO_SOURCE_ROOT
@@ -44,8 +44,8 @@ extern char *skip_reason;
 static inline char *
 gpu_test_digits_fixture (void)
 {
-  const char *root = g_getenv ("DISCO_SOURCE_ROOT") != NULL ? g_getenv ("DISCO_SOURCE_ROOT")
-                                                            : DISCO_SOURCE_ROOT;
+  const char *root =
+      g_getenv ("DISCO_SOURCE_ROOT") != NULL ? g_getenv ("DISCO_SOURCE_ROOT") : DISCO_SOURCE_ROOT;
 
   return g_build_filename (root, "data", "fixtures", "digits", "digits.csv.gz", NULL);
 }

@@ -47,12 +47,13 @@
 #define dev_download gpu_test_download
 
 static void
-assert_close_floats (const char *what, const float *got, const float *ref, gsize n,
-                     double absolute, double relative)
+assert_close_floats (const char *what, const float *got, const float *ref, gsize n, double absolute,
+                     double relative)
 {
   for (gsize i = 0; i < n; i++)
-    if (isnan (got[i]) != isnan (ref[i]) ||
-        (!isnan (ref[i]) && !(fabs ((double) got[i] - ref[i]) <= absolute + relative * fabs (ref[i]))))
+    if (isnan (got[i]) != isnan (ref[i])
+        || (!isnan (ref[i])
+            && !(fabs ((double) got[i] - ref[i]) <= absolute + relative * fabs (ref[i]))))
       g_error ("%s[%" G_GSIZE_FORMAT "]: cuda %.9g, cpu %.9g", what, i, got[i], ref[i]);
 }
 
@@ -90,10 +91,10 @@ test_copies_and_products (void)
   g_autofree float *s = random_floats (rand, A * n, 0, 1);
   g_autofree float *s_i = random_floats (rand, A * n, 0, 1);
   g_autofree float *dydc = random_floats (rand, A * O * O, -1, 1);
-  g_autofree double *control = g_new (double, B * O);
-  g_autofree float *ref = g_new (float, A * O * n), *got = g_new (float, A * O * n);
-  g_autofree float *ref_m = g_new (float, A * O * O), *got_m = g_new (float, A * O * O);
-  g_autofree float *bound = g_new (float, A * O * O);
+  g_autofree double *control = g_new (double, B *O);
+  g_autofree float *ref = g_new (float, A *O *n), *got = g_new (float, A *O *n);
+  g_autofree float *ref_m = g_new (float, A *O *O), *got_m = g_new (float, A *O *O);
+  g_autofree float *bound = g_new (float, A *O *O);
   float *d_x, *d_q, *d_g, *d_s, *d_s_i, *d_out, *d_m;
   double *d_control;
   guint *d_rows;
@@ -146,8 +147,8 @@ test_copies_and_products (void)
       g_assert_true (disco_cuda_copy_to_device (d_m, dydc, A * O * O * sizeof (float), NULL));
       if (with_slope)
         g_assert_true (disco_cuda_copy_to_device (d_g, g, A * O * n * sizeof (float), NULL));
-      disco_equilibrium_feedback_products_cpu (A, O, n, rows, g_host, stride,
-                                               with_slope ? s : NULL, s_i, q, ref_m);
+      disco_equilibrium_feedback_products_cpu (A, O, n, rows, g_host, stride, with_slope ? s : NULL,
+                                               s_i, q, ref_m);
       disco_equilibrium_feedback_products_cuda (A, O, n, d_rows, d_g, stride,
                                                 with_slope ? d_s : NULL, d_s_i, d_q, d_m);
       dev_download (got_m, d_m, A * O * O * sizeof (float));
@@ -158,8 +159,8 @@ test_copies_and_products (void)
               double sum = fabs (dydc[(r * O + o) * O + k]);
 
               for (gsize j = 0; j < n; j++)
-                sum += fabs ((double) g_host[r * stride + o * n + j] * s_i[r * n + j] *
-                             (with_slope ? s[r * n + j] : 1.0f) * q[(rows[r] * O + k) * n + j]);
+                sum += fabs ((double) g_host[r * stride + o * n + j] * s_i[r * n + j]
+                             * (with_slope ? s[r * n + j] : 1.0f) * q[(rows[r] * O + k) * n + j]);
               bound[(r * O + o) * O + k] = sum;
             }
       for (gsize i = 0; i < A * O * O; i++)
@@ -191,14 +192,14 @@ test_units (void)
   g_autofree float *drive = random_floats (rand, A * n, -4, 6);
   g_autofree float *q = random_floats (rand, B * O * n, -1, 1);
   g_autofree guint *drive_rows = random_rows (rand, A, A);
-  g_autofree float *ref_f = g_new (float, A * n), *got_f = g_new (float, A * n);
-  g_autofree float *ref_state = g_new (float, B * ld), *got_state = g_new (float, B * ld);
+  g_autofree float *ref_f = g_new (float, A *n), *got_f = g_new (float, A *n);
+  g_autofree float *ref_state = g_new (float, B *ld), *got_state = g_new (float, B *ld);
   g_autofree float *ref = g_new (float, 3 * A * n), *got = g_new (float, 3 * A * n);
   g_autofree guint *iterations = g_new0 (guint, A), *ref_it = g_new (guint, A);
   g_autofree guint *got_it = g_new (guint, A);
   g_autofree gint *status = g_new0 (gint, A), *ref_status = g_new (gint, A);
   g_autofree gint *got_status = g_new (gint, A);
-  g_autofree double *control = g_new (double, B * O);
+  g_autofree double *control = g_new (double, B *O);
   float *d_state, *d_drive, *d_f, *d_q, *d_out;
   guint *d_rows, *d_drive_rows, *d_it;
   gint *d_status;
@@ -210,8 +211,8 @@ test_units (void)
                   "1e-5·(1 + |cpu|); rate units within 2 ulp; readout exact");
   SKIP_WITHOUT_DEVICE ();
 
-  drive[5 * n + 7] = NAN;   /* drive row 5 cannot converge: ITERATION_LIMIT, zeros */
-  status[3] = DISCO_EQUILIBRIUM_NOT_FINITE;   /* kept when not first */
+  drive[5 * n + 7] = NAN; /* drive row 5 cannot converge: ITERATION_LIMIT, zeros */
+  status[3] = DISCO_EQUILIBRIUM_NOT_FINITE; /* kept when not first */
   for (gsize i = 0; i < B * O; i++)
     control[i] = g_rand_double_range (rand, -1, 1);
   d_rows = dev_upload (rows, A * sizeof (guint));
@@ -236,16 +237,14 @@ test_units (void)
       g_assert_true (disco_cuda_copy_to_device (d_it, iterations, A * sizeof (guint), NULL));
       g_assert_true (disco_cuda_copy_to_device (d_status, status, A * sizeof (gint), NULL));
 
-      disco_equilibrium_microcircuit_units_cpu (&phi_e, &phi_i, A, n, rows, ref_state + 3, ld,
-                                                drive, first ? drive_rows : NULL, O,
-                                                controlled ? control : NULL, q, ref_f, cold,
-                                                first, ref, ref + A * n, ref + 2 * A * n, ref_it,
-                                                ref_status);
-      disco_equilibrium_microcircuit_units_cuda (&phi_e, &phi_i, A, n, d_rows, d_state + 3, ld,
-                                                 d_drive, first ? d_drive_rows : NULL, O,
-                                                 controlled ? d_control : NULL, d_q, d_f, cold,
-                                                 first, d_out, d_out + A * n, d_out + 2 * A * n,
-                                                 d_it, d_status);
+      disco_equilibrium_microcircuit_units_cpu (
+          &phi_e, &phi_i, A, n, rows, ref_state + 3, ld, drive, first ? drive_rows : NULL, O,
+          controlled ? control : NULL, q, ref_f, cold, first, ref, ref + A * n, ref + 2 * A * n,
+          ref_it, ref_status);
+      disco_equilibrium_microcircuit_units_cuda (
+          &phi_e, &phi_i, A, n, d_rows, d_state + 3, ld, d_drive, first ? d_drive_rows : NULL, O,
+          controlled ? d_control : NULL, d_q, d_f, cold, first, d_out, d_out + A * n,
+          d_out + 2 * A * n, d_it, d_status);
       dev_download (got_f, d_f, A * n * sizeof (float));
       g_assert_cmpmem (got_f, A * n * sizeof (float), ref_f, A * n * sizeof (float));
       dev_download (got_state, d_state, B * ld * sizeof (float));
@@ -324,20 +323,25 @@ test_newton_step (void)
   g_autoptr (GRand) rand = g_rand_new_with_seed (9);
   g_autofree guint *rows = random_rows (rand, A, B);
   g_autofree float *state = random_floats (rand, B * ld, -3, 3);
-  g_autofree float *target = g_new0 (float, B * O);
+  g_autofree float *target = g_new0 (float, B *O);
   g_autofree float *dydc = random_floats (rand, A * O * O, -0.3, 0.3);
-  g_autofree double *control = g_new (double, B * O), *residual = g_new0 (double, B * O);
-  g_autofree double *newton_matrix = g_new0 (double, B * O * O);
+  g_autofree double *control = g_new (double, B *O), *residual = g_new0 (double, B *O);
+  g_autofree double *newton_matrix = g_new0 (double, B *O *O);
   g_autofree DiscoEquilibriumSample *samples = g_new0 (DiscoEquilibriumSample, B);
   g_autofree gint *unit_status = g_new0 (gint, A), *keep = g_new (gint, A);
   g_autofree gint *got_keep = g_new (gint, A);
-  g_autofree double *work = g_new (double, A * DISCO_EQUILIBRIUM_WORK (O));
-  g_autofree float *got_state = g_new (float, B * ld);
-  g_autofree double *got_d = g_new (double, B * O * O);
+  g_autofree double *work = g_new (double, A *DISCO_EQUILIBRIUM_WORK (O));
+  g_autofree float *got_state = g_new (float, B *ld);
+  g_autofree double *got_d = g_new (double, B *O *O);
   g_autofree DiscoEquilibriumSample *got_samples = g_new (DiscoEquilibriumSample, B);
   DiscoEquilibriumParams params = {
-    .tolerance = 1e-6, .gain = 2.5, .contraction_limit = 0.99, .leak = 0.5f,
-    .max_iterations = 20, .softmax = TRUE, .costly = TRUE,
+    .tolerance = 1e-6,
+    .gain = 2.5,
+    .contraction_limit = 0.99,
+    .leak = 0.5f,
+    .max_iterations = 20,
+    .softmax = TRUE,
+    .costly = TRUE,
   };
   float *d_state, *d_target, *d_dydc;
   double *d_control, *d_residual, *d_matrix, *d_work;
@@ -353,9 +357,11 @@ test_newton_step (void)
   for (gsize s = 0; s < B; s++)
     {
       target[s * O + g_rand_int_range (rand, 0, O)] = 1.0f;
-      samples[s] = (DiscoEquilibriumSample) {
-        .last_norm = s % 5 == 0 ? 1e-3 : INFINITY, .refresh = s % 3 == 0,
-        .stale = s % 7 == 0, .iterations = s % 11 == 0 ? 20 : 1,
+      samples[s] = (DiscoEquilibriumSample){
+        .last_norm = s % 5 == 0 ? 1e-3 : INFINITY,
+        .refresh = s % 3 == 0,
+        .stale = s % 7 == 0,
+        .iterations = s % 11 == 0 ? 20 : 1,
       };
       for (gsize o = 0; o < O; o++)
         control[s * O + o] = s % 13 == 0 ? 0.0 : g_rand_double_range (rand, -0.2, 0.2);
@@ -380,9 +386,9 @@ test_newton_step (void)
       params.softmax = round < 2;
       disco_equilibrium_residual_cpu (&params, A, O, rows, unit_status, TRUE, state + readout, ld,
                                       target, control, residual, samples, work, keep);
-      disco_equilibrium_residual_cuda (&params, A, O, d_rows, d_unit_status, TRUE, d_state + readout,
-                                       ld, d_target, d_control, d_residual, d_samples, d_work,
-                                       d_keep);
+      disco_equilibrium_residual_cuda (&params, A, O, d_rows, d_unit_status, TRUE,
+                                       d_state + readout, ld, d_target, d_control, d_residual,
+                                       d_samples, d_work, d_keep);
       dev_download (got_keep, d_keep, A * sizeof (gint));
       g_assert_cmpmem (got_keep, A * sizeof (gint), keep, A * sizeof (gint));
       dev_download (got_d, d_residual, B * O * sizeof (double));
@@ -391,11 +397,10 @@ test_newton_step (void)
       assert_close_floats ("c_int", got_state, state, B * ld, 1e-12, 1e-6);
 
       disco_equilibrium_newton_cpu (&params, A, O, rows, round % 2 == 0, dydc, state + readout, ld,
-                                    target, residual, control, newton_matrix, samples, work,
-                                    keep);
-      disco_equilibrium_newton_cuda (&params, A, O, d_rows, round % 2 == 0, d_dydc, d_state + readout,
-                                     ld, d_target, d_residual, d_control, d_matrix, d_samples,
-                                     d_work, d_keep);
+                                    target, residual, control, newton_matrix, samples, work, keep);
+      disco_equilibrium_newton_cuda (&params, A, O, d_rows, round % 2 == 0, d_dydc,
+                                     d_state + readout, ld, d_target, d_residual, d_control,
+                                     d_matrix, d_samples, d_work, d_keep);
       dev_download (got_keep, d_keep, A * sizeof (gint));
       g_assert_cmpmem (got_keep, A * sizeof (gint), keep, A * sizeof (gint));
       dev_download (got_d, d_control, B * O * sizeof (double));
@@ -432,8 +437,8 @@ test_newton_step (void)
 
 typedef struct
 {
-  float *state;                          /* B × (N + O), host */
-  DiscoEquilibriumSampleStats *open_loop, *closed_loop;   /* B each */
+  float *state;                                         /* B × (N + O), host */
+  DiscoEquilibriumSampleStats *open_loop, *closed_loop; /* B each */
 } Solve;
 
 /* Open then closed loop of @net on @ops: random feedback weights (each
@@ -450,23 +455,25 @@ solve_on (const DiscoOps *ops, TestRandomNetwork *net, guint32 seed)
   const float *feedback[TEST_RANDOM_NETWORK_MAX_LAYERS] = { NULL };
   gpointer buffers[2 * TEST_RANDOM_NETWORK_MAX_LAYERS + 4];
   guint n_buffers = 0;
-  g_autofree float *targets = g_new0 (float, B * O);
-  g_autofree float *open_state = g_new (float, B * N);
-  const DiscoEquilibriumConfig config = { .tolerance = 1e-6, .max_iterations = 20,
+  g_autofree float *targets = g_new0 (float, B *O);
+  g_autofree float *open_state = g_new (float, B *N);
+  const DiscoEquilibriumConfig config = { .tolerance = 1e-6,
+                                          .max_iterations = 20,
                                           .contraction_limit = 0.99 };
-  const DiscoOpsController controller = { .softmax = TRUE, .k_p = 0.2f, .k_i = 1.0f,
-                                          .leak = 2.0f, .tau = 0.02f };
-  Solve solve = { g_new0 (float, B * ld), g_new (DiscoEquilibriumSampleStats, B),
+  const DiscoOpsController controller = {
+    .softmax = TRUE, .k_p = 0.2f, .k_i = 1.0f, .leak = 2.0f, .tau = 0.02f
+  };
+  Solve solve = { g_new0 (float, B *ld), g_new (DiscoEquilibriumSampleStats, B),
                   g_new (DiscoEquilibriumSampleStats, B) };
   float *x, *state, *t;
 
-#define TABLE_COPY(host, size)                                                  \
-  ({                                                                            \
-    gpointer buffer_ = ops->alloc (MAX ((size), 1), &error);                    \
-    g_assert_no_error (error);                                                  \
-    g_assert_true (ops->upload (buffer_, (host), (size), &error));              \
-    buffers[n_buffers++] = buffer_;                                             \
-    buffer_;                                                                    \
+#define TABLE_COPY(host, size)                                                                     \
+  ({                                                                                               \
+    gpointer buffer_ = ops->alloc (MAX ((size), 1), &error);                                       \
+    g_assert_no_error (error);                                                                     \
+    g_assert_true (ops->upload (buffer_, (host), (size), &error));                                 \
+    buffers[n_buffers++] = buffer_;                                                                \
+    buffer_;                                                                                       \
   })
 
   for (guint l = 0; l < net->n_layers; l++)
@@ -474,8 +481,8 @@ solve_on (const DiscoOps *ops, TestRandomNetwork *net, guint32 seed)
       const DiscoOpsLayer *layer = &net->layers[l];
       const float *w = TABLE_COPY (net->weights[l], layer->n * layer->n_in * sizeof (float));
       const float *b = net->biases[l] == NULL || layer->kind == DISCO_OPS_LAYER_READOUT
-                         ? NULL
-                         : TABLE_COPY (net->biases[l], layer->n * sizeof (float));
+                           ? NULL
+                           : TABLE_COPY (net->biases[l], layer->n * sizeof (float));
 
       disco_equilibrium_set_parameters (eq, l, w, b);
       if (layer->kind == DISCO_OPS_LAYER_MICROCIRCUIT)
@@ -531,11 +538,13 @@ check_solver (const gsize *sizes, guint n_sizes, gsize B)
   for (gsize s = 0; s < B; s++)
     {
       g_assert_cmpint (cuda.open_loop[s].status, ==, cpu.open_loop[s].status);
-      g_assert_cmpint (ABS ((gint) cuda.open_loop[s].iterations -
-                            (gint) cpu.open_loop[s].iterations), <=, (gint) n_sizes - 2);
+      g_assert_cmpint (
+          ABS ((gint) cuda.open_loop[s].iterations - (gint) cpu.open_loop[s].iterations), <=,
+          (gint) n_sizes - 2);
       g_assert_cmpint (cuda.closed_loop[s].status, ==, cpu.closed_loop[s].status);
-      g_assert_cmpint (ABS ((gint) cuda.closed_loop[s].iterations -
-                            (gint) cpu.closed_loop[s].iterations), <=, 1);
+      g_assert_cmpint (
+          ABS ((gint) cuda.closed_loop[s].iterations - (gint) cpu.closed_loop[s].iterations), <=,
+          1);
       same_iterations += cuda.closed_loop[s].iterations == cpu.closed_loop[s].iterations;
       if (cpu.closed_loop[s].status != DISCO_EQUILIBRIUM_CONVERGED)
         continue;
@@ -546,14 +555,15 @@ check_solver (const gsize *sizes, guint n_sizes, gsize B)
 
           if (isnan (a) || !(fabs (a - b) <= 1e-4 + 1e-3 * fabs (b)))
             g_error ("sample %" G_GSIZE_FORMAT " entry %" G_GSIZE_FORMAT ": cuda %.9g, "
-                     "cpu %.9g", s, j, a, b);
+                     "cpu %.9g",
+                     s, j, a, b);
         }
     }
   /* The case must exercise the closed loop, not only its failures. */
   g_assert_cmpuint (converged, >=, B / 2);
   g_test_message ("%u layers, B = %" G_GSIZE_FORMAT ": %u closed loops converged, %u with "
-                  "the same Newton iterations on both tables", n_sizes - 1, B, converged,
-                  same_iterations);
+                  "the same Newton iterations on both tables",
+                  n_sizes - 1, B, converged, same_iterations);
   for (Solve *solve = &cpu; solve != NULL; solve = solve == &cpu ? &cuda : NULL)
     {
       g_free (solve->state);

@@ -85,11 +85,11 @@ test_kernels (void)
 {
   g_autoptr (GRand) rand = g_rand_new_with_seed (5);
   const DiscoSoftRectifier rect = { 1.0f, 1.0f, 0.0f };
-  g_autofree float *y = g_new (float, B * LD), *t = g_new (float, B * O);
-  g_autofree float *q = g_new (float, B * O * NU), *u = g_new (float, B * LD);
-  g_autofree float *c = g_new (float, B * O), *ref = g_new (float, B * O * NU);
-  g_autofree float *got = g_new (float, B * O * NU), *f = g_new (float, B * LD);
-  g_autofree float *f_ref = g_new (float, B * LD);
+  g_autofree float *y = g_new (float, B *LD), *t = g_new (float, B *O);
+  g_autofree float *q = g_new (float, B *O *NU), *u = g_new (float, B *LD);
+  g_autofree float *c = g_new (float, B *O), *ref = g_new (float, B *O *NU);
+  g_autofree float *got = g_new (float, B *O *NU), *f = g_new (float, B *LD);
+  g_autofree float *f_ref = g_new (float, B *LD);
   float *d_y, *d_t, *d_q, *d_u, *d_c, *d_f, *d_out;
 
   g_test_summary ("The closed loop's and the feedback weights' CUDA kernels agree with their "
@@ -116,11 +116,11 @@ test_kernels (void)
       disco_leaky_pi_rows_cpu (softmax, 0.2f, 0.4f, 1.0f, 0.1f, 0.02f, B, O, y, y + O, LD, t, ref,
                                f_ref, f_ref + O, LD);
       g_assert_true (disco_cuda_copy_to_device (d_f, f, B * LD * sizeof (float), NULL));
-      disco_leaky_pi_rows_cuda (softmax, 0.2f, 0.4f, 1.0f, 0.1f, 0.02f, B, O, d_y, d_y + O, LD,
-                                d_t, d_c, d_f, d_f + O, LD);
+      disco_leaky_pi_rows_cuda (softmax, 0.2f, 0.4f, 1.0f, 0.1f, 0.02f, B, O, d_y, d_y + O, LD, d_t,
+                                d_c, d_f, d_f + O, LD);
       dev_download (got, d_c, B * O);
-      assert_close (softmax ? "leaky_pi_rows softmax: c" : "leaky_pi_rows mse: c", got, ref,
-                    B * O, softmax ? 1e-7 : 0, softmax ? 1e-6 : 0);
+      assert_close (softmax ? "leaky_pi_rows softmax: c" : "leaky_pi_rows mse: c", got, ref, B * O,
+                    softmax ? 1e-7 : 0, softmax ? 1e-6 : 0);
       dev_download (got, d_f, B * LD);
       assert_close (softmax ? "leaky_pi_rows softmax: f" : "leaky_pi_rows mse: f", got, f_ref,
                     B * LD, softmax ? 1e-5 : 0, softmax ? 1e-6 : 0);
@@ -148,8 +148,16 @@ test_kernels (void)
 
   /* feedback_normalize: each option alone, then all three. */
   {
-    const struct { gboolean average; float clip, norm; double rtol; } cases[] = {
-      { TRUE, 0, 0, 0 }, { FALSE, 0.3f, 0, 0 }, { FALSE, 0, 1, 1e-6 }, { TRUE, 0.05f, 2, 1e-6 },
+    const struct
+    {
+      gboolean average;
+      float clip, norm;
+      double rtol;
+    } cases[] = {
+      { TRUE, 0, 0, 0 },
+      { FALSE, 0.3f, 0, 0 },
+      { FALSE, 0, 1, 1e-6 },
+      { TRUE, 0.05f, 2, 1e-6 },
     };
 
     for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
@@ -160,8 +168,8 @@ test_kernels (void)
         g_assert_true (disco_cuda_copy_to_device (d_out, q, B * O * NU * sizeof (float), NULL));
         disco_feedback_normalize_cpu (B, O * NU, cases[i].average, cases[i].clip, cases[i].norm,
                                       ref);
-        disco_feedback_normalize_cuda (B, O * NU, cases[i].average, cases[i].clip,
-                                       cases[i].norm, d_out);
+        disco_feedback_normalize_cuda (B, O * NU, cases[i].average, cases[i].clip, cases[i].norm,
+                                       d_out);
         dev_download (got, d_out, B * O * NU);
         assert_close (what, got, ref, B * O * NU, 0, cases[i].rtol);
       }
@@ -204,8 +212,8 @@ typedef struct
 } Probe;
 
 static const Probe probes[] = {
-  { "settle", "output" }, { "settle", "state" }, { "settle", "open-loop-state" },
-  { "settle", "steps" }, { "control", "output" }, { "control", "integral" },
+  { "settle", "output" },       { "settle", "state" },   { "settle", "open-loop-state" },
+  { "settle", "steps" },        { "control", "output" }, { "control", "integral" },
   { "h1", "feedback-weights" }, { "h1", "output" },
 };
 
@@ -214,12 +222,13 @@ run_text_on (const char *device, const char *learning, const char *limit)
 {
   g_autofree char *data = gpu_test_digits_fixture ();
   g_autofree char *text = g_strdup_printf (
-    "[pipeline]\ndevice = %s\nseed = 0\n"
-    "[data]\nnode = digits-loader\npath = %s\nepochs = 1\nbatch-size = 10\nphases = train\n"
-    "[h1]\nnode = microcircuit\ninput = data.images\nsize = 32\nfeedback = control\n"
-    "[out]\nnode = readout\ninput = h1\nsize = 10\nfeedback = control\n"
-    "[control]\nnode = leaky-pi\nprediction = out\ntarget = data.targets\n"
-    "[settle]\nnode = integrator\nnetwork = out\n%s", device, data, learning);
+      "[pipeline]\ndevice = %s\nseed = 0\n"
+      "[data]\nnode = digits-loader\npath = %s\nepochs = 1\nbatch-size = 10\nphases = train\n"
+      "[h1]\nnode = microcircuit\ninput = data.images\nsize = 32\nfeedback = control\n"
+      "[out]\nnode = readout\ninput = h1\nsize = 10\nfeedback = control\n"
+      "[control]\nnode = leaky-pi\nprediction = out\ntarget = data.targets\n"
+      "[settle]\nnode = integrator\nnetwork = out\n%s",
+      device, data, learning);
   const char *overrides[] = { limit, NULL };
 
   return test_run_text (text, limit != NULL ? overrides : NULL);
@@ -238,10 +247,10 @@ assert_probes_close (DiscoPipeline *cuda, DiscoPipeline *cpu, double steps_atol)
 {
   for (guint i = 0; i < G_N_ELEMENTS (probes); i++)
     {
-      DiscoTensor *a = disco_node_get_output (disco_pipeline_get_node (cuda, probes[i].node),
-                                              probes[i].port);
-      DiscoTensor *b = disco_node_get_output (disco_pipeline_get_node (cpu, probes[i].node),
-                                              probes[i].port);
+      DiscoTensor *a =
+          disco_node_get_output (disco_pipeline_get_node (cuda, probes[i].node), probes[i].port);
+      DiscoTensor *b =
+          disco_node_get_output (disco_pipeline_get_node (cpu, probes[i].node), probes[i].port);
       g_autofree char *what = g_strdup_printf ("%s.%s", probes[i].node, probes[i].port);
       gsize n = disco_tensor_get_n_elements (b);
 
@@ -313,7 +322,7 @@ test_equilibrium (gconstpointer data)
     g_assert_cmpuint (cuda_fallbacks, >, 0);
   /* The states stayed on the device. */
   g_assert_cmpint (disco_tensor_get_device (disco_node_get_output (
-                     disco_pipeline_get_node (cuda, "settle"), "open-loop-state")),
+                       disco_pipeline_get_node (cuda, "settle"), "open-loop-state")),
                    ==, DISCO_DEVICE_CUDA);
   assert_probes_close (cuda, cpu, 1);
 }
@@ -326,10 +335,11 @@ test_equilibrium (gconstpointer data)
 static void
 test_training (gconstpointer data)
 {
-  g_autofree char *learning = g_strconcat (
-    (const char *) data,
-    "[learn]\nnode = plasticity\nstate = settle\nrule = linear-threshold\n"
-    "[adam]\nnode = adam\ngradients = learn\nlearning-rate = 0.001\n", NULL);
+  g_autofree char *learning =
+      g_strconcat ((const char *) data,
+                   "[learn]\nnode = plasticity\nstate = settle\nrule = linear-threshold\n"
+                   "[adam]\nnode = adam\ngradients = learn\nlearning-rate = 0.001\n",
+                   NULL);
   const char *params[] = { "h1.weight", "h1.bias", "out.weight" };
   g_autoptr (DiscoPipeline) cuda = NULL;
   g_autoptr (DiscoPipeline) cpu = NULL;

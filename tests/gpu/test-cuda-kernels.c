@@ -65,8 +65,8 @@ assert_close (const char *what, const float *cuda, const float *cpu, gsize rows,
  * that covers the CPU's own rounding too.  Σ|a||b| is the GEMM of the
  * absolute values, computed here with the CPU reference. */
 static void
-check_gemm (GRand *rand, gboolean ta, gboolean tb, gsize m, gsize n, gsize k, gsize pad,
-            float beta, gsize batch, gsize stride_a_factor)
+check_gemm (GRand *rand, gboolean ta, gboolean tb, gsize m, gsize n, gsize k, gsize pad, float beta,
+            gsize batch, gsize stride_a_factor)
 {
   const gsize lda = (ta ? m : k) + pad, ldb = (tb ? k : n) + pad, ldc = n + pad;
   const gsize a_len = (ta ? k : m) * lda, b_len = (tb ? n : k) * ldb, c_len = m * ldc;
@@ -76,10 +76,10 @@ check_gemm (GRand *rand, gboolean ta, gboolean tb, gsize m, gsize n, gsize k, gs
   g_autofree float *b = random_floats (rand, b_len * batch, -1, 1);
   g_autofree float *c = random_floats (rand, c_len * batch, -1, 1);
   g_autofree float *abs_a = g_new (float, a_total);
-  g_autofree float *abs_b = g_new (float, b_len * batch);
-  g_autofree float *bound = g_new0 (float, c_len * batch);
+  g_autofree float *abs_b = g_new (float, b_len *batch);
+  g_autofree float *bound = g_new0 (float, c_len *batch);
   g_autofree float *ref = g_memdup2 (c, c_len * batch * sizeof (float));
-  g_autofree float *got = g_new (float, c_len * batch);
+  g_autofree float *got = g_new (float, c_len *batch);
   g_autofree char *what = g_strdup_printf ("gemm%s %s%s m=%zu n=%zu k=%zu beta=%g batch=%zu",
                                            batch > 1 ? "_strided_batched" : "", ta ? "T" : "N",
                                            tb ? "T" : "N", m, n, k, beta, batch);
@@ -97,8 +97,8 @@ check_gemm (GRand *rand, gboolean ta, gboolean tb, gsize m, gsize n, gsize k, gs
                                       beta, ref, ldc, stride_c, batch);
       disco_gemm_strided_batched_cpu (ta, tb, m, n, k, 1.0f, abs_a, lda, stride_a, abs_b, ldb,
                                       stride_b, 0.0f, bound, ldc, stride_c, batch);
-      disco_gemm_strided_batched_cuda (ta, tb, m, n, k, 0.75f, da, lda, stride_a, db, ldb,
-                                       stride_b, beta, dc, ldc, stride_c, batch);
+      disco_gemm_strided_batched_cuda (ta, tb, m, n, k, 0.75f, da, lda, stride_a, db, ldb, stride_b,
+                                       beta, dc, ldc, stride_c, batch);
     }
   else
     {
@@ -113,8 +113,8 @@ check_gemm (GRand *rand, gboolean ta, gboolean tb, gsize m, gsize n, gsize k, gs
       for (gsize col = 0; col < n; col++)
         {
           const gsize at = i * stride_c + r * ldc + col;
-          const double tol = 2.0 * (k + 2) * FLT_EPSILON
-                             * (0.75 * bound[at] + fabs (beta * c[at])) + 1e-30;
+          const double tol =
+              2.0 * (k + 2) * FLT_EPSILON * (0.75 * bound[at] + fabs (beta * c[at])) + 1e-30;
 
           if (isnan (got[at]) || !(fabs ((double) got[at] - ref[at]) <= tol))
             g_error ("%s: C%zu[%zu, %zu]: cuda %.9g, cpu %.9g, bound %.3g", what, i, r, col,
@@ -187,7 +187,9 @@ test_gemm_strided_batched (void)
 /* ---- element-wise ---- */
 
 static const DiscoSoftRectifier rects[] = {
-  { 1.0f, 1.0f, 0.0f }, { 5.0f, 1.0f, 3.0f }, { 1.0f, 2.5f, -0.5f },
+  { 1.0f, 1.0f, 0.0f },
+  { 5.0f, 1.0f, 3.0f },
+  { 1.0f, 2.5f, -0.5f },
 };
 
 typedef void (*SoftrectFunc) (const DiscoSoftRectifier *, gsize, gsize, const float *, gsize,
@@ -232,13 +234,13 @@ test_softrect (void)
                   "CPU within 4e-6 relative (maths-library rounding)");
   SKIP_WITHOUT_DEVICE ();
 
-  check_softrect ("softrect_forward", disco_softrect_forward_cpu, disco_softrect_forward_cuda,
-                  -30, 30, FALSE);
+  check_softrect ("softrect_forward", disco_softrect_forward_cpu, disco_softrect_forward_cuda, -30,
+                  30, FALSE);
   check_softrect ("softrect_derivative", disco_softrect_derivative_cpu,
                   disco_softrect_derivative_cuda, -30, 30, FALSE);
   /* Rates from 1e-3 to 60 scale units: both branches of φ⁻¹ (linear above 50). */
-  check_softrect ("softrect_inverse", disco_softrect_inverse_cpu, disco_softrect_inverse_cuda,
-                  1e-3, 60, TRUE);
+  check_softrect ("softrect_inverse", disco_softrect_inverse_cpu, disco_softrect_inverse_cuda, 1e-3,
+                  60, TRUE);
 }
 
 static void
@@ -290,11 +292,11 @@ test_microcircuit_rhs (void)
         g_autofree float *drive = random_floats (rand, drive_rows_n * ldd, -3, 3);
         g_autofree float *bias = random_floats (rand, n, -1, 1);
         g_autofree guint *map = g_new (guint, rows);
-        g_autofree float *rate = g_new0 (float, rows * ldr);
-        g_autofree float *dudt = g_new0 (float, rows * ldf);
-        g_autofree float *got_rate = g_new0 (float, rows * ldr);
-        g_autofree float *got_dudt = g_new0 (float, rows * ldf);
-        g_autofree float *tol = g_new0 (float, rows * ldf);
+        g_autofree float *rate = g_new0 (float, rows *ldr);
+        g_autofree float *dudt = g_new0 (float, rows *ldf);
+        g_autofree float *got_rate = g_new0 (float, rows *ldr);
+        g_autofree float *got_dudt = g_new0 (float, rows *ldf);
+        g_autofree float *tol = g_new0 (float, rows *ldf);
         float *du = dev_upload (u, rows * ldu), *dd = dev_upload (drive, drive_rows_n * ldd);
         float *db = dev_upload (bias, n), *dr = dev_upload (rate, rows * ldr);
         float *df = dev_upload (dudt, rows * ldf);
@@ -307,10 +309,10 @@ test_microcircuit_rhs (void)
         g_assert_no_error (error);
         g_assert_true (disco_cuda_copy_to_device (dmap, map, rows * sizeof (guint), &error));
 
-        disco_microcircuit_rhs_cpu (&rects[1], &rects[0], tau_e, tau_i, rows, n, u, ldu, drive,
-                                    ldd, map, with_bias ? bias : NULL, rate, ldr, dudt, ldf);
-        disco_microcircuit_rhs_cuda (&rects[1], &rects[0], tau_e, tau_i, rows, n, du, ldu, dd,
-                                     ldd, dmap, with_bias ? db : NULL, dr, ldr, df, ldf);
+        disco_microcircuit_rhs_cpu (&rects[1], &rects[0], tau_e, tau_i, rows, n, u, ldu, drive, ldd,
+                                    map, with_bias ? bias : NULL, rate, ldr, dudt, ldf);
+        disco_microcircuit_rhs_cuda (&rects[1], &rects[0], tau_e, tau_i, rows, n, du, ldu, dd, ldd,
+                                     dmap, with_bias ? db : NULL, dr, ldr, df, ldf);
         dev_download (got_rate, dr, rows * ldr * sizeof (float));
         dev_download (got_dudt, df, rows * ldf * sizeof (float));
 
@@ -322,8 +324,8 @@ test_microcircuit_rhs (void)
           for (gsize j = 0; j < n; j++)
             {
               const float *ur = u + r * ldu, *dr_row = drive + map[r] * ldd;
-              const double size_e = fabs (ur[j]) + fabs (dr_row[j]) + fabs (bias[j])
-                                    + fabs (rate[0]) + 10.0;
+              const double size_e =
+                  fabs (ur[j]) + fabs (dr_row[j]) + fabs (bias[j]) + fabs (rate[0]) + 10.0;
               const double size_i = fabs (ur[n + j]) + 10.0 * rects[1].scale;
 
               g_assert_cmpfloat_with_epsilon (got_dudt[r * ldf + j], dudt[r * ldf + j],
@@ -384,8 +386,8 @@ check_rk_combine (gboolean fused)
             {
               disco_rk_combine_cpu (sh.rows, sh.cols, sh.ld, mode == 1 ? NULL : y0, h, n_stages,
                                     coeffs, (const float *const *) k_host, ref_out);
-              disco_rk_combine_cuda (sh.rows, sh.cols, sh.ld, mode == 1 ? NULL : dy0, dh,
-                                     n_stages, coeffs, (const float *const *) k_dev, dout);
+              disco_rk_combine_cuda (sh.rows, sh.cols, sh.ld, mode == 1 ? NULL : dy0, dh, n_stages,
+                                     coeffs, (const float *const *) k_dev, dout);
             }
           dev_download (got, dout, len * sizeof (float));
           /* Same operations in the same order, no FMA (-fmad=false): the
@@ -477,7 +479,7 @@ test_rms_and_softmax (void)
 
 /* Tsit5's error weights b − b̂ (disco-ode.c), rounded to float. */
 static const float tsit5_e[7] = {
-  0.001780011052226, 0.000816434459657, -0.007880878010262, 0.144711007173263,
+  0.001780011052226,  0.000816434459657, -0.007880878010262, 0.144711007173263,
   -0.582357165452555, 0.458082105929187, -1.0f / 66.0f,
 };
 
@@ -523,8 +525,8 @@ test_error_norms (void)
           k_host[i] = random_floats (rand, len, -1, 1);
           k_dev[i] = dev_upload (k_host[i], len);
         }
-      disco_rk_embedded_error_norm_cpu (sh.rows, sh.cols, sh.ld, atol, rtol, y0, y1, h, 7,
-                                        tsit5_e, (const float *const *) k_host, norm);
+      disco_rk_embedded_error_norm_cpu (sh.rows, sh.cols, sh.ld, atol, rtol, y0, y1, h, 7, tsit5_e,
+                                        (const float *const *) k_host, norm);
       disco_rk_embedded_error_norm_cuda (sh.rows, sh.cols, sh.ld, atol, rtol, dy0, dy1, dh, 7,
                                          tsit5_e, (const float *const *) k_dev, dnorm);
       dev_download (got, dnorm, sh.rows * sizeof (float));
@@ -601,7 +603,9 @@ static void
 test_clock_advance (void)
 {
   static const DiscoOdeController controllers[] = {
-    DISCO_ODE_CONTROLLER_DIFFRAX, DISCO_ODE_CONTROLLER_TEXTBOOK, DISCO_ODE_CONTROLLER_CONSTANT,
+    DISCO_ODE_CONTROLLER_DIFFRAX,
+    DISCO_ODE_CONTROLLER_TEXTBOOK,
+    DISCO_ODE_CONTROLLER_CONSTANT,
   };
   g_autoptr (GRand) rand = g_rand_new_with_seed (11);
   const gsize n = 1000;
@@ -628,7 +632,7 @@ test_clock_advance (void)
       config.controller = controllers[ci];
       disco_ode_clock_params_init (&params, &config, 5.0);
       for (gsize i = 0; i < n; i++)
-        clocks[i] = (DiscoOdeClock) {
+        clocks[i] = (DiscoOdeClock){
           .t = 0.0,
           .t_next = config.dt0 * (1 + i % 5),
           .inv_error_prev = 1.0,
@@ -636,8 +640,8 @@ test_clock_advance (void)
         };
       dclocks = disco_cuda_alloc (n * sizeof (DiscoOdeClock), &error);
       g_assert_no_error (error);
-      g_assert_true (disco_cuda_copy_to_device (dclocks, clocks, n * sizeof (DiscoOdeClock),
-                                                &error));
+      g_assert_true (
+          disco_cuda_copy_to_device (dclocks, clocks, n * sizeof (DiscoOdeClock), &error));
       dnorms = dev_upload (NULL, n);
       dkeep = disco_cuda_alloc (n * sizeof (gint), &error);
       g_assert_no_error (error);
@@ -650,8 +654,10 @@ test_clock_advance (void)
                * failed (+inf) steps. */
               const guint32 pick = g_rand_int_range (rand, 0, 20);
 
-              norms[i] = pick == 0 ? 0.0f : pick == 1 ? INFINITY
-                         : (float) g_rand_double_range (rand, 0.01, pick < 5 ? 4.0 : 0.99);
+              norms[i] = pick == 0 ? 0.0f
+                         : pick == 1
+                             ? INFINITY
+                             : (float) g_rand_double_range (rand, 0.01, pick < 5 ? 4.0 : 0.99);
             }
           g_assert_true (disco_cuda_copy_to_device (dnorms, norms, n * sizeof (float), &error));
           disco_ode_clock_advance_cpu (&params, n, clocks, norms, keep);
@@ -672,8 +678,8 @@ test_clock_advance (void)
             }
           /* Keep the device on the CPU's trajectory, so one rounding
            * difference cannot grow over the 40 steps. */
-          g_assert_true (disco_cuda_copy_to_device (dclocks, clocks,
-                                                    n * sizeof (DiscoOdeClock), &error));
+          g_assert_true (
+              disco_cuda_copy_to_device (dclocks, clocks, n * sizeof (DiscoOdeClock), &error));
         }
       disco_cuda_free (dclocks);
       disco_cuda_free (dnorms);
@@ -849,7 +855,8 @@ static DiscoPipeline *
 pipeline_with_device (const char *device, const char *extra, GError **error)
 {
   g_autofree char *text = g_strdup_printf ("[pipeline]\ndevice = %s\n"
-                                           "[src]\nnode = constant-source\n%s", device, extra);
+                                           "[src]\nnode = constant-source\n%s",
+                                           device, extra);
   g_autoptr (DiscoPipeline) pipeline = disco_pipeline_new_from_string (text, NULL, error);
 
   if (pipeline == NULL || !disco_pipeline_validate (pipeline, error))
@@ -910,7 +917,7 @@ test_pipeline_devices (void)
        * of the pipeline runs on CUDA around it. */
       {
         g_autoptr (DiscoPipeline) around = pipeline_with_device (
-          "auto", "[scale]\nnode = affine\ninput = src\ndevice = cpu\n", &error);
+            "auto", "[scale]\nnode = affine\ninput = src\ndevice = cpu\n", &error);
         g_assert_no_error (error);
         g_assert_cmpint (disco_pipeline_get_active_device (around), ==, DISCO_DEVICE_CUDA);
         g_assert_cmpint (disco_node_get_device (disco_pipeline_get_node (around, "scale")), ==,

@@ -40,7 +40,7 @@ static const Shape shapes[] = {
 };
 
 static const DiscoSoftRectifier rects[] = {
-  { 1.0f, 1.0f, 0.0f },     /* softplus, the paper's φ */
+  { 1.0f, 1.0f, 0.0f }, /* softplus, the paper's φ */
   { 0.5f, 2.0f, 0.3f },
 };
 
@@ -84,9 +84,9 @@ check_delta (GRand *rand, const DiscoSoftRectifier *phi_e, const DiscoSoftRectif
   const gsize R = sh->rows, n = sh->cols, ldu = 2 * n + sh->pad, ldo = n + sh->pad;
   g_autofree float *u = random_floats (rand, R * ldu, -4, 4);
   g_autofree float *y0 = random_floats (rand, n, 0.05 * phi_i->scale, 3 * phi_i->scale);
-  g_autofree float *rate = g_new0 (float, R * ldo), *delta = g_new0 (float, R * ldo);
-  g_autofree float *got_rate = g_new0 (float, R * ldo), *got_delta = g_new0 (float, R * ldo);
-  g_autofree float *bound = g_new0 (float, R * ldo);
+  g_autofree float *rate = g_new0 (float, R *ldo), *delta = g_new0 (float, R *ldo);
+  g_autofree float *got_rate = g_new0 (float, R *ldo), *got_delta = g_new0 (float, R *ldo);
+  g_autofree float *bound = g_new0 (float, R *ldo);
   float *du = dev_upload (u, R * ldu * sizeof (float));
   float *dy0 = dev_upload (y0, n * sizeof (float));
   float *drate = dev_upload (rate, R * ldo * sizeof (float));
@@ -96,8 +96,8 @@ check_delta (GRand *rand, const DiscoSoftRectifier *phi_e, const DiscoSoftRectif
 
   disco_plasticity_delta_cpu (phi_e, phi_i, R, n, u, ldu, linear ? y0 : NULL, rate, ldo, delta,
                               ldo);
-  disco_plasticity_delta_cuda (phi_e, phi_i, R, n, du, ldu, linear ? dy0 : NULL, drate, ldo,
-                               ddelta, ldo);
+  disco_plasticity_delta_cuda (phi_e, phi_i, R, n, du, ldu, linear ? dy0 : NULL, drate, ldo, ddelta,
+                               ldo);
   for (gsize s = 0; s < R; s++)
     for (gsize j = 0; j < n; j++)
       {
@@ -108,8 +108,8 @@ check_delta (GRand *rand, const DiscoSoftRectifier *phi_e, const DiscoSoftRectif
           {
             float a, b;
             disco_softrect_taylor_line (phi_i, y0[j], &a, &b);
-            terms += fabs (disco_softrect_inverse (phi_i, y0[j])) + fabs (y0[j] * b) +
-                     fabs (b * disco_softrect_forward (phi_i, u_i));
+            terms += fabs (disco_softrect_inverse (phi_i, y0[j])) + fabs (y0[j] * b)
+                     + fabs (b * disco_softrect_forward (phi_i, u_i));
           }
         else
           terms += fabs (u_i);
@@ -189,7 +189,7 @@ test_column_mean_and_sub_rows (void)
       g_autofree float *x = random_floats (rand, R * ldx, -3, 3);
       g_autofree float *y = random_floats (rand, R * ldy, -3, 3);
       g_autofree float *mean = g_new (float, n), *got_mean = g_new (float, n);
-      g_autofree float *got_y = g_new (float, R * ldy);
+      g_autofree float *got_y = g_new (float, R *ldy);
       float *dx = dev_upload (x, R * ldx * sizeof (float));
       float *dy = dev_upload (y, R * ldy * sizeof (float));
       float *dmean = dev_upload (NULL, n * sizeof (float));
@@ -336,13 +336,14 @@ run_backprop_on (const char *device, const char *limit)
 {
   g_autofree char *data = gpu_test_digits_fixture ();
   g_autofree char *text = g_strdup_printf (
-    "[pipeline]\ndevice = %s\nseed = 0\n"
-    "[data]\nnode = digits-loader\npath = %s\nepochs = 1\nbatch-size = 10\nphases = train\n"
-    "[h1]\nnode = rate-layer\ninput = data.images\nsize = 32\n"
-    "[out]\nnode = readout\ninput = h1\nsize = 10\n"
-    "[settle]\nnode = integrator\nnetwork = out\n"
-    "[learn]\nnode = plasticity\nrule = backprop\nstate = settle\ntarget = data.targets\n"
-    "[adam]\nnode = adam\ngradients = learn\nlearning-rate = 0.001\n", device, data);
+      "[pipeline]\ndevice = %s\nseed = 0\n"
+      "[data]\nnode = digits-loader\npath = %s\nepochs = 1\nbatch-size = 10\nphases = train\n"
+      "[h1]\nnode = rate-layer\ninput = data.images\nsize = 32\n"
+      "[out]\nnode = readout\ninput = h1\nsize = 10\n"
+      "[settle]\nnode = integrator\nnetwork = out\n"
+      "[learn]\nnode = plasticity\nrule = backprop\nstate = settle\ntarget = data.targets\n"
+      "[adam]\nnode = adam\ngradients = learn\nlearning-rate = 0.001\n",
+      device, data);
   const char *overrides[] = { limit, NULL };
 
   return test_run_text (text, overrides);
@@ -400,9 +401,10 @@ test_backprop_tick (void)
 
     for (guint i = 0; i < G_N_ELEMENTS (params); i++)
       {
-        double scale, mean, worst = test_tensor_difference (
-          disco_pipeline_find_parameter (cuda, params[i]),
-          disco_pipeline_find_parameter (cpu, params[i]), &scale, &mean);
+        double scale, mean,
+            worst = test_tensor_difference (disco_pipeline_find_parameter (cuda, params[i]),
+                                            disco_pipeline_find_parameter (cpu, params[i]), &scale,
+                                            &mean);
 
         g_test_message ("%s after three ticks: largest difference %.3g, mean %.3g", params[i],
                         worst, mean);

@@ -59,8 +59,8 @@ test_helper_kernels (void)
   g_autofree float *d = random_floats (rand, R * ld, -1, 1);
   g_autofree float *b = random_floats (rand, C, -1, 1);
   g_autofree gint *keep = g_new (gint, R);
-  g_autofree float *ref = g_new (float, R * ld);
-  g_autofree float *got = g_new (float, R * ld);
+  g_autofree float *ref = g_new (float, R *ld);
+  g_autofree float *got = g_new (float, R *ld);
   float *d_old, *d_out, *d_u, *d_d, *d_b;
   gint *d_keep;
 
@@ -137,11 +137,13 @@ test_lockstep_kernels (void)
     {
       const double t = g_rand_double_range (rand, 0.0, 2.0);
 
-      clocks[i] = (DiscoOdeClock) {
-        .t = t, .t_next = MIN (t + g_rand_double_range (rand, 1e-4, 1e-2), 2.0),
+      clocks[i] = (DiscoOdeClock){
+        .t = t,
+        .t_next = MIN (t + g_rand_double_range (rand, 1e-4, 1e-2), 2.0),
         .inv_error_prev = g_rand_double_range (rand, 0.5, 2.0),
         .inv_error_prev_prev = g_rand_double_range (rand, 0.5, 2.0),
-        .n_accepted = g_rand_int_range (rand, 0, 4), .n_rejected = g_rand_int_range (rand, 0, 2),
+        .n_accepted = g_rand_int_range (rand, 0, 4),
+        .n_rejected = g_rand_int_range (rand, 0, 2),
       };
       running[i] = g_rand_int_range (rand, 0, 4) != 0;
       status[i] = DISCO_ODE_STATUS_MAX_STEPS;
@@ -202,19 +204,12 @@ test_lockstep_kernels (void)
  * (host, B × F) with @method (Euler and RK4 with constant steps of @dt;
  * Tsit5 from a first step of @dt > 0 with rtol 1e-4, else the defaults);
  * the final states and statistics come back to the host. */
-static gboolean compacting;   /* solve_on(): the compacting solver instead */
+static gboolean compacting; /* solve_on(): the compacting solver instead */
 
 static void
-solve_on (const DiscoOps      *ops,
-          DiscoOdeMethod       method,
-          double               dt,
-          guint                n_layers,
-          const DiscoOpsLayer *layers,
-          gsize                n_samples,
-          const float         *x,
-          float               *y_out,
-          DiscoOdeSampleStats *stats,
-          DiscoOdeBatchedInfo *info)
+solve_on (const DiscoOps *ops, DiscoOdeMethod method, double dt, guint n_layers,
+          const DiscoOpsLayer *layers, gsize n_samples, const float *x, float *y_out,
+          DiscoOdeSampleStats *stats, DiscoOdeBatchedInfo *info)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (DiscoOpsNetwork) net = disco_ops_network_new (ops, n_layers, layers, &error);
@@ -249,14 +244,13 @@ solve_on (const DiscoOps      *ops,
     {
       g_autoptr (DiscoOdeSolver) packed = disco_ode_solver_new_on (ops);
 
-      *info = (DiscoOdeBatchedInfo) { 0 };
+      *info = (DiscoOdeBatchedInfo){ 0 };
       g_assert_true (disco_ode_solver_solve (packed, &config, n_samples, N, d_y,
                                              disco_ops_network_rhs_compact, net, stats, &error));
     }
   else
-    g_assert_true (disco_ode_batched_solver_solve (solver, &config, 0, n_samples, N, d_y,
-                                                   disco_ops_network_rhs, net, stats, info,
-                                                   &error));
+    g_assert_true (disco_ode_batched_solver_solve (
+        solver, &config, 0, n_samples, N, d_y, disco_ops_network_rhs, net, stats, info, &error));
   g_assert_no_error (error);
   g_assert_true (ops->download (y_out, d_y, n_samples * N * sizeof (float), &error));
   g_assert_no_error (error);
@@ -294,11 +288,10 @@ check_network_rate (const gsize *sizes, guint n_sizes, gsize n_samples, DiscoOde
   gsize same_steps = 0;
   double worst = 0.0;
 
-  y_cpu = g_new (float, n_samples * N);
-  y_cuda = g_new (float, n_samples * N);
+  y_cpu = g_new (float, n_samples *N);
+  y_cuda = g_new (float, n_samples *N);
   solve_on (disco_ops_cpu (), method, dt, n_layers, layers, n_samples, x, y_cpu, s_cpu, &i_cpu);
-  solve_on (disco_ops_cuda (), method, dt, n_layers, layers, n_samples, x, y_cuda, s_cuda,
-            &i_cuda);
+  solve_on (disco_ops_cuda (), method, dt, n_layers, layers, n_samples, x, y_cuda, s_cuda, &i_cuda);
 
   for (gsize s = 0; s < n_samples; s++)
     {
@@ -314,22 +307,22 @@ check_network_rate (const gsize *sizes, guint n_sizes, gsize n_samples, DiscoOde
 
           if (isnan (a) || !(fabs (a - b) <= 1e-4 + 1e-3 * fabs (b)))
             g_error ("sample %" G_GSIZE_FORMAT " entry %" G_GSIZE_FORMAT ": cuda %.9g, "
-                     "cpu %.9g", s, j, a, b);
+                     "cpu %.9g",
+                     s, j, a, b);
           worst = fmax (worst, fabs (a - b) / (1e-4 + 1e-3 * fabs (b)));
         }
     }
   g_test_message ("%u layers, B = %" G_GSIZE_FORMAT ": %" G_GSIZE_FORMAT "/%" G_GSIZE_FORMAT
                   " samples took identical steps; lockstep steps cpu %u cuda %u, polls cpu %u "
-                  "cuda %u; worst state difference %.3g of the tolerance", n_layers, n_samples,
-                  same_steps, n_samples, i_cpu.n_steps, i_cuda.n_steps, i_cpu.n_syncs,
-                  i_cuda.n_syncs, worst);
+                  "cuda %u; worst state difference %.3g of the tolerance",
+                  n_layers, n_samples, same_steps, n_samples, i_cpu.n_steps, i_cuda.n_steps,
+                  i_cpu.n_syncs, i_cuda.n_syncs, worst);
 
   test_random_network_free (net);
 }
 
 static void
-check_network (const gsize *sizes, guint n_sizes, gsize n_samples, DiscoOdeMethod method,
-               double dt)
+check_network (const gsize *sizes, guint n_sizes, gsize n_samples, DiscoOdeMethod method, double dt)
 {
   check_network_rate (sizes, n_sizes, n_samples, method, dt, 0);
 }
@@ -354,8 +347,9 @@ test_network_small (void)
 {
   const gsize sizes[] = { 784, 256, 10 };
 
-  g_test_summary ("784–256–10 at batch 8, open loop to rest: CUDA table against CPU table "
-                  "(statuses equal, accepted and rejected steps ±1, states within 1e-4 + 1e-3·|y|)");
+  g_test_summary (
+      "784–256–10 at batch 8, open loop to rest: CUDA table against CPU table "
+      "(statuses equal, accepted and rejected steps ±1, states within 1e-4 + 1e-3·|y|)");
   SKIP_WITHOUT_DEVICE ();
   check_network (sizes, G_N_ELEMENTS (sizes), 8, DISCO_ODE_METHOD_TSIT5, 0);
 }

@@ -21,8 +21,8 @@ typedef struct
 {
   guint width;
   guint height;
-  guint32 file_format;   /* the file's own format: PNG_FORMAT_FLAG_* */
-  guint8 *rgb;           /* width × height × 3 */
+  guint32 file_format; /* the file's own format: PNG_FORMAT_FLAG_* */
+  guint8 *rgb;         /* width × height × 3 */
 } Decoded;
 
 static void
@@ -94,7 +94,7 @@ matrix (gsize rows, gsize cols, const float *values)
 static gint
 compare_names (gconstpointer a, gconstpointer b)
 {
-  return g_strcmp0 (*(char * const *) a, *(char * const *) b);
+  return g_strcmp0 (*(char *const *) a, *(char *const *) b);
 }
 
 static void
@@ -151,8 +151,7 @@ test_viridis_ends (void)
   gsize shape[1] = { 3 };
   g_autoptr (DiscoTensor) t = disco_tensor_new_from_values (1, shape, v, 3, NULL);
   GError *error = NULL;
-  g_autoptr (GBytes) png = disco_tensor_render_png (t, DISCO_COLORMAP_VIRIDIS, NAN, NAN, 1,
-                                                    &error);
+  g_autoptr (GBytes) png = disco_tensor_render_png (t, DISCO_COLORMAP_VIRIDIS, NAN, NAN, 1, &error);
   g_autoptr (GBytes) clamped = NULL;
   g_autoptr (Decoded) d = NULL;
   g_autoptr (Decoded) c = NULL;
@@ -169,7 +168,7 @@ test_viridis_ends (void)
   disco_colormap_get_color (DISCO_COLORMAP_VIRIDIS, 0.5, &r, &g, &b);
   /* 5/10 of the way: level round(127.5) = 128, matplotlib's (33, 145, 140). */
   assert_rgb (pixel (d, 2, 0), 33, 145, 140);
-  assert_rgb ((guint8[]) { r, g, b }, 33, 145, 140);
+  assert_rgb ((guint8[]){ r, g, b }, 33, 145, 140);
 
   clamped = disco_tensor_render_png (t, DISCO_COLORMAP_VIRIDIS, 0.0, 2.0, 1, &error);
   g_assert_no_error (error);
@@ -187,8 +186,8 @@ test_diverging (void)
   const float zeros[] = { 0, 0 };
   g_autoptr (DiscoTensor) z = matrix (1, 2, zeros);
   GError *error = NULL;
-  g_autoptr (GBytes) png = disco_tensor_render_png (t, DISCO_COLORMAP_DIVERGING, NAN, NAN, 1,
-                                                    &error);
+  g_autoptr (GBytes) png =
+      disco_tensor_render_png (t, DISCO_COLORMAP_DIVERGING, NAN, NAN, 1, &error);
   g_autoptr (GBytes) zpng = NULL;
   g_autoptr (Decoded) d = NULL;
   g_autoptr (Decoded) zd = NULL;
@@ -199,9 +198,9 @@ test_diverging (void)
   d = decode (png);
   assert_rgb (pixel (d, 0, 0), 0, 0, 255);
   assert_rgb (pixel (d, 1, 0), 255, 255, 255);
-  assert_rgb (pixel (d, 2, 0), 255, 128, 128);   /* round(255 · 0.5) */
+  assert_rgb (pixel (d, 2, 0), 255, 128, 128); /* round(255 · 0.5) */
   assert_rgb (pixel (d, 3, 0), 255, 0, 0);
-  assert_rgb (pixel (d, 4, 0), 191, 191, 255);   /* round(255 · 0.75) */
+  assert_rgb (pixel (d, 4, 0), 191, 191, 255); /* round(255 · 0.75) */
 
   zpng = disco_tensor_render_png (z, DISCO_COLORMAP_DIVERGING, NAN, NAN, 1, &error);
   g_assert_no_error (error);
@@ -317,7 +316,7 @@ test_png16 (void)
   g_assert_cmpuint (s[2], <=, 32768);
   g_assert_cmpuint (s[3], ==, 0);
   g_assert_cmpuint (s[4], ==, 65535);
-  g_assert_cmpuint (s[5], ==, 16384);   /* round(16383.75) */
+  g_assert_cmpuint (s[5], ==, 16384); /* round(16383.75) */
 }
 
 static void
@@ -363,15 +362,15 @@ test_bad_inputs (void)
 /* ----- receptive fields ------------------------------------------------------------ */
 
 static const char *fields_pipeline =
-  "[data]\nnode = test-random-source\nrows = 2\ncols = 16\nticks = 2\nphase = train\n"
-  "[h1]\nnode = microcircuit\ninput = data\nsize = 5\n"
-  "[out]\nnode = readout\ninput = h1\nsize = 3\n"
-  "[settle]\nnode = integrator\nnetwork = out\n"
-  "[fields]\nnode = receptive-fields\nlayer = h1\ntile-width = 4\ntile-height = 4\n"
-  "units = 4\ncolumns = 2\nscale = 1\npath = fields/epoch-%04u.png\n";
+    "[data]\nnode = test-random-source\nrows = 2\ncols = 16\nticks = 2\nphase = train\n"
+    "[h1]\nnode = microcircuit\ninput = data\nsize = 5\n"
+    "[out]\nnode = readout\ninput = h1\nsize = 3\n"
+    "[settle]\nnode = integrator\nnetwork = out\n"
+    "[fields]\nnode = receptive-fields\nlayer = h1\ntile-width = 4\ntile-height = 4\n"
+    "units = 4\ncolumns = 2\nscale = 1\npath = fields/epoch-%04u.png\n";
 
 static DiscoPipeline *
-fields (const char * const *overrides, const char *output_dir)
+fields (const char *const *overrides, const char *output_dir)
 {
   GError *error = NULL;
   DiscoPipeline *p = disco_pipeline_new_from_string (fields_pipeline, overrides, &error);
@@ -411,8 +410,8 @@ test_receptive_fields_tiles (void)
   g_assert_cmpuint (d->height, ==, 2 * 4 + 1);
   g_assert_cmpuint (d->file_format, ==, PNG_FORMAT_RGB);
 
-  w = disco_tensor_read_host (disco_node_get_parameter (disco_pipeline_get_node (p, "h1"),
-                                                        "weight"), &error);
+  w = disco_tensor_read_host (
+      disco_node_get_parameter (disco_pipeline_get_node (p, "h1"), "weight"), &error);
   g_assert_no_error (error);
   for (guint u = 0; u < 4; u++)
     {
@@ -436,8 +435,8 @@ test_receptive_fields_tiles (void)
           const guint8 *px = pixel (d, x0 + k % 4, y0 + k / 4);
           guint8 r, g, b;
 
-          disco_colormap_get_color (DISCO_COLORMAP_DIVERGING, 0.5 + 0.5 * wu[k] / range,
-                                    &r, &g, &b);
+          disco_colormap_get_color (DISCO_COLORMAP_DIVERGING, 0.5 + 0.5 * wu[k] / range, &r, &g,
+                                    &b);
           assert_rgb (px, r, g, b);
           /* Sign: red has no less red than blue, blue no less blue than red. */
           if (wu[k] > 0)
@@ -550,18 +549,18 @@ test_receptive_fields_bad_properties (void)
 /* ----- activity images -------------------------------------------------------------- */
 
 static const char *activity_pipeline =
-  "[data]\nnode = test-random-source\nrows = 3\ncols = 20\nticks = 3\nphase = train\n"
-  "classes = 3\namplitude = 2\n"
-  "[h1]\nnode = microcircuit\ninput = data\nsize = 6\nfeedback = control\n"
-  "[out]\nnode = readout\ninput = h1\nsize = 3\nfeedback = control\n"
-  "[control]\nnode = leaky-pi\nprediction = out\ntarget = data.targets\n"
-  "[settle]\nnode = integrator\nnetwork = out\nrecord-sample = 1\n"
-  "[e]\nnode = activity-image\nstate = settle\nlayer = h1\nsignal = excitatory\n"
-  "every = 2\nwidth = 50\nscale = 1\nstyle = pixels\n"
-  "[i]\nnode = activity-image\nstate = settle\nlayer = h1\nsignal = inhibitory\n"
-  "every = 2\nwidth = 50\nscale = 1\nstyle = pixels\n"
-  "[f]\nnode = activity-image\nstate = settle\nlayer = h1\nsignal = top-down\n"
-  "every = 2\nwidth = 50\nscale = 1\nstyle = pixels\n";
+    "[data]\nnode = test-random-source\nrows = 3\ncols = 20\nticks = 3\nphase = train\n"
+    "classes = 3\namplitude = 2\n"
+    "[h1]\nnode = microcircuit\ninput = data\nsize = 6\nfeedback = control\n"
+    "[out]\nnode = readout\ninput = h1\nsize = 3\nfeedback = control\n"
+    "[control]\nnode = leaky-pi\nprediction = out\ntarget = data.targets\n"
+    "[settle]\nnode = integrator\nnetwork = out\nrecord-sample = 1\n"
+    "[e]\nnode = activity-image\nstate = settle\nlayer = h1\nsignal = excitatory\n"
+    "every = 2\nwidth = 50\nscale = 1\nstyle = pixels\n"
+    "[i]\nnode = activity-image\nstate = settle\nlayer = h1\nsignal = inhibitory\n"
+    "every = 2\nwidth = 50\nscale = 1\nstyle = pixels\n"
+    "[f]\nnode = activity-image\nstate = settle\nlayer = h1\nsignal = top-down\n"
+    "every = 2\nwidth = 50\nscale = 1\nstyle = pixels\n";
 
 static void
 test_activity_images (void)
@@ -569,13 +568,11 @@ test_activity_images (void)
   g_autofree char *dir = g_dir_make_tmp ("disco-images-XXXXXX", NULL);
   g_autofree char *sub = g_build_filename (dir, "activity", NULL);
   GError *error = NULL;
-  g_autoptr (DiscoPipeline) p = disco_pipeline_new_from_string (activity_pipeline, NULL,
-                                                                &error);
+  g_autoptr (DiscoPipeline) p = disco_pipeline_new_from_string (activity_pipeline, NULL, &error);
   g_auto (GStrv) files = NULL;
   const char *expected[] = {
-    "h1-excitatory-000000.png", "h1-excitatory-000002.png",
-    "h1-inhibitory-000000.png", "h1-inhibitory-000002.png",
-    "h1-top-down-000000.png", "h1-top-down-000002.png",
+    "h1-excitatory-000000.png", "h1-excitatory-000002.png", "h1-inhibitory-000000.png",
+    "h1-inhibitory-000002.png", "h1-top-down-000000.png",   "h1-top-down-000002.png",
   };
 
   g_test_summary ("Activity images of the recorded sample: units × 50 columns, written on "
@@ -623,8 +620,8 @@ test_activity_16_bit (void)
   g_autofree char *dir = g_dir_make_tmp ("disco-images-XXXXXX", NULL);
   g_autofree char *path = g_build_filename (dir, "activity", "h1-excitatory-000000.png", NULL);
   GError *error = NULL;
-  g_autoptr (DiscoPipeline) p = disco_pipeline_new_from_string (activity_pipeline, overrides,
-                                                                &error);
+  g_autoptr (DiscoPipeline) p =
+      disco_pipeline_new_from_string (activity_pipeline, overrides, &error);
   g_autofree char *contents = NULL;
   g_autoptr (GBytes) bytes = NULL;
   g_autofree guint16 *s = NULL;
@@ -680,8 +677,8 @@ test_activity_bad_config (void)
     {
       const char *overrides[] = { cases[i].override, NULL };
       GError *error = NULL;
-      g_autoptr (DiscoPipeline) p = disco_pipeline_new_from_string (activity_pipeline,
-                                                                    overrides, &error);
+      g_autoptr (DiscoPipeline) p =
+          disco_pipeline_new_from_string (activity_pipeline, overrides, &error);
 
       g_assert_no_error (error);
       g_object_set (p, "output-dir", dir, NULL);
@@ -698,7 +695,6 @@ test_activity_bad_config (void)
   left = list_dir (dir);
   g_assert_cmpuint (g_strv_length (left), ==, 0);
 }
-
 
 /* ----- activity figures ------------------------------------------------------------- */
 
@@ -739,25 +735,35 @@ figure_init (Figure *f)
           f->control[i * FIG_O + o] = i < FIG_OL ? 0.0 : 0.05 * (o + 1) * k;
         }
     }
-  f->activity = (DiscoPlotActivity) {
+  f->activity = (DiscoPlotActivity){
     .title = "h1: excitatory rates of sample 0 (label 2, prediction 1)",
     .subtitle = "train tick 0, epoch 1, batch 0",
     .signal_label = "rate r_E (a.u.)",
-    .values = f->values, .n_units = FIG_N, .times = f->times, .n_times = FIG_T,
-    .open_loop_rows = FIG_OL, .diverging = FALSE, .order = DISCO_PLOT_UNIT_ORDER_NONE,
-    .time_axis = DISCO_PLOT_TIME_LOG, .outputs = f->outputs, .output_label = "output y",
-    .output_min = NAN, .output_max = NAN, .control = f->control, .n_outputs = FIG_O,
-    .label = 2, .prediction = 1, .target_value = 0.99,
+    .values = f->values,
+    .n_units = FIG_N,
+    .times = f->times,
+    .n_times = FIG_T,
+    .open_loop_rows = FIG_OL,
+    .diverging = FALSE,
+    .order = DISCO_PLOT_UNIT_ORDER_NONE,
+    .time_axis = DISCO_PLOT_TIME_LOG,
+    .outputs = f->outputs,
+    .output_label = "output y",
+    .output_min = NAN,
+    .output_max = NAN,
+    .control = f->control,
+    .n_outputs = FIG_O,
+    .label = 2,
+    .prediction = 1,
+    .target_value = 0.99,
   };
 }
 
 static Decoded *
-render_figure (const DiscoPlotActivity *activity, DiscoPlotActivityLayout *layout,
-               gsize *order)
+render_figure (const DiscoPlotActivity *activity, DiscoPlotActivityLayout *layout, gsize *order)
 {
   GError *error = NULL;
-  g_autoptr (GBytes) png = disco_plot_render_activity (activity, 900, 700, layout, order,
-                                                       &error);
+  g_autoptr (GBytes) png = disco_plot_render_activity (activity, 900, 700, layout, order, &error);
 
   g_assert_no_error (error);
   g_assert_nonnull (png);
@@ -820,8 +826,9 @@ test_activity_figure_layout (void)
   g_assert_cmpfloat (lay.control[0].top + lay.control[0].height, <, d->height);
   /* Frames: dark lines just outside each map. */
   assert_rgb (pixel (d, (guint) lay.heat[0].left - 1, (guint) lay.heat[0].top + 20), 51, 51, 51);
-  assert_rgb (pixel (d, (guint) (lay.heat[1].left + lay.heat[1].width),
-                     (guint) lay.heat[1].top + 20), 51, 51, 51);
+  assert_rgb (
+      pixel (d, (guint) (lay.heat[1].left + lay.heat[1].width), (guint) lay.heat[1].top + 20), 51,
+      51, 51);
 
   /* Colour bar: right of the closed-loop map, as tall as the maps, viridis
    * from 0 (bottom) to v_max (top). */
@@ -911,8 +918,7 @@ test_activity_figure_sort (void)
     for (gsize j = 0; j < FIG_N; j++)
       g_assert_cmpuint (order[j], ==, j);
     /* Row 2 from the top in the open loop is unit 2: 0.3. */
-    assert_color (pixel_at (d, &lay.heat[0], 5e-3, 2.5), DISCO_COLORMAP_VIRIDIS,
-                  0.3 / lay.v_max);
+    assert_color (pixel_at (d, &lay.heat[0], 5e-3, 2.5), DISCO_COLORMAP_VIRIDIS, 0.3 / lay.v_max);
   }
   f.activity.order = DISCO_PLOT_UNIT_ORDER_CLOSED_LOOP_CHANGE;
   f.activity.closed_loop_change = TRUE;
@@ -932,7 +938,8 @@ test_activity_figure_sort (void)
     assert_color (pixel_at (d, &lay.heat[0], 5e-3, 3.5), DISCO_COLORMAP_VIRIDIS, 0.1 / 0.4);
     /* Closed loop, at its end: unit 1 changed by +0.3 (red), unit 0 by −0.05. */
     assert_color (pixel (d, (guint) (lay.heat[1].left + lay.heat[1].width - 1),
-                         (guint) (lay.heat[1].top + 2)), DISCO_COLORMAP_DIVERGING, 1.0);
+                         (guint) (lay.heat[1].top + 2)),
+                  DISCO_COLORMAP_DIVERGING, 1.0);
     assert_color (pixel_at (d, &lay.heat[1], last * 0.999, 3.5), DISCO_COLORMAP_DIVERGING,
                   (-0.05 + 0.3) / 0.6);
     /* The change bar is right of the closed-loop map, the rate bar between
@@ -1019,8 +1026,8 @@ test_activity_figure_pipeline (void)
                               "f.target=data.targets", NULL };
   g_autofree char *dir = g_dir_make_tmp ("disco-images-XXXXXX", NULL);
   GError *error = NULL;
-  g_autoptr (DiscoPipeline) p = disco_pipeline_new_from_string (activity_pipeline, overrides,
-                                                                &error);
+  g_autoptr (DiscoPipeline) p =
+      disco_pipeline_new_from_string (activity_pipeline, overrides, &error);
   const char *names[] = { "h1-excitatory-000000.png", "h1-top-down-000002.png" };
 
   g_test_summary ("In a pipeline, style = figure writes figures of figure-width × "
@@ -1059,8 +1066,7 @@ test_activity_pixels_unchanged (void)
   g_autofree char *dir = g_dir_make_tmp ("disco-images-XXXXXX", NULL);
   g_autofree char *path = g_build_filename (dir, "activity", "h1-excitatory-000002.png", NULL);
   GError *error = NULL;
-  g_autoptr (DiscoPipeline) p = disco_pipeline_new_from_string (activity_pipeline, NULL,
-                                                                &error);
+  g_autoptr (DiscoPipeline) p = disco_pipeline_new_from_string (activity_pipeline, NULL, &error);
   g_autoptr (DiscoTensor) image = NULL;
   g_autoptr (GBytes) expected = NULL;
   g_autofree char *contents = NULL;
@@ -1095,9 +1101,8 @@ test_activity_pixels_unchanged (void)
       double tc = t[0] + (t[T - 1] - t[0]) * col / 49.0;
       const float *state = y + nearest (t, T, tc) * row;
 
-      for (guint j = 0; j < 6; j++)   /* h1 is the first layer: u_E at 0…5 */
-        pixels[j * 50 + col] = disco_softrect_forward (&DISCO_SOFT_RECTIFIER_SOFTPLUS,
-                                                       state[j]);
+      for (guint j = 0; j < 6; j++) /* h1 is the first layer: u_E at 0…5 */
+        pixels[j * 50 + col] = disco_softrect_forward (&DISCO_SOFT_RECTIFIER_SOFTPLUS, state[j]);
     }
   expected = disco_tensor_render_png (image, DISCO_COLORMAP_VIRIDIS, 0.0, NAN, 1, &error);
   g_assert_no_error (error);

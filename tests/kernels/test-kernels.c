@@ -14,29 +14,24 @@
 #include "disco-kernels.h"
 
 static const DiscoSoftRectifier rectifiers[] = {
-  { 1.0f, 1.0f, 0.0f },   /* softplus, the model's default */
-  { 5.0f, 1.0f, 3.0f },   /* φ_E of the student-teacher task */
-  { 1.0f, 1.0f, 3.0f },   /* Figure 3 */
-  { 0.5f, 4.0f, -1.0f },  /* sharp knee */
-  { 2.0f, 0.25f, 1.0f },  /* soft knee */
+  { 1.0f, 1.0f, 0.0f },  /* softplus, the model's default */
+  { 5.0f, 1.0f, 3.0f },  /* φ_E of the student-teacher task */
+  { 1.0f, 1.0f, 3.0f },  /* Figure 3 */
+  { 0.5f, 4.0f, -1.0f }, /* sharp knee */
+  { 2.0f, 0.25f, 1.0f }, /* soft knee */
 };
 
 static void
-assert_close (double got,
-              double ref,
-              double atol,
-              double rtol)
+assert_close (double got, double ref, double atol, double rtol)
 {
   g_assert_false (isnan (got));
   /* The macro's comparison is strict; the smallest double keeps a zero
    * tolerance meaning "exactly equal". */
-  g_assert_cmpfloat_with_epsilon (got, ref,
-                                  atol + rtol * fabs (ref) + DBL_TRUE_MIN);
+  g_assert_cmpfloat_with_epsilon (got, ref, atol + rtol * fabs (ref) + DBL_TRUE_MIN);
 }
 
 static double
-softplus_ref (const DiscoSoftRectifier *p,
-              double                    x)
+softplus_ref (const DiscoSoftRectifier *p, double x)
 {
   double z = (double) p->sharpness * (x - (double) p->shift);
 
@@ -44,8 +39,7 @@ softplus_ref (const DiscoSoftRectifier *p,
 }
 
 static double
-softplus_derivative_ref (const DiscoSoftRectifier *p,
-                         double                    x)
+softplus_derivative_ref (const DiscoSoftRectifier *p, double x)
 {
   double z = (double) p->sharpness * (x - (double) p->shift);
 
@@ -53,8 +47,7 @@ softplus_derivative_ref (const DiscoSoftRectifier *p,
 }
 
 static double
-softplus_inverse_ref (const DiscoSoftRectifier *p,
-                      double                    y)
+softplus_inverse_ref (const DiscoSoftRectifier *p, double y)
 {
   return p->shift + log (expm1 (y / p->scale)) / p->sharpness;
 }
@@ -62,9 +55,7 @@ softplus_inverse_ref (const DiscoSoftRectifier *p,
 /* Inputs x = θ + z/β for z over [−20, 80]: from the tail (φ ≈ s·e^z) to
  * far past the knee. */
 static float
-input_at (const DiscoSoftRectifier *p,
-          int                       i,
-          int                       n)
+input_at (const DiscoSoftRectifier *p, int i, int n)
 {
   double z = -20.0 + 100.0 * i / (n - 1);
 
@@ -88,8 +79,7 @@ test_softrect_forward (void)
           /* Relative: rounding β(x − θ) moves z by up to ~2u·|z|, and in
            * the tail φ ≈ s·e^z turns that into a relative error of 2u·|z|
            * ≤ 2.4e−6 for |z| ≤ 20; past the knee a few ulps. */
-          assert_close (disco_softrect_forward (p, x), softplus_ref (p, x),
-                        1e-30, 4e-6);
+          assert_close (disco_softrect_forward (p, x), softplus_ref (p, x), 1e-30, 4e-6);
         }
     }
 }
@@ -112,8 +102,7 @@ test_softrect_derivative (void)
           /* h = 1e−4/β keeps the O(h²) truncation (~h²·φ‴/6 ≈ 1e−9·sβ)
            * far below float rounding. */
           double h = 1e-4 / p->sharpness;
-          double fd = (softplus_ref (p, x + h) - softplus_ref (p, x - h))
-                      / (2.0 * h);
+          double fd = (softplus_ref (p, x + h) - softplus_ref (p, x - h)) / (2.0 * h);
 
           /* Same tail argument as for φ: relative 2u·|z|. */
           assert_close (got, softplus_derivative_ref (p, x), 1e-30, 4e-6);
@@ -145,8 +134,8 @@ test_softrect_inverse (void)
           /* log(expm1(z)) has slope 1/(1 − e^−z) ≤ 1/z + 1, so the ~2u
            * relative rounding of z = y/s costs at most 2u·(1 + z) before
            * dividing by β; the result then rounds near |ref|. */
-          assert_close (disco_softrect_inverse (p, y), ref,
-                        2.4e-7 * (1.0 + zf) / p->sharpness, 2.4e-7);
+          assert_close (disco_softrect_inverse (p, y), ref, 2.4e-7 * (1.0 + zf) / p->sharpness,
+                        2.4e-7);
         }
 
       /* Either side of the switch at y/s = 50 the two branches agree to
@@ -156,8 +145,7 @@ test_softrect_inverse (void)
         float above = disco_softrect_inverse (p, p->scale * 50.0001f);
 
         g_assert_cmpfloat (above, >, below);
-        assert_close (above - below, 2e-4 / p->sharpness,
-                      6e-5 / p->sharpness, 0.0);
+        assert_close (above - below, 2e-4 / p->sharpness, 6e-5 / p->sharpness, 0.0);
       }
     }
 }
@@ -181,8 +169,8 @@ test_softrect_round_trip (void)
           /* φ⁻¹ has slope 1/φ′ = φ/(φ′·φ), so a relative error ε in φ
            * becomes ε·φ/φ′ ≤ ε·(1 + |z|)/β in x; with ε ≈ 6u, plus a
            * rounding of x itself. */
-          assert_close (disco_softrect_inverse (p, y), x,
-                        3.6e-7 * (1.0 + fabs (z)) / p->sharpness, 2.4e-7);
+          assert_close (disco_softrect_inverse (p, y), x, 3.6e-7 * (1.0 + fabs (z)) / p->sharpness,
+                        2.4e-7);
         }
     }
 }
@@ -204,7 +192,7 @@ test_softrect_taylor_line (void)
   /* And exactly what the definition says, in double. */
   {
     double x0 = log (expm1 (0.8));
-    double slope = 1.0 + exp (-x0);   /* 1/sigmoid(x0) */
+    double slope = 1.0 + exp (-x0); /* 1/sigmoid(x0) */
 
     assert_close (b, slope, 0.0, 1e-6);
     assert_close (a, x0 - 0.8 * slope, 0.0, 1e-6);
@@ -225,7 +213,13 @@ static void
 test_softrect_arrays (void)
 {
   const DiscoSoftRectifier p = { 5.0f, 1.0f, 3.0f };
-  enum { ROWS = 3, COLS = 5, LDX = 8, LDY = 6 };
+  enum
+  {
+    ROWS = 3,
+    COLS = 5,
+    LDX = 8,
+    LDY = 6
+  };
   float x[ROWS * LDX], y[ROWS * LDY];
   float inplace[ROWS * LDX];
 
@@ -245,18 +239,15 @@ test_softrect_arrays (void)
         {
         case 0:
           disco_softrect_forward_cpu (&p, ROWS, COLS, x, LDX, y, LDY);
-          disco_softrect_forward_cpu (&p, ROWS, COLS, inplace, LDX,
-                                      inplace, LDX);
+          disco_softrect_forward_cpu (&p, ROWS, COLS, inplace, LDX, inplace, LDX);
           break;
         case 1:
           disco_softrect_derivative_cpu (&p, ROWS, COLS, x, LDX, y, LDY);
-          disco_softrect_derivative_cpu (&p, ROWS, COLS, inplace, LDX,
-                                         inplace, LDX);
+          disco_softrect_derivative_cpu (&p, ROWS, COLS, inplace, LDX, inplace, LDX);
           break;
         default:
           disco_softrect_inverse_cpu (&p, ROWS, COLS, x, LDX, y, LDY);
-          disco_softrect_inverse_cpu (&p, ROWS, COLS, inplace, LDX,
-                                      inplace, LDX);
+          disco_softrect_inverse_cpu (&p, ROWS, COLS, inplace, LDX, inplace, LDX);
           break;
         }
 
@@ -272,51 +263,42 @@ test_softrect_arrays (void)
                 continue;
               }
 
-            want = op == 0 ? disco_softrect_forward (&p, xv)
+            want = op == 0   ? disco_softrect_forward (&p, xv)
                    : op == 1 ? disco_softrect_derivative (&p, xv)
-                   : disco_softrect_inverse (&p, xv);
+                             : disco_softrect_inverse (&p, xv);
             /* Same float code path: bit-identical (NaN for φ⁻¹ of y ≤ 0). */
             g_assert_true (memcmp (&y[r * LDY + c], &want, sizeof want) == 0);
-            g_assert_true (memcmp (&inplace[r * LDX + c], &want, sizeof want)
-                           == 0);
+            g_assert_true (memcmp (&inplace[r * LDX + c], &want, sizeof want) == 0);
           }
     }
 }
 
 static void
-fill_random (GRand *rand,
-             float *v,
-             gsize  n)
+fill_random (GRand *rand, float *v, gsize n)
 {
   for (gsize i = 0; i < n; i++)
     v[i] = (float) g_rand_double_range (rand, -1.0, 1.0);
 }
 
 static void
-check_gemm (GRand *rand,
-            gboolean trans_a,
-            gboolean trans_b,
-            gsize m,
-            gsize n,
-            gsize k)
+check_gemm (GRand *rand, gboolean trans_a, gboolean trans_b, gsize m, gsize n, gsize k)
 {
   /* Padded strides, so a wrong stride cannot pass by accident. */
   const gsize a_rows = trans_a ? k : m, a_cols = trans_a ? m : k;
   const gsize b_rows = trans_b ? n : k, b_cols = trans_b ? k : n;
   const gsize lda = a_cols + 3, ldb = b_cols + 2, ldc = n + 1;
   const float alpha = 0.75f, beta = -0.5f;
-  float *a = g_new (float, a_rows * lda);
-  float *b = g_new (float, b_rows * ldb);
-  float *c = g_new (float, m * ldc);
-  float *c0 = g_new (float, m * ldc);
+  float *a = g_new (float, a_rows *lda);
+  float *b = g_new (float, b_rows *ldb);
+  float *c = g_new (float, m *ldc);
+  float *c0 = g_new (float, m *ldc);
 
   fill_random (rand, a, a_rows * lda);
   fill_random (rand, b, b_rows * ldb);
   fill_random (rand, c0, m * ldc);
   memcpy (c, c0, m * ldc * sizeof (float));
 
-  disco_gemm_cpu (trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c,
-                  ldc);
+  disco_gemm_cpu (trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 
   for (gsize i = 0; i < m; i++)
     for (gsize j = 0; j < ldc; j++)
@@ -342,11 +324,10 @@ check_gemm (GRand *rand,
         /* A float dot product of length k errs by at most ~k·u·Σ|a·b|;
          * blocked BLAS sums do far better, 4u·Σ|a·b| + 2u·|βc| is ample
          * for these lengths yet catches any wrong index. */
-        assert_close (c[i * ldc + j],
-                      alpha * sum + beta * (double) c0[i * ldc + j],
-                      2.4e-7 * (fabs (alpha) * magnitude
-                                + fabs (beta * c0[i * ldc + j]))
-                      + 1e-7 * k * fabs (alpha) * magnitude, 0.0);
+        assert_close (c[i * ldc + j], alpha * sum + beta * (double) c0[i * ldc + j],
+                      2.4e-7 * (fabs (alpha) * magnitude + fabs (beta * c0[i * ldc + j]))
+                          + 1e-7 * k * fabs (alpha) * magnitude,
+                      0.0);
       }
 
   g_free (a);
@@ -378,8 +359,8 @@ test_gemm (void)
 static void
 test_gemm_beta_zero (void)
 {
-  const float a[] = { 1, 2, 3, 4 };          /* 2×2 */
-  const float b[] = { 1, 0, 0, 1 };          /* identity */
+  const float a[] = { 1, 2, 3, 4 }; /* 2×2 */
+  const float b[] = { 1, 0, 0, 1 }; /* identity */
   float c[] = { NAN, NAN, NAN, NAN };
 
   g_test_summary ("With beta = 0 the old C is not read, so garbage (NaN) in an "
@@ -393,7 +374,13 @@ test_gemm_beta_zero (void)
 static void
 test_axpy_rows (void)
 {
-  enum { ROWS = 4, COLS = 6, LDX = 7, LDY = 9 };
+  enum
+  {
+    ROWS = 4,
+    COLS = 6,
+    LDX = 7,
+    LDY = 9
+  };
   const float alpha[ROWS] = { 0.0f, 1.0f, -2.5f, 1e-3f };
   float x[ROWS * LDX], y[ROWS * LDY], y0[ROWS * LDY];
   GRand *rand = g_rand_new_with_seed (7);
@@ -424,7 +411,12 @@ test_axpy_rows (void)
 static void
 test_softmax_rows (void)
 {
-  enum { ROWS = 3, COLS = 10, LD = 12 };
+  enum
+  {
+    ROWS = 3,
+    COLS = 10,
+    LD = 12
+  };
   float x[ROWS * LD], y[ROWS * LD];
   GRand *rand = g_rand_new_with_seed (11);
 
@@ -433,7 +425,7 @@ test_softmax_rows (void)
 
   fill_random (rand, x, G_N_ELEMENTS (x));
   for (int c = 0; c < COLS; c++)
-    x[2 * LD + c] = 1000.0f - c;   /* exp(1000) overflows even a double */
+    x[2 * LD + c] = 1000.0f - c; /* exp(1000) overflows even a double */
 
   disco_softmax_rows_cpu (ROWS, COLS, x, LD, y, LD);
 
@@ -449,8 +441,7 @@ test_softmax_rows (void)
       for (int c = 0; c < COLS; c++)
         {
           /* expf and one scaling: a few ulps relative. */
-          assert_close (y[r * LD + c], exp (x[r * LD + c] - max) / sum,
-                        1e-12, 5e-7);
+          assert_close (y[r * LD + c], exp (x[r * LD + c] - max) / sum, 1e-12, 5e-7);
           total += y[r * LD + c];
         }
       assert_close (total, 1.0, 2e-6, 0.0);
@@ -468,9 +459,7 @@ test_softmax_rows (void)
 static void
 test_rms_rows (void)
 {
-  const float x[] = { 3.0f, 4.0f, 99.0f,
-                      1.0f, 1.0f, 99.0f,
-                      0.0f, 0.0f, 99.0f };
+  const float x[] = { 3.0f, 4.0f, 99.0f, 1.0f, 1.0f, 99.0f, 0.0f, 0.0f, 99.0f };
   float rms[3];
 
   g_test_summary ("Per-row RMS over the first C columns of a strided "
@@ -489,7 +478,13 @@ test_rms_rows (void)
 static void
 test_rk_combine (void)
 {
-  enum { ROWS = 5, COLS = 9, LD = 11, S = 4 };
+  enum
+  {
+    ROWS = 5,
+    COLS = 9,
+    LD = 11,
+    S = 4
+  };
   const float coeffs[S] = { 0.25f, -1.5f, 3.0f, 0.125f };
   const float h[ROWS] = { 1e-3f, 0.01f, 0.5f, 0.0f, 2.0f };
   float y0[ROWS * LD], stages[S][ROWS * LD], out[ROWS * LD];
@@ -516,8 +511,7 @@ test_rk_combine (void)
       memcpy (y0_copy, y0, sizeof y0);
 
       if (variant == 2)
-        disco_rk_combine_cpu (ROWS, COLS, LD, y0_copy, h, S, coeffs, k,
-                              y0_copy);
+        disco_rk_combine_cpu (ROWS, COLS, LD, y0_copy, h, S, coeffs, k, y0_copy);
       else
         disco_rk_combine_cpu (ROWS, COLS, LD, base, h, S, coeffs, k, out);
 
@@ -538,10 +532,9 @@ test_rk_combine (void)
 
             /* S float multiply-adds then one more: (S + 2)u of the
              * magnitudes involved. */
-            assert_close (got, want,
-                          (S + 2) * 6e-8 * (fabs (h[r]) * magnitude
-                                            + (base ? fabs (base[i]) : 0.0)),
-                          0.0);
+            assert_close (
+                got, want,
+                (S + 2) * 6e-8 * (fabs (h[r]) * magnitude + (base ? fabs (base[i]) : 0.0)), 0.0);
           }
 
       /* The padding between rows is left alone. */
@@ -557,7 +550,12 @@ test_rk_combine (void)
 static void
 test_rk_error_norm (void)
 {
-  enum { ROWS = 4, COLS = 6, LD = 8 };
+  enum
+  {
+    ROWS = 4,
+    COLS = 6,
+    LD = 8
+  };
   const float atol = 1e-6f, rtol = 1e-3f;
   float y0[ROWS * LD], y1[ROWS * LD], err[ROWS * LD], norm[ROWS];
   GRand *rand = g_rand_new_with_seed (3);
@@ -572,8 +570,8 @@ test_rk_error_norm (void)
   for (int i = 0; i < ROWS * LD; i++)
     err[i] *= 1e-3f;
 
-  y1[1 * LD + 2] = NAN;   /* row 1: candidate blew up in one entry */
-  err[2 * LD + 4] = NAN;  /* row 2: error estimate is NaN */
+  y1[1 * LD + 2] = NAN;    /* row 1: candidate blew up in one entry */
+  err[2 * LD + 4] = NAN;   /* row 2: error estimate is NaN */
   y0[3 * LD + COLS] = NAN; /* row 3: NaN in the padding is not read */
 
   disco_rk_error_norm_cpu (ROWS, COLS, LD, atol, rtol, y0, y1, err, norm);
@@ -591,8 +589,7 @@ test_rk_error_norm (void)
       for (int c = 0; c < COLS; c++)
         {
           const int i = r * LD + c;
-          double y = isnan (y1[i]) ? fabs (y0[i])
-                     : fmax (fabs (y0[i]), fabs (y1[i]));
+          double y = isnan (y1[i]) ? fabs (y0[i]) : fmax (fabs (y0[i]), fabs (y1[i]));
           double scaled = err[i] / (atol + rtol * y);
 
           sum += scaled * scaled;
@@ -640,8 +637,7 @@ float_order (float f)
 }
 
 static gint64
-ulp_distance (float a,
-              float b)
+ulp_distance (float a, float b)
 {
   gint64 d = float_order (a) - float_order (b);
 
@@ -651,8 +647,7 @@ ulp_distance (float a,
 /* The exact φ of the float z = β(x − θ) that both implementations form
  * first, rounded once. */
 static float
-softrect_exact (const DiscoSoftRectifier *p,
-                float                     x)
+softrect_exact (const DiscoSoftRectifier *p, float x)
 {
   double z = (float) (p->sharpness * (x - p->shift));
 
@@ -672,9 +667,7 @@ softrect_exact (const DiscoSoftRectifier *p,
 #define FAST_SOFTRECT_ATOL 1e-30
 
 static void
-check_fast_softrect_value (const DiscoSoftRectifier *p,
-                           float                     x,
-                           float                     got)
+check_fast_softrect_value (const DiscoSoftRectifier *p, float x, float got)
 {
   float ref = disco_softrect_forward (p, x);
   float exact = softrect_exact (p, x);
@@ -690,37 +683,36 @@ check_fast_softrect_value (const DiscoSoftRectifier *p,
   if (ulp_distance (got, ref) > FAST_SOFTRECT_ULPS_VS_REFERENCE
       && fabs ((double) got - ref) > FAST_SOFTRECT_ATOL)
     g_error ("phi(%a) (s %g, beta %g, theta %g) = %a, the reference gives "
-             "%a: %" G_GINT64_FORMAT " ulp apart", x, p->scale, p->sharpness,
-             p->shift, got, ref, ulp_distance (got, ref));
+             "%a: %" G_GINT64_FORMAT " ulp apart",
+             x, p->scale, p->sharpness, p->shift, got, ref, ulp_distance (got, ref));
   if (ulp_distance (got, exact) > FAST_SOFTRECT_ULPS_VS_EXACT
       && fabs ((double) got - exact) > FAST_SOFTRECT_ATOL)
-    g_error ("phi(%a) (s %g, beta %g, theta %g) = %a, exactly %a: %"
-             G_GINT64_FORMAT " ulp apart", x, p->scale, p->sharpness,
-             p->shift, got, exact, ulp_distance (got, exact));
+    g_error ("phi(%a) (s %g, beta %g, theta %g) = %a, exactly %a: %" G_GINT64_FORMAT " ulp apart",
+             x, p->scale, p->sharpness, p->shift, got, exact, ulp_distance (got, exact));
 }
 
 static void
 check_fast_softrect_range (void)
 {
-  enum { N = 1 << 16 };
+  enum
+  {
+    N = 1 << 16
+  };
   const DiscoSoftRectifier more[] = {
-    { 1.0f, 1.0f, 3.0f },
-    { 1.0f, 50.0f, 0.0f },   /* a knee sharp enough to reach the tails */
+    { 1.0f, 1.0f, 3.0f }, { 1.0f, 50.0f, 0.0f }, /* a knee sharp enough to reach the tails */
   };
   g_autofree float *x = g_new (float, N);
   g_autofree float *y = g_new (float, N);
   const float specials[] = {
-    0.0f, -0.0f, INFINITY, -INFINITY, NAN, -NAN, FLT_MAX, -FLT_MAX,
-    FLT_MIN, -FLT_MIN, FLT_TRUE_MIN, -FLT_TRUE_MIN, 1.0f, -1.0f,
-    3.0f, -87.33f, -88.73f, -103.97f, -104.0f, -150.0f, 88.73f, 1e30f,
-    -1e30f,
+    0.0f,    -0.0f,    INFINITY,     -INFINITY,     NAN,    -NAN,  FLT_MAX, -FLT_MAX,
+    FLT_MIN, -FLT_MIN, FLT_TRUE_MIN, -FLT_TRUE_MIN, 1.0f,   -1.0f, 3.0f,    -87.33f,
+    -88.73f, -103.97f, -104.0f,      -150.0f,       88.73f, 1e30f, -1e30f,
   };
 
   for (gsize r = 0; r < G_N_ELEMENTS (rectifiers) + G_N_ELEMENTS (more); r++)
     {
-      const DiscoSoftRectifier *p = r < G_N_ELEMENTS (rectifiers)
-                                      ? &rectifiers[r]
-                                      : &more[r - G_N_ELEMENTS (rectifiers)];
+      const DiscoSoftRectifier *p =
+          r < G_N_ELEMENTS (rectifiers) ? &rectifiers[r] : &more[r - G_N_ELEMENTS (rectifiers)];
 
       /* 1. z = β(x − θ) densely over [−120, 120]: both tails, the knee,
        *    the subnormal range of e^z and exp's underflow at −103.97. */
@@ -732,8 +724,7 @@ check_fast_softrect_range (void)
 
       /* 2. Every 65521st bit pattern: all magnitudes up to ±FLT_MAX,
        *    subnormals, infinities and NaNs. */
-      for (guint64 start = 0; start < G_GUINT64_CONSTANT (1) << 32;
-           start += (guint64) N * 65521)
+      for (guint64 start = 0; start < G_GUINT64_CONSTANT (1) << 32; start += (guint64) N * 65521)
         {
           int n = 0;
 
@@ -788,7 +779,13 @@ static void
 check_fast_softrect_arrays (void)
 {
   const DiscoSoftRectifier p = { 5.0f, 1.0f, 3.0f };
-  enum { ROWS = 3, COLS = 21, LDX = 24, LDY = 22 };
+  enum
+  {
+    ROWS = 3,
+    COLS = 21,
+    LDX = 24,
+    LDY = 22
+  };
   float x[ROWS * LDX], y[ROWS * LDY], inplace[ROWS * LDX];
 
   for (int i = 0; i < ROWS * LDX; i++)
@@ -810,8 +807,7 @@ check_fast_softrect_arrays (void)
           }
         check_fast_softrect_value (&p, x[r * LDX + c], y[r * LDY + c]);
         /* In place gives the same bits as out of place. */
-        g_assert_true (memcmp (&inplace[r * LDX + c], &y[r * LDY + c],
-                               sizeof (float)) == 0);
+        g_assert_true (memcmp (&inplace[r * LDX + c], &y[r * LDY + c], sizeof (float)) == 0);
       }
 }
 
@@ -826,8 +822,16 @@ test_softrect_fast_arrays (void)
 static void
 check_microcircuit_rhs (void)
 {
-  enum { ROWS = 5, N_UNITS = 37, LDU = 2 * N_UNITS + 3, LDD = N_UNITS + 2,
-         LDR = N_UNITS + 1, LDF = 2 * N_UNITS + 5, DRIVE_ROWS = 7 };
+  enum
+  {
+    ROWS = 5,
+    N_UNITS = 37,
+    LDU = 2 * N_UNITS + 3,
+    LDD = N_UNITS + 2,
+    LDR = N_UNITS + 1,
+    LDF = 2 * N_UNITS + 5,
+    DRIVE_ROWS = 7
+  };
   const DiscoSoftRectifier phi_e = { 1.0f, 1.0f, 0.0f };
   const DiscoSoftRectifier phi_i = { 2.0f, 0.5f, 1.0f };
   const float tau_e = 0.02f, tau_i = 0.005f;
@@ -852,9 +856,8 @@ check_microcircuit_rhs (void)
       for (gsize i = 0; i < G_N_ELEMENTS (dudt); i++)
         dudt[i] = 555.0f;
 
-      disco_microcircuit_rhs_cpu (&phi_e, &phi_i, tau_e, tau_i, ROWS,
-                                  N_UNITS, u, LDU, drive, LDD, indices, b,
-                                  rate, LDR, dudt, LDF);
+      disco_microcircuit_rhs_cpu (&phi_e, &phi_i, tau_e, tau_i, ROWS, N_UNITS, u, LDU, drive, LDD,
+                                  indices, b, rate, LDR, dudt, LDF);
 
       for (int r = 0; r < ROWS; r++)
         {
@@ -875,14 +878,14 @@ check_microcircuit_rhs (void)
               check_fast_softrect_value (&phi_e, ue[j], rate[r * LDR + j]);
               /* Only φ differs (≤ 4 ulp of it); then one subtraction and one
                * product round, each ≤ 1 ulp of its result. */
-              assert_close (dudt[r * LDF + j], want_e,
-                            inv_e * (6.0 * FLT_EPSILON * (fabs (r_i) + fabs (a_e))
-                                     + FAST_SOFTRECT_ATOL),
-                            FLT_EPSILON);
-              assert_close (dudt[r * LDF + N_UNITS + j], want_i,
-                            inv_i * (6.0 * FLT_EPSILON * (fabs (r_e) + fabs (a_i))
-                                     + FAST_SOFTRECT_ATOL),
-                            FLT_EPSILON);
+              assert_close (
+                  dudt[r * LDF + j], want_e,
+                  inv_e * (6.0 * FLT_EPSILON * (fabs (r_i) + fabs (a_e)) + FAST_SOFTRECT_ATOL),
+                  FLT_EPSILON);
+              assert_close (
+                  dudt[r * LDF + N_UNITS + j], want_i,
+                  inv_i * (6.0 * FLT_EPSILON * (fabs (r_e) + fabs (a_i)) + FAST_SOFTRECT_ATOL),
+                  FLT_EPSILON);
             }
           for (int j = N_UNITS; j < LDR; j++)
             g_assert_cmpfloat (rate[r * LDR + j], ==, 555.0f);
@@ -906,11 +909,16 @@ test_microcircuit_rhs (void)
 static void
 check_rk_fast_bits (void)
 {
-  enum { ROWS = 7, COLS = 45, LD = 49, S = 7 };
+  enum
+  {
+    ROWS = 7,
+    COLS = 45,
+    LD = 49,
+    S = 7
+  };
   /* Tsit5's error weights and other mixes of signs and sizes. */
-  const float coeffs[S] = { 0.0017800110522257773f, 0.0008164344596567469f,
-                            -0.007880878010261995f, 0.1447110071732629f,
-                            -0.5823571654525553f, 0.45808210592918697f,
+  const float coeffs[S] = { 0.0017800110522257773f, 0.0008164344596567469f, -0.007880878010261995f,
+                            0.1447110071732629f,    -0.5823571654525553f,   0.45808210592918697f,
                             -1.0f / 66.0f };
   float h[ROWS];
   float y0[ROWS * LD], y1[ROWS * LD], stages[S][ROWS * LD];
@@ -937,10 +945,9 @@ check_rk_fast_bits (void)
       {
         for (int i = 0; i < ROWS * LD; i++)
           want[i] = got[i] = 777.0f;
-        disco_rk_combine_cpu (ROWS, COLS, LD, with_y0 ? y0 : NULL, h,
-                              n_stages, coeffs, k, want);
-        disco_rk_combine_fast_cpu (ROWS, COLS, LD, with_y0 ? y0 : NULL, h,
-                                   n_stages, coeffs, k, got);
+        disco_rk_combine_cpu (ROWS, COLS, LD, with_y0 ? y0 : NULL, h, n_stages, coeffs, k, want);
+        disco_rk_combine_fast_cpu (ROWS, COLS, LD, with_y0 ? y0 : NULL, h, n_stages, coeffs, k,
+                                   got);
         g_assert_true (memcmp (want, got, sizeof want) == 0);
       }
 
@@ -952,10 +959,9 @@ check_rk_fast_bits (void)
   for (gsize rows = 1; rows <= ROWS; rows++)
     {
       disco_rk_combine_cpu (rows, COLS, LD, NULL, h, S, coeffs, k, err);
-      disco_rk_error_norm_cpu (rows, COLS, LD, 1e-6f, 1e-3f, y0, y1, err,
-                               norm_want);
-      disco_rk_embedded_error_norm_cpu (rows, COLS, LD, 1e-6f, 1e-3f, y0, y1,
-                                        h, S, coeffs, k, norm_got);
+      disco_rk_error_norm_cpu (rows, COLS, LD, 1e-6f, 1e-3f, y0, y1, err, norm_want);
+      disco_rk_embedded_error_norm_cpu (rows, COLS, LD, 1e-6f, 1e-3f, y0, y1, h, S, coeffs, k,
+                                        norm_got);
       g_assert_true (memcmp (norm_want, norm_got, rows * sizeof (float)) == 0);
     }
   g_assert_true (isinf (norm_got[5]));
@@ -1032,18 +1038,15 @@ test_preconditions (void)
                   "criticals that return without touching memory");
 
   /* lda smaller than the row length. */
-  g_test_expect_message ("Disco-Kernels", G_LOG_LEVEL_CRITICAL,
-                         "*lda >= MAX*");
+  g_test_expect_message ("Disco-Kernels", G_LOG_LEVEL_CRITICAL, "*lda >= MAX*");
   disco_gemm_cpu (FALSE, FALSE, 2, 2, 2, 1.0f, buf, 1, buf, 2, 0.0f, buf, 2);
   g_test_assert_expected_messages ();
 
-  g_test_expect_message ("Disco-Kernels", G_LOG_LEVEL_CRITICAL,
-                         "*(x) != NULL*");
+  g_test_expect_message ("Disco-Kernels", G_LOG_LEVEL_CRITICAL, "*(x) != NULL*");
   disco_softrect_forward_cpu (&rectifiers[0], 2, 2, NULL, 2, buf, 2);
   g_test_assert_expected_messages ();
 
-  g_test_expect_message ("Disco-Kernels", G_LOG_LEVEL_CRITICAL,
-                         "*ld >= n_cols*");
+  g_test_expect_message ("Disco-Kernels", G_LOG_LEVEL_CRITICAL, "*ld >= n_cols*");
   disco_rk_combine_cpu (2, 3, 2, buf, buf, 0, NULL, NULL, buf);
   g_test_assert_expected_messages ();
 
@@ -1074,8 +1077,7 @@ test_preconditions (void)
 }
 
 int
-main (int    argc,
-      char **argv)
+main (int argc, char **argv)
 {
   /* No G_TEST_OPTION_ISOLATE_DIRS: these tests touch no files, and GLib
    * 2.74's g_set_user_dirs() leaks the strings it replaces, which would
@@ -1083,13 +1085,10 @@ main (int    argc,
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/disco/kernels/softrect/forward", test_softrect_forward);
-  g_test_add_func ("/disco/kernels/softrect/derivative",
-                   test_softrect_derivative);
+  g_test_add_func ("/disco/kernels/softrect/derivative", test_softrect_derivative);
   g_test_add_func ("/disco/kernels/softrect/inverse", test_softrect_inverse);
-  g_test_add_func ("/disco/kernels/softrect/round-trip",
-                   test_softrect_round_trip);
-  g_test_add_func ("/disco/kernels/softrect/taylor-line",
-                   test_softrect_taylor_line);
+  g_test_add_func ("/disco/kernels/softrect/round-trip", test_softrect_round_trip);
+  g_test_add_func ("/disco/kernels/softrect/taylor-line", test_softrect_taylor_line);
   g_test_add_func ("/disco/kernels/softrect/arrays", test_softrect_arrays);
   g_test_add_func ("/disco/kernels/gemm/transposes", test_gemm);
   g_test_add_func ("/disco/kernels/gemm/beta-zero", test_gemm_beta_zero);
@@ -1099,8 +1098,7 @@ main (int    argc,
   g_test_add_func ("/disco/kernels/rk/combine", test_rk_combine);
   g_test_add_func ("/disco/kernels/rk/error-norm", test_rk_error_norm);
   g_test_add_func ("/disco/kernels/softrect/fast", test_softrect_fast);
-  g_test_add_func ("/disco/kernels/softrect/fast-arrays",
-                   test_softrect_fast_arrays);
+  g_test_add_func ("/disco/kernels/softrect/fast-arrays", test_softrect_fast_arrays);
   g_test_add_func ("/disco/kernels/microcircuit-rhs", test_microcircuit_rhs);
   g_test_add_func ("/disco/kernels/rk/fast", test_rk_fast);
   g_test_add_func ("/disco/kernels/gemm/stats", test_gemm_stats);

@@ -33,13 +33,13 @@ sigmoid (double x)
 /* 30 inputs → 12 → 10 E–I units → 3 outputs, under a leaky-PI controller;
  * four samples of a training phase. */
 static const char *controlled_network =
-  "[data]\nnode = test-random-source\nrows = 4\ncols = 30\namplitude = 4\nphase = train\n"
-  "[h1]\nnode = microcircuit\ninput = data\nsize = 12\nfeedback = control\n"
-  "[h2]\nnode = microcircuit\ninput = h1\nsize = 10\nfeedback = control\n"
-  "[out]\nnode = readout\ninput = h2\nsize = 3\nfeedback = control\n"
-  "[control]\nnode = leaky-pi\nprediction = out\ntarget = data.targets\n"
-  "[settle]\nnode = integrator\nnetwork = out\n"
-  "[learn]\nnode = plasticity\nstate = settle\nrule = exact-inverse\n";
+    "[data]\nnode = test-random-source\nrows = 4\ncols = 30\namplitude = 4\nphase = train\n"
+    "[h1]\nnode = microcircuit\ninput = data\nsize = 12\nfeedback = control\n"
+    "[h2]\nnode = microcircuit\ninput = h1\nsize = 10\nfeedback = control\n"
+    "[out]\nnode = readout\ninput = h2\nsize = 3\nfeedback = control\n"
+    "[control]\nnode = leaky-pi\nprediction = out\ntarget = data.targets\n"
+    "[settle]\nnode = integrator\nnetwork = out\n"
+    "[learn]\nnode = plasticity\nstate = settle\nrule = exact-inverse\n";
 
 #define N_SAMPLES 4
 #define N_OUT 3
@@ -55,8 +55,9 @@ test_controller_integral (void)
    * loop has come to rest, so the closed loop keeps the network there and e
    * is constant: c_int(T) = e/λ · (1 − exp(−λT/τ_c)). A small leak keeps the
    * integral far from its limit. */
-  const char *overrides[] = { "control.k-p=0", "control.k-i=0", "control.leak=0.05",
-                              "settle.steady-state-stop=false", "settle.duration=1", NULL };
+  const char *overrides[] = { "control.k-p=0",     "control.k-i=0",
+                              "control.leak=0.05", "settle.steady-state-stop=false",
+                              "settle.duration=1", NULL };
   g_autoptr (DiscoPipeline) p = test_run_text (controlled_network, overrides);
   const float *y = test_output_of (p, "settle", "output");
   const float *t = test_output_of (p, "data", "targets");
@@ -116,8 +117,8 @@ test_controller_fixed_point (void)
  * starting from layer `layer`'s E potentials u, each layer above takes
  * u_{l+1} = u*_{l+1} + W_{l+1} (φ(u_l) − φ(u*_l)), y = W_out φ(u_top). */
 static void
-forward_from (const float *state, const float *w2, const float *w_out, int layer,
-              const double *u, double *y)
+forward_from (const float *state, const float *w2, const float *w_out, int layer, const double *u,
+              double *y)
 {
   double r[12], u2[10];
 
@@ -147,7 +148,8 @@ test_feedback_weights_finite_differences (void)
 {
   g_autoptr (DiscoPipeline) p = test_run_text (controlled_network, NULL);
   const float *ol = test_output_of (p, "settle", "open-loop-state");
-  const float *w2 = test_parameter_of (p, "h2.weight"), *w_out = test_parameter_of (p, "out.weight");
+  const float *w2 = test_parameter_of (p, "h2.weight"),
+              *w_out = test_parameter_of (p, "out.weight");
   const char *layers[] = { "h1", "h2" };
   const int sizes[] = { 12, 10 }, offsets[] = { 0, 24 };
   double worst = 0;
@@ -178,8 +180,8 @@ test_feedback_weights_finite_differences (void)
               for (int o = 0; o < N_OUT; o++)
                 {
                   /* × φ_I′(u_I) */
-                  fd[o][j] = (y_plus[o] - y_minus[o]) / (2 * h) *
-                             sigmoid (state[offsets[l] + n + j]);
+                  fd[o][j] =
+                      (y_plus[o] - y_minus[o]) / (2 * h) * sigmoid (state[offsets[l] + n + j]);
                   norm2 += fd[o][j] * fd[o][j];
                 }
             }
@@ -272,11 +274,11 @@ test_exact_rule_zero_at_open_loop_fixed_point (void)
   /* No controller: the closed loop never runs, and the rule sees the open-
    * loop fixed point, where u_I = r_E. */
   const char *text =
-    "[data]\nnode = test-random-source\nrows = 4\ncols = 30\namplitude = 4\nphase = train\n"
-    "[h1]\nnode = microcircuit\ninput = data\nsize = 12\n"
-    "[out]\nnode = readout\ninput = h1\nsize = 3\n"
-    "[settle]\nnode = integrator\nnetwork = out\nsteady-state-stop = false\n"
-    "[learn]\nnode = plasticity\nstate = settle\nrule = exact-inverse\n";
+      "[data]\nnode = test-random-source\nrows = 4\ncols = 30\namplitude = 4\nphase = train\n"
+      "[h1]\nnode = microcircuit\ninput = data\nsize = 12\n"
+      "[out]\nnode = readout\ninput = h1\nsize = 3\n"
+      "[settle]\nnode = integrator\nnetwork = out\nsteady-state-stop = false\n"
+      "[learn]\nnode = plasticity\nstate = settle\nrule = exact-inverse\n";
   g_autoptr (DiscoPipeline) p = test_run_text (text, NULL);
   const float *g = gradient_of (p, "h1.weight");
   const float *g_out = gradient_of (p, "out.weight");
@@ -333,11 +335,21 @@ test_linear_threshold_equals_exact_for_linear_inhibition (void)
 {
   /* φ_I(x) = 0.1 log(1 + exp(10 (x + 2))) is x + 2 to within 5e-6 for
    * x > −1, and u_I ≥ 0 here: its inverse is its Taylor line. */
-  const char *linear_i[] = { "h1.i-scale=0.1", "h1.i-sharpness=10", "h1.i-shift=-2",
-                             "h2.i-scale=0.1", "h2.i-sharpness=10", "h2.i-shift=-2", NULL };
-  const char *linear_i_lt[] = { "h1.i-scale=0.1", "h1.i-sharpness=10", "h1.i-shift=-2",
-                                "h2.i-scale=0.1", "h2.i-sharpness=10", "h2.i-shift=-2",
-                                "learn.rule=linear-threshold", NULL };
+  const char *linear_i[] = { "h1.i-scale=0.1",
+                             "h1.i-sharpness=10",
+                             "h1.i-shift=-2",
+                             "h2.i-scale=0.1",
+                             "h2.i-sharpness=10",
+                             "h2.i-shift=-2",
+                             NULL };
+  const char *linear_i_lt[] = { "h1.i-scale=0.1",
+                                "h1.i-sharpness=10",
+                                "h1.i-shift=-2",
+                                "h2.i-scale=0.1",
+                                "h2.i-sharpness=10",
+                                "h2.i-shift=-2",
+                                "learn.rule=linear-threshold",
+                                NULL };
   g_autoptr (DiscoPipeline) exact = test_run_text (controlled_network, linear_i);
   g_autoptr (DiscoPipeline) linear = test_run_text (controlled_network, linear_i_lt);
   const char *targets[] = { "h1.weight", "h1.bias", "h2.weight", "h2.bias", "out.weight" };
@@ -372,7 +384,7 @@ test_linear_threshold_equals_exact_for_linear_inhibition (void)
 typedef struct
 {
   const char *rule;
-  double lambda;   /* average-rate, linear-threshold only */
+  double lambda; /* average-rate, linear-threshold only */
 } LocalRuleCase;
 
 static void
@@ -482,12 +494,12 @@ test_local_rule_closed_form (gconstpointer data)
 /* ----- backprop -------------------------------------------------------------------- */
 
 static const char *rate_network =
-  "[data]\nnode = test-random-source\nrows = 5\ncols = 8\namplitude = 2\nphase = train\n"
-  "[h1]\nnode = rate-layer\ninput = data\nsize = 6\n"
-  "[h2]\nnode = rate-layer\ninput = h1\nsize = 5\n"
-  "[out]\nnode = readout\ninput = h2\nsize = 3\n"
-  "[settle]\nnode = integrator\nnetwork = out\n"
-  "[learn]\nnode = plasticity\nstate = settle\nrule = backprop\ntarget = data.targets\n";
+    "[data]\nnode = test-random-source\nrows = 5\ncols = 8\namplitude = 2\nphase = train\n"
+    "[h1]\nnode = rate-layer\ninput = data\nsize = 6\n"
+    "[h2]\nnode = rate-layer\ninput = h1\nsize = 5\n"
+    "[out]\nnode = readout\ninput = h2\nsize = 3\n"
+    "[settle]\nnode = integrator\nnetwork = out\n"
+    "[learn]\nnode = plasticity\nstate = settle\nrule = backprop\ntarget = data.targets\n";
 
 typedef struct
 {
@@ -538,9 +550,14 @@ test_backprop_finite_differences (void)
   g_autoptr (DiscoPipeline) p = test_run_text (rate_network, NULL);
   const float *x = test_output_of (p, "data", "output"), *t = test_output_of (p, "data", "targets");
   MlpParameters m;
-  struct { const char *target; double *values; gsize n; } blocks[] = {
-    { "h1.weight", m.w1, 48 }, { "h1.bias", m.b1, 6 }, { "h2.weight", m.w2, 30 },
-    { "h2.bias", m.b2, 5 }, { "out.weight", m.w3, 15 },
+  struct
+  {
+    const char *target;
+    double *values;
+    gsize n;
+  } blocks[] = {
+    { "h1.weight", m.w1, 48 }, { "h1.bias", m.b1, 6 },     { "h2.weight", m.w2, 30 },
+    { "h2.bias", m.b2, 5 },    { "out.weight", m.w3, 15 },
   };
   double worst = 0;
 
@@ -594,7 +611,11 @@ test_backprop_finite_differences (void)
  * gradient (0.5, −1, 0, 2)·(k + 1) for p.w at tick k. */
 #define TEST_TYPE_PARAMETER (test_parameter_get_type ())
 G_DECLARE_FINAL_TYPE (TestParameter, test_parameter, TEST, PARAMETER, DiscoNode)
-struct _TestParameter { DiscoNode parent_instance; guint ticks; };
+struct _TestParameter
+{
+  DiscoNode parent_instance;
+  guint ticks;
+};
 G_DEFINE_FINAL_TYPE (TestParameter, test_parameter, DISCO_TYPE_NODE)
 
 static const float initial_w[4] = { 1, 2, -1, 0.5f };
@@ -629,11 +650,18 @@ test_parameter_class_init (TestParameterClass *klass)
   disco_node_class_add_port (DISCO_NODE_CLASS (klass), DISCO_PORT_OUTPUT, "output", 0, "w");
 }
 
-static void test_parameter_init (TestParameter *self) { }
+static void
+test_parameter_init (TestParameter *self)
+{
+}
 
 #define TEST_TYPE_GRADIENT (test_gradient_get_type ())
 G_DECLARE_FINAL_TYPE (TestGradient, test_gradient, TEST, GRADIENT, DiscoNode)
-struct _TestGradient { DiscoNode parent_instance; guint ticks; };
+struct _TestGradient
+{
+  DiscoNode parent_instance;
+  guint ticks;
+};
 G_DEFINE_FINAL_TYPE (TestGradient, test_gradient, DISCO_TYPE_NODE)
 
 static gboolean
@@ -668,7 +696,10 @@ test_gradient_class_init (TestGradientClass *klass)
   disco_node_class_add_port (DISCO_NODE_CLASS (klass), DISCO_PORT_OUTPUT, "output", 0, "g");
 }
 
-static void test_gradient_init (TestGradient *self) { }
+static void
+test_gradient_init (TestGradient *self)
+{
+}
 
 static void
 test_adam_steps (void)
@@ -744,7 +775,8 @@ test_learning_state_checkpoint (void)
   g_autofree char *dir = g_dir_make_tmp ("disco-learning-XXXXXX", NULL);
   g_autofree char *checkpoint = g_build_filename (dir, "checkpoint", NULL);
   g_autofree char *text = g_strdup_printf ("%s[opt]\nnode = adam\ngradients = learn\n"
-                                           "learning-rate = 0.01\n", controlled_network);
+                                           "learning-rate = 0.01\n",
+                                           controlled_network);
   const char *overrides[] = { "learn.rule=linear-threshold", "data.ticks=3", NULL };
   g_autoptr (GError) error = NULL;
   g_autoptr (DiscoPipeline) p = disco_pipeline_new_from_string (text, overrides, &error);
@@ -783,7 +815,8 @@ test_learning_state_checkpoint (void)
           g_assert_no_error (error);
           g_assert_cmpfloat (test_tensor_difference (saved, live, &scale, NULL), ==, 0);
           g_assert_cmpfloat (test_tensor_difference (disco_pipeline_find_parameter (fresh, target),
-                                                     live, &scale, NULL), ==, 0);
+                                                     live, &scale, NULL),
+                             ==, 0);
         }
     }
   g_test_message ("%u checkpoint files read back", n_files);
@@ -858,7 +891,8 @@ static const TestBadPipeline bad_inputs[] = {
   /* checks: a gradient for a parameter that does not exist */
   { "gradient-for-nothing",
     "[q]\nnode = test-parameter\n[g]\nnode = test-gradient\ninput = q\n"
-    "[opt]\nnode = adam\ngradients = g\n", DISCO_ERROR_LINK, "\"p.w\"" },
+    "[opt]\nnode = adam\ngradients = g\n",
+    DISCO_ERROR_LINK, "\"p.w\"" },
   /* checks: a negative learning rate */
   { "negative-learning-rate",
     "[p]\nnode = test-parameter\n[g]\nnode = test-gradient\ninput = p\n"
@@ -867,7 +901,8 @@ static const TestBadPipeline bad_inputs[] = {
   /* checks: an unknown rule */
   { "unknown-rule",
     "[data]\nnode = test-random-source\n[learn]\nnode = plasticity\nstate = data\n"
-    "rule = hebbian\n", DISCO_ERROR_BAD_VALUE, "exact-inverse, linear-threshold, backprop" },
+    "rule = hebbian\n",
+    DISCO_ERROR_BAD_VALUE, "exact-inverse, linear-threshold, backprop" },
 };
 
 int
@@ -891,18 +926,19 @@ main (int argc, char **argv)
                    test_linear_threshold_equals_exact_for_linear_inhibition);
   {
     static const LocalRuleCase local_rules[] = {
-      { "exact-inverse", 1 }, { "linear-threshold", 1 }, { "linear-threshold", 0.5 },
+      { "exact-inverse", 1 },
+      { "linear-threshold", 1 },
+      { "linear-threshold", 0.5 },
     };
 
     g_test_add_data_func ("/disco/learning/exact-inverse-closed-form", &local_rules[0],
                           test_local_rule_closed_form);
     g_test_add_data_func ("/disco/learning/linear-threshold-closed-form", &local_rules[1],
                           test_local_rule_closed_form);
-    g_test_add_data_func ("/disco/learning/linear-threshold-closed-form-average",
-                          &local_rules[2], test_local_rule_closed_form);
+    g_test_add_data_func ("/disco/learning/linear-threshold-closed-form-average", &local_rules[2],
+                          test_local_rule_closed_form);
   }
-  g_test_add_func ("/disco/learning/backprop-finite-differences",
-                   test_backprop_finite_differences);
+  g_test_add_func ("/disco/learning/backprop-finite-differences", test_backprop_finite_differences);
   g_test_add_func ("/disco/learning/adam-steps", test_adam_steps);
   g_test_add_func ("/disco/learning/sgd-steps", test_sgd_steps);
   g_test_add_func ("/disco/learning/sgd-plain-steps", test_sgd_plain_steps);

@@ -55,10 +55,7 @@ typedef struct
 } Poly;
 
 static inline void
-poly_row (const Poly  *p,
-          guint        sample,
-          const float *y,
-          float       *f)
+poly_row (const Poly *p, guint sample, const float *y, float *f)
 {
   const float l = p->lambda[sample], x = p->target[sample];
 
@@ -68,13 +65,9 @@ poly_row (const Poly  *p,
 }
 
 static gboolean
-poly_rhs_compact (gpointer      user_data,
-                  gsize         n_active,
-                  const guint  *rows,
-                  const double *t G_GNUC_UNUSED,
-                  const float  *y,
-                  float        *dydt,
-                  GError      **error G_GNUC_UNUSED)
+poly_rhs_compact (gpointer user_data, gsize n_active, const guint *rows,
+                  const double *t G_GNUC_UNUSED, const float *y, float *dydt,
+                  GError **error G_GNUC_UNUSED)
 {
   for (gsize i = 0; i < n_active; i++)
     poly_row (user_data, rows[i], y + i * POLY_N, dydt + i * POLY_N);
@@ -83,13 +76,8 @@ poly_rhs_compact (gpointer      user_data,
 
 /* Host loops: valid for the CPU table only, whose buffers are host memory. */
 static gboolean
-poly_rhs_lockstep (gpointer        user_data,
-                   const DiscoOps *ops,
-                   gsize           n_rows,
-                   gsize           n_state,
-                   const float    *y,
-                   float          *dydt,
-                   GError        **error G_GNUC_UNUSED)
+poly_rhs_lockstep (gpointer user_data, const DiscoOps *ops, gsize n_rows, gsize n_state,
+                   const float *y, float *dydt, GError **error G_GNUC_UNUSED)
 {
   g_assert_true (ops == disco_ops_cpu ());
   g_assert_cmpuint (n_state, ==, POLY_N);
@@ -133,18 +121,10 @@ poly_free (Poly *p)
  * states within rtol (relative to max(1, |ref|)); returns the number of
  * samples whose final state is bit-identical. */
 static gsize
-compare_solvers (const DiscoOdeConfig   *config,
-                 guint                   sync_interval,
-                 gsize                   n_samples,
-                 gsize                   n_state,
-                 const float            *y0,
-                 DiscoOdeRhsFunc         rhs_compact,
-                 gpointer                data_compact,
-                 DiscoOdeBatchedRhsFunc  rhs_lockstep,
-                 gpointer                data_lockstep,
-                 double                  rtol,
-                 DiscoOdeSampleStats    *stats_out,
-                 DiscoOdeBatchedInfo    *info_out)
+compare_solvers (const DiscoOdeConfig *config, guint sync_interval, gsize n_samples, gsize n_state,
+                 const float *y0, DiscoOdeRhsFunc rhs_compact, gpointer data_compact,
+                 DiscoOdeBatchedRhsFunc rhs_lockstep, gpointer data_lockstep, double rtol,
+                 DiscoOdeSampleStats *stats_out, DiscoOdeBatchedInfo *info_out)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (DiscoOdeBatchedSolver) lockstep = disco_ode_batched_solver_new (disco_ops_cpu ());
@@ -157,8 +137,8 @@ compare_solvers (const DiscoOdeConfig   *config,
   gsize identical = 0;
   double worst = 0.0;
 
-  g_assert_true (disco_ode_solve (config, n_samples, n_state, y_ref, rhs_compact, data_compact, ref,
-                                  &error));
+  g_assert_true (
+      disco_ode_solve (config, n_samples, n_state, y_ref, rhs_compact, data_compact, ref, &error));
   g_assert_no_error (error);
   g_assert_true (disco_ode_batched_solver_solve (lockstep, config, sync_interval, n_samples,
                                                  n_state, y_new, rhs_lockstep, data_lockstep, got,
@@ -184,9 +164,11 @@ compare_solvers (const DiscoOdeConfig   *config,
           worst = fmax (worst, fabs (a - b) / fmax (1.0, fabs (b)));
           if (!(fabs (a - b) <= rtol * fmax (1.0, fabs (b))))
             g_error ("sample %" G_GSIZE_FORMAT " entry %" G_GSIZE_FORMAT ": lockstep %.9g, "
-                     "compacting %.9g", s, j, a, b);
-          same_bits = same_bits && memcmp (&y_new[s * n_state + j], &y_ref[s * n_state + j],
-                                           sizeof (float)) == 0;
+                     "compacting %.9g",
+                     s, j, a, b);
+          same_bits =
+              same_bits
+              && memcmp (&y_new[s * n_state + j], &y_ref[s * n_state + j], sizeof (float)) == 0;
         }
       identical += same_bits;
     }
@@ -208,8 +190,8 @@ compare_solvers (const DiscoOdeConfig   *config,
                       (config->method == DISCO_ODE_METHOD_RK4 ? 4 : 1) * info.n_steps);
 
   g_test_message ("%" G_GSIZE_FORMAT "/%" G_GSIZE_FORMAT " final states bit-identical, "
-                  "largest difference %.3g (relative to max(1, |y|))", identical, n_samples,
-                  worst);
+                  "largest difference %.3g (relative to max(1, |y|))",
+                  identical, n_samples, worst);
   if (stats_out != NULL)
     memcpy (stats_out, got, n_samples * sizeof (DiscoOdeSampleStats));
   if (info_out != NULL)
@@ -222,7 +204,7 @@ test_polynomial (void)
 {
   const gsize B = 24;
   Poly *p = poly_new (B);
-  g_autofree float *y0 = g_new0 (float, B * POLY_N);
+  g_autofree float *y0 = g_new0 (float, B *POLY_N);
   g_autofree DiscoOdeSampleStats *stats = g_new (DiscoOdeSampleStats, B);
   DiscoOdeConfig config;
   DiscoOdeBatchedInfo info;
@@ -237,8 +219,8 @@ test_polynomial (void)
     y0[i] = 0.1f * (float) (i % 7) - 0.3f;
   disco_ode_config_init (&config);
 
-  identical = compare_solvers (&config, 0, B, POLY_N, y0, poly_rhs_compact, p, poly_rhs_lockstep,
-                               p, 1e-6, stats, &info);
+  identical = compare_solvers (&config, 0, B, POLY_N, y0, poly_rhs_compact, p, poly_rhs_lockstep, p,
+                               1e-6, stats, &info);
 
   for (gsize s = 0; s < B; s++)
     {
@@ -253,9 +235,8 @@ test_polynomial (void)
   g_assert_cmpuint (rejected, >, 0);
   g_assert_cmpuint (max_steps, >, 2 * min_steps);
   g_test_message ("polynomial: %u..%u steps per sample, %u rejected in all, %u lockstep "
-                  "steps, %u polls, %" G_GSIZE_FORMAT "/%" G_GSIZE_FORMAT
-                  " states bit-identical", min_steps, max_steps, rejected, info.n_steps,
-                  info.n_syncs, identical, B);
+                  "steps, %u polls, %" G_GSIZE_FORMAT "/%" G_GSIZE_FORMAT " states bit-identical",
+                  min_steps, max_steps, rejected, info.n_steps, info.n_syncs, identical, B);
   poly_free (p);
 }
 
@@ -264,7 +245,7 @@ test_sync_interval (void)
 {
   const gsize B = 10;
   Poly *p = poly_new (B);
-  g_autofree float *y0 = g_new0 (float, B * POLY_N);
+  g_autofree float *y0 = g_new0 (float, B *POLY_N);
   const guint intervals[] = { 1, 3, 8, 1000 };
   DiscoOdeConfig config;
 
@@ -277,10 +258,9 @@ test_sync_interval (void)
     {
       DiscoOdeBatchedInfo info;
 
-      compare_solvers (&config, intervals[i], B, POLY_N, y0, poly_rhs_compact, p,
-                       poly_rhs_lockstep, p, 1e-6, NULL, &info);
-      g_test_message ("interval %u: %u steps, %u polls", intervals[i], info.n_steps,
-                      info.n_syncs);
+      compare_solvers (&config, intervals[i], B, POLY_N, y0, poly_rhs_compact, p, poly_rhs_lockstep,
+                       p, 1e-6, NULL, &info);
+      g_test_message ("interval %u: %u steps, %u polls", intervals[i], info.n_steps, info.n_syncs);
     }
   poly_free (p);
 }
@@ -290,7 +270,7 @@ test_stop_statuses (void)
 {
   const gsize B = 16;
   Poly *p = poly_new (B);
-  g_autofree float *y0 = g_new0 (float, B * POLY_N);
+  g_autofree float *y0 = g_new0 (float, B *POLY_N);
   g_autofree DiscoOdeSampleStats *stats = g_new (DiscoOdeSampleStats, B);
   DiscoOdeConfig config;
   guint count[3] = { 0 };
@@ -338,13 +318,13 @@ test_stop_statuses (void)
   /* The textbook controller and constant steps go through the same path. */
   disco_ode_config_init (&config);
   config.controller = DISCO_ODE_CONTROLLER_TEXTBOOK;
-  compare_solvers (&config, 0, B, POLY_N, y0, poly_rhs_compact, p, poly_rhs_lockstep, p, 1e-6,
-                   NULL, NULL);
+  compare_solvers (&config, 0, B, POLY_N, y0, poly_rhs_compact, p, poly_rhs_lockstep, p, 1e-6, NULL,
+                   NULL);
   config.controller = DISCO_ODE_CONTROLLER_CONSTANT;
   config.dt0 = 2e-4;
   config.t1 = 0.05;
-  compare_solvers (&config, 0, B, POLY_N, y0, poly_rhs_compact, p, poly_rhs_lockstep, p, 1e-6,
-                   NULL, NULL);
+  compare_solvers (&config, 0, B, POLY_N, y0, poly_rhs_compact, p, poly_rhs_lockstep, p, 1e-6, NULL,
+                   NULL);
   poly_free (p);
 }
 
@@ -353,7 +333,7 @@ test_fixed_step_methods (void)
 {
   const gsize B = 16;
   Poly *p = poly_new (B);
-  g_autofree float *y0 = g_new0 (float, B * POLY_N);
+  g_autofree float *y0 = g_new0 (float, B *POLY_N);
   g_autofree DiscoOdeSampleStats *stats = g_new (DiscoOdeSampleStats, B);
   const DiscoOdeMethod methods[] = { DISCO_ODE_METHOD_EULER, DISCO_ODE_METHOD_RK4 };
 
@@ -383,15 +363,15 @@ test_fixed_step_methods (void)
       g_assert_cmpuint (count[DISCO_ODE_STATUS_STEADY_STATE], >, 0);
       g_assert_cmpuint (count[DISCO_ODE_STATUS_REACHED_END], >, 0);
       g_test_message ("%s: %u samples at rest, %u at t1, %" G_GSIZE_FORMAT "/%" G_GSIZE_FORMAT
-                      " states bit-identical", m == 0 ? "euler" : "rk4",
-                      count[DISCO_ODE_STATUS_STEADY_STATE], count[DISCO_ODE_STATUS_REACHED_END],
-                      identical, B);
+                      " states bit-identical",
+                      m == 0 ? "euler" : "rk4", count[DISCO_ODE_STATUS_STEADY_STATE],
+                      count[DISCO_ODE_STATUS_REACHED_END], identical, B);
 
       /* Too few steps for most, and a poll interval that does not divide
        * them. */
       config.max_steps = 37;
-      compare_solvers (&config, 5, B, POLY_N, y0, poly_rhs_compact, p, poly_rhs_lockstep, p,
-                       1e-6, stats, NULL);
+      compare_solvers (&config, 5, B, POLY_N, y0, poly_rhs_compact, p, poly_rhs_lockstep, p, 1e-6,
+                       stats, NULL);
       for (gsize s = 0; s < B; s++)
         g_assert_cmpuint (stats[s].n_accepted, <=, 37);
       g_assert_cmpint (stats[0].status, ==, DISCO_ODE_STATUS_MAX_STEPS);
@@ -400,8 +380,8 @@ test_fixed_step_methods (void)
       config.max_steps = 100000;
       config.steady_state_stop = FALSE;
       config.t1 = 0.02;
-      compare_solvers (&config, 0, B, POLY_N, y0, poly_rhs_compact, p, poly_rhs_lockstep, p,
-                       1e-6, stats, NULL);
+      compare_solvers (&config, 0, B, POLY_N, y0, poly_rhs_compact, p, poly_rhs_lockstep, p, 1e-6,
+                       stats, NULL);
       for (gsize s = 0; s < B; s++)
         g_assert_cmpint (stats[s].status, ==, DISCO_ODE_STATUS_REACHED_END);
     }
@@ -413,7 +393,7 @@ test_operation_count (void)
 {
   const gsize B = 6;
   Poly *p = poly_new (B);
-  g_autofree float *y = g_new0 (float, B * POLY_N);
+  g_autofree float *y = g_new0 (float, B *POLY_N);
   g_autoptr (DiscoOdeBatchedSolver) solver = disco_ode_batched_solver_new (disco_ops_cpu ());
   g_autoptr (GError) error = NULL;
   const DiscoOps *ops = disco_ops_cpu ();
@@ -468,11 +448,7 @@ typedef struct
  * settle after different numbers of steps and the lockstep solve masks.
  * Hidden layer l is a rate layer where bit l of @rate_layers is set. */
 static Net *
-net_new (guint32      seed,
-         gsize        n_samples,
-         const gsize *sizes,
-         guint        n_sizes,
-         guint        rate_layers)
+net_new (guint32 seed, gsize n_samples, const gsize *sizes, guint n_sizes, guint rate_layers)
 {
   Net *net = g_new0 (Net, 1);
 
@@ -499,17 +475,14 @@ net_free (Net *net)
  * lockstep solve (row r is sample r) take the same steps and end within
  * 1e-5; every sample comes to rest. */
 static void
-check_network (const gsize *sizes,
-               guint        n_sizes,
-               gsize        n_samples,
-               guint        rate_layers)
+check_network (const gsize *sizes, guint n_sizes, gsize n_samples, guint rate_layers)
 {
   g_autoptr (GError) error = NULL;
   Net *net = net_new (42, n_samples, sizes, n_sizes, rate_layers);
-  g_autoptr (DiscoOpsNetwork) ops_net = disco_ops_network_new (disco_ops_cpu (), net->n_layers,
-                                                               net->layers, &error);
+  g_autoptr (DiscoOpsNetwork) ops_net =
+      disco_ops_network_new (disco_ops_cpu (), net->n_layers, net->layers, &error);
   const gsize N = net->state_size;
-  g_autofree float *y0 = g_new0 (float, n_samples * N);
+  g_autofree float *y0 = g_new0 (float, n_samples *N);
   g_autofree DiscoOdeSampleStats *stats = g_new (DiscoOdeSampleStats, n_samples);
   DiscoOdeConfig config;
   DiscoOdeBatchedInfo info;
@@ -522,8 +495,8 @@ check_network (const gsize *sizes,
   g_assert_no_error (error);
   disco_ode_config_init (&config);
 
-  identical = compare_solvers (&config, 0, n_samples, N, y0, disco_ops_network_rhs_compact,
-                               ops_net, disco_ops_network_rhs, ops_net, 1e-5, stats, &info);
+  identical = compare_solvers (&config, 0, n_samples, N, y0, disco_ops_network_rhs_compact, ops_net,
+                               disco_ops_network_rhs, ops_net, 1e-5, stats, &info);
   for (gsize s = 0; s < n_samples; s++)
     {
       const guint steps = stats[s].n_accepted + stats[s].n_rejected;
@@ -532,8 +505,8 @@ check_network (const gsize *sizes,
       min_steps = MIN (min_steps, steps);
       max_steps = MAX (max_steps, steps);
     }
-  g_test_message ("network (%u layers, rate layers 0x%x, N = %" G_GSIZE_FORMAT ", B = %"
-                  G_GSIZE_FORMAT "): %u..%u steps per sample to rest, %u lockstep steps, "
+  g_test_message ("network (%u layers, rate layers 0x%x, N = %" G_GSIZE_FORMAT
+                  ", B = %" G_GSIZE_FORMAT "): %u..%u steps per sample to rest, %u lockstep steps, "
                   "%u polls, %" G_GSIZE_FORMAT "/%" G_GSIZE_FORMAT " states bit-identical",
                   net->n_layers, rate_layers, N, n_samples, min_steps, max_steps, info.n_steps,
                   info.n_syncs, identical, n_samples);
@@ -557,10 +530,10 @@ test_network_rejections (void)
   const gsize sizes[] = { 784, 256, 10 }, B = 8;
   g_autoptr (GError) error = NULL;
   Net *net = net_new (42, B, sizes, G_N_ELEMENTS (sizes), 0);
-  g_autoptr (DiscoOpsNetwork) ops_net = disco_ops_network_new (disco_ops_cpu (), net->n_layers,
-                                                               net->layers, &error);
+  g_autoptr (DiscoOpsNetwork) ops_net =
+      disco_ops_network_new (disco_ops_cpu (), net->n_layers, net->layers, &error);
   const gsize N = net->state_size;
-  g_autofree float *y0 = g_new0 (float, B * N);
+  g_autofree float *y0 = g_new0 (float, B *N);
   g_autofree DiscoOdeSampleStats *stats = g_new (DiscoOdeSampleStats, B);
   DiscoOdeConfig config;
   guint rejected = 0;
@@ -582,7 +555,8 @@ test_network_rejections (void)
   /* Rejections happen, so the masked revert of a running row is exercised. */
   g_assert_cmpuint (rejected, >, 0);
   g_test_message ("%u rejected steps in all, %" G_GSIZE_FORMAT "/%" G_GSIZE_FORMAT
-                  " states bit-identical", rejected, identical, B);
+                  " states bit-identical",
+                  rejected, identical, B);
   net_free (net);
 }
 
@@ -675,8 +649,10 @@ test_lockstep_kernels (void)
   disco_ode_config_init (&config);
   disco_ode_clock_params_init (&params, &config, 5.0);
   for (guint i = 0; i < 3; i++)
-    clocks[i] = (DiscoOdeClock) {
-      .t = 0.1 * i, .t_next = 0.1 * i + 1e-3 * (i + 1), .inv_error_prev = 1.0,
+    clocks[i] = (DiscoOdeClock){
+      .t = 0.1 * i,
+      .t_next = 0.1 * i + 1e-3 * (i + 1),
+      .inv_error_prev = 1.0,
       .inv_error_prev_prev = 1.0,
     };
 
@@ -716,13 +692,9 @@ test_lockstep_kernels (void)
 #define TEST_ERROR (g_quark_from_static_string ("test-ode-batched-error"))
 
 static gboolean
-failing_rhs (gpointer        user_data,
-             const DiscoOps *ops G_GNUC_UNUSED,
-             gsize           n_rows G_GNUC_UNUSED,
-             gsize           n_state G_GNUC_UNUSED,
-             const float    *y G_GNUC_UNUSED,
-             float          *dydt G_GNUC_UNUSED,
-             GError        **error)
+failing_rhs (gpointer user_data, const DiscoOps *ops G_GNUC_UNUSED, gsize n_rows G_GNUC_UNUSED,
+             gsize n_state G_GNUC_UNUSED, const float *y G_GNUC_UNUSED, float *dydt G_GNUC_UNUSED,
+             GError **error)
 {
   guint *calls = user_data;
 
@@ -743,7 +715,11 @@ test_errors (void)
   guint calls = 0;
   const DiscoOpsLayer bad_chain[2] = {
     { .kind = DISCO_OPS_LAYER_READOUT, .n = 2, .n_in = 2, .weight = y, .tau_e = 1 },
-    { .kind = DISCO_OPS_LAYER_MICROCIRCUIT, .n = 2, .n_in = 2, .weight = y, .tau_e = 1,
+    { .kind = DISCO_OPS_LAYER_MICROCIRCUIT,
+      .n = 2,
+      .n_in = 2,
+      .weight = y,
+      .tau_e = 1,
       .tau_i = 1 },
   };
 
@@ -753,8 +729,8 @@ test_errors (void)
 
   disco_ode_config_init (&config);
   config.method = DISCO_ODE_METHOD_RK4;
-  g_assert_false (disco_ode_batched_solver_solve (solver, &config, 0, 2, 2, y, failing_rhs,
-                                                  &calls, NULL, NULL, &error));
+  g_assert_false (disco_ode_batched_solver_solve (solver, &config, 0, 2, 2, y, failing_rhs, &calls,
+                                                  NULL, NULL, &error));
   g_assert_error (error, DISCO_KERNELS_ERROR, DISCO_ERROR_BAD_VALUE);
   g_assert_nonnull (strstr (error->message, "constant steps"));
   g_assert_cmpmem (y, sizeof y, before, sizeof before);
@@ -762,14 +738,14 @@ test_errors (void)
 
   disco_ode_config_init (&config);
   config.rtol = -1;
-  g_assert_false (disco_ode_batched_solver_solve (solver, &config, 0, 2, 2, y, failing_rhs,
-                                                  &calls, NULL, NULL, &error));
+  g_assert_false (disco_ode_batched_solver_solve (solver, &config, 0, 2, 2, y, failing_rhs, &calls,
+                                                  NULL, NULL, &error));
   g_assert_error (error, DISCO_KERNELS_ERROR, DISCO_ERROR_BAD_VALUE);
   g_clear_error (&error);
 
   disco_ode_config_init (&config);
-  g_assert_false (disco_ode_batched_solver_solve (solver, &config, 0, 2, 2, y, failing_rhs,
-                                                  &calls, NULL, NULL, &error));
+  g_assert_false (disco_ode_batched_solver_solve (solver, &config, 0, 2, 2, y, failing_rhs, &calls,
+                                                  NULL, NULL, &error));
   g_assert_error (error, TEST_ERROR, 7);
   g_assert_cmpuint (calls, ==, 3);
   g_clear_error (&error);
@@ -783,12 +759,16 @@ test_errors (void)
   {
     const float w[4] = { 1, 0, 0, 1 }, x[2] = { 1, 2 }, state[4] = { 1, 2, 3, 4 };
     const DiscoOpsLayer rate_first[2] = {
-      { .kind = DISCO_OPS_LAYER_RATE, .n = 2, .n_in = 2, .weight = w,
-        .phi_e = DISCO_SOFT_RECTIFIER_SOFTPLUS, .tau_e = 1 },
+      { .kind = DISCO_OPS_LAYER_RATE,
+        .n = 2,
+        .n_in = 2,
+        .weight = w,
+        .phi_e = DISCO_SOFT_RECTIFIER_SOFTPLUS,
+        .tau_e = 1 },
       { .kind = DISCO_OPS_LAYER_READOUT, .n = 2, .n_in = 2, .weight = w, .tau_e = 1 },
     };
-    g_autoptr (DiscoOpsNetwork) network = disco_ops_network_new (disco_ops_cpu (), 2, rate_first,
-                                                                 &error);
+    g_autoptr (DiscoOpsNetwork) network =
+        disco_ops_network_new (disco_ops_cpu (), 2, rate_first, &error);
     const guint rows[1] = { 0 };
     const double t[1] = { 0 };
     float f[4] = { 9, 9, 9, 9 };
@@ -803,8 +783,7 @@ test_errors (void)
         if (path == 0)
           g_assert_true (disco_ops_network_rhs_compact (network, 1, rows, t, state, f, &error));
         else
-          g_assert_true (disco_ops_network_rhs (network, disco_ops_cpu (), 1, 4, state, f,
-                                                &error));
+          g_assert_true (disco_ops_network_rhs (network, disco_ops_cpu (), 1, 4, state, f, &error));
         g_assert_no_error (error);
         g_assert_cmpfloat (f[0], ==, 0);
         g_assert_cmpfloat (f[1], ==, 0);
@@ -815,8 +794,7 @@ test_errors (void)
 }
 
 int
-main (int    argc,
-      char **argv)
+main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
 

@@ -59,13 +59,12 @@ typedef struct
   gsize N;
   gsize B;
   gsize F;
-  float *x;       /* B × F */
+  float *x; /* B × F */
 } Chain;
 
 /* Layers of @sizes (F, n_1, …, O): @kinds[l] for each, the last a readout. */
 static Chain *
-chain_new (guint32 seed, gsize B, const gsize *sizes, guint n_sizes,
-           const DiscoOpsLayerKind *kinds)
+chain_new (guint32 seed, gsize B, const gsize *sizes, guint n_sizes, const DiscoOpsLayerKind *kinds)
 {
   g_autoptr (GRand) rand = g_rand_new_with_seed (seed);
   Chain *c = g_new0 (Chain, 1);
@@ -77,13 +76,13 @@ chain_new (guint32 seed, gsize B, const gsize *sizes, guint n_sizes,
     {
       const gsize n = sizes[l + 1], n_in = sizes[l];
 
-      c->weights[l] = g_new (float, n * n_in);
+      c->weights[l] = g_new (float, n *n_in);
       c->biases[l] = g_new (float, n);
       for (gsize i = 0; i < n * n_in; i++)
         c->weights[l][i] = (float) g_rand_double_range (rand, -1, 1) / sqrt ((double) n_in);
       for (gsize i = 0; i < n; i++)
         c->biases[l][i] = (float) g_rand_double_range (rand, -0.3, 0.3);
-      c->layers[l] = (DiscoOpsLayer) {
+      c->layers[l] = (DiscoOpsLayer){
         .kind = kinds[l],
         .n = n,
         .n_in = n_in,
@@ -130,10 +129,10 @@ chain_feedforward (const Chain *c, double *u)
             double d = spec->bias != NULL ? spec->bias[j] : 0.0;
 
             for (gsize k = 0; k < spec->n_in; k++)
-              d += (double) spec->weight[j * spec->n_in + k] *
-                   (l == 0 ? (double) c->x[s * c->F + k]
-                           : phi_d (&c->layers[l - 1].phi_e,
-                                    u[s * c->N + c->offsets[l - 1] + k]));
+              d +=
+                  (double) spec->weight[j * spec->n_in + k]
+                  * (l == 0 ? (double) c->x[s * c->F + k]
+                            : phi_d (&c->layers[l - 1].phi_e, u[s * c->N + c->offsets[l - 1] + k]));
             u[s * c->N + c->offsets[l] + j] = d;
           }
       }
@@ -179,7 +178,8 @@ solve_both (const DiscoOdeConfig *config, gsize B, gsize n_state, const float *y
       worst_l = fmax (worst_l, fabs (y_l[i] - expected[i]) / scale);
     }
   g_test_message ("%s: largest relative difference from the closed form: compacting %.3g, "
-                  "lockstep %.3g", what, worst_c, worst_l);
+                  "lockstep %.3g",
+                  what, worst_c, worst_l);
   g_assert_cmpfloat (worst_c, <=, tol);
   g_assert_cmpfloat (worst_l, <=, tol);
 }
@@ -192,8 +192,8 @@ test_open_loop_closed_form (void)
                                       DISCO_OPS_LAYER_READOUT };
   g_autoptr (GError) error = NULL;
   Chain *c = chain_new (3, B, sizes, G_N_ELEMENTS (sizes), kinds);
-  g_autoptr (DiscoOpsNetwork) net = disco_ops_network_new (disco_ops_cpu (), c->n_layers,
-                                                           c->layers, &error);
+  g_autoptr (DiscoOpsNetwork) net =
+      disco_ops_network_new (disco_ops_cpu (), c->n_layers, c->layers, &error);
   g_autofree double *expected = g_new (double, B * c->N);
   g_autofree float *zero = g_new0 (float, B * c->N);
   DiscoOdeConfig config;
@@ -218,8 +218,8 @@ test_readout_only (void)
   const DiscoOpsLayerKind kinds[] = { DISCO_OPS_LAYER_READOUT };
   g_autoptr (GError) error = NULL;
   Chain *c = chain_new (5, B, sizes, G_N_ELEMENTS (sizes), kinds);
-  g_autoptr (DiscoOpsNetwork) net = disco_ops_network_new (disco_ops_cpu (), c->n_layers,
-                                                           c->layers, &error);
+  g_autoptr (DiscoOpsNetwork) net =
+      disco_ops_network_new (disco_ops_cpu (), c->n_layers, c->layers, &error);
   g_autofree double *expected = g_new (double, B * c->N);
   g_autofree float *zero = g_new0 (float, B * c->N);
   DiscoOdeConfig config;
@@ -245,15 +245,15 @@ test_closed_loop_closed_form (void)
   const double g = controller.k_i / controller.leak + controller.k_p;
   g_autoptr (GError) error = NULL;
   Chain *c = chain_new (11, B, sizes, G_N_ELEMENTS (sizes), kinds);
-  g_autoptr (DiscoOpsNetwork) net = disco_ops_network_new (disco_ops_cpu (), c->n_layers,
-                                                           c->layers, &error);
+  g_autoptr (DiscoOpsNetwork) net =
+      disco_ops_network_new (disco_ops_cpu (), c->n_layers, c->layers, &error);
   g_autoptr (DiscoOpsClosedLoop) loop = NULL;
   const gsize N = c->N, M = N + O;
-  g_autofree double *open_loop_d = g_new (double, B * N);
-  g_autofree float *open_loop = g_new (float, B * N);
-  g_autofree float *targets = g_new (float, B * O);
-  g_autofree float *start = g_new (float, B * M);
-  g_autofree double *expected = g_new (double, B * M);
+  g_autofree double *open_loop_d = g_new (double, B *N);
+  g_autofree float *open_loop = g_new (float, B *N);
+  g_autofree float *targets = g_new (float, B *O);
+  g_autofree float *start = g_new (float, B *M);
+  g_autofree double *expected = g_new (double, B *M);
   DiscoOdeConfig config;
 
   g_test_summary ("A rate layer and a readout under a leaky-PI controller (MSE): the readout "
@@ -273,8 +273,8 @@ test_closed_loop_closed_form (void)
   for (gsize s = 0; s < B; s++)
     for (gsize o = 0; o < O; o++)
       targets[s * O + o] = o == s % O ? 1.0f : 0.0f;
-  g_assert_true (disco_ops_closed_loop_begin (loop, B, open_loop, targets, &options, start,
-                                              &error));
+  g_assert_true (
+      disco_ops_closed_loop_begin (loop, B, open_loop, targets, &options, start, &error));
   g_assert_no_error (error);
   g_assert_null (disco_ops_closed_loop_get_feedback (loop, 0));
   for (gsize s = 0; s < B; s++)
@@ -343,14 +343,14 @@ test_feedback_finite_difference (void)
   g_autoptr (GRand) rand = g_rand_new_with_seed (17);
   g_autoptr (GError) error = NULL;
   Chain *c = chain_new (13, B, sizes, G_N_ELEMENTS (sizes), kinds);
-  g_autoptr (DiscoOpsNetwork) net = disco_ops_network_new (disco_ops_cpu (), c->n_layers,
-                                                           c->layers, &error);
+  g_autoptr (DiscoOpsNetwork) net =
+      disco_ops_network_new (disco_ops_cpu (), c->n_layers, c->layers, &error);
   g_autoptr (DiscoOpsClosedLoop) loop = disco_ops_closed_loop_new (net, &controller, &error);
   const gsize N = c->N, M = N + O;
-  g_autofree double *state_d = g_new0 (double, B * N);
-  g_autofree float *state = g_new (float, B * N);
-  g_autofree float *targets = g_new0 (float, B * O);
-  g_autofree float *start = g_new (float, B * M);
+  g_autofree double *state_d = g_new0 (double, B *N);
+  g_autofree float *state = g_new (float, B *N);
+  g_autofree float *targets = g_new0 (float, B *O);
+  g_autofree float *start = g_new (float, B *M);
   double *q_fd[MAX_LAYERS] = { NULL };
   const DiscoOpsFeedbackOptions raw = { FALSE, 0.0f, 0.0f };
   double worst = 0, largest = 0;
@@ -381,8 +381,8 @@ test_feedback_finite_difference (void)
               double d = spec->bias != NULL ? spec->bias[j] : 0.0;
 
               for (gsize k = 0; k < spec->n_in; k++)
-                d += (double) spec->weight[j * spec->n_in + k] *
-                     phi_d (&c->layers[l - 1].phi_e, u[c->offsets[l - 1] + k]);
+                d += (double) spec->weight[j * spec->n_in + k]
+                     * phi_d (&c->layers[l - 1].phi_e, u[c->offsets[l - 1] + k]);
               u[c->offsets[l] + j] = d;
             }
         }
@@ -394,7 +394,7 @@ test_feedback_finite_difference (void)
   for (gsize i = 0; i < B * N; i++)
     {
       state[i] = state_d[i];
-      state_d[i] = state[i];   /* the float state is the one both sides use */
+      state_d[i] = state[i]; /* the float state is the one both sides use */
     }
 
   /* The finite differences: ∂y/∂u_E,l by central differences (h = 1e-5),
@@ -406,7 +406,7 @@ test_feedback_finite_difference (void)
 
       if (kinds[l] != DISCO_OPS_LAYER_MICROCIRCUIT)
         continue;
-      q_fd[l] = g_new (double, B * O * n);
+      q_fd[l] = g_new (double, B *O *n);
       for (gsize s = 0; s < B; s++)
         for (gsize j = 0; j < n; j++)
           {
@@ -443,7 +443,8 @@ test_feedback_finite_difference (void)
         worst = fmax (worst, fabs (q[i] - q_fd[l][i]));
     }
   g_test_message ("feedback weights vs finite differences: largest difference %.3g of the "
-                  "largest entry %.3g", worst, largest);
+                  "largest entry %.3g",
+                  worst, largest);
   g_assert_cmpfloat (largest, >, 1e-3);
   g_assert_cmpfloat (worst, <=, 1e-5 * largest);
 
@@ -471,12 +472,11 @@ test_feedback_finite_difference (void)
             g_assert_cmpfloat (fabs (sqrt (sum2) - 2.0), <=, 1e-5);
             /* the direction is the raw one's */
             for (gsize i = 0; i < size; i++)
-              g_assert_cmpfloat (fabs (q[s * size + i] - 2.0 * q_fd[l][s * size + i] /
-                                                             sqrt (raw2)), <=, 1e-4);
+              g_assert_cmpfloat (fabs (q[s * size + i] - 2.0 * q_fd[l][s * size + i] / sqrt (raw2)),
+                                 <=, 1e-4);
           }
       }
-    g_assert_true (disco_ops_closed_loop_begin (loop, B, state, targets, &averaged, start,
-                                                &error));
+    g_assert_true (disco_ops_closed_loop_begin (loop, B, state, targets, &averaged, start, &error));
     for (guint l = 0; l + 1 < c->n_layers; l += 2)
       {
         const float *q = disco_ops_closed_loop_get_feedback (loop, l);
@@ -492,8 +492,7 @@ test_feedback_finite_difference (void)
               g_assert_cmpfloat (fabs (q[s * size + i] - mean), <=, 1e-5 * largest);
           }
       }
-    g_assert_true (disco_ops_closed_loop_begin (loop, B, state, targets, &clipped, start,
-                                                &error));
+    g_assert_true (disco_ops_closed_loop_begin (loop, B, state, targets, &clipped, start, &error));
     for (guint l = 0; l + 1 < c->n_layers; l += 2)
       {
         const float *q = disco_ops_closed_loop_get_feedback (loop, l);
@@ -524,8 +523,8 @@ test_errors (void)
   g_autoptr (GError) error = NULL;
   Chain *c = chain_new (1, 2, sizes, G_N_ELEMENTS (sizes), no_readout);
   Chain *bad = chain_new (1, 2, sizes, G_N_ELEMENTS (sizes), readout_first);
-  g_autoptr (DiscoOpsNetwork) net = disco_ops_network_new (disco_ops_cpu (), c->n_layers,
-                                                           c->layers, &error);
+  g_autoptr (DiscoOpsNetwork) net =
+      disco_ops_network_new (disco_ops_cpu (), c->n_layers, c->layers, &error);
   g_autoptr (DiscoOpsNetwork) none = NULL;
   g_autoptr (DiscoOpsClosedLoop) loop = NULL;
   float y[2 * 5], f[2 * 5];
@@ -546,8 +545,8 @@ test_errors (void)
   {
     const DiscoOpsLayerKind with_readout[] = { DISCO_OPS_LAYER_RATE, DISCO_OPS_LAYER_READOUT };
     Chain *ok = chain_new (1, 2, sizes, G_N_ELEMENTS (sizes), with_readout);
-    g_autoptr (DiscoOpsNetwork) good = disco_ops_network_new (disco_ops_cpu (), ok->n_layers,
-                                                              ok->layers, &error);
+    g_autoptr (DiscoOpsNetwork) good =
+        disco_ops_network_new (disco_ops_cpu (), ok->n_layers, ok->layers, &error);
 
     g_assert_no_error (error);
     g_assert_null (disco_ops_closed_loop_new (good, &no_tau, &error));
@@ -567,7 +566,14 @@ test_errors (void)
 static void
 test_packed_row_kernels (void)
 {
-  enum { B = 5, A = 3, O = 2, n = 4, ld = 6 };
+  enum
+  {
+    B = 5,
+    A = 3,
+    O = 2,
+    n = 4,
+    ld = 6
+  };
   const guint rows[A] = { 4, 1, 2 };
   float x[B * ld], y[A * n], q[B * O * n], c[A * O], du[A * ld], want[A * ld];
 

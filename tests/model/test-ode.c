@@ -19,13 +19,9 @@
 /* y' = A y, A = [[−1, 8], [−8, −1]]: a damped rotation whose solution from
  * (1, 0) is e^{−t}(cos 8t, −sin 8t).  The same for every sample. */
 static gboolean
-rotation_rhs (gpointer      user_data G_GNUC_UNUSED,
-              gsize         n_active,
-              const guint  *rows G_GNUC_UNUSED,
-              const double *t G_GNUC_UNUSED,
-              const float  *y,
-              float        *dydt,
-              GError      **error G_GNUC_UNUSED)
+rotation_rhs (gpointer user_data G_GNUC_UNUSED, gsize n_active, const guint *rows G_GNUC_UNUSED,
+              const double *t G_GNUC_UNUSED, const float *y, float *dydt,
+              GError **error G_GNUC_UNUSED)
 {
   for (gsize i = 0; i < n_active; i++)
     {
@@ -38,8 +34,7 @@ rotation_rhs (gpointer      user_data G_GNUC_UNUSED,
 }
 
 static double
-rotation_error (const float *y,
-                double       t)
+rotation_error (const float *y, double t)
 {
   double e0 = fabs (y[0] - exp (-t) * cos (8.0 * t));
   double e1 = fabs (y[1] + exp (-t) * sin (8.0 * t));
@@ -52,8 +47,8 @@ rotation_error (const float *y,
 typedef struct
 {
   gsize n_state;
-  const double *tau;    /* one per sample */
-  const float *target;  /* n_state per sample */
+  const double *tau;   /* one per sample */
+  const float *target; /* n_state per sample */
 
   /* What the solver showed us. */
   guint n_calls;
@@ -62,13 +57,9 @@ typedef struct
 } Relaxation;
 
 static gboolean
-relaxation_rhs (gpointer      user_data,
-                gsize         n_active,
-                const guint  *rows,
-                const double *t G_GNUC_UNUSED,
-                const float  *y,
-                float        *dydt,
-                GError      **error G_GNUC_UNUSED)
+relaxation_rhs (gpointer user_data, gsize n_active, const guint *rows,
+                const double *t G_GNUC_UNUSED, const float *y, float *dydt,
+                GError **error G_GNUC_UNUSED)
 {
   Relaxation *problem = user_data;
   const gsize n = problem->n_state;
@@ -96,9 +87,7 @@ relaxation_rhs (gpointer      user_data,
 }
 
 static DiscoOdeConfig
-fixed_step_config (DiscoOdeMethod method,
-                   double         h,
-                   double         t1)
+fixed_step_config (DiscoOdeMethod method, double h, double t1)
 {
   DiscoOdeConfig config;
 
@@ -126,13 +115,9 @@ fixed_step_config (DiscoOdeMethod method,
  * C5 = Σbᵢcᵢ⁵ − 1/6 ≈ −2.2e−4 for Tsit5) with no higher-order terms, so the
  * observed order is exactly 5 up to rounding. */
 static gboolean
-chebyshev_rhs (gpointer      user_data G_GNUC_UNUSED,
-               gsize         n_active,
-               const guint  *rows G_GNUC_UNUSED,
-               const double *t,
-               const float  *y G_GNUC_UNUSED,
-               float        *dydt,
-               GError      **error G_GNUC_UNUSED)
+chebyshev_rhs (gpointer user_data G_GNUC_UNUSED, gsize n_active, const guint *rows G_GNUC_UNUSED,
+               const double *t, const float *y G_GNUC_UNUSED, float *dydt,
+               GError **error G_GNUC_UNUSED)
 {
   for (gsize i = 0; i < n_active; i++)
     {
@@ -144,10 +129,7 @@ chebyshev_rhs (gpointer      user_data G_GNUC_UNUSED,
 }
 
 static double
-error_at_end (DiscoOdeMethod  method,
-              double          h,
-              DiscoOdeRhsFunc rhs,
-              guint          *n_rhs_evals)
+error_at_end (DiscoOdeMethod method, double h, DiscoOdeRhsFunc rhs, guint *n_rhs_evals)
 {
   const gboolean chebyshev = rhs == chebyshev_rhs;
   DiscoOdeConfig config = fixed_step_config (method, h, 1.0);
@@ -158,13 +140,11 @@ error_at_end (DiscoOdeMethod  method,
   if (chebyshev)
     config.t0 = -1.0;
 
-  g_assert_true (disco_ode_solve (&config, 1, chebyshev ? 1 : 2, y, rhs,
-                                  NULL, &stats, &error));
+  g_assert_true (disco_ode_solve (&config, 1, chebyshev ? 1 : 2, y, rhs, NULL, &stats, &error));
   g_assert_no_error (error);
   g_assert_cmpint (stats.status, ==, DISCO_ODE_STATUS_REACHED_END);
   g_assert_cmpfloat (stats.t_final, ==, 1.0);
-  g_assert_cmpuint (stats.n_accepted, ==,
-                    (guint) lround ((config.t1 - config.t0) / h));
+  g_assert_cmpuint (stats.n_accepted, ==, (guint) lround ((config.t1 - config.t0) / h));
   g_assert_cmpuint (stats.n_rejected, ==, 0);
   if (n_rhs_evals != NULL)
     *n_rhs_evals = stats.n_rhs_evals;
@@ -173,16 +153,13 @@ error_at_end (DiscoOdeMethod  method,
 }
 
 static double
-observed_order (DiscoOdeMethod  method,
-                double          h,
-                DiscoOdeRhsFunc rhs)
+observed_order (DiscoOdeMethod method, double h, DiscoOdeRhsFunc rhs)
 {
   double coarse = error_at_end (method, h, rhs, NULL);
   double fine = error_at_end (method, h / 2.0, rhs, NULL);
   double order = log2 (coarse / fine);
 
-  g_test_message ("error %.3e at h = %g, %.3e at h/2: order %.2f",
-                  coarse, h, fine, order);
+  g_test_message ("error %.3e at h = %g, %.3e at h/2: order %.2f", coarse, h, fine, order);
   return order;
 }
 
@@ -279,14 +256,13 @@ test_adaptive_tolerance (void)
       config.dtmin = 1e-6;
       config.dtmax = 1.0;
 
-      g_assert_true (disco_ode_solve (&config, 1, 2, y, rotation_rhs, NULL,
-                                      &stats, NULL));
+      g_assert_true (disco_ode_solve (&config, 1, 2, y, rotation_rhs, NULL, &stats, NULL));
       g_assert_cmpint (stats.status, ==, DISCO_ODE_STATUS_REACHED_END);
       g_assert_cmpfloat (stats.t_final, ==, config.t1);
 
       error = rotation_error (y, config.t1);
-      g_test_message ("rtol %g: error %.3e after %u accepted, %u rejected",
-                      rtols[i], error, stats.n_accepted, stats.n_rejected);
+      g_test_message ("rtol %g: error %.3e after %u accepted, %u rejected", rtols[i], error,
+                      stats.n_accepted, stats.n_rejected);
 
       /* Local control does not bound the global error, but over 16
        * radians of rotation it stays within a few times the tolerance of
@@ -302,7 +278,10 @@ test_adaptive_tolerance (void)
 static void
 test_steady_state_stop (void)
 {
-  enum { N = 16 };
+  enum
+  {
+    N = 16
+  };
   const double tau[] = { 0.02 };
   float target[N], u[N] = { 0 };
   Relaxation problem = { N, tau, target, 0, 0, 0 };
@@ -317,8 +296,7 @@ test_steady_state_stop (void)
     target[j] = (float) (0.1 + 0.2 * j);
 
   disco_ode_config_init (&config);
-  g_assert_true (disco_ode_solve (&config, 1, N, u, relaxation_rhs, &problem,
-                                  &stats, NULL));
+  g_assert_true (disco_ode_solve (&config, 1, N, u, relaxation_rhs, &problem, &stats, NULL));
 
   g_assert_cmpint (stats.status, ==, DISCO_ODE_STATUS_STEADY_STATE);
   /* e^{−t/τ} must fall to ~rtol·τ: t ≈ τ·ln(1/(rtol·τ)) ≈ 0.2 s ≪ T. */
@@ -344,8 +322,7 @@ test_steady_state_stop (void)
 
     for (int j = 0; j < N; j++)
       u[j] = 1.0f;
-    g_assert_true (disco_ode_solve (&config, 1, N, u, relaxation_rhs,
-                                    &to_zero, &stats, NULL));
+    g_assert_true (disco_ode_solve (&config, 1, N, u, relaxation_rhs, &to_zero, &stats, NULL));
     g_assert_cmpint (stats.status, ==, DISCO_ODE_STATUS_STEADY_STATE);
     g_assert_cmpfloat (stats.t_final, >, 0.3);
     g_assert_cmpfloat (stats.t_final, <, 0.5);
@@ -356,8 +333,7 @@ test_steady_state_stop (void)
     float v[N] = { 0 };
 
     config.steady_state_stop = FALSE;
-    g_assert_true (disco_ode_solve (&config, 1, N, v, relaxation_rhs,
-                                    &problem, &stats, NULL));
+    g_assert_true (disco_ode_solve (&config, 1, N, v, relaxation_rhs, &problem, &stats, NULL));
     g_assert_cmpint (stats.status, ==, DISCO_ODE_STATUS_REACHED_END);
     g_assert_cmpfloat (stats.t_final, ==, config.t1);
   }
@@ -366,21 +342,22 @@ test_steady_state_stop (void)
 static void
 test_steady_state_fixed_step (void)
 {
-  enum { N = 4 };
+  enum
+  {
+    N = 4
+  };
   const double tau[] = { 0.05 };
   const float target[N] = { 1.0f, -2.0f, 0.5f, 3.0f };
   float u[N] = { 0 };
   Relaxation problem = { N, tau, target, 0, 0, 0 };
-  DiscoOdeConfig config = fixed_step_config (DISCO_ODE_METHOD_EULER, 1e-3,
-                                             2.0);
+  DiscoOdeConfig config = fixed_step_config (DISCO_ODE_METHOD_EULER, 1e-3, 2.0);
   DiscoOdeSampleStats stats;
 
   g_test_summary ("The steady-state stop works for a method without FSAL, "
                   "using the f(y) its next step computes anyway");
 
   config.steady_state_stop = TRUE;
-  g_assert_true (disco_ode_solve (&config, 1, N, u, relaxation_rhs, &problem,
-                                  &stats, NULL));
+  g_assert_true (disco_ode_solve (&config, 1, N, u, relaxation_rhs, &problem, &stats, NULL));
   g_assert_cmpint (stats.status, ==, DISCO_ODE_STATUS_STEADY_STATE);
   g_assert_cmpfloat (stats.t_final, <, 1.0);
   /* One evaluation per step, plus the one that found the rest. */
@@ -389,8 +366,7 @@ test_steady_state_fixed_step (void)
     g_assert_cmpfloat_with_epsilon (u[j], target[j], 1e-3);
 
   /* Started at rest it still takes one step first, as Diffrax does. */
-  g_assert_true (disco_ode_solve (&config, 1, N, u, relaxation_rhs, &problem,
-                                  &stats, NULL));
+  g_assert_true (disco_ode_solve (&config, 1, N, u, relaxation_rhs, &problem, &stats, NULL));
   g_assert_cmpint (stats.status, ==, DISCO_ODE_STATUS_STEADY_STATE);
   g_assert_cmpuint (stats.n_accepted, ==, 1);
 }
@@ -407,8 +383,7 @@ test_max_steps (void)
 
   disco_ode_config_init (&config);
   config.max_steps = 5;
-  g_assert_true (disco_ode_solve (&config, 2, 2, y, rotation_rhs, NULL, stats,
-                                  NULL));
+  g_assert_true (disco_ode_solve (&config, 2, 2, y, rotation_rhs, NULL, stats, NULL));
   for (int i = 0; i < 2; i++)
     {
       g_assert_cmpint (stats[i].status, ==, DISCO_ODE_STATUS_MAX_STEPS);
@@ -424,7 +399,11 @@ test_max_steps (void)
 static void
 test_batch_independence (void)
 {
-  enum { B = 7, N = 5 };
+  enum
+  {
+    B = 7,
+    N = 5
+  };
   /* From stiff enough to be rejected at 10 ms to too slow to settle by T. */
   const double tau[B] = { 0.02, 0.004, 0.3, 0.01, 0.05, 0.002, 0.1 };
   float target[B * N], y[B * N], y_start[B * N];
@@ -447,9 +426,8 @@ test_batch_independence (void)
   memcpy (y, y_start, sizeof y);
 
   disco_ode_config_init (&config);
-  g_assert_true (disco_ode_solver_solve (solver, &config, B, N, y,
-                                         relaxation_rhs, &problem, stats,
-                                         NULL));
+  g_assert_true (
+      disco_ode_solver_solve (solver, &config, B, N, y, relaxation_rhs, &problem, stats, NULL));
 
   for (int b = 0; b < B; b++)
     {
@@ -459,8 +437,8 @@ test_batch_independence (void)
       DiscoOdeSampleStats stats_alone;
 
       memcpy (y_alone, y_start + b * N, sizeof y_alone);
-      g_assert_true (disco_ode_solve (&config, 1, N, y_alone, relaxation_rhs,
-                                      &alone, &stats_alone, NULL));
+      g_assert_true (
+          disco_ode_solve (&config, 1, N, y_alone, relaxation_rhs, &alone, &stats_alone, NULL));
 
       g_assert_cmpmem (y + b * N, sizeof y_alone, y_alone, sizeof y_alone);
       g_assert_cmpuint (stats[b].n_accepted, ==, stats_alone.n_accepted);
@@ -487,9 +465,8 @@ static void
 test_solver_reuse (void)
 {
   const double tau[3] = { 0.02, 0.05, 0.01 };
-  const float target[3 * 8] = { 1, 2, 3, 4, 5, 6, 7, 8,
-                                -1, -2, -3, -4, -5, -6, -7, -8,
-                                0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5 };
+  const float target[3 * 8] = { 1,  2,  3,  4,  5,   6,   7,   8,   -1,  -2,  -3,  -4,
+                                -5, -6, -7, -8, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5 };
   g_autoptr (DiscoOdeSolver) solver = disco_ode_solver_new ();
   DiscoOdeConfig config;
 
@@ -505,12 +482,10 @@ test_solver_reuse (void)
       Relaxation p1 = { n, tau, target, 0, 0, 0 };
       Relaxation p2 = { n, tau, target, 0, 0, 0 };
 
-      g_assert_true (disco_ode_solver_solve (solver, &config, b, n, y_reused,
-                                             relaxation_rhs, &p1, NULL, NULL));
-      g_assert_true (disco_ode_solve (&config, b, n, y_once, relaxation_rhs,
-                                      &p2, NULL, NULL));
-      g_assert_cmpmem (y_reused, b * n * sizeof (float),
-                       y_once, b * n * sizeof (float));
+      g_assert_true (disco_ode_solver_solve (solver, &config, b, n, y_reused, relaxation_rhs, &p1,
+                                             NULL, NULL));
+      g_assert_true (disco_ode_solve (&config, b, n, y_once, relaxation_rhs, &p2, NULL, NULL));
+      g_assert_cmpmem (y_reused, b * n * sizeof (float), y_once, b * n * sizeof (float));
     }
 }
 
@@ -523,14 +498,8 @@ test_solver_reuse (void)
  * deterministic, so stopping it after k = 1, 2, … steps shows them one by
  * one.  Returns the number of steps the whole solve took, or max_k. */
 static guint
-trace_steps (const DiscoOdeConfig *base,
-             DiscoOdeRhsFunc       rhs,
-             gpointer              user_data,
-             gsize                 n_state,
-             const float          *y0,
-             guint                 max_k,
-             double               *t_after,
-             gboolean             *accepted)
+trace_steps (const DiscoOdeConfig *base, DiscoOdeRhsFunc rhs, gpointer user_data, gsize n_state,
+             const float *y0, guint max_k, double *t_after, gboolean *accepted)
 {
   guint previous_rejected = 0;
 
@@ -543,8 +512,7 @@ trace_steps (const DiscoOdeConfig *base,
       g_assert_cmpuint (n_state, <=, G_N_ELEMENTS (y));
       memcpy (y, y0, n_state * sizeof (float));
       config.max_steps = k;
-      g_assert_true (disco_ode_solve (&config, 1, n_state, y, rhs, user_data,
-                                      &stats, NULL));
+      g_assert_true (disco_ode_solve (&config, 1, n_state, y, rhs, user_data, &stats, NULL));
       g_assert_cmpuint (stats.n_accepted + stats.n_rejected, ==, k);
 
       t_after[k - 1] = stats.t_final;
@@ -561,7 +529,10 @@ trace_steps (const DiscoOdeConfig *base,
 static void
 test_diffrax_step_ramp (void)
 {
-  enum { MAX_K = 40 };
+  enum
+  {
+    MAX_K = 40
+  };
   const double tau[] = { 0.02 };
   const float target[] = { 1.0f }, u0[] = { 0.0f };
   Relaxation problem = { 1, tau, target, 0, 0, 0 };
@@ -577,8 +548,7 @@ test_diffrax_step_ramp (void)
                   "(MODEL.md section 5)");
 
   disco_ode_config_init (&config);
-  n_steps = trace_steps (&config, relaxation_rhs, &problem, 1, u0, MAX_K,
-                         t_after, accepted);
+  n_steps = trace_steps (&config, relaxation_rhs, &problem, 1, u0, MAX_K, t_after, accepted);
   g_assert_cmpuint (n_steps, <, MAX_K);
 
   g_assert_cmpfloat_with_epsilon (t_after[0], 1e-3, 1e-15);
@@ -595,8 +565,8 @@ test_diffrax_step_ramp (void)
         cap_reached = k + 1;
     }
 
-  g_test_message ("cap reached at step %u, at rest after %u steps (t = %g)",
-                  cap_reached, n_steps, t_after[n_steps - 1]);
+  g_test_message ("cap reached at step %u, at rest after %u steps (t = %g)", cap_reached, n_steps,
+                  t_after[n_steps - 1]);
   g_assert_cmpuint (cap_reached, >=, 7);
   g_assert_cmpuint (cap_reached, <=, 14);
 }
@@ -613,9 +583,9 @@ test_diffrax_step_ramp (void)
  * rule holds the step at 0.1198.  The error nearest 1 is 1.016, so float32
  * rounding cannot flip a decision. */
 static const double diffrax_rotation_trace[] = {
-  -1, -1, -1, 0.136584, -1, 0.256388, 0.376192, 0.495995, 0.615799,
-  0.735603, 0.855406, 0.975210, 1.095026, 1.214842, 1.334657, 1.454473,
-  1.574289, 1.694104, 1.813920, 1.933736, 2.000000,
+  -1,       -1,       -1,       0.136584, -1,       0.256388, 0.376192,
+  0.495995, 0.615799, 0.735603, 0.855406, 0.975210, 1.095026, 1.214842,
+  1.334657, 1.454473, 1.574289, 1.694104, 1.813920, 1.933736, 2.000000,
 };
 
 static DiscoOdeConfig
@@ -635,7 +605,10 @@ rotation_pid_config (DiscoOdeController controller)
 static void
 test_diffrax_reference_trace (void)
 {
-  enum { N_STEPS = G_N_ELEMENTS (diffrax_rotation_trace) };
+  enum
+  {
+    N_STEPS = G_N_ELEMENTS (diffrax_rotation_trace)
+  };
   const float y0[] = { 1.0f, 0.0f };
   DiscoOdeConfig config = rotation_pid_config (DISCO_ODE_CONTROLLER_DIFFRAX);
   double t_after[N_STEPS + 1];
@@ -646,8 +619,7 @@ test_diffrax_reference_trace (void)
                   "accept/reject pattern and the times match Diffrax 0.4.1's "
                   "step-size control (MODEL.md section 5)");
 
-  n_steps = trace_steps (&config, rotation_rhs, NULL, 2, y0, N_STEPS + 1,
-                         t_after, accepted);
+  n_steps = trace_steps (&config, rotation_rhs, NULL, 2, y0, N_STEPS + 1, t_after, accepted);
   g_assert_cmpuint (n_steps, ==, N_STEPS);
 
   for (guint k = 0; k < N_STEPS; k++)
@@ -665,7 +637,11 @@ test_diffrax_reference_trace (void)
 static void
 test_textbook_controller (void)
 {
-  enum { N = 3, MAX_K = 40 };
+  enum
+  {
+    N = 3,
+    MAX_K = 40
+  };
   const double tau[] = { 0.02 };
   const float target[N] = { 1.0f, 2.0f, -1.0f }, y0[] = { 1.0f, 0.0f };
   float u[N] = { 0 };
@@ -682,19 +658,17 @@ test_textbook_controller (void)
                   "the relaxation to rest");
 
   config = rotation_pid_config (DISCO_ODE_CONTROLLER_TEXTBOOK);
-  n_steps = trace_steps (&config, rotation_rhs, NULL, 2, y0, MAX_K, t_after,
-                         accepted);
+  n_steps = trace_steps (&config, rotation_rhs, NULL, 2, y0, MAX_K, t_after, accepted);
   for (guint k = 2; k < n_steps; k++)
     if (accepted[k] && accepted[k - 1] && accepted[k - 2])
-      textbook_shrank |= t_after[k] - t_after[k - 1]
-                         < (t_after[k - 1] - t_after[k - 2]) * (1.0 - 1e-9);
+      textbook_shrank |=
+          t_after[k] - t_after[k - 1] < (t_after[k - 1] - t_after[k - 2]) * (1.0 - 1e-9);
   g_assert_true (textbook_shrank);
 
   /* The same check on the Diffrax variant finds no such step, except the
    * last one, cut short by T. */
   config = rotation_pid_config (DISCO_ODE_CONTROLLER_DIFFRAX);
-  n_steps = trace_steps (&config, rotation_rhs, NULL, 2, y0, MAX_K, t_after,
-                         accepted);
+  n_steps = trace_steps (&config, rotation_rhs, NULL, 2, y0, MAX_K, t_after, accepted);
   for (guint k = 2; k + 1 < n_steps; k++)
     if (accepted[k] && accepted[k - 1] && accepted[k - 2])
       g_assert_cmpfloat (t_after[k] - t_after[k - 1], >=,
@@ -702,21 +676,16 @@ test_textbook_controller (void)
 
   disco_ode_config_init (&config);
   config.controller = DISCO_ODE_CONTROLLER_TEXTBOOK;
-  g_assert_true (disco_ode_solve (&config, 1, N, u, relaxation_rhs, &problem,
-                                  &stats, NULL));
+  g_assert_true (disco_ode_solve (&config, 1, N, u, relaxation_rhs, &problem, &stats, NULL));
   g_assert_cmpint (stats.status, ==, DISCO_ODE_STATUS_STEADY_STATE);
   for (int j = 0; j < N; j++)
     g_assert_cmpfloat_with_epsilon (u[j], target[j], 1e-3);
 }
 
 static gboolean
-zero_rhs (gpointer      user_data G_GNUC_UNUSED,
-          gsize         n_active,
-          const guint  *rows G_GNUC_UNUSED,
-          const double *t G_GNUC_UNUSED,
-          const float  *y G_GNUC_UNUSED,
-          float        *dydt,
-          GError      **error G_GNUC_UNUSED)
+zero_rhs (gpointer user_data G_GNUC_UNUSED, gsize n_active, const guint *rows G_GNUC_UNUSED,
+          const double *t G_GNUC_UNUSED, const float *y G_GNUC_UNUSED, float *dydt,
+          GError **error G_GNUC_UNUSED)
 {
   memset (dydt, 0, n_active * 2 * sizeof (float));
   return TRUE;
@@ -725,7 +694,10 @@ zero_rhs (gpointer      user_data G_GNUC_UNUSED,
 static void
 test_zero_error (void)
 {
-  enum { MAX_K = 8 };
+  enum
+  {
+    MAX_K = 8
+  };
   static const double expected[MAX_K] = {
     0.001, 0.003, 0.007, 0.015, 0.025, 0.035, 0.045, 0.055,
   };
@@ -747,8 +719,7 @@ test_zero_error (void)
     g_assert_cmpfloat_with_epsilon (t_after[k], expected[k], 1e-12);
 
   /* The step count is that of the Diffrax transliteration. */
-  g_assert_true (disco_ode_solve (&config, 1, 2, y, zero_rhs, NULL, &stats,
-                                  NULL));
+  g_assert_true (disco_ode_solve (&config, 1, 2, y, zero_rhs, NULL, &stats, NULL));
   g_assert_cmpuint (stats.n_accepted, ==, 203);
   g_assert_cmpuint (stats.n_rejected, ==, 0);
   g_assert_cmpint (stats.status, ==, DISCO_ODE_STATUS_REACHED_END);
@@ -758,8 +729,7 @@ test_zero_error (void)
   /* At rest from the start: Diffrax checks the event after each step, so
    * the sample stops after exactly one. */
   config.steady_state_stop = TRUE;
-  g_assert_true (disco_ode_solve (&config, 1, 2, y, zero_rhs, NULL, &stats,
-                                  NULL));
+  g_assert_true (disco_ode_solve (&config, 1, 2, y, zero_rhs, NULL, &stats, NULL));
   g_assert_cmpint (stats.status, ==, DISCO_ODE_STATUS_STEADY_STATE);
   g_assert_cmpuint (stats.n_accepted, ==, 1);
   g_assert_cmpfloat (stats.t_final, ==, 0.001);
@@ -784,8 +754,7 @@ test_force_dtmin (void)
   config.dtmin = 0.05;
   config.dtmax = 0.1;
 
-  g_assert_true (disco_ode_solve (&config, 1, 2, y, rotation_rhs, NULL,
-                                  &stats, NULL));
+  g_assert_true (disco_ode_solve (&config, 1, 2, y, rotation_rhs, NULL, &stats, NULL));
   /* Every error is ≫ 1 here, so no decision is near a rounding tie and
    * the counts are exactly those of the Diffrax transliteration. */
   g_assert_cmpint (stats.status, ==, DISCO_ODE_STATUS_REACHED_END);
@@ -797,8 +766,7 @@ test_force_dtmin (void)
   config.dt0 = config.dtmin = config.dtmax = 0.05;
   y[0] = 1.0f;
   y[1] = 0.0f;
-  g_assert_true (disco_ode_solve (&config, 1, 2, y, rotation_rhs, NULL,
-                                  &stats, NULL));
+  g_assert_true (disco_ode_solve (&config, 1, 2, y, rotation_rhs, NULL, &stats, NULL));
   g_assert_cmpuint (stats.n_accepted, ==, 40);
   g_assert_cmpuint (stats.n_rejected, ==, 0);
 }
@@ -808,13 +776,10 @@ test_force_dtmin (void)
  * ---------------------------------------------------------------------- */
 
 static gboolean
-never_called_rhs (gpointer      user_data G_GNUC_UNUSED,
-                  gsize         n_active G_GNUC_UNUSED,
-                  const guint  *rows G_GNUC_UNUSED,
-                  const double *t G_GNUC_UNUSED,
-                  const float  *y G_GNUC_UNUSED,
-                  float        *dydt G_GNUC_UNUSED,
-                  GError      **error G_GNUC_UNUSED)
+never_called_rhs (gpointer user_data G_GNUC_UNUSED, gsize n_active G_GNUC_UNUSED,
+                  const guint *rows G_GNUC_UNUSED, const double *t G_GNUC_UNUSED,
+                  const float *y G_GNUC_UNUSED, float *dydt G_GNUC_UNUSED,
+                  GError **error G_GNUC_UNUSED)
 {
   g_assert_not_reached ();
   return FALSE;
@@ -822,8 +787,8 @@ never_called_rhs (gpointer      user_data G_GNUC_UNUSED,
 
 typedef struct
 {
-  const char *field;      /* also what the message must quote */
-  gsize offset;           /* of a double field, or G_MAXSIZE */
+  const char *field; /* also what the message must quote */
+  gsize offset;      /* of a double field, or G_MAXSIZE */
   double value;
 } BadSetting;
 
@@ -851,8 +816,8 @@ test_invalid_config (void)
     { "safety", G_STRUCT_OFFSET (DiscoOdeConfig, safety), 0.0 },
     { "safety", G_STRUCT_OFFSET (DiscoOdeConfig, safety), 1.1 },
     { "max_steps", G_MAXSIZE, 0 },
-    { "controller", G_MAXSIZE, 1 },   /* Euler with a PID controller */
-    { "controller", G_MAXSIZE, 2 },   /* RK4 with a PID controller */
+    { "controller", G_MAXSIZE, 1 }, /* Euler with a PID controller */
+    { "controller", G_MAXSIZE, 2 }, /* RK4 with a PID controller */
   };
 
   g_test_summary ("Each out-of-range setting is a GError naming the "
@@ -871,16 +836,14 @@ test_invalid_config (void)
       else if (g_str_equal (bad[i].field, "max_steps"))
         config.max_steps = 0;
       else
-        config.method = bad[i].value == 1 ? DISCO_ODE_METHOD_EULER
-                        : DISCO_ODE_METHOD_RK4;
+        config.method = bad[i].value == 1 ? DISCO_ODE_METHOD_EULER : DISCO_ODE_METHOD_RK4;
 
       g_assert_false (disco_ode_config_validate (&config, &error));
       g_assert_error (error, DISCO_KERNELS_ERROR, DISCO_ERROR_BAD_VALUE);
       g_assert_nonnull (strstr (error->message, quoted));
       g_clear_error (&error);
 
-      g_assert_false (disco_ode_solve (&config, 1, 2, y, never_called_rhs,
-                                       NULL, NULL, &error));
+      g_assert_false (disco_ode_solve (&config, 1, 2, y, never_called_rhs, NULL, NULL, &error));
       g_assert_error (error, DISCO_KERNELS_ERROR, DISCO_ERROR_BAD_VALUE);
       g_clear_error (&error);
       g_assert_cmpfloat (y[0], ==, 0.25f);
@@ -899,13 +862,9 @@ test_invalid_config (void)
 #define TEST_ERROR (g_quark_from_static_string ("test-ode-error"))
 
 static gboolean
-failing_rhs (gpointer      user_data,
-             gsize         n_active,
-             const guint  *rows G_GNUC_UNUSED,
-             const double *t G_GNUC_UNUSED,
-             const float  *y G_GNUC_UNUSED,
-             float        *dydt,
-             GError      **error)
+failing_rhs (gpointer user_data, gsize n_active, const guint *rows G_GNUC_UNUSED,
+             const double *t G_GNUC_UNUSED, const float *y G_GNUC_UNUSED, float *dydt,
+             GError **error)
 {
   guint *calls = user_data;
 
@@ -914,7 +873,7 @@ failing_rhs (gpointer      user_data,
     return TRUE;
   if (*calls == 3)
     g_set_error (error, TEST_ERROR, 42, "device lost");
-  return FALSE;   /* the 4th call and later fail silently */
+  return FALSE; /* the 4th call and later fail silently */
 }
 
 static void
@@ -929,14 +888,12 @@ test_rhs_failure (void)
                   "error, or a generic one when it set none");
 
   disco_ode_config_init (&config);
-  g_assert_false (disco_ode_solve (&config, 2, 2, y, failing_rhs, &calls,
-                                   NULL, &error));
+  g_assert_false (disco_ode_solve (&config, 2, 2, y, failing_rhs, &calls, NULL, &error));
   g_assert_error (error, TEST_ERROR, 42);
   g_assert_cmpuint (calls, ==, 3);
   g_clear_error (&error);
 
-  g_assert_false (disco_ode_solve (&config, 2, 2, y, failing_rhs, &calls,
-                                   NULL, &error));
+  g_assert_false (disco_ode_solve (&config, 2, 2, y, failing_rhs, &calls, NULL, &error));
   g_assert_error (error, DISCO_KERNELS_ERROR, DISCO_ERROR_FAILED);
   g_clear_error (&error);
 }
@@ -952,25 +909,20 @@ test_programmer_errors (void)
 
   disco_ode_config_init (&config);
 
-  g_test_expect_message ("Disco-Kernels", G_LOG_LEVEL_CRITICAL,
-                         "*rhs != NULL*");
+  g_test_expect_message ("Disco-Kernels", G_LOG_LEVEL_CRITICAL, "*rhs != NULL*");
   g_assert_false (disco_ode_solve (&config, 1, 2, y, NULL, NULL, NULL, NULL));
   g_test_assert_expected_messages ();
 
-  g_test_expect_message ("Disco-Kernels", G_LOG_LEVEL_CRITICAL,
-                         "*n_state > 0*");
-  g_assert_false (disco_ode_solve (&config, 1, 0, y, rotation_rhs, NULL, NULL,
-                                   NULL));
+  g_test_expect_message ("Disco-Kernels", G_LOG_LEVEL_CRITICAL, "*n_state > 0*");
+  g_assert_false (disco_ode_solve (&config, 1, 0, y, rotation_rhs, NULL, NULL, NULL));
   g_test_assert_expected_messages ();
 
   /* An empty batch is fine and calls nothing. */
-  g_assert_true (disco_ode_solve (&config, 0, 2, NULL, never_called_rhs, NULL,
-                                  NULL, NULL));
+  g_assert_true (disco_ode_solve (&config, 0, 2, NULL, never_called_rhs, NULL, NULL, NULL));
 }
 
 int
-main (int    argc,
-      char **argv)
+main (int argc, char **argv)
 {
   /* No G_TEST_OPTION_ISOLATE_DIRS: these tests touch no files, and GLib
    * 2.74's g_set_user_dirs() leaks the strings it replaces, which would
@@ -980,27 +932,20 @@ main (int    argc,
   g_test_add_func ("/disco/kernels/ode/order/tsit5", test_order_tsit5);
   g_test_add_func ("/disco/kernels/ode/order/rk4", test_order_rk4);
   g_test_add_func ("/disco/kernels/ode/order/euler", test_order_euler);
-  g_test_add_func ("/disco/kernels/ode/adaptive-tolerance",
-                   test_adaptive_tolerance);
+  g_test_add_func ("/disco/kernels/ode/adaptive-tolerance", test_adaptive_tolerance);
   g_test_add_func ("/disco/kernels/ode/steady-state", test_steady_state_stop);
-  g_test_add_func ("/disco/kernels/ode/steady-state-fixed-step",
-                   test_steady_state_fixed_step);
+  g_test_add_func ("/disco/kernels/ode/steady-state-fixed-step", test_steady_state_fixed_step);
   g_test_add_func ("/disco/kernels/ode/max-steps", test_max_steps);
-  g_test_add_func ("/disco/kernels/ode/batch-independence",
-                   test_batch_independence);
+  g_test_add_func ("/disco/kernels/ode/batch-independence", test_batch_independence);
   g_test_add_func ("/disco/kernels/ode/solver-reuse", test_solver_reuse);
-  g_test_add_func ("/disco/kernels/ode/diffrax-step-ramp",
-                   test_diffrax_step_ramp);
-  g_test_add_func ("/disco/kernels/ode/diffrax-reference-trace",
-                   test_diffrax_reference_trace);
+  g_test_add_func ("/disco/kernels/ode/diffrax-step-ramp", test_diffrax_step_ramp);
+  g_test_add_func ("/disco/kernels/ode/diffrax-reference-trace", test_diffrax_reference_trace);
   g_test_add_func ("/disco/kernels/ode/zero-error", test_zero_error);
   g_test_add_func ("/disco/kernels/ode/force-dtmin", test_force_dtmin);
-  g_test_add_func ("/disco/kernels/ode/textbook-controller",
-                   test_textbook_controller);
+  g_test_add_func ("/disco/kernels/ode/textbook-controller", test_textbook_controller);
   g_test_add_func ("/disco/kernels/ode/invalid-config", test_invalid_config);
   g_test_add_func ("/disco/kernels/ode/rhs-failure", test_rhs_failure);
-  g_test_add_func ("/disco/kernels/ode/programmer-errors",
-                   test_programmer_errors);
+  g_test_add_func ("/disco/kernels/ode/programmer-errors", test_programmer_errors);
 
   return g_test_run ();
 }

@@ -37,8 +37,8 @@ test_table_process (DiscoNode *node, DiscoTick *tick, GError **error)
 
   if (self->emitted == 4)
     return DISCO_FLOW_EOS;
-  disco_tensor_set_values (disco_node_ensure_output (node, "prediction", 2, shape), prediction,
-                           6, NULL);
+  disco_tensor_set_values (disco_node_ensure_output (node, "prediction", 2, shape), prediction, 6,
+                           NULL);
   disco_tensor_set_values (disco_node_ensure_output (node, "target", 2, shape), target, 6, NULL);
   tick->epoch = self->emitted / 2 + 1;
   tick->phase = self->emitted % 2 == 0 ? DISCO_PHASE_TRAIN : DISCO_PHASE_TEST;
@@ -65,8 +65,8 @@ test_table_init (TestTable *self)
 }
 
 static const char *pipeline_text =
-  "[table]\nnode = test-table\n"
-  "[score]\nnode = evaluator\nprediction = table.prediction\ntarget = table.target\n";
+    "[table]\nnode = test-table\n"
+    "[score]\nnode = evaluator\nprediction = table.prediction\ntarget = table.target\n";
 
 static void
 test_evaluator_values (void)
@@ -132,8 +132,8 @@ static void
 test_evaluator_shape_mismatch (void)
 {
   const char *text =
-    "[a]\nnode = constant-source\nshape = 2,3\n[b]\nnode = constant-source\nshape = 2,4\n"
-    "[score]\nnode = evaluator\nprediction = a\ntarget = b\nreport =\n";
+      "[a]\nnode = constant-source\nshape = 2,3\n[b]\nnode = constant-source\nshape = 2,4\n"
+      "[score]\nnode = evaluator\nprediction = a\ntarget = b\nreport =\n";
   g_autoptr (GError) error = NULL;
   g_autoptr (DiscoPipeline) p = disco_pipeline_new_from_string (text, NULL, &error);
 

@@ -61,7 +61,11 @@ G_DEFINE_FINAL_TYPE_WITH_CODE (TestRateLayer, test_rate_layer, DISCO_TYPE_NODE,
                                G_IMPLEMENT_INTERFACE (layer_interface_type (),
                                                       test_rate_layer_layer_init))
 
-enum { PROP_0, PROP_SIZE };
+enum
+{
+  PROP_0,
+  PROP_SIZE
+};
 
 static void
 test_rate_layer_set_property (GObject *object, guint id, const GValue *value, GParamSpec *pspec)
@@ -106,8 +110,8 @@ test_rate_layer_prepare (DiscoNode *node, GError **error)
   weight_shape[1] = self->n_in;
   weight = disco_tensor_new (2, weight_shape);
   bias = disco_tensor_new (1, bias_shape);
-  if ((w = disco_tensor_write_host (weight, error)) == NULL ||
-      (b = disco_tensor_write_host (bias, error)) == NULL)
+  if ((w = disco_tensor_write_host (weight, error)) == NULL
+      || (b = disco_tensor_write_host (bias, error)) == NULL)
     return FALSE;
   for (gsize i = 0; i < self->size * self->n_in; i++)
     w[i] = (float) (g_rand_double_range (rand, -1.0, 1.0) / sqrt ((double) self->n_in));
@@ -127,7 +131,7 @@ test_rate_layer_get_spec (DiscoLayer *layer, DiscoLayerSpec *spec)
 
   if (disco_node_get_parameter (node, "weight") == NULL)
     return FALSE;
-  *spec = (DiscoLayerSpec) {
+  *spec = (DiscoLayerSpec){
     .kind = DISCO_LAYER_RATE,
     .node = node,
     .n_in = self->n_in,
@@ -156,8 +160,8 @@ test_rate_layer_class_init (TestRateLayerClass *klass)
   object_class->get_property = test_rate_layer_get_property;
   node_class->prepare = test_rate_layer_prepare;
   g_object_class_install_property (object_class, PROP_SIZE,
-    g_param_spec_uint ("size", "size", "units", 1, 1000, 4,
-                       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+                                   g_param_spec_uint ("size", "size", "units", 1, 1000, 4,
+                                                      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
   disco_node_class_set_dynamical (node_class, TRUE);
   disco_node_class_add_port (node_class, DISCO_PORT_INPUT, "input", 0, "batch × inputs");
   disco_node_class_add_port (node_class, DISCO_PORT_OUTPUT, "output", 0, "rates, batch × size");
@@ -219,12 +223,17 @@ test_phi (double x)
 static void
 test_new_layer_type_joins_a_network (void)
 {
-  const char *text =
-    "[data]\nnode = test-random-source\nrows = 5\ncols = 12\n"
-    "[h1]\nnode = test-rate-layer\ninput = data\nsize = 7\n"
-    "[out]\nnode = readout\ninput = h1\nsize = 3\n"
-    "[settle]\nnode = integrator\nnetwork = out\nsteady-state-stop = false\n";
-  enum { B = 5, F = 12, n = 7, O = 3 };
+  const char *text = "[data]\nnode = test-random-source\nrows = 5\ncols = 12\n"
+                     "[h1]\nnode = test-rate-layer\ninput = data\nsize = 7\n"
+                     "[out]\nnode = readout\ninput = h1\nsize = 3\n"
+                     "[settle]\nnode = integrator\nnetwork = out\nsteady-state-stop = false\n";
+  enum
+  {
+    B = 5,
+    F = 12,
+    n = 7,
+    O = 3
+  };
   g_autoptr (DiscoPipeline) p = test_run_text (text, NULL);
   const float *x = test_output_of (p, "data", "output");
   const float *w = test_parameter_of (p, "h1.weight"), *b = test_parameter_of (p, "h1.bias");
@@ -271,12 +280,18 @@ test_new_layer_type_trains (void)
   /* Backprop through the test layer: the plasticity node reads the network
    * through the integrator's DiscoNetworkProvider interface. */
   const char *text =
-    "[data]\nnode = test-random-source\nrows = 4\ncols = 6\nclasses = 3\n"
-    "[h1]\nnode = test-rate-layer\ninput = data\nsize = 5\n"
-    "[out]\nnode = readout\ninput = h1\nsize = 3\n"
-    "[settle]\nnode = integrator\nnetwork = out\nsteady-state-stop = false\n"
-    "[learn]\nnode = plasticity\nrule = backprop\nstate = settle\ntarget = data.targets\n";
-  enum { B = 4, F = 6, n = 5, O = 3 };
+      "[data]\nnode = test-random-source\nrows = 4\ncols = 6\nclasses = 3\n"
+      "[h1]\nnode = test-rate-layer\ninput = data\nsize = 5\n"
+      "[out]\nnode = readout\ninput = h1\nsize = 3\n"
+      "[settle]\nnode = integrator\nnetwork = out\nsteady-state-stop = false\n"
+      "[learn]\nnode = plasticity\nrule = backprop\nstate = settle\ntarget = data.targets\n";
+  enum
+  {
+    B = 4,
+    F = 6,
+    n = 5,
+    O = 3
+  };
   g_autoptr (DiscoPipeline) p = test_run_text (text, NULL);
   const float *x = test_output_of (p, "data", "output");
   const float *t = test_output_of (p, "data", "targets");

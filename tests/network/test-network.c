@@ -39,11 +39,10 @@ solve_ei_fixed_point (double d)
   return u;
 }
 
-static const char *ei_network =
-  "[data]\nnode = test-random-source\nrows = 5\ncols = 30\n"
-  "[h1]\nnode = microcircuit\ninput = data\nsize = 12\n"
-  "[out]\nnode = readout\ninput = h1\nsize = 3\n"
-  "[settle]\nnode = integrator\nnetwork = out\n";
+static const char *ei_network = "[data]\nnode = test-random-source\nrows = 5\ncols = 30\n"
+                                "[h1]\nnode = microcircuit\ninput = data\nsize = 12\n"
+                                "[out]\nnode = readout\ninput = h1\nsize = 3\n"
+                                "[settle]\nnode = integrator\nnetwork = out\n";
 
 /* ----- tests ----------------------------------------------------------------- */
 
@@ -71,7 +70,7 @@ test_microcircuit_fixed_point (void)
         double d = 0, u;
         for (int k = 0; k < 30; k++)
           d += (double) w[j * 30 + k] * x[s * 30 + k];
-        u = solve_ei_fixed_point (d);   /* bias starts at zero */
+        u = solve_ei_fixed_point (d); /* bias starts at zero */
         worst = MAX (worst, fabs (softplus (u) - r_e[s * 12 + j]));
         /* At rest u_I = φ_E(u_E) = r_E, so r_I = φ_I(r_E). */
         g_assert_cmpfloat_with_epsilon (r_i[s * 12 + j], softplus (softplus (u)), 2e-5);
@@ -91,12 +90,11 @@ test_microcircuit_fixed_point (void)
 static void
 test_rate_layer_is_an_mlp (void)
 {
-  const char *text =
-    "[data]\nnode = test-random-source\nrows = 3\ncols = 16\n"
-    "[h1]\nnode = rate-layer\ninput = data\nsize = 8\n"
-    "[h2]\nnode = rate-layer\ninput = h1\nsize = 6\n"
-    "[out]\nnode = readout\ninput = h2\nsize = 4\n"
-    "[settle]\nnode = integrator\nnetwork = out\nsteady-state-stop = false\n";
+  const char *text = "[data]\nnode = test-random-source\nrows = 3\ncols = 16\n"
+                     "[h1]\nnode = rate-layer\ninput = data\nsize = 8\n"
+                     "[h2]\nnode = rate-layer\ninput = h1\nsize = 6\n"
+                     "[out]\nnode = readout\ninput = h2\nsize = 4\n"
+                     "[settle]\nnode = integrator\nnetwork = out\nsteady-state-stop = false\n";
   g_autoptr (DiscoPipeline) p = test_run_text (text, NULL);
   const float *x = test_output_of (p, "data", "output");
   const float *w1 = test_parameter_of (p, "h1.weight"), *w2 = test_parameter_of (p, "h2.weight");
@@ -135,18 +133,17 @@ static void
 test_per_sample_stopping (void)
 {
   /* Inputs of very different size settle at different times. */
-  const char *text =
-    "[data]\nnode = test-random-source\nrows = 6\ncols = 30\n"
-    "[h1]\nnode = microcircuit\ninput = data\nsize = 16\n"
-    "[h2]\nnode = microcircuit\ninput = h1\nsize = 16\n"
-    "[out]\nnode = readout\ninput = h2\nsize = 4\n"
-    "[settle]\nnode = integrator\nnetwork = out\n";
+  const char *text = "[data]\nnode = test-random-source\nrows = 6\ncols = 30\n"
+                     "[h1]\nnode = microcircuit\ninput = data\nsize = 16\n"
+                     "[h2]\nnode = microcircuit\ninput = h1\nsize = 16\n"
+                     "[out]\nnode = readout\ninput = h2\nsize = 4\n"
+                     "[settle]\nnode = integrator\nnetwork = out\n";
   const char *scaled[] = { "data.amplitude=8", NULL };
   g_autoptr (DiscoPipeline) batch = test_run_text (text, scaled);
   const float *state = test_output_of (batch, "settle", "state");
   const float *steps = test_output_of (batch, "settle", "steps");
-  gsize N = disco_tensor_get_dim (disco_node_get_output (disco_pipeline_get_node (batch, "settle"),
-                                                         "state"), 1);
+  gsize N = disco_tensor_get_dim (
+      disco_node_get_output (disco_pipeline_get_node (batch, "settle"), "state"), 1);
   float fewest = G_MAXFLOAT, most = 0;
 
   g_test_summary ("In a batch, every sample gets the steps and state it gets alone");
@@ -174,13 +171,14 @@ test_methods_agree (void)
 {
   const char *euler[] = { "settle.method=euler", "settle.dt=0.0005",
                           "settle.steady-state-stop=false", NULL };
-  const char *rk4[] = { "settle.method=rk4", "settle.dt=0.005",
-                        "settle.steady-state-stop=false", NULL };
+  const char *rk4[] = { "settle.method=rk4", "settle.dt=0.005", "settle.steady-state-stop=false",
+                        NULL };
   const char *tsit5[] = { "settle.steady-state-stop=false", NULL };
   g_autoptr (DiscoPipeline) a = test_run_text (ei_network, euler);
   g_autoptr (DiscoPipeline) b = test_run_text (ei_network, rk4);
   g_autoptr (DiscoPipeline) c = test_run_text (ei_network, tsit5);
-  const float *ya = test_output_of (a, "settle", "output"), *yb = test_output_of (b, "settle", "output");
+  const float *ya = test_output_of (a, "settle", "output"),
+              *yb = test_output_of (b, "settle", "output");
   const float *yc = test_output_of (c, "settle", "output");
   guint steps;
 
@@ -200,11 +198,10 @@ test_steps_match_the_reference (void)
 {
   /* MNIST-like drive: a 784-input layer on [0, 1) inputs. The reference
    * settles the open loop in about 28–32 steps at initialisation (MODEL.md §5). */
-  const char *text =
-    "[data]\nnode = test-random-source\nrows = 20\ncols = 784\namplitude = 0.5\n"
-    "[h1]\nnode = microcircuit\ninput = data\nsize = 256\n"
-    "[out]\nnode = readout\ninput = h1\nsize = 10\n"
-    "[settle]\nnode = integrator\nnetwork = out\n";
+  const char *text = "[data]\nnode = test-random-source\nrows = 20\ncols = 784\namplitude = 0.5\n"
+                     "[h1]\nnode = microcircuit\ninput = data\nsize = 256\n"
+                     "[out]\nnode = readout\ninput = h1\nsize = 10\n"
+                     "[settle]\nnode = integrator\nnetwork = out\n";
   g_autoptr (DiscoPipeline) p = test_run_text (text, NULL);
   double mean_steps, mean_evaluations;
 
@@ -221,12 +218,11 @@ test_steps_match_the_reference (void)
 static void
 test_lecun_initialisation (void)
 {
-  const char *text =
-    "[pipeline]\nseed = 5\n"
-    "[data]\nnode = test-random-source\ncols = 400\n"
-    "[h1]\nnode = microcircuit\ninput = data\nsize = 500\n"
-    "[out]\nnode = readout\ninput = h1\n"
-    "[settle]\nnode = integrator\nnetwork = out\n";
+  const char *text = "[pipeline]\nseed = 5\n"
+                     "[data]\nnode = test-random-source\ncols = 400\n"
+                     "[h1]\nnode = microcircuit\ninput = data\nsize = 500\n"
+                     "[out]\nnode = readout\ninput = h1\n"
+                     "[settle]\nnode = integrator\nnetwork = out\n";
   const char *other_seed[] = { "pipeline.seed=6", NULL };
   g_autoptr (DiscoPipeline) a = test_run_text (text, NULL);
   g_autoptr (DiscoPipeline) b = test_run_text (text, NULL);

@@ -81,9 +81,9 @@ typedef struct
 {
   DiscoNode *loader;
   float soft_target;
-  GArray *ticks;                 /* DiscoTick */
-  GArray *labels[4];             /* guint8, in emitted order */
-  GArray *tick_checksums;        /* double, one per tick: a fingerprint of the images */
+  GArray *ticks;          /* DiscoTick */
+  GArray *labels[4];      /* guint8, in emitted order */
+  GArray *tick_checksums; /* double, one per tick: a fingerprint of the images */
   double pixel_sum[4];
   guint64 n_pixels[4];
   float min_pixel, max_pixel;
@@ -195,10 +195,10 @@ on_tick (DiscoPipeline *pipeline, DiscoTick *tick, gpointer user_data)
         }
       if (fabs (target_sum - 1.0) > 1e-5)
         run->n_bad_targets++;
-      if (ref != NULL &&
-          (ref->labels[ref_first + position] != label ||
-           memcmp (row, ref->images + (gsize) (ref_first + position) * f,
-                   f * sizeof (float)) != 0))
+      if (ref != NULL
+          && (ref->labels[ref_first + position] != label
+              || memcmp (row, ref->images + (gsize) (ref_first + position) * f, f * sizeof (float))
+                     != 0))
         run->n_bad_rows++;
 
       run->pixel_sum[tick->phase] += row_sum;
@@ -232,11 +232,10 @@ run_pipeline (const char *text, Run *run, DiscoPipeline **out_pipeline, GError *
  * and a recorder of its default output; with @output_dir set, the run's
  * output folder. */
 static char *
-loader_pipeline_full (guint64 seed, const char *output_dir, const char *type,
-                      const char *settings)
+loader_pipeline_full (guint64 seed, const char *output_dir, const char *type, const char *settings)
 {
   g_autofree char *output_line =
-    output_dir != NULL ? g_strdup_printf ("output-dir = %s\n", output_dir) : g_strdup ("");
+      output_dir != NULL ? g_strdup_printf ("output-dir = %s\n", output_dir) : g_strdup ("");
 
   return g_strdup_printf ("[pipeline]\n"
                           "seed = %" G_GUINT64_FORMAT "\n"
@@ -409,11 +408,10 @@ test_mnist_epoch (void)
   for (guint i = 0; i < run.labels[DISCO_PHASE_TRAIN]->len; i++)
     emitted[g_array_index (run.labels[DISCO_PHASE_TRAIN], guint8, i)]++;
   g_assert_cmpmem (emitted, sizeof emitted, counts, sizeof counts);
-  g_assert_cmpfloat_with_epsilon (run.pixel_sum[DISCO_PHASE_TRAIN], train_sum,
-                                  1e-9 * train_sum);
+  g_assert_cmpfloat_with_epsilon (run.pixel_sum[DISCO_PHASE_TRAIN], train_sum, 1e-9 * train_sum);
   /* ... but shuffled: not in file order. */
-  g_assert_true (memcmp (run.labels[DISCO_PHASE_TRAIN]->data, mnist_train->labels + 6000,
-                         54000) != 0);
+  g_assert_true (memcmp (run.labels[DISCO_PHASE_TRAIN]->data, mnist_train->labels + 6000, 54000)
+                 != 0);
 
   /* The recorder downstream saw the same ticks. */
   log = disco_pipeline_get_node (pipeline, "log");
@@ -437,9 +435,8 @@ first_train_batches (guint64 seed, const char *extra, guint epochs, GArray **lab
 {
   g_autoptr (GError) error = NULL;
   g_autofree char *dir = dataset_path ("mnist");
-  g_autofree char *settings =
-    g_strdup_printf ("path = %s\nphases = train\nlimit = 100\nepochs = %u\n%s", dir, epochs,
-                     extra);
+  g_autofree char *settings = g_strdup_printf (
+      "path = %s\nphases = train\nlimit = 100\nepochs = %u\n%s", dir, epochs, extra);
   g_autofree char *text = loader_pipeline (seed, "idx-loader", settings);
   Run run;
 
@@ -457,8 +454,7 @@ arrays_equal (GArray *a, GArray *b)
 {
   guint size = g_array_get_element_size (a);
 
-  return a->len == b->len &&
-         (a->len == 0 || memcmp (a->data, b->data, (gsize) a->len * size) == 0);
+  return a->len == b->len && (a->len == 0 || memcmp (a->data, b->data, (gsize) a->len * size) == 0);
 }
 
 static void
@@ -537,7 +533,7 @@ test_mnist_epochs (void)
   g_autoptr (DiscoPipeline) pipeline = NULL;
   g_autofree char *dir = dataset_path ("mnist");
   g_autofree char *settings =
-    g_strdup_printf ("path = %s\nlimit = 250\nepochs = 2\nsoft-target = 1", dir);
+      g_strdup_printf ("path = %s\nlimit = 250\nepochs = 2\nsoft-target = 1", dir);
   g_autofree char *text = loader_pipeline (3, "idx-loader", settings);
   const guint sizes[4] = { 0, 250, 250, 250 };
   guint epochs_ended = 0;
@@ -558,8 +554,7 @@ test_mnist_epochs (void)
       g_assert_cmpuint (tick->epoch, ==, i < 9 ? 1 : 2);
     }
   g_assert_cmpuint (run.n_bad_targets, ==, 0);
-  g_object_get (disco_pipeline_get_node (pipeline, "log"), "epochs-ended", &epochs_ended,
-                NULL);
+  g_object_get (disco_pipeline_get_node (pipeline, "log"), "epochs-ended", &epochs_ended, NULL);
   g_assert_cmpuint (epochs_ended, ==, 2);
   run_clear (&run);
 }
@@ -569,9 +564,8 @@ test_mnist_phases (void)
 {
   g_autoptr (GError) error = NULL;
   g_autofree char *dir = dataset_path ("mnist");
-  g_autofree char *settings =
-    g_strdup_printf ("path = %s\nphases = train,test\nlimit = 150\nvalidation-fraction = 0.5",
-                     dir);
+  g_autofree char *settings = g_strdup_printf (
+      "path = %s\nphases = train,test\nlimit = 150\nvalidation-fraction = 0.5", dir);
   g_autofree char *text = loader_pipeline (1, "idx-loader", settings);
   const guint sizes[4] = { 0, 150, 0, 150 };
   Run run;
@@ -595,8 +589,9 @@ test_fashion (void)
   g_autoptr (GError) error = NULL;
   g_autofree char *dir = dataset_path ("fashion-mnist");
   g_autofree char *settings =
-    g_strdup_printf ("path = %s\nvalidation-fraction = 0\nshuffle = false\nlimit = 10\n"
-                     "batch-size = 4", dir);
+      g_strdup_printf ("path = %s\nvalidation-fraction = 0\nshuffle = false\nlimit = 10\n"
+                       "batch-size = 4",
+                       dir);
   g_autofree char *text = loader_pipeline (1, "idx-loader", settings);
   static const guint8 train_first[] = { 9, 0, 0, 3, 0, 2, 7, 2, 5, 5 };
   const guint sizes[4] = { 0, 10, 0, 10 };
@@ -689,8 +684,7 @@ test_digits (void)
   g_assert_cmpfloat (get_double (run.loader, "test-fraction"), ==, 0.2);
   check_ticks (&run, 1, 64, sizes);
   g_assert_cmpuint (g_array_index (run.ticks, DiscoTick, 0).n_ticks, ==, 21 + 3 + 6);
-  g_assert_cmpuint (disco_tensor_get_dim (disco_node_get_output (run.loader, "images"), 1),
-                    ==, 64);
+  g_assert_cmpuint (disco_tensor_get_dim (disco_node_get_output (run.loader, "images"), 1), ==, 64);
   g_assert_cmpuint (run.n_bad_rows, ==, 0);
   g_assert_cmpuint (run.n_bad_targets, ==, 0);
   g_assert_cmpuint (run.n_bad_labels, ==, 0);
@@ -705,8 +699,9 @@ test_digits_fractions (void)
   g_autoptr (GError) error = NULL;
   g_autofree char *path = source_path ("data", "datasets", "digits", "digits.csv.gz", NULL);
   g_autofree char *settings =
-    g_strdup_printf ("path = %s\ntest-fraction = 0\nvalidation-fraction = 0.25\n"
-                     "batch-size = 500\nepochs = 3", path);
+      g_strdup_printf ("path = %s\ntest-fraction = 0\nvalidation-fraction = 0.25\n"
+                       "batch-size = 500\nepochs = 3",
+                       path);
   g_autofree char *text = loader_pipeline (1, "digits-loader", settings);
   const guint sizes[4] = { 0, 1348, 449, 0 };
   Run run;
@@ -726,10 +721,10 @@ test_digits_fractions (void)
 typedef enum
 {
   DAMAGE_NONE,
-  DAMAGE_MAGIC,        /* train-images: magic 0x803 → 0x804 */
-  DAMAGE_COUNT,        /* train-labels: count 20 → 19 */
-  DAMAGE_REMOVE,       /* t10k-labels removed */
-  DAMAGE_CSV,          /* a digits CSV with a short line */
+  DAMAGE_MAGIC,  /* train-images: magic 0x803 → 0x804 */
+  DAMAGE_COUNT,  /* train-labels: count 20 → 19 */
+  DAMAGE_REMOVE, /* t10k-labels removed */
+  DAMAGE_CSV,    /* a digits CSV with a short line */
 } Damage;
 
 typedef struct
@@ -740,7 +735,7 @@ typedef struct
    * "@MISSING@" a folder that does not exist. */
   const char *settings;
   Damage damage;
-  gint code;                 /* a DiscoError */
+  gint code;                /* a DiscoError */
   gboolean fails_at_load;   /* caught by the file parser, not by prepare */
   const char *message_part; /* must occur in the message; "@DIR@" as above */
 } BadCase;
@@ -759,21 +754,21 @@ static const BadCase bad_cases[] = {
   { "missing-file", "idx-loader", "path = @DIR@", DAMAGE_REMOVE, DISCO_ERROR_IO, FALSE,
     "t10k-labels-idx1-ubyte" },
   /* checks: ... but not when its phase is off */
-  { "missing-file-unused", "idx-loader", "path = @DIR@\nphases = train,validation",
-    DAMAGE_REMOVE, 0, FALSE, NULL },
+  { "missing-file-unused", "idx-loader", "path = @DIR@\nphases = train,validation", DAMAGE_REMOVE,
+    0, FALSE, NULL },
   /* checks: the engine's range checks */
   { "batch-size-0", "idx-loader", "path = @DIR@\nbatch-size = 0", DAMAGE_NONE,
     DISCO_ERROR_BAD_VALUE, TRUE, "batch-size" },
   { "batch-size-huge", "idx-loader", "path = @DIR@\nbatch-size = 65537", DAMAGE_NONE,
     DISCO_ERROR_BAD_VALUE, TRUE, "batch-size" },
-  { "validation-fraction", "idx-loader", "path = @DIR@\nvalidation-fraction = 0.95",
-    DAMAGE_NONE, DISCO_ERROR_BAD_VALUE, TRUE, "validation-fraction" },
+  { "validation-fraction", "idx-loader", "path = @DIR@\nvalidation-fraction = 0.95", DAMAGE_NONE,
+    DISCO_ERROR_BAD_VALUE, TRUE, "validation-fraction" },
   { "soft-target", "idx-loader", "path = @DIR@\nsoft-target = 0.05", DAMAGE_NONE,
     DISCO_ERROR_BAD_VALUE, TRUE, "soft-target" },
-  { "epochs-0", "idx-loader", "path = @DIR@\nepochs = 0", DAMAGE_NONE,
-    DISCO_ERROR_BAD_VALUE, TRUE, "epochs" },
-  { "test-fraction", "digits-loader", "path = @DIR@/digits.csv\ntest-fraction = 1",
-    DAMAGE_NONE, DISCO_ERROR_BAD_VALUE, TRUE, "test-fraction" },
+  { "epochs-0", "idx-loader", "path = @DIR@\nepochs = 0", DAMAGE_NONE, DISCO_ERROR_BAD_VALUE, TRUE,
+    "epochs" },
+  { "test-fraction", "digits-loader", "path = @DIR@/digits.csv\ntest-fraction = 1", DAMAGE_NONE,
+    DISCO_ERROR_BAD_VALUE, TRUE, "test-fraction" },
   /* checks: a flag that does not exist */
   { "bad-phase", "idx-loader", "path = @DIR@\nphases = train,bogus", DAMAGE_NONE,
     DISCO_ERROR_BAD_VALUE, TRUE, "bogus" },
@@ -786,8 +781,8 @@ static const BadCase bad_cases[] = {
   /* checks: the digits file: missing, malformed */
   { "digits-missing", "digits-loader", "path = @MISSING@/digits.csv.gz", DAMAGE_NONE,
     DISCO_ERROR_IO, FALSE, "@MISSING@/digits.csv.gz: no such file" },
-  { "digits-short-line", "digits-loader", "path = @DIR@/digits.csv", DAMAGE_CSV,
-    DISCO_ERROR_DATA, FALSE, "@DIR@/digits.csv:2: 3 fields" },
+  { "digits-short-line", "digits-loader", "path = @DIR@/digits.csv", DAMAGE_CSV, DISCO_ERROR_DATA,
+    FALSE, "@DIR@/digits.csv:2: 3 fields" },
 };
 
 static void
@@ -903,8 +898,7 @@ test_bad_input (gconstpointer data)
       }
     case DAMAGE_NONE:
     case DAMAGE_CSV:
-    default:
-      break;
+    default: break;
     }
 
   settings = replace_all (bad->settings, dir, missing);

@@ -10,7 +10,7 @@
 
 typedef struct
 {
-  GArray *values;   /* double: one output value per tick */
+  GArray *values; /* double: one output value per tick */
   const char *node;
   const char *port;
 } Series;
@@ -19,8 +19,7 @@ static void
 collect (DiscoPipeline *p, DiscoTick *tick, gpointer data)
 {
   Series *series = data;
-  DiscoTensor *t = disco_node_get_output (disco_pipeline_get_node (p, series->node),
-                                          series->port);
+  DiscoTensor *t = disco_node_get_output (disco_pipeline_get_node (p, series->node), series->port);
   double v = disco_tensor_read_host (t, NULL)[0];
 
   g_array_append_val (series->values, v);
@@ -80,9 +79,9 @@ test_sinusoid_closed_form (void)
   /* With every range collapsed to a point, each channel is
    * 0.5·sin(2π·1.5·t + 0.25), and the second epoch continues in time. */
   const char *text =
-    "[input]\nnode = sinusoid-source\nchannels = 3\nduration = 0.2\nsample-interval = 0.01\n"
-    "epochs = 2\namplitude-min = 0.5\namplitude-max = 0.5\nfrequency-min = 1.5\n"
-    "frequency-max = 1.5\nphase-min = 0.25\nphase-max = 0.25\n";
+      "[input]\nnode = sinusoid-source\nchannels = 3\nduration = 0.2\nsample-interval = 0.01\n"
+      "epochs = 2\namplitude-min = 0.5\namplitude-max = 0.5\nfrequency-min = 1.5\n"
+      "frequency-max = 1.5\nphase-min = 0.25\nphase-max = 0.25\n";
   g_autoptr (DiscoPipeline) p = run_text (text, NULL, NULL, 0);
   gsize n_signal, n_times;
   const float *signal = output_of (p, "input", "signal", &n_signal);
@@ -98,8 +97,8 @@ test_sinusoid_closed_form (void)
 
       g_assert_cmpfloat_with_epsilon (times[k], t, 1e-6);
       for (gsize i = 0; i < 3; i++)
-        g_assert_cmpfloat_with_epsilon (signal[k * 3 + i],
-                                        0.5 * sin (2 * G_PI * 1.5 * t + 0.25), 1e-6);
+        g_assert_cmpfloat_with_epsilon (signal[k * 3 + i], 0.5 * sin (2 * G_PI * 1.5 * t + 0.25),
+                                        1e-6);
     }
 }
 
@@ -109,8 +108,8 @@ test_sinusoid_draws (void)
   /* Over 200 channels the draws cover their ranges and differ between
    * seeds; the same seed gives the same signal. */
   const char *text =
-    "[input]\nnode = sinusoid-source\nchannels = 200\nduration = 2\nsample-interval = 0.01\n"
-    "epochs = 1\n";
+      "[input]\nnode = sinusoid-source\nchannels = 200\nduration = 2\nsample-interval = 0.01\n"
+      "epochs = 1\n";
   const char *seed1[] = { "pipeline.seed=1", NULL };
   const char *seed2[] = { "pipeline.seed=2", NULL };
   g_autoptr (DiscoPipeline) a = run_text (text, seed1, NULL, 0);
@@ -136,7 +135,7 @@ test_sinusoid_draws (void)
       smallest_peak = MIN (smallest_peak, peak);
     }
   g_assert_cmpfloat (largest, <=, 1.0 + 1e-6);
-  g_assert_cmpfloat (largest, >, 0.9);   /* 200 channels: some A near 1 */
+  g_assert_cmpfloat (largest, >, 0.9); /* 200 channels: some A near 1 */
   g_assert_cmpfloat (smallest_peak, >, 0.0);
 }
 
@@ -144,12 +143,12 @@ test_sinusoid_draws (void)
 
 /* 30 constant inputs (sin(π/2) = 1) into a 30 → 20 → 2 teacher. */
 static const char *constant_teacher =
-  "[pipeline]\nseed = 3\n"
-  "[input]\nnode = sinusoid-source\nchannels = 30\nduration = 2\nsample-interval = 0.01\n"
-  "epochs = 1\namplitude-min = 1\namplitude-max = 1\nfrequency-min = 0\nfrequency-max = 0\n"
-  "phase-min = 1.5707963267948966\nphase-max = 1.5707963267948966\n"
-  "[teacher]\nnode = online-network\ninput = input.signal\ntimes = input.times\n"
-  "sizes = 20,2\n";
+    "[pipeline]\nseed = 3\n"
+    "[input]\nnode = sinusoid-source\nchannels = 30\nduration = 2\nsample-interval = 0.01\n"
+    "epochs = 1\namplitude-min = 1\namplitude-max = 1\nfrequency-min = 0\nfrequency-max = 0\n"
+    "phase-min = 1.5707963267948966\nphase-max = 1.5707963267948966\n"
+    "[teacher]\nnode = online-network\ninput = input.signal\ntimes = input.times\n"
+    "sizes = 20,2\n";
 
 static void
 test_initial_feedback_weights (void)
@@ -232,14 +231,14 @@ test_open_loop_fixed_point (void)
 
 /* A teacher and students on 30 sinusoids: 1 burn-in epoch, then learning. */
 static const char *student_teacher =
-  "[pipeline]\nseed = 2\n"
-  "[input]\nnode = sinusoid-source\nchannels = 30\nduration = 5\nepochs = 3\n"
-  "[teacher]\nnode = online-network\ninput = input.signal\ntimes = input.times\n"
-  "[twin]\nnode = online-network\ninput = input.signal\ntimes = input.times\n"
-  "target = teacher.output\nrule = exact-inverse\nburn-in-epochs = 1\n"
-  "init-seed-name = teacher\n"
-  "[idle]\nnode = online-network\ninput = input.signal\ntimes = input.times\n"
-  "target = teacher.output\nrule = none\nburn-in-epochs = 1\n";
+    "[pipeline]\nseed = 2\n"
+    "[input]\nnode = sinusoid-source\nchannels = 30\nduration = 5\nepochs = 3\n"
+    "[teacher]\nnode = online-network\ninput = input.signal\ntimes = input.times\n"
+    "[twin]\nnode = online-network\ninput = input.signal\ntimes = input.times\n"
+    "target = teacher.output\nrule = exact-inverse\nburn-in-epochs = 1\n"
+    "init-seed-name = teacher\n"
+    "[idle]\nnode = online-network\ninput = input.signal\ntimes = input.times\n"
+    "target = teacher.output\nrule = none\nburn-in-epochs = 1\n";
 
 static void
 test_student_equal_to_teacher (void)
@@ -248,8 +247,10 @@ test_student_equal_to_teacher (void)
    * loop reproduces the teacher exactly, the control stays near zero and so
    * does (exact-inverse) plasticity. A student without a rule keeps its
    * weights exactly. */
-  Series series[] = { { NULL, "twin", "open-loop-loss" }, { NULL, "twin", "control-cost" },
-                      { NULL, "idle", "open-loop-loss" }, { NULL, "idle", "control-cost" } };
+  Series series[] = { { NULL, "twin", "open-loop-loss" },
+                      { NULL, "twin", "control-cost" },
+                      { NULL, "idle", "open-loop-loss" },
+                      { NULL, "idle", "control-cost" } };
   g_autoptr (DiscoPipeline) p = run_text (student_teacher, NULL, series, 4);
   gsize n;
   const float *w_teacher = parameter_of (p, "teacher.weight-1", &n);
@@ -273,8 +274,8 @@ test_student_equal_to_teacher (void)
   g_assert_cmpfloat (twin_cost[2], <, 1e-4);
   for (gsize i = 0; i < n; i++)
     moved = MAX (moved, fabs (w_twin[i] - w_teacher[i]));
-  g_test_message ("twin: open-loop loss %g %g %g, control cost %g %g; largest weight change %g", twin_loss[0],
-                  twin_loss[1], twin_loss[2], twin_cost[1], twin_cost[2], moved);
+  g_test_message ("twin: open-loop loss %g %g %g, control cost %g %g; largest weight change %g",
+                  twin_loss[0], twin_loss[1], twin_loss[2], twin_cost[1], twin_cost[2], moved);
   /* The exact rule sees u_I lag r_E by about τ_I·dr_E/dt under a moving
    * input; over one epoch that moved the weights by 5.7e-4. */
   g_assert_cmpfloat (moved, <, 5e-3);
@@ -286,9 +287,9 @@ test_student_equal_to_teacher (void)
   g_assert_cmpfloat (fabs (idle_loss[2] / idle_loss[1] - 1), <, 0.5);
   {
     const char *fresh_text =
-      "[pipeline]\nseed = 2\n"
-      "[input]\nnode = sinusoid-source\nchannels = 30\nduration = 0.01\nepochs = 1\n"
-      "[idle]\nnode = online-network\ninput = input.signal\n";
+        "[pipeline]\nseed = 2\n"
+        "[input]\nnode = sinusoid-source\nchannels = 30\nduration = 0.01\nepochs = 1\n"
+        "[idle]\nnode = online-network\ninput = input.signal\n";
     g_autoptr (DiscoPipeline) fresh = run_text (fresh_text, NULL, NULL, 0);
     w_idle_start = disco_pipeline_find_parameter (fresh, "idle.weight-1");
     g_assert_cmpmem (disco_tensor_read_host (w_idle_start, NULL), n * sizeof (float), w_idle,
@@ -321,18 +322,19 @@ test_students_learn (void)
   /* The Figure 4 set-up shortened to 2 burn-in and 6 training epochs: both
    * rules cut the open-loop loss by more than 10× and lower the control
    * cost. Both students start from the same weights. */
-  const char *text =
-    "[pipeline]\nseed = 2\n"
-    "[input]\nnode = sinusoid-source\nchannels = 30\nduration = 5\nepochs = 8\n"
-    "[teacher]\nnode = online-network\ninput = input.signal\ntimes = input.times\n"
-    "[linear]\nnode = online-network\ninput = input.signal\ntimes = input.times\n"
-    "target = teacher.output\nrule = linear-threshold\nburn-in-epochs = 2\n"
-    "init-seed-name = student\nreference-variant = true\n"
-    "[exact]\nnode = online-network\ninput = input.signal\ntimes = input.times\n"
-    "target = teacher.output\nrule = exact-inverse\nburn-in-epochs = 2\n"
-    "init-seed-name = student\nreference-variant = true\n";
-  Series series[] = { { NULL, "linear", "open-loop-loss" }, { NULL, "linear", "control-cost" },
-                      { NULL, "exact", "open-loop-loss" }, { NULL, "exact", "control-cost" } };
+  const char *text = "[pipeline]\nseed = 2\n"
+                     "[input]\nnode = sinusoid-source\nchannels = 30\nduration = 5\nepochs = 8\n"
+                     "[teacher]\nnode = online-network\ninput = input.signal\ntimes = input.times\n"
+                     "[linear]\nnode = online-network\ninput = input.signal\ntimes = input.times\n"
+                     "target = teacher.output\nrule = linear-threshold\nburn-in-epochs = 2\n"
+                     "init-seed-name = student\nreference-variant = true\n"
+                     "[exact]\nnode = online-network\ninput = input.signal\ntimes = input.times\n"
+                     "target = teacher.output\nrule = exact-inverse\nburn-in-epochs = 2\n"
+                     "init-seed-name = student\nreference-variant = true\n";
+  Series series[] = { { NULL, "linear", "open-loop-loss" },
+                      { NULL, "linear", "control-cost" },
+                      { NULL, "exact", "open-loop-loss" },
+                      { NULL, "exact", "control-cost" } };
   g_autoptr (DiscoPipeline) p = run_text (text, NULL, series, 4);
 
   g_test_summary ("Both rules learn the teacher online");
@@ -341,8 +343,8 @@ test_students_learn (void)
       double *loss = (double *) series[s].values->data;
       double *cost = (double *) series[s + 1].values->data;
 
-      g_test_message ("%s: open-loop loss %.4g → %.4g, control cost %.4g → %.4g", series[s].node, loss[2], loss[7],
-                      cost[2], cost[7]);
+      g_test_message ("%s: open-loop loss %.4g → %.4g, control cost %.4g → %.4g", series[s].node,
+                      loss[2], loss[7], cost[2], cost[7]);
       g_assert_cmpfloat (loss[2], ==, ((double *) series[0].values->data)[2]);
       g_assert_cmpfloat (loss[7], <, 0.1 * loss[2]);
       g_assert_cmpfloat (cost[7], <, cost[2]);
@@ -357,34 +359,71 @@ test_students_learn (void)
 #define NET "[net]\nnode = online-network\ninput = input.signal\n"
 
 static const TestBadPipeline bad_pipelines[] = {
-  { "sinusoid-amplitude-range", SOURCE "amplitude-min = 2\n", DISCO_ERROR_BAD_VALUE,
-    "amplitude-min", { NULL } },
-  { "sinusoid-frequency-range", SOURCE "frequency-min = 3\n", DISCO_ERROR_BAD_VALUE,
-    "frequency-min", { NULL } },
-  { "sinusoid-phase-range", SOURCE "phase-max = -1\n", DISCO_ERROR_BAD_VALUE, "phase-min",
+  { "sinusoid-amplitude-range",
+    SOURCE "amplitude-min = 2\n",
+    DISCO_ERROR_BAD_VALUE,
+    "amplitude-min",
     { NULL } },
-  { "sinusoid-ragged-duration", SOURCE "sample-interval = 0.03\n", DISCO_ERROR_BAD_VALUE,
-    "sample-interval", { NULL } },
-  { "sinusoid-zero-channels", SOURCE, DISCO_ERROR_BAD_VALUE, "channels",
+  { "sinusoid-frequency-range",
+    SOURCE "frequency-min = 3\n",
+    DISCO_ERROR_BAD_VALUE,
+    "frequency-min",
+    { NULL } },
+  { "sinusoid-phase-range",
+    SOURCE "phase-max = -1\n",
+    DISCO_ERROR_BAD_VALUE,
+    "phase-min",
+    { NULL } },
+  { "sinusoid-ragged-duration",
+    SOURCE "sample-interval = 0.03\n",
+    DISCO_ERROR_BAD_VALUE,
+    "sample-interval",
+    { NULL } },
+  { "sinusoid-zero-channels",
+    SOURCE,
+    DISCO_ERROR_BAD_VALUE,
+    "channels",
     { "input.channels=0", NULL } },
   { "network-empty-sizes", SOURCE NET "sizes =\n", DISCO_ERROR_BAD_VALUE, "sizes", { NULL } },
   { "network-zero-size", SOURCE NET "sizes = 20,0\n", DISCO_ERROR_BAD_VALUE, "20,0", { NULL } },
-  { "network-word-size", SOURCE NET "sizes = twenty\n", DISCO_ERROR_BAD_VALUE, "twenty",
+  { "network-word-size", SOURCE NET "sizes = twenty\n", DISCO_ERROR_BAD_VALUE, "twenty", { NULL } },
+  { "network-target-width",
+    SOURCE NET "target = input.signal\n",
+    DISCO_ERROR_SHAPE,
+    "\"target\"",
     { NULL } },
-  { "network-target-width", SOURCE NET "target = input.signal\n", DISCO_ERROR_SHAPE,
-    "\"target\"", { NULL } },
-  { "network-times-width", SOURCE NET "times = input.signal\n", DISCO_ERROR_SHAPE,
-    "\"times\"", { NULL } },
-  { "network-input-1d", "[c]\nnode = constant-source\nshape = 7\n"
-    "[net]\nnode = online-network\ninput = c\n", DISCO_ERROR_SHAPE, "\"input\"", { NULL } },
-  { "network-step-range", SOURCE NET "dt-min = 0.01\ndt-max = 0.001\n", DISCO_ERROR_BAD_VALUE,
-    "dt-max", { NULL } },
-  { "network-bad-rule", SOURCE NET "rule = backprop\n", DISCO_ERROR_BAD_VALUE, "backprop",
+  { "network-times-width",
+    SOURCE NET "times = input.signal\n",
+    DISCO_ERROR_SHAPE,
+    "\"times\"",
     { NULL } },
-  { "network-unlinked-input", SOURCE "[net]\nnode = online-network\n", DISCO_ERROR_LINK,
-    "\"input\"", { NULL } },
-  { "network-diverges", SOURCE NET "sizes = 3,4\ntarget = input.signal\nk-p = 1e6\n"
-    "k-i = 1e6\ntau-w = 1e-6\n", DISCO_ERROR_NUMERIC, "net", { NULL } },
+  { "network-input-1d",
+    "[c]\nnode = constant-source\nshape = 7\n"
+    "[net]\nnode = online-network\ninput = c\n",
+    DISCO_ERROR_SHAPE,
+    "\"input\"",
+    { NULL } },
+  { "network-step-range",
+    SOURCE NET "dt-min = 0.01\ndt-max = 0.001\n",
+    DISCO_ERROR_BAD_VALUE,
+    "dt-max",
+    { NULL } },
+  { "network-bad-rule",
+    SOURCE NET "rule = backprop\n",
+    DISCO_ERROR_BAD_VALUE,
+    "backprop",
+    { NULL } },
+  { "network-unlinked-input",
+    SOURCE "[net]\nnode = online-network\n",
+    DISCO_ERROR_LINK,
+    "\"input\"",
+    { NULL } },
+  { "network-diverges",
+    SOURCE NET "sizes = 3,4\ntarget = input.signal\nk-p = 1e6\n"
+               "k-i = 1e6\ntau-w = 1e-6\n",
+    DISCO_ERROR_NUMERIC,
+    "net",
+    { NULL } },
 };
 
 int

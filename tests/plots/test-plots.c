@@ -200,9 +200,9 @@ band_at (cairo_surface_t *surface, double px, double py, double r, double g, dou
   guint pr, pg, pb;
 
   pixel (surface, (int) floor (px), (int) floor (py), &pr, &pg, &pb);
-  return ABS ((int) pr - (int) round (255 * (0.8 + 0.2 * r))) <= 4 &&
-         ABS ((int) pg - (int) round (255 * (0.8 + 0.2 * g))) <= 4 &&
-         ABS ((int) pb - (int) round (255 * (0.8 + 0.2 * b))) <= 4;
+  return ABS ((int) pr - (int) round (255 * (0.8 + 0.2 * r))) <= 4
+         && ABS ((int) pg - (int) round (255 * (0.8 + 0.2 * g))) <= 4
+         && ABS ((int) pb - (int) round (255 * (0.8 + 0.2 * b))) <= 4;
 }
 
 static void
@@ -231,8 +231,8 @@ test_plots_band (void)
       low[i] = i == 8 || i == 9 ? NAN : y[i] - 0.5;
       high[i] = y[i] + 0.5;
     }
-  png = disco_plot_render ("band", "x", "y", series, G_N_ELEMENTS (series), 640, 480, &area,
-                           &error);
+  png =
+      disco_plot_render ("band", "x", "y", series, G_N_ELEMENTS (series), 640, 480, &area, &error);
   g_assert_no_error (error);
   surface = decode (png);
 
@@ -292,9 +292,8 @@ test_plots_bad_input (void)
   for (guint i = 0; i < G_N_ELEMENTS (rows); i++)
     {
       g_autoptr (GError) error = NULL;
-      g_autoptr (GBytes) png = disco_plot_render ("t", "x", "y", rows[i].series,
-                                                  rows[i].n_series, rows[i].width,
-                                                  rows[i].height, NULL, &error);
+      g_autoptr (GBytes) png = disco_plot_render ("t", "x", "y", rows[i].series, rows[i].n_series,
+                                                  rows[i].width, rows[i].height, NULL, &error);
       g_assert_null (png);
       g_assert_error (error, DISCO_ERROR, DISCO_ERROR_BAD_VALUE);
     }
@@ -337,8 +336,8 @@ test_table_process (DiscoNode *node, DiscoTick *tick, GError **error)
   /* Later epochs get the second sample right too. */
   if (self->emitted >= 2)
     prediction[4] = 5;
-  disco_tensor_set_values (disco_node_ensure_output (node, "prediction", 2, shape), prediction,
-                           6, NULL);
+  disco_tensor_set_values (disco_node_ensure_output (node, "prediction", 2, shape), prediction, 6,
+                           NULL);
   disco_tensor_set_values (disco_node_ensure_output (node, "target", 2, shape), target, 6, NULL);
   tick->epoch = self->emitted / 2 + 1;
   tick->phase = self->emitted % 2 == 0 ? DISCO_PHASE_TRAIN : DISCO_PHASE_TEST;
@@ -366,14 +365,14 @@ test_table_init (TestTable *self)
 
 /* The curves node first in the file: it must still draw after the evaluator. */
 static const char *pipeline_text =
-  "[curves]\nnode = learning-curves\nwidth = 640\nheight = 720\n"
-  "[table]\nnode = test-table\n"
-  "[score]\nnode = evaluator\nprediction = table.prediction\ntarget = table.target\n";
+    "[curves]\nnode = learning-curves\nwidth = 640\nheight = 720\n"
+    "[table]\nnode = test-table\n"
+    "[score]\nnode = evaluator\nprediction = table.prediction\ntarget = table.target\n";
 
 typedef struct
 {
   char *png;
-  guint epochs_seen;   /* epochs whose figure existed when the next epoch began */
+  guint epochs_seen; /* epochs whose figure existed when the next epoch began */
 } TickWatch;
 
 static void
@@ -381,8 +380,8 @@ on_tick (DiscoPipeline *pipeline, DiscoTick *tick, gpointer user_data)
 {
   TickWatch *watch = user_data;
 
-  if (tick->phase == DISCO_PHASE_TRAIN && tick->epoch > 1 &&
-      g_file_test (watch->png, G_FILE_TEST_EXISTS))
+  if (tick->phase == DISCO_PHASE_TRAIN && tick->epoch > 1
+      && g_file_test (watch->png, G_FILE_TEST_EXISTS))
     {
       cairo_surface_t *surface = decode_file (watch->png);
       cairo_surface_destroy (surface);
@@ -448,7 +447,7 @@ test_plots_learning_curves_node (void)
   g_assert_cmpint (cairo_image_surface_get_width (surface), ==, 640);
   g_assert_cmpint (cairo_image_surface_get_height (surface), ==, 720);
   cairo_surface_destroy (surface);
-  g_assert_cmpuint (count_files (dir), ==, 2);   /* results.json and the figure, no temporaries */
+  g_assert_cmpuint (count_files (dir), ==, 2); /* results.json and the figure, no temporaries */
   if (g_getenv ("DISCO_PLOTS_KEEP") != NULL)
     g_print ("# kept %s\n", dir);
   else
@@ -485,8 +484,7 @@ test_plots_learning_curves_errors (void)
     {
       g_autoptr (GError) error = NULL;
       g_autoptr (DiscoPipeline) p =
-        disco_pipeline_new_from_string (pipeline_text, (const char **) rows[i].overrides,
-                                        &error);
+          disco_pipeline_new_from_string (pipeline_text, (const char **) rows[i].overrides, &error);
       g_assert_no_error (error);
       if (rows[i].with_output_dir)
         g_object_set (p, "output-dir", dir, NULL);
@@ -511,8 +509,8 @@ run_tool (const char *const *args, char **err)
   for (guint i = 0; args[i] != NULL; i++)
     g_ptr_array_add (argv, (char *) args[i]);
   g_ptr_array_add (argv, NULL);
-  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_STDOUT_TO_DEV_NULL,
-                               NULL, NULL, NULL, err, &status, &error));
+  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL,
+                               NULL, NULL, err, &status, &error));
   g_assert_no_error (error);
   if (!g_spawn_check_wait_status (status, &error))
     {
@@ -550,13 +548,18 @@ test_plots_tool_csv (void)
   g_assert_true (g_file_set_contents (bad_cell, "rate,dw_stdp\n1,2\n2,abc\n", -1, NULL));
 
   {
-    const char *args[] = { "--csv", csv, "--x", "rate", "--y", "dw_stdp,dw_bcm",
-                           "--title", "Weight change against postsynaptic rate",
-                           "--x-label", "postsynaptic rate (Hz)", "--y-label", "Δw (a.u.)",
-                           "--width", "700", "--height", "500", out, NULL };
+    const char *args[] = { "--csv",     csv,
+                           "--x",       "rate",
+                           "--y",       "dw_stdp,dw_bcm",
+                           "--title",   "Weight change against postsynaptic rate",
+                           "--x-label", "postsynaptic rate (Hz)",
+                           "--y-label", "Δw (a.u.)",
+                           "--width",   "700",
+                           "--height",  "500",
+                           out,         NULL };
     g_autofree char *err = NULL;
     g_assert_cmpint (run_tool (args, &err), ==, 0);
-    g_assert_null (strstr (err, "disco-plot:"));   /* sanitizers may print a summary */
+    g_assert_null (strstr (err, "disco-plot:")); /* sanitizers may print a summary */
     surface = decode_file (out);
     g_assert_cmpint (cairo_image_surface_get_width (surface), ==, 700);
     g_assert_cmpint (cairo_image_surface_get_height (surface), ==, 500);
@@ -596,11 +599,11 @@ test_plots_tool_csv (void)
   {
     /* A report with one phase missing in an epoch and a null loss. */
     const char *json =
-      "{\"epochs\": [{\"epoch\": 1, \"train\": {\"loss\": 0.9, \"accuracy\": 70, \"samples\": 4},"
-      " \"test\": {\"loss\": 1.0, \"accuracy\": 65, \"samples\": 2}},\n"
-      " {\"epoch\": 2, \"train\": {\"loss\": 0.5, \"accuracy\": 85, \"samples\": 4}},\n"
-      " {\"epoch\": 3, \"train\": {\"loss\": null, \"accuracy\": 90, \"samples\": 4},"
-      " \"test\": {\"loss\": 0.4, \"accuracy\": 88, \"samples\": 2}}]}\n";
+        "{\"epochs\": [{\"epoch\": 1, \"train\": {\"loss\": 0.9, \"accuracy\": 70, \"samples\": 4},"
+        " \"test\": {\"loss\": 1.0, \"accuracy\": 65, \"samples\": 2}},\n"
+        " {\"epoch\": 2, \"train\": {\"loss\": 0.5, \"accuracy\": 85, \"samples\": 4}},\n"
+        " {\"epoch\": 3, \"train\": {\"loss\": null, \"accuracy\": 90, \"samples\": 4},"
+        " \"test\": {\"loss\": 0.4, \"accuracy\": 88, \"samples\": 2}}]}\n";
     const char *args[] = { report, curves, NULL };
     const char *bad_args[] = { csv, curves, NULL };
     g_autofree char *err = NULL;
@@ -627,7 +630,7 @@ test_plots_tool_csv (void)
     g_assert_cmpint (run_tool (args, &err), ==, 1);
     g_assert_nonnull (strstr (err, "cannot write"));
   }
-  g_assert_cmpuint (count_files (dir), ==, 4);   /* the three tables and the report */
+  g_assert_cmpuint (count_files (dir), ==, 4); /* the three tables and the report */
   remove_dir (dir);
 }
 

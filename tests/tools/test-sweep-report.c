@@ -77,56 +77,65 @@ read_file (const char *dir, const char *name)
  * config with a loader of @dataset, @n_layers hidden layers of @size and
  * a plasticity node with @rule. */
 static char *
-results_json (const char *dataset, guint n_layers, guint size, const char *rule,
-              guint n_epochs, const double *test, const double *validation, double wall_time)
+results_json (const char *dataset, guint n_layers, guint size, const char *rule, guint n_epochs,
+              const double *test, const double *validation, double wall_time)
 {
   GString *out = g_string_new ("{\n  \"epochs\": [");
 
   for (guint e = 0; e < n_epochs; e++)
     {
-      g_string_append_printf (out, "%s\n    {\"epoch\": %u, \"train\": {\"loss\": 0.5, "
+      g_string_append_printf (out,
+                              "%s\n    {\"epoch\": %u, \"train\": {\"loss\": 0.5, "
                               "\"accuracy\": 90, \"samples\": 54000, \"mean_steps\": 4}",
                               e ? "," : "", e + 1);
       if (validation != NULL)
-        g_string_append_printf (out, ", \"validation\": {\"loss\": 0.4, \"accuracy\": %.9g, "
-                                "\"samples\": 6000}", validation[e]);
+        g_string_append_printf (out,
+                                ", \"validation\": {\"loss\": 0.4, \"accuracy\": %.9g, "
+                                "\"samples\": 6000}",
+                                validation[e]);
       if (test != NULL)
-        g_string_append_printf (out, ", \"test\": {\"loss\": 0.4, \"accuracy\": %.9g, "
-                                "\"samples\": 10000}", test[e]);
+        g_string_append_printf (out,
+                                ", \"test\": {\"loss\": 0.4, \"accuracy\": %.9g, "
+                                "\"samples\": 10000}",
+                                test[e]);
       g_string_append (out, ", \"weight_norm\": 3.1, \"weight_norms\": {\"h1.weight\": 3.1}}");
     }
-  g_string_append_printf (out, "\n  ],\n  \"wall_time_s\": %.9g,\n  \"device\": \"cpu\",\n"
+  g_string_append_printf (out,
+                          "\n  ],\n  \"wall_time_s\": %.9g,\n  \"device\": \"cpu\",\n"
                           "  \"config\": {\n"
                           "    \"pipeline\": {\"seed\": 0, \"output-dir\": \"/x\"},\n"
                           "    \"data\": {\"node\": \"idx-loader\", \"path\": \"%s\", "
-                          "\"epochs\": %u},\n", wall_time, dataset, n_epochs);
+                          "\"epochs\": %u},\n",
+                          wall_time, dataset, n_epochs);
   for (guint l = 0; l < n_layers; l++)
     g_string_append_printf (out, "    \"h%u\": {\"node\": \"%s\", \"size\": %u},\n", l + 1,
                             g_str_equal (rule, "backprop") ? "rate-layer" : "microcircuit", size);
-  g_string_append_printf (out, "    \"out\": {\"node\": \"readout\", \"size\": 10},\n"
+  g_string_append_printf (out,
+                          "    \"out\": {\"node\": \"readout\", \"size\": 10},\n"
                           "    \"learn\": {\"node\": \"plasticity\", \"rule\": \"%s\"},\n"
                           "    \"adam\": {\"node\": \"adam\", \"learning-rate\": 0.001}\n"
-                          "  }\n}\n", rule);
+                          "  }\n}\n",
+                          rule);
   return g_string_free (out, FALSE);
 }
 
 /* A run folder: DIR/<pipeline>[/<grid folder>]/seed-<seed>/ with its
  * sweep-run.ini and, unless @results is NULL, its results.json. */
 static void
-make_run (const char *dir, const char *pipeline, const char *grid, guint seed,
-          const char *status, const char *message, const char *results)
+make_run (const char *dir, const char *pipeline, const char *grid, guint seed, const char *status,
+          const char *message, const char *results)
 {
   g_autofree char *seed_name = g_strdup_printf ("seed-%u", seed);
   g_autofree char *grid_folder = g_strdelimit (g_strdup (grid ? grid : ""), ", ", '_');
   g_autofree char *run_dir = g_build_filename (dir, pipeline, grid_folder, seed_name, NULL);
   g_autofree char *ini_path = g_build_filename (run_dir, "sweep-run.ini", NULL);
-  g_autofree char *ini = g_strdup_printf ("[run]\npipeline=%s\n"
-                                          "pipeline-file=/nonexistent/pipelines/%s.pipeline\n"
-                                          "grid=%s\nseed=%u\nstatus=%s\nmessage=%s\n"
-                                          "exit-status=%d\n",
-                                          pipeline, pipeline, grid ? grid : "", seed, status,
-                                          message ? message : "",
-                                          g_str_equal (status, "failed") ? 1 : 0);
+  g_autofree char *ini =
+      g_strdup_printf ("[run]\npipeline=%s\n"
+                       "pipeline-file=/nonexistent/pipelines/%s.pipeline\n"
+                       "grid=%s\nseed=%u\nstatus=%s\nmessage=%s\n"
+                       "exit-status=%d\n",
+                       pipeline, pipeline, grid ? grid : "", seed, status, message ? message : "",
+                       g_str_equal (status, "failed") ? 1 : 0);
 
   write_file (ini_path, ini);
   if (results != NULL)
@@ -145,8 +154,8 @@ make_finished_run (const char *dir, const char *pipeline, const char *grid, guin
 {
   double test[] = { final - 2.0, final - 1.0, final };
   double validation[] = { validation_final - 2.0, validation_final - 1.0, validation_final };
-  g_autofree char *results = results_json (dataset, n_layers, 256, rule, 3, test, validation,
-                                           wall_time);
+  g_autofree char *results =
+      results_json (dataset, n_layers, 256, rule, 3, test, validation, wall_time);
 
   make_run (dir, pipeline, grid, seed, "finished", NULL, results);
 }
@@ -195,8 +204,7 @@ csv_split (const char *line)
 /* The field @column of the row of @file (in @dir) whose first fields are
  * @key1 and @key2 (NULL: any). */
 static char *
-csv_get (const char *dir, const char *file, const char *key1, const char *key2,
-         const char *column)
+csv_get (const char *dir, const char *file, const char *key1, const char *key2, const char *column)
 {
   g_autofree char *text = read_file (dir, file);
   g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
@@ -263,11 +271,11 @@ test_tables (void)
   for (guint s = 0; s < 3; s++)
     {
       /* Test 97, 98, 99 (98 ± 1); validation 90, 91, 92 (91 ± 1); wall 10, 20, 30. */
-      make_finished_run (dir, "mnist-1x256-backprop", NULL, s, MNIST, 1, "backprop",
-                         97.0 + s, 90.0 + s, 10.0 * (s + 1));
+      make_finished_run (dir, "mnist-1x256-backprop", NULL, s, MNIST, 1, "backprop", 97.0 + s,
+                         90.0 + s, 10.0 * (s + 1));
       /* Test 90, 92, 94 (92 ± 2); validation 85, 88, 91 (88 ± 3). */
-      make_finished_run (dir, "fmnist-3x256-exact-inverse", NULL, s, FMNIST, 3,
-                         "exact-inverse", 90.0 + 2.0 * s, 85.0 + 3.0 * s, 100.0);
+      make_finished_run (dir, "fmnist-3x256-exact-inverse", NULL, s, FMNIST, 3, "exact-inverse",
+                         90.0 + 2.0 * s, 85.0 + 3.0 * s, 100.0);
     }
   write_report (dir, &counts);
 
@@ -277,10 +285,10 @@ test_tables (void)
 
   assert_csv_number (dir, "report.csv", "mnist-1x256-backprop", "", "test_final_mean", 98.0);
   assert_csv_number (dir, "report.csv", "mnist-1x256-backprop", "", "test_final_std", 1.0);
-  assert_csv_number (dir, "report.csv", "mnist-1x256-backprop", "",
-                     "test_at_best_validation_mean", 98.0);
-  assert_csv_number (dir, "report.csv", "mnist-1x256-backprop", "",
-                     "test_at_best_validation_std", 1.0);
+  assert_csv_number (dir, "report.csv", "mnist-1x256-backprop", "", "test_at_best_validation_mean",
+                     98.0);
+  assert_csv_number (dir, "report.csv", "mnist-1x256-backprop", "", "test_at_best_validation_std",
+                     1.0);
   assert_csv_number (dir, "report.csv", "mnist-1x256-backprop", "", "validation_best_mean", 91.0);
   assert_csv_number (dir, "report.csv", "mnist-1x256-backprop", "", "validation_best_std", 1.0);
   assert_csv_number (dir, "report.csv", "mnist-1x256-backprop", "", "wall_time_mean_s", 20.0);
@@ -292,8 +300,7 @@ test_tables (void)
   assert_csv_number (dir, "report.csv", "fmnist-3x256-exact-inverse", "", "validation_best_std",
                      3.0);
   assert_csv_number (dir, "report.csv", "fmnist-3x256-exact-inverse", "", "wall_time_std_s", 0.0);
-  assert_csv_text (dir, "report.csv", "fmnist-3x256-exact-inverse", "", "dataset",
-                   "Fashion-MNIST");
+  assert_csv_text (dir, "report.csv", "fmnist-3x256-exact-inverse", "", "dataset", "Fashion-MNIST");
   assert_csv_text (dir, "report.csv", "fmnist-3x256-exact-inverse", "", "network", "3×256");
   assert_csv_text (dir, "report.csv", "fmnist-3x256-exact-inverse", "", "rule", "exact-inverse");
   assert_csv_text (dir, "report.csv", "mnist-1x256-backprop", "", "n_total", "3");
@@ -332,10 +339,10 @@ test_best_validation (void)
   double test_peak[] = { 91.0, 94.0, 96.0 }, validation_peak[] = { 90.0, 95.0, 93.0 };
   /* A tie between epochs 2 and 3: the first. */
   double test_tie[] = { 91.0, 93.0, 97.0 }, validation_tie[] = { 90.0, 95.0, 95.0 };
-  g_autofree char *peak = results_json (MNIST, 1, 256, "linear-threshold", 3, test_peak,
-                                        validation_peak, 50.0);
-  g_autofree char *tie = results_json (MNIST, 1, 256, "exact-inverse", 3, test_tie,
-                                       validation_tie, 50.0);
+  g_autofree char *peak =
+      results_json (MNIST, 1, 256, "linear-threshold", 3, test_peak, validation_peak, 50.0);
+  g_autofree char *tie =
+      results_json (MNIST, 1, 256, "exact-inverse", 3, test_tie, validation_tie, 50.0);
 
   g_test_summary ("The best-validation epoch is the first with the highest validation "
                   "accuracy; a single run has no standard deviation");
@@ -387,8 +394,9 @@ test_failed (void)
 
   md = read_file (dir, "report.md");
   assert_contains (md, "| MNIST 1×256 | 98.00 ± 1.41 (2) |\n");
-  assert_contains (md, "## Failed runs\n\n"
-                       "- `mnist-1x256-linear-threshold/seed-2`: out: non-finite loss at tick 42\n");
+  assert_contains (md,
+                   "## Failed runs\n\n"
+                   "- `mnist-1x256-linear-threshold/seed-2`: out: non-finite loss at tick 42\n");
   assert_contains (md, "\nMissing: MNIST 1×256 / linear-threshold (mnist-1x256-linear-threshold): "
                        "2 of 3 runs finished.\n");
   remove_tree (dir);
@@ -495,8 +503,8 @@ test_grid (void)
   g_test_summary ("A grid point is appended to the column label, and quoted in CSV");
   make_finished_run (dir, "mnist-1x256-backprop", "adam.learning-rate=0.002", 0, MNIST, 1,
                      "backprop", 97.0, 96.0, 10.0);
-  make_finished_run (dir, "mnist-1x256-backprop", "adam.learning-rate=0.002, data.batch-size=50",
-                     0, MNIST, 1, "backprop", 95.0, 96.0, 10.0);
+  make_finished_run (dir, "mnist-1x256-backprop", "adam.learning-rate=0.002, data.batch-size=50", 0,
+                     MNIST, 1, "backprop", 95.0, 96.0, 10.0);
   make_finished_run (dir, "mnist-1x256-linear-threshold", NULL, 0, MNIST, 1, "linear-threshold",
                      96.0, 96.0, 10.0);
   write_report (dir, NULL);
@@ -571,13 +579,13 @@ make_mixed_sweep (const char *dir, double scale)
 {
   for (guint s = 0; s < 3; s++)
     {
-      make_finished_run (dir, "mnist-1x256-backprop", NULL, s, MNIST, 1, "backprop", 97.0 + s,
-                         96.0, scale * (10.0 + s));
+      make_finished_run (dir, "mnist-1x256-backprop", NULL, s, MNIST, 1, "backprop", 97.0 + s, 96.0,
+                         scale * (10.0 + s));
       make_finished_run (dir, "mnist-1x256-backprop", "adam.learning-rate=0.002", s, MNIST, 1,
                          "backprop", 96.0 + s, 96.0, scale * (11.0 + s));
     }
-  make_finished_run (dir, "fmnist-1x256-linear-threshold", NULL, 3, FMNIST, 1,
-                     "linear-threshold", 88.0, 87.0, scale);
+  make_finished_run (dir, "fmnist-1x256-linear-threshold", NULL, 3, FMNIST, 1, "linear-threshold",
+                     88.0, 87.0, scale);
   make_run (dir, "fmnist-1x256-linear-threshold", NULL, 10, "failed", "killed", NULL);
   make_run (dir, "fmnist-1x256-linear-threshold", NULL, 2, "pending", NULL, NULL);
 }
