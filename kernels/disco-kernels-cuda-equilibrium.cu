@@ -87,7 +87,7 @@ disco_equilibrium_gather_cuda (gsize n_rows, gsize n_cols, const guint *source, 
     return;
   REQUIRE (x != NULL && y != NULL);
 
-  gather_kernel<<<grid_for (n_rows * n_cols), BLOCK> > > (n_rows, n_cols, source, x, ldx, y, ldy);
+  gather_kernel<<<grid_for (n_rows * n_cols), BLOCK>>> (n_rows, n_cols, source, x, ldx, y, ldy);
   check_launch ("equilibrium_gather");
 }
 
@@ -200,7 +200,7 @@ disco_equilibrium_microcircuit_units_cuda (const DiscoSoftRectifier *phi_e,
   REQUIRE (iterations != NULL && status != NULL);
   REQUIRE (control == NULL || q == NULL || n_out > 0);
 
-  microcircuit_units_kernel<<<grid_for_rows (n_rows), BLOCK> > > (
+  microcircuit_units_kernel<<<grid_for_rows (n_rows), BLOCK>>> (
       *phi_e, *phi_i, n_rows, n, rows, state, ld, drive, drive_rows, n_out, control, q, top_down,
       cold, first, rate, slope, inhibitory_slope, iterations, status);
   check_launch ("equilibrium_microcircuit_units");
@@ -266,8 +266,8 @@ disco_equilibrium_rate_units_cuda (const DiscoSoftRectifier *phi, gsize n_rows, 
   REQUIRE (rows != NULL && state != NULL && drive != NULL && rate != NULL);
   REQUIRE (slope != NULL && iterations != NULL && status != NULL);
 
-  rate_units_kernel<<<grid_for_rows (n_rows), BLOCK> > > (*phi, n_rows, n, rows, state, ld, drive,
-                                                          first, rate, slope, iterations, status);
+  rate_units_kernel<<<grid_for_rows (n_rows), BLOCK>>> (*phi, n_rows, n, rows, state, ld, drive,
+                                                        first, rate, slope, iterations, status);
   check_launch ("equilibrium_rate_units");
 }
 
@@ -320,8 +320,8 @@ disco_equilibrium_readout_cuda (gsize n_rows, gsize n_out, const guint *rows, fl
   REQUIRE (rows != NULL && state != NULL && drive != NULL);
   REQUIRE (iterations != NULL && status != NULL);
 
-  readout_kernel<<<grid_for (n_rows), BLOCK> > > (n_rows, n_out, rows, state, ld, drive, control,
-                                                  first, iterations, status);
+  readout_kernel<<<grid_for (n_rows), BLOCK>>> (n_rows, n_out, rows, state, ld, drive, control,
+                                                first, iterations, status);
   check_launch ("equilibrium_readout");
 }
 
@@ -357,8 +357,8 @@ disco_equilibrium_scale_rows_cuda (gsize n_rows, gsize n_out, gsize n, const flo
     return;
   REQUIRE (in != NULL && s != NULL && out != NULL);
 
-  scale_rows_kernel<<<grid_for (n_rows * n_out * n), BLOCK> > > (n_rows, n_out, n, in, in_stride, s,
-                                                                 out);
+  scale_rows_kernel<<<grid_for (n_rows * n_out * n), BLOCK>>> (n_rows, n_out, n, in, in_stride, s,
+                                                               out);
   check_launch ("equilibrium_scale_rows");
 }
 
@@ -418,7 +418,7 @@ disco_equilibrium_feedback_products_cuda (gsize n_rows, gsize n_out, gsize n, co
   REQUIRE (rows != NULL && g != NULL && inhibitory_slope != NULL && q != NULL && dydc != NULL);
 
   /* Every grid is a whole number of warps (BLOCK is 256). */
-  feedback_products_kernel<<<grid_for (n_rows * n_out * n_out * 32), BLOCK> > > (
+  feedback_products_kernel<<<grid_for (n_rows * n_out * n_out * 32), BLOCK>>> (
       n_rows, n_out, n, rows, g, g_stride, slope, inhibitory_slope, q, dydc);
   check_launch ("equilibrium_feedback_products");
 }
@@ -467,9 +467,9 @@ disco_equilibrium_residual_cuda (const DiscoEquilibriumParams *params, gsize n_r
   REQUIRE (control != NULL && residual != NULL && samples != NULL && work != NULL);
   REQUIRE (keep != NULL);
 
-  residual_kernel<<<grid_for (n_rows), BLOCK> > > (*params, n_rows, n_out, rows, unit_status,
-                                                   passed, y, ld, target, control, residual,
-                                                   samples, work, keep);
+  residual_kernel<<<grid_for (n_rows), BLOCK>>> (*params, n_rows, n_out, rows, unit_status, passed,
+                                                 y, ld, target, control, residual, samples, work,
+                                                 keep);
   check_launch ("equilibrium_residual");
 }
 
@@ -518,8 +518,8 @@ disco_equilibrium_newton_cuda (const DiscoEquilibriumParams *params, gsize n_row
   REQUIRE (residual != NULL && control != NULL && newton_matrix != NULL);
   REQUIRE (samples != NULL && work != NULL && keep != NULL);
 
-  newton_kernel<<<grid_for (n_rows), BLOCK> > > (*params, n_rows, n_out, rows, fresh, dydc, y, ld,
-                                                 target, residual, control, newton_matrix, samples,
-                                                 work, keep);
+  newton_kernel<<<grid_for (n_rows), BLOCK>>> (*params, n_rows, n_out, rows, fresh, dydc, y, ld,
+                                               target, residual, control, newton_matrix, samples,
+                                               work, keep);
   check_launch ("equilibrium_newton");
 }

@@ -115,9 +115,9 @@ disco_leaky_pi_rows_cuda (gboolean softmax, float k_p, float k_i, float leak, fl
     return;
   REQUIRE (y != NULL && c_int != NULL && target != NULL && control != NULL);
 
-  leaky_pi_rows_kernel<<<grid_for (n_rows), BLOCK> > > (softmax, k_p, k_i, leak, tau, readout_tau,
-                                                        n_rows, n_out, y, c_int, ldy, target,
-                                                        control, dy, dc_int, ldf);
+  leaky_pi_rows_kernel<<<grid_for (n_rows), BLOCK>>> (softmax, k_p, k_i, leak, tau, readout_tau,
+                                                      n_rows, n_out, y, c_int, ldy, target, control,
+                                                      dy, dc_int, ldf);
   check_launch ("leaky_pi_rows");
 }
 
@@ -161,8 +161,8 @@ disco_top_down_rows_cuda (float tau_i, gsize n_rows, gsize n_out, gsize n, const
     return;
   REQUIRE (control != NULL && q != NULL && du_i != NULL);
 
-  top_down_rows_kernel<<<grid_for (n_rows * n), BLOCK> > > (tau_i, n_rows, n_out, n, NULL, control,
-                                                            q, du_i, ldf);
+  top_down_rows_kernel<<<grid_for (n_rows * n), BLOCK>>> (tau_i, n_rows, n_out, n, NULL, control, q,
+                                                          du_i, ldf);
   check_launch ("top_down_rows");
 }
 
@@ -190,8 +190,8 @@ disco_top_down_rows_indexed_cuda (float tau_i, gsize n_rows, gsize n_out, gsize 
     return;
   REQUIRE (rows != NULL && control != NULL && q != NULL && du_i != NULL);
 
-  top_down_rows_kernel<<<grid_for (n_rows * n), BLOCK> > > (tau_i, n_rows, n_out, n, rows, control,
-                                                            q, du_i, ldf);
+  top_down_rows_kernel<<<grid_for (n_rows * n), BLOCK>>> (tau_i, n_rows, n_out, n, rows, control, q,
+                                                          du_i, ldf);
   check_launch ("top_down_rows_indexed");
 }
 
@@ -231,8 +231,8 @@ disco_slope_scale_rows_cuda (const DiscoSoftRectifier *rect, gsize n_samples, gs
     return;
   REQUIRE (u != NULL && in != NULL && out != NULL);
 
-  slope_scale_rows_kernel<<<grid_for (n_samples * n_out * n), BLOCK> > > (
-      *rect, n_samples, n_out, n, u, ldu, in, in_stride, out);
+  slope_scale_rows_kernel<<<grid_for (n_samples * n_out * n), BLOCK>>> (*rect, n_samples, n_out, n,
+                                                                        u, ldu, in, in_stride, out);
   check_launch ("slope_scale_rows");
 }
 
@@ -303,17 +303,17 @@ disco_feedback_normalize_cuda (gsize n_samples, gsize size, gboolean average, fl
 
   if (average)
     {
-      average_kernel<<<grid_for (size), BLOCK> > > (n_samples, size, q);
+      average_kernel<<<grid_for (size), BLOCK>>> (n_samples, size, q);
       check_launch ("feedback_average");
     }
   if (clip > 0)
     {
-      clip_kernel<<<grid_for (n_samples * size), BLOCK> > > (n_samples * size, clip, q);
+      clip_kernel<<<grid_for (n_samples * size), BLOCK>>> (n_samples * size, clip, q);
       check_launch ("feedback_clip");
     }
   if (norm > 0)
     {
-      norm_kernel<<<(unsigned int) n_samples, BLOCK> > > (size, norm, q);
+      norm_kernel<<<(unsigned int) n_samples, BLOCK>>> (size, norm, q);
       check_launch ("feedback_norm");
     }
 }
@@ -350,7 +350,7 @@ disco_copy_rows_cuda (gsize n_rows, gsize n_cols, const float *x, gsize ldx, flo
   REQUIRE (x != NULL && y != NULL);
   REQUIRE (!disco_row_blocks_overlap (n_rows, n_cols, x, ldx, y, ldy));
 
-  copy_rows_kernel<<<grid_for (n_rows * n_cols), BLOCK> > > (n_rows, n_cols, x, ldx, y, ldy);
+  copy_rows_kernel<<<grid_for (n_rows * n_cols), BLOCK>>> (n_rows, n_cols, x, ldx, y, ldy);
   check_launch ("copy_rows");
 }
 
@@ -387,7 +387,6 @@ disco_gather_rows_cuda (gsize n_rows, gsize n_cols, const guint *rows, const flo
     return;
   REQUIRE (rows != NULL && x != NULL && y != NULL);
 
-  gather_rows_kernel<<<grid_for (n_rows * n_cols), BLOCK> > > (n_rows, n_cols, rows, x, ldx, y,
-                                                               ldy);
+  gather_rows_kernel<<<grid_for (n_rows * n_cols), BLOCK>>> (n_rows, n_cols, rows, x, ldx, y, ldy);
   check_launch ("gather_rows");
 }

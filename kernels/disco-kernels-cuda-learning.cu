@@ -96,7 +96,7 @@ disco_plasticity_delta_cuda (const DiscoSoftRectifier *phi_e, const DiscoSoftRec
     return;
   REQUIRE (u != NULL && rate != NULL && delta != NULL);
 
-  plasticity_delta_kernel<<<grid_for (n_rows * n), BLOCK> > > (
+  plasticity_delta_kernel<<<grid_for (n_rows * n), BLOCK>>> (
       *phi_e, phi_i != NULL ? *phi_i : *phi_e, n_rows, n, u, ldu, y0, rate, ldr, delta, ldd);
   check_launch ("plasticity_delta");
 }
@@ -142,7 +142,7 @@ disco_threshold_update_cuda (const DiscoSoftRectifier *phi_i, float lambda, gsiz
     return;
   REQUIRE (u_i != NULL && y0 != NULL);
 
-  column_kernel<<<grid_for (n), BLOCK> > > (true, *phi_i, lambda, n_rows, n, u_i, ldu, y0);
+  column_kernel<<<grid_for (n), BLOCK>>> (true, *phi_i, lambda, n_rows, n, u_i, ldu, y0);
   check_launch ("threshold_update");
 }
 
@@ -166,7 +166,7 @@ disco_column_mean_cuda (gsize n_rows, gsize n_cols, const float *x, gsize ldx, f
     return;
   REQUIRE (x != NULL && mean != NULL);
 
-  column_kernel<<<grid_for (n_cols), BLOCK> > > (false, unused, 0.0f, n_rows, n_cols, x, ldx, mean);
+  column_kernel<<<grid_for (n_cols), BLOCK>>> (false, unused, 0.0f, n_rows, n_cols, x, ldx, mean);
   check_launch ("column_mean");
 }
 
@@ -203,7 +203,7 @@ disco_sub_rows_cuda (gsize n_rows, gsize n_cols, const float *x, gsize ldx, floa
     return;
   REQUIRE (x != NULL && y != NULL);
 
-  sub_rows_kernel<<<grid_for (n_rows * n_cols), BLOCK> > > (n_rows, n_cols, x, ldx, y, ldy);
+  sub_rows_kernel<<<grid_for (n_rows * n_cols), BLOCK>>> (n_rows, n_cols, x, ldx, y, ldy);
   check_launch ("sub_rows");
 }
 
@@ -246,7 +246,7 @@ disco_sum_squares_cuda (gsize n, const float *x, double *acc)
   if (n == 0)
     return;
 
-  sum_squares_kernel<<<1, BLOCK> > > (n, x, acc);
+  sum_squares_kernel<<<1, BLOCK>>> (n, x, acc);
   check_launch ("sum_squares");
 }
 
@@ -269,7 +269,7 @@ disco_norm_finish_cuda (double *acc, float *norm)
 {
   REQUIRE (acc != NULL && norm != NULL);
 
-  norm_finish_kernel<<<1, 1> > > (acc, norm);
+  norm_finish_kernel<<<1, 1>>> (acc, norm);
   check_launch ("norm_finish");
 }
 
@@ -312,7 +312,7 @@ disco_sgd_update_cuda (gsize n, double learning_rate, double momentum, guint64 s
     return;
   REQUIRE (p != NULL && g != NULL && velocity != NULL);
 
-  sgd_kernel<<<grid_for (n), BLOCK> > > (n, (float) learning_rate, (float) momentum, step == 1, p,
-                                         g, velocity);
+  sgd_kernel<<<grid_for (n), BLOCK>>> (n, (float) learning_rate, (float) momentum, step == 1, p, g,
+                                       velocity);
   check_launch ("sgd_update");
 }

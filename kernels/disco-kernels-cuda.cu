@@ -189,7 +189,7 @@ softrect_launch (const char *name, const DiscoSoftRectifier *rect, gsize n_rows,
   REQUIRE (x != NULL && y != NULL);
 
   softrect_kernel<OP>
-      <<<grid_for (n_rows * n_cols), BLOCK> > > (*rect, n_rows, n_cols, x, ldx, y, ldy);
+      <<<grid_for (n_rows * n_cols), BLOCK>>> (*rect, n_rows, n_cols, x, ldx, y, ldy);
   check_launch (name);
 }
 
@@ -287,7 +287,7 @@ disco_axpy_rows_cuda (gsize n_rows, gsize n_cols, const float *alpha, const floa
     return;
   REQUIRE (alpha != NULL && x != NULL && y != NULL);
 
-  axpy_rows_kernel<<<grid_for (n_rows * n_cols), BLOCK> > > (n_rows, n_cols, alpha, x, ldx, y, ldy);
+  axpy_rows_kernel<<<grid_for (n_rows * n_cols), BLOCK>>> (n_rows, n_cols, alpha, x, ldx, y, ldy);
   check_launch ("axpy_rows");
 }
 
@@ -353,9 +353,9 @@ disco_microcircuit_rhs_cuda (const DiscoSoftRectifier *phi_e, const DiscoSoftRec
     return;
   REQUIRE (u != NULL && drive != NULL && rate != NULL && dudt != NULL);
 
-  microcircuit_kernel<<<grid_for (n_rows * n), BLOCK> > > (
-      *phi_e, *phi_i, 1.0f / tau_e, 1.0f / tau_i, n_rows, n, u, ldu, drive, ldd, drive_rows, bias,
-      rate, ldr, dudt, ldf);
+  microcircuit_kernel<<<grid_for (n_rows * n), BLOCK>>> (*phi_e, *phi_i, 1.0f / tau_e, 1.0f / tau_i,
+                                                         n_rows, n, u, ldu, drive, ldd, drive_rows,
+                                                         bias, rate, ldr, dudt, ldf);
   check_launch ("microcircuit_rhs");
 }
 
@@ -448,7 +448,7 @@ disco_rk_combine_cuda (gsize n_rows, gsize n_cols, gsize ld, const float *y0, co
   REQUIRE (h != NULL && out != NULL);
   REQUIRE (stages_from (n_stages, coeffs, k, out, &st));
 
-  rk_combine_kernel<false><<<grid_for (n_rows * n_cols), BLOCK> > > (
+  rk_combine_kernel<false><<<grid_for (n_rows * n_cols), BLOCK>>> (
       n_rows, n_cols, ld, y0, h, st, out, DiscoSoftRectifier{ 1.0f, 1.0f, 0.0f }, NULL, 0);
   check_launch ("rk_combine");
 }
@@ -485,8 +485,8 @@ disco_rk_combine_softrect_cuda (const DiscoSoftRectifier *rect, gsize n_rows, gs
   REQUIRE (h != NULL && out != NULL && rate != NULL);
   REQUIRE (stages_from (n_stages, coeffs, k, out, &st));
 
-  rk_combine_kernel<true><<<grid_for (n_rows * n_cols), BLOCK> > > (n_rows, n_cols, ld, y0, h, st,
-                                                                    out, *rect, rate, ldr);
+  rk_combine_kernel<true><<<grid_for (n_rows * n_cols), BLOCK>>> (n_rows, n_cols, ld, y0, h, st,
+                                                                  out, *rect, rate, ldr);
   check_launch ("rk_combine_softrect");
 }
 
@@ -578,7 +578,7 @@ disco_rms_rows_cuda (gsize n_rows, gsize n_cols, const float *x, gsize ldx, floa
     }
   REQUIRE (x != NULL);
 
-  rms_rows_kernel<<<(unsigned int) n_rows, BLOCK> > > (n_cols, x, ldx, rms);
+  rms_rows_kernel<<<(unsigned int) n_rows, BLOCK>>> (n_cols, x, ldx, rms);
   check_launch ("rms_rows");
 }
 
@@ -627,7 +627,7 @@ disco_softmax_rows_cuda (gsize n_rows, gsize n_cols, const float *x, gsize ldx, 
     return;
   REQUIRE (x != NULL && y != NULL);
 
-  softmax_rows_kernel<<<(unsigned int) n_rows, BLOCK> > > (n_cols, x, ldx, y, ldy);
+  softmax_rows_kernel<<<(unsigned int) n_rows, BLOCK>>> (n_cols, x, ldx, y, ldy);
   check_launch ("softmax_rows");
 }
 
@@ -695,8 +695,8 @@ disco_rk_error_norm_cuda (gsize n_rows, gsize n_cols, gsize ld, float atol, floa
     }
   REQUIRE (y0 != NULL && y1 != NULL && err != NULL);
 
-  rk_error_norm_kernel<<<(unsigned int) n_rows, BLOCK> > > (n_cols, ld, atol, rtol, y0, y1, err,
-                                                            norm);
+  rk_error_norm_kernel<<<(unsigned int) n_rows, BLOCK>>> (n_cols, ld, atol, rtol, y0, y1, err,
+                                                          norm);
   check_launch ("rk_error_norm");
 }
 
@@ -760,8 +760,8 @@ disco_rk_embedded_error_norm_cuda (gsize n_rows, gsize n_cols, gsize ld, float a
   REQUIRE (y0 != NULL && y1 != NULL);
   REQUIRE (stages_from (n_stages, e, k, NULL, &st));
 
-  rk_embedded_error_norm_kernel<<<(unsigned int) n_rows, BLOCK> > > (n_cols, ld, atol, rtol, y0, y1,
-                                                                     h, st, norm);
+  rk_embedded_error_norm_kernel<<<(unsigned int) n_rows, BLOCK>>> (n_cols, ld, atol, rtol, y0, y1,
+                                                                   h, st, norm);
   check_launch ("rk_embedded_error_norm");
 }
 
@@ -812,8 +812,8 @@ disco_steady_state_rows_cuda (gsize n_rows, gsize n_cols, float atol, float rtol
     return;
   REQUIRE (n_cols > 0 && f != NULL && y != NULL && at_rest != NULL);
 
-  steady_state_kernel<<<(unsigned int) n_rows, BLOCK> > > (n_cols, atol, rtol, f, ldf, y, ldy,
-                                                           at_rest);
+  steady_state_kernel<<<(unsigned int) n_rows, BLOCK>>> (n_cols, atol, rtol, f, ldf, y, ldy,
+                                                         at_rest);
   check_launch ("steady_state_rows");
 }
 
@@ -859,7 +859,7 @@ disco_ode_clock_advance_cuda (const DiscoOdeClockParams *params, gsize n_samples
     return;
   REQUIRE (clocks != NULL);
 
-  clock_advance_kernel<<<(unsigned int) ((n_samples + BLOCK - 1) / BLOCK), BLOCK> > > (
+  clock_advance_kernel<<<(unsigned int) ((n_samples + BLOCK - 1) / BLOCK), BLOCK>>> (
       *params, n_samples, clocks, error_norm, keep);
   check_launch ("ode_clock_advance");
 }
@@ -907,7 +907,7 @@ disco_adam_update_cuda (gsize n, double learning_rate, double beta1, double beta
     return;
   REQUIRE (p != NULL && g != NULL && m != NULL && v != NULL);
 
-  adam_kernel<<<grid_for (n), BLOCK> > > (
+  adam_kernel<<<grid_for (n), BLOCK>>> (
       n, (float) learning_rate, (float) beta1, (float) beta2, (float) (1.0 - beta1),
       (float) (1.0 - beta2), (float) (1.0 - pow (beta1, (double) step)),
       (float) (1.0 - pow (beta2, (double) step)), (float) epsilon, p, g, m, v);
@@ -944,7 +944,7 @@ disco_fill_cuda (gsize n, float value, float *x)
     return;
   REQUIRE (x != NULL);
 
-  fill_kernel<<<grid_for (n), BLOCK> > > (n, value, x);
+  fill_kernel<<<grid_for (n), BLOCK>>> (n, value, x);
   check_launch ("fill");
 }
 
@@ -986,7 +986,7 @@ disco_revert_rows_cuda (gsize n_rows, gsize n_cols, gsize ld, const gint *keep, 
     return;
   REQUIRE (keep != NULL && old != NULL && out != NULL && old != out);
 
-  revert_rows_kernel<<<grid_for (n_rows * n_cols), BLOCK> > > (n_rows, n_cols, ld, keep, old, out);
+  revert_rows_kernel<<<grid_for (n_rows * n_cols), BLOCK>>> (n_rows, n_cols, ld, keep, old, out);
   check_launch ("revert_rows");
 }
 
@@ -1035,8 +1035,8 @@ disco_leaky_rows_cuda (float tau, gsize n_rows, gsize n_cols, const float *u, gs
     return;
   REQUIRE (u != NULL && drive != NULL && dudt != NULL);
 
-  leaky_rows_kernel<<<grid_for (n_rows * n_cols), BLOCK> > > (1.0f / tau, n_rows, n_cols, u, ldu,
-                                                              drive, ldd, bias, dudt, ldf);
+  leaky_rows_kernel<<<grid_for (n_rows * n_cols), BLOCK>>> (1.0f / tau, n_rows, n_cols, u, ldu,
+                                                            drive, ldd, bias, dudt, ldf);
   check_launch ("leaky_rows");
 }
 
@@ -1066,7 +1066,7 @@ disco_ode_lockstep_step_sizes_cuda (gsize n_samples, const DiscoOdeClock *clocks
     return;
   REQUIRE (clocks != NULL && running != NULL && h != NULL);
 
-  lockstep_step_sizes_kernel<<<(unsigned int) ((n_samples + BLOCK - 1) / BLOCK), BLOCK> > > (
+  lockstep_step_sizes_kernel<<<(unsigned int) ((n_samples + BLOCK - 1) / BLOCK), BLOCK>>> (
       n_samples, clocks, running, h);
   check_launch ("ode_lockstep_step_sizes");
 }
@@ -1106,7 +1106,7 @@ disco_ode_lockstep_advance_cuda (const DiscoOdeClockParams *params, gsize n_samp
     return;
   REQUIRE (clocks != NULL && running != NULL && keep != NULL);
 
-  lockstep_advance_kernel<<<(unsigned int) ((n_samples + BLOCK - 1) / BLOCK), BLOCK> > > (
+  lockstep_advance_kernel<<<(unsigned int) ((n_samples + BLOCK - 1) / BLOCK), BLOCK>>> (
       *params, n_samples, clocks, running, error_norm, keep);
   check_launch ("ode_lockstep_advance");
 }
@@ -1158,7 +1158,7 @@ disco_ode_lockstep_stop_cuda (const DiscoOdeLockstepLimits *limits, gsize n_samp
   REQUIRE (!limits->steady_state_stop || n_samples == 0 || at_rest != NULL);
   REQUIRE (n_samples == 0 || (clocks != NULL && running != NULL && status != NULL));
 
-  lockstep_stop_kernel<<<1, BLOCK> > > (*limits, n_samples, clocks, at_rest, running, status,
-                                        n_running);
+  lockstep_stop_kernel<<<1, BLOCK>>> (*limits, n_samples, clocks, at_rest, running, status,
+                                      n_running);
   check_launch ("ode_lockstep_stop");
 }
