@@ -437,7 +437,9 @@ test_local_rule_closed_form (gconstpointer data)
             }
           for (int s = 0; s < N_SAMPLES; s++)
             {
-              const double u_e = cl[s * N_STATE + off + j], u_i = cl[s * N_STATE + off + n + j];
+              /* The readout's state is y alone: no u_I to read past it. */
+              const double u_e = cl[s * N_STATE + off + j],
+                           u_i = l < 2 ? cl[s * N_STATE + off + n + j] : 0;
 
               if (l == 2)
                 {
