@@ -43,6 +43,7 @@
  */
 
 #include <disco/disco.h>
+#include "disco-bench-sgemm.h"
 #include "disco-bench-stats.h"
 
 #include <cblas.h>
@@ -246,35 +247,11 @@ enum
   N_SHAPES
 };
 
-/* GFLOP/s of C (m×n) = R (m×k) · Wᵀ (W n×k) + C, as the network calls it:
- * the median of 7 timed blocks of calls, each block about 30 ms long. */
+/* GFLOP/s of C (m×n) = R (m×k) · Wᵀ (W n×k) + C, as the network calls it. */
 static double
 sgemm_rate (const Shape *s)
 {
-  g_autofree float *a = g_new (float, (gsize) s->m * s->k);
-  g_autofree float *b = g_new (float, (gsize) s->n * s->k);
-  g_autofree float *c = g_new0 (float, (gsize) s->m * s->n);
-  const double flops = 2.0 * s->m * s->n * s->k;
-  guint reps = MAX (1, (guint) (30e-3 * 60e9 / flops));
-  double rates[7];
-
-  for (gsize i = 0; i < (gsize) s->m * s->k; i++)
-    a[i] = (float) ((i * 37 % 101) / 101.0);
-  for (gsize i = 0; i < (gsize) s->n * s->k; i++)
-    b[i] = (float) ((i * 53 % 97) / 97.0 - 0.5) * 0.1f;
-
-  for (guint i = 0; i < reps; i++)
-    disco_gemm_cpu (FALSE, TRUE, s->m, s->n, s->k, 1.0f, a, s->k, b, s->k, 0.0f, c, s->n);
-  for (guint t = 0; t < G_N_ELEMENTS (rates); t++)
-    {
-      guint64 start = now_ns ();
-
-      for (guint i = 0; i < reps; i++)
-        disco_gemm_cpu (FALSE, TRUE, s->m, s->n, s->k, 1.0f, a, s->k, b, s->k, 1.0f, c, s->n);
-      rates[t] = flops * reps / ((now_ns () - start) * 1e-9) / 1e9;
-    }
-  qsort (rates, G_N_ELEMENTS (rates), sizeof (double), disco_bench_compare_doubles);
-  return rates[G_N_ELEMENTS (rates) / 2];
+  return disco_bench_sgemm_gflops (FALSE, TRUE, s->m, s->n, s->k);
 }
 
 /* One 1024³ SGEMM: OpenBLAS runs small products slowly in a fresh process
