@@ -68,11 +68,21 @@ solve_subset (DiscoIntegrator *self, gsize n, const guint *samples, gsize n_stat
       self->stats = g_new (DiscoOdeSampleStats, n);
       self->stats_capacity = n;
     }
-  if ((packed = ops->alloc (n * row_size, error)) == NULL)
+  /* Kept from one fallback to the next: on CUDA an allocation is a
+   * cudaMalloc, which synchronises. */
+  if (n * row_size > self->fallback_rows_capacity)
     {
-      _disco_integrator_as_disco_error (self, error);
-      return FALSE;
+      if (self->fallback_rows_buffer != NULL)
+        ops->free (self->fallback_rows_buffer);
+      self->fallback_rows_capacity = 0;
+      if ((self->fallback_rows_buffer = ops->alloc (n * row_size, error)) == NULL)
+        {
+          _disco_integrator_as_disco_error (self, error);
+          return FALSE;
+        }
+      self->fallback_rows_capacity = n * row_size;
     }
+  packed = self->fallback_rows_buffer;
   for (gsize i = 0; i < n && solved; i++)
     solved =
         ops->copy (packed + i * n_state, state + (gsize) samples[i] * n_state, row_size, error);
@@ -83,7 +93,6 @@ solve_subset (DiscoIntegrator *self, gsize n, const guint *samples, gsize n_stat
   for (gsize i = 0; i < n && solved; i++)
     solved =
         ops->copy (state + (gsize) samples[i] * n_state, packed + i * n_state, row_size, error);
-  ops->free (packed);
   if (!solved)
     {
       _disco_integrator_as_disco_error (self, error);

@@ -80,6 +80,8 @@ struct _DiscoIntegrator
   DiscoOdeBatchedSolver *batched;
   float *ops_closed_loop_state; /* B × (N + O), the table's memory */
   gsize ops_closed_loop_capacity;
+  float *fallback_rows_buffer;  /* the equilibrium's ODE fallback rows, packed, table memory */
+  gsize fallback_rows_capacity; /* bytes */
   guint last_host_syncs;
   double last_host_wait_seconds;
   guint64 last_operations;

@@ -19,6 +19,10 @@ _disco_integrator_clear_ops (DiscoIntegrator *self)
     self->ops->free (self->ops_closed_loop_state);
   self->ops_closed_loop_state = NULL;
   self->ops_closed_loop_capacity = 0;
+  if (self->fallback_rows_buffer != NULL)
+    self->ops->free (self->fallback_rows_buffer);
+  self->fallback_rows_buffer = NULL;
+  self->fallback_rows_capacity = 0;
   g_clear_pointer (&self->ops_closed_loop, disco_ops_closed_loop_free);
   g_clear_pointer (&self->ops_network, disco_ops_network_free);
   g_clear_pointer (&self->record_closed_loop, disco_ops_closed_loop_free);
