@@ -132,6 +132,28 @@ eq_unit_step (const DiscoSoftRectifier *phi_e, const DiscoSoftRectifier *phi_i, 
 }
 
 /* e = y* − softmax(y) (or y* − y), in double. */
+/* One row of the readout pass (disco_equilibrium_readout_cpu() and its CUDA
+ * twin): y = d + c for the row's sample s = rows[r], the row's status
+ * NOT_FINITE where y is not finite; @first starts the row's counts. */
+EQ_INLINE void
+eq_readout_row (gsize r, gsize n_out, const guint *rows, float *state, gsize ld, const float *drive,
+                const double *control, int first, guint *iterations, gint *status)
+{
+  const gsize s = rows[r];
+  float *y = state + s * ld;
+
+  if (first)
+    {
+      iterations[r] = 0;
+      status[r] = DISCO_EQUILIBRIUM_CONVERGED;
+    }
+  for (gsize o = 0; o < n_out; o++)
+    y[o] = drive[r * n_out + o] + (control != NULL ? (float) control[s * n_out + o] : 0.0f);
+  for (gsize o = 0; o < n_out && status[r] == DISCO_EQUILIBRIUM_CONVERGED; o++)
+    if (!isfinite (y[o]))
+      status[r] = DISCO_EQUILIBRIUM_NOT_FINITE;
+}
+
 EQ_INLINE void
 eq_output_error (gboolean softmax, const float *y, const float *target, gsize O, double *p,
                  double *e)

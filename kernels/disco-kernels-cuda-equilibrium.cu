@@ -278,19 +278,7 @@ readout_kernel (size_t n_rows, size_t n_out, const guint *rows, float *state, si
 {
   GRID_STRIDE (r, n_rows)
   {
-    const size_t s = rows[r];
-    float *y = state + s * ld;
-
-    if (first)
-      {
-        iterations[r] = 0;
-        status[r] = DISCO_EQUILIBRIUM_CONVERGED;
-      }
-    for (size_t o = 0; o < n_out; o++)
-      y[o] = drive[r * n_out + o] + (control != NULL ? (float) control[s * n_out + o] : 0.0f);
-    for (size_t o = 0; o < n_out && status[r] == DISCO_EQUILIBRIUM_CONVERGED; o++)
-      if (!isfinite (y[o]))
-        status[r] = DISCO_EQUILIBRIUM_NOT_FINITE;
+    eq_readout_row (r, n_out, rows, state, ld, drive, control, first, iterations, status);
   }
 }
 

@@ -253,21 +253,7 @@ disco_equilibrium_readout_cpu (gsize n_rows, gsize n_out, const guint *rows, flo
   g_return_if_fail (iterations != NULL && status != NULL);
 
   for (gsize r = 0; r < n_rows; r++)
-    {
-      const gsize s = rows[r];
-      float *y = state + s * ld;
-
-      if (first)
-        {
-          iterations[r] = 0;
-          status[r] = DISCO_EQUILIBRIUM_CONVERGED;
-        }
-      for (gsize o = 0; o < n_out; o++)
-        y[o] = drive[r * n_out + o] + (control != NULL ? (float) control[s * n_out + o] : 0.0f);
-      for (gsize o = 0; o < n_out && status[r] == DISCO_EQUILIBRIUM_CONVERGED; o++)
-        if (!isfinite (y[o]))
-          status[r] = DISCO_EQUILIBRIUM_NOT_FINITE;
-    }
+    eq_readout_row (r, n_out, rows, state, ld, drive, control, first, iterations, status);
 }
 
 /**
