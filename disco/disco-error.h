@@ -21,8 +21,9 @@ G_BEGIN_DECLS
  * binding reports it.
  */
 /* The quark's name, "disco-error-quark" (disco-error.c), must not change:
- * the CUDA backend (kernels/disco-cuda-backend.c), which stays free of
- * libdisco, finds the domain by that name. */
+ * the kernels, the solvers and the CUDA backend, which stay free of
+ * libdisco, find the domain by that name (DISCO_KERNELS_ERROR,
+ * kernels/disco-kernels.h). */
 #define DISCO_ERROR (disco_error_quark ())
 
 /**

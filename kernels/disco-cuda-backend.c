@@ -19,9 +19,6 @@
 #include <cuda_runtime_api.h>
 #include <cublas_v2.h>
 
-/* Same quark as libdisco's DISCO_ERROR (G_DEFINE_QUARK (disco-error-quark, …)). */
-#define CUDA_ERROR_DOMAIN (g_quark_from_static_string ("disco-error-quark"))
-
 /* The first failure recorded by this thread's calls and not yet reported.
  * Per thread, like the runtime's own cudaGetLastError(): two pipelines run
  * from two threads each learn only of their own failures. */
@@ -38,7 +35,7 @@ _disco_cuda_record_error (const char *format, ...)
     return;
   va_start (args, format);
   g_private_set (&pending_error,
-                 g_error_new_valist (CUDA_ERROR_DOMAIN, DISCO_ERROR_DEVICE, format, args));
+                 g_error_new_valist (DISCO_KERNELS_ERROR, DISCO_ERROR_DEVICE, format, args));
   va_end (args);
 }
 
@@ -47,7 +44,7 @@ cuda_ok (cudaError_t status, const char *what, GError **error)
 {
   if (status == cudaSuccess)
     return TRUE;
-  g_set_error (error, CUDA_ERROR_DOMAIN, DISCO_ERROR_DEVICE, "CUDA: %s failed: %s (%s)", what,
+  g_set_error (error, DISCO_KERNELS_ERROR, DISCO_ERROR_DEVICE, "CUDA: %s failed: %s (%s)", what,
                cudaGetErrorString (status), cudaGetErrorName (status));
   /* The runtime also latches the failure as its last error; this GError
    * reports it, so clear it, else the next disco_cuda_check() would fail
@@ -134,7 +131,7 @@ disco_cuda_get_device_count (GError **error)
       return 0;
     }
   if (count == 0)
-    g_set_error_literal (error, CUDA_ERROR_DOMAIN, DISCO_ERROR_DEVICE,
+    g_set_error_literal (error, DISCO_KERNELS_ERROR, DISCO_ERROR_DEVICE,
                          "CUDA: the driver reports no device");
   return count;
 }
@@ -264,7 +261,7 @@ disco_cuda_alloc (gsize size, GError **error)
 
   if (status != cudaSuccess)
     {
-      g_set_error (error, CUDA_ERROR_DOMAIN, DISCO_ERROR_DEVICE,
+      g_set_error (error, DISCO_KERNELS_ERROR, DISCO_ERROR_DEVICE,
                    "CUDA: cannot allocate %" G_GSIZE_FORMAT " bytes of device memory: %s", size,
                    cudaGetErrorString (status));
       cudaGetLastError ();

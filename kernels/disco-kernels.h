@@ -30,6 +30,19 @@
 #include <glib.h>
 
 #include "disco-ops-list.h"
+#include "disco/disco-error.h"
+
+/**
+ * DISCO_KERNELS_ERROR:
+ *
+ * The error domain of the kernels, the operations tables, the CUDA backend
+ * and the solvers: libdisco's one domain, %DISCO_ERROR, named by its
+ * quark's string because they do not link libdisco; the codes are #DiscoError's
+ * (%DISCO_ERROR_BAD_VALUE for a bad configuration, %DISCO_ERROR_MEMORY for
+ * an allocation, %DISCO_ERROR_FAILED for a right-hand side that failed
+ * without saying why).
+ */
+#define DISCO_KERNELS_ERROR (g_quark_from_static_string ("disco-error-quark"))
 
 G_BEGIN_DECLS
 

@@ -14,7 +14,6 @@
 #define G_LOG_DOMAIN "Disco-Kernels"
 
 #include "disco-ops.h"
-#include "disco-ode.h"
 
 #include <string.h>
 

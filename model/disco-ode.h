@@ -32,19 +32,7 @@ G_BEGIN_DECLS
 
 typedef struct _DiscoOps DiscoOps;
 
-#include "disco/disco-error.h"
-
-/**
- * DISCO_KERNELS_ERROR:
- *
- * The error domain of the solvers and the operations tables: libdisco's
- * one domain, %DISCO_ERROR, named by its quark's string because the
- * kernels do not link libdisco; the codes are #DiscoError's
- * (%DISCO_ERROR_BAD_VALUE for a bad configuration, %DISCO_ERROR_MEMORY for
- * an allocation, %DISCO_ERROR_FAILED for a right-hand side that failed
- * without saying why).
- */
-#define DISCO_KERNELS_ERROR (g_quark_from_static_string ("disco-error-quark"))
+#include "disco-kernels.h" /* DISCO_KERNELS_ERROR */
 
 /**
  * DiscoOdeMethod:
