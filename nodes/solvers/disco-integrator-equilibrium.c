@@ -213,9 +213,8 @@ settle_open_loop_equilibrium (DiscoIntegrator *self, DiscoTensor *input, gsize B
     }
   if (n_failed > 0)
     {
-      if (!self->batch_begun && !_disco_integrator_begin_table_batch (self, input, error))
+      if (!_disco_integrator_begin_table_batch (self, input, error))
         return FALSE;
-      self->batch_begun = TRUE;
       if (!solve_subset (self, n_failed, self->fallback_rows, N, open_loop,
                          disco_ops_network_rhs_compact, self->ops_network, error))
         return FALSE;
@@ -298,10 +297,8 @@ settle_closed_loop_equilibrium (DiscoIntegrator *self, DiscoNode *controller, Di
     {
       DiscoTensor *input = disco_network_get_input (self->network, error);
 
-      if (!self->batch_begun
-          && (input == NULL || !_disco_integrator_begin_table_batch (self, input, error)))
+      if (input == NULL || !_disco_integrator_begin_table_batch (self, input, error))
         return FALSE;
-      self->batch_begun = TRUE;
       if (!solve_subset (self, n_failed, self->fallback_rows, N_cl, state,
                          disco_ops_closed_loop_rhs_compact, self->ops_closed_loop, error))
         return FALSE;

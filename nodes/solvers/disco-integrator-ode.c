@@ -134,7 +134,6 @@ _disco_integrator_process_ode (DiscoIntegrator *self, DiscoTensor *input, gboole
 
   if (!_disco_integrator_begin_table_batch (self, input, error))
     return DISCO_FLOW_ERROR;
-  self->batch_begun = TRUE;
   open_loop = disco_tensor_write_ops (
       disco_node_ensure_output (node, "open-loop-state", 2, state_shape), ops, error);
   /* Step counts are the host's: they come with the statistics. */

@@ -151,10 +151,18 @@ begin_batch_on (DiscoIntegrator *self, DiscoOpsNetwork *network, DiscoTensor *in
   return TRUE;
 }
 
+/* The table network's first drive for this tick's minibatch, once per tick
+ * (process resets batch_begun): the ODE needs it at once, the equilibrium
+ * only for the samples it hands to the ODE, a trajectory for its leg. */
 gboolean
 _disco_integrator_begin_table_batch (DiscoIntegrator *self, DiscoTensor *input, GError **error)
 {
-  return begin_batch_on (self, self->ops_network, input, error);
+  if (self->batch_begun)
+    return TRUE;
+  if (!begin_batch_on (self, self->ops_network, input, error))
+    return FALSE;
+  self->batch_begun = TRUE;
+  return TRUE;
 }
 
 /* The targets the controller received this tick, checked against B × O. */
@@ -406,12 +414,8 @@ _disco_integrator_record_trajectory (DiscoIntegrator *self, DiscoTensor *input, 
             return FALSE;
         }
     }
-  else if (!self->batch_begun)
-    {
-      if (!_disco_integrator_begin_table_batch (self, input, error))
-        return FALSE;
-      self->batch_begun = TRUE;
-    }
+  else if (!_disco_integrator_begin_table_batch (self, input, error))
+    return FALSE;
   if (!record_leg (self, network, loop, N, row, y, 0, rows, times, error))
     return FALSE;
   ol_rows = times->len;
