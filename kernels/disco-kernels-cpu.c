@@ -15,6 +15,16 @@
 #include <time.h>
 
 /* Columns per chunk in disco_rk_combine_cpu(): 1 KiB of stack. */
+/* Loops compiled twice on x86-64, for the baseline and for x86-64-v3
+ * (AVX2), picked at run time.  This file is built with -ffp-contract=off,
+ * so a v3 clone never fuses a multiply and an add: its lanes round as the
+ * scalar loop does and both clones give the same bits. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define CPU_CLONES __attribute__ ((target_clones ("arch=x86-64-v3", "default")))
+#else
+#define CPU_CLONES
+#endif
+
 #define RK_CHUNK 256
 
 /* Shared precondition of the strided element-wise operations: a non-empty
@@ -831,6 +841,17 @@ disco_top_down_rows_cpu (float tau_i, gsize n_rows, gsize n_out, gsize n, const 
     }
 }
 
+/* Columns of disco_slope_scale_rows_cpu() per block of φ′ values. */
+#define SLOPE_BLOCK 512
+
+/* y = x ⊙ slope over @width values; @y may be @x (same index only). */
+CPU_CLONES static void
+scale_columns (gsize width, const float *x, const float *restrict slope, float *y)
+{
+  for (gsize j = 0; j < width; j++)
+    y[j] = x[j] * slope[j];
+}
+
 /**
  * disco_slope_scale_rows_cpu:
  * @rect: φ whose slope scales the columns
@@ -854,13 +875,19 @@ disco_slope_scale_rows_cpu (const DiscoSoftRectifier *rect, gsize n_samples, gsi
   CHECK_MATRIX (u, n_samples, n, ldu);
   g_return_if_fail (n_samples == 0 || n_out == 0 || n == 0 || (in != NULL && out != NULL));
 
+  /* φ′ of a block of columns once, then each Jacobian row's block scaled
+   * by it in a contiguous (vectorised) loop. */
   for (gsize s = 0; s < n_samples; s++)
-    for (gsize j = 0; j < n; j++)
+    for (gsize j0 = 0; j0 < n; j0 += SLOPE_BLOCK)
       {
-        const float slope = disco_softrect_derivative (rect, u[s * ldu + j]);
+        const gsize width = MIN (SLOPE_BLOCK, n - j0);
+        float slope[SLOPE_BLOCK];
 
+        for (gsize j = 0; j < width; j++)
+          slope[j] = disco_softrect_derivative (rect, u[s * ldu + j0 + j]);
         for (gsize o = 0; o < n_out; o++)
-          out[(s * n_out + o) * n + j] = in[s * in_stride + o * n + j] * slope;
+          scale_columns (width, in + s * in_stride + o * n + j0, slope,
+                         out + (s * n_out + o) * n + j0);
       }
 }
 
@@ -1019,6 +1046,27 @@ disco_gather_rows_cpu (gsize n_rows, gsize n_cols, const guint *rows, const floa
  * One Adam step as optax.adam computes it (MODEL.md §5): the moments, their
  * bias corrections and the parameter update.
  */
+/* The update loop, apart so that its pointers are restrict and it is also
+ * compiled for AVX2: GCC then vectorises it (sqrtf inline thanks to
+ * -fno-math-errno).  With -ffp-contract=off (kernels/meson.build) every
+ * lane rounds as the scalar loop does, division and square root included,
+ * so the clones agree to the bit. */
+CPU_CLONES static void
+adam_update_loop (gsize n, float b1, float b2, float one_minus_b1, float one_minus_b2, float lr,
+                  float c1, float c2, float eps, float *restrict p, const float *restrict g,
+                  float *restrict m, float *restrict v)
+{
+  for (gsize i = 0; i < n; i++)
+    {
+      const float mi = b1 * m[i] + one_minus_b1 * g[i];
+      const float vi = b2 * v[i] + one_minus_b2 * g[i] * g[i];
+
+      m[i] = mi;
+      v[i] = vi;
+      p[i] -= lr * (mi / c1) / (sqrtf (vi / c2) + eps);
+    }
+}
+
 void
 disco_adam_update_cpu (gsize n, double learning_rate, double beta1, double beta2, double epsilon,
                        guint64 step, float *p, const float *g, float *m, float *v)
@@ -1034,12 +1082,7 @@ disco_adam_update_cpu (gsize n, double learning_rate, double beta1, double beta2
   g_return_if_fail (step >= 1);
   g_return_if_fail (n == 0 || (p != NULL && g != NULL && m != NULL && v != NULL));
 
-  for (gsize i = 0; i < n; i++)
-    {
-      m[i] = b1 * m[i] + one_minus_b1 * g[i];
-      v[i] = b2 * v[i] + one_minus_b2 * g[i] * g[i];
-      p[i] -= lr * (m[i] / c1) / (sqrtf (v[i] / c2) + eps);
-    }
+  adam_update_loop (n, b1, b2, one_minus_b1, one_minus_b2, lr, c1, c2, eps, p, g, m, v);
 }
 
 /* ---------------------------------------------------------------------------
