@@ -9,6 +9,7 @@
 #define G_LOG_DOMAIN "Disco-Kernels"
 
 #include "disco-kernels.h"
+#include "disco-parallel.h"
 
 #include <cblas.h>
 #include <string.h>
@@ -24,6 +25,16 @@
 #else
 #define CPU_CLONES
 #endif
+
+/* Piece @piece of @n_pieces over @n items: [PIECE_FIRST, PIECE_LAST). */
+#define PIECE_FIRST(piece, n_pieces, n) ((n) * (piece) / (n_pieces))
+#define PIECE_LAST(piece, n_pieces, n) ((n) * ((piece) + 1) / (n_pieces))
+
+/* The fewest values a piece of an element-wise kernel should hold to be
+ * worth handing to another thread: libm's φ costs about 10 ns a value, a
+ * multiply-add far less. */
+#define PIECE_MIN_PHI_VALUES 2048
+#define PIECE_MIN_PLAIN_VALUES 32768
 
 #define RK_CHUNK 256
 
@@ -80,6 +91,79 @@ monotonic_ns (void)
   return (guint64) ts.tv_sec * G_GUINT64_CONSTANT (1000000000) + (guint64) ts.tv_nsec;
 }
 
+/* GEMMs are cut into pieces of at least this many flops (2·m·n·k)... */
+#define GEMM_PIECE_MIN_FLOPS (2 << 20)
+/* ... along the longer side of C, in blocks of this many rows or columns. */
+#define GEMM_PIECE_ALIGN 16
+
+typedef struct
+{
+  gboolean trans_a, trans_b, split_rows;
+  gsize m, n, k, lda, ldb, ldc, n_pieces;
+  float alpha, beta;
+  const float *a, *b;
+  float *c;
+} GemmJob;
+
+static void
+gemm_piece (gsize piece, gpointer data)
+{
+  const GemmJob *job = data;
+  const gsize side = job->split_rows ? job->m : job->n;
+  const gsize blocks = (side + GEMM_PIECE_ALIGN - 1) / GEMM_PIECE_ALIGN;
+  const gsize first = MIN (side, blocks * piece / job->n_pieces * GEMM_PIECE_ALIGN);
+  const gsize last = MIN (side, blocks * (piece + 1) / job->n_pieces * GEMM_PIECE_ALIGN);
+  const float *a = job->a, *b = job->b;
+  float *c = job->c;
+  gsize m = job->m, n = job->n;
+
+  if (last <= first)
+    return;
+  if (job->split_rows)
+    {
+      a += job->trans_a ? first : first * job->lda;
+      c += first * job->ldc;
+      m = last - first;
+    }
+  else
+    {
+      b += job->trans_b ? first * job->ldb : first;
+      c += first;
+      n = last - first;
+    }
+  cblas_sgemm (CblasRowMajor, job->trans_a ? CblasTrans : CblasNoTrans,
+               job->trans_b ? CblasTrans : CblasNoTrans, (int) m, (int) n, (int) job->k, job->alpha,
+               a, (int) job->lda, b, (int) job->ldb, job->beta, c, (int) job->ldc);
+}
+
+/* C in blocks of rows (or columns, when it is wider than tall), one BLAS
+ * call each, on disco-parallel's threads.  Every element of C is the same
+ * product over the same k whichever block holds it; the blocks depend on
+ * the shape alone.  When the user gave OpenBLAS threads of its own, it
+ * gets the whole product instead (two teams would compete). */
+static void
+gemm_in_pieces (gboolean trans_a, gboolean trans_b, gsize m, gsize n, gsize k, float alpha,
+                const float *a, gsize lda, const float *b, gsize ldb, float beta, float *c,
+                gsize ldc)
+{
+  const gboolean split_rows = m >= n;
+  const gsize side = split_rows ? m : n;
+  const double flops = 2.0 * m * n * k;
+  GemmJob job = { trans_a, trans_b, split_rows, m, n, k, lda, ldb, ldc, 1, alpha, beta, a, b, c };
+
+  if (k > 0 && disco_blas_get_threads () == 1)
+    job.n_pieces = disco_parallel_pieces (
+        (side + GEMM_PIECE_ALIGN - 1) / GEMM_PIECE_ALIGN,
+        (gsize) ceil (GEMM_PIECE_MIN_FLOPS / (flops / side * GEMM_PIECE_ALIGN)),
+        DISCO_PARALLEL_MAX_PIECES);
+  if (job.n_pieces == 1)
+    cblas_sgemm (CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+                 trans_b ? CblasTrans : CblasNoTrans, (int) m, (int) n, (int) k, alpha, a,
+                 (int) lda, b, (int) ldb, beta, c, (int) ldc);
+  else
+    disco_parallel_run (job.n_pieces, gemm_piece, &job);
+}
+
 /**
  * disco_gemm_cpu:
  * @trans_a: use Aᵀ
@@ -121,18 +205,14 @@ disco_gemm_cpu (gboolean trans_a, gboolean trans_b, gsize m, gsize n, gsize k, f
     {
       guint64 start = monotonic_ns ();
 
-      cblas_sgemm (CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-                   trans_b ? CblasTrans : CblasNoTrans, (int) m, (int) n, (int) k, alpha, a,
-                   (int) lda, b, (int) ldb, beta, c, (int) ldc);
+      gemm_in_pieces (trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
       __atomic_add_fetch (&gemm_ns, monotonic_ns () - start, __ATOMIC_RELAXED);
       __atomic_add_fetch (&gemm_flops, (guint64) 2 * m * n * k, __ATOMIC_RELAXED);
       __atomic_add_fetch (&gemm_calls, 1, __ATOMIC_RELAXED);
       return;
     }
 
-  cblas_sgemm (CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-               trans_b ? CblasTrans : CblasNoTrans, (int) m, (int) n, (int) k, alpha, a, (int) lda,
-               b, (int) ldb, beta, c, (int) ldc);
+  gemm_in_pieces (trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 /**
@@ -852,6 +932,16 @@ scale_columns (gsize width, const float *x, const float *restrict slope, float *
     y[j] = x[j] * slope[j];
 }
 
+typedef struct
+{
+  const DiscoSoftRectifier *rect;
+  gsize n_samples, n_out, n, ldu, in_stride, n_pieces;
+  const float *u, *in;
+  float *out;
+} SlopeScaleJob;
+
+static void slope_scale_piece (gsize piece, gpointer data);
+
 /**
  * disco_slope_scale_rows_cpu:
  * @rect: φ whose slope scales the columns
@@ -875,20 +965,94 @@ disco_slope_scale_rows_cpu (const DiscoSoftRectifier *rect, gsize n_samples, gsi
   CHECK_MATRIX (u, n_samples, n, ldu);
   g_return_if_fail (n_samples == 0 || n_out == 0 || n == 0 || (in != NULL && out != NULL));
 
+  if (n_samples > 0 && n_out > 0 && n > 0)
+    {
+      SlopeScaleJob job = { rect, n_samples, n_out, n, ldu, in_stride, 1, u, in, out };
+
+      job.n_pieces = disco_parallel_pieces (n_samples, PIECE_MIN_PLAIN_VALUES / (n_out * n) + 1,
+                                            DISCO_PARALLEL_MAX_PIECES);
+      disco_parallel_run (job.n_pieces, slope_scale_piece, &job);
+    }
+}
+
+static void
+slope_scale_piece (gsize piece, gpointer data)
+{
+  const SlopeScaleJob *job = data;
+  const gsize n = job->n, n_out = job->n_out;
+
   /* φ′ of a block of columns once, then each Jacobian row's block scaled
    * by it in a contiguous (vectorised) loop. */
-  for (gsize s = 0; s < n_samples; s++)
+  for (gsize s = PIECE_FIRST (piece, job->n_pieces, job->n_samples);
+       s < PIECE_LAST (piece, job->n_pieces, job->n_samples); s++)
     for (gsize j0 = 0; j0 < n; j0 += SLOPE_BLOCK)
       {
         const gsize width = MIN (SLOPE_BLOCK, n - j0);
         float slope[SLOPE_BLOCK];
 
         for (gsize j = 0; j < width; j++)
-          slope[j] = disco_softrect_derivative (rect, u[s * ldu + j0 + j]);
+          slope[j] = disco_softrect_derivative (job->rect, job->u[s * job->ldu + j0 + j]);
         for (gsize o = 0; o < n_out; o++)
-          scale_columns (width, in + s * in_stride + o * n + j0, slope,
-                         out + (s * n_out + o) * n + j0);
+          scale_columns (width, job->in + s * job->in_stride + o * n + j0, slope,
+                         job->out + (s * n_out + o) * n + j0);
       }
+}
+
+typedef struct
+{
+  gsize n_samples, size;
+  gboolean average;
+  float clip, norm;
+  gsize n_pieces;
+  float *q;
+} FeedbackJob;
+
+static void
+feedback_mean_piece (gsize piece, gpointer data)
+{
+  const FeedbackJob *job = data;
+  const gsize n_samples = job->n_samples, size = job->size;
+  float *q = job->q;
+
+  for (gsize i = PIECE_FIRST (piece, job->n_pieces, size);
+       i < PIECE_LAST (piece, job->n_pieces, size); i++)
+    {
+      double sum = 0;
+
+      for (gsize s = 0; s < n_samples; s++)
+        sum += q[s * size + i];
+      for (gsize s = 0; s < n_samples; s++)
+        q[s * size + i] = sum / n_samples;
+    }
+}
+
+static void
+feedback_scale_piece (gsize piece, gpointer data)
+{
+  const FeedbackJob *job = data;
+  const gsize size = job->size;
+  const float clip = job->clip, norm = job->norm;
+
+  for (gsize s = PIECE_FIRST (piece, job->n_pieces, job->n_samples);
+       s < PIECE_LAST (piece, job->n_pieces, job->n_samples); s++)
+    {
+      float *qs = job->q + s * size;
+
+      if (clip > 0)
+        for (gsize i = 0; i < size; i++)
+          qs[i] = CLAMP (qs[i], -clip, clip);
+      if (norm > 0)
+        {
+          double sum2 = 0;
+          float scale;
+
+          for (gsize i = 0; i < size; i++)
+            sum2 += (double) qs[i] * qs[i];
+          scale = sum2 > 0 ? norm / sqrt (sum2) : 0.0f;
+          for (gsize i = 0; i < size; i++)
+            qs[i] *= scale;
+        }
+    }
 }
 
 /**
@@ -909,30 +1073,24 @@ disco_feedback_normalize_cpu (gsize n_samples, gsize size, gboolean average, flo
 {
   g_return_if_fail (n_samples == 0 || size == 0 || q != NULL);
 
-  if (average)
-    for (gsize i = 0; i < size; i++)
-      {
-        double sum = 0;
-
-        for (gsize s = 0; s < n_samples; s++)
-          sum += q[s * size + i];
-        for (gsize s = 0; s < n_samples; s++)
-          q[s * size + i] = sum / n_samples;
-      }
-  if (clip > 0)
-    for (gsize i = 0; i < n_samples * size; i++)
-      q[i] = CLAMP (q[i], -clip, clip);
-  for (gsize s = 0; s < n_samples && norm > 0; s++)
+  if (n_samples > 0 && size > 0)
     {
-      float *qs = q + s * size;
-      double sum2 = 0;
-      float scale;
+      FeedbackJob job = { n_samples, size, average, clip, norm, 1, q };
 
-      for (gsize i = 0; i < size; i++)
-        sum2 += (double) qs[i] * qs[i];
-      scale = sum2 > 0 ? norm / sqrt (sum2) : 0.0f;
-      for (gsize i = 0; i < size; i++)
-        qs[i] *= scale;
+      /* The mean in pieces of columns, then each sample in pieces of
+       * samples: every sum runs in the same order as in one piece. */
+      if (average)
+        {
+          job.n_pieces = disco_parallel_pieces (size, PIECE_MIN_PLAIN_VALUES / n_samples + 1,
+                                                DISCO_PARALLEL_MAX_PIECES);
+          disco_parallel_run (job.n_pieces, feedback_mean_piece, &job);
+        }
+      if (clip > 0 || norm > 0)
+        {
+          job.n_pieces = disco_parallel_pieces (n_samples, PIECE_MIN_PLAIN_VALUES / size + 1,
+                                                DISCO_PARALLEL_MAX_PIECES);
+          disco_parallel_run (job.n_pieces, feedback_scale_piece, &job);
+        }
     }
 }
 
@@ -1067,6 +1225,26 @@ adam_update_loop (gsize n, float b1, float b2, float one_minus_b1, float one_min
     }
 }
 
+typedef struct
+{
+  gsize n, n_pieces;
+  float b1, b2, one_minus_b1, one_minus_b2, lr, c1, c2, eps;
+  float *p;
+  const float *g;
+  float *m, *v;
+} AdamJob;
+
+static void
+adam_update_piece (gsize piece, gpointer data)
+{
+  const AdamJob *job = data;
+  const gsize first = PIECE_FIRST (piece, job->n_pieces, job->n);
+
+  adam_update_loop (PIECE_LAST (piece, job->n_pieces, job->n) - first, job->b1, job->b2,
+                    job->one_minus_b1, job->one_minus_b2, job->lr, job->c1, job->c2, job->eps,
+                    job->p + first, job->g + first, job->m + first, job->v + first);
+}
+
 void
 disco_adam_update_cpu (gsize n, double learning_rate, double beta1, double beta2, double epsilon,
                        guint64 step, float *p, const float *g, float *m, float *v)
@@ -1082,7 +1260,13 @@ disco_adam_update_cpu (gsize n, double learning_rate, double beta1, double beta2
   g_return_if_fail (step >= 1);
   g_return_if_fail (n == 0 || (p != NULL && g != NULL && m != NULL && v != NULL));
 
-  adam_update_loop (n, b1, b2, one_minus_b1, one_minus_b2, lr, c1, c2, eps, p, g, m, v);
+  if (n > 0)
+    {
+      AdamJob job = { n, 1, b1, b2, one_minus_b1, one_minus_b2, lr, c1, c2, eps, p, g, m, v };
+
+      job.n_pieces = disco_parallel_pieces (n, PIECE_MIN_PLAIN_VALUES, DISCO_PARALLEL_MAX_PIECES);
+      disco_parallel_run (job.n_pieces, adam_update_piece, &job);
+    }
 }
 
 /* ---------------------------------------------------------------------------
@@ -1094,6 +1278,29 @@ disco_adam_update_cpu (gsize n, double learning_rate, double beta1, double beta2
 /* Neurons per block of disco_plasticity_delta_cpu(): 256 bytes of each of
  * u_E, u_I, rate and δ per row, and the block's Taylor lines on the stack. */
 #define PLASTICITY_DELTA_BLOCK 64
+
+typedef struct
+{
+  const DiscoSoftRectifier *phi_e, *phi_i;
+  gsize n_rows, n, ldu, ldr, ldd, n_pieces;
+  const float *u, *y0;
+  float *rate, *delta;
+} PlasticityJob;
+
+static void plasticity_delta_rows (const DiscoSoftRectifier *phi_e, const DiscoSoftRectifier *phi_i,
+                                   gsize first, gsize last, gsize n, const float *u, gsize ldu,
+                                   const float *y0, float *rate, gsize ldr, float *delta,
+                                   gsize ldd);
+
+static void
+plasticity_delta_piece (gsize piece, gpointer data)
+{
+  const PlasticityJob *job = data;
+
+  plasticity_delta_rows (job->phi_e, job->phi_i, PIECE_FIRST (piece, job->n_pieces, job->n_rows),
+                         PIECE_LAST (piece, job->n_pieces, job->n_rows), job->n, job->u, job->ldu,
+                         job->y0, job->rate, job->ldr, job->delta, job->ldd);
+}
 
 /**
  * disco_plasticity_delta_cpu:
@@ -1124,6 +1331,22 @@ disco_plasticity_delta_cpu (const DiscoSoftRectifier *phi_e, const DiscoSoftRect
   g_return_if_fail (ldu >= 2 * n && ldr >= n && ldd >= n);
   g_return_if_fail (n_rows == 0 || n == 0 || (u != NULL && rate != NULL && delta != NULL));
 
+  if (n_rows > 0 && n > 0)
+    {
+      PlasticityJob job = { phi_e, phi_i, n_rows, n, ldu, ldr, ldd, 1, u, y0, rate, delta };
+
+      job.n_pieces =
+          disco_parallel_pieces (n_rows, PIECE_MIN_PHI_VALUES / n + 1, DISCO_PARALLEL_MAX_PIECES);
+      disco_parallel_run (job.n_pieces, plasticity_delta_piece, &job);
+    }
+}
+
+/* The rows [first, last) of disco_plasticity_delta_cpu(). */
+static void
+plasticity_delta_rows (const DiscoSoftRectifier *phi_e, const DiscoSoftRectifier *phi_i,
+                       gsize first, gsize last, gsize n, const float *u, gsize ldu, const float *y0,
+                       float *rate, gsize ldr, float *delta, gsize ldd)
+{
   /* A block of neurons at a time: their Taylor lines once, then the block
    * row by row, since the rows of the packed state lie far apart (a
    * column walk misses the cache on every sample). */
@@ -1134,7 +1357,7 @@ disco_plasticity_delta_cpu (const DiscoSoftRectifier *phi_e, const DiscoSoftRect
 
       for (gsize k = 0; y0 != NULL && k < width; k++)
         disco_softrect_taylor_line (phi_i, y0[j0 + k], &a[k], &b[k]);
-      for (gsize s = 0; s < n_rows; s++)
+      for (gsize s = first; s < last; s++)
         for (gsize k = 0; k < width; k++)
           {
             const gsize j = j0 + k;
@@ -1146,6 +1369,31 @@ disco_plasticity_delta_cpu (const DiscoSoftRectifier *phi_e, const DiscoSoftRect
             rate[s * ldr + j] = r_e;
             delta[s * ldd + j] = (inverse - r_e) * disco_softrect_derivative (phi_e, u_e);
           }
+    }
+}
+
+typedef struct
+{
+  const DiscoSoftRectifier *phi_i;
+  float lambda;
+  gsize n_rows, n, ldu, n_pieces;
+  const float *u_i;
+  float *y0;
+} ThresholdJob;
+
+static void
+threshold_update_piece (gsize piece, gpointer data)
+{
+  const ThresholdJob *job = data;
+
+  for (gsize j = PIECE_FIRST (piece, job->n_pieces, job->n);
+       j < PIECE_LAST (piece, job->n_pieces, job->n); j++)
+    {
+      double mean = 0;
+
+      for (gsize s = 0; s < job->n_rows; s++)
+        mean += disco_softrect_forward (job->phi_i, job->u_i[s * job->ldu + j]);
+      job->y0[j] = (1.0f - job->lambda) * job->y0[j] + job->lambda * (float) (mean / job->n_rows);
     }
 }
 
@@ -1169,13 +1417,14 @@ disco_threshold_update_cpu (const DiscoSoftRectifier *phi_i, float lambda, gsize
   g_return_if_fail (phi_i != NULL && n_rows > 0 && ldu >= n);
   g_return_if_fail (n == 0 || (u_i != NULL && y0 != NULL));
 
-  for (gsize j = 0; j < n; j++)
+  if (n > 0)
     {
-      double mean = 0;
+      ThresholdJob job = { phi_i, lambda, n_rows, n, ldu, 1, u_i, y0 };
 
-      for (gsize s = 0; s < n_rows; s++)
-        mean += disco_softrect_forward (phi_i, u_i[s * ldu + j]);
-      y0[j] = (1.0f - lambda) * y0[j] + lambda * (float) (mean / n_rows);
+      /* In pieces of columns: each column's mean sums in the same order. */
+      job.n_pieces =
+          disco_parallel_pieces (n, PIECE_MIN_PHI_VALUES / n_rows + 1, DISCO_PARALLEL_MAX_PIECES);
+      disco_parallel_run (job.n_pieces, threshold_update_piece, &job);
     }
 }
 

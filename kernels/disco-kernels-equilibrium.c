@@ -18,9 +18,20 @@
 #define G_LOG_DOMAIN "Disco-Kernels"
 
 #include "disco-kernels-equilibrium.h"
+#include "disco-parallel.h"
 
 #include <math.h>
 #include <string.h>
+
+/* Rows are shared among disco-parallel's threads in pieces of at least
+ * this many units (a unit's Newton sweeps cost tens of ns), or of this
+ * many feedback-product or Newton values. */
+#define UNITS_PIECE_MIN_VALUES 4096
+#define PRODUCTS_PIECE_MIN_VALUES 16384
+
+/* The rows [first, last) of piece @piece of @n_pieces over @n_rows. */
+#define PIECE_FIRST(piece, n_pieces, n_rows) ((n_rows) * (piece) / (n_pieces))
+#define PIECE_LAST(piece, n_pieces, n_rows) ((n_rows) * ((piece) + 1) / (n_pieces))
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define SWEEP_CLONES __attribute__ ((target_clones ("arch=x86-64-v3", "default")))
@@ -85,6 +96,89 @@ disco_equilibrium_gather_cpu (gsize n_rows, gsize n_cols, const guint *source, c
             n_cols * sizeof (float));
 }
 
+typedef struct
+{
+  const DiscoSoftRectifier *phi_e, *phi_i;
+  gsize n_rows, n, ld, n_out, n_pieces;
+  const guint *rows, *drive_rows;
+  float *state, *top_down, *rate, *slope, *inhibitory_slope;
+  const float *drive, *q;
+  const double *control;
+  gboolean cold, first;
+  guint *iterations;
+  gint *status;
+} UnitsJob;
+
+/* The rows [first_row, last_row) of disco_equilibrium_microcircuit_units_cpu(). */
+static void
+units_rows (const UnitsJob *job, gsize first_row, gsize last_row)
+{
+  const DiscoSoftRectifier *phi_e = job->phi_e, *phi_i = job->phi_i;
+  const gsize n = job->n, ld = job->ld, n_out = job->n_out;
+  const guint *rows = job->rows, *drive_rows = job->drive_rows;
+  float *state = job->state, *top_down = job->top_down, *rate = job->rate, *slope = job->slope;
+  float *inhibitory_slope = job->inhibitory_slope;
+  const float *drive = job->drive, *q = job->q;
+  const double *control = job->control;
+  const gboolean cold = job->cold, first = job->first;
+  guint *iterations = job->iterations;
+  gint *status = job->status;
+
+  for (gsize r = first_row; r < last_row; r++)
+    {
+      float *u_e = state + (gsize) rows[r] * ld;
+      const float *d = drive + (gsize) (drive_rows != NULL ? drive_rows[r] : r) * n;
+      float *restrict f = top_down + r * n;
+      gboolean done = FALSE;
+
+      /* f (n) = c · Q_l, with the row's sample's Q_l. */
+      memset (f, 0, n * sizeof (float));
+      if (control != NULL && q != NULL)
+        for (gsize o = 0; o < n_out; o++)
+          {
+            const float c = control[(gsize) rows[r] * n_out + o];
+            const float *restrict q_row = q + ((gsize) rows[r] * n_out + o) * n;
+            for (gsize j = 0; j < n; j++)
+              f[j] += c * q_row[j];
+          }
+
+      if (first)
+        {
+          iterations[r] = 0;
+          status[r] = DISCO_EQUILIBRIUM_CONVERGED;
+        }
+      /* Start at u = d (cold) or at the state, clipped to ≤ d. */
+      for (gsize j = 0; j < n; j++)
+        u_e[j] = cold || !(u_e[j] < d[j]) ? d[j] : u_e[j];
+      for (guint sweep = 1; sweep <= DISCO_EQUILIBRIUM_UNIT_MAX_ITERATIONS && !done; sweep++)
+        if (sweep_units (n, phi_e, phi_i, d, f, u_e, u_e + n, rate + r * n, slope + r * n,
+                         inhibitory_slope + r * n))
+          {
+            done = TRUE;
+            iterations[r] += sweep;
+          }
+      if (!done)
+        {
+          /* No convergence (non-finite drive): keep finite values. */
+          if (status[r] == DISCO_EQUILIBRIUM_CONVERGED)
+            status[r] = DISCO_EQUILIBRIUM_ITERATION_LIMIT;
+          memset (u_e, 0, 2 * n * sizeof (float));
+          memset (rate + r * n, 0, n * sizeof (float));
+          memset (slope + r * n, 0, n * sizeof (float));
+          memset (inhibitory_slope + r * n, 0, n * sizeof (float));
+        }
+    }
+}
+
+static void
+units_piece (gsize piece, gpointer data)
+{
+  const UnitsJob *job = data;
+
+  units_rows (job, PIECE_FIRST (piece, job->n_pieces, job->n_rows),
+              PIECE_LAST (piece, job->n_pieces, job->n_rows));
+}
+
 /**
  * disco_equilibrium_microcircuit_units_cpu:
  * @phi_e: φ_E
@@ -129,50 +223,15 @@ disco_equilibrium_microcircuit_units_cpu (const DiscoSoftRectifier *phi_e,
   g_return_if_fail (iterations != NULL && status != NULL);
   g_return_if_fail (control == NULL || q == NULL || n_out > 0);
 
-  for (gsize r = 0; r < n_rows; r++)
-    {
-      float *u_e = state + (gsize) rows[r] * ld;
-      const float *d = drive + (gsize) (drive_rows != NULL ? drive_rows[r] : r) * n;
-      float *restrict f = top_down + r * n;
-      gboolean done = FALSE;
+  {
+    UnitsJob job = { phi_e, phi_i,      n_rows,  n,        ld,    n_out,      1,
+                     rows,  drive_rows, state,   top_down, rate,  slope,      inhibitory_slope,
+                     drive, q,          control, cold,     first, iterations, status };
 
-      /* f (n) = c · Q_l, with the row's sample's Q_l. */
-      memset (f, 0, n * sizeof (float));
-      if (control != NULL && q != NULL)
-        for (gsize o = 0; o < n_out; o++)
-          {
-            const float c = control[(gsize) rows[r] * n_out + o];
-            const float *restrict q_row = q + ((gsize) rows[r] * n_out + o) * n;
-            for (gsize j = 0; j < n; j++)
-              f[j] += c * q_row[j];
-          }
-
-      if (first)
-        {
-          iterations[r] = 0;
-          status[r] = DISCO_EQUILIBRIUM_CONVERGED;
-        }
-      /* Start at u = d (cold) or at the state, clipped to ≤ d. */
-      for (gsize j = 0; j < n; j++)
-        u_e[j] = cold || !(u_e[j] < d[j]) ? d[j] : u_e[j];
-      for (guint sweep = 1; sweep <= DISCO_EQUILIBRIUM_UNIT_MAX_ITERATIONS && !done; sweep++)
-        if (sweep_units (n, phi_e, phi_i, d, f, u_e, u_e + n, rate + r * n, slope + r * n,
-                         inhibitory_slope + r * n))
-          {
-            done = TRUE;
-            iterations[r] += sweep;
-          }
-      if (!done)
-        {
-          /* No convergence (non-finite drive): keep finite values. */
-          if (status[r] == DISCO_EQUILIBRIUM_CONVERGED)
-            status[r] = DISCO_EQUILIBRIUM_ITERATION_LIMIT;
-          memset (u_e, 0, 2 * n * sizeof (float));
-          memset (rate + r * n, 0, n * sizeof (float));
-          memset (slope + r * n, 0, n * sizeof (float));
-          memset (inhibitory_slope + r * n, 0, n * sizeof (float));
-        }
-    }
+    job.n_pieces =
+        disco_parallel_pieces (n_rows, UNITS_PIECE_MIN_VALUES / n + 1, DISCO_PARALLEL_MAX_PIECES);
+    disco_parallel_run (job.n_pieces, units_piece, &job);
+  }
 }
 
 /**
@@ -348,6 +407,36 @@ add_feedback_products (gsize O, gsize n, const float *g, gsize ld_g, const float
     }
 }
 
+typedef struct
+{
+  gsize n_rows, n_out, n, g_stride, n_pieces;
+  const guint *rows;
+  const float *g, *slope, *inhibitory_slope, *q;
+  float *dydc;
+} ProductsJob;
+
+static void
+products_piece (gsize piece, gpointer data)
+{
+  const ProductsJob *job = data;
+  const gsize n = job->n, n_out = job->n_out;
+  g_autofree float *scratch = g_new (float, 2 * n);
+
+  for (gsize r = PIECE_FIRST (piece, job->n_pieces, job->n_rows);
+       r < PIECE_LAST (piece, job->n_pieces, job->n_rows); r++)
+    {
+      const float *restrict s_i = job->inhibitory_slope + r * n;
+      float *restrict scaled = scratch;
+      float *restrict factor = scratch + n;
+
+      for (gsize j = 0; j < n; j++)
+        factor[j] = job->slope == NULL ? s_i[j] : s_i[j] * job->slope[r * n + j];
+      add_feedback_products (n_out, n, job->g + r * job->g_stride, n, factor,
+                             job->q + (gsize) job->rows[r] * n_out * n, scaled,
+                             job->dydc + r * n_out * n_out);
+    }
+}
+
 /**
  * disco_equilibrium_feedback_products_cpu:
  * @n_rows: A
@@ -369,26 +458,68 @@ disco_equilibrium_feedback_products_cpu (gsize n_rows, gsize n_out, gsize n, con
                                          const float *g, gsize g_stride, const float *slope,
                                          const float *inhibitory_slope, const float *q, float *dydc)
 {
-  g_autofree float *scratch = NULL;
-
   g_return_if_fail (n_out > 0 && n > 0);
   if (n_rows == 0)
     return;
   g_return_if_fail (rows != NULL && g != NULL && inhibitory_slope != NULL && q != NULL);
   g_return_if_fail (dydc != NULL);
 
-  scratch = g_new (float, 2 * n);
-  for (gsize r = 0; r < n_rows; r++)
-    {
-      const float *restrict s_i = inhibitory_slope + r * n;
-      float *restrict scaled = scratch;
-      float *restrict factor = scratch + n;
+  {
+    ProductsJob job = { n_rows, n_out, n, g_stride, 1, rows, g, slope, inhibitory_slope, q, dydc };
 
-      for (gsize j = 0; j < n; j++)
-        factor[j] = slope == NULL ? s_i[j] : s_i[j] * slope[r * n + j];
-      add_feedback_products (n_out, n, g + r * g_stride, n, factor, q + (gsize) rows[r] * n_out * n,
-                             scaled, dydc + r * n_out * n_out);
-    }
+    job.n_pieces = disco_parallel_pieces (n_rows, PRODUCTS_PIECE_MIN_VALUES / (n_out * n) + 1,
+                                          DISCO_PARALLEL_MAX_PIECES);
+    disco_parallel_run (job.n_pieces, products_piece, &job);
+  }
+}
+
+/* The closed loop's per-row steps cost O³ (a Newton solve) or O² (a
+ * residual) and some power iterations: a few rows per piece. */
+#define CLOSED_LOOP_PIECE_MIN_ROWS(n_out)                                                          \
+  (PRODUCTS_PIECE_MIN_VALUES / ((n_out) * (n_out) * (n_out)) + 4)
+
+/* One job of disco_equilibrium_residual_cpu() or _newton_cpu(); the
+ * residual reads @residual_control and writes @residual, the Newton step
+ * reads @residual and writes @control. */
+typedef struct
+{
+  const DiscoEquilibriumParams *params;
+  gsize n_rows, n_out, ld, n_pieces;
+  const guint *rows;
+  const gint *unit_status;
+  gboolean passed, fresh;
+  const float *dydc;
+  float *y;
+  const float *target;
+  const double *residual_control;
+  double *control, *residual, *newton_matrix;
+  DiscoEquilibriumSample *samples;
+  double *work;
+  gint *keep;
+} ClosedLoopJob;
+
+static void
+residual_piece (gsize piece, gpointer data)
+{
+  const ClosedLoopJob *job = data;
+
+  for (gsize r = PIECE_FIRST (piece, job->n_pieces, job->n_rows);
+       r < PIECE_LAST (piece, job->n_pieces, job->n_rows); r++)
+    eq_residual_row (job->params, job->n_out, r, job->rows, job->unit_status, job->passed, job->y,
+                     job->ld, job->target, job->residual_control, job->residual, job->samples,
+                     job->work + r * 2 * job->n_out, job->keep);
+}
+
+static void
+newton_piece (gsize piece, gpointer data)
+{
+  const ClosedLoopJob *job = data;
+
+  for (gsize r = PIECE_FIRST (piece, job->n_pieces, job->n_rows);
+       r < PIECE_LAST (piece, job->n_pieces, job->n_rows); r++)
+    eq_newton_row (job->params, job->n_out, r, job->rows, job->fresh, job->dydc, job->y, job->ld,
+                   job->target, job->residual, job->control, job->newton_matrix, job->samples,
+                   job->work + r * DISCO_EQUILIBRIUM_WORK (job->n_out), job->keep);
 }
 
 /**
@@ -426,9 +557,15 @@ disco_equilibrium_residual_cpu (const DiscoEquilibriumParams *params, gsize n_ro
   g_return_if_fail (control != NULL && residual != NULL && samples != NULL && work != NULL);
   g_return_if_fail (keep != NULL);
 
-  for (gsize r = 0; r < n_rows; r++)
-    eq_residual_row (params, n_out, r, rows, unit_status, passed, y, ld, target, control, residual,
-                     samples, work + r * 2 * n_out, keep);
+  {
+    ClosedLoopJob job = { params,   n_rows, n_out,   ld,   1,      rows,    unit_status,
+                          passed,   FALSE,  NULL,    y,    target, control, NULL,
+                          residual, NULL,   samples, work, keep };
+
+    job.n_pieces = disco_parallel_pieces (n_rows, CLOSED_LOOP_PIECE_MIN_ROWS (n_out),
+                                          DISCO_PARALLEL_MAX_PIECES);
+    disco_parallel_run (job.n_pieces, residual_piece, &job);
+  }
 }
 
 /**
@@ -465,7 +602,14 @@ disco_equilibrium_newton_cpu (const DiscoEquilibriumParams *params, gsize n_rows
   g_return_if_fail (residual != NULL && control != NULL && newton_matrix != NULL);
   g_return_if_fail (samples != NULL && work != NULL && keep != NULL);
 
-  for (gsize r = 0; r < n_rows; r++)
-    eq_newton_row (params, n_out, r, rows, fresh, dydc, y, ld, target, residual, control,
-                   newton_matrix, samples, work + r * DISCO_EQUILIBRIUM_WORK (n_out), keep);
+  {
+    ClosedLoopJob job = { params,        n_rows,  n_out, ld,      1,
+                          rows,          NULL,    FALSE, fresh,   dydc,
+                          (float *) y,   target,  NULL,  control, (double *) residual,
+                          newton_matrix, samples, work,  keep };
+
+    job.n_pieces = disco_parallel_pieces (n_rows, CLOSED_LOOP_PIECE_MIN_ROWS (n_out),
+                                          DISCO_PARALLEL_MAX_PIECES);
+    disco_parallel_run (job.n_pieces, newton_piece, &job);
+  }
 }

@@ -57,6 +57,7 @@
 #define G_LOG_DOMAIN "Disco-Kernels"
 
 #include "disco-kernels.h"
+#include "disco-parallel.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -530,6 +531,119 @@ disco_cpu_path_set (DiscoCpuPath path)
   return TRUE;
 }
 
+/* ---------------------------------------------------------------------------
+ * Rows in pieces on disco-parallel's threads.  Rows are independent and
+ * each is computed as alone, so the pieces (which depend on the shape
+ * only) change no bit.  A piece holds at least this many values: φ costs
+ * a few ns a value here, a Runge-Kutta stage term far less.
+ * ------------------------------------------------------------------------- */
+
+#define PIECE_MIN_PHI_VALUES 4096
+#define PIECE_MIN_RK_VALUES 32768
+
+#define PIECE_FIRST(piece, n_pieces, n) ((n) * (piece) / (n_pieces))
+#define PIECE_LAST(piece, n_pieces, n) ((n) * ((piece) + 1) / (n_pieces))
+
+typedef struct
+{
+  gsize n_rows, n_cols, ldx, ldy, n_pieces;
+  const DiscoSoftRectifier *rect;
+  const float *x;
+  float *y;
+  SoftrectRowFunc row;
+} SoftrectJob;
+
+static void
+softrect_piece (gsize piece, gpointer data)
+{
+  const SoftrectJob *job = data;
+  const SoftrectRowFunc row = job->row;
+  const DiscoSoftRectifier *rect = job->rect;
+
+  for (gsize r = PIECE_FIRST (piece, job->n_pieces, job->n_rows);
+       r < PIECE_LAST (piece, job->n_pieces, job->n_rows); r++)
+    row (rect->scale, rect->sharpness, rect->shift, job->n_cols, job->x + r * job->ldx,
+         job->y + r * job->ldy);
+}
+
+typedef struct
+{
+  const DiscoSoftRectifier *phi_e, *phi_i;
+  float inv_tau_e, inv_tau_i;
+  gsize n_rows, n, ldu, ldd, ldr, ldf, n_pieces;
+  const float *u, *drive, *bias;
+  const guint *drive_rows;
+  float *rate, *dudt;
+  MicrocircuitRowsFunc rows;
+} MicrocircuitJob;
+
+static void
+microcircuit_piece (gsize piece, gpointer data)
+{
+  const MicrocircuitJob *job = data;
+  const gsize first = PIECE_FIRST (piece, job->n_pieces, job->n_rows);
+  const gsize last = PIECE_LAST (piece, job->n_pieces, job->n_rows);
+
+  job->rows (job->phi_e, job->phi_i, job->inv_tau_e, job->inv_tau_i, last - first, job->n,
+             job->u + first * job->ldu, job->ldu,
+             job->drive_rows != NULL ? job->drive : job->drive + first * job->ldd, job->ldd,
+             job->drive_rows != NULL ? job->drive_rows + first : NULL, job->bias,
+             job->rate + first * job->ldr, job->ldr, job->dudt + first * job->ldf, job->ldf);
+}
+
+typedef struct
+{
+  gsize n_rows, n_cols, ld;
+  guint n_stages;
+  gsize n_pieces;
+  const float *y0, *h, *coeffs;
+  const float *const *k;
+  float *out;
+  RkCombineRowFunc row;
+} RkCombineJob;
+
+static void
+rk_combine_piece (gsize piece, gpointer data)
+{
+  const RkCombineJob *job = data;
+
+  for (gsize r = PIECE_FIRST (piece, job->n_pieces, job->n_rows);
+       r < PIECE_LAST (piece, job->n_pieces, job->n_rows); r++)
+    job->row (job->n_stages, job->n_cols, job->y0, job->h[r], job->coeffs, job->k, r * job->ld,
+              job->out);
+}
+
+typedef struct
+{
+  gsize n_rows, n_cols, ld, n_pieces;
+  float atol, rtol;
+  const float *y0, *y1, *h, *e;
+  const float *const *k;
+  float *norm;
+  RkErrorNormRowsFunc rows;
+} ErrorNormJob;
+
+static void
+error_norm_piece (gsize piece, gpointer data)
+{
+  const ErrorNormJob *job = data;
+  const gsize n_groups = (job->n_rows + NORM_ROWS - 1) / NORM_ROWS;
+  const gsize last = MIN (job->n_rows, PIECE_LAST (piece, job->n_pieces, n_groups) * NORM_ROWS);
+
+  for (gsize first = PIECE_FIRST (piece, job->n_pieces, n_groups) * NORM_ROWS; first < last;
+       first += NORM_ROWS)
+    {
+      const guint g = (guint) MIN (NORM_ROWS, job->n_rows - first);
+      double sums[NORM_ROWS];
+
+      job->rows (job->n_cols, job->ld, job->atol, job->rtol, job->y0, job->y1, job->h, job->e,
+                 job->k, first, g, sums);
+      for (guint i = 0; i < g; i++)
+        job->norm[first + i] =
+            isnan (sums[i]) ? INFINITY : (float) sqrt (sums[i] / (double) job->n_cols);
+    }
+}
+
 /**
  * disco_softrect_forward_fast_cpu:
  * @rect: the rectifier parameters
@@ -554,8 +668,14 @@ disco_softrect_forward_fast_cpu (const DiscoSoftRectifier *rect, gsize n_rows, g
   g_return_if_fail (ldx >= n_cols && ldy >= n_cols);
 
   row = get_implementation ()->softrect_row;
-  for (gsize r = 0; r < n_rows; r++)
-    row (rect->scale, rect->sharpness, rect->shift, n_cols, x + r * ldx, y + r * ldy);
+  if (n_rows > 0 && n_cols > 0)
+    {
+      SoftrectJob job = { n_rows, n_cols, ldx, ldy, 1, rect, x, y, row };
+
+      job.n_pieces = disco_parallel_pieces (n_rows, PIECE_MIN_PHI_VALUES / n_cols + 1,
+                                            DISCO_PARALLEL_MAX_PIECES);
+      disco_parallel_run (job.n_pieces, softrect_piece, &job);
+    }
 }
 
 /**
@@ -601,9 +721,22 @@ disco_microcircuit_rhs_cpu (const DiscoSoftRectifier *phi_e, const DiscoSoftRect
     return;
   g_return_if_fail (u != NULL && drive != NULL && rate != NULL && dudt != NULL);
 
-  get_implementation ()->microcircuit_rows (phi_e, phi_i, 1.0f / tau_e, 1.0f / tau_i, n_rows, n, u,
-                                            ldu, drive, ldd, drive_rows, bias, rate, ldr, dudt,
-                                            ldf);
+  {
+    MicrocircuitJob job = {
+      phi_e, phi_i, 1.0f / tau_e, 1.0f / tau_i, n_rows, n, ldu, ldd, ldr, ldf
+    };
+
+    job.u = u;
+    job.drive = drive;
+    job.bias = bias;
+    job.drive_rows = drive_rows;
+    job.rate = rate;
+    job.dudt = dudt;
+    job.rows = get_implementation ()->microcircuit_rows;
+    job.n_pieces = disco_parallel_pieces (n_rows, PIECE_MIN_PHI_VALUES / (2 * n) + 1,
+                                          DISCO_PARALLEL_MAX_PIECES);
+    disco_parallel_run (job.n_pieces, microcircuit_piece, &job);
+  }
 }
 
 /**
@@ -637,8 +770,13 @@ disco_rk_combine_fast_cpu (gsize n_rows, gsize n_cols, gsize ld, const float *y0
     g_return_if_fail (k[s] != NULL && k[s] != out);
 
   row = get_implementation ()->rk_combine_row;
-  for (gsize r = 0; r < n_rows; r++)
-    row (n_stages, n_cols, y0, h[r], coeffs, k, r * ld, out);
+  {
+    RkCombineJob job = { n_rows, n_cols, ld, n_stages, 1, y0, h, coeffs, k, out, row };
+
+    job.n_pieces = disco_parallel_pieces (n_rows, PIECE_MIN_RK_VALUES / (n_stages * n_cols) + 1,
+                                          DISCO_PARALLEL_MAX_PIECES);
+    disco_parallel_run (job.n_pieces, rk_combine_piece, &job);
+  }
 }
 
 /**
@@ -684,15 +822,15 @@ disco_rk_embedded_error_norm_cpu (gsize n_rows, gsize n_cols, gsize ld, float at
     g_return_if_fail (k[s] != NULL);
 
   rows = get_implementation ()->rk_error_norm_rows;
-  for (gsize first = 0; first < n_rows; first += NORM_ROWS)
-    {
-      const guint g = (guint) MIN (NORM_ROWS, n_rows - first);
-      double sums[NORM_ROWS];
+  {
+    ErrorNormJob job = { n_rows, n_cols, ld, 1, atol, rtol, y0, y1, h, e, k, norm, rows };
 
-      rows (n_cols, ld, atol, rtol, y0, y1, h, e, k, first, g, sums);
-      for (guint i = 0; i < g; i++)
-        norm[first + i] = isnan (sums[i]) ? INFINITY : (float) sqrt (sums[i] / (double) n_cols);
-    }
+    /* Pieces of whole groups of NORM_ROWS rows. */
+    job.n_pieces = disco_parallel_pieces ((n_rows + NORM_ROWS - 1) / NORM_ROWS,
+                                          PIECE_MIN_RK_VALUES / (7 * NORM_ROWS * n_cols) + 1,
+                                          DISCO_PARALLEL_MAX_PIECES);
+    disco_parallel_run (job.n_pieces, error_norm_piece, &job);
+  }
 }
 
 /**

@@ -1,0 +1,258 @@
+/* disco-parallel.c: the CPU operations table's threads (disco-parallel.h).
+ *
+ * A job is a function and a number of pieces.  The thread that runs it
+ * (the caller) publishes it, takes pieces itself, and returns once every
+ * piece has run; workers take pieces under one mutex (a job has at most a
+ * few dozen pieces, so the lock is never contended for long).  Between
+ * jobs a worker spins for a while (an operation of the network is
+ * followed by the next within microseconds; a condition variable's wake-up
+ * costs more than many of them), then sleeps until the next job.
+ *
+ * A job asked for while another runs (a second pipeline in another
+ * thread), or from inside a piece, runs its pieces in the caller, one after
+ * another: the same pieces, so the same bits.
+ */
+
+#undef G_LOG_DOMAIN
+#define G_LOG_DOMAIN "Disco-Kernels"
+
+#include "disco-parallel.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define CPU_RELAX() _mm_pause ()
+#else
+#define CPU_RELAX() ((void) 0)
+#endif
+
+/* How long an idle worker spins before it sleeps (µs). */
+#define SPIN_US 200
+
+typedef struct
+{
+  GMutex lock;
+  GCond wake;
+  /* Guarded by @lock: */
+  guint n_workers;  /* started so far; they never end */
+  guint n_sleeping; /* waiting on @wake */
+  DiscoParallelFunc func;
+  gpointer data;
+  gsize n_pieces;
+  gsize next_piece;
+  /* Atomic: */
+  guint generation; /* bumped for every job (read by spinning workers) */
+  gsize remaining;  /* pieces not finished */
+  guint threads;    /* the count in effect, 0 until chosen */
+  /* Held by the caller of the job that runs. */
+  GMutex busy;
+} Team;
+
+static Team team;
+/* TRUE in a worker and in a caller while its job runs: a nested job runs
+ * in line. */
+static __thread gboolean inside_job;
+
+static guint
+default_threads (void)
+{
+  const char *wanted = g_getenv ("DISCO_THREADS");
+  guint64 n = 0;
+
+  if (wanted != NULL && g_ascii_string_to_unsigned (wanted, 10, 1, DISCO_PARALLEL_MAX_THREADS, &n,
+                                                    NULL))
+    return (guint) n;
+  if (wanted != NULL)
+    g_warning ("DISCO_THREADS=\"%s\" is not a number from 1 to %u; using one thread per core",
+               wanted, DISCO_PARALLEL_MAX_THREADS);
+  return CLAMP (g_get_num_processors (), 1, DISCO_PARALLEL_MAX_THREADS);
+}
+
+/**
+ * disco_parallel_get_threads:
+ *
+ * The threads an operation of the CPU table may use, the caller's
+ * included: the count disco_parallel_set_threads() set, else
+ * `$DISCO_THREADS`, else one per processor this process may run on.
+ *
+ * Returns: the thread count, ≥ 1
+ */
+guint
+disco_parallel_get_threads (void)
+{
+  guint n = __atomic_load_n (&team.threads, __ATOMIC_ACQUIRE);
+
+  if (n == 0)
+    {
+      guint expected = 0;
+
+      n = default_threads ();
+      if (!__atomic_compare_exchange_n (&team.threads, &expected, n, FALSE, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_ACQUIRE))
+        n = expected;
+    }
+  return n;
+}
+
+/**
+ * disco_parallel_set_threads:
+ * @n_threads: threads per operation, the caller's included, 1 …
+ *   #DISCO_PARALLEL_MAX_THREADS (1: everything runs in the caller)
+ *
+ * Sets the thread count for the whole process, for the jobs that start
+ * from now on.  Results do not depend on it.
+ */
+void
+disco_parallel_set_threads (guint n_threads)
+{
+  g_return_if_fail (n_threads >= 1 && n_threads <= DISCO_PARALLEL_MAX_THREADS);
+
+  __atomic_store_n (&team.threads, n_threads, __ATOMIC_RELEASE);
+}
+
+/* Takes pieces of the current job until there are none; @index: the
+ * worker's number (0 for the caller), which must be below the thread count
+ * of the job to join it. */
+static void
+take_pieces (void)
+{
+  g_mutex_lock (&team.lock);
+  while (team.next_piece < team.n_pieces)
+    {
+      const gsize piece = team.next_piece++;
+      DiscoParallelFunc func = team.func;
+      gpointer data = team.data;
+
+      g_mutex_unlock (&team.lock);
+      func (piece, data);
+      __atomic_fetch_sub (&team.remaining, 1, __ATOMIC_RELEASE);
+      g_mutex_lock (&team.lock);
+    }
+  g_mutex_unlock (&team.lock);
+}
+
+static gpointer
+worker_main (gpointer data)
+{
+  const guint index = GPOINTER_TO_UINT (data); /* 1, 2, … */
+  guint seen = __atomic_load_n (&team.generation, __ATOMIC_ACQUIRE);
+
+  inside_job = TRUE;
+  for (;;)
+    {
+      gint64 spin_until = g_get_monotonic_time () + SPIN_US;
+      guint spins = 0;
+
+      while (__atomic_load_n (&team.generation, __ATOMIC_ACQUIRE) == seen)
+        {
+          CPU_RELAX ();
+          if (++spins % 256 == 0 && g_get_monotonic_time () > spin_until)
+            {
+              g_mutex_lock (&team.lock);
+              team.n_sleeping++;
+              while (__atomic_load_n (&team.generation, __ATOMIC_ACQUIRE) == seen)
+                g_cond_wait (&team.wake, &team.lock);
+              team.n_sleeping--;
+              g_mutex_unlock (&team.lock);
+            }
+        }
+      seen = __atomic_load_n (&team.generation, __ATOMIC_ACQUIRE);
+      /* A worker beyond the count in effect leaves the job to the others. */
+      if (index < disco_parallel_get_threads ())
+        take_pieces ();
+    }
+  return NULL;
+}
+
+/* Starts workers until @n_threads − 1 exist; FALSE when none could. */
+static gboolean
+ensure_workers (guint n_threads)
+{
+  gboolean any;
+
+  g_mutex_lock (&team.lock);
+  while (team.n_workers + 1 < n_threads)
+    {
+      g_autoptr (GError) error = NULL;
+      GThread *thread = g_thread_try_new ("disco-worker", worker_main,
+                                          GUINT_TO_POINTER (team.n_workers + 1), &error);
+
+      if (thread == NULL)
+        {
+          g_warning ("cannot start a worker thread (%s); going on with %u", error->message,
+                     team.n_workers + 1);
+          break;
+        }
+      g_thread_unref (thread); /* it runs as long as the process */
+      team.n_workers++;
+    }
+  any = team.n_workers > 0;
+  g_mutex_unlock (&team.lock);
+  return any;
+}
+
+/**
+ * disco_parallel_run:
+ * @n_pieces: pieces of the job
+ * @func: (scope call): runs one piece
+ * @data: (closure func): passed to @func
+ *
+ * Calls @func for every piece from 0 to @n_pieces − 1, on up to
+ * disco_parallel_get_threads() threads (this one among them), and returns
+ * when every call has returned.  Pieces run in no particular order and at
+ * the same time: each must write only its own outputs.
+ */
+void
+disco_parallel_run (gsize n_pieces, DiscoParallelFunc func, gpointer data)
+{
+  const guint n_threads = n_pieces > 1 ? disco_parallel_get_threads () : 1;
+
+  g_return_if_fail (func != NULL);
+
+  if (n_threads <= 1 || inside_job || !ensure_workers (n_threads) || !g_mutex_trylock (&team.busy))
+    {
+      for (gsize piece = 0; piece < n_pieces; piece++)
+        func (piece, data);
+      return;
+    }
+
+  inside_job = TRUE;
+  g_mutex_lock (&team.lock);
+  team.func = func;
+  team.data = data;
+  team.n_pieces = n_pieces;
+  team.next_piece = 0;
+  __atomic_store_n (&team.remaining, n_pieces, __ATOMIC_RELAXED);
+  __atomic_fetch_add (&team.generation, 1, __ATOMIC_RELEASE);
+  if (team.n_sleeping > 0)
+    g_cond_broadcast (&team.wake);
+  g_mutex_unlock (&team.lock);
+
+  take_pieces ();
+  while (__atomic_load_n (&team.remaining, __ATOMIC_ACQUIRE) > 0)
+    CPU_RELAX ();
+  inside_job = FALSE;
+  g_mutex_unlock (&team.busy);
+}
+
+/**
+ * disco_parallel_pieces:
+ * @n_items: rows (or values) of an operation
+ * @min_items: the fewest a piece should have to be worth a thread
+ * @max_pieces: the most pieces wanted
+ *
+ * How many pieces to cut an operation into: as many as its items allow at
+ * @min_items each, at most @max_pieces, and a power of two (so that two,
+ * four or eight threads share them evenly).  It depends on the shape alone,
+ * never on the thread count, so that results do not either.
+ *
+ * Returns: the pieces, ≥ 1
+ */
+guint
+disco_parallel_pieces (gsize n_items, gsize min_items, guint max_pieces)
+{
+  guint pieces = 1;
+
+  while (pieces * 2 <= max_pieces && n_items / (pieces * 2) >= MAX (min_items, 1))
+    pieces *= 2;
+  return pieces;
+}
