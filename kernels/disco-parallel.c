@@ -58,8 +58,8 @@ default_threads (void)
   const char *wanted = g_getenv ("DISCO_THREADS");
   guint64 n = 0;
 
-  if (wanted != NULL && g_ascii_string_to_unsigned (wanted, 10, 1, DISCO_PARALLEL_MAX_THREADS, &n,
-                                                    NULL))
+  if (wanted != NULL
+      && g_ascii_string_to_unsigned (wanted, 10, 1, DISCO_PARALLEL_MAX_THREADS, &n, NULL))
     return (guint) n;
   if (wanted != NULL)
     g_warning ("DISCO_THREADS=\"%s\" is not a number from 1 to %u; using one thread per core",

@@ -1,6 +1,6 @@
 /* disco-run.c: run a pipeline file
  *
- *   disco-run [-o OUTDIR] [-q] [--overwrite] FILE [node.property=value ...]
+ *   disco-run [-o OUTDIR] [-q] [--overwrite] [--threads N] FILE [node.property=value ...]
  *   disco-run --resume OUTDIR [--force] [node.property=value ...]
  *                                  continue a stopped run from its last checkpoint
  *
@@ -106,6 +106,7 @@ main (int argc, char **argv)
   gboolean force = FALSE;
   gboolean resume_flags = FALSE;
   gboolean list_pipelines = FALSE;
+  gint threads = G_MININT; /* not given */
   g_autofree char *file = NULL;
   g_autoptr (GOptionContext) context = NULL;
   g_autoptr (GError) error = NULL;
@@ -127,6 +128,10 @@ main (int argc, char **argv)
       "With --resume: continue although the pipeline file changed since the checkpoint "
       "(e.g. a comment); the checkpoint's own files are always checked",
       NULL },
+    { "threads", 0, 0, G_OPTION_ARG_INT, &threads,
+      "CPU threads the run's operations share (default: $DISCO_THREADS, else one per core); "
+      "results do not depend on it",
+      "N" },
     { "list-pipelines", 0, 0, G_OPTION_ARG_NONE, &list_pipelines,
       "List the pipelines a NAME can stand for, with their first comment line", NULL },
     G_OPTION_ENTRY_NULL
@@ -158,6 +163,26 @@ main (int argc, char **argv)
     {
       disco_tool_list_pipelines ();
       return 0;
+    }
+  if (threads != G_MININT)
+    {
+      g_autofree char *count = g_strdup_printf ("%d", threads);
+
+      if (threads < 1 || threads > 256)
+        {
+          g_printerr ("disco-run: --threads takes a count from 1 to 256, not %d\n", threads);
+          return 2;
+        }
+      /* The kernels read it when they first run (they live in the node
+       * plugin, which this program does not link). */
+      g_setenv ("DISCO_THREADS", count, TRUE);
+    }
+  else if (g_getenv ("DISCO_THREADS") != NULL
+           && !g_ascii_string_to_unsigned (g_getenv ("DISCO_THREADS"), 10, 1, 256, NULL, NULL))
+    {
+      g_printerr ("disco-run: DISCO_THREADS=\"%s\" is not a count from 1 to 256\n",
+                  g_getenv ("DISCO_THREADS"));
+      return 2;
     }
   /* "--resume --force OUTDIR" (and -q there): the option took the flag. */
   while (resume != NULL && resume[0] == '-')

@@ -263,9 +263,27 @@ start_child (Sweep *self, DiscoSweepRun *run, GError **error)
   }
 
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDERR_MERGE);
-  /* One BLAS thread per run: the runs are the parallelism. */
+  /* One BLAS thread per run, and the cores shared among the runs at once
+   * (the runs are the parallelism; idle workers spin for a while, so more
+   * threads than cores would cost).  A DISCO_THREADS of the user's is
+   * kept.  Results do not depend on it. */
   g_subprocess_launcher_setenv (launcher, "DISCO_BLAS_THREADS", "1", TRUE);
   g_subprocess_launcher_setenv (launcher, "OPENBLAS_NUM_THREADS", "1", TRUE);
+  if (g_getenv ("DISCO_THREADS") == NULL)
+    {
+      /* Under mpirun, the ranks on this host share its cores too. */
+      const char *local_ranks = g_getenv ("OMPI_COMM_WORLD_LOCAL_SIZE");
+      guint64 ranks = 1;
+      g_autofree char *threads = NULL;
+
+      if (local_ranks == NULL
+          || !g_ascii_string_to_unsigned (local_ranks, 10, 1, G_MAXUINT, &ranks, NULL))
+        ranks = 1;
+      threads = g_strdup_printf (
+          "%u", MAX (1u, g_get_num_processors () / (guint) (MAX (1u, self->slots) * ranks)));
+
+      g_subprocess_launcher_setenv (launcher, "DISCO_THREADS", threads, FALSE);
+    }
   g_subprocess_launcher_take_stdout_fd (launcher, fd);
 
   child = g_new0 (Child, 1);

@@ -12,6 +12,7 @@
 #include <glib.h>
 
 #include "disco-kernels.h"
+#include "disco-parallel.h"
 
 static const DiscoSoftRectifier rectifiers[] = {
   { 1.0f, 1.0f, 0.0f },  /* softplus, the model's default */
@@ -1030,6 +1031,224 @@ test_blas_threads (void)
 }
 
 static void
+test_parallel_pieces (void)
+{
+  g_test_summary ("disco_parallel_pieces(): a power of two, at least min items a piece, at "
+                  "most max pieces; from the shape alone");
+
+  g_assert_cmpuint (disco_parallel_pieces (0, 1, 16), ==, 1);
+  g_assert_cmpuint (disco_parallel_pieces (7, 4, 16), ==, 1);
+  g_assert_cmpuint (disco_parallel_pieces (8, 4, 16), ==, 2);
+  g_assert_cmpuint (disco_parallel_pieces (100, 32, 16), ==, 2);
+  g_assert_cmpuint (disco_parallel_pieces (100, 25, 16), ==, 4);
+  g_assert_cmpuint (disco_parallel_pieces (100, 1, 16), ==, 16);
+  g_assert_cmpuint (disco_parallel_pieces (100, 0, 16), ==, 16);
+  g_assert_cmpuint (disco_parallel_pieces (1000, 10, 8), ==, 8);
+  g_assert_cmpuint (disco_parallel_pieces (1000, 10, 6), ==, 4);
+  g_assert_cmpuint (disco_parallel_pieces (1000, 10, 1), ==, 1);
+}
+
+typedef struct
+{
+  gint calls[64];
+  gsize n_pieces;
+  gint nested_total;
+} CountJob;
+
+static void
+count_piece (gsize piece, gpointer data)
+{
+  CountJob *job = data;
+
+  g_assert_cmpuint (piece, <, job->n_pieces);
+  __atomic_fetch_add (&job->calls[piece], 1, __ATOMIC_RELAXED);
+}
+
+static void
+nested_piece (gsize piece, gpointer data)
+{
+  CountJob *job = data, inner = { { 0 }, 5, 0 };
+
+  count_piece (piece, job);
+  /* A job from inside a piece runs in line, whole. */
+  disco_parallel_run (inner.n_pieces, count_piece, &inner);
+  for (gsize i = 0; i < inner.n_pieces; i++)
+    g_assert_cmpint (inner.calls[i], ==, 1);
+  __atomic_fetch_add (&job->nested_total, 1, __ATOMIC_RELAXED);
+}
+
+static gpointer
+run_jobs_thread (gpointer data)
+{
+  for (guint round = 0; round < 200; round++)
+    {
+      CountJob job = { { 0 }, 1 + round % 17, 0 };
+
+      disco_parallel_run (job.n_pieces, count_piece, &job);
+      for (gsize i = 0; i < job.n_pieces; i++)
+        if (job.calls[i] != 1)
+          return GINT_TO_POINTER (FALSE);
+    }
+  return GINT_TO_POINTER (TRUE);
+}
+
+static void
+test_parallel_run (void)
+{
+  const guint saved = disco_parallel_get_threads ();
+
+  g_test_summary ("disco_parallel_run() calls every piece exactly once and returns after the "
+                  "last, with 1 to 4 threads, nested, and from two threads at once");
+
+  for (guint threads = 1; threads <= 4; threads++)
+    {
+      disco_parallel_set_threads (threads);
+      g_assert_cmpuint (disco_parallel_get_threads (), ==, threads);
+      for (gsize n = 0; n <= 40; n++)
+        {
+          CountJob job = { { 0 }, n, 0 };
+
+          disco_parallel_run (n, count_piece, &job);
+          for (gsize i = 0; i < n; i++)
+            g_assert_cmpint (job.calls[i], ==, 1);
+        }
+      {
+        CountJob job = { { 0 }, 9, 0 };
+
+        disco_parallel_run (job.n_pieces, nested_piece, &job);
+        g_assert_cmpint (job.nested_total, ==, 9);
+      }
+      {
+        GThread *a = g_thread_new ("jobs-a", run_jobs_thread, NULL);
+        GThread *b = g_thread_new ("jobs-b", run_jobs_thread, NULL);
+
+        g_assert_true (GPOINTER_TO_INT (g_thread_join (a)));
+        g_assert_true (GPOINTER_TO_INT (g_thread_join (b)));
+      }
+    }
+  disco_parallel_set_threads (saved);
+}
+
+static void
+fill_pattern (float *x, gsize n, guint seed)
+{
+  for (gsize i = 0; i < n; i++)
+    x[i] = (float) ((i * 2654435761u + seed * 40503u) % 2001) / 1000.0f - 1.0f;
+}
+
+static void
+test_parallel_same_bits (void)
+{
+  static const struct
+  {
+    gboolean ta, tb;
+    gsize m, n, k;
+  } shapes[] = {
+    { FALSE, TRUE, 100, 256, 784 },   /* a layer's drive */
+    { TRUE, FALSE, 256, 784, 100 },   /* its weight gradient */
+    { FALSE, FALSE, 1000, 256, 256 }, /* a Jacobian chain */
+    { FALSE, TRUE, 37, 300, 129 },    /* ragged */
+  };
+  const guint saved = disco_parallel_get_threads ();
+  const DiscoSoftRectifier phi = { 1.0f, 1.0f, 0.0f };
+  const gsize rows = 100, n = 256;
+
+  g_test_summary ("The threaded CPU kernels give the same bits with 1, 2 and 3 threads "
+                  "(GEMM, microcircuit RHS, φ, plasticity delta, Adam), and the GEMM's "
+                  "pieces stay within float rounding of a double-precision product");
+
+  for (guint s = 0; s < G_N_ELEMENTS (shapes); s++)
+    {
+      const gsize m = shapes[s].m, nn = shapes[s].n, k = shapes[s].k;
+      g_autofree float *a = g_new (float, m *k);
+      g_autofree float *b = g_new (float, k *nn);
+      g_autofree float *c1 = g_new (float, m *nn);
+      g_autofree float *c = g_new (float, m *nn);
+
+      fill_pattern (a, m * k, 1);
+      fill_pattern (b, k * nn, 2);
+      for (guint threads = 1; threads <= 3; threads++)
+        {
+          disco_parallel_set_threads (threads);
+          fill_pattern (c, m * nn, 3);
+          disco_gemm_cpu (shapes[s].ta, shapes[s].tb, m, nn, k, 0.5f, a, shapes[s].ta ? m : k, b,
+                          shapes[s].tb ? k : nn, 0.25f, c, nn);
+          if (threads == 1)
+            memcpy (c1, c, m * nn * sizeof (float));
+          else
+            g_assert_cmpmem (c, m * nn * sizeof (float), c1, m * nn * sizeof (float));
+        }
+      /* Spot checks against the product in double: |error| ≤ k·ε·Σ|terms|. */
+      fill_pattern (c, m * nn, 3);
+      for (gsize i = 0; i < m; i += 7)
+        for (gsize j = 0; j < nn; j += 11)
+          {
+            double sum = 0, magnitude = 0;
+
+            for (gsize l = 0; l < k; l++)
+              {
+                const double x = shapes[s].ta ? a[l * m + i] : a[i * k + l];
+                const double y = shapes[s].tb ? b[j * k + l] : b[l * nn + j];
+
+                sum += x * y;
+                magnitude += fabs (x * y);
+              }
+            g_assert_cmpfloat_with_epsilon (c1[i * nn + j], 0.5 * sum + 0.25 * c[i * nn + j],
+                                            0.5 * k * FLT_EPSILON * magnitude + 1e-6);
+          }
+    }
+
+  {
+    g_autofree float *u = g_new (float, rows * 2 * n);
+    g_autofree float *drive = g_new (float, rows *n);
+    g_autofree float *rate = g_new (float, rows *n);
+    g_autofree float *dudt = g_new (float, rows * 2 * n);
+    g_autofree float *delta = g_new (float, rows *n);
+    g_autofree float *y0 = g_new (float, n);
+    const gsize n_adam = 4 * rows * n; /* several pieces */
+    g_autofree float *p = g_new (float, n_adam);
+    g_autofree float *g = g_new (float, n_adam);
+    g_autofree float *mo = g_new0 (float, n_adam);
+    g_autofree float *vo = g_new0 (float, n_adam);
+    g_autofree float *first = NULL;
+    gsize size = 0;
+
+    for (guint threads = 1; threads <= 3; threads++)
+      {
+        g_autoptr (GByteArray) out = g_byte_array_new ();
+
+        disco_parallel_set_threads (threads);
+        fill_pattern (u, rows * 2 * n, 4);
+        fill_pattern (drive, rows * n, 5);
+        fill_pattern (y0, n, 6);
+        fill_pattern (p, n_adam, 7);
+        fill_pattern (g, n_adam, 8);
+        memset (mo, 0, n_adam * sizeof (float));
+        memset (vo, 0, n_adam * sizeof (float));
+        disco_microcircuit_rhs_cpu (&phi, &phi, 0.01f, 0.005f, rows, n, u, 2 * n, drive, n, NULL,
+                                    NULL, rate, n, dudt, 2 * n);
+        g_byte_array_append (out, (guint8 *) rate, rows * n * sizeof (float));
+        g_byte_array_append (out, (guint8 *) dudt, rows * 2 * n * sizeof (float));
+        disco_softrect_forward_fast_cpu (&phi, rows, 2 * n, u, 2 * n, dudt, 2 * n);
+        g_byte_array_append (out, (guint8 *) dudt, rows * 2 * n * sizeof (float));
+        disco_plasticity_delta_cpu (&phi, &phi, rows, n, u, 2 * n, y0, rate, n, delta, n);
+        g_byte_array_append (out, (guint8 *) rate, rows * n * sizeof (float));
+        g_byte_array_append (out, (guint8 *) delta, rows * n * sizeof (float));
+        disco_threshold_update_cpu (&phi, 0.1f, rows, n, u + n, 2 * n, y0);
+        g_byte_array_append (out, (guint8 *) y0, n * sizeof (float));
+        for (guint step = 1; step <= 3; step++)
+          disco_adam_update_cpu (n_adam, 1e-3, 0.9, 0.999, 1e-8, step, p, g, mo, vo);
+        g_byte_array_append (out, (guint8 *) p, n_adam * sizeof (float));
+        if (threads == 1)
+          first = g_memdup2 (out->data, size = out->len);
+        else
+          g_assert_cmpmem (out->data, out->len, first, size);
+      }
+  }
+  disco_parallel_set_threads (saved);
+}
+
+static void
 test_preconditions (void)
 {
   float buf[4] = { 0 };
@@ -1103,6 +1322,9 @@ main (int argc, char **argv)
   g_test_add_func ("/disco/kernels/rk/fast", test_rk_fast);
   g_test_add_func ("/disco/kernels/gemm/stats", test_gemm_stats);
   g_test_add_func ("/disco/kernels/blas-threads", test_blas_threads);
+  g_test_add_func ("/disco/kernels/parallel/pieces", test_parallel_pieces);
+  g_test_add_func ("/disco/kernels/parallel/run", test_parallel_run);
+  g_test_add_func ("/disco/kernels/parallel/same-bits", test_parallel_same_bits);
   g_test_add_func ("/disco/kernels/preconditions", test_preconditions);
 
   return g_test_run ();
