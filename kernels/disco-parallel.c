@@ -48,9 +48,11 @@ typedef struct
 } Team;
 
 static Team team;
-/* TRUE in a worker and in a caller while its job runs: a nested job runs
- * in line. */
-static __thread gboolean inside_job;
+/* Non-NULL in a worker and in a caller while its job runs: a nested job
+ * runs in line.  A GPrivate rather than __thread: this file lives in a
+ * dlopen()ed plugin, whose dynamic TLS LeakSanitizer's thread scan trips
+ * over (it crashed at exit with threads running). */
+static GPrivate inside_job;
 
 static guint
 default_threads (void)
@@ -136,7 +138,7 @@ worker_main (gpointer data)
   const guint index = GPOINTER_TO_UINT (data); /* 1, 2, … */
   guint seen = __atomic_load_n (&team.generation, __ATOMIC_ACQUIRE);
 
-  inside_job = TRUE;
+  g_private_set (&inside_job, GINT_TO_POINTER (TRUE));
   for (;;)
     {
       gint64 spin_until = g_get_monotonic_time () + SPIN_US;
@@ -208,14 +210,15 @@ disco_parallel_run (gsize n_pieces, DiscoParallelFunc func, gpointer data)
 
   g_return_if_fail (func != NULL);
 
-  if (n_threads <= 1 || inside_job || !ensure_workers (n_threads) || !g_mutex_trylock (&team.busy))
+  if (n_threads <= 1 || g_private_get (&inside_job) != NULL || !ensure_workers (n_threads)
+      || !g_mutex_trylock (&team.busy))
     {
       for (gsize piece = 0; piece < n_pieces; piece++)
         func (piece, data);
       return;
     }
 
-  inside_job = TRUE;
+  g_private_set (&inside_job, GINT_TO_POINTER (TRUE));
   g_mutex_lock (&team.lock);
   team.func = func;
   team.data = data;
@@ -230,7 +233,7 @@ disco_parallel_run (gsize n_pieces, DiscoParallelFunc func, gpointer data)
   take_pieces ();
   while (__atomic_load_n (&team.remaining, __ATOMIC_ACQUIRE) > 0)
     CPU_RELAX ();
-  inside_job = FALSE;
+  g_private_set (&inside_job, NULL);
   g_mutex_unlock (&team.busy);
 }
 
