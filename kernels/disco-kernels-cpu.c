@@ -880,6 +880,56 @@ disco_leaky_pi_rows_cpu (gboolean softmax, float k_p, float k_i, float leak, flo
     }
 }
 
+/* du_i[r, :] −= Σ_o (c[r, o]/τ_I) Q[s, o, :] for one row, s = rows[r] or r. */
+CPU_CLONES static void
+top_down_row (float tau_i, gsize n_out, gsize n, const float *c, const float *qr, float *restrict d)
+{
+  for (gsize o = 0; o < n_out; o++)
+    {
+      const float scaled = c[o] / tau_i;
+      const float *restrict q_row = qr + o * n;
+
+      for (gsize j = 0; j < n; j++)
+        d[j] -= scaled * q_row[j];
+    }
+}
+
+typedef struct
+{
+  float tau_i;
+  gsize n_rows, n_out, n, ldf, n_pieces;
+  const guint *rows;
+  const float *control, *q;
+  float *du_i;
+} TopDownJob;
+
+static void
+top_down_piece (gsize piece, gpointer data)
+{
+  const TopDownJob *job = data;
+
+  for (gsize r = PIECE_FIRST (piece, job->n_pieces, job->n_rows);
+       r < PIECE_LAST (piece, job->n_pieces, job->n_rows); r++)
+    top_down_row (job->tau_i, job->n_out, job->n, job->control + r * job->n_out,
+                  job->q + (job->rows != NULL ? (gsize) job->rows[r] : r) * job->n_out * job->n,
+                  job->du_i + r * job->ldf);
+}
+
+/* The rows of disco_top_down_rows_cpu() (@rows NULL) or of its indexed
+ * twin, in pieces of rows. */
+static void
+top_down_in_pieces (float tau_i, gsize n_rows, gsize n_out, gsize n, const guint *rows,
+                    const float *control, const float *q, float *du_i, gsize ldf)
+{
+  TopDownJob job = { tau_i, n_rows, n_out, n, ldf, 1, rows, control, q, du_i };
+
+  if (n_rows == 0 || n_out == 0 || n == 0)
+    return;
+  job.n_pieces = disco_parallel_pieces (n_rows, PIECE_MIN_PLAIN_VALUES / (n_out * n) + 1,
+                                        DISCO_PARALLEL_MAX_PIECES);
+  disco_parallel_run (job.n_pieces, top_down_piece, &job);
+}
+
 /**
  * disco_top_down_rows_cpu:
  * @tau_i: τ_I (s), > 0
@@ -904,21 +954,7 @@ disco_top_down_rows_cpu (float tau_i, gsize n_rows, gsize n_out, gsize n, const 
   CHECK_MATRIX (du_i, n_rows, n, ldf);
   g_return_if_fail (n_rows == 0 || n_out == 0 || n == 0 || (control != NULL && q != NULL));
 
-  for (gsize r = 0; r < n_rows; r++)
-    {
-      const float *c = control + r * n_out;
-      const float *restrict qr = q + r * n_out * n;
-      float *restrict d = du_i + r * ldf;
-
-      for (gsize o = 0; o < n_out; o++)
-        {
-          const float scaled = c[o] / tau_i;
-          const float *restrict q_row = qr + o * n;
-
-          for (gsize j = 0; j < n; j++)
-            d[j] -= scaled * q_row[j];
-        }
-    }
+  top_down_in_pieces (tau_i, n_rows, n_out, n, NULL, control, q, du_i, ldf);
 }
 
 /* Columns of disco_slope_scale_rows_cpu() per block of φ′ values. */
@@ -1144,21 +1180,7 @@ disco_top_down_rows_indexed_cpu (float tau_i, gsize n_rows, gsize n_out, gsize n
   g_return_if_fail (n_rows == 0 || n_out == 0 || n == 0
                     || (rows != NULL && control != NULL && q != NULL));
 
-  for (gsize r = 0; r < n_rows; r++)
-    {
-      const float *c = control + r * n_out;
-      const float *restrict qr = q + (gsize) rows[r] * n_out * n;
-      float *restrict d = du_i + r * ldf;
-
-      for (gsize o = 0; o < n_out; o++)
-        {
-          const float scaled = c[o] / tau_i;
-          const float *restrict q_row = qr + o * n;
-
-          for (gsize j = 0; j < n; j++)
-            d[j] -= scaled * q_row[j];
-        }
-    }
+  top_down_in_pieces (tau_i, n_rows, n_out, n, rows, control, q, du_i, ldf);
 }
 
 /**

@@ -870,3 +870,192 @@ disco_rms_rows_fast_cpu (gsize n_rows, gsize n_cols, const float *x, gsize ldx, 
         rms[first + i] = (float) sqrt (sums[i] / (double) n_cols);
     }
 }
+
+/* ---------------------------------------------------------------------------
+ * 3. The learning rules' φ (disco_plasticity_delta_fast_cpu(),
+ * disco_threshold_update_fast_cpu()): φ and φ′ from one exponential and one
+ * logarithm per value, the branch-free polynomials of the equilibrium
+ * kernels (disco-equilibrium-private.h, within a few ulp of
+ * disco_softrect_forward() and disco_softrect_derivative()), in loops GCC
+ * vectorises; compiled for the baseline and for x86-64-v3, with the same
+ * bits (no contraction in this file).
+ * ------------------------------------------------------------------------- */
+
+#include "disco-equilibrium-private.h"
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define RULE_CLONES __attribute__ ((target_clones ("arch=x86-64-v3", "default")))
+#else
+#define RULE_CLONES
+#endif
+
+/* Neurons per block: their Taylor lines and sums on the stack. */
+#define RULE_BLOCK 256
+
+/* One row's block of @width neurons: rate = φ_E(u_E), delta = (φ̂_I⁻¹ −
+ * rate) · φ_E′(u_E), φ̂_I⁻¹ = a + b·φ_I(u_I) (Taylor lines) or u_I. */
+RULE_CLONES static void
+plasticity_block (DiscoSoftRectifier phi_e, DiscoSoftRectifier phi_i, gsize width,
+                  const float *restrict u_e, const float *restrict u_i, gboolean linear,
+                  const float *restrict a, const float *restrict b, float *restrict rate,
+                  float *restrict delta)
+{
+  if (linear)
+    for (gsize k = 0; k < width; k++)
+      {
+        float r, dr, q, dq;
+
+        eq_softrect_pair (phi_e.scale, phi_e.sharpness, phi_e.shift, u_e[k], &r, &dr);
+        eq_softrect_pair (phi_i.scale, phi_i.sharpness, phi_i.shift, u_i[k], &q, &dq);
+        rate[k] = r;
+        delta[k] = (a[k] + b[k] * q - r) * dr;
+      }
+  else
+    for (gsize k = 0; k < width; k++)
+      {
+        float r, dr;
+
+        eq_softrect_pair (phi_e.scale, phi_e.sharpness, phi_e.shift, u_e[k], &r, &dr);
+        rate[k] = r;
+        delta[k] = (u_i[k] - r) * dr;
+      }
+}
+
+typedef struct
+{
+  const DiscoSoftRectifier *phi_e, *phi_i;
+  gsize n_rows, n, ldu, ldr, ldd, n_pieces;
+  const float *u, *y0;
+  float *rate, *delta;
+} FastPlasticityJob;
+
+static void
+fast_plasticity_piece (gsize piece, gpointer data)
+{
+  const FastPlasticityJob *job = data;
+  const gsize n = job->n;
+
+  for (gsize j0 = 0; j0 < n; j0 += RULE_BLOCK)
+    {
+      const gsize width = MIN (RULE_BLOCK, n - j0);
+      float a[RULE_BLOCK] = { 0 }, b[RULE_BLOCK] = { 0 };
+
+      for (gsize k = 0; job->y0 != NULL && k < width; k++)
+        disco_softrect_taylor_line (job->phi_i, job->y0[j0 + k], &a[k], &b[k]);
+      for (gsize s = PIECE_FIRST (piece, job->n_pieces, job->n_rows);
+           s < PIECE_LAST (piece, job->n_pieces, job->n_rows); s++)
+        plasticity_block (*job->phi_e, job->phi_i != NULL ? *job->phi_i : *job->phi_e, width,
+                          job->u + s * job->ldu + j0, job->u + s * job->ldu + n + j0,
+                          job->y0 != NULL, a, b, job->rate + s * job->ldr + j0,
+                          job->delta + s * job->ldd + j0);
+    }
+}
+
+/**
+ * disco_plasticity_delta_fast_cpu:
+ * @phi_e: φ_E of the layer
+ * @phi_i: φ_I of the layer (used only with @y0)
+ * @n_rows: R, samples
+ * @n: neurons of the layer
+ * @u: (array): R rows of u_E (n) | u_I (n), row stride @ldu
+ * @ldu: row stride of @u, ≥ 2n
+ * @y0: (array length=n) (nullable): the linear-threshold rule's running
+ *   rates, or %NULL for the exact inverse
+ * @rate: (array) (out): φ_E(u_E), R×n, row stride @ldr
+ * @ldr: row stride of @rate
+ * @delta: (array) (out): R×n, row stride @ldd
+ * @ldd: row stride of @delta
+ *
+ * disco_plasticity_delta_cpu() with vectorised φ and φ′ (within a few ulp
+ * of the reference's), in pieces of rows on disco-parallel's threads: what
+ * the CPU table runs.
+ */
+void
+disco_plasticity_delta_fast_cpu (const DiscoSoftRectifier *phi_e, const DiscoSoftRectifier *phi_i,
+                                 gsize n_rows, gsize n, const float *u, gsize ldu, const float *y0,
+                                 float *rate, gsize ldr, float *delta, gsize ldd)
+{
+  FastPlasticityJob job = { phi_e, phi_i, n_rows, n, ldu, ldr, ldd, 1, u, y0, rate, delta };
+
+  g_return_if_fail (phi_e != NULL && (y0 == NULL || phi_i != NULL));
+  g_return_if_fail (ldu >= 2 * n && ldr >= n && ldd >= n);
+  g_return_if_fail (n_rows == 0 || n == 0 || (u != NULL && rate != NULL && delta != NULL));
+  if (n_rows == 0 || n == 0)
+    return;
+
+  job.n_pieces =
+      disco_parallel_pieces (n_rows, PIECE_MIN_PHI_VALUES / n + 1, DISCO_PARALLEL_MAX_PIECES);
+  disco_parallel_run (job.n_pieces, fast_plasticity_piece, &job);
+}
+
+/* sums[k] += φ(x[k]) over @width values, each sum in double. */
+RULE_CLONES static void
+add_rates (DiscoSoftRectifier phi, gsize width, const float *restrict x, double *restrict sums)
+{
+  for (gsize k = 0; k < width; k++)
+    {
+      float r, dr;
+
+      eq_softrect_pair (phi.scale, phi.sharpness, phi.shift, x[k], &r, &dr);
+      sums[k] += r;
+    }
+}
+
+typedef struct
+{
+  const DiscoSoftRectifier *phi_i;
+  float lambda;
+  gsize n_rows, n, ldu, n_pieces;
+  const float *u_i;
+  float *y0;
+} FastThresholdJob;
+
+static void
+fast_threshold_piece (gsize piece, gpointer data)
+{
+  const FastThresholdJob *job = data;
+  const gsize last = PIECE_LAST (piece, job->n_pieces, job->n);
+
+  for (gsize j0 = PIECE_FIRST (piece, job->n_pieces, job->n); j0 < last; j0 += RULE_BLOCK)
+    {
+      const gsize width = MIN (RULE_BLOCK, last - j0);
+      double sums[RULE_BLOCK] = { 0 };
+
+      /* Each column's mean sums its rows in order, as the reference's. */
+      for (gsize s = 0; s < job->n_rows; s++)
+        add_rates (*job->phi_i, width, job->u_i + s * job->ldu + j0, sums);
+      for (gsize k = 0; k < width; k++)
+        job->y0[j0 + k] =
+            (1.0f - job->lambda) * job->y0[j0 + k] + job->lambda * (float) (sums[k] / job->n_rows);
+    }
+}
+
+/**
+ * disco_threshold_update_fast_cpu:
+ * @phi_i: φ_I of the layer
+ * @lambda: λ, the weight of this minibatch, in [0, 1]
+ * @n_rows: R, samples
+ * @n: neurons
+ * @u_i: (array): the open-loop inhibitory potentials, R×@n, stride @ldu
+ * @ldu: row stride of @u_i
+ * @y0: (array length=n): the running rates, updated in place
+ *
+ * disco_threshold_update_cpu() with vectorised φ (within a few ulp of the
+ * reference's), in pieces of columns on disco-parallel's threads: what the
+ * CPU table runs.
+ */
+void
+disco_threshold_update_fast_cpu (const DiscoSoftRectifier *phi_i, float lambda, gsize n_rows,
+                                 gsize n, const float *u_i, gsize ldu, float *y0)
+{
+  FastThresholdJob job = { phi_i, lambda, n_rows, n, ldu, 1, u_i, y0 };
+
+  g_return_if_fail (phi_i != NULL && n_rows > 0 && ldu >= n);
+  g_return_if_fail (n == 0 || (u_i != NULL && y0 != NULL));
+  if (n == 0)
+    return;
+
+  job.n_pieces =
+      disco_parallel_pieces (n, PIECE_MIN_PHI_VALUES / n_rows + 1, DISCO_PARALLEL_MAX_PIECES);
+  disco_parallel_run (job.n_pieces, fast_threshold_piece, &job);
+}

@@ -320,6 +320,12 @@ void disco_rk_combine_fast_cpu (gsize n_rows, gsize n_cols, gsize ld, const floa
                                 const float *const *k, float *out);
 
 void disco_rms_rows_fast_cpu (gsize n_rows, gsize n_cols, const float *x, gsize ldx, float *rms);
+void disco_plasticity_delta_fast_cpu (const DiscoSoftRectifier *phi_e,
+                                      const DiscoSoftRectifier *phi_i, gsize n_rows, gsize n,
+                                      const float *u, gsize ldu, const float *y0, float *rate,
+                                      gsize ldr, float *delta, gsize ldd);
+void disco_threshold_update_fast_cpu (const DiscoSoftRectifier *phi_i, float lambda, gsize n_rows,
+                                      gsize n, const float *u_i, gsize ldu, float *y0);
 
 /* ---------------------------------------------------------------------------
  * Row-wise helpers

@@ -14,6 +14,7 @@
 #define G_LOG_DOMAIN "Disco-Kernels"
 
 #include "disco-ops.h"
+#include "disco-parallel.h"
 
 #include <string.h>
 
@@ -52,33 +53,55 @@ cpu_get_operation_count (void)
   return __atomic_load_n (&operation_count, __ATOMIC_RELAXED);
 }
 
-/* disco_steady_state_rows_cpu() with the row norms of
- * disco_rms_rows_fast_cpu() (four rows side by side, the same bits), in
- * blocks: the compacting solver's test after every step.  Named as a fast
- * kernel so that its list entry can say `fast_cpu`; only this table
- * calls it. */
+typedef struct
+{
+  gsize n_rows, n_cols, ldf, ldy, n_pieces;
+  float atol, rtol;
+  const float *f, *y;
+  gint *at_rest;
+} SteadyStateJob;
+
 static void
-disco_steady_state_rows_fast_cpu (gsize n_rows, gsize n_cols, float atol, float rtol,
-                                  const float *f, gsize ldf, const float *y, gsize ldy,
-                                  gint *at_rest)
+steady_state_piece (gsize piece, gpointer data)
 {
   enum
   {
     BLOCK = 64
   };
+  const SteadyStateJob *job = data;
+  const gsize last = job->n_rows * (piece + 1) / job->n_pieces;
   float rms_f[BLOCK], rms_y[BLOCK];
 
-  g_return_if_fail (n_rows == 0 || (n_cols > 0 && at_rest != NULL));
-
-  for (gsize first = 0; first < n_rows; first += BLOCK)
+  for (gsize first = job->n_rows * piece / job->n_pieces; first < last; first += BLOCK)
     {
-      const gsize rows = MIN (BLOCK, n_rows - first);
+      const gsize rows = MIN (BLOCK, last - first);
 
-      disco_rms_rows_fast_cpu (rows, n_cols, f + first * ldf, ldf, rms_f);
-      disco_rms_rows_fast_cpu (rows, n_cols, y + first * ldy, ldy, rms_y);
+      disco_rms_rows_fast_cpu (rows, job->n_cols, job->f + first * job->ldf, job->ldf, rms_f);
+      disco_rms_rows_fast_cpu (rows, job->n_cols, job->y + first * job->ldy, job->ldy, rms_y);
       for (gsize r = 0; r < rows; r++)
-        at_rest[first + r] = rms_f[r] < atol + rtol * rms_y[r];
+        job->at_rest[first + r] = rms_f[r] < job->atol + job->rtol * rms_y[r];
     }
+}
+
+/* disco_steady_state_rows_cpu() with the row norms of
+ * disco_rms_rows_fast_cpu() (four rows side by side, the same bits), in
+ * blocks of rows on disco-parallel's threads: the compacting solver's test
+ * after every step.  Named as a fast kernel so that its list entry can say
+ * `fast_cpu`; only this table calls it. */
+static void
+disco_steady_state_rows_fast_cpu (gsize n_rows, gsize n_cols, float atol, float rtol,
+                                  const float *f, gsize ldf, const float *y, gsize ldy,
+                                  gint *at_rest)
+{
+  SteadyStateJob job = { n_rows, n_cols, ldf, ldy, 1, atol, rtol, f, y, at_rest };
+
+  g_return_if_fail (n_rows == 0 || (n_cols > 0 && at_rest != NULL));
+  if (n_rows == 0)
+    return;
+
+  job.n_pieces =
+      disco_parallel_pieces (n_rows, 65536 / (2 * n_cols) + 1, DISCO_PARALLEL_MAX_PIECES);
+  disco_parallel_run (job.n_pieces, steady_state_piece, &job);
 }
 
 /* Each compute entry counts itself, then calls the CPU kernel its list

@@ -186,6 +186,8 @@
    *                    rate: R×n, ldr; delta: R×n, ldd                                        \
    * threshold_update:  y0[j] ← (1 − λ)·y0[j] + λ·mean_s φ_I(u_I[s, j]), u_I: R×n with row     \
    *                    stride ldu; mean summed in double                                      \
+   *                    (the CPU table runs both rules with vectorised φ and φ′,               \
+   *                    within a few ulp of the references: the _fast_cpu kernels)             \
    * column_mean:       mean[j] = Σ_s x[s, j] / R, summed in double (g_b)                      \
    * sub_rows:          y[s, :] −= x[s, :]  (δ_out = W_out r_L − y), R×C                       \
    * sum_squares:       acc[0] += Σ_i x[i]², in double, element after element (one running     \
@@ -202,12 +204,12 @@
    *                    else μ·b + g;  p ← p − lr·b (lr and μ rounded to float once)           \
    * softmax_rows:      y[r, :] = softmax(x[r, :]) (MODEL.md §3 error); y may be x (the        \
    *                    backprop rule's δ_out = softmax(y) − t) */                             \
-  X (plasticity_delta, cpu,                                                                    \
+  X (plasticity_delta, fast_cpu,                                                               \
      (const DiscoSoftRectifier *phi_e, const DiscoSoftRectifier *phi_i, gsize n_rows,          \
       gsize n, const float *u, gsize ldu, const float *y0, float *rate, gsize ldr,             \
       float *delta, gsize ldd),                                                                \
      (phi_e, phi_i, n_rows, n, u, ldu, y0, rate, ldr, delta, ldd))                             \
-  X (threshold_update, cpu,                                                                    \
+  X (threshold_update, fast_cpu,                                                               \
      (const DiscoSoftRectifier *phi_i, float lambda, gsize n_rows, gsize n,                    \
       const float *u_i, gsize ldu, float *y0),                                                 \
      (phi_i, lambda, n_rows, n, u_i, ldu, y0))                                                 \
