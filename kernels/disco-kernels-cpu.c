@@ -1034,6 +1034,24 @@ slope_scale_piece (gsize piece, gpointer data)
       }
 }
 
+/* Σ x[i]² in double, in eight interleaved partial sums added up in a fixed
+ * order at the end (one running sum is bound by the additions' latency;
+ * this vectorises).  The order depends on @n alone. */
+CPU_CLONES static double
+squares_in_double (const float *restrict x, gsize n)
+{
+  double part[8] = { 0 }, sum;
+  gsize i = 0;
+
+  for (; i + 8 <= n; i += 8)
+    for (guint k = 0; k < 8; k++)
+      part[k] += (double) x[i + k] * x[i + k];
+  sum = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+  for (; i < n; i++)
+    sum += (double) x[i] * x[i];
+  return sum;
+}
+
 typedef struct
 {
   gsize n_samples, size;
@@ -1082,8 +1100,7 @@ feedback_scale_piece (gsize piece, gpointer data)
           double sum2 = 0;
           float scale;
 
-          for (gsize i = 0; i < size; i++)
-            sum2 += (double) qs[i] * qs[i];
+          sum2 = squares_in_double (qs, size);
           scale = sum2 > 0 ? norm / sqrt (sum2) : 0.0f;
           for (gsize i = 0; i < size; i++)
             qs[i] *= scale;
@@ -1505,8 +1522,9 @@ disco_sub_rows_cpu (gsize n_rows, gsize n_cols, const float *x, gsize ldx, float
  * @x: (array length=n): the values
  * @acc: (inout): a running sum in double, to which Σ x² is added
  *
- * Adds the squares element after element to one running double, so that
- * several tensors (all gradients of a tick) sum as one sequence.
+ * Adds Σ x² (in double, in eight interleaved partial sums: the order
+ * depends on @n alone) to one running double, so that several tensors (all
+ * gradients of a tick) sum into one norm.
  */
 void
 disco_sum_squares_cpu (gsize n, const float *x, double *acc)
@@ -1516,9 +1534,7 @@ disco_sum_squares_cpu (gsize n, const float *x, double *acc)
   g_return_if_fail (acc != NULL && (n == 0 || x != NULL));
 
   sum = *acc;
-  for (gsize i = 0; i < n; i++)
-    sum += (double) x[i] * x[i];
-  *acc = sum;
+  *acc = sum + squares_in_double (x, n);
 }
 
 /**

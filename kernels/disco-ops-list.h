@@ -190,9 +190,9 @@
    *                    within a few ulp of the references: the _fast_cpu kernels)             \
    * column_mean:       mean[j] = Σ_s x[s, j] / R, summed in double (g_b)                      \
    * sub_rows:          y[s, :] −= x[s, :]  (δ_out = W_out r_L − y), R×C                       \
-   * sum_squares:       acc[0] += Σ_i x[i]², in double, element after element (one running     \
-   *                    sum over all gradients, as the host's); @acc is one double in the      \
-   *                    table's memory                                                         \
+   * sum_squares:       acc[0] += Σ_i x[i]², in double (one running sum over all gradients;   \
+   *                    the CPU sums each call in eight interleaved parts, CUDA in a tree);    \
+   *                    @acc is one double in the table's memory                               \
    * norm_finish:       norm[0] = √acc[0], then acc[0] = 0 for the next sum; @acc and @norm    \
    *                    in the table's memory                                                  \
    * adam_update:       Adam (MODEL.md §5; Kingma & Ba 2015, as optax.adam computes it):       \

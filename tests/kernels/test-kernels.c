@@ -1308,6 +1308,30 @@ test_rules_fast (void)
 }
 
 static void
+test_sum_squares (void)
+{
+  g_autofree float *x = g_new (float, 1003);
+  double acc = 0.5, expected = 0.5;
+
+  g_test_summary ("sum_squares adds Σx² to a running double: exact for integers, across "
+                  "calls, every length from 0 to 19 and an odd 1003");
+
+  for (gsize i = 0; i < 1003; i++)
+    x[i] = (float) (i % 7) - 3.0f;
+  for (gsize n = 0; n < 20; n++)
+    {
+      disco_sum_squares_cpu (n, x, &acc);
+      for (gsize i = 0; i < n; i++)
+        expected += (double) x[i] * x[i];
+      g_assert_cmpfloat (acc, ==, expected);
+    }
+  disco_sum_squares_cpu (1003, x, &acc);
+  for (gsize i = 0; i < 1003; i++)
+    expected += (double) x[i] * x[i];
+  g_assert_cmpfloat (acc, ==, expected);
+}
+
+static void
 test_preconditions (void)
 {
   float buf[4] = { 0 };
@@ -1382,6 +1406,7 @@ main (int argc, char **argv)
   g_test_add_func ("/disco/kernels/gemm/stats", test_gemm_stats);
   g_test_add_func ("/disco/kernels/blas-threads", test_blas_threads);
   g_test_add_func ("/disco/kernels/rules/fast", test_rules_fast);
+  g_test_add_func ("/disco/kernels/sum-squares", test_sum_squares);
   g_test_add_func ("/disco/kernels/parallel/pieces", test_parallel_pieces);
   g_test_add_func ("/disco/kernels/parallel/run", test_parallel_run);
   g_test_add_func ("/disco/kernels/parallel/same-bits", test_parallel_same_bits);
