@@ -111,9 +111,7 @@ disco_parallel_set_threads (guint n_threads)
   __atomic_store_n (&team.threads, n_threads, __ATOMIC_RELEASE);
 }
 
-/* Takes pieces of the current job until there are none; @index: the
- * worker's number (0 for the caller), which must be below the thread count
- * of the job to join it. */
+/* Takes pieces of the current job until there are none. */
 static void
 take_pieces (void)
 {
@@ -141,13 +139,16 @@ worker_main (gpointer data)
   g_private_set (&inside_job, GINT_TO_POINTER (TRUE));
   for (;;)
     {
-      gint64 spin_until = g_get_monotonic_time () + SPIN_US;
+      /* A worker beyond the count in effect (lowered since it started)
+       * sleeps at once and leaves the jobs to the others. */
+      const gboolean wanted = index < disco_parallel_get_threads ();
+      gint64 spin_until = g_get_monotonic_time () + (wanted ? SPIN_US : 0);
       guint spins = 0;
 
       while (__atomic_load_n (&team.generation, __ATOMIC_ACQUIRE) == seen)
         {
           CPU_RELAX ();
-          if (++spins % 256 == 0 && g_get_monotonic_time () > spin_until)
+          if ((!wanted || ++spins % 256 == 0) && g_get_monotonic_time () > spin_until)
             {
               g_mutex_lock (&team.lock);
               team.n_sleeping++;
@@ -158,7 +159,6 @@ worker_main (gpointer data)
             }
         }
       seen = __atomic_load_n (&team.generation, __ATOMIC_ACQUIRE);
-      /* A worker beyond the count in effect leaves the job to the others. */
       if (index < disco_parallel_get_threads ())
         take_pieces ();
     }
