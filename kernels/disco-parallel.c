@@ -18,6 +18,12 @@
 
 #include "disco-parallel.h"
 
+#include <string.h>
+
+#ifdef G_OS_UNIX
+#include <pthread.h>
+#endif
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #define CPU_RELAX() _mm_pause ()
@@ -134,7 +140,9 @@ static gpointer
 worker_main (gpointer data)
 {
   const guint index = GPOINTER_TO_UINT (data); /* 1, 2, … */
-  guint seen = __atomic_load_n (&team.generation, __ATOMIC_ACQUIRE);
+  /* No generation seen yet: a worker started for a job that is already
+   * published joins it (taking pieces when there is no job takes none). */
+  guint seen = __atomic_load_n (&team.generation, __ATOMIC_ACQUIRE) - 1;
 
   g_private_set (&inside_job, GINT_TO_POINTER (TRUE));
   for (;;)
@@ -165,12 +173,42 @@ worker_main (gpointer data)
   return NULL;
 }
 
+#ifdef G_OS_UNIX
+/* A child of fork() has only the thread that forked: the team starts
+ * afresh there (new workers when a job first needs them), with its locks
+ * unlocked whatever a worker held at the fork (a zeroed GMutex/GCond is an
+ * unused one).  The thread count carries over. */
+static void
+team_after_fork_in_child (void)
+{
+  const guint threads = __atomic_load_n (&team.threads, __ATOMIC_RELAXED);
+
+  memset (&team, 0, sizeof team);
+  team.threads = threads;
+}
+
+static void
+team_register_fork_handler (void)
+{
+  static gsize registered = 0;
+
+  if (g_once_init_enter (&registered))
+    {
+      pthread_atfork (NULL, NULL, team_after_fork_in_child);
+      g_once_init_leave (&registered, 1);
+    }
+}
+#endif
+
 /* Starts workers until @n_threads − 1 exist; FALSE when none could. */
 static gboolean
 ensure_workers (guint n_threads)
 {
   gboolean any;
 
+#ifdef G_OS_UNIX
+  team_register_fork_handler ();
+#endif
   g_mutex_lock (&team.lock);
   while (team.n_workers + 1 < n_threads)
     {

@@ -10,6 +10,10 @@
 #include <string.h>
 
 #include <glib.h>
+#ifdef G_OS_UNIX
+#include <sys/wait.h>
+#include <unistd.h>
+#endif
 
 #include "disco-kernels.h"
 #include "disco-parallel.h"
@@ -1129,6 +1133,73 @@ test_parallel_run (void)
   disco_parallel_set_threads (saved);
 }
 
+#ifdef G_OS_UNIX
+typedef struct
+{
+  gpointer ran_on[8];
+} ThreadsJob;
+
+static void
+slow_piece (gsize piece, gpointer data)
+{
+  ThreadsJob *job = data;
+
+  job->ran_on[piece] = g_thread_self ();
+  g_usleep (2000);
+}
+
+static void
+test_parallel_fork (void)
+{
+  const guint saved = disco_parallel_get_threads ();
+  CountJob job = { { 0 }, 16, 0 };
+  pid_t child;
+  int status = 0;
+
+  g_test_summary ("After fork() the child's jobs run all their pieces, and on two threads: a "
+                  "team of its own (the parent's workers do not exist there)");
+
+  disco_parallel_set_threads (2);
+  disco_parallel_run (job.n_pieces, count_piece, &job); /* the parent's worker exists */
+  child = fork ();
+  g_assert_cmpint (child, >=, 0);
+  if (child == 0)
+    {
+      gboolean ok = TRUE;
+
+      for (guint round = 0; round < 100 && ok; round++)
+        {
+          CountJob in_child = { { 0 }, 1 + round % 17, 0 };
+
+          disco_parallel_run (in_child.n_pieces, count_piece, &in_child);
+          for (gsize i = 0; i < in_child.n_pieces; i++)
+            ok = ok && in_child.calls[i] == 1;
+        }
+      /* Eight 2 ms pieces: a worker of the child's own takes some. */
+      {
+        ThreadsJob slow = { { NULL } };
+        guint distinct = 0;
+
+        disco_parallel_run (8, slow_piece, &slow);
+        for (guint i = 0; i < 8; i++)
+          {
+            gboolean seen = FALSE;
+
+            for (guint k = 0; k < i; k++)
+              seen = seen || slow.ran_on[k] == slow.ran_on[i];
+            distinct += !seen;
+          }
+        ok = ok && distinct == 2;
+      }
+      _exit (ok ? 0 : 1);
+    }
+  g_assert_cmpint (waitpid (child, &status, 0), ==, child);
+  g_assert_true (WIFEXITED (status));
+  g_assert_cmpint (WEXITSTATUS (status), ==, 0);
+  disco_parallel_set_threads (saved);
+}
+#endif
+
 static void
 fill_pattern (float *x, gsize n, guint seed)
 {
@@ -1409,6 +1480,9 @@ main (int argc, char **argv)
   g_test_add_func ("/disco/kernels/sum-squares", test_sum_squares);
   g_test_add_func ("/disco/kernels/parallel/pieces", test_parallel_pieces);
   g_test_add_func ("/disco/kernels/parallel/run", test_parallel_run);
+#ifdef G_OS_UNIX
+  g_test_add_func ("/disco/kernels/parallel/fork", test_parallel_fork);
+#endif
   g_test_add_func ("/disco/kernels/parallel/same-bits", test_parallel_same_bits);
   g_test_add_func ("/disco/kernels/preconditions", test_preconditions);
 
