@@ -10,7 +10,8 @@
  *
  * A job asked for while another runs (a second pipeline in another
  * thread), or from inside a piece, runs its pieces in the caller, one after
- * another: the same pieces, so the same bits.
+ * another: the same pieces, so the same bits.  A fork()ed child (Python's
+ * multiprocessing, say) starts a team of its own when it first needs one.
  */
 
 #undef G_LOG_DOMAIN
