@@ -304,28 +304,18 @@ read_labels (DatasetFile *file, guint8 *labels, guint32 n_labels, GError **error
 /* Streams the pixel bytes through a fixed buffer, converting as they come,
  * so the 8-bit copy of the images never exists in full. */
 static gboolean
-read_pixels (DatasetFile *file, float *images, guint32 n_images, guint n_features, GError **error)
+read_pixels (DatasetFile *file, guint8 *pixels, guint32 n_images, guint n_features, GError **error)
 {
-  g_autofree guint8 *chunk = g_malloc (READ_CHUNK_SIZE);
-  guint64 total = (guint64) n_images * n_features;
+  const guint64 total = (guint64) n_images * n_features;
   guint64 done = 0;
-  float scale[256];
-  guint i;
-
-  /* A table instead of a division per pixel: same correctly rounded b/255. */
-  for (i = 0; i < 256; i++)
-    scale[i] = (float) i / 255.0f;
 
   while (done < total)
     {
       gsize want = (gsize) MIN ((guint64) READ_CHUNK_SIZE, total - done);
       gsize got = 0;
-      gsize j;
 
-      if (!dataset_file_read (file, chunk, want, &got, error))
+      if (!dataset_file_read (file, pixels + done, want, &got, error))
         return FALSE;
-      for (j = 0; j < got; j++)
-        images[done + j] = scale[chunk[j]];
       done += got;
       if (got < want)
         {
@@ -363,8 +353,8 @@ try_alloc_n (guint64 n_elements, gsize element_size, const char *path, GError **
  *
  * Loads an image/label pair in IDX format, as MNIST and Fashion-MNIST ship
  * it. A file whose first bytes are the gzip magic (1f 8b) is inflated while
- * it is read. Pixels become floats in [0, 1] (byte / 255), each image
- * flattened row by row.
+ * it is read. Pixels stay bytes (@pixels, each image flattened row by row)
+ * whose values in [0, 1] are byte / 255 (@levels).
  *
  * Both files are checked completely: magic numbers, sizes, equal sample
  * counts, labels below %DISCO_DATASET_N_CLASSES, no data beyond the announced
@@ -420,10 +410,14 @@ disco_dataset_load_idx (const char *images_path, const char *labels_path, GError
       || !read_labels (&labels_file, dataset->labels, dataset->n_samples, error))
     goto out;
 
-  dataset->images = try_alloc_n ((guint64) dataset->n_samples * dataset->n_features, sizeof (float),
-                                 images_path, error);
-  if (dataset->images == NULL
-      || !read_pixels (&images_file, dataset->images, dataset->n_samples, dataset->n_features,
+  /* The value of each byte: the same correctly rounded b / 255 as a
+   * division per pixel. */
+  for (guint b = 0; b < 256; b++)
+    dataset->levels[b] = (float) b / 255.0f;
+  dataset->pixels =
+      try_alloc_n ((guint64) dataset->n_samples * dataset->n_features, 1, images_path, error);
+  if (dataset->pixels == NULL
+      || !read_pixels (&images_file, dataset->pixels, dataset->n_samples, dataset->n_features,
                        error))
     goto out;
 
@@ -633,6 +627,33 @@ out:
 }
 
 /**
+ * disco_dataset_copy_images:
+ * @dataset: a dataset
+ * @first: the first sample
+ * @n_samples: samples to copy, @first + @n_samples ≤ its n_samples
+ * @out: (array) (out caller-allocates): @n_samples × n_features values
+ *
+ * The values of samples @first … @first + @n_samples − 1, row after row.
+ */
+void
+disco_dataset_copy_images (const DiscoDataset *dataset, guint first, guint n_samples, float *out)
+{
+  const gsize n = (gsize) n_samples * dataset->n_features;
+  const gsize offset = (gsize) first * dataset->n_features;
+
+  g_return_if_fail (dataset != NULL && (n == 0 || out != NULL));
+  g_return_if_fail ((guint64) first + n_samples <= dataset->n_samples);
+
+  if (dataset->pixels == NULL)
+    {
+      memcpy (out, dataset->images + offset, n * sizeof (float));
+      return;
+    }
+  for (gsize i = 0; i < n; i++)
+    out[i] = dataset->levels[dataset->pixels[offset + i]];
+}
+
+/**
  * disco_dataset_free:
  * @dataset: (nullable) (transfer full): a dataset
  *
@@ -643,6 +664,7 @@ disco_dataset_free (DiscoDataset *dataset)
 {
   if (dataset == NULL)
     return;
+  g_free (dataset->pixels);
   g_free (dataset->images);
   g_free (dataset->labels);
   g_free (dataset->source);
@@ -773,9 +795,8 @@ disco_dataset_gather_batch (const DiscoDataset *dataset, const guint *indices, g
       guint sample = indices[b];
 
       if (images_out != NULL)
-        memcpy (images_out + (gsize) b * dataset->n_features,
-                dataset->images + (gsize) sample * dataset->n_features,
-                dataset->n_features * sizeof (float));
+        disco_dataset_copy_images (dataset, sample, 1,
+                                   images_out + (gsize) b * dataset->n_features);
       if (targets_out != NULL)
         {
           float *row = targets_out + (gsize) b * dataset->n_classes;

@@ -124,9 +124,11 @@ bench_source_process (DiscoNode *node, DiscoTick *tick, GError **error)
 
   if (self->emitted >= current_run->n_ticks)
     return DISCO_FLOW_EOS;
+  g_autofree float *values = g_new (float, BATCH * data->n_features);
+
+  disco_dataset_copy_images (data, first, BATCH, values);
   out = disco_node_ensure_output (node, "output", 2, shape);
-  if (!disco_tensor_set_values (out, data->images + (gsize) first * data->n_features,
-                                BATCH * data->n_features, error))
+  if (!disco_tensor_set_values (out, values, BATCH * data->n_features, error))
     return DISCO_FLOW_ERROR;
   tick->batch = self->emitted;
   tick->n_ticks = current_run->n_ticks;

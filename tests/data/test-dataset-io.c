@@ -103,7 +103,7 @@ mean_pixel (const DiscoDataset *dataset)
   gsize i;
 
   for (i = 0; i < n; i++)
-    sum += dataset->images[i];
+    sum += disco_dataset_pixel (dataset, i);
   return sum / (double) n;
 }
 
@@ -116,8 +116,8 @@ assert_pixels_in_unit_range (const DiscoDataset *dataset)
 
   for (i = 0; i < n; i++)
     {
-      lowest = MIN (lowest, dataset->images[i]);
-      highest = MAX (highest, dataset->images[i]);
+      lowest = MIN (lowest, disco_dataset_pixel (dataset, i));
+      highest = MAX (highest, disco_dataset_pixel (dataset, i));
     }
   g_assert_cmpfloat (lowest, ==, 0.0f);
   g_assert_cmpfloat (highest, ==, 1.0f);
@@ -151,8 +151,15 @@ assert_prefix_of (const DiscoDataset *small, const DiscoDataset *full)
   g_assert_cmpuint (small->n_features, ==, full->n_features);
   g_assert_cmpuint (small->n_classes, ==, full->n_classes);
   g_assert_cmpmem (small->labels, small->n_samples, full->labels, small->n_samples);
-  g_assert_cmpmem (small->images, (gsize) small->n_samples * small->n_features * sizeof (float),
-                   full->images, (gsize) small->n_samples * full->n_features * sizeof (float));
+  {
+    const gsize n = (gsize) small->n_samples * small->n_features;
+    g_autofree float *a = g_new (float, n);
+    g_autofree float *b = g_new (float, n);
+
+    disco_dataset_copy_images (small, 0, small->n_samples, a);
+    disco_dataset_copy_images (full, 0, small->n_samples, b);
+    g_assert_cmpmem (a, n * sizeof (float), b, n * sizeof (float));
+  }
 }
 
 static GBytes *
@@ -537,9 +544,10 @@ test_gather_batch (void)
       guint label = dataset->labels[indices[b]];
       double soft_sum = 0.0;
 
-      g_assert_cmpmem (image, dataset->n_features * sizeof (float),
-                       dataset->images + indices[b] * dataset->n_features,
-                       dataset->n_features * sizeof (float));
+      for (gsize j = 0; j < dataset->n_features; j++)
+        g_assert_cmpfloat (
+            image[j], ==,
+            disco_dataset_pixel (dataset, (gsize) indices[b] * dataset->n_features + j));
       for (c = 0; c < dataset->n_classes; c++)
         {
           g_assert_cmpfloat (hard_row[c], ==, c == label ? 1.0f : 0.0f);
