@@ -31,9 +31,7 @@
 #define PIECE_LAST(piece, n_pieces, n) ((n) * ((piece) + 1) / (n_pieces))
 
 /* The fewest values a piece of an element-wise kernel should hold to be
- * worth handing to another thread: libm's φ costs about 10 ns a value, a
- * multiply-add far less. */
-#define PIECE_MIN_PHI_VALUES 2048
+ * worth handing to another thread. */
 #define PIECE_MIN_PLAIN_VALUES 32768
 
 #define RK_CHUNK 256
@@ -1318,29 +1316,6 @@ disco_adam_update_cpu (gsize n, double learning_rate, double beta1, double beta2
  * u_E, u_I, rate and δ per row, and the block's Taylor lines on the stack. */
 #define PLASTICITY_DELTA_BLOCK 64
 
-typedef struct
-{
-  const DiscoSoftRectifier *phi_e, *phi_i;
-  gsize n_rows, n, ldu, ldr, ldd, n_pieces;
-  const float *u, *y0;
-  float *rate, *delta;
-} PlasticityJob;
-
-static void plasticity_delta_rows (const DiscoSoftRectifier *phi_e, const DiscoSoftRectifier *phi_i,
-                                   gsize first, gsize last, gsize n, const float *u, gsize ldu,
-                                   const float *y0, float *rate, gsize ldr, float *delta,
-                                   gsize ldd);
-
-static void
-plasticity_delta_piece (gsize piece, gpointer data)
-{
-  const PlasticityJob *job = data;
-
-  plasticity_delta_rows (job->phi_e, job->phi_i, PIECE_FIRST (piece, job->n_pieces, job->n_rows),
-                         PIECE_LAST (piece, job->n_pieces, job->n_rows), job->n, job->u, job->ldu,
-                         job->y0, job->rate, job->ldr, job->delta, job->ldd);
-}
-
 /**
  * disco_plasticity_delta_cpu:
  * @phi_e: φ_E of the layer
@@ -1370,22 +1345,6 @@ disco_plasticity_delta_cpu (const DiscoSoftRectifier *phi_e, const DiscoSoftRect
   g_return_if_fail (ldu >= 2 * n && ldr >= n && ldd >= n);
   g_return_if_fail (n_rows == 0 || n == 0 || (u != NULL && rate != NULL && delta != NULL));
 
-  if (n_rows > 0 && n > 0)
-    {
-      PlasticityJob job = { phi_e, phi_i, n_rows, n, ldu, ldr, ldd, 1, u, y0, rate, delta };
-
-      job.n_pieces =
-          disco_parallel_pieces (n_rows, PIECE_MIN_PHI_VALUES / n + 1, DISCO_PARALLEL_MAX_PIECES);
-      disco_parallel_run (job.n_pieces, plasticity_delta_piece, &job);
-    }
-}
-
-/* The rows [first, last) of disco_plasticity_delta_cpu(). */
-static void
-plasticity_delta_rows (const DiscoSoftRectifier *phi_e, const DiscoSoftRectifier *phi_i,
-                       gsize first, gsize last, gsize n, const float *u, gsize ldu, const float *y0,
-                       float *rate, gsize ldr, float *delta, gsize ldd)
-{
   /* A block of neurons at a time: their Taylor lines once, then the block
    * row by row, since the rows of the packed state lie far apart (a
    * column walk misses the cache on every sample). */
@@ -1396,7 +1355,7 @@ plasticity_delta_rows (const DiscoSoftRectifier *phi_e, const DiscoSoftRectifier
 
       for (gsize k = 0; y0 != NULL && k < width; k++)
         disco_softrect_taylor_line (phi_i, y0[j0 + k], &a[k], &b[k]);
-      for (gsize s = first; s < last; s++)
+      for (gsize s = 0; s < n_rows; s++)
         for (gsize k = 0; k < width; k++)
           {
             const gsize j = j0 + k;
@@ -1408,31 +1367,6 @@ plasticity_delta_rows (const DiscoSoftRectifier *phi_e, const DiscoSoftRectifier
             rate[s * ldr + j] = r_e;
             delta[s * ldd + j] = (inverse - r_e) * disco_softrect_derivative (phi_e, u_e);
           }
-    }
-}
-
-typedef struct
-{
-  const DiscoSoftRectifier *phi_i;
-  float lambda;
-  gsize n_rows, n, ldu, n_pieces;
-  const float *u_i;
-  float *y0;
-} ThresholdJob;
-
-static void
-threshold_update_piece (gsize piece, gpointer data)
-{
-  const ThresholdJob *job = data;
-
-  for (gsize j = PIECE_FIRST (piece, job->n_pieces, job->n);
-       j < PIECE_LAST (piece, job->n_pieces, job->n); j++)
-    {
-      double mean = 0;
-
-      for (gsize s = 0; s < job->n_rows; s++)
-        mean += disco_softrect_forward (job->phi_i, job->u_i[s * job->ldu + j]);
-      job->y0[j] = (1.0f - job->lambda) * job->y0[j] + job->lambda * (float) (mean / job->n_rows);
     }
 }
 
@@ -1456,14 +1390,13 @@ disco_threshold_update_cpu (const DiscoSoftRectifier *phi_i, float lambda, gsize
   g_return_if_fail (phi_i != NULL && n_rows > 0 && ldu >= n);
   g_return_if_fail (n == 0 || (u_i != NULL && y0 != NULL));
 
-  if (n > 0)
+  for (gsize j = 0; j < n; j++)
     {
-      ThresholdJob job = { phi_i, lambda, n_rows, n, ldu, 1, u_i, y0 };
+      double mean = 0;
 
-      /* In pieces of columns: each column's mean sums in the same order. */
-      job.n_pieces =
-          disco_parallel_pieces (n, PIECE_MIN_PHI_VALUES / n_rows + 1, DISCO_PARALLEL_MAX_PIECES);
-      disco_parallel_run (job.n_pieces, threshold_update_piece, &job);
+      for (gsize s = 0; s < n_rows; s++)
+        mean += disco_softrect_forward (phi_i, u_i[s * ldu + j]);
+      y0[j] = (1.0f - lambda) * y0[j] + lambda * (float) (mean / n_rows);
     }
 }
 
