@@ -26,10 +26,6 @@
 #define CPU_CLONES
 #endif
 
-/* Piece @piece of @n_pieces over @n items: [PIECE_FIRST, PIECE_LAST). */
-#define PIECE_FIRST(piece, n_pieces, n) ((n) * (piece) / (n_pieces))
-#define PIECE_LAST(piece, n_pieces, n) ((n) * ((piece) + 1) / (n_pieces))
-
 /* The fewest values a piece of an element-wise kernel should hold to be
  * worth handing to another thread. */
 #define PIECE_MIN_PLAIN_VALUES 32768
@@ -109,8 +105,10 @@ gemm_piece (gsize piece, gpointer data)
   const GemmJob *job = data;
   const gsize side = job->split_rows ? job->m : job->n;
   const gsize blocks = (side + GEMM_PIECE_ALIGN - 1) / GEMM_PIECE_ALIGN;
-  const gsize first = MIN (side, blocks * piece / job->n_pieces * GEMM_PIECE_ALIGN);
-  const gsize last = MIN (side, blocks * (piece + 1) / job->n_pieces * GEMM_PIECE_ALIGN);
+  const gsize first =
+      MIN (side, DISCO_PARALLEL_PIECE_FIRST (piece, job->n_pieces, blocks) * GEMM_PIECE_ALIGN);
+  const gsize last =
+      MIN (side, DISCO_PARALLEL_PIECE_LAST (piece, job->n_pieces, blocks) * GEMM_PIECE_ALIGN);
   const float *a = job->a, *b = job->b;
   float *c = job->c;
   gsize m = job->m, n = job->n;
@@ -906,8 +904,8 @@ top_down_piece (gsize piece, gpointer data)
 {
   const TopDownJob *job = data;
 
-  for (gsize r = PIECE_FIRST (piece, job->n_pieces, job->n_rows);
-       r < PIECE_LAST (piece, job->n_pieces, job->n_rows); r++)
+  for (gsize r = DISCO_PARALLEL_PIECE_FIRST (piece, job->n_pieces, job->n_rows);
+       r < DISCO_PARALLEL_PIECE_LAST (piece, job->n_pieces, job->n_rows); r++)
     top_down_row (job->tau_i, job->n_out, job->n, job->control + r * job->n_out,
                   job->q + (job->rows != NULL ? (gsize) job->rows[r] : r) * job->n_out * job->n,
                   job->du_i + r * job->ldf);
@@ -1017,8 +1015,8 @@ slope_scale_piece (gsize piece, gpointer data)
 
   /* φ′ of a block of columns once, then each Jacobian row's block scaled
    * by it in a contiguous (vectorised) loop. */
-  for (gsize s = PIECE_FIRST (piece, job->n_pieces, job->n_samples);
-       s < PIECE_LAST (piece, job->n_pieces, job->n_samples); s++)
+  for (gsize s = DISCO_PARALLEL_PIECE_FIRST (piece, job->n_pieces, job->n_samples);
+       s < DISCO_PARALLEL_PIECE_LAST (piece, job->n_pieces, job->n_samples); s++)
     for (gsize j0 = 0; j0 < n; j0 += SLOPE_BLOCK)
       {
         const gsize width = MIN (SLOPE_BLOCK, n - j0);
@@ -1066,8 +1064,8 @@ feedback_mean_piece (gsize piece, gpointer data)
   const gsize n_samples = job->n_samples, size = job->size;
   float *q = job->q;
 
-  for (gsize i = PIECE_FIRST (piece, job->n_pieces, size);
-       i < PIECE_LAST (piece, job->n_pieces, size); i++)
+  for (gsize i = DISCO_PARALLEL_PIECE_FIRST (piece, job->n_pieces, size);
+       i < DISCO_PARALLEL_PIECE_LAST (piece, job->n_pieces, size); i++)
     {
       double sum = 0;
 
@@ -1085,8 +1083,8 @@ feedback_scale_piece (gsize piece, gpointer data)
   const gsize size = job->size;
   const float clip = job->clip, norm = job->norm;
 
-  for (gsize s = PIECE_FIRST (piece, job->n_pieces, job->n_samples);
-       s < PIECE_LAST (piece, job->n_pieces, job->n_samples); s++)
+  for (gsize s = DISCO_PARALLEL_PIECE_FIRST (piece, job->n_pieces, job->n_samples);
+       s < DISCO_PARALLEL_PIECE_LAST (piece, job->n_pieces, job->n_samples); s++)
     {
       float *qs = job->q + s * size;
 
@@ -1275,11 +1273,11 @@ static void
 adam_update_piece (gsize piece, gpointer data)
 {
   const AdamJob *job = data;
-  const gsize first = PIECE_FIRST (piece, job->n_pieces, job->n);
+  const gsize first = DISCO_PARALLEL_PIECE_FIRST (piece, job->n_pieces, job->n);
 
-  adam_update_loop (PIECE_LAST (piece, job->n_pieces, job->n) - first, job->b1, job->b2,
-                    job->one_minus_b1, job->one_minus_b2, job->lr, job->c1, job->c2, job->eps,
-                    job->p + first, job->g + first, job->m + first, job->v + first);
+  adam_update_loop (DISCO_PARALLEL_PIECE_LAST (piece, job->n_pieces, job->n) - first, job->b1,
+                    job->b2, job->one_minus_b1, job->one_minus_b2, job->lr, job->c1, job->c2,
+                    job->eps, job->p + first, job->g + first, job->m + first, job->v + first);
 }
 
 void

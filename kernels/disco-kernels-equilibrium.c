@@ -29,10 +29,6 @@
 #define UNITS_PIECE_MIN_VALUES 4096
 #define PRODUCTS_PIECE_MIN_VALUES 16384
 
-/* The rows [first, last) of piece @piece of @n_pieces over @n_rows. */
-#define PIECE_FIRST(piece, n_pieces, n_rows) ((n_rows) * (piece) / (n_pieces))
-#define PIECE_LAST(piece, n_pieces, n_rows) ((n_rows) * ((piece) + 1) / (n_pieces))
-
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define SWEEP_CLONES __attribute__ ((target_clones ("arch=x86-64-v3", "default")))
 #else
@@ -175,8 +171,8 @@ units_piece (gsize piece, gpointer data)
 {
   const UnitsJob *job = data;
 
-  units_rows (job, PIECE_FIRST (piece, job->n_pieces, job->n_rows),
-              PIECE_LAST (piece, job->n_pieces, job->n_rows));
+  units_rows (job, DISCO_PARALLEL_PIECE_FIRST (piece, job->n_pieces, job->n_rows),
+              DISCO_PARALLEL_PIECE_LAST (piece, job->n_pieces, job->n_rows));
 }
 
 /**
@@ -422,8 +418,8 @@ products_piece (gsize piece, gpointer data)
   const gsize n = job->n, n_out = job->n_out;
   g_autofree float *scratch = g_new (float, 2 * n);
 
-  for (gsize r = PIECE_FIRST (piece, job->n_pieces, job->n_rows);
-       r < PIECE_LAST (piece, job->n_pieces, job->n_rows); r++)
+  for (gsize r = DISCO_PARALLEL_PIECE_FIRST (piece, job->n_pieces, job->n_rows);
+       r < DISCO_PARALLEL_PIECE_LAST (piece, job->n_pieces, job->n_rows); r++)
     {
       const float *restrict s_i = job->inhibitory_slope + r * n;
       float *restrict scaled = scratch;
@@ -503,8 +499,8 @@ residual_piece (gsize piece, gpointer data)
 {
   const ClosedLoopJob *job = data;
 
-  for (gsize r = PIECE_FIRST (piece, job->n_pieces, job->n_rows);
-       r < PIECE_LAST (piece, job->n_pieces, job->n_rows); r++)
+  for (gsize r = DISCO_PARALLEL_PIECE_FIRST (piece, job->n_pieces, job->n_rows);
+       r < DISCO_PARALLEL_PIECE_LAST (piece, job->n_pieces, job->n_rows); r++)
     eq_residual_row (job->params, job->n_out, r, job->rows, job->unit_status, job->passed, job->y,
                      job->ld, job->target, job->residual_control, job->residual, job->samples,
                      job->work + r * 2 * job->n_out, job->keep);
@@ -515,8 +511,8 @@ newton_piece (gsize piece, gpointer data)
 {
   const ClosedLoopJob *job = data;
 
-  for (gsize r = PIECE_FIRST (piece, job->n_pieces, job->n_rows);
-       r < PIECE_LAST (piece, job->n_pieces, job->n_rows); r++)
+  for (gsize r = DISCO_PARALLEL_PIECE_FIRST (piece, job->n_pieces, job->n_rows);
+       r < DISCO_PARALLEL_PIECE_LAST (piece, job->n_pieces, job->n_rows); r++)
     eq_newton_row (job->params, job->n_out, r, job->rows, job->fresh, job->dydc, job->y, job->ld,
                    job->target, job->residual, job->control, job->newton_matrix, job->samples,
                    job->work + r * DISCO_EQUILIBRIUM_WORK (job->n_out), job->keep);

@@ -541,9 +541,6 @@ disco_cpu_path_set (DiscoCpuPath path)
 #define PIECE_MIN_PHI_VALUES 4096
 #define PIECE_MIN_RK_VALUES 32768
 
-#define PIECE_FIRST(piece, n_pieces, n) ((n) * (piece) / (n_pieces))
-#define PIECE_LAST(piece, n_pieces, n) ((n) * ((piece) + 1) / (n_pieces))
-
 typedef struct
 {
   gsize n_rows, n_cols, ldx, ldy, n_pieces;
@@ -560,8 +557,8 @@ softrect_piece (gsize piece, gpointer data)
   const SoftrectRowFunc row = job->row;
   const DiscoSoftRectifier *rect = job->rect;
 
-  for (gsize r = PIECE_FIRST (piece, job->n_pieces, job->n_rows);
-       r < PIECE_LAST (piece, job->n_pieces, job->n_rows); r++)
+  for (gsize r = DISCO_PARALLEL_PIECE_FIRST (piece, job->n_pieces, job->n_rows);
+       r < DISCO_PARALLEL_PIECE_LAST (piece, job->n_pieces, job->n_rows); r++)
     row (rect->scale, rect->sharpness, rect->shift, job->n_cols, job->x + r * job->ldx,
          job->y + r * job->ldy);
 }
@@ -581,8 +578,8 @@ static void
 microcircuit_piece (gsize piece, gpointer data)
 {
   const MicrocircuitJob *job = data;
-  const gsize first = PIECE_FIRST (piece, job->n_pieces, job->n_rows);
-  const gsize last = PIECE_LAST (piece, job->n_pieces, job->n_rows);
+  const gsize first = DISCO_PARALLEL_PIECE_FIRST (piece, job->n_pieces, job->n_rows);
+  const gsize last = DISCO_PARALLEL_PIECE_LAST (piece, job->n_pieces, job->n_rows);
 
   job->rows (job->phi_e, job->phi_i, job->inv_tau_e, job->inv_tau_i, last - first, job->n,
              job->u + first * job->ldu, job->ldu,
@@ -607,8 +604,8 @@ rk_combine_piece (gsize piece, gpointer data)
 {
   const RkCombineJob *job = data;
 
-  for (gsize r = PIECE_FIRST (piece, job->n_pieces, job->n_rows);
-       r < PIECE_LAST (piece, job->n_pieces, job->n_rows); r++)
+  for (gsize r = DISCO_PARALLEL_PIECE_FIRST (piece, job->n_pieces, job->n_rows);
+       r < DISCO_PARALLEL_PIECE_LAST (piece, job->n_pieces, job->n_rows); r++)
     job->row (job->n_stages, job->n_cols, job->y0, job->h[r], job->coeffs, job->k, r * job->ld,
               job->out);
 }
@@ -628,10 +625,11 @@ error_norm_piece (gsize piece, gpointer data)
 {
   const ErrorNormJob *job = data;
   const gsize n_groups = (job->n_rows + NORM_ROWS - 1) / NORM_ROWS;
-  const gsize last = MIN (job->n_rows, PIECE_LAST (piece, job->n_pieces, n_groups) * NORM_ROWS);
+  const gsize last =
+      MIN (job->n_rows, DISCO_PARALLEL_PIECE_LAST (piece, job->n_pieces, n_groups) * NORM_ROWS);
 
-  for (gsize first = PIECE_FIRST (piece, job->n_pieces, n_groups) * NORM_ROWS; first < last;
-       first += NORM_ROWS)
+  for (gsize first = DISCO_PARALLEL_PIECE_FIRST (piece, job->n_pieces, n_groups) * NORM_ROWS;
+       first < last; first += NORM_ROWS)
     {
       const guint g = (guint) MIN (NORM_ROWS, job->n_rows - first);
       double sums[NORM_ROWS];
@@ -942,8 +940,8 @@ fast_plasticity_piece (gsize piece, gpointer data)
 
       for (gsize k = 0; job->y0 != NULL && k < width; k++)
         disco_softrect_taylor_line (job->phi_i, job->y0[j0 + k], &a[k], &b[k]);
-      for (gsize s = PIECE_FIRST (piece, job->n_pieces, job->n_rows);
-           s < PIECE_LAST (piece, job->n_pieces, job->n_rows); s++)
+      for (gsize s = DISCO_PARALLEL_PIECE_FIRST (piece, job->n_pieces, job->n_rows);
+           s < DISCO_PARALLEL_PIECE_LAST (piece, job->n_pieces, job->n_rows); s++)
         plasticity_block (*job->phi_e, job->phi_i != NULL ? *job->phi_i : *job->phi_e, width,
                           job->u + s * job->ldu + j0, job->u + s * job->ldu + n + j0,
                           job->y0 != NULL, a, b, job->rate + s * job->ldr + j0,
@@ -1014,9 +1012,10 @@ static void
 fast_threshold_piece (gsize piece, gpointer data)
 {
   const FastThresholdJob *job = data;
-  const gsize last = PIECE_LAST (piece, job->n_pieces, job->n);
+  const gsize last = DISCO_PARALLEL_PIECE_LAST (piece, job->n_pieces, job->n);
 
-  for (gsize j0 = PIECE_FIRST (piece, job->n_pieces, job->n); j0 < last; j0 += RULE_BLOCK)
+  for (gsize j0 = DISCO_PARALLEL_PIECE_FIRST (piece, job->n_pieces, job->n); j0 < last;
+       j0 += RULE_BLOCK)
     {
       const gsize width = MIN (RULE_BLOCK, last - j0);
       double sums[RULE_BLOCK] = { 0 };

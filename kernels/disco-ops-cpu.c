@@ -69,10 +69,11 @@ steady_state_piece (gsize piece, gpointer data)
     BLOCK = 64
   };
   const SteadyStateJob *job = data;
-  const gsize last = job->n_rows * (piece + 1) / job->n_pieces;
+  const gsize last = DISCO_PARALLEL_PIECE_LAST (piece, job->n_pieces, job->n_rows);
   float rms_f[BLOCK], rms_y[BLOCK];
 
-  for (gsize first = job->n_rows * piece / job->n_pieces; first < last; first += BLOCK)
+  for (gsize first = DISCO_PARALLEL_PIECE_FIRST (piece, job->n_pieces, job->n_rows); first < last;
+       first += BLOCK)
     {
       const gsize rows = MIN (BLOCK, last - first);
 

@@ -36,6 +36,19 @@ typedef void (*DiscoParallelFunc) (gsize piece, gpointer data);
  */
 #define DISCO_PARALLEL_MAX_PIECES 16
 
+/**
+ * DISCO_PARALLEL_PIECE_FIRST:
+ * @piece: a piece, 0 … @n_pieces − 1
+ * @n_pieces: the pieces of the job
+ * @n: the items (rows, columns, values) the job covers
+ *
+ * The first item of @piece when @n items are shared among @n_pieces as
+ * evenly as whole items allow; DISCO_PARALLEL_PIECE_LAST() is one past its
+ * last, and the next piece's first.
+ */
+#define DISCO_PARALLEL_PIECE_FIRST(piece, n_pieces, n) ((n) * (piece) / (n_pieces))
+#define DISCO_PARALLEL_PIECE_LAST(piece, n_pieces, n) ((n) * ((piece) + 1) / (n_pieces))
+
 guint disco_parallel_get_threads (void);
 void disco_parallel_set_threads (guint n_threads);
 void disco_parallel_run (gsize n_pieces, DiscoParallelFunc func, gpointer data);
