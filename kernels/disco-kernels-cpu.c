@@ -152,12 +152,8 @@ gemm_in_pieces (gboolean trans_a, gboolean trans_b, gsize m, gsize n, gsize k, f
         (side + GEMM_PIECE_ALIGN - 1) / GEMM_PIECE_ALIGN,
         (gsize) ceil (GEMM_PIECE_MIN_FLOPS / (flops / side * GEMM_PIECE_ALIGN)),
         DISCO_PARALLEL_MAX_PIECES);
-  if (job.n_pieces == 1)
-    cblas_sgemm (CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-                 trans_b ? CblasTrans : CblasNoTrans, (int) m, (int) n, (int) k, alpha, a,
-                 (int) lda, b, (int) ldb, beta, c, (int) ldc);
-  else
-    disco_parallel_run (job.n_pieces, gemm_piece, &job);
+  /* One piece runs in this thread: the whole product, one BLAS call. */
+  disco_parallel_run (job.n_pieces, gemm_piece, &job);
 }
 
 /**

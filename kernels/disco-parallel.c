@@ -201,22 +201,21 @@ team_register_fork_handler (void)
 }
 #endif
 
-/* Starts workers until @n_threads − 1 exist; FALSE when none could. */
+/* Starts workers until @n_threads − 1 exist, with team.lock held (the
+ * job's publication takes it anyway); FALSE when none could start. */
 static gboolean
-ensure_workers (guint n_threads)
+start_workers_locked (guint n_threads)
 {
-  gboolean any;
-
-#ifdef G_OS_UNIX
-  team_register_fork_handler ();
-#endif
-  g_mutex_lock (&team.lock);
   while (team.n_workers + 1 < n_threads)
     {
       g_autoptr (GError) error = NULL;
-      GThread *thread = g_thread_try_new ("disco-worker", worker_main,
-                                          GUINT_TO_POINTER (team.n_workers + 1), &error);
+      GThread *thread;
 
+#ifdef G_OS_UNIX
+      team_register_fork_handler ();
+#endif
+      thread = g_thread_try_new ("disco-worker", worker_main, GUINT_TO_POINTER (team.n_workers + 1),
+                                 &error);
       if (thread == NULL)
         {
           g_warning ("cannot start a worker thread (%s); going on with %u", error->message,
@@ -226,9 +225,14 @@ ensure_workers (guint n_threads)
       g_thread_unref (thread); /* it runs as long as the process */
       team.n_workers++;
     }
-  any = team.n_workers > 0;
-  g_mutex_unlock (&team.lock);
-  return any;
+  return team.n_workers > 0;
+}
+
+static void
+run_in_caller (gsize n_pieces, DiscoParallelFunc func, gpointer data)
+{
+  for (gsize piece = 0; piece < n_pieces; piece++)
+    func (piece, data);
 }
 
 /**
@@ -249,16 +253,21 @@ disco_parallel_run (gsize n_pieces, DiscoParallelFunc func, gpointer data)
 
   g_return_if_fail (func != NULL);
 
-  if (n_threads <= 1 || g_private_get (&inside_job) != NULL || !ensure_workers (n_threads)
-      || !g_mutex_trylock (&team.busy))
+  if (n_threads <= 1 || g_private_get (&inside_job) != NULL || !g_mutex_trylock (&team.busy))
     {
-      for (gsize piece = 0; piece < n_pieces; piece++)
-        func (piece, data);
+      run_in_caller (n_pieces, func, data);
       return;
     }
 
-  g_private_set (&inside_job, GINT_TO_POINTER (TRUE));
   g_mutex_lock (&team.lock);
+  if (!start_workers_locked (n_threads))
+    {
+      g_mutex_unlock (&team.lock);
+      g_mutex_unlock (&team.busy);
+      run_in_caller (n_pieces, func, data);
+      return;
+    }
+  g_private_set (&inside_job, GINT_TO_POINTER (TRUE));
   team.func = func;
   team.data = data;
   team.n_pieces = n_pieces;
