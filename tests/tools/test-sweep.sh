@@ -9,6 +9,7 @@ build=$1
 src=$2
 mpi=$3
 . "$src/tests/common/tap.sh"
+. "$src/tests/common/results.sh"
 sweep=$build/tools/disco-sweep
 run=$build/tools/disco-run
 export DISCO_BLAS_THREADS=1
@@ -28,11 +29,6 @@ same_report() {  # DIR_A DIR_B
     diff <(strip_md "$1") <(strip_md "$2") >&2 &&
     diff <(strip_csv "$1") <(strip_csv "$2") >&2 &&
     diff <(strip_runs "$1") <(strip_runs "$2") >&2
-}
-# results.json without its wall time and output folder (the only differences
-# a sweep's run may have from the same run alone).
-strip_results() {
-  sed -E -e '/"wall_time_s"/d' -e 's/"output-dir": "[^"]*"/"output-dir": ""/' "$1"
 }
 
 # --- a sweep on a local pool of two ---------------------------------------------

@@ -8,11 +8,8 @@ set -uo pipefail
 build=$1
 src=$2
 . "$src/tests/common/tap.sh"
+. "$src/tests/common/results.sh"
 run=$build/tools/disco-run
-
-strip_results() {
-  sed -E -e '/"wall_time_s"/d' -e 's/"output-dir": "[^"]*"/"output-dir": ""/' "$1"
-}
 
 # name | pipeline | overrides (MNIST: 300 samples, each phase several minibatches)
 cases=(
