@@ -27,6 +27,10 @@
 #include <string.h>
 #include <unistd.h>
 
+/* The most CPU threads a run takes: DISCO_PARALLEL_MAX_THREADS of the
+ * kernels (kernels/disco-parallel.h), which live in the node plugin. */
+#define MAX_THREADS 256
+
 typedef struct
 {
   gboolean tty;
@@ -168,9 +172,10 @@ main (int argc, char **argv)
     {
       g_autofree char *count = g_strdup_printf ("%d", threads);
 
-      if (threads < 1 || threads > 256)
+      if (threads < 1 || threads > MAX_THREADS)
         {
-          g_printerr ("disco-run: --threads takes a count from 1 to 256, not %d\n", threads);
+          g_printerr ("disco-run: --threads takes a count from 1 to %d, not %d\n", MAX_THREADS,
+                      threads);
           return 2;
         }
       /* The kernels read it when they first run (they live in the node
@@ -178,10 +183,11 @@ main (int argc, char **argv)
       g_setenv ("DISCO_THREADS", count, TRUE);
     }
   else if (g_getenv ("DISCO_THREADS") != NULL
-           && !g_ascii_string_to_unsigned (g_getenv ("DISCO_THREADS"), 10, 1, 256, NULL, NULL))
+           && !g_ascii_string_to_unsigned (g_getenv ("DISCO_THREADS"), 10, 1, MAX_THREADS, NULL,
+                                           NULL))
     {
-      g_printerr ("disco-run: DISCO_THREADS=\"%s\" is not a count from 1 to 256\n",
-                  g_getenv ("DISCO_THREADS"));
+      g_printerr ("disco-run: DISCO_THREADS=\"%s\" is not a count from 1 to %d\n",
+                  g_getenv ("DISCO_THREADS"), MAX_THREADS);
       return 2;
     }
   /* "--resume --force OUTDIR" (and -q there): the option took the flag. */
