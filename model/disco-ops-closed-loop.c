@@ -13,6 +13,27 @@
 
 #include <string.h>
 
+/* The scratch of one evaluation at a time (see DiscoOpsNetworkLane): the
+ * control and the compacting solver's packed rows, their samples and their
+ * targets, gathered when the set of rows changes (the originals while it is
+ * 0 … A − 1); the feedback weights are read through the indices.  Lane 0
+ * serves the loop's own entry points. */
+struct _DiscoOpsClosedLoopLane
+{
+  DiscoOpsClosedLoop *loop;
+  DiscoOpsNetworkLane *network_lane;
+  gsize first;              /* the block's first sample */
+  gsize capacity;           /* rows the buffers hold */
+  float *control;           /* capacity × O */
+  guint *rows;              /* capacity, the table's memory: the packed rows' samples */
+  guint *packed_rows;       /* capacity, host: the solver's rows uploaded */
+  guint *upload_rows;       /* capacity, host: their samples */
+  gsize packed_n;           /* A of the upload; G_MAXSIZE: none yet */
+  gboolean packed_identity; /* the samples are 0 … A − 1 */
+  float *packed_targets;    /* capacity × O */
+  const float *row_targets; /* targets or packed_targets */
+};
+
 struct _DiscoOpsClosedLoop
 {
   DiscoOpsNetwork *network; /* not owned */
@@ -29,33 +50,77 @@ struct _DiscoOpsClosedLoop
   gsize n_samples;         /* B of the batch begun */
   float **feedback;        /* per layer B × O × n_l; NULL but for microcircuits */
   float *jacobian, *below; /* B × O × W scratch */
-  float *control;          /* B × O */
   const float *targets;    /* B × O, the caller's (begin) */
-
-  /* The compacting solver's packed rows (disco_ops_closed_loop_rhs_compact):
-   * their samples, and their targets gathered when the set of rows changes
-   * (the originals while it is 0 … A − 1); the feedback weights are read
-   * through the indices. */
-  guint *rows;              /* B, the table's memory */
-  guint *packed_rows;       /* B, host: the rows uploaded */
-  gsize packed_n;           /* A of the upload; G_MAXSIZE: none yet */
-  gboolean packed_identity; /* the rows are 0 … A − 1 */
-  float *packed_targets;    /* A × O */
-  const float *row_targets; /* targets or packed_targets */
+  GPtrArray *lanes;        /* of DiscoOpsClosedLoopLane, lane 0 made with the loop */
 };
+
+static void
+free_lane_buffers (DiscoOpsClosedLoopLane *lane)
+{
+  const DiscoOps *ops = lane->loop->ops;
+
+  if (ops != NULL)
+    {
+      g_clear_pointer (&lane->control, ops->free);
+      g_clear_pointer (&lane->rows, ops->free);
+      g_clear_pointer (&lane->packed_targets, ops->free);
+    }
+  g_clear_pointer (&lane->packed_rows, g_free);
+  g_clear_pointer (&lane->upload_rows, g_free);
+  lane->packed_n = G_MAXSIZE;
+  lane->capacity = 0;
+}
+
+static void
+lane_free (gpointer data)
+{
+  free_lane_buffers (data);
+  g_free (data);
+}
+
+/* Buffers for @rows rows in @lane, in the loop's table (contents not kept). */
+static gboolean
+ensure_lane (DiscoOpsClosedLoopLane *lane, gsize rows, GError **error)
+{
+  const DiscoOps *ops = lane->loop->ops;
+  const gsize O = lane->loop->n_out;
+
+  if (rows <= lane->capacity)
+    return TRUE;
+  free_lane_buffers (lane);
+  if ((lane->control = ops->alloc (rows * O * sizeof (float), error)) == NULL
+      || (lane->rows = ops->alloc (rows * sizeof (guint), error)) == NULL
+      || (lane->packed_targets = ops->alloc (rows * O * sizeof (float), error)) == NULL)
+    {
+      free_lane_buffers (lane);
+      return FALSE;
+    }
+  lane->packed_rows = g_new (guint, rows);
+  lane->upload_rows = g_new (guint, rows);
+  lane->capacity = rows;
+  return TRUE;
+}
+
+static DiscoOpsClosedLoopLane *
+lane_new (DiscoOpsClosedLoop *loop, guint index)
+{
+  DiscoOpsClosedLoopLane *lane = g_new0 (DiscoOpsClosedLoopLane, 1);
+
+  lane->loop = loop;
+  lane->network_lane = disco_ops_network_get_lane (loop->network, index);
+  lane->packed_n = G_MAXSIZE;
+  return lane;
+}
 
 static void
 free_buffers (DiscoOpsClosedLoop *loop)
 {
   for (guint l = 0; l < loop->n_layers; l++)
     g_clear_pointer (&loop->feedback[l], loop->ops->free);
-  g_clear_pointer (&loop->rows, loop->ops->free);
-  g_clear_pointer (&loop->packed_targets, loop->ops->free);
-  g_clear_pointer (&loop->packed_rows, g_free);
-  loop->packed_n = G_MAXSIZE;
+  for (guint i = 0; i < loop->lanes->len; i++)
+    free_lane_buffers (g_ptr_array_index (loop->lanes, i));
   g_clear_pointer (&loop->jacobian, loop->ops->free);
   g_clear_pointer (&loop->below, loop->ops->free);
-  g_clear_pointer (&loop->control, loop->ops->free);
   loop->capacity = 0;
   loop->n_samples = 0;
 }
@@ -72,6 +137,7 @@ disco_ops_closed_loop_free (DiscoOpsClosedLoop *loop)
   if (loop == NULL)
     return;
   free_buffers (loop);
+  g_ptr_array_unref (loop->lanes);
   g_free (loop->feedback);
   g_free (loop);
 }
@@ -118,7 +184,8 @@ disco_ops_closed_loop_new (DiscoOpsNetwork *network, const DiscoOpsController *c
   loop->readout_offset = disco_ops_network_get_layer_offset (network, n_layers - 1);
   loop->readout_tau = readout->tau_e;
   loop->feedback = g_new0 (float *, n_layers);
-  loop->packed_n = G_MAXSIZE;
+  loop->lanes = g_ptr_array_new_with_free_func (lane_free);
+  g_ptr_array_add (loop->lanes, lane_new (loop, 0));
   for (guint l = 0; l < n_layers; l++)
     loop->widest = MAX (loop->widest, disco_ops_network_get_layer (network, l)->n);
   return loop;
@@ -170,13 +237,10 @@ ensure_buffers (DiscoOpsClosedLoop *loop, const DiscoOps *ops, gsize n_samples, 
           == NULL)
         goto failed;
     }
-  loop->packed_rows = g_new (guint, n_samples);
-  if ((loop->rows = ops->alloc (n_samples * sizeof (guint), error)) == NULL
-      || (loop->packed_targets = ops->alloc (n_samples * O * sizeof (float), error)) == NULL)
-    goto failed;
-  if ((loop->jacobian = ops->alloc (n_samples * O * loop->widest * sizeof (float), error)) == NULL
-      || (loop->below = ops->alloc (n_samples * O * loop->widest * sizeof (float), error)) == NULL
-      || (loop->control = ops->alloc (n_samples * O * sizeof (float), error)) == NULL)
+  if (!ensure_lane (g_ptr_array_index (loop->lanes, 0), n_samples, error)
+      || (loop->jacobian = ops->alloc (n_samples * O * loop->widest * sizeof (float), error))
+             == NULL
+      || (loop->below = ops->alloc (n_samples * O * loop->widest * sizeof (float), error)) == NULL)
     goto failed;
   loop->capacity = n_samples;
   return TRUE;
@@ -277,7 +341,8 @@ disco_ops_closed_loop_begin (DiscoOpsClosedLoop *loop, gsize n_samples, const fl
     return FALSE;
   loop->n_samples = n_samples;
   loop->targets = targets;
-  loop->packed_n = G_MAXSIZE;
+  for (guint i = 0; i < loop->lanes->len; i++)
+    ((DiscoOpsClosedLoopLane *) g_ptr_array_index (loop->lanes, i))->packed_n = G_MAXSIZE;
   compute_feedback (loop, n_samples, open_loop, options);
   ops->fill (n_samples * (N + O), 0.0f, state);
   ops->copy_rows (n_samples, N, open_loop, N, state, N + O);
@@ -285,10 +350,12 @@ disco_ops_closed_loop_begin (DiscoOpsClosedLoop *loop, gsize n_samples, const fl
 }
 
 /* du_I −= (c·Q_l)/τ_I for every microcircuit layer of @n_rows rows, with
- * the control the controller just wrote; row r takes sample @rows[r]'s Q_l
- * (@rows in the table's memory), or sample r's when @rows is %NULL. */
+ * the control @control the controller just wrote; row r takes sample
+ * @rows[r]'s Q_l (@rows in the table's memory), or sample r's when @rows is
+ * %NULL. */
 static void
-add_top_down (DiscoOpsClosedLoop *self, gsize n_rows, const guint *rows, float *dydt)
+add_top_down (DiscoOpsClosedLoop *self, gsize n_rows, const guint *rows, const float *control,
+              float *dydt)
 {
   const gsize ld = self->n_network + self->n_out;
 
@@ -300,10 +367,10 @@ add_top_down (DiscoOpsClosedLoop *self, gsize n_rows, const guint *rows, float *
       if (self->feedback[l] == NULL)
         continue;
       if (rows != NULL)
-        self->ops->top_down_rows_indexed (spec->tau_i, n_rows, self->n_out, spec->n, rows,
-                                          self->control, self->feedback[l], du_i, ld);
+        self->ops->top_down_rows_indexed (spec->tau_i, n_rows, self->n_out, spec->n, rows, control,
+                                          self->feedback[l], du_i, ld);
       else
-        self->ops->top_down_rows (spec->tau_i, n_rows, self->n_out, spec->n, self->control,
+        self->ops->top_down_rows (spec->tau_i, n_rows, self->n_out, spec->n, control,
                                   self->feedback[l], du_i, ld);
     }
 }
@@ -330,6 +397,7 @@ disco_ops_closed_loop_rhs (gpointer loop, const DiscoOps *ops, gsize n_rows, gsi
   DiscoOpsClosedLoop *self = loop;
   const gsize N = self->n_network, O = self->n_out, ld = N + O;
   const DiscoOpsController *k = &self->controller;
+  DiscoOpsClosedLoopLane *lane;
 
   g_return_val_if_fail (self != NULL && ops == self->ops, FALSE);
   g_return_val_if_fail (n_state == ld, FALSE);
@@ -346,10 +414,11 @@ disco_ops_closed_loop_rhs (gpointer loop, const DiscoOps *ops, gsize n_rows, gsi
    * what the controller adds to the readout and the interneurons. */
   if (!disco_ops_network_rhs_strided (self->network, n_rows, y, ld, dydt, ld, error))
     return FALSE;
+  lane = g_ptr_array_index (self->lanes, 0);
   ops->leaky_pi_rows (k->softmax, k->k_p, k->k_i, k->leak, k->tau, self->readout_tau, n_rows, O,
-                      y + self->readout_offset, y + N, ld, self->targets, self->control,
+                      y + self->readout_offset, y + N, ld, self->targets, lane->control,
                       dydt + self->readout_offset, dydt + N, ld);
-  add_top_down (self, n_rows, NULL, dydt);
+  add_top_down (self, n_rows, NULL, lane->control, dydt);
   return TRUE;
 }
 
@@ -377,35 +446,57 @@ disco_ops_closed_loop_control (DiscoOpsClosedLoop *loop, gsize n_samples, const 
                             loop->targets, control, NULL, NULL, O);
 }
 
-/* Uploads the packed rows' samples @rows (A, host memory) and points
- * row_targets at their targets: the originals while the rows are 0 … A − 1,
- * else a gather into packed_targets; made again only when the rows change
- * (within a solve they only shrink, so that is at most once per step). */
+/* Uploads the samples of the packed rows @rows (A, host memory, counted
+ * from the lane's first) and points row_targets at their targets: the
+ * originals while the samples are 0 … A − 1, else a gather into
+ * packed_targets; made again only when the rows change (within a solve
+ * they only shrink, so that is at most once per step). */
 static gboolean
-pack_rows (DiscoOpsClosedLoop *self, gsize n_active, const guint *rows, GError **error)
+pack_rows (DiscoOpsClosedLoopLane *lane, gsize n_active, const guint *rows, GError **error)
 {
+  DiscoOpsClosedLoop *self = lane->loop;
   const DiscoOps *ops = self->ops;
   const gsize O = self->n_out;
   gboolean identity = TRUE;
 
-  if (n_active == self->packed_n
-      && memcmp (rows, self->packed_rows, n_active * sizeof (guint)) == 0)
+  if (n_active == lane->packed_n
+      && memcmp (rows, lane->packed_rows, n_active * sizeof (guint)) == 0)
     return TRUE;
-  for (gsize r = 0; r < n_active && identity; r++)
-    identity = rows[r] == r;
-  if (!ops->upload (self->rows, rows, n_active * sizeof (guint), error))
+  for (gsize r = 0; r < n_active; r++)
+    {
+      lane->upload_rows[r] = (guint) lane->first + rows[r];
+      identity &= lane->upload_rows[r] == r;
+    }
+  if (!ops->upload (lane->rows, lane->upload_rows, n_active * sizeof (guint), error))
     return FALSE;
-  memcpy (self->packed_rows, rows, n_active * sizeof (guint));
-  self->packed_n = n_active;
-  self->packed_identity = identity;
+  memcpy (lane->packed_rows, rows, n_active * sizeof (guint));
+  lane->packed_n = n_active;
+  lane->packed_identity = identity;
   if (identity)
-    self->row_targets = self->targets;
+    lane->row_targets = self->targets;
   else
     {
-      ops->gather_rows (n_active, O, self->rows, self->targets, O, self->packed_targets, O);
-      self->row_targets = self->packed_targets;
+      ops->gather_rows (n_active, O, lane->rows, self->targets, O, lane->packed_targets, O);
+      lane->row_targets = lane->packed_targets;
     }
   return TRUE;
+}
+
+/* Whether @n_active rows from the lane's first lie in the batch and the
+ * lane's buffers; else sets @error. */
+static gboolean
+check_block (DiscoOpsClosedLoopLane *lane, gsize n_active, GError **error)
+{
+  const gsize B = lane->loop->n_samples;
+
+  if (lane->first <= B && n_active <= B - lane->first && n_active <= lane->capacity)
+    return TRUE;
+  g_set_error (error, DISCO_KERNELS_ERROR, DISCO_ERROR_SHAPE,
+               "closed-loop right-hand side on %" G_GSIZE_FORMAT
+               " rows from sample %" G_GSIZE_FORMAT ", but the batch begun has %" G_GSIZE_FORMAT
+               " samples",
+               n_active, lane->first, B);
+  return FALSE;
 }
 
 /**
@@ -422,38 +513,116 @@ pack_rows (DiscoOpsClosedLoop *self, gsize n_active, const guint *rows, GError *
  * The closed-loop right-hand side as a #DiscoOdeRhsFunc for the compacting
  * solver, disco_ode_solver_solve(): packed row r is sample @rows[r], whose
  * first drive and feedback weights it reads through the index and whose
- * target it gathers when the rows change.
+ * target it gathers when the rows change.  It uses lane 0, whose block is
+ * the whole batch.
  *
  * Returns: %TRUE on success, %FALSE with @error set
  */
 gboolean
 disco_ops_closed_loop_rhs_compact (gpointer loop, gsize n_active, const guint *rows,
-                                   const double *t G_GNUC_UNUSED, const float *y, float *dydt,
-                                   GError **error)
+                                   const double *t, const float *y, float *dydt, GError **error)
 {
   DiscoOpsClosedLoop *self = loop;
-  const gsize N = self->n_network, O = self->n_out, ld = N + O;
-  const DiscoOpsController *k = &self->controller;
+  DiscoOpsClosedLoopLane *lane;
 
   g_return_val_if_fail (self != NULL && self->ops != NULL, FALSE);
 
-  if (n_active > self->n_samples)
-    {
-      g_set_error (error, DISCO_KERNELS_ERROR, DISCO_ERROR_SHAPE,
-                   "closed-loop right-hand side on %" G_GSIZE_FORMAT " rows, but the batch "
-                   "begun has %" G_GSIZE_FORMAT " samples",
-                   n_active, self->n_samples);
-      return FALSE;
-    }
-  if (!pack_rows (self, n_active, rows, error))
+  lane = g_ptr_array_index (self->lanes, 0);
+  if (!disco_ops_closed_loop_lane_begin (lane, 0, self->n_samples, error))
     return FALSE;
-  if (!disco_ops_network_rhs_compact_strided (self->network, n_active, rows, y, ld, dydt, ld,
-                                              error))
+  return disco_ops_closed_loop_lane_rhs_compact (lane, n_active, rows, t, y, dydt, error);
+}
+
+/**
+ * disco_ops_closed_loop_get_lane:
+ * @loop: a closed loop
+ * @index: a lane index, made when first asked for
+ *
+ * The closed loop's side of disco_ops_network_get_lane(): a block of the
+ * batch solved beside others needs a lane of its own; it evaluates the
+ * network in the network's lane of the same index.
+ *
+ * Returns: (transfer none): the lane, owned by @loop
+ */
+DiscoOpsClosedLoopLane *
+disco_ops_closed_loop_get_lane (DiscoOpsClosedLoop *loop, guint index)
+{
+  g_return_val_if_fail (loop != NULL, NULL);
+
+  while (loop->lanes->len <= index)
+    g_ptr_array_add (loop->lanes, lane_new (loop, loop->lanes->len));
+  return g_ptr_array_index (loop->lanes, index);
+}
+
+/**
+ * disco_ops_closed_loop_lane_begin:
+ * @lane: a lane of a closed loop after disco_ops_closed_loop_begin()
+ * @first: the block's first sample
+ * @n_samples: the block's samples, @first + @n_samples ≤ B
+ * @error: return location for a #GError
+ *
+ * Makes @lane, and the network's lane under it, evaluate the block of
+ * samples @first … @first + @n_samples − 1.
+ *
+ * Returns: %TRUE on success, %FALSE with @error set
+ */
+gboolean
+disco_ops_closed_loop_lane_begin (DiscoOpsClosedLoopLane *lane, gsize first, gsize n_samples,
+                                  GError **error)
+{
+  g_return_val_if_fail (lane != NULL && lane->loop->ops != NULL, FALSE);
+
+  if (!disco_ops_network_lane_begin (lane->network_lane, first, n_samples, error)
+      || !ensure_lane (lane, n_samples, error))
     return FALSE;
-  self->ops->leaky_pi_rows (k->softmax, k->k_p, k->k_i, k->leak, k->tau, self->readout_tau,
-                            n_active, O, y + self->readout_offset, y + N, ld, self->row_targets,
-                            self->control, dydt + self->readout_offset, dydt + N, ld);
-  add_top_down (self, n_active, self->packed_identity ? NULL : self->rows, dydt);
+  if (lane->first != first)
+    lane->packed_n = G_MAXSIZE;
+  lane->first = first;
+  return TRUE;
+}
+
+/**
+ * disco_ops_closed_loop_lane_rhs_compact:
+ * @lane: (type DiscoOpsClosedLoopLane): a lane after
+ *   disco_ops_closed_loop_lane_begin()
+ * @n_active: A, the samples in this evaluation
+ * @rows: (array length=n_active): each packed row's sample, counted from
+ *   the lane's first (host memory)
+ * @t: (array length=n_active): each row's time (unused: autonomous)
+ * @y: A × (N + O) states (the table's memory)
+ * @dydt: A × (N + O) derivatives, written (the table's memory)
+ * @error: return location for a #GError
+ *
+ * disco_ops_closed_loop_rhs_compact() on the lane's block, a
+ * #DiscoOdeRhsFunc.
+ *
+ * Returns: %TRUE on success, %FALSE with @error set
+ */
+gboolean
+disco_ops_closed_loop_lane_rhs_compact (gpointer lane, gsize n_active, const guint *rows,
+                                        const double *t G_GNUC_UNUSED, const float *y, float *dydt,
+                                        GError **error)
+{
+  DiscoOpsClosedLoopLane *self = lane;
+  DiscoOpsClosedLoop *loop;
+  gsize N, O, ld;
+  const DiscoOpsController *k;
+
+  g_return_val_if_fail (self != NULL && self->loop->ops != NULL, FALSE);
+  loop = self->loop;
+  N = loop->n_network;
+  O = loop->n_out;
+  ld = N + O;
+  k = &loop->controller;
+
+  if (!check_block (self, n_active, error) || !pack_rows (self, n_active, rows, error)
+      || !disco_ops_network_lane_rhs_compact_strided (self->network_lane, n_active, rows, y, ld,
+                                                      dydt, ld, error))
+    return FALSE;
+  loop->ops->leaky_pi_rows (k->softmax, k->k_p, k->k_i, k->leak, k->tau, loop->readout_tau,
+                            n_active, O, y + loop->readout_offset, y + N, ld, self->row_targets,
+                            self->control, dydt + loop->readout_offset, dydt + N, ld);
+  add_top_down (loop, n_active, self->packed_identity ? NULL : self->rows, self->control, dydt);
   return TRUE;
 }
 
@@ -478,14 +647,17 @@ disco_ops_closed_loop_control_compact (DiscoOpsClosedLoop *loop, gsize n_active,
 {
   const DiscoOpsController *k;
   const gsize N = loop->n_network, O = loop->n_out;
+  DiscoOpsClosedLoopLane *lane;
 
   g_return_val_if_fail (loop != NULL && loop->ops != NULL && n_active <= loop->n_samples, FALSE);
 
-  if (!pack_rows (loop, n_active, rows, error))
+  lane = g_ptr_array_index (loop->lanes, 0);
+  if (!disco_ops_closed_loop_lane_begin (lane, 0, loop->n_samples, error)
+      || !pack_rows (lane, n_active, rows, error))
     return FALSE;
   k = &loop->controller;
   loop->ops->leaky_pi_rows (k->softmax, k->k_p, k->k_i, k->leak, k->tau, loop->readout_tau,
                             n_active, O, state + loop->readout_offset, state + N, N + O,
-                            loop->row_targets, control, NULL, NULL, O);
+                            lane->row_targets, control, NULL, NULL, O);
   return TRUE;
 }

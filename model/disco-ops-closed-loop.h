@@ -106,6 +106,23 @@ gboolean disco_ops_closed_loop_rhs_compact (gpointer loop, gsize n_active, const
                                             const double *t, const float *y, float *dydt,
                                             GError **error);
 
+/**
+ * DiscoOpsClosedLoopLane:
+ *
+ * The scratch of one evaluation at a time, for one block of a batch's
+ * samples (disco_ops_closed_loop_get_lane()).
+ */
+typedef struct _DiscoOpsClosedLoopLane DiscoOpsClosedLoopLane;
+
+DiscoOpsClosedLoopLane *disco_ops_closed_loop_get_lane (DiscoOpsClosedLoop *loop, guint index);
+
+gboolean disco_ops_closed_loop_lane_begin (DiscoOpsClosedLoopLane *lane, gsize first,
+                                           gsize n_samples, GError **error);
+
+gboolean disco_ops_closed_loop_lane_rhs_compact (gpointer lane, gsize n_active, const guint *rows,
+                                                 const double *t, const float *y, float *dydt,
+                                                 GError **error);
+
 gboolean disco_ops_closed_loop_control_compact (DiscoOpsClosedLoop *loop, gsize n_active,
                                                 const guint *rows, const float *state,
                                                 float *control, GError **error);

@@ -18,8 +18,28 @@ typedef struct
   DiscoOpsLayer spec; /* weight and bias point into the table's memory */
   gboolean borrowed;  /* weight and bias are the caller's (set_parameters) */
   gsize offset;       /* of the layer's state in a sample's state */
-  float *rates;       /* B × n: the layer's rates in this evaluation */
 } Layer;
+
+/* What one evaluation writes besides its derivatives: the layers' rates
+ * and drives, and the compacting solver's packed rows.  Lane 0 serves the
+ * network's own entry points; each further lane lets one block of samples
+ * be solved beside the others (disco_ops_network_get_lane()). */
+struct _DiscoOpsNetworkLane
+{
+  DiscoOpsNetwork *network;
+  gsize first;    /* the block's first sample: packed row r is sample first + rows[r] */
+  gsize capacity; /* rows the buffers hold */
+  float **rates;  /* per layer, capacity × n_l: its rates in this evaluation */
+  float *drive;   /* capacity × max n_l: W_l r_{l−1} */
+  /* The packed rows' samples, uploaded, and (for a first layer other than
+   * a microcircuit, whose kernel does not take row indices) their first
+   * drives, gathered; both made again only when the rows change. */
+  guint *rows;         /* capacity, the table's memory */
+  guint *packed_rows;  /* capacity, host: the solver's rows uploaded */
+  guint *upload_rows;  /* capacity, host: their samples */
+  gsize packed_n;      /* A of the upload; G_MAXSIZE: none since the batch began */
+  float *packed_drive; /* capacity × n_1 */
+};
 
 struct _DiscoOpsNetwork
 {
@@ -29,35 +49,88 @@ struct _DiscoOpsNetwork
   gsize state_size; /* N */
   gsize max_units;
 
-  gsize capacity;     /* rows the scratch buffers hold */
+  gsize capacity;     /* rows first_drive and ones hold */
   gsize n_samples;    /* B of the current batch, 0 before one began */
   float *first_drive; /* B × n_1: W_1 x + b_1 */
-  float *drive;       /* B × max n_l: W_l r_{l−1} */
   float *ones;        /* B ones: broadcasts b_1 through a GEMM */
-  /* The compacting solver's packed rows: their samples, uploaded, and (for
-   * a first layer other than a microcircuit, whose kernel does not take row
-   * indices) their first drives, gathered; both made again only when the
-   * rows change. */
-  guint *rows;         /* B, the table's memory */
-  guint *packed_rows;  /* B, host: the rows uploaded */
-  gsize packed_n;      /* A of the upload; G_MAXSIZE: none since the batch began */
-  float *packed_drive; /* B × n_1 */
+  GPtrArray *lanes;   /* of DiscoOpsNetworkLane, lane 0 made with the network */
 };
+
+static void
+free_lane_buffers (DiscoOpsNetworkLane *lane)
+{
+  const DiscoOps *ops = lane->network->ops;
+
+  for (guint l = 0; l < lane->network->n_layers; l++)
+    g_clear_pointer (&lane->rates[l], ops->free);
+  g_clear_pointer (&lane->drive, ops->free);
+  g_clear_pointer (&lane->rows, ops->free);
+  g_clear_pointer (&lane->packed_drive, ops->free);
+  g_clear_pointer (&lane->packed_rows, g_free);
+  g_clear_pointer (&lane->upload_rows, g_free);
+  lane->packed_n = G_MAXSIZE;
+  lane->capacity = 0;
+}
+
+static void
+lane_free (gpointer data)
+{
+  DiscoOpsNetworkLane *lane = data;
+
+  free_lane_buffers (lane);
+  g_free (lane->rates);
+  g_free (lane);
+}
+
+static DiscoOpsNetworkLane *
+lane_new (DiscoOpsNetwork *network)
+{
+  DiscoOpsNetworkLane *lane = g_new0 (DiscoOpsNetworkLane, 1);
+
+  lane->network = network;
+  lane->rates = g_new0 (float *, network->n_layers);
+  lane->packed_n = G_MAXSIZE;
+  return lane;
+}
+
+/* Buffers for @rows rows in @lane (contents not kept). */
+static gboolean
+ensure_lane (DiscoOpsNetworkLane *lane, gsize rows, GError **error)
+{
+  DiscoOpsNetwork *network = lane->network;
+  const DiscoOps *ops = network->ops;
+  const gsize n_first = network->layers[0].spec.n;
+
+  if (rows <= lane->capacity)
+    return TRUE;
+  free_lane_buffers (lane);
+  for (guint l = 0; l < network->n_layers; l++)
+    if ((lane->rates[l] = ops->alloc (rows * network->layers[l].spec.n * sizeof (float), error))
+        == NULL)
+      goto failed;
+  if ((lane->drive = ops->alloc (rows * network->max_units * sizeof (float), error)) == NULL
+      || (lane->rows = ops->alloc (rows * sizeof (guint), error)) == NULL
+      || (lane->packed_drive = ops->alloc (rows * n_first * sizeof (float), error)) == NULL)
+    goto failed;
+  lane->packed_rows = g_new (guint, rows);
+  lane->upload_rows = g_new (guint, rows);
+  lane->capacity = rows;
+  return TRUE;
+
+failed:
+  free_lane_buffers (lane);
+  return FALSE;
+}
 
 static void
 free_scratch (DiscoOpsNetwork *network)
 {
   const DiscoOps *ops = network->ops;
 
-  for (guint l = 0; l < network->n_layers; l++)
-    g_clear_pointer (&network->layers[l].rates, ops->free);
+  for (guint i = 0; network->lanes != NULL && i < network->lanes->len; i++)
+    free_lane_buffers (g_ptr_array_index (network->lanes, i));
   g_clear_pointer (&network->first_drive, ops->free);
-  g_clear_pointer (&network->drive, ops->free);
   g_clear_pointer (&network->ones, ops->free);
-  g_clear_pointer (&network->rows, ops->free);
-  g_clear_pointer (&network->packed_drive, ops->free);
-  g_clear_pointer (&network->packed_rows, g_free);
-  network->packed_n = G_MAXSIZE;
   network->capacity = 0;
   network->n_samples = 0;
 }
@@ -91,6 +164,7 @@ disco_ops_network_free (DiscoOpsNetwork *network)
   free_scratch (network);
   for (guint l = 0; l < network->n_layers; l++)
     free_parameters (network, l);
+  g_clear_pointer (&network->lanes, g_ptr_array_unref);
   g_free (network->layers);
   g_free (network);
 }
@@ -172,6 +246,7 @@ disco_ops_network_new (const DiscoOps *ops, guint n_layers, const DiscoOpsLayer 
   network->ops = ops;
   network->layers = g_new0 (Layer, n_layers);
   network->n_layers = n_layers;
+  network->lanes = g_ptr_array_new_with_free_func (lane_free);
   for (guint l = 0; l < n_layers; l++)
     {
       Layer *layer = &network->layers[l];
@@ -194,6 +269,7 @@ disco_ops_network_new (const DiscoOps *ops, guint n_layers, const DiscoOpsLayer 
           && (layer->spec.bias = upload_floats (ops, spec->bias, spec->n, error)) == NULL)
         return NULL;
     }
+  g_ptr_array_add (network->lanes, lane_new (network));
   return g_steal_pointer (&network);
 }
 
@@ -295,35 +371,25 @@ disco_ops_network_get_n_layers (DiscoOpsNetwork *network)
   return network->n_layers;
 }
 
+/* The batch's buffers and lane 0's for @rows rows. */
 static gboolean
 ensure_scratch (DiscoOpsNetwork *network, gsize rows, GError **error)
 {
   const DiscoOps *ops = network->ops;
 
+  if (!ensure_lane (g_ptr_array_index (network->lanes, 0), rows, error))
+    return FALSE;
   if (rows <= network->capacity)
     return TRUE;
-  free_scratch (network);
-  for (guint l = 0; l < network->n_layers; l++)
-    if ((network->layers[l].rates =
-             ops->alloc (rows * network->layers[l].spec.n * sizeof (float), error))
-        == NULL)
-      goto failed;
+  g_clear_pointer (&network->first_drive, ops->free);
+  g_clear_pointer (&network->ones, ops->free);
+  network->capacity = 0;
   if ((network->first_drive = ops->alloc (rows * network->layers[0].spec.n * sizeof (float), error))
           == NULL
-      || (network->drive = ops->alloc (rows * network->max_units * sizeof (float), error)) == NULL
-      || (network->ones = ops->alloc (rows * sizeof (float), error)) == NULL
-      || (network->rows = ops->alloc (rows * sizeof (guint), error)) == NULL
-      || (network->packed_drive =
-              ops->alloc (rows * network->layers[0].spec.n * sizeof (float), error))
-             == NULL)
-    goto failed;
-  network->packed_rows = g_new (guint, rows);
+      || (network->ones = ops->alloc (rows * sizeof (float), error)) == NULL)
+    return FALSE;
   network->capacity = rows;
   return TRUE;
-
-failed:
-  free_scratch (network);
-  return FALSE;
 }
 
 /**
@@ -396,54 +462,62 @@ disco_ops_network_begin_batch (DiscoOpsNetwork *network, gsize n_samples, const 
   disco_ops_affine_rows (ops, n_samples, first->n, first->n_in, input, first->weight, first->bias,
                          network->ones, network->first_drive);
   network->n_samples = n_samples;
-  network->packed_n = G_MAXSIZE;
+  for (guint i = 0; i < network->lanes->len; i++)
+    ((DiscoOpsNetworkLane *) g_ptr_array_index (network->lanes, i))->packed_n = G_MAXSIZE;
   return ops->check (error);
 }
 
-/* Uploads the samples of the packed rows @rows (A, host memory) and, for a
- * first layer other than a microcircuit, gathers their first drives; only
- * when the rows differ from the last ones (within a solve they only
- * shrink, so that is at most once per step). */
+/* Uploads the samples of the packed rows @rows (A, host memory, relative to
+ * the lane's first sample) and, for a first layer other than a
+ * microcircuit, gathers their first drives; only when the rows differ from
+ * the last ones (within a solve they only shrink, so that is at most once
+ * per step). */
 static gboolean
-pack_rows (DiscoOpsNetwork *network, gsize n_active, const guint *rows, GError **error)
+pack_rows (DiscoOpsNetworkLane *lane, gsize n_active, const guint *rows, GError **error)
 {
+  DiscoOpsNetwork *network = lane->network;
   const DiscoOpsLayer *first = &network->layers[0].spec;
 
-  if (n_active == network->packed_n
-      && memcmp (rows, network->packed_rows, n_active * sizeof (guint)) == 0)
+  if (n_active == lane->packed_n
+      && memcmp (rows, lane->packed_rows, n_active * sizeof (guint)) == 0)
     return TRUE;
-  if (!network->ops->upload (network->rows, rows, n_active * sizeof (guint), error))
+  for (gsize r = 0; r < n_active; r++)
+    lane->upload_rows[r] = (guint) lane->first + rows[r];
+  if (!network->ops->upload (lane->rows, lane->upload_rows, n_active * sizeof (guint), error))
     return FALSE;
   if (first->kind != DISCO_OPS_LAYER_MICROCIRCUIT)
-    network->ops->gather_rows (n_active, first->n, network->rows, network->first_drive, first->n,
-                               network->packed_drive, first->n);
-  memcpy (network->packed_rows, rows, n_active * sizeof (guint));
-  network->packed_n = n_active;
+    network->ops->gather_rows (n_active, first->n, lane->rows, network->first_drive, first->n,
+                               lane->packed_drive, first->n);
+  memcpy (lane->packed_rows, rows, n_active * sizeof (guint));
+  lane->packed_n = n_active;
   return TRUE;
 }
 
-/* The right-hand side on @n_rows rows: row r is sample r, or with @packed
- * sample packed_rows[r] (pack_rows()), whose first drive it reads through
- * the index (microcircuit) or from packed_drive (the others). */
+/* The right-hand side on @n_rows rows with @lane's scratch: row r is
+ * sample r, or with @packed sample lane->first + packed_rows[r]
+ * (pack_rows()), whose first drive it reads through the index
+ * (microcircuit) or from packed_drive (the others). */
 static gboolean
-evaluate (DiscoOpsNetwork *network, gsize n_rows, gboolean packed, const float *y, gsize ldy,
+evaluate (DiscoOpsNetworkLane *lane, gsize n_rows, gboolean packed, const float *y, gsize ldy,
           float *dydt, gsize ldf)
 {
+  DiscoOpsNetwork *network = lane->network;
   const DiscoOps *ops = network->ops;
   const float *previous_rates = NULL;
-  const guint *drive_rows = packed ? network->rows : NULL;
+  const guint *drive_rows = packed ? lane->rows : NULL;
 
   for (guint l = 0; l < network->n_layers; l++)
     {
       Layer *layer = &network->layers[l];
       const DiscoOpsLayer *spec = &layer->spec;
       const gsize n = spec->n;
+      float *rates = lane->rates[l];
       const float *drive;
 
       if (l == 0 && packed && spec->kind != DISCO_OPS_LAYER_MICROCIRCUIT)
         /* Only the microcircuit kernel reads the drive through row
          * indices: for the others, the packed rows' drives, gathered. */
-        drive = network->packed_drive;
+        drive = lane->packed_drive;
       else if (l == 0)
         /* W_1 x + b_1, the bias already in. */
         drive = network->first_drive;
@@ -452,8 +526,8 @@ evaluate (DiscoOpsNetwork *network, gsize n_rows, gboolean packed, const float *
           /* drive (rows × n) = r_prev (rows × n_in) · Wᵀ; the bias joins in
            * the layer's kernel. */
           ops->gemm (FALSE, TRUE, n_rows, n, spec->n_in, 1.0f, previous_rates, spec->n_in,
-                     spec->weight, spec->n_in, 0.0f, network->drive, n);
-          drive = network->drive;
+                     spec->weight, spec->n_in, 0.0f, lane->drive, n);
+          drive = lane->drive;
         }
 
       switch (spec->kind)
@@ -461,13 +535,12 @@ evaluate (DiscoOpsNetwork *network, gsize n_rows, gboolean packed, const float *
         case DISCO_OPS_LAYER_MICROCIRCUIT:
           ops->microcircuit_rhs (&spec->phi_e, &spec->phi_i, spec->tau_e, spec->tau_i, n_rows, n,
                                  y + layer->offset, ldy, drive, n, l == 0 ? drive_rows : NULL,
-                                 l == 0 ? NULL : spec->bias, layer->rates, n, dydt + layer->offset,
-                                 ldf);
+                                 l == 0 ? NULL : spec->bias, rates, n, dydt + layer->offset, ldf);
           break;
         case DISCO_OPS_LAYER_RATE:
           /* r = φ_E(u), then τ du/dt = −u + d (+ b).  The first layer's
            * drive holds its bias already. */
-          ops->softrect_forward (&spec->phi_e, n_rows, n, y + layer->offset, ldy, layer->rates, n);
+          ops->softrect_forward (&spec->phi_e, n_rows, n, y + layer->offset, ldy, rates, n);
           ops->leaky_rows (spec->tau_e, n_rows, n, y + layer->offset, ldy, drive, n,
                            l == 0 ? NULL : spec->bias, dydt + layer->offset, ldf);
           break;
@@ -477,7 +550,7 @@ evaluate (DiscoOpsNetwork *network, gsize n_rows, gboolean packed, const float *
                            dydt + layer->offset, ldf);
           break;
         }
-      previous_rates = layer->rates;
+      previous_rates = rates;
     }
   return TRUE;
 }
@@ -515,7 +588,7 @@ disco_ops_network_rhs (gpointer network, const DiscoOps *ops, gsize n_rows, gsiz
                    n_rows, self->n_samples);
       return FALSE;
     }
-  return evaluate (self, n_rows, FALSE, y, n_state, dydt, n_state);
+  return evaluate (g_ptr_array_index (self->lanes, 0), n_rows, FALSE, y, n_state, dydt, n_state);
 }
 
 /**
@@ -549,7 +622,7 @@ disco_ops_network_rhs_strided (DiscoOpsNetwork *network, gsize n_rows, const flo
                    n_rows, network->n_samples);
       return FALSE;
     }
-  return evaluate (network, n_rows, FALSE, y, ldy, dydt, ldf);
+  return evaluate (g_ptr_array_index (network->lanes, 0), n_rows, FALSE, y, ldy, dydt, ldf);
 }
 
 /**
@@ -566,58 +639,154 @@ disco_ops_network_rhs_strided (DiscoOpsNetwork *network, gsize n_rows, const flo
  * The same right-hand side as a #DiscoOdeRhsFunc for the compacting
  * solver, disco_ode_solver_solve(): packed row r is sample @rows[r], whose
  * first drive it reads (through the indices in the microcircuit kernel,
- * gathered first for a rate layer or a readout).
+ * gathered first for a rate layer or a readout).  It uses lane 0, whose
+ * block is the whole batch.
  *
  * Returns: %TRUE on success, %FALSE with @error set
  */
 gboolean
-disco_ops_network_rhs_compact (gpointer network, gsize n_active, const guint *rows,
-                               const double *t G_GNUC_UNUSED, const float *y, float *dydt,
-                               GError **error)
+disco_ops_network_rhs_compact (gpointer network, gsize n_active, const guint *rows, const double *t,
+                               const float *y, float *dydt, GError **error)
 {
   DiscoOpsNetwork *self = network;
+  DiscoOpsNetworkLane *lane;
 
   g_return_val_if_fail (self != NULL, FALSE);
 
-  if (n_active > self->n_samples)
-    {
-      g_set_error (error, DISCO_KERNELS_ERROR, DISCO_ERROR_SHAPE,
-                   "network right-hand side on %" G_GSIZE_FORMAT " rows, but the batch "
-                   "begun has %" G_GSIZE_FORMAT " samples",
-                   n_active, self->n_samples);
-      return FALSE;
-    }
-  if (!pack_rows (self, n_active, rows, error))
+  lane = g_ptr_array_index (self->lanes, 0);
+  if (!disco_ops_network_lane_begin (lane, 0, self->n_samples, error))
     return FALSE;
-  return evaluate (self, n_active, TRUE, y, self->state_size, dydt, self->state_size);
+  return disco_ops_network_lane_rhs_compact (lane, n_active, rows, t, y, dydt, error);
 }
 
 /**
- * disco_ops_network_rhs_compact_strided:
+ * disco_ops_network_get_lane:
  * @network: a network
+ * @index: a lane index, made when first asked for
+ *
+ * A lane is the scratch of one evaluation at a time (rates, drives, packed
+ * rows).  Lane 0 is the network's own; blocks of one batch solved at the
+ * same time, one per thread, each need a lane of their own
+ * (disco_ops_network_lane_begin()).  The parameters and the batch's first
+ * drives are shared.
+ *
+ * Returns: (transfer none): the lane, owned by @network
+ */
+DiscoOpsNetworkLane *
+disco_ops_network_get_lane (DiscoOpsNetwork *network, guint index)
+{
+  g_return_val_if_fail (network != NULL, NULL);
+
+  while (network->lanes->len <= index)
+    g_ptr_array_add (network->lanes, lane_new (network));
+  return g_ptr_array_index (network->lanes, index);
+}
+
+/**
+ * disco_ops_network_lane_begin:
+ * @lane: a lane of a network whose batch began
+ *   (disco_ops_network_begin_batch())
+ * @first: the block's first sample
+ * @n_samples: the block's samples, @first + @n_samples ≤ B
+ * @error: return location for a #GError
+ *
+ * Makes @lane evaluate the block of samples @first … @first + @n_samples − 1:
+ * the rows disco_ops_network_lane_rhs_compact() is given count from
+ * @first.
+ *
+ * Returns: %TRUE on success, %FALSE with @error set (no memory, or a block
+ *   outside the batch)
+ */
+gboolean
+disco_ops_network_lane_begin (DiscoOpsNetworkLane *lane, gsize first, gsize n_samples,
+                              GError **error)
+{
+  g_return_val_if_fail (lane != NULL, FALSE);
+
+  if (first > lane->network->n_samples || n_samples > lane->network->n_samples - first)
+    {
+      g_set_error (error, DISCO_KERNELS_ERROR, DISCO_ERROR_SHAPE,
+                   "network block of samples %" G_GSIZE_FORMAT " + %" G_GSIZE_FORMAT
+                   " outside the batch of %" G_GSIZE_FORMAT,
+                   first, n_samples, lane->network->n_samples);
+      return FALSE;
+    }
+  if (!ensure_lane (lane, n_samples, error))
+    return FALSE;
+  /* The packed rows stay valid for the same block of the same batch. */
+  if (lane->first != first)
+    lane->packed_n = G_MAXSIZE;
+  lane->first = first;
+  return TRUE;
+}
+
+/**
+ * disco_ops_network_lane_rhs_compact:
+ * @lane: (type DiscoOpsNetworkLane): a lane after
+ *   disco_ops_network_lane_begin()
+ * @n_active: A, the samples in this evaluation
+ * @rows: (array length=n_active): each packed row's sample, counted from
+ *   the lane's first (host memory)
+ * @t: (array length=n_active): each row's time (unused: autonomous)
+ * @y: A×N states (the table's memory)
+ * @dydt: A×N derivatives, written (the table's memory)
+ * @error: return location for a #GError
+ *
+ * disco_ops_network_rhs_compact() on the lane's block, a #DiscoOdeRhsFunc.
+ *
+ * Returns: %TRUE on success, %FALSE with @error set
+ */
+gboolean
+disco_ops_network_lane_rhs_compact (gpointer lane, gsize n_active, const guint *rows,
+                                    const double *t G_GNUC_UNUSED, const float *y, float *dydt,
+                                    GError **error)
+{
+  DiscoOpsNetworkLane *self = lane;
+  const gsize N = self != NULL ? self->network->state_size : 0;
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  return disco_ops_network_lane_rhs_compact_strided (self, n_active, rows, y, N, dydt, N, error);
+}
+
+/**
+ * disco_ops_network_lane_rhs_compact_strided:
+ * @lane: a lane after disco_ops_network_lane_begin()
  * @n_active: A
- * @rows: (array length=n_active): each packed row's sample index (host
- *   memory)
+ * @rows: (array length=n_active): each packed row's sample, counted from
+ *   the lane's first (host memory)
  * @y: A states of N values at row stride @ldy (the table's memory)
  * @ldy: row stride of @y, ≥ N
  * @dydt: A derivatives of N values at row stride @ldf, written
  * @ldf: row stride of @dydt, ≥ N
  * @error: return location for a #GError
  *
- * disco_ops_network_rhs_compact() on the network part of wider rows, for
- * the closed loop (disco-ops-closed-loop.h).
+ * disco_ops_network_lane_rhs_compact() on the network part of wider rows,
+ * for the closed loop (disco-ops-closed-loop.h).
  *
  * Returns: %TRUE on success, %FALSE with @error set
  */
 gboolean
-disco_ops_network_rhs_compact_strided (DiscoOpsNetwork *network, gsize n_active, const guint *rows,
-                                       const float *y, gsize ldy, float *dydt, gsize ldf,
-                                       GError **error)
+disco_ops_network_lane_rhs_compact_strided (DiscoOpsNetworkLane *lane, gsize n_active,
+                                            const guint *rows, const float *y, gsize ldy,
+                                            float *dydt, gsize ldf, GError **error)
 {
-  g_return_val_if_fail (network != NULL && n_active <= network->n_samples, FALSE);
+  DiscoOpsNetwork *network;
+
+  g_return_val_if_fail (lane != NULL, FALSE);
+  network = lane->network;
   g_return_val_if_fail (ldy >= network->state_size && ldf >= network->state_size, FALSE);
 
-  if (!pack_rows (network, n_active, rows, error))
+  if (n_active > network->n_samples - MIN (lane->first, network->n_samples)
+      || n_active > lane->capacity)
+    {
+      g_set_error (error, DISCO_KERNELS_ERROR, DISCO_ERROR_SHAPE,
+                   "network right-hand side on %" G_GSIZE_FORMAT
+                   " rows from sample %" G_GSIZE_FORMAT ", but the batch begun has %" G_GSIZE_FORMAT
+                   " samples",
+                   n_active, lane->first, network->n_samples);
+      return FALSE;
+    }
+  if (!pack_rows (lane, n_active, rows, error))
     return FALSE;
-  return evaluate (network, n_active, TRUE, y, ldy, dydt, ldf);
+  return evaluate (lane, n_active, TRUE, y, ldy, dydt, ldf);
 }

@@ -119,9 +119,26 @@ gboolean disco_ops_network_rhs_compact (gpointer network, gsize n_active, const 
                                         const double *t, const float *y, float *dydt,
                                         GError **error);
 
-gboolean disco_ops_network_rhs_compact_strided (DiscoOpsNetwork *network, gsize n_active,
-                                                const guint *rows, const float *y, gsize ldy,
-                                                float *dydt, gsize ldf, GError **error);
+/**
+ * DiscoOpsNetworkLane:
+ *
+ * The scratch of one evaluation at a time, for one block of a batch's
+ * samples (disco_ops_network_get_lane()).
+ */
+typedef struct _DiscoOpsNetworkLane DiscoOpsNetworkLane;
+
+DiscoOpsNetworkLane *disco_ops_network_get_lane (DiscoOpsNetwork *network, guint index);
+
+gboolean disco_ops_network_lane_begin (DiscoOpsNetworkLane *lane, gsize first, gsize n_samples,
+                                       GError **error);
+
+gboolean disco_ops_network_lane_rhs_compact (gpointer lane, gsize n_active, const guint *rows,
+                                             const double *t, const float *y, float *dydt,
+                                             GError **error);
+
+gboolean disco_ops_network_lane_rhs_compact_strided (DiscoOpsNetworkLane *lane, gsize n_active,
+                                                     const guint *rows, const float *y, gsize ldy,
+                                                     float *dydt, gsize ldf, GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DiscoOpsNetwork, disco_ops_network_free)
 

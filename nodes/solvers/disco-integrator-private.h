@@ -10,6 +10,7 @@
 #include "disco-equilibrium.h"
 #include "disco-network.h"
 #include "disco-ode.h"
+#include "disco-parallel.h"
 #include "disco-ode-batched.h"
 #include "disco-ops-closed-loop.h"
 
@@ -40,6 +41,9 @@ struct _DiscoIntegrator
   DiscoNode *controller_node; /* the layers' feedback source (the pipeline owns it);
                                    * NULL without a controller */
   DiscoOdeSolver *solver;     /* the compacting solver on the table, ops */
+  /* On the host table a batch is solved in blocks of samples, one thread
+   * each: block 0 by solver, block b > 0 by block_solvers[b]. */
+  DiscoOdeSolver *block_solvers[DISCO_PARALLEL_MAX_PIECES];
   DiscoOdeSampleStats *stats;
   gsize stats_capacity;
   DiscoEquilibrium *equilibrium;                            /* method = equilibrium */

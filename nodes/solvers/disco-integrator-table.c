@@ -29,6 +29,8 @@ _disco_integrator_clear_ops (DiscoIntegrator *self)
   g_clear_pointer (&self->record_network, disco_ops_network_free);
   g_clear_pointer (&self->batched, disco_ode_batched_solver_free);
   g_clear_pointer (&self->solver, disco_ode_solver_free);
+  for (guint b = 0; b < G_N_ELEMENTS (self->block_solvers); b++)
+    g_clear_pointer (&self->block_solvers[b], disco_ode_solver_free);
   self->ops = NULL;
 }
 

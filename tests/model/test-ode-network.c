@@ -609,6 +609,117 @@ test_packed_row_kernels (void)
       g_assert_cmpfloat (du[r * ld + j], ==, want[r * ld + j]);
 }
 
+/* A network (and closed loop) on one batch, evaluated through a lane for
+ * a block of it: the same derivatives, to the bit, as lane 0 with the
+ * block's rows counted from 0 (same states, same rows, so the same
+ * products), and blocks outside the batch are errors. */
+static void
+check_lanes (const DiscoOpsLayerKind *kinds, gboolean closed)
+{
+  enum
+  {
+    B = 7,
+    A = 3,
+    O = 2
+  };
+  const gsize sizes[] = { 5, 4, 3, O };
+  const DiscoOpsController controller = { TRUE, 0.5f, 2.0f, 1.0f, 0.05f };
+  const DiscoOpsFeedbackOptions options = { FALSE, 0.0f, 1.0f };
+  const gsize first = 3, block = 4;
+  const guint local[A] = { 2, 0, 3 }, global[A] = { 5, 3, 6 };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GRand) rand = g_rand_new_with_seed (5);
+  Chain *c = chain_new (17, B, sizes, G_N_ELEMENTS (sizes), kinds);
+  g_autoptr (DiscoOpsNetwork) net =
+      disco_ops_network_new (disco_ops_cpu (), c->n_layers, c->layers, &error);
+  g_autoptr (DiscoOpsClosedLoop) loop = NULL;
+  const gsize N = c->N, M = closed ? N + O : N;
+  g_autofree float *open_loop = g_new (float, B *N);
+  g_autofree float *targets = g_new (float, B *O);
+  g_autofree float *start = g_new (float, B *(N + O));
+  g_autofree float *y = g_new (float, A *M);
+  g_autofree float *want = g_new (float, A *M);
+  g_autofree float *got = g_new (float, A *M);
+  gpointer lane;
+  DiscoOdeRhsFunc whole, in_lane;
+
+  g_assert_no_error (error);
+  g_assert_true (disco_ops_network_begin_batch (net, B, c->x, &error));
+  g_assert_no_error (error);
+  for (gsize i = 0; i < B * N; i++)
+    open_loop[i] = (float) g_rand_double_range (rand, -0.5, 1.5);
+  for (gsize i = 0; i < B * O; i++)
+    targets[i] = (float) g_rand_double_range (rand, 0, 1);
+  for (gsize i = 0; i < A * M; i++)
+    y[i] = (float) g_rand_double_range (rand, -0.5, 1.5);
+  if (closed)
+    {
+      loop = disco_ops_closed_loop_new (net, &controller, &error);
+      g_assert_no_error (error);
+      g_assert_true (
+          disco_ops_closed_loop_begin (loop, B, open_loop, targets, &options, start, &error));
+      g_assert_no_error (error);
+      lane = disco_ops_closed_loop_get_lane (loop, 2);
+      g_assert_true (disco_ops_closed_loop_lane_begin (lane, first, block, &error));
+      whole = disco_ops_closed_loop_rhs_compact;
+      in_lane = disco_ops_closed_loop_lane_rhs_compact;
+    }
+  else
+    {
+      lane = disco_ops_network_get_lane (net, 2);
+      g_assert_true (disco_ops_network_lane_begin (lane, first, block, &error));
+      whole = disco_ops_network_rhs_compact;
+      in_lane = disco_ops_network_lane_rhs_compact;
+    }
+  g_assert_no_error (error);
+  g_assert_true (
+      whole (closed ? (gpointer) loop : (gpointer) net, A, global, NULL, y, want, &error));
+  g_assert_no_error (error);
+  /* Twice: the second call reuses the packed rows. */
+  for (guint round = 0; round < 2; round++)
+    {
+      memset (got, 0, A * M * sizeof (float));
+      g_assert_true (in_lane (lane, A, local, NULL, y, got, &error));
+      g_assert_no_error (error);
+      g_assert_cmpmem (got, A * M * sizeof (float), want, A * M * sizeof (float));
+    }
+
+  /* More rows than the block; a block past the batch's end. */
+  {
+    const guint five[5] = { 0, 1, 2, 3, 4 };
+
+    g_assert_false (in_lane (lane, 5, five, NULL, y, got, &error));
+    g_assert_error (error, DISCO_KERNELS_ERROR, DISCO_ERROR_SHAPE);
+    g_clear_error (&error);
+  }
+  if (closed)
+    g_assert_false (disco_ops_closed_loop_lane_begin (lane, 4, 4, &error));
+  else
+    g_assert_false (disco_ops_network_lane_begin (lane, 4, 4, &error));
+  g_assert_error (error, DISCO_KERNELS_ERROR, DISCO_ERROR_SHAPE);
+  chain_free (c);
+}
+
+static void
+test_lanes (void)
+{
+  const DiscoOpsLayerKind microcircuits[] = { DISCO_OPS_LAYER_MICROCIRCUIT,
+                                              DISCO_OPS_LAYER_MICROCIRCUIT,
+                                              DISCO_OPS_LAYER_READOUT };
+  const DiscoOpsLayerKind rates[] = { DISCO_OPS_LAYER_RATE, DISCO_OPS_LAYER_MICROCIRCUIT,
+                                      DISCO_OPS_LAYER_READOUT };
+
+  g_test_summary ("A lane for the block of samples 3 … 6 of a batch of 7 gives the derivatives "
+                  "of lane 0 on the same rows counted from 0, to the bit (first drives, targets "
+                  "and feedback weights read for the right samples), open and closed loop, a "
+                  "microcircuit or a rate layer first; rows past the block and blocks past the "
+                  "batch are DISCO_ERROR_SHAPE");
+  check_lanes (microcircuits, FALSE);
+  check_lanes (microcircuits, TRUE);
+  check_lanes (rates, FALSE);
+  check_lanes (rates, TRUE);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -620,5 +731,6 @@ main (int argc, char **argv)
                    test_feedback_finite_difference);
   g_test_add_func ("/disco/ode-network/packed-row-kernels", test_packed_row_kernels);
   g_test_add_func ("/disco/ode-network/errors", test_errors);
+  g_test_add_func ("/disco/ode-network/lanes", test_lanes);
   return g_test_run ();
 }
