@@ -136,7 +136,8 @@ gemm_piece (gsize piece, gpointer data)
  * call each, on disco-parallel's threads.  Every element of C is the same
  * product over the same k whichever block holds it; the blocks depend on
  * the shape alone.  When the user gave OpenBLAS threads of its own, it
- * gets the whole product instead (two teams would compete). */
+ * gets the whole product instead (two teams would compete), and so does a
+ * product inside a piece of another job, with any thread count. */
 static void
 gemm_in_pieces (gboolean trans_a, gboolean trans_b, gsize m, gsize n, gsize k, float alpha,
                 const float *a, gsize lda, const float *b, gsize ldb, float beta, float *c,
@@ -147,7 +148,9 @@ gemm_in_pieces (gboolean trans_a, gboolean trans_b, gsize m, gsize n, gsize k, f
   const double flops = 2.0 * m * n * k;
   GemmJob job = { trans_a, trans_b, split_rows, m, n, k, lda, ldb, ldc, 1, alpha, beta, a, b, c };
 
-  if (k > 0 && disco_blas_get_threads () == 1)
+  /* Inside a piece of another job (a block of samples), the blocks would
+   * run one after the other, each packing its operands again: one call. */
+  if (k > 0 && disco_blas_get_threads () == 1 && !disco_parallel_in_job ())
     job.n_pieces = disco_parallel_pieces (
         (side + GEMM_PIECE_ALIGN - 1) / GEMM_PIECE_ALIGN,
         (gsize) ceil (GEMM_PIECE_MIN_FLOPS / (flops / side * GEMM_PIECE_ALIGN)),

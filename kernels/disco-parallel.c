@@ -228,11 +228,38 @@ start_workers_locked (guint n_threads)
   return team.n_workers > 0;
 }
 
+/* Runs every piece in this thread, itself marked as inside a job as on the
+ * team, so that what a piece does never depends on where it runs
+ * (disco_parallel_in_job()). */
 static void
 run_in_caller (gsize n_pieces, DiscoParallelFunc func, gpointer data)
 {
+  const gboolean mark = n_pieces > 1 && g_private_get (&inside_job) == NULL;
+
+  if (mark)
+    g_private_set (&inside_job, GINT_TO_POINTER (TRUE));
   for (gsize piece = 0; piece < n_pieces; piece++)
     func (piece, data);
+  if (mark)
+    g_private_set (&inside_job, NULL);
+}
+
+/**
+ * disco_parallel_in_job:
+ *
+ * Whether this thread is running a piece of a job of more than one piece,
+ * on the team or in line (one thread, or a job started while another
+ * runs): the same answer with any thread count.  A job started here runs
+ * its pieces in line, one after the other, so an operation that would cut
+ * itself into pieces only to share them may do its work in one go instead
+ * (the GEMM: one BLAS call rather than one per block).
+ *
+ * Returns: %TRUE inside a piece of a job of several pieces
+ */
+gboolean
+disco_parallel_in_job (void)
+{
+  return g_private_get (&inside_job) != NULL;
 }
 
 /**

@@ -52,6 +52,7 @@ typedef void (*DiscoParallelFunc) (gsize piece, gpointer data);
 guint disco_parallel_get_threads (void);
 void disco_parallel_set_threads (guint n_threads);
 void disco_parallel_run (gsize n_pieces, DiscoParallelFunc func, gpointer data);
+gboolean disco_parallel_in_job (void);
 guint disco_parallel_pieces (gsize n_items, gsize min_items, guint max_pieces);
 
 G_END_DECLS

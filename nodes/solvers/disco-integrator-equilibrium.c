@@ -154,9 +154,46 @@ _disco_integrator_new_equilibrium (DiscoNetwork *network)
   return disco_equilibrium_new (n_layers, layers);
 }
 
-/* Lends the layers' weights and biases, in @ops's memory, to the solver. */
+/* Frees the solver and the blocks' solvers. */
+void
+_disco_integrator_clear_equilibria (DiscoIntegrator *self)
+{
+  g_clear_pointer (&self->equilibrium, disco_equilibrium_free);
+  for (guint b = 0; b < G_N_ELEMENTS (self->block_equilibria); b++)
+    g_clear_pointer (&self->block_equilibria[b], disco_equilibrium_free);
+}
+
+/* The fewest samples of a block solved by a thread of its own (a batch of
+ * 100 is two blocks), as for the ODE (disco-integrator-ode.c). */
+#define EQUILIBRIUM_BLOCK_MIN_SAMPLES 50
+
+/* How many blocks a minibatch of B samples is solved in: on the host table
+ * by its shape alone (so results do not depend on the thread count), on a
+ * device one. */
+static guint
+equilibrium_blocks (DiscoIntegrator *self, gsize B)
+{
+  if (self->ops != disco_ops_cpu ())
+    return 1;
+  return disco_parallel_pieces (B, EQUILIBRIUM_BLOCK_MIN_SAMPLES, DISCO_PARALLEL_MAX_PIECES);
+}
+
+/* The solver of block @block, made when first needed. */
+static DiscoEquilibrium *
+block_equilibrium (DiscoIntegrator *self, guint block)
+{
+  if (block == 0)
+    return self->equilibrium;
+  if (self->block_equilibria[block] == NULL)
+    self->block_equilibria[block] = _disco_integrator_new_equilibrium (self->network);
+  return self->block_equilibria[block];
+}
+
+/* Lends the layers' weights and biases, in @ops's memory, to the solvers
+ * of @n_blocks blocks. */
 static gboolean
-set_equilibrium_parameters (DiscoIntegrator *self, const DiscoOps *ops, GError **error)
+set_equilibrium_parameters (DiscoIntegrator *self, const DiscoOps *ops, guint n_blocks,
+                            GError **error)
 {
   for (guint l = 0; l < disco_network_get_n_layers (self->network); l++)
     {
@@ -166,9 +203,87 @@ set_equilibrium_parameters (DiscoIntegrator *self, const DiscoOps *ops, GError *
       if (w == NULL
           || (spec->bias != NULL && (b = disco_tensor_read_ops (spec->bias, ops, error)) == NULL))
         return FALSE;
-      disco_equilibrium_set_parameters (self->equilibrium, l, w, b);
+      for (guint block = 0; block < n_blocks; block++)
+        disco_equilibrium_set_parameters (block_equilibrium (self, block), l, w, b);
     }
   return TRUE;
+}
+
+/* One minibatch's open or closed loop cut into blocks of samples that
+ * threads solve side by side: each sample's solve is its own, but the
+ * products of a block differ from the whole batch's in the last bits (BLAS
+ * rounds a row differently for another number of rows), so the blocks
+ * depend on B alone. */
+typedef struct
+{
+  DiscoIntegrator *self;
+  gsize B;
+  guint n_blocks;
+  gboolean closed;
+  gsize N, O;
+  /* open loop */
+  const float *input; /* B × F */
+  gsize F;
+  float *open_loop; /* B × N */
+  /* closed loop */
+  const DiscoEquilibriumConfig *config;
+  const DiscoOpsController *controller;
+  const float *targets;         /* B × O */
+  const float *const *feedback; /* per layer B × O × n_l, or NULL */
+  float *state;                 /* B × (N + O) */
+  GError *errors[DISCO_PARALLEL_MAX_PIECES];
+} EquilibriumBlocks;
+
+static void
+solve_equilibrium_block (gsize block, gpointer data)
+{
+  EquilibriumBlocks *job = data;
+  DiscoIntegrator *self = job->self;
+  const gsize first = DISCO_PARALLEL_PIECE_FIRST (block, job->n_blocks, job->B);
+  const gsize n = DISCO_PARALLEL_PIECE_LAST (block, job->n_blocks, job->B) - first;
+  DiscoEquilibrium *eq = block_equilibrium (self, block);
+  const guint n_layers = disco_network_get_n_layers (self->network);
+  const gsize O = job->O;
+  const float **feedback;
+
+  if (!job->closed)
+    {
+      disco_equilibrium_open_loop (eq, self->ops, n, job->input + first * job->F,
+                                   job->open_loop + first * job->N, self->eq_stats + first,
+                                   &job->errors[block]);
+      return;
+    }
+  /* The block's rows of each layer's feedback weights. */
+  feedback = g_newa (const float *, n_layers);
+  for (guint l = 0; l < n_layers; l++)
+    feedback[l] = job->feedback[l] != NULL
+                      ? job->feedback[l] + first * O * disco_network_get_layer (self->network, l)->n
+                      : NULL;
+  disco_equilibrium_closed_loop (eq, job->config, job->controller, job->targets + first * O,
+                                 feedback, n, job->state + first * (job->N + O),
+                                 self->eq_stats + first, &job->errors[block]);
+}
+
+/* Runs @job's blocks; FALSE with the first failed block's error. */
+static gboolean
+solve_equilibrium_blocks (EquilibriumBlocks *job, GError **error)
+{
+  gboolean solved = TRUE;
+
+  /* The blocks' solvers are made here, before the threads share them. */
+  for (guint b = 0; b < job->n_blocks; b++)
+    block_equilibrium (job->self, b);
+  disco_parallel_run (job->n_blocks, solve_equilibrium_block, job);
+  for (guint b = 0; b < job->n_blocks; b++)
+    if (job->errors[b] != NULL)
+      {
+        if (solved)
+          g_propagate_error (error, job->errors[b]);
+        else
+          g_error_free (job->errors[b]);
+        solved = FALSE;
+      }
+  return solved;
 }
 
 /* Open-loop fixed points of the minibatch in @open_loop (B × N, the
@@ -180,7 +295,14 @@ settle_open_loop_equilibrium (DiscoIntegrator *self, DiscoTensor *input, gsize B
 {
   const DiscoOps *ops = self->ops;
   const DiscoLayerSpec *first = disco_network_get_layer (self->network, 0);
-  const float *x;
+  EquilibriumBlocks blocks = {
+    .self = self,
+    .B = B,
+    .n_blocks = equilibrium_blocks (self, B),
+    .N = N,
+    .F = first->n_in,
+    .open_loop = open_loop,
+  };
   gsize n_failed = 0;
 
   if (disco_tensor_get_row_size (input) != first->n_in)
@@ -193,10 +315,9 @@ settle_open_loop_equilibrium (DiscoIntegrator *self, DiscoTensor *input, gsize B
       return FALSE;
     }
   ensure_equilibrium_buffers (self, B);
-  if (!set_equilibrium_parameters (self, ops, error)
-      || (x = disco_tensor_read_ops (input, ops, error)) == NULL
-      || !disco_equilibrium_open_loop (self->equilibrium, ops, B, x, open_loop, self->eq_stats,
-                                       error))
+  if (!set_equilibrium_parameters (self, ops, blocks.n_blocks, error)
+      || (blocks.input = disco_tensor_read_ops (input, ops, error)) == NULL
+      || !solve_equilibrium_blocks (&blocks, error))
     {
       _disco_integrator_as_disco_error (self, error);
       return FALSE;
@@ -245,6 +366,18 @@ settle_closed_loop_equilibrium (DiscoIntegrator *self, DiscoNode *controller, Di
   DiscoOpsController table_controller;
   const float *t;
   gsize n_failed = 0;
+  EquilibriumBlocks blocks = {
+    .self = self,
+    .B = B,
+    .n_blocks = equilibrium_blocks (self, B),
+    .closed = TRUE,
+    .N = N,
+    .O = N_cl - N,
+    .config = &config,
+    .controller = &table_controller,
+    .feedback = feedback,
+    .state = state,
+  };
 
   if (!disco_controller_get_spec (controller, &spec)
       || (t = disco_tensor_read_ops (targets, ops, error)) == NULL)
@@ -267,9 +400,9 @@ settle_closed_loop_equilibrium (DiscoIntegrator *self, DiscoNode *controller, Di
   for (guint l = 0; l < n_layers; l++)
     feedback[l] = disco_ops_closed_loop_get_feedback (self->ops_closed_loop, l);
   ensure_equilibrium_buffers (self, B);
-  if (!set_equilibrium_parameters (self, ops, error)
-      || !disco_equilibrium_closed_loop (self->equilibrium, &config, &table_controller, t, feedback,
-                                         B, state, self->eq_stats, error))
+  blocks.targets = t;
+  if (!set_equilibrium_parameters (self, ops, blocks.n_blocks, error)
+      || !solve_equilibrium_blocks (&blocks, error))
     {
       _disco_integrator_as_disco_error (self, error);
       return FALSE;

@@ -46,7 +46,9 @@ struct _DiscoIntegrator
   DiscoOdeSolver *block_solvers[DISCO_PARALLEL_MAX_PIECES];
   DiscoOdeSampleStats *stats;
   gsize stats_capacity;
-  DiscoEquilibrium *equilibrium;                            /* method = equilibrium */
+  DiscoEquilibrium *equilibrium; /* method = equilibrium */
+  /* On the host table block b > 0 of a minibatch has a solver of its own. */
+  DiscoEquilibrium *block_equilibria[DISCO_PARALLEL_MAX_PIECES];
   DiscoEquilibriumSampleStats *eq_stats;                    /* B */
   guint *sample_steps, *sample_evaluations, *fallback_rows; /* B */
   gsize eq_capacity;
@@ -139,6 +141,8 @@ DiscoFlowReturn _disco_integrator_process_ode (DiscoIntegrator *self, DiscoTenso
 /* disco-integrator-equilibrium.c */
 G_GNUC_INTERNAL
 DiscoEquilibrium *_disco_integrator_new_equilibrium (DiscoNetwork *network);
+G_GNUC_INTERNAL
+void _disco_integrator_clear_equilibria (DiscoIntegrator *self);
 G_GNUC_INTERNAL
 DiscoFlowReturn _disco_integrator_process_equilibrium (DiscoIntegrator *self, DiscoTensor *input,
                                                        gboolean closed, GError **error);

@@ -199,7 +199,7 @@ disco_integrator_finalize (GObject *object)
   DiscoIntegrator *self = DISCO_INTEGRATOR (object);
 
   _disco_integrator_clear_ops (self);
-  g_clear_pointer (&self->equilibrium, disco_equilibrium_free);
+  _disco_integrator_clear_equilibria (self);
   g_clear_pointer (&self->network, disco_network_free);
   g_free (self->stats);
   g_free (self->eq_stats);
@@ -424,7 +424,7 @@ disco_integrator_prepare (DiscoNode *node, GError **error)
       _disco_integrator_as_disco_error (self, error);
       return FALSE;
     }
-  g_clear_pointer (&self->equilibrium, disco_equilibrium_free);
+  _disco_integrator_clear_equilibria (self);
   _disco_integrator_clear_ops (self);
   g_clear_pointer (&self->network, disco_network_free);
   self->network = disco_network_new (node, "network", error);

@@ -1065,6 +1065,9 @@ count_piece (gsize piece, gpointer data)
   CountJob *job = data;
 
   g_assert_cmpuint (piece, <, job->n_pieces);
+  /* Inside a piece of a job of several, on any thread, with any count. */
+  if (job->n_pieces > 1)
+    g_assert_true (disco_parallel_in_job ());
   __atomic_fetch_add (&job->calls[piece], 1, __ATOMIC_RELAXED);
 }
 
@@ -1102,7 +1105,9 @@ test_parallel_run (void)
   const guint saved = disco_parallel_get_threads ();
 
   g_test_summary ("disco_parallel_run() calls every piece exactly once and returns after the "
-                  "last, with 1 to 4 threads, nested, and from two threads at once");
+                  "last, with 1 to 4 threads, nested, and from two threads at once; "
+                  "disco_parallel_in_job() is TRUE in every piece of a job of several pieces "
+                  "and FALSE after it, with any thread count");
 
   for (guint threads = 1; threads <= 4; threads++)
     {
@@ -1115,12 +1120,14 @@ test_parallel_run (void)
           disco_parallel_run (n, count_piece, &job);
           for (gsize i = 0; i < n; i++)
             g_assert_cmpint (job.calls[i], ==, 1);
+          g_assert_false (disco_parallel_in_job ());
         }
       {
         CountJob job = { { 0 }, 9, 0 };
 
         disco_parallel_run (job.n_pieces, nested_piece, &job);
         g_assert_cmpint (job.nested_total, ==, 9);
+        g_assert_false (disco_parallel_in_job ());
       }
       {
         GThread *a = g_thread_new ("jobs-a", run_jobs_thread, NULL);
