@@ -2,7 +2,8 @@
 # One run on several threads gives what it gives on one: results.json byte
 # for byte (wall time and output folder aside) with 1, 2 and 3 CPU threads
 # ($DISCO_THREADS and disco-run --threads), for the equilibrium and the ODE
-# solvers, a one- and a three-layer network and both plasticity rules.
+# solvers, a one- and a three-layer network and both plasticity rules, and
+# minibatches solved in one block of samples or in several of unequal size.
 #   usage: test-threads.sh BUILD_DIR SOURCE_DIR
 set -uo pipefail
 build=$1
@@ -18,6 +19,9 @@ cases=(
   "1x256 exact inverse, tsit5|mnist-1x256-exact-inverse|data.limit=200"
   "3x256 backprop, tsit5|mnist-3x256-backprop|data.limit=200"
   "digits 1x64 linear threshold, 3 epochs|digits-1x64-linear-threshold|"
+  # Minibatches of 230 and 70: four blocks of 57 or 58 samples, then one.
+  "1x256 linear threshold, batch 230, tsit5|mnist-1x256-linear-threshold|data.limit=300 data.batch-size=230"
+  "1x256 linear threshold, batch 230, equilibrium|mnist-1x256-linear-threshold|data.limit=300 data.batch-size=230 settle.method=equilibrium"
 )
 for entry in "${cases[@]}"; do
   IFS='|' read -r name pipeline overrides <<<"$entry"
