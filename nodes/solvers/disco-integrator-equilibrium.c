@@ -268,22 +268,11 @@ solve_equilibrium_block (gsize block, gpointer data)
 static gboolean
 solve_equilibrium_blocks (EquilibriumBlocks *job, GError **error)
 {
-  gboolean solved = TRUE;
-
   /* The blocks' solvers are made here, before the threads share them. */
   for (guint b = 0; b < job->n_blocks; b++)
     block_equilibrium (job->self, b);
-  disco_parallel_run (job->n_blocks, solve_equilibrium_block, job);
-  for (guint b = 0; b < job->n_blocks; b++)
-    if (job->errors[b] != NULL)
-      {
-        if (solved)
-          g_propagate_error (error, job->errors[b]);
-        else
-          g_error_free (job->errors[b]);
-        solved = FALSE;
-      }
-  return solved;
+  return _disco_integrator_run_blocks (job->n_blocks, solve_equilibrium_block, job, job->errors,
+                                       error);
 }
 
 /* Open-loop fixed points of the minibatch in @open_loop (B × N, the

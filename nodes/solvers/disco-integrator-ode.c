@@ -89,7 +89,6 @@ solve_in_blocks (DiscoIntegrator *self, const DiscoOdeConfig *config, gsize B, g
     .closed = closed,
     .n_blocks = disco_parallel_pieces (B, ODE_BLOCK_MIN_SAMPLES, DISCO_PARALLEL_MAX_PIECES),
   };
-  gboolean solved = TRUE;
 
   /* Solvers and lanes are made here, before the threads share them. */
   for (guint b = 0; b < job.n_blocks; b++)
@@ -112,15 +111,38 @@ solve_in_blocks (DiscoIntegrator *self, const DiscoOdeConfig *config, gsize B, g
             return FALSE;
         }
     }
-  disco_parallel_run (job.n_blocks, solve_block, &job);
-  /* The first failed block's error. */
-  for (guint b = 0; b < job.n_blocks; b++)
-    if (job.errors[b] != NULL)
+  return _disco_integrator_run_blocks (job.n_blocks, solve_block, &job, job.errors, error);
+}
+
+/**
+ * _disco_integrator_run_blocks:
+ * @n_blocks: blocks of samples, at most %DISCO_PARALLEL_MAX_PIECES
+ * @solve_block: (scope call): solves one block, its error (if any) in
+ *   @errors[block]
+ * @job: (closure solve_block): passed to @solve_block
+ * @errors: (array length=n_blocks): one %NULL error per block
+ * @error: return location for a #GError
+ *
+ * Solves the blocks of a minibatch on disco-parallel's threads.
+ *
+ * Returns: %TRUE when every block was solved; else %FALSE with the first
+ *   failed block's error (the others' are freed)
+ */
+gboolean
+_disco_integrator_run_blocks (guint n_blocks, DiscoParallelFunc solve_block, gpointer job,
+                              GError **errors, GError **error)
+{
+  gboolean solved = TRUE;
+
+  disco_parallel_run (n_blocks, solve_block, job);
+  for (guint b = 0; b < n_blocks; b++)
+    if (errors[b] != NULL)
       {
         if (solved)
-          g_propagate_error (error, job.errors[b]);
+          g_propagate_error (error, errors[b]);
         else
-          g_error_free (job.errors[b]);
+          g_error_free (errors[b]);
+        errors[b] = NULL;
         solved = FALSE;
       }
   return solved;

@@ -138,6 +138,10 @@ G_GNUC_INTERNAL
 DiscoFlowReturn _disco_integrator_process_ode (DiscoIntegrator *self, DiscoTensor *input,
                                                gboolean closed, GError **error);
 
+G_GNUC_INTERNAL
+gboolean _disco_integrator_run_blocks (guint n_blocks, DiscoParallelFunc solve_block, gpointer job,
+                                       GError **errors, GError **error);
+
 /* disco-integrator-equilibrium.c */
 G_GNUC_INTERNAL
 DiscoEquilibrium *_disco_integrator_new_equilibrium (DiscoNetwork *network);
