@@ -163,21 +163,6 @@ _disco_integrator_clear_equilibria (DiscoIntegrator *self)
     g_clear_pointer (&self->block_equilibria[b], disco_equilibrium_free);
 }
 
-/* The fewest samples of a block solved by a thread of its own (a batch of
- * 100 is two blocks), as for the ODE (disco-integrator-ode.c). */
-#define EQUILIBRIUM_BLOCK_MIN_SAMPLES 50
-
-/* How many blocks a minibatch of B samples is solved in: on the host table
- * by its shape alone (so results do not depend on the thread count), on a
- * device one. */
-static guint
-equilibrium_blocks (DiscoIntegrator *self, gsize B)
-{
-  if (self->ops != disco_ops_cpu ())
-    return 1;
-  return disco_parallel_pieces (B, EQUILIBRIUM_BLOCK_MIN_SAMPLES, DISCO_PARALLEL_MAX_PIECES);
-}
-
 /* The solver of block @block, made when first needed. */
 static DiscoEquilibrium *
 block_equilibrium (DiscoIntegrator *self, guint block)
@@ -287,7 +272,7 @@ settle_open_loop_equilibrium (DiscoIntegrator *self, DiscoTensor *input, gsize B
   EquilibriumBlocks blocks = {
     .self = self,
     .B = B,
-    .n_blocks = equilibrium_blocks (self, B),
+    .n_blocks = _disco_integrator_n_blocks (self, B),
     .N = N,
     .F = first->n_in,
     .open_loop = open_loop,
@@ -358,7 +343,7 @@ settle_closed_loop_equilibrium (DiscoIntegrator *self, DiscoNode *controller, Di
   EquilibriumBlocks blocks = {
     .self = self,
     .B = B,
-    .n_blocks = equilibrium_blocks (self, B),
+    .n_blocks = _disco_integrator_n_blocks (self, B),
     .closed = TRUE,
     .N = N,
     .O = N_cl - N,

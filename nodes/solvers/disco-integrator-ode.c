@@ -33,7 +33,29 @@ record_step_statistics (DiscoIntegrator *self, gsize B)
  * operation has a fixed cost, and BLAS packs a layer's weights once per
  * product whatever its rows (on two cores, blocks of 25 made a 3×256
  * tsit5 run 10–20 % slower than blocks of 50). */
-#define ODE_BLOCK_MIN_SAMPLES 50
+#define BLOCK_MIN_SAMPLES 50
+
+/**
+ * _disco_integrator_n_blocks:
+ * @self: an integrator
+ * @n_samples: B, the minibatch's samples
+ *
+ * How many blocks of samples a minibatch is solved in, side by side on
+ * disco-parallel's threads: on the host table as many as its size allows
+ * at BLOCK_MIN_SAMPLES each (its shape alone, so results do not depend on
+ * the thread count); one on a device, or when the user gave OpenBLAS
+ * threads of its own (two teams would compete; the GEMM makes the same
+ * choice).
+ *
+ * Returns: the number of blocks, ≥ 1
+ */
+guint
+_disco_integrator_n_blocks (DiscoIntegrator *self, gsize n_samples)
+{
+  if (self->ops != disco_ops_cpu () || disco_blas_get_threads () > 1)
+    return 1;
+  return disco_parallel_pieces (n_samples, BLOCK_MIN_SAMPLES, DISCO_PARALLEL_MAX_PIECES);
+}
 
 typedef struct
 {
@@ -87,7 +109,7 @@ solve_in_blocks (DiscoIntegrator *self, const DiscoOdeConfig *config, gsize B, g
     .n_state = n_state,
     .state = state,
     .closed = closed,
-    .n_blocks = disco_parallel_pieces (B, ODE_BLOCK_MIN_SAMPLES, DISCO_PARALLEL_MAX_PIECES),
+    .n_blocks = _disco_integrator_n_blocks (self, B),
   };
 
   /* Solvers and lanes are made here, before the threads share them. */

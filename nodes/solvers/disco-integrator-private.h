@@ -139,6 +139,8 @@ DiscoFlowReturn _disco_integrator_process_ode (DiscoIntegrator *self, DiscoTenso
                                                gboolean closed, GError **error);
 
 G_GNUC_INTERNAL
+guint _disco_integrator_n_blocks (DiscoIntegrator *self, gsize n_samples);
+G_GNUC_INTERNAL
 gboolean _disco_integrator_run_blocks (guint n_blocks, DiscoParallelFunc solve_block, gpointer job,
                                        GError **errors, GError **error);
 
