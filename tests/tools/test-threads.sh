@@ -22,6 +22,8 @@ cases=(
   # Minibatches of 230 and 70: four blocks of 57 or 58 samples, then one.
   "1x256 linear threshold, batch 230, tsit5|mnist-1x256-linear-threshold|data.limit=300 data.batch-size=230"
   "1x256 linear threshold, batch 230, equilibrium|mnist-1x256-linear-threshold|data.limit=300 data.batch-size=230 settle.method=equilibrium"
+  # Every closed loop handed to tsit5 after its blocks (contraction test).
+  "1x256 linear threshold, batch 230, equilibrium falling back|mnist-1x256-linear-threshold|data.limit=300 data.batch-size=230 settle.method=equilibrium settle.contraction-limit=0.0001"
 )
 for entry in "${cases[@]}"; do
   IFS='|' read -r name pipeline overrides <<<"$entry"
