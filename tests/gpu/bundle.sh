@@ -45,7 +45,7 @@ make_bundle () {
 
   stage=$(mktemp -d)
   root=$stage/disco-bundle
-  mkdir -p "$root/bin" "$root/lib" "$root/plugins"
+  mkdir -p "$root/bin" "$root/lib" "$root/plugins/cuda"
   for test in "$build"/tests/gpu/test-cuda-*; do
     [ -f "$test" ] && [ -x "$test" ] && cp "$test" "$root/bin/"
   done
@@ -53,9 +53,11 @@ make_bundle () {
     cp "$build/tools/$tool" "$root/bin/"
   done
   cp "$build"/plugin/libdisco-nodes.so "$build"/plugin/libdisco-cuda.so "$root/plugins/"
+  # The CUDA backend's module, which the plugin loads where a driver is.
+  cp "$build"/plugin/cuda/libdisco-cuda-module.so "$root/plugins/cuda/"
 
   # Every library any of them loads, under the name it is asked for.
-  for object in "$root"/bin/* "$root"/plugins/*; do
+  for object in "$root"/bin/* "$root"/plugins/*.so "$root"/plugins/cuda/*.so; do
     LD_LIBRARY_PATH="$build/disco:$build/kernels" ldd "$object" | while read -r name arrow path rest; do
       [ "$arrow" = "=>" ] && [ -n "$path" ] && [ -e "$path" ] || continue
       is_cuda_library "$name" && continue
