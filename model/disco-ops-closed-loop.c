@@ -14,24 +14,22 @@
 #include <string.h>
 
 /* The scratch of one evaluation at a time (see DiscoOpsNetworkLane): the
- * control and the compacting solver's packed rows, their samples and their
- * targets, gathered when the set of rows changes (the originals while it is
- * 0 … A − 1); the feedback weights are read through the indices.  Lane 0
+ * control and the packed rows' targets, gathered when the samples the
+ * network's lane uploaded for them change (the originals while they are
+ * 0 … A − 1); the feedback weights are read through those samples.  Lane 0
  * serves the loop's own entry points. */
 struct _DiscoOpsClosedLoopLane
 {
   DiscoOpsClosedLoop *loop;
-  DiscoOpsNetworkLane *network_lane;
-  gsize first;              /* the block's first sample */
-  gsize capacity;           /* rows the buffers hold */
-  float *control;           /* capacity × O */
-  guint *rows;              /* capacity, the table's memory: the packed rows' samples */
-  guint *packed_rows;       /* capacity, host: the solver's rows uploaded */
-  guint *upload_rows;       /* capacity, host: their samples */
-  gsize packed_n;           /* A of the upload; G_MAXSIZE: none yet */
-  gboolean packed_identity; /* the samples are 0 … A − 1 */
-  float *packed_targets;    /* capacity × O */
-  const float *row_targets; /* targets or packed_targets */
+  DiscoOpsNetworkLane *network_lane; /* packs the rows: their samples in the table's memory */
+  gsize first;                       /* the block's first sample */
+  gsize capacity;                    /* rows the buffers hold */
+  float *control;                    /* capacity × O */
+  const guint *samples;              /* the network lane's upload of the packed rows */
+  guint64 generation;                /* of that upload the targets are for; 0: none */
+  gboolean packed_identity;          /* the samples are 0 … A − 1 */
+  float *packed_targets;             /* capacity × O */
+  const float *row_targets;          /* targets or packed_targets */
 };
 
 struct _DiscoOpsClosedLoop
@@ -62,12 +60,9 @@ free_lane_buffers (DiscoOpsClosedLoopLane *lane)
   if (ops != NULL)
     {
       g_clear_pointer (&lane->control, ops->free);
-      g_clear_pointer (&lane->rows, ops->free);
       g_clear_pointer (&lane->packed_targets, ops->free);
     }
-  g_clear_pointer (&lane->packed_rows, g_free);
-  g_clear_pointer (&lane->upload_rows, g_free);
-  lane->packed_n = G_MAXSIZE;
+  lane->generation = 0;
   lane->capacity = 0;
 }
 
@@ -89,14 +84,11 @@ ensure_lane (DiscoOpsClosedLoopLane *lane, gsize rows, GError **error)
     return TRUE;
   free_lane_buffers (lane);
   if ((lane->control = ops->alloc (rows * O * sizeof (float), error)) == NULL
-      || (lane->rows = ops->alloc (rows * sizeof (guint), error)) == NULL
       || (lane->packed_targets = ops->alloc (rows * O * sizeof (float), error)) == NULL)
     {
       free_lane_buffers (lane);
       return FALSE;
     }
-  lane->packed_rows = g_new (guint, rows);
-  lane->upload_rows = g_new (guint, rows);
   lane->capacity = rows;
   return TRUE;
 }
@@ -108,7 +100,6 @@ lane_new (DiscoOpsClosedLoop *loop, guint index)
 
   lane->loop = loop;
   lane->network_lane = disco_ops_network_get_lane (loop->network, index);
-  lane->packed_n = G_MAXSIZE;
   return lane;
 }
 
@@ -342,7 +333,7 @@ disco_ops_closed_loop_begin (DiscoOpsClosedLoop *loop, gsize n_samples, const fl
   loop->n_samples = n_samples;
   loop->targets = targets;
   for (guint i = 0; i < loop->lanes->len; i++)
-    ((DiscoOpsClosedLoopLane *) g_ptr_array_index (loop->lanes, i))->packed_n = G_MAXSIZE;
+    ((DiscoOpsClosedLoopLane *) g_ptr_array_index (loop->lanes, i))->generation = 0;
   compute_feedback (loop, n_samples, open_loop, options);
   ops->fill (n_samples * (N + O), 0.0f, state);
   ops->copy_rows (n_samples, N, open_loop, N, state, N + O);
@@ -446,57 +437,46 @@ disco_ops_closed_loop_control (DiscoOpsClosedLoop *loop, gsize n_samples, const 
                             loop->targets, control, NULL, NULL, O);
 }
 
-/* Uploads the samples of the packed rows @rows (A, host memory, counted
- * from the lane's first) and points row_targets at their targets: the
+/* Has the network's lane pack the rows @rows (A, host memory, counted from
+ * the lane's first) and points row_targets at their samples' targets: the
  * originals while the samples are 0 … A − 1, else a gather into
- * packed_targets; made again only when the rows change (within a solve
- * they only shrink, so that is at most once per step). */
+ * packed_targets, made again only when the samples change (within a solve
+ * they only shrink, so that is at most once per step).  Rows past the
+ * block, or the closed loop's batch, are an error. */
 static gboolean
 pack_rows (DiscoOpsClosedLoopLane *lane, gsize n_active, const guint *rows, GError **error)
 {
   DiscoOpsClosedLoop *self = lane->loop;
   const DiscoOps *ops = self->ops;
   const gsize O = self->n_out;
-  gboolean identity = TRUE;
+  guint64 generation;
 
-  if (n_active == lane->packed_n
-      && memcmp (rows, lane->packed_rows, n_active * sizeof (guint)) == 0)
-    return TRUE;
-  for (gsize r = 0; r < n_active; r++)
+  if (lane->first > self->n_samples || n_active > self->n_samples - lane->first)
     {
-      lane->upload_rows[r] = (guint) lane->first + rows[r];
-      identity &= lane->upload_rows[r] == r;
+      g_set_error (error, DISCO_KERNELS_ERROR, DISCO_ERROR_SHAPE,
+                   "closed-loop right-hand side on %" G_GSIZE_FORMAT
+                   " rows from sample %" G_GSIZE_FORMAT ", but the batch begun has %" G_GSIZE_FORMAT
+                   " samples",
+                   n_active, lane->first, self->n_samples);
+      return FALSE;
     }
-  if (!ops->upload (lane->rows, lane->upload_rows, n_active * sizeof (guint), error))
+  if (!disco_ops_network_lane_pack_rows (lane->network_lane, n_active, rows, &lane->samples,
+                                         &generation, error))
     return FALSE;
-  memcpy (lane->packed_rows, rows, n_active * sizeof (guint));
-  lane->packed_n = n_active;
-  lane->packed_identity = identity;
-  if (identity)
+  if (generation == lane->generation)
+    return TRUE;
+  lane->generation = generation;
+  lane->packed_identity = TRUE;
+  for (gsize r = 0; r < n_active && lane->packed_identity; r++)
+    lane->packed_identity = lane->first + rows[r] == r;
+  if (lane->packed_identity)
     lane->row_targets = self->targets;
   else
     {
-      ops->gather_rows (n_active, O, lane->rows, self->targets, O, lane->packed_targets, O);
+      ops->gather_rows (n_active, O, lane->samples, self->targets, O, lane->packed_targets, O);
       lane->row_targets = lane->packed_targets;
     }
   return TRUE;
-}
-
-/* Whether @n_active rows from the lane's first lie in the batch and the
- * lane's buffers; else sets @error. */
-static gboolean
-check_block (DiscoOpsClosedLoopLane *lane, gsize n_active, GError **error)
-{
-  const gsize B = lane->loop->n_samples;
-
-  if (lane->first <= B && n_active <= B - lane->first && n_active <= lane->capacity)
-    return TRUE;
-  g_set_error (error, DISCO_KERNELS_ERROR, DISCO_ERROR_SHAPE,
-               "closed-loop right-hand side on %" G_GSIZE_FORMAT
-               " rows from sample %" G_GSIZE_FORMAT ", but the batch begun has %" G_GSIZE_FORMAT
-               " samples",
-               n_active, lane->first, B);
-  return FALSE;
 }
 
 /**
@@ -575,8 +555,6 @@ disco_ops_closed_loop_lane_begin (DiscoOpsClosedLoopLane *lane, gsize first, gsi
   if (!disco_ops_network_lane_begin (lane->network_lane, first, n_samples, error)
       || !ensure_lane (lane, n_samples, error))
     return FALSE;
-  if (lane->first != first)
-    lane->packed_n = G_MAXSIZE;
   lane->first = first;
   return TRUE;
 }
@@ -615,14 +593,14 @@ disco_ops_closed_loop_lane_rhs_compact (gpointer lane, gsize n_active, const gui
   ld = N + O;
   k = &loop->controller;
 
-  if (!check_block (self, n_active, error) || !pack_rows (self, n_active, rows, error)
+  if (!pack_rows (self, n_active, rows, error)
       || !disco_ops_network_lane_rhs_compact_strided (self->network_lane, n_active, rows, y, ld,
                                                       dydt, ld, error))
     return FALSE;
   loop->ops->leaky_pi_rows (k->softmax, k->k_p, k->k_i, k->leak, k->tau, loop->readout_tau,
                             n_active, O, y + loop->readout_offset, y + N, ld, self->row_targets,
                             self->control, dydt + loop->readout_offset, dydt + N, ld);
-  add_top_down (loop, n_active, self->packed_identity ? NULL : self->rows, self->control, dydt);
+  add_top_down (loop, n_active, self->packed_identity ? NULL : self->samples, self->control, dydt);
   return TRUE;
 }
 

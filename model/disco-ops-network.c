@@ -28,7 +28,8 @@ struct _DiscoOpsNetworkLane
 {
   DiscoOpsNetwork *network;
   gsize first;    /* the block's first sample: packed row r is sample first + rows[r] */
-  gsize capacity; /* rows the buffers hold */
+  gsize n;        /* the block's samples */
+  gsize capacity; /* rows the buffers hold, ≥ n */
   float **rates;  /* per layer, capacity × n_l: its rates in this evaluation */
   float *drive;   /* capacity × max n_l: W_l r_{l−1} */
   /* The packed rows' samples, uploaded, and (for a first layer other than
@@ -38,6 +39,7 @@ struct _DiscoOpsNetworkLane
   guint *packed_rows;  /* capacity, host: the solver's rows uploaded */
   guint *upload_rows;  /* capacity, host: their samples */
   gsize packed_n;      /* A of the upload; G_MAXSIZE: none since the batch began */
+  guint64 generation;  /* counts the uploads, so that the closed loop knows when they change */
   float *packed_drive; /* capacity × n_1 */
 };
 
@@ -467,29 +469,65 @@ disco_ops_network_begin_batch (DiscoOpsNetwork *network, gsize n_samples, const 
   return ops->check (error);
 }
 
-/* Uploads the samples of the packed rows @rows (A, host memory, relative to
- * the lane's first sample) and, for a first layer other than a
- * microcircuit, gathers their first drives; only when the rows differ from
- * the last ones (within a solve they only shrink, so that is at most once
- * per step). */
-static gboolean
-pack_rows (DiscoOpsNetworkLane *lane, gsize n_active, const guint *rows, GError **error)
+/**
+ * disco_ops_network_lane_pack_rows:
+ * @lane: a lane after disco_ops_network_lane_begin()
+ * @n_active: A, at most the block's samples
+ * @rows: (array length=n_active): each packed row's sample, counted from
+ *   the lane's first (host memory)
+ * @samples: (out) (optional) (transfer none): the A samples in the table's
+ *   memory, valid until the next call
+ * @generation: (out) (optional): a number that changes whenever the
+ *   uploaded samples do (and with every batch)
+ * @error: return location for a #GError
+ *
+ * Uploads the samples of the packed rows and, for a first layer other than
+ * a microcircuit, gathers their first drives; only when the rows differ
+ * from the last ones (within a solve they only shrink, so that is at most
+ * once per step).  The closed loop reads the same samples
+ * (disco-ops-closed-loop.c).
+ *
+ * Returns: %TRUE on success, %FALSE with @error set (rows past the block,
+ *   or a failed upload)
+ */
+gboolean
+disco_ops_network_lane_pack_rows (DiscoOpsNetworkLane *lane, gsize n_active, const guint *rows,
+                                  const guint **samples, guint64 *generation, GError **error)
 {
-  DiscoOpsNetwork *network = lane->network;
-  const DiscoOpsLayer *first = &network->layers[0].spec;
+  DiscoOpsNetwork *network;
+  const DiscoOpsLayer *first;
 
-  if (n_active == lane->packed_n
-      && memcmp (rows, lane->packed_rows, n_active * sizeof (guint)) == 0)
-    return TRUE;
-  for (gsize r = 0; r < n_active; r++)
-    lane->upload_rows[r] = (guint) lane->first + rows[r];
-  if (!network->ops->upload (lane->rows, lane->upload_rows, n_active * sizeof (guint), error))
-    return FALSE;
-  if (first->kind != DISCO_OPS_LAYER_MICROCIRCUIT)
-    network->ops->gather_rows (n_active, first->n, lane->rows, network->first_drive, first->n,
-                               lane->packed_drive, first->n);
-  memcpy (lane->packed_rows, rows, n_active * sizeof (guint));
-  lane->packed_n = n_active;
+  g_return_val_if_fail (lane != NULL, FALSE);
+  network = lane->network;
+  first = &network->layers[0].spec;
+
+  if (n_active > lane->n || lane->first + lane->n > network->n_samples)
+    {
+      g_set_error (error, DISCO_KERNELS_ERROR, DISCO_ERROR_SHAPE,
+                   "right-hand side on %" G_GSIZE_FORMAT " rows from sample %" G_GSIZE_FORMAT
+                   ", but the block has %" G_GSIZE_FORMAT " of a batch of %" G_GSIZE_FORMAT
+                   " samples",
+                   n_active, lane->first, lane->n, network->n_samples);
+      return FALSE;
+    }
+  if (n_active != lane->packed_n
+      || memcmp (rows, lane->packed_rows, n_active * sizeof (guint)) != 0)
+    {
+      for (gsize r = 0; r < n_active; r++)
+        lane->upload_rows[r] = (guint) lane->first + rows[r];
+      if (!network->ops->upload (lane->rows, lane->upload_rows, n_active * sizeof (guint), error))
+        return FALSE;
+      if (first->kind != DISCO_OPS_LAYER_MICROCIRCUIT)
+        network->ops->gather_rows (n_active, first->n, lane->rows, network->first_drive, first->n,
+                                   lane->packed_drive, first->n);
+      memcpy (lane->packed_rows, rows, n_active * sizeof (guint));
+      lane->packed_n = n_active;
+      lane->generation++;
+    }
+  if (samples != NULL)
+    *samples = lane->rows;
+  if (generation != NULL)
+    *generation = lane->generation;
   return TRUE;
 }
 
@@ -717,6 +755,7 @@ disco_ops_network_lane_begin (DiscoOpsNetworkLane *lane, gsize first, gsize n_sa
   if (lane->first != first)
     lane->packed_n = G_MAXSIZE;
   lane->first = first;
+  lane->n = n_samples;
   return TRUE;
 }
 
@@ -776,17 +815,7 @@ disco_ops_network_lane_rhs_compact_strided (DiscoOpsNetworkLane *lane, gsize n_a
   network = lane->network;
   g_return_val_if_fail (ldy >= network->state_size && ldf >= network->state_size, FALSE);
 
-  if (n_active > network->n_samples - MIN (lane->first, network->n_samples)
-      || n_active > lane->capacity)
-    {
-      g_set_error (error, DISCO_KERNELS_ERROR, DISCO_ERROR_SHAPE,
-                   "network right-hand side on %" G_GSIZE_FORMAT
-                   " rows from sample %" G_GSIZE_FORMAT ", but the batch begun has %" G_GSIZE_FORMAT
-                   " samples",
-                   n_active, lane->first, network->n_samples);
-      return FALSE;
-    }
-  if (!pack_rows (lane, n_active, rows, error))
+  if (!disco_ops_network_lane_pack_rows (lane, n_active, rows, NULL, NULL, error))
     return FALSE;
   return evaluate (lane, n_active, TRUE, y, ldy, dydt, ldf);
 }

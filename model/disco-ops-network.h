@@ -132,6 +132,10 @@ DiscoOpsNetworkLane *disco_ops_network_get_lane (DiscoOpsNetwork *network, guint
 gboolean disco_ops_network_lane_begin (DiscoOpsNetworkLane *lane, gsize first, gsize n_samples,
                                        GError **error);
 
+gboolean disco_ops_network_lane_pack_rows (DiscoOpsNetworkLane *lane, gsize n_active,
+                                           const guint *rows, const guint **samples,
+                                           guint64 *generation, GError **error);
+
 gboolean disco_ops_network_lane_rhs_compact (gpointer lane, gsize n_active, const guint *rows,
                                              const double *t, const float *y, float *dydt,
                                              GError **error);

@@ -175,7 +175,7 @@ block_equilibrium (DiscoIntegrator *self, guint block)
 }
 
 /* Lends the layers' weights and biases, in @ops's memory, to the solvers
- * of @n_blocks blocks. */
+ * of @n_blocks blocks, making those that do not exist yet. */
 static gboolean
 set_equilibrium_parameters (DiscoIntegrator *self, const DiscoOps *ops, guint n_blocks,
                             GError **error)
@@ -249,13 +249,12 @@ solve_equilibrium_block (gsize block, gpointer data)
                                  self->eq_stats + first, &job->errors[block]);
 }
 
-/* Runs @job's blocks; FALSE with the first failed block's error. */
+/* Runs @job's blocks (their solvers made by set_equilibrium_parameters(),
+ * before the threads share them); FALSE with the first failed block's
+ * error. */
 static gboolean
 solve_equilibrium_blocks (EquilibriumBlocks *job, GError **error)
 {
-  /* The blocks' solvers are made here, before the threads share them. */
-  for (guint b = 0; b < job->n_blocks; b++)
-    block_equilibrium (job->self, b);
   return _disco_integrator_run_blocks (job->n_blocks, solve_equilibrium_block, job, job->errors,
                                        error);
 }
