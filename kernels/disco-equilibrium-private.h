@@ -95,40 +95,57 @@ eq_log1p_unit (float e)
   return x + y + (upper ? 0.693359375f : 0.0f) + (e - (u - 1.0f)) / u;
 }
 
+/* φ and φ′ (MODEL.md §1) at z = β(x − θ), given e = exp(−|z|). */
+EQ_INLINE void
+eq_softrect_from_exp (float scale, float sharpness, float z, float e, float *value, float *slope)
+{
+  *value = scale * ((z > 0.0f ? z : 0.0f) + eq_log1p_unit (e));
+  *slope = scale * sharpness * ((z >= 0.0f ? 1.0f : e) / (1.0f + e));
+}
+
 /* φ(x) and φ′(x) (MODEL.md §1) sharing one exponential. */
 EQ_INLINE void
 eq_softrect_pair (float scale, float sharpness, float shift, float x, float *value, float *slope)
 {
   const float z = sharpness * (x - shift);
-  const float e = eq_exp_nonpositive (-fabsf (z));
 
-  *value = scale * ((z > 0.0f ? z : 0.0f) + eq_log1p_unit (e));
-  *slope = scale * sharpness * ((z >= 0.0f ? 1.0f : e) / (1.0f + e));
+  eq_softrect_from_exp (scale, sharpness, z, eq_exp_nonpositive (-fabsf (z)), value, slope);
 }
 
-/* One Newton iteration of unit j (see model/disco-equilibrium.c):
- * u_E ← min(u_E − g/g′, d) with g = u_E + φ_I(φ_E(u_E) − f) − d, and what
- * the unit's state and slopes are after that step (the rate to first order
- * along it).  Returns nonzero while the step is not below the tolerance
- * (NaN too). */
+/* The Newton step of unit j (see model/disco-equilibrium.c) once
+ * r = φ_E(u_E), dr = φ_E′(u_E), q = φ_I(r − f) and dq = φ_I′(r − f) are
+ * known: u_E ← min(u_E − g/g′, d) with g = u_E + q − d, and what the unit's
+ * state and slopes are after that step (the rate to first order along it).
+ * Returns nonzero while the step is not below the tolerance (NaN too). */
 EQ_INLINE int
-eq_unit_step (const DiscoSoftRectifier *phi_e, const DiscoSoftRectifier *phi_i, gsize j,
-              const float *d, const float *f, float *u_e, float *u_i, float *rate, float *slope,
-              float *inhibitory_slope)
+eq_unit_update (gsize j, const float *d, const float *f, float r, float dr, float q, float dq,
+                float *u_e, float *u_i, float *rate, float *slope, float *inhibitory_slope)
 {
   const float x = u_e[j];
-  float r, dr, q, dq, step, next;
+  const float step = (x + q - d[j]) / (1.0f + dq * dr);
+  const float next = x - step;
 
-  eq_softrect_pair (phi_e->scale, phi_e->sharpness, phi_e->shift, x, &r, &dr);
-  eq_softrect_pair (phi_i->scale, phi_i->sharpness, phi_i->shift, r - f[j], &q, &dq);
-  step = (x + q - d[j]) / (1.0f + dq * dr);
-  next = x - step;
   u_e[j] = next < d[j] ? next : d[j];
   rate[j] = r - dr * step;
   u_i[j] = rate[j] - f[j];
   slope[j] = dr / (1.0f + dq * dr);
   inhibitory_slope[j] = dq;
   return !(fabsf (step) <= EQ_UNIT_TOLERANCE * (1.0f + fabsf (x)));
+}
+
+/* One Newton iteration of unit j: φ_E and φ_I, then eq_unit_update(). The
+ * CPU computes the same values in stages over a row (sweep_units() in
+ * disco-kernels-equilibrium.c). */
+EQ_INLINE int
+eq_unit_step (const DiscoSoftRectifier *phi_e, const DiscoSoftRectifier *phi_i, gsize j,
+              const float *d, const float *f, float *u_e, float *u_i, float *rate, float *slope,
+              float *inhibitory_slope)
+{
+  float r, dr, q, dq;
+
+  eq_softrect_pair (phi_e->scale, phi_e->sharpness, phi_e->shift, u_e[j], &r, &dr);
+  eq_softrect_pair (phi_i->scale, phi_i->sharpness, phi_i->shift, r - f[j], &q, &dq);
+  return eq_unit_update (j, d, f, r, dr, q, dq, u_e, u_i, rate, slope, inhibitory_slope);
 }
 
 /* e = y* − softmax(y) (or y* − y), in double. */

@@ -72,8 +72,9 @@
  * and decisions). The host learns which rows go on twice per iteration (a
  * download of A flags), packs the row indices and, before a Jacobian pass,
  * the layers' slopes (a gather), and sizes the next operations by the
- * count. On the host table every value is that of the former host code, to
- * the bit.
+ * count. On the host table every value is that of the former host code to
+ * a few float ulps: the unit sweeps run in stages there (see
+ * disco-kernels-equilibrium.c).
  */
 #include "disco-equilibrium.h"
 

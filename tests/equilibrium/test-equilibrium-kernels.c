@@ -3,9 +3,11 @@
  * they solve: the per-unit fixed point, the top-down and feedback products
  * summed in double, and one Newton step of a linear closed loop, whose
  * answer is known in closed form. */
+#include "disco-equilibrium-private.h"
 #include "disco-kernels-equilibrium.h"
 #include "disco-ops.h"
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -99,6 +101,76 @@ test_microcircuit_units (void)
           g_assert_cmpfloat (fabs (rate[r * n + j] - re), <=, 1e-5 * (1 + re));
           g_assert_cmpfloat (fabs (slope[r * n + j] - phi_slope (&phi_e, u) * a), <=, 1e-5);
           g_assert_cmpfloat (fabs (inhibitory[r * n + j] - phi_slope (&phi_i, re - fj)), <=, 1e-5);
+        }
+    }
+}
+
+/* Within @ulps float steps at the scale of the unit's equation, 1 + |d|:
+ * its solution u = d − φ_I(…) is a difference, so its rounding error is
+ * one of d's size, however small u is. */
+static gboolean
+close_at_scale (float a, float b, float d, guint ulps)
+{
+  return fabsf (a - b) <= ulps * FLT_EPSILON * (1.0f + fabsf (d));
+}
+
+static void
+test_staged_sweep (void)
+{
+  /* 300 units: a whole tile of the staged sweep and part of another. */
+  const gsize A = 6, n = 300, O = 2, ld = 2 * n;
+  const DiscoSoftRectifier phi_e = { 0.7f, 1.3f, -0.2f }, phi_i = { 1.5f, 2.0f, 0.3f };
+  const DiscoOps *ops = disco_ops_cpu ();
+  const guint rows[] = { 0, 1, 2, 3, 4, 5 };
+  g_autoptr (GRand) rand = g_rand_new_with_seed (7);
+  g_autofree float *d = random_floats (rand, A * n, -30, 30);
+  g_autofree float *q = random_floats (rand, A * O * n, -1, 1);
+  g_autofree float *state = g_new0 (float, A *ld), *expected = g_new0 (float, A *ld);
+  g_autofree float *f = g_new (float, A *n);
+  g_autofree float *rate = g_new (float, A *n), *slope = g_new (float, A *n);
+  g_autofree float *inhibitory = g_new (float, A *n);
+  g_autofree float *rate_1 = g_new (float, n), *slope_1 = g_new (float, n);
+  g_autofree float *inhibitory_1 = g_new (float, n);
+  g_autofree double *control = g_new (double, A *O);
+  guint iterations[6];
+  gint status[6];
+
+  g_test_summary ("the CPU's sweeps in stages over tiles of units give the values of the "
+                  "per-unit Newton step (the CUDA kernels' eq_unit_step) to a few float ulps of "
+                  "the units' equations (1 + |d|) "
+                  "and the same number of sweeps, with rectifiers of scale ≠ 1");
+  for (gsize i = 0; i < A * O; i++)
+    control[i] = g_rand_double_range (rand, -1, 1);
+  ops->equilibrium_microcircuit_units (&phi_e, &phi_i, A, n, rows, state, ld, d, NULL, O, control,
+                                       q, f, TRUE, TRUE, rate, slope, inhibitory, iterations,
+                                       status);
+  for (gsize r = 0; r < A; r++)
+    {
+      float *u_e = expected + r * ld;
+      const float *d_r = d + r * n, *f_r = f + r * n;
+      guint sweeps = 0;
+      int pending = 1;
+
+      g_assert_cmpint (status[r], ==, DISCO_EQUILIBRIUM_CONVERGED);
+      memcpy (u_e, d_r, n * sizeof (float));
+      while (pending && sweeps < DISCO_EQUILIBRIUM_UNIT_MAX_ITERATIONS)
+        {
+          pending = 0;
+          for (gsize j = 0; j < n; j++)
+            pending |= eq_unit_step (&phi_e, &phi_i, j, d_r, f_r, u_e, u_e + n, rate_1, slope_1,
+                                     inhibitory_1);
+          sweeps++;
+        }
+      g_assert_cmpuint (iterations[r], ==, sweeps);
+      for (gsize j = 0; j < n; j++)
+        {
+          const float scale = d_r[j];
+
+          g_assert_true (close_at_scale (state[r * ld + j], u_e[j], scale, 4));
+          g_assert_true (close_at_scale (state[r * ld + n + j], u_e[n + j], scale, 4));
+          g_assert_true (close_at_scale (rate[r * n + j], rate_1[j], scale, 4));
+          g_assert_true (close_at_scale (slope[r * n + j], slope_1[j], scale, 4));
+          g_assert_true (close_at_scale (inhibitory[r * n + j], inhibitory_1[j], scale, 4));
         }
     }
 }
@@ -225,6 +297,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/disco/equilibrium-kernels/microcircuit-units", test_microcircuit_units);
+  g_test_add_func ("/disco/equilibrium-kernels/staged-sweep", test_staged_sweep);
   g_test_add_func ("/disco/equilibrium-kernels/products", test_products);
   g_test_add_func ("/disco/equilibrium-kernels/linear-closed-loop", test_linear_closed_loop);
   return g_test_run ();
