@@ -195,12 +195,13 @@ eq_output_error (gboolean softmax, const float *y, const float *target, gsize O,
 }
 
 /* The largest singular value of the O × O matrix @m: power iteration on
- * @gram = mᵀm (written) from a fixed start, the estimate being the Rayleigh
- * quotient vᵀ gram v of the unit iterate v (its error shrinks with the
- * square of v's), until it moves by less than 1e−6 relative. @v, @w: O
- * scratch values each. */
+ * @gram = mᵀm (written) from @start (a unit vector: the last iterate of an
+ * earlier call on a nearby matrix) or, with %NULL, from a fixed vector, the
+ * estimate being the Rayleigh quotient vᵀ gram v of the unit iterate v (its
+ * error shrinks with the square of v's), until it moves by less than 1e−6
+ * relative. @v: O values, written: the last iterate; @w: O scratch values. */
 EQ_INLINE double
-eq_spectral_norm (const double *m, gsize O, double *gram, double *v, double *w)
+eq_spectral_norm (const double *m, gsize O, const double *start, double *gram, double *v, double *w)
 {
   double estimate = 0, length = 0;
 
@@ -212,14 +213,19 @@ eq_spectral_norm (const double *m, gsize O, double *gram, double *v, double *w)
           sum += m[k * O + i] * m[k * O + j];
         gram[i * O + j] = gram[j * O + i] = sum;
       }
-  for (gsize i = 0; i < O; i++)
+  if (start != NULL)
+    memcpy (v, start, O * sizeof (double));
+  else
     {
-      v[i] = 1.0 + 0.1 * i;
-      length += v[i] * v[i];
+      for (gsize i = 0; i < O; i++)
+        {
+          v[i] = 1.0 + 0.1 * i;
+          length += v[i] * v[i];
+        }
+      length = sqrt (length);
+      for (gsize i = 0; i < O; i++)
+        v[i] /= length;
     }
-  length = sqrt (length);
-  for (gsize i = 0; i < O; i++)
-    v[i] /= length;
   for (guint it = 0; it < EQ_POWER_ITERATIONS; it++)
     {
       double previous = estimate, quotient = 0;
@@ -360,7 +366,9 @@ eq_newton_row (const DiscoEquilibriumParams *params, gsize O, gsize r, const gui
   const float *y = y_all + (gsize) s * ld;
   const double K = params->gain;
   double *c = control + (gsize) s * O;
-  double *saved = newton_matrix + (gsize) s * O * O;
+  /* the saved M, then the spectral norm's last iterate */
+  double *saved = newton_matrix + (gsize) s * DISCO_EQUILIBRIUM_NEWTON_SIZE (O);
+  double *singular = saved + O * O;
   double *m = work, *jf = m + O * O, *p = jf + O * O, *e = p + O, *delta = e + O;
   double *v = delta + O, *w = v + O;
   DiscoEquilibriumSample *sample = samples + s;
@@ -389,7 +397,11 @@ eq_newton_row (const DiscoEquilibriumParams *params, gsize O, gsize r, const gui
   if (fresh)
     {
       sample->evaluations++;
-      sigma = eq_spectral_norm (m, O, jf, v, w);
+      /* From the first iterate on, the power iteration starts where it
+       * ended at the last fresh matrix, which has moved little since: a
+       * few products instead of tens. */
+      sigma = eq_spectral_norm (m, O, sample->iterations > 0 ? singular : NULL, jf, v, w);
+      memcpy (singular, v, O * sizeof (double));
       sample->contraction = MAX (sample->contraction, (float) sigma);
       if (!isfinite (sigma))
         {

@@ -485,7 +485,7 @@ newton_kernel (DiscoEquilibriumParams params, size_t n_rows, size_t n_out, const
  * @target: B × O targets
  * @residual: B × O, F(c)
  * @control: B × O controls, updated
- * @newton_matrix: B × O × O saved matrices
+ * @newton_matrix: B × DISCO_EQUILIBRIUM_NEWTON_SIZE(O): saved matrices and iterates
  * @samples: B per-sample records
  * @work: DISCO_EQUILIBRIUM_WORK(O) doubles per row
  * @keep: A, written

@@ -619,7 +619,8 @@ disco_equilibrium_residual_cpu (const DiscoEquilibriumParams *params, gsize n_ro
  * @target: B × O targets y*
  * @residual: B × O, F(c)
  * @control: B × O controls c, updated
- * @newton_matrix: B × O × O saved matrices M
+ * @newton_matrix: B × DISCO_EQUILIBRIUM_NEWTON_SIZE(O): each sample's saved
+ *   matrix M and the power iteration's last iterate
  * @samples: B per-sample records
  * @work: DISCO_EQUILIBRIUM_WORK(O) doubles per row
  * @keep: A, written: 1 updated, 0 failed

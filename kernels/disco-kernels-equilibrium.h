@@ -109,6 +109,10 @@ typedef struct
 /* Per-unit Newton: at most this many sweeps of a row's units. */
 #define DISCO_EQUILIBRIUM_UNIT_MAX_ITERATIONS 50
 
+/* Doubles equilibrium_newton keeps per sample (@newton_matrix's stride):
+ * the last fresh matrix M (O × O) and its spectral norm's iterate (O). */
+#define DISCO_EQUILIBRIUM_NEWTON_SIZE(n_out) ((n_out) * (n_out) + (n_out))
+
 /* Doubles of scratch one row of equilibrium_newton needs (@work's stride);
  * equilibrium_residual needs 2·O. */
 #define DISCO_EQUILIBRIUM_WORK(n_out) (2 * (n_out) * (n_out) + 5 * (n_out))

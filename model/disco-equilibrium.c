@@ -108,16 +108,16 @@ struct _DiscoEquilibrium
   gboolean open_loop_pass; /* the buffers hold the open loop's pass, every row converged */
 
   /* Table memory */
-  float *first_drive;              /* B × n_1: W_1 x + b_1 */
-  float *drive;                    /* A × max n */
-  float *top_down;                 /* A × max n: f = c·Q_l */
-  float *jacobian, *below;         /* A·O × max n: G_l */
-  float *dydc;                     /* A × O × O */
-  float *identity;                 /* O × O */
-  double *control;                 /* B × O: c */
-  double *residual;                /* B × O: F(c) */
-  double *newton_matrix;           /* B × O × O: K·H·∂y/∂c where last evaluated */
-  double *work;                    /* A × DISCO_EQUILIBRIUM_WORK(O) */
+  float *first_drive;      /* B × n_1: W_1 x + b_1 */
+  float *drive;            /* A × max n */
+  float *top_down;         /* A × max n: f = c·Q_l */
+  float *jacobian, *below; /* A·O × max n: G_l */
+  float *dydc;             /* A × O × O */
+  float *identity;         /* O × O */
+  double *control;         /* B × O: c */
+  double *residual;        /* B × O: F(c) */
+  double *newton_matrix; /* B × DISCO_EQUILIBRIUM_NEWTON_SIZE(O): K·H·∂y/∂c where last evaluated */
+  double *work;          /* A × DISCO_EQUILIBRIUM_WORK(O) */
   DiscoEquilibriumSample *samples; /* B */
   guint *rows;                     /* A: the packed rows' samples */
   guint *source;                   /* A: compaction: the rows kept */
@@ -318,7 +318,8 @@ ensure_capacity (DiscoEquilibrium *eq, const DiscoOps *ops, gsize B, GError **er
   eq->identity = table_alloc (ops, O * O * sizeof (float), &local_error);
   eq->control = table_alloc (ops, B * O * sizeof (double), &local_error);
   eq->residual = table_alloc (ops, B * O * sizeof (double), &local_error);
-  eq->newton_matrix = table_alloc (ops, B * O * O * sizeof (double), &local_error);
+  eq->newton_matrix =
+      table_alloc (ops, B * DISCO_EQUILIBRIUM_NEWTON_SIZE (O) * sizeof (double), &local_error);
   eq->work = table_alloc (ops, B * work * sizeof (double), &local_error);
   eq->samples = table_alloc (ops, B * sizeof (DiscoEquilibriumSample), &local_error);
   eq->rows = table_alloc (ops, B * sizeof (guint), &local_error);

@@ -175,6 +175,53 @@ test_staged_sweep (void)
     }
 }
 
+/* H = I − 2 h hᵀ/|h|², an orthogonal reflection (O × O). */
+static void
+householder (GRand *rand, gsize O, double *h_matrix)
+{
+  double h[16], length = 0;
+
+  for (gsize i = 0; i < O; i++)
+    {
+      h[i] = g_rand_double_range (rand, -1, 1);
+      length += h[i] * h[i];
+    }
+  for (gsize i = 0; i < O; i++)
+    for (gsize j = 0; j < O; j++)
+      h_matrix[i * O + j] = (i == j) - 2 * h[i] * h[j] / length;
+}
+
+static void
+test_spectral_norm (void)
+{
+  const gsize O = 10;
+  g_autoptr (GRand) rand = g_rand_new_with_seed (11);
+  double u[100], v[100], m[100], nearby[100], gram[100], iterate[10], scratch[10];
+  double start[10], sigma[10], largest = 0;
+
+  g_test_summary ("the power iteration of the Newton step finds the largest singular value of "
+                  "U diag(σ) Vᵀ to 1e-6 relative, from its fixed start and from the last iterate "
+                  "of a nearby matrix (where it starts from the first Newton iterate on)");
+  householder (rand, O, u);
+  householder (rand, O, v);
+  for (gsize k = 0; k < O; k++)
+    largest = MAX (largest, sigma[k] = 0.05 + 0.08 * k * (k % 3 == 0 ? 0.5 : 1.0));
+  for (gsize i = 0; i < O; i++)
+    for (gsize j = 0; j < O; j++)
+      {
+        double sum = 0;
+        for (gsize k = 0; k < O; k++)
+          sum += u[i * O + k] * sigma[k] * v[j * O + k];
+        m[i * O + j] = sum;
+        nearby[i * O + j] = sum * (1 + 0.01 * g_rand_double_range (rand, -1, 1));
+      }
+  g_assert_cmpfloat_with_epsilon (eq_spectral_norm (m, O, NULL, gram, iterate, scratch), largest,
+                                  1e-6 * largest);
+  eq_spectral_norm (nearby, O, NULL, gram, start, scratch);
+  g_assert_cmpfloat_with_epsilon (eq_spectral_norm (m, O, start, gram, iterate, scratch), largest,
+                                  1e-6 * largest);
+}
+
 static void
 test_products (void)
 {
@@ -240,7 +287,8 @@ test_linear_closed_loop (void)
   g_autofree float *y0 = random_floats (rand, B * O, -1, 1);
   g_autofree float *target = random_floats (rand, B * O, 0, 1);
   float state[3 * 8] = { 0 }, dydc[3 * 16] = { 0 };
-  double control[12] = { 0 }, residual[12], matrix[3 * 16], work[3 * DISCO_EQUILIBRIUM_WORK (4)];
+  double control[12] = { 0 }, residual[12], matrix[3 * DISCO_EQUILIBRIUM_NEWTON_SIZE (4)];
+  double work[3 * DISCO_EQUILIBRIUM_WORK (4)];
   DiscoEquilibriumSample samples[3];
   gint keep[3];
 
@@ -298,6 +346,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/disco/equilibrium-kernels/microcircuit-units", test_microcircuit_units);
   g_test_add_func ("/disco/equilibrium-kernels/staged-sweep", test_staged_sweep);
+  g_test_add_func ("/disco/equilibrium-kernels/spectral-norm", test_spectral_norm);
   g_test_add_func ("/disco/equilibrium-kernels/products", test_products);
   g_test_add_func ("/disco/equilibrium-kernels/linear-closed-loop", test_linear_closed_loop);
   return g_test_run ();
