@@ -108,6 +108,47 @@ sweep_units (gsize n, const DiscoSoftRectifier *phi_e, const DiscoSoftRectifier 
 #pragma GCC pop_options
 #endif
 
+/* f (n) = Σ_o c_o Q_l[o, :], summed in o's order as one product and one
+ * addition each (no fused multiply-add, in every clone: the values of the
+ * former loop that added c_o Q_l[o, :] into f in memory, kept in registers
+ * here, eight units at a time). */
+typedef float FloatVector8 __attribute__ ((vector_size (32)));
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC push_options
+#pragma GCC optimize("fp-contract=off")
+#endif
+SWEEP_CLONES static void
+top_down_input (gsize n, gsize n_out, const double *control, const float *q, float *f)
+{
+  gsize j = 0;
+
+  for (; j + 8 <= n; j += 8)
+    {
+      FloatVector8 sum = { 0 };
+
+      for (gsize o = 0; o < n_out; o++)
+        {
+          FloatVector8 q_o;
+
+          memcpy (&q_o, q + o * n + j, sizeof q_o);
+          sum += (float) control[o] * q_o;
+        }
+      memcpy (f + j, &sum, sizeof sum);
+    }
+  for (; j < n; j++)
+    {
+      float sum = 0.0f;
+
+      for (gsize o = 0; o < n_out; o++)
+        sum += (float) control[o] * q[o * n + j];
+      f[j] = sum;
+    }
+}
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC pop_options
+#endif
+
 /**
  * disco_equilibrium_gather_cpu:
  * @n_rows: A
@@ -170,15 +211,11 @@ units_rows (const UnitsJob *job, gsize first_row, gsize last_row)
       gboolean done = FALSE;
 
       /* f (n) = c · Q_l, with the row's sample's Q_l. */
-      memset (f, 0, n * sizeof (float));
       if (control != NULL && q != NULL)
-        for (gsize o = 0; o < n_out; o++)
-          {
-            const float c = control[(gsize) rows[r] * n_out + o];
-            const float *restrict q_row = q + ((gsize) rows[r] * n_out + o) * n;
-            for (gsize j = 0; j < n; j++)
-              f[j] += c * q_row[j];
-          }
+        top_down_input (n, n_out, control + (gsize) rows[r] * n_out,
+                        q + (gsize) rows[r] * n_out * n, f);
+      else
+        memset (f, 0, n * sizeof (float));
 
       if (first)
         {
