@@ -39,9 +39,8 @@
 #define EQ_UNIT_TOLERANCE 1e-4f
 /* Power iterations for the spectral norm of an O × O matrix. */
 #define EQ_POWER_ITERATIONS 100
-/* Where the Jacobian pass descends through weights (it then costs O
- * forward passes' products), a sample keeps its Newton matrix while each
- * iteration cuts its residual at least this much. */
+/* A sample keeps its Newton matrix while each iteration cuts its residual
+ * at least this much (a chord step: no Jacobian pass, no spectral norm). */
 #define EQ_REUSE_RATIO 0.1
 
 EQ_INLINE float
@@ -346,7 +345,7 @@ eq_residual_row (const DiscoEquilibriumParams *params, gsize O, gsize r, const g
     {
       /* A reused matrix that no longer cuts the residual well enough (or
        * at all) is evaluated afresh. */
-      sample->refresh |= !params->costly || norm > EQ_REUSE_RATIO * sample->last_norm;
+      sample->refresh |= norm > EQ_REUSE_RATIO * sample->last_norm;
       sample->last_norm = norm;
       keep[r] = sample->refresh ? 2 : 1;
     }

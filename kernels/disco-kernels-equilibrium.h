@@ -90,8 +90,6 @@ typedef struct
  * @leak: λ (> 0): at rest c_int = e/λ
  * @max_iterations: Newton iterations allowed per sample
  * @softmax: e = y* − softmax(y) (%TRUE) or y* − y
- * @costly: the Jacobian pass descends through a weight matrix: a sample
- *   keeps its Newton matrix while each step cuts its residual tenfold
  *
  * The closed-loop settings, host memory.
  */
@@ -103,7 +101,6 @@ typedef struct
   float leak;
   guint max_iterations;
   gboolean softmax;
-  gboolean costly;
 } DiscoEquilibriumParams;
 
 /* Per-unit Newton: at most this many sweeps of a row's units. */

@@ -279,7 +279,6 @@ test_linear_closed_loop (void)
     .leak = 0.5f,
     .max_iterations = 5,
     .softmax = FALSE,
-    .costly = FALSE,
   };
   const guint rows[] = { 2, 0, 1 };
   const gint unit_status[] = { 0, 0, 0 };

@@ -341,7 +341,6 @@ test_newton_step (void)
     .leak = 0.5f,
     .max_iterations = 20,
     .softmax = TRUE,
-    .costly = TRUE,
   };
   float *d_state, *d_target, *d_dydc;
   double *d_control, *d_residual, *d_matrix, *d_work;
