@@ -986,7 +986,8 @@ static void slope_scale_piece (gsize piece, gpointer data);
  * @out: B×O×n, written (may be @in)
  *
  * One step of the Jacobian chain (MODEL.md §4): J ← J · diag(φ′(u)) per
- * sample, with disco_softrect_derivative().
+ * sample, with φ′ vectorised (disco_softrect_derivative_fast_row(), within
+ * 4 ulp of disco_softrect_derivative()).
  */
 void
 disco_slope_scale_rows_cpu (const DiscoSoftRectifier *rect, gsize n_samples, gsize n_out, gsize n,
@@ -1021,8 +1022,7 @@ slope_scale_piece (gsize piece, gpointer data)
         const gsize width = MIN (SLOPE_BLOCK, n - j0);
         float slope[SLOPE_BLOCK];
 
-        for (gsize j = 0; j < width; j++)
-          slope[j] = disco_softrect_derivative (job->rect, job->u[s * job->ldu + j0 + j]);
+        disco_softrect_derivative_fast_row (job->rect, width, job->u + s * job->ldu + j0, slope);
         for (gsize o = 0; o < n_out; o++)
           scale_columns (width, job->in + s * job->in_stride + o * n + j0, slope,
                          job->out + (s * n_out + o) * n + j0);

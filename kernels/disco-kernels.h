@@ -315,6 +315,9 @@ gboolean disco_cpu_path_set (DiscoCpuPath path);
 void disco_softrect_forward_fast_cpu (const DiscoSoftRectifier *rect, gsize n_rows, gsize n_cols,
                                       const float *x, gsize ldx, float *y, gsize ldy);
 
+void disco_softrect_derivative_fast_row (const DiscoSoftRectifier *rect, gsize n, const float *x,
+                                         float *y);
+
 void disco_rk_combine_fast_cpu (gsize n_rows, gsize n_cols, gsize ld, const float *y0,
                                 const float *h, guint n_stages, const float *coeffs,
                                 const float *const *k, float *out);
