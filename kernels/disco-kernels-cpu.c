@@ -1017,26 +1017,34 @@ disco_slope_scale_rows_cpu (const DiscoSoftRectifier *rect, gsize n_samples, gsi
     }
 }
 
+/* One sample of disco_slope_scale_rows_cpu(): φ′ of a block of columns
+ * once, then each Jacobian row's block scaled by it in a contiguous
+ * (vectorised) loop. */
+static void
+slope_scale_sample (const DiscoSoftRectifier *rect, gsize n_out, gsize n, const float *u,
+                    const float *in, float *out)
+{
+  for (gsize j0 = 0; j0 < n; j0 += SLOPE_BLOCK)
+    {
+      const gsize width = MIN (SLOPE_BLOCK, n - j0);
+      float slope[SLOPE_BLOCK];
+
+      disco_softrect_derivative_fast_row (rect, width, u + j0, slope);
+      for (gsize o = 0; o < n_out; o++)
+        scale_columns (width, in + o * n + j0, slope, out + o * n + j0);
+    }
+}
+
 static void
 slope_scale_piece (gsize piece, gpointer data)
 {
   const SlopeScaleJob *job = data;
   const gsize n = job->n, n_out = job->n_out;
 
-  /* φ′ of a block of columns once, then each Jacobian row's block scaled
-   * by it in a contiguous (vectorised) loop. */
   for (gsize s = DISCO_PARALLEL_PIECE_FIRST (piece, job->n_pieces, job->n_samples);
        s < DISCO_PARALLEL_PIECE_LAST (piece, job->n_pieces, job->n_samples); s++)
-    for (gsize j0 = 0; j0 < n; j0 += SLOPE_BLOCK)
-      {
-        const gsize width = MIN (SLOPE_BLOCK, n - j0);
-        float slope[SLOPE_BLOCK];
-
-        disco_softrect_derivative_fast_row (job->rect, width, job->u + s * job->ldu + j0, slope);
-        for (gsize o = 0; o < n_out; o++)
-          scale_columns (width, job->in + s * job->in_stride + o * n + j0, slope,
-                         job->out + (s * n_out + o) * n + j0);
-      }
+    slope_scale_sample (job->rect, n_out, n, job->u + s * job->ldu, job->in + s * job->in_stride,
+                        job->out + s * n_out * n);
 }
 
 /* Σ x[i]² in double, in eight interleaved partial sums added up in a fixed
@@ -1085,32 +1093,34 @@ feedback_mean_piece (gsize piece, gpointer data)
     }
 }
 
+/* One sample's Q (@size values): clipped to [−clip, clip] (clip > 0),
+ * then scaled to Frobenius norm @norm (> 0). */
+static void
+clip_and_normalize (float *qs, gsize size, float clip, float norm)
+{
+  if (clip > 0)
+    for (gsize i = 0; i < size; i++)
+      qs[i] = CLAMP (qs[i], -clip, clip);
+  if (norm > 0)
+    {
+      double sum2 = 0;
+      float scale;
+
+      sum2 = squares_in_double (qs, size);
+      scale = sum2 > 0 ? norm / sqrt (sum2) : 0.0f;
+      for (gsize i = 0; i < size; i++)
+        qs[i] *= scale;
+    }
+}
+
 static void
 feedback_scale_piece (gsize piece, gpointer data)
 {
   const FeedbackJob *job = data;
-  const gsize size = job->size;
-  const float clip = job->clip, norm = job->norm;
 
   for (gsize s = DISCO_PARALLEL_PIECE_FIRST (piece, job->n_pieces, job->n_samples);
        s < DISCO_PARALLEL_PIECE_LAST (piece, job->n_pieces, job->n_samples); s++)
-    {
-      float *qs = job->q + s * size;
-
-      if (clip > 0)
-        for (gsize i = 0; i < size; i++)
-          qs[i] = CLAMP (qs[i], -clip, clip);
-      if (norm > 0)
-        {
-          double sum2 = 0;
-          float scale;
-
-          sum2 = squares_in_double (qs, size);
-          scale = sum2 > 0 ? norm / sqrt (sum2) : 0.0f;
-          for (gsize i = 0; i < size; i++)
-            qs[i] *= scale;
-        }
-    }
+    clip_and_normalize (job->q + s * job->size, job->size, job->clip, job->norm);
 }
 
 /**
@@ -1149,6 +1159,70 @@ disco_feedback_normalize_cpu (gsize n_samples, gsize size, gboolean average, flo
                                                 DISCO_PARALLEL_MAX_PIECES);
           disco_parallel_run (job.n_pieces, feedback_scale_piece, &job);
         }
+    }
+}
+
+typedef struct
+{
+  const DiscoSoftRectifier *rect;
+  gsize n_samples, n_out, n, ldu, in_stride, n_pieces;
+  const float *u, *in;
+  float clip, norm;
+  float *out;
+} FeedbackWeightsJob;
+
+static void
+feedback_weights_piece (gsize piece, gpointer data)
+{
+  const FeedbackWeightsJob *job = data;
+  const gsize size = job->n_out * job->n;
+
+  /* Each sample's Q while it is in the L1 cache, instead of one pass over
+   * every sample's per operation. */
+  for (gsize s = DISCO_PARALLEL_PIECE_FIRST (piece, job->n_pieces, job->n_samples);
+       s < DISCO_PARALLEL_PIECE_LAST (piece, job->n_pieces, job->n_samples); s++)
+    {
+      slope_scale_sample (job->rect, job->n_out, job->n, job->u + s * job->ldu,
+                          job->in + s * job->in_stride, job->out + s * size);
+      clip_and_normalize (job->out + s * size, size, job->clip, job->norm);
+    }
+}
+
+/**
+ * disco_feedback_weights_rows_cpu:
+ * @rect: φ_I, whose slope scales the columns
+ * @n_samples: B
+ * @n_out: O
+ * @n: n_l, the columns
+ * @u: B×n inhibitory potentials u_I (row stride @ldu)
+ * @ldu: row stride of @u
+ * @in: the Jacobians J_l: sample s's O×n block at @in + s·@in_stride
+ * @in_stride: 0 to use one O×n matrix for every sample, else O·n
+ * @clip: clip each value to [−clip, clip] when > 0
+ * @norm: scale each sample's Q to this Frobenius norm when > 0
+ * @out: B×O×n, written: Q_l (may be @in)
+ *
+ * disco_slope_scale_rows_cpu() followed by disco_feedback_normalize_cpu()
+ * without averaging, sample by sample (the same values): the feedback
+ * weights Q_l = J_l diag(φ_I′(u_I)), clipped and normalised (MODEL.md §4).
+ */
+void
+disco_feedback_weights_rows_cpu (const DiscoSoftRectifier *rect, gsize n_samples, gsize n_out,
+                                 gsize n, const float *u, gsize ldu, const float *in,
+                                 gsize in_stride, float clip, float norm, float *out)
+{
+  g_return_if_fail (rect != NULL);
+  CHECK_MATRIX (u, n_samples, n, ldu);
+  g_return_if_fail (n_samples == 0 || n_out == 0 || n == 0 || (in != NULL && out != NULL));
+
+  if (n_samples > 0 && n_out > 0 && n > 0)
+    {
+      FeedbackWeightsJob job = { rect, n_samples, n_out, n,    ldu,  in_stride,
+                                 1,    u,         in,    clip, norm, out };
+
+      job.n_pieces = disco_parallel_pieces (n_samples, PIECE_MIN_PLAIN_VALUES / (n_out * n) + 1,
+                                            DISCO_PARALLEL_MAX_PIECES);
+      disco_parallel_run (job.n_pieces, feedback_weights_piece, &job);
     }
 }
 

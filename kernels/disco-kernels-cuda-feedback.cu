@@ -318,6 +318,32 @@ disco_feedback_normalize_cuda (gsize n_samples, gsize size, gboolean average, fl
     }
 }
 
+/**
+ * disco_feedback_weights_rows_cuda:
+ * @rect: φ_I
+ * @n_samples: B
+ * @n_out: O
+ * @n: n_l
+ * @u: B×n inhibitory potentials (row stride @ldu)
+ * @ldu: row stride of @u
+ * @in: the Jacobians, @in_stride apart (0: one for every sample)
+ * @in_stride: 0 or O·n
+ * @clip: clip when > 0
+ * @norm: Frobenius norm per sample when > 0
+ * @out: B×O×n, written (may be @in)
+ *
+ * disco_feedback_weights_rows_cpu() on the device: the two kernels it
+ * fuses on the CPU, one after the other (their values).
+ */
+void
+disco_feedback_weights_rows_cuda (const DiscoSoftRectifier *rect, gsize n_samples, gsize n_out,
+                                  gsize n, const float *u, gsize ldu, const float *in,
+                                  gsize in_stride, float clip, float norm, float *out)
+{
+  disco_slope_scale_rows_cuda (rect, n_samples, n_out, n, u, ldu, in, in_stride, out);
+  disco_feedback_normalize_cuda (n_samples, n_out * n, FALSE, clip, norm, out);
+}
+
 __global__ void
 copy_rows_kernel (size_t n_rows, size_t n_cols, const float *x, size_t ldx, float *y, size_t ldy)
 {

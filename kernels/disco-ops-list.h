@@ -101,6 +101,8 @@
    * feedback_normalize:  Q (B × M): the mean over B replaces every sample's (average), clip   \
    *                      to [−clip, clip] (clip > 0), then each sample scaled to Frobenius    \
    *                      norm @norm (> 0)                                                     \
+   * feedback_weights_rows: slope_scale_rows then feedback_normalize without the average, one  \
+   *                      sample at a time (the same values)                                   \
    * copy_rows:           y[r, :] = x[r, :]  (strided rows; the two blocks must not overlap,   \
    *                      disco_row_blocks_overlap())                                          \
    * leaky_rows:          dudt[r, :] = (−u[r, :] + (d[r, :] + b)) / τ, b optional (the linear  \
@@ -122,6 +124,10 @@
   X (feedback_normalize, cpu,                                                                  \
      (gsize n_samples, gsize size, gboolean average, float clip, float norm, float *q),        \
      (n_samples, size, average, clip, norm, q))                                                \
+  X (feedback_weights_rows, cpu,                                                               \
+     (const DiscoSoftRectifier *rect, gsize n_samples, gsize n_out, gsize n, const float *u,   \
+      gsize ldu, const float *in, gsize in_stride, float clip, float norm, float *out),        \
+     (rect, n_samples, n_out, n, u, ldu, in, in_stride, clip, norm, out))                      \
   X (copy_rows, cpu,                                                                           \
      (gsize n_rows, gsize n_cols, const float *x, gsize ldx, float *y, gsize ldy),             \
      (n_rows, n_cols, x, ldx, y, ldy))                                                         \

@@ -270,13 +270,16 @@ compute_feedback (DiscoOpsClosedLoop *loop, gsize B, const float *state,
       const gsize n = spec->n;
       const gsize offset = disco_ops_network_get_layer_offset (loop->network, l);
 
-      /* Q_l = J_l diag(φ_I′(u_I)), then the options. */
-      if (loop->feedback[l] != NULL)
+      /* Q_l = J_l diag(φ_I′(u_I)), then the options: sample by sample
+       * unless the minibatch's mean replaces them. */
+      if (loop->feedback[l] != NULL && !options->average)
+        ops->feedback_weights_rows (&spec->phi_i, B, O, n, state + offset + n, N, jacobian, O * n,
+                                    options->clip, options->norm, loop->feedback[l]);
+      else if (loop->feedback[l] != NULL)
         {
           ops->slope_scale_rows (&spec->phi_i, B, O, n, state + offset + n, N, jacobian, O * n,
                                  loop->feedback[l]);
-          ops->feedback_normalize (B, O * n, options->average, options->clip, options->norm,
-                                   loop->feedback[l]);
+          ops->feedback_normalize (B, O * n, TRUE, options->clip, options->norm, loop->feedback[l]);
         }
       if (l > 0)
         {

@@ -8,7 +8,10 @@
  *      leaky_pi_rows (MSE): bit-identical (the same float operations in
  *      the same order, no FMA: -fmad=false);
  *      leaky_pi_rows (softmax), slope_scale_rows: rtol 1e-6 (CUDA's expf
- *      against glibc's, ≤ 2 ulp each, a few roundings after), plus for
+ *      against glibc's, or for φ′ against this project's vectorised exp
+ *      (disco_softrect_derivative_fast_row(), within 4 ulp of glibc's), a
+ *      few roundings after; 2e-6 in place and for feedback_weights_rows,
+ *      which normalises too), plus for
  *      leaky_pi_rows an atol for the cancellation in e = y* − softmax(y):
  *      1e-7 on c, 1e-5 on the derivatives (c/τ_out with τ_out = 0.02 s);
  *      feedback_normalize's norm: rtol 1e-6 (the Σ q² in double in a tree
@@ -174,6 +177,14 @@ test_kernels (void)
         assert_close (what, got, ref, B * O * NU, 0, cases[i].rtol);
       }
   }
+
+  /* feedback_weights_rows: per-sample Q of the O·NU-strided Jacobians,
+   * clipped and normalised (slope_scale_rows' and feedback_normalize's
+   * tolerances). */
+  disco_feedback_weights_rows_cpu (&rect, B, O, NU, u + 1, LD, q, O * NU, 0.05f, 1.0f, ref);
+  disco_feedback_weights_rows_cuda (&rect, B, O, NU, d_u + 1, LD, d_q, O * NU, 0.05f, 1.0f, d_out);
+  dev_download (got, d_out, B * O * NU);
+  assert_close ("feedback_weights_rows", got, ref, B * O * NU, 0, 2e-6);
 
   /* copy_rows out of a strided block. */
   disco_copy_rows_cpu (B, NU, u + 2, LD, ref, NU);

@@ -864,6 +864,62 @@ test_softrect_slope_fast (void)
 }
 
 static void
+test_feedback_weights_rows (void)
+{
+  enum
+  {
+    B = 7,
+    O = 3,
+    N = 600, /* two blocks of φ′ and part of a third */
+    LDU = N + 5
+  };
+  const DiscoSoftRectifier phi_i = { 1.5f, 2.0f, 0.3f };
+  const struct
+  {
+    gsize in_stride;
+    float clip, norm;
+    gboolean in_place;
+  } cases[] = {
+    { O * N, 0, 1, FALSE },   { 0, 0, 1, FALSE },     { O * N, 0.05f, 2, FALSE },
+    { O * N, 0.3f, 0, TRUE }, { O * N, 0, 0, FALSE },
+  };
+  g_autoptr (GRand) rand = g_rand_new_with_seed (5);
+  g_autofree float *u = g_new (float, B *LDU), *j = g_new (float, B *O *N);
+  g_autofree float *fused = g_new (float, B *O *N), *apart = g_new (float, B *O *N);
+
+  g_test_summary ("feedback_weights_rows gives, bit for bit, slope_scale_rows followed by "
+                  "feedback_normalize without the average (broadcast and per-sample Jacobians, "
+                  "clip, norm, in place), and each sample's Q has the norm asked for");
+  for (gsize i = 0; i < B * LDU; i++)
+    u[i] = (float) g_rand_double_range (rand, -4, 4);
+  for (gsize i = 0; i < B * O * N; i++)
+    j[i] = (float) g_rand_double_range (rand, -1, 1);
+  for (gsize c = 0; c < G_N_ELEMENTS (cases); c++)
+    {
+      const float *in = j;
+
+      if (cases[c].in_place)
+        {
+          memcpy (fused, j, B * O * N * sizeof (float));
+          in = fused;
+        }
+      disco_feedback_weights_rows_cpu (&phi_i, B, O, N, u, LDU, in, cases[c].in_stride,
+                                       cases[c].clip, cases[c].norm, fused);
+      disco_slope_scale_rows_cpu (&phi_i, B, O, N, u, LDU, j, cases[c].in_stride, apart);
+      disco_feedback_normalize_cpu (B, O * N, FALSE, cases[c].clip, cases[c].norm, apart);
+      g_assert_cmpmem (fused, B * O * N * sizeof (float), apart, B * O * N * sizeof (float));
+      for (gsize s = 0; s < B && cases[c].norm > 0; s++)
+        {
+          double sum = 0;
+
+          for (gsize i = 0; i < O * N; i++)
+            sum += (double) fused[s * O * N + i] * fused[s * O * N + i];
+          g_assert_cmpfloat_with_epsilon (sqrt (sum), cases[c].norm, 1e-6 * cases[c].norm);
+        }
+    }
+}
+
+static void
 check_fast_softrect_arrays (void)
 {
   const DiscoSoftRectifier p = { 5.0f, 1.0f, 3.0f };
@@ -1562,6 +1618,7 @@ main (int argc, char **argv)
   g_test_add_func ("/disco/kernels/rk/error-norm", test_rk_error_norm);
   g_test_add_func ("/disco/kernels/softrect/fast", test_softrect_fast);
   g_test_add_func ("/disco/kernels/softrect/slope-fast", test_softrect_slope_fast);
+  g_test_add_func ("/disco/kernels/feedback-weights-rows", test_feedback_weights_rows);
   g_test_add_func ("/disco/kernels/softrect/fast-arrays", test_softrect_fast_arrays);
   g_test_add_func ("/disco/kernels/microcircuit-rhs", test_microcircuit_rhs);
   g_test_add_func ("/disco/kernels/rk/fast", test_rk_fast);
