@@ -626,6 +626,30 @@ out:
   return ok ? g_steal_pointer (&dataset) : NULL;
 }
 
+/* Whether @dataset's levels are IDX's, b / 255 (256 comparisons). */
+static gboolean
+levels_are_bytes_over_255 (const DiscoDataset *dataset)
+{
+  for (guint b = 0; b < 256; b++)
+    if (dataset->levels[b] != (float) b / 255.0f)
+      return FALSE;
+  return TRUE;
+}
+
+/* out[i] = bytes[i] / 255, the table's values (a byte converts exactly and
+ * the division rounds once), in a loop GCC vectorises where a table lookup
+ * per pixel would not: the data node copies 78,400 pixels per minibatch
+ * while the other threads wait. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__ ((target_clones ("arch=x86-64-v3", "default")))
+#endif
+static void
+bytes_over_255 (const guint8 *restrict bytes, gsize n, float *restrict out)
+{
+  for (gsize i = 0; i < n; i++)
+    out[i] = (float) bytes[i] / 255.0f;
+}
+
 /**
  * disco_dataset_copy_images:
  * @dataset: a dataset
@@ -649,8 +673,11 @@ disco_dataset_copy_images (const DiscoDataset *dataset, guint first, guint n_sam
       memcpy (out, dataset->images + offset, n * sizeof (float));
       return;
     }
-  for (gsize i = 0; i < n; i++)
-    out[i] = dataset->levels[dataset->pixels[offset + i]];
+  if (levels_are_bytes_over_255 (dataset))
+    bytes_over_255 (dataset->pixels + offset, n, out);
+  else
+    for (gsize i = 0; i < n; i++)
+      out[i] = dataset->levels[dataset->pixels[offset + i]];
 }
 
 /**

@@ -162,6 +162,41 @@ assert_prefix_of (const DiscoDataset *small, const DiscoDataset *full)
   }
 }
 
+static void
+test_copy_images_levels (void)
+{
+  const guint n_samples = 3, n_features = 256 + 7;
+  g_autoptr (GRand) rand = g_rand_new_with_seed (3);
+  DiscoDataset *dataset = g_new0 (DiscoDataset, 1);
+  g_autofree float *out = g_new (float, n_samples *n_features);
+
+  g_test_summary ("copy_images gives each byte's level bit for bit: IDX's b / 255 (the "
+                  "vectorised division) for all 256 bytes, and a loader's own levels otherwise");
+  dataset->n_samples = n_samples;
+  dataset->rows = 1;
+  dataset->cols = dataset->n_features = n_features;
+  dataset->n_classes = 10;
+  dataset->pixels = g_new (guint8, n_samples * n_features);
+  dataset->labels = g_new0 (guint8, n_samples);
+  for (guint i = 0; i < n_samples * n_features; i++)
+    dataset->pixels[i] = (guint8) (i < 256 ? i : (guint) g_rand_int_range (rand, 0, 256));
+  for (guint b = 0; b < 256; b++)
+    dataset->levels[b] = (float) b / 255.0f;
+  for (int own = 0; own <= 1; own++)
+    {
+      if (own)
+        for (guint b = 0; b < 256; b++)
+          dataset->levels[b] = 1.0f - (float) b / 300.0f;
+      disco_dataset_copy_images (dataset, 1, 2, out);
+      for (guint i = 0; i < 2 * n_features; i++)
+        g_assert_true (out[i] == dataset->levels[dataset->pixels[n_features + i]]);
+      disco_dataset_copy_images (dataset, 0, 1, out);
+      for (guint i = 0; i < n_features; i++)
+        g_assert_true (out[i] == dataset->levels[dataset->pixels[i]]);
+    }
+  disco_dataset_free (dataset);
+}
+
 static GBytes *
 gzip_bytes (const guint8 *data, gsize size)
 {
@@ -1187,6 +1222,7 @@ main (int argc, char **argv)
   g_test_add_func ("/disco/dataset/class-counts", test_class_counts);
   g_test_add_func ("/disco/dataset/permutation", test_permutation);
   g_test_add_func ("/disco/dataset/gather-batch", test_gather_batch);
+  g_test_add_func ("/disco/dataset/copy-images-levels", test_copy_images_levels);
 
   for (i = 0; i < G_N_ELEMENTS (bad_idx_cases); i++)
     {
