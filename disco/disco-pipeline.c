@@ -902,33 +902,44 @@ _disco_pipeline_prefix_node_error (GError **error, DiscoNode *node, const char *
 
 /* ----- the finiteness check ------------------------------------------------ */
 
-typedef guint32 FloatBits4 __attribute__ ((vector_size (16)));
+typedef guint32 FloatBits8 __attribute__ ((vector_size (32)));
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define FINITE_CLONES __attribute__ ((target_clones ("arch=x86-64-v3", "default")))
+#else
+#define FINITE_CLONES
+#endif
 
 /* The index of the first value of @v that is not finite (NaN or ±inf; with
  * @allow_nan, ±inf only), or @n when all are. A float is not finite exactly
  * when its exponent bits are all ones, and then adding one to the exponent
- * field carries into the sign bit: one pass of integer operations on four
- * values at a time, and a second look only at a block that failed. */
-static gsize
+ * field carries into the sign bit: one pass of integer operations on eight
+ * values at a time (one AVX2 register, or two SSE ones), and a second look
+ * only at a block that failed. Every tick checks a few MiB this way (a
+ * 1×256 training tick 3.2 MiB: at 25 GB/s with SSE, 0.13 ms that the other
+ * threads wait out), so the AVX2 clone halves a serial stretch. */
+FINITE_CLONES static gsize
 find_non_finite (const float *v, gsize n, gboolean allow_nan)
 {
-  const FloatBits4 mask = { 0x7f800000u, 0x7f800000u, 0x7f800000u, 0x7f800000u };
-  const FloatBits4 carry = { 0x00800000u, 0x00800000u, 0x00800000u, 0x00800000u };
+  const FloatBits8 mask = { 0x7f800000u, 0x7f800000u, 0x7f800000u, 0x7f800000u,
+                            0x7f800000u, 0x7f800000u, 0x7f800000u, 0x7f800000u };
+  const FloatBits8 carry = { 0x00800000u, 0x00800000u, 0x00800000u, 0x00800000u,
+                             0x00800000u, 0x00800000u, 0x00800000u, 0x00800000u };
 
   for (gsize start = 0; start < n; start += 4096)
     {
       const gsize end = MIN (n, start + 4096);
-      FloatBits4 any4 = { 0, 0, 0, 0 };
+      FloatBits8 any8 = { 0 };
       guint32 any = 0;
       gsize i = start;
 
-      for (; i + 8 <= end; i += 8)
+      for (; i + 16 <= end; i += 16)
         {
-          FloatBits4 a, b;
+          FloatBits8 a, b;
 
           memcpy (&a, v + i, sizeof a);
-          memcpy (&b, v + i + 4, sizeof b);
-          any4 |= ((a & mask) + carry) | ((b & mask) + carry);
+          memcpy (&b, v + i + 8, sizeof b);
+          any8 |= ((a & mask) + carry) | ((b & mask) + carry);
         }
       for (; i < end; i++)
         {
@@ -937,7 +948,8 @@ find_non_finite (const float *v, gsize n, gboolean allow_nan)
           memcpy (&w, v + i, sizeof w);
           any |= (w & 0x7f800000u) + 0x00800000u;
         }
-      any |= any4[0] | any4[1] | any4[2] | any4[3];
+      for (guint k = 0; k < 8; k++)
+        any |= any8[k];
       if (!(any & 0x80000000u))
         continue;
       for (i = start; i < end; i++)
