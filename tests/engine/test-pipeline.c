@@ -2,6 +2,7 @@
 #include <disco/disco.h>
 
 #include <fcntl.h>
+#include <math.h>
 #include <glib/gstdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -793,6 +794,48 @@ test_pipeline_non_finite_stops_run (void)
   g_assert_cmpuint (seen.finished, ==, 10);
 }
 
+static void
+test_pipeline_non_finite_index (void)
+{
+  /* 10000 values from 0 to 1e38 times 4: the tail past FLT_MAX / 4 is +inf,
+   * its first value deep in a block the check scans eight values at a
+   * time. */
+  const char *text = "[src]\nnode = sweep-source\nstart = 0\nstop = 1e38\ncount = 10000\n"
+                     "batch-size = 10000\n"
+                     "[big]\nnode = affine\ninput = src\nscale = 4\n";
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DiscoPipeline) unchecked = load (text, &error);
+  g_autoptr (DiscoPipeline) p = NULL;
+  g_autofree char *expected = NULL;
+  const float *values;
+  gsize first = 0, n_bad = 0;
+
+  g_test_summary ("The finiteness check names the first infinity of a long tensor and counts "
+                  "the rest, as a scan of the values one by one finds them");
+  g_assert_no_error (error);
+  g_object_set (unchecked, "check-finite", FALSE, NULL);
+  g_assert_true (disco_pipeline_run (unchecked, NULL, &error));
+  g_assert_no_error (error);
+  values = disco_tensor_read_host (
+      disco_node_get_output (disco_pipeline_get_node (unchecked, "big"), "output"), &error);
+  g_assert_no_error (error);
+  while (first < 10000 && isfinite (values[first]))
+    first++;
+  for (gsize i = first; i < 10000; i++)
+    n_bad += !isfinite (values[i]);
+  g_assert_cmpuint (first, >, 4096);
+  g_assert_cmpuint (first, <, 10000);
+
+  p = load (text, &error);
+  g_assert_no_error (error);
+  g_assert_false (disco_pipeline_run (p, NULL, &error));
+  g_assert_error (error, DISCO_ERROR, DISCO_ERROR_NUMERIC);
+  expected = g_strdup_printf ("holds +inf at [%" G_GSIZE_FORMAT ", 0] (%" G_GSIZE_FORMAT
+                              " of 10000 values not finite)",
+                              first, n_bad);
+  g_assert_nonnull (strstr (error->message, expected));
+}
+
 /* A chain and a fan-out of @n nodes, as text, loaded and validated. */
 static void
 test_pipeline_validates_large_graphs (void)
@@ -1011,6 +1054,7 @@ main (int argc, char **argv)
   g_test_add_func ("/disco/pipeline/node-error-stops-run", test_pipeline_node_error_stops_run);
   g_test_add_func ("/disco/pipeline/writes-atomically", test_pipeline_writes_atomically);
   g_test_add_func ("/disco/pipeline/non-finite-stops-run", test_pipeline_non_finite_stops_run);
+  g_test_add_func ("/disco/pipeline/non-finite-index", test_pipeline_non_finite_index);
   g_test_add_func ("/disco/pipeline/validates-large-graphs", test_pipeline_validates_large_graphs);
   g_test_add_func ("/disco/pipeline/checkpoint-of-another-pipeline",
                    test_pipeline_checkpoint_of_another_pipeline);
