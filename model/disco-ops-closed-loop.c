@@ -44,9 +44,11 @@ struct _DiscoOpsClosedLoop
   float readout_tau;
   gsize widest;
 
-  gsize capacity;          /* samples the buffers hold */
-  gsize n_samples;         /* B of the batch begun */
-  float **feedback;        /* per layer B × O × n_l; NULL but for microcircuits */
+  gsize capacity;       /* samples the buffers hold */
+  gsize n_samples;      /* B of the batch begun */
+  float **feedback;     /* per layer B × O × n_l: where this batch's are (own or the caller's) */
+  float **own_feedback; /* per layer B × O × n_l; NULL but for microcircuits */
+  float **destination;  /* per layer: the caller's buffer for the next begin, or NULL */
   float *jacobian, *below; /* B × O × W scratch */
   const float *targets;    /* B × O, the caller's (begin) */
   GPtrArray *lanes;        /* of DiscoOpsClosedLoopLane, lane 0 made with the loop */
@@ -107,7 +109,10 @@ static void
 free_buffers (DiscoOpsClosedLoop *loop)
 {
   for (guint l = 0; l < loop->n_layers; l++)
-    g_clear_pointer (&loop->feedback[l], loop->ops->free);
+    {
+      g_clear_pointer (&loop->own_feedback[l], loop->ops->free);
+      loop->feedback[l] = NULL;
+    }
   for (guint i = 0; i < loop->lanes->len; i++)
     free_lane_buffers (g_ptr_array_index (loop->lanes, i));
   g_clear_pointer (&loop->jacobian, loop->ops->free);
@@ -130,6 +135,8 @@ disco_ops_closed_loop_free (DiscoOpsClosedLoop *loop)
   free_buffers (loop);
   g_ptr_array_unref (loop->lanes);
   g_free (loop->feedback);
+  g_free (loop->own_feedback);
+  g_free (loop->destination);
   g_free (loop);
 }
 
@@ -175,6 +182,8 @@ disco_ops_closed_loop_new (DiscoOpsNetwork *network, const DiscoOpsController *c
   loop->readout_offset = disco_ops_network_get_layer_offset (network, n_layers - 1);
   loop->readout_tau = readout->tau_e;
   loop->feedback = g_new0 (float *, n_layers);
+  loop->own_feedback = g_new0 (float *, n_layers);
+  loop->destination = g_new0 (float *, n_layers);
   loop->lanes = g_ptr_array_new_with_free_func (lane_free);
   g_ptr_array_add (loop->lanes, lane_new (loop, 0));
   for (guint l = 0; l < n_layers; l++)
@@ -193,6 +202,27 @@ disco_ops_closed_loop_get_state_size (DiscoOpsClosedLoop *loop)
 {
   g_return_val_if_fail (loop != NULL, 0);
   return loop->n_network + loop->n_out;
+}
+
+/**
+ * disco_ops_closed_loop_set_feedback_destination:
+ * @loop: a closed loop
+ * @layer: a microcircuit layer's index
+ * @destination: (nullable): B × O × n_l floats in the table's memory of the
+ *   next disco_ops_closed_loop_begin(), B that begin's batch, or %NULL for
+ *   the loop's own buffer
+ *
+ * Makes the next begins compute the layer's feedback weights into
+ * @destination (a tensor the caller publishes, which then needs no copy)
+ * and the solve read them there until the begin after: it must stay
+ * allocated and unwritten until then.
+ */
+void
+disco_ops_closed_loop_set_feedback_destination (DiscoOpsClosedLoop *loop, guint layer,
+                                                float *destination)
+{
+  g_return_if_fail (loop != NULL && layer < loop->n_layers);
+  loop->destination[layer] = destination;
 }
 
 /**
@@ -224,7 +254,7 @@ ensure_buffers (DiscoOpsClosedLoop *loop, const DiscoOps *ops, gsize n_samples, 
 
       if (spec->kind != DISCO_OPS_LAYER_MICROCIRCUIT)
         continue;
-      if ((loop->feedback[l] = ops->alloc (n_samples * O * spec->n * sizeof (float), error))
+      if ((loop->own_feedback[l] = ops->alloc (n_samples * O * spec->n * sizeof (float), error))
           == NULL)
         goto failed;
     }
@@ -335,6 +365,10 @@ disco_ops_closed_loop_begin (DiscoOpsClosedLoop *loop, gsize n_samples, const fl
     return FALSE;
   loop->n_samples = n_samples;
   loop->targets = targets;
+  for (guint l = 0; l < loop->n_layers; l++)
+    loop->feedback[l] = loop->own_feedback[l] == NULL  ? NULL
+                        : loop->destination[l] != NULL ? loop->destination[l]
+                                                       : loop->own_feedback[l];
   for (guint i = 0; i < loop->lanes->len; i++)
     ((DiscoOpsClosedLoopLane *) g_ptr_array_index (loop->lanes, i))->generation = 0;
   compute_feedback (loop, n_samples, open_loop, options);

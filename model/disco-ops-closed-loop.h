@@ -102,6 +102,9 @@ void disco_ops_closed_loop_control (DiscoOpsClosedLoop *loop, gsize n_samples, c
 
 const float *disco_ops_closed_loop_get_feedback (DiscoOpsClosedLoop *loop, guint layer);
 
+void disco_ops_closed_loop_set_feedback_destination (DiscoOpsClosedLoop *loop, guint layer,
+                                                     float *destination);
+
 gboolean disco_ops_closed_loop_rhs_compact (gpointer loop, gsize n_active, const guint *rows,
                                             const double *t, const float *y, float *dydt,
                                             GError **error);

@@ -263,7 +263,7 @@ _disco_integrator_publish_closed_loop (DiscoIntegrator *self, const float *close
         continue;
       out = disco_tensor_write_ops (
           disco_node_ensure_output (spec->node, "feedback-weights", 3, q_shape), ops, error);
-      if (out == NULL || !ops->copy (out, q, B * O * spec->n * sizeof (float), error))
+      if (out == NULL || (out != q && !ops->copy (out, q, B * O * spec->n * sizeof (float), error)))
         return FALSE;
     }
   return TRUE;
@@ -304,6 +304,23 @@ _disco_integrator_begin_closed_loop_on (DiscoIntegrator *self, const DiscoOps *o
 
   if (targets == NULL || (t = disco_tensor_read_ops (targets, ops, error)) == NULL)
     return FALSE;
+  /* Each microcircuit's feedback weights straight into its
+   * "feedback-weights" output, which the closed loop then reads there:
+   * publishing them needs no copy. */
+  for (guint l = 0; l < disco_network_get_n_layers (self->network); l++)
+    {
+      const DiscoLayerSpec *spec = disco_network_get_layer (self->network, l);
+      gsize q_shape[3] = { B, O, spec->n };
+      float *out;
+
+      if (spec->kind != DISCO_LAYER_MICROCIRCUIT)
+        continue;
+      out = disco_tensor_write_ops (
+          disco_node_ensure_output (spec->node, "feedback-weights", 3, q_shape), ops, error);
+      if (out == NULL)
+        return FALSE;
+      disco_ops_closed_loop_set_feedback_destination (loop, l, out);
+    }
   return disco_ops_closed_loop_begin (loop, B, open_loop, t, &options, state, error);
 }
 
