@@ -306,8 +306,12 @@ _disco_integrator_begin_closed_loop_on (DiscoIntegrator *self, const DiscoOps *o
     return FALSE;
   /* Each microcircuit's feedback weights straight into its
    * "feedback-weights" output, which the closed loop then reads there:
-   * publishing them needs no copy. */
-  for (guint l = 0; l < disco_network_get_n_layers (self->network); l++)
+   * publishing them needs no copy.  Only the node's own loop on its own
+   * table: a trajectory recorded on the host for a device run begins a loop
+   * of its own, which must leave the outputs where the solve put them. */
+  for (guint l = 0; l < disco_network_get_n_layers (self->network) && loop == self->ops_closed_loop
+                    && ops == self->ops;
+       l++)
     {
       const DiscoLayerSpec *spec = disco_network_get_layer (self->network, l);
       gsize q_shape[3] = { B, O, spec->n };

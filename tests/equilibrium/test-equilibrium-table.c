@@ -153,6 +153,14 @@ static const Case cases[] = {
     { "settle.contraction-limit=0.25", NULL },
     TRUE,
     TRUE },
+  { "/disco/equilibrium/table/recorded",
+    "A training tick that records a sample's trajectory (on the host, in a closed loop of its "
+    "own) leaves the table's outputs, the feedback weights included, equal to the host "
+    "table's",
+    SOURCE ("train", "2") TWO_MICROCIRCUITS,
+    { "settle.record-sample=1", NULL },
+    TRUE,
+    FALSE },
   { "/disco/equilibrium/table/rate-layer",
     "A microcircuit under a rate layer with squared error, with fallbacks, equals the host "
     "table's",
@@ -198,7 +206,11 @@ test_outputs (gconstpointer data)
       assert_same_output (table, host, "control", "output");
       assert_same_output (table, host, "control", "integral");
       assert_same_output (table, host, "h1", "feedback-weights");
+      if (disco_node_get_output (disco_pipeline_get_node (host, "h2"), "feedback-weights") != NULL)
+        assert_same_output (table, host, "h2", "feedback-weights");
     }
+  if (c->overrides[0] != NULL && g_str_has_prefix (c->overrides[0], "settle.record-sample"))
+    assert_same_output (table, host, "settle", "trajectory");
 }
 
 static void
