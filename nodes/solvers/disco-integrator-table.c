@@ -228,8 +228,9 @@ _disco_integrator_publish_ops (DiscoIntegrator *self, const float *state, gsize 
 
 /* The closed loop's outputs from its B × (N + O) final states (the table's
  * memory): the network part on "state" (@state), the control and its
- * integral on the controller's ports, every microcircuit's feedback
- * weights on its "feedback-weights". */
+ * integral on the controller's ports.  Every microcircuit's feedback
+ * weights are already on its "feedback-weights": the loop's begin computed
+ * them there (_disco_integrator_begin_closed_loop_on()). */
 gboolean
 _disco_integrator_publish_closed_loop (DiscoIntegrator *self, const float *closed_loop_state,
                                        gsize B, float *state, GError **error)
@@ -252,20 +253,6 @@ _disco_integrator_publish_closed_loop (DiscoIntegrator *self, const float *close
   ops->copy_rows (B, N, closed_loop_state, N_cl, state, N);
   disco_ops_closed_loop_control (self->ops_closed_loop, B, closed_loop_state, control);
   ops->copy_rows (B, O, closed_loop_state + N, N_cl, integral, O);
-  for (guint l = 0; l < disco_network_get_n_layers (self->network); l++)
-    {
-      const float *q = disco_ops_closed_loop_get_feedback (self->ops_closed_loop, l);
-      const DiscoLayerSpec *spec = disco_network_get_layer (self->network, l);
-      gsize q_shape[3] = { B, O, spec->n };
-      float *out;
-
-      if (q == NULL)
-        continue;
-      out = disco_tensor_write_ops (
-          disco_node_ensure_output (spec->node, "feedback-weights", 3, q_shape), ops, error);
-      if (out == NULL || (out != q && !ops->copy (out, q, B * O * spec->n * sizeof (float), error)))
-        return FALSE;
-    }
   return TRUE;
 }
 
@@ -300,18 +287,17 @@ _disco_integrator_begin_closed_loop_on (DiscoIntegrator *self, const DiscoOps *o
   DiscoOpsFeedbackOptions options = { self->feedback_average, self->feedback_clip,
                                       self->feedback_norm };
   DiscoTensor *targets = checked_targets (self, B, O, error);
+  const gboolean publishes = loop == self->ops_closed_loop && ops == self->ops;
   const float *t;
 
   if (targets == NULL || (t = disco_tensor_read_ops (targets, ops, error)) == NULL)
     return FALSE;
   /* Each microcircuit's feedback weights straight into its
-   * "feedback-weights" output, which the closed loop then reads there:
-   * publishing them needs no copy.  Only the node's own loop on its own
-   * table: a trajectory recorded on the host for a device run begins a loop
-   * of its own, which must leave the outputs where the solve put them. */
-  for (guint l = 0; l < disco_network_get_n_layers (self->network) && loop == self->ops_closed_loop
-                    && ops == self->ops;
-       l++)
+   * "feedback-weights" output, which the closed loop then reads there: that
+   * publishes them.  Only the node's own loop on its own table: a
+   * trajectory recorded on the host for a device run begins a loop of its
+   * own, which must leave the outputs where the solve put them. */
+  for (guint l = 0; publishes && l < disco_network_get_n_layers (self->network); l++)
     {
       const DiscoLayerSpec *spec = disco_network_get_layer (self->network, l);
       gsize q_shape[3] = { B, O, spec->n };
