@@ -650,6 +650,22 @@ bytes_over_255 (const guint8 *restrict bytes, gsize n, float *restrict out)
     out[i] = (float) bytes[i] / 255.0f;
 }
 
+/* The values of @n pixels from @offset on: the float images as they are,
+ * bytes by division where @idx_levels (levels_are_bytes_over_255(), asked
+ * once per call of a public function, not per sample) and by the table
+ * otherwise. */
+static void
+copy_values (const DiscoDataset *dataset, gsize offset, gsize n, gboolean idx_levels, float *out)
+{
+  if (dataset->pixels == NULL)
+    memcpy (out, dataset->images + offset, n * sizeof (float));
+  else if (idx_levels)
+    bytes_over_255 (dataset->pixels + offset, n, out);
+  else
+    for (gsize i = 0; i < n; i++)
+      out[i] = dataset->levels[dataset->pixels[offset + i]];
+}
+
 /**
  * disco_dataset_copy_images:
  * @dataset: a dataset
@@ -668,16 +684,7 @@ disco_dataset_copy_images (const DiscoDataset *dataset, guint first, guint n_sam
   g_return_if_fail (dataset != NULL && (n == 0 || out != NULL));
   g_return_if_fail ((guint64) first + n_samples <= dataset->n_samples);
 
-  if (dataset->pixels == NULL)
-    {
-      memcpy (out, dataset->images + offset, n * sizeof (float));
-      return;
-    }
-  if (levels_are_bytes_over_255 (dataset))
-    bytes_over_255 (dataset->pixels + offset, n, out);
-  else
-    for (gsize i = 0; i < n; i++)
-      out[i] = dataset->levels[dataset->pixels[offset + i]];
+  copy_values (dataset, offset, n, levels_are_bytes_over_255 (dataset), out);
 }
 
 /**
@@ -804,6 +811,7 @@ disco_dataset_gather_batch (const DiscoDataset *dataset, const guint *indices, g
                             float target_on, float *images_out, float *targets_out)
 {
   float target_off;
+  gboolean idx_levels;
   guint b, c;
 
   g_return_if_fail (dataset != NULL);
@@ -816,14 +824,15 @@ disco_dataset_gather_batch (const DiscoDataset *dataset, const guint *indices, g
     g_return_if_fail (indices[b] < dataset->n_samples);
 
   target_off = (1.0f - target_on) / (float) (dataset->n_classes - 1);
+  idx_levels = levels_are_bytes_over_255 (dataset);
 
   for (b = 0; b < batch_size; b++)
     {
       guint sample = indices[b];
 
       if (images_out != NULL)
-        disco_dataset_copy_images (dataset, sample, 1,
-                                   images_out + (gsize) b * dataset->n_features);
+        copy_values (dataset, (gsize) sample * dataset->n_features, dataset->n_features, idx_levels,
+                     images_out + (gsize) b * dataset->n_features);
       if (targets_out != NULL)
         {
           float *row = targets_out + (gsize) b * dataset->n_classes;

@@ -169,9 +169,11 @@ test_copy_images_levels (void)
   g_autoptr (GRand) rand = g_rand_new_with_seed (3);
   DiscoDataset *dataset = g_new0 (DiscoDataset, 1);
   g_autofree float *out = g_new (float, n_samples *n_features);
+  const guint order[] = { 2, 0, 1 };
 
-  g_test_summary ("copy_images gives each byte's level bit for bit: IDX's b / 255 (the "
-                  "vectorised division) for all 256 bytes, and a loader's own levels otherwise");
+  g_test_summary ("copy_images and gather_batch give each byte's level bit for bit: IDX's b / "
+                  "255 (the vectorised division) for all 256 bytes, and a loader's own levels "
+                  "otherwise");
   dataset->n_samples = n_samples;
   dataset->rows = 1;
   dataset->cols = dataset->n_features = n_features;
@@ -193,6 +195,12 @@ test_copy_images_levels (void)
       disco_dataset_copy_images (dataset, 0, 1, out);
       for (guint i = 0; i < n_features; i++)
         g_assert_true (out[i] == dataset->levels[dataset->pixels[i]]);
+      /* A minibatch in another order, through the same conversion. */
+      disco_dataset_gather_batch (dataset, order, 3, 1.0f, out, NULL);
+      for (guint b = 0; b < 3; b++)
+        for (guint i = 0; i < n_features; i++)
+          g_assert_true (out[b * n_features + i]
+                         == dataset->levels[dataset->pixels[order[b] * n_features + i]]);
     }
   disco_dataset_free (dataset);
 }
