@@ -696,6 +696,32 @@ check_fast_softrect_value (const DiscoSoftRectifier *p, float x, float got)
              x, p->scale, p->sharpness, p->shift, got, exact, ulp_distance (got, exact));
 }
 
+/* Inputs x whose z = β(x − θ) run densely over [−120, 120]: both tails,
+ * the knee, the subnormal range of e^z and exp's underflow at −103.97. */
+static void
+fill_dense_z (const DiscoSoftRectifier *p, float *x, int n)
+{
+  for (int i = 0; i < n; i++)
+    x[i] = p->shift + (float) (-120.0 + 240.0 * i / (n - 1)) / p->sharpness;
+}
+
+/* Up to @n_max floats of every 65521st bit pattern from @start on (all
+ * magnitudes up to ±FLT_MAX, subnormals, infinities and NaNs), stopping at
+ * 2³²; returns how many.  Callers step @start by @n_max · 65521. */
+static int
+fill_bit_patterns (guint64 start, float *x, int n_max)
+{
+  int n = 0;
+
+  for (; n < n_max && ((start + (guint64) n * 65521) >> 32) == 0; n++)
+    {
+      guint32 b32 = (guint32) (start + (guint64) n * 65521);
+
+      memcpy (&x[n], &b32, sizeof b32);
+    }
+  return n;
+}
+
 static void
 check_fast_softrect_range (void)
 {
@@ -719,29 +745,17 @@ check_fast_softrect_range (void)
       const DiscoSoftRectifier *p =
           r < G_N_ELEMENTS (rectifiers) ? &rectifiers[r] : &more[r - G_N_ELEMENTS (rectifiers)];
 
-      /* 1. z = β(x − θ) densely over [−120, 120]: both tails, the knee,
-       *    the subnormal range of e^z and exp's underflow at −103.97. */
-      for (int i = 0; i < N; i++)
-        x[i] = p->shift + (float) (-120.0 + 240.0 * i / (N - 1)) / p->sharpness;
+      /* 1. z = β(x − θ) densely over [−120, 120]. */
+      fill_dense_z (p, x, N);
       disco_softrect_forward_fast_cpu (p, 1, N, x, N, y, N);
       for (int i = 0; i < N; i++)
         check_fast_softrect_value (p, x[i], y[i]);
 
-      /* 2. Every 65521st bit pattern: all magnitudes up to ±FLT_MAX,
-       *    subnormals, infinities and NaNs. */
+      /* 2. Every 65521st bit pattern. */
       for (guint64 start = 0; start < G_GUINT64_CONSTANT (1) << 32; start += (guint64) N * 65521)
         {
-          int n = 0;
+          const int n = fill_bit_patterns (start, x, N);
 
-          for (; n < N; n++)
-            {
-              guint64 bits = start + (guint64) n * 65521;
-              guint32 b32 = (guint32) bits;
-
-              if (bits >> 32)
-                break;
-              memcpy (&x[n], &b32, sizeof b32);
-            }
           disco_softrect_forward_fast_cpu (p, 1, n, x, n, y, n);
           for (int i = 0; i < n; i++)
             check_fast_softrect_value (p, x[i], y[i]);
@@ -823,21 +837,14 @@ check_fast_slope_range (void)
       const DiscoSoftRectifier *p = &rectifiers[r];
 
       /* z densely over [−120, 120], then every 65521st bit pattern. */
-      for (int i = 0; i < N; i++)
-        x[i] = p->shift + (float) (-120.0 + 240.0 * i / (N - 1)) / p->sharpness;
+      fill_dense_z (p, x, N);
       disco_softrect_derivative_fast_row (p, N, x, y);
       for (int i = 0; i < N; i++)
         check_fast_slope_value (p, x[i], y[i]);
       for (guint64 start = 0; start < G_GUINT64_CONSTANT (1) << 32; start += (guint64) N * 65521)
         {
-          int n = 0;
+          const int n = fill_bit_patterns (start, x, N);
 
-          for (; n < N && ((start + (guint64) n * 65521) >> 32) == 0; n++)
-            {
-              guint32 b32 = (guint32) (start + (guint64) n * 65521);
-
-              memcpy (&x[n], &b32, sizeof b32);
-            }
           disco_softrect_derivative_fast_row (p, n, x, y);
           for (int i = 0; i < n; i++)
             check_fast_slope_value (p, x[i], y[i]);
