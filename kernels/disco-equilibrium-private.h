@@ -39,8 +39,9 @@
 #define EQ_UNIT_TOLERANCE 1e-4f
 /* Power iterations for the spectral norm of an O × O matrix. */
 #define EQ_POWER_ITERATIONS 100
-/* A sample keeps its Newton matrix while each iteration cuts its residual
- * at least this much (a chord step: no Jacobian pass, no spectral norm). */
+/* A sample keeps its Newton matrix, updated by Broyden's secant rule,
+ * while each iteration cuts its residual at least this much (no Jacobian
+ * pass, no spectral norm). */
 #define EQ_REUSE_RATIO 0.1
 
 EQ_INLINE float
@@ -109,6 +110,34 @@ eq_softrect_pair (float scale, float sharpness, float shift, float x, float *val
   const float z = sharpness * (x - shift);
 
   eq_softrect_from_exp (scale, sharpness, z, eq_exp_nonpositive (-fabsf (z)), value, slope);
+}
+
+/* Where a unit's open-loop sweeps begin (#DiscoEquilibriumColdStart): the
+ * grid's line through the two values around d, or beyond the grid its end
+ * value plus the asymptote's slope, clipped to ≤ d; d itself without
+ * values.  A non-finite d gives d. */
+EQ_INLINE float
+eq_cold_start (const DiscoEquilibriumColdStart *start, float d)
+{
+  const float *values = start->values;
+  const guint n = start->n;
+  const float k = (d - start->lo) * start->inv_step, last = (float) (n - 1);
+  float u;
+
+  if (values == NULL)
+    return d;
+  if (k < 0.0f)
+    u = values[0] + k * start->lo_slope;
+  else if (k > last)
+    u = values[n - 1] + (k - last) * start->hi_slope;
+  else
+    {
+      /* NaN lands here too, at the last segment. */
+      const guint i = k < last - 1.0f ? (guint) k : n - 2;
+
+      u = values[i] + (k - (float) i) * (values[i + 1] - values[i]);
+    }
+  return u < d ? u : d;
 }
 
 /* The Newton step of unit j (see model/disco-equilibrium.c) once
@@ -351,6 +380,32 @@ eq_residual_row (const DiscoEquilibriumParams *params, gsize O, gsize r, const g
     }
 }
 
+/* Broyden's rank-one update of J_F = I + M (O × O, row-major) so that it
+ * maps the last step s = c − c_prev to the change it made in the residual,
+ * y = F − F_prev: J_F ← J_F + (y − J_F s) sᵀ / sᵀs, the least change in
+ * Frobenius norm that does ("good" Broyden). Nothing without a last step
+ * (s = 0). */
+EQ_INLINE void
+eq_secant_update (gsize O, const double *F, const double *last_F, const double *step, double *m)
+{
+  double step_squared = 0;
+
+  for (gsize o = 0; o < O; o++)
+    step_squared += step[o] * step[o];
+  if (!(step_squared > 0))
+    return;
+  for (gsize i = 0; i < O; i++)
+    {
+      /* (y − (I + M) s)_i */
+      double miss = F[i] - last_F[i] - step[i];
+
+      for (gsize j = 0; j < O; j++)
+        miss -= m[i * O + j] * step[j];
+      for (gsize j = 0; j < O; j++)
+        m[i * O + j] += miss * step[j] / step_squared;
+    }
+}
+
 /* equilibrium_newton for row r: J_F Δ = F with J_F = I + K H ∂y/∂c;
  * c ← c − Δ (disco-kernels-equilibrium.h). @work:
  * DISCO_EQUILIBRIUM_WORK(O) doubles. */
@@ -365,9 +420,9 @@ eq_newton_row (const DiscoEquilibriumParams *params, gsize O, gsize r, const gui
   const float *y = y_all + (gsize) s * ld;
   const double K = params->gain;
   double *c = control + (gsize) s * O;
-  /* the saved M, then the spectral norm's last iterate */
+  /* the saved M, the spectral norm's last iterate, the last F and step */
   double *saved = newton_matrix + (gsize) s * DISCO_EQUILIBRIUM_NEWTON_SIZE (O);
-  double *singular = saved + O * O;
+  double *singular = saved + O * O, *last_residual = singular + O, *last_step = last_residual + O;
   double *m = work, *jf = m + O * O, *p = jf + O * O, *e = p + O, *delta = e + O;
   double *v = delta + O, *w = v + O;
   DiscoEquilibriumSample *sample = samples + s;
@@ -375,7 +430,11 @@ eq_newton_row (const DiscoEquilibriumParams *params, gsize O, gsize r, const gui
 
   keep[r] = 0;
   if (!fresh)
-    memcpy (m, saved, O * O * sizeof (double));
+    {
+      memcpy (m, saved, O * O * sizeof (double));
+      eq_secant_update (O, residual + (gsize) s * O, last_residual, last_step, m);
+      memcpy (saved, m, O * O * sizeof (double));
+    }
   else if (params->softmax)
     {
       /* M = K H ∂y/∂c, H = diag(p) − p pᵀ */
@@ -425,8 +484,12 @@ eq_newton_row (const DiscoEquilibriumParams *params, gsize O, gsize r, const gui
       sample->status = DISCO_EQUILIBRIUM_NOT_FINITE;
       return;
     }
+  memcpy (last_residual, residual + (gsize) s * O, O * sizeof (double));
   for (gsize o = 0; o < O; o++)
-    c[o] -= delta[o];
+    {
+      c[o] -= delta[o];
+      last_step[o] = -delta[o];
+    }
   sample->iterations++;
   keep[r] = 1;
 }

@@ -95,8 +95,9 @@ __global__ void
 microcircuit_units_kernel (DiscoSoftRectifier phi_e, DiscoSoftRectifier phi_i, size_t n_rows,
                            size_t n, const guint *rows, float *state, size_t ld, const float *drive,
                            const guint *drive_rows, size_t n_out, const double *control,
-                           const float *q, float *top_down, bool cold, bool first, float *rate,
-                           float *slope, float *inhibitory_slope, guint *iterations, gint *status)
+                           const float *q, float *top_down, DiscoEquilibriumColdStart start,
+                           bool cold, bool first, float *rate, float *slope,
+                           float *inhibitory_slope, guint *iterations, gint *status)
 {
   BLOCK_PER_ROW (r, n_rows)
   {
@@ -109,7 +110,7 @@ microcircuit_units_kernel (DiscoSoftRectifier phi_e, DiscoSoftRectifier phi_i, s
     guint converged_at = 0;
 
     /* f = c · Q_l (each thread its units: no other thread reads them);
-       * start at u = d (cold) or at the state, clipped to ≤ d. */
+       * start at the cold start or at the state, clipped to ≤ d. */
     for (size_t j = threadIdx.x; j < n; j += blockDim.x)
       {
         float sum = 0.0f;
@@ -118,7 +119,7 @@ microcircuit_units_kernel (DiscoSoftRectifier phi_e, DiscoSoftRectifier phi_i, s
           for (size_t o = 0; o < n_out; o++)
             sum += (float) control[s * n_out + o] * q[(s * n_out + o) * n + j];
         f[j] = sum;
-        u_e[j] = cold || !(u_e[j] < d[j]) ? d[j] : u_e[j];
+        u_e[j] = cold ? eq_cold_start (&start, d[j]) : (!(u_e[j] < d[j]) ? d[j] : u_e[j]);
       }
     for (guint sweep = 1; sweep <= DISCO_EQUILIBRIUM_UNIT_MAX_ITERATIONS; sweep++)
       {
@@ -172,7 +173,8 @@ microcircuit_units_kernel (DiscoSoftRectifier phi_e, DiscoSoftRectifier phi_i, s
  * @control: (nullable): B × O controls c; %NULL: f = 0
  * @q: (nullable): B × O × n feedback weights; %NULL: f = 0
  * @top_down: A × n, written: f = c·Q_l
- * @cold: start every unit at u_E = d
+ * @cold: (nullable): where every unit starts (host memory, its values in
+ *   device memory); %NULL: at its state
  * @first: the pass's first layer: iterations and status start afresh
  * @rate: A × n, written
  * @slope: A × n, written
@@ -189,8 +191,9 @@ disco_equilibrium_microcircuit_units_cuda (const DiscoSoftRectifier *phi_e,
                                            const guint *rows, float *state, gsize ld,
                                            const float *drive, const guint *drive_rows, gsize n_out,
                                            const double *control, const float *q, float *top_down,
-                                           gboolean cold, gboolean first, float *rate, float *slope,
-                                           float *inhibitory_slope, guint *iterations, gint *status)
+                                           const DiscoEquilibriumColdStart *cold, gboolean first,
+                                           float *rate, float *slope, float *inhibitory_slope,
+                                           guint *iterations, gint *status)
 {
   REQUIRE (phi_e != NULL && phi_i != NULL && n > 0 && ld >= 2 * n);
   if (n_rows == 0)
@@ -199,10 +202,12 @@ disco_equilibrium_microcircuit_units_cuda (const DiscoSoftRectifier *phi_e,
   REQUIRE (rate != NULL && slope != NULL && inhibitory_slope != NULL);
   REQUIRE (iterations != NULL && status != NULL);
   REQUIRE (control == NULL || q == NULL || n_out > 0);
+  REQUIRE (cold == NULL || cold->values == NULL || cold->n >= 2);
 
   microcircuit_units_kernel<<<grid_for_rows (n_rows), BLOCK>>> (
       *phi_e, *phi_i, n_rows, n, rows, state, ld, drive, drive_rows, n_out, control, q, top_down,
-      cold, first, rate, slope, inhibitory_slope, iterations, status);
+      cold != NULL ? *cold : DiscoEquilibriumColdStart{}, cold != NULL, first, rate, slope,
+      inhibitory_slope, iterations, status);
   check_launch ("equilibrium_microcircuit_units");
 }
 

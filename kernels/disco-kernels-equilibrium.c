@@ -183,10 +183,22 @@ typedef struct
   float *state, *top_down, *rate, *slope, *inhibitory_slope;
   const float *drive, *q;
   const double *control;
-  gboolean cold, first;
+  const DiscoEquilibriumColdStart *cold;
+  gboolean first;
   guint *iterations;
   gint *status;
 } UnitsJob;
+
+/* u_E (n) = the cold start of each unit (eq_cold_start()). */
+SWEEP_CLONES static void
+cold_start (const DiscoEquilibriumColdStart *start, gsize n, const float *restrict d,
+            float *restrict u_e)
+{
+  const DiscoEquilibriumColdStart grid = *start;
+
+  for (gsize j = 0; j < n; j++)
+    u_e[j] = eq_cold_start (&grid, d[j]);
+}
 
 /* The rows [first_row, last_row) of disco_equilibrium_microcircuit_units_cpu(). */
 static void
@@ -199,7 +211,8 @@ units_rows (const UnitsJob *job, gsize first_row, gsize last_row)
   float *inhibitory_slope = job->inhibitory_slope;
   const float *drive = job->drive, *q = job->q;
   const double *control = job->control;
-  const gboolean cold = job->cold, first = job->first;
+  const DiscoEquilibriumColdStart *cold = job->cold;
+  const gboolean first = job->first;
   guint *iterations = job->iterations;
   gint *status = job->status;
 
@@ -222,9 +235,12 @@ units_rows (const UnitsJob *job, gsize first_row, gsize last_row)
           iterations[r] = 0;
           status[r] = DISCO_EQUILIBRIUM_CONVERGED;
         }
-      /* Start at u = d (cold) or at the state, clipped to ≤ d. */
-      for (gsize j = 0; j < n; j++)
-        u_e[j] = cold || !(u_e[j] < d[j]) ? d[j] : u_e[j];
+      /* Start at the cold start or at the state, clipped to ≤ d. */
+      if (cold != NULL)
+        cold_start (cold, n, d, u_e);
+      else
+        for (gsize j = 0; j < n; j++)
+          u_e[j] = !(u_e[j] < d[j]) ? d[j] : u_e[j];
       for (guint sweep = 1; sweep <= DISCO_EQUILIBRIUM_UNIT_MAX_ITERATIONS && !done; sweep++)
         if (sweep_units (n, phi_e, phi_i, d, f, u_e, u_e + n, rate + r * n, slope + r * n,
                          inhibitory_slope + r * n))
@@ -270,7 +286,8 @@ units_piece (gsize piece, gpointer data)
  * @control: (nullable): B × O controls c, double; %NULL: f = 0
  * @q: (nullable): B × O × n feedback weights Q_l; %NULL: f = 0
  * @top_down: A × n, written: the top-down inputs f = c·Q_l
- * @cold: start every unit at u_E = d, not at its state
+ * @cold: (nullable): where every unit starts (host memory, its values in
+ *   host memory too); %NULL: at its state
  * @first: the pass's first layer: iterations and status start afresh
  * @rate: A × n, written
  * @slope: A × n, written: ∂r/∂d = φ_E′·a, a = 1/(1 + φ_I′ φ_E′)
@@ -287,8 +304,9 @@ disco_equilibrium_microcircuit_units_cpu (const DiscoSoftRectifier *phi_e,
                                           const guint *rows, float *state, gsize ld,
                                           const float *drive, const guint *drive_rows, gsize n_out,
                                           const double *control, const float *q, float *top_down,
-                                          gboolean cold, gboolean first, float *rate, float *slope,
-                                          float *inhibitory_slope, guint *iterations, gint *status)
+                                          const DiscoEquilibriumColdStart *cold, gboolean first,
+                                          float *rate, float *slope, float *inhibitory_slope,
+                                          guint *iterations, gint *status)
 {
   g_return_if_fail (phi_e != NULL && phi_i != NULL && n > 0 && ld >= 2 * n);
   if (n_rows == 0)
@@ -297,6 +315,7 @@ disco_equilibrium_microcircuit_units_cpu (const DiscoSoftRectifier *phi_e,
   g_return_if_fail (rate != NULL && slope != NULL && inhibitory_slope != NULL);
   g_return_if_fail (iterations != NULL && status != NULL);
   g_return_if_fail (control == NULL || q == NULL || n_out > 0);
+  g_return_if_fail (cold == NULL || cold->values == NULL || cold->n >= 2);
 
   {
     UnitsJob job = { phi_e, phi_i,      n_rows,  n,        ld,    n_out,      1,
@@ -688,4 +707,132 @@ disco_equilibrium_newton_cpu (const DiscoEquilibriumParams *params, gsize n_rows
                                           DISCO_PARALLEL_MAX_PIECES);
     disco_parallel_run (job.n_pieces, newton_piece, &job);
   }
+}
+
+/* φ(x) and φ′(x) (MODEL.md §1) in double, for the cold start's grid. */
+static double
+softrect_double (const DiscoSoftRectifier *rect, double x, double *slope)
+{
+  const double z = rect->sharpness * (x - (double) rect->shift);
+  const double e = exp (-fabs (z));
+
+  *slope = (double) rect->scale * rect->sharpness * (z >= 0.0 ? 1.0 : e) / (1.0 + e);
+  return rect->scale * (MAX (z, 0.0) + log1p (e));
+}
+
+/* u + φ_I(φ_E(u)) at u, and its derivative. */
+static double
+open_loop_residual_double (const DiscoSoftRectifier *phi_e, const DiscoSoftRectifier *phi_i,
+                           double u, double *derivative)
+{
+  double dr, dq;
+  const double q = softrect_double (phi_i, softrect_double (phi_e, u, &dr), &dq);
+
+  *derivative = 1.0 + dq * dr;
+  return u + q;
+}
+
+/* u*(d) in double: Newton from u = d, whose iterates fall monotonically to
+ * the root (model/disco-equilibrium.c). */
+static double
+open_loop_unit_double (const DiscoSoftRectifier *phi_e, const DiscoSoftRectifier *phi_i, double d)
+{
+  double u = d;
+
+  for (guint i = 0; i < 200; i++)
+    {
+      double derivative;
+      const double step =
+          (open_loop_residual_double (phi_e, phi_i, u, &derivative) - d) / derivative;
+
+      u -= step;
+      if (!(fabs (step) > 1e-14 * (1.0 + fabs (u))))
+        break;
+    }
+  return u;
+}
+
+/**
+ * disco_equilibrium_cold_start_values:
+ * @phi_e: φ_E, with scale and sharpness > 0
+ * @phi_i: φ_I, likewise
+ * @grid: (out caller-allocates): the grid; its values (u*(d_k) of
+ *   u + φ_I(φ_E(u)) = d, rounded to float) in host memory, to be freed
+ *   with g_free()
+ *
+ * A #DiscoEquilibriumColdStart's grid for a layer: d spans the curved part
+ * of u*(d), from where φ_E's argument is −16 to where both φ_E's and φ_I's
+ * are 16 (beyond, u* is a line to within e^−16 relative), at the widest
+ * step (257 values, doubled up to 16385) whose start, the kernels' own
+ * (eq_cold_start()), is within 1e−5·(1 + |u*|) of the solution at every
+ * midpoint and at points up to 100 spans beyond either end.
+ *
+ * Returns: %TRUE when a grid met that tolerance; %FALSE when the finest did
+ *   not (its values are still set: the sweeps start less close), or when a
+ *   rectifier is not valid (then @grid's values are %NULL: start at u = d)
+ */
+gboolean
+disco_equilibrium_cold_start_values (const DiscoSoftRectifier *phi_e,
+                                     const DiscoSoftRectifier *phi_i,
+                                     DiscoEquilibriumColdStart *grid)
+{
+  enum
+  {
+    FIRST_VALUES = 257,
+    MOST_VALUES = 16385,
+    OUTSIDE = 6
+  };
+  const double tolerance = 1e-5, reach = 16.0;
+  const double outside[OUTSIDE] = { -100.0, -10.0, -1.0, 1.0, 10.0, 100.0 };
+  double lo_slope, hi_slope, u_lo, u_hi, d_lo, d_hi;
+  float *values = NULL;
+  gboolean met = FALSE;
+
+  g_return_val_if_fail (phi_e != NULL && phi_i != NULL && grid != NULL, FALSE);
+  *grid = (DiscoEquilibriumColdStart){ NULL, 0.0f, 0.0f, 0, 0.0f, 0.0f };
+  if (!(phi_e->scale > 0.0f && phi_e->sharpness > 0.0f && phi_i->scale > 0.0f
+        && phi_i->sharpness > 0.0f && isfinite (phi_e->scale * phi_e->sharpness * phi_e->shift)
+        && isfinite (phi_i->scale * phi_i->sharpness * phi_i->shift)))
+    return FALSE;
+
+  /* u*'s slopes at the ends: 1 / (u + φ_I(φ_E(u)))′ */
+  u_lo = phi_e->shift - reach / phi_e->sharpness;
+  u_hi = phi_e->shift + reach / phi_e->sharpness
+         + MAX (0.0, phi_i->shift + reach / phi_i->sharpness)
+               / ((double) phi_e->scale * phi_e->sharpness);
+  d_lo = open_loop_residual_double (phi_e, phi_i, u_lo, &lo_slope);
+  d_hi = open_loop_residual_double (phi_e, phi_i, u_hi, &hi_slope);
+  if (!(isfinite (d_lo) && isfinite (d_hi) && d_hi > d_lo))
+    return FALSE;
+
+  for (guint count = FIRST_VALUES;; count = 2 * count - 1)
+    {
+      const float lo = (float) d_lo, inv_step = (float) ((count - 1) / (d_hi - d_lo));
+      const double step = 1.0 / inv_step;
+      const DiscoEquilibriumColdStart trial = {
+        NULL, lo, inv_step, count, (float) (step / lo_slope), (float) (step / hi_slope),
+      };
+
+      g_free (values);
+      values = g_new (float, count);
+      for (guint k = 0; k < count; k++)
+        values[k] = (float) open_loop_unit_double (phi_e, phi_i, lo + k * step);
+      *grid = trial;
+      grid->values = values;
+
+      met = TRUE;
+      for (guint k = 0; k + 1 < count + OUTSIDE && met; k++)
+        {
+          const double beyond = k + 1 < count ? 0.0 : outside[k + 1 - count];
+          const float d = k + 1 < count
+                              ? (float) (lo + (k + 0.5) * step)
+                              : (float) ((beyond < 0.0 ? d_lo : d_hi) + beyond * (d_hi - d_lo));
+          const double exact = open_loop_unit_double (phi_e, phi_i, d);
+
+          met = fabs (eq_cold_start (grid, d) - exact) <= tolerance * (1.0 + fabs (exact));
+        }
+      if (met || count >= MOST_VALUES)
+        break;
+    }
+  return met;
 }

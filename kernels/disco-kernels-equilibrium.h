@@ -103,12 +103,46 @@ typedef struct
   gboolean softmax;
 } DiscoEquilibriumParams;
 
+/**
+ * DiscoEquilibriumColdStart:
+ * @values: (array length=n): u*(d_k) at d_k = @lo + k / @inv_step, in the
+ *   memory of the table the operation runs on; %NULL: start at u = d
+ * @lo: d_0
+ * @inv_step: 1 / (d_{k+1} − d_k)
+ * @n: the values, ≥ 2
+ * @lo_slope: u*'s slope per grid step below the grid (k = (d − @lo)·@inv_step < 0)
+ * @hi_slope: the same above it (k > n − 1)
+ *
+ * Where a microcircuit layer's units begin their open-loop sweeps: the
+ * solution u*(d) of u + φ_I(φ_E(u)) = d (f = 0) interpolated linearly on a
+ * grid of d, beyond it extended along u*'s slopes at its ends (u* is a
+ * line there, to within e^−16 relative), clipped to ≤ d.  From u = d a unit takes four sweeps on MNIST; from a grid whose
+ * interpolation error is below the sweeps' tolerance, one
+ * (disco_equilibrium_cold_start_values()).  The start decides only where
+ * Newton begins: the fixed point is the same to float precision.
+ */
+typedef struct
+{
+  const float *values;
+  float lo;
+  float inv_step;
+  guint n;
+  float lo_slope;
+  float hi_slope;
+} DiscoEquilibriumColdStart;
+
+gboolean disco_equilibrium_cold_start_values (const DiscoSoftRectifier *phi_e,
+                                              const DiscoSoftRectifier *phi_i,
+                                              DiscoEquilibriumColdStart *grid);
+
 /* Per-unit Newton: at most this many sweeps of a row's units. */
 #define DISCO_EQUILIBRIUM_UNIT_MAX_ITERATIONS 50
 
 /* Doubles equilibrium_newton keeps per sample (@newton_matrix's stride):
- * the last fresh matrix M (O × O) and its spectral norm's iterate (O). */
-#define DISCO_EQUILIBRIUM_NEWTON_SIZE(n_out) ((n_out) * (n_out) + (n_out))
+ * the matrix M (O × O) of its last step, the spectral norm's iterate at
+ * the last fresh one (O), the residual F and the step Δc of its last step
+ * (O each: Broyden's update). */
+#define DISCO_EQUILIBRIUM_NEWTON_SIZE(n_out) ((n_out) * (n_out) + 3 * (n_out))
 
 /* Doubles of scratch one row of equilibrium_newton needs (@work's stride);
  * equilibrium_residual needs 2·O. */

@@ -293,8 +293,10 @@
    *                      @top_down; then every unit of a row solves u_E + φ_I(φ_E(u_E) − f)   \
    *                      = d, d the row's drive (row drive_rows[r] of @drive when given,      \
    *                      e.g. the first layer's B × n drive), by scalar Newton sweeps from    \
-   *                      u_E = d (cold) or its state clipped to ≤ d, until a sweep's steps    \
-   *                      are all below 1e−4·(1 + |u|); writes u_E | u_I of the sample's       \
+   *                      @cold's start (#DiscoEquilibriumColdStart in host memory, its        \
+   *                      values in the table's) or, @cold NULL, from its state, clipped to    \
+   *                      ≤ d, until a sweep's steps are all below 1e−4·(1 + |u|); writes      \
+   *                      u_E | u_I of the sample's                                            \
    *                      state, the rates, ∂r/∂d and φ_I′ (A × n each), adds the sweeps to    \
    *                      iterations[r]; after 50 sweeps the row gets ITERATION_LIMIT and      \
    *                      zeros.  @first: the pass's first layer, which resets                 \
@@ -311,8 +313,8 @@
      (const DiscoSoftRectifier *phi_e, const DiscoSoftRectifier *phi_i, gsize n_rows,          \
       gsize n, const guint *rows, float *state, gsize ld, const float *drive,                  \
       const guint *drive_rows, gsize n_out, const double *control, const float *q,             \
-      float *top_down, gboolean cold, gboolean first, float *rate, float *slope,               \
-      float *inhibitory_slope, guint *iterations, gint *status),                               \
+      float *top_down, const DiscoEquilibriumColdStart *cold, gboolean first, float *rate,     \
+      float *slope, float *inhibitory_slope, guint *iterations, gint *status),                 \
      (phi_e, phi_i, n_rows, n, rows, state, ld, drive, drive_rows, n_out, control, q,          \
       top_down, cold, first, rate, slope, inhibitory_slope, iterations, status))               \
   X (equilibrium_rate_units, cpu,                                                              \

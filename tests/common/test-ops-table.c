@@ -61,14 +61,14 @@ static void
 failing_microcircuit_units (const DiscoSoftRectifier *phi_e, const DiscoSoftRectifier *phi_i,
                             gsize n_rows, gsize n, const guint *rows, float *state, gsize ld,
                             const float *drive, const guint *drive_rows, gsize n_out,
-                            const double *control, const float *q, float *top_down, gboolean cold,
-                            gboolean first, float *rate, float *slope, float *inhibitory_slope,
-                            guint *iterations, gint *status)
+                            const double *control, const float *q, float *top_down,
+                            const DiscoEquilibriumColdStart *cold, gboolean first, float *rate,
+                            float *slope, float *inhibitory_slope, guint *iterations, gint *status)
 {
   disco_ops_cpu ()->equilibrium_microcircuit_units (
       phi_e, phi_i, n_rows, n, rows, state, ld, drive, drive_rows, n_out, control, q, top_down,
       cold, first, rate, slope, inhibitory_slope, iterations, status);
-  if (failing_row >= 0 && control == NULL && cold)
+  if (failing_row >= 0 && control == NULL && cold != NULL)
     for (gsize r = 0; r < n_rows; r++)
       if (rows[r] == (guint) failing_row)
         status[r] = DISCO_EQUILIBRIUM_ITERATION_LIMIT;

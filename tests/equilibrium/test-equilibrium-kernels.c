@@ -35,6 +35,9 @@ phi_slope (const DiscoSoftRectifier *rect, double x)
   return rect->scale * rect->sharpness / (1 + exp (-z));
 }
 
+/* A cold start without a grid: every unit starts at u = d. */
+static const DiscoEquilibriumColdStart at_drive = { NULL, 0.0f, 0.0f, 0 };
+
 static void
 test_microcircuit_units (void)
 {
@@ -63,7 +66,7 @@ test_microcircuit_units (void)
   /* row r reads drive row drive_rows[r]: row 4 the non-finite one */
   d[drive_rows[4] * n + 2] = NAN;
   ops->equilibrium_microcircuit_units (&phi_e, &phi_i, A, n, rows, state + 1, ld, d, drive_rows, O,
-                                       control, q, f, TRUE, TRUE, rate, slope, inhibitory,
+                                       control, q, f, &at_drive, TRUE, rate, slope, inhibitory,
                                        iterations, status);
   for (gsize r = 0; r < A; r++)
     {
@@ -142,7 +145,7 @@ test_staged_sweep (void)
   for (gsize i = 0; i < A * O; i++)
     control[i] = g_rand_double_range (rand, -1, 1);
   ops->equilibrium_microcircuit_units (&phi_e, &phi_i, A, n, rows, state, ld, d, NULL, O, control,
-                                       q, f, TRUE, TRUE, rate, slope, inhibitory, iterations,
+                                       q, f, &at_drive, TRUE, rate, slope, inhibitory, iterations,
                                        status);
   for (gsize r = 0; r < A; r++)
     {
@@ -173,6 +176,103 @@ test_staged_sweep (void)
           g_assert_true (close_at_scale (inhibitory[r * n + j], inhibitory_1[j], scale, 4));
         }
     }
+}
+
+/* u*(d) of u + φ_I(φ_E(u)) = d by bisection in double: independent of
+ * the kernels' Newton. The root lies in [d − φ_I(φ_E(d)), d]. */
+static double
+open_loop_root (const DiscoSoftRectifier *phi_e, const DiscoSoftRectifier *phi_i, double d)
+{
+  double lo = d - phi (phi_i, phi (phi_e, d)), hi = d;
+
+  for (guint i = 0; i < 200 && lo < hi; i++)
+    {
+      const double mid = 0.5 * (lo + hi);
+
+      if (mid <= lo || mid >= hi)
+        break;
+      if (mid + phi (phi_i, phi (phi_e, mid)) > d)
+        hi = mid;
+      else
+        lo = mid;
+    }
+  return 0.5 * (lo + hi);
+}
+
+static void
+test_cold_start (void)
+{
+  const DiscoSoftRectifier pairs[][2] = {
+    { DISCO_SOFT_RECTIFIER_SOFTPLUS, DISCO_SOFT_RECTIFIER_SOFTPLUS },
+    { { 0.7f, 1.3f, -0.2f }, { 1.5f, 2.0f, 0.3f } },
+    { { 2.0f, 5.0f, 1.0f }, { 0.5f, 0.25f, -3.0f } },
+  };
+  const gsize A = 8, n = 300, ld = 2 * n;
+  const DiscoOps *ops = disco_ops_cpu ();
+  const guint rows[] = { 0, 1, 2, 3, 4, 5, 6, 7 };
+  g_autoptr (GRand) rand = g_rand_new_with_seed (11);
+
+  g_test_summary ("the open loop's cold start: a grid of u*(d) whose interpolation is within "
+                  "1e-5·(1 + |u*|) of the root (bisection in double) from d = −1000 to 10⁴, "
+                  "≤ d; sweeps from it take one sweep per row, to the values of sweeps from "
+                  "u = d within 8 float ulps of the units' equations (1 + |d|); invalid "
+                  "rectifiers have no grid; non-finite drives start at d");
+  for (gsize p = 0; p < G_N_ELEMENTS (pairs); p++)
+    {
+      const DiscoSoftRectifier *phi_e = &pairs[p][0], *phi_i = &pairs[p][1];
+      DiscoEquilibriumColdStart cold;
+      g_autofree float *d = random_floats (rand, A * n, -30, 60);
+      g_autofree float *state = g_new0 (float, A *ld), *expected = g_new0 (float, A *ld);
+      g_autofree float *f = g_new (float, A *n), *rate = g_new (float, A *n);
+      g_autofree float *slope = g_new (float, A *n), *inhibitory = g_new (float, A *n);
+      guint iterations[8], expected_iterations[8];
+      gint status[8];
+
+      g_assert_true (disco_equilibrium_cold_start_values (phi_e, phi_i, &cold));
+      g_assert_nonnull (cold.values);
+      g_assert_cmpuint (cold.n, >=, 257);
+      g_assert_cmpuint (cold.n, <=, 16385);
+      for (guint i = 0; i <= 20000; i++)
+        {
+          const double x = i < 10000 ? -1000.0 + i * 0.11 : g_rand_double_range (rand, -50, 1e4);
+          const float dx = (float) x;
+          const double root = open_loop_root (phi_e, phi_i, dx);
+          const float start = eq_cold_start (&cold, dx);
+
+          g_assert_cmpfloat (fabs (start - root), <=, 1e-5 * (1 + fabs (root)));
+          g_assert_cmpfloat (start, <=, dx);
+        }
+      g_assert_cmpfloat (eq_cold_start (&cold, INFINITY), ==, INFINITY);
+      g_assert_true (isnan (eq_cold_start (&cold, NAN)));
+
+      /* Sweeps from u = d, then from the grid: one sweep, the same values. */
+      ops->equilibrium_microcircuit_units (phi_e, phi_i, A, n, rows, expected, ld, d, NULL, 0, NULL,
+                                           NULL, f, &at_drive, TRUE, rate, slope, inhibitory,
+                                           expected_iterations, status);
+      ops->equilibrium_microcircuit_units (phi_e, phi_i, A, n, rows, state, ld, d, NULL, 0, NULL,
+                                           NULL, f, &cold, TRUE, rate, slope, inhibitory,
+                                           iterations, status);
+      for (gsize r = 0; r < A; r++)
+        {
+          g_assert_cmpint (status[r], ==, DISCO_EQUILIBRIUM_CONVERGED);
+          g_assert_cmpuint (iterations[r], ==, 1);
+          g_assert_cmpuint (expected_iterations[r], >, 1);
+          for (gsize j = 0; j < 2 * n; j++)
+            g_assert_true (
+                close_at_scale (state[r * ld + j], expected[r * ld + j], d[r * n + j % n], 8));
+        }
+      g_free ((gpointer) cold.values);
+    }
+
+  {
+    const DiscoSoftRectifier flat = { 1.0f, 0.0f, 0.0f }, softplus = DISCO_SOFT_RECTIFIER_SOFTPLUS;
+    DiscoEquilibriumColdStart grid;
+
+    g_assert_false (disco_equilibrium_cold_start_values (&flat, &softplus, &grid));
+    g_assert_null (grid.values);
+    g_assert_false (disco_equilibrium_cold_start_values (&softplus, &flat, &grid));
+    g_assert_null (grid.values);
+  }
 }
 
 /* H = I − 2 h hᵀ/|h|², an orthogonal reflection (O × O). */
@@ -339,14 +439,117 @@ test_linear_closed_loop (void)
     }
 }
 
+/* A linear closed loop y = y0 + A c (A = I + small, one sample) whose
+ * Newton matrix is given as if A were I: the kept matrix learns A from the
+ * steps. After each step with a kept matrix, (I + M) maps the last step to
+ * the change in F it made (Broyden's secant condition), and the loop
+ * reaches the closed form c = (I + K A)⁻¹ K (y* − y0). */
+static void
+test_secant_update (void)
+{
+  enum
+  {
+    O = 3,
+    LD = 2 * O
+  };
+  const DiscoOps *ops = disco_ops_cpu ();
+  const DiscoEquilibriumParams params = {
+    .tolerance = 1e-9,
+    .gain = 0.75,
+    .contraction_limit = 0.99,
+    .leak = 0.5f,
+    .max_iterations = 20,
+    .softmax = FALSE,
+  };
+  const guint rows[] = { 0 };
+  const gint unit_status[] = { 0 };
+  const double A[O][O] = { { 1.05, 0.02, -0.03 }, { -0.04, 0.97, 0.01 }, { 0.02, 0.03, 1.04 } };
+  const float y0[O] = { 0.3f, -0.2f, 0.1f }, target[O] = { 0.9f, 0.05f, 0.05f };
+  float state[LD] = { 0 }, dydc[O * O] = { 0 };
+  double control[O] = { 0 }, residual[O], last_residual[O], last_control[O], now[O];
+  double matrix[DISCO_EQUILIBRIUM_NEWTON_SIZE (O)], work[DISCO_EQUILIBRIUM_WORK (O)];
+  double expected[O], system[O][O + 1];
+  DiscoEquilibriumSample sample = { .last_norm = INFINITY, .refresh = TRUE };
+  gint keep[1];
+  guint kept_steps = 0;
+
+  g_test_summary ("Broyden's update of a kept Newton matrix: (I + M) s = ΔF after every step, "
+                  "and a linear loop y = y0 + A c given ∂y/∂c = I converges to "
+                  "c = (I + K A)⁻¹ K (y* − y0) to 1e-7");
+  for (gsize o = 0; o < O; o++)
+    {
+      state[o] = y0[o];
+      dydc[o * O + o] = 1.0f;
+    }
+  for (guint step = 0;; step++)
+    {
+      g_assert_cmpuint (step, <, params.max_iterations);
+      ops->equilibrium_residual (&params, 1, O, rows, unit_status, TRUE, state, LD, target, control,
+                                 residual, &sample, work, keep);
+      if (keep[0] == 0)
+        break;
+      memcpy (now, control, sizeof control);
+      ops->equilibrium_newton (&params, 1, O, rows, keep[0] == 2, dydc, state, LD, target, residual,
+                               control, matrix, &sample, work, keep);
+      g_assert_cmpint (keep[0], ==, 1);
+      if (sample.stale)
+        {
+          /* (I + M)(c_k − c_{k−1}) = F_k − F_{k−1}, M the updated matrix */
+          for (gsize i = 0; i < O; i++)
+            {
+              double image = 0;
+
+              for (gsize j = 0; j < O; j++)
+                image += ((i == j) + matrix[i * O + j]) * (now[j] - last_control[j]);
+              g_assert_cmpfloat (fabs (image - (residual[i] - last_residual[i])), <=,
+                                 1e-12 * (1 + fabs (residual[i] - last_residual[i])));
+            }
+          kept_steps++;
+        }
+      memcpy (last_residual, residual, sizeof residual);
+      memcpy (last_control, now, sizeof now);
+      for (gsize i = 0; i < O; i++)
+        {
+          double y = y0[i];
+          for (gsize j = 0; j < O; j++)
+            y += A[i][j] * control[j];
+          state[i] = (float) y;
+        }
+    }
+  g_assert_cmpint (sample.status, ==, DISCO_EQUILIBRIUM_CONVERGED);
+  g_assert_cmpuint (kept_steps, >, 0);
+  /* (I + K A) c = K (y* − y0), by Gauss–Jordan elimination */
+  for (gsize i = 0; i < O; i++)
+    {
+      for (gsize j = 0; j < O; j++)
+        system[i][j] = (i == j) + params.gain * A[i][j];
+      system[i][O] = params.gain * ((double) target[i] - y0[i]);
+    }
+  for (gsize k = 0; k < O; k++)
+    for (gsize i = 0; i < O; i++)
+      if (i != k)
+        {
+          const double factor = system[i][k] / system[k][k];
+          for (gsize j = k; j <= O; j++)
+            system[i][j] -= factor * system[k][j];
+        }
+  for (gsize i = 0; i < O; i++)
+    {
+      expected[i] = system[i][O] / system[i][i];
+      g_assert_cmpfloat (fabs (control[i] - expected[i]), <=, 1e-7);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/disco/equilibrium-kernels/microcircuit-units", test_microcircuit_units);
   g_test_add_func ("/disco/equilibrium-kernels/staged-sweep", test_staged_sweep);
+  g_test_add_func ("/disco/equilibrium-kernels/cold-start", test_cold_start);
   g_test_add_func ("/disco/equilibrium-kernels/spectral-norm", test_spectral_norm);
   g_test_add_func ("/disco/equilibrium-kernels/products", test_products);
   g_test_add_func ("/disco/equilibrium-kernels/linear-closed-loop", test_linear_closed_loop);
+  g_test_add_func ("/disco/equilibrium-kernels/secant-update", test_secant_update);
   return g_test_run ();
 }

@@ -200,12 +200,15 @@ test_units (void)
   g_autofree gint *status = g_new0 (gint, A), *ref_status = g_new (gint, A);
   g_autofree gint *got_status = g_new (gint, A);
   g_autofree double *control = g_new (double, B *O);
+  const DiscoEquilibriumColdStart at_drive = { NULL, 0.0f, 0.0f, 0, 0.0f, 0.0f };
+  DiscoEquilibriumColdStart host_grid, device_grid;
   float *d_state, *d_drive, *d_f, *d_q, *d_out;
   guint *d_rows, *d_drive_rows, *d_it;
   gint *d_status;
   double *d_control;
 
-  g_test_summary ("microcircuit_units (warm and cold starts, with and without control, drive "
+  g_test_summary ("microcircuit_units (warm starts, cold starts from u = d and from a grid, "
+                  "with and without control, drive "
                   "rows, a non-finite drive), rate_units and readout on the device against the "
                   "CPU: f = c·Q exact, statuses equal, sweeps ±1, values within "
                   "1e-5·(1 + |cpu|); rate units within 2 ulp; readout exact");
@@ -226,9 +229,21 @@ test_units (void)
   d_status = dev_upload (NULL, A * sizeof (gint));
   d_control = dev_upload (control, B * O * sizeof (double));
 
-  for (guint variant = 0; variant < 3; variant++)
+  /* The open loop's cold start: its grid in host memory for the CPU, on
+   * the device for CUDA. */
+  g_assert_true (disco_equilibrium_cold_start_values (&phi_e, &phi_i, &host_grid));
+  device_grid = host_grid;
+  device_grid.values = dev_upload (host_grid.values, host_grid.n * sizeof (float));
+
+  for (guint variant = 0; variant < 4; variant++)
     {
-      const gboolean cold = variant == 0, first = variant == 2, controlled = variant > 0;
+      /* 0: cold from u = d; 1: warm, controlled; 2: warm, first layer; 3:
+       * cold from the grid */
+      const gboolean first = variant == 2, controlled = variant == 1 || variant == 2;
+      const DiscoEquilibriumColdStart *cpu_cold =
+          variant == 0 ? &at_drive : (variant == 3 ? &host_grid : NULL);
+      const DiscoEquilibriumColdStart *cuda_cold =
+          variant == 0 ? &at_drive : (variant == 3 ? &device_grid : NULL);
 
       memcpy (ref_state, state, B * ld * sizeof (float));
       memcpy (ref_it, iterations, A * sizeof (guint));
@@ -239,11 +254,11 @@ test_units (void)
 
       disco_equilibrium_microcircuit_units_cpu (
           &phi_e, &phi_i, A, n, rows, ref_state + 3, ld, drive, first ? drive_rows : NULL, O,
-          controlled ? control : NULL, q, ref_f, cold, first, ref, ref + A * n, ref + 2 * A * n,
+          controlled ? control : NULL, q, ref_f, cpu_cold, first, ref, ref + A * n, ref + 2 * A * n,
           ref_it, ref_status);
       disco_equilibrium_microcircuit_units_cuda (
           &phi_e, &phi_i, A, n, d_rows, d_state + 3, ld, d_drive, first ? d_drive_rows : NULL, O,
-          controlled ? d_control : NULL, d_q, d_f, cold, first, d_out, d_out + A * n,
+          controlled ? d_control : NULL, d_q, d_f, cuda_cold, first, d_out, d_out + A * n,
           d_out + 2 * A * n, d_it, d_status);
       dev_download (got_f, d_f, A * n * sizeof (float));
       g_assert_cmpmem (got_f, A * n * sizeof (float), ref_f, A * n * sizeof (float));
@@ -304,6 +319,8 @@ test_units (void)
   disco_cuda_free (d_it);
   disco_cuda_free (d_status);
   disco_cuda_free (d_control);
+  disco_cuda_free ((gpointer) device_grid.values);
+  g_free ((gpointer) host_grid.values);
 }
 
 static void
