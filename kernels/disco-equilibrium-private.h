@@ -114,29 +114,27 @@ eq_softrect_pair (float scale, float sharpness, float shift, float x, float *val
 
 /* Where a unit's open-loop sweeps begin (#DiscoEquilibriumColdStart): the
  * grid's line through the two values around d, or beyond the grid its end
- * value plus the asymptote's slope, clipped to ≤ d; d itself without
- * values.  A non-finite d gives d. */
+ * value plus the asymptote's slope, clipped to ≤ d (the grid must have
+ * values).  A non-finite d gives d. */
 EQ_INLINE float
-eq_cold_start (const DiscoEquilibriumColdStart *start, float d)
+eq_cold_start (DiscoEquilibriumColdStart start, float d)
 {
-  const float *values = start->values;
-  const guint n = start->n;
-  const float k = (d - start->lo) * start->inv_step, last = (float) (n - 1);
-  float u;
+  const float *values = start.values;
+  const guint n = start.n;
+  const float k = (d - start.lo) * start.inv_step, last = (float) (n - 1);
+  /* Written without branches (both loads always happen, in the grid), so
+   * that the CPU's loop over a row becomes gathers and blends. The segment
+   * is clamp(⌊k⌋, 0, n − 2); a NaN k takes the first and gives NaN. */
+  const float above_zero = k > 0.0f ? k : 0.0f;
+  const gint i = (gint) (above_zero < last - 1.0f ? above_zero : last - 1.0f);
+  const float left = values[i], right = values[i + 1];
+  const int below = k<0.0f, above = k> last;
+  /* (below the grid i = 0, above it i + 1 = n − 1: the end values) */
+  const float base = above ? right : left;
+  const float slope = below ? start.lo_slope : (above ? start.hi_slope : right - left);
+  const float offset = below ? k : (above ? k - last : k - (float) i);
+  const float u = base + offset * slope;
 
-  if (values == NULL)
-    return d;
-  if (k < 0.0f)
-    u = values[0] + k * start->lo_slope;
-  else if (k > last)
-    u = values[n - 1] + (k - last) * start->hi_slope;
-  else
-    {
-      /* NaN lands here too, at the last segment. */
-      const guint i = k < last - 1.0f ? (guint) k : n - 2;
-
-      u = values[i] + (k - (float) i) * (values[i + 1] - values[i]);
-    }
   return u < d ? u : d;
 }
 

@@ -119,7 +119,8 @@ microcircuit_units_kernel (DiscoSoftRectifier phi_e, DiscoSoftRectifier phi_i, s
           for (size_t o = 0; o < n_out; o++)
             sum += (float) control[s * n_out + o] * q[(s * n_out + o) * n + j];
         f[j] = sum;
-        u_e[j] = cold ? eq_cold_start (&start, d[j]) : (!(u_e[j] < d[j]) ? d[j] : u_e[j]);
+        u_e[j] = cold ? (start.values != NULL ? eq_cold_start (start, d[j]) : d[j])
+                      : (!(u_e[j] < d[j]) ? d[j] : u_e[j]);
       }
     for (guint sweep = 1; sweep <= DISCO_EQUILIBRIUM_UNIT_MAX_ITERATIONS; sweep++)
       {

@@ -104,6 +104,20 @@ sweep_units (gsize n, const DiscoSoftRectifier *phi_e, const DiscoSoftRectifier 
   return pending == 0;
 }
 
+/* u_E (n) = the cold start of each unit (eq_cold_start()). */
+SWEEP_CLONES static void
+cold_start (const DiscoEquilibriumColdStart *start, gsize n, const float *restrict d,
+            float *restrict u_e)
+{
+  const DiscoEquilibriumColdStart grid = *start;
+
+  if (grid.values == NULL)
+    memcpy (u_e, d, n * sizeof (float));
+  else
+    for (gsize j = 0; j < n; j++)
+      u_e[j] = eq_cold_start (grid, d[j]);
+}
+
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC pop_options
 #endif
@@ -188,17 +202,6 @@ typedef struct
   guint *iterations;
   gint *status;
 } UnitsJob;
-
-/* u_E (n) = the cold start of each unit (eq_cold_start()). */
-SWEEP_CLONES static void
-cold_start (const DiscoEquilibriumColdStart *start, gsize n, const float *restrict d,
-            float *restrict u_e)
-{
-  const DiscoEquilibriumColdStart grid = *start;
-
-  for (gsize j = 0; j < n; j++)
-    u_e[j] = eq_cold_start (&grid, d[j]);
-}
 
 /* The rows [first_row, last_row) of disco_equilibrium_microcircuit_units_cpu(). */
 static void
@@ -829,7 +832,7 @@ disco_equilibrium_cold_start_values (const DiscoSoftRectifier *phi_e,
                               : (float) ((beyond < 0.0 ? d_lo : d_hi) + beyond * (d_hi - d_lo));
           const double exact = open_loop_unit_double (phi_e, phi_i, d);
 
-          met = fabs (eq_cold_start (grid, d) - exact) <= tolerance * (1.0 + fabs (exact));
+          met = fabs (eq_cold_start (*grid, d) - exact) <= tolerance * (1.0 + fabs (exact));
         }
       if (met || count >= MOST_VALUES)
         break;

@@ -237,13 +237,13 @@ test_cold_start (void)
           const double x = i < 10000 ? -1000.0 + i * 0.11 : g_rand_double_range (rand, -50, 1e4);
           const float dx = (float) x;
           const double root = open_loop_root (phi_e, phi_i, dx);
-          const float start = eq_cold_start (&cold, dx);
+          const float start = eq_cold_start (cold, dx);
 
           g_assert_cmpfloat (fabs (start - root), <=, 1e-5 * (1 + fabs (root)));
           g_assert_cmpfloat (start, <=, dx);
         }
-      g_assert_cmpfloat (eq_cold_start (&cold, INFINITY), ==, INFINITY);
-      g_assert_true (isnan (eq_cold_start (&cold, NAN)));
+      g_assert_cmpfloat (eq_cold_start (cold, INFINITY), ==, INFINITY);
+      g_assert_true (isnan (eq_cold_start (cold, NAN)));
 
       /* Sweeps from u = d, then from the grid: one sweep, the same values. */
       ops->equilibrium_microcircuit_units (phi_e, phi_i, A, n, rows, expected, ld, d, NULL, 0, NULL,
