@@ -300,8 +300,9 @@ test_spectral_norm (void)
   double start[10], sigma[10], largest = 0;
 
   g_test_summary ("the power iteration of the Newton step finds the largest singular value of "
-                  "U diag(σ) Vᵀ to 1e-6 relative, from its fixed start and from the last iterate "
-                  "of a nearby matrix (where it starts from the first Newton iterate on)");
+                  "U diag(σ) Vᵀ to 1e-6 relative, from its own start and from the last iterate "
+                  "of a nearby matrix (where it starts from the first Newton iterate on); 0 for "
+                  "M = 0");
   householder (rand, O, u);
   householder (rand, O, v);
   for (gsize k = 0; k < O; k++)
@@ -320,6 +321,9 @@ test_spectral_norm (void)
   eq_spectral_norm (nearby, O, NULL, gram, start, scratch);
   g_assert_cmpfloat_with_epsilon (eq_spectral_norm (m, O, start, gram, iterate, scratch), largest,
                                   1e-6 * largest);
+  /* M = 0 (a saturated softmax): 0, not a failure */
+  memset (m, 0, sizeof m);
+  g_assert_cmpfloat (eq_spectral_norm (m, O, NULL, gram, iterate, scratch), ==, 0.0);
 }
 
 static void
