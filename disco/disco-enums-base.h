@@ -73,6 +73,11 @@ typedef enum
  * @DISCO_PORT_FLAG_NAN_MEANS_NONE: an output on which NaN marks a value that
  *   does not apply (a loss not measured in this epoch): the run's
  *   finiteness check lets NaN through there, not ±inf
+ * @DISCO_PORT_FLAG_GRADIENT_NORM: an output of one value, the Euclidean norm
+ *   of every gradient the node publishes, written in the same process() as
+ *   they are and summed so that a non-finite gradient value makes it
+ *   non-finite: when it is finite, the run's finiteness check takes it for
+ *   the gradients and does not scan them
  *
  * Properties of a port.
  */
@@ -81,6 +86,7 @@ typedef enum /*< flags >*/
   DISCO_PORT_FLAG_NONE = 0,
   DISCO_PORT_FLAG_OPTIONAL = 1 << 0,
   DISCO_PORT_FLAG_NAN_MEANS_NONE = 1 << 1,
+  DISCO_PORT_FLAG_GRADIENT_NORM = 1 << 2,
 } DiscoPortFlags;
 
 /**

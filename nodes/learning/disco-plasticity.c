@@ -545,7 +545,8 @@ disco_plasticity_class_init (DiscoPlasticityClass *klass)
                              "the integrator whose solves the rule reads");
   disco_node_class_add_port (node_class, DISCO_PORT_INPUT, "target", DISCO_PORT_FLAG_OPTIONAL,
                              "targets, batch × outputs (backprop only)");
-  disco_node_class_add_port (node_class, DISCO_PORT_OUTPUT, "gradients", DISCO_PORT_FLAG_NONE,
+  disco_node_class_add_port (node_class, DISCO_PORT_OUTPUT, "gradients",
+                             DISCO_PORT_FLAG_GRADIENT_NORM,
                              "the norm of all gradients of the last training tick (1 value); "
                              "optimizers read the gradients themselves");
 }

@@ -36,6 +36,141 @@ test_leaky_init (TestLeaky *self)
 {
 }
 
+/* ----- nodes that publish a gradient and its norm ---------------------------- */
+
+/* From its second tick on, the gradient "src.value" holds a NaN. The norm
+ * output is √Σ g² (NaN then), or 1 with claim-finite: a node that breaks
+ * the contract of #DISCO_PORT_FLAG_GRADIENT_NORM, to show what the check
+ * takes on its word. TestNormedGradient flags its norm; TestPlainGradient
+ * does not, and always writes 1. */
+#define TEST_TYPE_NORMED_GRADIENT (test_normed_gradient_get_type ())
+G_DECLARE_FINAL_TYPE (TestNormedGradient, test_normed_gradient, TEST, NORMED_GRADIENT, DiscoNode)
+#define TEST_TYPE_PLAIN_GRADIENT (test_plain_gradient_get_type ())
+G_DECLARE_FINAL_TYPE (TestPlainGradient, test_plain_gradient, TEST, PLAIN_GRADIENT, DiscoNode)
+
+struct _TestNormedGradient
+{
+  DiscoNode parent_instance;
+  gboolean claim_finite;
+  guint ticks;
+};
+G_DEFINE_FINAL_TYPE (TestNormedGradient, test_normed_gradient, DISCO_TYPE_NODE)
+
+struct _TestPlainGradient
+{
+  DiscoNode parent_instance;
+  guint ticks;
+};
+G_DEFINE_FINAL_TYPE (TestPlainGradient, test_plain_gradient, DISCO_TYPE_NODE)
+
+static gboolean
+gradient_source_prepare (DiscoNode *node, GError **error)
+{
+  const gsize one[1] = { 1 };
+  g_autoptr (DiscoTensor) norm = disco_tensor_new (1, one);
+
+  disco_node_set_output (node, "norm", norm);
+  disco_node_declare_output (node, "norm", 1, one);
+  return TRUE;
+}
+
+static DiscoFlowReturn
+gradient_source_write (DiscoNode *node, guint tick, gboolean claim_finite, GError **error)
+{
+  const gsize shape[1] = { 4 };
+  DiscoTensor *gradient = disco_node_get_gradient (node, "src.value");
+  float *g, *norm;
+  double sum = 0;
+
+  if (gradient == NULL)
+    {
+      g_autoptr (DiscoTensor) fresh = disco_tensor_new (1, shape);
+      disco_node_set_gradient (node, "src.value", fresh);
+      gradient = fresh;
+    }
+  if ((g = disco_tensor_write_host (gradient, error)) == NULL
+      || (norm = disco_tensor_write_host (disco_node_get_output (node, "norm"), error)) == NULL)
+    return DISCO_FLOW_ERROR;
+  for (guint i = 0; i < 4; i++)
+    {
+      g[i] = i == 2 && tick > 0 ? NAN : (float) (i + 1);
+      sum += (double) g[i] * g[i];
+    }
+  norm[0] = claim_finite ? 1.0f : (float) sqrt (sum);
+  return DISCO_FLOW_OK;
+}
+
+static DiscoFlowReturn
+test_normed_gradient_process (DiscoNode *node, DiscoTick *tick, GError **error)
+{
+  TestNormedGradient *self = TEST_NORMED_GRADIENT (node);
+
+  return gradient_source_write (node, self->ticks++, self->claim_finite, error);
+}
+
+static DiscoFlowReturn
+test_plain_gradient_process (DiscoNode *node, DiscoTick *tick, GError **error)
+{
+  TestPlainGradient *self = TEST_PLAIN_GRADIENT (node);
+
+  return gradient_source_write (node, self->ticks++, TRUE, error);
+}
+
+static void
+test_normed_gradient_set_property (GObject *object, guint id, const GValue *value,
+                                   GParamSpec *pspec)
+{
+  TEST_NORMED_GRADIENT (object)->claim_finite = g_value_get_boolean (value);
+}
+
+static void
+test_normed_gradient_get_property (GObject *object, guint id, GValue *value, GParamSpec *pspec)
+{
+  g_value_set_boolean (value, TEST_NORMED_GRADIENT (object)->claim_finite);
+}
+
+static void
+test_normed_gradient_class_init (TestNormedGradientClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  DiscoNodeClass *node_class = DISCO_NODE_CLASS (klass);
+
+  object_class->set_property = test_normed_gradient_set_property;
+  object_class->get_property = test_normed_gradient_get_property;
+  g_object_class_install_property (
+      object_class, 1,
+      g_param_spec_boolean ("claim-finite", "Claim finite", "write 1 as the norm", FALSE,
+                            G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+  node_class->prepare = gradient_source_prepare;
+  node_class->process = test_normed_gradient_process;
+  disco_node_class_set_metadata (node_class, "Normed gradient", "Testing", "a gradient, its norm");
+  disco_node_class_add_port (node_class, DISCO_PORT_INPUT, "input", DISCO_PORT_FLAG_NONE, "ticks");
+  disco_node_class_add_port (node_class, DISCO_PORT_OUTPUT, "norm", DISCO_PORT_FLAG_GRADIENT_NORM,
+                             "√Σ g²");
+}
+
+static void
+test_normed_gradient_init (TestNormedGradient *self)
+{
+}
+
+static void
+test_plain_gradient_class_init (TestPlainGradientClass *klass)
+{
+  DiscoNodeClass *node_class = DISCO_NODE_CLASS (klass);
+
+  node_class->prepare = gradient_source_prepare;
+  node_class->process = test_plain_gradient_process;
+  disco_node_class_set_metadata (node_class, "Plain gradient", "Testing", "a gradient, a value");
+  disco_node_class_add_port (node_class, DISCO_PORT_INPUT, "input", DISCO_PORT_FLAG_NONE, "ticks");
+  disco_node_class_add_port (node_class, DISCO_PORT_OUTPUT, "norm", DISCO_PORT_FLAG_NONE, "√Σ g²");
+}
+
+static void
+test_plain_gradient_init (TestPlainGradient *self)
+{
+}
+
 /* ----- helpers -------------------------------------------------------------- */
 
 static DiscoPipeline *
@@ -836,6 +971,45 @@ test_pipeline_non_finite_index (void)
   g_assert_nonnull (strstr (error->message, expected));
 }
 
+static void
+test_pipeline_gradient_norm (void)
+{
+  const char *source = "[src]\nnode = constant-source\nshape = 1\nticks = 3\n";
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DiscoPipeline) plain = NULL, honest = NULL, claim = NULL;
+  g_autofree char *plain_text =
+      g_strconcat (source, "[g]\nnode = test-plain-gradient\ninput = src\n", NULL);
+  g_autofree char *normed_text =
+      g_strconcat (source, "[g]\nnode = test-normed-gradient\ninput = src\n", NULL);
+
+  g_test_summary ("A NaN gradient stops the run in its tick: found by scanning the gradient "
+                  "(beside an unflagged finite value), or by the node's gradient norm "
+                  "(DISCO_PORT_FLAG_GRADIENT_NORM), which the check takes for the gradients "
+                  "without scanning them: a node that claims a finite norm runs on");
+  plain = load (plain_text, &error);
+  g_assert_no_error (error);
+  g_assert_false (disco_pipeline_run (plain, NULL, &error));
+  g_assert_error (error, DISCO_ERROR, DISCO_ERROR_NUMERIC);
+  g_assert_nonnull (strstr (error->message, "node \"g\" (test-plain-gradient) produced a "
+                                            "non-finite value: the gradient it publishes for "
+                                            "\"src.value\" holds NaN at [2] (1 of 4 values "
+                                            "not finite)"));
+  g_clear_error (&error);
+
+  honest = load (normed_text, &error);
+  g_assert_no_error (error);
+  g_assert_false (disco_pipeline_run (honest, NULL, &error));
+  g_assert_error (error, DISCO_ERROR, DISCO_ERROR_NUMERIC);
+  g_assert_nonnull (strstr (error->message, "its output \"norm\" holds NaN at [0]"));
+  g_clear_error (&error);
+
+  claim = load (normed_text, &error);
+  g_assert_no_error (error);
+  g_assert_true (disco_pipeline_set (claim, "g.claim-finite=true", &error));
+  g_assert_true (disco_pipeline_run (claim, NULL, &error));
+  g_assert_no_error (error);
+}
+
 /* A chain and a fan-out of @n nodes, as text, loaded and validated. */
 static void
 test_pipeline_validates_large_graphs (void)
@@ -1037,6 +1211,8 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
   disco_registry_register ("test-leaky", TEST_TYPE_LEAKY);
+  disco_registry_register ("test-normed-gradient", TEST_TYPE_NORMED_GRADIENT);
+  disco_registry_register ("test-plain-gradient", TEST_TYPE_PLAIN_GRADIENT);
 
   g_test_add_func ("/disco/pipeline/from-string-runs", test_pipeline_from_string_runs);
   g_test_add_func ("/disco/pipeline/broadcast-shares-tensor",
@@ -1055,6 +1231,7 @@ main (int argc, char **argv)
   g_test_add_func ("/disco/pipeline/writes-atomically", test_pipeline_writes_atomically);
   g_test_add_func ("/disco/pipeline/non-finite-stops-run", test_pipeline_non_finite_stops_run);
   g_test_add_func ("/disco/pipeline/non-finite-index", test_pipeline_non_finite_index);
+  g_test_add_func ("/disco/pipeline/gradient-norm", test_pipeline_gradient_norm);
   g_test_add_func ("/disco/pipeline/validates-large-graphs", test_pipeline_validates_large_graphs);
   g_test_add_func ("/disco/pipeline/checkpoint-of-another-pipeline",
                    test_pipeline_checkpoint_of_another_pipeline);
