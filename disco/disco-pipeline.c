@@ -959,6 +959,63 @@ find_non_finite (const float *v, gsize n, gboolean allow_nan)
   return n;
 }
 
+/* The threads the finiteness check may use: the node plugin lends its team
+ * (disco-parallel, whose other threads wait out the check otherwise); NULL
+ * until then, and the check runs in the caller. */
+static DiscoPiecesRunner pieces_runner;
+
+/**
+ * _disco_set_pieces_runner: (skip)
+ * @runner: (nullable): a runner, resident for the life of the process
+ *
+ * Lends the finiteness check a team of threads.
+ */
+void
+_disco_set_pieces_runner (DiscoPiecesRunner runner)
+{
+  g_atomic_pointer_set (&pieces_runner, runner);
+}
+
+/* Values per piece of a check on the runner's threads. */
+#define SCAN_PIECE_VALUES 65536
+#define SCAN_MAX_PIECES 16
+
+typedef struct
+{
+  const float *v;
+  gsize n, n_pieces;
+  gboolean allow_nan;
+  gsize first_bad[SCAN_MAX_PIECES];
+} ScanJob;
+
+static void
+scan_piece (gsize piece, gpointer data)
+{
+  ScanJob *job = data;
+  const gsize first = job->n * piece / job->n_pieces;
+  const gsize last = job->n * (piece + 1) / job->n_pieces;
+
+  job->first_bad[piece] = first + find_non_finite (job->v + first, last - first, job->allow_nan);
+}
+
+/* find_non_finite() in pieces on the lent threads, when there are some and
+ * the tensor is large: the same answer, the first bad index of the first
+ * piece that has one. */
+static gsize
+find_non_finite_shared (const float *v, gsize n, gboolean allow_nan)
+{
+  DiscoPiecesRunner runner = g_atomic_pointer_get (&pieces_runner);
+  ScanJob job = { v, n, MIN (SCAN_MAX_PIECES, n / SCAN_PIECE_VALUES), allow_nan, { 0 } };
+
+  if (runner == NULL || job.n_pieces < 2)
+    return find_non_finite (v, n, allow_nan);
+  runner (job.n_pieces, scan_piece, &job);
+  for (gsize piece = 0; piece < job.n_pieces; piece++)
+    if (job.first_bad[piece] < n * (piece + 1) / job.n_pieces)
+      return job.first_bad[piece];
+  return n;
+}
+
 static char *
 describe_tick (const DiscoTick *tick)
 {
@@ -1012,7 +1069,7 @@ check_written (DiscoPipeline *self, const char *when, const WrittenTensor *w, gb
         }
       return TRUE;
     }
-  bad = find_non_finite (v, n, w->nan_means_none);
+  bad = find_non_finite_shared (v, n, w->nan_means_none);
   if (bad == n)
     {
       /* NaN-marked outputs are looked at again: NaN is fine on one port only. */

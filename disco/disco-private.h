@@ -40,4 +40,10 @@ GHashTable *_disco_node_get_declared_outputs (DiscoNode *self);
 
 void _disco_registry_ensure_loaded (void);
 
+/* Runs func(piece, data) for every piece < n_pieces, returning when all
+ * have run, on whatever threads the runner has. */
+typedef void (*DiscoPiecesFunc) (gsize piece, gpointer data);
+typedef void (*DiscoPiecesRunner) (gsize n_pieces, DiscoPiecesFunc func, gpointer data);
+void _disco_set_pieces_runner (DiscoPiecesRunner runner);
+
 G_END_DECLS

@@ -1,4 +1,6 @@
 /* disco-plugin.c: the entry point of the disco-nodes plugin module */
+#include "disco/disco-private.h"
+#include "disco-parallel.h"
 #include "nodes/disco-nodes.h"
 
 #include <gmodule.h>
@@ -39,5 +41,7 @@ disco_plugin_init (GError **error)
   DISCO_NODE_REGISTER (sweep_source);
   DISCO_NODE_REGISTER (single_circuit);
   DISCO_NODE_REGISTER (table_writer);
+  /* The run's finiteness check scans large tensors on the nodes' threads. */
+  _disco_set_pieces_runner (disco_parallel_run);
   return TRUE;
 }

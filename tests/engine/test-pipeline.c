@@ -932,43 +932,52 @@ test_pipeline_non_finite_stops_run (void)
 static void
 test_pipeline_non_finite_index (void)
 {
-  /* 10000 values from 0 to 1e38 times 4: the tail past FLT_MAX / 4 is +inf,
-   * its first value deep in a block the check scans eight values at a
-   * time. */
-  const char *text = "[src]\nnode = sweep-source\nstart = 0\nstop = 1e38\ncount = 10000\n"
-                     "batch-size = 10000\n"
-                     "[big]\nnode = affine\ninput = src\nscale = 4\n";
-  g_autoptr (GError) error = NULL;
-  g_autoptr (DiscoPipeline) unchecked = load (text, &error);
-  g_autoptr (DiscoPipeline) p = NULL;
-  g_autofree char *expected = NULL;
-  const float *values;
-  gsize first = 0, n_bad = 0;
+  /* @count values from 0 to 1e38 times 4: the tail past FLT_MAX / 4 is
+   * +inf, its first value deep in a block the check scans eight values at
+   * a time; 300,000 values are scanned in pieces on the nodes' threads (the
+   * first infinity in the fourth piece of four). */
+  const guint counts[] = { 10000, 300000 };
 
   g_test_summary ("The finiteness check names the first infinity of a long tensor and counts "
-                  "the rest, as a scan of the values one by one finds them");
-  g_assert_no_error (error);
-  g_object_set (unchecked, "check-finite", FALSE, NULL);
-  g_assert_true (disco_pipeline_run (unchecked, NULL, &error));
-  g_assert_no_error (error);
-  values = disco_tensor_read_host (
-      disco_node_get_output (disco_pipeline_get_node (unchecked, "big"), "output"), &error);
-  g_assert_no_error (error);
-  while (first < 10000 && isfinite (values[first]))
-    first++;
-  for (gsize i = first; i < 10000; i++)
-    n_bad += !isfinite (values[i]);
-  g_assert_cmpuint (first, >, 4096);
-  g_assert_cmpuint (first, <, 10000);
+                  "the rest, as a scan of the values one by one finds them, also when it scans "
+                  "in pieces on several threads");
+  for (guint c = 0; c < G_N_ELEMENTS (counts); c++)
+    {
+      g_autofree char *text =
+          g_strdup_printf ("[src]\nnode = sweep-source\nstart = 0\nstop = 1e38\ncount = %u\n"
+                           "batch-size = %u\n"
+                           "[big]\nnode = affine\ninput = src\nscale = 4\n",
+                           counts[c], counts[c]);
+      g_autoptr (GError) error = NULL;
+      g_autoptr (DiscoPipeline) unchecked = load (text, &error);
+      g_autoptr (DiscoPipeline) p = NULL;
+      g_autofree char *expected = NULL;
+      const float *values;
+      gsize first = 0, n_bad = 0;
 
-  p = load (text, &error);
-  g_assert_no_error (error);
-  g_assert_false (disco_pipeline_run (p, NULL, &error));
-  g_assert_error (error, DISCO_ERROR, DISCO_ERROR_NUMERIC);
-  expected = g_strdup_printf ("holds +inf at [%" G_GSIZE_FORMAT ", 0] (%" G_GSIZE_FORMAT
-                              " of 10000 values not finite)",
-                              first, n_bad);
-  g_assert_nonnull (strstr (error->message, expected));
+      g_assert_no_error (error);
+      g_object_set (unchecked, "check-finite", FALSE, NULL);
+      g_assert_true (disco_pipeline_run (unchecked, NULL, &error));
+      g_assert_no_error (error);
+      values = disco_tensor_read_host (
+          disco_node_get_output (disco_pipeline_get_node (unchecked, "big"), "output"), &error);
+      g_assert_no_error (error);
+      while (first < counts[c] && isfinite (values[first]))
+        first++;
+      for (gsize i = first; i < counts[c]; i++)
+        n_bad += !isfinite (values[i]);
+      g_assert_cmpuint (first, >, c == 0 ? 4096 : 3 * counts[c] / 4);
+      g_assert_cmpuint (first, <, counts[c]);
+
+      p = load (text, &error);
+      g_assert_no_error (error);
+      g_assert_false (disco_pipeline_run (p, NULL, &error));
+      g_assert_error (error, DISCO_ERROR, DISCO_ERROR_NUMERIC);
+      expected = g_strdup_printf ("holds +inf at [%" G_GSIZE_FORMAT ", 0] (%" G_GSIZE_FORMAT
+                                  " of %u values not finite)",
+                                  first, n_bad, counts[c]);
+      g_assert_nonnull (strstr (error->message, expected));
+    }
 }
 
 static void
