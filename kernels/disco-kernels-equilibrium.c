@@ -787,7 +787,7 @@ disco_equilibrium_cold_start_values (const DiscoSoftRectifier *phi_e,
   };
   const double tolerance = 1e-5, reach = 16.0;
   const double outside[OUTSIDE] = { -100.0, -10.0, -1.0, 1.0, 10.0, 100.0 };
-  double lo_slope, hi_slope, u_lo, u_hi, d_lo, d_hi;
+  double lo_derivative, hi_derivative, u_lo, u_hi, d_lo, d_hi;
   float *values = NULL;
   gboolean met = FALSE;
 
@@ -798,13 +798,13 @@ disco_equilibrium_cold_start_values (const DiscoSoftRectifier *phi_e,
         && isfinite (phi_i->scale * phi_i->sharpness * phi_i->shift)))
     return FALSE;
 
-  /* u*'s slopes at the ends: 1 / (u + φ_I(φ_E(u)))′ */
   u_lo = phi_e->shift - reach / phi_e->sharpness;
   u_hi = phi_e->shift + reach / phi_e->sharpness
          + MAX (0.0, phi_i->shift + reach / phi_i->sharpness)
                / ((double) phi_e->scale * phi_e->sharpness);
-  d_lo = open_loop_residual_double (phi_e, phi_i, u_lo, &lo_slope);
-  d_hi = open_loop_residual_double (phi_e, phi_i, u_hi, &hi_slope);
+  /* d at the ends, and (u + φ_I(φ_E(u)))′ there: u*'s slopes are 1 / it */
+  d_lo = open_loop_residual_double (phi_e, phi_i, u_lo, &lo_derivative);
+  d_hi = open_loop_residual_double (phi_e, phi_i, u_hi, &hi_derivative);
   if (!(isfinite (d_lo) && isfinite (d_hi) && d_hi > d_lo))
     return FALSE;
 
@@ -812,16 +812,14 @@ disco_equilibrium_cold_start_values (const DiscoSoftRectifier *phi_e,
     {
       const float lo = (float) d_lo, inv_step = (float) ((count - 1) / (d_hi - d_lo));
       const double step = 1.0 / inv_step;
-      const DiscoEquilibriumColdStart trial = {
-        NULL, lo, inv_step, count, (float) (step / lo_slope), (float) (step / hi_slope),
-      };
 
       g_free (values);
       values = g_new (float, count);
       for (guint k = 0; k < count; k++)
         values[k] = (float) open_loop_unit_double (phi_e, phi_i, lo + k * step);
-      *grid = trial;
-      grid->values = values;
+      *grid = (DiscoEquilibriumColdStart){
+        values, lo, inv_step, count, (float) (step / lo_derivative), (float) (step / hi_derivative),
+      };
 
       met = TRUE;
       for (guint k = 0; k + 1 < count + OUTSIDE && met; k++)

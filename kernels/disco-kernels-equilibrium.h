@@ -110,14 +110,16 @@ typedef struct
  * @lo: d_0
  * @inv_step: 1 / (d_{k+1} − d_k)
  * @n: the values, ≥ 2
- * @lo_slope: u*'s slope per grid step below the grid (k = (d − @lo)·@inv_step < 0)
+ * @lo_slope: u*'s slope per grid step below the grid
+ *   (k = (d − @lo)·@inv_step < 0)
  * @hi_slope: the same above it (k > n − 1)
  *
  * Where a microcircuit layer's units begin their open-loop sweeps: the
  * solution u*(d) of u + φ_I(φ_E(u)) = d (f = 0) interpolated linearly on a
  * grid of d, beyond it extended along u*'s slopes at its ends (u* is a
- * line there, to within e^−16 relative), clipped to ≤ d.  From u = d a unit takes four sweeps on MNIST; from a grid whose
- * interpolation error is below the sweeps' tolerance, one
+ * line there, to within e^−16 relative), clipped to ≤ d.  From u = d a
+ * unit takes four sweeps on MNIST; from a grid whose interpolation error
+ * is below the sweeps' tolerance, one
  * (disco_equilibrium_cold_start_values()).  The start decides only where
  * Newton begins: the fixed point is the same to float precision.
  */

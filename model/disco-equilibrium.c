@@ -62,11 +62,12 @@
  * Safety. A closed-loop sample stops iterating as failed when it reaches the
  * iteration limit, when its residual max|F| does not fall from one iterate
  * to the next after a full Newton step (after a step with a kept matrix
- * the matrix is refreshed first), when a value is not finite or J_F is singular, or when
- * the spectral norm of ∂(K e(y(c)))/∂c = K·H·∂y/∂c (power iteration on MᵀM)
- * is at or above the contraction limit at an iterate where it is evaluated
- * (always c = 0): then c ↦ K e(y(c)) need not have a unique fixed point, and
- * Newton may find one the dynamics never reach. An open-loop sample fails
+ * the matrix is refreshed first), when a value is not finite or J_F is
+ * singular, or when the spectral norm of ∂(K e(y(c)))/∂c = K·H·∂y/∂c
+ * (power iteration on MᵀM) is at or above the contraction limit at an
+ * iterate where it is evaluated (always c = 0): then c ↦ K e(y(c)) need not
+ * have a unique fixed point, and Newton may find one the dynamics never
+ * reach. An open-loop sample fails
  * only on non-finite values (a unit that does not converge in 50 sweeps).
  * The caller integrates failed samples with the ODE solver.
  *
