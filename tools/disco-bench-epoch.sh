@@ -71,8 +71,8 @@ def flat(x, p=""):
 a = dict(flat(json.load(open(sys.argv[1]))))
 b = dict(flat(json.load(open(sys.argv[2]))))
 # Losses, accuracies and weight norms are the results; step counts are how
-# the solver got there (the open loop's count what a step is differently
-# from one build to another), reported apart.
+# the solver got there (what one open-loop step is differs between builds),
+# reported apart.
 worst = 0.0
 steps = 0.0
 for k in a:
@@ -83,8 +83,8 @@ for k in a:
             steps = max(steps, d)
         else:
             worst = max(worst, d)
-print("identical" if worst == 0 else f"max rel diff {worst:.1e}",
-      "" if steps == 0 else f"(steps {steps:.1e})")
+print(("identical" if worst == 0 else f"max rel diff {worst:.1e}")
+      + ("" if steps == 0 else f" (steps {steps:.1e})"))
 PY
 }
 
